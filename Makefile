@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# The one build: bpf objects -> skeletons -> podmeter.
+#   make            build $(OUTPUT)/podmeter
+#   make run        install packages if missing, build, run the agent on this node
+#   make test       install packages if missing, build, unit + root integration tests
+#   make bench      overhead figures (not a test)
+#   make vmlinux    refresh bpf/vmlinux.h from this kernel's BTF
+
+OUTPUT ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/s390x/s390/')
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+PKGS := libbpf libmicrohttpd jansson yaml-0.1
+CFLAGS ?= -g -O2
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
+	-DPM_VERSION='"$(VERSION)"' -DPM_GIT_REV='"$(GIT_REV)"' \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ibpf -Iinclude
+
+BPF_NAMES := cpu probe
+BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
+SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
+
+# Modules without BPF: unit-testable on their own.
+LIB_SRCS := agent/config.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
+	exporter/prom.c exporter/json.c exporter/snapshot.c
+AGENT_SRCS := agent/main.c agent/cpu.c agent/collector.c agent/check.c exporter/http.c
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
+
+UNIT_TESTS := podpath prom config u64map
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
+
+.SECONDARY:
+.PHONY: all deps test-deps run test unit integration bench vmlinux clean format
+
+all: $(OUTPUT)/podmeter
+
+deps:
+	@packaging/deps.sh
+
+test-deps:
+	@packaging/deps.sh test
+
+$(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/exporter $(OUTPUT)/tests $(OUTPUT)/san/agent $(OUTPUT)/san/exporter:
+	@mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/vmlinux.h $(wildcard bpf/*.bpf.h) $(wildcard include/podmeter/*.h) | $(OUTPUT)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/agent/%.o: agent/%.c $(wildcard include/podmeter/*.h) $(SKELS) | $(OUTPUT)/agent
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/exporter/%.o: exporter/%.c $(wildcard include/podmeter/*.h) | $(OUTPUT)/exporter
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/podmeter: $(AGENT_OBJS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# Unit tests: the library modules rebuilt with sanitizers, linked with cmocka.
+$(OUTPUT)/san/%.o: %.c $(wildcard include/podmeter/*.h) | $(OUTPUT)/san/agent $(OUTPUT)/san/exporter
+	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS)) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -lcmocka -o $@
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(OUTPUT)/podmeter run $(ARGS)
+
+test: test-deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_burn
+	@$(MAKE) --no-print-directory unit integration
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+$(OUTPUT)/tests/pm_burn: tests/integration/pm_burn.c | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< -o $@
+
+integration: all $(OUTPUT)/tests/pm_burn
+	@PODMETER=$(OUTPUT)/podmeter PM_BURN=$(OUTPUT)/tests/pm_burn tests/integration/run.sh
+
+bench: test-deps
+	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor
+	@PODMETER=$(OUTPUT)/podmeter FLOOR=$(OUTPUT)/bench/floor tests/bench/cpu_overhead.sh
+
+$(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/probe.skel.h
+	@mkdir -p $(OUTPUT)/bench
+	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
+
+format:
+	clang-format -i bpf/*.bpf.c bpf/*.bpf.h agent/*.c exporter/*.c include/podmeter/*.h tests/unit/*.c
+
+clean:
+	rm -rf $(OUTPUT)

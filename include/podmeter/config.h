@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Agent configuration: embedded defaults < config file < command-line flags. */
+#ifndef PODMETER_CONFIG_H
+#define PODMETER_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PM_DEFAULT_LISTEN_HOST	"127.0.0.1"
+#define PM_DEFAULT_LISTEN_PORT	9477
+#define PM_DEFAULT_INTERVAL_MS	1000
+#define PM_DEFAULT_PROC_ROOT	"/proc"
+
+enum pm_cgroup_mode {
+	PM_CG_AUTO = 0,	/* v2 unless pod cgroups are found only in v1 cpuacct */
+	PM_CG_V2,
+	PM_CG_V1,
+};
+
+struct pm_config {
+	char listen_host[256];
+	uint16_t listen_port;
+	uint64_t interval_ms;
+	char cgroup_root[PATH_MAX];	/* "" = find from mountinfo */
+	char proc_root[PATH_MAX];
+	enum pm_cgroup_mode cgroup_mode;
+	char config_file[PATH_MAX];	/* "" = none */
+};
+
+void config__defaults(struct pm_config *cfg);
+
+/*
+ * Set one key from its string form; the config file and the flags both go
+ * through here. Returns 0, -ENOENT for an unknown key, -EINVAL for a bad
+ * value, with a message in @err either way.
+ */
+int config__set(struct pm_config *cfg, const char *key, const char *value, char *err,
+		size_t errlen);
+
+/* Load a YAML mapping of key: value (keys as config__set). */
+int config__load_file(struct pm_config *cfg, const char *path, char *err, size_t errlen);
+
+/*
+ * Defaults, then the file named by --config, then the other flags (flags
+ * win). @argv is the argument list after the subcommand (argv[0] is the
+ * subcommand name). Returns 0, 1 when --help was asked (usage printed), or a
+ * negative errno with @err set.
+ */
+int config__from_args(struct pm_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* "1s", "500ms", "2m", "1h", "1.5s", plain number = seconds. */
+int config__parse_duration_ms(const char *s, uint64_t *ms);
+
+/* "HOST:PORT", "[v6]:PORT", ":PORT" (= all addresses). */
+int config__parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port);
+
+void config__usage(FILE *f);
+
+#endif /* PODMETER_CONFIG_H */

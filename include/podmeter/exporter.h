@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Outputs: they read snapshots and know nothing of BPF. */
+#ifndef PODMETER_EXPORTER_H
+#define PODMETER_EXPORTER_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <podmeter/snapshot.h>
+
+/* Prometheus text format (0.0.4) of @s to @f. Returns 0 or -EIO. */
+int prom__write(FILE *f, const struct pm_snapshot *s, const char *version, const char *git_rev);
+
+/*
+ * Escape a label value as the exposition format requires (\\, \", \n) into
+ * @dst (NUL-terminated). Returns the length written, or -ENOSPC when @dst is
+ * too small.
+ */
+int prom__escape_label(char *dst, size_t dstlen, const char *src);
+
+/* /v1/pods JSON of @s, malloc'ed, NUL-terminated; NULL on allocation failure. */
+char *json__pods(const struct pm_snapshot *s);
+
+/*
+ * Returns a referenced snapshot no older than the call (the agent collects on
+ * demand), or NULL when none is available yet. The caller puts it.
+ */
+typedef struct pm_snapshot *(*pm_snapshot_fn)(void *ctx);
+
+struct pm_http;
+
+/*
+ * Serve GET /metrics, /v1/pods and /healthz on @host:@port from a thread of
+ * its own. Returns NULL with errno set when the address cannot be bound.
+ */
+struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn, void *ctx);
+void http__stop(struct pm_http *h);
+
+#endif /* PODMETER_EXPORTER_H */

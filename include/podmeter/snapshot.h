@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * One immutable snapshot per collection: the agent builds it, the exporters
+ * read it. Reference-counted so an HTTP response can hold it while the next
+ * one is published.
+ */
+#ifndef PODMETER_SNAPSHOT_H
+#define PODMETER_SNAPSHOT_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <podmeter/podpath.h>
+
+struct pm_container_snap {
+	char id[PM_CID_MAX + 1];	/* "" = cgroups of the pod outside any container */
+	enum pm_runtime runtime;
+	double cpu_seconds;		/* cumulative on-CPU time */
+	double runq_seconds;		/* cumulative run-queue wait */
+};
+
+struct pm_pod_snap {
+	char uid[PM_UID_LEN + 1];
+	char namespace_[64];		/* "" until kubelet metadata exists */
+	char name[254];			/* "" until kubelet metadata exists */
+	enum pm_qos qos;
+	double cpu_seconds;		/* sum over the pod's cgroups, live and gone */
+	double runq_seconds;
+	size_t n_containers;
+	struct pm_container_snap *containers;
+};
+
+struct pm_agent_stats {
+	double collect_seconds_last;	/* duration of the last collection */
+	double collect_seconds_sum;	/* all collections since start */
+	uint64_t collections;
+	uint64_t cgroup_insert_failures;	/* cpu_stats map full */
+	uint64_t wakeup_insert_failures;	/* wakeups map full */
+	uint64_t cgroups_tracked;		/* entries in cpu_stats */
+	uint64_t cgroups_removed;		/* dead cgroups read one last time and removed */
+	const char *cgroup_hierarchy;		/* "v2" or "v1" */
+	const char *attach_mode;		/* "tp_btf" or "raw_tp" */
+	double start_time;			/* unix seconds */
+};
+
+struct pm_snapshot {
+	int refcnt;
+	double time;			/* unix seconds when collected */
+	double node_cpu_pods_seconds;	/* all pod cgroups */
+	double node_cpu_overhead_seconds;	/* everything else that ran (not the idle task) */
+	size_t n_pods;
+	struct pm_pod_snap *pods;	/* sorted by uid */
+	struct pm_agent_stats agent;
+};
+
+/* A new snapshot with refcnt 1 and room for @n_pods pods (zeroed). */
+struct pm_snapshot *snapshot__new(size_t n_pods);
+struct pm_snapshot *snapshot__get(struct pm_snapshot *s);
+void snapshot__put(struct pm_snapshot *s);
+
+#endif /* PODMETER_SNAPSHOT_H */
