@@ -1,0 +1,695 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Collector: BPF map totals per cgroup id -> cgroups found by walking the
+ * hierarchy -> pods (podpath) -> one immutable snapshot per collection.
+ *
+ * Every cgroup's total is kept monotonic. A cgroup that disappears from the
+ * hierarchy is read one last time at the next collection, its total is folded
+ * into its pod (or node overhead), and its map entry is removed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <podmeter/agent.h>
+#include <podmeter/cgroupfs.h>
+#include <podmeter/podpath.h>
+#include <podmeter/u64map.h>
+
+#define WALK_EVERY_TICKS	5	/* also walked at once when an unknown id shows up */
+#define WALK_MAX_DEPTH		32
+#define POD_LINGER_S		120	/* a gone pod stays in snapshots this long */
+#define NS_PER_S		1e9
+
+struct pod_rec {
+	char uid[PM_UID_LEN + 1];
+	enum pm_qos qos;
+	__u64 retired_oncpu_ns;		/* from its cgroups that are gone */
+	__u64 retired_runq_ns;
+	int live_cgroups;		/* counted by the last walk */
+	int refs;			/* cg_recs pointing here */
+	size_t snap_idx;
+	double gone_since;		/* unix s; 0 while it has cgroups */
+	struct pod_rec *next_same_hash;
+	struct pod_rec *next_expired;
+};
+
+struct cg_rec {
+	__u64 cgid;
+	struct pod_rec *pod;		/* NULL: node overhead */
+	char container_id[PM_CID_MAX + 1];
+	enum pm_runtime runtime;
+	__u64 oncpu_ns;			/* monotonic totals, in-flight slice included */
+	__u64 runq_ns;
+	__u64 map_oncpu_ns;		/* this read: map value ... */
+	__u64 inflight_ns;		/* ... plus the slice running now */
+	__u64 walk_gen;			/* last walk that found it */
+	bool dead;			/* not found by the last walk: retire next read */
+	bool in_map;
+	bool warned;
+};
+
+struct pm_collector {
+	pthread_mutex_t lock;
+	struct pm_cpu *cpu;
+	enum pm_hier hier;
+	char root[PATH_MAX];		/* hierarchy walked for cgroup ids */
+	struct u64map cgroups;		/* cgid -> cg_rec */
+	struct u64map pods;		/* hash(uid) -> pod_rec chain */
+	__u64 walk_gen;
+	unsigned int ticks_since_walk;
+	bool unknown_seen;
+	__u64 retired_overhead_ns;
+	__u64 retired_pods_ns;		/* of pods no longer tracked */
+	struct pm_agent_stats stats;
+	struct pm_snapshot *snap;
+	struct timespec snap_mono;
+};
+
+static double unix_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / NS_PER_S;
+}
+
+static struct timespec mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+static double mono_diff(struct timespec a, struct timespec b)
+{
+	return (a.tv_sec - b.tv_sec) + (a.tv_nsec - b.tv_nsec) / NS_PER_S;
+}
+
+static __u64 uid_hash(const char *uid)
+{
+	__u64 h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	for (; *uid; uid++)
+		h = (h ^ (unsigned char)*uid) * 0x100000001b3ULL;
+	return h;
+}
+
+static struct pod_rec *pod_get(struct pm_collector *c, const struct pm_pod_ident *id)
+{
+	__u64 h = uid_hash(id->uid);
+	struct pod_rec *head = u64map__get(&c->pods, h), *p;
+
+	for (p = head; p; p = p->next_same_hash)
+		if (!strcmp(p->uid, id->uid))
+			return p;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	memcpy(p->uid, id->uid, sizeof(p->uid));
+	p->qos = id->qos;
+	p->next_same_hash = head;
+	if (u64map__put(&c->pods, h, p)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static struct cg_rec *cg_get(struct pm_collector *c, __u64 cgid)
+{
+	struct cg_rec *r = u64map__get(&c->cgroups, cgid);
+
+	if (r)
+		return r;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->cgid = cgid;
+	if (u64map__put(&c->cgroups, cgid, r)) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* ---- reading the map ---- */
+
+static void visit_cgroup(void *ctx, __u64 cgid, const struct pm_cpu_val *sum)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = u64map__get(&c->cgroups, cgid);
+
+	if (!r) {
+		r = cg_get(c, cgid);
+		if (!r)
+			return;
+		c->unknown_seen = true;
+	}
+	r->in_map = true;
+	r->map_oncpu_ns = sum->oncpu_ns;
+	if (sum->runq_ns > r->runq_ns)
+		r->runq_ns = sum->runq_ns;
+	c->stats.cgroups_tracked++;
+}
+
+static void visit_inflight(void *ctx, __u64 cgid, __u64 ns)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = u64map__get(&c->cgroups, cgid);
+
+	if (r)
+		r->inflight_ns += ns;
+}
+
+/* ---- walking the hierarchy ---- */
+
+static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
+{
+	struct pm_pod_ident id;
+	struct cg_rec *r = cg_get(c, ino);
+	int err;
+
+	if (!r)
+		return;
+	r->walk_gen = c->walk_gen;
+	r->dead = false;
+	if (r->pod)
+		goto out_live;
+	err = podpath__parse(rel, &id);
+	if (err == -EINVAL && !r->warned) {
+		fprintf(stderr, "warning: cgroup: malformed pod cgroup path \"%s\"; "
+				"counting it as node overhead\n", rel);
+		r->warned = true;
+	}
+	if (err)
+		return;
+	r->pod = pod_get(c, &id);
+	if (!r->pod)
+		return;
+	r->pod->refs++;
+	memcpy(r->container_id, id.container_id, sizeof(r->container_id));
+	r->runtime = id.runtime;
+out_live:
+	if (r->pod)
+		r->pod->live_cgroups++;
+}
+
+static void walk_dir(struct pm_collector *c, int dfd, char *rel, size_t len, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		int sub;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (len + 1 + n >= PATH_MAX || depth >= WALK_MAX_DEPTH)
+			continue;
+		rel[len] = '/';
+		memcpy(rel + len + 1, de->d_name, n + 1);
+		/* cgroupfs inode numbers are the kernfs ids BPF sees */
+		walk_found(c, de->d_ino, rel);
+		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub >= 0)
+			walk_dir(c, sub, rel, len + 1 + n, depth + 1);
+		rel[len] = '\0';
+	}
+	closedir(d);
+}
+
+static void walk(struct pm_collector *c)
+{
+	static char rel[PATH_MAX];
+	struct pod_rec *p;
+	struct cg_rec *r;
+	struct stat st;
+	size_t i = 0;
+	uint64_t key;
+	void *v;
+	int fd;
+
+	c->walk_gen++;
+	c->ticks_since_walk = 0;
+	while (u64map__next(&c->pods, &i, &key, &v))
+		for (p = v; p; p = p->next_same_hash)
+			p->live_cgroups = 0;
+	fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "warning: cgroup: open %s: %s; keeping the last view\n", c->root,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rel[0] = '\0';
+	walk_found(c, st.st_ino, "/");
+	walk_dir(c, fd, rel, 0, 0);
+	for (i = 0; u64map__next(&c->cgroups, &i, &key, &v);) {
+		r = v;
+		r->dead = r->walk_gen != c->walk_gen;
+	}
+}
+
+/* ---- after a read ---- */
+
+/* Fold the in-flight slice in, keeping each total monotonic. */
+static void settle(struct pm_collector *c)
+{
+	struct cg_rec *r;
+	size_t i = 0;
+	uint64_t key;
+	void *v;
+
+	while (u64map__next(&c->cgroups, &i, &key, &v)) {
+		r = v;
+		if (r->in_map && r->map_oncpu_ns + r->inflight_ns > r->oncpu_ns)
+			r->oncpu_ns = r->map_oncpu_ns + r->inflight_ns;
+		r->inflight_ns = 0;
+	}
+}
+
+static void retire_one(struct pm_collector *c, struct cg_rec *r)
+{
+	int err;
+
+	if (r->pod) {
+		r->pod->retired_oncpu_ns += r->oncpu_ns;
+		r->pod->retired_runq_ns += r->runq_ns;
+		r->pod->refs--;
+	} else {
+		c->retired_overhead_ns += r->oncpu_ns;
+	}
+	if (r->in_map) {
+		err = cpu__remove(c->cpu, r->cgid);
+		if (err && err != -ENOENT)
+			fprintf(stderr, "warning: cpu: remove cgroup %llu: %s; retrying next tick\n",
+				(unsigned long long)r->cgid, strerror(-err));
+		c->stats.cgroups_removed++;
+	}
+	u64map__del(&c->cgroups, r->cgid);
+	free(r);
+}
+
+/* Cgroups the last walk did not find were read one last time just now. */
+static void retire_dead(struct pm_collector *c)
+{
+	struct cg_rec *dead[256];
+	size_t i, n;
+	uint64_t key;
+	void *v;
+
+	do {
+		for (i = 0, n = 0; n < 256 && u64map__next(&c->cgroups, &i, &key, &v);)
+			if (((struct cg_rec *)v)->dead)
+				dead[n++] = v;
+		for (i = 0; i < n; i++)
+			retire_one(c, dead[i]);
+	} while (n == 256);
+}
+
+static void pod_free(struct pm_collector *c, struct pod_rec *p)
+{
+	__u64 h = uid_hash(p->uid);
+	struct pod_rec *head = u64map__get(&c->pods, h), **pp;
+
+	for (pp = &head; *pp; pp = &(*pp)->next_same_hash) {
+		if (*pp == p) {
+			*pp = p->next_same_hash;
+			break;
+		}
+	}
+	if (head)
+		u64map__put(&c->pods, h, head);	/* replaces: cannot fail */
+	else
+		u64map__del(&c->pods, h);
+	c->retired_pods_ns += p->retired_oncpu_ns;
+	free(p);
+}
+
+/* Pods without cgroups linger in snapshots for POD_LINGER_S, then go. */
+static void age_pods(struct pm_collector *c, double now)
+{
+	struct pod_rec *expired = NULL, *p, *next;
+	size_t i = 0;
+	uint64_t key;
+	void *v;
+
+	while (u64map__next(&c->pods, &i, &key, &v)) {
+		for (p = v; p; p = p->next_same_hash) {
+			if (p->live_cgroups)
+				p->gone_since = 0;
+			else if (!p->gone_since)
+				p->gone_since = now;
+		}
+	}
+	/* unlink outside the iteration: collect through a list of their own */
+	for (i = 0; u64map__next(&c->pods, &i, &key, &v);) {
+		for (p = v; p; p = p->next_same_hash) {
+			if (!p->refs && p->gone_since && now - p->gone_since > POD_LINGER_S) {
+				p->next_expired = expired;
+				expired = p;
+			}
+		}
+	}
+	for (p = expired; p; p = next) {
+		next = p->next_expired;
+		pod_free(c, p);
+	}
+}
+
+/* ---- snapshot ---- */
+
+static int cmp_pod(const void *a, const void *b)
+{
+	return strcmp((*(struct pod_rec *const *)a)->uid, (*(struct pod_rec *const *)b)->uid);
+}
+
+static struct pm_container_snap *container_in(struct pm_pod_snap *ps, const struct cg_rec *r)
+{
+	struct pm_container_snap *cs;
+	size_t i;
+
+	for (i = 0; i < ps->n_containers; i++)
+		if (!strcmp(ps->containers[i].id, r->container_id))
+			return &ps->containers[i];
+	cs = realloc(ps->containers, (ps->n_containers + 1) * sizeof(*cs));
+	if (!cs)
+		return NULL;
+	ps->containers = cs;
+	cs = &cs[ps->n_containers++];
+	memset(cs, 0, sizeof(*cs));
+	memcpy(cs->id, r->container_id, sizeof(cs->id));
+	cs->runtime = r->runtime;
+	return cs;
+}
+
+/* Pods sorted by uid; returns the count, or -ENOMEM. */
+static ssize_t sorted_pods(struct pm_collector *c, struct pod_rec ***out)
+{
+	struct pod_rec **pods, *p;
+	size_t i = 0, n = 0, cap = c->pods.len + 8;
+	uint64_t key;
+	void *v;
+
+	pods = malloc(cap * sizeof(*pods));
+	if (!pods)
+		return -ENOMEM;
+	while (u64map__next(&c->pods, &i, &key, &v)) {
+		for (p = v; p; p = p->next_same_hash) {
+			if (n == cap) {
+				struct pod_rec **grown = realloc(pods, (cap *= 2) * sizeof(*pods));
+
+				if (!grown) {
+					free(pods);
+					return -ENOMEM;
+				}
+				pods = grown;
+			}
+			pods[n++] = p;
+		}
+	}
+	qsort(pods, n, sizeof(*pods), cmp_pod);
+	*out = pods;
+	return n;
+}
+
+static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
+{
+	struct pm_snapshot *s;
+	struct pod_rec **pods;
+	struct cg_rec *r;
+	ssize_t n;
+	size_t i;
+	uint64_t key;
+	void *v;
+
+	n = sorted_pods(c, &pods);
+	if (n < 0)
+		return NULL;
+	s = snapshot__new(n);
+	if (!s)
+		goto out_free;
+	s->time = now;
+	s->node_cpu_pods_seconds = c->retired_pods_ns / NS_PER_S;
+	s->node_cpu_overhead_seconds = c->retired_overhead_ns / NS_PER_S;
+	for (i = 0; i < (size_t)n; i++) {
+		struct pm_pod_snap *ps = &s->pods[i];
+
+		pods[i]->snap_idx = i;
+		memcpy(ps->uid, pods[i]->uid, sizeof(ps->uid));
+		ps->qos = pods[i]->qos;
+		ps->cpu_seconds = pods[i]->retired_oncpu_ns / NS_PER_S;
+		ps->runq_seconds = pods[i]->retired_runq_ns / NS_PER_S;
+		s->node_cpu_pods_seconds += ps->cpu_seconds;
+	}
+	for (i = 0; u64map__next(&c->cgroups, &i, &key, &v);) {
+		struct pm_container_snap *cs;
+		struct pm_pod_snap *ps;
+
+		r = v;
+		if (!r->pod) {
+			s->node_cpu_overhead_seconds += r->oncpu_ns / NS_PER_S;
+			continue;
+		}
+		ps = &s->pods[r->pod->snap_idx];
+		ps->cpu_seconds += r->oncpu_ns / NS_PER_S;
+		ps->runq_seconds += r->runq_ns / NS_PER_S;
+		s->node_cpu_pods_seconds += r->oncpu_ns / NS_PER_S;
+		cs = container_in(ps, r);
+		if (!cs) {
+			snapshot__put(s);
+			s = NULL;
+			goto out_free;
+		}
+		cs->cpu_seconds += r->oncpu_ns / NS_PER_S;
+		cs->runq_seconds += r->runq_ns / NS_PER_S;
+	}
+	s->agent = c->stats;
+out_free:
+	free(pods);
+	return s;
+}
+
+/* ---- one collection ---- */
+
+static void read_errors(struct pm_collector *c)
+{
+	__u64 errs[PM_CPU_ERR_MAX];
+
+	cpu__errors(c->cpu, errs);
+	c->stats.cgroup_insert_failures = errs[PM_CPU_ERR_CGROUP_FULL];
+	c->stats.wakeup_insert_failures = errs[PM_CPU_ERR_WAKEUP_FULL];
+}
+
+static int collect_locked(struct pm_collector *c, bool periodic)
+{
+	struct timespec t0 = mono_now();
+	struct pm_cpu_visitor vis = {
+		.cgroup = visit_cgroup,
+		.inflight = visit_inflight,
+		.ctx = c,
+	};
+	struct pm_snapshot *s;
+	double now;
+	int err;
+
+	c->unknown_seen = false;
+	c->stats.cgroups_tracked = 0;
+	err = cpu__read(c->cpu, &vis);
+	if (err)
+		return err;
+	settle(c);
+	retire_dead(c);
+	if (periodic)
+		c->ticks_since_walk++;
+	if (c->unknown_seen || c->ticks_since_walk >= WALK_EVERY_TICKS || !c->walk_gen)
+		walk(c);
+	now = unix_now();
+	age_pods(c, now);
+	read_errors(c);
+
+	c->stats.collect_seconds_last = mono_diff(mono_now(), t0);
+	c->stats.collect_seconds_sum += c->stats.collect_seconds_last;
+	c->stats.collections++;
+	s = build_snapshot(c, now);
+	if (!s)
+		return -ENOMEM;
+	snapshot__put(c->snap);
+	c->snap = s;
+	c->snap_mono = t0;
+	return 0;
+}
+
+int collector__tick(struct pm_collector *c)
+{
+	int err;
+
+	pthread_mutex_lock(&c->lock);
+	err = collect_locked(c, true);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+struct pm_snapshot *collector__fresh(void *collector)
+{
+	struct pm_collector *c = collector;
+	struct timespec asked = mono_now();
+	struct pm_snapshot *s = NULL;
+	int err = 0;
+
+	pthread_mutex_lock(&c->lock);
+	/* a collection that started after the request is fresh enough */
+	if (!c->snap || mono_diff(c->snap_mono, asked) < 0)
+		err = collect_locked(c, false);
+	if (err)
+		fprintf(stderr, "warning: collect on request: %s; serving the last snapshot\n",
+			strerror(-err));
+	if (c->snap)
+		s = snapshot__get(c->snap);
+	pthread_mutex_unlock(&c->lock);
+	return s;
+}
+
+/* ---- set-up ---- */
+
+static bool has_kubepods(const char *root)
+{
+	return root[0] && (cgroupfs__has_dir(root, "kubepods.slice") ||
+			   cgroupfs__has_dir(root, "kubepods"));
+}
+
+/*
+ * auto: cgroup v2 when there is one, unless only the v1 cpuacct hierarchy
+ * holds the kubelet's pod tree (a v1 kubelet on a hybrid host).
+ */
+static int choose_hierarchy(struct pm_collector *c, const struct pm_config *cfg,
+			    const struct pm_cgroupfs *fs, char *err, size_t errlen)
+{
+	enum pm_cgroup_mode mode = cfg->cgroup_mode;
+
+	if (mode == PM_CG_AUTO) {
+		if (!fs->v2[0] || (has_kubepods(fs->v1_cpuacct) && !has_kubepods(fs->v2)))
+			mode = PM_CG_V1;
+		else
+			mode = PM_CG_V2;
+	}
+	if (mode == PM_CG_V2 && !fs->v2[0]) {
+		snprintf(err, errlen, "cgroup: no cgroup v2 hierarchy found; "
+				      "use --cgroup-mode v1 or --cgroup-root");
+		return -ENOENT;
+	}
+	if (mode == PM_CG_V1 && !fs->v1_cpuacct[0]) {
+		snprintf(err, errlen, "cgroup: no cgroup v1 hierarchy with cpuacct found; "
+				      "use --cgroup-mode v2 or --cgroup-root");
+		return -ENOENT;
+	}
+	c->hier = mode == PM_CG_V2 ? PM_HIER_V2 : PM_HIER_V1_CPUACCT;
+	snprintf(c->root, sizeof(c->root), "%s", mode == PM_CG_V2 ? fs->v2 : fs->v1_cpuacct);
+	c->stats.cgroup_hierarchy = mode == PM_CG_V2 ? "v2" : "v1";
+	return 0;
+}
+
+static int find_cgroupfs(const struct pm_config *cfg, struct pm_cgroupfs *fs, char *err,
+			 size_t errlen)
+{
+	char mountinfo[PATH_MAX + 32];
+	int ret;
+
+	if (cfg->cgroup_root[0]) {
+		ret = cgroupfs__from_root(fs, cfg->cgroup_root);
+		if (ret)
+			snprintf(err, errlen, "cgroup: %s is not a cgroup v2 or v1 root: %s",
+				 cfg->cgroup_root, strerror(-ret));
+		return ret;
+	}
+	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", cfg->proc_root);
+	ret = cgroupfs__from_mountinfo(fs, mountinfo);
+	if (ret)
+		snprintf(err, errlen, "cgroup: read %s: %s; check --proc-root", mountinfo,
+			 strerror(-ret));
+	return ret;
+}
+
+int collector__open(struct pm_collector **out, const struct pm_config *cfg, char *err,
+		    size_t errlen)
+{
+	struct pm_cgroupfs fs;
+	struct pm_collector *c;
+	int ret;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "collector: out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	u64map__init(&c->cgroups);
+	u64map__init(&c->pods);
+	ret = find_cgroupfs(cfg, &fs, err, errlen);
+	if (ret)
+		goto out_free;
+	ret = choose_hierarchy(c, cfg, &fs, err, errlen);
+	if (ret)
+		goto out_free;
+	ret = cpu__open(&c->cpu, c->hier, getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
+	if (ret)
+		goto out_free;
+	c->stats.attach_mode = cpu__attach_mode(c->cpu);
+	c->stats.start_time = unix_now();
+	*out = c;
+	return 0;
+
+out_free:
+	collector__close(c);
+	return ret;
+}
+
+void collector__close(struct pm_collector *c)
+{
+	struct pod_rec *p, *next;
+	size_t i = 0;
+	uint64_t key;
+	void *v;
+
+	if (!c)
+		return;
+	cpu__close(c->cpu);
+	while (u64map__next(&c->cgroups, &i, &key, &v))
+		free(v);
+	for (i = 0; u64map__next(&c->pods, &i, &key, &v);) {
+		for (p = v; p; p = next) {
+			next = p->next_same_hash;
+			free(p);
+		}
+	}
+	u64map__free(&c->cgroups);
+	u64map__free(&c->pods);
+	snapshot__put(c->snap);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+const char *collector__root(const struct pm_collector *c)
+{
+	return c->root;
+}
+
+const char *collector__attach_mode(const struct pm_collector *c)
+{
+	return c->stats.attach_mode;
+}

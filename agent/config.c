@@ -1,0 +1,763 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Agent configuration: embedded defaults < config file < command-line flags.
+ * Every value, from the file or from a flag, goes through one setter per key,
+ * so both sources accept and reject exactly the same strings.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "podmeter/config.h"
+
+#define CFG_MIN_INTERVAL_MS	100ULL
+#define CFG_MAX_INTERVAL_MS	(3600ULL * 1000)
+#define CFG_MAX_FRAC_DIGITS	9
+#define CFG_QUOTE_MAX		128
+#define CFG_WHY_MAX		(CFG_QUOTE_MAX + PATH_MAX / 16 + 256)
+#define CFG_KEY_MAX		64
+
+typedef int (*cfg_setter)(struct pm_config *cfg, const char *v, char *why, size_t len);
+
+struct cfg_key {
+	const char *key;	/* canonical spelling, underscores */
+	const char *flag;	/* command-line spelling, hyphens */
+	const char *hint;	/* "give %s" when the value is empty */
+	cfg_setter set;
+};
+
+struct cfg_opt {
+	const char *flag;	/* as written, without "=value" */
+	int flaglen;
+	const struct cfg_key *key;	/* NULL for --config and --help */
+	bool help;
+	const char *value;
+};
+
+static void cfg_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void cfg_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Quote a user value for a one-line message: bounded, control bytes shown as '?'. */
+static const char *cfg_quote(const char *s, char *buf, size_t len)
+{
+	size_t i, n = strlen(s);
+	bool cut = n > len - 4;
+
+	if (cut)
+		n = len - 4;
+	for (i = 0; i < n; i++)
+		buf[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	strcpy(buf + n, cut ? "..." : "");
+	return buf;
+}
+
+static bool cfg_blank(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return !*s;
+}
+
+static int cfg_unit_ms(const char *u, uint64_t *mult)
+{
+	static const struct {
+		const char *name;
+		uint64_t ms;
+	} units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcmp(u, units[i].name)) {
+			*mult = units[i].ms;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Digits with overflow check; *n is the count of digits read. */
+static int cfg_digits(const char **p, uint64_t *val, int *n)
+{
+	uint64_t v = 0;
+
+	for (*n = 0; isdigit((unsigned char)**p); (*p)++, (*n)++) {
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (uint64_t)(**p - '0'), &v))
+			return -ERANGE;
+	}
+	*val = v;
+	return 0;
+}
+
+int config__parse_duration_ms(const char *s, uint64_t *ms)
+{
+	uint64_t whole, frac = 0, mult, pow10 = 1, fms, total;
+	int n, fn = 0, ret;
+	const char *p = s;
+
+	if (!s || !ms)
+		return -EINVAL;
+	ret = cfg_digits(&p, &whole, &n);
+	if (ret)
+		return ret;
+	if (!n)
+		return -EINVAL;
+	if (*p == '.') {
+		p++;
+		if (cfg_digits(&p, &frac, &fn) || !fn || fn > CFG_MAX_FRAC_DIGITS)
+			return -EINVAL;
+	}
+	if (cfg_unit_ms(p, &mult))
+		return -EINVAL;
+	while (fn--)
+		pow10 *= 10;
+	/* frac < 10^9 and mult <= 3.6e6: the product fits in 64 bits. */
+	if (frac * mult % pow10)
+		return -EINVAL;	/* finer than a millisecond */
+	fms = frac * mult / pow10;
+	if (__builtin_mul_overflow(whole, mult, &total) || __builtin_add_overflow(total, fms, &total))
+		return -ERANGE;
+	*ms = total;
+	return 0;
+}
+
+static bool cfg_hostname_ok(const char *h, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)h[i]) && !strchr(".-_", h[i]))
+			return false;
+	}
+	return true;
+}
+
+static bool cfg_ipv6_ok(const char *h, size_t n)
+{
+	const char *zone = memchr(h, '%', n);
+	size_t an = zone ? (size_t)(zone - h) : n;
+	char buf[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a;
+
+	if (an >= sizeof(buf))
+		return false;
+	/* A zone ("fe80::1%eth0") names an interface. */
+	if (zone && (an + 1 == n || !cfg_hostname_ok(zone + 1, n - an - 1)))
+		return false;
+	memcpy(buf, h, an);
+	buf[an] = '\0';
+	return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+/* Port: 1-65535, digits only. */
+static int cfg_port(const char *s, uint16_t *port, const char **why)
+{
+	unsigned long v = 0;
+	const char *p;
+
+	if (!*s) {
+		*why = "has no port after ':'";
+		return -EINVAL;
+	}
+	for (p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p)) {
+			*why = "has a port that is not a number";
+			return -EINVAL;
+		}
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > 65535)
+			break;
+	}
+	if (v < 1 || v > 65535) {
+		*why = "has a port out of range; use 1-65535";
+		return -ERANGE;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int cfg_listen(const char *s, char *host, size_t hostlen, uint16_t *port, const char **why)
+{
+	const char *h = s, *colon;
+	size_t hn;
+	int ret;
+
+	if (*s == '[') {
+		colon = strchr(s, ']');
+		h = s + 1;
+		hn = colon ? (size_t)(colon - h) : 0;
+		if (!colon || colon[1] != ':' || !cfg_ipv6_ok(h, hn)) {
+			*why = "is not [IPV6]:PORT, e.g. [::1]:9477";
+			return -EINVAL;
+		}
+		colon++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon) {
+			*why = "has no :PORT, e.g. 127.0.0.1:9477";
+			return -EINVAL;
+		}
+		hn = (size_t)(colon - s);
+		if (memchr(s, ':', hn)) {
+			*why = "has an IPv6 address without brackets; write [::1]:9477";
+			return -EINVAL;
+		}
+		if (!cfg_hostname_ok(s, hn)) {
+			*why = "has a host that is not an address or name";
+			return -EINVAL;
+		}
+	}
+	if (hn >= hostlen) {
+		*why = "has a host name that is too long";
+		return -ENAMETOOLONG;
+	}
+	ret = cfg_port(colon + 1, port, why);
+	if (ret)
+		return ret;
+	memcpy(host, h, hn);
+	host[hn] = '\0';
+	return 0;
+}
+
+int config__parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *why;
+
+	if (!s || !host || !hostlen || !port)
+		return -EINVAL;
+	return cfg_listen(s, host, hostlen, port, &why);
+}
+
+static int cfg_set_listen(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char host[sizeof(cfg->listen_host)], q[CFG_QUOTE_MAX];
+	const char *reason;
+	uint16_t port;
+
+	if (cfg_listen(v, host, sizeof(host), &port, &reason)) {
+		snprintf(why, len, "\"%s\" %s", cfg_quote(v, q, sizeof(q)), reason);
+		return -EINVAL;
+	}
+	strcpy(cfg->listen_host, host);
+	cfg->listen_port = port;
+	return 0;
+}
+
+static int cfg_set_interval(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+	uint64_t ms;
+	int ret;
+
+	cfg_quote(v, q, sizeof(q));
+	if (*v == '-') {
+		snprintf(why, len, "\"%s\" is negative; use 100ms to 1h", q);
+		return -EINVAL;
+	}
+	ret = config__parse_duration_ms(v, &ms);
+	if (ret == -ERANGE || (!ret && (ms < CFG_MIN_INTERVAL_MS || ms > CFG_MAX_INTERVAL_MS))) {
+		snprintf(why, len, "\"%s\" is out of range; use 100ms to 1h", q);
+		return -EINVAL;
+	}
+	if (ret) {
+		snprintf(why, len, "\"%s\" is not a duration (e.g. 1s, 500ms)", q);
+		return -EINVAL;
+	}
+	cfg->interval_ms = ms;
+	return 0;
+}
+
+/* An existing directory, absolute; trailing slashes dropped so callers can append "/x". */
+static int cfg_set_dir(char *dst, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+	size_t n = strlen(v);
+	struct stat st;
+
+	cfg_quote(v, q, sizeof(q));
+	if (*v != '/') {
+		snprintf(why, len, "\"%s\" is not an absolute path; give one starting with /", q);
+		return -EINVAL;
+	}
+	if (n >= PATH_MAX) {
+		snprintf(why, len, "\"%s\" is longer than %d bytes", q, PATH_MAX - 1);
+		return -EINVAL;
+	}
+	if (stat(v, &st)) {
+		snprintf(why, len, "\"%s\": %s; give an existing directory", q, strerror(errno));
+		return -EINVAL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, len, "\"%s\" is not a directory", q);
+		return -EINVAL;
+	}
+	while (n > 1 && v[n - 1] == '/')
+		n--;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int cfg_set_cgroup_root(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_set_dir(cfg->cgroup_root, v, why, len);
+}
+
+static int cfg_set_proc_root(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_set_dir(cfg->proc_root, v, why, len);
+}
+
+static int cfg_set_cgroup_mode(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+
+	if (!strcmp(v, "auto"))
+		cfg->cgroup_mode = PM_CG_AUTO;
+	else if (!strcmp(v, "v2"))
+		cfg->cgroup_mode = PM_CG_V2;
+	else if (!strcmp(v, "v1"))
+		cfg->cgroup_mode = PM_CG_V1;
+	else {
+		snprintf(why, len, "\"%s\" is not a cgroup mode; use auto, v2 or v1",
+			 cfg_quote(v, q, sizeof(q)));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct cfg_key cfg_keys[] = {
+	{ "listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen },
+	{ "interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval },
+	{ "cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root },
+	{ "proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root },
+	{ "cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode },
+};
+
+#define CFG_NKEYS ((int)(sizeof(cfg_keys) / sizeof(cfg_keys[0])))
+
+/* Index of @key in cfg_keys, hyphens and underscores alike; -1 when unknown. */
+static int cfg_key_index(const char *key)
+{
+	char norm[CFG_KEY_MAX];
+	size_t i, n = strlen(key);
+	int k;
+
+	if (n >= sizeof(norm))
+		return -1;
+	for (i = 0; i <= n; i++)
+		norm[i] = key[i] == '-' ? '_' : key[i];
+	for (k = 0; k < CFG_NKEYS; k++) {
+		if (!strcmp(norm, cfg_keys[k].key))
+			return k;
+	}
+	return -1;
+}
+
+/* Apply one value; on error @why holds the reason, without the key. @cfg is left as it was. */
+static int cfg_apply(struct pm_config *cfg, const struct cfg_key *k, const char *v, char *why,
+		     size_t len)
+{
+	if (cfg_blank(v)) {
+		snprintf(why, len, "empty value; give %s", k->hint);
+		return -EINVAL;
+	}
+	return k->set(cfg, v, why, len);
+}
+
+void config__defaults(struct pm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->listen_host, PM_DEFAULT_LISTEN_HOST);
+	cfg->listen_port = PM_DEFAULT_LISTEN_PORT;
+	cfg->interval_ms = PM_DEFAULT_INTERVAL_MS;
+	strcpy(cfg->proc_root, PM_DEFAULT_PROC_ROOT);
+	cfg->cgroup_mode = PM_CG_AUTO;
+}
+
+static void cfg_err_unknown(char *err, size_t errlen, const char *prefix, const char *key)
+{
+	char q[CFG_QUOTE_MAX];
+
+	cfg_err(err, errlen,
+		"%sunknown key \"%s\"; known keys: listen, interval, cgroup_root, proc_root, "
+		"cgroup_mode",
+		prefix, cfg_quote(key, q, sizeof(q)));
+}
+
+int config__set(struct pm_config *cfg, const char *key, const char *value, char *err,
+		size_t errlen)
+{
+	char why[CFG_WHY_MAX], q[CFG_QUOTE_MAX];
+	int k, ret;
+
+	if (!cfg || !key || !value) {
+		cfg_err(err, errlen, "config: no key or value given");
+		return -EINVAL;
+	}
+	k = cfg_key_index(key);
+	if (k < 0) {
+		cfg_err_unknown(err, errlen, "config: ", key);
+		return -ENOENT;
+	}
+	ret = cfg_apply(cfg, &cfg_keys[k], value, why, sizeof(why));
+	if (ret)
+		cfg_err(err, errlen, "config: %s: %s", cfg_quote(key, q, sizeof(q)), why);
+	return ret;
+}
+
+static int cfg_yaml_error(const yaml_parser_t *p, const char *path, char *err, size_t errlen)
+{
+	const char *problem = p->problem ? p->problem : "unknown error";
+
+	if (p->error == YAML_MEMORY_ERROR) {
+		cfg_err(err, errlen, "config: %s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (p->error == YAML_READER_ERROR) {
+		cfg_err(err, errlen, "config: %s: byte %zu: %s; is it a UTF-8 text file?", path,
+			p->problem_offset, problem);
+		return -EINVAL;
+	}
+	cfg_err(err, errlen, "config: %s: line %zu: %s%s%s", path, p->problem_mark.line + 1,
+		problem, p->context ? " " : "", p->context ? p->context : "");
+	return -EINVAL;
+}
+
+/* A scalar node's text, or NULL when it is not a scalar or holds a NUL byte. */
+static const char *cfg_scalar(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (!n || n->type != YAML_SCALAR_NODE)
+		return NULL;
+	s = (const char *)n->data.scalar.value;
+	return strlen(s) == n->data.scalar.length ? s : NULL;
+}
+
+static int cfg_yaml_pair(struct pm_config *cfg, yaml_document_t *doc, yaml_node_pair_t *pair,
+			 unsigned int *seen, const char *path, char *err, size_t errlen)
+{
+	yaml_node_t *kn = yaml_document_get_node(doc, pair->key);
+	yaml_node_t *vn = yaml_document_get_node(doc, pair->value);
+	size_t line = kn->start_mark.line + 1;
+	const char *key = cfg_scalar(kn), *val = cfg_scalar(vn);
+	char why[CFG_WHY_MAX], q[CFG_QUOTE_MAX];
+	int k, ret;
+
+	if (!key) {
+		cfg_err(err, errlen, "config: %s: line %zu: keys must be plain names", path, line);
+		return -EINVAL;
+	}
+	cfg_quote(key, q, sizeof(q));
+	k = cfg_key_index(key);
+	if (k < 0) {
+		snprintf(why, sizeof(why), "config: %s: line %zu: ", path, line);
+		cfg_err_unknown(err, errlen, why, key);
+		return -ENOENT;
+	}
+	if (*seen & (1u << k)) {
+		cfg_err(err, errlen, "config: %s: line %zu: %s: given twice; keep one", path, line,
+			q);
+		return -EINVAL;
+	}
+	*seen |= 1u << k;
+	if (!val) {
+		cfg_err(err, errlen,
+			"config: %s: line %zu: %s: expected a single value, not a list or mapping "
+			"(quote values that start with '[')",
+			path, line, q);
+		return -EINVAL;
+	}
+	ret = cfg_apply(cfg, &cfg_keys[k], val, why, sizeof(why));
+	if (ret)
+		cfg_err(err, errlen, "config: %s: line %zu: %s: %s", path, line, q, why);
+	return ret;
+}
+
+static int cfg_yaml_doc(struct pm_config *cfg, yaml_document_t *doc, const char *path, char *err,
+			size_t errlen)
+{
+	yaml_node_t *root = yaml_document_get_root_node(doc);
+	yaml_node_pair_t *pair;
+	unsigned int seen = 0;
+	int ret;
+
+	if (!root)
+		return 0;
+	/* "---" alone or a bare null is an empty document, not an error. */
+	if (root->type == YAML_SCALAR_NODE && root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!root->data.scalar.length || !strcmp((char *)root->data.scalar.value, "~")))
+		return 0;
+	if (root->type != YAML_MAPPING_NODE) {
+		cfg_err(err, errlen,
+			"config: %s: line %zu: expected a mapping of key: value, e.g. \"interval: 1s\"",
+			path, root->start_mark.line + 1);
+		return -EINVAL;
+	}
+	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
+		ret = cfg_yaml_pair(cfg, doc, pair, &seen, path, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int cfg_yaml_parse(struct pm_config *cfg, yaml_parser_t *parser, const char *path,
+			  char *err, size_t errlen)
+{
+	yaml_document_t doc;
+	bool more;
+	int ret;
+
+	if (!yaml_parser_load(parser, &doc))
+		return cfg_yaml_error(parser, path, err, errlen);
+	ret = cfg_yaml_doc(cfg, &doc, path, err, errlen);
+	yaml_document_delete(&doc);
+	if (ret)
+		return ret;
+	if (!yaml_parser_load(parser, &doc))
+		return cfg_yaml_error(parser, path, err, errlen);
+	more = yaml_document_get_root_node(&doc) != NULL;
+	yaml_document_delete(&doc);
+	if (more) {
+		cfg_err(err, errlen, "config: %s: more than one YAML document; keep one", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cfg_open(const char *path, FILE **f, char *err, size_t errlen)
+{
+	struct stat st;
+	int ret;
+
+	*f = fopen(path, "re");
+	if (!*f) {
+		ret = -errno;
+		cfg_err(err, errlen, "config: %s: %s; check the --config path", path,
+			strerror(-ret));
+		return ret;
+	}
+	if (!fstat(fileno(*f), &st) && S_ISDIR(st.st_mode)) {
+		fclose(*f);
+		cfg_err(err, errlen, "config: %s: is a directory; give a YAML file", path);
+		return -EISDIR;
+	}
+	return 0;
+}
+
+int config__load_file(struct pm_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct pm_config tmp;
+	yaml_parser_t parser;
+	FILE *f;
+	int ret;
+
+	if (!cfg || !path || !*path) {
+		cfg_err(err, errlen, "config: empty config file path; give the path of a YAML file");
+		return -EINVAL;
+	}
+	if (strlen(path) >= sizeof(cfg->config_file)) {
+		cfg_err(err, errlen, "config: config file path is longer than %d bytes",
+			PATH_MAX - 1);
+		return -ENAMETOOLONG;
+	}
+	ret = cfg_open(path, &f, err, errlen);
+	if (ret)
+		return ret;
+	if (!yaml_parser_initialize(&parser)) {
+		cfg_err(err, errlen, "config: %s: out of memory", path);
+		ret = -ENOMEM;
+		goto out_close;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	/* Apply to a copy so that a bad file leaves @cfg as it was. */
+	tmp = *cfg;
+	ret = cfg_yaml_parse(&tmp, &parser, path, err, errlen);
+	if (!ret) {
+		strcpy(tmp.config_file, path);
+		*cfg = tmp;
+	}
+	yaml_parser_delete(&parser);
+out_close:
+	fclose(f);
+	return ret;
+}
+
+static const struct cfg_key *cfg_flag(const char *name, size_t n)
+{
+	int k;
+
+	for (k = 0; k < CFG_NKEYS; k++) {
+		if (strlen(cfg_keys[k].flag) == n && !strncmp(name, cfg_keys[k].flag, n))
+			return &cfg_keys[k];
+	}
+	return NULL;
+}
+
+static int cfg_bad_arg(const char *cmd, const char *what, const char *arg, int n, char *err,
+		       size_t errlen)
+{
+	char q[CFG_QUOTE_MAX];
+
+	if (n >= 0 && (size_t)n < strlen(arg))
+		arg = strndupa(arg, n);
+	cfg_err(err, errlen, "%s \"%s\"; see podmeter %s --help", what, cfg_quote(arg, q, sizeof(q)),
+		cmd);
+	return -EINVAL;
+}
+
+/* Fill @o from the option at argv[*i]: 1 for an option, 0 at the end, or a negative errno. */
+static int cfg_next_opt(int argc, char **argv, int *i, struct cfg_opt *o, char *err, size_t errlen)
+{
+	const char *arg, *name, *eq;
+	bool is_config, is_help;
+	size_t n;
+
+	if (*i >= argc)
+		return 0;
+	arg = argv[(*i)++];
+	if (!strcmp(arg, "--"))
+		return *i < argc ? cfg_bad_arg(argv[0], "unexpected argument", argv[*i], -1, err,
+					       errlen) : 0;
+	if (arg[0] != '-' || !arg[1])
+		return cfg_bad_arg(argv[0], "unexpected argument", arg, -1, err, errlen);
+	memset(o, 0, sizeof(*o));
+	if (!strcmp(arg, "-h")) {
+		o->help = true;
+		return 1;
+	}
+	if (arg[1] != '-')
+		return cfg_bad_arg(argv[0], "unknown option", arg, -1, err, errlen);
+	name = arg + 2;
+	eq = strchr(name, '=');
+	n = eq ? (size_t)(eq - name) : strlen(name);
+	o->flag = arg;
+	o->flaglen = (int)n + 2;
+	is_help = n == 4 && !strncmp(name, "help", 4);
+	is_config = n == 6 && !strncmp(name, "config", 6);
+	o->key = cfg_flag(name, n);
+	if (!is_help && !is_config && !o->key)
+		return cfg_bad_arg(argv[0], "unknown option", arg, o->flaglen, err, errlen);
+	if (is_help) {
+		if (eq)
+			return cfg_bad_arg(argv[0], "no value expected for option", arg, -1, err,
+					   errlen);
+		o->help = true;
+		return 1;
+	}
+	if (eq)
+		o->value = eq + 1;
+	else if (*i < argc)
+		o->value = argv[(*i)++];
+	else
+		return cfg_bad_arg(argv[0], "missing value for option", arg, -1, err, errlen);
+	return 1;
+}
+
+/* First pass: check the syntax of every argument; find --help and the last --config. */
+static int cfg_scan_args(int argc, char **argv, bool *help, const char **file, char *err,
+			 size_t errlen)
+{
+	struct cfg_opt o;
+	int i = 1, ret;
+
+	while ((ret = cfg_next_opt(argc, argv, &i, &o, err, errlen)) > 0) {
+		if (o.help)
+			*help = true;
+		else if (!o.key)
+			*file = o.value;
+	}
+	return ret;
+}
+
+static int cfg_apply_args(struct pm_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	char why[CFG_WHY_MAX];
+	struct cfg_opt o;
+	int i = 1, ret;
+
+	while (cfg_next_opt(argc, argv, &i, &o, err, errlen) > 0) {
+		if (!o.key)
+			continue;
+		ret = cfg_apply(cfg, o.key, o.value, why, sizeof(why));
+		if (ret) {
+			cfg_err(err, errlen, "%.*s: %s", o.flaglen, o.flag, why);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int config__from_args(struct pm_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	const char *file = NULL;
+	struct pm_config tmp;
+	bool help = false;
+	int ret;
+
+	if (!cfg || argc < 1 || !argv || !argv[0]) {
+		cfg_err(err, errlen, "config: no subcommand given; see podmeter --help");
+		return -EINVAL;
+	}
+	ret = cfg_scan_args(argc, argv, &help, &file, err, errlen);
+	if (ret)
+		return ret;
+	if (help) {
+		config__usage(stdout);
+		return 1;
+	}
+	config__defaults(&tmp);
+	if (file) {
+		ret = config__load_file(&tmp, file, err, errlen);
+		if (ret)
+			return ret;
+	}
+	ret = cfg_apply_args(&tmp, argc, argv, err, errlen);
+	if (ret)
+		return ret;
+	*cfg = tmp;
+	return 0;
+}
+
+void config__usage(FILE *f)
+{
+	unsigned long long iv = PM_DEFAULT_INTERVAL_MS;
+
+	fprintf(f, "usage: podmeter run|check [options]\n"
+		   "\n"
+		   "options (flags override the --config file, which overrides the defaults):\n");
+	fprintf(f, "  --listen HOST:PORT     serve metrics here (default %s:%d);\n"
+		   "                         \":PORT\" = all addresses, \"[::1]:PORT\" for IPv6\n",
+		PM_DEFAULT_LISTEN_HOST, PM_DEFAULT_LISTEN_PORT);
+	if (iv % 1000)
+		fprintf(f, "  --interval DURATION    sampling interval, 100ms to 1h (default %llums)\n",
+			iv);
+	else
+		fprintf(f, "  --interval DURATION    sampling interval, 100ms to 1h (default %llus)\n",
+			iv / 1000);
+	fprintf(f, "  --config FILE          YAML file of key: value, keys as the flags\n"
+		   "  --cgroup-root DIR      cgroup root (default: found from /proc/self/mountinfo)\n"
+		   "  --proc-root DIR        procfs root (default %s)\n"
+		   "  --cgroup-mode MODE     auto, v2 or v1 (default auto)\n"
+		   "  -h, --help             show this help\n",
+		PM_DEFAULT_PROC_ROOT);
+}

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* podmeter: per-pod resource telemetry for Kubernetes nodes. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+#include <podmeter/agent.h>
+#include <podmeter/check.h>
+#include <podmeter/config.h>
+#include <podmeter/exporter.h>
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	fprintf(stderr, "libbpf: ");
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: podmeter <command> [flags]\n\n"
+		   "commands:\n"
+		   "  run      run the agent in the foreground (SIGINT/SIGTERM stop it)\n"
+		   "  check    probe this node for what the agent needs\n"
+		   "  version  print the version\n\n"
+		   "flags of run and check:\n");
+	config__usage(f);
+}
+
+/* Block the stop signals in every thread; the main loop takes them. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+static void add_ms(struct timespec *t, unsigned long long ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+/* Tick on a fixed schedule until a stop signal; returns the signal. */
+static int tick_loop(struct pm_collector *col, const struct pm_config *cfg, const sigset_t *set)
+{
+	struct timespec next, now, wait;
+	int sig, err;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (;;) {
+		add_ms(&next, cfg->interval_ms);
+		err = collector__tick(col);
+		if (err)
+			fprintf(stderr, "warning: collect: %s; trying again next tick\n",
+				strerror(-err));
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > next.tv_sec ||
+		    (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec)) {
+			next = now;	/* overran: skip, don't burst */
+			continue;
+		}
+		wait.tv_sec = next.tv_sec - now.tv_sec;
+		wait.tv_nsec = next.tv_nsec - now.tv_nsec;
+		if (wait.tv_nsec < 0) {
+			wait.tv_sec--;
+			wait.tv_nsec += 1000000000;
+		}
+		sig = sigtimedwait(set, NULL, &wait);
+		if (sig > 0)
+			return sig;
+	}
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct pm_collector *col = NULL;
+	struct pm_config cfg;
+	struct pm_http *http;
+	char err[512];
+	sigset_t set;
+	int ret, sig;
+
+	ret = config__from_args(&cfg, argc, argv, err, sizeof(err));
+	if (ret)
+		return ret > 0 ? 0 : (fprintf(stderr, "podmeter: %s\n", err), 2);
+	block_signals(&set);
+	libbpf_set_print(libbpf_print);
+
+	ret = collector__open(&col, &cfg, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "podmeter: %s (run 'podmeter check' for what this node lacks)\n",
+			err);
+		return 1;
+	}
+	ret = collector__tick(col);
+	if (ret)
+		fprintf(stderr, "warning: first collection: %s\n", strerror(-ret));
+	http = http__start(cfg.listen_host, cfg.listen_port, collector__fresh, col);
+	if (!http) {
+		fprintf(stderr, "podmeter: listen on %s:%u: %s; choose another with --listen\n",
+			cfg.listen_host, cfg.listen_port, strerror(errno));
+		collector__close(col);
+		return 1;
+	}
+	fprintf(stderr, "podmeter %s: cpu via %s, pods under %s; serving http://%s:%u/metrics, "
+			"collecting every %llu ms\n",
+		PM_VERSION, collector__attach_mode(col), collector__root(col),
+		cfg.listen_host[0] ? cfg.listen_host : "0.0.0.0", cfg.listen_port,
+		(unsigned long long)cfg.interval_ms);
+
+	sig = tick_loop(col, &cfg, &set);
+	fprintf(stderr, "podmeter: %s, stopping\n", strsignal(sig));
+	http__stop(http);
+	collector__close(col);
+	return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct pm_config cfg;
+	char err[512];
+	int ret;
+
+	ret = config__from_args(&cfg, argc, argv, err, sizeof(err));
+	if (ret)
+		return ret > 0 ? 0 : (fprintf(stderr, "podmeter: %s\n", err), 2);
+	return check__run(&cfg, stdout);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("podmeter %s (%s)\n", PM_VERSION, PM_GIT_REV);
+		return 0;
+	}
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, cmd[0] ? "podmeter: unknown command \"%s\"\n" : "podmeter: no command%s\n",
+		cmd);
+	usage(stderr);
+	return 2;
+}

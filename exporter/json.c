@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* /v1/pods: the current snapshot as JSON (jansson). */
+#include <math.h>
+#include <string.h>
+#include <jansson.h>
+#include <podmeter/exporter.h>
+
+/*
+ * jansson refuses invalid UTF-8; a bad byte from a cgroup path or the kubelet
+ * must not take the whole document down, so non-ASCII is replaced then.
+ */
+static json_t *json_str(const char *s)
+{
+	char buf[256];
+	size_t i;
+	json_t *v;
+
+	if (!s)
+		s = "";
+	v = json_string(s);
+	if (v || strlen(s) >= sizeof(buf))
+		return v;
+	for (i = 0; s[i]; i++)
+		buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+	buf[i] = '\0';
+	return json_string(buf);
+}
+
+/* JSON has no NaN or infinity: those become null. */
+static json_t *json_num(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *json_container(const struct pm_container_snap *c)
+{
+	json_t *o = json_object();
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= json_object_set_new(o, "id", json_str(c->id));
+	err |= json_object_set_new(o, "runtime", json_str(podpath__runtime_str(c->runtime)));
+	err |= json_object_set_new(o, "cpu_seconds", json_num(c->cpu_seconds));
+	err |= json_object_set_new(o, "runqueue_seconds", json_num(c->runq_seconds));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *json_containers(const struct pm_pod_snap *p)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	if (!a)
+		return NULL;
+	for (i = 0; i < p->n_containers; i++) {
+		if (json_array_append_new(a, json_container(&p->containers[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *json_pod(const struct pm_pod_snap *p)
+{
+	json_t *o = json_object();
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= json_object_set_new(o, "uid", json_str(p->uid));
+	err |= json_object_set_new(o, "namespace", json_str(p->namespace_));
+	err |= json_object_set_new(o, "pod", json_str(p->name));
+	err |= json_object_set_new(o, "qos", json_str(podpath__qos_str(p->qos)));
+	err |= json_object_set_new(o, "cpu_seconds", json_num(p->cpu_seconds));
+	err |= json_object_set_new(o, "runqueue_seconds", json_num(p->runq_seconds));
+	err |= json_object_set_new(o, "containers", json_containers(p));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *json_node(const struct pm_snapshot *s)
+{
+	json_t *o = json_object();
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= json_object_set_new(o, "cpu_seconds_pods", json_num(s->node_cpu_pods_seconds));
+	err |= json_object_set_new(o, "cpu_seconds_overhead",
+				   json_num(s->node_cpu_overhead_seconds));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *json_pods(const struct pm_snapshot *s)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	if (!a)
+		return NULL;
+	for (i = 0; i < s->n_pods; i++) {
+		if (json_array_append_new(a, json_pod(&s->pods[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+char *json__pods(const struct pm_snapshot *s)
+{
+	json_t *root = json_object();
+	char *out = NULL;
+	int err = 0;
+
+	if (!root)
+		return NULL;
+	err |= json_object_set_new(root, "time", json_num(s->time));
+	err |= json_object_set_new(root, "node", json_node(s));
+	err |= json_object_set_new(root, "pods", json_pods(s));
+	if (!err)
+		out = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	json_decref(root);
+	return out;
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Prometheus text exposition format 0.0.4 of a snapshot. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+#include <podmeter/exporter.h>
+
+/* The escape sequence for @c inside a label value, or NULL to copy it verbatim. */
+static const char *prom_escape_char(char c)
+{
+	switch (c) {
+	case '\\':
+		return "\\\\";
+	case '"':
+		return "\\\"";
+	case '\n':
+		return "\\n";
+	default:
+		return NULL;
+	}
+}
+
+int prom__escape_label(char *dst, size_t dstlen, const char *src)
+{
+	const char *esc;
+	size_t n = 0, need;
+
+	for (; *src; src++) {
+		esc = prom_escape_char(*src);
+		need = esc ? strlen(esc) : 1;
+		if (n + need + 1 > dstlen || n + need > INT_MAX)
+			return -ENOSPC;
+		if (esc)
+			memcpy(dst + n, esc, need);
+		else
+			dst[n] = *src;
+		n += need;
+	}
+	if (!dstlen)
+		return -ENOSPC;
+	dst[n] = '\0';
+	return (int)n;
+}
+
+static void prom_put_label(FILE *f, const char *name, const char *val, bool first)
+{
+	const char *esc;
+
+	fprintf(f, "%s%s=\"", first ? "" : ",", name);
+	for (val = val ? val : ""; *val; val++) {
+		esc = prom_escape_char(*val);
+		if (esc)
+			fputs(esc, f);
+		else
+			fputc(*val, f);
+	}
+	fputc('"', f);
+}
+
+/* %.17g round-trips a double: counters of seconds keep ns over years. */
+static void prom_put_value(FILE *f, double v)
+{
+	if (isnan(v))
+		fputs(" NaN\n", f);
+	else if (isinf(v))
+		fputs(v > 0 ? " +Inf\n" : " -Inf\n", f);
+	else
+		fprintf(f, " %.17g\n", v);
+}
+
+static void prom_family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void prom_pod_family(FILE *f, const struct pm_snapshot *s, const char *name,
+			    const char *help, bool runq)
+{
+	const struct pm_pod_snap *p;
+	size_t i;
+
+	prom_family(f, name, "counter", help);
+	for (i = 0; i < s->n_pods; i++) {
+		p = &s->pods[i];
+		fprintf(f, "%s{", name);
+		prom_put_label(f, "namespace", p->namespace_, true);
+		prom_put_label(f, "pod", p->name, false);
+		prom_put_label(f, "uid", p->uid, false);
+		fputc('}', f);
+		prom_put_value(f, runq ? p->runq_seconds : p->cpu_seconds);
+	}
+}
+
+static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
+{
+	/* per-container series are off by default: they multiply cardinality */
+	prom_pod_family(f, s, "podmeter_pod_cpu_seconds_total",
+			"CPU time the pod's processes ran, in seconds.", false);
+	prom_pod_family(f, s, "podmeter_pod_cpu_runqueue_seconds_total",
+			"Time the pod's runnable tasks waited on a run queue, in seconds.", true);
+}
+
+static void prom_write_node(FILE *f, const struct pm_snapshot *s)
+{
+	prom_family(f, "podmeter_node_cpu_seconds_total", "counter",
+		    "CPU time on this node: in pods, or node overhead outside pods (idle excluded).");
+	fputs("podmeter_node_cpu_seconds_total{scope=\"pods\"}", f);
+	prom_put_value(f, s->node_cpu_pods_seconds);
+	fputs("podmeter_node_cpu_seconds_total{scope=\"overhead\"}", f);
+	prom_put_value(f, s->node_cpu_overhead_seconds);
+}
+
+static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
+{
+	prom_family(f, "podmeter_agent_collect_duration_seconds", "summary",
+		    "Time the agent spent collecting, in seconds.");
+	fputs("podmeter_agent_collect_duration_seconds_sum", f);
+	prom_put_value(f, a->collect_seconds_sum);
+	fprintf(f, "podmeter_agent_collect_duration_seconds_count %" PRIu64 "\n", a->collections);
+
+	prom_family(f, "podmeter_agent_last_collect_duration_seconds", "gauge",
+		    "Duration of the last collection, in seconds.");
+	fputs("podmeter_agent_last_collect_duration_seconds", f);
+	prom_put_value(f, a->collect_seconds_last);
+
+	prom_family(f, "podmeter_agent_map_insert_failures_total", "counter",
+		    "Entries a full BPF map could not take; non-zero means lost samples.");
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"cpu_stats\"} %" PRIu64 "\n",
+		a->cgroup_insert_failures);
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"wakeups\"} %" PRIu64 "\n",
+		a->wakeup_insert_failures);
+}
+
+static void prom_write_agent(FILE *f, const struct pm_snapshot *s, const char *version,
+			     const char *git_rev)
+{
+	const struct pm_agent_stats *a = &s->agent;
+
+	prom_write_collect(f, a);
+	prom_family(f, "podmeter_agent_pods_tracked", "gauge", "Pods in the current snapshot.");
+	fprintf(f, "podmeter_agent_pods_tracked %zu\n", s->n_pods);
+	prom_family(f, "podmeter_agent_cgroups_tracked", "gauge",
+		    "Cgroups with an entry in the cpu_stats map.");
+	fprintf(f, "podmeter_agent_cgroups_tracked %" PRIu64 "\n", a->cgroups_tracked);
+	prom_family(f, "podmeter_agent_cgroups_removed_total", "counter",
+		    "Dead cgroups read one last time and removed from the maps.");
+	fprintf(f, "podmeter_agent_cgroups_removed_total %" PRIu64 "\n", a->cgroups_removed);
+
+	prom_family(f, "podmeter_agent_build_info", "gauge",
+		    "Agent build and runtime mode; the value is always 1.");
+	fputs("podmeter_agent_build_info{", f);
+	prom_put_label(f, "version", version, true);
+	prom_put_label(f, "git_rev", git_rev, false);
+	prom_put_label(f, "hierarchy", a->cgroup_hierarchy, false);
+	prom_put_label(f, "attach", a->attach_mode, false);
+	fputs("} 1\n", f);
+
+	prom_family(f, "podmeter_agent_start_time_seconds", "gauge",
+		    "Start time of the agent since the unix epoch, in seconds.");
+	fputs("podmeter_agent_start_time_seconds", f);
+	prom_put_value(f, a->start_time);
+}
+
+int prom__write(FILE *f, const struct pm_snapshot *s, const char *version, const char *git_rev)
+{
+	prom_write_pods(f, s);
+	prom_write_node(f, s);
+	prom_write_agent(f, s, version, git_rev);
+	if (fflush(f) || ferror(f))
+		return -EIO;
+	return 0;
+}

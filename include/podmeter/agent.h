@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The daemon's modules: CPU signal, collector. */
+#ifndef PODMETER_AGENT_H
+#define PODMETER_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <podmeter/config.h>
+#include <podmeter/cpu.h>
+#include <podmeter/snapshot.h>
+
+/* ---- agent/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
+struct pm_cpu;
+
+struct pm_cpu_visitor {
+	/* once per cgroup in the map, values summed over CPUs */
+	void (*cgroup)(void *ctx, __u64 cgid, const struct pm_cpu_val *sum);
+	/* once per CPU running a task now: the slice not yet charged */
+	void (*inflight)(void *ctx, __u64 cgid, __u64 ns);
+	void *ctx;
+};
+
+/*
+ * Open, configure for @hier, load and attach: tp_btf first, raw_tp when
+ * tp_btf cannot load or attach (or when @force_raw_tp). Returns 0 or a
+ * negative errno with @err set.
+ */
+int cpu__open(struct pm_cpu **out, enum pm_hier hier, bool force_raw_tp, char *err,
+	      size_t errlen);
+const char *cpu__attach_mode(const struct pm_cpu *cpu);
+/* Visit every cgroup, then the in-flight slices (in that order: see cpu.c). */
+int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v);
+int cpu__remove(struct pm_cpu *cpu, __u64 cgid);
+void cpu__errors(struct pm_cpu *cpu, __u64 errs[PM_CPU_ERR_MAX]);
+void cpu__close(struct pm_cpu *cpu);
+
+/* ---- agent/collector.c: maps -> pods -> snapshots ---- */
+struct pm_collector;
+
+int collector__open(struct pm_collector **out, const struct pm_config *cfg, char *err,
+		    size_t errlen);
+/* Collect now and publish a new snapshot. */
+int collector__tick(struct pm_collector *c);
+/* A snapshot collected no earlier than this call (collects when needed). */
+struct pm_snapshot *collector__fresh(void *collector);
+void collector__close(struct pm_collector *c);
+/* The hierarchy walked for pods (for the start-up line). */
+const char *collector__root(const struct pm_collector *c);
+const char *collector__attach_mode(const struct pm_collector *c);
+
+#endif /* PODMETER_AGENT_H */
