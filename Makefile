@@ -32,7 +32,7 @@ AGENT_SRCS := agent/main.c agent/cpu.c agent/collector.c agent/check.c exporter/
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 
-UNIT_TESTS := podpath prom config u64map
+UNIT_TESTS := podpath prom config u64map cgroupfs
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 
@@ -77,17 +77,14 @@ run: deps
 	$(OUTPUT)/podmeter run $(ARGS)
 
 test: test-deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_burn
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@$(MAKE) --no-print-directory unit integration
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-$(OUTPUT)/tests/pm_burn: tests/integration/pm_burn.c | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $< -o $@
-
-integration: all $(OUTPUT)/tests/pm_burn
-	@PODMETER=$(OUTPUT)/podmeter PM_BURN=$(OUTPUT)/tests/pm_burn tests/integration/run.sh
+integration: all
+	@PODMETER=$(OUTPUT)/podmeter tests/integration/run.sh
 
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor

@@ -646,7 +646,7 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	ret = choose_hierarchy(c, cfg, &fs, err, errlen);
 	if (ret)
 		goto out_free;
-	ret = cpu__open(&c->cpu, c->hier, getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
+	ret = cpu__open(&c->cpu, c->hier, cfg->proc_root, getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
 	if (ret)
 		goto out_free;
 	c->stats.attach_mode = cpu__attach_mode(c->cpu);

@@ -16,26 +16,26 @@
 
 #include "podmeter/config.h"
 
-#define CFG_MIN_INTERVAL_MS	100ULL
-#define CFG_MAX_INTERVAL_MS	(3600ULL * 1000)
-#define CFG_MAX_FRAC_DIGITS	9
-#define CFG_QUOTE_MAX		128
-#define CFG_WHY_MAX		(CFG_QUOTE_MAX + PATH_MAX / 16 + 256)
-#define CFG_KEY_MAX		64
+#define CFG_MIN_INTERVAL_MS 100ULL
+#define CFG_MAX_INTERVAL_MS (3600ULL * 1000)
+#define CFG_MAX_FRAC_DIGITS 9
+#define CFG_QUOTE_MAX	    128
+#define CFG_WHY_MAX	    (CFG_QUOTE_MAX + PATH_MAX / 16 + 256)
+#define CFG_KEY_MAX	    64
 
 typedef int (*cfg_setter)(struct pm_config *cfg, const char *v, char *why, size_t len);
 
 struct cfg_key {
-	const char *key;	/* canonical spelling, underscores */
-	const char *flag;	/* command-line spelling, hyphens */
-	const char *hint;	/* "give %s" when the value is empty */
+	const char *key;  /* canonical spelling, underscores */
+	const char *flag; /* command-line spelling, hyphens */
+	const char *hint; /* "give %s" when the value is empty */
 	cfg_setter set;
 };
 
 struct cfg_opt {
-	const char *flag;	/* as written, without "=value" */
+	const char *flag; /* as written, without "=value" */
 	int flaglen;
-	const struct cfg_key *key;	/* NULL for --config and --help */
+	const struct cfg_key *key; /* NULL for --config and --help */
 	bool help;
 	const char *value;
 };
@@ -80,7 +80,7 @@ static int cfg_unit_ms(const char *u, uint64_t *mult)
 	static const struct {
 		const char *name;
 		uint64_t ms;
-	} units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+	} units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
 	size_t i;
 
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
@@ -130,9 +130,10 @@ int config__parse_duration_ms(const char *s, uint64_t *ms)
 		pow10 *= 10;
 	/* frac < 10^9 and mult <= 3.6e6: the product fits in 64 bits. */
 	if (frac * mult % pow10)
-		return -EINVAL;	/* finer than a millisecond */
+		return -EINVAL; /* finer than a millisecond */
 	fms = frac * mult / pow10;
-	if (__builtin_mul_overflow(whole, mult, &total) || __builtin_add_overflow(total, fms, &total))
+	if (__builtin_mul_overflow(whole, mult, &total) ||
+	    __builtin_add_overflow(total, fms, &total))
 		return -ERANGE;
 	*ms = total;
 	return 0;
@@ -344,11 +345,11 @@ static int cfg_set_cgroup_mode(struct pm_config *cfg, const char *v, char *why, 
 }
 
 static const struct cfg_key cfg_keys[] = {
-	{ "listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen },
-	{ "interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval },
-	{ "cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root },
-	{ "proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root },
-	{ "cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode },
+	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen},
+	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval},
+	{"cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root},
+	{"proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root},
+	{"cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode},
 };
 
 #define CFG_NKEYS ((int)(sizeof(cfg_keys) / sizeof(cfg_keys[0])))
@@ -402,8 +403,7 @@ static void cfg_err_unknown(char *err, size_t errlen, const char *prefix, const 
 		prefix, cfg_quote(key, q, sizeof(q)));
 }
 
-int config__set(struct pm_config *cfg, const char *key, const char *value, char *err,
-		size_t errlen)
+int config__set(struct pm_config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
 	char why[CFG_WHY_MAX], q[CFG_QUOTE_MAX];
 	int k, ret;
@@ -479,11 +479,16 @@ static int cfg_yaml_pair(struct pm_config *cfg, yaml_document_t *doc, yaml_node_
 		return -EINVAL;
 	}
 	*seen |= 1u << k;
-	if (!val) {
+	if (vn->type != YAML_SCALAR_NODE) {
 		cfg_err(err, errlen,
 			"config: %s: line %zu: %s: expected a single value, not a list or mapping "
 			"(quote values that start with '[')",
 			path, line, q);
+		return -EINVAL;
+	}
+	if (!val) {
+		cfg_err(err, errlen, "config: %s: line %zu: %s: value contains a NUL byte", path,
+			line, q);
 		return -EINVAL;
 	}
 	ret = cfg_apply(cfg, &cfg_keys[k], val, why, sizeof(why));
@@ -508,7 +513,8 @@ static int cfg_yaml_doc(struct pm_config *cfg, yaml_document_t *doc, const char 
 		return 0;
 	if (root->type != YAML_MAPPING_NODE) {
 		cfg_err(err, errlen,
-			"config: %s: line %zu: expected a mapping of key: value, e.g. \"interval: 1s\"",
+			"config: %s: line %zu: expected a mapping of key: value, e.g. \"interval: "
+			"1s\"",
 			path, root->start_mark.line + 1);
 		return -EINVAL;
 	}
@@ -520,8 +526,8 @@ static int cfg_yaml_doc(struct pm_config *cfg, yaml_document_t *doc, const char 
 	return 0;
 }
 
-static int cfg_yaml_parse(struct pm_config *cfg, yaml_parser_t *parser, const char *path,
-			  char *err, size_t errlen)
+static int cfg_yaml_parse(struct pm_config *cfg, yaml_parser_t *parser, const char *path, char *err,
+			  size_t errlen)
 {
 	yaml_document_t doc;
 	bool more;
@@ -572,7 +578,8 @@ int config__load_file(struct pm_config *cfg, const char *path, char *err, size_t
 	int ret;
 
 	if (!cfg || !path || !*path) {
-		cfg_err(err, errlen, "config: empty config file path; give the path of a YAML file");
+		cfg_err(err, errlen,
+			"config: empty config file path; give the path of a YAML file");
 		return -EINVAL;
 	}
 	if (strlen(path) >= sizeof(cfg->config_file)) {
@@ -620,8 +627,8 @@ static int cfg_bad_arg(const char *cmd, const char *what, const char *arg, int n
 
 	if (n >= 0 && (size_t)n < strlen(arg))
 		arg = strndupa(arg, n);
-	cfg_err(err, errlen, "%s \"%s\"; see podmeter %s --help", what, cfg_quote(arg, q, sizeof(q)),
-		cmd);
+	cfg_err(err, errlen, "%s \"%s\"; see podmeter %s --help", what,
+		cfg_quote(arg, q, sizeof(q)), cmd);
 	return -EINVAL;
 }
 
@@ -637,7 +644,8 @@ static int cfg_next_opt(int argc, char **argv, int *i, struct cfg_opt *o, char *
 	arg = argv[(*i)++];
 	if (!strcmp(arg, "--"))
 		return *i < argc ? cfg_bad_arg(argv[0], "unexpected argument", argv[*i], -1, err,
-					       errlen) : 0;
+					       errlen)
+				 : 0;
 	if (arg[0] != '-' || !arg[1])
 		return cfg_bad_arg(argv[0], "unexpected argument", arg, -1, err, errlen);
 	memset(o, 0, sizeof(*o));
@@ -745,19 +753,24 @@ void config__usage(FILE *f)
 	fprintf(f, "usage: podmeter run|check [options]\n"
 		   "\n"
 		   "options (flags override the --config file, which overrides the defaults):\n");
-	fprintf(f, "  --listen HOST:PORT     serve metrics here (default %s:%d);\n"
-		   "                         \":PORT\" = all addresses, \"[::1]:PORT\" for IPv6\n",
+	fprintf(f,
+		"  --listen HOST:PORT     serve metrics here (default %s:%d);\n"
+		"                         \":PORT\" = all addresses, \"[::1]:PORT\" for IPv6\n",
 		PM_DEFAULT_LISTEN_HOST, PM_DEFAULT_LISTEN_PORT);
 	if (iv % 1000)
-		fprintf(f, "  --interval DURATION    sampling interval, 100ms to 1h (default %llums)\n",
+		fprintf(f,
+			"  --interval DURATION    sampling interval, 100ms to 1h (default "
+			"%llums)\n",
 			iv);
 	else
-		fprintf(f, "  --interval DURATION    sampling interval, 100ms to 1h (default %llus)\n",
+		fprintf(f,
+			"  --interval DURATION    sampling interval, 100ms to 1h (default %llus)\n",
 			iv / 1000);
-	fprintf(f, "  --config FILE          YAML file of key: value, keys as the flags\n"
-		   "  --cgroup-root DIR      cgroup root (default: found from /proc/self/mountinfo)\n"
-		   "  --proc-root DIR        procfs root (default %s)\n"
-		   "  --cgroup-mode MODE     auto, v2 or v1 (default auto)\n"
-		   "  -h, --help             show this help\n",
+	fprintf(f,
+		"  --config FILE          YAML file of key: value, keys as the flags\n"
+		"  --cgroup-root DIR      cgroup root (default: found from /proc/self/mountinfo)\n"
+		"  --proc-root DIR        procfs root (default %s)\n"
+		"  --cgroup-mode MODE     auto, v2 or v1 (default auto)\n"
+		"  -h, --help             show this help\n",
 		PM_DEFAULT_PROC_ROOT);
 }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <limits.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
@@ -16,7 +16,9 @@ struct pm_cpu {
 	int ncpus;
 	const char *mode;
 	struct pm_cpu_val *vals;	/* ncpus values, one lookup */
-	struct pm_cpu_run *runs;
+	struct pm_cpu_run *runs;	/* before reading runtimes ... */
+	struct pm_cpu_run *runs2;	/* ... and after */
+	char proc_root[PATH_MAX];
 };
 
 static void set_twin(struct cpu_bpf *skel, bool tp_btf)
@@ -63,8 +65,8 @@ out_err:
 	return ret;
 }
 
-int cpu__open(struct pm_cpu **out, enum pm_hier hier, bool force_raw_tp, char *err,
-	      size_t errlen)
+int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, bool force_raw_tp,
+	      char *err, size_t errlen)
 {
 	struct pm_cpu *cpu;
 	int ret = -ENOMEM;
@@ -73,6 +75,7 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, bool force_raw_tp, char *e
 	if (!cpu)
 		goto out_err;
 	cpu->hier = hier;
+	snprintf(cpu->proc_root, sizeof(cpu->proc_root), "%s", proc_root);
 	cpu->ncpus = libbpf_num_possible_cpus();
 	if (cpu->ncpus <= 0) {
 		ret = cpu->ncpus ? cpu->ncpus : -EINVAL;
@@ -80,7 +83,8 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, bool force_raw_tp, char *e
 	}
 	cpu->vals = calloc(cpu->ncpus, sizeof(*cpu->vals));
 	cpu->runs = calloc(cpu->ncpus, sizeof(*cpu->runs));
-	if (!cpu->vals || !cpu->runs)
+	cpu->runs2 = calloc(cpu->ncpus, sizeof(*cpu->runs2));
+	if (!cpu->vals || !cpu->runs || !cpu->runs2)
 		goto out_err;
 
 	ret = force_raw_tp ? -EOPNOTSUPP : load_twin(cpu, true, err, errlen);
@@ -100,6 +104,7 @@ out_free:
 	if (cpu) {
 		free(cpu->vals);
 		free(cpu->runs);
+		free(cpu->runs2);
 		free(cpu);
 	}
 	return ret;
@@ -122,13 +127,65 @@ static void sum_cpus(const struct pm_cpu *cpu, struct pm_cpu_val *sum)
 	}
 }
 
-static __u64 now_ns(void)
+/* The kernel's runtime of a running thread, to the nanosecond (task_sched_runtime). */
+static int thread_runtime(const struct pm_cpu *cpu, __u32 tid, __u64 *ns)
 {
-	struct timespec ts;
+	char path[PATH_MAX + 32];
+	unsigned long long v;
+	FILE *f;
+	int n;
 
-	/* the clock bpf_ktime_get_ns() reads */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	snprintf(path, sizeof(path), "%s/%u/schedstat", cpu->proc_root, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%llu", &v);
+	fclose(f);
+	if (n != 1)
+		return -EINVAL;
+	*ns = v;
+	return 0;
+}
+
+static int read_runs(struct pm_cpu *cpu, struct pm_cpu_run *runs)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(cpu->skel->maps.cpu_run), &zero, runs))
+		return -errno;
+	return 0;
+}
+
+/*
+ * A task running flat out is charged only when it switches out; add what it
+ * ran since it switched in. Only when the CPU ran the same slice before and
+ * after the runtime was read: otherwise the slice was closed meanwhile and
+ * the next read has it.
+ */
+static int read_inflight(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
+{
+	__u64 *rt = (__u64 *)cpu->vals;	/* reused: the map walk is over */
+	int i, err;
+
+	err = read_runs(cpu, cpu->runs);
+	if (err)
+		return err;
+	for (i = 0; i < cpu->ncpus; i++)
+		if (!cpu->runs[i].pid || thread_runtime(cpu, cpu->runs[i].pid, &rt[i]))
+			rt[i] = 0;
+	err = read_runs(cpu, cpu->runs2);
+	if (err)
+		return err;
+	for (i = 0; i < cpu->ncpus; i++) {
+		const struct pm_cpu_run *r = &cpu->runs[i];
+		__u64 cgid = cpu->hier == PM_HIER_V2 ? r->cg_v2 : r->cg_v1;
+
+		if (!rt[i] || !cgid || r->start_ns != cpu->runs2[i].start_ns ||
+		    r->pid != cpu->runs2[i].pid || rt[i] <= r->sum_start)
+			continue;
+		v->inflight(v->ctx, cgid, rt[i] - r->sum_start);
+	}
+	return 0;
 }
 
 /*
@@ -141,9 +198,6 @@ int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 	int fd = bpf_map__fd(cpu->skel->maps.cpu_stats);
 	struct pm_cg_key key, next, *prev = NULL;
 	struct pm_cpu_val sum;
-	__u32 zero = 0;
-	__u64 now;
-	int i;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
@@ -155,17 +209,7 @@ int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 		sum_cpus(cpu, &sum);
 		v->cgroup(v->ctx, key.cgid, &sum);
 	}
-	if (bpf_map_lookup_elem(bpf_map__fd(cpu->skel->maps.cpu_run), &zero, cpu->runs))
-		return -errno;
-	now = now_ns();
-	for (i = 0; i < cpu->ncpus; i++) {
-		const struct pm_cpu_run *r = &cpu->runs[i];
-		__u64 cgid = cpu->hier == PM_HIER_V2 ? r->cg_v2 : r->cg_v1;
-
-		if (r->pid && r->start_ns && cgid && now > r->start_ns)
-			v->inflight(v->ctx, cgid, now - r->start_ns);
-	}
-	return 0;
+	return read_inflight(cpu, v);
 }
 
 int cpu__remove(struct pm_cpu *cpu, __u64 cgid)
@@ -201,5 +245,6 @@ void cpu__close(struct pm_cpu *cpu)
 	cpu_bpf__destroy(cpu->skel);
 	free(cpu->vals);
 	free(cpu->runs);
+	free(cpu->runs2);
 	free(cpu);
 }

@@ -58,21 +58,36 @@ static int split(const char *path, struct comp *comps, int *n)
 			p++;
 		}
 		len = p - start;
-		if (len > COMP_MAX || *n >= MAX_COMPS)
+		if (len > COMP_MAX)
 			return -EINVAL;
 		if ((len == 1 && start[0] == '.') || (len == 2 && !memcmp(start, "..", 2)))
 			return -EINVAL;
+		/* deeper levels are only checked: no pod sits that deep */
+		if (*n >= MAX_COMPS)
+			continue;
 		comps[*n].s = start;
 		comps[(*n)++].len = len;
 	}
 	return 0;
 }
 
-/* 8-4-4-4-12 hex with one separator kind throughout; out: dashed, lower-case. */
+/*
+ * 8-4-4-4-12 hex with one separator kind throughout; out: dashed, lower-case.
+ * Static pods (kubelet manifests) have a 32-hex hash for a uid: kept as is.
+ */
 static int parse_uid(const char *s, size_t len, char sep, char *out)
 {
 	size_t i;
 
+	if (len == PM_UID_HASH_LEN) {
+		for (i = 0; i < len; i++) {
+			if (!isxdigit((unsigned char)s[i]))
+				return -EINVAL;
+			out[i] = tolower((unsigned char)s[i]);
+		}
+		out[len] = '\0';
+		return 0;
+	}
 	if (len != PM_UID_LEN)
 		return -EINVAL;
 	for (i = 0; i < len; i++) {

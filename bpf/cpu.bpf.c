@@ -3,7 +3,10 @@
  * On-CPU time and run-queue wait per cgroup, aggregated in the kernel.
  *
  * sched_switch closes the slice of the task leaving the CPU and charges it to
- * the cgroup recorded when that task came on; sched_wakeup (and a preempted
+ * the cgroup recorded when that task came on. A slice is measured as the
+ * growth of the task's se.sum_exec_runtime, the very clock the kernel's own
+ * cpuacct and cpu.stat are charged from: wall time would also count the time
+ * a hypervisor stole and interrupts took. sched_wakeup (and a preempted
  * task going back to its run queue) starts a run-queue wait that the next
  * switch-in of that task ends. Nothing is sent to user space per event.
  */
@@ -124,8 +127,12 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 		return 0;
 
 	/* Close the slice of prev, charged to the cgroup it had on switch-in. */
-	if (run->pid && run->start_ns && now > run->start_ns)
-		charge(run->cg_v2, run->cg_v1, now - run->start_ns, 0, 0);
+	if (run->pid && run->start_ns && run->pid == BPF_CORE_READ(prev, pid)) {
+		__u64 sum = BPF_CORE_READ(prev, se.sum_exec_runtime);
+
+		if (sum > run->sum_start)
+			charge(run->cg_v2, run->cg_v1, sum - run->sum_start, 0, 0);
+	}
 
 	/* A preempted task is still runnable: its run-queue wait starts now. */
 	if (get_task_state(prev) == TASK_RUNNING)
@@ -133,6 +140,7 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 
 	next_pid = BPF_CORE_READ(next, pid);
 	run->start_ns = now;
+	run->sum_start = BPF_CORE_READ(next, se.sum_exec_runtime);
 	run->pid = next_pid;
 	if (!next_pid) {
 		run->cg_v2 = 0;

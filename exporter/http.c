@@ -17,13 +17,13 @@
 #define PM_GIT_REV "unknown"
 #endif
 
-#define HTTP_BACKLOG		64u
-#define HTTP_MAX_CONNS		64u
-#define HTTP_TIMEOUT_S		10u
+#define HTTP_BACKLOG   64u
+#define HTTP_MAX_CONNS 64u
+#define HTTP_TIMEOUT_S 10u
 
-#define CT_TEXT		"text/plain; charset=utf-8"
-#define CT_PROM		"text/plain; version=0.0.4; charset=utf-8"
-#define CT_JSON		"application/json"
+#define CT_TEXT "text/plain; charset=utf-8"
+#define CT_PROM "text/plain; version=0.0.4; charset=utf-8"
+#define CT_JSON "application/json"
 
 struct pm_http {
 	struct MHD_Daemon *daemon;
@@ -42,7 +42,7 @@ struct http_body {
 
 static void http_const(struct http_body *b, unsigned int status, const char *text)
 {
-	*b = (struct http_body){ status, CT_TEXT, (char *)text, strlen(text), false };
+	*b = (struct http_body){status, CT_TEXT, (char *)text, strlen(text), false};
 }
 
 static void http_metrics(const struct pm_snapshot *s, struct http_body *b)
@@ -88,11 +88,11 @@ static void http_healthz(const struct pm_snapshot *s, struct http_body *b)
 static const struct http_route {
 	const char *path;
 	void (*render)(const struct pm_snapshot *s, struct http_body *b);
-	const char *unavailable;	/* body when no snapshot exists yet */
+	const char *unavailable; /* body when no snapshot exists yet */
 } http_routes[] = {
-	{ "/metrics", http_metrics, "no snapshot yet\n" },
-	{ "/v1/pods", http_pods, "no snapshot yet\n" },
-	{ "/healthz", http_healthz, "starting\n" },
+	{"/metrics", http_metrics, "no snapshot yet\n"},
+	{"/v1/pods", http_pods, "no snapshot yet\n"},
+	{"/healthz", http_healthz, "starting\n"},
 };
 
 static void http_route(struct pm_http *h, const char *url, struct http_body *b)
@@ -117,8 +117,7 @@ static void http_route(struct pm_http *h, const char *url, struct http_body *b)
 	http_const(b, MHD_HTTP_NOT_FOUND, "not found; endpoints: /metrics /v1/pods /healthz\n");
 }
 
-static enum MHD_Result http_queue(struct MHD_Connection *conn, struct http_body *b,
-				  bool allow)
+static enum MHD_Result http_queue(struct MHD_Connection *conn, struct http_body *b, bool allow)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -146,15 +145,26 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
 				    const char *upload_data, size_t *upload_data_size,
 				    void **req_cls)
 {
+	static int seen;
 	struct http_body b;
 
 	(void)version;
 	(void)upload_data;
-	(void)upload_data_size;
-	(void)req_cls;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
 		http_const(&b, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
 		return http_queue(conn, &b, true);
+	}
+	/*
+	 * The first call has only the headers: answering then makes MHD close
+	 * the connection, so wait for the (empty) body and keep it alive.
+	 */
+	if (!*req_cls) {
+		*req_cls = &seen;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0; /* no route reads a body: drop it */
+		return MHD_YES;
 	}
 	http_route(cls, url, &b);
 	return http_queue(conn, &b, false);
@@ -182,12 +192,10 @@ static struct MHD_Daemon *http_start_at(struct pm_http *h, const struct addrinfo
 	if (ai->ai_family == AF_INET6)
 		flags |= any ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
 	errno = 0;
-	return MHD_start_daemon(flags, 0, NULL, NULL, http_handler, h,
-				MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-				MHD_OPTION_CONNECTION_TIMEOUT, HTTP_TIMEOUT_S,
+	return MHD_start_daemon(flags, 0, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR,
+				ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, HTTP_TIMEOUT_S,
 				MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNS,
-				MHD_OPTION_LISTEN_BACKLOG_SIZE, HTTP_BACKLOG,
-				MHD_OPTION_END);
+				MHD_OPTION_LISTEN_BACKLOG_SIZE, HTTP_BACKLOG, MHD_OPTION_END);
 }
 
 /*
@@ -215,7 +223,7 @@ static int http_bind(struct pm_http *h, const char *host, uint16_t port)
 		for (ai = res; ai && !h->daemon; ai = ai->ai_next) {
 			if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
 				continue;
-			if (pass == 0 && ai->ai_family != AF_INET6)
+			if (any && (pass == 0) != (ai->ai_family == AF_INET6))
 				continue;
 			h->daemon = http_start_at(h, ai, any);
 			if (!h->daemon)

@@ -106,7 +106,7 @@ static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 static void prom_write_node(FILE *f, const struct pm_snapshot *s)
 {
 	prom_family(f, "podmeter_node_cpu_seconds_total", "counter",
-		    "CPU time on this node: in pods, or node overhead outside pods (idle excluded).");
+		    "CPU time on this node in pods, or outside pods (overhead); idle excluded.");
 	fputs("podmeter_node_cpu_seconds_total{scope=\"pods\"}", f);
 	prom_put_value(f, s->node_cpu_pods_seconds);
 	fputs("podmeter_node_cpu_seconds_total{scope=\"overhead\"}", f);

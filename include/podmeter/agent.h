@@ -22,12 +22,13 @@ struct pm_cpu_visitor {
 };
 
 /*
- * Open, configure for @hier, load and attach: tp_btf first, raw_tp when
+ * Open, configure for @hier, load and attach (in-flight slices are read from
+ * @proc_root/<tid>/schedstat): tp_btf first, raw_tp when
  * tp_btf cannot load or attach (or when @force_raw_tp). Returns 0 or a
  * negative errno with @err set.
  */
-int cpu__open(struct pm_cpu **out, enum pm_hier hier, bool force_raw_tp, char *err,
-	      size_t errlen);
+int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, bool force_raw_tp,
+	      char *err, size_t errlen);
 const char *cpu__attach_mode(const struct pm_cpu *cpu);
 /* Visit every cgroup, then the in-flight slices (in that order: see cpu.c). */
 int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v);

@@ -36,6 +36,7 @@ struct pm_cpu_val {
  */
 struct pm_cpu_run {
 	__u64 start_ns;		/* bpf_ktime_get_ns() at switch-in; 0 = unknown */
+	__u64 sum_start;	/* its se.sum_exec_runtime at switch-in */
 	__u64 cg_v2;
 	__u64 cg_v1;
 	__u32 pid;		/* 0 = idle task */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #define PM_UID_LEN	36	/* 8-4-4-4-12 hex, dashed */
+#define PM_UID_HASH_LEN	32	/* static (manifest) pods: 32 hex, no dashes */
 #define PM_CID_MAX	64	/* container ids: hex, up to 64 */
 
 enum pm_qos {
@@ -25,7 +26,7 @@ enum pm_runtime {
 };
 
 struct pm_pod_ident {
-	char uid[PM_UID_LEN + 1];		/* dashed, lower-case */
+	char uid[PM_UID_LEN + 1];		/* dashed, lower-case; or 32 hex (static pod) */
 	char container_id[PM_CID_MAX + 1];	/* "" when runtime == PM_RT_NONE */
 	enum pm_qos qos;
 	enum pm_runtime runtime;
@@ -37,6 +38,7 @@ struct pm_pod_ident {
  * cgroup or lies inside one; -ENOENT when it is not under any pod (node
  * overhead); -EINVAL when it looks like a pod cgroup but a part is malformed
  * (bad uid, bad container id, "..", a component too long, control bytes).
+ * Components deeper than 64 levels are checked but never taken for a pod.
  * Deeper levels below a container (a container's own sub-cgroups) belong to
  * that container.
  */

@@ -14,8 +14,8 @@
 #include <jansson.h>
 #include <podmeter/exporter.h>
 
-#define UID_A "0b3c9a5e-1f2d-4c6b-9a8e-7d6c5b4a3f21"
-#define UID_B "f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b"
+#define UID_A  "0b3c9a5e-1f2d-4c6b-9a8e-7d6c5b4a3f21"
+#define UID_B  "f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b"
 #define CID_A1 "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c"
 
 /* ---- label escaping ---- */
@@ -27,13 +27,13 @@ struct esc_case {
 };
 
 static const struct esc_case esc_cases[] = {
-	{ "plain", "kube-system", "kube-system" },
-	{ "empty", "", "" },
-	{ "backslash", "a\\b", "a\\\\b" },
-	{ "quote", "a\"b", "a\\\"b" },
-	{ "newline", "a\nb", "a\\nb" },
-	{ "mixed", "\"\\\n\\\"x\n", "\\\"\\\\\\n\\\\\\\"x\\n" },
-	{ "other bytes verbatim", "t\tr\r{}=,\xc3\xa9", "t\tr\r{}=,\xc3\xa9" },
+	{"plain", "kube-system", "kube-system"},
+	{"empty", "", ""},
+	{"backslash", "a\\b", "a\\\\b"},
+	{"quote", "a\"b", "a\\\"b"},
+	{"newline", "a\nb", "a\\nb"},
+	{"mixed", "\"\\\n\\\"x\n", "\\\"\\\\\\n\\\\\\\"x\\n"},
+	{"other bytes verbatim", "t\tr\r{}=,\xc3\xa9", "t\tr\r{}=,\xc3\xa9"},
 };
 
 static void test_escape_table(void **state)
@@ -53,7 +53,7 @@ static void test_escape_table(void **state)
 static void test_escape_exact_fit(void **state)
 {
 	const char *want = "a\\\"b\\\\c\\n";
-	char buf[10];	/* strlen(want) == 9, + NUL */
+	char buf[10]; /* strlen(want) == 9, + NUL */
 
 	(void)state;
 	assert_int_equal(prom__escape_label(buf, sizeof(buf), "a\"b\\c\n"), 9);
@@ -114,11 +114,11 @@ static struct pm_snapshot *make_snapshot(void)
 	a->containers[0].runtime = PM_RT_CONTAINERD;
 	a->containers[0].cpu_seconds = 12;
 	a->containers[0].runq_seconds = 0.125;
-	a->containers[1].runtime = PM_RT_NONE;	/* the pod cgroup itself */
+	a->containers[1].runtime = PM_RT_NONE; /* the pod cgroup itself */
 	a->containers[1].cpu_seconds = 0.5;
 	a->containers[1].runq_seconds = 0.125;
 
-	b = &s->pods[1];	/* idle, no kubelet metadata */
+	b = &s->pods[1]; /* idle, no kubelet metadata */
 	strcpy(b->uid, UID_B);
 	b->qos = PM_QOS_BESTEFFORT;
 	return s;
@@ -230,12 +230,14 @@ static void test_prom_write(void **state)
 	assert_families_once(text);
 	assert_line(text, "podmeter_pod_cpu_seconds_total{namespace=\"we\\\"ird\\\\ns\\n\","
 			  "pod=\"pod \\\"x\\\"\\\\y\\nz\",uid=\"" UID_A "\"} 12.5");
-	assert_line(text, "podmeter_pod_cpu_runqueue_seconds_total{namespace=\"we\\\"ird\\\\ns\\n\","
-			  "pod=\"pod \\\"x\\\"\\\\y\\nz\",uid=\"" UID_A "\"} 0.25");
-	assert_line(text, "podmeter_pod_cpu_seconds_total{namespace=\"\",pod=\"\",uid=\"" UID_B
-			  "\"} 0");
-	assert_line(text, "podmeter_pod_cpu_runqueue_seconds_total{namespace=\"\",pod=\"\",uid=\""
-			  UID_B "\"} 0");
+	assert_line(text,
+		    "podmeter_pod_cpu_runqueue_seconds_total{namespace=\"we\\\"ird\\\\ns\\n\","
+		    "pod=\"pod \\\"x\\\"\\\\y\\nz\",uid=\"" UID_A "\"} 0.25");
+	assert_line(text,
+		    "podmeter_pod_cpu_seconds_total{namespace=\"\",pod=\"\",uid=\"" UID_B "\"} 0");
+	assert_line(text,
+		    "podmeter_pod_cpu_runqueue_seconds_total{namespace=\"\",pod=\"\",uid=\"" UID_B
+		    "\"} 0");
 	assert_line(text, "podmeter_node_cpu_seconds_total{scope=\"pods\"} 1234.5");
 	assert_line(text, "podmeter_node_cpu_seconds_total{scope=\"overhead\"} 56.25");
 	assert_line(text, "podmeter_agent_collect_duration_seconds_sum 0.5");
@@ -263,7 +265,7 @@ static void test_prom_precision(void **state)
 
 	(void)state;
 	assert_non_null(s);
-	s->pods[0].cpu_seconds = 864000.000000001;	/* 10 days + 1 ns */
+	s->pods[0].cpu_seconds = 864000.000000001; /* 10 days + 1 ns */
 	text = write_checked(s);
 	v = strstr(text, key);
 	assert_non_null(v);
@@ -410,7 +412,7 @@ static void test_snapshot_refcount(void **state)
 	assert_int_equal(s->refcnt, 2);
 	snapshot__put(s);
 	assert_int_equal(s->refcnt, 1);
-	snapshot__put(s);	/* frees; ASan reports a leak or double free otherwise */
+	snapshot__put(s); /* frees; ASan reports a leak or double free otherwise */
 	snapshot__put(NULL);
 	assert_null(snapshot__get(NULL));
 }
@@ -418,16 +420,11 @@ static void test_snapshot_refcount(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape_table),
-		cmocka_unit_test(test_escape_exact_fit),
-		cmocka_unit_test(test_escape_too_small),
-		cmocka_unit_test(test_prom_write),
-		cmocka_unit_test(test_prom_precision),
-		cmocka_unit_test(test_prom_empty),
-		cmocka_unit_test(test_prom_write_error),
-		cmocka_unit_test(test_json_pods),
-		cmocka_unit_test(test_json_empty),
-		cmocka_unit_test(test_snapshot_refcount),
+		cmocka_unit_test(test_escape_table),	 cmocka_unit_test(test_escape_exact_fit),
+		cmocka_unit_test(test_escape_too_small), cmocka_unit_test(test_prom_write),
+		cmocka_unit_test(test_prom_precision),	 cmocka_unit_test(test_prom_empty),
+		cmocka_unit_test(test_prom_write_error), cmocka_unit_test(test_json_pods),
+		cmocka_unit_test(test_json_empty),	 cmocka_unit_test(test_snapshot_refcount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,716 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Unit tests for agent/config.c: parsers, keys, YAML files, flags. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "podmeter/config.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ERRLEN	      512
+
+/* Temp tree made once: <dir>/cg, <dir>/proc (directories), <dir>/file (a file). */
+static char tmpdir[64];
+static char cgdir[PATH_MAX + 8];
+static char procdir[PATH_MAX + 8];
+static char plainfile[PATH_MAX + 8];
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) < 0 ? -1 : 0, 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Write @text to <tmpdir>/@name; the path goes to @path. */
+static void tmp_file(char *path, size_t len, const char *name, const char *text)
+{
+	snprintf(path, len, "%s/%s", tmpdir, name);
+	write_text(path, text);
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	strcpy(tmpdir, "/tmp/podmeter-test-config-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(cgdir, sizeof(cgdir), "%s/cg", tmpdir);
+	snprintf(procdir, sizeof(procdir), "%s/proc", tmpdir);
+	snprintf(plainfile, sizeof(plainfile), "%s/file", tmpdir);
+	if (mkdir(cgdir, 0700) || mkdir(procdir, 0700))
+		return -1;
+	write_text(plainfile, "x\n");
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	char cmd[PATH_MAX + 16];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) ? -1 : 0;
+}
+
+/* Each of @subs (NULL-terminated) must appear in @msg. */
+static void assert_msg_has(const char *msg, const char *const *subs)
+{
+	for (; *subs; subs++) {
+		if (!strstr(msg, *subs))
+			fail_msg("error \"%s\" lacks \"%s\"", msg, *subs);
+	}
+}
+
+static void assert_cfg_equal(const struct pm_config *a, const struct pm_config *b)
+{
+	assert_string_equal(a->listen_host, b->listen_host);
+	assert_int_equal(a->listen_port, b->listen_port);
+	assert_int_equal(a->interval_ms, b->interval_ms);
+	assert_string_equal(a->cgroup_root, b->cgroup_root);
+	assert_string_equal(a->proc_root, b->proc_root);
+	assert_int_equal(a->cgroup_mode, b->cgroup_mode);
+	assert_string_equal(a->config_file, b->config_file);
+}
+
+static void test_defaults(void **state)
+{
+	struct pm_config cfg;
+
+	(void)state;
+	config__defaults(&cfg);
+	assert_string_equal(cfg.listen_host, "127.0.0.1");
+	assert_int_equal(cfg.listen_port, 9477);
+	assert_int_equal(cfg.interval_ms, 1000);
+	assert_string_equal(cfg.cgroup_root, "");
+	assert_string_equal(cfg.proc_root, "/proc");
+	assert_int_equal(cfg.cgroup_mode, PM_CG_AUTO);
+	assert_string_equal(cfg.config_file, "");
+}
+
+static void test_duration_good(void **state)
+{
+	static const struct {
+		const char *in;
+		uint64_t ms;
+	} cases[] = {
+		{"1s", 1000},	   {"500ms", 500}, {"2m", 120000}, {"1h", 3600000},
+		{"1.5s", 1500},	   {"2", 2000},	   {"0.1", 100},   {"0ms", 0},
+		{"1.25m", 75000},  {"0.001s", 1},  {"007s", 7000}, {"1.000s", 1000},
+		{"0.5h", 1800000}, {"100ms", 100},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		uint64_t ms = 12345;
+		int ret = config__parse_duration_ms(cases[i].in, &ms);
+
+		if (ret || ms != cases[i].ms)
+			fail_msg("\"%s\": ret %d ms %llu, want 0 and %llu", cases[i].in, ret,
+				 (unsigned long long)ms, (unsigned long long)cases[i].ms);
+	}
+}
+
+static void test_duration_bad(void **state)
+{
+	static const struct {
+		const char *in;
+		int ret;
+	} cases[] = {
+		{"", -EINVAL},
+		{"abc", -EINVAL},
+		{"1sx", -EINVAL},
+		{"-1s", -EINVAL},
+		{" 1s", -EINVAL},
+		{"1s ", -EINVAL},
+		{"1 s", -EINVAL},
+		{"1.s", -EINVAL},
+		{".5s", -EINVAL},
+		{"1.5ms", -EINVAL},
+		{"1S", -EINVAL},
+		{"s", -EINVAL},
+		{"+1s", -EINVAL},
+		{"1d", -EINVAL},
+		{"1.2.3s", -EINVAL},
+		{"0.0000000001s", -EINVAL},
+		{"99999999999999999999s", -ERANGE},
+		{"18446744073709551615h", -ERANGE},
+		{"18446744073709551615s", -ERANGE},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		uint64_t ms = 12345;
+		int ret = config__parse_duration_ms(cases[i].in, &ms);
+
+		if (ret != cases[i].ret || ms != 12345)
+			fail_msg("\"%s\": ret %d ms %llu, want %d and ms untouched", cases[i].in,
+				 ret, (unsigned long long)ms, cases[i].ret);
+	}
+}
+
+static void test_listen_good(void **state)
+{
+	static const struct {
+		const char *in, *host;
+		uint16_t port;
+	} cases[] = {
+		{"127.0.0.1:9477", "127.0.0.1", 9477},
+		{":9477", "", 9477},
+		{"0.0.0.0:65535", "0.0.0.0", 65535},
+		{"localhost:1", "localhost", 1},
+		{"node-1.example.com:080", "node-1.example.com", 80},
+		{"[::1]:9477", "::1", 9477},
+		{"[::]:9477", "::", 9477},
+		{"[fe80::1%eth0]:80", "fe80::1%eth0", 80},
+		{"[2001:db8::a:b]:443", "2001:db8::a:b", 443},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		char host[256] = "unset";
+		uint16_t port = 0;
+		int ret = config__parse_listen(cases[i].in, host, sizeof(host), &port);
+
+		if (ret || strcmp(host, cases[i].host) || port != cases[i].port)
+			fail_msg("\"%s\": ret %d host \"%s\" port %u", cases[i].in, ret, host,
+				 port);
+	}
+}
+
+static void test_listen_bad(void **state)
+{
+	static const char *const cases[] = {
+		"",
+		"127.0.0.1",
+		"127.0.0.1:",
+		":0",
+		":65536",
+		":99999999999",
+		"::1:9477",
+		"[::1]9477",
+		"[::1",
+		"[::1]:",
+		"[]:9477",
+		"[nothost]:80",
+		"[127.0.0.1]:80",
+		"[fe80::1%]:80",
+		"host:-1",
+		"host:+80",
+		"host:80x",
+		"a b:80",
+		" :80",
+		"host: 80",
+		"ho/st:80",
+		"[::1]:0",
+		"[::1]:70000",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		char host[256] = "unset";
+		uint16_t port = 7;
+		int ret = config__parse_listen(cases[i], host, sizeof(host), &port);
+
+		if (ret >= 0 || strcmp(host, "unset") || port != 7)
+			fail_msg("\"%s\": ret %d host \"%s\" port %u, want an error", cases[i], ret,
+				 host, port);
+	}
+}
+
+static void test_listen_host_too_long(void **state)
+{
+	char host[4];
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(config__parse_listen("abc:80", host, sizeof(host), &port), 0);
+	assert_string_equal(host, "abc");
+	assert_int_equal(config__parse_listen("abcd:80", host, sizeof(host), &port), -ENAMETOOLONG);
+}
+
+static void test_set_good(void **state)
+{
+	char err[ERRLEN] = "", slashed[PATH_MAX + 16];
+	struct pm_config cfg;
+
+	(void)state;
+	config__defaults(&cfg);
+	assert_int_equal(config__set(&cfg, "listen", "[::1]:9000", err, sizeof(err)), 0);
+	assert_string_equal(cfg.listen_host, "::1");
+	assert_int_equal(cfg.listen_port, 9000);
+	assert_int_equal(config__set(&cfg, "interval", "250ms", err, sizeof(err)), 0);
+	assert_int_equal(cfg.interval_ms, 250);
+	assert_int_equal(config__set(&cfg, "interval", "100ms", err, sizeof(err)), 0);
+	assert_int_equal(cfg.interval_ms, 100);
+	assert_int_equal(config__set(&cfg, "interval", "1h", err, sizeof(err)), 0);
+	assert_int_equal(cfg.interval_ms, 3600000);
+	assert_int_equal(config__set(&cfg, "cgroup-root", cgdir, err, sizeof(err)), 0);
+	assert_string_equal(cfg.cgroup_root, cgdir);
+	snprintf(slashed, sizeof(slashed), "%s//", procdir);
+	assert_int_equal(config__set(&cfg, "proc_root", slashed, err, sizeof(err)), 0);
+	assert_string_equal(cfg.proc_root, procdir);
+	assert_int_equal(config__set(&cfg, "proc-root", "/", err, sizeof(err)), 0);
+	assert_string_equal(cfg.proc_root, "/");
+	assert_int_equal(config__set(&cfg, "cgroup_mode", "v1", err, sizeof(err)), 0);
+	assert_int_equal(cfg.cgroup_mode, PM_CG_V1);
+	assert_int_equal(config__set(&cfg, "cgroup-mode", "v2", err, sizeof(err)), 0);
+	assert_int_equal(cfg.cgroup_mode, PM_CG_V2);
+	assert_int_equal(config__set(&cfg, "cgroup-mode", "auto", err, sizeof(err)), 0);
+	assert_int_equal(cfg.cgroup_mode, PM_CG_AUTO);
+	assert_string_equal(err, "");
+}
+
+struct bad_case {
+	const char *key, *value;
+	int ret;
+	const char *subs[4];
+};
+
+static void check_bad_set(const struct bad_case *c)
+{
+	struct pm_config cfg, before;
+	char err[ERRLEN] = "";
+	int ret;
+
+	config__defaults(&cfg);
+	before = cfg;
+	ret = config__set(&cfg, c->key, c->value, err, sizeof(err));
+	if (ret != c->ret)
+		fail_msg("%s=\"%s\": ret %d, want %d (%s)", c->key, c->value, ret, c->ret, err);
+	assert_true(strncmp(err, "config: ", 8) == 0);
+	assert_null(strchr(err, '\n'));
+	assert_msg_has(err, c->subs);
+	assert_cfg_equal(&cfg, &before);
+}
+
+static void test_set_bad(void **state)
+{
+	const struct bad_case cases[] = {
+		{"interval",
+		 "abc",
+		 -EINVAL,
+		 {"config: interval: \"abc\" is not a duration (e.g. 1s, 500ms)"}},
+		{"interval", "", -EINVAL, {"interval", "empty value"}},
+		{"interval", "   ", -EINVAL, {"interval", "empty value"}},
+		{"interval", "1sx", -EINVAL, {"interval", "\"1sx\"", "not a duration"}},
+		{"interval", "-1s", -EINVAL, {"interval", "\"-1s\"", "negative"}},
+		{"interval", "50ms", -EINVAL, {"interval", "\"50ms\"", "100ms to 1h"}},
+		{"interval", "0", -EINVAL, {"interval", "\"0\"", "out of range"}},
+		{"interval", "61m", -EINVAL, {"interval", "\"61m\"", "out of range"}},
+		{"interval", "99999999999999999999999s", -EINVAL, {"interval", "out of range"}},
+		{"listen", "", -EINVAL, {"listen", "empty value", "HOST:PORT"}},
+		{"listen", "abc", -EINVAL, {"listen", "\"abc\"", ":PORT"}},
+		{"listen", ":0", -EINVAL, {"listen", "\":0\"", "1-65535"}},
+		{"listen", ":65536", -EINVAL, {"listen", "\":65536\"", "1-65535"}},
+		{"listen", "::1:80", -EINVAL, {"listen", "\"::1:80\"", "brackets"}},
+		{"listen", "h:x", -EINVAL, {"listen", "\"h:x\"", "not a number"}},
+		{"cgroup_root",
+		 "sys/fs/cgroup",
+		 -EINVAL,
+		 {"cgroup_root", "\"sys/fs/cgroup\"", "absolute"}},
+		{"cgroup-root",
+		 "/nonexistent/podmeter",
+		 -EINVAL,
+		 {"cgroup-root", "\"/nonexistent/podmeter\"", "No such file"}},
+		{"cgroup_root", plainfile, -EINVAL, {"cgroup_root", plainfile, "not a directory"}},
+		{"cgroup_root", " ", -EINVAL, {"cgroup_root", "empty value"}},
+		{"proc_root", "proc", -EINVAL, {"proc_root", "\"proc\"", "absolute"}},
+		{"proc_root", "/no/such/proc", -EINVAL, {"proc_root", "\"/no/such/proc\""}},
+		{"cgroup_mode", "v3", -EINVAL, {"cgroup_mode", "\"v3\"", "auto, v2 or v1"}},
+		{"cgroup_mode", "V2", -EINVAL, {"cgroup_mode", "\"V2\""}},
+		{"cgroup_mode", "", -EINVAL, {"cgroup_mode", "empty value"}},
+		{"foo", "1", -ENOENT, {"config: unknown key \"foo\""}},
+		{"Interval", "1s", -ENOENT, {"unknown key \"Interval\""}},
+		{"", "1s", -ENOENT, {"unknown key \"\""}},
+		{"listen", "h:1\n2", -EINVAL, {"listen", "\"h:1?2\""}},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		check_bad_set(&cases[i]);
+}
+
+static void test_set_tiny_err_buffer(void **state)
+{
+	struct pm_config cfg;
+	char err[8];
+
+	(void)state;
+	config__defaults(&cfg);
+	assert_int_equal(config__set(&cfg, "interval", "abc", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "config:");
+	assert_int_equal(config__set(&cfg, "interval", "abc", NULL, 0), -EINVAL);
+}
+
+static void test_file_good(void **state)
+{
+	char path[PATH_MAX], text[3 * PATH_MAX], err[ERRLEN] = "";
+	struct pm_config cfg;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "# podmeter config\n"
+		 "listen: \"[::1]:9000\"\n"
+		 "interval: 250ms   # faster\n"
+		 "cgroup-root: %s\n"
+		 "proc_root: '%s'\n"
+		 "cgroup_mode: v1\n",
+		 cgdir, procdir);
+	tmp_file(path, sizeof(path), "good.yaml", text);
+	config__defaults(&cfg);
+	assert_int_equal(config__load_file(&cfg, path, err, sizeof(err)), 0);
+	assert_string_equal(cfg.listen_host, "::1");
+	assert_int_equal(cfg.listen_port, 9000);
+	assert_int_equal(cfg.interval_ms, 250);
+	assert_string_equal(cfg.cgroup_root, cgdir);
+	assert_string_equal(cfg.proc_root, procdir);
+	assert_int_equal(cfg.cgroup_mode, PM_CG_V1);
+	assert_string_equal(cfg.config_file, path);
+}
+
+static void test_file_empty(void **state)
+{
+	static const char *const texts[] = {"", "\n# only a comment\n", "---\n", "~\n"};
+	char path[PATH_MAX], err[ERRLEN] = "";
+	struct pm_config cfg, want;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(texts); i++) {
+		tmp_file(path, sizeof(path), "empty.yaml", texts[i]);
+		config__defaults(&cfg);
+		config__defaults(&want);
+		strcpy(want.config_file, path);
+		if (config__load_file(&cfg, path, err, sizeof(err)))
+			fail_msg("\"%s\": %s", texts[i], err);
+		assert_cfg_equal(&cfg, &want);
+	}
+}
+
+struct file_case {
+	const char *name, *text;
+	int ret;
+	const char *subs[4];
+};
+
+static void check_bad_file(const struct file_case *c)
+{
+	char path[PATH_MAX], err[ERRLEN] = "";
+	struct pm_config cfg, before;
+	int ret;
+
+	tmp_file(path, sizeof(path), c->name, c->text);
+	config__defaults(&cfg);
+	before = cfg;
+	ret = config__load_file(&cfg, path, err, sizeof(err));
+	if (ret != c->ret)
+		fail_msg("%s: ret %d, want %d (%s)", c->name, ret, c->ret, err);
+	assert_non_null(strstr(err, path));
+	assert_null(strchr(err, '\n'));
+	assert_msg_has(err, c->subs);
+	/* A bad file applies nothing, not even the keys before the bad one. */
+	assert_cfg_equal(&cfg, &before);
+}
+
+static void test_file_bad(void **state)
+{
+	static const struct file_case cases[] = {
+		{"unknown.yaml",
+		 "interval: 2s\nfoo: 1\n",
+		 -ENOENT,
+		 {"line 2", "unknown key \"foo\""}},
+		{"unknown2.yaml",
+		 "interval: 2s\nlisten: 1.2.3.4:9\ninterval2: x\n",
+		 -ENOENT,
+		 {"line 3", "\"interval2\""}},
+		{"badinterval.yaml",
+		 "listen: :80\ninterval: abc\n",
+		 -EINVAL,
+		 {"line 2", "interval: \"abc\" is not a duration"}},
+		{"badport.yaml", "listen: \":0\"\n", -EINVAL, {"line 1", "listen", "\":0\""}},
+		{"nullval.yaml", "interval:\n", -EINVAL, {"interval", "empty value"}},
+		{"syntax.yaml", "interval: 1s\nlisten: :80\n  bad: [\n", -EINVAL, {"line 3"}},
+		{"syntax2.yaml", "a: b\n\"unterminated\n", -EINVAL, {"line "}},
+		{"nested.yaml",
+		 "interval: 1s\ncgroup_root:\n  path: /sys\n",
+		 -EINVAL,
+		 {"line 2", "cgroup_root", "single value"}},
+		{"seq.yaml", "cgroup-mode: [v1, v2]\n", -EINVAL, {"cgroup-mode", "single value"}},
+		{"v6unquoted.yaml", "listen: [::1]:9477\n", -EINVAL, {"line 1"}},
+		{"toplist.yaml", "- interval: 1s\n", -EINVAL, {"line 1", "mapping"}},
+		{"topscalar.yaml", "hello\n", -EINVAL, {"mapping"}},
+		{"dup.yaml",
+		 "interval: 1s\ncgroup_mode: v2\ninterval: 2s\n",
+		 -EINVAL,
+		 {"line 3", "interval", "twice"}},
+		{"dupspell.yaml", "cgroup_mode: v2\ncgroup-mode: v1\n", -EINVAL, {"twice"}},
+		{"twodocs.yaml", "interval: 1s\n---\ninterval: 2s\n", -EINVAL, {"document"}},
+		{"nulbyte.yaml", "cgroup_mode: \"v2\\0x\"\n", -EINVAL, {"cgroup_mode", "NUL"}},
+		{"mapkey.yaml", "? [a, b]\n: 1\n", -EINVAL, {"keys"}},
+		{"badutf8.yaml", "interval: \xff\xfe\n", -EINVAL, {"UTF-8"}},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		check_bad_file(&cases[i]);
+}
+
+static void test_file_missing(void **state)
+{
+	char path[PATH_MAX], err[ERRLEN] = "";
+	struct pm_config cfg;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/does-not-exist.yaml", tmpdir);
+	config__defaults(&cfg);
+	assert_int_equal(config__load_file(&cfg, path, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, strerror(ENOENT)));
+	assert_int_equal(config__load_file(&cfg, tmpdir, err, sizeof(err)), -EISDIR);
+	assert_non_null(strstr(err, tmpdir));
+	assert_int_equal(config__load_file(&cfg, "", err, sizeof(err)), -EINVAL);
+	assert_string_equal(cfg.config_file, "");
+}
+
+/* Run config__from_args on a NULL-terminated list; stdout goes to @out when not NULL. */
+static int from_args(struct pm_config *cfg, char *err, const char **argv, char *out, size_t outlen)
+{
+	char capture[PATH_MAX + 16];
+	int argc = 0, saved = -1, fd, ret;
+	ssize_t n;
+
+	while (argv[argc])
+		argc++;
+	snprintf(capture, sizeof(capture), "%s/stdout", tmpdir);
+	fflush(stdout);
+	fd = open(capture, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	saved = dup(STDOUT_FILENO);
+	assert_true(dup2(fd, STDOUT_FILENO) >= 0);
+	ret = config__from_args(cfg, argc, (char **)argv, err, ERRLEN);
+	fflush(stdout);
+	assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+	close(saved);
+	if (out) {
+		n = pread(fd, out, outlen - 1, 0);
+		assert_true(n >= 0);
+		out[n] = '\0';
+	}
+	close(fd);
+	return ret;
+}
+
+static void test_args_defaults(void **state)
+{
+	const char *argv[] = {"run", NULL};
+	char err[ERRLEN] = "";
+	struct pm_config cfg, want;
+
+	(void)state;
+	memset(&cfg, 0xa5, sizeof(cfg));
+	config__defaults(&want);
+	assert_int_equal(from_args(&cfg, err, argv, NULL, 0), 0);
+	assert_cfg_equal(&cfg, &want);
+}
+
+static void test_args_forms(void **state)
+{
+	char err[ERRLEN] = "", cgflag[PATH_MAX + 32];
+	const char *argv[] = {
+		"check",       "--listen=:9000", "--interval", "250ms", "--cgroup-mode=v2",
+		"--proc-root", procdir,		 cgflag,       "--",	NULL};
+	struct pm_config cfg;
+
+	(void)state;
+	snprintf(cgflag, sizeof(cgflag), "--cgroup-root=%s", cgdir);
+	assert_int_equal(from_args(&cfg, err, argv, NULL, 0), 0);
+	assert_string_equal(cfg.listen_host, "");
+	assert_int_equal(cfg.listen_port, 9000);
+	assert_int_equal(cfg.interval_ms, 250);
+	assert_int_equal(cfg.cgroup_mode, PM_CG_V2);
+	assert_string_equal(cfg.proc_root, procdir);
+	assert_string_equal(cfg.cgroup_root, cgdir);
+	assert_string_equal(cfg.config_file, "");
+}
+
+/* defaults < file < flags, wherever --config sits on the line. */
+static void test_args_flags_win_over_file(void **state)
+{
+	char path[PATH_MAX], cfgflag[PATH_MAX + 16], err[ERRLEN] = "";
+	const char *before[] = {"run", "--interval", "2s", "--config", path, NULL};
+	const char *after[] = {"run", cfgflag, "--interval=2s", NULL};
+	const char **lines[] = {before, after};
+	struct pm_config cfg;
+	size_t i;
+
+	(void)state;
+	tmp_file(path, sizeof(path), "flags.yaml",
+		 "interval: 5s\nlisten: 0.0.0.0:9100\ncgroup-mode: v1\n");
+	snprintf(cfgflag, sizeof(cfgflag), "--config=%s", path);
+	for (i = 0; i < ARRAY_SIZE(lines); i++) {
+		if (from_args(&cfg, err, lines[i], NULL, 0))
+			fail_msg("line %zu: %s", i, err);
+		assert_int_equal(cfg.interval_ms, 2000);
+		assert_string_equal(cfg.listen_host, "0.0.0.0");
+		assert_int_equal(cfg.listen_port, 9100);
+		assert_int_equal(cfg.cgroup_mode, PM_CG_V1);
+		assert_string_equal(cfg.proc_root, "/proc");
+		assert_string_equal(cfg.config_file, path);
+	}
+}
+
+static void test_args_file_errors(void **state)
+{
+	char path[PATH_MAX], missing[PATH_MAX + 16], err[ERRLEN] = "";
+	const char *bad[] = {"run", "--config", path, "--interval", "2s", NULL};
+	const char *gone[] = {"run", "--config", missing, NULL};
+	struct pm_config cfg;
+
+	(void)state;
+	tmp_file(path, sizeof(path), "flagsbad.yaml", "interval: 5s\nbogus: 1\n");
+	assert_int_equal(from_args(&cfg, err, bad, NULL, 0), -ENOENT);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "unknown key \"bogus\""));
+	snprintf(missing, sizeof(missing), "%s/missing.yaml", tmpdir);
+	assert_int_equal(from_args(&cfg, err, gone, NULL, 0), -ENOENT);
+	assert_non_null(strstr(err, missing));
+}
+
+struct args_case {
+	const char *argv[6];
+	int ret;
+	const char *subs[4];
+};
+
+static void test_args_bad(void **state)
+{
+	static const struct args_case cases[] = {
+		{{"run", "--foo", NULL},
+		 -EINVAL,
+		 {"unknown option \"--foo\"; see podmeter run --help"}},
+		{{"check", "--foo=bar", NULL},
+		 -EINVAL,
+		 {"unknown option \"--foo\"; see podmeter check --help"}},
+		{{"run", "-x", NULL}, -EINVAL, {"unknown option \"-x\""}},
+		{{"run", "--int", "1s", NULL}, -EINVAL, {"unknown option \"--int\""}},
+		{{"run", "--cgroup_root", "/", NULL}, -EINVAL, {"\"--cgroup_root\""}},
+		{{"run", "extra", NULL}, -EINVAL, {"unexpected argument \"extra\"", "--help"}},
+		{{"run", "--interval", "1s", "extra", NULL}, -EINVAL, {"\"extra\""}},
+		{{"run", "--", "extra", NULL}, -EINVAL, {"unexpected argument \"extra\""}},
+		{{"run", "-", NULL}, -EINVAL, {"unexpected argument \"-\""}},
+		{{"run", "--interval", NULL}, -EINVAL, {"missing value", "\"--interval\""}},
+		{{"run", "--help=yes", NULL}, -EINVAL, {"\"--help=yes\""}},
+		{{"run", "--interval=abc", NULL},
+		 -EINVAL,
+		 {"--interval: \"abc\" is not a duration"}},
+		{{"run", "--interval", "", NULL}, -EINVAL, {"--interval", "empty value"}},
+		{{"run", "--listen", ":70000", NULL}, -EINVAL, {"--listen", "\":70000\""}},
+		{{"run", "--proc-root=proc", NULL}, -EINVAL, {"--proc-root", "\"proc\""}},
+		{{"run", "--cgroup-mode", "v9", NULL}, -EINVAL, {"--cgroup-mode", "\"v9\""}},
+		{{"run", "--config=", NULL}, -EINVAL, {"config file path"}},
+	};
+	struct pm_config cfg, before;
+	char err[ERRLEN];
+	size_t i;
+	int ret;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		config__defaults(&cfg);
+		cfg.interval_ms = 4242;
+		before = cfg;
+		err[0] = '\0';
+		ret = from_args(&cfg, err, (const char **)cases[i].argv, NULL, 0);
+		if (ret != cases[i].ret)
+			fail_msg("case %zu: ret %d, want %d (%s)", i, ret, cases[i].ret, err);
+		assert_null(strchr(err, '\n'));
+		assert_msg_has(err, cases[i].subs);
+		assert_cfg_equal(&cfg, &before);
+	}
+}
+
+static void test_args_help(void **state)
+{
+	static const char *const lines[][4] = {
+		{"run", "--help", NULL},
+		{"run", "-h", NULL},
+		{"check", "--interval", "1s", "-h"},
+		{"run", "--config", "/nonexistent.yaml", "--help"},
+	};
+	static const char *const subs[] = {
+		"--listen",	 "127.0.0.1:9477", "--interval",  "1s",	   "--config",
+		"--cgroup-root", "mountinfo",	   "--proc-root", "/proc", "--cgroup-mode",
+		"auto",		 "--help",	   NULL};
+	char err[ERRLEN] = "", out[4096];
+	const char *argv[5];
+	struct pm_config cfg;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(lines); i++) {
+		memcpy(argv, lines[i], sizeof(lines[i]));
+		argv[4] = NULL;
+		out[0] = '\0';
+		assert_int_equal(from_args(&cfg, err, argv, out, sizeof(out)), 1);
+		assert_msg_has(out, subs);
+	}
+}
+
+static void test_args_no_subcommand(void **state)
+{
+	const char *argv[] = {NULL};
+	char err[ERRLEN] = "";
+	struct pm_config cfg;
+
+	(void)state;
+	assert_int_equal(config__from_args(&cfg, 0, (char **)argv, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "subcommand"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_duration_good),
+		cmocka_unit_test(test_duration_bad),
+		cmocka_unit_test(test_listen_good),
+		cmocka_unit_test(test_listen_bad),
+		cmocka_unit_test(test_listen_host_too_long),
+		cmocka_unit_test(test_set_good),
+		cmocka_unit_test(test_set_bad),
+		cmocka_unit_test(test_set_tiny_err_buffer),
+		cmocka_unit_test(test_file_good),
+		cmocka_unit_test(test_file_empty),
+		cmocka_unit_test(test_file_bad),
+		cmocka_unit_test(test_file_missing),
+		cmocka_unit_test(test_args_defaults),
+		cmocka_unit_test(test_args_forms),
+		cmocka_unit_test(test_args_flags_win_over_file),
+		cmocka_unit_test(test_args_file_errors),
+		cmocka_unit_test(test_args_bad),
+		cmocka_unit_test(test_args_help),
+		cmocka_unit_test(test_args_no_subcommand),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
