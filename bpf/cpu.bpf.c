@@ -115,7 +115,8 @@ static __always_inline int handle_wakeup(struct task_struct *p)
 	return 0;
 }
 
-static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next)
+static __always_inline int handle_switch(bool preempt, struct task_struct *prev,
+					 struct task_struct *next)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 zero = 0, next_pid;
@@ -134,8 +135,11 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 			charge(run->cg_v2, run->cg_v1, sum - run->sum_start, 0, 0);
 	}
 
-	/* A preempted task is still runnable: its run-queue wait starts now. */
-	if (get_task_state(prev) == TASK_RUNNING)
+	/*
+	 * A preempted task stays on its run queue, even one preempted on its
+	 * way to sleep: its run-queue wait starts now.
+	 */
+	if (preempt || get_task_state(prev) == TASK_RUNNING)
 		mark_runnable(BPF_CORE_READ(prev, pid), now);
 
 	next_pid = BPF_CORE_READ(next, pid);
@@ -163,7 +167,7 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 SEC("tp_btf/sched_switch")
 int BPF_PROG(tp_btf_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return handle_switch(prev, next);
+	return handle_switch(preempt, prev, next);
 }
 
 SEC("tp_btf/sched_wakeup")
@@ -181,7 +185,7 @@ int BPF_PROG(tp_btf_sched_wakeup_new, struct task_struct *p)
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_tp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return handle_switch(prev, next);
+	return handle_switch(preempt, prev, next);
 }
 
 SEC("raw_tp/sched_wakeup")

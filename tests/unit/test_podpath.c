@@ -64,7 +64,15 @@ struct pp_case {
 #define BE PM_QOS_BESTEFFORT
 #define GU PM_QOS_GUARANTEED
 
+/* static (manifest) pods: kubelet hashes the manifest into a 32-hex uid */
+#define UID_STATIC "5c7d9a3f0e1b2c4d6e8f0a1b3c5d7e9f"
+
 static const struct pp_case systemd_cases[] = {
+	OK("sd static pod", SD_BU(UID_STATIC) "/cri-containerd-" CID_1 ".scope",
+	   UID_STATIC, CID_1, BU, PM_RT_CONTAINERD),
+	OK("fs static pod", "/kubepods/burstable/pod" UID_STATIC "/" CID_1,
+	   UID_STATIC, CID_1, BU, PM_RT_CONTAINERD),
+	BAD("static pod uid of 31 hex", "/kubepods/burstable/pod5c7d9a3f0e1b2c4d6e8f0a1b3c5d7e9/" CID_1),
 	OK("sd containerd burstable", SD_BU(UID_A_) "/cri-containerd-" CID_1 ".scope",
 	   UID_A, CID_1, BU, PM_RT_CONTAINERD),
 	OK("sd containerd guaranteed", SD_GU(UID_B_) "/cri-containerd-" CID_2 ".scope",

@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Helpers for the root integration tests: fake pods (cgroups with real
+# processes), the agent, and comparisons against the kernel's own accounting.
+# Everything created is recorded and removed by cleanup, even on failure.
+
+PODMETER=${PODMETER:-build/podmeter}
+PM_PORT=${PM_PORT:-19477}
+PM_URL="http://127.0.0.1:$PM_PORT"
+WORK=$(mktemp -d /tmp/podmeter-it.XXXXXX)
+CREATED_DIRS=()	# cgroup dirs we made, removed in reverse order
+STARTED_PIDS=()	# processes we started
+AGENT_PID=""
+FAILS=0
+PASSES=0
+
+log() { echo "  $*"; }
+
+pass() { PASSES=$((PASSES + 1)); echo "  ok    $*"; }
+
+fail() { FAILS=$((FAILS + 1)); echo "  FAIL  $*"; }
+
+# cgroup2 mount and the v1 hierarchy carrying cpuacct, from mountinfo
+cg_v2_root() { awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo; }
+cg_v1_cpuacct_root() {
+	awk '$9 == "cgroup" && $NF ~ /(^|,)cpuacct(,|$)/ { print $5; exit }' /proc/self/mountinfo
+}
+
+# mkdir -p that remembers each level it created
+mkcg() {
+	local path=$1 cur="" part
+	local IFS=/
+	for part in $path; do
+		[ -z "$part" ] && continue
+		cur="$cur/$part"
+		if [ ! -d "$cur" ]; then
+			mkdir "$cur" || return 1
+			CREATED_DIRS+=("$cur")
+		fi
+	done
+}
+
+# start CMD... inside cgroup DIR; prints the pid
+run_in_cg() {
+	local dir=$1
+	shift
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$@" >/dev/null 2>&1 &
+	local pid=$!
+	disown "$pid"	# no job-control notice when cleanup kills it
+	STARTED_PIDS+=("$pid")
+	echo "$pid"
+}
+
+# the pod's CPU time by the kernel, in ns: v2 cpu.stat usage_usec or v1 cpuacct.usage
+kernel_cpu_ns() {
+	local dir=$1
+	if [ -f "$dir/cpu.stat" ]; then
+		awk '$1 == "usage_usec" { printf "%d\n", $2 * 1000 }' "$dir/cpu.stat"
+	else
+		cat "$dir/cpuacct.usage"
+	fi
+}
+
+# sum of run_delay (ns) in /proc/<tid>/schedstat over every thread of the cgroup tree
+kernel_runq_ns() {
+	local dir=$1 t sum=0 v
+	for t in $(find "$dir" -name cgroup.threads -exec cat {} + 2>/dev/null) \
+		 $(find "$dir" -name tasks -exec cat {} + 2>/dev/null); do
+		v=$(awk '{ print $2 }' "/proc/$t/schedstat" 2>/dev/null) || continue
+		[ -n "$v" ] && sum=$((sum + v))
+	done
+	echo "$sum"
+}
+
+start_agent() {
+	"$PODMETER" run --listen "127.0.0.1:$PM_PORT" --interval 1s "$@" \
+		>"$WORK/agent.log" 2>&1 &
+	AGENT_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		curl -sf "$PM_URL/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "agent did not come up:"; cat "$WORK/agent.log"
+	return 1
+}
+
+stop_agent() {
+	[ -n "$AGENT_PID" ] || return 0
+	kill -TERM "$AGENT_PID" 2>/dev/null
+	local rc=0
+	wait "$AGENT_PID" || rc=$?
+	AGENT_PID=""
+	return $rc
+}
+
+scrape() { curl -sf "$PM_URL/metrics" >"$1"; }
+
+# value of a sample: metric_value FILE NAME LABEL_SUBSTRING
+metric_value() {
+	awk -v name="$2" -v sel="$3" '
+		index($0, name "{") == 1 || $1 == name {
+			if (sel == "" || index($0, sel)) { print $NF; found = 1; exit }
+		}
+		END { if (!found) print "missing" }' "$1"
+}
+
+# near MEASURED LO HI TOL: LO*(1-TOL) <= MEASURED <= HI*(1+TOL), plus 1 ms slack
+within() {
+	awk -v m="$1" -v lo="$2" -v hi="$3" -v tol="$4" 'BEGIN {
+		exit !(m >= lo * (1 - tol) - 0.001 && m <= hi * (1 + tol) + 0.001) }'
+}
+
+cleanup() {
+	local i p
+	[ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null
+	for p in "${STARTED_PIDS[@]}"; do
+		pkill -KILL -P "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	# disowned processes are not waited for: give them a moment to leave
+	for p in "${STARTED_PIDS[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	done
+	for ((i = ${#CREATED_DIRS[@]} - 1; i >= 0; i--)); do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			rmdir "${CREATED_DIRS[$i]}" 2>/dev/null && break
+			[ -d "${CREATED_DIRS[$i]}" ] || break
+			sleep 0.2
+		done
+		[ -d "${CREATED_DIRS[$i]}" ] && echo "  warning: could not remove ${CREATED_DIRS[$i]}"
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+finish() {
+	echo "$PASSES passed, $FAILS failed"
+	[ "$FAILS" -eq 0 ]
+}

@@ -1,0 +1,21 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Root integration tests: real BPF, fake pods, kernel accounting as the truth.
+set -u
+cd "$(dirname "$0")/../.."
+if [ "$(id -u)" -ne 0 ]; then
+	echo "integration: skipped, needs root (BPF, cgroups)"
+	exit 0
+fi
+total_fail=0
+run() {
+	echo "== $*"
+	"$@" | tee /tmp/podmeter-it.last
+	grep -q " 0 failed$" /tmp/podmeter-it.last || total_fail=$((total_fail + 1))
+}
+run tests/integration/test_cpu.sh v2 tp_btf
+run tests/integration/test_cpu.sh v1 tp_btf
+run tests/integration/test_cpu.sh v2 raw_tp
+run tests/integration/test_check.sh
+rm -f /tmp/podmeter-it.last
+exit $((total_fail > 0))

@@ -1,0 +1,168 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Per-pod CPU against the kernel's own accounting.
+#   test_cpu.sh v2|v1 [tp_btf|raw_tp]
+# Fake pods in both kubelet shapes run real load (100%, 30%, 0% of a core);
+# each pod's podmeter_pod_cpu_seconds_total must move like the pod cgroup's
+# cpu.stat usage_usec (v2) or cpuacct.usage (v1) over the same window, within
+# 1%. The kernel is read just before and just after each scrape, so the truth
+# lies in a known interval; the tolerance applies on top of that interval.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+MODE=${1:-v2}
+ATTACH=${2:-tp_btf}
+WINDOW=${WINDOW:-5}
+TOL=0.01
+
+if [ "$MODE" = v2 ]; then ROOT=$(cg_v2_root); else ROOT=$(cg_v1_cpuacct_root); fi
+[ -n "$ROOT" ] || { echo "  skip: no $MODE cgroup hierarchy with cpu accounting"; exit 0; }
+echo "cpu: cgroup $MODE at $ROOT, $ATTACH"
+
+u() { printf '%08x-%04x-4%03x-8%03x-%012x' $((RANDOM * RANDOM)) $RANDOM $((RANDOM % 4096)) $((RANDOM % 4096)) $((RANDOM * RANDOM * RANDOM)); }
+cid() { printf '%064x' 0 | sed "s/^.\{8\}/$(printf '%08x' $((RANDOM * RANDOM)))/"; }
+
+# name  pod-cgroup  container-cgroup  load(% of a core)
+declare -A POD_DIR UID_OF LOAD
+add_pod() {
+	local name=$1 shape=$2 qos=$3 load=$4 uid c pod
+	uid=$(u)
+	c=$(cid)
+	if [ "$shape" = systemd ]; then
+		pod="$ROOT/kubepods.slice/kubepods-$qos.slice/kubepods-$qos-pod${uid//-/_}.slice"
+		mkcg "$pod/cri-containerd-$c.scope" || return 1
+		c="$pod/cri-containerd-$c.scope"
+	else
+		pod="$ROOT/kubepods/$qos/pod$uid"
+		mkcg "$pod/$c" || return 1
+		c="$pod/$c"
+	fi
+	POD_DIR[$name]=$pod
+	UID_OF[$name]=$uid
+	LOAD[$name]=$load
+	if [ "$load" -eq 0 ]; then
+		run_in_cg "$c" sleep 600 >/dev/null
+	else
+		run_in_cg "$c" stress-ng --cpu 1 --cpu-load "$load" --timeout 120s >/dev/null
+	fi
+}
+
+add_pod sd100 systemd burstable 100 || { fail "create fake pods under $ROOT"; finish; exit; }
+add_pod fs30 cgroupfs burstable 30
+add_pod sd0 systemd besteffort 0
+add_pod fs0 cgroupfs besteffort 0
+PODS="sd100 fs30 sd0 fs0"
+
+if [ "$ATTACH" = raw_tp ]; then
+	PODMETER_FORCE_RAW_TP=1 start_agent --cgroup-mode "$MODE" || { fail "agent start"; finish; exit; }
+else
+	start_agent --cgroup-mode "$MODE" || { fail "agent start"; finish; exit; }
+fi
+sleep 2
+
+# sample N: kernel before, scrape, kernel after
+sample() {
+	local n=$1 p
+	for p in $PODS; do echo "$(kernel_cpu_ns "${POD_DIR[$p]}")" >"$WORK/k$n.pre.$p"; done
+	scrape "$WORK/m$n" || fail "scrape $n"
+	for p in $PODS; do echo "$(kernel_cpu_ns "${POD_DIR[$p]}")" >"$WORK/k$n.post.$p"; done
+}
+
+# compare POD between samples A and B
+compare() {
+	local p=$1 a=$2 b=$3 what=$4 ma mb lo hi d
+	ma=$(metric_value "$WORK/m$a" podmeter_pod_cpu_seconds_total "uid=\"${UID_OF[$p]}\"")
+	mb=$(metric_value "$WORK/m$b" podmeter_pod_cpu_seconds_total "uid=\"${UID_OF[$p]}\"")
+	if [ "$ma" = missing ] || [ "$mb" = missing ]; then
+		fail "$what: pod $p (${LOAD[$p]}%) has no podmeter_pod_cpu_seconds_total series"
+		return
+	fi
+	lo=$(( $(cat "$WORK/k$b.pre.$p") - $(cat "$WORK/k$a.post.$p") ))
+	hi=$(( $(cat "$WORK/k$b.post.$p") - $(cat "$WORK/k$a.pre.$p") ))
+	d=$(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.6f", b - a }')
+	lo=$(awk -v x="$lo" 'BEGIN { printf "%.6f", x / 1e9 }')
+	hi=$(awk -v x="$hi" 'BEGIN { printf "%.6f", x / 1e9 }')
+	if within "$d" "$lo" "$hi" "$TOL"; then
+		pass "$what: pod $p (${LOAD[$p]}%): podmeter ${d}s, kernel ${lo}..${hi}s"
+	else
+		fail "$what: pod $p (${LOAD[$p]}%): podmeter ${d}s, kernel ${lo}..${hi}s (1%)"
+	fi
+}
+
+sample 0
+sleep "$WINDOW"
+sample 1
+for p in $PODS; do compare "$p" 0 1 "${WINDOW}s window"; done
+
+# a flat-out task never switches out: read it twice, 1 s apart
+sleep 1
+sample 2
+compare sd100 1 2 "flat-out, 1s apart"
+
+# run-queue wait against the sum of the pod's threads' schedstat run_delay
+rq0=$(kernel_runq_ns "${POD_DIR[fs30]}")
+scrape "$WORK/r0"
+sleep "$WINDOW"
+rq1=$(kernel_runq_ns "${POD_DIR[fs30]}")
+scrape "$WORK/r1"
+sel="uid=\"${UID_OF[fs30]}\""
+rd=$(awk -v a="$(metric_value "$WORK/r0" podmeter_pod_cpu_runqueue_seconds_total "$sel")" \
+	 -v b="$(metric_value "$WORK/r1" podmeter_pod_cpu_runqueue_seconds_total "$sel")" \
+	 'BEGIN { printf "%.6f", b - a }')
+kd=$(awk -v a="$rq0" -v b="$rq1" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
+# the two clocks start a wait at wakeup vs enqueue: allow 10% or 2 ms
+if awk -v m="$rd" -v k="$kd" 'BEGIN { d = m - k; if (d < 0) d = -d; exit !(d <= 0.1 * k + 0.002) }'; then
+	pass "run-queue wait, pod fs30: podmeter ${rd}s, schedstat run_delay ${kd}s"
+else
+	fail "run-queue wait, pod fs30: podmeter ${rd}s, schedstat run_delay ${kd}s (10%)"
+fi
+
+# exposition format and the other endpoints
+if promtool check metrics <"$WORK/m1" >"$WORK/promtool.out" 2>&1; then
+	pass "promtool check metrics"
+else
+	fail "promtool check metrics: $(head -5 "$WORK/promtool.out")"
+fi
+att=$(grep -c "podmeter_agent_build_info{.*attach=\"$ATTACH\"" "$WORK/m1")
+[ "$att" -eq 1 ] && pass "attached via $ATTACH" || fail "build_info does not say attach=\"$ATTACH\""
+if curl -sf "$PM_URL/v1/pods" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+uids = {p["uid"] for p in d["pods"]}
+sys.exit(0 if set(sys.argv[1:]) <= uids else 1)' "${UID_OF[@]}"; then
+	pass "/v1/pods lists every fake pod"
+else
+	fail "/v1/pods does not list every fake pod"
+fi
+
+# a pod goes away: its cgroups are read one last time, then removed from the map
+removed0=$(metric_value "$WORK/m1" podmeter_agent_cgroups_removed_total "")
+for pid in $(find "${POD_DIR[fs30]}" -name cgroup.procs -exec cat {} + 2>/dev/null) \
+	   $(find "${POD_DIR[fs30]}" -name tasks -exec cat {} + 2>/dev/null); do
+	kill -KILL "$pid" 2>/dev/null
+done
+sleep 0.5
+final=$(kernel_cpu_ns "${POD_DIR[fs30]}")
+rmdir "${POD_DIR[fs30]}"/* 2>/dev/null
+rmdir "${POD_DIR[fs30]}"
+ok=0
+for _ in $(seq 1 20); do
+	sleep 0.5
+	scrape "$WORK/m3"
+	removed1=$(metric_value "$WORK/m3" podmeter_agent_cgroups_removed_total "")
+	# only the container cgroup ran tasks, so only it has a map entry
+	awk -v a="$removed0" -v b="$removed1" 'BEGIN { exit !(b >= a + 1) }' && { ok=1; break; }
+done
+[ $ok -eq 1 ] && pass "dead pod cgroups removed from the map ($removed0 -> $removed1)" ||
+	fail "dead pod cgroups not removed ($removed0 -> $removed1)"
+# the counter starts at agent start: compare what it gained since sample 0
+m0=$(metric_value "$WORK/m0" podmeter_pod_cpu_seconds_total "uid=\"${UID_OF[fs30]}\"")
+m3=$(metric_value "$WORK/m3" podmeter_pod_cpu_seconds_total "uid=\"${UID_OF[fs30]}\"")
+lo=$(awk -v f="$final" -v k="$(cat "$WORK/k0.post.fs30")" 'BEGIN { printf "%.6f", (f - k) / 1e9 }')
+hi=$(awk -v f="$final" -v k="$(cat "$WORK/k0.pre.fs30")" 'BEGIN { printf "%.6f", (f - k) / 1e9 }')
+d=$(awk -v a="$m0" -v b="$m3" 'BEGIN { printf "%.6f", b - a }')
+within "$d" "$lo" "$hi" "$TOL" && pass "gone pod keeps its final total: ${d}s, kernel ${lo}..${hi}s" ||
+	fail "gone pod's final total: ${d}s, kernel ${lo}..${hi}s"
+
+if stop_agent; then pass "SIGTERM: clean exit"; else fail "SIGTERM: exit status $?"; fi
+finish
