@@ -273,11 +273,11 @@ storm_bench() {
 	none=${meds[none]}
 
 	echo
-	printf '%-10s %16s %10s %8s\n' condition "median ops/s" "vs none" "loss %"
+	printf '%-10s %14s %14s %8s\n' condition "median ops/s" "ratio to none" "loss %"
 	for c in "${CONDITIONS[@]}"; do
 		med=${meds[$c]}
 		awk -v c="$c" -v m="$med" -v n="$none" \
-			'BEGIN { printf "%-10s %16.0f %10.3f %8.2f\n", c, m, m / n, (1 - m / n) * 100 }'
+			'BEGIN { printf "%-10s %14.0f %14.3f %8.2f\n", c, m, m / n, (1 - m / n) * 100 }'
 	done
 	awk -v f="${meds[floor]}" -v p="${meds[podmeter]}" -v n="$none" 'BEGIN {
 		fl = 1 - f / n; pl = 1 - p / n
