@@ -47,10 +47,13 @@ struct cg_rec {
 	enum pm_runtime runtime;
 	__u64 oncpu_ns;			/* monotonic totals, in-flight slice included */
 	__u64 runq_ns;
-	__u64 map_oncpu_ns;		/* this read: map value ... */
-	__u64 inflight_ns;		/* ... plus the slice running now */
+	__u64 map_oncpu_ns;		/* this read: map values ... */
+	__u64 map_runq_ns;
+	__u64 inflight_ns;		/* ... plus what the map does not hold yet */
+	__u64 inflight_runq_ns;
 	__u64 walk_gen;			/* last walk that found it */
 	bool dead;			/* not found by the last walk: retire next read */
+	bool held;			/* a CPU still holds some of it */
 	bool in_map;
 	bool warned;
 };
@@ -142,31 +145,64 @@ static struct cg_rec *cg_get(struct pm_collector *c, __u64 cgid)
 
 /* ---- reading the map ---- */
 
-static void visit_cgroup(void *ctx, __u64 cgid, const struct pm_cpu_val *sum)
+/* A cgroup id read from BPF: one the walk has not found yet asks for a walk. */
+static struct cg_rec *cg_seen(struct pm_collector *c, __u64 cgid)
 {
-	struct pm_collector *c = ctx;
-	struct cg_rec *r = u64map__get(&c->cgroups, cgid);
-
-	if (!r) {
-		r = cg_get(c, cgid);
-		if (!r)
-			return;
-		c->unknown_seen = true;
-	}
-	r->in_map = true;
-	r->map_oncpu_ns = sum->oncpu_ns;
-	if (sum->runq_ns > r->runq_ns)
-		r->runq_ns = sum->runq_ns;
-	c->stats.cgroups_tracked++;
-}
-
-static void visit_inflight(void *ctx, __u64 cgid, __u64 ns)
-{
-	struct pm_collector *c = ctx;
 	struct cg_rec *r = u64map__get(&c->cgroups, cgid);
 
 	if (r)
-		r->inflight_ns += ns;
+		return r;
+	c->unknown_seen = true;
+	return cg_get(c, cgid);
+}
+
+static void visit_cgroup(void *ctx, __u64 cgid, const struct pm_cpu_val *sum)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = cg_seen(c, cgid);
+
+	if (!r)
+		return;
+	r->in_map = true;
+	r->map_oncpu_ns = sum->oncpu_ns;
+	r->map_runq_ns = sum->runq_ns;
+	c->stats.cgroups_tracked++;
+}
+
+static void visit_inflight(void *ctx, __u64 cgid, __u64 oncpu_ns, __u64 runq_ns)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = cgid ? cg_seen(c, cgid) : NULL;
+
+	if (!r)
+		return;
+	r->inflight_ns += oncpu_ns;
+	r->inflight_runq_ns += runq_ns;
+}
+
+static void visit_held(void *ctx, __u64 cgid)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = cgid ? u64map__get(&c->cgroups, cgid) : NULL;
+
+	if (r)
+		r->held = true;
+}
+
+static void clear_read_marks(struct pm_collector *c)
+{
+	struct cg_rec *r;
+	size_t i = 0;
+	uint64_t key;
+	void *v;
+
+	while (u64map__next(&c->cgroups, &i, &key, &v)) {
+		r = v;
+		r->held = false;
+		r->in_map = false;
+		r->map_oncpu_ns = 0;
+		r->map_runq_ns = 0;
+	}
 }
 
 /* ---- walking the hierarchy ---- */
@@ -277,9 +313,12 @@ static void settle(struct pm_collector *c)
 
 	while (u64map__next(&c->cgroups, &i, &key, &v)) {
 		r = v;
-		if (r->in_map && r->map_oncpu_ns + r->inflight_ns > r->oncpu_ns)
+		if (r->map_oncpu_ns + r->inflight_ns > r->oncpu_ns)
 			r->oncpu_ns = r->map_oncpu_ns + r->inflight_ns;
+		if (r->map_runq_ns + r->inflight_runq_ns > r->runq_ns)
+			r->runq_ns = r->map_runq_ns + r->inflight_runq_ns;
 		r->inflight_ns = 0;
+		r->inflight_runq_ns = 0;
 	}
 }
 
@@ -305,7 +344,10 @@ static void retire_one(struct pm_collector *c, struct cg_rec *r)
 	free(r);
 }
 
-/* Cgroups the last walk did not find were read one last time just now. */
+/*
+ * Cgroups the last walk did not find were read one last time just now; those
+ * a CPU still holds amounts of wait until it has moved them into the map.
+ */
 static void retire_dead(struct pm_collector *c)
 {
 	struct cg_rec *dead[256];
@@ -315,7 +357,7 @@ static void retire_dead(struct pm_collector *c)
 
 	do {
 		for (i = 0, n = 0; n < 256 && u64map__next(&c->cgroups, &i, &key, &v);)
-			if (((struct cg_rec *)v)->dead)
+			if (((struct cg_rec *)v)->dead && !((struct cg_rec *)v)->held)
 				dead[n++] = v;
 		for (i = 0; i < n; i++)
 			retire_one(c, dead[i]);
@@ -493,7 +535,6 @@ static void read_errors(struct pm_collector *c)
 
 	cpu__errors(c->cpu, errs);
 	c->stats.cgroup_insert_failures = errs[PM_CPU_ERR_CGROUP_FULL];
-	c->stats.wakeup_insert_failures = errs[PM_CPU_ERR_WAKEUP_FULL];
 }
 
 static int collect_locked(struct pm_collector *c, bool periodic)
@@ -502,6 +543,7 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	struct pm_cpu_visitor vis = {
 		.cgroup = visit_cgroup,
 		.inflight = visit_inflight,
+		.held = visit_held,
 		.ctx = c,
 	};
 	struct pm_snapshot *s;
@@ -510,6 +552,7 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 
 	c->unknown_seen = false;
 	c->stats.cgroups_tracked = 0;
+	clear_read_marks(c);
 	err = cpu__read(c->cpu, &vis);
 	if (err)
 		return err;

@@ -18,17 +18,19 @@ struct pm_cpu {
 	struct pm_cpu_val *vals;	/* ncpus values, one lookup */
 	struct pm_cpu_run *runs;	/* before reading runtimes ... */
 	struct pm_cpu_run *runs2;	/* ... and after */
+	__u64 *rt, *rd;			/* running threads' schedstat, per CPU */
+	struct pm_cpu_sample {
+		__u64 cgid;
+		struct pm_cpu_val sum;
+	} *samples;			/* one map walk */
+	size_t n_samples, cap_samples;
 	char proc_root[PATH_MAX];
 };
 
 static void set_twin(struct cpu_bpf *skel, bool tp_btf)
 {
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_switch, tp_btf);
-	bpf_program__set_autoload(skel->progs.tp_btf_sched_wakeup, tp_btf);
-	bpf_program__set_autoload(skel->progs.tp_btf_sched_wakeup_new, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_switch, !tp_btf);
-	bpf_program__set_autoload(skel->progs.raw_tp_sched_wakeup, !tp_btf);
-	bpf_program__set_autoload(skel->progs.raw_tp_sched_wakeup_new, !tp_btf);
 }
 
 /* open -> configure -> load -> attach, one twin; one cleanup path */
@@ -42,8 +44,8 @@ static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
 		ret = -errno;
 		goto out_err;
 	}
-	cpu->skel->rodata->track_v2 = cpu->hier == PM_HIER_V2;
 	cpu->skel->rodata->track_v1 = cpu->hier == PM_HIER_V1_CPUACCT;
+	cpu->skel->rodata->hier = cpu->hier;
 	set_twin(cpu->skel, tp_btf);
 	what = "load";
 	ret = cpu_bpf__load(cpu->skel);
@@ -84,7 +86,9 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 	cpu->vals = calloc(cpu->ncpus, sizeof(*cpu->vals));
 	cpu->runs = calloc(cpu->ncpus, sizeof(*cpu->runs));
 	cpu->runs2 = calloc(cpu->ncpus, sizeof(*cpu->runs2));
-	if (!cpu->vals || !cpu->runs || !cpu->runs2)
+	cpu->rt = calloc(cpu->ncpus, sizeof(*cpu->rt));
+	cpu->rd = calloc(cpu->ncpus, sizeof(*cpu->rd));
+	if (!cpu->vals || !cpu->runs || !cpu->runs2 || !cpu->rt || !cpu->rd)
 		goto out_err;
 
 	ret = force_raw_tp ? -EOPNOTSUPP : load_twin(cpu, true, err, errlen);
@@ -105,6 +109,8 @@ out_free:
 		free(cpu->vals);
 		free(cpu->runs);
 		free(cpu->runs2);
+		free(cpu->rt);
+		free(cpu->rd);
 		free(cpu);
 	}
 	return ret;
@@ -123,15 +129,17 @@ static void sum_cpus(const struct pm_cpu *cpu, struct pm_cpu_val *sum)
 	for (i = 0; i < cpu->ncpus; i++) {
 		sum->oncpu_ns += cpu->vals[i].oncpu_ns;
 		sum->runq_ns += cpu->vals[i].runq_ns;
-		sum->switches_in += cpu->vals[i].switches_in;
 	}
 }
 
-/* The kernel's runtime of a running thread, to the nanosecond (task_sched_runtime). */
-static int thread_runtime(const struct pm_cpu *cpu, __u32 tid, __u64 *ns)
+/*
+ * The kernel's runtime and run-queue wait of a running thread, to the
+ * nanosecond (/proc/<tid>/schedstat: task_sched_runtime, run_delay).
+ */
+static int thread_schedstat(const struct pm_cpu *cpu, __u32 tid, __u64 *runtime, __u64 *delay)
 {
 	char path[PATH_MAX + 32];
-	unsigned long long v;
+	unsigned long long rt, rd;
 	FILE *f;
 	int n;
 
@@ -139,11 +147,12 @@ static int thread_runtime(const struct pm_cpu *cpu, __u32 tid, __u64 *ns)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	n = fscanf(f, "%llu", &v);
+	n = fscanf(f, "%llu %llu", &rt, &rd);
 	fclose(f);
-	if (n != 1)
+	if (n != 2)
 		return -EINVAL;
-	*ns = v;
+	*runtime = rt;
+	*delay = rd;
 	return 0;
 }
 
@@ -157,59 +166,105 @@ static int read_runs(struct pm_cpu *cpu, struct pm_cpu_run *runs)
 }
 
 /*
- * A task running flat out is charged only when it switches out; add what it
- * ran since it switched in. Only when the CPU ran the same slice before and
- * after the runtime was read: otherwise the slice was closed meanwhile and
- * the next read has it.
+ * What the map does not hold yet, per CPU: the amounts pending at the second
+ * state read (never in the map: they were still pending after the walk), and
+ * the slice running now (its runtime and the wait before it, from schedstat)
+ * when the CPU ran the same slice at both state reads. What a flush moved
+ * into the map behind the walk is missed by this read only: the next has it.
  */
-static int read_inflight(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
+static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 {
-	__u64 *rt = (__u64 *)cpu->vals;	/* reused: the map walk is over */
-	int i, err;
+	int i;
 
-	err = read_runs(cpu, cpu->runs);
-	if (err)
-		return err;
-	for (i = 0; i < cpu->ncpus; i++)
-		if (!cpu->runs[i].pid || thread_runtime(cpu, cpu->runs[i].pid, &rt[i]))
-			rt[i] = 0;
-	err = read_runs(cpu, cpu->runs2);
-	if (err)
-		return err;
 	for (i = 0; i < cpu->ncpus; i++) {
-		const struct pm_cpu_run *r = &cpu->runs[i];
-		__u64 cgid = cpu->hier == PM_HIER_V2 ? r->cg_v2 : r->cg_v1;
+		const struct pm_cpu_run *a = &cpu->runs[i], *b = &cpu->runs2[i];
 
-		if (!rt[i] || !cgid || r->start_ns != cpu->runs2[i].start_ns ||
-		    r->pid != cpu->runs2[i].pid || rt[i] <= r->sum_start)
+		v->held(v->ctx, b->pend_cgid);
+		v->held(v->ctx, b->cgid);
+		if (b->pend_oncpu_ns || b->pend_runq_ns)
+			v->inflight(v->ctx, b->pend_cgid, b->pend_oncpu_ns, b->pend_runq_ns);
+		if (!a->pid || a->pid != b->pid || a->sum_start != b->sum_start || !cpu->rt[i])
 			continue;
-		v->inflight(v->ctx, cgid, rt[i] - r->sum_start);
+		v->inflight(v->ctx, a->cgid,
+			    cpu->rt[i] > a->sum_start ? cpu->rt[i] - a->sum_start : 0,
+			    cpu->rd[i] > a->delay_start ? cpu->rd[i] - a->delay_start : 0);
+	}
+}
+
+/* Sum every cgroup of our hierarchy into cpu->samples. */
+static int walk_map(struct pm_cpu *cpu)
+{
+	int fd = bpf_map__fd(cpu->skel->maps.cpu_stats);
+	struct pm_cg_key key, next, *prev = NULL;
+
+	cpu->n_samples = 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct pm_cpu_sample *smp;
+
+		key = next;
+		prev = &key;
+		if (key.hier != cpu->hier || bpf_map_lookup_elem(fd, &key, cpu->vals))
+			continue;	/* not ours, or removed meanwhile */
+		if (cpu->n_samples == cpu->cap_samples) {
+			size_t cap = cpu->cap_samples ? cpu->cap_samples * 2 : 256;
+
+			smp = realloc(cpu->samples, cap * sizeof(*smp));
+			if (!smp)
+				return -ENOMEM;
+			cpu->samples = smp;
+			cpu->cap_samples = cap;
+		}
+		smp = &cpu->samples[cpu->n_samples++];
+		smp->cgid = key.cgid;
+		sum_cpus(cpu, &smp->sum);
 	}
 	return 0;
 }
 
+/* More than this much pending flushed behind the walk: read again. */
+#define AT_RISK_NS 1000000ULL
+#define READ_TRIES 3
+
+static bool flushed_much(const struct pm_cpu *cpu)
+{
+	int i;
+
+	for (i = 0; i < cpu->ncpus; i++)
+		if (cpu->runs[i].flushes != cpu->runs2[i].flushes &&
+		    cpu->runs[i].pend_oncpu_ns + cpu->runs[i].pend_runq_ns > AT_RISK_NS)
+			return true;
+	return false;
+}
+
 /*
- * The map is read before the in-flight slices: a switch between the two reads
- * then at worst delays part of a slice to the next read, and never counts it
- * twice. (The collector keeps each cgroup's total monotonic.)
+ * Per-CPU state, the map, the running threads' schedstat, the per-CPU state
+ * again: see visit_unflushed(). The collector keeps each cgroup's total
+ * monotonic across reads.
  */
 int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 {
-	int fd = bpf_map__fd(cpu->skel->maps.cpu_stats);
-	struct pm_cg_key key, next, *prev = NULL;
-	struct pm_cpu_val sum;
+	int i, err, tries = 0;
+	size_t k;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, cpu->vals))
-			continue;	/* removed meanwhile */
-		if (key.hier != cpu->hier)
-			continue;
-		sum_cpus(cpu, &sum);
-		v->cgroup(v->ctx, key.cgid, &sum);
-	}
-	return read_inflight(cpu, v);
+	do {
+		err = read_runs(cpu, cpu->runs);
+		if (!err)
+			err = walk_map(cpu);
+		if (err)
+			return err;
+		for (i = 0; i < cpu->ncpus; i++)
+			if (!cpu->runs[i].pid ||
+			    thread_schedstat(cpu, cpu->runs[i].pid, &cpu->rt[i], &cpu->rd[i]))
+				cpu->rt[i] = cpu->rd[i] = 0;
+		err = read_runs(cpu, cpu->runs2);
+		if (err)
+			return err;
+	} while (flushed_much(cpu) && ++tries < READ_TRIES);
+
+	for (k = 0; k < cpu->n_samples; k++)
+		v->cgroup(v->ctx, cpu->samples[k].cgid, &cpu->samples[k].sum);
+	visit_unflushed(cpu, v);
+	return 0;
 }
 
 int cpu__remove(struct pm_cpu *cpu, __u64 cgid)
@@ -246,5 +301,8 @@ void cpu__close(struct pm_cpu *cpu)
 	free(cpu->vals);
 	free(cpu->runs);
 	free(cpu->runs2);
+	free(cpu->rt);
+	free(cpu->rd);
+	free(cpu->samples);
 	free(cpu);
 }

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * On-CPU time and run-queue wait per cgroup, aggregated in the kernel.
+ * On-CPU time and run-queue wait per cgroup, aggregated in the kernel, from
+ * sched_switch alone.
  *
- * sched_switch closes the slice of the task leaving the CPU and charges it to
- * the cgroup recorded when that task came on. A slice is measured as the
- * growth of the task's se.sum_exec_runtime, the very clock the kernel's own
- * cpuacct and cpu.stat are charged from: wall time would also count the time
- * a hypervisor stole and interrupts took. sched_wakeup (and a preempted
- * task going back to its run queue) starts a run-queue wait that the next
- * switch-in of that task ends. Nothing is sent to user space per event.
+ * A slice is the growth of the task's se.sum_exec_runtime between its
+ * switch-in and switch-out: the very clock the kernel charges cpuacct and
+ * cpu.stat from (wall time would also count time a hypervisor stole). The
+ * run-queue wait before a slice is the growth of its sched_info.run_delay
+ * (the kernel's own schedstat), which the kernel updates when the task
+ * arrives on the CPU, so no wakeup hook is needed. Both are charged at
+ * switch-out to the cgroup the task had at switch-in. Nothing is sent to user
+ * space per event.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -17,12 +19,13 @@
 #include "core_fixes.bpf.h"
 #include <podmeter/cpu.h>
 
-#define TASK_RUNNING 0
-#define E2BIG 7
+#define SCHED_NORMAL	0
+#define SCHED_BATCH	3
+#define SCHED_IDLE	5
 
 /* Set by the agent before load. */
-const volatile bool track_v2 = true;
-const volatile bool track_v1 = false;
+const volatile bool track_v1 = false;	/* key by the v1 cpuacct id, not v2 */
+const volatile __u32 hier = PM_HIER_V2;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -37,14 +40,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pm_cpu_run);
 } cpu_run SEC(".maps");
-
-/* pid -> ktime when it became runnable */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PM_CPU_MAX_WAKEUPS);
-	__type(key, __u32);
-	__type(value, __u64);
-} wakeups SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -61,143 +56,142 @@ static __always_inline void count_error(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline struct pm_cpu_val *stats_of(__u64 cgid, __u32 hier)
+/* Move the CPU's pending amounts into cpu_stats. */
+static __always_inline void flush(struct pm_cpu_run *run)
 {
-	struct pm_cg_key key = { .cgid = cgid, .hier = hier };
+	struct pm_cg_key key = { .cgid = run->pend_cgid, .hier = hier };
 	static const struct pm_cpu_val zero;
 	struct pm_cpu_val *v;
 
 	v = bpf_map_lookup_elem(&cpu_stats, &key);
-	if (v)
-		return v;
-	/* EEXIST from a racing insert on another CPU is fine: look up again. */
-	bpf_map_update_elem(&cpu_stats, &key, &zero, BPF_NOEXIST);
-	v = bpf_map_lookup_elem(&cpu_stats, &key);
-	if (!v)
+	if (!v) {
+		/* EEXIST from a racing insert on another CPU is fine: look up again */
+		bpf_map_update_elem(&cpu_stats, &key, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&cpu_stats, &key);
+	}
+	if (v) {
+		v->oncpu_ns += run->pend_oncpu_ns;
+		v->runq_ns += run->pend_runq_ns;
+	} else {
 		count_error(PM_CPU_ERR_CGROUP_FULL);
-	return v;
+	}
+	run->pend_oncpu_ns = 0;
+	run->pend_runq_ns = 0;
+	run->flushes++;
 }
 
-static __always_inline void charge(__u64 cg_v2, __u64 cg_v1, __u64 oncpu, __u64 runq, __u64 in)
-{
-	struct pm_cpu_val *v;
+/*
+ * tp_btf hands trusted task pointers: fields are read with plain loads. The
+ * raw_tp twin reads through BPF_CORE_READ. @btf is a constant at each call
+ * site, so each program keeps only its own branch.
+ */
+#define TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
 
-	if (track_v2 && cg_v2) {
-		v = stats_of(cg_v2, PM_HIER_V2);
-		if (v) {
-			v->oncpu_ns += oncpu;
-			v->runq_ns += runq;
-			v->switches_in += in;
-		}
-	}
-	if (track_v1 && cg_v1) {
-		v = stats_of(cg_v1, PM_HIER_V1_CPUACCT);
-		if (v) {
-			v->oncpu_ns += oncpu;
-			v->runq_ns += runq;
-			v->switches_in += in;
-		}
-	}
+static __always_inline __u64 task_cgid(struct task_struct *t, const bool btf)
+{
+	if (track_v1)
+		return task_cpuacct_cgid(t);
+	if (btf)
+		return t->cgroups->dfl_cgrp->kn->id;
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 }
 
-static __always_inline void mark_runnable(__u32 pid, __u64 now)
+static __always_inline __u64 run_delay(struct task_struct *t, const bool btf)
 {
-	if (!pid)
+	if (!bpf_core_field_exists(t->sched_info))
+		return 0;
+	return btf ? t->sched_info.run_delay : task_run_delay(t);
+}
+
+static __always_inline void charge(struct pm_cpu_run *run, __u64 cgid, __u64 oncpu, __u64 runq)
+{
+	if (cgid != run->pend_cgid) {
+		if (run->pend_oncpu_ns || run->pend_runq_ns)
+			flush(run);
+		run->pend_cgid = cgid;
+	}
+	run->pend_oncpu_ns += oncpu;
+	run->pend_runq_ns += runq;
+}
+
+/*
+ * Some switches never reach the tracepoint (seen on a 6.18 guest: a thread's
+ * switch-out and the next task's switch-in both missing), so prev is not the
+ * task this CPU saw switch in. Close both slices from the kernel's own marks:
+ * - the task seen switching in, if it has not run anywhere since (CFS sets
+ *   se.prev_sum_exec_runtime each time it puts a task on a CPU, and it still
+ *   equals what we read then): its runtime now ends its slice;
+ * - prev, a CFS task: se.prev_sum_exec_runtime is where its slice began.
+ * What neither mark covers is lost, and the resync is counted.
+ */
+static __always_inline void resync(struct pm_cpu_run *run, struct task_struct *prev,
+				   const bool btf)
+{
+	struct task_struct *seen = (struct task_struct *)run->task;
+	__u32 policy = TASK_READ(btf, prev, policy);
+	__u64 sum, start;
+
+	count_error(PM_CPU_ERR_RESYNC);
+	if (run->pid && seen && BPF_CORE_READ(seen, pid) == run->pid &&
+	    BPF_CORE_READ(seen, se.prev_sum_exec_runtime) == run->sum_start) {
+		__u64 delay = task_run_delay(seen);
+
+		sum = BPF_CORE_READ(seen, se.sum_exec_runtime);
+		charge(run, run->cgid, sum > run->sum_start ? sum - run->sum_start : 0,
+		       delay > run->delay_start ? delay - run->delay_start : 0);
+	}
+	if (policy != SCHED_NORMAL && policy != SCHED_BATCH && policy != SCHED_IDLE)
 		return;
-	/* Keep the first wakeup: a second one of a task already queued is not a new wait. */
-	if (bpf_map_update_elem(&wakeups, &pid, &now, BPF_NOEXIST) == -E2BIG)
-		count_error(PM_CPU_ERR_WAKEUP_FULL);
+	sum = TASK_READ(btf, prev, se.sum_exec_runtime);
+	start = TASK_READ(btf, prev, se.prev_sum_exec_runtime);
+	if (sum > start)
+		charge(run, task_cgid(prev, btf), sum - start, 0);
 }
 
-static __always_inline int handle_wakeup(struct task_struct *p)
+static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next,
+					 const bool btf)
 {
-	mark_runnable(BPF_CORE_READ(p, pid), bpf_ktime_get_ns());
-	return 0;
-}
-
-static __always_inline int handle_switch(bool preempt, struct task_struct *prev,
-					 struct task_struct *next)
-{
-	__u64 now = bpf_ktime_get_ns();
-	__u32 zero = 0, next_pid;
+	__u32 prev_pid = TASK_READ(btf, prev, pid);
 	struct pm_cpu_run *run;
-	__u64 runq = 0, *ts;
+	__u32 zero = 0;
 
 	run = bpf_map_lookup_elem(&cpu_run, &zero);
 	if (!run)
 		return 0;
 
-	/* Close the slice of prev, charged to the cgroup it had on switch-in. */
-	if (run->pid && run->start_ns && run->pid == BPF_CORE_READ(prev, pid)) {
-		__u64 sum = BPF_CORE_READ(prev, se.sum_exec_runtime);
+	if (run->pid && run->pid == prev_pid) {
+		__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
+		__u64 delay = run_delay(prev, btf);
 
-		if (sum > run->sum_start)
-			charge(run->cg_v2, run->cg_v1, sum - run->sum_start, 0, 0);
+		charge(run, run->cgid, sum > run->sum_start ? sum - run->sum_start : 0,
+		       delay > run->delay_start ? delay - run->delay_start : 0);
+	} else if (run->seen && prev_pid) {
+		resync(run, prev, btf);
 	}
+	run->seen = 1;
 
-	/*
-	 * A preempted task stays on its run queue, even one preempted on its
-	 * way to sleep: its run-queue wait starts now.
-	 */
-	if (preempt || get_task_state(prev) == TASK_RUNNING)
-		mark_runnable(BPF_CORE_READ(prev, pid), now);
-
-	next_pid = BPF_CORE_READ(next, pid);
-	run->start_ns = now;
-	run->sum_start = BPF_CORE_READ(next, se.sum_exec_runtime);
-	run->pid = next_pid;
-	if (!next_pid) {
-		run->cg_v2 = 0;
-		run->cg_v1 = 0;
+	run->pid = TASK_READ(btf, next, pid);
+	run->task = (__u64)next;
+	if (!run->pid) {
+		run->cgid = 0;	/* idle: charged to no one, pending kept */
 		return 0;
 	}
-	run->cg_v2 = track_v2 ? get_task_dfl_cgid(next) : 0;
-	run->cg_v1 = track_v1 ? get_task_cpuacct_cgid(next) : 0;
-
-	ts = bpf_map_lookup_elem(&wakeups, &next_pid);
-	if (ts) {
-		if (now > *ts)
-			runq = now - *ts;
-		bpf_map_delete_elem(&wakeups, &next_pid);
-	}
-	charge(run->cg_v2, run->cg_v1, 0, runq, 1);
+	run->cgid = task_cgid(next, btf);
+	run->sum_start = TASK_READ(btf, next, se.sum_exec_runtime);
+	run->delay_start = run_delay(next, btf);
 	return 0;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(tp_btf_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return handle_switch(preempt, prev, next);
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(tp_btf_sched_wakeup, struct task_struct *p)
-{
-	return handle_wakeup(p);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(tp_btf_sched_wakeup_new, struct task_struct *p)
-{
-	return handle_wakeup(p);
+	return handle_switch(prev, next, true);
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_tp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return handle_switch(preempt, prev, next);
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(raw_tp_sched_wakeup, struct task_struct *p)
-{
-	return handle_wakeup(p);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(raw_tp_sched_wakeup_new, struct task_struct *p)
-{
-	return handle_wakeup(p);
+	return handle_switch(prev, next, false);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

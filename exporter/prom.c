@@ -130,8 +130,6 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		    "Entries a full BPF map could not take; non-zero means lost samples.");
 	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"cpu_stats\"} %" PRIu64 "\n",
 		a->cgroup_insert_failures);
-	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"wakeups\"} %" PRIu64 "\n",
-		a->wakeup_insert_failures);
 }
 
 static void prom_write_agent(FILE *f, const struct pm_snapshot *s, const char *version,

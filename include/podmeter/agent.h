@@ -16,13 +16,15 @@ struct pm_cpu;
 struct pm_cpu_visitor {
 	/* once per cgroup in the map, values summed over CPUs */
 	void (*cgroup)(void *ctx, __u64 cgid, const struct pm_cpu_val *sum);
-	/* once per CPU running a task now: the slice not yet charged */
-	void (*inflight)(void *ctx, __u64 cgid, __u64 ns);
+	/* amounts not in the map yet: pending on a CPU, or the slice running now */
+	void (*inflight)(void *ctx, __u64 cgid, __u64 oncpu_ns, __u64 runq_ns);
+	/* a cgroup a CPU still holds (pending or running): not to be retired yet */
+	void (*held)(void *ctx, __u64 cgid);
 	void *ctx;
 };
 
 /*
- * Open, configure for @hier, load and attach (in-flight slices are read from
+ * Open, configure for @hier, load and attach (running slices are read from
  * @proc_root/<tid>/schedstat): tp_btf first, raw_tp when
  * tp_btf cannot load or attach (or when @force_raw_tp). Returns 0 or a
  * negative errno with @err set.
@@ -30,7 +32,7 @@ struct pm_cpu_visitor {
 int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, bool force_raw_tp,
 	      char *err, size_t errlen);
 const char *cpu__attach_mode(const struct pm_cpu *cpu);
-/* Visit every cgroup, then the in-flight slices (in that order: see cpu.c). */
+/* Visit every cgroup in the map, then what the map does not hold yet. */
 int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v);
 int cpu__remove(struct pm_cpu *cpu, __u64 cgid);
 void cpu__errors(struct pm_cpu *cpu, __u64 errs[PM_CPU_ERR_MAX]);

@@ -7,9 +7,8 @@
 #include <linux/types.h>
 #endif
 
-/* Named map sizes; the agent may raise them before load. */
+/* Named map size; the agent may change it before load. */
 #define PM_CPU_MAX_CGROUPS	16384
-#define PM_CPU_MAX_WAKEUPS	65536
 
 /* Which hierarchy a cgroup id belongs to: ids are only unique per hierarchy. */
 enum pm_hier {
@@ -27,26 +26,31 @@ struct pm_cg_key {
 struct pm_cpu_val {
 	__u64 oncpu_ns;		/* time tasks of the cgroup ran */
 	__u64 runq_ns;		/* time they waited runnable on a run queue */
-	__u64 switches_in;	/* times a task of the cgroup was switched in */
 };
 
 /*
- * What runs on a CPU now, since when: lets user space add the in-flight
- * slice of a task that has not switched out since the last switch.
+ * Per-CPU state, read by user space too. Slices that end are added to
+ * "pending" while consecutive slices on the CPU belong to one cgroup, and
+ * moved into cpu_stats when another cgroup's task switches out: a CPU
+ * running one pod (with idle in between) touches no hash map at all.
  */
 struct pm_cpu_run {
-	__u64 start_ns;		/* bpf_ktime_get_ns() at switch-in; 0 = unknown */
+	__u64 cgid;		/* cgroup of the task running now; 0 = idle */
 	__u64 sum_start;	/* its se.sum_exec_runtime at switch-in */
-	__u64 cg_v2;
-	__u64 cg_v1;
-	__u32 pid;		/* 0 = idle task */
-	__u32 pad;
+	__u64 delay_start;	/* its sched_info.run_delay at switch-in */
+	__u64 pend_cgid;	/* cgroup the pending amounts belong to */
+	__u64 pend_oncpu_ns;
+	__u64 pend_runq_ns;
+	__u64 flushes;		/* times pending was moved into cpu_stats */
+	__u64 task;		/* task_struct of the task running now (for resync only) */
+	__u32 pid;		/* task running now; 0 = idle */
+	__u32 seen;		/* a switch was seen on this CPU */
 };
 
 /* Indexes into the cpu_errors per-CPU array. */
 enum pm_cpu_err {
 	PM_CPU_ERR_CGROUP_FULL = 0,	/* cpu_stats insert failed */
-	PM_CPU_ERR_WAKEUP_FULL = 1,	/* wakeup timestamp insert failed */
+	PM_CPU_ERR_RESYNC = 1,		/* prev was not the task seen switching in */
 	PM_CPU_ERR_MAX,
 };
 

@@ -54,7 +54,7 @@ run_in_cg() {
 kernel_cpu_ns() {
 	local dir=$1
 	if [ -f "$dir/cpu.stat" ]; then
-		awk '$1 == "usage_usec" { printf "%d\n", $2 * 1000 }' "$dir/cpu.stat"
+		awk '$1 == "usage_usec" { printf "%.0f\n", $2 * 1000 }' "$dir/cpu.stat"
 	else
 		cat "$dir/cpuacct.usage"
 	fi
@@ -62,13 +62,12 @@ kernel_cpu_ns() {
 
 # sum of run_delay (ns) in /proc/<tid>/schedstat over every thread of the cgroup tree
 kernel_runq_ns() {
-	local dir=$1 t sum=0 v
-	for t in $(find "$dir" -name cgroup.threads -exec cat {} + 2>/dev/null) \
-		 $(find "$dir" -name tasks -exec cat {} + 2>/dev/null); do
-		v=$(awk '{ print $2 }' "/proc/$t/schedstat" 2>/dev/null) || continue
-		[ -n "$v" ] && sum=$((sum + v))
+	local dir=$1 files=() t
+	for t in $(find "$dir" \( -name cgroup.threads -o -name tasks \) -exec cat {} + 2>/dev/null); do
+		files+=("/proc/$t/schedstat")
 	done
-	echo "$sum"
+	[ ${#files[@]} -eq 0 ] && { echo 0; return; }
+	awk '{ s += $2 } END { printf "%.0f\n", s }' "${files[@]}" 2>/dev/null
 }
 
 start_agent() {

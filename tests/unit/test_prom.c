@@ -92,7 +92,6 @@ static struct pm_snapshot *make_snapshot(void)
 		.collect_seconds_sum = 0.5,
 		.collections = 400,
 		.cgroup_insert_failures = 3,
-		.wakeup_insert_failures = 0,
 		.cgroups_tracked = 42,
 		.cgroups_removed = 7,
 		.cgroup_hierarchy = "v2",
@@ -244,7 +243,6 @@ static void test_prom_write(void **state)
 	assert_line(text, "podmeter_agent_collect_duration_seconds_count 400");
 	assert_line(text, "podmeter_agent_last_collect_duration_seconds 0.00125");
 	assert_line(text, "podmeter_agent_map_insert_failures_total{map=\"cpu_stats\"} 3");
-	assert_line(text, "podmeter_agent_map_insert_failures_total{map=\"wakeups\"} 0");
 	assert_line(text, "podmeter_agent_pods_tracked 2");
 	assert_line(text, "podmeter_agent_cgroups_tracked 42");
 	assert_line(text, "podmeter_agent_cgroups_removed_total 7");
