@@ -31,6 +31,8 @@ static void set_twin(struct cpu_bpf *skel, bool tp_btf)
 {
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_switch, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_switch, !tp_btf);
+	bpf_map__set_autocreate(skel->maps.runq_task, tp_btf);
+	bpf_map__set_autocreate(skel->maps.runq_pid, !tp_btf);
 }
 
 /* open -> configure -> load -> attach, one twin; one cleanup path */

@@ -41,6 +41,27 @@ struct {
 	__type(value, struct pm_cpu_run);
 } cpu_run SEC(".maps");
 
+/*
+ * Per task: the run_delay already charged. The kernel also adds to run_delay
+ * while a task waits and is moved to another CPU's queue (sched_info_dequeue),
+ * between two of its slices; charging from here keeps that part too. tp_btf
+ * uses task storage; the raw_tp twin (untrusted task pointers) an LRU hash
+ * by pid. The agent creates only the one its twin uses.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} runq_task SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PM_CPU_MAX_TASKS);
+	__type(key, __u32);
+	__type(value, __u64);
+} runq_pid SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PM_CPU_ERR_MAX);
@@ -101,6 +122,31 @@ static __always_inline __u64 run_delay(struct task_struct *t, const bool btf)
 	if (!bpf_core_field_exists(t->sched_info))
 		return 0;
 	return btf ? t->sched_info.run_delay : task_run_delay(t);
+}
+
+/* Run-queue wait of @t not charged yet, up to @delay (its run_delay now). */
+static __always_inline __u64 runq_owed(struct task_struct *t, __u32 pid, __u64 delay,
+				       __u64 since_switch_in, const bool btf)
+{
+	__u64 *charged, owed;
+
+	if (btf) {
+		charged = bpf_task_storage_get(&runq_task, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	} else {
+		charged = bpf_map_lookup_elem(&runq_pid, &pid);
+		if (!charged) {
+			bpf_map_update_elem(&runq_pid, &pid, &since_switch_in, BPF_ANY);
+			charged = bpf_map_lookup_elem(&runq_pid, &pid);
+		}
+	}
+	/* first sight of this task (or no room): from its switch-in on */
+	if (!charged || !*charged || *charged > delay)
+		owed = delay > since_switch_in ? delay - since_switch_in : 0;
+	else
+		owed = delay - *charged;
+	if (charged)
+		*charged = delay;
+	return owed;
 }
 
 static __always_inline void charge(struct pm_cpu_run *run, __u64 cgid, __u64 oncpu, __u64 runq)
@@ -164,7 +210,7 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 		__u64 delay = run_delay(prev, btf);
 
 		charge(run, run->cgid, sum > run->sum_start ? sum - run->sum_start : 0,
-		       delay > run->delay_start ? delay - run->delay_start : 0);
+		       runq_owed(prev, prev_pid, delay, run->delay_start, btf));
 	} else if (run->seen && prev_pid) {
 		resync(run, prev, btf);
 	}

@@ -7,8 +7,9 @@
 #include <linux/types.h>
 #endif
 
-/* Named map size; the agent may change it before load. */
+/* Named map sizes; the agent may change them before load. */
 #define PM_CPU_MAX_CGROUPS	16384
+#define PM_CPU_MAX_TASKS	65536	/* raw_tp twin: run-queue baseline per pid */
 
 /* Which hierarchy a cgroup id belongs to: ids are only unique per hierarchy. */
 enum pm_hier {
