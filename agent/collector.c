@@ -55,7 +55,7 @@ struct cg_rec {
 	bool dead;			/* not found by the last walk: retire next read */
 	bool held;			/* a CPU still holds some of it */
 	bool in_map;
-	bool warned;
+	bool parsed;			/* path classified (pod or not) */
 };
 
 struct pm_collector {
@@ -217,14 +217,13 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 		return;
 	r->walk_gen = c->walk_gen;
 	r->dead = false;
-	if (r->pod)
+	if (r->parsed)
 		goto out_live;
+	r->parsed = true;
 	err = podpath__parse(rel, &id);
-	if (err == -EINVAL && !r->warned) {
+	if (err == -EINVAL)
 		fprintf(stderr, "warning: cgroup: malformed pod cgroup path \"%s\"; "
 				"counting it as node overhead\n", rel);
-		r->warned = true;
-	}
 	if (err)
 		return;
 	r->pod = pod_get(c, &id);
@@ -512,6 +511,9 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 		ps->cpu_seconds += r->oncpu_ns / NS_PER_S;
 		ps->runq_seconds += r->runq_ns / NS_PER_S;
 		s->node_cpu_pods_seconds += r->oncpu_ns / NS_PER_S;
+		/* the pod's own cgroup is a container only if tasks ran in it */
+		if (!r->container_id[0] && !r->oncpu_ns && !r->runq_ns)
+			continue;
 		cs = container_in(ps, r);
 		if (!cs) {
 			snapshot__put(s);

@@ -6,6 +6,8 @@
 #   a. context-switch storm (stress-ng --switch) under: no BPF, the floor (an
 #      empty tp_btf/sched_switch program), podmeter, and an equivalent bpftrace
 #      script; interleaved rounds, median per condition.
+#   a2. time spent inside the floor and podmeter programs per switch, from the
+#      kernel's BPF run-time statistics.
 #   b. podmeter's own CPU and memory with 200 fake pods.
 #
 # Run as root, from the repository root:
@@ -290,6 +292,40 @@ storm_bench() {
 	echo
 }
 
+# Time inside each program per sched_switch, from the kernel's own BPF run-time
+# statistics (kernel.bpf_stats_enabled): the floor and podmeter attached at
+# once, over the same storm. Far steadier than throughput on a shared VM; the
+# stats themselves add the same clock reads to both.
+prog_cost_bench() {
+	local was
+	was=$(sysctl -n kernel.bpf_stats_enabled)
+	log "part a2: time per sched_switch inside each program (bpf_stats), ${DUR}s storm"
+	sysctl -qw kernel.bpf_stats_enabled=1
+	start_floor
+	local floor_pid=$TOOL_PID
+	TOOL_PID=""
+	start_podmeter "$WORK/podmeter-cost.log"
+	storm cost 1
+	bpftool prog show -j >"$WORK/progs.json"
+	stop_tool
+	stop_pid "$floor_pid" TERM 15
+	untrack "$floor_pid"
+	sysctl -qw kernel.bpf_stats_enabled="$was"
+	python3 - "$WORK/progs.json" <<'PY'
+import json, sys
+progs = {p.get("name"): p for p in json.load(open(sys.argv[1])) if p.get("run_cnt")}
+f, p = progs.get("probe_tp_btf"), progs.get("tp_btf_sched_switch")
+if not f or not p:
+    print("no run-time statistics found (kernel.bpf_stats_enabled unsupported?)")
+    sys.exit(0)
+fn, pn = f["run_time_ns"] / f["run_cnt"], p["run_time_ns"] / p["run_cnt"]
+print("empty tp_btf program: %6.1f ns per switch (%d switches)" % (fn, f["run_cnt"]))
+print("podmeter cpu program: %6.1f ns per switch (%d switches)" % (pn, p["run_cnt"]))
+print("podmeter adds %.1f ns per switch over the empty program (ratio %.2f)" % (pn - fn, pn / fn))
+PY
+	echo
+}
+
 v2_mount() {
 	awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' \
 		/proc/self/mountinfo
@@ -417,6 +453,7 @@ main() {
 	ensure_tracefs
 	note_foreign_bpf
 	storm_bench
+	prog_cost_bench
 	agent_bench
 	log "done"
 }
