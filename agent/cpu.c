@@ -5,10 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
 #include "cpu.skel.h"
+
+struct thread_stat {
+	__u64 runtime;	/* se.sum_exec_runtime: current to the last scheduler tick */
+	__u64 delay;	/* sched_info.run_delay */
+	__u64 pcount;	/* sched_info.pcount: times put on a CPU */
+};
 
 struct pm_cpu {
 	struct cpu_bpf *skel;
@@ -18,7 +25,7 @@ struct pm_cpu {
 	struct pm_cpu_val *vals;	/* ncpus values, one lookup */
 	struct pm_cpu_run *runs;	/* before reading runtimes ... */
 	struct pm_cpu_run *runs2;	/* ... and after */
-	__u64 *rt, *rd;			/* running threads' schedstat, per CPU */
+	struct thread_stat *ts;		/* running threads' schedstat, per CPU */
 	struct pm_cpu_sample {
 		__u64 cgid;
 		struct pm_cpu_val sum;
@@ -27,12 +34,25 @@ struct pm_cpu {
 	char proc_root[PATH_MAX];
 };
 
+/*
+ * Before 6.4 task storage allocated with GFP_ATOMIC, which must not happen
+ * under the run-queue lock sched_switch holds.
+ */
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma, mi;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 static void set_twin(struct cpu_bpf *skel, bool tp_btf)
 {
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_switch, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_switch, !tp_btf);
 	bpf_map__set_autocreate(skel->maps.runq_task, tp_btf);
-	bpf_map__set_autocreate(skel->maps.runq_pid, !tp_btf);
 }
 
 /* open -> configure -> load -> attach, one twin; one cleanup path */
@@ -48,6 +68,7 @@ static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
 	}
 	cpu->skel->rodata->track_v1 = cpu->hier == PM_HIER_V1_CPUACCT;
 	cpu->skel->rodata->hier = cpu->hier;
+	cpu->skel->rodata->use_task_storage = tp_btf && kernel_at_least(6, 4);
 	set_twin(cpu->skel, tp_btf);
 	what = "load";
 	ret = cpu_bpf__load(cpu->skel);
@@ -88,9 +109,8 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 	cpu->vals = calloc(cpu->ncpus, sizeof(*cpu->vals));
 	cpu->runs = calloc(cpu->ncpus, sizeof(*cpu->runs));
 	cpu->runs2 = calloc(cpu->ncpus, sizeof(*cpu->runs2));
-	cpu->rt = calloc(cpu->ncpus, sizeof(*cpu->rt));
-	cpu->rd = calloc(cpu->ncpus, sizeof(*cpu->rd));
-	if (!cpu->vals || !cpu->runs || !cpu->runs2 || !cpu->rt || !cpu->rd)
+	cpu->ts = calloc(cpu->ncpus, sizeof(*cpu->ts));
+	if (!cpu->vals || !cpu->runs || !cpu->runs2 || !cpu->ts)
 		goto out_err;
 
 	ret = force_raw_tp ? -EOPNOTSUPP : load_twin(cpu, true, err, errlen);
@@ -111,8 +131,7 @@ out_free:
 		free(cpu->vals);
 		free(cpu->runs);
 		free(cpu->runs2);
-		free(cpu->rt);
-		free(cpu->rd);
+		free(cpu->ts);
 		free(cpu);
 	}
 	return ret;
@@ -134,14 +153,11 @@ static void sum_cpus(const struct pm_cpu *cpu, struct pm_cpu_val *sum)
 	}
 }
 
-/*
- * The kernel's runtime and run-queue wait of a running thread, to the
- * nanosecond (/proc/<tid>/schedstat: task_sched_runtime, run_delay).
- */
-static int thread_schedstat(const struct pm_cpu *cpu, __u32 tid, __u64 *runtime, __u64 *delay)
+/* /proc/<tid>/schedstat of a running thread (the host's /proc: hostPID). */
+static int thread_schedstat(const struct pm_cpu *cpu, __u32 tid, struct thread_stat *ts)
 {
 	char path[PATH_MAX + 32];
-	unsigned long long rt, rd;
+	unsigned long long rt, rd, pc;
 	FILE *f;
 	int n;
 
@@ -149,30 +165,58 @@ static int thread_schedstat(const struct pm_cpu *cpu, __u32 tid, __u64 *runtime,
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	n = fscanf(f, "%llu %llu", &rt, &rd);
+	n = fscanf(f, "%llu %llu %llu", &rt, &rd, &pc);
 	fclose(f);
-	if (n != 2)
+	if (n != 3)
 		return -EINVAL;
-	*runtime = rt;
-	*delay = rd;
+	ts->runtime = rt;
+	ts->delay = rd;
+	ts->pcount = pc;
 	return 0;
 }
 
+#define WHOLE_TRIES 4
+
+/*
+ * The per-CPU state, each CPU's copy whole (see struct pm_cpu_run); a CPU
+ * still torn after a few tries is marked and skipped by this read.
+ */
 static int read_runs(struct pm_cpu *cpu, struct pm_cpu_run *runs)
 {
+	int fd = bpf_map__fd(cpu->skel->maps.cpu_run), i, tries;
 	__u32 zero = 0;
+	bool torn;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(cpu->skel->maps.cpu_run), &zero, runs))
-		return -errno;
+	for (tries = 0; tries < WHOLE_TRIES; tries++) {
+		if (bpf_map_lookup_elem(fd, &zero, runs))
+			return -errno;
+		for (torn = false, i = 0; i < cpu->ncpus; i++)
+			torn |= runs[i].seq_begin != runs[i].seq_end;
+		if (!torn)
+			return 0;
+	}
+	for (i = 0; i < cpu->ncpus; i++)
+		if (runs[i].seq_begin != runs[i].seq_end)
+			runs[i].task = runs[i].pid = 0;	/* see visit_unflushed() */
 	return 0;
+}
+
+static bool same_slice(const struct pm_cpu_run *a, const struct pm_cpu_run *b,
+		       const struct thread_stat *ts)
+{
+	/* pcount moves once when the slice starts: more means it ran again since */
+	return a->task && a->pid && a->task == b->task && a->sum_start == b->sum_start &&
+	       ts->pcount == a->pcount_start + 1;
 }
 
 /*
  * What the map does not hold yet, per CPU: the amounts pending at the second
  * state read (never in the map: they were still pending after the walk), and
  * the slice running now (its runtime and the wait before it, from schedstat)
- * when the CPU ran the same slice at both state reads. What a flush moved
- * into the map behind the walk is missed by this read only: the next has it.
+ * when it is the same slice at both state reads. What a flush moved into the
+ * map behind the walk is missed by this read only: the next has it. Both
+ * reads' cgroups are reported held, so none is retired while a CPU may still
+ * move amounts of it into the map.
  */
 static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 {
@@ -180,16 +224,19 @@ static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 
 	for (i = 0; i < cpu->ncpus; i++) {
 		const struct pm_cpu_run *a = &cpu->runs[i], *b = &cpu->runs2[i];
+		const struct thread_stat *ts = &cpu->ts[i];
 
+		v->held(v->ctx, a->pend_cgid);
+		v->held(v->ctx, a->cgid);
 		v->held(v->ctx, b->pend_cgid);
 		v->held(v->ctx, b->cgid);
-		if (b->pend_oncpu_ns || b->pend_runq_ns)
+		if (b->task && (b->pend_oncpu_ns || b->pend_runq_ns))
 			v->inflight(v->ctx, b->pend_cgid, b->pend_oncpu_ns, b->pend_runq_ns);
-		if (!a->pid || a->pid != b->pid || a->sum_start != b->sum_start || !cpu->rt[i])
+		if (!same_slice(a, b, ts))
 			continue;
 		v->inflight(v->ctx, a->cgid,
-			    cpu->rt[i] > a->sum_start ? cpu->rt[i] - a->sum_start : 0,
-			    cpu->rd[i] > a->delay_start ? cpu->rd[i] - a->delay_start : 0);
+			    ts->runtime > a->sum_start ? ts->runtime - a->sum_start : 0,
+			    ts->delay > a->delay_start ? ts->delay - a->delay_start : 0);
 	}
 }
 
@@ -223,9 +270,9 @@ static int walk_map(struct pm_cpu *cpu)
 	return 0;
 }
 
-/* More than this much pending flushed behind the walk: read again. */
-#define AT_RISK_NS 1000000ULL
-#define READ_TRIES 3
+/* More than this much pending flushed behind the walk: read once more. */
+#define AT_RISK_NS 10000000ULL
+#define READ_TRIES 2
 
 static bool flushed_much(const struct pm_cpu *cpu)
 {
@@ -256,8 +303,8 @@ int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 			return err;
 		for (i = 0; i < cpu->ncpus; i++)
 			if (!cpu->runs[i].pid ||
-			    thread_schedstat(cpu, cpu->runs[i].pid, &cpu->rt[i], &cpu->rd[i]))
-				cpu->rt[i] = cpu->rd[i] = 0;
+			    thread_schedstat(cpu, cpu->runs[i].pid, &cpu->ts[i]))
+				cpu->ts[i].pcount = 0;	/* fails same_slice() */
 		err = read_runs(cpu, cpu->runs2);
 		if (err)
 			return err;
@@ -303,8 +350,7 @@ void cpu__close(struct pm_cpu *cpu)
 	free(cpu->vals);
 	free(cpu->runs);
 	free(cpu->runs2);
-	free(cpu->rt);
-	free(cpu->rd);
+	free(cpu->ts);
 	free(cpu->samples);
 	free(cpu);
 }

@@ -19,13 +19,13 @@
 #include "core_fixes.bpf.h"
 #include <podmeter/cpu.h>
 
-#define SCHED_NORMAL	0
-#define SCHED_BATCH	3
-#define SCHED_IDLE	5
+#define barrier() asm volatile("" ::: "memory")
 
 /* Set by the agent before load. */
 const volatile bool track_v1 = false;	/* key by the v1 cpuacct id, not v2 */
 const volatile __u32 hier = PM_HIER_V2;
+const volatile bool use_task_storage = false;	/* tp_btf on kernels >= 6.4 */
+
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -45,8 +45,10 @@ struct {
  * Per task: the run_delay already charged. The kernel also adds to run_delay
  * while a task waits and is moved to another CPU's queue (sched_info_dequeue),
  * between two of its slices; charging from here keeps that part too. tp_btf
- * uses task storage; the raw_tp twin (untrusted task pointers) an LRU hash
- * by pid. The agent creates only the one its twin uses.
+ * uses task storage on kernels >= 6.4, whose task storage does not allocate
+ * with GFP_ATOMIC under the run-queue lock; otherwise, and for the raw_tp
+ * twin (untrusted task pointers), an LRU hash by pid. The task storage map is
+ * created only for tp_btf.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -59,7 +61,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PM_CPU_MAX_TASKS);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct pm_runq_seen);
 } runq_pid SEC(".maps");
 
 struct {
@@ -124,28 +126,52 @@ static __always_inline __u64 run_delay(struct task_struct *t, const bool btf)
 	return btf ? t->sched_info.run_delay : task_run_delay(t);
 }
 
-/* Run-queue wait of @t not charged yet, up to @delay (its run_delay now). */
-static __always_inline __u64 runq_owed(struct task_struct *t, __u32 pid, __u64 delay,
-				       __u64 since_switch_in, const bool btf)
-{
-	__u64 *charged, owed;
+#define SCHED_NORMAL	0
+#define SCHED_BATCH	3
+#define SCHED_IDLE	5
+#define MAX_RT_PRIO	100
 
-	if (btf) {
+/*
+ * Run by CFS: a fair policy, and not boosted into RT or deadline by priority
+ * inheritance (prio below MAX_RT_PRIO). (fair_sched_class itself is not in
+ * kallsyms without CONFIG_KALLSYMS_ALL.)
+ */
+static __always_inline bool task_is_fair(struct task_struct *t, const bool btf)
+{
+	__u32 policy = TASK_READ(btf, t, policy);
+	int prio = TASK_READ(btf, t, prio);
+
+	return (policy == SCHED_NORMAL || policy == SCHED_BATCH || policy == SCHED_IDLE) &&
+	       prio >= MAX_RT_PRIO;
+}
+
+/*
+ * Run-queue wait of @t not charged yet, up to @delay (its run_delay now).
+ * Without a baseline (first sight, no room) only this slice's wait.
+ */
+static __always_inline __u64 runq_owed(struct task_struct *t, __u32 pid, __u64 delay,
+				       __u64 delay_start, const bool btf)
+{
+	struct pm_runq_seen *seen, fresh = { .task = (__u64)t, .charged = delay_start };
+	__u64 *charged = NULL, owed;
+
+	if (btf && use_task_storage) {
 		charged = bpf_task_storage_get(&runq_task, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	} else {
-		charged = bpf_map_lookup_elem(&runq_pid, &pid);
-		if (!charged) {
-			bpf_map_update_elem(&runq_pid, &pid, &since_switch_in, BPF_ANY);
-			charged = bpf_map_lookup_elem(&runq_pid, &pid);
+		seen = bpf_map_lookup_elem(&runq_pid, &pid);
+		if (!seen || seen->task != (__u64)t) {
+			bpf_map_update_elem(&runq_pid, &pid, &fresh, BPF_ANY);
+			seen = bpf_map_lookup_elem(&runq_pid, &pid);
 		}
+		if (seen)
+			charged = &seen->charged;
 	}
-	/* first sight of this task (or no room): from its switch-in on */
-	if (!charged || !*charged || *charged > delay)
-		owed = delay > since_switch_in ? delay - since_switch_in : 0;
-	else
-		owed = delay - *charged;
-	if (charged)
-		*charged = delay;
+	if (!charged)
+		return delay > delay_start ? delay - delay_start : 0;
+	if (!*charged || *charged > delay)
+		*charged = delay_start;
+	owed = delay > *charged ? delay - *charged : 0;
+	*charged = delay;
 	return owed;
 }
 
@@ -163,30 +189,30 @@ static __always_inline void charge(struct pm_cpu_run *run, __u64 cgid, __u64 onc
 /*
  * Some switches never reach the tracepoint (seen on a 6.18 guest: a thread's
  * switch-out and the next task's switch-in both missing), so prev is not the
- * task this CPU saw switch in. Close both slices from the kernel's own marks:
- * - the task seen switching in, if it has not run anywhere since (CFS sets
- *   se.prev_sum_exec_runtime each time it puts a task on a CPU, and it still
- *   equals what we read then): its runtime now ends its slice;
- * - prev, a CFS task: se.prev_sum_exec_runtime is where its slice began.
- * What neither mark covers is lost, and the resync is counted.
+ * task this CPU saw switch in. Close both slices from the kernel's own marks,
+ * for tasks CFS runs (only CFS keeps se.prev_sum_exec_runtime, set each time
+ * it puts a task on a CPU):
+ * - the task seen switching in, if it has not been put on a CPU since (the
+ *   mark still equals what was read then): its runtime now ends its slice;
+ * - prev: the mark is where its slice began.
+ * Their run-queue wait is left to their next regular switch-out (the per-task
+ * baseline does not move here). What neither mark covers is lost; each
+ * resync is counted.
  */
 static __always_inline void resync(struct pm_cpu_run *run, struct task_struct *prev,
 				   const bool btf)
 {
 	struct task_struct *seen = (struct task_struct *)run->task;
-	__u32 policy = TASK_READ(btf, prev, policy);
 	__u64 sum, start;
 
 	count_error(PM_CPU_ERR_RESYNC);
-	if (run->pid && seen && BPF_CORE_READ(seen, pid) == run->pid &&
+	if (run->pid && BPF_CORE_READ(seen, pid) == run->pid && task_is_fair(seen, false) &&
 	    BPF_CORE_READ(seen, se.prev_sum_exec_runtime) == run->sum_start) {
-		__u64 delay = task_run_delay(seen);
-
 		sum = BPF_CORE_READ(seen, se.sum_exec_runtime);
-		charge(run, run->cgid, sum > run->sum_start ? sum - run->sum_start : 0,
-		       delay > run->delay_start ? delay - run->delay_start : 0);
+		if (sum > run->sum_start)
+			charge(run, run->cgid, sum - run->sum_start, 0);
 	}
-	if (policy != SCHED_NORMAL && policy != SCHED_BATCH && policy != SCHED_IDLE)
+	if (!TASK_READ(btf, prev, pid) || !task_is_fair(prev, btf))
 		return;
 	sum = TASK_READ(btf, prev, se.sum_exec_runtime);
 	start = TASK_READ(btf, prev, se.prev_sum_exec_runtime);
@@ -194,37 +220,51 @@ static __always_inline void resync(struct pm_cpu_run *run, struct task_struct *p
 		charge(run, task_cgid(prev, btf), sum - start, 0);
 }
 
+static __always_inline void close_slice(struct pm_cpu_run *run, struct task_struct *prev,
+					const bool btf)
+{
+	__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
+
+	charge(run, run->cgid, sum > run->sum_start ? sum - run->sum_start : 0,
+	       runq_owed(prev, run->pid, run_delay(prev, btf), run->delay_start, btf));
+}
+
+static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struct *next,
+				       const bool btf)
+{
+	run->task = (__u64)next;
+	run->pid = TASK_READ(btf, next, pid);
+	if (!run->pid) {
+		run->cgid = 0;	/* idle: charged to no one, pending kept */
+		return;
+	}
+	run->cgid = task_cgid(next, btf);
+	run->sum_start = TASK_READ(btf, next, se.sum_exec_runtime);
+	run->delay_start = run_delay(next, btf);
+	if (bpf_core_field_exists(next->sched_info))
+		run->pcount_start = TASK_READ(btf, next, sched_info.pcount);
+}
+
 static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next,
 					 const bool btf)
 {
-	__u32 prev_pid = TASK_READ(btf, prev, pid);
 	struct pm_cpu_run *run;
 	__u32 zero = 0;
 
 	run = bpf_map_lookup_elem(&cpu_run, &zero);
 	if (!run)
 		return 0;
-
-	if (run->pid && run->pid == prev_pid) {
-		__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
-		__u64 delay = run_delay(prev, btf);
-
-		charge(run, run->cgid, sum > run->sum_start ? sum - run->sum_start : 0,
-		       runq_owed(prev, prev_pid, delay, run->delay_start, btf));
-	} else if (run->seen && prev_pid) {
+	run->seq_begin++;
+	barrier();
+	if (run->task == (__u64)prev) {
+		if (run->pid)
+			close_slice(run, prev, btf);
+	} else if (run->task) {
 		resync(run, prev, btf);
 	}
-	run->seen = 1;
-
-	run->pid = TASK_READ(btf, next, pid);
-	run->task = (__u64)next;
-	if (!run->pid) {
-		run->cgid = 0;	/* idle: charged to no one, pending kept */
-		return 0;
-	}
-	run->cgid = task_cgid(next, btf);
-	run->sum_start = TASK_READ(btf, next, se.sum_exec_runtime);
-	run->delay_start = run_delay(next, btf);
+	open_slice(run, next, btf);
+	barrier();
+	run->seq_end = run->seq_begin;
 	return 0;
 }
 

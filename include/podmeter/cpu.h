@@ -34,18 +34,29 @@ struct pm_cpu_val {
  * "pending" while consecutive slices on the CPU belong to one cgroup, and
  * moved into cpu_stats when another cgroup's task switches out: a CPU
  * running one pod (with idle in between) touches no hash map at all.
+ * seq_begin and seq_end differ while the program updates the state: a copy
+ * read by user space is whole only when they are equal.
  */
 struct pm_cpu_run {
+	__u64 seq_begin;
 	__u64 cgid;		/* cgroup of the task running now; 0 = idle */
 	__u64 sum_start;	/* its se.sum_exec_runtime at switch-in */
 	__u64 delay_start;	/* its sched_info.run_delay at switch-in */
+	__u64 pcount_start;	/* its sched_info.pcount at switch-in (one less than now) */
 	__u64 pend_cgid;	/* cgroup the pending amounts belong to */
 	__u64 pend_oncpu_ns;
 	__u64 pend_runq_ns;
 	__u64 flushes;		/* times pending was moved into cpu_stats */
-	__u64 task;		/* task_struct of the task running now (for resync only) */
-	__u32 pid;		/* task running now; 0 = idle */
-	__u32 seen;		/* a switch was seen on this CPU */
+	__u64 task;		/* task_struct running now (0 = no switch seen yet) */
+	__u32 pid;		/* its pid; 0 = idle */
+	__u32 pad;
+	__u64 seq_end;
+};
+
+/* raw_tp twin, and kernels where task storage must not allocate here. */
+struct pm_runq_seen {
+	__u64 task;		/* task_struct, against pid reuse */
+	__u64 charged;		/* run_delay already charged */
 };
 
 /* Indexes into the cpu_errors per-CPU array. */
