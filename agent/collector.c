@@ -25,6 +25,8 @@
 #define WALK_EVERY_TICKS	5	/* also walked at once when an unknown id shows up */
 #define WALK_MAX_DEPTH		32
 #define POD_LINGER_S		120	/* a gone pod stays in snapshots this long */
+#define DEAD_READS		2	/* reads a dead cgroup is seen dead, unheld, before retiring */
+#define TOMB_S			60	/* a retired cgroup's id is remembered this long */
 #define NS_PER_S		1e9
 
 struct pod_rec {
@@ -52,8 +54,10 @@ struct cg_rec {
 	__u64 inflight_ns;		/* ... plus what the map does not hold yet */
 	__u64 inflight_runq_ns;
 	__u64 walk_gen;			/* last walk that found it */
-	bool dead;			/* not found by the last walk: retire next read */
+	bool dead;			/* not found by the last walk */
+	unsigned int dead_reads;	/* reads since, with no CPU holding any of it */
 	bool held;			/* a CPU still holds some of it */
+	double tomb_since;		/* retired (totals folded into its pod) at; 0 = live */
 	bool in_map;
 	bool parsed;			/* path classified (pod or not) */
 };
@@ -219,16 +223,18 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 	r->dead = false;
 	if (r->parsed)
 		goto out_live;
-	r->parsed = true;
 	err = podpath__parse(rel, &id);
 	if (err == -EINVAL)
 		fprintf(stderr, "warning: cgroup: malformed pod cgroup path \"%s\"; "
 				"counting it as node overhead\n", rel);
-	if (err)
+	if (err) {
+		r->parsed = true;
 		return;
+	}
 	r->pod = pod_get(c, &id);
 	if (!r->pod)
-		return;
+		return;	/* out of memory: classified again next walk */
+	r->parsed = true;
 	r->pod->refs++;
 	memcpy(r->container_id, id.container_id, sizeof(r->container_id));
 	r->runtime = id.runtime;
@@ -312,6 +318,8 @@ static void settle(struct pm_collector *c)
 
 	while (u64map__next(&c->cgroups, &i, &key, &v)) {
 		r = v;
+		if (r->tomb_since)
+			continue;
 		if (r->map_oncpu_ns + r->inflight_ns > r->oncpu_ns)
 			r->oncpu_ns = r->map_oncpu_ns + r->inflight_ns;
 		if (r->map_runq_ns + r->inflight_runq_ns > r->runq_ns)
@@ -321,46 +329,93 @@ static void settle(struct pm_collector *c)
 	}
 }
 
-static void retire_one(struct pm_collector *c, struct cg_rec *r)
+static void fold(struct pm_collector *c, struct pod_rec *pod, __u64 oncpu_ns, __u64 runq_ns)
 {
-	int err;
-
-	if (r->pod) {
-		r->pod->retired_oncpu_ns += r->oncpu_ns;
-		r->pod->retired_runq_ns += r->runq_ns;
-		r->pod->refs--;
+	if (pod) {
+		pod->retired_oncpu_ns += oncpu_ns;
+		pod->retired_runq_ns += runq_ns;
 	} else {
-		c->retired_overhead_ns += r->oncpu_ns;
+		c->retired_overhead_ns += oncpu_ns;
 	}
-	if (r->in_map) {
-		err = cpu__remove(c->cpu, r->cgid);
-		if (err && err != -ENOENT)
-			fprintf(stderr, "warning: cpu: remove cgroup %llu: %s; retrying next tick\n",
-				(unsigned long long)r->cgid, strerror(-err));
-		c->stats.cgroups_removed++;
-	}
-	u64map__del(&c->cgroups, r->cgid);
-	free(r);
 }
 
 /*
- * Cgroups the last walk did not find were read one last time just now; those
- * a CPU still holds amounts of wait until it has moved them into the map.
+ * Retire a dead cgroup: remove its map entry, fold its totals into its pod
+ * (or node overhead), and keep its id for TOMB_S as a tombstone. Returns
+ * false when the entry could not be removed (tried again next read).
  */
-static void retire_dead(struct pm_collector *c)
+static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 {
-	struct cg_rec *dead[256];
-	size_t i, n;
+	int err = cpu__remove(c->cpu, r->cgid);
+
+	if (err && err != -ENOENT) {
+		fprintf(stderr, "warning: cpu: remove cgroup %llu: %s; retrying next tick\n",
+			(unsigned long long)r->cgid, strerror(-err));
+		return false;
+	}
+	if (!err)
+		c->stats.cgroups_removed++;
+	fold(c, r->pod, r->oncpu_ns, r->runq_ns);
+	r->tomb_since = now;
+	return true;
+}
+
+/*
+ * A tombstone whose id is back in the map got a late flush from a CPU: all
+ * of that is new, and belongs to the same pod.
+ */
+static void bury_again(struct pm_collector *c, struct cg_rec *r)
+{
+	if (!r->in_map || cpu__remove(c->cpu, r->cgid))
+		return;
+	fold(c, r->pod, r->map_oncpu_ns, r->map_runq_ns);
+}
+
+/* Returns true when @r may be freed. */
+static bool age_cgroup(struct pm_collector *c, struct cg_rec *r, double now)
+{
+	if (r->tomb_since) {
+		bury_again(c, r);
+		return now - r->tomb_since > TOMB_S;
+	}
+	if (!r->dead || r->held) {
+		r->dead_reads = 0;
+		return false;
+	}
+	/* read dead and unheld twice: no CPU can still move amounts of it in */
+	if (++r->dead_reads >= DEAD_READS)
+		retire(c, r, now);
+	return false;
+}
+
+static void free_cgroups(struct pm_collector *c, struct cg_rec **gone, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (gone[i]->pod)
+			gone[i]->pod->refs--;
+		u64map__del(&c->cgroups, gone[i]->cgid);
+		free(gone[i]);
+	}
+}
+
+/*
+ * Cgroups the walk no longer finds: read a last time, retired, remembered
+ * for a while, then forgotten.
+ */
+static void age_cgroups(struct pm_collector *c, double now)
+{
+	struct cg_rec *gone[256];
+	size_t i = 0, n = 0;
 	uint64_t key;
 	void *v;
 
-	do {
-		for (i = 0, n = 0; n < 256 && u64map__next(&c->cgroups, &i, &key, &v);)
-			if (((struct cg_rec *)v)->dead && !((struct cg_rec *)v)->held)
-				dead[n++] = v;
-		for (i = 0; i < n; i++)
-			retire_one(c, dead[i]);
-	} while (n == 256);
+	while (u64map__next(&c->cgroups, &i, &key, &v))
+		if (age_cgroup(c, v, now) && n < 256)
+			gone[n++] = v;
+	/* at most 256 a read: the rest go next time */
+	free_cgroups(c, gone, n);
 }
 
 static void pod_free(struct pm_collector *c, struct pod_rec *p)
@@ -375,7 +430,7 @@ static void pod_free(struct pm_collector *c, struct pod_rec *p)
 		}
 	}
 	if (head)
-		u64map__put(&c->pods, h, head);	/* replaces: cannot fail */
+		u64map__put(&c->pods, h, head);	/* a replace: cannot fail */
 	else
 		u64map__del(&c->pods, h);
 	c->retired_pods_ns += p->retired_oncpu_ns;
@@ -469,15 +524,65 @@ static ssize_t sorted_pods(struct pm_collector *c, struct pod_rec ***out)
 	return n;
 }
 
-static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
+/* Seconds from nanoseconds summed as integers: counters never step back. */
+static void finish_seconds(struct pm_snapshot *s)
 {
-	struct pm_snapshot *s;
-	struct pod_rec **pods;
+	size_t i, k;
+
+	for (i = 0; i < s->n_pods; i++) {
+		struct pm_pod_snap *ps = &s->pods[i];
+
+		ps->cpu_seconds = ps->cpu_ns / NS_PER_S;
+		ps->runq_seconds = ps->runq_ns / NS_PER_S;
+		for (k = 0; k < ps->n_containers; k++) {
+			ps->containers[k].cpu_seconds = ps->containers[k].cpu_ns / NS_PER_S;
+			ps->containers[k].runq_seconds = ps->containers[k].runq_ns / NS_PER_S;
+		}
+	}
+}
+
+/* Add the live cgroups to their pods and containers, or to node overhead. */
+static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, __u64 *pods_ns,
+		       __u64 *overhead_ns)
+{
+	struct pm_container_snap *cs;
+	struct pm_pod_snap *ps;
 	struct cg_rec *r;
-	ssize_t n;
-	size_t i;
+	size_t i = 0;
 	uint64_t key;
 	void *v;
+
+	while (u64map__next(&c->cgroups, &i, &key, &v)) {
+		r = v;
+		if (r->tomb_since)
+			continue;	/* folded into its pod already */
+		if (!r->pod) {
+			*overhead_ns += r->oncpu_ns;
+			continue;
+		}
+		ps = &s->pods[r->pod->snap_idx];
+		ps->cpu_ns += r->oncpu_ns;
+		ps->runq_ns += r->runq_ns;
+		*pods_ns += r->oncpu_ns;
+		/* the pod's own cgroup is a container only if tasks ran in it */
+		if (!r->container_id[0] && !r->oncpu_ns && !r->runq_ns)
+			continue;
+		cs = container_in(ps, r);
+		if (!cs)
+			return -ENOMEM;
+		cs->cpu_ns += r->oncpu_ns;
+		cs->runq_ns += r->runq_ns;
+	}
+	return 0;
+}
+
+static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
+{
+	__u64 pods_ns = c->retired_pods_ns, overhead_ns = c->retired_overhead_ns;
+	struct pm_snapshot *s;
+	struct pod_rec **pods;
+	ssize_t n;
+	size_t i;
 
 	n = sorted_pods(c, &pods);
 	if (n < 0)
@@ -486,43 +591,24 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 	if (!s)
 		goto out_free;
 	s->time = now;
-	s->node_cpu_pods_seconds = c->retired_pods_ns / NS_PER_S;
-	s->node_cpu_overhead_seconds = c->retired_overhead_ns / NS_PER_S;
 	for (i = 0; i < (size_t)n; i++) {
 		struct pm_pod_snap *ps = &s->pods[i];
 
 		pods[i]->snap_idx = i;
 		memcpy(ps->uid, pods[i]->uid, sizeof(ps->uid));
 		ps->qos = pods[i]->qos;
-		ps->cpu_seconds = pods[i]->retired_oncpu_ns / NS_PER_S;
-		ps->runq_seconds = pods[i]->retired_runq_ns / NS_PER_S;
-		s->node_cpu_pods_seconds += ps->cpu_seconds;
+		ps->cpu_ns = pods[i]->retired_oncpu_ns;
+		ps->runq_ns = pods[i]->retired_runq_ns;
+		pods_ns += ps->cpu_ns;
 	}
-	for (i = 0; u64map__next(&c->cgroups, &i, &key, &v);) {
-		struct pm_container_snap *cs;
-		struct pm_pod_snap *ps;
-
-		r = v;
-		if (!r->pod) {
-			s->node_cpu_overhead_seconds += r->oncpu_ns / NS_PER_S;
-			continue;
-		}
-		ps = &s->pods[r->pod->snap_idx];
-		ps->cpu_seconds += r->oncpu_ns / NS_PER_S;
-		ps->runq_seconds += r->runq_ns / NS_PER_S;
-		s->node_cpu_pods_seconds += r->oncpu_ns / NS_PER_S;
-		/* the pod's own cgroup is a container only if tasks ran in it */
-		if (!r->container_id[0] && !r->oncpu_ns && !r->runq_ns)
-			continue;
-		cs = container_in(ps, r);
-		if (!cs) {
-			snapshot__put(s);
-			s = NULL;
-			goto out_free;
-		}
-		cs->cpu_seconds += r->oncpu_ns / NS_PER_S;
-		cs->runq_seconds += r->runq_ns / NS_PER_S;
+	if (add_cgroups(c, s, &pods_ns, &overhead_ns)) {
+		snapshot__put(s);
+		s = NULL;
+		goto out_free;
 	}
+	finish_seconds(s);
+	s->node_cpu_pods_seconds = pods_ns / NS_PER_S;
+	s->node_cpu_overhead_seconds = overhead_ns / NS_PER_S;
 	s->agent = c->stats;
 out_free:
 	free(pods);
@@ -559,7 +645,7 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	if (err)
 		return err;
 	settle(c);
-	retire_dead(c);
+	age_cgroups(c, unix_now());
 	if (periodic)
 		c->ticks_since_walk++;
 	if (c->unknown_seen || c->ticks_since_walk >= WALK_EVERY_TICKS || !c->walk_gen)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,9 +52,15 @@ static void add_ms(struct timespec *t, unsigned long long ms)
 	}
 }
 
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 /* Tick on a fixed schedule until a stop signal; returns the signal. */
 static int tick_loop(struct pm_collector *col, const struct pm_config *cfg, const sigset_t *set)
 {
+	static const struct timespec no_wait;
 	struct timespec next, now, wait;
 	int sig, err;
 
@@ -65,16 +72,17 @@ static int tick_loop(struct pm_collector *col, const struct pm_config *cfg, cons
 			fprintf(stderr, "warning: collect: %s; trying again next tick\n",
 				strerror(-err));
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > next.tv_sec ||
-		    (now.tv_sec == next.tv_sec && now.tv_nsec >= next.tv_nsec)) {
-			next = now;	/* overran: skip, don't burst */
-			continue;
-		}
-		wait.tv_sec = next.tv_sec - now.tv_sec;
-		wait.tv_nsec = next.tv_nsec - now.tv_nsec;
-		if (wait.tv_nsec < 0) {
-			wait.tv_sec--;
-			wait.tv_nsec += 1000000000;
+		if (!before(&now, &next)) {
+			/* overran: take a pending signal, then a whole interval from now */
+			next = now;
+			wait = no_wait;
+		} else {
+			wait.tv_sec = next.tv_sec - now.tv_sec;
+			wait.tv_nsec = next.tv_nsec - now.tv_nsec;
+			if (wait.tv_nsec < 0) {
+				wait.tv_sec--;
+				wait.tv_nsec += 1000000000;
+			}
 		}
 		sig = sigtimedwait(set, NULL, &wait);
 		if (sig > 0)

@@ -77,6 +77,11 @@ int u64map__put(struct u64map *m, uint64_t key, void *val)
 
 	if (!val)
 		return -EINVAL;
+	e = find(m, key);
+	if (e && e->val) {
+		e->val = val;	/* replacing never grows, so never fails */
+		return 0;
+	}
 	/* keep the load factor under 3/4 */
 	if ((m->len + 1) * 4 > m->cap * 3) {
 		err = grow(m);
@@ -84,8 +89,7 @@ int u64map__put(struct u64map *m, uint64_t key, void *val)
 			return err;
 	}
 	e = find(m, key);
-	if (!e->val)
-		m->len++;
+	m->len++;
 	e->key = key;
 	e->val = val;
 	return 0;

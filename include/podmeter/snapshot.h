@@ -16,6 +16,7 @@ struct pm_container_snap {
 	enum pm_runtime runtime;
 	double cpu_seconds;		/* cumulative on-CPU time */
 	double runq_seconds;		/* cumulative run-queue wait */
+	uint64_t cpu_ns, runq_ns;	/* the same, exact: summed in ns, divided once */
 };
 
 struct pm_pod_snap {
@@ -25,6 +26,7 @@ struct pm_pod_snap {
 	enum pm_qos qos;
 	double cpu_seconds;		/* sum over the pod's cgroups, live and gone */
 	double runq_seconds;
+	uint64_t cpu_ns, runq_ns;
 	size_t n_containers;
 	struct pm_container_snap *containers;
 };

@@ -20,7 +20,7 @@ struct u64map {
 void u64map__init(struct u64map *m);
 void u64map__free(struct u64map *m);
 void *u64map__get(const struct u64map *m, uint64_t key);
-/* Insert or replace. Returns 0, -EINVAL for a NULL value, -ENOMEM. */
+/* Insert or replace (a replace never fails). Returns 0, -EINVAL for a NULL value, -ENOMEM. */
 int u64map__put(struct u64map *m, uint64_t key, void *val);
 /* Returns the removed value, or NULL when absent. */
 void *u64map__del(struct u64map *m, uint64_t key);
