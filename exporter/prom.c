@@ -130,6 +130,11 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		    "Entries a full BPF map could not take; non-zero means lost samples.");
 	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"cpu_stats\"} %" PRIu64 "\n",
 		a->cgroup_insert_failures);
+
+	prom_family(f, "podmeter_agent_sched_resyncs_total", "counter",
+		    "Context switches that never reached the tracepoint, closed from the kernel's "
+		    "own marks.");
+	fprintf(f, "podmeter_agent_sched_resyncs_total %" PRIu64 "\n", a->sched_resyncs);
 }
 
 static void prom_write_agent(FILE *f, const struct pm_snapshot *s, const char *version,
