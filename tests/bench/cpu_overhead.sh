@@ -281,6 +281,24 @@ storm_bench() {
 		awk -v c="$c" -v m="$med" -v n="$none" \
 			'BEGIN { printf "%-10s %14.0f %14.3f %8.2f\n", c, m, m / n, (1 - m / n) * 100 }'
 	done
+	# paired: each round's ratio to that round's own "none", median over rounds
+	echo
+	printf '%-10s %22s %8s\n' condition "median paired ratio" "loss %"
+	local paired=()
+	for c in "${CONDITIONS[@]}"; do
+		# shellcheck disable=SC2086 # the runs are space-separated lists
+		med=$(paste -d' ' <(printf '%s\n' ${runs[$c]}) <(printf '%s\n' ${runs[none]}) |
+			awk '{ print $1 / $2 }' | sort -g |
+			awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+		paired+=("$med")
+		awk -v c="$c" -v m="$med" 'BEGIN { printf "%-10s %22.3f %8.2f\n", c, m, (1 - m) * 100 }'
+	done
+	awk -v f="${paired[1]}" -v p="${paired[2]}" 'BEGIN {
+		if (1 - f <= 0)
+			printf "paired: podmeter loss / floor loss = n/a (floor loss within noise)\n"
+		else
+			printf "paired: podmeter loss / floor loss = %.2f\n", (1 - p) / (1 - f)
+	}'
 	awk -v f="${meds[floor]}" -v p="${meds[podmeter]}" -v n="$none" 'BEGIN {
 		fl = 1 - f / n; pl = 1 - p / n
 		if (fl <= 0)
