@@ -133,6 +133,8 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap "exit 130" INT
+trap "exit 143" TERM
 
 finish() {
 	echo "$PASSES passed, $FAILS failed"
