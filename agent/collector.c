@@ -211,18 +211,14 @@ static void clear_read_marks(struct pm_collector *c)
 
 /* ---- walking the hierarchy ---- */
 
-static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
+/* Pod or node overhead, from the cgroup's path; once per cgroup. */
+static void classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 {
 	struct pm_pod_ident id;
-	struct cg_rec *r = cg_get(c, ino);
 	int err;
 
-	if (!r)
-		return;
-	r->walk_gen = c->walk_gen;
-	r->dead = false;
 	if (r->parsed)
-		goto out_live;
+		return;
 	err = podpath__parse(rel, &id);
 	if (err == -EINVAL)
 		fprintf(stderr, "warning: cgroup: malformed pod cgroup path \"%s\"; "
@@ -233,14 +229,34 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 	}
 	r->pod = pod_get(c, &id);
 	if (!r->pod)
-		return;	/* out of memory: classified again next walk */
+		return;	/* out of memory: classified again next time */
 	r->parsed = true;
 	r->pod->refs++;
 	memcpy(r->container_id, id.container_id, sizeof(r->container_id));
 	r->runtime = id.runtime;
-out_live:
+}
+
+static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
+{
+	struct cg_rec *r = cg_get(c, ino);
+
+	if (!r)
+		return;
+	r->walk_gen = c->walk_gen;
+	r->dead = false;
+	classify(c, r, rel);
 	if (r->pod)
 		r->pod->live_cgroups++;
+}
+
+/* Named at birth: a cgroup gone before any walk still lands in its pod. */
+static void visit_born(void *ctx, __u64 cgid, const char *path)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = cg_get(c, cgid);
+
+	if (r && path[0])
+		classify(c, r, path);
 }
 
 static void walk_dir(struct pm_collector *c, int dfd, char *rel, size_t len, int depth)
@@ -633,6 +649,7 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 		.cgroup = visit_cgroup,
 		.inflight = visit_inflight,
 		.held = visit_held,
+		.born = visit_born,
 		.ctx = c,
 	};
 	struct pm_snapshot *s;

@@ -26,6 +26,9 @@ struct pm_cpu {
 	struct pm_cpu_run *runs;	/* before reading runtimes ... */
 	struct pm_cpu_run *runs2;	/* ... and after */
 	struct thread_stat *ts;		/* running threads' schedstat, per CPU */
+	int hierarchy_id;		/* counted hierarchy, for cgroup_mkdir events */
+	struct ring_buffer *born;	/* cgroup_mkdir events */
+	const struct pm_cpu_visitor *visitor;	/* during cpu__read() */
 	struct pm_cpu_sample {
 		__u64 cgid;
 		struct pm_cpu_val sum;
@@ -52,7 +55,50 @@ static void set_twin(struct cpu_bpf *skel, bool tp_btf)
 {
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_switch, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_switch, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_mkdir, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_mkdir, !tp_btf);
 	bpf_map__set_autocreate(skel->maps.runq_task, tp_btf);
+}
+
+static int on_born(void *ctx, void *data, size_t len)
+{
+	const struct pm_cg_born *e = data;
+	struct pm_cpu *cpu = ctx;
+	char path[PM_CG_PATH_MAX];
+
+	if (len < sizeof(*e) || !cpu->visitor)
+		return 0;
+	/* the ring is mapped read-only: terminate a copy */
+	snprintf(path, sizeof(path), "%.*s", PM_CG_PATH_MAX - 1, e->path);
+	cpu->visitor->born(cpu->visitor->ctx, e->cgid, path);
+	return 0;
+}
+
+/*
+ * The v1 hierarchy carrying cpuacct, by number (/proc/cgroups), to match
+ * cgroup_mkdir events against; the v2 hierarchy is number 0.
+ */
+static int cpuacct_hierarchy(const char *proc_root, int *id)
+{
+	char path[PATH_MAX + 16], name[64];
+	int hier, n, en;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroups", proc_root);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while ((n = fscanf(f, "%63s %d %*d %d", name, &hier, &en)) != EOF) {
+		if (n == 3 && !strcmp(name, "cpuacct")) {
+			fclose(f);
+			*id = hier;
+			return 0;
+		}
+		if (n != 3 && fscanf(f, "%*[^\n]") == EOF)
+			break;
+	}
+	fclose(f);
+	return -ENOENT;
 }
 
 /* open -> configure -> load -> attach, one twin; one cleanup path */
@@ -69,6 +115,7 @@ static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
 	cpu->skel->rodata->track_v1 = cpu->hier == PM_HIER_V1_CPUACCT;
 	cpu->skel->rodata->hier = cpu->hier;
 	cpu->skel->rodata->use_task_storage = tp_btf && kernel_at_least(6, 4);
+	cpu->skel->rodata->hierarchy_id = cpu->hierarchy_id;
 	set_twin(cpu->skel, tp_btf);
 	what = "load";
 	ret = cpu_bpf__load(cpu->skel);
@@ -78,10 +125,18 @@ static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
 	ret = cpu_bpf__attach(cpu->skel);
 	if (ret)
 		goto out_destroy;
+	what = "ring buffer of";
+	cpu->born = ring_buffer__new(bpf_map__fd(cpu->skel->maps.cg_born), on_born, cpu, NULL);
+	if (!cpu->born) {
+		ret = -errno;
+		goto out_destroy;
+	}
 	cpu->mode = tp_btf ? "tp_btf" : "raw_tp";
 	return 0;
 
 out_destroy:
+	ring_buffer__free(cpu->born);
+	cpu->born = NULL;
 	cpu_bpf__destroy(cpu->skel);
 	cpu->skel = NULL;
 out_err:
@@ -102,6 +157,9 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 	cpu->hier = hier;
 	snprintf(cpu->proc_root, sizeof(cpu->proc_root), "%s", proc_root);
 	cpu->ncpus = libbpf_num_possible_cpus();
+	if (hier == PM_HIER_V1_CPUACCT && cpuacct_hierarchy(proc_root, &cpu->hierarchy_id))
+		fprintf(stderr, "warning: cpu: no cpuacct line in %s/cgroups; "
+				"pods are found by walking the tree only\n", proc_root);
 	if (cpu->ncpus <= 0) {
 		ret = cpu->ncpus ? cpu->ncpus : -EINVAL;
 		goto out_err;
@@ -295,6 +353,12 @@ int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 	int i, err, tries = 0;
 	size_t k;
 
+	/* births first: a new cgroup is named before its usage is read */
+	cpu->visitor = v;
+	err = ring_buffer__consume(cpu->born);
+	cpu->visitor = NULL;
+	if (err < 0)
+		return err;
 	do {
 		err = read_runs(cpu, cpu->runs);
 		if (!err)
@@ -346,6 +410,7 @@ void cpu__close(struct pm_cpu *cpu)
 {
 	if (!cpu)
 		return;
+	ring_buffer__free(cpu->born);
 	cpu_bpf__destroy(cpu->skel);
 	free(cpu->vals);
 	free(cpu->runs);

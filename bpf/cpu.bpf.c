@@ -25,6 +25,7 @@
 const volatile bool track_v1 = false;	/* key by the v1 cpuacct id, not v2 */
 const volatile __u32 hier = PM_HIER_V2;
 const volatile bool use_task_storage = false;	/* tp_btf on kernels >= 6.4 */
+const volatile int hierarchy_id = 0;		/* of the counted hierarchy; v2 is 0 */
 
 
 struct {
@@ -63,6 +64,11 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pm_runq_seen);
 } runq_pid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} cg_born SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -266,6 +272,37 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	barrier();
 	run->seq_end = run->seq_begin;
 	return 0;
+}
+
+/* Rare: a cgroup is made. Its id and path, for the agent's resolver. */
+static __always_inline int handle_mkdir(struct cgroup *cgrp, const char *path)
+{
+	struct pm_cg_born *e;
+
+	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != hierarchy_id)
+		return 0;
+	e = bpf_ringbuf_reserve(&cg_born, sizeof(*e), 0);
+	if (!e) {
+		count_error(PM_CPU_ERR_BORN_LOST);
+		return 0;
+	}
+	e->cgid = BPF_CORE_READ(cgrp, kn, id);
+	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
+		e->path[0] = '\0';
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(tp_btf_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	return handle_mkdir(cgrp, path);
+}
+
+SEC("raw_tp/cgroup_mkdir")
+int BPF_PROG(raw_tp_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	return handle_mkdir(cgrp, path);
 }
 
 SEC("tp_btf/sched_switch")

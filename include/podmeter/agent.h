@@ -20,6 +20,8 @@ struct pm_cpu_visitor {
 	void (*inflight)(void *ctx, __u64 cgid, __u64 oncpu_ns, __u64 runq_ns);
 	/* a cgroup a CPU still holds (pending or running): not to be retired yet */
 	void (*held)(void *ctx, __u64 cgid);
+	/* a cgroup made since the last read, with its path from the hierarchy root */
+	void (*born)(void *ctx, __u64 cgid, const char *path);
 	void *ctx;
 };
 
@@ -32,7 +34,7 @@ struct pm_cpu_visitor {
 int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, bool force_raw_tp,
 	      char *err, size_t errlen);
 const char *cpu__attach_mode(const struct pm_cpu *cpu);
-/* Visit every cgroup in the map, then what the map does not hold yet. */
+/* Visit new cgroups, every cgroup in the map, then what the map does not hold yet. */
 int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v);
 int cpu__remove(struct pm_cpu *cpu, __u64 cgid);
 void cpu__errors(struct pm_cpu *cpu, __u64 errs[PM_CPU_ERR_MAX]);

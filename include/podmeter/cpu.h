@@ -59,10 +59,23 @@ struct pm_runq_seen {
 	__u64 charged;		/* run_delay already charged */
 };
 
+/*
+ * A cgroup created in the hierarchy the agent counts by (cgroup_mkdir), sent
+ * through a ring buffer: its path names its pod even when it is gone before
+ * the next walk of the tree (an init container, a job's short run).
+ */
+#define PM_CG_PATH_MAX 512
+
+struct pm_cg_born {
+	__u64 cgid;
+	char path[PM_CG_PATH_MAX];	/* from the hierarchy root, "/..." */
+};
+
 /* Indexes into the cpu_errors per-CPU array. */
 enum pm_cpu_err {
 	PM_CPU_ERR_CGROUP_FULL = 0,	/* cpu_stats insert failed */
 	PM_CPU_ERR_RESYNC = 1,		/* prev was not the task seen switching in */
+	PM_CPU_ERR_BORN_LOST = 2,	/* cgroup_mkdir event dropped: ring buffer full */
 	PM_CPU_ERR_MAX,
 };
 

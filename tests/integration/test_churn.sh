@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Containers come and go: one pod whose containers each live a moment, burn
+# some CPU and are removed. The pod's total must still match its own cgroup's
+# usage (the kernel keeps the usage of removed children in the parent), and
+# the agent's map must shrink back: dead cgroups are read one last time and
+# removed.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+ROOT=$(cg_v2_root)
+[ -n "$ROOT" ] || { echo "  skip: no cgroup v2 hierarchy"; exit 0; }
+ROUNDS=${ROUNDS:-12}
+echo "churn: $ROUNDS short-lived containers in one pod, cgroup v2 at $ROOT"
+
+uid=$(printf '%08x-%04x-4%03x-8%03x-%012x' $((RANDOM * RANDOM)) $RANDOM $((RANDOM % 4096)) \
+	$((RANDOM % 4096)) $((RANDOM * RANDOM * RANDOM)))
+pod="$ROOT/kubepods/besteffort/pod$uid"
+mkcg "$pod" || { fail "create $pod"; finish; exit; }
+
+start_agent --cgroup-mode v2 || { fail "agent start"; finish; exit; }
+sleep 2
+scrape "$WORK/m0"
+k0=$(kernel_cpu_ns "$pod")
+tracked0=$(metric_value "$WORK/m0" podmeter_agent_cgroups_tracked "")
+removed0=$(metric_value "$WORK/m0" podmeter_agent_cgroups_removed_total "")
+
+for i in $(seq 1 "$ROUNDS"); do
+	c="$pod/$(printf '%064x' $((i * 7919)))"
+	mkdir "$c" || { fail "mkdir $c"; break; }
+	# a few processes, each burning ~0.1 s, then the container is removed
+	sh -c 'echo $$ > "$0/cgroup.procs" && for j in 1 2 3; do
+		timeout 0.1 sh -c "while :; do :; done"; done' "$c"
+	rmdir "$c" || { fail "rmdir $c"; break; }
+	# the agent walks every 5 ticks: let some containers live across a walk
+	[ $((i % 4)) -eq 0 ] && sleep 1.2
+done
+
+# every removed container is retired within a walk plus two reads
+sleep 9
+scrape "$WORK/m1"
+k1=$(kernel_cpu_ns "$pod")
+m0=$(metric_value "$WORK/m0" podmeter_pod_cpu_seconds_total "uid=\"$uid\"")
+m1=$(metric_value "$WORK/m1" podmeter_pod_cpu_seconds_total "uid=\"$uid\"")
+d=$(awk -v a="$m0" -v b="$m1" 'BEGIN { printf "%.6f", b - a }')
+kd=$(awk -v a="$k0" -v b="$k1" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
+if within "$d" "$kd" "$kd" 0.01; then
+	pass "pod total across $ROUNDS removed containers: podmeter ${d}s, kernel ${kd}s"
+else
+	fail "pod total across $ROUNDS removed containers: podmeter ${d}s, kernel ${kd}s (1%)"
+fi
+ov=$(metric_value "$WORK/m1" podmeter_node_cpu_seconds_total 'scope="overhead"')
+[ "$ov" != missing ] && pass "node overhead series present" || fail "no node overhead series"
+
+tracked1=$(metric_value "$WORK/m1" podmeter_agent_cgroups_tracked "")
+removed1=$(metric_value "$WORK/m1" podmeter_agent_cgroups_removed_total "")
+if awk -v a="$removed0" -v b="$removed1" -v n="$ROUNDS" 'BEGIN { exit !(b - a >= n) }'; then
+	pass "map entries of removed containers deleted: $removed0 -> $removed1"
+else
+	fail "map entries of removed containers deleted: $removed0 -> $removed1 (want +$ROUNDS)"
+fi
+# the map holds what lives, not what lived: back near where it started
+if awk -v a="$tracked0" -v b="$tracked1" 'BEGIN { exit !(b <= a + 3) }'; then
+	pass "map size back to ${tracked1} entries (was ${tracked0})"
+else
+	fail "map grew from ${tracked0} to ${tracked1} entries"
+fi
+stop_agent
+finish
