@@ -640,6 +640,7 @@ static void read_errors(struct pm_collector *c)
 	cpu__errors(c->cpu, errs);
 	c->stats.cgroup_insert_failures = errs[PM_CPU_ERR_CGROUP_FULL];
 	c->stats.sched_resyncs = errs[PM_CPU_ERR_RESYNC];
+	c->stats.born_lost = errs[PM_CPU_ERR_BORN_LOST];
 }
 
 static int collect_locked(struct pm_collector *c, bool periodic)

@@ -130,6 +130,8 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		    "Entries a full BPF map could not take; non-zero means lost samples.");
 	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"cpu_stats\"} %" PRIu64 "\n",
 		a->cgroup_insert_failures);
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"cg_born\"} %" PRIu64 "\n",
+		a->born_lost);
 
 	prom_family(f, "podmeter_agent_sched_resyncs_total", "counter",
 		    "Context switches that never reached the tracepoint, closed from the kernel's "

@@ -37,6 +37,7 @@ struct pm_agent_stats {
 	uint64_t collections;
 	uint64_t cgroup_insert_failures;	/* cpu_stats map full */
 	uint64_t sched_resyncs;			/* switches the tracepoint never saw */
+	uint64_t born_lost;			/* cgroup_mkdir events the ring dropped */
 	uint64_t cgroups_tracked;		/* entries in cpu_stats */
 	uint64_t cgroups_removed;		/* dead cgroups read one last time and removed */
 	const char *cgroup_hierarchy;		/* "v2" or "v1" */
