@@ -21,14 +21,14 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ibpf -Iinclude
 
-BPF_NAMES := cpu probe
+BPF_NAMES := cpu mem probe
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 # Modules without BPF: unit-testable on their own.
 LIB_SRCS := agent/config.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c
-AGENT_SRCS := agent/main.c agent/cpu.c agent/collector.c agent/check.c exporter/http.c
+AGENT_SRCS := agent/main.c agent/cpu.c agent/mem.c agent/collector.c agent/check.c exporter/http.c
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 
@@ -77,14 +77,17 @@ run: deps
 	$(OUTPUT)/podmeter run $(ARGS)
 
 test: test-deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc
 	@$(MAKE) --no-print-directory unit integration
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-integration: all
-	@PODMETER=$(OUTPUT)/podmeter tests/integration/run.sh
+$(OUTPUT)/tests/pm_alloc: tests/integration/pm_alloc.c | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< -o $@
+
+integration: all $(OUTPUT)/tests/pm_alloc
+	@PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc tests/integration/run.sh
 
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor

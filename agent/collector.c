@@ -34,6 +34,9 @@ struct pod_rec {
 	enum pm_qos qos;
 	__u64 retired_oncpu_ns;		/* from its cgroups that are gone */
 	__u64 retired_runq_ns;
+	__u64 retired_faults;
+	__u64 retired_oom_kills;
+	char path[PATH_MAX];		/* the pod cgroup, from the hierarchy root */
 	int live_cgroups;		/* counted by the last walk */
 	int refs;			/* cg_recs pointing here */
 	size_t snap_idx;
@@ -53,6 +56,9 @@ struct cg_rec {
 	__u64 map_runq_ns;
 	__u64 inflight_ns;		/* ... plus what the map does not hold yet */
 	__u64 inflight_runq_ns;
+	__u64 rss_bytes[PM_MEM_KINDS];	/* this read */
+	__u64 faults;			/* cumulative */
+	__u64 oom_kills;
 	__u64 walk_gen;			/* last walk that found it */
 	bool dead;			/* not found by the last walk */
 	unsigned int dead_reads;	/* reads since, with no CPU holding any of it */
@@ -65,6 +71,9 @@ struct cg_rec {
 struct pm_collector {
 	pthread_mutex_t lock;
 	struct pm_cpu *cpu;
+	struct pm_mem *mem;
+	char mem_root[PATH_MAX];	/* memory controller's hierarchy; "" = none */
+	bool mem_v2;
 	enum pm_hier hier;
 	char root[PATH_MAX];		/* hierarchy walked for cgroup ids */
 	struct u64map cgroups;		/* cgid -> cg_rec */
@@ -206,7 +215,38 @@ static void clear_read_marks(struct pm_collector *c)
 		r->in_map = false;
 		r->map_oncpu_ns = 0;
 		r->map_runq_ns = 0;
+		memset(r->rss_bytes, 0, sizeof(r->rss_bytes));
 	}
+}
+
+static void visit_mem_events(void *ctx, __u64 cgid, __u64 faults, __u64 oom_kills)
+{
+	struct cg_rec *r = cg_seen(ctx, cgid);
+
+	if (!r || r->tomb_since)
+		return;
+	if (faults > r->faults)
+		r->faults = faults;
+	if (oom_kills > r->oom_kills)
+		r->oom_kills = oom_kills;
+}
+
+static void visit_rss(void *ctx, __u64 cgid, int kind, __u64 bytes)
+{
+	struct cg_rec *r = cg_seen(ctx, cgid);
+
+	if (r && kind >= 0 && kind < PM_MEM_KINDS)
+		r->rss_bytes[kind] += bytes;
+}
+
+static void visit_oom(void *ctx, __u64 cgid, __u32 pid, const char *comm)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = u64map__get(&c->cgroups, cgid);
+
+	fprintf(stderr, "oom: pid %u (%s) killed in %s%s\n", pid, comm,
+		r && r->pod ? "pod " : "cgroup outside pods",
+		r && r->pod ? r->pod->uid : "");
 }
 
 /* ---- walking the hierarchy ---- */
@@ -232,6 +272,8 @@ static void classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 		return;	/* out of memory: classified again next time */
 	r->parsed = true;
 	r->pod->refs++;
+	if (id.runtime == PM_RT_NONE && !r->pod->path[0])
+		snprintf(r->pod->path, sizeof(r->pod->path), "%s", rel);
 	memcpy(r->container_id, id.container_id, sizeof(r->container_id));
 	r->runtime = id.runtime;
 }
@@ -372,6 +414,12 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 	if (!err)
 		c->stats.cgroups_removed++;
 	fold(c, r->pod, r->oncpu_ns, r->runq_ns);
+	/* memory events of a cgroup come only from its tasks: none are left */
+	mem__remove(c->mem, r->cgid);
+	if (r->pod) {
+		r->pod->retired_faults += r->faults;
+		r->pod->retired_oom_kills += r->oom_kills;
+	}
 	r->tomb_since = now;
 	return true;
 }
@@ -540,6 +588,54 @@ static ssize_t sorted_pods(struct pm_collector *c, struct pod_rec ***out)
 	return n;
 }
 
+/* A "key value" line of a cgroup file; -1 when absent. */
+static long long cg_stat(const char *path, const char *key)
+{
+	char name[64];
+	long long v;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", name, &v) == 2) {
+		if (!strcmp(name, key)) {
+			fclose(f);
+			return v;
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
+/*
+ * Working set as the kubelet and cAdvisor count it: the memory cgroup's
+ * usage less its inactive file pages. -1 when the pod has no memory cgroup.
+ */
+static long long working_set(const struct pm_collector *c, const struct pod_rec *p)
+{
+	char path[2 * PATH_MAX + 32];
+	long long usage, inactive;
+	FILE *f;
+
+	if (!c->mem_root[0] || !p->path[0])
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s/%s", c->mem_root, p->path,
+		 c->mem_v2 ? "memory.current" : "memory.usage_in_bytes");
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &usage) != 1)
+		usage = -1;
+	fclose(f);
+	if (usage < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s/memory.stat", c->mem_root, p->path);
+	inactive = cg_stat(path, c->mem_v2 ? "inactive_file" : "total_inactive_file");
+	if (inactive < 0)
+		inactive = 0;
+	return usage > inactive ? usage - inactive : 0;
+}
+
 /* Seconds from nanoseconds summed as integers: counters never step back. */
 static void finish_seconds(struct pm_snapshot *s)
 {
@@ -567,6 +663,7 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, __u64 *pod
 	size_t i = 0;
 	uint64_t key;
 	void *v;
+	int k;
 
 	while (u64map__next(&c->cgroups, &i, &key, &v)) {
 		r = v;
@@ -579,6 +676,10 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, __u64 *pod
 		ps = &s->pods[r->pod->snap_idx];
 		ps->cpu_ns += r->oncpu_ns;
 		ps->runq_ns += r->runq_ns;
+		ps->page_faults += r->faults;
+		ps->oom_kills += r->oom_kills;
+		for (k = 0; k < PM_MEM_KINDS; k++)
+			ps->rss_bytes[k] += r->rss_bytes[k];
 		*pods_ns += r->oncpu_ns;
 		/* the pod's own cgroup is a container only if tasks ran in it */
 		if (!r->container_id[0] && !r->oncpu_ns && !r->runq_ns)
@@ -615,6 +716,9 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 		ps->qos = pods[i]->qos;
 		ps->cpu_ns = pods[i]->retired_oncpu_ns;
 		ps->runq_ns = pods[i]->retired_runq_ns;
+		ps->page_faults = pods[i]->retired_faults;
+		ps->oom_kills = pods[i]->retired_oom_kills;
+		ps->working_set_bytes = working_set(c, pods[i]);
 		pods_ns += ps->cpu_ns;
 	}
 	if (add_cgroups(c, s, &pods_ns, &overhead_ns)) {
@@ -635,12 +739,16 @@ out_free:
 
 static void read_errors(struct pm_collector *c)
 {
-	__u64 errs[PM_CPU_ERR_MAX];
+	__u64 errs[PM_CPU_ERR_MAX], merrs[PM_MEM_ERR_MAX];
 
 	cpu__errors(c->cpu, errs);
 	c->stats.cgroup_insert_failures = errs[PM_CPU_ERR_CGROUP_FULL];
 	c->stats.sched_resyncs = errs[PM_CPU_ERR_RESYNC];
 	c->stats.born_lost = errs[PM_CPU_ERR_BORN_LOST];
+	mem__errors(c->mem, merrs);
+	c->stats.mem_insert_failures = merrs[PM_MEM_ERR_CGROUP_FULL];
+	c->stats.mm_insert_failures = merrs[PM_MEM_ERR_MM_FULL];
+	c->stats.oom_lost = merrs[PM_MEM_ERR_OOM_LOST];
 }
 
 static int collect_locked(struct pm_collector *c, bool periodic)
@@ -653,6 +761,12 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 		.born = visit_born,
 		.ctx = c,
 	};
+	struct pm_mem_visitor mvis = {
+		.events = visit_mem_events,
+		.rss = visit_rss,
+		.oom = visit_oom,
+		.ctx = c,
+	};
 	struct pm_snapshot *s;
 	double now;
 	int err;
@@ -661,6 +775,9 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	c->stats.cgroups_tracked = 0;
 	clear_read_marks(c);
 	err = cpu__read(c->cpu, &vis);
+	if (err)
+		return err;
+	err = mem__read(c->mem, &mvis);
 	if (err)
 		return err;
 	settle(c);
@@ -775,6 +892,37 @@ static int find_cgroupfs(const struct pm_config *cfg, struct pm_cgroupfs *fs, ch
 	return ret;
 }
 
+/* The memory controller's hierarchy: v2 when it has it, else v1 "memory". */
+static void find_mem_root(struct pm_collector *c, const struct pm_cgroupfs *fs)
+{
+	char path[PATH_MAX + 32];
+	int i;
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", fs->v2);
+	if (fs->v2[0] && !access(path, R_OK)) {
+		FILE *f = fopen(path, "re");
+		char ctl[64];
+
+		while (f && fscanf(f, "%63s", ctl) == 1) {
+			if (!strcmp(ctl, "memory")) {
+				snprintf(c->mem_root, sizeof(c->mem_root), "%s", fs->v2);
+				c->mem_v2 = true;
+				break;
+			}
+		}
+		if (f)
+			fclose(f);
+		if (c->mem_v2)
+			return;
+	}
+	for (i = 0; i < fs->n_v1; i++) {
+		if (strstr(fs->v1[i].options, "memory")) {
+			snprintf(c->mem_root, sizeof(c->mem_root), "%s", fs->v1[i].path);
+			return;
+		}
+	}
+}
+
 int collector__open(struct pm_collector **out, const struct pm_config *cfg, char *err,
 		    size_t errlen)
 {
@@ -799,6 +947,11 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	ret = cpu__open(&c->cpu, c->hier, cfg->proc_root, getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
 	if (ret)
 		goto out_free;
+	ret = mem__open(&c->mem, c->hier, cfg->proc_root, getenv("PODMETER_FORCE_RAW_TP") != NULL,
+			err, errlen);
+	if (ret)
+		goto out_free;
+	find_mem_root(c, &fs);
 	c->stats.attach_mode = cpu__attach_mode(c->cpu);
 	c->stats.start_time = unix_now();
 	*out = c;
@@ -818,6 +971,7 @@ void collector__close(struct pm_collector *c)
 
 	if (!c)
 		return;
+	mem__close(c->mem);
 	cpu__close(c->cpu);
 	while (u64map__next(&c->cgroups, &i, &key, &v))
 		free(v);

@@ -66,6 +66,17 @@ static json_t *json_containers(const struct pm_pod_snap *p)
 	return a;
 }
 
+static json_t *json_memory(const struct pm_pod_snap *p)
+{
+	return json_pack("{s:{s:I,s:I,s:I,s:I},s:o,s:I,s:I}", "rss_bytes",
+			 "file", (json_int_t)p->rss_bytes[0], "anon", (json_int_t)p->rss_bytes[1],
+			 "swap", (json_int_t)p->rss_bytes[2], "shmem", (json_int_t)p->rss_bytes[3],
+			 "working_set_bytes",
+			 p->working_set_bytes < 0 ? json_null() : json_integer(p->working_set_bytes),
+			 "page_faults", (json_int_t)p->page_faults, "oom_kills",
+			 (json_int_t)p->oom_kills);
+}
+
 static json_t *json_pod(const struct pm_pod_snap *p)
 {
 	json_t *o = json_object();
@@ -79,6 +90,7 @@ static json_t *json_pod(const struct pm_pod_snap *p)
 	err |= json_object_set_new(o, "qos", json_str(podpath__qos_str(p->qos)));
 	err |= json_object_set_new(o, "cpu_seconds", json_num(p->cpu_seconds));
 	err |= json_object_set_new(o, "runqueue_seconds", json_num(p->runq_seconds));
+	err |= json_object_set_new(o, "memory", json_memory(p));
 	err |= json_object_set_new(o, "containers", json_containers(p));
 	if (err) {
 		json_decref(o);

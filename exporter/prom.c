@@ -76,31 +76,94 @@ static void prom_family(FILE *f, const char *name, const char *type, const char 
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void prom_pod_family(FILE *f, const struct pm_snapshot *s, const char *name,
-			    const char *help, bool runq)
+/* A pod's value for a family; NaN leaves the pod out of it. */
+typedef double (*prom_pod_value_fn)(const struct pm_pod_snap *p);
+
+static void prom_pod_labels(FILE *f, const char *name, const struct pm_pod_snap *p)
 {
-	const struct pm_pod_snap *p;
+	fprintf(f, "%s{", name);
+	prom_put_label(f, "namespace", p->namespace_, true);
+	prom_put_label(f, "pod", p->name, false);
+	prom_put_label(f, "uid", p->uid, false);
+}
+
+static void prom_pod_family(FILE *f, const struct pm_snapshot *s, const char *name,
+			    const char *type, const char *help, prom_pod_value_fn value)
+{
 	size_t i;
 
-	prom_family(f, name, "counter", help);
+	prom_family(f, name, type, help);
 	for (i = 0; i < s->n_pods; i++) {
-		p = &s->pods[i];
-		fprintf(f, "%s{", name);
-		prom_put_label(f, "namespace", p->namespace_, true);
-		prom_put_label(f, "pod", p->name, false);
-		prom_put_label(f, "uid", p->uid, false);
+		double v = value(&s->pods[i]);
+
+		if (isnan(v))
+			continue;
+		prom_pod_labels(f, name, &s->pods[i]);
 		fputc('}', f);
-		prom_put_value(f, runq ? p->runq_seconds : p->cpu_seconds);
+		prom_put_value(f, v);
+	}
+}
+
+static double pod_cpu(const struct pm_pod_snap *p)
+{
+	return p->cpu_seconds;
+}
+
+static double pod_runq(const struct pm_pod_snap *p)
+{
+	return p->runq_seconds;
+}
+
+static double pod_working_set(const struct pm_pod_snap *p)
+{
+	return p->working_set_bytes < 0 ? NAN : (double)p->working_set_bytes;
+}
+
+static double pod_faults(const struct pm_pod_snap *p)
+{
+	return (double)p->page_faults;
+}
+
+static double pod_ooms(const struct pm_pod_snap *p)
+{
+	return (double)p->oom_kills;
+}
+
+/* The mm counters' order (enum pm_mem_kind). */
+static const char *const prom_mem_kinds[] = { "file", "anon", "swap", "shmem" };
+
+static void prom_write_rss(FILE *f, const struct pm_snapshot *s)
+{
+	const char *name = "podmeter_pod_memory_rss_bytes";
+	size_t i, k;
+
+	prom_family(f, name, "gauge",
+		    "Resident memory of the pod's processes by kind (their mm counters), in bytes.");
+	for (i = 0; i < s->n_pods; i++) {
+		for (k = 0; k < 4; k++) {
+			prom_pod_labels(f, name, &s->pods[i]);
+			prom_put_label(f, "kind", prom_mem_kinds[k], false);
+			fputc('}', f);
+			prom_put_value(f, (double)s->pods[i].rss_bytes[k]);
+		}
 	}
 }
 
 static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 {
 	/* per-container series are off by default: they multiply cardinality */
-	prom_pod_family(f, s, "podmeter_pod_cpu_seconds_total",
-			"CPU time the pod's processes ran, in seconds.", false);
-	prom_pod_family(f, s, "podmeter_pod_cpu_runqueue_seconds_total",
-			"Time the pod's runnable tasks waited on a run queue, in seconds.", true);
+	prom_pod_family(f, s, "podmeter_pod_cpu_seconds_total", "counter",
+			"CPU time the pod's processes ran, in seconds.", pod_cpu);
+	prom_pod_family(f, s, "podmeter_pod_cpu_runqueue_seconds_total", "counter",
+			"Time the pod's runnable tasks waited on a run queue, in seconds.",
+			pod_runq);
+	prom_write_rss(f, s);
+	prom_pod_family(f, s, "podmeter_pod_memory_working_set_bytes", "gauge",
+			"Memory cgroup usage less inactive file pages, in bytes.", pod_working_set);
+	prom_pod_family(f, s, "podmeter_pod_page_faults_total", "counter",
+			"User page faults of the pod's processes.", pod_faults);
+	prom_pod_family(f, s, "podmeter_pod_oom_kills_total", "counter",
+			"Processes of the pod chosen as OOM victims.", pod_ooms);
 }
 
 static void prom_write_node(FILE *f, const struct pm_snapshot *s)
@@ -132,6 +195,12 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		a->cgroup_insert_failures);
 	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"cg_born\"} %" PRIu64 "\n",
 		a->born_lost);
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"mem_events\"} %" PRIu64 "\n",
+		a->mem_insert_failures);
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"mm_state\"} %" PRIu64 "\n",
+		a->mm_insert_failures);
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"oom_events\"} %" PRIu64 "\n",
+		a->oom_lost);
 
 	prom_family(f, "podmeter_agent_sched_resyncs_total", "counter",
 		    "Context switches that never reached the tracepoint, closed from the kernel's "

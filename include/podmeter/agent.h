@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include <podmeter/config.h>
 #include <podmeter/cpu.h>
+#include <podmeter/mem.h>
 #include <podmeter/snapshot.h>
 
 /* ---- agent/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
@@ -39,6 +40,26 @@ int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v);
 int cpu__remove(struct pm_cpu *cpu, __u64 cgid);
 void cpu__errors(struct pm_cpu *cpu, __u64 errs[PM_CPU_ERR_MAX]);
 void cpu__close(struct pm_cpu *cpu);
+
+/* ---- agent/mem.c: loads bpf/mem.bpf.c and reads its maps ---- */
+struct pm_mem;
+
+struct pm_mem_visitor {
+	/* cumulative page faults and OOM kills of a cgroup */
+	void (*events)(void *ctx, __u64 cgid, __u64 faults, __u64 oom_kills);
+	/* resident bytes of one address space, of one kind (enum pm_mem_kind) */
+	void (*rss)(void *ctx, __u64 cgid, int kind, __u64 bytes);
+	/* an OOM kill since the last read */
+	void (*oom)(void *ctx, __u64 cgid, __u32 pid, const char *comm);
+	void *ctx;
+};
+
+int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, bool force_raw_tp,
+	      char *err, size_t errlen);
+int mem__read(struct pm_mem *mem, const struct pm_mem_visitor *v);
+int mem__remove(struct pm_mem *mem, __u64 cgid);
+void mem__errors(struct pm_mem *mem, __u64 errs[PM_MEM_ERR_MAX]);
+void mem__close(struct pm_mem *mem);
 
 /* ---- agent/collector.c: maps -> pods -> snapshots ---- */
 struct pm_collector;

@@ -27,6 +27,10 @@ struct pm_pod_snap {
 	double cpu_seconds;		/* sum over the pod's cgroups, live and gone */
 	double runq_seconds;
 	uint64_t cpu_ns, runq_ns;
+	uint64_t rss_bytes[4];		/* resident, by kind: file, anon, swap, shmem */
+	long long working_set_bytes;	/* memory cgroup usage - inactive file; -1 = none */
+	uint64_t page_faults;		/* cumulative user page faults */
+	uint64_t oom_kills;		/* cumulative OOM kills */
 	size_t n_containers;
 	struct pm_container_snap *containers;
 };
@@ -38,6 +42,9 @@ struct pm_agent_stats {
 	uint64_t cgroup_insert_failures;	/* cpu_stats map full */
 	uint64_t sched_resyncs;			/* switches the tracepoint never saw */
 	uint64_t born_lost;			/* cgroup_mkdir events the ring dropped */
+	uint64_t mem_insert_failures;		/* mem_events map full */
+	uint64_t mm_insert_failures;		/* mm_state map full */
+	uint64_t oom_lost;			/* OOM events the ring dropped */
 	uint64_t cgroups_tracked;		/* entries in cpu_stats */
 	uint64_t cgroups_removed;		/* dead cgroups read one last time and removed */
 	const char *cgroup_hierarchy;		/* "v2" or "v1" */

@@ -25,6 +25,42 @@ cg_v1_cpuacct_root() {
 	awk '$9 == "cgroup" && $NF ~ /(^|,)cpuacct(,|$)/ { print $5; exit }' /proc/self/mountinfo
 }
 
+# the memory controller's hierarchy: cgroup v2 when it has the controller,
+# else the v1 "memory" mount
+cg_mem_root() {
+	local v2
+	v2=$(cg_v2_root)
+	if [ -n "$v2" ] && grep -qw memory "$v2/cgroup.controllers" 2>/dev/null; then
+		echo "$v2"
+	else
+		awk '$9 == "cgroup" && $NF ~ /(^|,)memory(,|$)/ { print $5; exit }' /proc/self/mountinfo
+	fi
+}
+
+# the memory cgroup's usage in bytes (v2 memory.current, v1 memory.usage_in_bytes)
+kernel_mem_usage() {
+	if [ -f "$1/memory.current" ]; then cat "$1/memory.current"; else cat "$1/memory.usage_in_bytes"; fi
+}
+
+# OOM kills the memory cgroup saw (v2 memory.events, v1 memory.oom_control)
+kernel_oom_kills() {
+	local f="$1/memory.events"
+	[ -f "$f" ] || f="$1/memory.oom_control"
+	awk '$1 == "oom_kill" { print $2; found = 1 } END { if (!found) print 0 }' "$f"
+}
+
+# start CMD... inside every cgroup DIR given before "--"; its pid in LAST_PID
+run_in_cgs() {
+	local dirs=()
+	while [ "$1" != "--" ]; do dirs+=("$1"); shift; done
+	shift
+	sh -c 'while [ "$1" != "--" ]; do echo $$ > "$1/cgroup.procs" || exit 1; shift; done
+		shift; exec "$@"' sh "${dirs[@]}" -- "$@" &
+	LAST_PID=$!
+	disown "$LAST_PID"
+	STARTED_PIDS+=("$LAST_PID")
+}
+
 # mkdir -p that remembers each level it created
 mkcg() {
 	local path=$1 cur="" part
@@ -39,15 +75,15 @@ mkcg() {
 	done
 }
 
-# start CMD... inside cgroup DIR; prints the pid
+# start CMD... inside cgroup DIR; its pid in LAST_PID (not printed: a $(...)
+# subshell would not record it for cleanup)
 run_in_cg() {
 	local dir=$1
 	shift
 	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$dir" "$@" >/dev/null 2>&1 &
-	local pid=$!
-	disown "$pid"	# no job-control notice when cleanup kills it
-	STARTED_PIDS+=("$pid")
-	echo "$pid"
+	LAST_PID=$!
+	disown "$LAST_PID"	# no job-control notice when cleanup kills it
+	STARTED_PIDS+=("$LAST_PID")
 }
 
 # the pod's CPU time by the kernel, in ns: v2 cpu.stat usage_usec or v1 cpuacct.usage

@@ -41,9 +41,9 @@ add_pod() {
 	UID_OF[$name]=$uid
 	LOAD[$name]=$load
 	if [ "$load" -eq 0 ]; then
-		run_in_cg "$c" sleep 600 >/dev/null
+		run_in_cg "$c" sleep 600
 	else
-		run_in_cg "$c" stress-ng --cpu 1 --cpu-load "$load" --timeout 120s >/dev/null
+		run_in_cg "$c" stress-ng --cpu 1 --cpu-load "$load" --timeout 120s
 	fi
 }
 

@@ -194,6 +194,10 @@ static int count(const char *text, const char *needle)
 static const char *const families[] = {
 	"podmeter_pod_cpu_seconds_total counter",
 	"podmeter_pod_cpu_runqueue_seconds_total counter",
+	"podmeter_pod_memory_rss_bytes gauge",
+	"podmeter_pod_memory_working_set_bytes gauge",
+	"podmeter_pod_page_faults_total counter",
+	"podmeter_pod_oom_kills_total counter",
 	"podmeter_node_cpu_seconds_total counter",
 	"podmeter_agent_collect_duration_seconds summary",
 	"podmeter_agent_last_collect_duration_seconds gauge",

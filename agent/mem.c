@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Loads bpf/mem.bpf.c; reads resident memory, page faults and OOM kills. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <podmeter/agent.h>
+#include <podmeter/mem.h>
+#include "mem.skel.h"
+
+#define VALIDATE_EVERY	5	/* reads between owner checks against /proc */
+
+struct pm_mem {
+	struct mem_bpf *skel;
+	enum pm_hier hier;
+	int ncpus;
+	long page_size;
+	long clk_tck;
+	unsigned int reads;
+	char proc_root[PATH_MAX];
+	struct pm_mem_val *vals;
+	struct ring_buffer *ooms;
+	const struct pm_mem_visitor *visitor;	/* during mem__read() */
+};
+
+static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults)
+{
+	bpf_program__set_autoload(skel->progs.tp_btf_rss_stat, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_rss_stat, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_mark_victim, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_mark_victim, !tp_btf);
+	/* exceptions:page_fault_user is x86 only */
+	bpf_program__set_autoload(skel->progs.tp_btf_page_fault_user, tp_btf && faults);
+	bpf_program__set_autoload(skel->progs.raw_tp_page_fault_user, !tp_btf && faults);
+}
+
+static int on_oom(void *ctx, void *data, size_t len)
+{
+	const struct pm_oom_event *e = data;
+	struct pm_mem *mem = ctx;
+	char comm[sizeof(e->comm) + 1];
+
+	if (len < sizeof(*e) || !mem->visitor)
+		return 0;
+	snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(e->comm), e->comm);
+	mem->visitor->oom(mem->visitor->ctx, e->cgid, e->pid, comm);
+	return 0;
+}
+
+/* open -> configure -> load -> attach; one cleanup path */
+static int load(struct pm_mem *mem, bool tp_btf, char *err, size_t errlen)
+{
+	bool faults = libbpf_find_vmlinux_btf_id("page_fault_user", BPF_TRACE_RAW_TP) > 0;
+	const char *what = "open";
+	int ret;
+
+	mem->skel = mem_bpf__open();
+	if (!mem->skel) {
+		ret = -errno;
+		goto out_err;
+	}
+	mem->skel->rodata->track_v1 = mem->hier == PM_HIER_V1_CPUACCT;
+	mem->skel->rodata->hier = mem->hier;
+	set_twin(mem->skel, tp_btf, faults);
+	what = "load";
+	ret = mem_bpf__load(mem->skel);
+	if (ret)
+		goto out_destroy;
+	what = "attach";
+	ret = mem_bpf__attach(mem->skel);
+	if (ret)
+		goto out_destroy;
+	what = "ring buffer of";
+	mem->ooms = ring_buffer__new(bpf_map__fd(mem->skel->maps.oom_events), on_oom, mem, NULL);
+	if (!mem->ooms) {
+		ret = -errno;
+		goto out_destroy;
+	}
+	if (!faults)
+		fprintf(stderr, "warning: mem: no page_fault_user tracepoint on this kernel; "
+				"page faults are not counted\n");
+	return 0;
+
+out_destroy:
+	mem_bpf__destroy(mem->skel);
+	mem->skel = NULL;
+out_err:
+	snprintf(err, errlen, "mem: %s %s programs: %s", what, tp_btf ? "tp_btf" : "raw_tp",
+		 strerror(-ret));
+	return ret;
+}
+
+int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, bool force_raw_tp,
+	      char *err, size_t errlen)
+{
+	struct pm_mem *mem;
+	int ret = -ENOMEM;
+
+	mem = calloc(1, sizeof(*mem));
+	if (!mem)
+		goto out_nomem;
+	mem->hier = hier;
+	mem->page_size = sysconf(_SC_PAGESIZE);
+	mem->clk_tck = sysconf(_SC_CLK_TCK);
+	snprintf(mem->proc_root, sizeof(mem->proc_root), "%s", proc_root);
+	mem->ncpus = libbpf_num_possible_cpus();
+	if (mem->ncpus <= 0)
+		goto out_nomem;
+	mem->vals = calloc(mem->ncpus, sizeof(*mem->vals));
+	if (!mem->vals)
+		goto out_nomem;
+	ret = force_raw_tp ? -EOPNOTSUPP : load(mem, true, err, errlen);
+	if (ret) {
+		if (!force_raw_tp)
+			fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
+		ret = load(mem, false, err, errlen);
+		if (ret)
+			goto out_free;
+	}
+	*out = mem;
+	return 0;
+
+out_nomem:
+	snprintf(err, errlen, "mem: set-up: %s", strerror(ENOMEM));
+out_free:
+	if (mem)
+		free(mem->vals);
+	free(mem);
+	return ret;
+}
+
+/* Is the owner of an address space still the process it was? */
+static bool owner_alive(const struct pm_mem *mem, const struct pm_mm_state *st, bool check_start)
+{
+	char path[PATH_MAX + 32], buf[1024], *p;
+	unsigned long long start;
+	FILE *f;
+	size_t n;
+
+	if (kill(st->tgid, 0) && errno == ESRCH)
+		return false;
+	if (!check_start)
+		return true;
+	snprintf(path, sizeof(path), "%s/%u/stat", mem->proc_root, st->tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* field 22, starttime in clock ticks; fields after comm's closing ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+				"%*d %*d %*d %*d %llu", &start) != 1)
+		return true;	/* unreadable: keep it */
+	return start == st->start_time / (1000000000ULL / mem->clk_tck);
+}
+
+/* Resident pages by cgroup; address spaces whose owner is gone are dropped. */
+static void read_rss(struct pm_mem *mem, const struct pm_mem_visitor *v)
+{
+	int fd = bpf_map__fd(mem->skel->maps.mm_state);
+	bool check_start = mem->reads++ % VALIDATE_EVERY == 0;
+	__u64 key, next, *prev = NULL;
+	struct pm_mm_state st;
+	int k;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st))
+			continue;
+		if (!owner_alive(mem, &st, check_start)) {
+			bpf_map_delete_elem(fd, &key);
+			continue;
+		}
+		for (k = 0; k < PM_MEM_KINDS; k++)
+			if (st.pages[k] > 0)
+				v->rss(v->ctx, st.cgid, k, (__u64)st.pages[k] * mem->page_size);
+	}
+}
+
+static void read_events(struct pm_mem *mem, const struct pm_mem_visitor *v)
+{
+	int fd = bpf_map__fd(mem->skel->maps.mem_events), i;
+	struct pm_cg_key key, next, *prev = NULL;
+	__u64 faults, ooms;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key.hier != mem->hier || bpf_map_lookup_elem(fd, &key, mem->vals))
+			continue;
+		for (faults = ooms = 0, i = 0; i < mem->ncpus; i++) {
+			faults += mem->vals[i].faults;
+			ooms += mem->vals[i].oom_kills;
+		}
+		v->events(v->ctx, key.cgid, faults, ooms);
+	}
+}
+
+int mem__read(struct pm_mem *mem, const struct pm_mem_visitor *v)
+{
+	int err;
+
+	mem->visitor = v;
+	err = ring_buffer__consume(mem->ooms);
+	mem->visitor = NULL;
+	if (err < 0)
+		return err;
+	read_events(mem, v);
+	read_rss(mem, v);
+	return 0;
+}
+
+int mem__remove(struct pm_mem *mem, __u64 cgid)
+{
+	struct pm_cg_key key = { .cgid = cgid, .hier = mem->hier };
+
+	if (bpf_map_delete_elem(bpf_map__fd(mem->skel->maps.mem_events), &key))
+		return -errno;
+	return 0;
+}
+
+void mem__errors(struct pm_mem *mem, __u64 errs[PM_MEM_ERR_MAX])
+{
+	int fd = bpf_map__fd(mem->skel->maps.mem_errors), c;
+	__u64 *vals = calloc(mem->ncpus, sizeof(*vals));
+	__u32 i;
+
+	for (i = 0; i < PM_MEM_ERR_MAX; i++) {
+		errs[i] = 0;
+		if (!vals || bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (c = 0; c < mem->ncpus; c++)
+			errs[i] += vals[c];
+	}
+	free(vals);
+}
+
+void mem__close(struct pm_mem *mem)
+{
+	if (!mem)
+		return;
+	ring_buffer__free(mem->ooms);
+	mem_bpf__destroy(mem->skel);
+	free(mem->vals);
+	free(mem);
+}

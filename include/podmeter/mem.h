@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Shared between bpf/mem.bpf.c and agent/mem.c: fixed-size, __u32/__u64 only. */
+#ifndef PODMETER_MEM_H
+#define PODMETER_MEM_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Named map sizes. */
+#define PM_MEM_MAX_CGROUPS	16384
+#define PM_MEM_MAX_MMS		65536
+
+/* The kernel's mm counters (enum MM_*), the `kind` label. */
+enum pm_mem_kind {
+	PM_MEM_FILE = 0,
+	PM_MEM_ANON = 1,
+	PM_MEM_SWAP = 2,
+	PM_MEM_SHMEM = 3,
+	PM_MEM_KINDS,
+};
+
+/* Per-CPU value of mem_events, keyed by struct pm_cg_key (cpu.h). */
+struct pm_mem_val {
+	__u64 faults;		/* user page faults */
+	__u64 oom_kills;	/* tasks chosen as OOM victims */
+};
+
+/*
+ * One address space: its counters as the kernel last reported them, its
+ * owner, and the owner's cgroup. A gauge is state, not a flow: user space
+ * sums these by cgroup and drops those whose owner is gone (an mm's last
+ * counter changes are not all reported as it is torn down).
+ */
+struct pm_mm_state {
+	__u64 cgid;
+	__u64 start_time;	/* owner's task->start_boottime (ns): against pid reuse */
+	__u32 tgid;		/* owner process */
+	__u32 pad;
+	__s64 pages[PM_MEM_KINDS];
+};
+
+/* An OOM kill, through a ring buffer (rare). */
+struct pm_oom_event {
+	__u64 cgid;
+	__u32 pid;
+	__u32 pad;
+	char comm[16];
+};
+
+enum pm_mem_err {
+	PM_MEM_ERR_CGROUP_FULL = 0,	/* mem_events insert failed */
+	PM_MEM_ERR_MM_FULL = 1,		/* mm_state insert failed */
+	PM_MEM_ERR_OOM_LOST = 2,	/* OOM event dropped: ring buffer full */
+	PM_MEM_ERR_MAX,
+};
+
+#endif /* PODMETER_MEM_H */

@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Per-pod memory against the processes' own VmRSS, the memory cgroup's usage
+# and the kernel's OOM kill count.
+#   test_mem.sh [tp_btf|raw_tp]
+#   A fake pod maps and touches 256 MiB, then frees half: the reported RSS
+#   follows both within 5%. Its page faults match the process's own fault
+#   count (minflt + majflt) within 5%. A pod over its memory limit is
+#   OOM-killed: one OOM kill, as the memory cgroup counts it.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+PM_ALLOC=${PM_ALLOC:-build/tests/pm_alloc}
+ATTACH=${1:-tp_btf}	# tp_btf, or raw_tp: the twins
+V2=$(cg_v2_root)
+MEM=$(cg_mem_root)
+[ -n "$V2" ] && [ -n "$MEM" ] || { echo "  skip: needs cgroup v2 and a memory controller"; exit 0; }
+echo "mem: ids from cgroup v2 at $V2, memory controller at $MEM, $ATTACH"
+[ "$ATTACH" = raw_tp ] && export PODMETER_FORCE_RAW_TP=1
+
+newuid() {
+	printf '%08x-%04x-4%03x-8%03x-%012x' $((RANDOM * RANDOM)) $RANDOM $((RANDOM % 4096)) \
+		$((RANDOM % 4096)) $((RANDOM * RANDOM * RANDOM))
+}
+# a pod's container cgroup in v2 and, when the controller lives elsewhere, in the memory hierarchy
+make_pod() {
+	local rel=$1
+	mkcg "$V2/$rel" || return 1
+	[ "$MEM" = "$V2" ] || mkcg "$MEM/$rel"
+}
+cg_dirs() {
+	if [ "$MEM" = "$V2" ]; then echo "$V2/$1"; else echo "$V2/$1 $MEM/$1"; fi
+}
+wait_line() {
+	local file=$1 want=$2 i
+	for i in $(seq 1 100); do grep -qx "$want" "$file" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+rss_of() {	# podmeter's resident bytes of a pod: file + anon + shmem
+	awk -v sel="uid=\"$2\"" 'index($0, "podmeter_pod_memory_rss_bytes{") == 1 && index($0, sel) &&
+		!index($0, "kind=\"swap\"") { s += $NF } END { printf "%.0f\n", s }' "$1"
+}
+vmrss_of() {	# the process's own VmRSS, bytes
+	awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$1/status"
+}
+faults_of() {	# the process's own minflt + majflt
+	awk '{ sub(/.*\) /, ""); print $8 + $10 }' "/proc/$1/stat"
+}
+near() {	# near A B TOL: |A - B| <= TOL * B
+	awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t * b) }'
+}
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+
+uid=$(newuid)
+pod="kubepods/burstable/pod$uid"
+ctr="$pod/$(printf '%064x' $RANDOM)"
+make_pod "$ctr" || { fail "create fake pod"; finish; exit; }
+start_agent --cgroup-mode v2 || { fail "agent start"; finish; exit; }
+
+# shellcheck disable=SC2046 # one word per cgroup dir
+run_in_cgs $(cg_dirs "$ctr") -- sh -c "exec $PM_ALLOC 256 > $WORK/alloc.out"
+pid=$LAST_PID
+wait_line "$WORK/alloc.out" touched || { fail "pm_alloc did not touch its memory"; finish; exit; }
+sleep 2.5
+check_rss() {
+	local what=$1 m k u
+	scrape "$WORK/m.$what"
+	m=$(rss_of "$WORK/m.$what" "$uid")
+	k=$(vmrss_of "$pid")
+	u=$(kernel_mem_usage "$MEM/$pod")
+	near "$m" "$k" 0.05 && pass "$what: rss $(mib "$m"), the process's VmRSS $(mib "$k")" ||
+		fail "$what: rss $(mib "$m"), the process's VmRSS $(mib "$k") (5%)"
+	near "$m" "$u" 0.05 && pass "$what: rss $(mib "$m"), memory cgroup usage $(mib "$u")" ||
+		fail "$what: rss $(mib "$m"), memory cgroup usage $(mib "$u") (5%)"
+}
+check_rss "256 MiB touched"
+
+f=$(metric_value "$WORK/m.256 MiB touched" podmeter_pod_page_faults_total "uid=\"$uid\"")
+k=$(faults_of "$pid")
+near "$f" "$k" 0.05 && pass "page faults: podmeter $f, the process's own $k" ||
+	fail "page faults: podmeter $f, the process's own $k (5%)"
+ws=$(metric_value "$WORK/m.256 MiB touched" podmeter_pod_memory_working_set_bytes "uid=\"$uid\"")
+[ "$ws" != missing ] && near "$ws" "$(kernel_mem_usage "$MEM/$pod")" 0.05 &&
+	pass "working set $(mib "$ws")" || fail "working set: $ws"
+
+kill -USR1 "$pid"
+wait_line "$WORK/alloc.out" freed || fail "pm_alloc did not free half"
+sleep 2.5
+check_rss "half freed"
+
+# over its limit: the kernel kills it, once
+uid2=$(newuid)
+pod2="kubepods/burstable/pod$uid2"
+ctr2="$pod2/$(printf '%064x' $((RANDOM + 1)))"
+make_pod "$ctr2" || { fail "create OOM pod"; finish; exit; }
+if [ -f "$MEM/$pod2/memory.max" ]; then
+	echo $((64 << 20)) >"$MEM/$pod2/memory.max"
+	echo 0 >"$MEM/$pod2/memory.swap.max" 2>/dev/null
+else
+	echo $((64 << 20)) >"$MEM/$pod2/memory.limit_in_bytes"
+	echo $((64 << 20)) >"$MEM/$pod2/memory.memsw.limit_in_bytes" 2>/dev/null
+fi
+# shellcheck disable=SC2046
+run_in_cgs $(cg_dirs "$ctr2") -- "$PM_ALLOC" 256
+# v2 counts OOM kills up the tree; v1 in the victim's own memory cgroup
+oom_truth() {
+	local a b
+	a=$(kernel_oom_kills "$MEM/$pod2")
+	b=$(kernel_oom_kills "$MEM/$ctr2")
+	echo $((a > b ? a : b))
+}
+for _ in $(seq 1 50); do
+	[ "$(oom_truth)" -ge 1 ] && break
+	sleep 0.1
+done
+sleep 2.5
+scrape "$WORK/m.oom"
+o=$(metric_value "$WORK/m.oom" podmeter_pod_oom_kills_total "uid=\"$uid2\"")
+ko=$(oom_truth)
+[ "$ko" -ge 1 ] && [ "$o" = "$ko" ] && pass "OOM kills: podmeter $o, memory cgroup $ko" ||
+	fail "OOM kills: podmeter $o, memory cgroup $ko"
+grep -q "^oom: pid .* killed in pod $uid2" "$WORK/agent.log" && pass "OOM kill logged with its pod" ||
+	fail "OOM kill not logged: $(grep oom "$WORK/agent.log")"
+
+stop_agent
+finish
