@@ -29,6 +29,25 @@
 #define TOMB_S			60	/* a retired cgroup's id is remembered this long */
 #define NS_PER_S		1e9
 
+struct pm_net_counts {
+	__u64 bytes[PM_NET_DIRS][PM_NET_CLASSES];
+	__u64 packets[PM_NET_DIRS][PM_NET_CLASSES];
+	__u64 retransmits;
+};
+
+static void net_add(struct pm_net_counts *to, const struct pm_net_counts *from)
+{
+	int d, k;
+
+	for (d = 0; d < PM_NET_DIRS; d++) {
+		for (k = 0; k < PM_NET_CLASSES; k++) {
+			to->bytes[d][k] += from->bytes[d][k];
+			to->packets[d][k] += from->packets[d][k];
+		}
+	}
+	to->retransmits += from->retransmits;
+}
+
 struct pod_rec {
 	char uid[PM_UID_LEN + 1];
 	enum pm_qos qos;
@@ -36,6 +55,7 @@ struct pod_rec {
 	__u64 retired_runq_ns;
 	__u64 retired_faults;
 	__u64 retired_oom_kills;
+	struct pm_net_counts retired_net;
 	char path[PATH_MAX];		/* the pod cgroup, from the hierarchy root */
 	int live_cgroups;		/* counted by the last walk */
 	int refs;			/* cg_recs pointing here */
@@ -59,6 +79,7 @@ struct cg_rec {
 	__u64 rss_bytes[PM_MEM_KINDS];	/* this read */
 	__u64 faults;			/* cumulative */
 	__u64 oom_kills;
+	struct pm_net_counts net;	/* cumulative */
 	__u64 walk_gen;			/* last walk that found it */
 	bool dead;			/* not found by the last walk */
 	unsigned int dead_reads;	/* reads since, with no CPU holding any of it */
@@ -72,6 +93,7 @@ struct pm_collector {
 	pthread_mutex_t lock;
 	struct pm_cpu *cpu;
 	struct pm_mem *mem;
+	struct pm_net *net;		/* NULL: no per-pod network here */
 	char mem_root[PATH_MAX];	/* memory controller's hierarchy; "" = none */
 	bool mem_v2;
 	enum pm_hier hier;
@@ -237,6 +259,27 @@ static void visit_rss(void *ctx, __u64 cgid, int kind, __u64 bytes)
 
 	if (r && kind >= 0 && kind < PM_MEM_KINDS)
 		r->rss_bytes[kind] += bytes;
+}
+
+static void visit_traffic(void *ctx, __u64 cgid, __u32 dir, __u32 cls, __u64 bytes,
+			  __u64 packets)
+{
+	struct cg_rec *r = cg_seen(ctx, cgid);
+
+	if (!r || r->tomb_since)
+		return;
+	if (bytes > r->net.bytes[dir][cls])
+		r->net.bytes[dir][cls] = bytes;
+	if (packets > r->net.packets[dir][cls])
+		r->net.packets[dir][cls] = packets;
+}
+
+static void visit_retransmits(void *ctx, __u64 cgid, __u64 n)
+{
+	struct cg_rec *r = cg_seen(ctx, cgid);
+
+	if (r && !r->tomb_since && n > r->net.retransmits)
+		r->net.retransmits = n;
 }
 
 static void visit_oom(void *ctx, __u64 cgid, __u32 pid, const char *comm)
@@ -416,9 +459,12 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 	fold(c, r->pod, r->oncpu_ns, r->runq_ns);
 	/* memory events of a cgroup come only from its tasks: none are left */
 	mem__remove(c->mem, r->cgid);
+	if (c->net)
+		net__remove(c->net, r->cgid);
 	if (r->pod) {
 		r->pod->retired_faults += r->faults;
 		r->pod->retired_oom_kills += r->oom_kills;
+		net_add(&r->pod->retired_net, &r->net);
 	}
 	r->tomb_since = now;
 	return true;
@@ -653,6 +699,19 @@ static void finish_seconds(struct pm_snapshot *s)
 	}
 }
 
+static void add_net(struct pm_pod_snap *ps, const struct pm_net_counts *n)
+{
+	int d, k;
+
+	for (d = 0; d < PM_NET_DIRS; d++) {
+		for (k = 0; k < PM_NET_CLASSES; k++) {
+			ps->net_bytes[d][k] += n->bytes[d][k];
+			ps->net_packets[d] += n->packets[d][k];
+		}
+	}
+	ps->tcp_retransmits += n->retransmits;
+}
+
 /* Add the live cgroups to their pods and containers, or to node overhead. */
 static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, __u64 *pods_ns,
 		       __u64 *overhead_ns)
@@ -678,6 +737,7 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, __u64 *pod
 		ps->runq_ns += r->runq_ns;
 		ps->page_faults += r->faults;
 		ps->oom_kills += r->oom_kills;
+		add_net(ps, &r->net);
 		for (k = 0; k < PM_MEM_KINDS; k++)
 			ps->rss_bytes[k] += r->rss_bytes[k];
 		*pods_ns += r->oncpu_ns;
@@ -708,6 +768,7 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 	if (!s)
 		goto out_free;
 	s->time = now;
+	s->has_net = c->net != NULL;
 	for (i = 0; i < (size_t)n; i++) {
 		struct pm_pod_snap *ps = &s->pods[i];
 
@@ -718,6 +779,7 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 		ps->runq_ns = pods[i]->retired_runq_ns;
 		ps->page_faults = pods[i]->retired_faults;
 		ps->oom_kills = pods[i]->retired_oom_kills;
+		add_net(ps, &pods[i]->retired_net);
 		ps->working_set_bytes = working_set(c, pods[i]);
 		pods_ns += ps->cpu_ns;
 	}
@@ -739,7 +801,7 @@ out_free:
 
 static void read_errors(struct pm_collector *c)
 {
-	__u64 errs[PM_CPU_ERR_MAX], merrs[PM_MEM_ERR_MAX];
+	__u64 errs[PM_CPU_ERR_MAX], merrs[PM_MEM_ERR_MAX], nerrs[PM_NET_ERR_MAX];
 
 	cpu__errors(c->cpu, errs);
 	c->stats.cgroup_insert_failures = errs[PM_CPU_ERR_CGROUP_FULL];
@@ -749,6 +811,11 @@ static void read_errors(struct pm_collector *c)
 	c->stats.mem_insert_failures = merrs[PM_MEM_ERR_CGROUP_FULL];
 	c->stats.mm_insert_failures = merrs[PM_MEM_ERR_MM_FULL];
 	c->stats.oom_lost = merrs[PM_MEM_ERR_OOM_LOST];
+	if (c->net) {
+		net__errors(c->net, nerrs);
+		c->stats.net_insert_failures = nerrs[PM_NET_ERR_STATS_FULL] +
+					       nerrs[PM_NET_ERR_RETRANS_FULL];
+	}
 }
 
 static int collect_locked(struct pm_collector *c, bool periodic)
@@ -767,6 +834,11 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 		.oom = visit_oom,
 		.ctx = c,
 	};
+	struct pm_net_visitor nvis = {
+		.traffic = visit_traffic,
+		.retransmits = visit_retransmits,
+		.ctx = c,
+	};
 	struct pm_snapshot *s;
 	double now;
 	int err;
@@ -780,6 +852,11 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	err = mem__read(c->mem, &mvis);
 	if (err)
 		return err;
+	if (c->net) {
+		err = net__read(c->net, &nvis);
+		if (err)
+			return err;
+	}
 	settle(c);
 	age_cgroups(c, unix_now());
 	if (periodic)
@@ -923,6 +1000,24 @@ static void find_mem_root(struct pm_collector *c, const struct pm_cgroupfs *fs)
 	}
 }
 
+/* Network is counted by cgroup v2 id: without v2 ids there is none. */
+static void open_net(struct pm_collector *c, const struct pm_config *cfg,
+		     const struct pm_cgroupfs *fs)
+{
+	char err[512];
+
+	if (c->hier != PM_HIER_V2) {
+		fprintf(stderr, "warning: net: sockets carry cgroup v2 ids only; "
+				"no per-pod network with --cgroup-mode v1\n");
+		return;
+	}
+	if (net__open(&c->net, cfg, fs->v2, getenv("PODMETER_FORCE_RAW_TP") != NULL, err,
+		      sizeof(err))) {
+		fprintf(stderr, "warning: %s; going on without per-pod network\n", err);
+		c->net = NULL;
+	}
+}
+
 int collector__open(struct pm_collector **out, const struct pm_config *cfg, char *err,
 		    size_t errlen)
 {
@@ -952,6 +1047,7 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	if (ret)
 		goto out_free;
 	find_mem_root(c, &fs);
+	open_net(c, cfg, &fs);
 	c->stats.attach_mode = cpu__attach_mode(c->cpu);
 	c->stats.start_time = unix_now();
 	*out = c;
@@ -971,6 +1067,7 @@ void collector__close(struct pm_collector *c)
 
 	if (!c)
 		return;
+	net__close(c->net);
 	mem__close(c->mem);
 	cpu__close(c->cpu);
 	while (u64map__next(&c->cgroups, &i, &key, &v))

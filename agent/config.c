@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "podmeter/config.h"
+#include "podmeter/net.h"
 
 #define CFG_MIN_INTERVAL_MS 100ULL
 #define CFG_MAX_INTERVAL_MS (3600ULL * 1000)
@@ -344,12 +345,65 @@ static int cfg_set_cgroup_mode(struct pm_config *cfg, const char *v, char *why, 
 	return 0;
 }
 
+/*
+ * net_<class>: a comma-separated CIDR list that replaces the class's list.
+ * A network already in another class is an error: the class would be a guess.
+ */
+static int cfg_set_net(struct pm_config *cfg, int class, const char *v, char *why, size_t len)
+{
+	struct pm_cidr others[PM_CFG_MAX_CIDRS], fresh[PM_CFG_MAX_CIDRS];
+	int i, n = 0, n_fresh = 0, ret, at;
+	char a[64];
+
+	for (i = 0; i < cfg->n_cidrs; i++)
+		if (cfg->cidrs[i].class != class)
+			others[n++] = cfg->cidrs[i];
+	ret = cidr__parse_list(v, class, fresh, PM_CFG_MAX_CIDRS, &n_fresh, why, len);
+	if (ret)
+		return -EINVAL;
+	for (i = 0; i < n_fresh; i++) {
+		at = cidr__find(others, n, &fresh[i]);
+		if (at >= 0) {
+			cidr__format(&fresh[i], a, sizeof(a));
+			snprintf(why, len, "%s is already in class %s", a,
+				 cidr__class_str(others[at].class));
+			return -EINVAL;
+		}
+	}
+	if (n + n_fresh > PM_CFG_MAX_CIDRS) {
+		snprintf(why, len, "more than %d CIDRs", PM_CFG_MAX_CIDRS);
+		return -EINVAL;
+	}
+	memcpy(cfg->cidrs, others, n * sizeof(others[0]));
+	memcpy(cfg->cidrs + n, fresh, n_fresh * sizeof(fresh[0]));
+	cfg->n_cidrs = n + n_fresh;
+	return 0;
+}
+
+#define CFG_NET_SETTER(name, class)                                                        \
+	static int cfg_set_net_##name(struct pm_config *cfg, const char *v, char *why,     \
+				      size_t len)                                          \
+	{                                                                                  \
+		return cfg_set_net(cfg, class, v, why, len);                               \
+	}
+CFG_NET_SETTER(local, PM_NET_LOCAL)
+CFG_NET_SETTER(in_zone, PM_NET_IN_ZONE)
+CFG_NET_SETTER(cross_zone, PM_NET_CROSS_ZONE)
+CFG_NET_SETTER(cross_region, PM_NET_CROSS_REGION)
+CFG_NET_SETTER(internet, PM_NET_INTERNET)
+
 static const struct cfg_key cfg_keys[] = {
 	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen},
 	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval},
 	{"cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root},
 	{"proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root},
 	{"cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode},
+	{"net_local", "net-local", "CIDRs, e.g. 10.1.0.0/16,fd00:1::/64", cfg_set_net_local},
+	{"net_in_zone", "net-in-zone", "CIDRs, e.g. 10.1.0.0/16", cfg_set_net_in_zone},
+	{"net_cross_zone", "net-cross-zone", "CIDRs, e.g. 10.2.0.0/16", cfg_set_net_cross_zone},
+	{"net_cross_region", "net-cross-region", "CIDRs, e.g. 10.3.0.0/16",
+	 cfg_set_net_cross_region},
+	{"net_internet", "net-internet", "CIDRs, e.g. 192.0.2.0/24", cfg_set_net_internet},
 };
 
 #define CFG_NKEYS ((int)(sizeof(cfg_keys) / sizeof(cfg_keys[0])))
@@ -399,7 +453,8 @@ static void cfg_err_unknown(char *err, size_t errlen, const char *prefix, const 
 
 	cfg_err(err, errlen,
 		"%sunknown key \"%s\"; known keys: listen, interval, cgroup_root, proc_root, "
-		"cgroup_mode",
+		"cgroup_mode, net_local, net_in_zone, net_cross_zone, net_cross_region, "
+		"net_internet",
 		prefix, cfg_quote(key, q, sizeof(q)));
 }
 
@@ -771,6 +826,11 @@ void config__usage(FILE *f)
 		"  --cgroup-root DIR      cgroup root (default: found from /proc/self/mountinfo)\n"
 		"  --proc-root DIR        procfs root (default %s)\n"
 		"  --cgroup-mode MODE     auto, v2 or v1 (default auto)\n"
+		"  --net-CLASS CIDRS      the CIDRs (comma-separated) of a network class, over\n"
+		"                         the config file's list for it:\n"
+		"                         local, in-zone, cross-zone, cross-region, internet;\n"
+		"                         built in: loopback local; RFC 1918, 100.64/10,\n"
+		"                         169.254/16, fc00::/7, fe80::/10 in-zone; else internet\n"
 		"  -h, --help             show this help\n",
 		PM_DEFAULT_PROC_ROOT);
 }

@@ -161,18 +161,23 @@ static bool owner_alive(const struct pm_mem *mem, const struct pm_mm_state *st, 
 	return start == st->start_time / (1000000000ULL / mem->clk_tck);
 }
 
-/* Resident pages by cgroup; address spaces whose owner is gone are dropped. */
+/*
+ * Resident pages by cgroup; address spaces whose owner is gone are dropped.
+ * The next key is taken before an entry may be deleted: a deleted key would
+ * restart the walk from the first entry and count entries twice.
+ */
 static void read_rss(struct pm_mem *mem, const struct pm_mem_visitor *v)
 {
 	int fd = bpf_map__fd(mem->skel->maps.mm_state);
 	bool check_start = mem->reads++ % VALIDATE_EVERY == 0;
-	__u64 key, next, *prev = NULL;
+	__u64 key, next;
 	struct pm_mm_state st;
-	int k;
+	int k, more;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	more = !bpf_map_get_next_key(fd, NULL, &next);
+	while (more) {
 		key = next;
-		prev = &key;
+		more = !bpf_map_get_next_key(fd, &key, &next);
 		if (bpf_map_lookup_elem(fd, &key, &st))
 			continue;
 		if (!owner_alive(mem, &st, check_start)) {

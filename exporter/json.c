@@ -2,6 +2,7 @@
 /* /v1/pods: the current snapshot as JSON (jansson). */
 #include <math.h>
 #include <string.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <podmeter/exporter.h>
 
@@ -77,7 +78,22 @@ static json_t *json_memory(const struct pm_pod_snap *p)
 			 (json_int_t)p->oom_kills);
 }
 
-static json_t *json_pod(const struct pm_pod_snap *p)
+static json_t *json_net_dir(const struct pm_pod_snap *p, int d)
+{
+	return json_pack("{s:I,s:{s:I,s:I,s:I,s:I,s:I}}", "packets",
+			 (json_int_t)p->net_packets[d], "bytes", "local",
+			 (json_int_t)p->net_bytes[d][0], "in_zone", (json_int_t)p->net_bytes[d][1],
+			 "cross_zone", (json_int_t)p->net_bytes[d][2], "cross_region",
+			 (json_int_t)p->net_bytes[d][3], "internet", (json_int_t)p->net_bytes[d][4]);
+}
+
+static json_t *json_network(const struct pm_pod_snap *p)
+{
+	return json_pack("{s:o,s:o,s:I}", "tx", json_net_dir(p, 0), "rx", json_net_dir(p, 1),
+			 "tcp_retransmits", (json_int_t)p->tcp_retransmits);
+}
+
+static json_t *json_pod(const struct pm_pod_snap *p, bool has_net)
 {
 	json_t *o = json_object();
 	int err = 0;
@@ -91,6 +107,8 @@ static json_t *json_pod(const struct pm_pod_snap *p)
 	err |= json_object_set_new(o, "cpu_seconds", json_num(p->cpu_seconds));
 	err |= json_object_set_new(o, "runqueue_seconds", json_num(p->runq_seconds));
 	err |= json_object_set_new(o, "memory", json_memory(p));
+	if (has_net)
+		err |= json_object_set_new(o, "network", json_network(p));
 	err |= json_object_set_new(o, "containers", json_containers(p));
 	if (err) {
 		json_decref(o);
@@ -124,7 +142,7 @@ static json_t *json_pods(const struct pm_snapshot *s)
 	if (!a)
 		return NULL;
 	for (i = 0; i < s->n_pods; i++) {
-		if (json_array_append_new(a, json_pod(&s->pods[i]))) {
+		if (json_array_append_new(a, json_pod(&s->pods[i], s->has_net))) {
 			json_decref(a);
 			return NULL;
 		}

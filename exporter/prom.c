@@ -149,6 +149,47 @@ static void prom_write_rss(FILE *f, const struct pm_snapshot *s)
 	}
 }
 
+static const char *const prom_net_classes[] = {
+	"local", "in_zone", "cross_zone", "cross_region", "internet",
+};
+static const char *const prom_net_dirs[] = { "tx", "rx" };
+
+static void prom_write_net(FILE *f, const struct pm_snapshot *s)
+{
+	const char *bytes = "podmeter_pod_network_bytes_total";
+	const char *packets = "podmeter_pod_network_packets_total";
+	size_t i, d, k;
+
+	prom_family(f, bytes, "counter",
+		    "IP bytes the pod's sockets sent (tx) or received (rx), by the peer's "
+		    "network class.");
+	for (i = 0; i < s->n_pods; i++) {
+		for (d = 0; d < 2; d++) {
+			for (k = 0; k < 5; k++) {
+				prom_pod_labels(f, bytes, &s->pods[i]);
+				prom_put_label(f, "direction", prom_net_dirs[d], false);
+				prom_put_label(f, "class", prom_net_classes[k], false);
+				fputc('}', f);
+				prom_put_value(f, (double)s->pods[i].net_bytes[d][k]);
+			}
+		}
+	}
+	prom_family(f, packets, "counter", "IP packets the pod's sockets sent or received.");
+	for (i = 0; i < s->n_pods; i++) {
+		for (d = 0; d < 2; d++) {
+			prom_pod_labels(f, packets, &s->pods[i]);
+			prom_put_label(f, "direction", prom_net_dirs[d], false);
+			fputc('}', f);
+			prom_put_value(f, (double)s->pods[i].net_packets[d]);
+		}
+	}
+}
+
+static double pod_retransmits(const struct pm_pod_snap *p)
+{
+	return (double)p->tcp_retransmits;
+}
+
 static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 {
 	/* per-container series are off by default: they multiply cardinality */
@@ -164,6 +205,11 @@ static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 			"User page faults of the pod's processes.", pod_faults);
 	prom_pod_family(f, s, "podmeter_pod_oom_kills_total", "counter",
 			"Processes of the pod chosen as OOM victims.", pod_ooms);
+	if (!s->has_net)
+		return;
+	prom_write_net(f, s);
+	prom_pod_family(f, s, "podmeter_pod_tcp_retransmits_total", "counter",
+			"TCP segments the pod's sockets retransmitted.", pod_retransmits);
 }
 
 static void prom_write_node(FILE *f, const struct pm_snapshot *s)
@@ -201,6 +247,8 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		a->mm_insert_failures);
 	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"oom_events\"} %" PRIu64 "\n",
 		a->oom_lost);
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"net_stats\"} %" PRIu64 "\n",
+		a->net_insert_failures);
 
 	prom_family(f, "podmeter_agent_sched_resyncs_total", "counter",
 		    "Context switches that never reached the tracepoint, closed from the kernel's "

@@ -9,6 +9,7 @@
 #include <podmeter/config.h>
 #include <podmeter/cpu.h>
 #include <podmeter/mem.h>
+#include <podmeter/net.h>
 #include <podmeter/snapshot.h>
 
 /* ---- agent/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
@@ -60,6 +61,24 @@ int mem__read(struct pm_mem *mem, const struct pm_mem_visitor *v);
 int mem__remove(struct pm_mem *mem, __u64 cgid);
 void mem__errors(struct pm_mem *mem, __u64 errs[PM_MEM_ERR_MAX]);
 void mem__close(struct pm_mem *mem);
+
+/* ---- agent/net.c: loads bpf/net.bpf.c (cgroup v2 ids only) ---- */
+struct pm_net;
+
+struct pm_net_visitor {
+	/* cumulative IP bytes and packets of a cgroup, one direction and class */
+	void (*traffic)(void *ctx, __u64 cgid, __u32 dir, __u32 cls, __u64 bytes, __u64 packets);
+	/* cumulative TCP retransmits of a cgroup */
+	void (*retransmits)(void *ctx, __u64 cgid, __u64 n);
+	void *ctx;
+};
+
+int net__open(struct pm_net **out, const struct pm_config *cfg, const char *v2_root,
+	      bool force_raw_tp, char *err, size_t errlen);
+int net__read(struct pm_net *net, const struct pm_net_visitor *v);
+void net__remove(struct pm_net *net, __u64 cgid);
+void net__errors(struct pm_net *net, __u64 errs[PM_NET_ERR_MAX]);
+void net__close(struct pm_net *net);
 
 /* ---- agent/collector.c: maps -> pods -> snapshots ---- */
 struct pm_collector;

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <podmeter/cidr.h>
+
+#define PM_CFG_MAX_CIDRS	256
 
 #define PM_DEFAULT_LISTEN_HOST	"127.0.0.1"
 #define PM_DEFAULT_LISTEN_PORT	9477
@@ -27,6 +30,9 @@ struct pm_config {
 	char proc_root[PATH_MAX];
 	enum pm_cgroup_mode cgroup_mode;
 	char config_file[PATH_MAX];	/* "" = none */
+	/* network classes beyond the built-in ones: net_<class> = CIDR list */
+	struct pm_cidr cidrs[PM_CFG_MAX_CIDRS];
+	int n_cidrs;
 };
 
 void config__defaults(struct pm_config *cfg);

@@ -31,6 +31,9 @@ struct pm_pod_snap {
 	long long working_set_bytes;	/* memory cgroup usage - inactive file; -1 = none */
 	uint64_t page_faults;		/* cumulative user page faults */
 	uint64_t oom_kills;		/* cumulative OOM kills */
+	uint64_t net_bytes[2][5];	/* [tx, rx][local .. internet]: IP bytes */
+	uint64_t net_packets[2];	/* [tx, rx] */
+	uint64_t tcp_retransmits;
 	size_t n_containers;
 	struct pm_container_snap *containers;
 };
@@ -45,6 +48,7 @@ struct pm_agent_stats {
 	uint64_t mem_insert_failures;		/* mem_events map full */
 	uint64_t mm_insert_failures;		/* mm_state map full */
 	uint64_t oom_lost;			/* OOM events the ring dropped */
+	uint64_t net_insert_failures;		/* net_stats / tcp_retrans full */
 	uint64_t cgroups_tracked;		/* entries in cpu_stats */
 	uint64_t cgroups_removed;		/* dead cgroups read one last time and removed */
 	const char *cgroup_hierarchy;		/* "v2" or "v1" */
@@ -57,6 +61,7 @@ struct pm_snapshot {
 	double time;			/* unix seconds when collected */
 	double node_cpu_pods_seconds;	/* all pod cgroups */
 	double node_cpu_overhead_seconds;	/* everything else that ran (not the idle task) */
+	int has_net;			/* network is measured on this node */
 	size_t n_pods;
 	struct pm_pod_snap *pods;	/* sorted by uid */
 	struct pm_agent_stats agent;

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Loads bpf/net.bpf.c: cgroup_skb programs at the cgroup v2 root, the CIDR
+ * classes in LPM tries, TCP retransmits; reads bytes and packets per cgroup.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <podmeter/agent.h>
+#include <podmeter/cidr.h>
+#include <podmeter/net.h>
+#include "net.skel.h"
+
+struct pm_net {
+	struct net_bpf *skel;
+	struct bpf_link *egress, *ingress;
+	int ncpus;
+	struct pm_net_val *vals;
+	__u64 *counts;
+};
+
+/* Built-in classes first, then the config's: the config wins for the same network. */
+static int fill_classes(struct pm_net *net, const struct pm_config *cfg, char *err, size_t errlen)
+{
+	struct pm_cidr defs[16];
+	int n = cidr__defaults(defs, 16), i;
+
+	for (i = 0; i < n + cfg->n_cidrs; i++) {
+		const struct pm_cidr *c = i < n ? &defs[i] : &cfg->cidrs[i - n];
+		__u32 cls = c->class;
+		int ret;
+
+		if (c->family == AF_INET) {
+			struct pm_lpm_v4 k = { .prefixlen = c->prefix };
+
+			memcpy(k.addr, c->addr, 4);
+			ret = bpf_map_update_elem(bpf_map__fd(net->skel->maps.class_v4), &k, &cls, 0);
+		} else {
+			struct pm_lpm_v6 k = { .prefixlen = c->prefix };
+
+			memcpy(k.addr, c->addr, 16);
+			ret = bpf_map_update_elem(bpf_map__fd(net->skel->maps.class_v6), &k, &cls, 0);
+		}
+		if (ret) {
+			snprintf(err, errlen, "net: load network classes: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int attach_skb(struct pm_net *net, const char *v2_root, char *err, size_t errlen)
+{
+	int fd = open(v2_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "net: open %s: %s", v2_root, strerror(errno));
+		return -errno;
+	}
+	net->egress = bpf_program__attach_cgroup(net->skel->progs.net_egress, fd);
+	if (!net->egress)
+		ret = -errno;
+	net->ingress = ret ? NULL : bpf_program__attach_cgroup(net->skel->progs.net_ingress, fd);
+	if (!ret && !net->ingress)
+		ret = -errno;
+	close(fd);
+	if (ret)
+		snprintf(err, errlen, "net: attach cgroup_skb to %s: %s", v2_root, strerror(-ret));
+	return ret;
+}
+
+int net__open(struct pm_net **out, const struct pm_config *cfg, const char *v2_root,
+	      bool force_raw_tp, char *err, size_t errlen)
+{
+	struct pm_net *net;
+	int ret = -ENOMEM;
+
+	net = calloc(1, sizeof(*net));
+	if (!net)
+		goto out_nomem;
+	net->ncpus = libbpf_num_possible_cpus();
+	net->vals = calloc(net->ncpus > 0 ? net->ncpus : 1, sizeof(*net->vals));
+	net->counts = calloc(net->ncpus > 0 ? net->ncpus : 1, sizeof(*net->counts));
+	if (net->ncpus <= 0 || !net->vals || !net->counts)
+		goto out_nomem;
+	net->skel = net_bpf__open();
+	if (!net->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "net: open: %s", strerror(-ret));
+		goto out_free;
+	}
+	bpf_program__set_autoload(net->skel->progs.tp_btf_tcp_retransmit_skb, !force_raw_tp);
+	bpf_program__set_autoload(net->skel->progs.raw_tp_tcp_retransmit_skb, force_raw_tp);
+	ret = net_bpf__load(net->skel);
+	if (ret) {
+		snprintf(err, errlen, "net: load: %s", strerror(-ret));
+		goto out_free;
+	}
+	ret = fill_classes(net, cfg, err, errlen);
+	if (!ret)
+		ret = attach_skb(net, v2_root, err, errlen);
+	if (!ret && net_bpf__attach(net->skel)) {
+		ret = -errno;
+		snprintf(err, errlen, "net: attach tcp_retransmit_skb: %s", strerror(-ret));
+	}
+	if (ret)
+		goto out_free;
+	*out = net;
+	return 0;
+
+out_nomem:
+	snprintf(err, errlen, "net: set-up: %s", strerror(ENOMEM));
+out_free:
+	net__close(net);
+	return ret;
+}
+
+int net__read(struct pm_net *net, const struct pm_net_visitor *v)
+{
+	int fd = bpf_map__fd(net->skel->maps.net_stats), i;
+	struct pm_net_key key, next, *prev = NULL;
+	__u64 ck, cnext, *cprev = NULL, bytes, packets, n;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, net->vals) || key.dir >= PM_NET_DIRS ||
+		    key.class >= PM_NET_CLASSES)
+			continue;
+		for (bytes = packets = 0, i = 0; i < net->ncpus; i++) {
+			bytes += net->vals[i].bytes;
+			packets += net->vals[i].packets;
+		}
+		v->traffic(v->ctx, key.cgid, key.dir, key.class, bytes, packets);
+	}
+	fd = bpf_map__fd(net->skel->maps.tcp_retrans);
+	while (!bpf_map_get_next_key(fd, cprev, &cnext)) {
+		ck = cnext;
+		cprev = &ck;
+		if (bpf_map_lookup_elem(fd, &ck, net->counts))
+			continue;
+		for (n = 0, i = 0; i < net->ncpus; i++)
+			n += net->counts[i];
+		v->retransmits(v->ctx, ck, n);
+	}
+	return 0;
+}
+
+/* A dead cgroup's entries: all directions and classes, and its retransmits. */
+void net__remove(struct pm_net *net, __u64 cgid)
+{
+	struct pm_net_key key = { .cgid = cgid };
+
+	for (key.dir = 0; key.dir < PM_NET_DIRS; key.dir++)
+		for (key.class = 0; key.class < PM_NET_CLASSES; key.class++)
+			bpf_map_delete_elem(bpf_map__fd(net->skel->maps.net_stats), &key);
+	bpf_map_delete_elem(bpf_map__fd(net->skel->maps.tcp_retrans), &cgid);
+}
+
+void net__errors(struct pm_net *net, __u64 errs[PM_NET_ERR_MAX])
+{
+	int fd = bpf_map__fd(net->skel->maps.net_errors), c;
+	__u32 i;
+
+	for (i = 0; i < PM_NET_ERR_MAX; i++) {
+		errs[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, net->counts))
+			continue;
+		for (c = 0; c < net->ncpus; c++)
+			errs[i] += net->counts[c];
+	}
+}
+
+void net__close(struct pm_net *net)
+{
+	if (!net)
+		return;
+	bpf_link__destroy(net->egress);
+	bpf_link__destroy(net->ingress);
+	net_bpf__destroy(net->skel);
+	free(net->vals);
+	free(net->counts);
+	free(net);
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Network bytes and packets per cgroup, direction and destination class, from
+ * cgroup_skb programs at the cgroup v2 root; TCP retransmits per cgroup.
+ *
+ * cgroup_skb sees each IP packet of a socket once, at the IP layer: its
+ * length is the IP packet's (headers on, link layer off). The peer address
+ * (destination on egress, source on ingress) is looked up in an LPM trie of
+ * CIDRs -> class; no match is "internet".
+ */
+#include <vmlinux.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <podmeter/net.h>
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PM_NET_MAX_KEYS);
+	__type(key, struct pm_net_key);
+	__type(value, struct pm_net_val);
+} net_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PM_NET_MAX_KEYS);
+	__type(key, __u64);
+	__type(value, __u64);
+} tcp_retrans SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PM_NET_MAX_CIDRS);
+	__type(key, struct pm_lpm_v4);
+	__type(value, __u32);
+} class_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, PM_NET_MAX_CIDRS);
+	__type(key, struct pm_lpm_v6);
+	__type(value, __u32);
+} class_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PM_NET_ERR_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} net_errors SEC(".maps");
+
+static __always_inline void count_error(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&net_errors, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* The peer's class: destination on egress, source on ingress. */
+static __always_inline __u32 peer_class(struct __sk_buff *skb, __u32 dir)
+{
+	__u32 *cls = NULL;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct pm_lpm_v4 key = { .prefixlen = 32 };
+		__u32 off = dir == PM_NET_TX ? offsetof(struct iphdr, daddr) :
+					       offsetof(struct iphdr, saddr);
+
+		if (bpf_skb_load_bytes(skb, off, key.addr, sizeof(key.addr)))
+			return PM_NET_INTERNET;
+		cls = bpf_map_lookup_elem(&class_v4, &key);
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct pm_lpm_v6 key = { .prefixlen = 128 };
+		__u32 off = dir == PM_NET_TX ? offsetof(struct ipv6hdr, daddr) :
+					       offsetof(struct ipv6hdr, saddr);
+
+		if (bpf_skb_load_bytes(skb, off, key.addr, sizeof(key.addr)))
+			return PM_NET_INTERNET;
+		cls = bpf_map_lookup_elem(&class_v6, &key);
+	}
+	return cls && *cls < PM_NET_CLASSES ? *cls : PM_NET_INTERNET;
+}
+
+static __always_inline void account(struct __sk_buff *skb, __u32 dir)
+{
+	struct pm_net_key key = { .cgid = bpf_skb_cgroup_id(skb), .dir = dir };
+	static const struct pm_net_val zero;
+	struct pm_net_val *v;
+
+	key.class = peer_class(skb, dir);
+	v = bpf_map_lookup_elem(&net_stats, &key);
+	if (!v) {
+		bpf_map_update_elem(&net_stats, &key, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&net_stats, &key);
+		if (!v) {
+			count_error(PM_NET_ERR_STATS_FULL);
+			return;
+		}
+	}
+	v->bytes += skb->len;
+	v->packets++;
+}
+
+SEC("cgroup_skb/egress")
+int net_egress(struct __sk_buff *skb)
+{
+	account(skb, PM_NET_TX);
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int net_ingress(struct __sk_buff *skb)
+{
+	account(skb, PM_NET_RX);
+	return 1;
+}
+
+static __always_inline int handle_retransmit(const struct sock *sk)
+{
+	__u64 cgid = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id), *v;
+	static const __u64 zero;
+
+	v = bpf_map_lookup_elem(&tcp_retrans, &cgid);
+	if (!v) {
+		bpf_map_update_elem(&tcp_retrans, &cgid, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&tcp_retrans, &cgid);
+		if (!v) {
+			count_error(PM_NET_ERR_RETRANS_FULL);
+			return 0;
+		}
+	}
+	*v += 1;
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tp_btf_tcp_retransmit_skb, const struct sock *sk)
+{
+	return handle_retransmit(sk);
+}
+
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(raw_tp_tcp_retransmit_skb, const struct sock *sk)
+{
+	return handle_retransmit(sk);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
