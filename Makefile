@@ -21,14 +21,14 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ibpf -Iinclude
 
-BPF_NAMES := cpu mem net probe
+BPF_NAMES := cpu mem net proc probe
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 # Modules without BPF: unit-testable on their own.
 LIB_SRCS := agent/config.c agent/cidr.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c
-AGENT_SRCS := agent/main.c agent/cpu.c agent/mem.c agent/net.c agent/collector.c agent/check.c exporter/http.c
+AGENT_SRCS := agent/main.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/collector.c agent/check.c exporter/http.c
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 

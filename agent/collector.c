@@ -56,6 +56,7 @@ struct pod_rec {
 	__u64 retired_faults;
 	__u64 retired_oom_kills;
 	struct pm_net_counts retired_net;
+	__u64 retired_starts;
 	char path[PATH_MAX];		/* the pod cgroup, from the hierarchy root */
 	int live_cgroups;		/* counted by the last walk */
 	int refs;			/* cg_recs pointing here */
@@ -80,6 +81,8 @@ struct cg_rec {
 	__u64 faults;			/* cumulative */
 	__u64 oom_kills;
 	struct pm_net_counts net;	/* cumulative */
+	__u64 starts;			/* cumulative */
+	__u64 procs;			/* cgroup.procs lines at the last walk */
 	__u64 walk_gen;			/* last walk that found it */
 	bool dead;			/* not found by the last walk */
 	unsigned int dead_reads;	/* reads since, with no CPU holding any of it */
@@ -94,6 +97,12 @@ struct pm_collector {
 	struct pm_cpu *cpu;
 	struct pm_mem *mem;
 	struct pm_net *net;		/* NULL: no per-pod network here */
+	struct pm_proc *proc;
+	struct zombie_seen {
+		__u64 cgid;
+		struct pm_zombie_snap z;
+	} *zombies;			/* this read's */
+	size_t n_zombies, cap_zombies;
 	char mem_root[PATH_MAX];	/* memory controller's hierarchy; "" = none */
 	bool mem_v2;
 	enum pm_hier hier;
@@ -282,6 +291,38 @@ static void visit_retransmits(void *ctx, __u64 cgid, __u64 n)
 		r->net.retransmits = n;
 }
 
+static void visit_starts(void *ctx, __u64 cgid, __u64 n)
+{
+	struct cg_rec *r = cg_seen(ctx, cgid);
+
+	if (r && !r->tomb_since && n > r->starts)
+		r->starts = n;
+}
+
+static void visit_zombie(void *ctx, __u64 cgid, __u32 pid, __u32 ppid, const char *comm,
+			 const char *parent_comm, double age_s)
+{
+	struct pm_collector *c = ctx;
+	struct zombie_seen *z;
+
+	if (c->n_zombies == c->cap_zombies) {
+		size_t cap = c->cap_zombies ? c->cap_zombies * 2 : 64;
+
+		z = realloc(c->zombies, cap * sizeof(*z));
+		if (!z)
+			return;
+		c->zombies = z;
+		c->cap_zombies = cap;
+	}
+	z = &c->zombies[c->n_zombies++];
+	z->cgid = cgid;
+	z->z.pid = pid;
+	z->z.ppid = ppid;
+	snprintf(z->z.comm, sizeof(z->z.comm), "%s", comm);
+	snprintf(z->z.parent_comm, sizeof(z->z.parent_comm), "%s", parent_comm);
+	z->z.age_seconds = age_s;
+}
+
 static void visit_oom(void *ctx, __u64 cgid, __u32 pid, const char *comm)
 {
 	struct pm_collector *c = ctx;
@@ -321,6 +362,23 @@ static void classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 	r->runtime = id.runtime;
 }
 
+/* Lines of a pod cgroup's cgroup.procs: its processes, by the kernel's list. */
+static __u64 count_procs(const struct pm_collector *c, const char *rel)
+{
+	char path[2 * PATH_MAX], line[32];
+	__u64 n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/cgroup.procs", c->root, rel);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
 static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 {
 	struct cg_rec *r = cg_get(c, ino);
@@ -330,8 +388,10 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 	r->walk_gen = c->walk_gen;
 	r->dead = false;
 	classify(c, r, rel);
-	if (r->pod)
-		r->pod->live_cgroups++;
+	if (!r->pod)
+		return;
+	r->pod->live_cgroups++;
+	r->procs = count_procs(c, rel);
 }
 
 /* Named at birth: a cgroup gone before any walk still lands in its pod. */
@@ -404,6 +464,8 @@ static void walk(struct pm_collector *c)
 	for (i = 0; u64map__next(&c->cgroups, &i, &key, &v);) {
 		r = v;
 		r->dead = r->walk_gen != c->walk_gen;
+		if (r->dead)
+			r->procs = 0;
 	}
 }
 
@@ -461,7 +523,9 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 	mem__remove(c->mem, r->cgid);
 	if (c->net)
 		net__remove(c->net, r->cgid);
+	proc__remove(c->proc, r->cgid);
 	if (r->pod) {
+		r->pod->retired_starts += r->starts;
 		r->pod->retired_faults += r->faults;
 		r->pod->retired_oom_kills += r->oom_kills;
 		net_add(&r->pod->retired_net, &r->net);
@@ -712,6 +776,24 @@ static void add_net(struct pm_pod_snap *ps, const struct pm_net_counts *n)
 	ps->tcp_retransmits += n->retransmits;
 }
 
+/* This read's zombies, to their pods: all counted, the first few listed. */
+static void add_zombies(struct pm_collector *c, struct pm_snapshot *s)
+{
+	struct pm_pod_snap *ps;
+	struct cg_rec *r;
+	size_t i;
+
+	for (i = 0; i < c->n_zombies; i++) {
+		r = u64map__get(&c->cgroups, c->zombies[i].cgid);
+		if (!r || !r->pod || r->tomb_since)
+			continue;
+		ps = &s->pods[r->pod->snap_idx];
+		ps->zombies++;
+		if (ps->n_zombie_list < PM_SNAP_ZOMBIES)
+			ps->zombie_list[ps->n_zombie_list++] = c->zombies[i].z;
+	}
+}
+
 /* Add the live cgroups to their pods and containers, or to node overhead. */
 static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, __u64 *pods_ns,
 		       __u64 *overhead_ns)
@@ -738,6 +820,8 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, __u64 *pod
 		ps->page_faults += r->faults;
 		ps->oom_kills += r->oom_kills;
 		add_net(ps, &r->net);
+		ps->process_starts += r->starts;
+		ps->processes += r->procs;
 		for (k = 0; k < PM_MEM_KINDS; k++)
 			ps->rss_bytes[k] += r->rss_bytes[k];
 		*pods_ns += r->oncpu_ns;
@@ -780,6 +864,7 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 		ps->page_faults = pods[i]->retired_faults;
 		ps->oom_kills = pods[i]->retired_oom_kills;
 		add_net(ps, &pods[i]->retired_net);
+		ps->process_starts = pods[i]->retired_starts;
 		ps->working_set_bytes = working_set(c, pods[i]);
 		pods_ns += ps->cpu_ns;
 	}
@@ -788,6 +873,7 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 		s = NULL;
 		goto out_free;
 	}
+	add_zombies(c, s);
 	finish_seconds(s);
 	s->node_cpu_pods_seconds = pods_ns / NS_PER_S;
 	s->node_cpu_overhead_seconds = overhead_ns / NS_PER_S;
@@ -839,6 +925,11 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 		.retransmits = visit_retransmits,
 		.ctx = c,
 	};
+	struct pm_proc_visitor pvis = {
+		.starts = visit_starts,
+		.zombie = visit_zombie,
+		.ctx = c,
+	};
 	struct pm_snapshot *s;
 	double now;
 	int err;
@@ -857,6 +948,10 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 		if (err)
 			return err;
 	}
+	c->n_zombies = 0;
+	err = proc__read(c->proc, &pvis);
+	if (err)
+		return err;
 	settle(c);
 	age_cgroups(c, unix_now());
 	if (periodic)
@@ -1048,6 +1143,10 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 		goto out_free;
 	find_mem_root(c, &fs);
 	open_net(c, cfg, &fs);
+	ret = proc__open(&c->proc, c->hier, cfg->zombie_grace_ms,
+			 getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
+	if (ret)
+		goto out_free;
 	c->stats.attach_mode = cpu__attach_mode(c->cpu);
 	c->stats.start_time = unix_now();
 	*out = c;
@@ -1067,6 +1166,8 @@ void collector__close(struct pm_collector *c)
 
 	if (!c)
 		return;
+	proc__close(c->proc);
+	free(c->zombies);
 	net__close(c->net);
 	mem__close(c->mem);
 	cpu__close(c->cpu);

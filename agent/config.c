@@ -286,6 +286,24 @@ static int cfg_set_interval(struct pm_config *cfg, const char *v, char *why, siz
 	return 0;
 }
 
+static int cfg_set_zombie_grace(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+	uint64_t ms;
+
+	cfg_quote(v, q, sizeof(q));
+	if (config__parse_duration_ms(v, &ms)) {
+		snprintf(why, len, "\"%s\" is not a duration (e.g. 60s, 5m)", q);
+		return -EINVAL;
+	}
+	if (ms < 100 || ms > 24ULL * 3600 * 1000) {
+		snprintf(why, len, "\"%s\" is out of range; use 100ms to 24h", q);
+		return -EINVAL;
+	}
+	cfg->zombie_grace_ms = ms;
+	return 0;
+}
+
 /* An existing directory, absolute; trailing slashes dropped so callers can append "/x". */
 static int cfg_set_dir(char *dst, const char *v, char *why, size_t len)
 {
@@ -398,6 +416,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root},
 	{"proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root},
 	{"cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode},
+	{"zombie_grace", "zombie-grace", "a duration, e.g. 60s", cfg_set_zombie_grace},
 	{"net_local", "net-local", "CIDRs, e.g. 10.1.0.0/16,fd00:1::/64", cfg_set_net_local},
 	{"net_in_zone", "net-in-zone", "CIDRs, e.g. 10.1.0.0/16", cfg_set_net_in_zone},
 	{"net_cross_zone", "net-cross-zone", "CIDRs, e.g. 10.2.0.0/16", cfg_set_net_cross_zone},
@@ -445,6 +464,7 @@ void config__defaults(struct pm_config *cfg)
 	cfg->interval_ms = PM_DEFAULT_INTERVAL_MS;
 	strcpy(cfg->proc_root, PM_DEFAULT_PROC_ROOT);
 	cfg->cgroup_mode = PM_CG_AUTO;
+	cfg->zombie_grace_ms = PM_DEFAULT_ZOMBIE_GRACE_MS;
 }
 
 static void cfg_err_unknown(char *err, size_t errlen, const char *prefix, const char *key)
@@ -453,7 +473,7 @@ static void cfg_err_unknown(char *err, size_t errlen, const char *prefix, const 
 
 	cfg_err(err, errlen,
 		"%sunknown key \"%s\"; known keys: listen, interval, cgroup_root, proc_root, "
-		"cgroup_mode, net_local, net_in_zone, net_cross_zone, net_cross_region, "
+		"cgroup_mode, zombie_grace, net_local, net_in_zone, net_cross_zone, net_cross_region, "
 		"net_internet",
 		prefix, cfg_quote(key, q, sizeof(q)));
 }
@@ -826,6 +846,7 @@ void config__usage(FILE *f)
 		"  --cgroup-root DIR      cgroup root (default: found from /proc/self/mountinfo)\n"
 		"  --proc-root DIR        procfs root (default %s)\n"
 		"  --cgroup-mode MODE     auto, v2 or v1 (default auto)\n"
+		"  --zombie-grace DUR     exited, unreaped this long: a zombie (default 60s)\n"
 		"  --net-CLASS CIDRS      the CIDRs (comma-separated) of a network class, over\n"
 		"                         the config file's list for it:\n"
 		"                         local, in-zone, cross-zone, cross-region, internet;\n"

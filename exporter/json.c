@@ -93,6 +93,25 @@ static json_t *json_network(const struct pm_pod_snap *p)
 			 "tcp_retransmits", (json_int_t)p->tcp_retransmits);
 }
 
+static json_t *json_processes(const struct pm_pod_snap *p)
+{
+	json_t *list = json_array();
+	size_t i;
+
+	for (i = 0; list && i < p->n_zombie_list; i++) {
+		const struct pm_zombie_snap *z = &p->zombie_list[i];
+
+		json_array_append_new(list, json_pack("{s:I,s:o,s:I,s:o,s:f}", "pid",
+						      (json_int_t)z->pid, "comm", json_str(z->comm),
+						      "ppid", (json_int_t)z->ppid, "parent_comm",
+						      json_str(z->parent_comm), "age_seconds",
+						      z->age_seconds));
+	}
+	return json_pack("{s:I,s:I,s:I,s:o}", "count", (json_int_t)p->processes, "starts",
+			 (json_int_t)p->process_starts, "zombies", (json_int_t)p->zombies,
+			 "zombie_list", list ? list : json_null());
+}
+
 static json_t *json_pod(const struct pm_pod_snap *p, bool has_net)
 {
 	json_t *o = json_object();
@@ -109,6 +128,7 @@ static json_t *json_pod(const struct pm_pod_snap *p, bool has_net)
 	err |= json_object_set_new(o, "memory", json_memory(p));
 	if (has_net)
 		err |= json_object_set_new(o, "network", json_network(p));
+	err |= json_object_set_new(o, "processes", json_processes(p));
 	err |= json_object_set_new(o, "containers", json_containers(p));
 	if (err) {
 		json_decref(o);

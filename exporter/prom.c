@@ -190,6 +190,21 @@ static double pod_retransmits(const struct pm_pod_snap *p)
 	return (double)p->tcp_retransmits;
 }
 
+static double pod_procs(const struct pm_pod_snap *p)
+{
+	return (double)p->processes;
+}
+
+static double pod_zombies(const struct pm_pod_snap *p)
+{
+	return (double)p->zombies;
+}
+
+static double pod_starts(const struct pm_pod_snap *p)
+{
+	return (double)p->process_starts;
+}
+
 static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 {
 	/* per-container series are off by default: they multiply cardinality */
@@ -205,6 +220,13 @@ static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 			"User page faults of the pod's processes.", pod_faults);
 	prom_pod_family(f, s, "podmeter_pod_oom_kills_total", "counter",
 			"Processes of the pod chosen as OOM victims.", pod_ooms);
+	prom_pod_family(f, s, "podmeter_pod_processes", "gauge",
+			"Processes in the pod's cgroups.", pod_procs);
+	prom_pod_family(f, s, "podmeter_pod_zombie_processes", "gauge",
+			"Processes that exited and were not reaped for longer than the grace period.",
+			pod_zombies);
+	prom_pod_family(f, s, "podmeter_pod_process_starts_total", "counter",
+			"Processes started in the pod (threads not counted).", pod_starts);
 	if (!s->has_net)
 		return;
 	prom_write_net(f, s);

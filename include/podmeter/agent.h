@@ -10,6 +10,7 @@
 #include <podmeter/cpu.h>
 #include <podmeter/mem.h>
 #include <podmeter/net.h>
+#include <podmeter/proc.h>
 #include <podmeter/snapshot.h>
 
 /* ---- agent/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
@@ -79,6 +80,25 @@ int net__read(struct pm_net *net, const struct pm_net_visitor *v);
 void net__remove(struct pm_net *net, __u64 cgid);
 void net__errors(struct pm_net *net, __u64 errs[PM_NET_ERR_MAX]);
 void net__close(struct pm_net *net);
+
+/* ---- agent/proc.c: loads bpf/proc.bpf.c ---- */
+struct pm_proc;
+
+struct pm_proc_visitor {
+	/* cumulative processes started in a cgroup */
+	void (*starts)(void *ctx, __u64 cgid, __u64 n);
+	/* a process exited longer than the grace period ago and not reaped */
+	void (*zombie)(void *ctx, __u64 cgid, __u32 pid, __u32 ppid, const char *comm,
+		       const char *parent_comm, double age_s);
+	void *ctx;
+};
+
+int proc__open(struct pm_proc **out, enum pm_hier hier, __u64 zombie_grace_ms, bool force_raw_tp,
+	       char *err, size_t errlen);
+int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v);
+void proc__remove(struct pm_proc *p, __u64 cgid);
+void proc__errors(struct pm_proc *p, __u64 errs[PM_PROC_ERR_MAX]);
+void proc__close(struct pm_proc *p);
 
 /* ---- agent/collector.c: maps -> pods -> snapshots ---- */
 struct pm_collector;

@@ -15,6 +15,7 @@
 #define PM_DEFAULT_LISTEN_PORT	9477
 #define PM_DEFAULT_INTERVAL_MS	1000
 #define PM_DEFAULT_PROC_ROOT	"/proc"
+#define PM_DEFAULT_ZOMBIE_GRACE_MS	60000
 
 enum pm_cgroup_mode {
 	PM_CG_AUTO = 0,	/* v2 unless pod cgroups are found only in v1 cpuacct */
@@ -29,6 +30,7 @@ struct pm_config {
 	char cgroup_root[PATH_MAX];	/* "" = find from mountinfo */
 	char proc_root[PATH_MAX];
 	enum pm_cgroup_mode cgroup_mode;
+	uint64_t zombie_grace_ms;	/* unreaped this long: a zombie */
 	char config_file[PATH_MAX];	/* "" = none */
 	/* network classes beyond the built-in ones: net_<class> = CIDR list */
 	struct pm_cidr cidrs[PM_CFG_MAX_CIDRS];

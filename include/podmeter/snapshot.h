@@ -19,6 +19,15 @@ struct pm_container_snap {
 	uint64_t cpu_ns, runq_ns;	/* the same, exact: summed in ns, divided once */
 };
 
+#define PM_SNAP_ZOMBIES 8	/* listed per pod; the count is exact */
+
+struct pm_zombie_snap {
+	uint32_t pid, ppid;
+	char comm[16];
+	char parent_comm[16];	/* the parent that does not reap it */
+	double age_seconds;	/* since it exited */
+};
+
 struct pm_pod_snap {
 	char uid[PM_UID_LEN + 1];
 	char namespace_[64];		/* "" until kubelet metadata exists */
@@ -34,6 +43,11 @@ struct pm_pod_snap {
 	uint64_t net_bytes[2][5];	/* [tx, rx][local .. internet]: IP bytes */
 	uint64_t net_packets[2];	/* [tx, rx] */
 	uint64_t tcp_retransmits;
+	uint64_t processes;		/* in the pod's cgroups (cgroup.procs, as of the last walk) */
+	uint64_t process_starts;	/* cumulative */
+	uint64_t zombies;		/* exited, unreaped for longer than the grace period */
+	size_t n_zombie_list;
+	struct pm_zombie_snap zombie_list[PM_SNAP_ZOMBIES];
 	size_t n_containers;
 	struct pm_container_snap *containers;
 };

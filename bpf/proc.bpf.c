@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Process lifecycle per cgroup: starts and execs (counters), and processes
+ * that have exited but are not freed, for zombie detection: an entry from
+ * the moment the last thread of a process exits until the task is freed
+ * (after its parent reaps it). The agent calls one a zombie after a grace
+ * period.
+ */
+#include <vmlinux.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "core_fixes.bpf.h"
+#include <podmeter/cpu.h>
+#include <podmeter/proc.h>
+
+const volatile bool track_v1 = false;
+const volatile __u32 hier = PM_HIER_V2;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PM_PROC_MAX_CGROUPS);
+	__type(key, struct pm_cg_key);
+	__type(value, struct pm_proc_val);
+} proc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PM_PROC_MAX_EXITED);
+	__type(key, __u32);
+	__type(value, struct pm_exited);
+} exited SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PM_PROC_ERR_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_errors SEC(".maps");
+
+static __always_inline void count_error(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&proc_errors, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u64 cgid_of(struct task_struct *t)
+{
+	if (track_v1)
+		return task_cpuacct_cgid(t);
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+}
+
+static __always_inline struct pm_proc_val *stats_of(struct task_struct *t)
+{
+	struct pm_cg_key key = { .cgid = cgid_of(t), .hier = hier };
+	static const struct pm_proc_val zero;
+	struct pm_proc_val *v;
+
+	v = bpf_map_lookup_elem(&proc_stats, &key);
+	if (v)
+		return v;
+	bpf_map_update_elem(&proc_stats, &key, &zero, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(&proc_stats, &key);
+	if (!v)
+		count_error(PM_PROC_ERR_CGROUP_FULL);
+	return v;
+}
+
+static __always_inline bool is_leader(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, pid) == BPF_CORE_READ(t, tgid);
+}
+
+static __always_inline int handle_fork(struct task_struct *child)
+{
+	struct pm_proc_val *v;
+
+	if (!is_leader(child))
+		return 0;	/* a thread, not a process */
+	v = stats_of(child);
+	if (v)
+		v->starts++;
+	return 0;
+}
+
+static __always_inline int handle_exec(struct task_struct *p)
+{
+	struct pm_proc_val *v = stats_of(p);
+
+	if (v)
+		v->execs++;
+	return 0;
+}
+
+/* signal->live reaches 0 when the last thread exits (before this tracepoint). */
+static __always_inline int handle_exit(struct task_struct *p)
+{
+	struct task_struct *parent;
+	struct pm_exited e = {};
+	__u32 tgid;
+
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	tgid = BPF_CORE_READ(p, tgid);
+	parent = BPF_CORE_READ(p, real_parent);
+	e.ts = bpf_ktime_get_ns();
+	e.cgid = cgid_of(p);
+	e.ppid = BPF_CORE_READ(parent, tgid);
+	BPF_CORE_READ_STR_INTO(&e.comm, p, comm);
+	BPF_CORE_READ_STR_INTO(&e.parent_comm, parent, comm);
+	if (bpf_map_update_elem(&exited, &tgid, &e, BPF_ANY))
+		count_error(PM_PROC_ERR_EXITED_FULL);
+	return 0;
+}
+
+static __always_inline int handle_free(struct task_struct *p)
+{
+	__u32 tgid;
+
+	if (!is_leader(p))
+		return 0;
+	tgid = BPF_CORE_READ(p, tgid);
+	bpf_map_delete_elem(&exited, &tgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tp_btf_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(child);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(raw_tp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(child);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tp_btf_sched_process_exec, struct task_struct *p)
+{
+	return handle_exec(p);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(raw_tp_sched_process_exec, struct task_struct *p)
+{
+	return handle_exec(p);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tp_btf_sched_process_exit, struct task_struct *p)
+{
+	return handle_exit(p);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(raw_tp_sched_process_exit, struct task_struct *p)
+{
+	return handle_exit(p);
+}
+
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(tp_btf_sched_process_free, struct task_struct *p)
+{
+	return handle_free(p);
+}
+
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(raw_tp_sched_process_free, struct task_struct *p)
+{
+	return handle_free(p);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Shared between bpf/proc.bpf.c and agent/proc.c: fixed-size, __u32/__u64 only. */
+#ifndef PODMETER_PROC_H
+#define PODMETER_PROC_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PM_PROC_MAX_CGROUPS	16384
+#define PM_PROC_MAX_EXITED	65536
+
+/* Per-CPU value of proc_stats, keyed by struct pm_cg_key (cpu.h). */
+struct pm_proc_val {
+	__u64 starts;	/* processes started (forks of a new thread group) */
+	__u64 execs;
+};
+
+/*
+ * A process whose threads have all exited and that is not freed yet: a
+ * zombie while its parent has not reaped it. Keyed by its pid (tgid);
+ * removed at sched_process_free.
+ */
+struct pm_exited {
+	__u64 ts;		/* bpf_ktime_get_ns() at exit */
+	__u64 cgid;
+	__u32 ppid;		/* the parent that should reap it */
+	__u32 pad;
+	char comm[16];
+	char parent_comm[16];
+};
+
+enum pm_proc_err {
+	PM_PROC_ERR_CGROUP_FULL = 0,
+	PM_PROC_ERR_EXITED_FULL = 1,
+	PM_PROC_ERR_MAX,
+};
+
+#endif /* PODMETER_PROC_H */

@@ -1,0 +1,113 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Processes per pod against /proc and the kernel's own cgroup accounting:
+#   - a parent that never reaps 5 children: 5 zombies, as many as /proc shows
+#     in state Z under that parent; after it reaps them, 0;
+#   - a pod spawning 300 short-lived /bin/true: 300 process starts, and their
+#     CPU lands in the pod (against the pod cgroup's cpu.stat, 1%);
+#   - processes per pod against the pod cgroup's cgroup.procs.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+V2=$(cg_v2_root)
+[ -n "$V2" ] || { echo "  skip: no cgroup v2 hierarchy"; exit 0; }
+echo "proc: cgroup v2 at $V2"
+newuid() {
+	printf '%08x-%04x-4%03x-8%03x-%012x' $((RANDOM * RANDOM)) $RANDOM $((RANDOM % 4096)) \
+		$((RANDOM % 4096)) $((RANDOM * RANDOM * RANDOM))
+}
+uz=$(newuid)
+us=$(newuid)
+podz="$V2/kubepods/besteffort/pod$uz"
+pods="$V2/kubepods/besteffort/pod$us"
+ctrz="$podz/$(printf '%064x' 1)"
+ctrs="$pods/$(printf '%064x' 2)"
+mkcg "$ctrz" && mkcg "$ctrs" || { fail "create fake pods"; finish; exit; }
+start_agent --cgroup-mode v2 --zombie-grace 1s || { fail "agent start"; finish; exit; }
+
+# a parent that forks 5 children which exit at once, and reaps them on SIGUSR1
+run_in_cg "$ctrz" python3 -c '
+import os, signal, time
+kids = []
+for _ in range(5):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    kids.append(pid)
+signal.signal(signal.SIGUSR1, lambda *a: [os.waitpid(k, 0) for k in kids])
+deadline = time.time() + 60
+while time.time() < deadline:
+    time.sleep(0.2)'
+parent=$LAST_PID
+sleep 3
+zombies_in_proc() {	# processes in state Z whose parent is $1
+	local n=0 f
+	for f in /proc/[0-9]*/stat; do
+		awk -v p="$1" '{ sub(/.*\) /, ""); if ($1 == "Z" && $2 == p) found = 1 }
+			END { exit !found }' "$f" 2>/dev/null && n=$((n + 1))
+	done
+	echo $n
+}
+scrape "$WORK/m1"
+z=$(metric_value "$WORK/m1" podmeter_pod_zombie_processes "uid=\"$uz\"")
+k=$(zombies_in_proc "$parent")
+[ "$k" = 5 ] && [ "$z" = "$k" ] && pass "unreaped children: podmeter $z zombies, /proc $k in state Z" ||
+	fail "unreaped children: podmeter $z zombies, /proc $k in state Z (want 5)"
+if curl -sf "$PM_URL/v1/pods" | python3 -c '
+import json, sys
+pod = [p for p in json.load(sys.stdin)["pods"] if p["uid"] == sys.argv[1]][0]
+zl = pod["processes"]["zombie_list"]
+sys.exit(0 if len(zl) == 5 and all(z["ppid"] == int(sys.argv[2]) and
+	z["parent_comm"].startswith("python") for z in zl) else 1)' "$uz" "$parent"; then
+	pass "/v1/pods lists the 5 zombies with their parent's pid and comm"
+else
+	fail "/v1/pods zombie list: $(curl -sf "$PM_URL/v1/pods" | head -c 600)"
+fi
+kill -USR1 "$parent"
+sleep 2.5
+scrape "$WORK/m2"
+z=$(metric_value "$WORK/m2" podmeter_pod_zombie_processes "uid=\"$uz\"")
+k=$(zombies_in_proc "$parent")
+[ "$z" = 0 ] && [ "$k" = 0 ] && pass "after reaping: podmeter $z zombies, /proc $k" ||
+	fail "after reaping: podmeter $z zombies, /proc $k (want 0)"
+
+# 300 short-lived processes, started by a shell already inside the pod
+sleep 5	# a walk has seen both pods
+scrape "$WORK/s0"
+k0=$(kernel_cpu_ns "$pods")
+# ("[" and $((...)) are built into the shell: the only forks are the 300)
+run_in_cg "$ctrs" sh -c 'i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i + 1)); done; exec sleep 60'
+spawner=$LAST_PID
+for _ in $(seq 1 300); do
+	[ "$(cat "/proc/$spawner/comm" 2>/dev/null)" = sleep ] && break
+	sleep 0.1
+done
+sleep 1.5
+k1a=$(kernel_cpu_ns "$pods")
+scrape "$WORK/s1"
+k1b=$(kernel_cpu_ns "$pods")
+st=$(awk -v a="$(metric_value "$WORK/s0" podmeter_pod_process_starts_total "uid=\"$us\"")" \
+	 -v b="$(metric_value "$WORK/s1" podmeter_pod_process_starts_total "uid=\"$us\"")" \
+	 'BEGIN { printf "%d", b - a }')
+[ "$st" = 300 ] && pass "process starts: podmeter $st, the shell forked 300 /bin/true" ||
+	fail "process starts: podmeter $st, the shell forked 300 /bin/true"
+d=$(awk -v a="$(metric_value "$WORK/s0" podmeter_pod_cpu_seconds_total "uid=\"$us\"")" \
+	-v b="$(metric_value "$WORK/s1" podmeter_pod_cpu_seconds_total "uid=\"$us\"")" \
+	'BEGIN { printf "%.6f", b - a }')
+lo=$(awk -v a="$k0" -v b="$k1a" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
+hi=$(awk -v a="$k0" -v b="$k1b" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
+within "$d" "$lo" "$hi" 0.01 && pass "CPU of 300 short-lived processes: podmeter ${d}s, kernel ${lo}..${hi}s" ||
+	fail "CPU of 300 short-lived processes: podmeter ${d}s, kernel ${lo}..${hi}s (1%)"
+
+sleep 5	# processes per pod are counted at the tree walk
+scrape "$WORK/s2"
+for u in "$uz" "$us"; do
+	dir=$podz
+	[ "$u" = "$us" ] && dir=$pods
+	want=$(find "$dir" -name cgroup.procs -exec cat {} + | wc -l)
+	got=$(metric_value "$WORK/s2" podmeter_pod_processes "uid=\"$u\"")
+	[ "$got" = "$want" ] && pass "processes in pod $u: podmeter $got, cgroup.procs $want" ||
+		fail "processes in pod $u: podmeter $got, cgroup.procs $want"
+done
+stop_agent
+finish
