@@ -285,7 +285,7 @@ static int check_cgroup_v1(struct check_ctx *ctx, char *detail, size_t len)
 
 static int check_cgroup_skb(struct check_ctx *ctx, char *detail, size_t len)
 {
-	const char *fallback = "no per-pod network (later signal)";
+	const char *fallback = "no per-pod network";
 	char why[256];
 	int err;
 
@@ -374,6 +374,77 @@ static int check_capabilities(struct check_ctx *ctx, char *detail, size_t len)
 	return 0;
 }
 
+/*
+ * Tracepoints each signal hooks, found in the kernel's BTF (what tp_btf and
+ * raw_tp attach to); what the agent does without the optional ones.
+ */
+struct check_tps {
+	const char *names[5];
+	const char *without;	/* NULL: required */
+};
+
+static int check_tracepoints(const struct check_tps *tps, char *detail, size_t len)
+{
+	char have[256] = "", lack[256] = "";
+	int i, required_missing = 0;
+
+	for (i = 0; i < 5 && tps->names[i]; i++) {
+		bool ok = libbpf_find_vmlinux_btf_id(tps->names[i], BPF_TRACE_RAW_TP) > 0;
+		char *dst = ok ? have : lack;
+
+		snprintf(dst + strlen(dst), sizeof(have) - strlen(dst), "%s%s", dst[0] ? " " : "",
+			 tps->names[i]);
+		required_missing |= !ok && !tps->without;
+	}
+	if (!lack[0]) {
+		snprintf(detail, len, "%s", have);
+		return 0;
+	}
+	snprintf(detail, len, "%s: %s", lack,
+		 required_missing ? "this signal is not measured" : tps->without);
+	return -ENOENT;
+}
+
+static int check_tp_cpu(struct check_ctx *ctx, char *detail, size_t len)
+{
+	static const struct check_tps tps = { { "sched_switch", "cgroup_mkdir" }, NULL };
+
+	(void)ctx;
+	return check_tracepoints(&tps, detail, len);
+}
+
+static int check_tp_mem(struct check_ctx *ctx, char *detail, size_t len)
+{
+	static const struct check_tps tps = {
+		{ "rss_stat", "mark_victim", "page_fault_user" },
+		"page faults are not counted (page_fault_user is x86 only)",
+	};
+
+	(void)ctx;
+	return check_tracepoints(&tps, detail, len);
+}
+
+static int check_tp_net(struct check_ctx *ctx, char *detail, size_t len)
+{
+	static const struct check_tps tps = { { "tcp_retransmit_skb" },
+					      "TCP retransmits are not counted" };
+
+	(void)ctx;
+	return check_tracepoints(&tps, detail, len);
+}
+
+static int check_tp_proc(struct check_ctx *ctx, char *detail, size_t len)
+{
+	static const struct check_tps tps = {
+		{ "sched_process_fork", "sched_process_exec", "sched_process_exit",
+		  "sched_process_free" },
+		NULL,
+	};
+
+	(void)ctx;
+	return check_tracepoints(&tps, detail, len);
+}
+
 static const struct check_probe check_probes[] = {
 	{ "btf", check_btf },
 	{ "tp_btf", check_tp_btf },
@@ -385,6 +456,10 @@ static const struct check_probe check_probes[] = {
 	{ "uprobes", check_uprobes },
 	{ "memlock", check_memlock },
 	{ "capabilities", check_capabilities },
+	{ "cpu hooks", check_tp_cpu },
+	{ "memory hooks", check_tp_mem },
+	{ "network hooks", check_tp_net },
+	{ "process hooks", check_tp_proc },
 };
 
 /* The reason the agent cannot run, or NULL when it can. */

@@ -9,7 +9,8 @@ echo "check"
 "$PODMETER" check >"$WORK/check.out" 2>&1
 rc=$?
 [ $rc -eq 0 ] && pass "check exits 0 on this node" || fail "check exit $rc: $(tail -1 "$WORK/check.out")"
-for f in btf tp_btf raw_tp tracefs "cgroup v2" "cgroup v1" cgroup_skb uprobes memlock capabilities; do
+for f in btf tp_btf raw_tp tracefs "cgroup v2" "cgroup v1" cgroup_skb uprobes memlock capabilities \
+	 "cpu hooks" "memory hooks" "network hooks" "process hooks"; do
 	grep -q "^$f  *\(ok\|missing\)" "$WORK/check.out" && pass "check prints $f" ||
 		fail "check has no line for $f"
 done
