@@ -92,6 +92,7 @@ integration: all $(OUTPUT)/tests/pm_alloc
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor
 	@PODMETER=$(OUTPUT)/podmeter FLOOR=$(OUTPUT)/bench/floor tests/bench/cpu_overhead.sh
+	@PODMETER=$(OUTPUT)/podmeter tests/bench/net_mem_overhead.sh
 
 $(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/probe.skel.h
 	@mkdir -p $(OUTPUT)/bench
