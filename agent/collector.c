@@ -58,6 +58,7 @@ struct pod_rec {
 	struct pm_net_counts retired_net;
 	__u64 retired_starts;
 	char path[PATH_MAX];		/* the pod cgroup, from the hierarchy root */
+	long long working_set;		/* bytes, read at each walk; -1 = none */
 	int live_cgroups;		/* counted by the last walk */
 	int refs;			/* cg_recs pointing here */
 	size_t snap_idx;
@@ -162,6 +163,7 @@ static struct pod_rec *pod_get(struct pm_collector *c, const struct pm_pod_ident
 		return NULL;
 	memcpy(p->uid, id->uid, sizeof(p->uid));
 	p->qos = id->qos;
+	p->working_set = -1;
 	p->next_same_hash = head;
 	if (u64map__put(&c->pods, h, p)) {
 		free(p);
@@ -746,6 +748,19 @@ static long long working_set(const struct pm_collector *c, const struct pod_rec 
 	return usage > inactive ? usage - inactive : 0;
 }
 
+/* At each walk: the working set changes slowly and costs two reads a pod. */
+static void refresh_working_sets(struct pm_collector *c)
+{
+	struct pod_rec *p;
+	size_t i = 0;
+	uint64_t key;
+	void *v;
+
+	while (u64map__next(&c->pods, &i, &key, &v))
+		for (p = v; p; p = p->next_same_hash)
+			p->working_set = working_set(c, p);
+}
+
 /* Seconds from nanoseconds summed as integers: counters never step back. */
 static void finish_seconds(struct pm_snapshot *s)
 {
@@ -865,7 +880,7 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 		ps->oom_kills = pods[i]->retired_oom_kills;
 		add_net(ps, &pods[i]->retired_net);
 		ps->process_starts = pods[i]->retired_starts;
-		ps->working_set_bytes = working_set(c, pods[i]);
+		ps->working_set_bytes = pods[i]->working_set;
 		pods_ns += ps->cpu_ns;
 	}
 	if (add_cgroups(c, s, &pods_ns, &overhead_ns)) {
@@ -956,8 +971,10 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	age_cgroups(c, unix_now());
 	if (periodic)
 		c->ticks_since_walk++;
-	if (c->unknown_seen || c->ticks_since_walk >= WALK_EVERY_TICKS || !c->walk_gen)
+	if (c->unknown_seen || c->ticks_since_walk >= WALK_EVERY_TICKS || !c->walk_gen) {
 		walk(c);
+		refresh_working_sets(c);
+	}
 	now = unix_now();
 	age_pods(c, now);
 	read_errors(c);

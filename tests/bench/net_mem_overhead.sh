@@ -43,7 +43,8 @@ iperf_bps() {
 }
 
 fault_ops() {
-	timeout $((DUR + 30)) stress-ng --fault 1 --timeout "${DUR}s" --metrics-brief 2>&1 |
+	timeout $((DUR + 30)) stress-ng --fault 1 --timeout "${DUR}s" --metrics-brief \
+		--temp-path "${TMPDIR:-/tmp}" 2>&1 |
 		awk '/metrc:/ && $4 == "fault" && $5 ~ /^[0-9]+$/ { print $9; exit }'
 }
 
