@@ -99,6 +99,8 @@ struct pm_collector {
 	struct pm_mem *mem;
 	struct pm_net *net;		/* NULL: no per-pod network here */
 	struct pm_proc *proc;
+	struct pm_kubemeta *meta;
+	size_t last_unknown;		/* pods without metadata at the last collection */
 	struct zombie_seen {
 		__u64 cgid;
 		struct pm_zombie_snap z;
@@ -898,6 +900,17 @@ out_free:
 	return s;
 }
 
+/* Names from the metadata thread; a pod it does not know asks for a refresh. */
+static void label(struct pm_collector *c, struct pm_snapshot *s)
+{
+	size_t unknown = kubemeta__label(c->meta, s);
+
+	if (unknown > c->last_unknown)
+		kubemeta__poke(c->meta);
+	c->last_unknown = unknown;
+	s->agent.kubelet_errors = kubemeta__errors(c->meta);
+}
+
 /* ---- one collection ---- */
 
 static void read_errors(struct pm_collector *c)
@@ -985,6 +998,7 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	s = build_snapshot(c, now);
 	if (!s)
 		return -ENOMEM;
+	label(c, s);
 	snapshot__put(c->snap);
 	c->snap = s;
 	c->snap_mono = t0;
@@ -1160,6 +1174,11 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 		goto out_free;
 	find_mem_root(c, &fs);
 	open_net(c, cfg, &fs);
+	ret = kubemeta__open(&c->meta, cfg);
+	if (ret) {
+		snprintf(err, errlen, "kubelet: start: %s", strerror(-ret));
+		goto out_free;
+	}
 	ret = proc__open(&c->proc, c->hier, cfg->zombie_grace_ms,
 			 getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
 	if (ret)
@@ -1183,6 +1202,7 @@ void collector__close(struct pm_collector *c)
 
 	if (!c)
 		return;
+	kubemeta__close(c->meta);
 	proc__close(c->proc);
 	free(c->zombies);
 	net__close(c->net);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "podmeter/config.h"
@@ -31,6 +32,7 @@ struct cfg_key {
 	const char *flag; /* command-line spelling, hyphens */
 	const char *hint; /* "give %s" when the value is empty */
 	cfg_setter set;
+	bool boolean;	/* a bare --flag means true */
 };
 
 struct cfg_opt {
@@ -304,6 +306,92 @@ static int cfg_set_zombie_grace(struct pm_config *cfg, const char *v, char *why,
 	return 0;
 }
 
+static int cfg_set_kubelet(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+
+	cfg_quote(v, q, sizeof(q));
+	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+		snprintf(why, len, "\"%s\" is not an http:// or https:// URL", q);
+		return -EINVAL;
+	}
+	if (strlen(v) >= sizeof(cfg->kubelet_url)) {
+		snprintf(why, len, "\"%s\" is too long", q);
+		return -EINVAL;
+	}
+	strcpy(cfg->kubelet_url, v);
+	return 0;
+}
+
+/* An absolute path of a readable file. */
+static int cfg_set_file(char *dst, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+
+	cfg_quote(v, q, sizeof(q));
+	if (*v != '/' || strlen(v) >= PATH_MAX) {
+		snprintf(why, len, "\"%s\" is not an absolute path", q);
+		return -EINVAL;
+	}
+	if (access(v, R_OK)) {
+		snprintf(why, len, "\"%s\": %s", q, strerror(errno));
+		return -EINVAL;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+static int cfg_set_token_file(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_set_file(cfg->kubelet_token_file, v, why, len);
+}
+
+static int cfg_set_ca_file(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_set_file(cfg->kubelet_ca_file, v, why, len);
+}
+
+static int cfg_set_insecure_tls(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+
+	if (!strcmp(v, "true"))
+		cfg->kubelet_insecure_tls = true;
+	else if (!strcmp(v, "false"))
+		cfg->kubelet_insecure_tls = false;
+	else {
+		snprintf(why, len, "\"%s\" is not true or false", cfg_quote(v, q, sizeof(q)));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cfg_set_kubelet_interval(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+	uint64_t ms;
+
+	cfg_quote(v, q, sizeof(q));
+	if (config__parse_duration_ms(v, &ms) || ms < 1000 || ms > 3600 * 1000) {
+		snprintf(why, len, "\"%s\" is not a duration from 1s to 1h", q);
+		return -EINVAL;
+	}
+	cfg->kubelet_interval_ms = ms;
+	return 0;
+}
+
+static int cfg_set_log_pods_dir(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+
+	if (*v != '/' || strlen(v) >= PATH_MAX) {
+		snprintf(why, len, "\"%s\" is not an absolute path", cfg_quote(v, q, sizeof(q)));
+		return -EINVAL;
+	}
+	strcpy(cfg->log_pods_dir, v);
+	return 0;
+}
+
 /* An existing directory, absolute; trailing slashes dropped so callers can append "/x". */
 static int cfg_set_dir(char *dst, const char *v, char *why, size_t len)
 {
@@ -411,18 +499,25 @@ CFG_NET_SETTER(cross_region, PM_NET_CROSS_REGION)
 CFG_NET_SETTER(internet, PM_NET_INTERNET)
 
 static const struct cfg_key cfg_keys[] = {
-	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen},
-	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval},
-	{"cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root},
-	{"proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root},
-	{"cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode},
-	{"zombie_grace", "zombie-grace", "a duration, e.g. 60s", cfg_set_zombie_grace},
-	{"net_local", "net-local", "CIDRs, e.g. 10.1.0.0/16,fd00:1::/64", cfg_set_net_local},
-	{"net_in_zone", "net-in-zone", "CIDRs, e.g. 10.1.0.0/16", cfg_set_net_in_zone},
-	{"net_cross_zone", "net-cross-zone", "CIDRs, e.g. 10.2.0.0/16", cfg_set_net_cross_zone},
+	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen, false},
+	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval, false},
+	{"cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root, false},
+	{"proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root, false},
+	{"cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode, false},
+	{"zombie_grace", "zombie-grace", "a duration, e.g. 60s", cfg_set_zombie_grace, false},
+	{"kubelet", "kubelet", "a URL, e.g. https://127.0.0.1:10250/pods", cfg_set_kubelet, false},
+	{"kubelet_token_file", "kubelet-token-file", "a file path", cfg_set_token_file, false},
+	{"kubelet_ca_file", "kubelet-ca-file", "a file path", cfg_set_ca_file, false},
+	{"kubelet_insecure_tls", "kubelet-insecure-tls", "true or false", cfg_set_insecure_tls,
+	 true},
+	{"kubelet_interval", "kubelet-interval", "a duration, e.g. 30s", cfg_set_kubelet_interval, false},
+	{"log_pods_dir", "log-pods-dir", "a directory path", cfg_set_log_pods_dir, false},
+	{"net_local", "net-local", "CIDRs, e.g. 10.1.0.0/16,fd00:1::/64", cfg_set_net_local, false},
+	{"net_in_zone", "net-in-zone", "CIDRs, e.g. 10.1.0.0/16", cfg_set_net_in_zone, false},
+	{"net_cross_zone", "net-cross-zone", "CIDRs, e.g. 10.2.0.0/16", cfg_set_net_cross_zone, false},
 	{"net_cross_region", "net-cross-region", "CIDRs, e.g. 10.3.0.0/16",
-	 cfg_set_net_cross_region},
-	{"net_internet", "net-internet", "CIDRs, e.g. 192.0.2.0/24", cfg_set_net_internet},
+	 cfg_set_net_cross_region, false},
+	{"net_internet", "net-internet", "CIDRs, e.g. 192.0.2.0/24", cfg_set_net_internet, false},
 };
 
 #define CFG_NKEYS ((int)(sizeof(cfg_keys) / sizeof(cfg_keys[0])))
@@ -465,6 +560,8 @@ void config__defaults(struct pm_config *cfg)
 	strcpy(cfg->proc_root, PM_DEFAULT_PROC_ROOT);
 	cfg->cgroup_mode = PM_CG_AUTO;
 	cfg->zombie_grace_ms = PM_DEFAULT_ZOMBIE_GRACE_MS;
+	cfg->kubelet_interval_ms = PM_DEFAULT_KUBELET_INTERVAL_MS;
+	strcpy(cfg->log_pods_dir, PM_DEFAULT_LOG_PODS_DIR);
 }
 
 static void cfg_err_unknown(char *err, size_t errlen, const char *prefix, const char *key)
@@ -473,7 +570,8 @@ static void cfg_err_unknown(char *err, size_t errlen, const char *prefix, const 
 
 	cfg_err(err, errlen,
 		"%sunknown key \"%s\"; known keys: listen, interval, cgroup_root, proc_root, "
-		"cgroup_mode, zombie_grace, net_local, net_in_zone, net_cross_zone, net_cross_region, "
+		"cgroup_mode, zombie_grace, kubelet, kubelet_token_file, kubelet_ca_file, "
+		"kubelet_insecure_tls, kubelet_interval, log_pods_dir, net_local, net_in_zone, net_cross_zone, net_cross_region, "
 		"net_internet",
 		prefix, cfg_quote(key, q, sizeof(q)));
 }
@@ -749,6 +847,8 @@ static int cfg_next_opt(int argc, char **argv, int *i, struct cfg_opt *o, char *
 	}
 	if (eq)
 		o->value = eq + 1;
+	else if (o->key && o->key->boolean)
+		o->value = "true";
 	else if (*i < argc)
 		o->value = argv[(*i)++];
 	else
@@ -847,6 +947,13 @@ void config__usage(FILE *f)
 		"  --proc-root DIR        procfs root (default %s)\n"
 		"  --cgroup-mode MODE     auto, v2 or v1 (default auto)\n"
 		"  --zombie-grace DUR     exited, unreaped this long: a zombie (default 60s)\n"
+		"  --kubelet URL          the kubelet's pods API, e.g. https://127.0.0.1:10250/pods\n"
+		"                         (default none: names from --log-pods-dir)\n"
+		"  --kubelet-token-file F bearer token (e.g. the service account's)\n"
+		"  --kubelet-ca-file F    CA to verify the kubelet's certificate\n"
+		"  --kubelet-insecure-tls do not verify it (labs only)\n"
+		"  --kubelet-interval DUR refresh (default 30s; also when a new pod appears)\n"
+		"  --log-pods-dir DIR     <namespace>_<name>_<uid> dirs (default /var/log/pods)\n"
 		"  --net-CLASS CIDRS      the CIDRs (comma-separated) of a network class, over\n"
 		"                         the config file's list for it:\n"
 		"                         local, in-zone, cross-zone, cross-region, internet;\n"

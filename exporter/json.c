@@ -93,6 +93,14 @@ static json_t *json_network(const struct pm_pod_snap *p)
 			 "tcp_retransmits", (json_int_t)p->tcp_retransmits);
 }
 
+/* null where no container sets the resource */
+static json_t *json_resources(int64_t cpu_milli, int64_t memory, int64_t gpus)
+{
+	return json_pack("{s:o,s:o,s:I}", "cpu_cores",
+			 cpu_milli < 0 ? json_null() : json_real(cpu_milli / 1000.0), "memory_bytes",
+			 memory < 0 ? json_null() : json_integer(memory), "gpus", (json_int_t)gpus);
+}
+
 static json_t *json_processes(const struct pm_pod_snap *p)
 {
 	json_t *list = json_array();
@@ -123,6 +131,15 @@ static json_t *json_pod(const struct pm_pod_snap *p, bool has_net)
 	err |= json_object_set_new(o, "namespace", json_str(p->namespace_));
 	err |= json_object_set_new(o, "pod", json_str(p->name));
 	err |= json_object_set_new(o, "qos", json_str(podpath__qos_str(p->qos)));
+	err |= json_object_set_new(o, "owner", json_pack("{s:o,s:o}", "kind",
+							    json_str(p->owner_kind), "name",
+							    json_str(p->owner_name)));
+	err |= json_object_set_new(o, "node", json_str(p->node));
+	err |= json_object_set_new(o, "requests", json_resources(p->cpu_request_milli,
+								  p->memory_request_bytes,
+								  p->gpu_request));
+	err |= json_object_set_new(o, "limits", json_resources(p->cpu_limit_milli,
+								p->memory_limit_bytes, p->gpu_limit));
 	err |= json_object_set_new(o, "cpu_seconds", json_num(p->cpu_seconds));
 	err |= json_object_set_new(o, "runqueue_seconds", json_num(p->runq_seconds));
 	err |= json_object_set_new(o, "memory", json_memory(p));

@@ -205,8 +205,78 @@ static double pod_starts(const struct pm_pod_snap *p)
 	return (double)p->process_starts;
 }
 
+static double pod_cpu_request(const struct pm_pod_snap *p)
+{
+	return p->cpu_request_milli < 0 ? NAN : p->cpu_request_milli / 1000.0;
+}
+
+static double pod_cpu_limit(const struct pm_pod_snap *p)
+{
+	return p->cpu_limit_milli < 0 ? NAN : p->cpu_limit_milli / 1000.0;
+}
+
+static double pod_mem_request(const struct pm_pod_snap *p)
+{
+	return p->memory_request_bytes < 0 ? NAN : (double)p->memory_request_bytes;
+}
+
+static double pod_mem_limit(const struct pm_pod_snap *p)
+{
+	return p->memory_limit_bytes < 0 ? NAN : (double)p->memory_limit_bytes;
+}
+
+static double pod_gpu_request(const struct pm_pod_snap *p)
+{
+	return p->has_meta ? (double)p->gpu_request : NAN;
+}
+
+static double pod_gpu_limit(const struct pm_pod_snap *p)
+{
+	return p->has_meta ? (double)p->gpu_limit : NAN;
+}
+
+/* For joins: one series a pod, value 1, carrying its identity. */
+static void prom_write_info(FILE *f, const struct pm_snapshot *s)
+{
+	const char *name = "podmeter_pod_info";
+	size_t i;
+
+	prom_family(f, name, "gauge", "A pod's identity: owner, QoS class and node (value 1).");
+	for (i = 0; i < s->n_pods; i++) {
+		const struct pm_pod_snap *p = &s->pods[i];
+
+		fprintf(f, "%s{", name);
+		prom_put_label(f, "uid", p->uid, true);
+		prom_put_label(f, "namespace", p->namespace_, false);
+		prom_put_label(f, "pod", p->name, false);
+		prom_put_label(f, "owner_kind", p->owner_kind, false);
+		prom_put_label(f, "owner_name", p->owner_name, false);
+		prom_put_label(f, "qos", podpath__qos_str(p->qos), false);
+		prom_put_label(f, "node", p->node, false);
+		fputs("} 1\n", f);
+	}
+}
+
+static void prom_write_requests(FILE *f, const struct pm_snapshot *s)
+{
+	prom_pod_family(f, s, "podmeter_pod_cpu_request_cores", "gauge",
+			"CPU the pod's containers request, in cores.", pod_cpu_request);
+	prom_pod_family(f, s, "podmeter_pod_cpu_limit_cores", "gauge",
+			"CPU limit of the pod's containers, in cores.", pod_cpu_limit);
+	prom_pod_family(f, s, "podmeter_pod_memory_request_bytes", "gauge",
+			"Memory the pod's containers request, in bytes.", pod_mem_request);
+	prom_pod_family(f, s, "podmeter_pod_memory_limit_bytes", "gauge",
+			"Memory limit of the pod's containers, in bytes.", pod_mem_limit);
+	prom_pod_family(f, s, "podmeter_pod_gpu_request", "gauge",
+			"GPUs the pod's containers request.", pod_gpu_request);
+	prom_pod_family(f, s, "podmeter_pod_gpu_limit", "gauge",
+			"GPU limit of the pod's containers.", pod_gpu_limit);
+}
+
 static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 {
+	prom_write_info(f, s);
+	prom_write_requests(f, s);
 	/* per-container series are off by default: they multiply cardinality */
 	prom_pod_family(f, s, "podmeter_pod_cpu_seconds_total", "counter",
 			"CPU time the pod's processes ran, in seconds.", pod_cpu);
@@ -271,6 +341,10 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		a->oom_lost);
 	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"net_stats\"} %" PRIu64 "\n",
 		a->net_insert_failures);
+
+	prom_family(f, "podmeter_agent_kubelet_errors_total", "counter",
+		    "Requests to the kubelet's /pods that failed or returned no PodList.");
+	fprintf(f, "podmeter_agent_kubelet_errors_total %" PRIu64 "\n", a->kubelet_errors);
 
 	prom_family(f, "podmeter_agent_sched_resyncs_total", "counter",
 		    "Context switches that never reached the tracepoint, closed from the kernel's "

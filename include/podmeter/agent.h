@@ -100,6 +100,15 @@ void proc__remove(struct pm_proc *p, __u64 cgid);
 void proc__errors(struct pm_proc *p, __u64 errs[PM_PROC_ERR_MAX]);
 void proc__close(struct pm_proc *p);
 
+/* ---- agent/kubemeta.c: pod names, owners, requests (kubelet or /var/log/pods) ---- */
+struct pm_kubemeta;
+
+int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg);
+void kubemeta__poke(struct pm_kubemeta *k);	/* refresh now: an unknown pod showed up */
+size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s);
+uint64_t kubemeta__errors(struct pm_kubemeta *k);
+void kubemeta__close(struct pm_kubemeta *k);
+
 /* ---- agent/collector.c: maps -> pods -> snapshots ---- */
 struct pm_collector;
 

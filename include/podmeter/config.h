@@ -4,6 +4,7 @@
 #define PODMETER_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 #define PM_DEFAULT_INTERVAL_MS	1000
 #define PM_DEFAULT_PROC_ROOT	"/proc"
 #define PM_DEFAULT_ZOMBIE_GRACE_MS	60000
+#define PM_DEFAULT_KUBELET_INTERVAL_MS	30000
+#define PM_DEFAULT_LOG_PODS_DIR		"/var/log/pods"
 
 enum pm_cgroup_mode {
 	PM_CG_AUTO = 0,	/* v2 unless pod cgroups are found only in v1 cpuacct */
@@ -31,6 +34,12 @@ struct pm_config {
 	char proc_root[PATH_MAX];
 	enum pm_cgroup_mode cgroup_mode;
 	uint64_t zombie_grace_ms;	/* unreaped this long: a zombie */
+	char kubelet_url[512];		/* "" = no kubelet: names from log_pods_dir */
+	char kubelet_token_file[PATH_MAX];
+	char kubelet_ca_file[PATH_MAX];
+	bool kubelet_insecure_tls;
+	uint64_t kubelet_interval_ms;
+	char log_pods_dir[PATH_MAX];
 	char config_file[PATH_MAX];	/* "" = none */
 	/* network classes beyond the built-in ones: net_<class> = CIDR list */
 	struct pm_cidr cidrs[PM_CFG_MAX_CIDRS];

@@ -32,6 +32,11 @@ struct pm_pod_snap {
 	char uid[PM_UID_LEN + 1];
 	char namespace_[64];		/* "" until kubelet metadata exists */
 	char name[254];			/* "" until kubelet metadata exists */
+	char owner_kind[64], owner_name[254], node[254];
+	int has_meta;			/* named by the kubelet or /var/log/pods */
+	int64_t cpu_request_milli, cpu_limit_milli;	/* sums over containers; -1 = none set */
+	int64_t memory_request_bytes, memory_limit_bytes;
+	int64_t gpu_request, gpu_limit;
 	enum pm_qos qos;
 	double cpu_seconds;		/* sum over the pod's cgroups, live and gone */
 	double runq_seconds;
@@ -63,6 +68,7 @@ struct pm_agent_stats {
 	uint64_t mm_insert_failures;		/* mm_state map full */
 	uint64_t oom_lost;			/* OOM events the ring dropped */
 	uint64_t net_insert_failures;		/* net_stats / tcp_retrans full */
+	uint64_t kubelet_errors;		/* failed or garbled /pods requests */
 	uint64_t cgroups_tracked;		/* entries in cpu_stats */
 	uint64_t cgroups_removed;		/* dead cgroups read one last time and removed */
 	const char *cgroup_hierarchy;		/* "v2" or "v1" */

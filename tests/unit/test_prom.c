@@ -192,6 +192,14 @@ static int count(const char *text, const char *needle)
 }
 
 static const char *const families[] = {
+	"podmeter_pod_info gauge",
+	"podmeter_pod_cpu_request_cores gauge",
+	"podmeter_pod_cpu_limit_cores gauge",
+	"podmeter_pod_memory_request_bytes gauge",
+	"podmeter_pod_memory_limit_bytes gauge",
+	"podmeter_pod_gpu_request gauge",
+	"podmeter_pod_gpu_limit gauge",
+	"podmeter_agent_kubelet_errors_total counter",
 	"podmeter_pod_cpu_seconds_total counter",
 	"podmeter_pod_cpu_runqueue_seconds_total counter",
 	"podmeter_pod_memory_rss_bytes gauge",

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Pod metadata in a thread of its own, so a slow kubelet never delays a
+ * collection: the kubelet's /pods (libcurl) every interval and whenever an
+ * unknown pod shows up; without a kubelet, what /var/log/pods directory
+ * names (<namespace>_<name>_<uid>) tell. The last good metadata is kept when
+ * the kubelet is down, slow or answers garbage.
+ */
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <podmeter/agent.h>
+#include <podmeter/kubelet.h>
+
+#define MAX_BODY (64u << 20)
+
+struct pm_kubemeta {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop, poked, started;
+	struct pm_config cfg;
+	struct pm_pod_meta *pods;	/* the last good list */
+	size_t n_pods;
+	uint64_t errors;
+	bool failing;			/* for one log line per state change */
+};
+
+struct body {
+	char *buf;
+	size_t len;
+};
+
+static size_t on_data(char *p, size_t size, size_t n, void *ctx)
+{
+	struct body *b = ctx;
+	size_t add = size * n;
+	char *grown;
+
+	if (b->len + add + 1 > MAX_BODY)
+		return 0;	/* aborts the transfer */
+	grown = realloc(b->buf, b->len + add + 1);
+	if (!grown)
+		return 0;
+	b->buf = grown;
+	memcpy(b->buf + b->len, p, add);
+	b->len += add;
+	b->buf[b->len] = '\0';
+	return add;
+}
+
+/* The token is read at each request: service-account tokens rotate. */
+static struct curl_slist *auth_header(const char *token_file)
+{
+	char token[8192], hdr[8300];
+	size_t n;
+	FILE *f;
+
+	if (!token_file[0] || !(f = fopen(token_file, "re")))
+		return NULL;
+	n = fread(token, 1, sizeof(token) - 1, f);
+	fclose(f);
+	while (n && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' '))
+		n--;
+	token[n] = '\0';
+	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+	return curl_slist_append(NULL, hdr);
+}
+
+static int fetch(const struct pm_config *cfg, struct body *b, char *err, size_t errlen)
+{
+	struct curl_slist *hdrs = auth_header(cfg->kubelet_token_file);
+	CURL *c = curl_easy_init();
+	CURLcode rc;
+	long status = 0;
+
+	if (!c) {
+		snprintf(err, errlen, "curl: out of memory");
+		curl_slist_free_all(hdrs);
+		return -ENOMEM;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, cfg->kubelet_url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (hdrs)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	if (cfg->kubelet_ca_file[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->kubelet_ca_file);
+	if (cfg->kubelet_insecure_tls) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hdrs);
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+		return -EIO;
+	}
+	if (status != 200) {
+		snprintf(err, errlen, "HTTP %ld", status);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Without a kubelet: "<namespace>_<name>_<uid>" directories. */
+static int scan_log_pods(const char *dir, struct pm_pod_meta **out, size_t *n)
+{
+	struct pm_pod_meta *pods = NULL, *grown;
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	*n = 0;
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *uid = strrchr(de->d_name, '_'), *name = strchr(de->d_name, '_');
+		struct pm_pod_meta *m;
+
+		if (!uid || !name || name == uid || strlen(uid + 1) > PM_UID_LEN ||
+		    (size_t)(name - de->d_name) >= sizeof(m->namespace_) ||
+		    (size_t)(uid - name - 1) >= sizeof(m->name))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(pods, cap * sizeof(*pods));
+			if (!grown)
+				break;
+			pods = grown;
+		}
+		m = &pods[(*n)++];
+		memset(m, 0, sizeof(*m));
+		memcpy(m->namespace_, de->d_name, name - de->d_name);
+		memcpy(m->name, name + 1, uid - name - 1);
+		strcpy(m->uid, uid + 1);
+	}
+	closedir(d);
+	*out = pods;
+	return 0;
+}
+
+static void publish(struct pm_kubemeta *k, struct pm_pod_meta *pods, size_t n)
+{
+	pthread_mutex_lock(&k->lock);
+	kubelet__free_pods(k->pods, k->n_pods);
+	k->pods = pods;
+	k->n_pods = n;
+	pthread_mutex_unlock(&k->lock);
+}
+
+static void state_change(struct pm_kubemeta *k, bool failing, const char *why)
+{
+	pthread_mutex_lock(&k->lock);
+	if (failing)
+		k->errors++;
+	pthread_mutex_unlock(&k->lock);
+	if (failing == k->failing)
+		return;
+	k->failing = failing;
+	if (failing)
+		fprintf(stderr, "warning: kubelet: GET %s: %s; keeping the last pod metadata\n",
+			k->cfg.kubelet_url, why);
+	else
+		fprintf(stderr, "kubelet: GET %s: answering again\n", k->cfg.kubelet_url);
+}
+
+static void refresh(struct pm_kubemeta *k)
+{
+	struct body b = { 0 };
+	struct pm_pod_meta *pods;
+	size_t n, skipped;
+	char err[256];
+
+	if (!k->cfg.kubelet_url[0]) {
+		if (!scan_log_pods(k->cfg.log_pods_dir, &pods, &n))
+			publish(k, pods, n);
+		return;
+	}
+	if (fetch(&k->cfg, &b, err, sizeof(err)) ||
+	    kubelet__parse_pods(b.buf ? b.buf : "", b.len, &pods, &n, &skipped, err, sizeof(err))) {
+		state_change(k, true, err);
+		free(b.buf);
+		return;
+	}
+	free(b.buf);
+	if (skipped)
+		fprintf(stderr, "warning: kubelet: %zu malformed pods in /pods; labelled from "
+				"their cgroups only\n", skipped);
+	publish(k, pods, n);
+	state_change(k, false, NULL);
+}
+
+static void *run(void *arg)
+{
+	struct pm_kubemeta *k = arg;
+	struct timespec until;
+
+	for (;;) {
+		refresh(k);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += k->cfg.kubelet_interval_ms / 1000;
+		pthread_mutex_lock(&k->lock);
+		while (!k->stop && !k->poked &&
+		       pthread_cond_timedwait(&k->wake, &k->lock, &until) != ETIMEDOUT)
+			;
+		k->poked = false;
+		if (k->stop) {
+			pthread_mutex_unlock(&k->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&k->lock);
+	}
+}
+
+int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg)
+{
+	struct pm_kubemeta *k = calloc(1, sizeof(*k));
+	int ret;
+
+	if (!k)
+		return -ENOMEM;
+	k->cfg = *cfg;
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->wake, NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	ret = pthread_create(&k->thread, NULL, run, k);
+	if (ret) {
+		kubemeta__close(k);
+		return -ret;
+	}
+	k->started = true;
+	*out = k;
+	return 0;
+}
+
+void kubemeta__poke(struct pm_kubemeta *k)
+{
+	pthread_mutex_lock(&k->lock);
+	k->poked = true;
+	pthread_cond_signal(&k->wake);
+	pthread_mutex_unlock(&k->lock);
+}
+
+uint64_t kubemeta__errors(struct pm_kubemeta *k)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&k->lock);
+	n = k->errors;
+	pthread_mutex_unlock(&k->lock);
+	return n;
+}
+
+static void sum_resources(const struct pm_pod_meta *m, struct pm_pod_snap *ps)
+{
+	size_t i;
+
+	ps->cpu_request_milli = ps->memory_request_bytes = -1;
+	ps->cpu_limit_milli = ps->memory_limit_bytes = -1;
+	ps->gpu_request = ps->gpu_limit = 0;
+#define ADD(dst, v) ((v) >= 0 ? ((dst) = ((dst) < 0 ? 0 : (dst)) + (v)) : (dst))
+	for (i = 0; i < m->n_containers; i++) {
+		const struct pm_container_meta *c = &m->containers[i];
+
+		ADD(ps->cpu_request_milli, c->requests.cpu_milli);
+		ADD(ps->memory_request_bytes, c->requests.memory_bytes);
+		ADD(ps->cpu_limit_milli, c->limits.cpu_milli);
+		ADD(ps->memory_limit_bytes, c->limits.memory_bytes);
+		ps->gpu_request += c->requests.gpus;
+		ps->gpu_limit += c->limits.gpus;
+	}
+#undef ADD
+}
+
+/* Name the snapshot's pods; returns how many pods it does not know. */
+size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s)
+{
+	size_t i, j, unknown = 0;
+
+	pthread_mutex_lock(&k->lock);
+	for (i = 0; i < s->n_pods; i++) {
+		struct pm_pod_snap *ps = &s->pods[i];
+		const struct pm_pod_meta *m = NULL;
+
+		for (j = 0; j < k->n_pods && !m; j++)
+			if (!strcmp(k->pods[j].uid, ps->uid))
+				m = &k->pods[j];
+		ps->cpu_request_milli = ps->memory_request_bytes = -1;
+		ps->cpu_limit_milli = ps->memory_limit_bytes = -1;
+		if (!m) {
+			unknown++;
+			continue;
+		}
+		snprintf(ps->namespace_, sizeof(ps->namespace_), "%s", m->namespace_);
+		snprintf(ps->name, sizeof(ps->name), "%s", m->name);
+		snprintf(ps->owner_kind, sizeof(ps->owner_kind), "%s", m->owner_kind);
+		snprintf(ps->owner_name, sizeof(ps->owner_name), "%s", m->owner_name);
+		snprintf(ps->node, sizeof(ps->node), "%s", m->node);
+		if (m->qos != PM_QOS_UNKNOWN)
+			ps->qos = m->qos;
+		ps->has_meta = true;
+		sum_resources(m, ps);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return unknown;
+}
+
+void kubemeta__close(struct pm_kubemeta *k)
+{
+	if (!k)
+		return;
+	if (k->started) {
+		pthread_mutex_lock(&k->lock);
+		k->stop = true;
+		pthread_cond_signal(&k->wake);
+		pthread_mutex_unlock(&k->lock);
+		pthread_join(k->thread, NULL);
+	}
+	kubelet__free_pods(k->pods, k->n_pods);
+	pthread_mutex_destroy(&k->lock);
+	pthread_cond_destroy(&k->wake);
+	curl_global_cleanup();
+	free(k);
+}
