@@ -34,8 +34,8 @@ static __always_inline __u64 task_cpuacct_cgid(struct task_struct *t)
 /*
  * Linux 6.2 made the mm counters percpu_counters (commit f1a7941243c1
  * "mm: convert mm's rss stats into percpu_counter"); before, an array of
- * atomic_long_t in mm->rss_stat.count[]. Either way, the value read is the
- * one get_mm_counter() returns, the one VmRSS shows.
+ * atomic_long_t in mm->rss_stat.count[]. mm_counter_pages() in mem.bpf.c
+ * reads either.
  */
 struct mm_rss_stat___o {
 	atomic_long_t count[4];
@@ -44,19 +44,5 @@ struct mm_rss_stat___o {
 struct mm_struct___o {
 	struct mm_rss_stat___o rss_stat;
 } __attribute__((preserve_access_index));
-
-static __always_inline __s64 mm_counter_pages(struct mm_struct *mm, int member)
-{
-	__s64 v;
-
-	struct mm_struct___o *old = (void *)mm;
-
-	member &= 3;
-	if (bpf_core_field_exists(old->rss_stat.count))
-		v = BPF_CORE_READ(old, rss_stat.count[member].counter);
-	else
-		v = BPF_CORE_READ(mm, rss_stat[member].count);
-	return v < 0 ? 0 : v;
-}
 
 #endif /* PODMETER_CORE_FIXES_BPF_H */

@@ -87,32 +87,60 @@ static __always_inline struct task_struct *mm_owner(struct mm_struct *mm)
 	return NULL;
 }
 
+/*
+ * The value get_mm_counter() returns, the one VmRSS shows. Not inlined: each
+ * layout's relocation must stay behind its own existence check, which an
+ * unrolled caller would let the compiler hoist.
+ */
+static __noinline __s64 mm_counter_pages(struct mm_struct *mm, int member)
+{
+	struct mm_struct___o *old = (void *)mm;
+	__s64 v;
+
+	member &= 3;
+	if (bpf_core_field_exists(old->rss_stat.count))
+		v = BPF_CORE_READ(old, rss_stat.count[member].counter);
+	else
+		v = BPF_CORE_READ(mm, rss_stat[member].count);
+	return v < 0 ? 0 : v;
+}
+
+/* All of an address space's counters, for a new entry. */
+static __always_inline void read_all(struct mm_struct *mm, struct pm_mm_state *st)
+{
+	int k;
+
+	for (k = 0; k < PM_MEM_KINDS; k++)
+		st->pages[k] = mm_counter_pages(mm, k);
+}
+
+/*
+ * mm_structs are reused by address: an entry whose owner is not this mm's
+ * owner is a dead address space's, and starts over.
+ */
 static __always_inline int handle_rss_stat(struct mm_struct *mm, int member)
 {
+	struct task_struct *owner = mm_owner(mm);
 	struct pm_mm_state fresh = {}, *st;
-	struct task_struct *owner;
 	__u64 key = (__u64)mm;
+	__u32 tgid;
 
-	if (member < 0 || member >= PM_MEM_KINDS)
+	if (member < 0 || member >= PM_MEM_KINDS || !owner)
 		return 0;
+	tgid = BPF_CORE_READ(owner, tgid);
 	st = bpf_map_lookup_elem(&mm_state, &key);
-	if (!st) {
-		owner = mm_owner(mm);
-		if (!owner)
-			return 0;
-		fresh.cgid = cgid_of(owner);
-		fresh.tgid = BPF_CORE_READ(owner, tgid);
-		fresh.start_time = BPF_CORE_READ(owner, start_boottime);
-		if (bpf_map_update_elem(&mm_state, &key, &fresh, BPF_NOEXIST) == -7 /* E2BIG */)
-			count_error(PM_MEM_ERR_MM_FULL);
-		st = bpf_map_lookup_elem(&mm_state, &key);
-		if (!st)
-			return 0;
-	} else if (BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), mm) == mm) {
+	if (st && st->tgid == tgid) {
 		/* the owner may have moved to another cgroup since */
-		st->cgid = cgid_of((struct task_struct *)bpf_get_current_task());
+		st->cgid = cgid_of(owner);
+		st->pages[member & (PM_MEM_KINDS - 1)] = mm_counter_pages(mm, member);
+		return 0;
 	}
-	st->pages[member & (PM_MEM_KINDS - 1)] = mm_counter_pages(mm, member);
+	fresh.cgid = cgid_of(owner);
+	fresh.tgid = tgid;
+	fresh.start_time = BPF_CORE_READ(owner, start_boottime);
+	read_all(mm, &fresh);
+	if (bpf_map_update_elem(&mm_state, &key, &fresh, BPF_ANY) == -7 /* E2BIG */)
+		count_error(PM_MEM_ERR_MM_FULL);
 	return 0;
 }
 
