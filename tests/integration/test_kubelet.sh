@@ -43,20 +43,28 @@ for i, uid in enumerate(sys.argv[1:]):
 print(json.dumps({"kind": "PodList", "apiVersion": "v1", "items": items}))
 PY
 }
-mkdir -p "$WORK/www"
-podlist "$u1" >"$WORK/www/pods"
-(cd "$WORK/www" && exec timeout 120 python3 -m http.server "$KPORT" --bind 127.0.0.1) \
-	>/dev/null 2>&1 &
+# HTTPS with a certificate made here, and a bearer token
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=kubelet \
+	-addext "subjectAltName=IP:127.0.0.1" -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
+	>/dev/null 2>&1 || { fail "openssl: make a certificate"; finish; exit; }
+echo "test-token-$RANDOM" >"$WORK/token"
+podlist "$u1" >"$WORK/pods.json"
+echo ok >"$WORK/mode"
+python3 "$(dirname "$0")/fake_kubelet.py" --port "$KPORT" --podlist "$WORK/pods.json" \
+	--mode-file "$WORK/mode" --cert "$WORK/cert.pem" --key "$WORK/key.pem" --lifetime 150 &
 server=$!
 STARTED_PIDS+=("$server")
-sleep 0.5
-start_agent --cgroup-mode v2 --kubelet "http://127.0.0.1:$KPORT/pods" --kubelet-interval 1s ||
+sleep 0.7
+start_agent --cgroup-mode v2 --kubelet "https://127.0.0.1:$KPORT/pods" --kubelet-interval 1s \
+	--kubelet-ca-file "$WORK/cert.pem" --kubelet-token-file "$WORK/token" ||
 	{ fail "agent start"; finish; exit; }
 sleep 2.5
 scrape "$WORK/m1"
 sel1="namespace=\"shop\",pod=\"web-5d9c8f7b6-p0\",uid=\"$u1\""
-grep -q "^podmeter_pod_cpu_seconds_total{$sel1}" "$WORK/m1" && pass "pod named from /pods" ||
-	fail "pod not named: $(grep "$u1" "$WORK/m1" | head -2)"
+grep -q "^podmeter_pod_cpu_seconds_total{$sel1}" "$WORK/m1" && pass "pod named from /pods over HTTPS" ||
+	fail "pod not named: $(grep "$u1" "$WORK/m1" | head -2) $(tail -3 "$WORK/agent.log")"
+[ "$(cat "$WORK/mode.auth")" = "Bearer $(cat "$WORK/token")" ] &&
+	pass "bearer token from the token file sent" || fail "Authorization: $(cat "$WORK/mode.auth")"
 grep -q "^podmeter_pod_info{uid=\"$u1\",namespace=\"shop\",pod=\"web-5d9c8f7b6-p0\",owner_kind=\"Deployment\",owner_name=\"web\",qos=\"burstable\",node=\"node-a\"} 1" "$WORK/m1" &&
 	pass "pod_info: the ReplicaSet's Deployment, QoS and node" ||
 	fail "pod_info: $(grep "^podmeter_pod_info{uid=\"$u1\"" "$WORK/m1")"
@@ -69,29 +77,47 @@ for want in "podmeter_pod_cpu_request_cores 0.35" "podmeter_pod_memory_request_b
 	awk -v a="$got" -v b="$2" 'BEGIN { exit !(a == b) }' && pass "$1 = $got" ||
 		fail "$1 = $got, want $2"
 done
+if curl -sf "$PM_URL/v1/pods" | python3 -c '
+import json, sys
+p = [p for p in json.load(sys.stdin)["pods"] if p["uid"] == sys.argv[1]][0]
+sys.exit(0 if p["namespace"] == "shop" and p["owner"] == {"kind": "Deployment", "name": "web"}
+	and p["requests"]["memory_bytes"] == 198217728 and p["limits"]["gpus"] == 1 else 1)' "$u1"; then
+	pass "/v1/pods carries names, owner, requests and limits"
+else
+	fail "/v1/pods: $(curl -sf "$PM_URL/v1/pods" | head -c 400)"
+fi
 grep -q "^podmeter_pod_cpu_seconds_total{namespace=\"\",pod=\"\",uid=\"$u2\"}" "$WORK/m1" &&
 	pass "a pod the kubelet does not list keeps its uid, unnamed" || fail "unlisted pod"
 
-# the kubelet answers garbage, then is gone: names kept, errors counted, still measuring
-echo '<html>502 Bad Gateway</html>' >"$WORK/www/pods"
-sleep 2.5
-scrape "$WORK/m2"
-e2=$(metric_value "$WORK/m2" podmeter_agent_kubelet_errors_total "")
-kill "$server" 2>/dev/null
-sleep 2.5
-scrape "$WORK/m3"
-e3=$(metric_value "$WORK/m3" podmeter_agent_kubelet_errors_total "")
-awk -v a="$e2" -v b="$e3" 'BEGIN { exit !(a >= 1 && b > a) }' &&
-	pass "kubelet errors counted: $e2 after garbage, $e3 after it went away" ||
-	fail "kubelet errors: $e2, $e3"
-grep -q "^podmeter_pod_cpu_seconds_total{$sel1}" "$WORK/m3" && pass "names kept while the kubelet is down" ||
-	fail "names lost while the kubelet is down"
-c2=$(metric_value "$WORK/m2" podmeter_agent_collect_duration_seconds_count "")
-c3=$(metric_value "$WORK/m3" podmeter_agent_collect_duration_seconds_count "")
-awk -v a="$c2" -v b="$c3" 'BEGIN { exit !(b > a) }' && pass "still collecting ($c2 -> $c3)" ||
-	fail "collection stopped ($c2 -> $c3)"
-grep -c "warning: kubelet: GET" "$WORK/agent.log" | awk '{ exit !($1 <= 2) }' &&
-	pass "logged once per state change" || fail "kubelet errors logged every time"
+# the kubelet misbehaves: names kept, errors counted, collection goes on
+errors_before=$(metric_value "$WORK/m1" podmeter_agent_kubelet_errors_total "")
+for mode in 500 truncated garbage hang; do
+	echo "$mode" >"$WORK/mode"
+	[ "$mode" = hang ] && sleep 12 || sleep 2.5	# a hung request times out after 10 s
+	scrape "$WORK/m.$mode"
+	e=$(metric_value "$WORK/m.$mode" podmeter_agent_kubelet_errors_total "")
+	awk -v a="$errors_before" -v b="$e" 'BEGIN { exit !(b > a) }' &&
+		pass "$mode: counted ($errors_before -> $e)" || fail "$mode: not counted ($errors_before -> $e)"
+	errors_before=$e
+	grep -q "^podmeter_pod_cpu_seconds_total{$sel1}" "$WORK/m.$mode" &&
+		pass "$mode: last good names kept" || fail "$mode: names lost"
+done
+c0=$(metric_value "$WORK/m1" podmeter_agent_collect_duration_seconds_count "")
+c1=$(metric_value "$WORK/m.hang" podmeter_agent_collect_duration_seconds_count "")
+awk -v a="$c0" -v b="$c1" 'BEGIN { exit !(b >= a + 15) }' &&
+	pass "collection went on through a hung kubelet ($c0 -> $c1)" ||
+	fail "collection stalled ($c0 -> $c1)"
+grep -c "warning: kubelet: GET" "$WORK/agent.log" | awk '{ exit !($1 == 1) }' &&
+	pass "logged once for the whole failing spell" || fail "kubelet errors logged every time"
+# the kubelet comes back with a second pod: named after the next refresh
+podlist "$u1" "$u2" >"$WORK/pods.json"
+echo ok >"$WORK/mode"
+sleep 12
+scrape "$WORK/m.back"
+grep -q "^podmeter_pod_cpu_seconds_total{namespace=\"shop\",pod=\"web-5d9c8f7b6-p1\",uid=\"$u2\"}" "$WORK/m.back" &&
+	pass "kubelet back: the new pod is named" || fail "kubelet back: $(grep "$u2" "$WORK/m.back" | head -1)"
+grep -q "kubelet: GET .*: answering again" "$WORK/agent.log" && pass "recovery logged" ||
+	fail "recovery not logged"
 stop_agent
 
 # no kubelet: <namespace>_<name>_<uid> directories name the pods
