@@ -28,7 +28,7 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 # Modules without BPF: unit-testable on their own.
 LIB_SRCS := agent/config.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c
-AGENT_SRCS := agent/main.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c \
+AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c \
 	agent/collector.c agent/check.c exporter/http.c
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))

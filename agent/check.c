@@ -18,6 +18,7 @@
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
 
+#include <podmeter/agent.h>
 #include <podmeter/cgroupfs.h>
 #include <podmeter/check.h>
 #include "probe.skel.h"
@@ -312,17 +313,6 @@ static int check_uprobes(struct check_ctx *ctx, char *detail, size_t len)
 	return 0;
 }
 
-/* Since 5.11 BPF memory is charged to the memcg, not RLIMIT_MEMLOCK. */
-static bool check_kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int ma, mi;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return false;
-	return ma > major || (ma == major && mi >= minor);
-}
-
 static int check_memlock(struct check_ctx *ctx, char *detail, size_t len)
 {
 	struct rlimit rl;
@@ -334,7 +324,8 @@ static int check_memlock(struct check_ctx *ctx, char *detail, size_t len)
 		snprintf(detail, len, "unlimited");
 		return 0;
 	}
-	if (check_kernel_at_least(5, 11)) {
+	/* since 5.11 BPF memory is charged to the memcg, not RLIMIT_MEMLOCK */
+	if (bpfutil__kernel_at_least(5, 11)) {
 		snprintf(detail, len,
 			 "%llu KiB, not used: kernel >= 5.11 charges BPF memory to memcg",
 			 (unsigned long long)rl.rlim_cur / 1024);

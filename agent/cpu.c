@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
-#include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
@@ -36,20 +35,6 @@ struct pm_cpu {
 	size_t n_samples, cap_samples;
 	char proc_root[PATH_MAX];
 };
-
-/*
- * Before 6.4 task storage allocated with GFP_ATOMIC, which must not happen
- * under the run-queue lock sched_switch holds.
- */
-static bool kernel_at_least(int major, int minor)
-{
-	struct utsname u;
-	int ma, mi;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
-		return false;
-	return ma > major || (ma == major && mi >= minor);
-}
 
 static void set_twin(struct cpu_bpf *skel, bool tp_btf)
 {
@@ -114,7 +99,8 @@ static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
 	}
 	cpu->skel->rodata->track_v1 = cpu->hier == PM_HIER_V1_CPUACCT;
 	cpu->skel->rodata->hier = cpu->hier;
-	cpu->skel->rodata->use_task_storage = tp_btf && kernel_at_least(6, 4);
+	/* before 6.4 task storage allocated with GFP_ATOMIC: not under the rq lock */
+	cpu->skel->rodata->use_task_storage = tp_btf && bpfutil__kernel_at_least(6, 4);
 	cpu->skel->rodata->hierarchy_id = cpu->hierarchy_id;
 	set_twin(cpu->skel, tp_btf);
 	what = "load";
@@ -391,19 +377,7 @@ int cpu__remove(struct pm_cpu *cpu, __u64 cgid)
 
 void cpu__errors(struct pm_cpu *cpu, __u64 errs[PM_CPU_ERR_MAX])
 {
-	int fd = bpf_map__fd(cpu->skel->maps.cpu_errors);
-	__u64 *vals = calloc(cpu->ncpus, sizeof(*vals));
-	__u32 i;
-	int c;
-
-	for (i = 0; i < PM_CPU_ERR_MAX; i++) {
-		errs[i] = 0;
-		if (!vals || bpf_map_lookup_elem(fd, &i, vals))
-			continue;
-		for (c = 0; c < cpu->ncpus; c++)
-			errs[i] += vals[c];
-	}
-	free(vals);
+	bpfutil__sum_counters(cpu->skel->maps.cpu_errors, PM_CPU_ERR_MAX, errs);
 }
 
 void cpu__close(struct pm_cpu *cpu)

@@ -234,18 +234,7 @@ int mem__remove(struct pm_mem *mem, __u64 cgid)
 
 void mem__errors(struct pm_mem *mem, __u64 errs[PM_MEM_ERR_MAX])
 {
-	int fd = bpf_map__fd(mem->skel->maps.mem_errors), c;
-	__u64 *vals = calloc(mem->ncpus, sizeof(*vals));
-	__u32 i;
-
-	for (i = 0; i < PM_MEM_ERR_MAX; i++) {
-		errs[i] = 0;
-		if (!vals || bpf_map_lookup_elem(fd, &i, vals))
-			continue;
-		for (c = 0; c < mem->ncpus; c++)
-			errs[i] += vals[c];
-	}
-	free(vals);
+	bpfutil__sum_counters(mem->skel->maps.mem_errors, PM_MEM_ERR_MAX, errs);
 }
 
 void mem__close(struct pm_mem *mem)

@@ -165,16 +165,7 @@ void net__remove(struct pm_net *net, __u64 cgid)
 
 void net__errors(struct pm_net *net, __u64 errs[PM_NET_ERR_MAX])
 {
-	int fd = bpf_map__fd(net->skel->maps.net_errors), c;
-	__u32 i;
-
-	for (i = 0; i < PM_NET_ERR_MAX; i++) {
-		errs[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, net->counts))
-			continue;
-		for (c = 0; c < net->ncpus; c++)
-			errs[i] += net->counts[c];
-	}
+	bpfutil__sum_counters(net->skel->maps.net_errors, PM_NET_ERR_MAX, errs);
 }
 
 void net__close(struct pm_net *net)

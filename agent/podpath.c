@@ -71,6 +71,20 @@ static int split(const char *path, struct comp *comps, int *n)
 	return 0;
 }
 
+/* @len hex digits, lower-cased into @out (NUL-terminated). */
+static int copy_hex(const char *s, size_t len, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (!isxdigit((unsigned char)s[i]))
+			return -EINVAL;
+		out[i] = tolower((unsigned char)s[i]);
+	}
+	out[len] = '\0';
+	return 0;
+}
+
 /*
  * 8-4-4-4-12 hex with one separator kind throughout; out: dashed, lower-case.
  * Static pods (kubelet manifests) have a 32-hex hash for a uid: kept as is.
@@ -79,15 +93,8 @@ static int parse_uid(const char *s, size_t len, char sep, char *out)
 {
 	size_t i;
 
-	if (len == PM_UID_HASH_LEN) {
-		for (i = 0; i < len; i++) {
-			if (!isxdigit((unsigned char)s[i]))
-				return -EINVAL;
-			out[i] = tolower((unsigned char)s[i]);
-		}
-		out[len] = '\0';
-		return 0;
-	}
+	if (len == PM_UID_HASH_LEN)
+		return copy_hex(s, len, out);
 	if (len != PM_UID_LEN)
 		return -EINVAL;
 	for (i = 0; i < len; i++) {
@@ -165,17 +172,9 @@ static int match_cgroupfs_pod(const struct comp *comps, int i, struct pm_pod_ide
 
 static int copy_cid(const char *s, size_t len, char *out)
 {
-	size_t i;
-
 	if (!len || len > PM_CID_MAX)
 		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		if (!isxdigit((unsigned char)s[i]))
-			return -EINVAL;
-		out[i] = tolower((unsigned char)s[i]);
-	}
-	out[len] = '\0';
-	return 0;
+	return copy_hex(s, len, out);
 }
 
 static const struct {

@@ -17,7 +17,6 @@ struct pm_proc {
 	int ncpus;
 	__u64 grace_ns;
 	struct pm_proc_val *vals;
-	__u64 *counts;
 };
 
 static void set_twin(struct proc_bpf *skel, bool tp_btf)
@@ -77,8 +76,7 @@ int proc__open(struct pm_proc **out, enum pm_hier hier, __u64 zombie_grace_ms, b
 	if (p->ncpus <= 0)
 		goto out_nomem;
 	p->vals = calloc(p->ncpus, sizeof(*p->vals));
-	p->counts = calloc(p->ncpus, sizeof(*p->counts));
-	if (!p->vals || !p->counts)
+	if (!p->vals)
 		goto out_nomem;
 	ret = force_raw_tp ? -EOPNOTSUPP : load(p, true, err, errlen);
 	if (ret) {
@@ -148,16 +146,7 @@ void proc__remove(struct pm_proc *p, __u64 cgid)
 
 void proc__errors(struct pm_proc *p, __u64 errs[PM_PROC_ERR_MAX])
 {
-	int fd = bpf_map__fd(p->skel->maps.proc_errors), c;
-	__u32 i;
-
-	for (i = 0; i < PM_PROC_ERR_MAX; i++) {
-		errs[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, p->counts))
-			continue;
-		for (c = 0; c < p->ncpus; c++)
-			errs[i] += p->counts[c];
-	}
+	bpfutil__sum_counters(p->skel->maps.proc_errors, PM_PROC_ERR_MAX, errs);
 }
 
 void proc__close(struct pm_proc *p)
@@ -166,6 +155,5 @@ void proc__close(struct pm_proc *p)
 		return;
 	proc_bpf__destroy(p->skel);
 	free(p->vals);
-	free(p->counts);
 	free(p);
 }

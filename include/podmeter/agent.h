@@ -13,6 +13,13 @@
 #include <podmeter/proc.h>
 #include <podmeter/snapshot.h>
 
+/* ---- agent/bpfutil.c ---- */
+struct bpf_map;
+
+/* Sum a per-CPU array of @n __u64 counters over CPUs into @out (0 on error). */
+void bpfutil__sum_counters(struct bpf_map *map, __u32 n, __u64 *out);
+bool bpfutil__kernel_at_least(int major, int minor);
+
 /* ---- agent/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
 struct pm_cpu;
 
