@@ -154,6 +154,12 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	# and whatever else still lives in a cgroup this test made
+	for ((i = ${#CREATED_DIRS[@]} - 1; i >= 0; i--)); do
+		for p in $(cat "${CREATED_DIRS[$i]}/cgroup.procs" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+	done
 	# disowned processes are not waited for: give them a moment to leave
 	for p in "${STARTED_PIDS[@]}"; do
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
