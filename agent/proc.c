@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
 #include <podmeter/proc.h>
+#include <podmeter/u64map.h>
 #include "proc.skel.h"
 
 struct pm_proc {
@@ -111,6 +112,7 @@ int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 	__u32 pid, pnext, *pprev = NULL;
 	__u64 starts, now;
 	struct pm_exited e;
+	struct u64map seen;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
@@ -121,12 +123,19 @@ int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 			starts += p->vals[i].starts;
 		v->starts(v->ctx, key.cgid, starts);
 	}
-	/* unreaped exits older than the grace period are zombies */
+	/*
+	 * Unreaped exits older than the grace period are zombies. The kernel
+	 * deletes entries while this walks them, and a walk whose last key was
+	 * deleted starts over: each pid is taken once.
+	 */
 	fd = bpf_map__fd(p->skel->maps.exited);
 	now = ktime_ns();
+	u64map__init(&seen);
 	while (!bpf_map_get_next_key(fd, pprev, &pnext)) {
 		pid = pnext;
 		pprev = &pid;
+		if (u64map__get(&seen, pid) || u64map__put(&seen, pid, &seen))
+			continue;
 		if (bpf_map_lookup_elem(fd, &pid, &e) || now < e.ts || now - e.ts < p->grace_ns)
 			continue;
 		e.comm[sizeof(e.comm) - 1] = '\0';
@@ -134,6 +143,7 @@ int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 		v->zombie(v->ctx, e.cgid, pid, e.ppid, e.comm, e.parent_comm,
 			  (now - e.ts) / 1e9);
 	}
+	u64map__free(&seen);
 	return 0;
 }
 

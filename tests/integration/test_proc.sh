@@ -61,7 +61,9 @@ sys.exit(0 if len(zl) == 5 and all(z["ppid"] == int(sys.argv[2]) and
 	z["parent_comm"].startswith("python") for z in zl) else 1)' "$uz" "$parent"; then
 	pass "/v1/pods lists the 5 zombies with their parent's pid and comm"
 else
-	fail "/v1/pods zombie list: $(curl -sf "$PM_URL/v1/pods" | head -c 600)"
+	fail "/v1/pods zombie list: $(curl -sf "$PM_URL/v1/pods" | python3 -c '
+import json, sys
+print([p["processes"] for p in json.load(sys.stdin)["pods"] if p["uid"] == sys.argv[1]])' "$uz")"
 fi
 kill -USR1 "$parent"
 sleep 2.5
