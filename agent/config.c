@@ -264,7 +264,12 @@ static int cfg_set_listen(struct pm_config *cfg, const char *v, char *why, size_
 	return 0;
 }
 
-static int cfg_set_interval(struct pm_config *cfg, const char *v, char *why, size_t len)
+/*
+ * A duration within [@min, @max] ms; @range ("100ms to 1h") and @example
+ * ("1s, 500ms") go into the messages.
+ */
+static int cfg_duration(const char *v, uint64_t min, uint64_t max, const char *range,
+			const char *example, uint64_t *out, char *why, size_t len)
 {
 	char q[CFG_QUOTE_MAX];
 	uint64_t ms;
@@ -272,38 +277,32 @@ static int cfg_set_interval(struct pm_config *cfg, const char *v, char *why, siz
 
 	cfg_quote(v, q, sizeof(q));
 	if (*v == '-') {
-		snprintf(why, len, "\"%s\" is negative; use 100ms to 1h", q);
+		snprintf(why, len, "\"%s\" is negative; use %s", q, range);
 		return -EINVAL;
 	}
 	ret = config__parse_duration_ms(v, &ms);
-	if (ret == -ERANGE || (!ret && (ms < CFG_MIN_INTERVAL_MS || ms > CFG_MAX_INTERVAL_MS))) {
-		snprintf(why, len, "\"%s\" is out of range; use 100ms to 1h", q);
+	if (ret == -ERANGE || (!ret && (ms < min || ms > max))) {
+		snprintf(why, len, "\"%s\" is out of range; use %s", q, range);
 		return -EINVAL;
 	}
 	if (ret) {
-		snprintf(why, len, "\"%s\" is not a duration (e.g. 1s, 500ms)", q);
+		snprintf(why, len, "\"%s\" is not a duration (e.g. %s)", q, example);
 		return -EINVAL;
 	}
-	cfg->interval_ms = ms;
+	*out = ms;
 	return 0;
+}
+
+static int cfg_set_interval(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_duration(v, CFG_MIN_INTERVAL_MS, CFG_MAX_INTERVAL_MS, "100ms to 1h",
+			    "1s, 500ms", &cfg->interval_ms, why, len);
 }
 
 static int cfg_set_zombie_grace(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	char q[CFG_QUOTE_MAX];
-	uint64_t ms;
-
-	cfg_quote(v, q, sizeof(q));
-	if (config__parse_duration_ms(v, &ms)) {
-		snprintf(why, len, "\"%s\" is not a duration (e.g. 60s, 5m)", q);
-		return -EINVAL;
-	}
-	if (ms < 100 || ms > 24ULL * 3600 * 1000) {
-		snprintf(why, len, "\"%s\" is out of range; use 100ms to 24h", q);
-		return -EINVAL;
-	}
-	cfg->zombie_grace_ms = ms;
-	return 0;
+	return cfg_duration(v, 100, 24ULL * 3600 * 1000, "100ms to 24h", "60s, 5m",
+			    &cfg->zombie_grace_ms, why, len);
 }
 
 static int cfg_set_kubelet(struct pm_config *cfg, const char *v, char *why, size_t len)
@@ -368,16 +367,8 @@ static int cfg_set_insecure_tls(struct pm_config *cfg, const char *v, char *why,
 
 static int cfg_set_kubelet_interval(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	char q[CFG_QUOTE_MAX];
-	uint64_t ms;
-
-	cfg_quote(v, q, sizeof(q));
-	if (config__parse_duration_ms(v, &ms) || ms < 1000 || ms > 3600 * 1000) {
-		snprintf(why, len, "\"%s\" is not a duration from 1s to 1h", q);
-		return -EINVAL;
-	}
-	cfg->kubelet_interval_ms = ms;
-	return 0;
+	return cfg_duration(v, 1000, 3600 * 1000, "1s to 1h", "30s, 2m", &cfg->kubelet_interval_ms,
+			    why, len);
 }
 
 static int cfg_set_log_pods_dir(struct pm_config *cfg, const char *v, char *why, size_t len)
