@@ -26,14 +26,14 @@ BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 # Modules without BPF: unit-testable on their own.
-LIB_SRCS := agent/config.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
+LIB_SRCS := agent/config.c agent/cost.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c \
 	agent/collector.c agent/check.c exporter/http.c
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 
-UNIT_TESTS := podpath prom config u64map cgroupfs cidr quantity kubelet
+UNIT_TESTS := podpath prom config u64map cgroupfs cidr quantity kubelet cost
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 

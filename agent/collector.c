@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <podmeter/agent.h>
 #include <podmeter/cgroupfs.h>
+#include <podmeter/cost.h>
 #include <podmeter/podpath.h>
 #include <podmeter/u64map.h>
 
@@ -84,6 +85,7 @@ struct cg_rec {
 	struct pm_net_counts net;	/* cumulative */
 	__u64 starts;			/* cumulative */
 	__u64 procs;			/* cgroup.procs lines at the last walk */
+	long long working_set;		/* a container's, read at each walk; -1 = none */
 	__u64 walk_gen;			/* last walk that found it */
 	bool dead;			/* not found by the last walk */
 	unsigned int dead_reads;	/* reads since, with no CPU holding any of it */
@@ -120,6 +122,10 @@ struct pm_collector {
 	struct pm_agent_stats stats;
 	struct pm_snapshot *snap;
 	struct timespec snap_mono;
+	char proc_root[PATH_MAX];
+	struct pm_prices prices;	/* in use: configured, or split from the node price */
+	struct pm_node_capacity capacity;
+	struct pm_snapshot *cost_base;	/* the last periodic tick's: cost intervals start there */
 };
 
 static double unix_now(void)
@@ -184,6 +190,7 @@ static struct cg_rec *cg_get(struct pm_collector *c, __u64 cgid)
 	if (!r)
 		return NULL;
 	r->cgid = cgid;
+	r->working_set = -1;
 	if (u64map__put(&c->cgroups, cgid, r)) {
 		free(r);
 		return NULL;
@@ -383,6 +390,54 @@ static __u64 count_procs(const struct pm_collector *c, const char *rel)
 	return n;
 }
 
+/* A "key value" line of a cgroup file; -1 when absent. */
+static long long cg_stat(const char *path, const char *key)
+{
+	char name[64];
+	long long v;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", name, &v) == 2) {
+		if (!strcmp(name, key)) {
+			fclose(f);
+			return v;
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
+/*
+ * Working set as the kubelet and cAdvisor count it: the memory cgroup's
+ * usage less its inactive file pages. -1 when there is no memory cgroup.
+ */
+static long long working_set(const struct pm_collector *c, const char *rel)
+{
+	char path[2 * PATH_MAX + 32];
+	long long usage, inactive;
+	FILE *f;
+
+	if (!c->mem_root[0] || !rel[0])
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s/%s", c->mem_root, rel,
+		 c->mem_v2 ? "memory.current" : "memory.usage_in_bytes");
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &usage) != 1)
+		usage = -1;
+	fclose(f);
+	if (usage < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s/memory.stat", c->mem_root, rel);
+	inactive = cg_stat(path, c->mem_v2 ? "inactive_file" : "total_inactive_file");
+	if (inactive < 0)
+		inactive = 0;
+	return usage > inactive ? usage - inactive : 0;
+}
+
 static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 {
 	struct cg_rec *r = cg_get(c, ino);
@@ -396,6 +451,9 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 		return;
 	r->pod->live_cgroups++;
 	r->procs = count_procs(c, rel);
+	/* a container's own, for its allocation; the pod's is read for the pod */
+	if (r->container_id[0])
+		r->working_set = working_set(c, rel);
 }
 
 /* Named at birth: a cgroup gone before any walk still lands in its pod. */
@@ -468,8 +526,10 @@ static void walk(struct pm_collector *c)
 	for (i = 0; u64map__next(&c->cgroups, &i, &key, &v);) {
 		r = v;
 		r->dead = r->walk_gen != c->walk_gen;
-		if (r->dead)
+		if (r->dead) {
 			r->procs = 0;
+			r->working_set = -1;
+		}
 	}
 }
 
@@ -669,6 +729,8 @@ static struct pm_container_snap *container_in(struct pm_pod_snap *ps, const stru
 	memset(cs, 0, sizeof(*cs));
 	memcpy(cs->id, r->container_id, sizeof(cs->id));
 	cs->runtime = r->runtime;
+	cs->working_set_bytes = -1;
+	cs->cpu_request_milli = cs->memory_request_bytes = -1;
 	return cs;
 }
 
@@ -702,54 +764,6 @@ static ssize_t sorted_pods(struct pm_collector *c, struct pod_rec ***out)
 	return n;
 }
 
-/* A "key value" line of a cgroup file; -1 when absent. */
-static long long cg_stat(const char *path, const char *key)
-{
-	char name[64];
-	long long v;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", name, &v) == 2) {
-		if (!strcmp(name, key)) {
-			fclose(f);
-			return v;
-		}
-	}
-	fclose(f);
-	return -1;
-}
-
-/*
- * Working set as the kubelet and cAdvisor count it: the memory cgroup's
- * usage less its inactive file pages. -1 when the pod has no memory cgroup.
- */
-static long long working_set(const struct pm_collector *c, const struct pod_rec *p)
-{
-	char path[2 * PATH_MAX + 32];
-	long long usage, inactive;
-	FILE *f;
-
-	if (!c->mem_root[0] || !p->path[0])
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s/%s", c->mem_root, p->path,
-		 c->mem_v2 ? "memory.current" : "memory.usage_in_bytes");
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &usage) != 1)
-		usage = -1;
-	fclose(f);
-	if (usage < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/%s/memory.stat", c->mem_root, p->path);
-	inactive = cg_stat(path, c->mem_v2 ? "inactive_file" : "total_inactive_file");
-	if (inactive < 0)
-		inactive = 0;
-	return usage > inactive ? usage - inactive : 0;
-}
-
 /* At each walk: the working set changes slowly and costs two reads a pod. */
 static void refresh_working_sets(struct pm_collector *c)
 {
@@ -760,7 +774,7 @@ static void refresh_working_sets(struct pm_collector *c)
 
 	while (u64map__next(&c->pods, &i, &key, &v))
 		for (p = v; p; p = p->next_same_hash)
-			p->working_set = working_set(c, p);
+			p->working_set = working_set(c, p->path);
 }
 
 /* Seconds from nanoseconds summed as integers: counters never step back. */
@@ -850,8 +864,48 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, __u64 *pod
 			return -ENOMEM;
 		cs->cpu_ns += r->oncpu_ns;
 		cs->runq_ns += r->runq_ns;
+		if (r->working_set >= 0)
+			cs->working_set_bytes = (cs->working_set_bytes > 0 ? cs->working_set_bytes : 0) +
+						r->working_set;
 	}
 	return 0;
+}
+
+/* Fields of /proc/meminfo, in bytes; -1 when absent. */
+static void meminfo(const char *proc_root, long long *total, long long *avail)
+{
+	char path[PATH_MAX + 16], name[64];
+	long long kb;
+	FILE *f;
+
+	*total = *avail = -1;
+	snprintf(path, sizeof(path), "%s/meminfo", proc_root);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fscanf(f, "%63s %lld%*[^\n]", name, &kb) == 2) {
+		if (!strcmp(name, "MemTotal:"))
+			*total = kb * 1024;
+		else if (!strcmp(name, "MemAvailable:"))
+			*avail = kb * 1024;
+	}
+	fclose(f);
+}
+
+/* Memory in use on the node that no pod's working set holds. */
+static long long memory_overhead(const struct pm_collector *c, const struct pm_snapshot *s)
+{
+	long long total, avail, used;
+	size_t i;
+
+	meminfo(c->proc_root, &total, &avail);
+	if (total < 0 || avail < 0)
+		return -1;
+	used = total - avail;
+	for (i = 0; i < s->n_pods; i++)
+		if (s->pods[i].working_set_bytes > 0)
+			used -= s->pods[i].working_set_bytes;
+	return used > 0 ? used : 0;
 }
 
 static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
@@ -894,6 +948,7 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 	finish_seconds(s);
 	s->node_cpu_pods_seconds = pods_ns / NS_PER_S;
 	s->node_cpu_overhead_seconds = overhead_ns / NS_PER_S;
+	s->node_memory_overhead_bytes = memory_overhead(c, s);
 	s->agent = c->stats;
 out_free:
 	free(pods);
@@ -998,7 +1053,19 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	s = build_snapshot(c, now);
 	if (!s)
 		return -ENOMEM;
+	s->mono = t0.tv_sec + t0.tv_nsec / NS_PER_S;
 	label(c, s);
+	/*
+	 * Ticks are the periodic collections: a scrape in between prices the
+	 * interval so far without ending it, so the totals do not depend on
+	 * how often anyone scrapes.
+	 */
+	cost__advance(&c->prices, &c->capacity, c->cost_base, s);
+	cost__keep_monotonic(c->snap, s);
+	if (periodic || !c->cost_base) {
+		snapshot__put(c->cost_base);
+		c->cost_base = snapshot__get(s);
+	}
 	snapshot__put(c->snap);
 	c->snap = s;
 	c->snap_mono = t0;
@@ -1144,6 +1211,45 @@ static void open_net(struct pm_collector *c, const struct pm_config *cfg,
 	}
 }
 
+/* The node as priced, and the prices: configured, or the node price split by their ratios. */
+static int setup_prices(struct pm_collector *c, const struct pm_config *cfg, char *err,
+			size_t errlen)
+{
+	struct pm_node_capacity *cap = &c->capacity;
+	struct pm_prices base;
+	long long total, avail;
+	long ncpu;
+
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	meminfo(cfg->proc_root, &total, &avail);
+	cap->cpu_cores = cfg->node_cpu_cores > 0 ? cfg->node_cpu_cores : ncpu > 0 ? ncpu : 0;
+	cap->memory_bytes = cfg->node_memory_bytes > 0 ? (double)cfg->node_memory_bytes
+			    : total > 0		   ? (double)total
+						   : 0;
+	cap->gpus = (double)cfg->node_gpus;
+	base.cpu_core_hour = cfg->price_cpu_core_hour;
+	base.memory_gib_hour = cfg->price_memory_gib_hour;
+	base.gpu_hour = cfg->price_gpu_hour;
+	memcpy(base.egress_gib, cfg->price_egress_gib, sizeof(base.egress_gib));
+	c->prices = base;
+	if (cfg->price_node_hour > 0 &&
+	    cost__split_node_price(cfg->price_node_hour, cap, &base, &c->prices)) {
+		snprintf(err, errlen,
+			 "price_node_hour: cannot split $%g over %g cores, %.0f bytes, %g GPUs at "
+			 "these per-resource prices; set node_cpu_cores/node_memory or non-zero "
+			 "prices",
+			 cfg->price_node_hour, cap->cpu_cores, cap->memory_bytes, cap->gpus);
+		return -EINVAL;
+	}
+	fprintf(stderr,
+		"podmeter: cost: $%.6g/core-hour, $%.6g/GiB-hour, $%.6g/GPU-hour over %g cores, "
+		"%.2f GiB, %g GPUs%s\n",
+		c->prices.cpu_core_hour, c->prices.memory_gib_hour, c->prices.gpu_hour,
+		cap->cpu_cores, cap->memory_bytes / PM_GIB, cap->gpus,
+		cfg->price_node_hour > 0 ? " (node price split by ratio)" : "");
+	return 0;
+}
+
 int collector__open(struct pm_collector **out, const struct pm_config *cfg, char *err,
 		    size_t errlen)
 {
@@ -1159,6 +1265,10 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	pthread_mutex_init(&c->lock, NULL);
 	u64map__init(&c->cgroups);
 	u64map__init(&c->pods);
+	snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->proc_root);
+	ret = setup_prices(c, cfg, err, errlen);
+	if (ret)
+		goto out_free;
 	ret = find_cgroupfs(cfg, &fs, err, errlen);
 	if (ret)
 		goto out_free;
@@ -1219,6 +1329,7 @@ void collector__close(struct pm_collector *c)
 	u64map__free(&c->cgroups);
 	u64map__free(&c->pods);
 	snapshot__put(c->snap);
+	snapshot__put(c->cost_base);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

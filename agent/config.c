@@ -7,15 +7,19 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
 #include "podmeter/config.h"
+#include "podmeter/cost.h"
+#include "podmeter/quantity.h"
 #include "podmeter/net.h"
 
 #define CFG_MIN_INTERVAL_MS 100ULL
@@ -489,6 +493,98 @@ CFG_NET_SETTER(cross_zone, PM_NET_CROSS_ZONE)
 CFG_NET_SETTER(cross_region, PM_NET_CROSS_REGION)
 CFG_NET_SETTER(internet, PM_NET_INTERNET)
 
+/* A price: a plain decimal number of dollars, 0 to 1e6 ("0.031611", "2", "1e-3"). */
+static int cfg_price(const char *v, double *out, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX], *end;
+	double d;
+
+	cfg_quote(v, q, sizeof(q));
+	if (*v == '-') {
+		snprintf(why, len, "\"%s\" is negative; give dollars, 0 or more", q);
+		return -EINVAL;
+	}
+	errno = 0;
+	d = strtod(v, &end);
+	/* digits only: strtod would also take "inf", "nan" and hex floats */
+	if ((!isdigit((unsigned char)*v) && *v != '.') || strpbrk(v, "xXpP") || *end ||
+	    errno || !isfinite(d)) {
+		snprintf(why, len, "\"%s\" is not a price in dollars (e.g. 0.031611)", q);
+		return -EINVAL;
+	}
+	if (d > 1e6) {
+		snprintf(why, len, "\"%s\" is out of range; use 0 to 1000000 dollars", q);
+		return -EINVAL;
+	}
+	*out = d;
+	return 0;
+}
+
+#define CFG_PRICE_SETTER(name, field)                                                      \
+	static int cfg_set_##name(struct pm_config *cfg, const char *v, char *why, size_t len) \
+	{                                                                                  \
+		return cfg_price(v, &cfg->field, why, len);                                \
+	}
+CFG_PRICE_SETTER(price_cpu, price_cpu_core_hour)
+CFG_PRICE_SETTER(price_memory, price_memory_gib_hour)
+CFG_PRICE_SETTER(price_gpu, price_gpu_hour)
+CFG_PRICE_SETTER(price_node, price_node_hour)
+CFG_PRICE_SETTER(egress_local, price_egress_gib[PM_NET_LOCAL])
+CFG_PRICE_SETTER(egress_in_zone, price_egress_gib[PM_NET_IN_ZONE])
+CFG_PRICE_SETTER(egress_cross_zone, price_egress_gib[PM_NET_CROSS_ZONE])
+CFG_PRICE_SETTER(egress_cross_region, price_egress_gib[PM_NET_CROSS_REGION])
+CFG_PRICE_SETTER(egress_internet, price_egress_gib[PM_NET_INTERNET])
+
+/* A Kubernetes quantity, positive, in thousandths (@milli) or units; 0 = find it. */
+static int cfg_quantity(const char *v, bool milli, int64_t max, const char *example,
+			int64_t *out, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+	struct pm_quantity qty;
+	int64_t n;
+
+	cfg_quote(v, q, sizeof(q));
+	if (quantity__parse(v, &qty) ||
+	    (milli ? quantity__milli(&qty, &n) : quantity__units(&qty, &n))) {
+		snprintf(why, len, "\"%s\" is not a quantity (e.g. %s)", q, example);
+		return -EINVAL;
+	}
+	if (n < 0 || n > max) {
+		snprintf(why, len, "\"%s\" is out of range", q);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
+static int cfg_set_node_cpu(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	int64_t milli;
+	int ret = cfg_quantity(v, true, 1LL << 30, "16, 7500m", &milli, why, len);
+
+	if (!ret)
+		cfg->node_cpu_cores = milli / 1000.0;
+	return ret;
+}
+
+static int cfg_set_node_memory(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_quantity(v, false, INT64_MAX, "64Gi, 68719476736", &cfg->node_memory_bytes,
+			    why, len);
+}
+
+static int cfg_set_node_gpus(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	int ret = cfg_quantity(v, false, 1024, "8", &cfg->node_gpus, why, len);
+	char q[CFG_QUOTE_MAX];
+
+	if (!ret && strpbrk(v, ".mun")) {
+		snprintf(why, len, "\"%s\" is not a whole number of GPUs", cfg_quote(v, q, sizeof(q)));
+		return -EINVAL;
+	}
+	return ret;
+}
+
 static const struct cfg_key cfg_keys[] = {
 	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen, false},
 	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval, false},
@@ -509,9 +605,30 @@ static const struct cfg_key cfg_keys[] = {
 	{"net_cross_region", "net-cross-region", "CIDRs, e.g. 10.3.0.0/16",
 	 cfg_set_net_cross_region, false},
 	{"net_internet", "net-internet", "CIDRs, e.g. 192.0.2.0/24", cfg_set_net_internet, false},
+	{"price_cpu_core_hour", "price-cpu-core-hour", "dollars, e.g. 0.031611", cfg_set_price_cpu,
+	 false},
+	{"price_memory_gib_hour", "price-memory-gib-hour", "dollars, e.g. 0.004237",
+	 cfg_set_price_memory, false},
+	{"price_gpu_hour", "price-gpu-hour", "dollars, e.g. 0.95", cfg_set_price_gpu, false},
+	{"price_node_hour", "price-node-hour", "dollars, e.g. 0.192", cfg_set_price_node, false},
+	{"price_egress_local", "price-egress-local", "dollars per GiB, e.g. 0",
+	 cfg_set_egress_local, false},
+	{"price_egress_in_zone", "price-egress-in-zone", "dollars per GiB, e.g. 0",
+	 cfg_set_egress_in_zone, false},
+	{"price_egress_cross_zone", "price-egress-cross-zone", "dollars per GiB, e.g. 0.01",
+	 cfg_set_egress_cross_zone, false},
+	{"price_egress_cross_region", "price-egress-cross-region", "dollars per GiB, e.g. 0.02",
+	 cfg_set_egress_cross_region, false},
+	{"price_egress_internet", "price-egress-internet", "dollars per GiB, e.g. 0.12",
+	 cfg_set_egress_internet, false},
+	{"node_cpu_cores", "node-cpu-cores", "cores, e.g. 16", cfg_set_node_cpu, false},
+	{"node_memory", "node-memory", "bytes, e.g. 64Gi", cfg_set_node_memory, false},
+	{"node_gpus", "node-gpus", "a count, e.g. 8", cfg_set_node_gpus, false},
 };
 
 #define CFG_NKEYS ((int)(sizeof(cfg_keys) / sizeof(cfg_keys[0])))
+_Static_assert(CFG_NKEYS <= 64, "the config file's seen-key mask is 64 bits");
+
 
 /* Index of @key in cfg_keys, hyphens and underscores alike; -1 when unknown. */
 static int cfg_key_index(const char *key)
@@ -553,18 +670,27 @@ void config__defaults(struct pm_config *cfg)
 	cfg->zombie_grace_ms = PM_DEFAULT_ZOMBIE_GRACE_MS;
 	cfg->kubelet_interval_ms = PM_DEFAULT_KUBELET_INTERVAL_MS;
 	strcpy(cfg->log_pods_dir, PM_DEFAULT_LOG_PODS_DIR);
+	cfg->price_cpu_core_hour = PM_PRICE_CPU_CORE_HOUR;
+	cfg->price_memory_gib_hour = PM_PRICE_MEMORY_GIB_HOUR;
+	cfg->price_gpu_hour = PM_PRICE_GPU_HOUR;
+	cfg->price_egress_gib[PM_NET_LOCAL] = PM_PRICE_EGRESS_LOCAL;
+	cfg->price_egress_gib[PM_NET_IN_ZONE] = PM_PRICE_EGRESS_IN_ZONE;
+	cfg->price_egress_gib[PM_NET_CROSS_ZONE] = PM_PRICE_EGRESS_CROSS_ZONE;
+	cfg->price_egress_gib[PM_NET_CROSS_REGION] = PM_PRICE_EGRESS_CROSS_REGION;
+	cfg->price_egress_gib[PM_NET_INTERNET] = PM_PRICE_EGRESS_INTERNET;
 }
 
 static void cfg_err_unknown(char *err, size_t errlen, const char *prefix, const char *key)
 {
-	char q[CFG_QUOTE_MAX];
+	char q[CFG_QUOTE_MAX], known[CFG_NKEYS * CFG_KEY_MAX];
+	size_t n = 0;
+	int k;
 
-	cfg_err(err, errlen,
-		"%sunknown key \"%s\"; known keys: listen, interval, cgroup_root, proc_root, "
-		"cgroup_mode, zombie_grace, kubelet, kubelet_token_file, kubelet_ca_file, "
-		"kubelet_insecure_tls, kubelet_interval, log_pods_dir, net_local, net_in_zone, net_cross_zone, net_cross_region, "
-		"net_internet",
-		prefix, cfg_quote(key, q, sizeof(q)));
+	known[0] = '\0';
+	for (k = 0; k < CFG_NKEYS; k++)
+		n += snprintf(known + n, sizeof(known) - n, "%s%s", k ? ", " : "", cfg_keys[k].key);
+	cfg_err(err, errlen, "%sunknown key \"%s\"; known keys: %s", prefix,
+		cfg_quote(key, q, sizeof(q)), known);
 }
 
 int config__set(struct pm_config *cfg, const char *key, const char *value, char *err, size_t errlen)
@@ -617,7 +743,7 @@ static const char *cfg_scalar(const yaml_node_t *n)
 }
 
 static int cfg_yaml_pair(struct pm_config *cfg, yaml_document_t *doc, yaml_node_pair_t *pair,
-			 unsigned int *seen, const char *path, char *err, size_t errlen)
+			 uint64_t *seen, const char *path, char *err, size_t errlen)
 {
 	yaml_node_t *kn = yaml_document_get_node(doc, pair->key);
 	yaml_node_t *vn = yaml_document_get_node(doc, pair->value);
@@ -637,12 +763,12 @@ static int cfg_yaml_pair(struct pm_config *cfg, yaml_document_t *doc, yaml_node_
 		cfg_err_unknown(err, errlen, why, key);
 		return -ENOENT;
 	}
-	if (*seen & (1u << k)) {
+	if (*seen & (1ULL << k)) {
 		cfg_err(err, errlen, "config: %s: line %zu: %s: given twice; keep one", path, line,
 			q);
 		return -EINVAL;
 	}
-	*seen |= 1u << k;
+	*seen |= 1ULL << k;
 	if (vn->type != YAML_SCALAR_NODE) {
 		cfg_err(err, errlen,
 			"config: %s: line %zu: %s: expected a single value, not a list or mapping "
@@ -666,7 +792,7 @@ static int cfg_yaml_doc(struct pm_config *cfg, yaml_document_t *doc, const char 
 {
 	yaml_node_t *root = yaml_document_get_root_node(doc);
 	yaml_node_pair_t *pair;
-	unsigned int seen = 0;
+	uint64_t seen = 0;
 	int ret;
 
 	if (!root)
@@ -949,7 +1075,24 @@ void config__usage(FILE *f)
 		"                         the config file's list for it:\n"
 		"                         local, in-zone, cross-zone, cross-region, internet;\n"
 		"                         built in: loopback local; RFC 1918, 100.64/10,\n"
-		"                         169.254/16, fc00::/7, fe80::/10 in-zone; else internet\n"
-		"  -h, --help             show this help\n",
+		"                         169.254/16, fc00::/7, fe80::/10 in-zone; else internet\n",
 		PM_DEFAULT_PROC_ROOT);
+	fprintf(f,
+		"  --price-cpu-core-hour $     CPU price per core-hour (default %g)\n"
+		"  --price-memory-gib-hour $   memory price per GiB-hour (default %g)\n"
+		"  --price-gpu-hour $          GPU price per GPU-hour (default %g)\n"
+		"  --price-node-hour $         the node's hourly price, split into CPU, memory\n"
+		"                              and GPU by the ratios of the three above\n"
+		"                              (OpenCost spec, Appendix A; default none)\n"
+		"  --price-egress-CLASS $      egress per GiB to a network class (defaults:\n"
+		"                              local %g, in-zone %g, cross-zone %g,\n"
+		"                              cross-region %g, internet %g)\n"
+		"  --node-cpu-cores N          cores the node is priced for (default: online CPUs)\n"
+		"  --node-memory BYTES         memory it is priced for (default: MemTotal)\n"
+		"  --node-gpus N               GPUs it is priced for (default 0)\n"
+		"                              (default prices: OpenCost's defaults)\n"
+		"  -h, --help                  show this help\n",
+		PM_PRICE_CPU_CORE_HOUR, PM_PRICE_MEMORY_GIB_HOUR, PM_PRICE_GPU_HOUR,
+		PM_PRICE_EGRESS_LOCAL, PM_PRICE_EGRESS_IN_ZONE, PM_PRICE_EGRESS_CROSS_ZONE,
+		PM_PRICE_EGRESS_CROSS_REGION, PM_PRICE_EGRESS_INTERNET);
 }

@@ -284,7 +284,36 @@ static void sum_resources(const struct pm_pod_meta *m, struct pm_pod_snap *ps)
 #undef ADD
 }
 
-/* Name the snapshot's pods; returns how many pods it does not know. */
+/*
+ * Each container's own requests, by container id. Returns how many it does
+ * not know: a sandbox, or a container started since the last refresh.
+ */
+static size_t container_resources(const struct pm_pod_meta *m, struct pm_pod_snap *ps)
+{
+	size_t i, j, unknown = 0;
+
+	for (i = 0; i < ps->n_containers; i++) {
+		struct pm_container_snap *cs = &ps->containers[i];
+		const struct pm_container_meta *cm = NULL;
+
+		for (j = 0; j < m->n_containers && !cm && cs->id[0]; j++)
+			if (!strcmp(m->containers[j].id, cs->id))
+				cm = &m->containers[j];
+		if (!cm) {
+			unknown += cs->id[0] != '\0';
+			continue;
+		}
+		cs->cpu_request_milli = cm->requests.cpu_milli;
+		cs->memory_request_bytes = cm->requests.memory_bytes;
+		cs->gpu_request = cm->requests.gpus;
+	}
+	return unknown;
+}
+
+/*
+ * Name the snapshot's pods and price their containers' requests; returns
+ * how many pods and containers it does not know.
+ */
 size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s)
 {
 	size_t i, j, unknown = 0;
@@ -312,6 +341,7 @@ size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s)
 			ps->qos = m->qos;
 		ps->has_meta = true;
 		sum_resources(m, ps);
+		unknown += container_resources(m, ps);
 	}
 	pthread_mutex_unlock(&k->lock);
 	return unknown;

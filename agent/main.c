@@ -95,7 +95,7 @@ static int cmd_run(int argc, char **argv)
 	struct pm_collector *col = NULL;
 	struct pm_config cfg;
 	struct pm_http *http;
-	char err[512];
+	char err[2048];
 	sigset_t set;
 	int ret, sig;
 
@@ -137,7 +137,7 @@ static int cmd_run(int argc, char **argv)
 static int cmd_check(int argc, char **argv)
 {
 	struct pm_config cfg;
-	char err[512];
+	char err[2048];
 	int ret;
 
 	ret = config__from_args(&cfg, argc, argv, err, sizeof(err));

@@ -33,6 +33,14 @@ static json_t *json_num(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* null where no container sets the resource */
+static json_t *json_resources(int64_t cpu_milli, int64_t memory, int64_t gpus)
+{
+	return json_pack("{s:o,s:o,s:I}", "cpu_cores",
+			 cpu_milli < 0 ? json_null() : json_real(cpu_milli / 1000.0), "memory_bytes",
+			 memory < 0 ? json_null() : json_integer(memory), "gpus", (json_int_t)gpus);
+}
+
 static json_t *json_container(const struct pm_container_snap *c)
 {
 	json_t *o = json_object();
@@ -44,6 +52,12 @@ static json_t *json_container(const struct pm_container_snap *c)
 	err |= json_object_set_new(o, "runtime", json_str(podpath__runtime_str(c->runtime)));
 	err |= json_object_set_new(o, "cpu_seconds", json_num(c->cpu_seconds));
 	err |= json_object_set_new(o, "runqueue_seconds", json_num(c->runq_seconds));
+	err |= json_object_set_new(o, "working_set_bytes", c->working_set_bytes < 0
+								  ? json_null()
+								  : json_integer(c->working_set_bytes));
+	err |= json_object_set_new(o, "requests",
+				   json_resources(c->cpu_request_milli, c->memory_request_bytes,
+						  c->gpu_request));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -93,14 +107,6 @@ static json_t *json_network(const struct pm_pod_snap *p)
 			 "tcp_retransmits", (json_int_t)p->tcp_retransmits);
 }
 
-/* null where no container sets the resource */
-static json_t *json_resources(int64_t cpu_milli, int64_t memory, int64_t gpus)
-{
-	return json_pack("{s:o,s:o,s:I}", "cpu_cores",
-			 cpu_milli < 0 ? json_null() : json_real(cpu_milli / 1000.0), "memory_bytes",
-			 memory < 0 ? json_null() : json_integer(memory), "gpus", (json_int_t)gpus);
-}
-
 static json_t *json_processes(const struct pm_pod_snap *p)
 {
 	json_t *list = json_array();
@@ -118,6 +124,22 @@ static json_t *json_processes(const struct pm_pod_snap *p)
 	return json_pack("{s:I,s:I,s:I,s:o}", "count", (json_int_t)p->processes, "starts",
 			 (json_int_t)p->process_starts, "zombies", (json_int_t)p->zombies,
 			 "zombie_list", list ? list : json_null());
+}
+
+/* {cpu, memory, gpu[, network]} of @v, in dollars */
+static json_t *json_dollars(const double *v, int n)
+{
+	static const char *const names[] = { "cpu", "memory", "gpu", "network" };
+	json_t *o = json_object();
+	int r, err = 0;
+
+	for (r = 0; o && r < n; r++)
+		err |= json_object_set_new(o, names[r], json_num(v[r]));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *json_pod(const struct pm_pod_snap *p, bool has_net)
@@ -146,6 +168,9 @@ static json_t *json_pod(const struct pm_pod_snap *p, bool has_net)
 	if (has_net)
 		err |= json_object_set_new(o, "network", json_network(p));
 	err |= json_object_set_new(o, "processes", json_processes(p));
+	err |= json_object_set_new(o, "cost_dollars",
+				   json_dollars(p->cost_dollars, has_net ? PM_RES_MAX : PM_RES_NETWORK));
+	err |= json_object_set_new(o, "waste_dollars", json_dollars(p->waste_dollars, PM_RES_GPU));
 	err |= json_object_set_new(o, "containers", json_containers(p));
 	if (err) {
 		json_decref(o);
@@ -164,6 +189,26 @@ static json_t *json_node(const struct pm_snapshot *s)
 	err |= json_object_set_new(o, "cpu_seconds_pods", json_num(s->node_cpu_pods_seconds));
 	err |= json_object_set_new(o, "cpu_seconds_overhead",
 				   json_num(s->node_cpu_overhead_seconds));
+	err |= json_object_set_new(o, "memory_overhead_bytes",
+				   s->node_memory_overhead_bytes < 0
+					   ? json_null()
+					   : json_integer(s->node_memory_overhead_bytes));
+	err |= json_object_set_new(o, "idle_cost_dollars",
+				   json_dollars(s->node_idle_cost_dollars, PM_RES_NETWORK));
+	err |= json_object_set_new(o, "overhead_cost_dollars",
+				   json_dollars(s->node_overhead_cost_dollars, PM_RES_GPU));
+	err |= json_object_set_new(o, "capacity",
+				   json_pack("{s:f,s:f,s:f}", "cpu_cores", s->capacity[PM_RES_CPU],
+					     "memory_bytes", s->capacity[PM_RES_MEMORY], "gpus",
+					     s->capacity[PM_RES_GPU]));
+	err |= json_object_set_new(o, "prices",
+				   json_pack("{s:f,s:f,s:f,s:{s:f,s:f,s:f,s:f,s:f}}",
+					     "cpu_core_hour", s->price[PM_RES_CPU], "memory_gib_hour",
+					     s->price[PM_RES_MEMORY], "gpu_hour", s->price[PM_RES_GPU],
+					     "egress_gib", "local", s->egress_price_gib[0], "in_zone",
+					     s->egress_price_gib[1], "cross_zone", s->egress_price_gib[2],
+					     "cross_region", s->egress_price_gib[3], "internet",
+					     s->egress_price_gib[4]));
 	if (err) {
 		json_decref(o);
 		return NULL;

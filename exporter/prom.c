@@ -273,8 +273,36 @@ static void prom_write_requests(FILE *f, const struct pm_snapshot *s)
 			"GPU limit of the pod's containers.", pod_gpu_limit);
 }
 
+static const char *const prom_resources[] = { "cpu", "memory", "gpu", "network" };
+
+/* One family of per-pod dollars by resource: cost (all four) or waste (cpu, memory). */
+static void prom_write_dollars(FILE *f, const struct pm_snapshot *s, bool waste)
+{
+	const char *name = waste ? "podmeter_pod_waste_dollars_total"
+				 : "podmeter_pod_cost_dollars_total";
+	int r, n = waste ? PM_RES_GPU : s->has_net ? PM_RES_MAX : PM_RES_NETWORK;
+	size_t i;
+
+	prom_family(f, name, "counter",
+		    waste ? "Requested and unused, priced: (request - usage) x time x price, in "
+			    "dollars."
+			  : "Cost allocated to the pod: max(request, usage) x time x price; GPUs by "
+			    "request; network by egress bytes per class, in dollars.");
+	for (i = 0; i < s->n_pods; i++) {
+		for (r = 0; r < n; r++) {
+			prom_pod_labels(f, name, &s->pods[i]);
+			prom_put_label(f, "resource", prom_resources[r], false);
+			fputc('}', f);
+			prom_put_value(f, waste ? s->pods[i].waste_dollars[r]
+						: s->pods[i].cost_dollars[r]);
+		}
+	}
+}
+
 static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 {
+	prom_write_dollars(f, s, false);
+	prom_write_dollars(f, s, true);
 	prom_write_info(f, s);
 	prom_write_requests(f, s);
 	/* per-container series are off by default: they multiply cardinality */
@@ -312,6 +340,57 @@ static void prom_write_node(FILE *f, const struct pm_snapshot *s)
 	prom_put_value(f, s->node_cpu_pods_seconds);
 	fputs("podmeter_node_cpu_seconds_total{scope=\"overhead\"}", f);
 	prom_put_value(f, s->node_cpu_overhead_seconds);
+	if (s->node_memory_overhead_bytes >= 0) {
+		prom_family(f, "podmeter_node_memory_overhead_bytes", "gauge",
+			    "Memory in use on the node (MemTotal - MemAvailable) outside the pods' "
+			    "working sets, in bytes.");
+		fputs("podmeter_node_memory_overhead_bytes", f);
+		prom_put_value(f, (double)s->node_memory_overhead_bytes);
+	}
+}
+
+static void prom_write_node_cost(FILE *f, const struct pm_snapshot *s)
+{
+	static const char *const units[] = { "core_hour", "gib_hour", "gpu_hour" };
+	static const char *const capacity[] = {
+		"podmeter_node_cpu_cores", "podmeter_node_memory_bytes", "podmeter_node_gpus",
+	};
+	int r;
+
+	prom_family(f, "podmeter_node_idle_cost_dollars_total", "counter",
+		    "Node price less the cost allocated to pods (usage outside pods included), "
+		    "in dollars.");
+	for (r = 0; r < PM_RES_NETWORK; r++) {
+		fprintf(f, "podmeter_node_idle_cost_dollars_total{resource=\"%s\"}",
+			prom_resources[r]);
+		prom_put_value(f, s->node_idle_cost_dollars[r]);
+	}
+	prom_family(f, "podmeter_node_overhead_cost_dollars_total", "counter",
+		    "Usage outside pods, priced, in dollars (also part of the idle cost).");
+	for (r = 0; r < PM_RES_GPU; r++) {
+		fprintf(f, "podmeter_node_overhead_cost_dollars_total{resource=\"%s\"}",
+			prom_resources[r]);
+		prom_put_value(f, s->node_overhead_cost_dollars[r]);
+	}
+	prom_family(f, "podmeter_price_dollars", "gauge",
+		    "Hourly price in use per unit of each resource.");
+	for (r = 0; r < PM_RES_NETWORK; r++) {
+		fprintf(f, "podmeter_price_dollars{resource=\"%s\",unit=\"%s\"}",
+			prom_resources[r], units[r]);
+		prom_put_value(f, s->price[r]);
+	}
+	prom_family(f, "podmeter_egress_price_dollars_per_gib", "gauge",
+		    "Price of egress per GiB, by the peer's network class.");
+	for (r = 0; r < PM_NET_CLASSES; r++) {
+		fprintf(f, "podmeter_egress_price_dollars_per_gib{class=\"%s\"}",
+			prom_net_classes[r]);
+		prom_put_value(f, s->egress_price_gib[r]);
+	}
+	for (r = 0; r < PM_RES_NETWORK; r++) {
+		prom_family(f, capacity[r], "gauge", "What the node is priced for.");
+		fputs(capacity[r], f);
+		prom_put_value(f, s->capacity[r]);
+	}
 }
 
 static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
@@ -386,6 +465,7 @@ int prom__write(FILE *f, const struct pm_snapshot *s, const char *version, const
 {
 	prom_write_pods(f, s);
 	prom_write_node(f, s);
+	prom_write_node_cost(f, s);
 	prom_write_agent(f, s, version, git_rev);
 	if (fflush(f) || ferror(f))
 		return -EIO;

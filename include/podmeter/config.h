@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <podmeter/cidr.h>
+#include <podmeter/net.h>
 
 #define PM_CFG_MAX_CIDRS	256
 
@@ -44,6 +45,16 @@ struct pm_config {
 	/* network classes beyond the built-in ones: net_<class> = CIDR list */
 	struct pm_cidr cidrs[PM_CFG_MAX_CIDRS];
 	int n_cidrs;
+	/* prices (defaults: OpenCost's, see podmeter/cost.h) */
+	double price_cpu_core_hour;
+	double price_memory_gib_hour;
+	double price_gpu_hour;
+	double price_node_hour;		/* > 0: split over the node by the ratios above */
+	double price_egress_gib[PM_NET_CLASSES];
+	/* the node as priced; 0 = found (online CPUs, MemTotal, no GPUs) */
+	double node_cpu_cores;
+	int64_t node_memory_bytes;
+	int64_t node_gpus;
 };
 
 void config__defaults(struct pm_config *cfg);

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <podmeter/net.h>
 #include <podmeter/podpath.h>
 
 struct pm_container_snap {
@@ -17,6 +18,19 @@ struct pm_container_snap {
 	double cpu_seconds;		/* cumulative on-CPU time */
 	double runq_seconds;		/* cumulative run-queue wait */
 	uint64_t cpu_ns, runq_ns;	/* the same, exact: summed in ns, divided once */
+	long long working_set_bytes;	/* its memory cgroup, as of the last walk; -1 = none */
+	/* from the kubelet, matched by container id; -1 = none set or not known */
+	int64_t cpu_request_milli, memory_request_bytes;
+	int64_t gpu_request;		/* 0 = none */
+};
+
+/* Priced resources: cost[] and waste[] are indexed by these. */
+enum pm_res {
+	PM_RES_CPU = 0,
+	PM_RES_MEMORY,
+	PM_RES_GPU,
+	PM_RES_NETWORK,
+	PM_RES_MAX,
 };
 
 #define PM_SNAP_ZOMBIES 8	/* listed per pod; the count is exact */
@@ -51,6 +65,8 @@ struct pm_pod_snap {
 	uint64_t processes;		/* in the pod's cgroups (cgroup.procs, as of the last walk) */
 	uint64_t process_starts;	/* cumulative */
 	uint64_t zombies;		/* exited, unreaped for longer than the grace period */
+	double cost_dollars[PM_RES_MAX];	/* cumulative: allocated x time x price */
+	double waste_dollars[PM_RES_MAX];	/* cumulative: requested, unused (cpu, memory) */
 	size_t n_zombie_list;
 	struct pm_zombie_snap zombie_list[PM_SNAP_ZOMBIES];
 	size_t n_containers;
@@ -79,8 +95,15 @@ struct pm_agent_stats {
 struct pm_snapshot {
 	int refcnt;
 	double time;			/* unix seconds when collected */
+	double mono;			/* CLOCK_MONOTONIC seconds of the read: cost intervals */
 	double node_cpu_pods_seconds;	/* all pod cgroups */
 	double node_cpu_overhead_seconds;	/* everything else that ran (not the idle task) */
+	long long node_memory_overhead_bytes;	/* in use outside pods' working sets; -1 = unknown */
+	double node_idle_cost_dollars[PM_RES_NETWORK];	/* cumulative, cpu/memory/gpu */
+	double node_overhead_cost_dollars[PM_RES_GPU];	/* cumulative, cpu/memory */
+	double price[PM_RES_NETWORK];	/* per core-hour, GiB-hour, GPU-hour in use */
+	double egress_price_gib[PM_NET_CLASSES];	/* per class (enum pm_net_class) */
+	double capacity[PM_RES_NETWORK];	/* node: cores, bytes, GPUs */
 	int has_net;			/* network is measured on this node */
 	size_t n_pods;
 	struct pm_pod_snap *pods;	/* sorted by uid */

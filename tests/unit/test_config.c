@@ -341,12 +341,73 @@ static void test_set_bad(void **state)
 		{"Interval", "1s", -ENOENT, {"unknown key \"Interval\""}},
 		{"", "1s", -ENOENT, {"unknown key \"\""}},
 		{"listen", "h:1\n2", -EINVAL, {"listen", "\"h:1?2\""}},
+		{"price_cpu_core_hour", "-0.1", -EINVAL, {"price_cpu_core_hour", "negative"}},
+		{"price_cpu_core_hour", "abc", -EINVAL, {"\"abc\"", "not a price"}},
+		{"price_memory_gib_hour", "inf", -EINVAL, {"\"inf\"", "not a price"}},
+		{"price_gpu_hour", "nan", -EINVAL, {"\"nan\"", "not a price"}},
+		{"price_gpu_hour", "0x10", -EINVAL, {"\"0x10\"", "not a price"}},
+		{"price_node_hour", "1e400", -EINVAL, {"\"1e400\"", "not a price"}},
+		{"price_node_hour", "2000000", -EINVAL, {"\"2000000\"", "out of range"}},
+		{"price_node_hour", "$1", -EINVAL, {"\"$1\"", "not a price"}},
+		{"price-egress-internet", "0.12/GiB", -EINVAL, {"\"0.12/GiB\"", "not a price"}},
+		{"price_egress_cross_zone", "", -EINVAL, {"price_egress_cross_zone", "empty value"}},
+		{"node_cpu_cores", "lots", -EINVAL, {"node_cpu_cores", "not a quantity"}},
+		{"node_cpu_cores", "-4", -EINVAL, {"node_cpu_cores", "out of range"}},
+		{"node_memory", "64GiB", -EINVAL, {"node_memory", "not a quantity"}},
+		{"node_gpus", "1.5", -EINVAL, {"node_gpus", "whole number"}},
+		{"node_gpus", "100000", -EINVAL, {"node_gpus", "out of range"}},
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		check_bad_set(&cases[i]);
+}
+
+/* Prices and the node as priced: defaults are OpenCost's, values exact. */
+static void test_prices(void **state)
+{
+	char err[ERRLEN] = "";
+	struct pm_config cfg;
+
+	(void)state;
+	config__defaults(&cfg);
+	assert_true(cfg.price_cpu_core_hour == 0.031611);
+	assert_true(cfg.price_memory_gib_hour == 0.004237);
+	assert_true(cfg.price_gpu_hour == 0.95);
+	assert_true(cfg.price_node_hour == 0);
+	assert_true(cfg.price_egress_gib[PM_NET_IN_ZONE] == 0);
+	assert_true(cfg.price_egress_gib[PM_NET_CROSS_ZONE] == 0.01);
+	assert_true(cfg.price_egress_gib[PM_NET_CROSS_REGION] == 0.01);
+	assert_true(cfg.price_egress_gib[PM_NET_INTERNET] == 0.12);
+	assert_int_equal(config__set(&cfg, "price_cpu_core_hour", "0.05", err, sizeof(err)), 0);
+	assert_true(cfg.price_cpu_core_hour == 0.05);
+	assert_int_equal(config__set(&cfg, "price-node-hour", "1e-1", err, sizeof(err)), 0);
+	assert_true(cfg.price_node_hour == 0.1);
+	assert_int_equal(config__set(&cfg, "price_egress_internet", ".09", err, sizeof(err)), 0);
+	assert_true(cfg.price_egress_gib[PM_NET_INTERNET] == 0.09);
+	assert_int_equal(config__set(&cfg, "price_gpu_hour", "0", err, sizeof(err)), 0);
+	assert_true(cfg.price_gpu_hour == 0);
+	assert_int_equal(config__set(&cfg, "node_cpu_cores", "7500m", err, sizeof(err)), 0);
+	assert_true(cfg.node_cpu_cores == 7.5);
+	assert_int_equal(config__set(&cfg, "node_memory", "64Gi", err, sizeof(err)), 0);
+	assert_int_equal(cfg.node_memory_bytes, 64LL << 30);
+	assert_int_equal(config__set(&cfg, "node_gpus", "8", err, sizeof(err)), 0);
+	assert_int_equal(cfg.node_gpus, 8);
+}
+
+/* The unknown-key message names every key, the new ones too. */
+static void test_unknown_key_lists_keys(void **state)
+{
+	const char *const subs[] = { "known keys: listen, interval", "price_node_hour",
+				     "price_egress_internet", "node_gpus", NULL };
+	char err[2048] = "";
+	struct pm_config cfg;
+
+	(void)state;
+	config__defaults(&cfg);
+	assert_int_equal(config__set(&cfg, "price", "1", err, sizeof(err)), -ENOENT);
+	assert_msg_has(err, subs);
 }
 
 static void test_set_tiny_err_buffer(void **state)
@@ -699,6 +760,8 @@ int main(void)
 		cmocka_unit_test(test_set_good),
 		cmocka_unit_test(test_set_bad),
 		cmocka_unit_test(test_set_tiny_err_buffer),
+		cmocka_unit_test(test_prices),
+		cmocka_unit_test(test_unknown_key_lists_keys),
 		cmocka_unit_test(test_file_good),
 		cmocka_unit_test(test_file_empty),
 		cmocka_unit_test(test_file_bad),
