@@ -18,6 +18,7 @@ struct pm_snapshot *snapshot__new(size_t n_pods)
 		}
 	}
 	s->n_pods = n_pods;
+	s->node_memory_overhead_bytes = -1;
 	s->refcnt = 1;
 	return s;
 }

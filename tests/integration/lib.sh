@@ -49,6 +49,28 @@ kernel_oom_kills() {
 	awk '$1 == "oom_kill" { print $2; found = 1 } END { if (!found) print 0 }' "$f"
 }
 
+# a fresh pod uid, in the API server's format
+newuid() {
+	printf '%08x-%04x-4%03x-8%03x-%012x' $((RANDOM * RANDOM)) $RANDOM $((RANDOM % 4096)) \
+		$((RANDOM % 4096)) $((RANDOM * RANDOM * RANDOM))
+}
+
+# a pod's cgroup REL in v2 and, when the memory controller lives elsewhere
+# (hybrid), in the memory hierarchy too; needs V2 and MEM set
+make_pod() {
+	local rel=$1
+	mkcg "$V2/$rel" || return 1
+	[ "$MEM" = "$V2" ] || mkcg "$MEM/$rel"
+}
+cg_dirs() {
+	if [ "$MEM" = "$V2" ]; then echo "$V2/$1"; else echo "$V2/$1 $MEM/$1"; fi
+}
+
+# near A B TOL: |A - B| <= TOL * B
+near() {
+	awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t * b) }'
+}
+
 # start CMD... inside every cgroup DIR given before "--"; its pid in LAST_PID
 run_in_cgs() {
 	local dirs=()

@@ -12,10 +12,6 @@ V2=$(cg_v2_root)
 [ -n "$V2" ] || { echo "  skip: no cgroup v2 hierarchy"; exit 0; }
 echo "kubelet: stand-in /pods on loopback"
 KPORT=${KPORT:-19488}
-newuid() {
-	printf '%08x-%04x-4%03x-8%03x-%012x' $((RANDOM * RANDOM)) $RANDOM $((RANDOM % 4096)) \
-		$((RANDOM % 4096)) $((RANDOM * RANDOM * RANDOM))
-}
 u1=$(newuid)
 u2=$(newuid)
 for u in "$u1" "$u2"; do

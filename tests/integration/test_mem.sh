@@ -18,19 +18,6 @@ MEM=$(cg_mem_root)
 echo "mem: ids from cgroup v2 at $V2, memory controller at $MEM, $ATTACH"
 [ "$ATTACH" = raw_tp ] && export PODMETER_FORCE_RAW_TP=1
 
-newuid() {
-	printf '%08x-%04x-4%03x-8%03x-%012x' $((RANDOM * RANDOM)) $RANDOM $((RANDOM % 4096)) \
-		$((RANDOM % 4096)) $((RANDOM * RANDOM * RANDOM))
-}
-# a pod's container cgroup in v2 and, when the controller lives elsewhere, in the memory hierarchy
-make_pod() {
-	local rel=$1
-	mkcg "$V2/$rel" || return 1
-	[ "$MEM" = "$V2" ] || mkcg "$MEM/$rel"
-}
-cg_dirs() {
-	if [ "$MEM" = "$V2" ]; then echo "$V2/$1"; else echo "$V2/$1 $MEM/$1"; fi
-}
 wait_line() {
 	local file=$1 want=$2 i
 	for i in $(seq 1 100); do grep -qx "$want" "$file" 2>/dev/null && return 0; sleep 0.1; done
@@ -45,9 +32,6 @@ vmrss_of() {	# the process's own VmRSS, bytes
 }
 faults_of() {	# the process's own minflt + majflt
 	awk '{ sub(/.*\) /, ""); print $8 + $10 }' "/proc/$1/stat"
-}
-near() {	# near A B TOL: |A - B| <= TOL * B
-	awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t * b) }'
 }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 

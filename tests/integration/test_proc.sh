@@ -12,10 +12,6 @@ set -u
 V2=$(cg_v2_root)
 [ -n "$V2" ] || { echo "  skip: no cgroup v2 hierarchy"; exit 0; }
 echo "proc: cgroup v2 at $V2"
-newuid() {
-	printf '%08x-%04x-4%03x-8%03x-%012x' $((RANDOM * RANDOM)) $RANDOM $((RANDOM % 4096)) \
-		$((RANDOM % 4096)) $((RANDOM * RANDOM * RANDOM))
-}
 uz=$(newuid)
 us=$(newuid)
 podz="$V2/kubepods/besteffort/pod$uz"

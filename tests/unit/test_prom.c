@@ -270,6 +270,49 @@ static void test_prom_write(void **state)
 	snapshot__put(s);
 }
 
+/* Dollars by resource: network cost only where network is measured, waste for cpu and memory. */
+static void test_prom_cost(void **state)
+{
+	struct pm_snapshot *s = snapshot__new(1);
+	const char *pod = "namespace=\"\",pod=\"\",uid=\"\"";
+	char *text, want[256];
+
+	(void)state;
+	assert_non_null(s);
+	s->pods[0].cost_dollars[PM_RES_CPU] = 0.5;
+	s->pods[0].cost_dollars[PM_RES_GPU] = 2.25;
+	s->pods[0].waste_dollars[PM_RES_MEMORY] = 0.125;
+	s->node_idle_cost_dollars[PM_RES_CPU] = 3.5;
+	s->node_overhead_cost_dollars[PM_RES_MEMORY] = 0.75;
+	s->price[PM_RES_CPU] = 0.031611;
+	s->egress_price_gib[PM_NET_INTERNET] = 0.12;
+	s->capacity[PM_RES_MEMORY] = 1073741824;
+	text = write_checked(s);
+	snprintf(want, sizeof(want), "podmeter_pod_cost_dollars_total{%s,resource=\"cpu\"} 0.5", pod);
+	assert_line(text, want);
+	snprintf(want, sizeof(want), "podmeter_pod_cost_dollars_total{%s,resource=\"gpu\"} 2.25", pod);
+	assert_line(text, want);
+	snprintf(want, sizeof(want), "podmeter_pod_waste_dollars_total{%s,resource=\"memory\"} 0.125",
+		 pod);
+	assert_line(text, want);
+	assert_null(strstr(text, "resource=\"network\"} "));
+	assert_null(strstr(text, "podmeter_pod_waste_dollars_total{namespace=\"\",pod=\"\",uid=\"\","
+				 "resource=\"gpu\"}"));
+	assert_line(text, "podmeter_node_idle_cost_dollars_total{resource=\"cpu\"} 3.5");
+	assert_line(text, "podmeter_node_overhead_cost_dollars_total{resource=\"memory\"} 0.75");
+	assert_line(text, "podmeter_price_dollars{resource=\"cpu\",unit=\"core_hour\"} 0.031611");
+	assert_line(text, "podmeter_egress_price_dollars_per_gib{class=\"internet\"} 0.12");
+	assert_line(text, "podmeter_node_memory_bytes 1073741824");
+	free(text);
+	s->has_net = 1;
+	text = write_checked(s);
+	snprintf(want, sizeof(want), "podmeter_pod_cost_dollars_total{%s,resource=\"network\"} 0",
+		 pod);
+	assert_line(text, want);
+	free(text);
+	snapshot__put(s);
+}
+
 /* Counters of seconds must keep nanoseconds after days of uptime. */
 static void test_prom_precision(void **state)
 {
@@ -408,8 +451,15 @@ static void test_json_empty(void **state)
 	assert_non_null(s);
 	text = json__pods(s);
 	assert_non_null(text);
-	assert_string_equal(text, "{\"time\":0.0,\"node\":{\"cpu_seconds_pods\":0.0,"
-				  "\"cpu_seconds_overhead\":0.0},\"pods\":[]}");
+	assert_string_equal(
+		text, "{\"time\":0.0,\"node\":{\"cpu_seconds_pods\":0.0,\"cpu_seconds_overhead\":0.0,"
+		      "\"memory_overhead_bytes\":null,"
+		      "\"idle_cost_dollars\":{\"cpu\":0.0,\"memory\":0.0,\"gpu\":0.0},"
+		      "\"overhead_cost_dollars\":{\"cpu\":0.0,\"memory\":0.0},"
+		      "\"capacity\":{\"cpu_cores\":0.0,\"memory_bytes\":0.0,\"gpus\":0.0},"
+		      "\"prices\":{\"cpu_core_hour\":0.0,\"memory_gib_hour\":0.0,\"gpu_hour\":0.0,"
+		      "\"egress_gib\":{\"local\":0.0,\"in_zone\":0.0,\"cross_zone\":0.0,"
+		      "\"cross_region\":0.0,\"internet\":0.0}}},\"pods\":[]}");
 	free(text);
 	snapshot__put(s);
 }
@@ -438,7 +488,7 @@ int main(void)
 		cmocka_unit_test(test_escape_too_small), cmocka_unit_test(test_prom_write),
 		cmocka_unit_test(test_prom_precision),	 cmocka_unit_test(test_prom_empty),
 		cmocka_unit_test(test_prom_write_error), cmocka_unit_test(test_json_pods),
-		cmocka_unit_test(test_json_empty),	 cmocka_unit_test(test_snapshot_refcount),
+		cmocka_unit_test(test_json_empty), cmocka_unit_test(test_prom_cost),	 cmocka_unit_test(test_snapshot_refcount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
