@@ -13,12 +13,13 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS := libbpf libmicrohttpd jansson yaml-0.1 libcurl
+PKGS := libbpf libmicrohttpd jansson yaml-0.1 libcurl libprotobuf-c zlib
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
 	-DPM_VERSION='"$(VERSION)"' -DPM_GIT_REV='"$(GIT_REV)"' \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
+PROTOC_C ?= protoc-c
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ibpf -Iinclude
 
 BPF_NAMES := cpu mem net proc probe
@@ -27,13 +28,17 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 # Modules without BPF: unit-testable on their own.
 LIB_SRCS := agent/config.c agent/cost.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
-	exporter/prom.c exporter/json.c exporter/snapshot.c
+	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
+	exporter/spool.c exporter/pbjson.c
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c \
-	agent/collector.c agent/check.c exporter/http.c
-LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+	agent/collector.c agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
+	exporter/decode.c
+# exporter/podmeter.proto, compiled by protoc-c
+PB_GEN := $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/podmeter.pb-c.o
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 
-UNIT_TESTS := podpath prom config u64map cgroupfs cidr quantity kubelet cost
+UNIT_TESTS := podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 
@@ -60,17 +65,26 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 $(OUTPUT)/agent/%.o: agent/%.c $(wildcard include/podmeter/*.h) $(SKELS) | $(OUTPUT)/agent
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUTPUT)/exporter/%.o: exporter/%.c $(wildcard include/podmeter/*.h) | $(OUTPUT)/exporter
+$(PB_GEN) &: exporter/podmeter.proto | $(OUTPUT)
+	$(PROTOC_C) --c_out=$(OUTPUT) -Iexporter $<
+
+$(OUTPUT)/podmeter.pb-c.o: $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/san/podmeter.pb-c.o: $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h | $(OUTPUT)/san/exporter
+	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
+$(OUTPUT)/exporter/%.o: exporter/%.c $(wildcard include/podmeter/*.h) $(PB_GEN) | $(OUTPUT)/exporter
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/podmeter: $(AGENT_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # Unit tests: the library modules rebuilt with sanitizers, linked with cmocka.
-$(OUTPUT)/san/%.o: %.c $(wildcard include/podmeter/*.h) | $(OUTPUT)/san/agent $(OUTPUT)/san/exporter
+$(OUTPUT)/san/%.o: %.c $(wildcard include/podmeter/*.h) $(PB_GEN) | $(OUTPUT)/san/agent $(OUTPUT)/san/exporter
 	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
 
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS)) | $(OUTPUT)/tests
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS)) $(OUTPUT)/san/podmeter.pb-c.o | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -lcmocka -o $@
 
 run: deps

@@ -9,7 +9,8 @@ set -eu
 build_pkgs="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev
 	libjansson-dev libyaml-dev"
-test_pkgs="libcmocka-dev stress-ng bpftrace prometheus curl iproute2 procps python3 iperf3 openssl"
+test_pkgs="libcmocka-dev stress-ng bpftrace prometheus curl iproute2 procps python3 iperf3 openssl
+	protobuf-compiler"
 
 pkgs=$build_pkgs
 [ "${1:-}" = test ] && pkgs="$pkgs $test_pkgs"
