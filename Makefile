@@ -30,7 +30,7 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 LIB_SRCS := agent/config.c agent/cost.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
 	exporter/spool.c exporter/pbjson.c
-AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c \
+AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
 	agent/collector.c agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
 	exporter/decode.c
 # exporter/podmeter.proto, compiled by protoc-c
@@ -105,13 +105,18 @@ integration: all $(OUTPUT)/tests/pm_alloc
 	@PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc tests/integration/run.sh
 
 bench: test-deps
-	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor
+	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor $(OUTPUT)/bench/report_bench
 	@PODMETER=$(OUTPUT)/podmeter FLOOR=$(OUTPUT)/bench/floor tests/bench/cpu_overhead.sh
 	@PODMETER=$(OUTPUT)/podmeter tests/bench/net_mem_overhead.sh
+	@$(OUTPUT)/bench/report_bench 1000
 
 $(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/probe.skel.h
 	@mkdir -p $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
+$(OUTPUT)/bench/report_bench: tests/bench/report_bench.c $(LIB_OBJS)
+	@mkdir -p $(OUTPUT)/bench
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h

@@ -126,6 +126,8 @@ struct pm_collector {
 	struct pm_prices prices;	/* in use: configured, or split from the node price */
 	struct pm_node_capacity capacity;
 	struct pm_snapshot *cost_base;	/* the last periodic tick's: cost intervals start there */
+	void (*report_stats)(void *ctx, struct pm_report_stats *st);
+	void *report_ctx;
 };
 
 static double unix_now(void)
@@ -731,6 +733,7 @@ static struct pm_container_snap *container_in(struct pm_pod_snap *ps, const stru
 	cs->runtime = r->runtime;
 	cs->working_set_bytes = -1;
 	cs->cpu_request_milli = cs->memory_request_bytes = -1;
+	cs->cpu_limit_milli = cs->memory_limit_bytes = -1;
 	return cs;
 }
 
@@ -801,7 +804,7 @@ static void add_net(struct pm_pod_snap *ps, const struct pm_net_counts *n)
 	for (d = 0; d < PM_NET_DIRS; d++) {
 		for (k = 0; k < PM_NET_CLASSES; k++) {
 			ps->net_bytes[d][k] += n->bytes[d][k];
-			ps->net_packets[d] += n->packets[d][k];
+			ps->net_packets[d][k] += n->packets[d][k];
 		}
 	}
 	ps->tcp_retransmits += n->retransmits;
@@ -1060,6 +1063,8 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	 * interval so far without ending it, so the totals do not depend on
 	 * how often anyone scrapes.
 	 */
+	if (c->report_stats)
+		c->report_stats(c->report_ctx, &s->agent.reports);
 	cost__advance(&c->prices, &c->capacity, c->cost_base, s);
 	cost__keep_monotonic(c->snap, s);
 	if (periodic || !c->cost_base) {
@@ -1337,6 +1342,25 @@ void collector__close(struct pm_collector *c)
 const char *collector__root(const struct pm_collector *c)
 {
 	return c->root;
+}
+
+struct pm_snapshot *collector__last(struct pm_collector *c)
+{
+	struct pm_snapshot *s;
+
+	pthread_mutex_lock(&c->lock);
+	s = snapshot__get(c->cost_base);
+	pthread_mutex_unlock(&c->lock);
+	return s;
+}
+
+void collector__set_report_stats(struct pm_collector *c,
+				 void (*fn)(void *ctx, struct pm_report_stats *st), void *ctx)
+{
+	pthread_mutex_lock(&c->lock);
+	c->report_stats = fn;
+	c->report_ctx = ctx;
+	pthread_mutex_unlock(&c->lock);
 }
 
 const char *collector__attach_mode(const struct pm_collector *c)

@@ -309,21 +309,11 @@ static int cfg_set_zombie_grace(struct pm_config *cfg, const char *v, char *why,
 			    &cfg->zombie_grace_ms, why, len);
 }
 
+static int cfg_set_url(char *dst, size_t dstlen, const char *v, char *why, size_t len);
+
 static int cfg_set_kubelet(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	char q[CFG_QUOTE_MAX];
-
-	cfg_quote(v, q, sizeof(q));
-	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
-		snprintf(why, len, "\"%s\" is not an http:// or https:// URL", q);
-		return -EINVAL;
-	}
-	if (strlen(v) >= sizeof(cfg->kubelet_url)) {
-		snprintf(why, len, "\"%s\" is too long", q);
-		return -EINVAL;
-	}
-	strcpy(cfg->kubelet_url, v);
-	return 0;
+	return cfg_set_url(cfg->kubelet_url, sizeof(cfg->kubelet_url), v, why, len);
 }
 
 /* An absolute path of a readable file. */
@@ -375,7 +365,8 @@ static int cfg_set_kubelet_interval(struct pm_config *cfg, const char *v, char *
 			    why, len);
 }
 
-static int cfg_set_log_pods_dir(struct pm_config *cfg, const char *v, char *why, size_t len)
+/* An absolute path that need not exist yet. */
+static int cfg_set_path(char *dst, const char *v, char *why, size_t len)
 {
 	char q[CFG_QUOTE_MAX];
 
@@ -383,8 +374,13 @@ static int cfg_set_log_pods_dir(struct pm_config *cfg, const char *v, char *why,
 		snprintf(why, len, "\"%s\" is not an absolute path", cfg_quote(v, q, sizeof(q)));
 		return -EINVAL;
 	}
-	strcpy(cfg->log_pods_dir, v);
+	strcpy(dst, v);
 	return 0;
+}
+
+static int cfg_set_log_pods_dir(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_set_path(cfg->log_pods_dir, v, why, len);
 }
 
 /* An existing directory, absolute; trailing slashes dropped so callers can append "/x". */
@@ -585,6 +581,104 @@ static int cfg_set_node_gpus(struct pm_config *cfg, const char *v, char *why, si
 	return ret;
 }
 
+static int cfg_set_report_window(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_duration(v, 1000, 24ULL * 3600 * 1000, "1s to 24h", "60s, 5m",
+			    &cfg->report_window_ms, why, len);
+}
+
+static int cfg_set_spool(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_set_path(cfg->spool_dir, v, why, len);
+}
+
+static int cfg_set_spool_max(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+	int ret = cfg_quantity(v, false, INT64_MAX, "64Mi", &cfg->spool_max_bytes, why, len);
+
+	if (!ret && cfg->spool_max_bytes < 65536) {
+		snprintf(why, len, "\"%s\" is too small; give 64Ki or more", cfg_quote(v, q, sizeof(q)));
+		return -EINVAL;
+	}
+	return ret;
+}
+
+static int cfg_set_url(char *dst, size_t dstlen, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+
+	cfg_quote(v, q, sizeof(q));
+	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+		snprintf(why, len, "\"%s\" is not an http:// or https:// URL", q);
+		return -EINVAL;
+	}
+	if (strlen(v) >= dstlen) {
+		snprintf(why, len, "\"%s\" is too long", q);
+		return -EINVAL;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+static int cfg_set_reconciler(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_set_url(cfg->reconciler_url, sizeof(cfg->reconciler_url), v, why, len);
+}
+
+#define CFG_FILE_SETTER(name, field)                                                       \
+	static int cfg_set_##name(struct pm_config *cfg, const char *v, char *why, size_t len) \
+	{                                                                                  \
+		return cfg_set_file(cfg->field, v, why, len);                              \
+	}
+CFG_FILE_SETTER(rec_token, reconciler_token_file)
+CFG_FILE_SETTER(rec_ca, reconciler_ca_file)
+CFG_FILE_SETTER(rec_cert, reconciler_cert_file)
+CFG_FILE_SETTER(rec_key, reconciler_key_file)
+
+static int cfg_set_rec_timeout(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_duration(v, 100, 600 * 1000, "100ms to 10m", "10s", &cfg->reconciler_timeout_ms,
+			    why, len);
+}
+
+static int cfg_set_rec_retry_max(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_duration(v, 500, 3600 * 1000, "500ms to 1h", "30s",
+			    &cfg->reconciler_retry_max_ms, why, len);
+}
+
+/* A name: printable, no spaces or quotes, bounded. */
+static int cfg_set_name(char *dst, size_t dstlen, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+	const char *p;
+
+	cfg_quote(v, q, sizeof(q));
+	for (p = v; *p; p++) {
+		if (!isgraph((unsigned char)*p) || *p == '"' || *p == '\\') {
+			snprintf(why, len, "\"%s\" has a space, quote or control byte", q);
+			return -EINVAL;
+		}
+	}
+	if (strlen(v) >= dstlen) {
+		snprintf(why, len, "\"%s\" is longer than %zu bytes", q, dstlen - 1);
+		return -EINVAL;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+static int cfg_set_cluster(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_set_name(cfg->cluster, sizeof(cfg->cluster), v, why, len);
+}
+
+static int cfg_set_node_name(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_set_name(cfg->node_name, sizeof(cfg->node_name), v, why, len);
+}
+
 static const struct cfg_key cfg_keys[] = {
 	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen, false},
 	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval, false},
@@ -624,6 +718,21 @@ static const struct cfg_key cfg_keys[] = {
 	{"node_cpu_cores", "node-cpu-cores", "cores, e.g. 16", cfg_set_node_cpu, false},
 	{"node_memory", "node-memory", "bytes, e.g. 64Gi", cfg_set_node_memory, false},
 	{"node_gpus", "node-gpus", "a count, e.g. 8", cfg_set_node_gpus, false},
+	{"report_window", "report-window", "a duration, e.g. 60s", cfg_set_report_window, false},
+	{"spool", "spool", "a directory path", cfg_set_spool, false},
+	{"spool_max_bytes", "spool-max-bytes", "bytes, e.g. 64Mi", cfg_set_spool_max, false},
+	{"reconciler", "reconciler", "a URL, e.g. https://reconciler:8443/v1/reports",
+	 cfg_set_reconciler, false},
+	{"reconciler_token_file", "reconciler-token-file", "a file path", cfg_set_rec_token, false},
+	{"reconciler_ca_file", "reconciler-ca-file", "a file path", cfg_set_rec_ca, false},
+	{"reconciler_cert_file", "reconciler-cert-file", "a file path", cfg_set_rec_cert, false},
+	{"reconciler_key_file", "reconciler-key-file", "a file path", cfg_set_rec_key, false},
+	{"reconciler_timeout", "reconciler-timeout", "a duration, e.g. 10s", cfg_set_rec_timeout,
+	 false},
+	{"reconciler_retry_max", "reconciler-retry-max", "a duration, e.g. 30s",
+	 cfg_set_rec_retry_max, false},
+	{"cluster", "cluster", "a name, e.g. prod-eu-1", cfg_set_cluster, false},
+	{"node_name", "node-name", "a name, e.g. node-a", cfg_set_node_name, false},
 };
 
 #define CFG_NKEYS ((int)(sizeof(cfg_keys) / sizeof(cfg_keys[0])))
@@ -678,6 +787,11 @@ void config__defaults(struct pm_config *cfg)
 	cfg->price_egress_gib[PM_NET_CROSS_ZONE] = PM_PRICE_EGRESS_CROSS_ZONE;
 	cfg->price_egress_gib[PM_NET_CROSS_REGION] = PM_PRICE_EGRESS_CROSS_REGION;
 	cfg->price_egress_gib[PM_NET_INTERNET] = PM_PRICE_EGRESS_INTERNET;
+	cfg->report_window_ms = PM_DEFAULT_REPORT_WINDOW_MS;
+	strcpy(cfg->spool_dir, PM_DEFAULT_SPOOL_DIR);
+	cfg->spool_max_bytes = PM_DEFAULT_SPOOL_MAX_BYTES;
+	cfg->reconciler_timeout_ms = PM_DEFAULT_RECONCILER_TIMEOUT_MS;
+	cfg->reconciler_retry_max_ms = PM_DEFAULT_RECONCILER_RETRY_MAX_MS;
 }
 
 static void cfg_err_unknown(char *err, size_t errlen, const char *prefix, const char *key)
@@ -1091,8 +1205,18 @@ void config__usage(FILE *f)
 		"  --node-memory BYTES         memory it is priced for (default: MemTotal)\n"
 		"  --node-gpus N               GPUs it is priced for (default 0)\n"
 		"                              (default prices: OpenCost's defaults)\n"
+		"  --report-window DUR         one report per window (default 60s)\n"
+		"  --spool DIR                 reports are written here first (default %s)\n"
+		"  --spool-max-bytes BYTES     the spool's bound; the oldest go first (default 64Mi)\n"
+		"  --reconciler URL            POST reports here (default none: they stay spooled)\n"
+		"  --reconciler-token-file F   bearer token; --reconciler-ca-file F, --reconciler-\n"
+		"                              cert-file F, --reconciler-key-file F for (m)TLS\n"
+		"  --reconciler-timeout DUR    per request (default 10s)\n"
+		"  --reconciler-retry-max DUR  retries back off up to this (default 30s)\n"
+		"  --cluster NAME              cluster name in reports (default none)\n"
+		"  --node-name NAME            node name in reports (default: the host name)\n"
 		"  -h, --help                  show this help\n",
 		PM_PRICE_CPU_CORE_HOUR, PM_PRICE_MEMORY_GIB_HOUR, PM_PRICE_GPU_HOUR,
 		PM_PRICE_EGRESS_LOCAL, PM_PRICE_EGRESS_IN_ZONE, PM_PRICE_EGRESS_CROSS_ZONE,
-		PM_PRICE_EGRESS_CROSS_REGION, PM_PRICE_EGRESS_INTERNET);
+		PM_PRICE_EGRESS_CROSS_REGION, PM_PRICE_EGRESS_INTERNET, PM_DEFAULT_SPOOL_DIR);
 }

@@ -303,9 +303,14 @@ static size_t container_resources(const struct pm_pod_meta *m, struct pm_pod_sna
 			unknown += cs->id[0] != '\0';
 			continue;
 		}
+		/* container names are DNS labels: 63 bytes at most */
+		snprintf(cs->name, sizeof(cs->name), "%.63s", cm->name);
 		cs->cpu_request_milli = cm->requests.cpu_milli;
 		cs->memory_request_bytes = cm->requests.memory_bytes;
 		cs->gpu_request = cm->requests.gpus;
+		cs->cpu_limit_milli = cm->limits.cpu_milli;
+		cs->memory_limit_bytes = cm->limits.memory_bytes;
+		cs->gpu_limit = cm->limits.gpus;
 	}
 	return unknown;
 }

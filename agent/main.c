@@ -13,6 +13,7 @@
 #include <podmeter/check.h>
 #include <podmeter/config.h>
 #include <podmeter/exporter.h>
+#include <podmeter/report.h>
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -28,6 +29,8 @@ static void usage(FILE *f)
 		   "commands:\n"
 		   "  run      run the agent in the foreground (SIGINT/SIGTERM stop it)\n"
 		   "  check    probe this node for what the agent needs\n"
+		   "  receive  a reference receiver for reports (podmeter receive --help)\n"
+		   "  decode   print a report file as JSON (podmeter decode FILE)\n"
 		   "  version  print the version\n\n"
 		   "flags of run and check:\n");
 	config__usage(f);
@@ -57,20 +60,35 @@ static bool before(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/* One periodic collection, and its snapshot into the report window. */
+static void tick(struct pm_collector *col, struct pm_reporter *rep)
+{
+	struct pm_snapshot *s;
+	int err;
+
+	err = collector__tick(col);
+	if (err) {
+		fprintf(stderr, "warning: collect: %s; trying again next tick\n", strerror(-err));
+		return;
+	}
+	s = collector__last(col);
+	if (s)
+		reporter__tick(rep, s);
+	snapshot__put(s);
+}
+
 /* Tick on a fixed schedule until a stop signal; returns the signal. */
-static int tick_loop(struct pm_collector *col, const struct pm_config *cfg, const sigset_t *set)
+static int tick_loop(struct pm_collector *col, struct pm_reporter *rep,
+		     const struct pm_config *cfg, const sigset_t *set)
 {
 	static const struct timespec no_wait;
 	struct timespec next, now, wait;
-	int sig, err;
+	int sig;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
 		add_ms(&next, cfg->interval_ms);
-		err = collector__tick(col);
-		if (err)
-			fprintf(stderr, "warning: collect: %s; trying again next tick\n",
-				strerror(-err));
+		tick(col, rep);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (!before(&now, &next)) {
 			/* overran: take a pending signal, then a whole interval from now */
@@ -93,6 +111,7 @@ static int tick_loop(struct pm_collector *col, const struct pm_config *cfg, cons
 static int cmd_run(int argc, char **argv)
 {
 	struct pm_collector *col = NULL;
+	struct pm_reporter *rep = NULL;
 	struct pm_config cfg;
 	struct pm_http *http;
 	char err[2048];
@@ -111,14 +130,20 @@ static int cmd_run(int argc, char **argv)
 			err);
 		return 1;
 	}
-	ret = collector__tick(col);
-	if (ret)
-		fprintf(stderr, "warning: first collection: %s\n", strerror(-ret));
+	ret = reporter__open(&rep, &cfg, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "podmeter: %s\n", err);
+		collector__close(col);
+		return 1;
+	}
+	collector__set_report_stats(col, reporter__stats, rep);
+	tick(col, rep);
 	http = http__start(cfg.listen_host, cfg.listen_port, collector__fresh, col);
 	if (!http) {
 		fprintf(stderr, "podmeter: listen on %s:%u: %s; choose another with --listen\n",
 			cfg.listen_host, cfg.listen_port, strerror(errno));
 		collector__close(col);
+		reporter__close(rep);
 		return 1;
 	}
 	fprintf(stderr, "podmeter %s: cpu via %s, pods under %s; serving http://%s:%u/metrics, "
@@ -127,10 +152,14 @@ static int cmd_run(int argc, char **argv)
 		cfg.listen_host[0] ? cfg.listen_host : "0.0.0.0", cfg.listen_port,
 		(unsigned long long)cfg.interval_ms);
 
-	sig = tick_loop(col, &cfg, &set);
+	sig = tick_loop(col, rep, &cfg, &set);
 	fprintf(stderr, "podmeter: %s, stopping\n", strsignal(sig));
+	/* the window so far becomes a final report */
+	tick(col, rep);
+	reporter__finish(rep);
 	http__stop(http);
 	collector__close(col);
+	reporter__close(rep);
 	return 0;
 }
 
@@ -154,6 +183,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "receive"))
+		return receiver__main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "decode"))
+		return decode__main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("podmeter %s (%s)\n", PM_VERSION, PM_GIT_REV);
 		return 0;

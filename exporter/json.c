@@ -49,6 +49,7 @@ static json_t *json_container(const struct pm_container_snap *c)
 	if (!o)
 		return NULL;
 	err |= json_object_set_new(o, "id", json_str(c->id));
+	err |= json_object_set_new(o, "name", json_str(c->name));
 	err |= json_object_set_new(o, "runtime", json_str(podpath__runtime_str(c->runtime)));
 	err |= json_object_set_new(o, "cpu_seconds", json_num(c->cpu_seconds));
 	err |= json_object_set_new(o, "runqueue_seconds", json_num(c->runq_seconds));
@@ -58,6 +59,9 @@ static json_t *json_container(const struct pm_container_snap *c)
 	err |= json_object_set_new(o, "requests",
 				   json_resources(c->cpu_request_milli, c->memory_request_bytes,
 						  c->gpu_request));
+	err |= json_object_set_new(o, "limits",
+				   json_resources(c->cpu_limit_milli, c->memory_limit_bytes,
+						  c->gpu_limit));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -94,8 +98,13 @@ static json_t *json_memory(const struct pm_pod_snap *p)
 
 static json_t *json_net_dir(const struct pm_pod_snap *p, int d)
 {
+	uint64_t packets = 0;
+	int k;
+
+	for (k = 0; k < PM_NET_CLASSES; k++)
+		packets += p->net_packets[d][k];
 	return json_pack("{s:I,s:{s:I,s:I,s:I,s:I,s:I}}", "packets",
-			 (json_int_t)p->net_packets[d], "bytes", "local",
+			 (json_int_t)packets, "bytes", "local",
 			 (json_int_t)p->net_bytes[d][0], "in_zone", (json_int_t)p->net_bytes[d][1],
 			 "cross_zone", (json_int_t)p->net_bytes[d][2], "cross_region",
 			 (json_int_t)p->net_bytes[d][3], "internet", (json_int_t)p->net_bytes[d][4]);

@@ -177,10 +177,14 @@ static void prom_write_net(FILE *f, const struct pm_snapshot *s)
 	prom_family(f, packets, "counter", "IP packets the pod's sockets sent or received.");
 	for (i = 0; i < s->n_pods; i++) {
 		for (d = 0; d < 2; d++) {
+			uint64_t n = 0;
+
+			for (k = 0; k < 5; k++)
+				n += s->pods[i].net_packets[d][k];
 			prom_pod_labels(f, packets, &s->pods[i]);
 			prom_put_label(f, "direction", prom_net_dirs[d], false);
 			fputc('}', f);
-			prom_put_value(f, (double)s->pods[i].net_packets[d]);
+			prom_put_value(f, (double)n);
 		}
 	}
 }
@@ -431,12 +435,50 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 	fprintf(f, "podmeter_agent_sched_resyncs_total %" PRIu64 "\n", a->sched_resyncs);
 }
 
+static void prom_counter(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	prom_family(f, name, "counter", help);
+	fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
+static void prom_write_reports(FILE *f, const struct pm_report_stats *r)
+{
+	if (!r->enabled)
+		return;
+	prom_counter(f, "podmeter_agent_reports_written_total",
+		     "Reports written to the spool.", r->written);
+	prom_counter(f, "podmeter_agent_reports_sent_total",
+		     "Reports the reconciler answered 2xx (then deleted).", r->sent);
+	prom_counter(f, "podmeter_agent_reports_retries_total",
+		     "Sends retried after an error, a timeout or a 5xx/408/429.", r->retries);
+	prom_counter(f, "podmeter_agent_reports_rejected_total",
+		     "Reports the reconciler refused with another 4xx (kept in rejected/).",
+		     r->rejected);
+	prom_counter(f, "podmeter_agent_reports_dropped_total",
+		     "Reports dropped: the oldest, to keep the spool under its bound, or one "
+		     "that could not be stored.",
+		     r->dropped);
+	prom_counter(f, "podmeter_agent_reports_corrupt_total",
+		     "Torn or corrupt spool files found and moved to corrupt/.", r->corrupt);
+	prom_family(f, "podmeter_agent_spool_bytes", "gauge", "Bytes of reports in the spool.");
+	fprintf(f, "podmeter_agent_spool_bytes %" PRIu64 "\n", r->spool_bytes);
+	prom_family(f, "podmeter_agent_spool_reports", "gauge", "Reports in the spool.");
+	fprintf(f, "podmeter_agent_spool_reports %" PRIu64 "\n", r->spool_files);
+	if (!r->shipping)
+		return;
+	prom_family(f, "podmeter_agent_reports_last_success_time_seconds", "gauge",
+		    "When the reconciler last answered 2xx, since the unix epoch; 0 = never.");
+	fputs("podmeter_agent_reports_last_success_time_seconds", f);
+	prom_put_value(f, r->last_success);
+}
+
 static void prom_write_agent(FILE *f, const struct pm_snapshot *s, const char *version,
 			     const char *git_rev)
 {
 	const struct pm_agent_stats *a = &s->agent;
 
 	prom_write_collect(f, a);
+	prom_write_reports(f, &a->reports);
 	prom_family(f, "podmeter_agent_pods_tracked", "gauge", "Pods in the current snapshot.");
 	fprintf(f, "podmeter_agent_pods_tracked %zu\n", s->n_pods);
 	prom_family(f, "podmeter_agent_cgroups_tracked", "gauge",

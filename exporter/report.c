@@ -1,2 +1,531 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* placeholder: being written */
+/*
+ * A window of periodic snapshots -> one NodeReport.
+ *
+ * Amounts are deltas of the cumulative counters between the window's first
+ * and last snapshot; the next window starts at the last one, so windows
+ * chain without a gap or an overlap. Memory average and peak are taken from
+ * every tick. A pod that leaves the snapshots within the window is kept with
+ * its last values and reported once more, marked gone.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <podmeter/report.h>
+#include "podmeter.pb-c.h"
+
+struct mem_stat {
+	char uid[PM_UID_LEN + 1];
+	double sum;		/* bytes x ticks */
+	uint64_t peak;
+	uint32_t ticks;
+};
+
+struct pm_report_window {
+	struct pm_snapshot *start;	/* first tick (the last tick of the previous window) */
+	struct pm_snapshot *last;
+	struct mem_stat *mem;		/* sorted by uid */
+	size_t n_mem;
+	struct pm_pod_snap *gone;	/* pods that left the snapshots in this window */
+	size_t n_gone;
+};
+
+struct pm_report_window *report__window_new(void)
+{
+	return calloc(1, sizeof(struct pm_report_window));
+}
+
+static void free_pods(struct pm_pod_snap *pods, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(pods[i].containers);
+	free(pods);
+}
+
+void report__window_free(struct pm_report_window *w)
+{
+	if (!w)
+		return;
+	snapshot__put(w->start);
+	snapshot__put(w->last);
+	free(w->mem);
+	free_pods(w->gone, w->n_gone);
+	free(w);
+}
+
+bool report__window_empty(const struct pm_report_window *w)
+{
+	return !w->last;
+}
+
+double report__window_span(const struct pm_report_window *w)
+{
+	return w->start && w->last ? w->last->mono - w->start->mono : 0;
+}
+
+/* What a pod has in memory at one tick: its working set, else its resident bytes. */
+static uint64_t pod_memory(const struct pm_pod_snap *p)
+{
+	if (p->working_set_bytes >= 0)
+		return (uint64_t)p->working_set_bytes;
+	return p->rss_bytes[0] + p->rss_bytes[1] + p->rss_bytes[3];
+}
+
+/* Merge this tick's pods (sorted by uid) into the memory statistics. */
+static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s)
+{
+	struct mem_stat *out = malloc((w->n_mem + s->n_pods + 1) * sizeof(*out));
+	size_t i = 0, j = 0, n = 0;
+	int c;
+
+	if (!out)
+		return -ENOMEM;
+	while (i < w->n_mem || j < s->n_pods) {
+		c = i == w->n_mem    ? 1
+		    : j == s->n_pods ? -1
+				     : strcmp(w->mem[i].uid, s->pods[j].uid);
+		if (c < 0) {
+			out[n++] = w->mem[i++];
+			continue;
+		}
+		if (c > 0) {
+			memset(&out[n], 0, sizeof(out[n]));
+			memcpy(out[n].uid, s->pods[j].uid, sizeof(out[n].uid));
+		} else {
+			out[n] = w->mem[i++];
+		}
+		{
+			uint64_t m = pod_memory(&s->pods[j++]);
+
+			out[n].sum += (double)m;
+			out[n].ticks++;
+			if (m > out[n].peak)
+				out[n].peak = m;
+		}
+		n++;
+	}
+	free(w->mem);
+	w->mem = out;
+	w->n_mem = n;
+	return 0;
+}
+
+static int copy_pod(struct pm_pod_snap *dst, const struct pm_pod_snap *src)
+{
+	*dst = *src;
+	dst->containers = NULL;
+	if (!src->n_containers)
+		return 0;
+	dst->containers = malloc(src->n_containers * sizeof(*src->containers));
+	if (!dst->containers)
+		return -ENOMEM;
+	memcpy(dst->containers, src->containers, src->n_containers * sizeof(*src->containers));
+	return 0;
+}
+
+/* Pods in @prev that @s no longer has: kept with their last values. */
+static int keep_gone(struct pm_report_window *w, const struct pm_snapshot *prev,
+		     const struct pm_snapshot *s)
+{
+	struct pm_pod_snap *grown;
+	size_t i, j = 0;
+	int c;
+
+	for (i = 0; i < prev->n_pods; i++) {
+		for (c = 1; j < s->n_pods && (c = strcmp(s->pods[j].uid, prev->pods[i].uid)) < 0;)
+			j++;
+		if (!c)
+			continue;
+		grown = realloc(w->gone, (w->n_gone + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		w->gone = grown;
+		if (copy_pod(&w->gone[w->n_gone], &prev->pods[i]))
+			return -ENOMEM;
+		w->n_gone++;
+	}
+	return 0;
+}
+
+int report__window_tick(struct pm_report_window *w, const struct pm_snapshot *s)
+{
+	int err;
+
+	if (w->last) {
+		err = keep_gone(w, w->last, s);
+		if (err)
+			return err;
+	}
+	err = add_memory(w, s);
+	if (err)
+		return err;
+	snapshot__put(w->last);
+	w->last = snapshot__get((struct pm_snapshot *)s);
+	if (!w->start)
+		w->start = snapshot__get((struct pm_snapshot *)s);
+	return 0;
+}
+
+/* ---- building the message ---- */
+
+/* One allocation list per report: freed after packing. */
+struct arena {
+	void **ptrs;
+	size_t n, cap;
+	bool failed;
+};
+
+static void *arena_alloc(struct arena *a, size_t size)
+{
+	void *p, **grown;
+
+	if (a->failed)
+		return NULL;
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 64;
+		grown = realloc(a->ptrs, a->cap * sizeof(*grown));
+		if (!grown) {
+			a->failed = true;
+			return NULL;
+		}
+		a->ptrs = grown;
+	}
+	p = calloc(1, size ? size : 1);
+	if (!p) {
+		a->failed = true;
+		return NULL;
+	}
+	a->ptrs[a->n++] = p;
+	return p;
+}
+
+static void arena_free(struct arena *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->ptrs[i]);
+	free(a->ptrs);
+}
+
+static uint64_t delta(uint64_t now, uint64_t then)
+{
+	return now >= then ? now - then : now;
+}
+
+static double ddelta(double now, double then)
+{
+	return now >= then ? now - then : now;
+}
+
+static uint64_t nano(double dollars)
+{
+	return dollars > 0 ? (uint64_t)(dollars * 1e9 + 0.5) : 0;
+}
+
+static Podmeter__V1__Dollars *dollars(struct arena *a, const double *now, const double *then,
+				      int n)
+{
+	Podmeter__V1__Dollars *d = arena_alloc(a, sizeof(*d));
+	double v[PM_RES_MAX] = { 0 };
+	int r;
+
+	if (!d)
+		return NULL;
+	podmeter__v1__dollars__init(d);
+	for (r = 0; r < n; r++)
+		v[r] = ddelta(now[r], then ? then[r] : 0);
+	d->cpu_nanodollars = nano(v[PM_RES_CPU]);
+	d->memory_nanodollars = nano(v[PM_RES_MEMORY]);
+	d->gpu_nanodollars = nano(v[PM_RES_GPU]);
+	d->network_nanodollars = nano(v[PM_RES_NETWORK]);
+	return d;
+}
+
+static Podmeter__V1__Resources *resources(struct arena *a, int64_t cpu, int64_t mem, int64_t gpus)
+{
+	Podmeter__V1__Resources *r = arena_alloc(a, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	podmeter__v1__resources__init(r);
+	r->cpu_millicores = cpu < 0 ? -1 : cpu;
+	r->memory_bytes = mem < 0 ? -1 : mem;
+	r->gpus = gpus;
+	return r;
+}
+
+static const struct pm_container_snap *find_container(const struct pm_pod_snap *p, const char *id)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->n_containers; i++)
+		if (!strcmp(p->containers[i].id, id))
+			return &p->containers[i];
+	return NULL;
+}
+
+static Podmeter__V1__ContainerReport *container(struct arena *a, const struct pm_container_snap *c,
+						const struct pm_pod_snap *then)
+{
+	Podmeter__V1__ContainerReport *r = arena_alloc(a, sizeof(*r));
+	const struct pm_container_snap *b = find_container(then, c->id);
+
+	if (!r)
+		return NULL;
+	podmeter__v1__container_report__init(r);
+	r->id = (char *)(c->name[0] ? "" : c->id);
+	r->name = (char *)c->name;
+	r->requests = resources(a, c->cpu_request_milli, c->memory_request_bytes, c->gpu_request);
+	r->limits = resources(a, c->cpu_limit_milli, c->memory_limit_bytes, c->gpu_limit);
+	r->cpu_usec = delta(c->cpu_ns, b ? b->cpu_ns : 0) / 1000;
+	return r;
+}
+
+static int network(struct arena *a, Podmeter__V1__PodReport *r, const struct pm_pod_snap *p,
+		   const struct pm_pod_snap *then)
+{
+	Podmeter__V1__NetTraffic *t;
+	int d, k;
+
+	r->network = arena_alloc(a, PM_NET_DIRS * PM_NET_CLASSES * sizeof(*r->network));
+	if (!r->network)
+		return -ENOMEM;
+	for (d = 0; d < PM_NET_DIRS; d++) {
+		for (k = 0; k < PM_NET_CLASSES; k++) {
+			uint64_t bytes = delta(p->net_bytes[d][k], then ? then->net_bytes[d][k] : 0);
+			uint64_t packets =
+				delta(p->net_packets[d][k], then ? then->net_packets[d][k] : 0);
+
+			if (!bytes && !packets)
+				continue;
+			t = arena_alloc(a, sizeof(*t));
+			if (!t)
+				return -ENOMEM;
+			podmeter__v1__net_traffic__init(t);
+			t->direction = d == PM_NET_TX ? PODMETER__V1__DIRECTION__TX
+						      : PODMETER__V1__DIRECTION__RX;
+			t->class_ = (Podmeter__V1__NetClass)k;
+			t->bytes = bytes;
+			t->packets = packets;
+			r->network[r->n_network++] = t;
+		}
+	}
+	return 0;
+}
+
+static const Podmeter__V1__Qos qos_pb[] = {
+	[PM_QOS_UNKNOWN] = PODMETER__V1__QOS__QOS_UNKNOWN,
+	[PM_QOS_GUARANTEED] = PODMETER__V1__QOS__GUARANTEED,
+	[PM_QOS_BURSTABLE] = PODMETER__V1__QOS__BURSTABLE,
+	[PM_QOS_BESTEFFORT] = PODMETER__V1__QOS__BEST_EFFORT,
+};
+
+static const struct mem_stat *find_mem(const struct pm_report_window *w, const char *uid)
+{
+	size_t lo = 0, hi = w->n_mem, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(w->mem[mid].uid, uid);
+		if (!c)
+			return &w->mem[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* @p's report over the window; @then is its state at the window's start, NULL when born since. */
+static Podmeter__V1__PodReport *pod(struct arena *a, const struct pm_report_window *w,
+				   const struct pm_pod_snap *p, const struct pm_pod_snap *then,
+				   bool gone)
+{
+	Podmeter__V1__PodReport *r = arena_alloc(a, sizeof(*r));
+	const struct mem_stat *m = find_mem(w, p->uid);
+	size_t i;
+
+	if (!r)
+		return NULL;
+	podmeter__v1__pod_report__init(r);
+	r->uid = (char *)p->uid;
+	r->namespace_ = (char *)p->namespace_;
+	r->name = (char *)p->name;
+	r->owner_kind = (char *)p->owner_kind;
+	r->owner_name = (char *)p->owner_name;
+	r->qos = p->qos < sizeof(qos_pb) / sizeof(qos_pb[0]) ? qos_pb[p->qos]
+							      : PODMETER__V1__QOS__QOS_UNKNOWN;
+	r->containers = arena_alloc(a, p->n_containers * sizeof(*r->containers));
+	if (!r->containers)
+		return NULL;
+	for (i = 0; i < p->n_containers; i++) {
+		r->containers[i] = container(a, &p->containers[i], then);
+		if (!r->containers[i])
+			return NULL;
+	}
+	r->n_containers = p->n_containers;
+	r->cpu_usec = delta(p->cpu_ns, then ? then->cpu_ns : 0) / 1000;
+	r->runqueue_usec = delta(p->runq_ns, then ? then->runq_ns : 0) / 1000;
+	if (m && m->ticks) {
+		r->memory_avg_bytes = (uint64_t)(m->sum / m->ticks);
+		r->memory_peak_bytes = m->peak;
+	}
+	if (network(a, r, p, then))
+		return NULL;
+	r->tcp_retransmits = delta(p->tcp_retransmits, then ? then->tcp_retransmits : 0);
+	r->processes = (uint32_t)p->processes;
+	r->zombies = (uint32_t)p->zombies;
+	r->oom_kills = delta(p->oom_kills, then ? then->oom_kills : 0);
+	r->process_starts = delta(p->process_starts, then ? then->process_starts : 0);
+	r->cost = dollars(a, p->cost_dollars, then ? then->cost_dollars : NULL, PM_RES_MAX);
+	r->waste = dollars(a, p->waste_dollars, then ? then->waste_dollars : NULL, PM_RES_MAX);
+	r->gone = gone;
+	return r->cost && r->waste ? r : NULL;
+}
+
+static const struct pm_pod_snap *find_pod(const struct pm_snapshot *s, const char *uid)
+{
+	size_t lo = 0, hi = s->n_pods, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(s->pods[mid].uid, uid);
+		if (!c)
+			return &s->pods[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static Podmeter__V1__Prices *prices(struct arena *a, const struct pm_snapshot *s)
+{
+	Podmeter__V1__Prices *p = arena_alloc(a, sizeof(*p));
+	Podmeter__V1__EgressPrice *e;
+	int k;
+
+	if (!p)
+		return NULL;
+	podmeter__v1__prices__init(p);
+	p->cpu_core_hour = s->price[PM_RES_CPU];
+	p->memory_gib_hour = s->price[PM_RES_MEMORY];
+	p->gpu_hour = s->price[PM_RES_GPU];
+	p->egress = arena_alloc(a, PM_NET_CLASSES * sizeof(*p->egress));
+	if (!p->egress)
+		return NULL;
+	for (k = 0; k < PM_NET_CLASSES; k++) {
+		e = arena_alloc(a, sizeof(*e));
+		if (!e)
+			return NULL;
+		podmeter__v1__egress_price__init(e);
+		e->class_ = (Podmeter__V1__NetClass)k;
+		e->dollars_per_gib = s->egress_price_gib[k];
+		p->egress[p->n_egress++] = e;
+	}
+	return p;
+}
+
+static int node_parts(struct arena *a, Podmeter__V1__NodeReport *r, const struct pm_snapshot *s,
+		      const struct pm_snapshot *b)
+{
+	Podmeter__V1__Capacity *cap = arena_alloc(a, sizeof(*cap));
+	Podmeter__V1__NodeUsage *u = arena_alloc(a, sizeof(*u));
+
+	if (!cap || !u)
+		return -ENOMEM;
+	podmeter__v1__capacity__init(cap);
+	cap->cpu_cores = s->capacity[PM_RES_CPU];
+	cap->memory_bytes = (uint64_t)s->capacity[PM_RES_MEMORY];
+	cap->gpus = s->capacity[PM_RES_GPU];
+	podmeter__v1__node_usage__init(u);
+	u->pods_cpu_usec = (uint64_t)(ddelta(s->node_cpu_pods_seconds, b->node_cpu_pods_seconds) * 1e6);
+	u->overhead_cpu_usec =
+		(uint64_t)(ddelta(s->node_cpu_overhead_seconds, b->node_cpu_overhead_seconds) * 1e6);
+	u->idle_cost = dollars(a, s->node_idle_cost_dollars, b->node_idle_cost_dollars,
+			       PM_RES_NETWORK);
+	u->overhead_cost = dollars(a, s->node_overhead_cost_dollars, b->node_overhead_cost_dollars,
+				   PM_RES_GPU);
+	r->capacity = cap;
+	r->node_usage = u;
+	r->prices = prices(a, s);
+	return u->idle_cost && u->overhead_cost && r->prices ? 0 : -ENOMEM;
+}
+
+static int build(struct arena *a, const struct pm_report_window *w,
+		 const struct pm_report_meta *meta, Podmeter__V1__NodeReport *r)
+{
+	const struct pm_snapshot *s = w->last, *b = w->start;
+	size_t i, n = 0;
+
+	podmeter__v1__node_report__init(r);
+	r->cluster = (char *)(meta->cluster ? meta->cluster : "");
+	r->node = (char *)(meta->node ? meta->node : "");
+	r->agent_version = (char *)(meta->agent_version ? meta->agent_version : "");
+	r->seq = meta->seq;
+	r->final = meta->final;
+	r->window_start = b->time;
+	r->window_end = s->time;
+	if (node_parts(a, r, s, b))
+		return -ENOMEM;
+	r->pods = arena_alloc(a, (s->n_pods + w->n_gone) * sizeof(*r->pods));
+	if (!r->pods)
+		return -ENOMEM;
+	for (i = 0; i < s->n_pods; i++) {
+		r->pods[n] = pod(a, w, &s->pods[i], find_pod(b, s->pods[i].uid), false);
+		if (!r->pods[n++])
+			return -ENOMEM;
+	}
+	for (i = 0; i < w->n_gone; i++) {
+		r->pods[n] = pod(a, w, &w->gone[i], find_pod(b, w->gone[i].uid), true);
+		if (!r->pods[n++])
+			return -ENOMEM;
+	}
+	r->n_pods = n;
+	return 0;
+}
+
+int report__window_close(struct pm_report_window *w, const struct pm_report_meta *meta,
+			 void **gz, size_t *gzlen)
+{
+	Podmeter__V1__NodeReport r;
+	struct arena a = { 0 };
+	uint8_t *packed = NULL;
+	size_t len;
+	int err;
+
+	if (!w->last)
+		return -ENODATA;
+	err = build(&a, w, meta, &r);
+	if (!err) {
+		len = podmeter__v1__node_report__get_packed_size(&r);
+		packed = malloc(len ? len : 1);
+		if (!packed)
+			err = -ENOMEM;
+	}
+	if (!err) {
+		podmeter__v1__node_report__pack(&r, packed);
+		err = gz__compress(packed, len, gz, gzlen);
+	}
+	free(packed);
+	arena_free(&a);
+	if (err)
+		return err;
+	/* the next window starts where this one ended */
+	snapshot__put(w->start);
+	w->start = snapshot__get(w->last);
+	free(w->mem);
+	w->mem = NULL;
+	w->n_mem = 0;
+	free_pods(w->gone, w->n_gone);
+	w->gone = NULL;
+	w->n_gone = 0;
+	return add_memory(w, w->last);
+}

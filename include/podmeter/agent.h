@@ -129,5 +129,22 @@ void collector__close(struct pm_collector *c);
 /* The hierarchy walked for pods (for the start-up line). */
 const char *collector__root(const struct pm_collector *c);
 const char *collector__attach_mode(const struct pm_collector *c);
+/* The last periodic snapshot, referenced (put it); NULL before the first. */
+struct pm_snapshot *collector__last(struct pm_collector *c);
+/* Called at each collection to fill the report counters of the snapshot. */
+void collector__set_report_stats(struct pm_collector *c,
+				 void (*fn)(void *ctx, struct pm_report_stats *st), void *ctx);
+
+/* ---- agent/reporter.c: windows -> reports -> spool -> shipper ---- */
+struct pm_reporter;
+
+int reporter__open(struct pm_reporter **out, const struct pm_config *cfg, char *err,
+		   size_t errlen);
+/* A periodic snapshot: added to the window, which is closed into a report when due. */
+void reporter__tick(struct pm_reporter *r, const struct pm_snapshot *s);
+/* Stopping: close the window so far into a final report. */
+void reporter__finish(struct pm_reporter *r);
+void reporter__stats(void *r, struct pm_report_stats *st);
+void reporter__close(struct pm_reporter *r);
 
 #endif /* PODMETER_AGENT_H */

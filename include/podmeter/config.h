@@ -20,6 +20,11 @@
 #define PM_DEFAULT_ZOMBIE_GRACE_MS	60000
 #define PM_DEFAULT_KUBELET_INTERVAL_MS	30000
 #define PM_DEFAULT_LOG_PODS_DIR		"/var/log/pods"
+#define PM_DEFAULT_REPORT_WINDOW_MS	60000
+#define PM_DEFAULT_SPOOL_DIR		"/var/lib/podmeter/spool"
+#define PM_DEFAULT_SPOOL_MAX_BYTES	(64LL << 20)
+#define PM_DEFAULT_RECONCILER_TIMEOUT_MS 10000
+#define PM_DEFAULT_RECONCILER_RETRY_MAX_MS 30000
 
 enum pm_cgroup_mode {
 	PM_CG_AUTO = 0,	/* v2 unless pod cgroups are found only in v1 cpuacct */
@@ -55,6 +60,19 @@ struct pm_config {
 	double node_cpu_cores;
 	int64_t node_memory_bytes;
 	int64_t node_gpus;
+	/* reports */
+	uint64_t report_window_ms;
+	char spool_dir[PATH_MAX];
+	int64_t spool_max_bytes;
+	char reconciler_url[512];	/* "" = reports stay in the spool */
+	char reconciler_token_file[PATH_MAX];
+	char reconciler_ca_file[PATH_MAX];
+	char reconciler_cert_file[PATH_MAX];
+	char reconciler_key_file[PATH_MAX];
+	uint64_t reconciler_timeout_ms;
+	uint64_t reconciler_retry_max_ms;	/* backoff cap */
+	char cluster[128];
+	char node_name[254];		/* "" = the host name */
 };
 
 void config__defaults(struct pm_config *cfg);

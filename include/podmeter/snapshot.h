@@ -20,8 +20,11 @@ struct pm_container_snap {
 	uint64_t cpu_ns, runq_ns;	/* the same, exact: summed in ns, divided once */
 	long long working_set_bytes;	/* its memory cgroup, as of the last walk; -1 = none */
 	/* from the kubelet, matched by container id; -1 = none set or not known */
+	char name[64];			/* "" = not known */
 	int64_t cpu_request_milli, memory_request_bytes;
 	int64_t gpu_request;		/* 0 = none */
+	int64_t cpu_limit_milli, memory_limit_bytes;
+	int64_t gpu_limit;
 };
 
 /* Priced resources: cost[] and waste[] are indexed by these. */
@@ -60,7 +63,7 @@ struct pm_pod_snap {
 	uint64_t page_faults;		/* cumulative user page faults */
 	uint64_t oom_kills;		/* cumulative OOM kills */
 	uint64_t net_bytes[2][5];	/* [tx, rx][local .. internet]: IP bytes */
-	uint64_t net_packets[2];	/* [tx, rx] */
+	uint64_t net_packets[2][5];	/* [tx, rx][local .. internet] */
 	uint64_t tcp_retransmits;
 	uint64_t processes;		/* in the pod's cgroups (cgroup.procs, as of the last walk) */
 	uint64_t process_starts;	/* cumulative */
@@ -71,6 +74,19 @@ struct pm_pod_snap {
 	struct pm_zombie_snap zombie_list[PM_SNAP_ZOMBIES];
 	size_t n_containers;
 	struct pm_container_snap *containers;
+};
+
+struct pm_report_stats {
+	int enabled;			/* reports are being made */
+	int shipping;			/* a reconciler URL is set */
+	uint64_t written;		/* reports put in the spool */
+	uint64_t sent;			/* answered 2xx and deleted */
+	uint64_t retries;		/* sends retried after an error, timeout or 5xx/408/429 */
+	uint64_t rejected;		/* moved to rejected/ on another 4xx */
+	uint64_t dropped;		/* the spool's bound dropped them, or they could not be stored */
+	uint64_t corrupt;		/* torn or corrupt spool files quarantined */
+	uint64_t spool_bytes, spool_files;
+	double last_success;		/* unix seconds of the last 2xx; 0 = never */
 };
 
 struct pm_agent_stats {
@@ -90,6 +106,7 @@ struct pm_agent_stats {
 	const char *cgroup_hierarchy;		/* "v2" or "v1" */
 	const char *attach_mode;		/* "tp_btf" or "raw_tp" */
 	double start_time;			/* unix seconds */
+	struct pm_report_stats reports;
 };
 
 struct pm_snapshot {

@@ -129,7 +129,7 @@ kernel_runq_ns() {
 }
 
 start_agent() {
-	"$PODMETER" run --listen "127.0.0.1:$PM_PORT" --interval 1s "$@" \
+	"$PODMETER" run --listen "127.0.0.1:$PM_PORT" --interval 1s --spool "$WORK/spool" "$@" \
 		>"$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 	local i
