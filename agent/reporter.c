@@ -22,7 +22,8 @@ struct pm_reporter {
 	double window_s;
 	char node[254];
 	char cluster[128];
-	bool failing;			/* for one log line per change */
+	char spool_dir[PATH_MAX];
+	bool failing;			/* reports being dropped: one log line per change */
 };
 
 int reporter__open(struct pm_reporter **out, const struct pm_config *cfg, char *err,
@@ -45,6 +46,7 @@ int reporter__open(struct pm_reporter **out, const struct pm_config *cfg, char *
 	else if (gethostname(r->node, sizeof(r->node)) || !r->node[0])
 		snprintf(r->node, sizeof(r->node), "unknown");
 	r->node[sizeof(r->node) - 1] = '\0';
+	snprintf(r->spool_dir, sizeof(r->spool_dir), "%s", cfg->spool_dir);
 	ret = spool__open(&r->spool, cfg->spool_dir, (uint64_t)cfg->spool_max_bytes, err, errlen);
 	if (ret)
 		goto fail;
@@ -93,14 +95,17 @@ static void emit(struct pm_reporter *r, bool final)
 			(unsigned long long)meta.seq, strerror(-ret));
 		return;
 	}
+	err[0] = '\0';
 	ret = spool__put(r->spool, meta.seq, gz, len, err, sizeof(err));
 	free(gz);
+	/* one line when reports start to be lost, one when they stop */
 	if (ret && !r->failing)
-		fprintf(stderr, "warning: %s\n", err);
+		fprintf(stderr, "warning: %s%s\n", err,
+			ret > 0 ? " (counted in podmeter_agent_reports_dropped_total)" : "");
 	else if (!ret && r->failing)
-		fprintf(stderr, "reports: spool writable again\n");
+		fprintf(stderr, "reports: spool %s has room again\n", r->spool_dir);
 	r->failing = ret != 0;
-	if (!ret && r->shipper)
+	if (ret >= 0 && r->shipper)
 		shipper__wake(r->shipper);
 }
 

@@ -5,6 +5,7 @@
  * protobuf itself; the first bytes tell which.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 #include <podmeter/report.h>
 #include <podmeter/spool.h>
 
-#define DECODE_ERR_MAX 256
+#define DECODE_ERR_MAX (PATH_MAX + 256)
 
 static void decode_usage(FILE *f)
 {
@@ -79,7 +80,7 @@ static const char *decode_gz_error(int err)
 
 /*
  * The packed NodeReport in @path (malloc'ed). 0, or -1 with @err set to
- * the reason.
+ * "@path: reason" (the spool's messages name the file already).
  */
 static int decode_load(const char *path, void **pb, size_t *pblen, char *err, size_t errlen)
 {
@@ -89,8 +90,9 @@ static int decode_load(const char *path, void **pb, size_t *pblen, char *err, si
 
 	ret = decode_slurp(path, PM_REPORT_MAX_BYTES + PM_SPOOL_HEADER, &raw, &len);
 	if (ret) {
-		snprintf(err, errlen, "%s", ret == -EFBIG ? "larger than 64 MiB: not a podmeter report"
-							 : strerror(-ret));
+		snprintf(err, errlen, "%s: %s", path,
+			 ret == -EFBIG ? "larger than 64 MiB: not a podmeter report"
+				       : strerror(-ret));
 		return -1;
 	}
 	if (len >= 4 && !memcmp(raw, PM_SPOOL_MAGIC, 4)) {
@@ -99,12 +101,13 @@ static int decode_load(const char *path, void **pb, size_t *pblen, char *err, si
 		ret = spool__read_file(path, &raw, &len, err, errlen);
 		if (ret) {
 			if (!*err)
-				snprintf(err, errlen, "%s", strerror(-ret));
+				snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 			return -1;
 		}
 		if (len < 2 || memcmp(raw, "\x1f\x8b", 2)) {
 			free(raw);
-			snprintf(err, errlen, "spool file verifies but its payload is not gzip");
+			snprintf(err, errlen, "%s: spool file verifies but its payload is not gzip",
+				 path);
 			return -1;
 		}
 	}
@@ -112,7 +115,7 @@ static int decode_load(const char *path, void **pb, size_t *pblen, char *err, si
 		ret = gz__decompress(raw, len, PM_REPORT_MAX_BYTES, &payload, pblen);
 		free(raw);
 		if (ret) {
-			snprintf(err, errlen, "%s", decode_gz_error(ret));
+			snprintf(err, errlen, "%s: %s", path, decode_gz_error(ret));
 			return -1;
 		}
 		*pb = payload;
@@ -159,7 +162,7 @@ int decode__main(int argc, char **argv)
 		return 1;
 	}
 	if (decode_load(path, &pb, &len, err, sizeof(err))) {
-		fprintf(stderr, "decode: %s: %s\n", path, err);
+		fprintf(stderr, "decode: %s\n", err);
 		return 1;
 	}
 	json = pbjson__report(pb, len, err, sizeof(err));

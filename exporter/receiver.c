@@ -32,15 +32,16 @@
 #include <podmeter/report.h>
 #include "podmeter.pb-c.h"
 
-#define RECV_FILE	 "reports.jsonl"
-#define RECV_MAX_CONNS	 64u
-#define RECV_BACKLOG	 64u
-#define RECV_TIMEOUT_S	 30u	/* idle connection; a large body keeps it busy */
-#define RECV_NAME_MAX	 253	/* a Kubernetes node name; longer is cut in logs */
-#define RECV_REASON_MAX	 192
-#define RECV_HDR_NODE	 "X-Podmeter-Node"
-#define RECV_HDR_SEQ	 "X-Podmeter-Seq"
-#define RECV_CT_TEXT	 "text/plain; charset=utf-8"
+#define RECV_FILE	"reports.jsonl"
+#define RECV_MAX_CONNS	64u
+#define RECV_BACKLOG	64u
+#define RECV_TIMEOUT_S	30u /* idle connection; a large body keeps it busy */
+#define RECV_NAME_MAX	253 /* a Kubernetes node name; longer is cut in logs */
+#define RECV_REASON_MAX 192
+#define RECV_DROP_MAX	(2 * (size_t)PM_REPORT_MAX_BYTES) /* of a refused body, read to answer */
+#define RECV_HDR_NODE	"X-Podmeter-Node"
+#define RECV_HDR_SEQ	"X-Podmeter-Seq"
+#define RECV_CT_TEXT	"text/plain; charset=utf-8"
 
 /* The highest sequence stored for one node. */
 struct recv_node {
@@ -49,22 +50,23 @@ struct recv_node {
 };
 
 struct recv {
-	pthread_mutex_t lock;	/* the file, its size and the node table */
-	int fd;			/* reports.jsonl, O_APPEND */
-	off_t size;		/* bytes of whole, durable lines */
-	bool dirty;		/* a failed append may have left a part line */
+	pthread_mutex_t lock; /* the file, its size and the node table */
+	int fd;		      /* reports.jsonl, O_APPEND */
+	off_t size;	      /* bytes of whole, durable lines */
+	bool dirty;	      /* a failed append may have left a part line */
 	char path[PATH_MAX];
-	struct recv_node *nodes;	/* sorted by name */
+	struct recv_node *nodes; /* sorted by name */
 	size_t n_nodes, cap_nodes;
 	struct MHD_Daemon *daemon;
-	int family;		/* of the bound address */
+	int family; /* of the bound address */
 };
 
 /* One request: the body as it arrives, or why it is refused already. */
 struct recv_req {
 	char *body;
 	size_t len, cap;
-	unsigned int status;	/* non-zero: refused; the body is read and dropped */
+	unsigned int status; /* non-zero: refused; the body is read and dropped */
+	size_t dropped;	     /* bytes of body dropped so far */
 	bool answered;
 	char reason[RECV_REASON_MAX];
 };
@@ -73,9 +75,9 @@ struct recv_req {
 struct recv_result {
 	unsigned int status;
 	const char *body;
-	const char *verdict;	/* for the log: stored, duplicate, rejected */
+	const char *verdict; /* for the log: stored, duplicate, rejected */
 	char reason[RECV_REASON_MAX];
-	char node[RECV_NAME_MAX + 1];	/* for the log */
+	char node[RECV_NAME_MAX + 1]; /* for the log */
 	char seq[24];
 };
 
@@ -132,7 +134,7 @@ static void recv_note(struct recv *r, char *name, uint64_t seq)
 		return;
 	}
 	memmove(&r->nodes[i + 1], &r->nodes[i], (r->n_nodes - i) * sizeof(r->nodes[0]));
-	r->nodes[i] = (struct recv_node){ name, seq };
+	r->nodes[i] = (struct recv_node){name, seq};
 	r->n_nodes++;
 }
 
@@ -232,8 +234,8 @@ static int recv_scan(struct recv *r)
 		r->size += n;
 		if (!recv_scan_line(r, line))
 			fprintf(stderr,
-				"warning: receive: %s: line %zu is not a report; skipped, duplicates "
-				"of it are not detected\n",
+				"warning: receive: %s: line %zu is not a report; skipped "
+				"(a resent copy of it would be stored again)\n",
 				r->path, lineno);
 	}
 	free(line);
@@ -260,9 +262,12 @@ static int recv_fsync_dir(const char *dir)
 
 static int recv_open(struct recv *r, const char *dir, char *err, size_t errlen)
 {
-	int ret;
+	int n = strlen(dir), ret;
 
-	if (snprintf(r->path, sizeof(r->path), "%s/%s", dir, RECV_FILE) >= (int)sizeof(r->path)) {
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (snprintf(r->path, sizeof(r->path), "%.*s/%s", n, dir, RECV_FILE) >=
+	    (int)sizeof(r->path)) {
 		snprintf(err, errlen, "%s: path too long", dir);
 		return -ENAMETOOLONG;
 	}
@@ -370,11 +375,10 @@ static bool recv_headers_match(struct MHD_Connection *conn, const Podmeter__V1__
 }
 
 /* Under the lock: drop a duplicate, or store the line and then note it. */
-static void recv_commit(struct recv *r, const Podmeter__V1__NodeReport *rep, const char *json,
-			struct recv_result *res)
+static void recv_commit(struct recv *r, const Podmeter__V1__NodeReport *rep, const char *line,
+			size_t len, struct recv_result *res)
 {
-	size_t len = strlen(json);
-	char *line, *name;
+	char *name;
 	int ret;
 
 	pthread_mutex_lock(&r->lock);
@@ -384,17 +388,12 @@ static void recv_commit(struct recv *r, const Podmeter__V1__NodeReport *rep, con
 		goto out_unlock;
 	}
 	name = strdup(rep->node);
-	line = malloc(len + 1);
-	if (!name || !line || recv_reserve(r)) {
+	if (!name || recv_reserve(r)) {
 		free(name);
-		free(line);
 		recv_refuse(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory; try again");
 		goto out_unlock;
 	}
-	memcpy(line, json, len);
-	line[len] = '\n';
-	ret = recv_append(r, line, len + 1);
-	free(line);
+	ret = recv_append(r, line, len);
 	if (ret) {
 		free(name);
 		recv_refuse(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot write %s: %s; try again",
@@ -429,7 +428,9 @@ static void recv_report(struct recv *r, struct MHD_Connection *conn,
 			struct recv_result *res)
 {
 	char err[RECV_REASON_MAX], seq[24];
-	char *json;
+	char *json, *line;
+	json_t *node;
+	size_t n;
 
 	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)rep->seq);
 	recv_ident(res, rep->node, seq);
@@ -437,8 +438,16 @@ static void recv_report(struct recv *r, struct MHD_Connection *conn,
 		recv_refuse(res, MHD_HTTP_BAD_REQUEST, "the report has no node name");
 		return;
 	}
+	/* the stored line has it as JSON: it must come back the same at the next start */
+	node = json_string(rep->node);
+	if (!node) {
+		recv_refuse(res, MHD_HTTP_BAD_REQUEST, "the node name is not valid UTF-8");
+		return;
+	}
+	json_decref(node);
 	if (!rep->seq) {
-		recv_refuse(res, MHD_HTTP_BAD_REQUEST, "the report has seq 0; sequences start at 1");
+		recv_refuse(res, MHD_HTTP_BAD_REQUEST,
+			    "the report has seq 0; sequences start at 1");
 		return;
 	}
 	if (!recv_headers_match(conn, rep, res))
@@ -448,8 +457,16 @@ static void recv_report(struct recv *r, struct MHD_Connection *conn,
 		recv_refuse(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err);
 		return;
 	}
-	recv_commit(r, rep, json, res);
-	free(json);
+	n = strlen(json);
+	line = realloc(json, n + 2);
+	if (!line) {
+		free(json);
+		recv_refuse(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory; try again");
+		return;
+	}
+	memcpy(line + n, "\n", 2);
+	recv_commit(r, rep, line, n + 1, res);
+	free(line);
 }
 
 static void recv_body(struct recv *r, struct MHD_Connection *conn, const struct recv_req *q,
@@ -462,15 +479,17 @@ static void recv_body(struct recv *r, struct MHD_Connection *conn, const struct 
 
 	ret = gz__decompress(q->body, q->len, PM_REPORT_MAX_BYTES, &pb, &len);
 	if (ret == -EFBIG) {
-		recv_refuse(res, MHD_HTTP_CONTENT_TOO_LARGE, "the body inflates to more than %u MiB",
-			    PM_REPORT_MAX_BYTES >> 20);
+		recv_refuse(res, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "the body inflates to more than %u MiB", PM_REPORT_MAX_BYTES >> 20);
 		return;
 	}
 	if (ret) {
 		if (ret == -ENOMEM)
-			recv_refuse(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory; try again");
+			recv_refuse(res, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				    "out of memory; try again");
 		else
-			recv_refuse(res, MHD_HTTP_BAD_REQUEST, "the body is not gzip or is corrupt");
+			recv_refuse(res, MHD_HTTP_BAD_REQUEST,
+				    "the body is not gzip or is corrupt");
 		return;
 	}
 	rep = podmeter__v1__node_report__unpack(NULL, len, pb);
@@ -544,6 +563,10 @@ static void recv_take(struct recv_req *q, const char *data, size_t len)
 		q->status = MHD_HTTP_CONTENT_TOO_LARGE;
 		snprintf(q->reason, sizeof(q->reason), "the body is larger than %u MiB",
 			 PM_REPORT_MAX_BYTES >> 20);
+		q->dropped = q->len + len;
+		free(q->body);
+		q->body = NULL;
+		q->len = q->cap = 0;
 		return;
 	}
 	while (cap < q->len + len)
@@ -584,23 +607,29 @@ static enum MHD_Result recv_respond(struct MHD_Connection *conn, const struct re
 }
 
 /* Answer and log a request refused on its headers or size. */
-static enum MHD_Result recv_answer_refused(struct MHD_Connection *conn, struct recv_req *q)
+static enum MHD_Result recv_answer_refused(struct MHD_Connection *conn, const char *method,
+					   const char *url, struct recv_req *q)
 {
-	struct recv_result res = { 0 };
+	struct recv_result res = {0};
+	char where[96];
+	size_t i;
 
 	recv_ident(&res, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, RECV_HDR_NODE),
 		   MHD_lookup_connection_value(conn, MHD_HEADER_KIND, RECV_HDR_SEQ));
 	recv_refuse(&res, q->status, "%s", q->reason);
-	fprintf(stderr, "receive: %s seq %s: rejected (%u: %s)\n", res.node, res.seq, res.status,
-		res.reason);
+	snprintf(where, sizeof(where), "%s %s", method, url);
+	for (i = 0; where[i]; i++)
+		if (!isprint((unsigned char)where[i]))
+			where[i] = '?';
+	fprintf(stderr, "receive: %s seq %s: rejected (%u %s: %s)\n", res.node, res.seq, res.status,
+		where, res.reason);
 	q->answered = true;
 	return recv_respond(conn, &res);
 }
 
-static enum MHD_Result recv_answer(struct recv *r, struct MHD_Connection *conn,
-				   struct recv_req *q)
+static enum MHD_Result recv_answer(struct recv *r, struct MHD_Connection *conn, struct recv_req *q)
 {
-	struct recv_result res = { 0 };
+	struct recv_result res = {0};
 
 	recv_ident(&res, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, RECV_HDR_NODE),
 		   MHD_lookup_connection_value(conn, MHD_HEADER_KIND, RECV_HDR_SEQ));
@@ -616,9 +645,10 @@ static enum MHD_Result recv_answer(struct recv *r, struct MHD_Connection *conn,
 
 /*
  * Called with the headers, then with each piece of the body, then once
- * with none. Refusals on the headers wait for the end of the body, so the
- * client reads the answer instead of a reset connection; only a body over
- * the bound is answered at once.
+ * with none. Refusals wait for the end of the body, so the client reads
+ * the answer instead of a reset connection; only a body declared over the
+ * bound is answered at once (a client that asked "Expect: 100-continue"
+ * sends nothing more).
  */
 static enum MHD_Result recv_handler(void *cls, struct MHD_Connection *conn, const char *url,
 				    const char *method, const char *version,
@@ -635,21 +665,24 @@ static enum MHD_Result recv_handler(void *cls, struct MHD_Connection *conn, cons
 		*req_cls = q;
 		recv_check_headers(conn, url, method, q);
 		if (q->status == MHD_HTTP_CONTENT_TOO_LARGE)
-			return recv_answer_refused(conn, q);
+			return recv_answer_refused(conn, method, url, q);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!q->status && !q->answered)
+		if (!q->status)
 			recv_take(q, upload_data, *upload_data_size);
+		else
+			q->dropped += *upload_data_size;
 		*upload_data_size = 0;
-		if (q->status == MHD_HTTP_CONTENT_TOO_LARGE && !q->answered)
-			return recv_answer_refused(conn, q);
+		/* a body without end: answer now, and MHD closes the connection */
+		if (q->dropped > RECV_DROP_MAX && !q->answered)
+			return recv_answer_refused(conn, method, url, q);
 		return MHD_YES;
 	}
 	if (q->answered)
 		return MHD_YES;
 	if (q->status)
-		return recv_answer_refused(conn, q);
+		return recv_answer_refused(conn, method, url, q);
 	return recv_answer(cls, conn, q);
 }
 
@@ -716,7 +749,8 @@ static int recv_bind(struct recv *r, const char *host, uint16_t port, char *err,
 	}
 	freeaddrinfo(res);
 	if (!r->daemon) {
-		snprintf(err, errlen, "cannot listen on port %u: %s", port, strerror(e));
+		snprintf(err, errlen, "cannot listen on %s port %u: %s",
+			 any ? "every address," : host, port, strerror(e));
 		return -e;
 	}
 	return 0;
@@ -726,14 +760,15 @@ static int recv_bind(struct recv *r, const char *host, uint16_t port, char *err,
 
 static void recv_usage(FILE *f)
 {
-	fprintf(f, "usage: podmeter receive --listen HOST:PORT --out DIR\n\n"
-		   "The reference receiver: takes reports on POST %s (gzip-compressed\n"
-		   "NodeReports), drops duplicates by (node, seq) and appends each report\n"
-		   "as one JSON line to DIR/%s, answering 2xx once it is on disk.\n"
-		   "SIGINT or SIGTERM stops it.\n\n"
-		   "  --listen HOST:PORT  address to listen on; \":PORT\" = every address\n"
-		   "  --out DIR           where reports.jsonl is kept (created if missing)\n",
-		   PM_REPORT_PATH, RECV_FILE);
+	fprintf(f,
+		"usage: podmeter receive --listen HOST:PORT --out DIR\n\n"
+		"The reference receiver: takes reports on POST %s (gzip-compressed\n"
+		"NodeReports), drops duplicates by (node, seq) and appends each report\n"
+		"as one JSON line to DIR/%s, answering 2xx once it is on disk.\n"
+		"SIGINT or SIGTERM stops it.\n\n"
+		"  --listen HOST:PORT  address to listen on; \":PORT\" = every address\n"
+		"  --out DIR           where reports.jsonl is kept (created if missing)\n",
+		PM_REPORT_PATH, RECV_FILE);
 }
 
 /* --flag VALUE or --flag=VALUE. 1 when @argv[*i] is @flag, 0 when not, -1 without a value. */
@@ -774,12 +809,13 @@ static int recv_args(int argc, char **argv, const char **listen, const char **ou
 			return -1;
 		}
 		if (!rc) {
-			fprintf(stderr, "receive: unknown argument %s; see podmeter receive --help\n",
+			fprintf(stderr,
+				"receive: unknown argument %s; see podmeter receive --help\n",
 				argv[i]);
 			return -1;
 		}
 	}
-	if (!*listen || !*out) {
+	if (!*listen || !*out || !**out) {
 		fprintf(stderr, "receive: %s is required; see podmeter receive --help\n",
 			!*listen ? "--listen HOST:PORT" : "--out DIR");
 		return -1;
@@ -803,7 +839,7 @@ static void recv_close(struct recv *r)
 
 int receiver__main(int argc, char **argv)
 {
-	struct recv r = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
+	struct recv r = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
 	const char *listen = NULL, *out = NULL, *shown;
 	char host[256], err[PATH_MAX + 128];
 	uint16_t port;
@@ -823,18 +859,20 @@ int receiver__main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (recv_open(&r, out, err, sizeof(err)) ||
-	    recv_bind(&r, host, port, err, sizeof(err))) {
+	if (recv_open(&r, out, err, sizeof(err)) || recv_bind(&r, host, port, err, sizeof(err))) {
 		fprintf(stderr, "receive: %s\n", err);
 		recv_close(&r);
 		return 1;
 	}
+	if (r.n_nodes)
+		fprintf(stderr,
+			"podmeter receive: %s holds reports of %zu node(s); a report at or "
+			"below its node's highest seq is a duplicate\n",
+			r.path, r.n_nodes);
 	shown = *host ? host : r.family == AF_INET6 ? "::" : "0.0.0.0";
-	fprintf(stderr,
-		"podmeter receive: listening on http://%s%s%s:%u%s, storing in %s "
-		"(%zu nodes seen)\n",
+	fprintf(stderr, "podmeter receive: listening on http://%s%s%s:%u%s, storing in %s\n",
 		strchr(shown, ':') ? "[" : "", shown, strchr(shown, ':') ? "]" : "", port,
-		PM_REPORT_PATH, r.path, r.n_nodes);
+		PM_REPORT_PATH, r.path);
 	do {
 		rc = sigwait(&set, &sig);
 	} while (rc == EINTR);

@@ -2,8 +2,8 @@
 /*
  * The shipper: a thread that POSTs the spool's reports, oldest first, with
  * libcurl. A report leaves the spool only on a 2xx (removed) or a lasting
- * refusal, any other 4xx (moved to rejected/). Everything else, 408, 429,
- * 5xx or no answer, is retried with the same report after an exponential,
+ * refusal, any other 4xx (moved to rejected/). Everything else, 401, 403,
+ * 408, 429, 5xx or no answer, is retried with the same report after an exponential,
  * jittered backoff, so a receiver that comes back gets the reports in order.
  * One log line per change of state, never one per try.
  */
@@ -183,8 +183,14 @@ static enum ship_result ship_one(struct pm_shipper *s, uint64_t seq, const void 
 	if (status >= 200 && status < 300)
 		return SHIP_SENT;
 	ship_reason(why, whylen, status, &body);
-	/* 408 and 429 ask to come back later; 3xx are not followed: a setting to fix */
-	if (status >= 400 && status < 500 && status != 408 && status != 429)
+	/*
+	 * 408 and 429 ask to come back later; 401 and 403 are about the
+	 * credentials, not the report (a token rotates, a role binding is
+	 * fixed): retried too, so no report is set aside for them. 3xx are not
+	 * followed: a setting to fix.
+	 */
+	if (status >= 400 && status < 500 && status != 408 && status != 429 && status != 401 &&
+	    status != 403)
 		return SHIP_REJECTED;
 	return SHIP_RETRY;
 }

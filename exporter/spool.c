@@ -584,7 +584,8 @@ uint64_t spool__next_seq(struct pm_spool *s)
 }
 
 /* Commit @seq; on ENOSPC, drop oldest reports (never @keep) to make room. */
-static int spool_commit_room(struct pm_spool *s, uint64_t seq, uint64_t keep, unsigned int *drops)
+static int spool_commit_room(struct pm_spool *s, uint64_t seq, uint64_t keep, unsigned int *drops,
+			     int *full)
 {
 	int ret, tries;
 
@@ -592,6 +593,7 @@ static int spool_commit_room(struct pm_spool *s, uint64_t seq, uint64_t keep, un
 		ret = spool_commit(s, seq);
 		if (ret != -ENOSPC && ret != -EDQUOT)
 			return ret;
+		*full = ret;
 		if (tries == SPOOL_SPACE_TRIES || !s->n || s->ents[0].seq == keep)
 			return ret;
 		spool_drop_oldest(s);
@@ -599,19 +601,22 @@ static int spool_commit_room(struct pm_spool *s, uint64_t seq, uint64_t keep, un
 	}
 }
 
-/* Whether dropping every report could make room: if not, keep them. */
+/* Whether dropping every report could make room: if surely not, keep them. */
 static bool spool_could_fit(struct pm_spool *s, size_t len)
 {
 	struct statvfs vfs;
+	uint64_t freeable;
 
 	if (fstatvfs(s->dfd, &vfs))
 		return true;
-	return PM_SPOOL_HEADER + (uint64_t)len <= (uint64_t)vfs.f_bavail * vfs.f_frsize + s->st.bytes;
+	/* at most a block more per file than its bytes */
+	freeable = s->st.bytes + (uint64_t)s->n * vfs.f_frsize;
+	return PM_SPOOL_HEADER + (uint64_t)len <= (uint64_t)vfs.f_bavail * vfs.f_frsize + freeable;
 }
 
 /* Write report @seq; on ENOSPC, drop the oldest and try again, a few times. */
 static int spool_store(struct pm_spool *s, uint64_t seq, const void *payload, size_t len,
-		       unsigned int *drops)
+		       unsigned int *drops, int *full)
 {
 	char name[SPOOL_NAME_LEN], tmp[sizeof(SPOOL_TMP_PREFIX) + SPOOL_NAME_LEN];
 	unsigned char hdr[PM_SPOOL_HEADER];
@@ -629,6 +634,7 @@ static int spool_store(struct pm_spool *s, uint64_t seq, const void *payload, si
 			return spool_add(s, seq, PM_SPOOL_HEADER + (uint64_t)len);
 		if (ret != -ENOSPC && ret != -EDQUOT)
 			return ret;
+		*full = ret;
 		if (tries == SPOOL_SPACE_TRIES || !s->n || !spool_could_fit(s, len))
 			return ret;
 		spool_drop_oldest(s);
@@ -640,8 +646,8 @@ int spool__put(struct pm_spool *s, uint64_t seq, const void *payload, size_t len
 	       size_t errlen)
 {
 	uint64_t size = PM_SPOOL_HEADER + (uint64_t)len;
-	unsigned int drops = 0;
-	int ret;
+	unsigned int drops = 0, bound_drops = 0;
+	int ret, full = 0;
 
 	pthread_mutex_lock(&s->lock);
 	if (seq != s->next) {
@@ -669,7 +675,8 @@ int spool__put(struct pm_spool *s, uint64_t seq, const void *payload, size_t len
 		spool_drop_oldest(s);
 		drops++;
 	}
-	ret = spool_store(s, seq, payload, len, &drops);
+	bound_drops = drops;
+	ret = spool_store(s, seq, payload, len, &drops, &full);
 	if (ret) {
 		snprintf(err, errlen,
 			 "spool: %s: %s; dropped %u oldest reports, report %" PRIu64 " not stored",
@@ -681,13 +688,22 @@ int spool__put(struct pm_spool *s, uint64_t seq, const void *payload, size_t len
 	 * A failed commit is not the report's failure: its file names the
 	 * sequence, which open recovers; remove commits before deleting it.
 	 */
-	spool_commit_room(s, seq, seq, &drops);
+	spool_commit_room(s, seq, seq, &drops, &full);
+	if (full)
+		snprintf(err, errlen,
+			 "spool: %s: %s; dropped the %u oldest reports to store report %" PRIu64,
+			 s->dir, strerror(-full), drops, seq);
+	else if (bound_drops)
+		snprintf(err, errlen,
+			 "spool: %s: at its bound of %" PRIu64 " bytes; dropped the %u oldest "
+			 "reports to store report %" PRIu64,
+			 s->dir, s->max_bytes, drops, seq);
 	pthread_mutex_unlock(&s->lock);
-	return 0;
+	return drops ? 1 : 0;
 
 out_dropped:
 	s->st.dropped++;
-	spool_commit_room(s, seq, 0, &drops);
+	spool_commit_room(s, seq, 0, &drops, &full);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }

@@ -40,9 +40,11 @@ uint64_t spool__next_seq(struct pm_spool *s);
 /*
  * Store the report @seq (== spool__next_seq()) durably: temporary file,
  * fsync, rename, fsync of the directory; then the sequence is committed.
- * When over the bound, the oldest reports are dropped first (counted).
- * 0, or a negative errno with @err set (the sequence is consumed anyway, so
- * numbers never repeat; the report is counted as dropped).
+ * When over the bound, or when the filesystem is full, the oldest reports
+ * are dropped first (counted). 0; 1 when stored after dropping older ones,
+ * with @err saying why; or a negative errno with @err set (the sequence is
+ * consumed anyway, so numbers never repeat; the report is counted as
+ * dropped).
  */
 int spool__put(struct pm_spool *s, uint64_t seq, const void *payload, size_t len, char *err,
 	       size_t errlen);

@@ -51,10 +51,13 @@ def main():
             c = http.client.HTTPConnection(host, int(port), timeout=10)
             hdrs = {k: v for k, v in self.headers.items()
                     if k.lower() not in ("host", "connection")}
-            c.request("POST", self.path, body, hdrs)
-            r = c.getresponse()
-            data = r.read()
-            self.send_response(r.status)
+            try:
+                c.request("POST", self.path, body, hdrs)
+                r = c.getresponse()
+                status, data = r.status, r.read()
+            except OSError as e:    # the receiver is down: a gateway's answer
+                status, data = 502, str(e).encode()
+            self.send_response(status)
             self.send_header("Content-Length", str(len(data) + 100))
             self.end_headers()
             if mode == "close":

@@ -81,7 +81,8 @@ static uint64_t put_next(struct pm_spool *s, size_t len)
 	assert_true(len < sizeof(buf));
 	n = snprintf(buf, sizeof(buf), "report %llu", (unsigned long long)seq);
 	memset(buf + n, 'x', sizeof(buf) - n);
-	if (spool__put(s, seq, buf, len, err, sizeof(err)))
+	/* 1: stored after dropping older ones, which the tests count themselves */
+	if (spool__put(s, seq, buf, len, err, sizeof(err)) < 0)
 		fail_msg("spool__put %llu: %s", (unsigned long long)seq, err);
 	return seq;
 }
@@ -474,8 +475,13 @@ static void test_bound_drops_oldest(void **state)
 
 	(void)state;
 	s = open_spool(3 * one);
-	for (i = 1; i <= 5; i++)
+	for (i = 1; i <= 3; i++)
 		put_next(s, 100);
+	/* over the bound: stored, the oldest dropped, and said so */
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(spool__put(s, 4, big, 100, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "dropped the 1 oldest"));
+	put_next(s, 100);
 	spool__stats(s, &st);
 	assert_int_equal(st.written, 5);
 	assert_int_equal(st.dropped, 2);
