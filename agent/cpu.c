@@ -314,18 +314,30 @@ static int walk_map(struct pm_cpu *cpu)
 	return 0;
 }
 
-/* More than this much pending flushed behind the walk: read once more. */
-#define AT_RISK_NS 10000000ULL
-#define READ_TRIES 2
+/*
+ * More than this much flushed behind the walk: read again. What a flush
+ * moves is what was pending at the first state read plus the slice that was
+ * running then (it ended, went pending, and was flushed before the second).
+ */
+#define AT_RISK_NS 1000000ULL
+#define READ_TRIES 4
 
 static bool flushed_much(const struct pm_cpu *cpu)
 {
+	const struct pm_cpu_run *a;
+	__u64 risk;
 	int i;
 
-	for (i = 0; i < cpu->ncpus; i++)
-		if (cpu->runs[i].flushes != cpu->runs2[i].flushes &&
-		    cpu->runs[i].pend_oncpu_ns + cpu->runs[i].pend_runq_ns > AT_RISK_NS)
+	for (i = 0; i < cpu->ncpus; i++) {
+		a = &cpu->runs[i];
+		if (a->flushes == cpu->runs2[i].flushes)
+			continue;
+		risk = a->pend_oncpu_ns + a->pend_runq_ns;
+		if (a->pid && cpu->ts[i].pcount && cpu->ts[i].runtime > a->sum_start)
+			risk += cpu->ts[i].runtime - a->sum_start;
+		if (risk > AT_RISK_NS)
 			return true;
+	}
 	return false;
 }
 
