@@ -356,6 +356,17 @@ static void test_set_bad(void **state)
 		{"node_memory", "64GiB", -EINVAL, {"node_memory", "not a quantity"}},
 		{"node_gpus", "1.5", -EINVAL, {"node_gpus", "whole number"}},
 		{"node_gpus", "100000", -EINVAL, {"node_gpus", "out of range"}},
+		{"report_window", "500ms", -EINVAL, {"report_window", "1s to 24h"}},
+		{"report_window", "soon", -EINVAL, {"report_window", "not a duration"}},
+		{"spool", "spool", -EINVAL, {"spool", "absolute"}},
+		{"spool_max_bytes", "1Ki", -EINVAL, {"spool_max_bytes", "too small"}},
+		{"spool_max_bytes", "lots", -EINVAL, {"spool_max_bytes", "not a quantity"}},
+		{"reconciler", "ftp://r/v1/reports", -EINVAL, {"reconciler", "not an http"}},
+		{"reconciler_token_file", "/no/such/token", -EINVAL, {"reconciler_token_file"}},
+		{"reconciler_timeout", "20m", -EINVAL, {"reconciler_timeout", "100ms to 10m"}},
+		{"reconciler_retry_max", "10ms", -EINVAL, {"reconciler_retry_max", "500ms to 1h"}},
+		{"cluster", "prod eu", -EINVAL, {"cluster", "space"}},
+		{"node_name", "a\"b", -EINVAL, {"node_name", "quote"}},
 	};
 	size_t i;
 
@@ -394,6 +405,36 @@ static void test_prices(void **state)
 	assert_int_equal(cfg.node_memory_bytes, 64LL << 30);
 	assert_int_equal(config__set(&cfg, "node_gpus", "8", err, sizeof(err)), 0);
 	assert_int_equal(cfg.node_gpus, 8);
+}
+
+/* Report settings: defaults documented in the README, values as given. */
+static void test_report_keys(void **state)
+{
+	char err[ERRLEN] = "";
+	struct pm_config cfg;
+
+	(void)state;
+	config__defaults(&cfg);
+	assert_int_equal(cfg.report_window_ms, 60000);
+	assert_string_equal(cfg.spool_dir, "/var/lib/podmeter/spool");
+	assert_int_equal(cfg.spool_max_bytes, 64LL << 20);
+	assert_string_equal(cfg.reconciler_url, "");
+	assert_int_equal(cfg.reconciler_timeout_ms, 10000);
+	assert_int_equal(cfg.reconciler_retry_max_ms, 30000);
+	assert_int_equal(config__set(&cfg, "report_window", "5m", err, sizeof(err)), 0);
+	assert_int_equal(cfg.report_window_ms, 300000);
+	assert_int_equal(config__set(&cfg, "spool", "/tmp/not/yet/there", err, sizeof(err)), 0);
+	assert_string_equal(cfg.spool_dir, "/tmp/not/yet/there");
+	assert_int_equal(config__set(&cfg, "spool-max-bytes", "1Gi", err, sizeof(err)), 0);
+	assert_int_equal(cfg.spool_max_bytes, 1LL << 30);
+	assert_int_equal(config__set(&cfg, "reconciler", "https://r:8443/v1/reports", err,
+				     sizeof(err)),
+			 0);
+	assert_string_equal(cfg.reconciler_url, "https://r:8443/v1/reports");
+	assert_int_equal(config__set(&cfg, "cluster", "prod-eu-1", err, sizeof(err)), 0);
+	assert_string_equal(cfg.cluster, "prod-eu-1");
+	assert_int_equal(config__set(&cfg, "node_name", "node-a", err, sizeof(err)), 0);
+	assert_string_equal(cfg.node_name, "node-a");
 }
 
 /* The unknown-key message names every key, the new ones too. */
@@ -761,6 +802,7 @@ int main(void)
 		cmocka_unit_test(test_set_bad),
 		cmocka_unit_test(test_set_tiny_err_buffer),
 		cmocka_unit_test(test_prices),
+		cmocka_unit_test(test_report_keys),
 		cmocka_unit_test(test_unknown_key_lists_keys),
 		cmocka_unit_test(test_file_good),
 		cmocka_unit_test(test_file_empty),
