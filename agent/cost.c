@@ -9,6 +9,7 @@
  * within the tick) is allocated as used, so nothing used goes unpriced.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <string.h>
 #include <podmeter/cost.h>
@@ -91,11 +92,29 @@ struct pod_alloc {
 	double gpu_s;		/* GPU-seconds */
 	double cpu_waste_core_s;
 	double mem_waste_byte_s;
+	double gpu_waste_s;	/* requested GPUs that saw no launch and no driver call */
 	double egress_bytes[PM_NET_CLASSES];
 };
 
+static uint64_t driver_calls(const struct pm_pod_snap *p)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; p && i < p->n_gpu_ops; i++)
+		n += p->gpu_ops[i].calls;
+	return n;
+}
+
+/* Any kernel launch or GPU driver call in the interval. */
+static bool gpu_work(const struct pm_pod_snap *bp, const struct pm_pod_snap *ps)
+{
+	return grown(ps->cuda.launches, bp ? bp->cuda.launches : 0) > 0 ||
+	       grown(driver_calls(ps), driver_calls(bp)) > 0;
+}
+
 static void pod_allocation(const struct pm_pod_snap *bp, const struct pm_pod_snap *ps, double dt,
-			   struct pod_alloc *a)
+			   bool gpu_measured, struct pod_alloc *a)
 {
 	double pod_cpu = grown(ps->cpu_ns, bp ? bp->cpu_ns : 0), seen_cpu = 0, seen_ws = 0;
 	double used, req, ws, mreq;
@@ -134,6 +153,8 @@ static void pod_allocation(const struct pm_pod_snap *bp, const struct pm_pod_sna
 	for (k = 0; k < PM_NET_CLASSES; k++)
 		a->egress_bytes[k] = grown(ps->net_bytes[PM_NET_TX][k],
 					   bp ? bp->net_bytes[PM_NET_TX][k] : 0);
+	if (a->gpu_s > 0 && gpu_measured && !gpu_work(bp, ps))
+		a->gpu_waste_s = a->gpu_s;
 }
 
 static void price_pod(const struct pm_prices *p, const struct pod_alloc *a,
@@ -156,6 +177,7 @@ static void price_pod(const struct pm_prices *p, const struct pod_alloc *a,
 	ps->waste_dollars[PM_RES_CPU] += a->cpu_waste_core_s / S_PER_HOUR * p->cpu_core_hour;
 	ps->waste_dollars[PM_RES_MEMORY] +=
 		a->mem_waste_byte_s / PM_GIB / S_PER_HOUR * p->memory_gib_hour;
+	ps->waste_dollars[PM_RES_GPU] += a->gpu_waste_s / S_PER_HOUR * p->gpu_hour;
 }
 
 /* Node price over @dt less what pods were allocated, never below zero. */
@@ -180,7 +202,7 @@ void cost__advance(const struct pm_prices *p, const struct pm_node_capacity *cap
 		struct pm_pod_snap *ps = &s->pods[i];
 		const struct pm_pod_snap *bp = find_pod(base, &at, ps->uid);
 
-		pod_allocation(bp, ps, dt, &a);
+		pod_allocation(bp, ps, dt, s->has_gpu || s->has_cuda, &a);
 		if (!base)
 			memset(&a, 0, sizeof(a));
 		price_pod(p, &a, bp, ps);

@@ -1,2 +1,496 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* placeholder: being written */
+/*
+ * Loads bpf/gpu.bpf.c; keeps its table of GPU device files and reads ioctl
+ * calls and time per cgroup, device and op.
+ *
+ * Devices are character device files, found by name under the dev root
+ * (nvidia*, also one level into nvidia-caps; dri/renderD*; kfd; everything in accel)
+ * and in the extra paths given, each put in the kernel's table by its device
+ * number. A device keeps its index, and so its label, for the agent's
+ * lifetime: the counts under an index are cumulative.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <podmeter/agent.h>
+#include <podmeter/gpu.h>
+#include "gpu.skel.h"
+
+#define GPU_NAME_MAX	32
+#define GPU_NV_MAJORS	16	/* character majors the NVIDIA drivers registered */
+#define GPU_NV_MAJOR	195	/* nvidia, nvidia-frontend: fixed */
+#define GPU_STALE_NS	10000000000ULL	/* an in-flight entry this old is checked */
+#define GPU_TRACEFS	"/sys/kernel/tracing"
+
+struct gpu_dev {
+	__u32 rdev;		/* kernel dev_t encoding, the gpu_devs key */
+	__u32 flags;		/* PM_GPU_DEV_* */
+	bool present;		/* found at the last scan */
+	bool in_map;		/* in gpu_devs now */
+	char name[GPU_NAME_MAX];
+};
+
+struct pm_gpu {
+	struct gpu_bpf *skel;
+	enum pm_hier hier;
+	bool syscalls;		/* attach mode: sys_{enter,exit}_ioctl, else raw sys_enter/sys_exit */
+	int ncpus;
+	struct pm_gpu_val *vals;
+	char dev_root[PATH_MAX];
+	char *extra_paths;
+	struct gpu_dev devs[PM_GPU_MAX_DEVS];
+	__u32 ndevs;		/* table entries used */
+	__u64 devs_full;	/* devices found with the table full */
+	__u32 nv_majors[GPU_NV_MAJORS];
+	size_t n_nv_majors;
+};
+
+static const char *const gpu_op_names[PM_GPU_IOCTL_OPS] = {
+	[PM_GPU_IOCTL_ALLOC] = "alloc",	[PM_GPU_IOCTL_FREE] = "free",
+	[PM_GPU_IOCTL_CONTROL] = "control",	[PM_GPU_IOCTL_MAP] = "map",
+	[PM_GPU_IOCTL_UNMAP] = "unmap",	[PM_GPU_IOCTL_OTHER] = "other",
+};
+
+_Static_assert((int)PM_GPU_IOCTL_OPS == (int)PM_GPU_OPS &&
+		       (int)PM_GPU_IOCTL_OTHER == (int)PM_GPU_OP_OTHER,
+	       "the kernel's op classes are the snapshot's");
+
+/* Majors of /proc/devices' character drivers named nvidia* (uvm, caps, modeset ...). */
+static void gpu_read_nv_majors(struct pm_gpu *g)
+{
+	char line[256], name[128];
+	bool chr = false;
+	unsigned int major;
+	FILE *f;
+
+	g->nv_majors[g->n_nv_majors++] = GPU_NV_MAJOR;
+	f = fopen("/proc/devices", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Character", 9) || !strncmp(line, "Block", 5)) {
+			chr = line[0] == 'C';
+			continue;
+		}
+		if (chr && sscanf(line, "%u %127s", &major, name) == 2 &&
+		    !strncmp(name, "nvidia", 6) && major != GPU_NV_MAJOR &&
+		    g->n_nv_majors < GPU_NV_MAJORS)
+			g->nv_majors[g->n_nv_majors++] = major;
+	}
+	fclose(f);
+}
+
+static bool gpu_is_nvidia(const struct pm_gpu *g, unsigned int major, const char *name)
+{
+	size_t i;
+
+	if (!strncmp(name, "nvidia", 6))
+		return true;
+	for (i = 0; i < g->n_nv_majors; i++)
+		if (g->nv_majors[i] == major)
+			return true;
+	return false;
+}
+
+static struct gpu_dev *gpu_find(struct pm_gpu *g, __u32 rdev)
+{
+	__u32 i;
+
+	for (i = 0; i < g->ndevs; i++)
+		if (g->devs[i].rdev == rdev)
+			return &g->devs[i];
+	return NULL;
+}
+
+static bool gpu_name_taken(const struct pm_gpu *g, const char *name)
+{
+	__u32 i;
+
+	for (i = 0; i < g->ndevs; i++)
+		if (!strcmp(g->devs[i].name, name))
+			return true;
+	return false;
+}
+
+/* Mark the character device at @path present; a new one gets the next index. */
+static void gpu_add_path(struct pm_gpu *g, const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct gpu_dev *d;
+	struct stat st;
+	__u32 rdev;
+
+	if (stat(path, &st) || !S_ISCHR(st.st_mode))
+		return;
+	rdev = PM_GPU_DEVT(major(st.st_rdev), minor(st.st_rdev));
+	d = gpu_find(g, rdev);
+	if (d) {
+		d->present = true;
+		return;
+	}
+	if (g->ndevs == PM_GPU_MAX_DEVS) {
+		g->devs_full++;
+		return;
+	}
+	d = &g->devs[g->ndevs];
+	/* two files with one name (and other numbers) get told apart by their numbers */
+	snprintf(d->name, sizeof(d->name), "%s", base);
+	if (gpu_name_taken(g, d->name))
+		snprintf(d->name, sizeof(d->name), "%.20s@%u:%u", base, major(st.st_rdev),
+			 minor(st.st_rdev));
+	d->rdev = rdev;
+	d->flags = gpu_is_nvidia(g, major(st.st_rdev), base) ? PM_GPU_DEV_NVIDIA : 0;
+	d->present = true;
+	d->in_map = false;
+	g->ndevs++;
+}
+
+static bool gpu_is_dir(const struct dirent *e, const char *path)
+{
+	struct stat st;
+
+	if (e->d_type != DT_UNKNOWN)
+		return e->d_type == DT_DIR;
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+/* Entries of @dir whose name starts with @prefix; directories one level deeper when @depth. */
+static void gpu_scan_dir(struct pm_gpu *g, const char *dir, const char *prefix, int depth)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path))
+			continue;
+		if (depth > 0 && gpu_is_dir(e, path))
+			gpu_scan_dir(g, path, "", depth - 1);
+		else
+			gpu_add_path(g, path);
+	}
+	closedir(d);
+}
+
+/* Comma-separated absolute paths; blanks around each are ignored. */
+static void gpu_scan_extra(struct pm_gpu *g)
+{
+	char *list, *tok, *save = NULL, *end;
+
+	if (!g->extra_paths)
+		return;
+	list = strdup(g->extra_paths);
+	if (!list)
+		return;
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*tok))
+			tok++;
+		end = tok + strlen(tok);
+		while (end > tok && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (*tok == '/')
+			gpu_add_path(g, tok);
+	}
+	free(list);
+}
+
+static void gpu_scan(struct pm_gpu *g)
+{
+	char dir[PATH_MAX + 16];
+	__u32 i;
+
+	for (i = 0; i < g->ndevs; i++)
+		g->devs[i].present = false;
+	gpu_scan_dir(g, g->dev_root, "nvidia", 1);
+	snprintf(dir, sizeof(dir), "%s/dri", g->dev_root);
+	gpu_scan_dir(g, dir, "renderD", 0);
+	snprintf(dir, sizeof(dir), "%s/kfd", g->dev_root);
+	gpu_add_path(g, dir);
+	snprintf(dir, sizeof(dir), "%s/accel", g->dev_root);
+	gpu_scan_dir(g, dir, "", 0);
+	gpu_scan_extra(g);
+}
+
+/* The kernel's table follows the scan; returns the devices present. */
+static int gpu_sync_map(struct pm_gpu *g)
+{
+	int fd = bpf_map__fd(g->skel->maps.gpu_devs), n = 0;
+	struct pm_gpu_dev val;
+	struct gpu_dev *d;
+	__u32 i;
+
+	for (i = 0; i < g->ndevs; i++) {
+		d = &g->devs[i];
+		if (d->present && !d->in_map) {
+			val.index = i;
+			val.flags = d->flags;
+			d->in_map = !bpf_map_update_elem(fd, &d->rdev, &val, BPF_ANY);
+		} else if (!d->present && d->in_map) {
+			bpf_map_delete_elem(fd, &d->rdev);
+			d->in_map = false;
+		}
+		n += d->in_map;
+	}
+	g->skel->bss->ndevs = n;
+	return n;
+}
+
+int gpu__refresh(struct pm_gpu *g)
+{
+	gpu_scan(g);
+	return gpu_sync_map(g);
+}
+
+/*
+ * libbpf finds the syscall tracepoints through tracefs: mount it where the
+ * node has not (it stays mounted, as it would for any tracer).
+ */
+static int gpu_tracefs(char *err, size_t errlen)
+{
+	static const char *const ids[] = {
+		GPU_TRACEFS "/events/syscalls/sys_enter_ioctl/id",
+		"/sys/kernel/debug/tracing/events/syscalls/sys_enter_ioctl/id",
+	};
+
+	if (!access(ids[0], F_OK) || !access(ids[1], F_OK))
+		return 0;
+	if (access(GPU_TRACEFS "/events", F_OK) &&
+	    mount("tracefs", GPU_TRACEFS, "tracefs", 0, NULL)) {
+		snprintf(err, errlen, "gpu: mount tracefs on %s: %s", GPU_TRACEFS, strerror(errno));
+		return -errno;
+	}
+	if (!access(ids[0], F_OK))
+		return 0;
+	/* tracefs without syscall events: a kernel built without CONFIG_FTRACE_SYSCALLS */
+	snprintf(err, errlen, "gpu: no syscalls/sys_enter_ioctl tracepoint in %s/events", GPU_TRACEFS);
+	return -ENOENT;
+}
+
+static void gpu_set_mode(struct gpu_bpf *skel, bool syscalls)
+{
+	bpf_program__set_autoload(skel->progs.tp_sys_enter_ioctl, syscalls);
+	bpf_program__set_autoload(skel->progs.tp_sys_exit_ioctl, syscalls);
+	bpf_program__set_autoload(skel->progs.raw_tp_sys_enter, !syscalls);
+	bpf_program__set_autoload(skel->progs.raw_tp_sys_exit, !syscalls);
+}
+
+static void gpu_destroy(struct pm_gpu *g)
+{
+	__u32 i;
+
+	gpu_bpf__destroy(g->skel);
+	g->skel = NULL;
+	for (i = 0; i < g->ndevs; i++)
+		g->devs[i].in_map = false;
+}
+
+/* open -> configure -> load -> fill gpu_devs -> attach; one cleanup path */
+static int gpu_load(struct pm_gpu *g, bool syscalls, char *err, size_t errlen)
+{
+	const char *what = "open";
+	int ret = syscalls ? gpu_tracefs(err, errlen) : 0;
+
+	if (ret)
+		return ret;
+	g->skel = gpu_bpf__open();
+	if (!g->skel) {
+		ret = -errno;
+		goto out_err;
+	}
+	g->skel->rodata->track_v1 = g->hier == PM_HIER_V1_CPUACCT;
+	g->skel->rodata->hier = g->hier;
+	g->skel->rodata->ioctl_nr = SYS_ioctl;
+	gpu_set_mode(g->skel, syscalls);
+	what = "load";
+	ret = gpu_bpf__load(g->skel);
+	if (ret)
+		goto out_destroy;
+	gpu_sync_map(g);
+	what = "attach";
+	ret = gpu_bpf__attach(g->skel);
+	if (ret)
+		goto out_destroy;
+	g->syscalls = syscalls;
+	return 0;
+
+out_destroy:
+	gpu_destroy(g);
+out_err:
+	snprintf(err, errlen, "gpu: %s %s programs: %s", what,
+		 syscalls ? "syscalls/sys_*_ioctl" : "raw_syscalls sys_enter/sys_exit",
+		 strerror(-ret));
+	return ret;
+}
+
+static int gpu_attach_any(struct pm_gpu *g, bool force_raw_tp, char *err, size_t errlen)
+{
+	char first[256] = "syscall tracepoints not tried (raw_tp forced)";
+	int ret;
+
+	if (!force_raw_tp) {
+		if (!gpu_load(g, true, first, sizeof(first)))
+			return 0;
+		fprintf(stderr, "warning: %s; falling back to raw sys_enter/sys_exit, which run at "
+				"every syscall\n", first);
+	}
+	ret = gpu_load(g, false, err, errlen);
+	if (!ret)
+		return 0;
+	snprintf(first + strlen(first), sizeof(first) - strlen(first), "; %s", err);
+	snprintf(err, errlen, "%s; ioctls on GPU devices are not counted", first);
+	return -EOPNOTSUPP;
+}
+
+int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root,
+	      const char *extra_paths, bool force_raw_tp, char *err, size_t errlen)
+{
+	struct pm_gpu *g;
+	int ret = -ENOMEM;
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		goto out_nomem;
+	g->hier = hier;
+	snprintf(g->dev_root, sizeof(g->dev_root), "%s", dev_root && *dev_root ? dev_root : "/dev");
+	if (extra_paths && *extra_paths) {
+		g->extra_paths = strdup(extra_paths);
+		if (!g->extra_paths)
+			goto out_nomem;
+	}
+	g->ncpus = libbpf_num_possible_cpus();
+	if (g->ncpus <= 0)
+		goto out_nomem;
+	g->vals = calloc(g->ncpus, sizeof(*g->vals));
+	if (!g->vals)
+		goto out_nomem;
+	gpu_read_nv_majors(g);
+	gpu_scan(g);
+	ret = gpu_attach_any(g, force_raw_tp, err, errlen);
+	if (ret)
+		goto out_free;
+	*out = g;
+	return 0;
+
+out_nomem:
+	snprintf(err, errlen, "gpu: set-up: %s", strerror(ENOMEM));
+out_free:
+	gpu__close(g);
+	return ret;
+}
+
+const char *gpu__attach_mode(const struct pm_gpu *g)
+{
+	return g->syscalls ? "syscalls" : "raw_syscalls";
+}
+
+size_t gpu__devices(struct pm_gpu *g, char names[][32], size_t max)
+{
+	size_t n = 0;
+	__u32 i;
+
+	for (i = 0; i < g->ndevs && n < max; i++)
+		if (g->devs[i].in_map)
+			snprintf(names[n++], 32, "%s", g->devs[i].name);
+	return n;
+}
+
+static __u64 gpu_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * A thread that died inside a GPU ioctl (or whose exit went unseen, while
+ * the programs were attaching) leaves its entry behind: drop those of
+ * threads gone. The kernel deletes entries during the walk, and a walk
+ * whose key was deleted starts over: the steps are bounded.
+ */
+static void gpu_sweep_inflight(struct pm_gpu *g)
+{
+	int fd = bpf_map__fd(g->skel->maps.gpu_inflight), more, steps = 2 * PM_GPU_MAX_INFLIGHT;
+	__u64 now = gpu_now_ns();
+	struct pm_gpu_call call;
+	__u32 tid, next;
+
+	more = !bpf_map_get_next_key(fd, NULL, &next);
+	while (more && steps--) {
+		tid = next;
+		more = !bpf_map_get_next_key(fd, &tid, &next);
+		if (bpf_map_lookup_elem(fd, &tid, &call) || now < call.start_ns + GPU_STALE_NS)
+			continue;
+		if (syscall(SYS_tgkill, call.tgid, tid, 0) && errno == ESRCH)
+			bpf_map_delete_elem(fd, &tid);
+	}
+}
+
+int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)
+{
+	int fd = bpf_map__fd(g->skel->maps.gpu_stats), i;
+	struct pm_gpu_key key, next, *prev = NULL;
+	__u64 calls, ns;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key.hier != g->hier || key.op >= PM_GPU_IOCTL_OPS || key.dev >= g->ndevs ||
+		    bpf_map_lookup_elem(fd, &key, g->vals))
+			continue;
+		for (calls = ns = 0, i = 0; i < g->ncpus; i++) {
+			calls += g->vals[i].calls;
+			ns += g->vals[i].ns;
+		}
+		v->ioctl(v->ctx, key.cgid, g->devs[key.dev].name, gpu_op_names[key.op], calls, ns);
+	}
+	gpu_sweep_inflight(g);
+	return 0;
+}
+
+/* The next key is taken before an entry is deleted: a deleted key restarts the walk. */
+void gpu__remove(struct pm_gpu *g, __u64 cgid)
+{
+	int fd = bpf_map__fd(g->skel->maps.gpu_stats), more;
+	struct pm_gpu_key key, next;
+
+	more = !bpf_map_get_next_key(fd, NULL, &next);
+	while (more) {
+		key = next;
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (key.cgid == cgid && key.hier == g->hier)
+			bpf_map_delete_elem(fd, &key);
+	}
+}
+
+void gpu__errors(struct pm_gpu *g, __u64 errs[PM_GPU_ERR_MAX])
+{
+	bpfutil__sum_counters(g->skel->maps.gpu_errors, PM_GPU_ERR_BPF, errs);
+	errs[PM_GPU_ERR_DEVS_FULL] = g->devs_full;
+}
+
+void gpu__close(struct pm_gpu *g)
+{
+	if (!g)
+		return;
+	gpu_bpf__destroy(g->skel);
+	free(g->vals);
+	free(g->extra_paths);
+	free(g);
+}

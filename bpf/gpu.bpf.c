@@ -1,6 +1,239 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* placeholder: being written */
-#include "vmlinux.h"
+/*
+ * ioctl calls on GPU device files per cgroup, device and op: how many, and
+ * the time from syscall entry to exit.
+ *
+ * Hooks: the syscall tracepoints syscalls/sys_{enter,exit}_ioctl, which run
+ * only for ioctl (the kernel tests a per-syscall bit before calling into BPF);
+ * they need tracefs to be found. Without them, the raw sys_enter/sys_exit
+ * tracepoints, which run for every syscall of the node: those programs leave
+ * at the first instruction that sees another syscall number. Compat (32-bit)
+ * syscalls have other numbers and are not counted in either mode.
+ *
+ * At entry the fd is resolved to its inode's device number, looked up in
+ * gpu_devs (filled by the agent); a GPU call leaves {start, device, op} in a
+ * per-thread entry that the exit takes and adds to gpu_stats.
+ */
+#include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "core_fixes.bpf.h"
+#include <podmeter/cpu.h>
+#include <podmeter/gpu.h>
+
+#define S_IFMT	0170000
+#define S_IFCHR	0020000
+
+const volatile bool track_v1 = false;
+const volatile __u32 hier = PM_HIER_V2;
+const volatile long ioctl_nr = -1;	/* __NR_ioctl of the agent's architecture */
+
+/* Devices in gpu_devs, kept by the agent: 0 lets every ioctl leave at once. */
+volatile __u32 ndevs;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PM_GPU_MAX_DEVS);
+	__type(key, __u32);	/* kernel dev_t: major << 20 | minor */
+	__type(value, struct pm_gpu_dev);
+} gpu_devs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PM_GPU_MAX_INFLIGHT);
+	__type(key, __u32);	/* tid */
+	__type(value, struct pm_gpu_call);
+} gpu_inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PM_GPU_MAX_KEYS);
+	__type(key, struct pm_gpu_key);
+	__type(value, struct pm_gpu_val);
+} gpu_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PM_GPU_ERR_BPF);
+	__type(key, __u32);
+	__type(value, __u64);
+} gpu_errors SEC(".maps");
+
+/* Where each architecture keeps the syscall number in the user registers. */
+struct pt_regs___x86 {
+	unsigned long orig_ax;
+} __attribute__((preserve_access_index));
+
+struct pt_regs___arm64 {
+	s32 syscallno;
+} __attribute__((preserve_access_index));
+
+static __always_inline void count_error(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&gpu_errors, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u64 cgid_of(struct task_struct *t)
+{
+	if (track_v1)
+		return task_cpuacct_cgid(t);
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+}
+
+/*
+ * The device number of current's open file @fd when it is a character
+ * device, else 0. The task's own fields are plain loads (BTF pointers); the
+ * fd array and what it points to need probe reads.
+ */
+static __always_inline __u32 fd_rdev(__u32 fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = t->files->fdt;
+	struct file **fds, *f = NULL;
+	struct inode *inode;
+
+	if (!fdt || fd >= fdt->max_fds)
+		return 0;
+	fds = fdt->fd;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return 0;
+	inode = BPF_CORE_READ(f, f_inode);
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFCHR)
+		return 0;
+	return BPF_CORE_READ(inode, i_rdev);
+}
+
+static __always_inline __u32 op_of(__u32 cmd, __u32 flags)
+{
+	if (!(flags & PM_GPU_DEV_NVIDIA) || ((cmd >> 8) & 0xff) != PM_NV_IOCTL_MAGIC)
+		return PM_GPU_IOCTL_OTHER;
+	switch (cmd & 0xff) {
+	case PM_NV_ESC_RM_ALLOC_MEMORY:
+	case PM_NV_ESC_RM_ALLOC_OBJECT:
+	case PM_NV_ESC_RM_ALLOC:
+	case PM_NV_ESC_RM_ALLOC_CONTEXT_DMA2:
+		return PM_GPU_IOCTL_ALLOC;
+	case PM_NV_ESC_RM_FREE:
+		return PM_GPU_IOCTL_FREE;
+	case PM_NV_ESC_RM_CONTROL:
+		return PM_GPU_IOCTL_CONTROL;
+	case PM_NV_ESC_RM_MAP_MEMORY:
+	case PM_NV_ESC_RM_MAP_MEMORY_DMA:
+		return PM_GPU_IOCTL_MAP;
+	case PM_NV_ESC_RM_UNMAP_MEMORY:
+	case PM_NV_ESC_RM_UNMAP_MEMORY_DMA:
+		return PM_GPU_IOCTL_UNMAP;
+	default:
+		return PM_GPU_IOCTL_OTHER;
+	}
+}
+
+static __always_inline int handle_enter(__u32 fd, __u32 cmd)
+{
+	struct pm_gpu_call call = {};
+	struct pm_gpu_dev *dev;
+	__u64 id;
+	__u32 rdev, tid;
+
+	if (!ndevs)
+		return 0;
+	rdev = fd_rdev(fd);
+	if (!rdev)
+		return 0;
+	dev = bpf_map_lookup_elem(&gpu_devs, &rdev);
+	if (!dev)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	tid = (__u32)id;
+	call.tgid = id >> 32;
+	call.dev = dev->index;
+	call.op = op_of(cmd, dev->flags);
+	call.start_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&gpu_inflight, &tid, &call, BPF_ANY))
+		count_error(PM_GPU_ERR_INFLIGHT_FULL);
+	return 0;
+}
+
+static __always_inline int handle_exit(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pm_gpu_key key = { .hier = hier };
+	static const struct pm_gpu_val zero;
+	struct pm_gpu_call *call;
+	struct pm_gpu_val *v;
+	__u64 ns;
+
+	call = bpf_map_lookup_elem(&gpu_inflight, &tid);
+	if (!call)
+		return 0;
+	ns = bpf_ktime_get_ns() - call->start_ns;
+	key.dev = call->dev;
+	key.op = call->op;
+	bpf_map_delete_elem(&gpu_inflight, &tid);
+	key.cgid = cgid_of((struct task_struct *)bpf_get_current_task());
+	v = bpf_map_lookup_elem(&gpu_stats, &key);
+	if (!v) {
+		bpf_map_update_elem(&gpu_stats, &key, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&gpu_stats, &key);
+	}
+	if (!v) {
+		count_error(PM_GPU_ERR_STATS_FULL);
+		return 0;
+	}
+	v->calls++;
+	v->ns += ns;
+	return 0;
+}
+
+/*
+ * The syscall number at sys_exit, or -1 where this kernel's pt_regs keeps it
+ * in no field known here (then gpu_inflight's lookup is the filter). Not
+ * inlined: each relocation must stay behind its own existence check.
+ */
+static __noinline long exit_syscall_nr(struct pt_regs *regs)
+{
+	struct pt_regs___x86 *x86 = (void *)regs;
+	struct pt_regs___arm64 *arm64 = (void *)regs;
+
+	if (bpf_core_field_exists(x86->orig_ax))
+		return BPF_CORE_READ(x86, orig_ax);
+	if (bpf_core_field_exists(arm64->syscallno))
+		return BPF_CORE_READ(arm64, syscallno);
+	return -1;
+}
+
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int tp_sys_enter_ioctl(struct trace_event_raw_sys_enter *ctx)
+{
+	return handle_enter(ctx->args[0], ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_ioctl")
+int tp_sys_exit_ioctl(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_exit();
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(raw_tp_sys_enter, struct pt_regs *regs, long id)
+{
+	if (id != ioctl_nr)
+		return 0;
+	return handle_enter(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs));
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(raw_tp_sys_exit, struct pt_regs *regs, long ret)
+{
+	long nr = exit_syscall_nr(regs);
+
+	if (nr >= 0 && nr != ioctl_nr)
+		return 0;
+	return handle_exit();
+}
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

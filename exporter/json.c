@@ -151,7 +151,30 @@ static json_t *json_dollars(const double *v, int n)
 	return o;
 }
 
-static json_t *json_pod(const struct pm_pod_snap *p, bool has_net)
+static json_t *json_gpu(const struct pm_pod_snap *p)
+{
+	static const char *const ops[] = { "alloc", "free", "control", "map", "unmap", "other" };
+	const struct pm_cuda_snap *c = &p->cuda;
+	json_t *calls = json_array();
+	size_t i;
+
+	for (i = 0; calls && i < p->n_gpu_ops; i++)
+		json_array_append_new(calls, json_pack("{s:o,s:s,s:I,s:f}", "device",
+						       json_str(p->gpu_ops[i].device), "op",
+						       ops[p->gpu_ops[i].op % PM_GPU_OPS], "calls",
+						       (json_int_t)p->gpu_ops[i].calls, "seconds",
+						       p->gpu_ops[i].ns / 1e9));
+	return json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:f},s:o}", "driver_calls",
+			 calls ? calls : json_null(), "cuda", "kernel_launches",
+			 (json_int_t)c->launches, "allocs", (json_int_t)c->allocs, "frees",
+			 (json_int_t)c->frees, "memory_bytes", (json_int_t)c->memory_bytes,
+			 "memcpy_bytes", (json_int_t)c->memcpy_bytes, "syncs",
+			 (json_int_t)c->sync_calls, "sync_seconds", c->sync_ns / 1e9,
+			 "utilization", p->gpu_utilization < 0 ? json_null()
+							       : json_real(p->gpu_utilization));
+}
+
+static json_t *json_pod(const struct pm_pod_snap *p, bool has_net, bool has_gpu)
 {
 	json_t *o = json_object();
 	int err = 0;
@@ -177,9 +200,11 @@ static json_t *json_pod(const struct pm_pod_snap *p, bool has_net)
 	if (has_net)
 		err |= json_object_set_new(o, "network", json_network(p));
 	err |= json_object_set_new(o, "processes", json_processes(p));
+	err |= json_object_set_new(o, "gpu", json_gpu(p));
 	err |= json_object_set_new(o, "cost_dollars",
 				   json_dollars(p->cost_dollars, has_net ? PM_RES_MAX : PM_RES_NETWORK));
-	err |= json_object_set_new(o, "waste_dollars", json_dollars(p->waste_dollars, PM_RES_GPU));
+	err |= json_object_set_new(o, "waste_dollars",
+				   json_dollars(p->waste_dollars, has_gpu ? PM_RES_NETWORK : PM_RES_GPU));
 	err |= json_object_set_new(o, "containers", json_containers(p));
 	if (err) {
 		json_decref(o);
@@ -233,7 +258,7 @@ static json_t *json_pods(const struct pm_snapshot *s)
 	if (!a)
 		return NULL;
 	for (i = 0; i < s->n_pods; i++) {
-		if (json_array_append_new(a, json_pod(&s->pods[i], s->has_net))) {
+		if (json_array_append_new(a, json_pod(&s->pods[i], s->has_net, s->has_gpu || s->has_cuda))) {
 			json_decref(a);
 			return NULL;
 		}

@@ -284,12 +284,15 @@ static void prom_write_dollars(FILE *f, const struct pm_snapshot *s, bool waste)
 {
 	const char *name = waste ? "podmeter_pod_waste_dollars_total"
 				 : "podmeter_pod_cost_dollars_total";
-	int r, n = waste ? PM_RES_GPU : s->has_net ? PM_RES_MAX : PM_RES_NETWORK;
+	/* waste: gpu only where GPU work is measured; network has none */
+	int r, n = waste ? (s->has_gpu || s->has_cuda ? PM_RES_NETWORK : PM_RES_GPU)
+			 : s->has_net ? PM_RES_MAX
+				      : PM_RES_NETWORK;
 	size_t i;
 
 	prom_family(f, name, "counter",
-		    waste ? "Requested and unused, priced: (request - usage) x time x price, in "
-			    "dollars."
+		    waste ? "Requested and unused, priced: (request - usage) x time x price; GPUs "
+			    "with no launch and no driver call, in dollars."
 			  : "Cost allocated to the pod: max(request, usage) x time x price; GPUs by "
 			    "request; network by egress bytes per class, in dollars.");
 	for (i = 0; i < s->n_pods; i++) {
@@ -303,8 +306,108 @@ static void prom_write_dollars(FILE *f, const struct pm_snapshot *s, bool waste)
 	}
 }
 
+static const char *const prom_gpu_ops[] = { "alloc", "free", "control", "map", "unmap", "other" };
+
+static bool pod_uses_cuda(const struct pm_pod_snap *p)
+{
+	const struct pm_cuda_snap *c = &p->cuda;
+
+	return c->launches || c->allocs || c->frees || c->memory_bytes || c->memcpy_bytes ||
+	       c->sync_calls;
+}
+
+static double pod_gpu_launches(const struct pm_pod_snap *p)
+{
+	return pod_uses_cuda(p) ? (double)p->cuda.launches : NAN;
+}
+
+static double pod_gpu_memory(const struct pm_pod_snap *p)
+{
+	return pod_uses_cuda(p) ? (double)p->cuda.memory_bytes : NAN;
+}
+
+static double pod_gpu_memcpy(const struct pm_pod_snap *p)
+{
+	return pod_uses_cuda(p) ? (double)p->cuda.memcpy_bytes : NAN;
+}
+
+static double pod_gpu_sync(const struct pm_pod_snap *p)
+{
+	return pod_uses_cuda(p) ? p->cuda.sync_ns / 1e9 : NAN;
+}
+
+static double pod_gpu_util(const struct pm_pod_snap *p)
+{
+	return p->gpu_utilization < 0 ? NAN : p->gpu_utilization;
+}
+
+/* Driver calls by (device, op), and time in them by device: only pods that made some. */
+static void prom_write_gpu_driver(FILE *f, const struct pm_snapshot *s)
+{
+	const char *calls = "podmeter_pod_gpu_driver_calls_total";
+	const char *secs = "podmeter_pod_gpu_driver_seconds_total";
+	size_t i, j, k;
+
+	prom_family(f, calls, "counter",
+		    "ioctl calls the pod's processes made on GPU device files, by device and op.");
+	for (i = 0; i < s->n_pods; i++) {
+		const struct pm_pod_snap *p = &s->pods[i];
+
+		for (j = 0; j < p->n_gpu_ops; j++) {
+			prom_pod_labels(f, calls, p);
+			prom_put_label(f, "device", p->gpu_ops[j].device, false);
+			prom_put_label(f, "op", prom_gpu_ops[p->gpu_ops[j].op % PM_GPU_OPS], false);
+			fputc('}', f);
+			prom_put_value(f, (double)p->gpu_ops[j].calls);
+		}
+	}
+	prom_family(f, secs, "counter",
+		    "Time the pod's processes spent in ioctl calls on GPU device files, by device.");
+	for (i = 0; i < s->n_pods; i++) {
+		const struct pm_pod_snap *p = &s->pods[i];
+
+		for (j = 0; j < p->n_gpu_ops; j++) {
+			uint64_t ns = 0;
+			bool first = true;
+
+			/* one series per device: sum its ops, at the device's first entry */
+			for (k = 0; k < j && first; k++)
+				first = strcmp(p->gpu_ops[k].device, p->gpu_ops[j].device) != 0;
+			if (!first)
+				continue;
+			for (k = j; k < p->n_gpu_ops; k++)
+				if (!strcmp(p->gpu_ops[k].device, p->gpu_ops[j].device))
+					ns += p->gpu_ops[k].ns;
+			prom_pod_labels(f, secs, p);
+			prom_put_label(f, "device", p->gpu_ops[j].device, false);
+			fputc('}', f);
+			prom_put_value(f, ns / 1e9);
+		}
+	}
+}
+
+static void prom_write_gpu(FILE *f, const struct pm_snapshot *s)
+{
+	if (s->has_gpu)
+		prom_write_gpu_driver(f, s);
+	if (!s->has_cuda)
+		return;
+	prom_pod_family(f, s, "podmeter_pod_gpu_kernel_launches_total", "counter",
+			"CUDA kernel launches (cuLaunchKernel, cuLaunchKernelEx) of pods using CUDA.",
+			pod_gpu_launches);
+	prom_pod_family(f, s, "podmeter_pod_gpu_memory_bytes", "gauge",
+			"GPU memory the pod holds through cuMemAlloc, in bytes.", pod_gpu_memory);
+	prom_pod_family(f, s, "podmeter_pod_gpu_memcpy_bytes_total", "counter",
+			"Bytes the pod copied with cuMemcpy*.", pod_gpu_memcpy);
+	prom_pod_family(f, s, "podmeter_pod_gpu_sync_seconds_total", "counter",
+			"Time the pod waited in cuCtxSynchronize, in seconds.", pod_gpu_sync);
+	prom_pod_family(f, s, "podmeter_pod_gpu_utilization_ratio", "gauge",
+			"SM utilisation of the pod's processes (NVML), 0 to 1.", pod_gpu_util);
+}
+
 static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 {
+	prom_write_gpu(f, s);
 	prom_write_dollars(f, s, false);
 	prom_write_dollars(f, s, true);
 	prom_write_info(f, s);

@@ -19,6 +19,9 @@ struct mem_stat {
 	double sum;		/* bytes x ticks */
 	uint64_t peak;
 	uint32_t ticks;
+	uint64_t gpu_peak;	/* CUDA memory held */
+	double util_sum;	/* NVML utilisation x ticks it was known */
+	uint32_t util_ticks;
 };
 
 struct pm_report_window {
@@ -39,8 +42,10 @@ static void free_pods(struct pm_pod_snap *pods, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(pods[i].containers);
+		free(pods[i].gpu_ops);
+	}
 	free(pods);
 }
 
@@ -97,12 +102,19 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s)
 			out[n] = w->mem[i++];
 		}
 		{
-			uint64_t m = pod_memory(&s->pods[j++]);
+			const struct pm_pod_snap *p = &s->pods[j++];
+			uint64_t m = pod_memory(p);
 
 			out[n].sum += (double)m;
 			out[n].ticks++;
 			if (m > out[n].peak)
 				out[n].peak = m;
+			if (p->cuda.memory_bytes > 0 && (uint64_t)p->cuda.memory_bytes > out[n].gpu_peak)
+				out[n].gpu_peak = (uint64_t)p->cuda.memory_bytes;
+			if (p->gpu_utilization >= 0) {
+				out[n].util_sum += p->gpu_utilization;
+				out[n].util_ticks++;
+			}
 		}
 		n++;
 	}
@@ -112,17 +124,37 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s)
 	return 0;
 }
 
+static void *dup_array(const void *src, size_t n, size_t size, int *err)
+{
+	void *p;
+
+	if (!n)
+		return NULL;
+	p = malloc(n * size);
+	if (!p) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return memcpy(p, src, n * size);
+}
+
+/* A deep copy: @dst owns its arrays (free_pods). */
 static int copy_pod(struct pm_pod_snap *dst, const struct pm_pod_snap *src)
 {
+	int err = 0;
+
 	*dst = *src;
-	dst->containers = NULL;
-	if (!src->n_containers)
-		return 0;
-	dst->containers = malloc(src->n_containers * sizeof(*src->containers));
-	if (!dst->containers)
-		return -ENOMEM;
-	memcpy(dst->containers, src->containers, src->n_containers * sizeof(*src->containers));
-	return 0;
+	dst->containers = dup_array(src->containers, src->n_containers, sizeof(*src->containers),
+				    &err);
+	dst->gpu_ops = dup_array(src->gpu_ops, src->n_gpu_ops, sizeof(*src->gpu_ops), &err);
+	if (err) {
+		free(dst->containers);
+		free(dst->gpu_ops);
+		dst->containers = NULL;
+		dst->gpu_ops = NULL;
+		dst->n_containers = dst->n_gpu_ops = 0;
+	}
+	return err;
 }
 
 /* Pods in @prev that @s no longer has: kept with their last values. */
@@ -341,6 +373,37 @@ static const struct mem_stat *find_mem(const struct pm_report_window *w, const c
 	return NULL;
 }
 
+static void driver_calls(const struct pm_pod_snap *p, uint64_t *calls, uint64_t *ns)
+{
+	size_t i;
+
+	*calls = *ns = 0;
+	for (i = 0; p && i < p->n_gpu_ops; i++) {
+		*calls += p->gpu_ops[i].calls;
+		*ns += p->gpu_ops[i].ns;
+	}
+}
+
+static void gpu(Podmeter__V1__PodReport *r, const struct mem_stat *m, const struct pm_pod_snap *p,
+		const struct pm_pod_snap *then)
+{
+	uint64_t calls, ns, calls0, ns0;
+
+	driver_calls(p, &calls, &ns);
+	driver_calls(then, &calls0, &ns0);
+	r->gpu_driver_calls = delta(calls, calls0);
+	r->gpu_driver_usec = delta(ns, ns0) / 1000;
+	r->gpu_kernel_launches = delta(p->cuda.launches, then ? then->cuda.launches : 0);
+	r->gpu_memcpy_bytes = delta(p->cuda.memcpy_bytes, then ? then->cuda.memcpy_bytes : 0);
+	r->gpu_sync_usec = delta(p->cuda.sync_ns, then ? then->cuda.sync_ns : 0) / 1000;
+	if (m) {
+		r->gpu_memory_peak_bytes = m->gpu_peak;
+		if (m->util_ticks)
+			r->gpu_utilization_permille =
+				(uint32_t)(m->util_sum / m->util_ticks * 1000 + 0.5);
+	}
+}
+
 /* @p's report over the window; @then is its state at the window's start, NULL when born since. */
 static Podmeter__V1__PodReport *pod(struct arena *a, const struct pm_report_window *w,
 				   const struct pm_pod_snap *p, const struct pm_pod_snap *then,
@@ -382,6 +445,7 @@ static Podmeter__V1__PodReport *pod(struct arena *a, const struct pm_report_wind
 	r->zombies = (uint32_t)p->zombies;
 	r->oom_kills = delta(p->oom_kills, then ? then->oom_kills : 0);
 	r->process_starts = delta(p->process_starts, then ? then->process_starts : 0);
+	gpu(r, m, p, then);
 	r->cost = dollars(a, p->cost_dollars, then ? then->cost_dollars : NULL, PM_RES_MAX);
 	r->waste = dollars(a, p->waste_dollars, then ? then->waste_dollars : NULL, PM_RES_MAX);
 	r->gone = gone;
@@ -471,6 +535,8 @@ static int build(struct arena *a, const struct pm_report_window *w,
 	r->agent_version = (char *)(meta->agent_version ? meta->agent_version : "");
 	r->seq = meta->seq;
 	r->final = meta->final;
+	for (i = 0; i < s->n_pods && !r->gpu_utilization_known; i++)
+		r->gpu_utilization_known = s->pods[i].gpu_utilization >= 0;
 	r->window_start = b->time;
 	r->window_end = s->time;
 	if (node_parts(a, r, s, b))

@@ -18,6 +18,8 @@ struct pm_snapshot *snapshot__new(size_t n_pods)
 		}
 	}
 	s->n_pods = n_pods;
+	for (size_t i = 0; i < n_pods; i++)
+		s->pods[i].gpu_utilization = -1;
 	s->node_memory_overhead_bytes = -1;
 	s->refcnt = 1;
 	return s;
@@ -34,8 +36,10 @@ static void snapshot_free(struct pm_snapshot *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->n_pods; i++)
+	for (i = 0; i < s->n_pods; i++) {
 		free(s->pods[i].containers);
+		free(s->pods[i].gpu_ops);
+	}
 	free(s->pods);
 	free(s);
 }

@@ -147,4 +147,111 @@ void reporter__finish(struct pm_reporter *r);
 void reporter__stats(void *r, struct pm_report_stats *st);
 void reporter__close(struct pm_reporter *r);
 
+/* ---- agent/gpu.c: loads bpf/gpu.bpf.c: ioctls on GPU device files ---- */
+#include <podmeter/gpu.h>
+
+struct pm_gpu;
+
+struct pm_gpu_visitor {
+	/* cumulative ioctl calls of a cgroup on one device (file name) and op, and ns in them */
+	void (*ioctl)(void *ctx, __u64 cgid, const char *device, const char *op, __u64 calls,
+		      __u64 ns);
+	void *ctx;
+};
+
+/*
+ * Open, configure for @hier, load and attach: syscalls/sys_{enter,exit}_ioctl
+ * (tracefs is mounted at /sys/kernel/tracing when absent), else raw
+ * sys_enter/sys_exit (or that at once with @force_raw_tp). Devices are found
+ * under @dev_root (NULL: "/dev") and at @extra_paths (comma-separated
+ * absolute paths, or NULL); a file whose name starts with "nvidia" or whose
+ * major is an NVIDIA driver's has its ioctls sorted into ops. Returns 0,
+ * -EOPNOTSUPP with @err set when neither hook attaches (the agent runs
+ * without GPU counts), or another negative errno.
+ */
+int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root,
+	      const char *extra_paths, bool force_raw_tp, char *err, size_t errlen);
+/* "syscalls" or "raw_syscalls" */
+const char *gpu__attach_mode(const struct pm_gpu *g);
+/* Rescan the device files; returns the number of GPU devices counted now. */
+int gpu__refresh(struct pm_gpu *g);
+/* The labels of the devices counted now, at most @max; returns how many. */
+size_t gpu__devices(struct pm_gpu *g, char names[][32], size_t max);
+/* Once per (cgroup, device, op), values summed over CPUs. */
+int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v);
+/* Drop a dead cgroup's entries. */
+void gpu__remove(struct pm_gpu *g, __u64 cgid);
+void gpu__errors(struct pm_gpu *g, __u64 errs[PM_GPU_ERR_MAX]);
+void gpu__close(struct pm_gpu *g);
+
+/* ---- agent/cuda.c: loads bpf/cuda.bpf.c: uprobes on libcuda.so ---- */
+#include <podmeter/cuda.h>
+
+struct pm_cuda;
+
+struct pm_cuda_visitor {
+	/*
+	 * once per cgroup, values summed over CPUs: counters cumulative,
+	 * bytes_held what the cgroup holds now (never negative)
+	 */
+	void (*usage)(void *ctx, __u64 cgid, const struct pm_cuda_val *sum);
+	void *ctx;
+};
+
+/*
+ * Open, configure for @hier and load; nothing is attached until a scan finds
+ * a libcuda mapped by a process under @proc_root. Returns 0 or a negative
+ * errno with @err set.
+ */
+int cuda__open(struct pm_cuda **out, enum pm_hier hier, const char *proc_root, char *err,
+	       size_t errlen);
+/*
+ * Look for libcuda.so* in the maps of @pids and attach to each file not seen
+ * before. Cheap to call often: a pid's maps are read when it is new, then at
+ * growing intervals (5 s up to 60 s) while it maps no libcuda, and not again
+ * once it does (its start time is checked every 30 s, against pid reuse).
+ * Returns the libraries newly attached, or -ENOMEM.
+ */
+int cuda__scan(struct pm_cuda *c, const int *pids, size_t n);
+/* cuda__scan() over every process under proc_root (at start). */
+int cuda__scan_all(struct pm_cuda *c);
+/* Libraries with probes attached so far. */
+size_t cuda__libraries(const struct pm_cuda *c);
+/* Visit every cgroup with CUDA use; now and then first releases dead processes' memory. */
+int cuda__read(struct pm_cuda *c, const struct pm_cuda_visitor *v);
+void cuda__remove(struct pm_cuda *c, __u64 cgid);
+void cuda__errors(struct pm_cuda *c, __u64 errs[PM_CUDA_ERR_MAX]);
+void cuda__close(struct pm_cuda *c);
+
+/* ---- agent/nvml.c: per-process GPU utilisation from libnvidia-ml, when present ---- */
+struct pm_nvml;
+
+/* One process on one GPU: the driver's utilisation figures over its last sample period. */
+struct pm_nvml_proc {
+	__u32 pid;		/* in the host's pid namespace */
+	__u32 gpu;		/* NVML device index */
+	__u32 sm_util;		/* percent */
+	__u32 mem_util;		/* percent of memory bandwidth */
+	__u32 enc_util;		/* percent */
+	__u32 dec_util;		/* percent */
+	__u64 ts_us;		/* CPU time of the sample */
+};
+
+/*
+ * dlopen @library (NULL: "libnvidia-ml.so.1"), nvmlInit and list the GPUs.
+ * -ENOENT with @err set when the library is absent: the agent goes on
+ * without utilisation. Never fails the agent.
+ */
+int nvml__open(struct pm_nvml **out, const char *library, char *err, size_t errlen);
+unsigned int nvml__devices(const struct pm_nvml *n);
+/*
+ * @fn once per process sample newer than the last call's, on every GPU.
+ * Returns 0, or the first device's error (others are still read).
+ */
+int nvml__process_util(struct pm_nvml *n, void (*fn)(void *ctx, const struct pm_nvml_proc *p),
+		       void *ctx);
+void nvml__close(struct pm_nvml *n);
+/* For podmeter check: whether NVML loads and initialises; @detail says what or why not. */
+bool nvml__available(const char *library, char *detail, size_t len);
+
 #endif /* PODMETER_AGENT_H */

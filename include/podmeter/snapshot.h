@@ -38,6 +38,35 @@ enum pm_res {
 
 #define PM_SNAP_ZOMBIES 8	/* listed per pod; the count is exact */
 
+/* GPU driver ioctl classes (bounded: the op label) */
+enum pm_gpu_op {
+	PM_GPU_OP_ALLOC = 0,
+	PM_GPU_OP_FREE,
+	PM_GPU_OP_CONTROL,
+	PM_GPU_OP_MAP,
+	PM_GPU_OP_UNMAP,
+	PM_GPU_OP_OTHER,
+	PM_GPU_OPS,
+};
+
+/* Driver calls of one pod on one device, one op class: cumulative. */
+struct pm_gpu_op_snap {
+	char device[32];	/* "nvidia0", "renderD128", ... */
+	int op;			/* enum pm_gpu_op */
+	uint64_t calls;
+	uint64_t ns;		/* time spent in the calls */
+};
+
+/* CUDA driver API use, by uprobes on libcuda.so.1: cumulative, except held bytes. */
+struct pm_cuda_snap {
+	uint64_t launches;	/* cuLaunchKernel, cuLaunchKernelEx */
+	uint64_t allocs, frees;
+	long long memory_bytes;	/* device memory held through cuMemAlloc, now */
+	uint64_t memcpy_bytes;
+	uint64_t sync_calls;
+	uint64_t sync_ns;	/* time in cuCtxSynchronize */
+};
+
 struct pm_zombie_snap {
 	uint32_t pid, ppid;
 	char comm[16];
@@ -69,11 +98,15 @@ struct pm_pod_snap {
 	uint64_t process_starts;	/* cumulative */
 	uint64_t zombies;		/* exited, unreaped for longer than the grace period */
 	double cost_dollars[PM_RES_MAX];	/* cumulative: allocated x time x price */
-	double waste_dollars[PM_RES_MAX];	/* cumulative: requested, unused (cpu, memory) */
+	double waste_dollars[PM_RES_MAX];	/* cumulative: requested, unused (cpu, memory, gpu) */
 	size_t n_zombie_list;
 	struct pm_zombie_snap zombie_list[PM_SNAP_ZOMBIES];
 	size_t n_containers;
 	struct pm_container_snap *containers;
+	size_t n_gpu_ops;
+	struct pm_gpu_op_snap *gpu_ops;	/* non-zero (device, op) pairs */
+	struct pm_cuda_snap cuda;
+	double gpu_utilization;		/* NVML SM utilisation 0..1; < 0 = not known */
 };
 
 struct pm_report_stats {
@@ -122,6 +155,8 @@ struct pm_snapshot {
 	double egress_price_gib[PM_NET_CLASSES];	/* per class (enum pm_net_class) */
 	double capacity[PM_RES_NETWORK];	/* node: cores, bytes, GPUs */
 	int has_net;			/* network is measured on this node */
+	int has_gpu;			/* GPU driver calls are measured */
+	int has_cuda;			/* libcuda.so.1 uprobes are attached somewhere */
 	size_t n_pods;
 	struct pm_pod_snap *pods;	/* sorted by uid */
 	struct pm_agent_stats agent;

@@ -289,6 +289,43 @@ static void test_container_steps_back(void **state)
 	snapshot__put(b);
 }
 
+/* Requested GPUs that saw no launch and no driver call in a tick are waste, when measured. */
+static void test_gpu_waste(void **state)
+{
+	struct pm_snapshot *a = snap(0, 2), *b = snap(1800, 2);
+	struct pm_prices p;
+	struct pm_gpu_op_snap op = { .device = "nvidia0", .op = PM_GPU_OP_CONTROL, .calls = 5 };
+
+	(void)state;
+	cost__default_prices(&p);
+	strcpy(a->pods[0].uid, "busy");
+	strcpy(b->pods[0].uid, "busy");
+	strcpy(a->pods[1].uid, "idle");
+	strcpy(b->pods[1].uid, "idle");
+	container(&a->pods[0], "k", -1, -1, 1);
+	container(&b->pods[0], "k", -1, -1, 1);
+	container(&a->pods[1], "k", -1, -1, 2);
+	container(&b->pods[1], "k", -1, -1, 2);
+	b->pods[0].gpu_ops = malloc(sizeof(op));
+	assert_non_null(b->pods[0].gpu_ops);
+	b->pods[0].gpu_ops[0] = op;
+	b->pods[0].n_gpu_ops = 1;
+	/* not measured: no claim either way */
+	cost__advance(&p, &cap4, a, b);
+	NEAR(b->pods[1].waste_dollars[PM_RES_GPU], 0);
+	NEAR(b->pods[1].cost_dollars[PM_RES_GPU], 2 * 0.5 * PM_PRICE_GPU_HOUR);
+	b->has_gpu = 1;
+	cost__advance(&p, &cap4, a, b);
+	NEAR(b->pods[0].waste_dollars[PM_RES_GPU], 0);	/* made driver calls */
+	NEAR(b->pods[1].waste_dollars[PM_RES_GPU], 2 * 0.5 * PM_PRICE_GPU_HOUR);
+	/* a launch alone is work too */
+	b->pods[1].cuda.launches = 1;
+	cost__advance(&p, &cap4, a, b);
+	NEAR(b->pods[1].waste_dollars[PM_RES_GPU], 0);
+	snapshot__put(a);
+	snapshot__put(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_carry_and_new_pods),
 		cmocka_unit_test(test_no_time_and_monotonic),
 		cmocka_unit_test(test_container_steps_back),
+		cmocka_unit_test(test_gpu_waste),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -158,6 +158,13 @@ static void fixture_pod(struct fixture *fx)
 	p->n_findings = 1;
 	p->findings = fx->pod_finding_p;
 	p->gone = 1;
+	p->gpu_driver_calls = 51;
+	p->gpu_driver_usec = 52;
+	p->gpu_kernel_launches = 53;
+	p->gpu_memory_peak_bytes = 8589934592ULL;
+	p->gpu_memcpy_bytes = 55;
+	p->gpu_sync_usec = 56;
+	p->gpu_utilization_permille = 875;
 	fx->pod_p[0] = p;
 }
 
@@ -213,6 +220,7 @@ static void fixture_init(struct fixture *fx)
 	r->pods = fx->pod_p;
 	r->node_usage = &fx->usage;
 	r->final = 1;
+	r->gpu_utilization_known = 1;
 	r->n_findings = 1;
 	r->findings = fx->node_finding_p;
 }
@@ -237,7 +245,7 @@ static void test_pb_fixture_covers_schema(void **state)
 		const ProtobufCMessageDescriptor *d;
 		unsigned fields;
 	} known[] = {
-		{&podmeter__v1__node_report__descriptor, 12},
+		{&podmeter__v1__node_report__descriptor, 13},
 		{&podmeter__v1__prices__descriptor, 4},
 		{&podmeter__v1__egress_price__descriptor, 2},
 		{&podmeter__v1__capacity__descriptor, 3},
@@ -246,7 +254,7 @@ static void test_pb_fixture_covers_schema(void **state)
 		{&podmeter__v1__resources__descriptor, 3},
 		{&podmeter__v1__container_report__descriptor, 5},
 		{&podmeter__v1__net_traffic__descriptor, 4},
-		{&podmeter__v1__pod_report__descriptor, 21},
+		{&podmeter__v1__pod_report__descriptor, 28},
 		{&podmeter__v1__finding__descriptor, 4},
 	};
 	size_t i;
@@ -301,6 +309,7 @@ static void check_node(const Podmeter__V1__NodeReport *r, const struct fixture *
 	assert_true(r->window_start == 1700000000.123456);
 	assert_true(r->window_end == 1700000060.987654);
 	assert_true(r->final);
+	assert_true(r->gpu_utilization_known);
 	assert_non_null(r->prices);
 	assert_true(r->prices->cpu_core_hour == 0.031611);
 	assert_true(r->prices->memory_gib_hour == 0.004237);
@@ -363,6 +372,13 @@ static void check_pod(const Podmeter__V1__PodReport *p, const struct fixture *fx
 	assert_int_equal(p->n_findings, 1);
 	check_finding(p->findings[0], &fx->pod_finding);
 	assert_true(p->gone);
+	assert_int_equal(p->gpu_driver_calls, 51);
+	assert_int_equal(p->gpu_driver_usec, 52);
+	assert_int_equal(p->gpu_kernel_launches, 53);
+	assert_int_equal(p->gpu_memory_peak_bytes, 8589934592ULL);
+	assert_int_equal(p->gpu_memcpy_bytes, 55);
+	assert_int_equal(p->gpu_sync_usec, 56);
+	assert_int_equal(p->gpu_utilization_permille, 875);
 }
 
 static void test_pb_roundtrip_every_field(void **state)
@@ -547,7 +563,8 @@ static void test_pbjson_node_fields(void **state)
 	(void)state;
 	fixture_init(&fx);
 	j = render(&fx.report);
-	assert_int_equal(json_object_size(j), 12);
+	assert_int_equal(json_object_size(j), 13);
+	assert_true(json_is_true(jget(j, "gpu_utilization_known")));
 	assert_jstr(j, "cluster", "prod-eu");
 	assert_jstr(j, "node", "node-a.example");
 	assert_jstr(j, "agent_version", "1.2.3");
@@ -585,7 +602,9 @@ static void test_pbjson_pod_fields(void **state)
 	fixture_init(&fx);
 	j = render(&fx.report);
 	assert_int_equal(json_array_size(jget(j, "pods")), 1);
-	assert_int_equal(json_object_size(jget(j, "pods.0")), 21);
+	assert_int_equal(json_object_size(jget(j, "pods.0")), 28);
+	assert_jint(j, "pods.0.gpu_memory_peak_bytes", 8589934592LL);
+	assert_jint(j, "pods.0.gpu_utilization_permille", 875);
 	assert_jstr(j, "pods.0.uid", "6f1c2a3b-4d5e-4f60-8172-839405162738");
 	assert_jstr(j, "pods.0.namespace", "shop");
 	assert_jstr(j, "pods.0.name", "cart-7d9f8b6c5-x2x4z");
@@ -640,7 +659,7 @@ static void test_pbjson_defaults(void **state)
 
 	(void)state;
 	j = render(&r);
-	assert_int_equal(json_object_size(j), 12);
+	assert_int_equal(json_object_size(j), 13);
 	assert_jstr(j, "cluster", "");
 	assert_jstr(j, "node", "");
 	assert_jint(j, "seq", 0);

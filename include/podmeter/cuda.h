@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Shared between bpf/cuda.bpf.c and agent/cuda.c: fixed-size, __u32/__u64 only. */
+#ifndef PODMETER_CUDA_H
+#define PODMETER_CUDA_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Named map sizes. */
+#define PM_CUDA_MAX_CGROUPS	16384
+#define PM_CUDA_MAX_ALLOCS	262144	/* live device allocations, node-wide */
+#define PM_CUDA_MAX_PENDING	16384	/* threads inside an allocation or a sync call */
+
+/*
+ * Per-CPU value of cuda_stats, keyed by struct pm_cg_key (cpu.h); user space
+ * sums across CPUs. An allocation and its free may run on different CPUs:
+ * bytes_held is a signed delta per CPU whose sum is what the cgroup holds.
+ */
+struct pm_cuda_val {
+	__u64 launches;		/* kernel launches */
+	__u64 allocs;		/* successful device allocations */
+	__u64 frees;		/* frees of allocations seen */
+	__s64 bytes_held;	/* device memory allocated and not freed */
+	__u64 bytes_copied;	/* bytes asked of cuMemcpy* */
+	__u64 sync_ns;		/* time host threads waited in synchronize calls */
+	__u64 sync_calls;
+};
+
+/* A live device allocation, keyed by the process and the device pointer. */
+struct pm_cuda_alloc_key {
+	__u64 dptr;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct pm_cuda_alloc {
+	__u64 size;
+	__u64 cgid;		/* cgroup charged: frees are taken from it */
+	__u64 start_time;	/* owner's start_boottime (ns): against pid reuse */
+};
+
+enum pm_cuda_err {
+	PM_CUDA_ERR_CGROUP_FULL = 0,	/* cuda_stats insert failed */
+	PM_CUDA_ERR_ALLOC_FULL = 1,	/* allocation table full: its bytes are not held */
+	PM_CUDA_ERR_READ = 2,		/* the returned device pointer could not be read */
+	PM_CUDA_ERR_UNMATCHED = 3,	/* a return without its entry (pending table full) */
+	PM_CUDA_ERR_MAX,
+};
+
+#endif /* PODMETER_CUDA_H */
