@@ -49,6 +49,37 @@ static void net_add(struct pm_net_counts *to, const struct pm_net_counts *from)
 	to->retransmits += from->retransmits;
 }
 
+/* GPU driver calls of a cgroup or a pod, by device (the collector's table) and op. */
+struct gpu_counts {
+	__u64 calls[PM_GPU_MAX_DEVS][PM_GPU_OPS];
+	__u64 ns[PM_GPU_MAX_DEVS][PM_GPU_OPS];
+};
+
+static void gpu_add(struct gpu_counts *to, const struct gpu_counts *from)
+{
+	int d, o;
+
+	for (d = 0; d < PM_GPU_MAX_DEVS; d++) {
+		for (o = 0; o < PM_GPU_OPS; o++) {
+			to->calls[d][o] += from->calls[d][o];
+			to->ns[d][o] += from->ns[d][o];
+		}
+	}
+}
+
+/* Counters of a cgroup's CUDA use that survive it (held memory goes with it). */
+static void cuda_add(struct pm_cuda_snap *to, const struct pm_cuda_val *from, bool held)
+{
+	to->launches += from->launches;
+	to->allocs += from->allocs;
+	to->frees += from->frees;
+	to->memcpy_bytes += from->bytes_copied;
+	to->sync_calls += from->sync_calls;
+	to->sync_ns += from->sync_ns;
+	if (held && from->bytes_held > 0)
+		to->memory_bytes += from->bytes_held;
+}
+
 struct pod_rec {
 	char uid[PM_UID_LEN + 1];
 	enum pm_qos qos;
@@ -58,6 +89,8 @@ struct pod_rec {
 	__u64 retired_oom_kills;
 	struct pm_net_counts retired_net;
 	__u64 retired_starts;
+	struct gpu_counts *retired_gpu;	/* NULL until a gone cgroup had some */
+	struct pm_cuda_val retired_cuda;
 	char path[PATH_MAX];		/* the pod cgroup, from the hierarchy root */
 	long long working_set;		/* bytes, read at each walk; -1 = none */
 	int live_cgroups;		/* counted by the last walk */
@@ -86,6 +119,9 @@ struct cg_rec {
 	__u64 starts;			/* cumulative */
 	__u64 procs;			/* cgroup.procs lines at the last walk */
 	long long working_set;		/* a container's, read at each walk; -1 = none */
+	struct gpu_counts *gpu;		/* cumulative; NULL until it makes a GPU ioctl */
+	struct pm_cuda_val cuda;	/* cumulative, bytes_held now */
+	double gpu_util;		/* NVML, this read: sum over its processes; < 0 = none */
 	__u64 walk_gen;			/* last walk that found it */
 	bool dead;			/* not found by the last walk */
 	unsigned int dead_reads;	/* reads since, with no CPU holding any of it */
@@ -101,6 +137,14 @@ struct pm_collector {
 	struct pm_mem *mem;
 	struct pm_net *net;		/* NULL: no per-pod network here */
 	struct pm_proc *proc;
+	struct pm_gpu *gpu;		/* NULL: no GPU driver counts here */
+	struct pm_cuda *cuda;		/* NULL: no CUDA uprobes */
+	struct pm_nvml *nvml;		/* NULL: no NVML */
+	char gpu_devs[PM_GPU_MAX_DEVS][32];	/* device labels; index = gpu_counts row */
+	int n_gpu_devs;
+	int *pids;			/* pods' processes, from the last walk */
+	size_t n_pids, cap_pids;
+	struct u64map pid_cg;		/* pid -> cg_rec, from the last walk (NVML) */
 	struct pm_kubemeta *meta;
 	size_t last_unknown;		/* pods without metadata at the last collection */
 	struct zombie_seen {
@@ -259,6 +303,7 @@ static void clear_read_marks(struct pm_collector *c)
 		r->in_map = false;
 		r->map_oncpu_ns = 0;
 		r->map_runq_ns = 0;
+		r->gpu_util = -1;
 		memset(r->rss_bytes, 0, sizeof(r->rss_bytes));
 	}
 }
@@ -346,6 +391,69 @@ static void visit_oom(void *ctx, __u64 cgid, __u32 pid, const char *comm)
 		r && r->pod ? r->pod->uid : "");
 }
 
+/* The row of a device label in the GPU tables; -1 when the table is full. */
+static int gpu_dev_index(struct pm_collector *c, const char *device)
+{
+	int i;
+
+	for (i = 0; i < c->n_gpu_devs; i++)
+		if (!strcmp(c->gpu_devs[i], device))
+			return i;
+	if (c->n_gpu_devs == PM_GPU_MAX_DEVS)
+		return -1;
+	snprintf(c->gpu_devs[c->n_gpu_devs], sizeof(c->gpu_devs[0]), "%s", device);
+	return c->n_gpu_devs++;
+}
+
+static int gpu_op_index(const char *op)
+{
+	static const char *const ops[PM_GPU_OPS] = { "alloc", "free", "control",
+						     "map",   "unmap", "other" };
+	int i;
+
+	for (i = 0; i < PM_GPU_OPS; i++)
+		if (!strcmp(ops[i], op))
+			return i;
+	return PM_GPU_OP_OTHER;
+}
+
+static void visit_gpu_ioctl(void *ctx, __u64 cgid, const char *device, const char *op,
+			    __u64 calls, __u64 ns)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = cg_seen(c, cgid);
+	int d = gpu_dev_index(c, device), o = gpu_op_index(op);
+
+	if (!r || d < 0)
+		return;
+	if (!r->gpu && !(r->gpu = calloc(1, sizeof(*r->gpu))))
+		return;
+	r->gpu->calls[d][o] = calls;
+	r->gpu->ns[d][o] = ns;
+}
+
+static void visit_cuda(void *ctx, __u64 cgid, const struct pm_cuda_val *sum)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = cg_seen(c, cgid);
+
+	if (r)
+		r->cuda = *sum;
+}
+
+/* NVML's per-process SM utilisation, to the process's cgroup (as of the last walk). */
+static void visit_nvml(void *ctx, const struct pm_nvml_proc *p)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = u64map__get(&c->pid_cg, p->pid);
+
+	if (!r)
+		return;
+	if (r->gpu_util < 0)
+		r->gpu_util = 0;
+	r->gpu_util += p->sm_util / 100.0;
+}
+
 /* ---- walking the hierarchy ---- */
 
 /* Pod or node overhead, from the cgroup's path; once per cgroup. */
@@ -375,19 +483,39 @@ static void classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 	r->runtime = id.runtime;
 }
 
-/* Lines of a pod cgroup's cgroup.procs: its processes, by the kernel's list. */
-static __u64 count_procs(const struct pm_collector *c, const char *rel)
+/*
+ * Lines of a pod cgroup's cgroup.procs: its processes, by the kernel's list.
+ * Their pids are kept for the CUDA library scan and NVML's per-process figures.
+ */
+static __u64 count_procs(struct pm_collector *c, struct cg_rec *r, const char *rel)
 {
 	char path[2 * PATH_MAX], line[32];
 	__u64 n = 0;
+	int *grown;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s/cgroup.procs", c->root, rel);
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	while (fgets(line, sizeof(line), f))
+	while (fgets(line, sizeof(line), f)) {
+		int pid = atoi(line);
+
 		n++;
+		if (pid <= 0)
+			continue;
+		if (c->n_pids == c->cap_pids) {
+			c->cap_pids = c->cap_pids ? c->cap_pids * 2 : 256;
+			grown = realloc(c->pids, c->cap_pids * sizeof(*grown));
+			if (!grown) {
+				c->cap_pids = c->n_pids;
+				continue;
+			}
+			c->pids = grown;
+		}
+		c->pids[c->n_pids++] = pid;
+		u64map__put(&c->pid_cg, (uint64_t)pid, r);
+	}
 	fclose(f);
 	return n;
 }
@@ -452,7 +580,7 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 	if (!r->pod)
 		return;
 	r->pod->live_cgroups++;
-	r->procs = count_procs(c, rel);
+	r->procs = count_procs(c, r, rel);
 	/* a container's own, for its allocation; the pod's is read for the pod */
 	if (r->container_id[0])
 		r->working_set = working_set(c, rel);
@@ -511,6 +639,9 @@ static void walk(struct pm_collector *c)
 
 	c->walk_gen++;
 	c->ticks_since_walk = 0;
+	c->n_pids = 0;
+	u64map__free(&c->pid_cg);
+	u64map__init(&c->pid_cg);
 	while (u64map__next(&c->pods, &i, &key, &v))
 		for (p = v; p; p = p->next_same_hash)
 			p->live_cgroups = 0;
@@ -590,7 +721,22 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 	if (c->net)
 		net__remove(c->net, r->cgid);
 	proc__remove(c->proc, r->cgid);
+	if (c->gpu)
+		gpu__remove(c->gpu, r->cgid);
+	if (c->cuda)
+		cuda__remove(c->cuda, r->cgid);
+	if (r->pod && r->gpu && (r->pod->retired_gpu ||
+				 (r->pod->retired_gpu = calloc(1, sizeof(*r->gpu)))))
+		gpu_add(r->pod->retired_gpu, r->gpu);
 	if (r->pod) {
+		struct pm_cuda_val *rc = &r->pod->retired_cuda;
+
+		rc->launches += r->cuda.launches;
+		rc->allocs += r->cuda.allocs;
+		rc->frees += r->cuda.frees;
+		rc->bytes_copied += r->cuda.bytes_copied;
+		rc->sync_calls += r->cuda.sync_calls;
+		rc->sync_ns += r->cuda.sync_ns;
 		r->pod->retired_starts += r->starts;
 		r->pod->retired_faults += r->faults;
 		r->pod->retired_oom_kills += r->oom_kills;
@@ -636,6 +782,7 @@ static void free_cgroups(struct pm_collector *c, struct cg_rec **gone, size_t n)
 		if (gone[i]->pod)
 			gone[i]->pod->refs--;
 		u64map__del(&c->cgroups, gone[i]->cgid);
+		free(gone[i]->gpu);
 		free(gone[i]);
 	}
 }
@@ -674,6 +821,7 @@ static void pod_free(struct pm_collector *c, struct pod_rec *p)
 	else
 		u64map__del(&c->pods, h);
 	c->retired_pods_ns += p->retired_oncpu_ns;
+	free(p->retired_gpu);
 	free(p);
 }
 
@@ -829,8 +977,8 @@ static void add_zombies(struct pm_collector *c, struct pm_snapshot *s)
 }
 
 /* Add the live cgroups to their pods and containers, or to node overhead. */
-static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, __u64 *pods_ns,
-		       __u64 *overhead_ns)
+static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, struct gpu_counts **accs,
+		       __u64 *pods_ns, __u64 *overhead_ns)
 {
 	struct pm_container_snap *cs;
 	struct pm_pod_snap *ps;
@@ -856,6 +1004,17 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, __u64 *pod
 		add_net(ps, &r->net);
 		ps->process_starts += r->starts;
 		ps->processes += r->procs;
+		cuda_add(&ps->cuda, &r->cuda, true);
+		if (r->gpu_util >= 0)
+			ps->gpu_utilization = (ps->gpu_utilization > 0 ? ps->gpu_utilization : 0) +
+					      r->gpu_util;
+		if (r->gpu) {
+			struct gpu_counts **acc = &accs[r->pod->snap_idx];
+
+			if (!*acc && !(*acc = calloc(1, sizeof(**acc))))
+				return -ENOMEM;
+			gpu_add(*acc, r->gpu);
+		}
 		for (k = 0; k < PM_MEM_KINDS; k++)
 			ps->rss_bytes[k] += r->rss_bytes[k];
 		*pods_ns += r->oncpu_ns;
@@ -911,9 +1070,63 @@ static long long memory_overhead(const struct pm_collector *c, const struct pm_s
 	return used > 0 ? used : 0;
 }
 
+/* A pod's driver calls as the snapshot lists them: non-zero (device, op) pairs. */
+static int gpu_ops_of(const struct pm_collector *c, const struct gpu_counts *g,
+		      struct pm_pod_snap *ps)
+{
+	size_t n = 0;
+	int d, o;
+
+	for (d = 0; d < c->n_gpu_devs; d++)
+		for (o = 0; o < PM_GPU_OPS; o++)
+			n += g->calls[d][o] || g->ns[d][o];
+	if (!n)
+		return 0;
+	ps->gpu_ops = calloc(n, sizeof(*ps->gpu_ops));
+	if (!ps->gpu_ops)
+		return -ENOMEM;
+	for (d = 0; d < c->n_gpu_devs; d++) {
+		for (o = 0; o < PM_GPU_OPS; o++) {
+			struct pm_gpu_op_snap *op = &ps->gpu_ops[ps->n_gpu_ops];
+
+			if (!g->calls[d][o] && !g->ns[d][o])
+				continue;
+			snprintf(op->device, sizeof(op->device), "%s", c->gpu_devs[d]);
+			op->op = o;
+			op->calls = g->calls[d][o];
+			op->ns = g->ns[d][o];
+			ps->n_gpu_ops++;
+		}
+	}
+	return 0;
+}
+
+/* GPU figures of every pod: its gone cgroups' and its live ones' (in @accs). */
+static int add_gpu(struct pm_collector *c, struct pm_snapshot *s, struct pod_rec **pods,
+		   struct gpu_counts **accs)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < s->n_pods; i++) {
+		struct pm_pod_snap *ps = &s->pods[i];
+
+		cuda_add(&ps->cuda, &pods[i]->retired_cuda, false);
+		if (pods[i]->retired_gpu) {
+			if (!accs[i] && !(accs[i] = calloc(1, sizeof(*accs[i]))))
+				return -ENOMEM;
+			gpu_add(accs[i], pods[i]->retired_gpu);
+		}
+		if (accs[i] && (err = gpu_ops_of(c, accs[i], ps)))
+			return err;
+	}
+	return 0;
+}
+
 static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 {
 	__u64 pods_ns = c->retired_pods_ns, overhead_ns = c->retired_overhead_ns;
+	struct gpu_counts **accs = NULL;
 	struct pm_snapshot *s;
 	struct pod_rec **pods;
 	ssize_t n;
@@ -942,11 +1155,14 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 		ps->working_set_bytes = pods[i]->working_set;
 		pods_ns += ps->cpu_ns;
 	}
-	if (add_cgroups(c, s, &pods_ns, &overhead_ns)) {
+	accs = calloc(n ? n : 1, sizeof(*accs));
+	if (!accs || add_cgroups(c, s, accs, &pods_ns, &overhead_ns) || add_gpu(c, s, pods, accs)) {
 		snapshot__put(s);
 		s = NULL;
 		goto out_free;
 	}
+	s->has_gpu = c->gpu != NULL;
+	s->has_cuda = c->cuda && cuda__libraries(c->cuda) > 0;
 	add_zombies(c, s);
 	finish_seconds(s);
 	s->node_cpu_pods_seconds = pods_ns / NS_PER_S;
@@ -954,6 +1170,9 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 	s->node_memory_overhead_bytes = memory_overhead(c, s);
 	s->agent = c->stats;
 out_free:
+	for (i = 0; accs && i < (size_t)n; i++)
+		free(accs[i]);
+	free(accs);
 	free(pods);
 	return s;
 }
@@ -974,6 +1193,7 @@ static void label(struct pm_collector *c, struct pm_snapshot *s)
 static void read_errors(struct pm_collector *c)
 {
 	__u64 errs[PM_CPU_ERR_MAX], merrs[PM_MEM_ERR_MAX], nerrs[PM_NET_ERR_MAX];
+	__u64 gerrs[PM_GPU_ERR_MAX], cerrs[PM_CUDA_ERR_MAX];
 
 	cpu__errors(c->cpu, errs);
 	c->stats.cgroup_insert_failures = errs[PM_CPU_ERR_CGROUP_FULL];
@@ -983,10 +1203,51 @@ static void read_errors(struct pm_collector *c)
 	c->stats.mem_insert_failures = merrs[PM_MEM_ERR_CGROUP_FULL];
 	c->stats.mm_insert_failures = merrs[PM_MEM_ERR_MM_FULL];
 	c->stats.oom_lost = merrs[PM_MEM_ERR_OOM_LOST];
+	if (c->gpu) {
+		gpu__errors(c->gpu, gerrs);
+		c->stats.gpu_insert_failures = gerrs[PM_GPU_ERR_STATS_FULL] +
+					       gerrs[PM_GPU_ERR_INFLIGHT_FULL];
+	}
+	if (c->cuda) {
+		cuda__errors(c->cuda, cerrs);
+		c->stats.cuda_insert_failures = cerrs[PM_CUDA_ERR_CGROUP_FULL] +
+						cerrs[PM_CUDA_ERR_ALLOC_FULL] +
+						cerrs[PM_CUDA_ERR_UNMATCHED];
+	}
 	if (c->net) {
 		net__errors(c->net, nerrs);
 		c->stats.net_insert_failures = nerrs[PM_NET_ERR_STATS_FULL] +
 					       nerrs[PM_NET_ERR_RETRANS_FULL];
+	}
+}
+
+/* GPU driver calls, CUDA use, NVML: each optional; an error is logged, never fatal. */
+static void read_gpu(struct pm_collector *c)
+{
+	struct pm_gpu_visitor gvis = { .ioctl = visit_gpu_ioctl, .ctx = c };
+	struct pm_cuda_visitor cvis = { .usage = visit_cuda, .ctx = c };
+	int err;
+
+	if (c->gpu && (err = gpu__read(c->gpu, &gvis)))
+		fprintf(stderr, "warning: gpu: read: %s\n", strerror(-err));
+	if (c->cuda && cuda__libraries(c->cuda) && (err = cuda__read(c->cuda, &cvis)))
+		fprintf(stderr, "warning: cuda: read: %s\n", strerror(-err));
+	if (c->nvml)
+		nvml__process_util(c->nvml, visit_nvml, c);
+}
+
+/* At each walk: device files come and go, new processes may map libcuda. */
+static void rescan_gpu(struct pm_collector *c)
+{
+	int n;
+
+	if (c->gpu)
+		gpu__refresh(c->gpu);
+	if (c->cuda) {
+		n = cuda__scan(c->cuda, c->pids, c->n_pids);
+		if (n > 0)
+			fprintf(stderr, "podmeter: cuda: probes on %d more libcuda file%s (%zu in all)\n",
+				n, n > 1 ? "s" : "", cuda__libraries(c->cuda));
 	}
 }
 
@@ -1038,6 +1299,7 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	err = proc__read(c->proc, &pvis);
 	if (err)
 		return err;
+	read_gpu(c);
 	settle(c);
 	age_cgroups(c, unix_now());
 	if (periodic)
@@ -1045,6 +1307,7 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	if (c->unknown_seen || c->ticks_since_walk >= WALK_EVERY_TICKS || !c->walk_gen) {
 		walk(c);
 		refresh_working_sets(c);
+		rescan_gpu(c);
 	}
 	now = unix_now();
 	age_pods(c, now);
@@ -1216,6 +1479,38 @@ static void open_net(struct pm_collector *c, const struct pm_config *cfg,
 	}
 }
 
+/* GPU signals are optional: what cannot load is said once, and the agent goes on. */
+static void open_gpu(struct pm_collector *c, const struct pm_config *cfg)
+{
+	char why[512], names[PM_GPU_MAX_DEVS][32];
+	size_t n, i;
+	int ret;
+
+	u64map__init(&c->pid_cg);
+	ret = gpu__open(&c->gpu, c->hier, NULL, cfg->gpu_devices[0] ? cfg->gpu_devices : NULL,
+			getenv("PODMETER_FORCE_RAW_TP") != NULL, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, "warning: gpu: %s; running without GPU driver counts\n", why);
+		c->gpu = NULL;
+	} else {
+		n = gpu__devices(c->gpu, names, PM_GPU_MAX_DEVS);
+		fprintf(stderr, "podmeter: gpu: ioctls via %s on %zu device%s", gpu__attach_mode(c->gpu),
+			n, n == 1 ? "" : "s");
+		for (i = 0; i < n && i < 8; i++)
+			fprintf(stderr, "%s%s", i ? ", " : ": ", names[i]);
+		fprintf(stderr, "%s\n", n > 8 ? ", ..." : "");
+	}
+	ret = cuda__open(&c->cuda, c->hier, cfg->proc_root, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, "warning: cuda: %s; running without CUDA counts\n", why);
+		c->cuda = NULL;
+	} else {
+		cuda__scan_all(c->cuda);
+	}
+	if (nvml__open(&c->nvml, NULL, why, sizeof(why)))
+		c->nvml = NULL;	/* no NVIDIA driver here: nothing to say each start */
+}
+
 /* The node as priced, and the prices: configured, or the node price split by their ratios. */
 static int setup_prices(struct pm_collector *c, const struct pm_config *cfg, char *err,
 			size_t errlen)
@@ -1298,6 +1593,7 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 			 getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
 	if (ret)
 		goto out_free;
+	open_gpu(c, cfg);
 	c->stats.attach_mode = cpu__attach_mode(c->cpu);
 	c->stats.start_time = unix_now();
 	*out = c;
@@ -1322,15 +1618,23 @@ void collector__close(struct pm_collector *c)
 	free(c->zombies);
 	net__close(c->net);
 	mem__close(c->mem);
+	gpu__close(c->gpu);
+	cuda__close(c->cuda);
+	nvml__close(c->nvml);
 	cpu__close(c->cpu);
-	while (u64map__next(&c->cgroups, &i, &key, &v))
+	while (u64map__next(&c->cgroups, &i, &key, &v)) {
+		free(((struct cg_rec *)v)->gpu);
 		free(v);
+	}
 	for (i = 0; u64map__next(&c->pods, &i, &key, &v);) {
 		for (p = v; p; p = next) {
 			next = p->next_same_hash;
+			free(p->retired_gpu);
 			free(p);
 		}
 	}
+	free(c->pids);
+	u64map__free(&c->pid_cg);
 	u64map__free(&c->cgroups);
 	u64map__free(&c->pods);
 	snapshot__put(c->snap);

@@ -679,6 +679,27 @@ static int cfg_set_node_name(struct pm_config *cfg, const char *v, char *why, si
 	return cfg_set_name(cfg->node_name, sizeof(cfg->node_name), v, why, len);
 }
 
+/* Comma-separated absolute paths of device files to count as GPUs. */
+static int cfg_set_gpu_devices(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX], copy[sizeof(cfg->gpu_devices)], *tok, *save;
+
+	cfg_quote(v, q, sizeof(q));
+	if (strlen(v) >= sizeof(copy)) {
+		snprintf(why, len, "\"%s\" is longer than %zu bytes", q, sizeof(copy) - 1);
+		return -EINVAL;
+	}
+	strcpy(copy, v);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (*tok != '/') {
+			snprintf(why, len, "\"%s\": \"%.100s\" is not an absolute path", q, tok);
+			return -EINVAL;
+		}
+	}
+	strcpy(cfg->gpu_devices, v);
+	return 0;
+}
+
 static const struct cfg_key cfg_keys[] = {
 	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen, false},
 	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval, false},
@@ -733,6 +754,7 @@ static const struct cfg_key cfg_keys[] = {
 	 cfg_set_rec_retry_max, false},
 	{"cluster", "cluster", "a name, e.g. prod-eu-1", cfg_set_cluster, false},
 	{"node_name", "node-name", "a name, e.g. node-a", cfg_set_node_name, false},
+	{"gpu_devices", "gpu-devices", "device paths, e.g. /dev/accel0", cfg_set_gpu_devices, false},
 };
 
 #define CFG_NKEYS ((int)(sizeof(cfg_keys) / sizeof(cfg_keys[0])))
@@ -1215,6 +1237,9 @@ void config__usage(FILE *f)
 		"  --reconciler-retry-max DUR  retries back off up to this (default 30s)\n"
 		"  --cluster NAME              cluster name in reports (default none)\n"
 		"  --node-name NAME            node name in reports (default: the host name)\n"
+		"  --gpu-devices PATHS         more device files whose ioctls count as GPU\n"
+		"                              driver calls (comma-separated; /dev/nvidia*,\n"
+		"                              /dev/dri/renderD*, /dev/kfd, /dev/accel/* built in)\n"
 		"  -h, --help                  show this help\n",
 		PM_PRICE_CPU_CORE_HOUR, PM_PRICE_MEMORY_GIB_HOUR, PM_PRICE_GPU_HOUR,
 		PM_PRICE_EGRESS_LOCAL, PM_PRICE_EGRESS_IN_ZONE, PM_PRICE_EGRESS_CROSS_ZONE,

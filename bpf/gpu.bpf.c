@@ -77,11 +77,11 @@ static __always_inline void count_error(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline __u64 cgid_of(struct task_struct *t)
+static __always_inline __u64 current_cgid(void)
 {
 	if (track_v1)
-		return task_cpuacct_cgid(t);
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+		return task_cpuacct_cgid(bpf_get_current_task_btf());
+	return bpf_get_current_cgroup_id();
 }
 
 /*
@@ -174,7 +174,7 @@ static __always_inline int handle_exit(void)
 	key.dev = call->dev;
 	key.op = call->op;
 	bpf_map_delete_elem(&gpu_inflight, &tid);
-	key.cgid = cgid_of((struct task_struct *)bpf_get_current_task());
+	key.cgid = current_cgid();
 	v = bpf_map_lookup_elem(&gpu_stats, &key);
 	if (!v) {
 		bpf_map_update_elem(&gpu_stats, &key, &zero, BPF_NOEXIST);

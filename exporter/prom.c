@@ -527,6 +527,10 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		a->oom_lost);
 	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"net_stats\"} %" PRIu64 "\n",
 		a->net_insert_failures);
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"gpu_stats\"} %" PRIu64 "\n",
+		a->gpu_insert_failures);
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"cuda_stats\"} %" PRIu64 "\n",
+		a->cuda_insert_failures);
 
 	prom_family(f, "podmeter_agent_kubelet_errors_total", "counter",
 		    "Requests to the kubelet's /pods that failed or returned no PodList.");

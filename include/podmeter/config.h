@@ -73,6 +73,7 @@ struct pm_config {
 	uint64_t reconciler_retry_max_ms;	/* backoff cap */
 	char cluster[128];
 	char node_name[254];		/* "" = the host name */
+	char gpu_devices[1024];		/* more GPU device files, comma-separated */
 };
 
 void config__defaults(struct pm_config *cfg);

@@ -133,6 +133,8 @@ struct pm_agent_stats {
 	uint64_t mm_insert_failures;		/* mm_state map full */
 	uint64_t oom_lost;			/* OOM events the ring dropped */
 	uint64_t net_insert_failures;		/* net_stats / tcp_retrans full */
+	uint64_t gpu_insert_failures;		/* gpu_stats / gpu_inflight full */
+	uint64_t cuda_insert_failures;		/* cuda_stats / allocations / pending full */
 	uint64_t kubelet_errors;		/* failed or garbled /pods requests */
 	uint64_t cgroups_tracked;		/* entries in cpu_stats */
 	uint64_t cgroups_removed;		/* dead cgroups read one last time and removed */

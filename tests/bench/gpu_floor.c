@@ -4,10 +4,12 @@
  * through agent/gpu.c and nothing else, and the syscall loops it is
  * measured against.
  *
- *   gpu_floor attach [--raw] PATHS
- *       attach (PATHS: comma-separated GPU device files, as the agent's
- *       extra paths), print "gpu_floor: attached (<mode>, <n> devices)", wait
- *       for SIGINT/SIGTERM, then print "gpu_floor: counted <calls> calls"
+ *   gpu_floor attach [--raw] DEV_ROOT PATHS
+ *       attach, with the GPU device files found under DEV_ROOT and at PATHS
+ *       (comma-separated, as the agent's extra paths; "" for none), print
+ *       "gpu_floor: attached (<mode>, <n> devices)", wait for SIGINT/SIGTERM,
+ *       then print "gpu_floor: counted <calls> calls". With no device at
+ *       all the programs leave at their first test: the floor of the hooks.
  *   gpu_floor spin getppid|ioctl PATH SECONDS
  *       issue the syscall in a loop (ioctl: NVIDIA's RM_CONTROL number on
  *       PATH, whatever the driver answers) and print "<calls> <calls/s>"
@@ -76,7 +78,7 @@ static void add_calls(void *ctx, __u64 cgid, const char *device, const char *op,
 	*(__u64 *)ctx += calls;
 }
 
-static int attach(bool raw, const char *paths)
+static int attach(bool raw, const char *dev_root, const char *paths)
 {
 	__u64 counted = 0;
 	struct pm_gpu_visitor v = { .ioctl = add_calls, .ctx = &counted };
@@ -90,7 +92,7 @@ static int attach(bool raw, const char *paths)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	ret = gpu__open(&g, PM_HIER_V2, NULL, paths, raw, err, sizeof(err));
+	ret = gpu__open(&g, PM_HIER_V2, dev_root, paths, raw, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "gpu_floor: %s; run as root on a kernel with BTF\n", err);
 		return 1;
@@ -108,11 +110,11 @@ int main(int argc, char **argv)
 {
 	bool raw = argc > 2 && !strcmp(argv[2], "--raw");
 
-	if (argc >= 3 && !strcmp(argv[1], "attach") && argc == 3 + raw)
-		return attach(raw, argv[2 + raw]);
+	if (argc >= 4 && !strcmp(argv[1], "attach") && argc == 4 + raw)
+		return attach(raw, argv[2 + raw], argv[3 + raw]);
 	if (argc == 5 && !strcmp(argv[1], "spin"))
 		return spin(argv[2], argv[3], atof(argv[4]));
-	fprintf(stderr, "usage: %s attach [--raw] PATHS\n"
+	fprintf(stderr, "usage: %s attach [--raw] DEV_ROOT PATHS\n"
 			"       %s spin getppid|ioctl PATH SECONDS\n", argv[0], argv[0]);
 	return 2;
 }
