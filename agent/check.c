@@ -5,6 +5,7 @@
  * rather than by guessing from kernel versions.
  */
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -436,6 +437,68 @@ static int check_tp_proc(struct check_ctx *ctx, char *detail, size_t len)
 	return check_tracepoints(&tps, detail, len);
 }
 
+/* GPU driver calls: the ioctl syscall tracepoints, else raw sys_enter/sys_exit. */
+static int check_tp_gpu(struct check_ctx *ctx, char *detail, size_t len)
+{
+	char mountinfo[PATH_MAX + 32], mnt[PATH_MAX], path[PATH_MAX + 64];
+
+	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", ctx->cfg->proc_root);
+	if (check_tracefs_mounted(mountinfo, mnt, sizeof(mnt))) {
+		snprintf(path, sizeof(path), "%s/events/syscalls/sys_enter_ioctl", mnt);
+		if (!access(path, F_OK)) {
+			snprintf(detail, len, "syscalls/sys_enter_ioctl sys_exit_ioctl");
+			return 0;
+		}
+	}
+	if (libbpf_find_vmlinux_btf_id("sys_enter", BPF_TRACE_RAW_TP) > 0) {
+		snprintf(detail, len, "raw_syscalls sys_enter sys_exit (every syscall is filtered "
+				      "in the kernel; syscalls/sys_*_ioctl are cheaper)");
+		return 0;
+	}
+	snprintf(detail, len, "no syscall tracepoints: GPU driver calls are not counted");
+	return -ENOENT;
+}
+
+/* Device files the agent counts as GPUs (more with --gpu-devices). */
+static int check_gpu_devices(struct check_ctx *ctx, char *detail, size_t len)
+{
+	static const char *const globs[] = { "/dev/nvidia*", "/dev/dri/renderD*", "/dev/kfd",
+					     "/dev/accel/*" };
+	size_t i, n = 0, j;
+	glob_t g;
+
+	(void)ctx;
+	detail[0] = '\0';
+	for (i = 0; i < sizeof(globs) / sizeof(globs[0]); i++) {
+		if (glob(globs[i], 0, NULL, &g))
+			continue;
+		for (j = 0; j < g.gl_pathc; j++, n++)
+			if (strlen(detail) + strlen(g.gl_pathv[j]) + 2 < len && n < 8)
+				snprintf(detail + strlen(detail), len - strlen(detail), "%s%s",
+					 n ? " " : "", g.gl_pathv[j]);
+		globfree(&g);
+	}
+	if (!n) {
+		snprintf(detail, len, "none found: GPU calls counted only on --gpu-devices");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* NVML (libnvidia-ml.so.1): per-process GPU utilisation when the driver is installed. */
+static int check_nvml(struct check_ctx *ctx, char *detail, size_t len)
+{
+	char why[256];
+
+	(void)ctx;
+	if (nvml__available(NULL, why, sizeof(why))) {
+		snprintf(detail, len, "%s", why);
+		return 0;
+	}
+	snprintf(detail, len, "%s: no per-process GPU utilisation", why);
+	return -ENOENT;
+}
+
 static const struct check_probe check_probes[] = {
 	{ "btf", check_btf },
 	{ "tp_btf", check_tp_btf },
@@ -451,6 +514,9 @@ static const struct check_probe check_probes[] = {
 	{ "memory hooks", check_tp_mem },
 	{ "network hooks", check_tp_net },
 	{ "process hooks", check_tp_proc },
+	{ "gpu hooks", check_tp_gpu },
+	{ "gpu devices", check_gpu_devices },
+	{ "nvml", check_nvml },
 };
 
 /* The reason the agent cannot run, or NULL when it can. */
