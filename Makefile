@@ -93,7 +93,8 @@ run: deps
 	$(OUTPUT)/podmeter run $(ARGS)
 
 test: test-deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc \
+		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver
 	@$(MAKE) --no-print-directory unit integration
 
 unit: $(UNIT_BINS)
@@ -102,18 +103,36 @@ unit: $(UNIT_BINS)
 $(OUTPUT)/tests/pm_alloc: tests/integration/pm_alloc.c | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< -o $@
 
-integration: all $(OUTPUT)/tests/pm_alloc
-	@PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc tests/integration/run.sh
+$(OUTPUT)/tests/gpu_ioctl: tests/integration/gpu_ioctl.c | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< -o $@
+
+# A fake libcuda.so.1 (real signatures, no GPU) and a program driving it
+$(OUTPUT)/tests/fake_cuda/libcuda.so.1: tests/integration/fake_cuda/libcuda.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -O0 -shared -fPIC -Wl,-soname,libcuda.so.1 $< -o $@
+
+$(OUTPUT)/tests/fake_cuda/cuda_driver: tests/integration/fake_cuda/cuda_driver.c $(OUTPUT)/tests/fake_cuda/libcuda.so.1
+	$(CC) $(CFLAGS) $^ -Wl,-rpath,'$$ORIGIN' -o $@
+
+integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver
+	@PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc GPU_IOCTL=$(OUTPUT)/tests/gpu_ioctl \
+		CUDA_DRIVER=$(OUTPUT)/tests/fake_cuda/cuda_driver tests/integration/run.sh
 
 bench: test-deps
-	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor $(OUTPUT)/bench/report_bench
+	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor $(OUTPUT)/bench/report_bench \
+		$(OUTPUT)/bench/gpu_floor
 	@PODMETER=$(OUTPUT)/podmeter FLOOR=$(OUTPUT)/bench/floor tests/bench/cpu_overhead.sh
 	@PODMETER=$(OUTPUT)/podmeter tests/bench/net_mem_overhead.sh
 	@$(OUTPUT)/bench/report_bench 1000
+	@GPU_FLOOR=$(OUTPUT)/bench/gpu_floor tests/bench/syscall_overhead.sh
 
 $(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/probe.skel.h
 	@mkdir -p $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
+$(OUTPUT)/bench/gpu_floor: tests/bench/gpu_floor.c $(OUTPUT)/agent/gpu.o $(OUTPUT)/agent/bpfutil.o
+	@mkdir -p $(OUTPUT)/bench
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUTPUT)/bench/report_bench: tests/bench/report_bench.c $(LIB_OBJS)
 	@mkdir -p $(OUTPUT)/bench

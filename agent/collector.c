@@ -1206,7 +1206,8 @@ static void read_errors(struct pm_collector *c)
 	if (c->gpu) {
 		gpu__errors(c->gpu, gerrs);
 		c->stats.gpu_insert_failures = gerrs[PM_GPU_ERR_STATS_FULL] +
-					       gerrs[PM_GPU_ERR_INFLIGHT_FULL];
+					       gerrs[PM_GPU_ERR_INFLIGHT_FULL] +
+					       gerrs[PM_GPU_ERR_DEVS_FULL];
 	}
 	if (c->cuda) {
 		cuda__errors(c->cuda, cerrs);

@@ -387,7 +387,7 @@ static bool is_libcuda(const char *line)
 
 /*
  * Look through a process's maps. Returns the libraries newly attached, and
- * sets @mapped when it maps a libcuda at all.
+ * sets @mapped when it maps a libcuda that is attached, or was tried.
  */
 static int scan_maps(struct pm_cuda *c, int pid, bool *mapped)
 {
@@ -404,8 +404,10 @@ static int scan_maps(struct pm_cuda *c, int pid, bool *mapped)
 	while (getline(&line, &cap, f) > 0) {
 		if (!strstr(line, "libcuda.so") || !is_libcuda(line))
 			continue;
-		*mapped = true;
+		/* a file that could not be opened is retried when the pid is rescanned */
 		ret = add_lib(c, pid, line);
+		if (ret >= 0)
+			*mapped = true;
 		if (ret > 0)
 			n += ret;
 	}

@@ -8,6 +8,11 @@
  * and in the extra paths given, each put in the kernel's table by its device
  * number. A device keeps its index, and so its label, for the agent's
  * lifetime: the counts under an index are cumulative.
+ *
+ * With any syscall tracepoint attached every syscall of the node takes the
+ * kernel's traced path, a cost of some tens of ns per syscall: the programs
+ * are attached only while a GPU device exists, and a node without GPUs pays
+ * nothing.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -44,7 +49,8 @@ struct gpu_dev {
 struct pm_gpu {
 	struct gpu_bpf *skel;
 	enum pm_hier hier;
-	bool syscalls;		/* attach mode: sys_{enter,exit}_ioctl, else raw sys_enter/sys_exit */
+	bool syscalls;		/* sys_{enter,exit}_ioctl programs, else raw sys_enter/exit */
+	bool attached;		/* while a GPU device is in gpu_devs */
 	int ncpus;
 	struct pm_gpu_val *vals;
 	char dev_root[PATH_MAX];
@@ -251,12 +257,6 @@ static int gpu_sync_map(struct pm_gpu *g)
 	return n;
 }
 
-int gpu__refresh(struct pm_gpu *g)
-{
-	gpu_scan(g);
-	return gpu_sync_map(g);
-}
-
 /*
  * libbpf finds the syscall tracepoints through tracefs: mount it where the
  * node has not (it stays mounted, as it would for any tracer).
@@ -272,13 +272,16 @@ static int gpu_tracefs(char *err, size_t errlen)
 		return 0;
 	if (access(GPU_TRACEFS "/events", F_OK) &&
 	    mount("tracefs", GPU_TRACEFS, "tracefs", 0, NULL)) {
-		snprintf(err, errlen, "gpu: mount tracefs on %s: %s", GPU_TRACEFS, strerror(errno));
-		return -errno;
+		int ret = -errno;
+
+		snprintf(err, errlen, "gpu: mount tracefs on %s: %s", GPU_TRACEFS, strerror(-ret));
+		return ret;
 	}
 	if (!access(ids[0], F_OK))
 		return 0;
 	/* tracefs without syscall events: a kernel built without CONFIG_FTRACE_SYSCALLS */
-	snprintf(err, errlen, "gpu: no syscalls/sys_enter_ioctl tracepoint in %s/events", GPU_TRACEFS);
+	snprintf(err, errlen, "gpu: no syscalls/sys_enter_ioctl tracepoint in %s/events",
+		 GPU_TRACEFS);
 	return -ENOENT;
 }
 
@@ -327,6 +330,7 @@ static int gpu_load(struct pm_gpu *g, bool syscalls, char *err, size_t errlen)
 	if (ret)
 		goto out_destroy;
 	g->syscalls = syscalls;
+	g->attached = true;
 	return 0;
 
 out_destroy:
@@ -357,6 +361,47 @@ static int gpu_attach_any(struct pm_gpu *g, bool force_raw_tp, char *err, size_t
 	return -EOPNOTSUPP;
 }
 
+/* Threads inside a call when the programs are detached would leave their entries. */
+static void gpu_clear_inflight(struct pm_gpu *g)
+{
+	int fd = bpf_map__fd(g->skel->maps.gpu_inflight);
+	__u32 tid;
+
+	while (!bpf_map_get_next_key(fd, NULL, &tid))
+		if (bpf_map_delete_elem(fd, &tid))
+			break;
+}
+
+static int gpu_set_attached(struct pm_gpu *g, bool on)
+{
+	int ret;
+
+	if (on == g->attached)
+		return 0;
+	if (on) {
+		ret = gpu_bpf__attach(g->skel);
+		if (ret) {
+			gpu_bpf__detach(g->skel);	/* the links made before the failure */
+			return ret;
+		}
+	} else {
+		gpu_bpf__detach(g->skel);
+		gpu_clear_inflight(g);
+	}
+	g->attached = on;
+	return 0;
+}
+
+int gpu__refresh(struct pm_gpu *g)
+{
+	int n, ret;
+
+	gpu_scan(g);
+	n = gpu_sync_map(g);
+	ret = gpu_set_attached(g, n > 0);
+	return ret ? ret : n;
+}
+
 int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root,
 	      const char *extra_paths, bool force_raw_tp, char *err, size_t errlen)
 {
@@ -384,6 +429,8 @@ int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root,
 	ret = gpu_attach_any(g, force_raw_tp, err, errlen);
 	if (ret)
 		goto out_free;
+	/* attaching proved the hooks work; without a GPU they wait for one */
+	gpu_set_attached(g, g->skel->bss->ndevs > 0);
 	*out = g;
 	return 0;
 

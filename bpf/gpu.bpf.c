@@ -3,12 +3,14 @@
  * ioctl calls on GPU device files per cgroup, device and op: how many, and
  * the time from syscall entry to exit.
  *
- * Hooks: the syscall tracepoints syscalls/sys_{enter,exit}_ioctl, which run
- * only for ioctl (the kernel tests a per-syscall bit before calling into BPF);
- * they need tracefs to be found. Without them, the raw sys_enter/sys_exit
- * tracepoints, which run for every syscall of the node: those programs leave
- * at the first instruction that sees another syscall number. Compat (32-bit)
- * syscalls have other numbers and are not counted in either mode.
+ * Hooks: the syscall tracepoints syscalls/sys_{enter,exit}_ioctl first:
+ * their programs run for ioctl only (the kernel tests a per-syscall bit
+ * before calling into BPF), though with any syscall tracepoint in use every
+ * syscall takes the kernel's traced entry path (some tens of ns: see
+ * tests/bench/syscall_overhead.sh). They are found through tracefs. Without
+ * them, the raw sys_enter/sys_exit tracepoints, whose programs run for every
+ * syscall and leave at their first test of the syscall number. Compat
+ * (32-bit) syscalls have other numbers and are not counted in either mode.
  *
  * At entry the fd is resolved to its inode's device number, looked up in
  * gpu_devs (filled by the agent); a GPU call leaves {start, device, op} in a

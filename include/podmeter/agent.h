@@ -173,7 +173,12 @@ int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root,
 	      const char *extra_paths, bool force_raw_tp, char *err, size_t errlen);
 /* "syscalls" or "raw_syscalls" */
 const char *gpu__attach_mode(const struct pm_gpu *g);
-/* Rescan the device files; returns the number of GPU devices counted now. */
+/*
+ * Rescan the device files; returns the number of GPU devices counted now, or
+ * a negative errno when the programs could not be attached for the first
+ * device (tried again at the next call). The programs are attached only
+ * while there is a device: every syscall pays for a syscall tracepoint.
+ */
 int gpu__refresh(struct pm_gpu *g);
 /* The labels of the devices counted now, at most @max; returns how many. */
 size_t gpu__devices(struct pm_gpu *g, char names[][32], size_t max);

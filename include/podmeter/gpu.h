@@ -28,7 +28,7 @@ struct pm_gpu_dev {
  * In the order of enum pm_gpu_op (snapshot.h).
  */
 enum pm_gpu_ioctl_op {
-	PM_GPU_IOCTL_ALLOC = 0,	/* RM_ALLOC_MEMORY, RM_ALLOC_OBJECT, RM_ALLOC, RM_ALLOC_CONTEXT_DMA2 */
+	PM_GPU_IOCTL_ALLOC = 0,	/* RM_ALLOC_MEMORY, _OBJECT, RM_ALLOC, RM_ALLOC_CONTEXT_DMA2 */
 	PM_GPU_IOCTL_FREE = 1,	/* RM_FREE */
 	PM_GPU_IOCTL_CONTROL = 2,	/* RM_CONTROL */
 	PM_GPU_IOCTL_MAP = 3,	/* RM_MAP_MEMORY, RM_MAP_MEMORY_DMA */

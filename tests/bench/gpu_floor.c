@@ -8,8 +8,8 @@
  *       attach, with the GPU device files found under DEV_ROOT and at PATHS
  *       (comma-separated, as the agent's extra paths; "" for none), print
  *       "gpu_floor: attached (<mode>, <n> devices)", wait for SIGINT/SIGTERM,
- *       then print "gpu_floor: counted <calls> calls". With no device at
- *       all the programs leave at their first test: the floor of the hooks.
+ *       then print "gpu_floor: counted <calls> calls". With no device the
+ *       loader leaves nothing attached.
  *   gpu_floor spin getppid|ioctl PATH SECONDS
  *       issue the syscall in a loop (ioctl: NVIDIA's RM_CONTROL number on
  *       PATH, whatever the driver answers) and print "<calls> <calls/s>"

@@ -8,26 +8,29 @@
 #   getppid     any syscall that is not an ioctl: what every process pays
 #   ioctl-null  an ioctl on a file that is not a GPU (/dev/null)
 #   ioctl-gpu   an ioctl on a GPU device file (a fake one: /dev/full's numbers), counted
-# under five conditions, in interleaved rounds:
+# under four conditions, in interleaved rounds:
 #   none          no program
-#   floor         syscalls/sys_{enter,exit}_ioctl with no GPU device: the programs
-#                 leave at their first test, so this is the price of the hooks
-#   syscalls      the same hooks, the fake GPU in the table (the agent's default)
-#   raw-floor     raw sys_enter/sys_exit (the fallback), no GPU device
-#   raw_syscalls  the fallback, the fake GPU in the table
+#   no-gpu        the signal loaded on a node without GPU devices: its programs
+#                 are attached only while there is one, so this should be none
+#   syscalls      syscalls/sys_{enter,exit}_ioctl, the fake GPU in the table
+#                 (the agent's default)
+#   raw_syscalls  raw sys_enter/sys_exit (the fallback), the fake GPU in the table
+# With syscall tracepoints attached, getppid shows what every syscall pays
+# for the kernel's traced entry path (the programs themselves run for ioctl
+# only); ioctl-null adds the fd lookup of each ioctl; ioctl-gpu the counting.
 # stress-ng --syscall is not used: its bogo op is a mix of syscalls with
 # process creation, a few hundred per second, too coarse for seconds-long runs.
 #
 # Run as root, from the repository root:
 #   GPU_FLOOR=build/bench/gpu_floor tests/bench/syscall_overhead.sh
-# Knobs: DUR (seconds per load and condition, 1), ROUNDS (2). The defaults
-# take about 35 s.
+# Knobs: DUR (seconds per load and condition, 0.8), ROUNDS (3). The defaults
+# take about 30 s.
 set -euo pipefail
 
 GPU_FLOOR=${GPU_FLOOR:-build/bench/gpu_floor}
-DUR=${DUR:-1}
-ROUNDS=${ROUNDS:-2}
-CONDITIONS=(none floor syscalls raw-floor raw_syscalls)
+DUR=${DUR:-0.8}
+ROUNDS=${ROUNDS:-3}
+CONDITIONS=(none no-gpu syscalls raw_syscalls)
 LOADS=(getppid ioctl-null ioctl-gpu)
 
 WORK=""
@@ -70,8 +73,9 @@ cleanup() {
 
 check_env() {
 	((EUID == 0)) || die "must run as root (loads BPF programs, makes a device node)"
-	[[ $DUR =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v d="$DUR" 'BEGIN { exit !(d > 0) }' ||
+	if ! [[ $DUR =~ ^[0-9]+(\.[0-9]+)?$ ]] || ! awk -v d="$DUR" 'BEGIN { exit !(d > 0) }'; then
 		die "DUR=$DUR: want a positive number of seconds"
+	fi
 	[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS=$ROUNDS: want a positive whole number"
 	[[ -x $GPU_FLOOR ]] || die "GPU_FLOOR=$GPU_FLOOR is not executable; build it first"
 	command -v awk >/dev/null || die "awk not found"
@@ -96,9 +100,8 @@ start_tool() {
 	local cond=$1 log=$WORK/attach-$1.log args=() i
 	case $cond in
 	none) return 0 ;;
-	floor) args=("$WORK/dev" "") ;;
+	no-gpu) args=("$WORK/dev" "") ;;
 	syscalls) args=("$WORK/dev" "$WORK/nvidiabench0") ;;
-	raw-floor) args=(--raw "$WORK/dev" "") ;;
 	raw_syscalls) args=(--raw "$WORK/dev" "$WORK/nvidiabench0") ;;
 	esac
 	"$GPU_FLOOR" attach "${args[@]}" >"$log" 2>&1 &
@@ -110,7 +113,7 @@ start_tool() {
 	done
 	grep -q "gpu_floor: attached" "$log" || die "gpu_floor not attached after 30s; see $log"
 	case $cond in
-	floor | syscalls) grep -q "(syscalls," "$log" ||
+	no-gpu | syscalls) grep -q "(syscalls," "$log" ||
 		die "$cond: the syscall tracepoints did not attach; see $log" ;;
 	esac
 }
@@ -145,18 +148,19 @@ median() {
 }
 
 measure() {
-	local r c l
+	local r c l line
 	log "${ROUNDS} rounds x ${#CONDITIONS[@]} conditions x ${#LOADS[@]} loads x ${DUR}s"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for c in "${CONDITIONS[@]}"; do
 			start_tool "$c"
+			line=""
 			for l in "${LOADS[@]}"; do
 				run_load "$c" "$l"
 				RATES["$c $l"]+="$RATE "
+				line+=" $l $RATE/s"
 			done
 			stop_and_count "$c"
-			log "round $r/$ROUNDS: $c: $(for l in "${LOADS[@]}"; do
-				printf '%s %s/s  ' "$l" "${RATES["$c $l"]##* }"; done)"
+			log "round $r/$ROUNDS: $c:$line"
 		done
 	done
 }
@@ -181,16 +185,19 @@ report() {
 		for c in "${CONDITIONS[@]}"; do
 			# shellcheck disable=SC2086
 			med=$(median ${RATES["$c $l"]})
-			awk -v l="$l" -v c="$c" -v m="$med" -v p="$(paired_ratio "$c" "$l")" -v b="$base" \
-				'BEGIN { printf "%-11s %-13s %14.0f %13.3f %14.1f\n", l, c, m, p, 1e9 / m - 1e9 / b }'
+			awk -v l="$l" -v c="$c" -v m="$med" -v p="$(paired_ratio "$c" "$l")" \
+				-v b="$base" 'BEGIN {
+				printf "%-11s %-13s %14.0f %13.3f %14.1f\n", l, c, m, p, 1e9 / m - 1e9 / b }'
 		done
 	done
 	echo
 	for c in syscalls raw_syscalls; do
-		echo "sanity: $c counted ${COUNTED[$c]:-0} of the ${ISSUED[$c]:-0} ioctls made on the fake GPU"
+		echo "sanity: $c counted ${COUNTED[$c]:-0} of the ${ISSUED[$c]:-0} ioctls" \
+			"made on the fake GPU"
 	done
 	echo "syscall-heavy load (getppid), throughput with the program / without:" \
-		"syscalls $(paired_ratio syscalls getppid), raw_syscalls $(paired_ratio raw_syscalls getppid)"
+		"syscalls $(paired_ratio syscalls getppid)," \
+		"raw_syscalls $(paired_ratio raw_syscalls getppid)"
 }
 
 main() {
