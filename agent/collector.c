@@ -91,6 +91,7 @@ struct pod_rec {
 	__u64 retired_starts;
 	struct gpu_counts *retired_gpu;	/* NULL until a gone cgroup had some */
 	struct pm_cuda_val retired_cuda;
+	__u64 retired_gpu_jobs;
 	char path[PATH_MAX];		/* the pod cgroup, from the hierarchy root */
 	long long working_set;		/* bytes, read at each walk; -1 = none */
 	int live_cgroups;		/* counted by the last walk */
@@ -121,6 +122,7 @@ struct cg_rec {
 	long long working_set;		/* a container's, read at each walk; -1 = none */
 	struct gpu_counts *gpu;		/* cumulative; NULL until it makes a GPU ioctl */
 	struct pm_cuda_val cuda;	/* cumulative, bytes_held now */
+	__u64 gpu_jobs;			/* DRM scheduler jobs queued, cumulative */
 	double gpu_util;		/* NVML, this read: sum over its processes; < 0 = none */
 	__u64 walk_gen;			/* last walk that found it */
 	bool dead;			/* not found by the last walk */
@@ -432,6 +434,15 @@ static void visit_gpu_ioctl(void *ctx, __u64 cgid, const char *device, const cha
 	r->gpu->ns[d][o] = ns;
 }
 
+static void visit_gpu_jobs(void *ctx, __u64 cgid, __u64 jobs)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = cg_seen(c, cgid);
+
+	if (r)
+		r->gpu_jobs = jobs;
+}
+
 static void visit_cuda(void *ctx, __u64 cgid, const struct pm_cuda_val *sum)
 {
 	struct pm_collector *c = ctx;
@@ -737,6 +748,7 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 		rc->bytes_copied += r->cuda.bytes_copied;
 		rc->sync_calls += r->cuda.sync_calls;
 		rc->sync_ns += r->cuda.sync_ns;
+		r->pod->retired_gpu_jobs += r->gpu_jobs;
 		r->pod->retired_starts += r->starts;
 		r->pod->retired_faults += r->faults;
 		r->pod->retired_oom_kills += r->oom_kills;
@@ -1005,6 +1017,7 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, struct gpu
 		ps->process_starts += r->starts;
 		ps->processes += r->procs;
 		cuda_add(&ps->cuda, &r->cuda, true);
+		ps->gpu_jobs += r->gpu_jobs;
 		if (r->gpu_util >= 0)
 			ps->gpu_utilization = (ps->gpu_utilization > 0 ? ps->gpu_utilization : 0) +
 					      r->gpu_util;
@@ -1112,6 +1125,7 @@ static int add_gpu(struct pm_collector *c, struct pm_snapshot *s, struct pod_rec
 		struct pm_pod_snap *ps = &s->pods[i];
 
 		cuda_add(&ps->cuda, &pods[i]->retired_cuda, false);
+		ps->gpu_jobs += pods[i]->retired_gpu_jobs;
 		if (pods[i]->retired_gpu) {
 			if (!accs[i] && !(accs[i] = calloc(1, sizeof(*accs[i]))))
 				return -ENOMEM;
@@ -1225,7 +1239,7 @@ static void read_errors(struct pm_collector *c)
 /* GPU driver calls, CUDA use, NVML: each optional; an error is logged, never fatal. */
 static void read_gpu(struct pm_collector *c)
 {
-	struct pm_gpu_visitor gvis = { .ioctl = visit_gpu_ioctl, .ctx = c };
+	struct pm_gpu_visitor gvis = { .ioctl = visit_gpu_ioctl, .jobs = visit_gpu_jobs, .ctx = c };
 	struct pm_cuda_visitor cvis = { .usage = visit_cuda, .ctx = c };
 	int err;
 

@@ -106,10 +106,11 @@ static uint64_t driver_calls(const struct pm_pod_snap *p)
 	return n;
 }
 
-/* Any kernel launch or GPU driver call in the interval. */
+/* Any kernel launch, DRM job or GPU driver call in the interval. */
 static bool gpu_work(const struct pm_pod_snap *bp, const struct pm_pod_snap *ps)
 {
 	return grown(ps->cuda.launches, bp ? bp->cuda.launches : 0) > 0 ||
+	       grown(ps->gpu_jobs, bp ? bp->gpu_jobs : 0) > 0 ||
 	       grown(driver_calls(ps), driver_calls(bp)) > 0;
 }
 

@@ -60,6 +60,9 @@ struct pm_gpu {
 	__u64 devs_full;	/* devices found with the table full */
 	__u32 nv_majors[GPU_NV_MAJORS];
 	size_t n_nv_majors;
+	struct bpf_link *drm_link;	/* gpu_scheduler's job-queued event, when loaded */
+	const char *drm_event;
+	__u64 *job_vals;		/* per-CPU values of gpu_jobs */
 };
 
 static const char *const gpu_op_names[PM_GPU_IOCTL_OPS] = {
@@ -297,6 +300,9 @@ static void gpu_destroy(struct pm_gpu *g)
 {
 	__u32 i;
 
+	bpf_link__destroy(g->drm_link);
+	g->drm_link = NULL;
+	g->drm_event = NULL;
 	gpu_bpf__destroy(g->skel);
 	g->skel = NULL;
 	for (i = 0; i < g->ndevs; i++)
@@ -372,6 +378,39 @@ static void gpu_clear_inflight(struct pm_gpu *g)
 			break;
 }
 
+/*
+ * The DRM scheduler's job-queued event, by its name in this kernel, once the
+ * scheduler is loaded (it is a module): tried at open and at each refresh.
+ * It fires only when a job is queued, so it stays attached with or without
+ * a device in the table.
+ */
+static void gpu_attach_drm(struct pm_gpu *g)
+{
+	static const char *const events[] = { "drm_sched_job_queue", "drm_sched_job" };
+	char path[128];
+	size_t i;
+
+	if (g->drm_link || !g->skel)
+		return;
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		snprintf(path, sizeof(path), GPU_TRACEFS "/events/gpu_scheduler/%s", events[i]);
+		if (access(path, F_OK))
+			continue;
+		g->drm_link = bpf_program__attach_tracepoint(g->skel->progs.drm_sched_job,
+							     "gpu_scheduler", events[i]);
+		if (!g->drm_link) {
+			fprintf(stderr, "warning: gpu: attach gpu_scheduler/%s: %s; DRM jobs are "
+					"not counted\n",
+				events[i], strerror(errno));
+			return;
+		}
+		g->drm_event = events[i];
+		fprintf(stderr, "podmeter: gpu: DRM scheduler jobs via gpu_scheduler/%s\n",
+			events[i]);
+		return;
+	}
+}
+
 static int gpu_set_attached(struct pm_gpu *g, bool on)
 {
 	int ret;
@@ -398,6 +437,7 @@ int gpu__refresh(struct pm_gpu *g)
 
 	gpu_scan(g);
 	n = gpu_sync_map(g);
+	gpu_attach_drm(g);
 	ret = gpu_set_attached(g, n > 0);
 	return ret ? ret : n;
 }
@@ -422,7 +462,8 @@ int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root,
 	if (g->ncpus <= 0)
 		goto out_nomem;
 	g->vals = calloc(g->ncpus, sizeof(*g->vals));
-	if (!g->vals)
+	g->job_vals = calloc(g->ncpus, sizeof(*g->job_vals));
+	if (!g->vals || !g->job_vals)
 		goto out_nomem;
 	gpu_read_nv_majors(g);
 	gpu_scan(g);
@@ -431,6 +472,7 @@ int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root,
 		goto out_free;
 	/* attaching proved the hooks work; without a GPU they wait for one */
 	gpu_set_attached(g, g->skel->bss->ndevs > 0);
+	gpu_attach_drm(g);
 	*out = g;
 	return 0;
 
@@ -489,6 +531,26 @@ static void gpu_sweep_inflight(struct pm_gpu *g)
 	}
 }
 
+/* DRM scheduler jobs per cgroup, summed over CPUs. */
+static void gpu_read_jobs(struct pm_gpu *g, const struct pm_gpu_visitor *v)
+{
+	int fd = bpf_map__fd(g->skel->maps.gpu_jobs), i;
+	struct pm_cg_key key, next, *prev = NULL;
+	__u64 jobs;
+
+	if (!v->jobs)
+		return;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key.hier != g->hier || bpf_map_lookup_elem(fd, &key, g->job_vals))
+			continue;
+		for (jobs = 0, i = 0; i < g->ncpus; i++)
+			jobs += g->job_vals[i];
+		v->jobs(v->ctx, key.cgid, jobs);
+	}
+}
+
 int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)
 {
 	int fd = bpf_map__fd(g->skel->maps.gpu_stats), i;
@@ -508,6 +570,7 @@ int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)
 		v->ioctl(v->ctx, key.cgid, g->devs[key.dev].name, gpu_op_names[key.op], calls, ns);
 	}
 	gpu_sweep_inflight(g);
+	gpu_read_jobs(g, v);
 	return 0;
 }
 
@@ -524,6 +587,11 @@ void gpu__remove(struct pm_gpu *g, __u64 cgid)
 		if (key.cgid == cgid && key.hier == g->hier)
 			bpf_map_delete_elem(fd, &key);
 	}
+	{
+		struct pm_cg_key jkey = { .cgid = cgid, .hier = g->hier };
+
+		bpf_map_delete_elem(bpf_map__fd(g->skel->maps.gpu_jobs), &jkey);
+	}
 }
 
 void gpu__errors(struct pm_gpu *g, __u64 errs[PM_GPU_ERR_MAX])
@@ -536,8 +604,10 @@ void gpu__close(struct pm_gpu *g)
 {
 	if (!g)
 		return;
+	bpf_link__destroy(g->drm_link);
 	gpu_bpf__destroy(g->skel);
 	free(g->vals);
+	free(g->job_vals);
 	free(g->extra_paths);
 	free(g);
 }

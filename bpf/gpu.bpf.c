@@ -62,6 +62,14 @@ struct {
 	__type(value, __u64);
 } gpu_errors SEC(".maps");
 
+/* Jobs queued to DRM schedulers, per cgroup of the submitting task. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PM_GPU_MAX_JOB_CGROUPS);
+	__type(key, struct pm_cg_key);
+	__type(value, __u64);
+} gpu_jobs SEC(".maps");
+
 /* Where each architecture keeps the syscall number in the user registers. */
 struct pt_regs___x86 {
 	unsigned long orig_ax;
@@ -236,6 +244,34 @@ int BPF_PROG(raw_tp_sys_exit, struct pt_regs *regs, long ret)
 	if (nr >= 0 && nr != ioctl_nr)
 		return 0;
 	return handle_exit();
+}
+
+/*
+ * gpu_scheduler's job-queued event (drm_sched_job_queue, drm_sched_job on
+ * older kernels), fired in drm_sched_entity_push_job() from the driver's
+ * submit ioctl: the current task is the submitter. Attached by name from
+ * user space when the scheduler is loaded; no field is read, so any layout
+ * of the event works.
+ */
+SEC("tracepoint")
+int drm_sched_job(void *ctx)
+{
+	struct pm_cg_key key = { .cgid = current_cgid(), .hier = hier };
+	__u64 one = 1, *v;
+
+	v = bpf_map_lookup_elem(&gpu_jobs, &key);
+	if (v) {
+		*v += 1;
+		return 0;
+	}
+	if (bpf_map_update_elem(&gpu_jobs, &key, &one, BPF_NOEXIST)) {
+		v = bpf_map_lookup_elem(&gpu_jobs, &key);
+		if (v)
+			*v += 1;
+		else
+			count_error(PM_GPU_ERR_STATS_FULL);
+	}
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

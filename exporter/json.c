@@ -164,8 +164,9 @@ static json_t *json_gpu(const struct pm_pod_snap *p)
 						       ops[p->gpu_ops[i].op % PM_GPU_OPS], "calls",
 						       (json_int_t)p->gpu_ops[i].calls, "seconds",
 						       p->gpu_ops[i].ns / 1e9));
-	return json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:f},s:o}", "driver_calls",
-			 calls ? calls : json_null(), "cuda", "kernel_launches",
+	return json_pack("{s:o,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:f},s:o}", "driver_calls",
+			 calls ? calls : json_null(), "drm_jobs", (json_int_t)p->gpu_jobs, "cuda",
+			 "kernel_launches",
 			 (json_int_t)c->launches, "allocs", (json_int_t)c->allocs, "frees",
 			 (json_int_t)c->frees, "memory_bytes", (json_int_t)c->memory_bytes,
 			 "memcpy_bytes", (json_int_t)c->memcpy_bytes, "syncs",

@@ -336,6 +336,11 @@ static double pod_gpu_sync(const struct pm_pod_snap *p)
 	return pod_uses_cuda(p) ? p->cuda.sync_ns / 1e9 : NAN;
 }
 
+static double pod_gpu_jobs(const struct pm_pod_snap *p)
+{
+	return p->gpu_jobs ? (double)p->gpu_jobs : NAN;
+}
+
 static double pod_gpu_util(const struct pm_pod_snap *p)
 {
 	return p->gpu_utilization < 0 ? NAN : p->gpu_utilization;
@@ -388,8 +393,13 @@ static void prom_write_gpu_driver(FILE *f, const struct pm_snapshot *s)
 
 static void prom_write_gpu(FILE *f, const struct pm_snapshot *s)
 {
-	if (s->has_gpu)
+	if (s->has_gpu) {
 		prom_write_gpu_driver(f, s);
+		prom_pod_family(f, s, "podmeter_pod_gpu_jobs_total", "counter",
+				"Jobs the pod's processes queued to DRM GPU schedulers (pods that "
+				"queued some).",
+				pod_gpu_jobs);
+	}
 	if (!s->has_cuda)
 		return;
 	prom_pod_family(f, s, "podmeter_pod_gpu_kernel_launches_total", "counter",

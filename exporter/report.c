@@ -394,6 +394,7 @@ static void gpu(Podmeter__V1__PodReport *r, const struct mem_stat *m, const stru
 	r->gpu_driver_calls = delta(calls, calls0);
 	r->gpu_driver_usec = delta(ns, ns0) / 1000;
 	r->gpu_kernel_launches = delta(p->cuda.launches, then ? then->cuda.launches : 0);
+	r->gpu_jobs = delta(p->gpu_jobs, then ? then->gpu_jobs : 0);
 	r->gpu_memcpy_bytes = delta(p->cuda.memcpy_bytes, then ? then->cuda.memcpy_bytes : 0);
 	r->gpu_sync_usec = delta(p->cuda.sync_ns, then ? then->cuda.sync_ns : 0) / 1000;
 	if (m) {

@@ -106,6 +106,7 @@ struct pm_pod_snap {
 	size_t n_gpu_ops;
 	struct pm_gpu_op_snap *gpu_ops;	/* non-zero (device, op) pairs */
 	struct pm_cuda_snap cuda;
+	uint64_t gpu_jobs;		/* DRM scheduler jobs queued, cumulative */
 	double gpu_utilization;		/* NVML SM utilisation 0..1; < 0 = not known */
 };
 

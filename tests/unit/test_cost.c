@@ -318,8 +318,12 @@ static void test_gpu_waste(void **state)
 	cost__advance(&p, &cap4, a, b);
 	NEAR(b->pods[0].waste_dollars[PM_RES_GPU], 0);	/* made driver calls */
 	NEAR(b->pods[1].waste_dollars[PM_RES_GPU], 2 * 0.5 * PM_PRICE_GPU_HOUR);
-	/* a launch alone is work too */
+	/* a launch alone is work too, and so is a DRM scheduler job */
 	b->pods[1].cuda.launches = 1;
+	cost__advance(&p, &cap4, a, b);
+	NEAR(b->pods[1].waste_dollars[PM_RES_GPU], 0);
+	b->pods[1].cuda.launches = 0;
+	b->pods[1].gpu_jobs = 3;
 	cost__advance(&p, &cap4, a, b);
 	NEAR(b->pods[1].waste_dollars[PM_RES_GPU], 0);
 	snapshot__put(a);

@@ -165,6 +165,7 @@ static void fixture_pod(struct fixture *fx)
 	p->gpu_memcpy_bytes = 55;
 	p->gpu_sync_usec = 56;
 	p->gpu_utilization_permille = 875;
+	p->gpu_jobs = 57;
 	fx->pod_p[0] = p;
 }
 
@@ -254,7 +255,7 @@ static void test_pb_fixture_covers_schema(void **state)
 		{&podmeter__v1__resources__descriptor, 3},
 		{&podmeter__v1__container_report__descriptor, 5},
 		{&podmeter__v1__net_traffic__descriptor, 4},
-		{&podmeter__v1__pod_report__descriptor, 28},
+		{&podmeter__v1__pod_report__descriptor, 29},
 		{&podmeter__v1__finding__descriptor, 4},
 	};
 	size_t i;
@@ -379,6 +380,7 @@ static void check_pod(const Podmeter__V1__PodReport *p, const struct fixture *fx
 	assert_int_equal(p->gpu_memcpy_bytes, 55);
 	assert_int_equal(p->gpu_sync_usec, 56);
 	assert_int_equal(p->gpu_utilization_permille, 875);
+	assert_int_equal(p->gpu_jobs, 57);
 }
 
 static void test_pb_roundtrip_every_field(void **state)
@@ -602,7 +604,7 @@ static void test_pbjson_pod_fields(void **state)
 	fixture_init(&fx);
 	j = render(&fx.report);
 	assert_int_equal(json_array_size(jget(j, "pods")), 1);
-	assert_int_equal(json_object_size(jget(j, "pods.0")), 28);
+	assert_int_equal(json_object_size(jget(j, "pods.0")), 29);
 	assert_jint(j, "pods.0.gpu_memory_peak_bytes", 8589934592LL);
 	assert_jint(j, "pods.0.gpu_utilization_permille", 875);
 	assert_jstr(j, "pods.0.uid", "6f1c2a3b-4d5e-4f60-8172-839405162738");
