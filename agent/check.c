@@ -441,12 +441,17 @@ static int check_tp_proc(struct check_ctx *ctx, char *detail, size_t len)
 static int check_tp_gpu(struct check_ctx *ctx, char *detail, size_t len)
 {
 	char mountinfo[PATH_MAX + 32], mnt[PATH_MAX], path[PATH_MAX + 64];
+	bool drm = false;
 
 	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", ctx->cfg->proc_root);
 	if (check_tracefs_mounted(mountinfo, mnt, sizeof(mnt))) {
+		snprintf(path, sizeof(path), "%s/events/gpu_scheduler", mnt);
+		drm = !access(path, F_OK);
 		snprintf(path, sizeof(path), "%s/events/syscalls/sys_enter_ioctl", mnt);
 		if (!access(path, F_OK)) {
-			snprintf(detail, len, "syscalls/sys_enter_ioctl sys_exit_ioctl");
+			snprintf(detail, len, "syscalls/sys_enter_ioctl sys_exit_ioctl%s",
+				 drm ? " gpu_scheduler" : "; no gpu_scheduler events (no DRM "
+							  "scheduler loaded): DRM jobs not counted");
 			return 0;
 		}
 	}
