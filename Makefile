@@ -18,7 +18,7 @@ CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
 	-DPM_VERSION='"$(VERSION)"' -DPM_GIT_REV='"$(GIT_REV)"' \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread -lm
 PROTOC_C ?= protoc-c
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ibpf -Iinclude
 
@@ -27,7 +27,7 @@ BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 # Modules without BPF: unit-testable on their own.
-LIB_SRCS := agent/config.c agent/cost.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
+LIB_SRCS := agent/config.c agent/cost.c agent/detect.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
 	exporter/spool.c exporter/pbjson.c
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
@@ -39,7 +39,7 @@ PB_GEN := $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/podmeter.pb-c.o
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 
-UNIT_TESTS := podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool
+UNIT_TESTS := podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 

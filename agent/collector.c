@@ -20,6 +20,7 @@
 #include <podmeter/agent.h>
 #include <podmeter/cgroupfs.h>
 #include <podmeter/cost.h>
+#include <podmeter/detect.h>
 #include <podmeter/podpath.h>
 #include <podmeter/u64map.h>
 
@@ -172,6 +173,7 @@ struct pm_collector {
 	struct pm_prices prices;	/* in use: configured, or split from the node price */
 	struct pm_node_capacity capacity;
 	struct pm_snapshot *cost_base;	/* the last periodic tick's: cost intervals start there */
+	struct pm_detector *detector;
 	void (*report_stats)(void *ctx, struct pm_report_stats *st);
 	void *report_ctx;
 };
@@ -1345,6 +1347,9 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 		c->report_stats(c->report_ctx, &s->agent.reports);
 	cost__advance(&c->prices, &c->capacity, c->cost_base, s);
 	cost__keep_monotonic(c->snap, s);
+	if (detect__tick(c->detector, s, kubemeta__listed(c->meta)))
+		fprintf(stderr, "warning: detect: out of memory; findings of this collection "
+				"are incomplete\n");
 	if (periodic || !c->cost_base) {
 		snapshot__put(c->cost_base);
 		c->cost_base = snapshot__get(s);
@@ -1581,6 +1586,17 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	u64map__init(&c->cgroups);
 	u64map__init(&c->pods);
 	snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->proc_root);
+	{
+		struct pm_detect_cfg dc;
+
+		config__detect(cfg, &dc);
+		c->detector = detect__new(&dc);
+		if (!c->detector) {
+			snprintf(err, errlen, "collector: out of memory");
+			ret = -ENOMEM;
+			goto out_free;
+		}
+	}
 	ret = setup_prices(c, cfg, err, errlen);
 	if (ret)
 		goto out_free;
@@ -1654,6 +1670,7 @@ void collector__close(struct pm_collector *c)
 	u64map__free(&c->pods);
 	snapshot__put(c->snap);
 	snapshot__put(c->cost_base);
+	detect__free(c->detector);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

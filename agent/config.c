@@ -19,6 +19,7 @@
 
 #include "podmeter/config.h"
 #include "podmeter/cost.h"
+#include "podmeter/detect.h"
 #include "podmeter/quantity.h"
 #include "podmeter/net.h"
 
@@ -679,6 +680,73 @@ static int cfg_set_node_name(struct pm_config *cfg, const char *v, char *why, si
 	return cfg_set_name(cfg->node_name, sizeof(cfg->node_name), v, why, len);
 }
 
+static int cfg_set_idle_window(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_duration(v, 1000, 30ULL * 24 * 3600 * 1000, "1s to 30d", "1h, 30m",
+			    &cfg->idle_window_ms, why, len);
+}
+
+/* A share, 0 to 1 ("0.05"). */
+static int cfg_set_idle_ratio(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX];
+	double d;
+
+	if (cfg_price(v, &d, why, len))
+		return -EINVAL;
+	if (d > 1) {
+		snprintf(why, len, "\"%s\" is not a share from 0 to 1", cfg_quote(v, q, sizeof(q)));
+		return -EINVAL;
+	}
+	cfg->idle_cpu_ratio = d;
+	return 0;
+}
+
+static int cfg_set_cores(double *out, const char *v, char *why, size_t len)
+{
+	int64_t milli;
+	int ret = cfg_quantity(v, true, 1LL << 30, "10m, 0.01", &milli, why, len);
+
+	if (!ret)
+		*out = milli / 1000.0;
+	return ret;
+}
+
+static int cfg_set_idle_cpu(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_set_cores(&cfg->idle_cpu_cores, v, why, len);
+}
+
+static int cfg_set_zombie_cpu(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_set_cores(&cfg->zombie_cpu_cores, v, why, len);
+}
+
+static int cfg_set_idle_net(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	int64_t n;
+	int ret = cfg_quantity(v, false, INT64_MAX, "1Ki, 1024", &n, why, len);
+
+	if (!ret)
+		cfg->idle_net_bytes_s = (double)n;
+	return ret;
+}
+
+static int cfg_set_zombie_memory(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_quantity(v, false, INT64_MAX, "16Mi", &cfg->zombie_memory_bytes, why, len);
+}
+
+void config__detect(const struct pm_config *cfg, struct pm_detect_cfg *out)
+{
+	out->window_s = cfg->idle_window_ms / 1000.0;
+	out->idle_cpu_ratio = cfg->idle_cpu_ratio;
+	out->idle_cpu_cores = cfg->idle_cpu_cores;
+	out->idle_net_bytes_s = cfg->idle_net_bytes_s;
+	out->zombie_cpu_cores = cfg->zombie_cpu_cores;
+	out->zombie_memory_bytes = (uint64_t)cfg->zombie_memory_bytes;
+}
+
 /* Comma-separated absolute paths of device files to count as GPUs. */
 static int cfg_set_gpu_devices(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
@@ -755,6 +823,14 @@ static const struct cfg_key cfg_keys[] = {
 	{"cluster", "cluster", "a name, e.g. prod-eu-1", cfg_set_cluster, false},
 	{"node_name", "node-name", "a name, e.g. node-a", cfg_set_node_name, false},
 	{"gpu_devices", "gpu-devices", "device paths, e.g. /dev/accel0", cfg_set_gpu_devices, false},
+	{"idle_window", "idle-window", "a duration, e.g. 1h", cfg_set_idle_window, false},
+	{"idle_cpu_ratio", "idle-cpu-ratio", "a share of the request, e.g. 0.05", cfg_set_idle_ratio,
+	 false},
+	{"idle_cpu_cores", "idle-cpu-cores", "cores, e.g. 10m", cfg_set_idle_cpu, false},
+	{"idle_net_bytes_per_second", "idle-net-bytes-per-second", "bytes, e.g. 1Ki",
+	 cfg_set_idle_net, false},
+	{"zombie_cpu_cores", "zombie-cpu-cores", "cores, e.g. 5m", cfg_set_zombie_cpu, false},
+	{"zombie_memory", "zombie-memory", "bytes, e.g. 16Mi", cfg_set_zombie_memory, false},
 };
 
 #define CFG_NKEYS ((int)(sizeof(cfg_keys) / sizeof(cfg_keys[0])))
@@ -814,6 +890,17 @@ void config__defaults(struct pm_config *cfg)
 	cfg->spool_max_bytes = PM_DEFAULT_SPOOL_MAX_BYTES;
 	cfg->reconciler_timeout_ms = PM_DEFAULT_RECONCILER_TIMEOUT_MS;
 	cfg->reconciler_retry_max_ms = PM_DEFAULT_RECONCILER_RETRY_MAX_MS;
+	{
+		struct pm_detect_cfg d;
+
+		detect__defaults(&d);
+		cfg->idle_window_ms = (uint64_t)(d.window_s * 1000);
+		cfg->idle_cpu_ratio = d.idle_cpu_ratio;
+		cfg->idle_cpu_cores = d.idle_cpu_cores;
+		cfg->idle_net_bytes_s = d.idle_net_bytes_s;
+		cfg->zombie_cpu_cores = d.zombie_cpu_cores;
+		cfg->zombie_memory_bytes = (int64_t)d.zombie_memory_bytes;
+	}
 }
 
 static void cfg_err_unknown(char *err, size_t errlen, const char *prefix, const char *key)
@@ -1237,6 +1324,12 @@ void config__usage(FILE *f)
 		"  --reconciler-retry-max DUR  retries back off up to this (default 30s)\n"
 		"  --cluster NAME              cluster name in reports (default none)\n"
 		"  --node-name NAME            node name in reports (default: the host name)\n"
+		"  --idle-window DUR           idle and zombie pods are judged over this (default 1h)\n"
+		"  --idle-cpu-ratio R          idle: CPU under this share of the request (0.05),\n"
+		"  --idle-cpu-cores C          or under C cores without a request (10m), and\n"
+		"  --idle-net-bytes-per-second B  traffic under B (1Ki), no GPU work\n"
+		"  --zombie-cpu-cores C        workload zombie: under C cores (5m), no traffic,\n"
+		"  --zombie-memory BYTES       while holding this much memory (16Mi) or GPU memory\n"
 		"  --gpu-devices PATHS         more device files whose ioctls count as GPU\n"
 		"                              driver calls (comma-separated; /dev/nvidia*,\n"
 		"                              /dev/dri/renderD*, /dev/kfd, /dev/accel/* built in)\n"

@@ -29,6 +29,7 @@ struct pm_kubemeta {
 	size_t n_pods;
 	uint64_t errors;
 	bool failing;			/* for one log line per state change */
+	bool listed;			/* a kubelet list is in hand: unlisted pods are orphans */
 };
 
 struct body {
@@ -157,6 +158,7 @@ static void publish(struct pm_kubemeta *k, struct pm_pod_meta *pods, size_t n)
 	kubelet__free_pods(k->pods, k->n_pods);
 	k->pods = pods;
 	k->n_pods = n;
+	k->listed = k->cfg.kubelet_url[0] != '\0';
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -251,6 +253,16 @@ void kubemeta__poke(struct pm_kubemeta *k)
 	k->poked = true;
 	pthread_cond_signal(&k->wake);
 	pthread_mutex_unlock(&k->lock);
+}
+
+bool kubemeta__listed(struct pm_kubemeta *k)
+{
+	bool listed;
+
+	pthread_mutex_lock(&k->lock);
+	listed = k->listed;
+	pthread_mutex_unlock(&k->lock);
+	return listed;
 }
 
 uint64_t kubemeta__errors(struct pm_kubemeta *k)

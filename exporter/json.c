@@ -175,6 +175,38 @@ static json_t *json_gpu(const struct pm_pod_snap *p)
 							       : json_real(p->gpu_utilization));
 }
 
+static json_t *json_findings(const struct pm_pod_snap *p)
+{
+	json_t *a = json_array(), *attrs;
+	size_t i;
+	int k;
+
+	for (i = 0; a && i < p->n_findings; i++) {
+		const struct pm_finding_snap *f = &p->findings[i];
+
+		attrs = json_object();
+		for (k = 0; attrs && k < f->n_attrs; k++)
+			json_object_set_new(attrs, f->attrs[k].key, json_str(f->attrs[k].value));
+		json_array_append_new(a, json_pack("{s:o,s:o,s:f,s:f,s:o,s:o}", "id", json_str(f->id),
+						   "kind", json_str(f->kind), "since", f->since,
+						   "score", f->score, "detail", json_str(f->detail),
+						   "evidence", attrs ? attrs : json_null()));
+	}
+	return a;
+}
+
+static json_t *json_zombies(const struct pm_pod_snap *p)
+{
+	static const char *const kinds[] = { "process", "workload", "orphan", "gpu" };
+	json_t *a = json_array();
+	int k;
+
+	for (k = 0; a && k < PM_ZOMBIE_KINDS; k++)
+		if (p->zombie_mask & (1u << k))
+			json_array_append_new(a, json_string(kinds[k]));
+	return a;
+}
+
 static json_t *json_pod(const struct pm_pod_snap *p, bool has_net, bool has_gpu)
 {
 	json_t *o = json_object();
@@ -202,6 +234,10 @@ static json_t *json_pod(const struct pm_pod_snap *p, bool has_net, bool has_gpu)
 		err |= json_object_set_new(o, "network", json_network(p));
 	err |= json_object_set_new(o, "processes", json_processes(p));
 	err |= json_object_set_new(o, "gpu", json_gpu(p));
+	err |= json_object_set_new(o, "idle", json_boolean(p->idle));
+	err |= json_object_set_new(o, "idle_seconds", json_num(p->idle_seconds));
+	err |= json_object_set_new(o, "zombie", json_zombies(p));
+	err |= json_object_set_new(o, "findings", json_findings(p));
 	err |= json_object_set_new(o, "cost_dollars",
 				   json_dollars(p->cost_dollars, has_net ? PM_RES_MAX : PM_RES_NETWORK));
 	err |= json_object_set_new(o, "waste_dollars",

@@ -415,8 +415,51 @@ static void prom_write_gpu(FILE *f, const struct pm_snapshot *s)
 			"SM utilisation of the pod's processes (NVML), 0 to 1.", pod_gpu_util);
 }
 
+static const char *const prom_zombie_kinds[] = { "process", "workload", "orphan", "gpu" };
+
+static double pod_idle(const struct pm_pod_snap *p)
+{
+	return p->idle;
+}
+
+static double pod_idle_seconds(const struct pm_pod_snap *p)
+{
+	return p->idle_seconds;
+}
+
+/* Zombie flags: every kind of the pods with at least one, 0 or 1. */
+static void prom_write_judgement(FILE *f, const struct pm_snapshot *s)
+{
+	const char *name = "podmeter_pod_zombie";
+	size_t i;
+	int k;
+
+	prom_pod_family(f, s, "podmeter_pod_idle", "gauge",
+			"1 when the pod stayed under its idle thresholds for the idle window "
+			"(and is no zombie).",
+			pod_idle);
+	prom_pod_family(f, s, "podmeter_pod_idle_seconds", "gauge",
+			"How long an idle pod has been idle, in seconds; 0 when not idle.",
+			pod_idle_seconds);
+	prom_family(f, name, "gauge",
+		    "1 when the pod is a zombie of this kind: process (unreaped children), "
+		    "workload (holds memory, does no work), orphan (not listed by the kubelet), "
+		    "gpu (holds GPU memory, launches nothing); pods with none are left out.");
+	for (i = 0; i < s->n_pods; i++) {
+		if (!s->pods[i].zombie_mask)
+			continue;
+		for (k = 0; k < PM_ZOMBIE_KINDS; k++) {
+			prom_pod_labels(f, name, &s->pods[i]);
+			prom_put_label(f, "kind", prom_zombie_kinds[k], false);
+			fputc('}', f);
+			prom_put_value(f, (s->pods[i].zombie_mask >> k) & 1);
+		}
+	}
+}
+
 static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 {
+	prom_write_judgement(f, s);
 	prom_write_gpu(f, s);
 	prom_write_dollars(f, s, false);
 	prom_write_dollars(f, s, true);

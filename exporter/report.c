@@ -45,6 +45,7 @@ static void free_pods(struct pm_pod_snap *pods, size_t n)
 	for (i = 0; i < n; i++) {
 		free(pods[i].containers);
 		free(pods[i].gpu_ops);
+		free(pods[i].findings);
 	}
 	free(pods);
 }
@@ -147,12 +148,15 @@ static int copy_pod(struct pm_pod_snap *dst, const struct pm_pod_snap *src)
 	dst->containers = dup_array(src->containers, src->n_containers, sizeof(*src->containers),
 				    &err);
 	dst->gpu_ops = dup_array(src->gpu_ops, src->n_gpu_ops, sizeof(*src->gpu_ops), &err);
+	dst->findings = dup_array(src->findings, src->n_findings, sizeof(*src->findings), &err);
 	if (err) {
 		free(dst->containers);
 		free(dst->gpu_ops);
+		free(dst->findings);
 		dst->containers = NULL;
 		dst->gpu_ops = NULL;
-		dst->n_containers = dst->n_gpu_ops = 0;
+		dst->findings = NULL;
+		dst->n_containers = dst->n_gpu_ops = dst->n_findings = 0;
 	}
 	return err;
 }
@@ -373,6 +377,47 @@ static const struct mem_stat *find_mem(const struct pm_report_window *w, const c
 	return NULL;
 }
 
+/* The pod's findings as of the window's end, with their evidence. */
+static int findings(struct arena *a, Podmeter__V1__PodReport *r, const struct pm_pod_snap *p)
+{
+	size_t i;
+	int k;
+
+	if (!p->n_findings)
+		return 0;
+	r->findings = arena_alloc(a, p->n_findings * sizeof(*r->findings));
+	if (!r->findings)
+		return -ENOMEM;
+	for (i = 0; i < p->n_findings; i++) {
+		const struct pm_finding_snap *f = &p->findings[i];
+		Podmeter__V1__Finding *pf = arena_alloc(a, sizeof(*pf));
+
+		if (!pf)
+			return -ENOMEM;
+		podmeter__v1__finding__init(pf);
+		pf->id = (char *)f->id;
+		pf->kind = (char *)f->kind;
+		pf->since = f->since;
+		pf->score = f->score;
+		pf->detail = (char *)f->detail;
+		pf->attributes = arena_alloc(a, (f->n_attrs + 1) * sizeof(*pf->attributes));
+		if (!pf->attributes)
+			return -ENOMEM;
+		for (k = 0; k < f->n_attrs; k++) {
+			Podmeter__V1__Finding__AttributesEntry *e = arena_alloc(a, sizeof(*e));
+
+			if (!e)
+				return -ENOMEM;
+			podmeter__v1__finding__attributes_entry__init(e);
+			e->key = (char *)f->attrs[k].key;
+			e->value = (char *)f->attrs[k].value;
+			pf->attributes[pf->n_attributes++] = e;
+		}
+		r->findings[r->n_findings++] = pf;
+	}
+	return 0;
+}
+
 static void driver_calls(const struct pm_pod_snap *p, uint64_t *calls, uint64_t *ns)
 {
 	size_t i;
@@ -447,6 +492,8 @@ static Podmeter__V1__PodReport *pod(struct arena *a, const struct pm_report_wind
 	r->oom_kills = delta(p->oom_kills, then ? then->oom_kills : 0);
 	r->process_starts = delta(p->process_starts, then ? then->process_starts : 0);
 	gpu(r, m, p, then);
+	if (findings(a, r, p))
+		return NULL;
 	r->cost = dollars(a, p->cost_dollars, then ? then->cost_dollars : NULL, PM_RES_MAX);
 	r->waste = dollars(a, p->waste_dollars, then ? then->waste_dollars : NULL, PM_RES_MAX);
 	r->gone = gone;

@@ -39,6 +39,7 @@ static void snapshot_free(struct pm_snapshot *s)
 	for (i = 0; i < s->n_pods; i++) {
 		free(s->pods[i].containers);
 		free(s->pods[i].gpu_ops);
+		free(s->pods[i].findings);
 	}
 	free(s->pods);
 	free(s);

@@ -114,6 +114,8 @@ int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg);
 void kubemeta__poke(struct pm_kubemeta *k);	/* refresh now: an unknown pod showed up */
 size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s);
 uint64_t kubemeta__errors(struct pm_kubemeta *k);
+/* The kubelet's pod list is in hand (not only /var/log/pods names). */
+bool kubemeta__listed(struct pm_kubemeta *k);
 void kubemeta__close(struct pm_kubemeta *k);
 
 /* ---- agent/collector.c: maps -> pods -> snapshots ---- */

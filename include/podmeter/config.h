@@ -74,7 +74,18 @@ struct pm_config {
 	char cluster[128];
 	char node_name[254];		/* "" = the host name */
 	char gpu_devices[1024];		/* more GPU device files, comma-separated */
+	/* detection (defaults: detect__defaults) */
+	uint64_t idle_window_ms;
+	double idle_cpu_ratio;
+	double idle_cpu_cores;
+	double idle_net_bytes_s;
+	double zombie_cpu_cores;
+	int64_t zombie_memory_bytes;
 };
+
+struct pm_detect_cfg;
+/* The detection settings of @cfg. */
+void config__detect(const struct pm_config *cfg, struct pm_detect_cfg *out);
 
 void config__defaults(struct pm_config *cfg);
 

@@ -38,6 +38,31 @@ enum pm_res {
 
 #define PM_SNAP_ZOMBIES 8	/* listed per pod; the count is exact */
 
+/* Kinds of zombie pod (bounded: the kind label) */
+enum pm_zombie_kind {
+	PM_ZOMBIE_PROCESS = 0,	/* exited children left unreaped */
+	PM_ZOMBIE_WORKLOAD,	/* holds memory or GPU memory, does no work */
+	PM_ZOMBIE_ORPHAN,	/* live processes in a pod the kubelet no longer lists */
+	PM_ZOMBIE_GPU,		/* holds GPU memory, launches nothing */
+	PM_ZOMBIE_KINDS,
+};
+
+#define PM_FINDING_ATTRS 6
+
+/* A detection with its evidence; the same condition keeps the same id. */
+struct pm_finding_snap {
+	char id[17];		/* hex of a hash of (uid, kind, since) */
+	char kind[24];		/* "idle", "zombie-process", "zombie-workload", ... */
+	double since;		/* unix seconds the condition began */
+	double score;		/* 0..1: grows with how long it has held */
+	char detail[160];	/* one line for people */
+	int n_attrs;
+	struct {
+		char key[24];
+		char value[40];
+	} attrs[PM_FINDING_ATTRS];
+};
+
 /* GPU driver ioctl classes (bounded: the op label) */
 enum pm_gpu_op {
 	PM_GPU_OP_ALLOC = 0,
@@ -108,6 +133,11 @@ struct pm_pod_snap {
 	struct pm_cuda_snap cuda;
 	uint64_t gpu_jobs;		/* DRM scheduler jobs queued, cumulative */
 	double gpu_utilization;		/* NVML SM utilisation 0..1; < 0 = not known */
+	int idle;			/* under the idle thresholds for the window, no zombie */
+	double idle_seconds;		/* since it last was busy, while idle; else 0 */
+	unsigned int zombie_mask;	/* 1 << enum pm_zombie_kind */
+	size_t n_findings;
+	struct pm_finding_snap *findings;
 };
 
 struct pm_report_stats {

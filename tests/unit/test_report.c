@@ -113,6 +113,8 @@ static void fixture_findings(struct fixture *fx)
 	fx->pod_finding.score = 0.875;
 	fx->pod_finding.detail = "no CPU used in 5 minutes";
 	fx->pod_finding.n_attributes = 2;
+	fx->pod_finding.id = "0123456789abcdef";
+	fx->pod_finding.since = 1700000000.5;
 	fx->pod_finding.attributes = fx->pod_attr_p;
 	fx->pod_finding_p[0] = &fx->pod_finding;
 
@@ -121,6 +123,8 @@ static void fixture_findings(struct fixture *fx)
 	fx->node_finding.score = 0.5;
 	fx->node_finding.detail = "a zombie outside pods";
 	fx->node_finding.n_attributes = 1;
+	fx->node_finding.id = "fedcba9876543210";
+	fx->node_finding.since = 1700000001.25;
 	fx->node_finding.attributes = fx->node_attr_p;
 	fx->node_finding_p[0] = &fx->node_finding;
 }
@@ -256,7 +260,7 @@ static void test_pb_fixture_covers_schema(void **state)
 		{&podmeter__v1__container_report__descriptor, 5},
 		{&podmeter__v1__net_traffic__descriptor, 4},
 		{&podmeter__v1__pod_report__descriptor, 29},
-		{&podmeter__v1__finding__descriptor, 4},
+		{&podmeter__v1__finding__descriptor, 6},
 	};
 	size_t i;
 
@@ -292,6 +296,8 @@ static void check_finding(const Podmeter__V1__Finding *got, const Podmeter__V1__
 	assert_string_equal(got->kind, want->kind);
 	assert_true(got->score == want->score);
 	assert_string_equal(got->detail, want->detail);
+	assert_string_equal(got->id, want->id);
+	assert_true(got->since == want->since);
 	assert_int_equal(got->n_attributes, want->n_attributes);
 	for (i = 0; i < want->n_attributes; i++) {
 		assert_string_equal(got->attributes[i]->key, want->attributes[i]->key);

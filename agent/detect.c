@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Idle and zombie pods, judged at each collection from the rates between
+ * two snapshots and a little state per pod (times of last activity).
+ *
+ * - idle: no interval in the window had CPU above the idle share of the
+ *   request (or the absolute floor without one), traffic above the floor, or
+ *   any GPU work. A pod with bursts is not idle while the bursts go on:
+ *   each burst moves "last busy".
+ * - zombie, by kind, each held for the same window:
+ *   process   unreaped exited children (the process signal's grace applies);
+ *   workload  holds memory (working set) or GPU memory and does no work:
+ *             CPU under the background floor, no traffic;
+ *   orphan    live processes in a pod cgroup the kubelet no longer lists
+ *             (only while the kubelet's list is known);
+ *   gpu       holds GPU memory (CUDA) and launched nothing (no launch, no
+ *             DRM job, no driver call).
+ *   A gpu zombie is not reported as a workload zombie too, and a pod that is
+ *   a zombie of any kind is not reported idle: each pod gets the most
+ *   specific finding.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <podmeter/detect.h>
+
+struct det_pod {
+	char uid[PM_UID_LEN + 1];
+	double first_seen;
+	double last_busy;	/* idle thresholds exceeded */
+	double last_work;	/* above the background floor, or traffic */
+	double last_gpu_work;	/* a launch, a DRM job or a driver call */
+	double held_since;	/* holding memory or GPU memory, continuously; 0 = not */
+	double gpu_held_since;	/* holding GPU memory; 0 = not */
+	double orphan_since;	/* unlisted with processes; 0 = not */
+	double zombies_since;	/* unreaped children present; 0 = none */
+	double cost_at_busy;	/* its total cost at the last busy interval */
+	double cpu_max;		/* highest CPU rate (cores) since last busy */
+	double net_max;		/* highest traffic (bytes/s) since last busy */
+};
+
+struct pm_detector {
+	struct pm_detect_cfg cfg;
+	struct det_pod *pods;	/* sorted by uid */
+	size_t n;
+	struct pm_snapshot *prev;
+};
+
+void detect__defaults(struct pm_detect_cfg *cfg)
+{
+	cfg->window_s = 3600;
+	cfg->idle_cpu_ratio = 0.05;
+	cfg->idle_cpu_cores = 0.01;
+	cfg->idle_net_bytes_s = 1024;
+	cfg->zombie_cpu_cores = 0.005;
+	cfg->zombie_memory_bytes = 16ULL << 20;
+}
+
+struct pm_detector *detect__new(const struct pm_detect_cfg *cfg)
+{
+	struct pm_detector *d = calloc(1, sizeof(*d));
+
+	if (d)
+		d->cfg = *cfg;
+	return d;
+}
+
+void detect__set_cfg(struct pm_detector *d, const struct pm_detect_cfg *cfg)
+{
+	d->cfg = *cfg;
+}
+
+void detect__free(struct pm_detector *d)
+{
+	if (!d)
+		return;
+	snapshot__put(d->prev);
+	free(d->pods);
+	free(d);
+}
+
+static double total_cost(const struct pm_pod_snap *p)
+{
+	double sum = 0;
+	int r;
+
+	for (r = 0; r < PM_RES_MAX; r++)
+		sum += p->cost_dollars[r];
+	return sum;
+}
+
+static uint64_t net_bytes(const struct pm_pod_snap *p)
+{
+	uint64_t n = 0;
+	int d, k;
+
+	for (d = 0; d < PM_NET_DIRS; d++)
+		for (k = 0; k < PM_NET_CLASSES; k++)
+			n += p->net_bytes[d][k];
+	return n;
+}
+
+static uint64_t gpu_work(const struct pm_pod_snap *p)
+{
+	uint64_t n = p->cuda.launches + p->gpu_jobs;
+	size_t i;
+
+	for (i = 0; i < p->n_gpu_ops; i++)
+		n += p->gpu_ops[i].calls;
+	return n;
+}
+
+static double rate(uint64_t now, uint64_t then, double dt)
+{
+	return now > then && dt > 0 ? (double)(now - then) / dt : 0;
+}
+
+static const struct pm_pod_snap *find(const struct pm_snapshot *s, const char *uid)
+{
+	size_t lo = 0, hi = s ? s->n_pods : 0, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(s->pods[mid].uid, uid);
+		if (!c)
+			return &s->pods[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* One interval of @p (from @b, NULL when new) moves its times of activity. */
+static void observe(const struct pm_detect_cfg *cfg, struct det_pod *st,
+		    const struct pm_pod_snap *b, const struct pm_pod_snap *p, double now,
+		    double dt, bool kubelet_listed)
+{
+	double cpu = b ? rate(p->cpu_ns, b->cpu_ns, dt) / 1e9 : 0;
+	double net = b ? rate(net_bytes(p), net_bytes(b), dt) : 0;
+	bool gpu = b && gpu_work(p) > gpu_work(b);
+	double floor = p->cpu_request_milli > 0 ? p->cpu_request_milli / 1000.0 * cfg->idle_cpu_ratio
+						: cfg->idle_cpu_cores;
+	bool holds = (p->working_set_bytes > 0 &&
+		      (uint64_t)p->working_set_bytes >= cfg->zombie_memory_bytes) ||
+		     p->cuda.memory_bytes > 0;
+
+	if (!b) {
+		/* first seen: busy until shown otherwise */
+		st->first_seen = st->last_busy = st->last_work = st->last_gpu_work = now;
+		st->cost_at_busy = total_cost(p);
+	}
+	if (cpu > floor || net > cfg->idle_net_bytes_s || gpu) {
+		st->last_busy = now;
+		st->cost_at_busy = total_cost(p);
+		st->cpu_max = st->net_max = 0;
+	} else {
+		st->cpu_max = fmax(st->cpu_max, cpu);
+		st->net_max = fmax(st->net_max, net);
+	}
+	if (cpu > cfg->zombie_cpu_cores || net > 0)
+		st->last_work = now;
+	if (gpu)
+		st->last_gpu_work = now;
+	st->held_since = holds ? (st->held_since ? st->held_since : now) : 0;
+	st->gpu_held_since = p->cuda.memory_bytes > 0 ? (st->gpu_held_since ? st->gpu_held_since : now)
+						      : 0;
+	st->orphan_since = kubelet_listed && !p->has_meta && p->processes
+				   ? (st->orphan_since ? st->orphan_since : now)
+				   : 0;
+	st->zombies_since = p->zombies ? (st->zombies_since ? st->zombies_since : now) : 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ULL;
+	return h;
+}
+
+static void attr(struct pm_finding_snap *f, const char *key, const char *fmt, double v)
+{
+	if (f->n_attrs == PM_FINDING_ATTRS)
+		return;
+	snprintf(f->attrs[f->n_attrs].key, sizeof(f->attrs[0].key), "%s", key);
+	snprintf(f->attrs[f->n_attrs].value, sizeof(f->attrs[0].value), fmt, v);
+	f->n_attrs++;
+}
+
+/* A finding of @kind, held since @since; the id stays while the condition does. */
+static struct pm_finding_snap *finding(struct pm_pod_snap *p, const char *kind, double since,
+				       double now, double window)
+{
+	struct pm_finding_snap *f, *grown;
+	long long at = (long long)since;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	grown = realloc(p->findings, (p->n_findings + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	p->findings = grown;
+	f = &grown[p->n_findings++];
+	memset(f, 0, sizeof(*f));
+	h = fnv(h, p->uid, strlen(p->uid));
+	h = fnv(h, kind, strlen(kind));
+	h = fnv(h, &at, sizeof(at));
+	snprintf(f->id, sizeof(f->id), "%016llx", (unsigned long long)h);
+	snprintf(f->kind, sizeof(f->kind), "%s", kind);
+	f->since = since;
+	/* 0.5 when the window is first reached, towards 1 as it keeps holding */
+	f->score = fmin(1.0, (now - since) / (2 * window));
+	return f;
+}
+
+static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st,
+		 struct pm_pod_snap *p, double now)
+{
+	double w = cfg->window_s, t;
+	struct pm_finding_snap *f;
+
+	p->zombie_mask = 0;
+	p->idle = 0;
+	p->idle_seconds = 0;
+	if (st->zombies_since) {
+		p->zombie_mask |= 1u << PM_ZOMBIE_PROCESS;
+		f = finding(p, "zombie-process", st->zombies_since, now, w);
+		if (!f)
+			return -ENOMEM;
+		snprintf(f->detail, sizeof(f->detail),
+			 "%llu exited processes not reaped by their parent",
+			 (unsigned long long)p->zombies);
+		attr(f, "zombies", "%.0f", (double)p->zombies);
+	}
+	if (st->orphan_since && now - st->orphan_since >= w) {
+		p->zombie_mask |= 1u << PM_ZOMBIE_ORPHAN;
+		f = finding(p, "zombie-orphan", st->orphan_since, now, w);
+		if (!f)
+			return -ENOMEM;
+		snprintf(f->detail, sizeof(f->detail),
+			 "%llu processes in a pod cgroup the kubelet does not list",
+			 (unsigned long long)p->processes);
+		attr(f, "processes", "%.0f", (double)p->processes);
+	}
+	t = fmax(st->gpu_held_since, st->last_gpu_work);
+	if (st->gpu_held_since && now - t >= w) {
+		p->zombie_mask |= 1u << PM_ZOMBIE_GPU;
+		f = finding(p, "zombie-gpu", t, now, w);
+		if (!f)
+			return -ENOMEM;
+		snprintf(f->detail, sizeof(f->detail),
+			 "holds %.0f MiB of GPU memory, no kernel launched for %.0f s",
+			 p->cuda.memory_bytes / 1048576.0, now - t);
+		attr(f, "gpu_memory_bytes", "%.0f", (double)p->cuda.memory_bytes);
+		attr(f, "launches", "%.0f", 0);
+	}
+	t = fmax(st->held_since, st->last_work);
+	if (st->held_since && now - t >= w && !(p->zombie_mask & (1u << PM_ZOMBIE_GPU))) {
+		p->zombie_mask |= 1u << PM_ZOMBIE_WORKLOAD;
+		f = finding(p, "zombie-workload", t, now, w);
+		if (!f)
+			return -ENOMEM;
+		snprintf(f->detail, sizeof(f->detail),
+			 "holds %.0f MiB and did no work (CPU under %g cores, no traffic) for %.0f s",
+			 fmax(p->working_set_bytes, 0) / 1048576.0, cfg->zombie_cpu_cores, now - t);
+		attr(f, "working_set_bytes", "%.0f", (double)fmax(p->working_set_bytes, 0));
+		attr(f, "cpu_max_cores", "%.4f", st->cpu_max);
+	}
+	if (!p->zombie_mask && now - st->last_busy >= w) {
+		p->idle = 1;
+		p->idle_seconds = now - st->last_busy;
+		f = finding(p, "idle", st->last_busy, now, w);
+		if (!f)
+			return -ENOMEM;
+		snprintf(f->detail, sizeof(f->detail),
+			 "under its idle thresholds for %.0f s; $%.6f spent meanwhile",
+			 p->idle_seconds, total_cost(p) - st->cost_at_busy);
+		attr(f, "cpu_max_cores", "%.4f", st->cpu_max);
+		attr(f, "net_max_bytes_per_s", "%.0f", st->net_max);
+		attr(f, "gpu_launches", "%.0f", 0);
+		attr(f, "idle_cost_dollars", "%.9f", total_cost(p) - st->cost_at_busy);
+	}
+	return 0;
+}
+
+int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed)
+{
+	struct det_pod *next = calloc(s->n_pods ? s->n_pods : 1, sizeof(*next));
+	double dt = d->prev ? s->mono - d->prev->mono : 0;
+	size_t i, j = 0;
+	int c, err = 0;
+
+	if (!next)
+		return -ENOMEM;
+	for (i = 0; i < s->n_pods; i++) {
+		struct pm_pod_snap *p = &s->pods[i];
+		const struct pm_pod_snap *b = find(d->prev, p->uid);
+
+		for (c = 1; j < d->n && (c = strcmp(d->pods[j].uid, p->uid)) < 0;)
+			j++;
+		if (!c && b)
+			next[i] = d->pods[j];
+		else
+			b = NULL;	/* new to the detector: no interval yet */
+		memcpy(next[i].uid, p->uid, sizeof(next[i].uid));
+		observe(&d->cfg, &next[i], b, p, s->time, dt, kubelet_listed);
+		if (!err)
+			err = judge(&d->cfg, &next[i], p, s->time);
+	}
+	free(d->pods);
+	d->pods = next;
+	d->n = s->n_pods;
+	snapshot__put(d->prev);
+	d->prev = snapshot__get(s);
+	return err;
+}

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Idle and zombie detection over synthetic pods, one snapshot a second, with
+ * a 10 s window: each pod is classified as its usage says, and nothing else
+ * is flagged.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <podmeter/detect.h>
+
+enum { BUSY, IDLE, BURST, HOLDER, GPU, ORPHAN, UNREAPED, NPODS };
+static const char *const uids[NPODS] = { "a-busy", "b-idle", "c-burst", "d-holder",
+					  "e-gpu", "f-orphan", "g-unreaped" };
+
+/* The snapshot at second @t: every pod's cumulative counters as its load says. */
+static struct pm_snapshot *at(int t)
+{
+	struct pm_snapshot *s = snapshot__new(NPODS);
+	int i;
+
+	assert_non_null(s);
+	s->time = 1790000000 + t;
+	s->mono = t;
+	for (i = 0; i < NPODS; i++) {
+		struct pm_pod_snap *p = &s->pods[i];
+
+		strcpy(p->uid, uids[i]);
+		p->has_meta = i != ORPHAN;
+		p->processes = 1;
+		p->cpu_request_milli = 1000;
+		p->working_set_bytes = 4 << 20;
+		p->cost_dollars[PM_RES_CPU] = t * 1e-5;
+	}
+	s->pods[BUSY].cpu_ns = (uint64_t)t * 900000000ULL;	/* 0.9 cores */
+	s->pods[IDLE].cpu_ns = (uint64_t)t * 1000000ULL;	/* 0.001 cores */
+	/* 0.4 s of CPU every 4 s, nothing in between */
+	s->pods[BURST].cpu_ns = (uint64_t)(t / 4) * 400000000ULL;
+	s->pods[HOLDER].working_set_bytes = 64 << 20;
+	s->pods[GPU].cuda.memory_bytes = 1 << 30;
+	s->pods[GPU].cuda.allocs = 1;
+	s->pods[ORPHAN].processes = 2;
+	s->pods[UNREAPED].zombies = 1;
+	return s;
+}
+
+static struct pm_detector *run(int until, struct pm_snapshot **last)
+{
+	struct pm_detect_cfg cfg;
+	struct pm_detector *d;
+	struct pm_snapshot *s;
+	int t;
+
+	detect__defaults(&cfg);
+	cfg.window_s = 10;
+	d = detect__new(&cfg);
+	assert_non_null(d);
+	for (t = 0; t <= until; t++) {
+		s = at(t);
+		assert_int_equal(detect__tick(d, s, true), 0);
+		if (t < until)
+			snapshot__put(s);
+	}
+	*last = s;
+	return d;
+}
+
+static const char *kind_of(const struct pm_pod_snap *p)
+{
+	return p->n_findings ? p->findings[0].kind : "";
+}
+
+/* Before the window has passed nothing but the unreaped children is flagged. */
+static void test_nothing_before_window(void **state)
+{
+	struct pm_snapshot *s;
+	struct pm_detector *d = run(8, &s);
+	int i;
+
+	(void)state;
+	for (i = 0; i < NPODS; i++) {
+		assert_false(s->pods[i].idle);
+		if (i == UNREAPED)
+			assert_int_equal(s->pods[i].zombie_mask, 1u << PM_ZOMBIE_PROCESS);
+		else
+			assert_int_equal(s->pods[i].n_findings, 0);
+	}
+	snapshot__put(s);
+	detect__free(d);
+}
+
+static void test_classified(void **state)
+{
+	struct pm_snapshot *s;
+	struct pm_detector *d = run(30, &s);
+	static const struct {
+		int pod;
+		const char *kind;
+		unsigned int mask;
+		int idle;
+	} want[] = {
+		{ BUSY, "", 0, 0 },
+		{ IDLE, "idle", 0, 1 },
+		{ BURST, "", 0, 0 },
+		{ HOLDER, "zombie-workload", 1u << PM_ZOMBIE_WORKLOAD, 0 },
+		{ GPU, "zombie-gpu", 1u << PM_ZOMBIE_GPU, 0 },
+		{ ORPHAN, "zombie-orphan", 1u << PM_ZOMBIE_ORPHAN, 0 },
+		{ UNREAPED, "zombie-process", 1u << PM_ZOMBIE_PROCESS, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct pm_pod_snap *p = &s->pods[want[i].pod];
+
+		print_message("%-12s kind \"%s\" zombies %#x idle %d (%zu findings)\n", p->uid,
+			      kind_of(p), p->zombie_mask, p->idle, p->n_findings);
+		assert_string_equal(kind_of(p), want[i].kind);
+		assert_int_equal(p->n_findings, want[i].kind[0] ? 1 : 0);
+		assert_int_equal(p->zombie_mask, want[i].mask);
+		assert_int_equal(p->idle, want[i].idle);
+	}
+	/* idle since its first second (busy until shown otherwise): 30 s */
+	assert_true(s->pods[IDLE].idle_seconds == 30);
+	assert_true(s->pods[IDLE].findings[0].score > 0.5);
+	snapshot__put(s);
+	detect__free(d);
+}
+
+/* A condition that persists keeps its id; one that ends and comes back gets a new one. */
+static void test_stable_id(void **state)
+{
+	struct pm_detect_cfg cfg;
+	struct pm_detector *d;
+	struct pm_snapshot *s;
+	char first[17] = "";
+	int t;
+
+	(void)state;
+	detect__defaults(&cfg);
+	cfg.window_s = 10;
+	d = detect__new(&cfg);
+	for (t = 0; t <= 40; t++) {
+		s = at(t);
+		if (t == 25)	/* a burst: busy again */
+			s->pods[IDLE].cpu_ns += 5000000000ULL;
+		if (t > 25)
+			s->pods[IDLE].cpu_ns += 5000000000ULL;
+		assert_int_equal(detect__tick(d, s, true), 0);
+		if (t == 12)
+			strcpy(first, s->pods[IDLE].findings[0].id);
+		if (t == 20)
+			assert_string_equal(s->pods[IDLE].findings[0].id, first);
+		if (t == 30)
+			assert_false(s->pods[IDLE].idle);
+		if (t == 40) {
+			assert_true(s->pods[IDLE].idle);
+			assert_string_not_equal(s->pods[IDLE].findings[0].id, first);
+		}
+		snapshot__put(s);
+	}
+	detect__free(d);
+}
+
+/* Without the kubelet's list an unlisted pod is not an orphan. */
+static void test_no_orphan_without_kubelet(void **state)
+{
+	struct pm_detect_cfg cfg;
+	struct pm_detector *d;
+	struct pm_snapshot *s;
+	int t;
+
+	(void)state;
+	detect__defaults(&cfg);
+	cfg.window_s = 10;
+	d = detect__new(&cfg);
+	for (t = 0; t <= 20; t++) {
+		s = at(t);
+		assert_int_equal(detect__tick(d, s, false), 0);
+		if (t < 20)
+			snapshot__put(s);
+	}
+	assert_false(s->pods[ORPHAN].zombie_mask & (1u << PM_ZOMBIE_ORPHAN));
+	snapshot__put(s);
+	detect__free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nothing_before_window),
+		cmocka_unit_test(test_classified),
+		cmocka_unit_test(test_stable_id),
+		cmocka_unit_test(test_no_orphan_without_kubelet),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
