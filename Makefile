@@ -27,7 +27,9 @@ BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 # Modules without BPF: unit-testable on their own.
-LIB_SRCS := agent/config.c agent/cost.c agent/detect.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
+MODEL_SRCS := agent/model/ewma.c agent/model/sketch.c agent/model/change.c agent/model/seasonal.c \
+	agent/model/pod.c
+LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
 	exporter/spool.c exporter/pbjson.c
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
@@ -39,7 +41,7 @@ PB_GEN := $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/podmeter.pb-c.o
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 
-UNIT_TESTS := podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect
+UNIT_TESTS := podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 
@@ -64,6 +66,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
 $(OUTPUT)/agent/%.o: agent/%.c $(wildcard include/podmeter/*.h) $(SKELS) | $(OUTPUT)/agent
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(PB_GEN) &: exporter/podmeter.proto | $(OUTPUT)
@@ -83,6 +86,7 @@ $(OUTPUT)/podmeter: $(AGENT_OBJS) $(LIB_OBJS)
 
 # Unit tests: the library modules rebuilt with sanitizers, linked with cmocka.
 $(OUTPUT)/san/%.o: %.c $(wildcard include/podmeter/*.h) $(PB_GEN) | $(OUTPUT)/san/agent $(OUTPUT)/san/exporter
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS)) $(OUTPUT)/san/podmeter.pb-c.o | $(OUTPUT)/tests
@@ -120,11 +124,12 @@ integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/te
 
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor $(OUTPUT)/bench/report_bench \
-		$(OUTPUT)/bench/gpu_floor
+		$(OUTPUT)/bench/gpu_floor $(OUTPUT)/bench/model_bench
 	@PODMETER=$(OUTPUT)/podmeter FLOOR=$(OUTPUT)/bench/floor tests/bench/cpu_overhead.sh
 	@PODMETER=$(OUTPUT)/podmeter tests/bench/net_mem_overhead.sh
 	@$(OUTPUT)/bench/report_bench 1000
 	@GPU_FLOOR=$(OUTPUT)/bench/gpu_floor tests/bench/syscall_overhead.sh
+	@$(OUTPUT)/bench/model_bench
 
 $(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/probe.skel.h
 	@mkdir -p $(OUTPUT)/bench
@@ -133,6 +138,11 @@ $(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/probe.skel.h
 $(OUTPUT)/bench/gpu_floor: tests/bench/gpu_floor.c $(OUTPUT)/agent/gpu.o $(OUTPUT)/agent/bpfutil.o
 	@mkdir -p $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# compiled from the sources: no BPF skeletons needed
+$(OUTPUT)/bench/model_bench: tests/bench/model_bench.c $(MODEL_SRCS) $(wildcard include/podmeter/*.h)
+	@mkdir -p $(OUTPUT)/bench
+	$(CC) $(CFLAGS) tests/bench/model_bench.c $(MODEL_SRCS) -lm -o $@
 
 $(OUTPUT)/bench/report_bench: tests/bench/report_bench.c $(LIB_OBJS)
 	@mkdir -p $(OUTPUT)/bench

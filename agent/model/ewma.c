@@ -17,7 +17,8 @@
 
 int ewma__init(struct pm_ewma *e, double half_life_s, double min_scale)
 {
-	if (!(half_life_s > 0) || isinf(half_life_s) || !(min_scale >= 0) || isinf(min_scale))
+	if (!isfinite(half_life_s) || half_life_s < PM_EWMA_HALF_LIFE_MIN ||
+	    half_life_s > PM_EWMA_HALF_LIFE_MAX || !isfinite(min_scale) || min_scale < 0)
 		return -EINVAL;
 	*e = (struct pm_ewma){ .half_life = half_life_s, .min_scale = min_scale };
 	return 0;
@@ -27,7 +28,8 @@ static double ewma_weight(struct pm_ewma *e, double dt)
 {
 	if (dt != e->dt) {
 		e->dt = dt;
-		e->a = -expm1(-dt / e->half_life * M_LN2);	/* 1 - 2^(-dt/h), exact for small dt */
+		/* 1 - 2^(-dt/h), accurate for small dt */
+		e->a = -expm1(-dt / e->half_life * M_LN2);
 	}
 	return e->a;
 }
@@ -65,9 +67,10 @@ int ewma__update(struct pm_ewma *e, double t, double x)
 {
 	double a, d;
 
-	if (!isfinite(t) || !(fabs(x) <= PM_MODEL_VALUE_MAX))
+	if (!isfinite(t) || fabs(t) >= PM_MODEL_TIME_MAX || !isfinite(x) ||
+	    fabs(x) > PM_MODEL_VALUE_MAX)
 		return -EINVAL;
-	if (e->n && !(t > e->t))
+	if (e->n && t <= e->t)
 		return -EINVAL;
 	if (!e->n) {
 		e->n = 1;
@@ -110,17 +113,16 @@ double ewma__robust_scale(const struct pm_ewma *e)
 
 double ewma__score(const struct pm_ewma *e, double x)
 {
-	double s, z;
+	double s, d;
 
 	if (e->n < PM_EWMA_WARMUP || !isfinite(x))
 		return 0;
 	s = ewma_scale(e);
-	if (!(s > 0))
-		return x == e->center ? 0 : (x > e->center ? PM_Z_MAX : -PM_Z_MAX);
-	z = (x - e->center) / s;
-	if (z > PM_Z_MAX)
+	d = x - e->center;	/* |center| <= PM_MODEL_VALUE_MAX: no overflow */
+	/* clamp before dividing: no overflow, no division by zero */
+	if (d > PM_Z_MAX * s)
 		return PM_Z_MAX;
-	if (z < -PM_Z_MAX)
+	if (d < -PM_Z_MAX * s)
 		return -PM_Z_MAX;
-	return z;
+	return s > 0 ? d / s : 0;
 }

@@ -32,18 +32,18 @@ void pod_model__init(struct pm_pod_model *m)
 
 static bool pod_model_valid(double v)
 {
-	return v >= 0 && v <= PM_MODEL_VALUE_MAX;
+	return isfinite(v) && v >= 0 && v <= PM_MODEL_VALUE_MAX;
 }
 
 int pod_model__update(struct pm_pod_model *m, double t, double cpu, double mem, double cost,
 		      struct pm_change_alarm *alarm)
 {
-	if (!(fabs(t) < 1e15) || !pod_model_valid(cpu) || !pod_model_valid(mem) ||
+	if (!isfinite(t) || fabs(t) >= PM_MODEL_TIME_MAX || !pod_model_valid(cpu) || !pod_model_valid(mem) ||
 	    !pod_model_valid(cost))
 		return -EINVAL;
-	if (m->cpu_ewma.n && !(t > m->cpu_ewma.t))
+	if (m->cpu_ewma.n && t <= m->cpu_ewma.t)
 		return -EINVAL;
-	/* validated above (t within 3e7 years of 0 fits any slot number): none fails */
+	/* validated above: none of these fails */
 	sketch__add(&m->cpu, cpu);
 	sketch__add(&m->mem, mem);
 	ewma__update(&m->cpu_ewma, t, cpu);

@@ -7,9 +7,7 @@
 #include <math.h>
 #include <podmeter/model.h>
 
-#define SLOT_ABS_MAX 4e18	/* |t / slot_s| beyond this does not fit an int64 */
-
-static bool unit_range(double v)
+static bool seasonal_unit_range(double v)
 {
 	return v >= 0 && v <= 1;
 }
@@ -18,9 +16,11 @@ int seasonal__init(struct pm_seasonal *s, const struct pm_seasonal_cfg *cfg)
 {
 	if (cfg->slots < 2 || cfg->slots > PM_SEASONAL_SLOTS_MAX)
 		return -EINVAL;
-	if (!(cfg->slot_s > 0) || isinf(cfg->slot_s))
+	if (!isfinite(cfg->slot_s) || cfg->slot_s < PM_SEASONAL_SLOT_MIN_S ||
+	    cfg->slot_s > PM_SEASONAL_SLOT_MAX_S)
 		return -EINVAL;
-	if (!unit_range(cfg->alpha) || !unit_range(cfg->beta) || !unit_range(cfg->gamma))
+	if (!seasonal_unit_range(cfg->alpha) || !seasonal_unit_range(cfg->beta) ||
+	    !seasonal_unit_range(cfg->gamma))
 		return -EINVAL;
 	*s = (struct pm_seasonal){ .cfg = *cfg };
 	return 0;
@@ -36,13 +36,12 @@ static bool seasonal_started(const struct pm_seasonal *s)
 	return s->acc_n || s->closed;
 }
 
+/* |t| < PM_MODEL_TIME_MAX and slot_s >= PM_SEASONAL_SLOT_MIN_S: fits an int64 */
 static int seasonal_slot(const struct pm_seasonal *s, double t, int64_t *slot)
 {
-	double q = floor(t / s->cfg.slot_s);
-
-	if (!(fabs(q) < SLOT_ABS_MAX))
+	if (!isfinite(t) || fabs(t) >= PM_MODEL_TIME_MAX)
 		return -EINVAL;
-	*slot = (int64_t)q;
+	*slot = (int64_t)floor(t / s->cfg.slot_s);
 	return 0;
 }
 
@@ -112,7 +111,7 @@ int seasonal__update(struct pm_seasonal *s, double t, double x)
 {
 	int64_t slot;
 
-	if (!isfinite(t) || !(fabs(x) <= PM_MODEL_VALUE_MAX) || seasonal_slot(s, t, &slot))
+	if (!isfinite(x) || fabs(x) > PM_MODEL_VALUE_MAX || seasonal_slot(s, t, &slot))
 		return -EINVAL;
 	if (!seasonal_started(s)) {
 		s->cur = s->first = slot;
@@ -135,7 +134,7 @@ int seasonal__expected(const struct pm_seasonal *s, double t, double *out)
 
 	if (!seasonal_started(s))
 		return -ENODATA;
-	if (!isfinite(t) || seasonal_slot(s, t, &slot))
+	if (seasonal_slot(s, t, &slot))
 		return -EINVAL;
 	if (!s->ready) {
 		*out = s->closed ? s->level : s->acc / s->acc_n;
@@ -155,7 +154,7 @@ double seasonal__residual(const struct pm_seasonal *s, double t, double x)
 {
 	double e;
 
-	if (!(fabs(x) <= PM_MODEL_VALUE_MAX) || seasonal__expected(s, t, &e))
+	if (!isfinite(x) || fabs(x) > PM_MODEL_VALUE_MAX || seasonal__expected(s, t, &e))
 		return 0;
 	return x - e;
 }

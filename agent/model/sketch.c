@@ -20,7 +20,7 @@ static bool sketch_has_bins(const struct pm_sketch *s)
 
 int sketch__init(struct pm_sketch *s, double alpha)
 {
-	if (!(alpha >= PM_SKETCH_ALPHA_MIN && alpha <= PM_SKETCH_ALPHA_MAX))
+	if (!isfinite(alpha) || alpha < PM_SKETCH_ALPHA_MIN || alpha > PM_SKETCH_ALPHA_MAX)
 		return -EINVAL;
 	s->alpha = alpha;
 	s->ln_gamma = log1p(2 * alpha / (1 - alpha));
@@ -46,13 +46,16 @@ static int32_t sketch_key(const struct pm_sketch *s, double x)
 	return (int32_t)ceil(log(x) * s->inv_ln_gamma);
 }
 
+/* exp(@e) without overflow: the top bucket's bounds may pass DBL_MAX by up to alpha */
+static double sketch_exp(double e)
+{
+	return e < 709.78 ? exp(e) : DBL_MAX;	/* log(DBL_MAX) = 709.7827 */
+}
+
 /* The value reported for bucket @key: within alpha of all its values. */
 static double sketch_value(const struct pm_sketch *s, int32_t key)
 {
-	double v = exp(key * s->ln_gamma + log(2 / (exp(s->ln_gamma) + 1)));
-
-	/* the last bucket's value may pass DBL_MAX by up to alpha */
-	return isinf(v) ? DBL_MAX : v;
+	return sketch_exp(key * s->ln_gamma + log(2 / (exp(s->ln_gamma) + 1)));
 }
 
 static void sketch_note_collapse(struct pm_sketch *s, int32_t key)
@@ -188,7 +191,7 @@ int sketch__add(struct pm_sketch *s, double x)
 {
 	int i;
 
-	if (!(x >= 0) || isinf(x))
+	if (!isfinite(x) || x < 0)
 		return -EINVAL;
 	if (x < PM_SKETCH_MIN_VALUE) {
 		if (s->zero + 1 > PM_SKETCH_WEIGHT_MAX)
@@ -209,9 +212,9 @@ int sketch__quantile(const struct pm_sketch *s, double q, double *out)
 	double rank, cum;
 	int i;
 
-	if (!(q >= 0 && q <= 1))
+	if (isnan(q) || q < 0 || q > 1)
 		return -EINVAL;
-	if (!(s->count > 0))
+	if (s->count <= 0)
 		return -ENODATA;
 	/* the same sum the rank is compared with: no drift between count and bins */
 	cum = s->zero;
@@ -241,7 +244,7 @@ double sketch__exact_above(const struct pm_sketch *s)
 {
 	if (s->collapse_key == NO_COLLAPSE)
 		return 0;
-	return exp(s->collapse_key * s->ln_gamma);
+	return sketch_exp(s->collapse_key * s->ln_gamma);
 }
 
 int sketch__merge(struct pm_sketch *dst, const struct pm_sketch *src)
@@ -277,7 +280,7 @@ int sketch__merge(struct pm_sketch *dst, const struct pm_sketch *src)
 
 int sketch__decay(struct pm_sketch *s, double factor)
 {
-	if (!(factor >= 0 && factor <= 1))
+	if (isnan(factor) || factor < 0 || factor > 1)
 		return -EINVAL;
 	sketch_scale(s, (float)factor);
 	return 0;

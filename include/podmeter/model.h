@@ -3,9 +3,11 @@
  * Online models for judgement on the node: per series, O(1) work per sample
  * (a quantile query is O(bins)), fixed-size state owned by the caller, no
  * allocation, no I/O. Every update rejects NaN and infinite input, and
- * (but for the sketch) magnitudes above PM_MODEL_VALUE_MAX, whose squares
- * would overflow, with -EINVAL and leaves the model as it was; no query
- * returns NaN or an infinity.
+ * (but for the sketch) values above PM_MODEL_VALUE_MAX and times beyond
+ * PM_MODEL_TIME_MAX, with -EINVAL and leaves the model as it was. Inputs are
+ * classified before any arithmetic, so no model raises a floating-point
+ * exception (invalid, division by zero, overflow) or returns NaN or an
+ * infinity, whatever it is given.
  *
  *   sketch    mergeable quantile sketch with a relative-error guarantee
  *   ewma      time-decayed mean and variance, and a robust z-score
@@ -19,7 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PM_MODEL_VALUE_MAX	1e100
+#define PM_MODEL_VALUE_MAX	1e30	/* |x|: squares and float copies stay finite */
+#define PM_MODEL_TIME_MAX	1e15	/* |t| in seconds: 3e7 years */
 
 /*
  * Quantile sketch (the DDSketch construction). A value x > 0 falls in bucket
@@ -39,8 +42,10 @@
  * Guarantee: for rank q, the reported value v and the value x of that rank in
  * the (weighted) data satisfy |v - x| <= alpha * x whenever v is above
  * sketch__exact_above() (0 while nothing was collapsed); at or below it, v is
- * only an upper bound. Ranks are exact: weights are floats, exact for whole
- * sample counts below 2^24.
+ * only an upper bound (folding moves values up, never down). Ranks are those
+ * of the weights held: whole sample counts are exact in a float bucket (kept
+ * below 2^23); a decay by other than a power of two rounds each weight to
+ * float precision (2^-24 relative).
  *
  * Weights rather than counts, so a window can decay (sketch__decay()). When
  * one bucket would pass PM_SKETCH_WEIGHT_MAX the sketch decays itself by 1/2
@@ -109,11 +114,14 @@ int sketch__decay(struct pm_sketch *s, double factor);
  * with residuals clipped to +-PM_EWMA_CLIP scales (Huber); the scale is the
  * EWMA of the clipped absolute residual times the factor that makes it the
  * standard deviation for Gaussian data. A level shift inflates the scale
- * geometrically until the center follows, so the model adapts to a new
- * regime in a few half-lives. The scale never goes below min_scale (set it
- * to the series' resolution): a constant series stays adaptable.
+ * geometrically until the center follows: after a shift of 100 sigma the
+ * center is back within 1 sigma in about 8 half-lives (the plain mean: 7).
+ * The scale never goes below min_scale (set it to the series' resolution),
+ * so a constant series stays adaptable.
  */
 #define PM_EWMA_WARMUP		16
+#define PM_EWMA_HALF_LIFE_MIN	1e-3	/* seconds */
+#define PM_EWMA_HALF_LIFE_MAX	1e12
 #define PM_EWMA_CLIP		3.0
 #define PM_Z_MAX		1e6	/* scores are clamped to +-PM_Z_MAX */
 
@@ -121,13 +129,13 @@ struct pm_ewma {
 	double half_life;	/* seconds */
 	double min_scale;
 	double t;		/* time of the last sample */
-	double dt, a;		/* last interval and its weight, to skip exp2() at a steady tick */
+	double dt, a;		/* last interval and its weight: no expm1() at a steady tick */
 	double mean, var;
 	double center, absdev;	/* robust pair */
 	uint64_t n;
 };
 
-/* -EINVAL unless @half_life_s > 0 and @min_scale >= 0, both finite. */
+/* -EINVAL unless @half_life_s is within the bounds above and @min_scale >= 0. */
 int ewma__init(struct pm_ewma *e, double half_life_s, double min_scale);
 /*
  * Add @x observed at @t seconds (any monotonic clock). -EINVAL for NaN or
@@ -156,8 +164,13 @@ double ewma__score(const struct pm_ewma *e, double x);
  *   Page-Hinkley  inc = (x - mean of every sample since the reset) / sigma;
  *                 k is the tolerance delta, h the threshold lambda.
  * After an alarm the detector resets and learns the new level.
- * The shift is estimated as sigma * (k + S / N), N the samples since the sum
- * left 0 (also the estimated onset, N samples back).
+ * At an alarm, the onset and the shift are estimated by likelihood ratio
+ * over a few candidate windows ending at the alarm: the whole excursion (the
+ * N samples since the alarming sum left 0: the classic estimate
+ * sigma * (k + S / N)) and the last 1 .. PM_CHANGE_RECENT samples within it;
+ * the window with the largest (sum of x - mean)^2 / length wins, its mean is
+ * the shift. The short windows matter for large jumps, where the excursion
+ * often began with a few in-control samples that would dilute the estimate.
  */
 enum pm_change_method {
 	PM_CHANGE_CUSUM,
@@ -172,16 +185,20 @@ struct pm_change_cfg {
 	double min_sigma;	/* floor of sigma, in the series' units */
 };
 
-/* k = 0.5, h = 20: ~1e9 in-control samples between false alarms, 1 sigma found in ~40 */
+/*
+ * k = 0.5, h = 20: ~1e9 in-control samples between false alarms (Siegmund's
+ * approximation), a 1-sigma shift found in ~40 samples, 2 sigma in ~14.
+ */
 #define PM_CHANGE_K		0.5
 #define PM_CHANGE_H		20.0
-#define PM_CHANGE_WARMUP	32
+#define PM_CHANGE_WARMUP	100	/* 32 gives false alarms from a poor first sigma */
+#define PM_CHANGE_RECENT	8
 
 struct pm_change_alarm {
 	int dir;		/* +1 up, -1 down */
 	double shift;		/* estimated shift of the mean, signed, series' units */
 	double before;		/* reference mean before the shift */
-	uint32_t since;		/* estimated onset: this many samples back */
+	uint32_t since;		/* onset: the last this many samples, the alarm's included */
 };
 
 struct pm_change {
@@ -189,8 +206,11 @@ struct pm_change {
 	double ref_mean, ref_m2;	/* reference, Welford */
 	double run_mean;		/* every sample since the reset (Page-Hinkley) */
 	double s_up, s_dn;
+	double d_up, d_dn;		/* sum of x - mean while the sum is above 0 */
 	uint64_t n_ref, n;
 	uint32_t n_up, n_dn;
+	float recent[PM_CHANGE_RECENT];	/* last x - mean, a ring */
+	uint32_t head;
 };
 
 /* -EINVAL for k < 0, h <= 0, warmup < 2, min_sigma < 0 or an unknown method. */
@@ -217,10 +237,12 @@ bool change__warming(const struct pm_change *c);
  * period is over, the mean so far.
  */
 #define PM_SEASONAL_SLOTS_MAX	48
+#define PM_SEASONAL_SLOT_MIN_S	1e-3
+#define PM_SEASONAL_SLOT_MAX_S	1e9
 
 struct pm_seasonal_cfg {
 	uint32_t slots;		/* 2 .. PM_SEASONAL_SLOTS_MAX */
-	double slot_s;		/* > 0 */
+	double slot_s;		/* PM_SEASONAL_SLOT_MIN_S .. PM_SEASONAL_SLOT_MAX_S */
 	double alpha, beta, gamma;	/* each in [0, 1] */
 };
 
@@ -279,7 +301,8 @@ void pod_model__init(struct pm_pod_model *m);
  * One tick of one pod: @t seconds, CPU in cores, memory in bytes, cost rate.
  * 1 when the cost rate's detector raised an alarm (@alarm filled when not
  * NULL), 0 otherwise; -EINVAL, and nothing updated, when an input is
- * negative, NaN or infinite, or @t is not after the last tick's.
+ * negative, NaN, infinite or above PM_MODEL_VALUE_MAX, |@t| >= PM_MODEL_TIME_MAX,
+ * or @t is not after the last tick's.
  */
 int pod_model__update(struct pm_pod_model *m, double t, double cpu, double mem, double cost,
 		      struct pm_change_alarm *alarm);

@@ -9,6 +9,7 @@
  * same numbers. Each test prints the figures it checks.
  */
 #include <errno.h>
+#include <fenv.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <podmeter/model.h>
@@ -161,7 +163,8 @@ static double check_quantiles(const struct pm_sketch *s, const double *sorted, s
 			assert_true(est >= ref * (1 - s->alpha));
 		}
 		printf("  %-19s a=%.2f q=%-5g exact %-12.6g sketch %-12.6g rel.err %.5f%s\n", name,
-		       s->alpha, qs[i], ref, est, err, est > floor_v || ref == 0 ? "" : " (collapsed)");
+		       s->alpha, qs[i], ref, est, err,
+		       est > floor_v || ref == 0 ? "" : " (collapsed)");
 	}
 	return worst;
 }
@@ -199,6 +202,79 @@ static void test_sketch_distributions(void **state)
 				assert_true(p50 == 0 || p50 > sketch__exact_above(&s));
 		}
 	}
+}
+
+struct wv {
+	double v, w;
+};
+
+static int cmp_wv(const void *a, const void *b)
+{
+	return cmp_double(&((const struct wv *)a)->v, &((const struct wv *)b)->v);
+}
+
+/*
+ * The window under stress: 20 phases of 5000 samples, log-uniform over two
+ * decades around a center that random-walks between 1e-6 and 1e12, halving
+ * all weights after some phases. After each phase every quantile is checked
+ * against the weighted samples: within alpha above exact_above(), never
+ * under-reported below it. Weights are powers of two: sums are exact.
+ */
+static void test_sketch_window_moves(void **state)
+{
+	static struct wv ref[100000];
+	static struct wv sorted[100000];
+	struct pm_sketch s;
+	struct rng r;
+	double center = 0, total = 0;
+	int phase, i, n = 0, decays = 0, exact_q = 0, collapsed_q = 0;
+
+	(void)state;
+	rng_seed(&r, 3);
+	assert_int_equal(sketch__init(&s, PM_SKETCH_ALPHA_POD), 0);
+	for (phase = 0; phase < 20; phase++) {
+		center += rng_u01(&r) < 0.5 ? -2 : 2;
+		center = fmax(-5, fmin(11, center));
+		for (i = 0; i < 5000; i++, n++) {
+			ref[n].v = pow(10, center - 1 + 2 * rng_u01(&r));
+			ref[n].w = 1;
+			total += 1;
+			assert_int_equal(sketch__add(&s, ref[n].v), 0);
+		}
+		if (decays < 8 && rng_u01(&r) < 0.4) {
+			assert_int_equal(sketch__decay(&s, 0.5), 0);
+			for (i = 0; i < n; i++)
+				ref[i].w *= 0.5;
+			total *= 0.5;
+			decays++;
+		}
+		assert_true(sketch__count(&s) == total);
+		memcpy(sorted, ref, n * sizeof(ref[0]));
+		qsort(sorted, n, sizeof(sorted[0]), cmp_wv);
+		for (i = 0; i < (int)(sizeof(qs) / sizeof(qs[0])); i++) {
+			double rank = qs[i] * total, cum = 0, est, x = sorted[n - 1].v;
+			int j;
+
+			for (j = 0; j < n; j++) {
+				cum += sorted[j].w;
+				if (cum > rank) {
+					x = sorted[j].v;
+					break;
+				}
+			}
+			assert_int_equal(sketch__quantile(&s, qs[i], &est), 0);
+			if (est > sketch__exact_above(&s)) {
+				assert_true(fabs(est - x) <= PM_SKETCH_ALPHA_POD * x * (1 + 1e-9));
+				exact_q++;
+			} else {
+				assert_true(est >= x * (1 - PM_SKETCH_ALPHA_POD));
+				collapsed_q++;
+			}
+		}
+	}
+	printf("window moving over 1e-6..1e12 with %d halvings: %d quantiles within alpha %.2f, "
+	       "%d below the collapse point (upper bounds)\n", decays, exact_q,
+	       PM_SKETCH_ALPHA_POD, collapsed_q);
 }
 
 /* A: uniform(0.5, 50), B: lognormal around 20; merge(A, B) against the union. */
@@ -268,8 +344,9 @@ static void test_sketch_decay(void **state)
 	assert_int_equal(sketch__add(&s, 0), 0);
 	for (i = 0; i < 9; i++)
 		assert_int_equal(sketch__quantile(&s, qs[i], &before[i]), 0);
+	q = sketch__count(&s);
 	assert_int_equal(sketch__decay(&s, 0.5), 0);
-	printf("decay 0.5: count %.1f -> %.1f\n", 1001.0, sketch__count(&s));
+	printf("decay 0.5: count %.1f -> %.1f, 9 quantiles unchanged\n", q, sketch__count(&s));
 	assert_true(sketch__count(&s) == 500.5);
 	for (i = 0; i < 9; i++) {
 		assert_int_equal(sketch__quantile(&s, qs[i], &q), 0);
@@ -284,7 +361,7 @@ static void test_sketch_decay(void **state)
 	assert_int_equal(sketch__quantile(&s, 0.3, &q), 0);
 	assert_true(q < 10 * (1 + PM_SKETCH_ALPHA));
 	/* a bucket decayed below PM_SKETCH_PRUNE is gone */
-	assert_int_equal(sketch__decay(&s, 1e-6), 0);
+	assert_int_equal(sketch__decay(&s, 1e-7), 0);
 	assert_int_equal(sketch__quantile(&s, 0.5, &q), -ENODATA);
 	assert_true(sketch__count(&s) == 0);
 	assert_int_equal(sketch__decay(&s, 1.5), -EINVAL);
@@ -320,7 +397,7 @@ static void test_sketch_edges(void **state)
 	assert_int_equal(sketch__add(&s, DBL_MAX), 0);
 	assert_int_equal(sketch__quantile(&s, 1, &q), 0);
 	assert_true(isfinite(q) && q >= DBL_MAX * (1 - PM_SKETCH_ALPHA));
-	/* 1e-8 .. 1e300 cannot fit: the low one collapses, the top stays exact */
+	/* 1e-8 .. DBL_MAX cannot fit: the low one collapses, the top stays exact */
 	assert_int_equal(sketch__add(&s, 1e-8), 0);
 	assert_int_equal(sketch__quantile(&s, 0.5, &q), 0);
 	assert_true(isfinite(q));
@@ -330,15 +407,15 @@ static void test_sketch_edges(void **state)
 
 	/* past 2^23 in one bucket the sketch halves itself: proportions hold */
 	sketch__reset(&s);
-	for (i = 0; i < 9000000; i++)
-		assert_int_equal(sketch__add(&s, i % 3 ? 5.0 : 50.0), 0);
-	assert_int_equal(sketch__quantile(&s, 0.6, &q), 0);
-	assert_true(fabs(q - 5) <= 5 * PM_SKETCH_ALPHA);
-	assert_int_equal(sketch__quantile(&s, 0.7, &q), 0);
-	assert_true(fabs(q - 50) <= 50 * PM_SKETCH_ALPHA);
-	printf("9e6 samples (2/3 at 5, 1/3 at 50): weight %.0f after self-halving, p60 5, p70 50\n",
+	for (i = 0; i < 12000000; i++)
+		assert_int_equal(sketch__add(&s, i % 4 ? 5.0 : 50.0), 0);
+	printf("12e6 samples (3/4 at 5, 1/4 at 50): weight %.0f after self-halving\n",
 	       sketch__count(&s));
-	assert_true(sketch__count(&s) < 9000000);
+	assert_true(sketch__count(&s) < 12000000);
+	assert_int_equal(sketch__quantile(&s, 0.74, &q), 0);
+	assert_true(fabs(q - 5) <= 5 * PM_SKETCH_ALPHA);
+	assert_int_equal(sketch__quantile(&s, 0.76, &q), 0);
+	assert_true(fabs(q - 50) <= 50 * PM_SKETCH_ALPHA);
 }
 
 /* ---- EWMA ---- */
@@ -433,25 +510,35 @@ static void test_ewma_outlier_score(void **state)
 	assert_true(zc < 3);
 }
 
-/* After a 100-sigma level shift the robust pair follows in a few half-lives. */
+/*
+ * After a 100-sigma level shift the robust center follows: the clipped
+ * residuals inflate the scale geometrically. Compared with the plain mean of
+ * the same model, which needs log2(100) = 6.6 half-lives to come within 1 sigma.
+ */
 static void test_ewma_adapts(void **state)
 {
 	struct pm_ewma e;
 	struct rng r;
-	int i;
+	int i, robust = -1, plain = -1;
 
 	(void)state;
 	rng_seed(&r, 24);
 	assert_int_equal(ewma__init(&e, 100, 1e-3), 0);
 	train(&e, &r, 5000, 10, 1, 0, 0);
-	for (i = 0; i < 20000; i++) {
-		if (fabs(e.center - 110) < 1)
-			break;
+	for (i = 0; i < 20000 && (robust < 0 || plain < 0); i++) {
 		train(&e, &r, 1, 110, 1, 0, 0);
+		if (robust < 0 && fabs(e.center - 110) < 1)
+			robust = i + 1;
+		if (plain < 0 && fabs(ewma__mean(&e) - 110) < 1)
+			plain = i + 1;
 	}
-	printf("level shift of 100 sigma: robust center within 1 sigma after %d samples "
-	       "(%.1f half-lives, bound 5)\n", i, i / 100.0);
-	assert_true(i <= 500);
+	printf("level shift of 100 sigma, half-life 100 samples: within 1 sigma after %d samples "
+	       "(robust center, bound 1000) and %d (plain mean)\n", robust, plain);
+	assert_true(robust > 0 && robust <= 1000);
+	/* the scale comes back to sigma once the center has followed */
+	train(&e, &r, 2000, 110, 1, 0, 0);
+	printf("  robust scale 2000 samples later: %.3f (sigma 1)\n", ewma__robust_scale(&e));
+	assert_true(fabs(ewma__robust_scale(&e) - 1) < 0.2);
 }
 
 static void test_ewma_edges(void **state)
@@ -471,7 +558,8 @@ static void test_ewma_edges(void **state)
 	copy = e;
 	assert_int_equal(ewma__update(&e, 200, NAN), -EINVAL);
 	assert_int_equal(ewma__update(&e, 200, INFINITY), -EINVAL);
-	assert_int_equal(ewma__update(&e, 200, 1e200), -EINVAL);
+	assert_int_equal(ewma__update(&e, 200, 2 * PM_MODEL_VALUE_MAX), -EINVAL);
+	assert_int_equal(ewma__update(&e, PM_MODEL_TIME_MAX, 1), -EINVAL);
 	assert_int_equal(ewma__update(&e, NAN, 1), -EINVAL);
 	assert_int_equal(ewma__update(&e, 99, 1), -EINVAL);	/* not after the last */
 	assert_int_equal(ewma__update(&e, 50, 1), -EINVAL);
@@ -489,8 +577,8 @@ static void test_ewma_edges(void **state)
 		assert_int_equal(ewma__update(&e, i, 3), 0);
 	assert_true(fabs(ewma__score(&e, 4) - 2) < 1e-12);
 	/* extreme but accepted magnitudes stay finite */
-	assert_int_equal(ewma__update(&e, 100, 1e100), 0);
-	assert_int_equal(ewma__update(&e, 101, -1e100), 0);
+	assert_int_equal(ewma__update(&e, 100, PM_MODEL_VALUE_MAX), 0);
+	assert_int_equal(ewma__update(&e, 101, -PM_MODEL_VALUE_MAX), 0);
 	assert_true(isfinite(ewma__mean(&e)) && isfinite(ewma__var(&e)));
 	assert_true(isfinite(ewma__score(&e, -DBL_MAX)));
 }
@@ -538,7 +626,7 @@ static int delay_once(enum pm_change_method m, uint64_t seed, double shift,
 }
 
 /* Asserted bounds on the worst delay over TRIALS, per shift of 1, 2, 3 sigma. */
-static const int delay_bound[] = { 100, 25, 15 };
+static const int delay_bound[] = { 250, 30, 16 };
 
 static void test_change_delay(void **state)
 {
@@ -550,14 +638,13 @@ static void test_change_delay(void **state)
 		for (k = 1; k <= 3; k++) {
 			for (dir = -1; dir <= 1; dir += 2) {
 				double sum = 0, est = 0;
-				int worst = 0;
+				int worst = 0, wrong = 0;
 
 				for (t = 0; t < TRIALS; t++) {
-					struct pm_change_alarm al;
+					struct pm_change_alarm al = { 0 };
 					int d = delay_once(m, 5000 + t, dir * k, &al);
 
-					assert_true(d <= delay_bound[k - 1]);
-					assert_int_equal(al.dir, dir);
+					wrong += al.dir != dir;
 					sum += d;
 					est += al.shift;
 					if (d > worst)
@@ -565,9 +652,12 @@ static void test_change_delay(void **state)
 				}
 				printf("%-12s shift %+d sigma (k=%.1f h=%.0f): delay mean %.1f, "
 				       "max %d over %d trials (bound %d); estimated shift %+.2f\n",
-				       method_name(m), dir * k, PM_CHANGE_K, PM_CHANGE_H, sum / TRIALS,
-				       worst, TRIALS, delay_bound[k - 1], est / TRIALS);
-				assert_true(fabs(est / TRIALS - dir * k) <= 0.5 * k);
+				       method_name(m), dir * k, PM_CHANGE_K, PM_CHANGE_H,
+				       sum / TRIALS, worst, TRIALS, delay_bound[k - 1],
+				       est / TRIALS);
+				assert_int_equal(wrong, 0);
+				assert_true(worst <= delay_bound[k - 1]);
+				assert_true(fabs(est / TRIALS - dir * k) <= 0.2 * k);
 			}
 		}
 	}
@@ -832,20 +922,24 @@ static void test_seasonal_edges(void **state)
 	assert_true(seasonal__ready(&s));
 	assert_int_equal(seasonal__expected(&s, 1e6 + 100 * PERIOD_S, &e), 0);
 	assert_true(isfinite(e));
-	assert_true(isfinite(seasonal__residual(&s, 1e6, 1e100)));
+	assert_int_equal(seasonal__update(&s, 1e6 + 2 * SLOT_S, PM_MODEL_VALUE_MAX), 0);
+	assert_int_equal(seasonal__update(&s, 1e6 + 3 * SLOT_S, -PM_MODEL_VALUE_MAX), 0);
+	assert_true(isfinite(seasonal__residual(&s, 1e6 + 4 * SLOT_S, PM_MODEL_VALUE_MAX)));
+	assert_int_equal(seasonal__expected(&s, 1e6 + 4 * SLOT_S, &e), 0);
+	assert_true(isfinite(e));
 }
 
 /* ---- one pod ---- */
 
 static void test_pod_model(void **state)
 {
-	struct pm_pod_model *m = malloc(sizeof(*m));
+	static struct pm_pod_model pm;
+	struct pm_pod_model *m = &pm;
 	struct pm_change_alarm al;
 	double q;
 	int i, rc, alarms = 0;
 
 	(void)state;
-	assert_non_null(m);
 	printf("per-pod model state: %zu bytes (sketch %zu x 2, ewma %zu x 2, change %zu, "
 	       "seasonal %zu; goal <= 4096)\n", sizeof(*m), sizeof(m->cpu), sizeof(m->cpu_ewma),
 	       sizeof(m->cost), sizeof(m->cpu_season));
@@ -857,9 +951,12 @@ static void test_pod_model(void **state)
 		rc = pod_model__update(m, i * 10.0, 0.25, 300e6, cost + 0.001 * (i % 7), &al);
 		assert_true(rc == 0 || rc == 1);
 		if (rc == 1) {
+			printf("cost rate 0.10 -> 0.30 at tick 1000: alarm at tick %d, dir %+d, "
+			       "shift %.4f, onset: the last %u tick(s)\n", i, al.dir, al.shift,
+			       al.since);
 			alarms++;
 			assert_int_equal(al.dir, 1);
-			assert_true(fabs(al.shift - 0.2) < 0.05);
+			assert_true(fabs(al.shift - 0.2) < 0.01);
 		}
 	}
 	assert_int_equal(alarms, 1);
@@ -869,13 +966,13 @@ static void test_pod_model(void **state)
 	assert_true(sketch__count(&m->cpu) == 2000 && m->cpu_ewma.n == 2000);
 	assert_int_equal(sketch__quantile(&m->mem, 0.99, &q), 0);
 	assert_true(fabs(q - 300e6) <= 300e6 * PM_SKETCH_ALPHA_POD);
-	free(m);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sketch_distributions),
+		cmocka_unit_test(test_sketch_window_moves),
 		cmocka_unit_test(test_sketch_merge),
 		cmocka_unit_test(test_sketch_decay),
 		cmocka_unit_test(test_sketch_edges),
@@ -894,5 +991,7 @@ int main(void)
 		cmocka_unit_test(test_pod_model),
 	};
 
+	/* no model may raise an invalid operation, a division by zero or an overflow */
+	feenableexcept(FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
