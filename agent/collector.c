@@ -1347,7 +1347,7 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 		c->report_stats(c->report_ctx, &s->agent.reports);
 	cost__advance(&c->prices, &c->capacity, c->cost_base, s);
 	cost__keep_monotonic(c->snap, s);
-	if (detect__tick(c->detector, s, kubemeta__listed(c->meta)))
+	if (detect__tick(c->detector, s, kubemeta__listed(c->meta), periodic))
 		fprintf(stderr, "warning: detect: out of memory; findings of this collection "
 				"are incomplete\n");
 	if (periodic || !c->cost_base) {

@@ -25,6 +25,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <podmeter/detect.h>
+#include <podmeter/cost.h>
+#include <podmeter/model.h>
+
+#define RS_CPU_FLOOR	0.01		/* cores */
+#define RS_MEM_FLOOR	(20.0 * 1048576)
+#define RS_CONF_S	86400.0		/* confidence 0.5 after a day observed */
+#define HOURS_MONTH	730.0
+
+/* A container's right-sizing state: its CPU rates, its highest working set. */
+struct det_ctr {
+	char id[PM_CID_MAX + 1];
+	struct pm_sketch cpu;
+	double mem_peak;
+	double first_seen;
+	uint64_t last_cpu_ns;
+	bool primed;		/* last_cpu_ns holds a sample */
+};
 
 struct det_pod {
 	char uid[PM_UID_LEN + 1];
@@ -39,6 +56,15 @@ struct det_pod {
 	double cost_at_busy;	/* its total cost at the last busy interval */
 	double cpu_max;		/* highest CPU rate (cores) since last busy */
 	double net_max;		/* highest traffic (bytes/s) since last busy */
+	struct pm_pod_model *model;	/* NULL until its first periodic interval */
+	double last_model_t;	/* time and counters of the last model sample */
+	uint64_t last_cpu_ns;
+	double last_cost;
+	uint64_t anomalies;
+	struct pm_change_alarm alarm;	/* the last one */
+	double alarm_at;	/* 0 = none */
+	struct det_ctr *ctrs;
+	size_t n_ctrs;
 };
 
 struct pm_detector {
@@ -56,6 +82,9 @@ void detect__defaults(struct pm_detect_cfg *cfg)
 	cfg->idle_net_bytes_s = 1024;
 	cfg->zombie_cpu_cores = 0.005;
 	cfg->zombie_memory_bytes = 16ULL << 20;
+	cfg->rs_quantile = 0.95;
+	cfg->rs_target = 0.7;
+	cfg->rs_headroom = 1.2;
 }
 
 struct pm_detector *detect__new(const struct pm_detect_cfg *cfg)
@@ -72,11 +101,24 @@ void detect__set_cfg(struct pm_detector *d, const struct pm_detect_cfg *cfg)
 	d->cfg = *cfg;
 }
 
+static void pod_state_free(struct det_pod *st)
+{
+	free(st->model);
+	free(st->ctrs);
+	st->model = NULL;
+	st->ctrs = NULL;
+	st->n_ctrs = 0;
+}
+
 void detect__free(struct pm_detector *d)
 {
+	size_t i;
+
 	if (!d)
 		return;
 	snapshot__put(d->prev);
+	for (i = 0; i < d->n; i++)
+		pod_state_free(&d->pods[i]);
 	free(d->pods);
 	free(d);
 }
@@ -218,6 +260,109 @@ static struct pm_finding_snap *finding(struct pm_pod_snap *p, const char *kind, 
 	return f;
 }
 
+static struct det_ctr *ctr_state(struct det_pod *st, const char *id, double now)
+{
+	struct det_ctr *c;
+	size_t i;
+
+	for (i = 0; i < st->n_ctrs; i++)
+		if (!strcmp(st->ctrs[i].id, id))
+			return &st->ctrs[i];
+	c = realloc(st->ctrs, (st->n_ctrs + 1) * sizeof(*c));
+	if (!c)
+		return NULL;
+	st->ctrs = c;
+	c = &c[st->n_ctrs++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	sketch__init(&c->cpu, PM_SKETCH_ALPHA_POD);
+	c->first_seen = now;
+	return c;
+}
+
+/*
+ * One periodic sample into the pod's models (CPU cores, working set, cost
+ * rate) and its containers' (CPU cores, peak working set). The first
+ * interval only sets the counters' baseline.
+ */
+static int learn(struct det_pod *st, const struct pm_pod_snap *p, double now)
+{
+	double dt = now - st->last_model_t, cost = total_cost(p), cpu, rate;
+	struct pm_change_alarm alarm;
+	struct det_ctr *c;
+	size_t i;
+	int ret;
+
+	if (!st->model) {
+		st->model = malloc(sizeof(*st->model));
+		if (!st->model)
+			return -ENOMEM;
+		pod_model__init(st->model);
+		dt = 0;
+	}
+	for (i = 0; i < p->n_containers; i++) {
+		const struct pm_container_snap *cs = &p->containers[i];
+
+		if (!cs->id[0])
+			continue;
+		c = ctr_state(st, cs->id, now);
+		if (!c)
+			return -ENOMEM;
+		if (dt > 0 && c->primed && cs->cpu_ns >= c->last_cpu_ns)
+			sketch__add(&c->cpu, (cs->cpu_ns - c->last_cpu_ns) / 1e9 / dt);
+		c->last_cpu_ns = cs->cpu_ns;
+		c->primed = true;
+		c->mem_peak = fmax(c->mem_peak, (double)cs->working_set_bytes);
+	}
+	if (dt > 0) {
+		cpu = p->cpu_ns > st->last_cpu_ns ? (p->cpu_ns - st->last_cpu_ns) / 1e9 / dt : 0;
+		rate = cost > st->last_cost ? (cost - st->last_cost) / dt * 3600 : 0;
+		ret = pod_model__update(st->model, now, cpu, fmax(p->working_set_bytes, 0), rate,
+					&alarm);
+		if (ret == 1) {
+			st->anomalies++;
+			st->alarm = alarm;
+			st->alarm_at = now;
+		}
+	}
+	st->last_model_t = now;
+	st->last_cpu_ns = p->cpu_ns;
+	st->last_cost = cost;
+	return 0;
+}
+
+/* Requests from usage: CPU quantile / target, memory peak x headroom; priced. */
+static void right_size(const struct pm_detect_cfg *cfg, const struct det_pod *st,
+		       struct pm_pod_snap *p, const double *price, double now)
+{
+	double q, cpu, mem, save = 0;
+	size_t i, j;
+
+	for (i = 0; i < p->n_containers; i++) {
+		struct pm_container_snap *cs = &p->containers[i];
+		const struct det_ctr *c = NULL;
+
+		cs->rec_cpu_cores = cs->rec_memory_bytes = -1;
+		cs->rec_confidence = 0;
+		for (j = 0; j < st->n_ctrs && !c; j++)
+			if (!strcmp(st->ctrs[j].id, cs->id))
+				c = &st->ctrs[j];
+		if (!c || sketch__quantile(&c->cpu, cfg->rs_quantile, &q))
+			continue;
+		cpu = fmax(RS_CPU_FLOOR, q / cfg->rs_target);
+		mem = fmax(RS_MEM_FLOOR, c->mem_peak * cfg->rs_headroom);
+		cs->rec_cpu_cores = cpu;
+		cs->rec_memory_bytes = mem;
+		cs->rec_confidence = (now - c->first_seen) / (now - c->first_seen + RS_CONF_S);
+		if (cs->cpu_request_milli >= 0)
+			save += (cs->cpu_request_milli / 1000.0 - cpu) * price[PM_RES_CPU] * HOURS_MONTH;
+		if (cs->memory_request_bytes >= 0)
+			save += (cs->memory_request_bytes - mem) / PM_GIB *
+				price[PM_RES_MEMORY] * HOURS_MONTH;
+	}
+	p->savings_dollars_month = save;
+}
+
 static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st,
 		 struct pm_pod_snap *p, double now)
 {
@@ -271,6 +416,19 @@ static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st,
 		attr(f, "working_set_bytes", "%.0f", (double)fmax(p->working_set_bytes, 0));
 		attr(f, "cpu_max_cores", "%.4f", st->cpu_max);
 	}
+	p->anomalies = st->anomalies;
+	if (st->alarm_at && now - st->alarm_at < w) {
+		f = finding(p, "anomaly", st->alarm_at, now, w);
+		if (!f)
+			return -ENOMEM;
+		f->score = fmin(1.0, fabs(st->alarm.shift) / fmax(fabs(st->alarm.before), 1e-9) / 2);
+		snprintf(f->detail, sizeof(f->detail), "cost rate went %s by $%.6f/h from $%.6f/h",
+			 st->alarm.dir > 0 ? "up" : "down", fabs(st->alarm.shift),
+			 st->alarm.before);
+		attr(f, "direction", "%+.0f", st->alarm.dir);
+		attr(f, "shift_dollars_per_hour", "%.9f", st->alarm.shift);
+		attr(f, "before_dollars_per_hour", "%.9f", st->alarm.before);
+	}
 	if (!p->zombie_mask && now - st->last_busy >= w) {
 		p->idle = 1;
 		p->idle_seconds = now - st->last_busy;
@@ -288,7 +446,8 @@ static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st,
 	return 0;
 }
 
-int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed)
+int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed,
+		 bool periodic)
 {
 	struct det_pod *next = calloc(s->n_pods ? s->n_pods : 1, sizeof(*next));
 	double dt = d->prev ? s->mono - d->prev->mono : 0;
@@ -302,16 +461,27 @@ int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_list
 		const struct pm_pod_snap *b = find(d->prev, p->uid);
 
 		for (c = 1; j < d->n && (c = strcmp(d->pods[j].uid, p->uid)) < 0;)
-			j++;
-		if (!c && b)
-			next[i] = d->pods[j];
-		else
-			b = NULL;	/* new to the detector: no interval yet */
+			pod_state_free(&d->pods[j++]);	/* gone */
+		if (!c) {
+			next[i] = d->pods[j];	/* its models move along */
+			memset(&d->pods[j++], 0, sizeof(d->pods[0]));
+		}
+		if (c || !b) {
+			/* new to the detector: no interval yet */
+			pod_state_free(&next[i]);
+			memset(&next[i], 0, sizeof(next[i]));
+			b = NULL;
+		}
 		memcpy(next[i].uid, p->uid, sizeof(next[i].uid));
 		observe(&d->cfg, &next[i], b, p, s->time, dt, kubelet_listed);
+		if (periodic && !err)
+			err = learn(&next[i], p, s->time);
+		right_size(&d->cfg, &next[i], p, s->price, s->time);
 		if (!err)
 			err = judge(&d->cfg, &next[i], p, s->time);
 	}
+	for (; j < d->n; j++)
+		pod_state_free(&d->pods[j]);
 	free(d->pods);
 	d->pods = next;
 	d->n = s->n_pods;

@@ -62,6 +62,12 @@ static json_t *json_container(const struct pm_container_snap *c)
 	err |= json_object_set_new(o, "limits",
 				   json_resources(c->cpu_limit_milli, c->memory_limit_bytes,
 						  c->gpu_limit));
+	err |= json_object_set_new(o, "recommended",
+				   c->rec_cpu_cores < 0
+					   ? json_null()
+					   : json_pack("{s:f,s:f,s:f}", "cpu_cores", c->rec_cpu_cores,
+						       "memory_bytes", c->rec_memory_bytes, "confidence",
+						       c->rec_confidence));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -238,6 +244,9 @@ static json_t *json_pod(const struct pm_pod_snap *p, bool has_net, bool has_gpu)
 	err |= json_object_set_new(o, "idle_seconds", json_num(p->idle_seconds));
 	err |= json_object_set_new(o, "zombie", json_zombies(p));
 	err |= json_object_set_new(o, "findings", json_findings(p));
+	err |= json_object_set_new(o, "anomalies", json_integer((json_int_t)p->anomalies));
+	err |= json_object_set_new(o, "savings_dollars_per_month",
+				   json_num(p->savings_dollars_month));
 	err |= json_object_set_new(o, "cost_dollars",
 				   json_dollars(p->cost_dollars, has_net ? PM_RES_MAX : PM_RES_NETWORK));
 	err |= json_object_set_new(o, "waste_dollars",

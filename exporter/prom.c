@@ -457,9 +457,63 @@ static void prom_write_judgement(FILE *f, const struct pm_snapshot *s)
 	}
 }
 
+static double pod_anomalies(const struct pm_pod_snap *p)
+{
+	return (double)p->anomalies;
+}
+
+static bool pod_has_rec(const struct pm_pod_snap *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_containers; i++)
+		if (p->containers[i].rec_cpu_cores >= 0)
+			return true;
+	return false;
+}
+
+static double pod_savings(const struct pm_pod_snap *p)
+{
+	return pod_has_rec(p) ? p->savings_dollars_month : NAN;
+}
+
+/* Per container: its name, or its id when the kubelet gave none. */
+static void prom_write_rec(FILE *f, const struct pm_snapshot *s, bool memory)
+{
+	const char *name = memory ? "podmeter_pod_recommended_memory_bytes"
+				  : "podmeter_pod_recommended_cpu_cores";
+	size_t i, j;
+
+	prom_family(f, name, "gauge",
+		    memory ? "Recommended memory request: peak working set x headroom (>= 20 MiB)."
+			   : "Recommended CPU request: usage quantile / target utilisation "
+			     "(>= 10m).");
+	for (i = 0; i < s->n_pods; i++) {
+		for (j = 0; j < s->pods[i].n_containers; j++) {
+			const struct pm_container_snap *c = &s->pods[i].containers[j];
+
+			if (c->rec_cpu_cores < 0)
+				continue;
+			prom_pod_labels(f, name, &s->pods[i]);
+			prom_put_label(f, "container", c->name[0] ? c->name : c->id, false);
+			fputc('}', f);
+			prom_put_value(f, memory ? c->rec_memory_bytes : c->rec_cpu_cores);
+		}
+	}
+}
+
 static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 {
 	prom_write_judgement(f, s);
+	prom_pod_family(f, s, "podmeter_pod_anomalies_total", "counter",
+			"Changes in the pod's cost rate found by its change detector.",
+			pod_anomalies);
+	prom_write_rec(f, s, false);
+	prom_write_rec(f, s, true);
+	prom_pod_family(f, s, "podmeter_pod_recommended_savings_dollars_per_month", "gauge",
+			"What moving the requests to the recommendations would save a month "
+			"(negative: cost more), in dollars.",
+			pod_savings);
 	prom_write_gpu(f, s);
 	prom_write_dollars(f, s, false);
 	prom_write_dollars(f, s, true);

@@ -9,6 +9,7 @@
  * its last values and reported once more, marked gone.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <podmeter/report.h>
@@ -24,6 +25,16 @@ struct mem_stat {
 	uint32_t util_ticks;
 };
 
+/* A container's recommendation as last sent: resent when it moves, and hourly. */
+struct rec_sent {
+	uint64_t key;		/* hash of (pod uid, container id) */
+	uint32_t cpu_milli, mem_mib;
+	double at;		/* unix seconds it was sent */
+};
+
+#define REC_MOVE	0.02	/* resent when either moves by 2% */
+#define REC_REFRESH_S	3600.0	/* ... or this long after it was last sent */
+
 struct pm_report_window {
 	struct pm_snapshot *start;	/* first tick (the last tick of the previous window) */
 	struct pm_snapshot *last;
@@ -31,6 +42,10 @@ struct pm_report_window {
 	size_t n_mem;
 	struct pm_pod_snap *gone;	/* pods that left the snapshots in this window */
 	size_t n_gone;
+	struct rec_sent *sent;		/* sorted by key */
+	size_t n_sent;
+	struct rec_sent *next_sent;	/* being built by a close */
+	size_t n_next, cap_next;
 };
 
 struct pm_report_window *report__window_new(void)
@@ -58,6 +73,8 @@ void report__window_free(struct pm_report_window *w)
 	snapshot__put(w->last);
 	free(w->mem);
 	free_pods(w->gone, w->n_gone);
+	free(w->sent);
+	free(w->next_sent);
 	free(w);
 }
 
@@ -303,7 +320,83 @@ static const struct pm_container_snap *find_container(const struct pm_pod_snap *
 	return NULL;
 }
 
-static Podmeter__V1__ContainerReport *container(struct arena *a, const struct pm_container_snap *c,
+static uint64_t rec_key(const char *uid, const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *uid; uid++)
+		h = (h ^ (unsigned char)*uid) * 0x100000001b3ULL;
+	h = (h ^ '/') * 0x100000001b3ULL;
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ULL;
+	return h;
+}
+
+static const struct rec_sent *find_sent(const struct pm_report_window *w, uint64_t key)
+{
+	size_t lo = 0, hi = w->n_sent, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (w->sent[mid].key == key)
+			return &w->sent[mid];
+		if (w->sent[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int cmp_sent(const void *a, const void *b)
+{
+	uint64_t x = ((const struct rec_sent *)a)->key, y = ((const struct rec_sent *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool moved(uint32_t then, uint32_t now)
+{
+	return fabs((double)now - then) > REC_MOVE * then;
+}
+
+/*
+ * A container's recommendation goes into the report when it is new, when it
+ * moved, or an hour after it was last sent: it changes slowly, and sending
+ * it each minute would cost more than the rest of the pod.
+ */
+static int recommend(struct pm_report_window *w, Podmeter__V1__ContainerReport *r,
+		     const char *uid, const struct pm_container_snap *c)
+{
+	uint32_t cpu = (uint32_t)(c->rec_cpu_cores * 1000 + 0.5);
+	uint32_t mem = (uint32_t)ceil(c->rec_memory_bytes / 1048576);
+	uint64_t key = rec_key(uid, c->id);
+	const struct rec_sent *prev = find_sent(w, key);
+	double now = w->last->time;
+	struct rec_sent *grown, *e;
+
+	if (w->n_next == w->cap_next) {
+		w->cap_next = w->cap_next ? w->cap_next * 2 : 64;
+		grown = realloc(w->next_sent, w->cap_next * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		w->next_sent = grown;
+	}
+	e = &w->next_sent[w->n_next++];
+	if (prev && !moved(prev->cpu_milli, cpu) && !moved(prev->mem_mib, mem) &&
+	    now - prev->at < REC_REFRESH_S) {
+		*e = *prev;	/* unchanged: not sent */
+		return 0;
+	}
+	*e = (struct rec_sent){ .key = key, .cpu_milli = cpu, .mem_mib = mem, .at = now };
+	r->recommended_cpu_millicores = cpu;
+	r->recommended_memory_mib = mem;
+	r->recommendation_confidence_percent = (uint32_t)(c->rec_confidence * 100 + 0.5);
+	return 0;
+}
+
+static Podmeter__V1__ContainerReport *container(struct arena *a, struct pm_report_window *w,
+						const char *uid, const struct pm_container_snap *c,
 						const struct pm_pod_snap *then)
 {
 	Podmeter__V1__ContainerReport *r = arena_alloc(a, sizeof(*r));
@@ -317,6 +410,8 @@ static Podmeter__V1__ContainerReport *container(struct arena *a, const struct pm
 	r->requests = resources(a, c->cpu_request_milli, c->memory_request_bytes, c->gpu_request);
 	r->limits = resources(a, c->cpu_limit_milli, c->memory_limit_bytes, c->gpu_limit);
 	r->cpu_usec = delta(c->cpu_ns, b ? b->cpu_ns : 0) / 1000;
+	if (c->rec_cpu_cores >= 0 && c->id[0] && recommend(w, r, uid, c))
+		return NULL;
 	return r;
 }
 
@@ -451,7 +546,7 @@ static void gpu(Podmeter__V1__PodReport *r, const struct mem_stat *m, const stru
 }
 
 /* @p's report over the window; @then is its state at the window's start, NULL when born since. */
-static Podmeter__V1__PodReport *pod(struct arena *a, const struct pm_report_window *w,
+static Podmeter__V1__PodReport *pod(struct arena *a, struct pm_report_window *w,
 				   const struct pm_pod_snap *p, const struct pm_pod_snap *then,
 				   bool gone)
 {
@@ -473,7 +568,7 @@ static Podmeter__V1__PodReport *pod(struct arena *a, const struct pm_report_wind
 	if (!r->containers)
 		return NULL;
 	for (i = 0; i < p->n_containers; i++) {
-		r->containers[i] = container(a, &p->containers[i], then);
+		r->containers[i] = container(a, w, p->uid, &p->containers[i], then);
 		if (!r->containers[i])
 			return NULL;
 	}
@@ -497,6 +592,11 @@ static Podmeter__V1__PodReport *pod(struct arena *a, const struct pm_report_wind
 	r->cost = dollars(a, p->cost_dollars, then ? then->cost_dollars : NULL, PM_RES_MAX);
 	r->waste = dollars(a, p->waste_dollars, then ? then->waste_dollars : NULL, PM_RES_MAX);
 	r->gone = gone;
+	r->anomalies = delta(p->anomalies, then ? then->anomalies : 0);
+	/* with the recommendations it follows from: when one of them is sent */
+	for (i = 0; i < r->n_containers; i++)
+		if (r->containers[i]->recommended_cpu_millicores)
+			r->savings_cents_per_month = (int64_t)llround(p->savings_dollars_month * 100);
 	return r->cost && r->waste ? r : NULL;
 }
 
@@ -571,7 +671,7 @@ static int node_parts(struct arena *a, Podmeter__V1__NodeReport *r, const struct
 	return u->idle_cost && u->overhead_cost && r->prices ? 0 : -ENOMEM;
 }
 
-static int build(struct arena *a, const struct pm_report_window *w,
+static int build(struct arena *a, struct pm_report_window *w,
 		 const struct pm_report_meta *meta, Podmeter__V1__NodeReport *r)
 {
 	const struct pm_snapshot *s = w->last, *b = w->start;
@@ -617,6 +717,7 @@ int report__window_close(struct pm_report_window *w, const struct pm_report_meta
 
 	if (!w->last)
 		return -ENODATA;
+	w->n_next = 0;
 	err = build(&a, w, meta, &r);
 	if (!err) {
 		len = podmeter__v1__node_report__get_packed_size(&r);
@@ -632,6 +733,18 @@ int report__window_close(struct pm_report_window *w, const struct pm_report_meta
 	arena_free(&a);
 	if (err)
 		return err;
+	/* what was sent is what the next windows compare with */
+	qsort(w->next_sent, w->n_next, sizeof(*w->next_sent), cmp_sent);
+	{
+		struct rec_sent *t = w->sent;
+		size_t cap = w->n_sent;
+
+		w->sent = w->next_sent;
+		w->n_sent = w->n_next;
+		w->next_sent = t;
+		w->cap_next = t ? cap : 0;
+		w->n_next = 0;
+	}
 	/* the next window starts where this one ended */
 	snapshot__put(w->start);
 	w->start = snapshot__get(w->last);

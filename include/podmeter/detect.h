@@ -17,6 +17,9 @@ struct pm_detect_cfg {
 	double idle_net_bytes_s;	/* busy above this traffic, both directions (1024) */
 	double zombie_cpu_cores;	/* a workload zombie stays under this floor (0.005) */
 	uint64_t zombie_memory_bytes;	/* ... while holding at least this (16 MiB) */
+	double rs_quantile;		/* right-sizing: CPU quantile (0.95) */
+	double rs_target;		/* ... divided by this utilisation (0.7) */
+	double rs_headroom;		/* memory: peak x this (1.2) */
 };
 
 void detect__defaults(struct pm_detect_cfg *cfg);
@@ -29,10 +32,12 @@ void detect__set_cfg(struct pm_detector *d, const struct pm_detect_cfg *cfg);
 
 /*
  * Judge @s's pods against what was seen so far (@s follows the snapshot of
- * the previous call): fills each pod's idle, zombie and findings fields.
- * @kubelet_listed: the kubelet's pod list is known (orphans can be told).
- * 0 or -ENOMEM.
+ * the previous call): fills each pod's idle, zombie, anomaly, right-sizing
+ * and findings fields. @kubelet_listed: the kubelet's pod list is known
+ * (orphans can be told). The models learn from @periodic ticks only, one
+ * sample each, so scrapes in between do not weigh. 0 or -ENOMEM.
  */
-int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed);
+int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed,
+		 bool periodic);
 
 #endif /* PODMETER_DETECT_H */

@@ -25,6 +25,10 @@ struct pm_container_snap {
 	int64_t gpu_request;		/* 0 = none */
 	int64_t cpu_limit_milli, memory_limit_bytes;
 	int64_t gpu_limit;
+	/* right-sizing from what it used: < 0 = not enough seen yet */
+	double rec_cpu_cores;		/* chosen quantile / target utilisation, >= 10m */
+	double rec_memory_bytes;	/* peak working set x headroom, >= 20 MiB */
+	double rec_confidence;		/* 0..1, grows with the time observed */
 };
 
 /* Priced resources: cost[] and waste[] are indexed by these. */
@@ -133,6 +137,8 @@ struct pm_pod_snap {
 	struct pm_cuda_snap cuda;
 	uint64_t gpu_jobs;		/* DRM scheduler jobs queued, cumulative */
 	double gpu_utilization;		/* NVML SM utilisation 0..1; < 0 = not known */
+	uint64_t anomalies;		/* changes of its cost rate found, cumulative */
+	double savings_dollars_month;	/* requests -> recommendations, priced; 0 = none */
 	int idle;			/* under the idle thresholds for the window, no zombie */
 	double idle_seconds;		/* since it last was busy, while idle; else 0 */
 	unsigned int zombie_mask;	/* 1 << enum pm_zombie_kind */

@@ -2,7 +2,9 @@
 /*
  * Report size and encoding time for a node of N pods (default 1000), each
  * with two containers, requests, limits, traffic in two classes and costs:
- * one window of two snapshots 60 s apart closed into a gzip'ed NodeReport.
+ * windows of snapshots 60 s apart closed into gzip'ed NodeReports: the
+ * first after a start (every right-sizing recommendation new) and the next
+ * (recommendations unchanged, so not sent again), which is timed.
  * The baseline, timed in the same run on the same snapshot, is the
  * /v1/pods JSON encoding.
  *   report_bench [PODS] [REPS]
@@ -81,6 +83,7 @@ static void fill(struct pm_snapshot *s, int n, double t, unsigned int step)
 		for (k = 0; k < PM_RES_MAX; k++)
 			p->cost_dollars[k] = step * (r % 1000) * 1e-7;
 		p->waste_dollars[PM_RES_CPU] = step * (r % 700) * 1e-7;
+		p->savings_dollars_month = (double)(r % 5000) / 100;
 		p->n_containers = 2;
 		p->containers = calloc(2, sizeof(*p->containers));
 		for (k = 0; k < 2; k++) {
@@ -96,6 +99,10 @@ static void fill(struct pm_snapshot *s, int n, double t, unsigned int step)
 			c->memory_request_bytes = k ? 128 << 20 : 512 << 20;
 			c->cpu_limit_milli = k ? 2000 : -1;
 			c->memory_limit_bytes = k ? 1 << 30 : 1 << 30;
+			/* right-sizing, as after a day of a steady load */
+			c->rec_cpu_cores = (r % 3000) / 1000.0 + 0.01;
+			c->rec_memory_bytes = (double)((r % 1024) + 20) * 1048576 * 1.2;
+			c->rec_confidence = 0.5;
 		}
 	}
 	qsort(s->pods, n, sizeof(*s->pods), cmp_uid);
@@ -106,19 +113,29 @@ int main(int argc, char **argv)
 	int n = argc > 1 ? atoi(argv[1]) : 1000, reps = argc > 2 ? atoi(argv[2]) : 21, i;
 	struct pm_report_meta meta = { .cluster = "prod", .node = "node-a", .agent_version = "b" };
 	double *enc = calloc(reps, sizeof(double)), *js = calloc(reps, sizeof(double)), t;
-	size_t gzlen = 0, jslen = 0, rawlen = 0;
+	size_t gzlen = 0, jslen = 0, rawlen = 0, firstlen = 0;
 	void *gz, *raw;
 
 	for (i = 0; i < reps; i++) {
-		struct pm_snapshot *a = snapshot__new(n), *b = snapshot__new(n);
+		struct pm_snapshot *a = snapshot__new(n), *b = snapshot__new(n), *c = snapshot__new(n);
 		struct pm_report_window *w = report__window_new();
 		char *text;
 
 		fill(a, n, 0, 1);
 		fill(b, n, 60, 2);
+		fill(c, n, 120, 3);
 		report__window_tick(w, a);
 		report__window_tick(w, b);
-		meta.seq = i + 1;
+		meta.seq = 2 * i + 1;
+		/* the first report: every recommendation is new and sent */
+		if (report__window_close(w, &meta, &gz, &firstlen)) {
+			fprintf(stderr, "report_bench: encoding failed\n");
+			return 1;
+		}
+		free(gz);
+		/* the next: recommendations unchanged, not sent again */
+		report__window_tick(w, c);
+		meta.seq++;
 		t = now_s();
 		if (report__window_close(w, &meta, &gz, &gzlen)) {
 			fprintf(stderr, "report_bench: encoding failed\n");
@@ -129,16 +146,19 @@ int main(int argc, char **argv)
 			free(raw);
 		free(gz);
 		t = now_s();
-		text = json__pods(b);
+		text = json__pods(c);
 		js[i] = now_s() - t;
 		jslen = strlen(text);
 		free(text);
 		report__window_free(w);
 		snapshot__put(a);
 		snapshot__put(b);
+		snapshot__put(c);
 	}
 	printf("report: %d pods: %zu bytes gzip'ed (%zu packed), %.1f bytes/pod (goal < 100)\n", n,
 	       gzlen, rawlen, (double)gzlen / n);
+	printf("report: the first after a start, every recommendation sent: %.1f bytes/pod\n",
+	       (double)firstlen / n);
 	printf("report: encode + gzip %.2f ms (median of %d; goal < 10 ms for 1000 pods)\n",
 	       median(enc, reps) * 1e3, reps);
 	printf("report: baseline /v1/pods JSON of the same snapshot %.2f ms, %zu bytes; report "

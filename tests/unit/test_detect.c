@@ -5,6 +5,7 @@
  * is flagged.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,7 +63,7 @@ static struct pm_detector *run(int until, struct pm_snapshot **last)
 	assert_non_null(d);
 	for (t = 0; t <= until; t++) {
 		s = at(t);
-		assert_int_equal(detect__tick(d, s, true), 0);
+		assert_int_equal(detect__tick(d, s, true, true), 0);
 		if (t < until)
 			snapshot__put(s);
 	}
@@ -151,7 +152,7 @@ static void test_stable_id(void **state)
 			s->pods[IDLE].cpu_ns += 5000000000ULL;
 		if (t > 25)
 			s->pods[IDLE].cpu_ns += 5000000000ULL;
-		assert_int_equal(detect__tick(d, s, true), 0);
+		assert_int_equal(detect__tick(d, s, true, true), 0);
 		if (t == 12)
 			strcpy(first, s->pods[IDLE].findings[0].id);
 		if (t == 20)
@@ -181,11 +182,113 @@ static void test_no_orphan_without_kubelet(void **state)
 	d = detect__new(&cfg);
 	for (t = 0; t <= 20; t++) {
 		s = at(t);
-		assert_int_equal(detect__tick(d, s, false), 0);
+		assert_int_equal(detect__tick(d, s, false, true), 0);
 		if (t < 20)
 			snapshot__put(s);
 	}
 	assert_false(s->pods[ORPHAN].zombie_mask & (1u << PM_ZOMBIE_ORPHAN));
+	snapshot__put(s);
+	detect__free(d);
+}
+
+/* One pod, one container: 0.35 cores of its 1 core, 100 MiB of its 512 MiB; cost steps at @step. */
+static struct pm_snapshot *one(int t, int step)
+{
+	struct pm_snapshot *s = snapshot__new(1);
+	struct pm_pod_snap *p = &s->pods[0];
+	struct pm_container_snap *c;
+
+	assert_non_null(s);
+	s->time = 1790000000 + t;
+	s->mono = t;
+	s->price[PM_RES_CPU] = 0.031611;
+	s->price[PM_RES_MEMORY] = 0.004237;
+	strcpy(p->uid, "pod");
+	p->has_meta = 1;
+	p->processes = 1;
+	p->cpu_ns = (uint64_t)t * 350000000ULL;
+	p->working_set_bytes = 100 << 20;
+	/* $0.1/h, then $0.3/h */
+	p->cost_dollars[PM_RES_CPU] = t < step ? t * 0.1 / 3600 : (step * 0.1 + (t - step) * 0.3) / 3600;
+	p->containers = calloc(1, sizeof(*c));
+	assert_non_null(p->containers);
+	p->n_containers = 1;
+	c = &p->containers[0];
+	strcpy(c->id, "c0ffee");
+	strcpy(c->name, "app");
+	c->cpu_ns = p->cpu_ns;
+	c->working_set_bytes = 100 << 20;
+	c->cpu_request_milli = 1000;
+	c->memory_request_bytes = 512 << 20;
+	return s;
+}
+
+static void test_right_sizing_and_anomaly(void **state)
+{
+	struct pm_detect_cfg cfg;
+	struct pm_detector *d;
+	struct pm_snapshot *s = NULL;
+	const struct pm_container_snap *c;
+	double want_save;
+	int t, first_alarm = -1;
+	char kind_at_320[24] = "";
+
+	(void)state;
+	detect__defaults(&cfg);
+	cfg.window_s = 60;
+	d = detect__new(&cfg);
+	for (t = 0; t <= 400; t++) {
+		snapshot__put(s);
+		s = one(t, 300);
+		assert_int_equal(detect__tick(d, s, true, true), 0);
+		if (s->pods[0].anomalies && first_alarm < 0)
+			first_alarm = t;
+		if (t == 320 && s->pods[0].n_findings)
+			strcpy(kind_at_320, s->pods[0].findings[0].kind);
+	}
+	c = &s->pods[0].containers[0];
+	print_message("recommended %.4f cores, %.1f MiB, confidence %.4f; saves $%.4f a month; "
+		      "cost-rate change found at t=%d (step at 300), %llu in all\n",
+		      c->rec_cpu_cores, c->rec_memory_bytes / 1048576, c->rec_confidence,
+		      s->pods[0].savings_dollars_month, first_alarm,
+		      (unsigned long long)s->pods[0].anomalies);
+	/* p95 of a steady 0.35 cores / 0.7 = 0.5 cores, within the sketch's 2% */
+	assert_true(fabs(c->rec_cpu_cores - 0.5) <= 0.5 * 0.021);
+	assert_true(fabs(c->rec_memory_bytes - 120.0 * 1048576) < 1);
+	assert_true(c->rec_confidence > 0 && c->rec_confidence < 0.01);	/* 400 s of a day */
+	want_save = (1 - c->rec_cpu_cores) * 0.031611 * 730 +
+		    (512.0 - 120.0) / 1024 * 0.004237 * 730;
+	assert_true(fabs(s->pods[0].savings_dollars_month - want_save) < 1e-9);
+	/* the step is found, after it and within 30 ticks, once */
+	assert_true(first_alarm >= 300 && first_alarm <= 330);
+	assert_int_equal(s->pods[0].anomalies, 1);
+	/* shown for a window after it was found, then gone */
+	assert_string_equal(kind_at_320, "anomaly");
+	assert_int_equal(s->pods[0].n_findings, 0);
+	snapshot__put(s);
+	detect__free(d);
+}
+
+/* Nothing below the floors: 10m of CPU, 20 MiB of memory. */
+static void test_right_sizing_floors(void **state)
+{
+	struct pm_detect_cfg cfg;
+	struct pm_detector *d;
+	struct pm_snapshot *s = NULL;
+	int t;
+
+	(void)state;
+	detect__defaults(&cfg);
+	d = detect__new(&cfg);
+	for (t = 0; t <= 20; t++) {
+		snapshot__put(s);
+		s = one(t, 1000);
+		s->pods[0].containers[0].cpu_ns = 0;
+		s->pods[0].containers[0].working_set_bytes = 1 << 20;
+		assert_int_equal(detect__tick(d, s, true, true), 0);
+	}
+	assert_true(s->pods[0].containers[0].rec_cpu_cores == 0.01);
+	assert_true(s->pods[0].containers[0].rec_memory_bytes == 20.0 * 1048576);
 	snapshot__put(s);
 	detect__free(d);
 }
@@ -197,6 +300,8 @@ int main(void)
 		cmocka_unit_test(test_classified),
 		cmocka_unit_test(test_stable_id),
 		cmocka_unit_test(test_no_orphan_without_kubelet),
+		cmocka_unit_test(test_right_sizing_and_anomaly),
+		cmocka_unit_test(test_right_sizing_floors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,6 +78,9 @@ static void fixture_containers(struct fixture *fx)
 		fx->ctr[i].requests = &fx->req[i];
 		fx->ctr[i].limits = &fx->lim[i];
 		fx->ctr[i].cpu_usec = 1000001 + i;
+		fx->ctr[i].recommended_cpu_millicores = 250 + i;
+		fx->ctr[i].recommended_memory_mib = 120 + i;
+		fx->ctr[i].recommendation_confidence_percent = 50 + i;
 		fx->ctr_p[i] = &fx->ctr[i];
 	}
 }
@@ -170,6 +173,8 @@ static void fixture_pod(struct fixture *fx)
 	p->gpu_sync_usec = 56;
 	p->gpu_utilization_permille = 875;
 	p->gpu_jobs = 57;
+	p->anomalies = 2;
+	p->savings_cents_per_month = -123456;
 	fx->pod_p[0] = p;
 }
 
@@ -257,9 +262,9 @@ static void test_pb_fixture_covers_schema(void **state)
 		{&podmeter__v1__node_usage__descriptor, 4},
 		{&podmeter__v1__dollars__descriptor, 4},
 		{&podmeter__v1__resources__descriptor, 3},
-		{&podmeter__v1__container_report__descriptor, 5},
+		{&podmeter__v1__container_report__descriptor, 8},
 		{&podmeter__v1__net_traffic__descriptor, 4},
-		{&podmeter__v1__pod_report__descriptor, 29},
+		{&podmeter__v1__pod_report__descriptor, 31},
 		{&podmeter__v1__finding__descriptor, 6},
 	};
 	size_t i;
@@ -357,6 +362,9 @@ static void check_pod(const Podmeter__V1__PodReport *p, const struct fixture *fx
 		check_resources(p->containers[i]->requests, &fx->req[i]);
 		check_resources(p->containers[i]->limits, &fx->lim[i]);
 		assert_int_equal(p->containers[i]->cpu_usec, fx->ctr[i].cpu_usec);
+		assert_int_equal(p->containers[i]->recommended_cpu_millicores, 250 + i);
+		assert_int_equal(p->containers[i]->recommended_memory_mib, 120 + i);
+		assert_int_equal(p->containers[i]->recommendation_confidence_percent, 50 + i);
 	}
 	assert_int_equal(p->cpu_usec, w->cpu_usec);
 	assert_int_equal(p->runqueue_usec, w->runqueue_usec);
@@ -387,6 +395,8 @@ static void check_pod(const Podmeter__V1__PodReport *p, const struct fixture *fx
 	assert_int_equal(p->gpu_sync_usec, 56);
 	assert_int_equal(p->gpu_utilization_permille, 875);
 	assert_int_equal(p->gpu_jobs, 57);
+	assert_int_equal(p->anomalies, 2);
+	assert_true(p->savings_cents_per_month == -123456);
 }
 
 static void test_pb_roundtrip_every_field(void **state)
@@ -610,7 +620,7 @@ static void test_pbjson_pod_fields(void **state)
 	fixture_init(&fx);
 	j = render(&fx.report);
 	assert_int_equal(json_array_size(jget(j, "pods")), 1);
-	assert_int_equal(json_object_size(jget(j, "pods.0")), 29);
+	assert_int_equal(json_object_size(jget(j, "pods.0")), 31);
 	assert_jint(j, "pods.0.gpu_memory_peak_bytes", 8589934592LL);
 	assert_jint(j, "pods.0.gpu_utilization_permille", 875);
 	assert_jstr(j, "pods.0.uid", "6f1c2a3b-4d5e-4f60-8172-839405162738");
@@ -888,6 +898,47 @@ static void test_window_deltas(void **state)
 	snapshot__put(s2);
 }
 
+/* Recommendations are sent when new, when they move by more than 2%, and hourly. */
+static void test_window_recommendations(void **state)
+{
+	static const struct {
+		double t, cpu;
+		unsigned int want;	/* millicores sent; 0 = not sent */
+	} steps[] = {
+		{ 0, 0.5, 0 }, { 60, 0.5, 500 }, { 120, 0.505, 0 }, { 180, 0.55, 550 },
+		{ 240, 0.55, 0 }, { 3780, 0.55, 550 },
+	};
+	struct pm_report_window *w = report__window_new();
+	Podmeter__V1__NodeReport *r;
+	struct pm_snapshot *s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(steps); i++) {
+		s = win_snap(steps[i].t, 1);
+		win_pod(&s->pods[0], "a", (uint64_t)steps[i].t, 100, 0);
+		s->pods[0].containers[0].rec_cpu_cores = steps[i].cpu;
+		s->pods[0].containers[0].rec_memory_bytes = 100.0 * 1048576;
+		s->pods[0].containers[0].rec_confidence = 0.25;
+		s->pods[0].savings_dollars_month = 1.5;
+		assert_int_equal(report__window_tick(w, s), 0);
+		snapshot__put(s);
+		if (!i)
+			continue;	/* the first tick only opens the window */
+		r = win_close(w, i);
+		print_message("t=%.0f cpu %.3f: sent %u millicores, %u MiB, savings %lld cents\n",
+			      steps[i].t, steps[i].cpu, r->pods[0]->containers[0]->recommended_cpu_millicores,
+			      r->pods[0]->containers[0]->recommended_memory_mib,
+			      (long long)r->pods[0]->savings_cents_per_month);
+		assert_int_equal(r->pods[0]->containers[0]->recommended_cpu_millicores, steps[i].want);
+		assert_int_equal(r->pods[0]->containers[0]->recommended_memory_mib,
+				 steps[i].want ? 100 : 0);
+		assert_int_equal(r->pods[0]->savings_cents_per_month, steps[i].want ? 150 : 0);
+		podmeter__v1__node_report__free_unpacked(r, NULL);
+	}
+	report__window_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -902,6 +953,7 @@ int main(void)
 		cmocka_unit_test(test_pbjson_edges),
 		cmocka_unit_test(test_pbjson_rejects_garbage),
 		cmocka_unit_test(test_window_deltas),
+		cmocka_unit_test(test_window_recommendations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
