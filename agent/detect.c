@@ -32,6 +32,7 @@
 #define RS_MEM_FLOOR	(20.0 * 1048576)
 #define RS_CONF_S	86400.0		/* confidence 0.5 after a day observed */
 #define HOURS_MONTH	730.0
+#define USAGE_MIN_SIGMA	0.01		/* cores: CPU moves smaller than this are noise */
 
 /* A container's right-sizing state: its CPU rates, its highest working set. */
 struct det_ctr {
@@ -63,6 +64,9 @@ struct det_pod {
 	uint64_t anomalies;
 	struct pm_change_alarm alarm;	/* the last one */
 	double alarm_at;	/* 0 = none */
+	struct pm_change usage;	/* on CPU less its seasonal expectation */
+	struct pm_change_alarm usage_alarm;
+	double usage_alarm_at;	/* 0 = none */
 	struct det_ctr *ctrs;
 	size_t n_ctrs;
 };
@@ -85,6 +89,7 @@ void detect__defaults(struct pm_detect_cfg *cfg)
 	cfg->rs_quantile = 0.95;
 	cfg->rs_target = 0.7;
 	cfg->rs_headroom = 1.2;
+	cfg->season_slot_s = 3600;
 }
 
 struct pm_detector *detect__new(const struct pm_detect_cfg *cfg)
@@ -227,11 +232,23 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 }
 
 static void attr(struct pm_finding_snap *f, const char *key, const char *fmt, double v)
+	__attribute__((format(printf, 3, 0)));
+
+static void attr(struct pm_finding_snap *f, const char *key, const char *fmt, double v)
 {
 	if (f->n_attrs == PM_FINDING_ATTRS)
 		return;
 	snprintf(f->attrs[f->n_attrs].key, sizeof(f->attrs[0].key), "%s", key);
 	snprintf(f->attrs[f->n_attrs].value, sizeof(f->attrs[0].value), fmt, v);
+	f->n_attrs++;
+}
+
+static void attr_str(struct pm_finding_snap *f, const char *key, const char *value)
+{
+	if (f->n_attrs == PM_FINDING_ATTRS)
+		return;
+	snprintf(f->attrs[f->n_attrs].key, sizeof(f->attrs[0].key), "%s", key);
+	snprintf(f->attrs[f->n_attrs].value, sizeof(f->attrs[0].value), "%s", value);
 	f->n_attrs++;
 }
 
@@ -285,19 +302,42 @@ static struct det_ctr *ctr_state(struct det_pod *st, const char *id, double now)
  * rate) and its containers' (CPU cores, peak working set). The first
  * interval only sets the counters' baseline.
  */
-static int learn(struct det_pod *st, const struct pm_pod_snap *p, double now)
+static int learn(const struct pm_detect_cfg *cfg, struct det_pod *st, const struct pm_pod_snap *p,
+		 double now)
 {
-	double dt = now - st->last_model_t, cost = total_cost(p), cpu, rate;
+	double dt = now - st->last_model_t, cost = total_cost(p), cpu, rate, resid = 0;
+	bool seasoned;
 	struct pm_change_alarm alarm;
 	struct det_ctr *c;
 	size_t i;
 	int ret;
 
 	if (!st->model) {
+		const struct pm_seasonal_cfg sc = {
+			.slots = PM_POD_SLOTS,
+			.slot_s = cfg->season_slot_s,
+			.alpha = PM_SEASONAL_ALPHA,
+			.beta = PM_SEASONAL_BETA,
+			.gamma = PM_SEASONAL_GAMMA,
+		};
+		const struct pm_change_cfg cc = {
+			.method = PM_CHANGE_CUSUM,
+			.k = PM_CHANGE_K,
+			.h = PM_CHANGE_H,
+			.warmup = PM_CHANGE_WARMUP,
+			.min_sigma = USAGE_MIN_SIGMA,
+		};
+
 		st->model = malloc(sizeof(*st->model));
 		if (!st->model)
 			return -ENOMEM;
 		pod_model__init(st->model);
+		if (seasonal__init(&st->model->cpu_season, &sc))
+			seasonal__init(&st->model->cpu_season, &(struct pm_seasonal_cfg){
+				.slots = PM_POD_SLOTS, .slot_s = PM_POD_SLOT_S,
+				.alpha = PM_SEASONAL_ALPHA, .beta = PM_SEASONAL_BETA,
+				.gamma = PM_SEASONAL_GAMMA });
+		change__init(&st->usage, &cc);
 		dt = 0;
 	}
 	for (i = 0; i < p->n_containers; i++) {
@@ -317,12 +357,21 @@ static int learn(struct det_pod *st, const struct pm_pod_snap *p, double now)
 	if (dt > 0) {
 		cpu = p->cpu_ns > st->last_cpu_ns ? (p->cpu_ns - st->last_cpu_ns) / 1e9 / dt : 0;
 		rate = cost > st->last_cost ? (cost - st->last_cost) / dt * 3600 : 0;
+		/* the residual against what the baseline expected before this sample */
+		seasoned = seasonal__ready(&st->model->cpu_season);
+		if (seasoned)
+			resid = seasonal__residual(&st->model->cpu_season, now, cpu);
 		ret = pod_model__update(st->model, now, cpu, fmax(p->working_set_bytes, 0), rate,
 					&alarm);
 		if (ret == 1) {
 			st->anomalies++;
 			st->alarm = alarm;
 			st->alarm_at = now;
+		}
+		if (seasoned && change__update(&st->usage, resid, &alarm) == 1) {
+			st->anomalies++;
+			st->usage_alarm = alarm;
+			st->usage_alarm_at = now;
 		}
 	}
 	st->last_model_t = now;
@@ -425,9 +474,22 @@ static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st,
 		snprintf(f->detail, sizeof(f->detail), "cost rate went %s by $%.6f/h from $%.6f/h",
 			 st->alarm.dir > 0 ? "up" : "down", fabs(st->alarm.shift),
 			 st->alarm.before);
+		attr_str(f, "signal", "cost_rate");
 		attr(f, "direction", "%+.0f", st->alarm.dir);
 		attr(f, "shift_dollars_per_hour", "%.9f", st->alarm.shift);
 		attr(f, "before_dollars_per_hour", "%.9f", st->alarm.before);
+	}
+	if (st->usage_alarm_at && now - st->usage_alarm_at < w) {
+		f = finding(p, "anomaly", st->usage_alarm_at, now, w);
+		if (!f)
+			return -ENOMEM;
+		f->score = fmin(1.0, fabs(st->usage_alarm.shift) / 1.0);
+		snprintf(f->detail, sizeof(f->detail),
+			 "CPU went %s by %.3f cores from what its daily pattern expects",
+			 st->usage_alarm.dir > 0 ? "up" : "down", fabs(st->usage_alarm.shift));
+		attr_str(f, "signal", "cpu");
+		attr(f, "direction", "%+.0f", st->usage_alarm.dir);
+		attr(f, "shift_cores", "%.4f", st->usage_alarm.shift);
 	}
 	if (!p->zombie_mask && now - st->last_busy >= w) {
 		p->idle = 1;
@@ -475,7 +537,7 @@ int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_list
 		memcpy(next[i].uid, p->uid, sizeof(next[i].uid));
 		observe(&d->cfg, &next[i], b, p, s->time, dt, kubelet_listed);
 		if (periodic && !err)
-			err = learn(&next[i], p, s->time);
+			err = learn(&d->cfg, &next[i], p, s->time);
 		right_size(&d->cfg, &next[i], p, s->price, s->time);
 		if (!err)
 			err = judge(&d->cfg, &next[i], p, s->time);

@@ -637,7 +637,7 @@ void replay__usage(FILE *f)
 		"          new level (within a few half-lives); the detector relearns for %u rows\n\n"
 		"flags:\n"
 		"  --signal SIGNAL      defaults for the kind of series (default generic):\n"
-		"      SIGNAL   unit     half-life  Z   CUSUM K  H   resolution\n",
+		"      SIGNAL   unit     half-life  Z   CUSUM K  H   resolution (floor of sigma)\n",
 		PM_REPLAY_WARMUP(&replay_signals[PM_REPLAY_GENERIC].o),
 		replay_signals[PM_REPLAY_GENERIC].o.warmup);
 	for (i = 0; i < PM_REPLAY_SIGNALS; i++) {
@@ -652,8 +652,8 @@ void replay__usage(FILE *f)
 		"  --half-life SECONDS  EWMA half-life, in the timestamps' seconds; for a series\n"
 		"                       sampled minutes apart or more, make it span 100 rows\n"
 		"  --z Z                robust z-score threshold\n"
-		"  --k K                change detector allowance, in sigma (shifts above 2K)\n"
-		"  --h H                change detector threshold, in sigma (higher: fewer alarms)\n"
+		"  --change-k K         change detector allowance, in sigma (finds shifts above 2K)\n"
+		"  --change-h H         change detector threshold, in sigma (higher: fewer alarms)\n"
 		"  -h, --help           this text\n\n"
 		"Exit status: 0; 2 for a usage error, an unreadable file or a malformed row\n"
 		"(the message names the line; the rows before it are printed); 1 when writing\n"
@@ -697,9 +697,9 @@ static int replay_opts(const struct replay_args *a, struct pm_replay_opts *o)
 	if (!ret && a->z)
 		ret = replay_flag_num("--z", a->z, 0.01, PM_Z_MAX, &o->z_max);
 	if (!ret && a->k)
-		ret = replay_flag_num("--k", a->k, 0, 100, &o->k);
+		ret = replay_flag_num("--change-k", a->k, 0, 100, &o->k);
 	if (!ret && a->h)
-		ret = replay_flag_num("--h", a->h, 0.01, 1e6, &o->h);
+		ret = replay_flag_num("--change-h", a->h, 0.01, 1e6, &o->h);
 	return ret;
 }
 
@@ -744,8 +744,8 @@ static int replay_args(int argc, char **argv, struct replay_args *a)
 			if (replay_flag("--signal", argc, argv, &i, &a->signal, &bad) ||
 			    replay_flag("--half-life", argc, argv, &i, &a->half_life, &bad) ||
 			    replay_flag("--z", argc, argv, &i, &a->z, &bad) ||
-			    replay_flag("--k", argc, argv, &i, &a->k, &bad) ||
-			    replay_flag("--h", argc, argv, &i, &a->h, &bad))
+			    replay_flag("--change-k", argc, argv, &i, &a->k, &bad) ||
+			    replay_flag("--change-h", argc, argv, &i, &a->h, &bad))
 				continue;
 			fprintf(stderr, "replay: unknown flag %s; see podmeter replay --help\n", arg);
 			return -1;

@@ -20,6 +20,7 @@ struct pm_detect_cfg {
 	double rs_quantile;		/* right-sizing: CPU quantile (0.95) */
 	double rs_target;		/* ... divided by this utilisation (0.7) */
 	double rs_headroom;		/* memory: peak x this (1.2) */
+	double season_slot_s;		/* CPU's seasonal baseline: 24 slots of this (1 h) */
 };
 
 void detect__defaults(struct pm_detect_cfg *cfg);

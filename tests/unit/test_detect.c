@@ -269,6 +269,51 @@ static void test_right_sizing_and_anomaly(void **state)
 	detect__free(d);
 }
 
+/*
+ * A daily pattern (a 24 s "day" of 1 s slots: 0.2 cores half the day, 0.8
+ * the other half) is not an anomaly; the same pattern 0.5 cores higher is,
+ * found soon after the shift.
+ */
+static void test_usage_anomaly_with_season(void **state)
+{
+	struct pm_detect_cfg cfg;
+	struct pm_detector *d;
+	struct pm_snapshot *s;
+	uint64_t cpu_ns = 0;
+	int t, shift_at = 24 * 30, found = -1;
+	uint64_t before = 0;
+
+	(void)state;
+	detect__defaults(&cfg);
+	cfg.window_s = 3600;
+	cfg.season_slot_s = 1;
+	d = detect__new(&cfg);
+	for (t = 0; t <= shift_at + 60; t++) {
+		double cores = (t % 24) < 12 ? 0.2 : 0.8;
+
+		if (t > shift_at)
+			cores += 0.5;
+		s = one(t, 1000000);	/* constant cost rate: no cost anomaly */
+		cpu_ns += (uint64_t)(cores * 1e9);
+		s->pods[0].cpu_ns = cpu_ns;
+		s->pods[0].containers[0].cpu_ns = cpu_ns;
+		assert_int_equal(detect__tick(d, s, true, true), 0);
+		if (t == shift_at)
+			before = s->pods[0].anomalies;
+		if (t > shift_at && s->pods[0].anomalies > before && found < 0) {
+			found = t - shift_at;
+			assert_string_equal(s->pods[0].findings[0].kind, "anomaly");
+			assert_string_equal(s->pods[0].findings[0].attrs[0].value, "cpu");
+		}
+		snapshot__put(s);
+	}
+	print_message("%d periodic days: %llu anomalies; a +0.5 core shift found after %d s\n",
+		      shift_at / 24, (unsigned long long)before, found);
+	assert_int_equal(before, 0);
+	assert_true(found > 0 && found <= 30);
+	detect__free(d);
+}
+
 /* Nothing below the floors: 10m of CPU, 20 MiB of memory. */
 static void test_right_sizing_floors(void **state)
 {
@@ -302,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_no_orphan_without_kubelet),
 		cmocka_unit_test(test_right_sizing_and_anomaly),
 		cmocka_unit_test(test_right_sizing_floors),
+		cmocka_unit_test(test_usage_anomaly_with_season),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
