@@ -14,6 +14,7 @@
 #include <podmeter/config.h>
 #include <podmeter/exporter.h>
 #include <podmeter/report.h>
+#include <podmeter/replay.h>
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 		   "  check    probe this node for what the agent needs\n"
 		   "  receive  a reference receiver for reports (podmeter receive --help)\n"
 		   "  decode   print a report file as JSON (podmeter decode FILE)\n"
+		   "  replay   score a timestamp,value CSV with the anomaly models (podmeter replay --help)\n"
 		   "  version  print the version\n\n"
 		   "flags of run and check:\n");
 	config__usage(f);
@@ -187,6 +189,8 @@ int main(int argc, char **argv)
 		return receiver__main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "decode"))
 		return decode__main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "replay"))
+		return replay__main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("podmeter %s (%s)\n", PM_VERSION, PM_GIT_REV);
 		return 0;

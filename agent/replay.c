@@ -552,13 +552,19 @@ static int replay_next(struct replay_reader *rd, struct replay_row *row, char *e
 	}
 }
 
+/* After a failed write to the output: its errno, and @err saying so. */
+static int replay_write_err(char *err, size_t errlen)
+{
+	int e = errno ? errno : EIO;
+
+	replay_err(err, errlen, "writing the output: %s", strerror(e));
+	return -e;
+}
+
 static int replay_write(FILE *out, const char *s, char *err, size_t errlen)
 {
-	if (fputs(s, out) < 0) {
-		replay_err(err, errlen, "writing the output: %s", strerror(errno ? errno : EIO));
-		return errno ? -errno : -EIO;
-	}
-	return 0;
+	errno = 0;
+	return fputs(s, out) < 0 ? replay_write_err(err, errlen) : 0;
 }
 
 /* Score, learn and write one row: everything this row's output depends on is in @r. */
@@ -577,10 +583,8 @@ static int replay_row_out(struct pm_replay *r, const struct replay_row *row, FIL
 	}
 	errno = 0;
 	if (fprintf(out, "%.*s,%.*s,%.4f,%s\n", (int)row->ts.raw_len, row->ts.raw,
-		    (int)row->val.raw_len, row->val.raw, score, replay__state_name(st)) < 0) {
-		replay_err(err, errlen, "writing the output: %s", strerror(errno ? errno : EIO));
-		return errno ? -errno : -EIO;
-	}
+		    (int)row->val.raw_len, row->val.raw, score, replay__state_name(st)) < 0)
+		return replay_write_err(err, errlen);
 	return 0;
 }
 
