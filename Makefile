@@ -140,9 +140,10 @@ $(OUTPUT)/bench/gpu_floor: tests/bench/gpu_floor.c $(OUTPUT)/agent/gpu.o $(OUTPU
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # compiled from the sources: no BPF skeletons needed
-$(OUTPUT)/bench/model_bench: tests/bench/model_bench.c $(MODEL_SRCS) $(wildcard include/podmeter/*.h)
+$(OUTPUT)/bench/model_bench: tests/bench/model_bench.c $(MODEL_SRCS) agent/detect.c exporter/snapshot.c \
+		$(wildcard include/podmeter/*.h)
 	@mkdir -p $(OUTPUT)/bench
-	$(CC) $(CFLAGS) tests/bench/model_bench.c $(MODEL_SRCS) -lm -o $@
+	$(CC) $(CFLAGS) tests/bench/model_bench.c $(MODEL_SRCS) agent/detect.c exporter/snapshot.c -lm -o $@
 
 $(OUTPUT)/bench/report_bench: tests/bench/report_bench.c $(LIB_OBJS)
 	@mkdir -p $(OUTPUT)/bench

@@ -92,6 +92,12 @@ void detect__defaults(struct pm_detect_cfg *cfg)
 	cfg->season_slot_s = 3600;
 }
 
+size_t detect__state_bytes(size_t containers)
+{
+	return sizeof(struct det_pod) + sizeof(struct pm_pod_model) +
+	       containers * sizeof(struct det_ctr);
+}
+
 struct pm_detector *detect__new(const struct pm_detect_cfg *cfg)
 {
 	struct pm_detector *d = calloc(1, sizeof(*d));
@@ -343,7 +349,8 @@ static int learn(const struct pm_detect_cfg *cfg, struct det_pod *st, const stru
 	for (i = 0; i < p->n_containers; i++) {
 		const struct pm_container_snap *cs = &p->containers[i];
 
-		if (!cs->id[0])
+		/* a known pod's container the kubelet does not name is its sandbox */
+		if (!cs->id[0] || (p->has_meta && !cs->name[0]))
 			continue;
 		c = ctr_state(st, cs->id, now);
 		if (!c)

@@ -22,8 +22,6 @@ void pod_model__init(struct pm_pod_model *m)
 	};
 
 	/* constant, valid settings: none of these can fail */
-	sketch__init(&m->cpu, PM_SKETCH_ALPHA_POD);
-	sketch__init(&m->mem, PM_SKETCH_ALPHA_POD);
 	ewma__init(&m->cpu_ewma, PM_POD_EWMA_HALF_LIFE_S, PM_POD_CPU_RESOLUTION);
 	ewma__init(&m->mem_ewma, PM_POD_EWMA_HALF_LIFE_S, PM_POD_MEM_RESOLUTION);
 	change__init(&m->cost, &cc);
@@ -44,8 +42,6 @@ int pod_model__update(struct pm_pod_model *m, double t, double cpu, double mem, 
 	if (m->cpu_ewma.n && t <= m->cpu_ewma.t)
 		return -EINVAL;
 	/* validated above: none of these fails */
-	sketch__add(&m->cpu, cpu);
-	sketch__add(&m->mem, mem);
 	ewma__update(&m->cpu_ewma, t, cpu);
 	ewma__update(&m->mem_ewma, t, mem);
 	seasonal__update(&m->cpu_season, t, cpu);

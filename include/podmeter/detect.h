@@ -7,6 +7,7 @@
 #define PODMETER_DETECT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <podmeter/snapshot.h>
 
@@ -40,5 +41,8 @@ void detect__set_cfg(struct pm_detector *d, const struct pm_detect_cfg *cfg);
  */
 int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed,
 		 bool periodic);
+
+/* What the detector keeps for a pod of @containers containers, in bytes. */
+size_t detect__state_bytes(size_t containers);
 
 #endif /* PODMETER_DETECT_H */

@@ -278,8 +278,10 @@ double seasonal__residual(const struct pm_seasonal *s, double t, double x);
 bool seasonal__ready(const struct pm_seasonal *s);
 
 /*
- * One pod's models: sketches of CPU (cores) and memory (bytes), EWMAs of the
- * same, a change detector on its cost rate, and a seasonal baseline of CPU.
+ * One pod's models: EWMAs of CPU (cores) and memory (bytes), a change
+ * detector on its cost rate, and a seasonal baseline of CPU. Quantile
+ * sketches are kept per container, where right-sizing needs them (the
+ * detector's), so a pod does not carry two more it would not use.
  * Defaults below; re-init a member to change its settings.
  */
 #define PM_POD_EWMA_HALF_LIFE_S	600.0
@@ -290,7 +292,6 @@ bool seasonal__ready(const struct pm_seasonal *s);
 #define PM_POD_SLOT_S		3600.0
 
 struct pm_pod_model {
-	struct pm_sketch cpu, mem;
 	struct pm_ewma cpu_ewma, mem_ewma;
 	struct pm_change cost;
 	struct pm_seasonal cpu_season;

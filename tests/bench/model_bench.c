@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Per-pod model state and update cost: sizeof(struct pm_pod_model), and the
- * time to update all of one pod's models with one sample (two sketches, two
- * EWMAs, the cost-rate change detector, the seasonal baseline). The baseline,
+ * Per-pod model state and update cost: the detector's whole state for a pod
+ * of two containers (detect__state_bytes: the pod's models, its detector
+ * fields, a CPU sketch per container), and the time to update all of one
+ * pod's models with one sample (two EWMAs, the cost-rate change detector,
+ * the seasonal baseline, and the two containers' sketches). The baseline,
  * timed in the same run, is the same loop generating the same samples and
  * only summing them; the update cost is the difference, per sample.
  * Two shapes: one pod (its state stays in L1) and PODS pods in turn, as a
@@ -14,7 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <podmeter/detect.h>
 #include <podmeter/model.h>
+
+#define CONTAINERS 2
+
+struct bench_pod {
+	struct pm_pod_model m;
+	struct pm_sketch ctr[CONTAINERS];
+};
 
 #define PODS 1000
 #define TICK_S 10.0
@@ -65,7 +75,7 @@ static inline void gen(uint64_t *s, struct sample *x)
 }
 
 /* ns for @n samples spread over @npods pods; @models: update them, or just sum */
-static double run(struct pm_pod_model *pods, int npods, long n, int models, double *sink)
+static double run(struct bench_pod *pods, int npods, long n, int models, double *sink)
 {
 	uint64_t seed = 42;
 	double t0, acc = 0;
@@ -77,10 +87,12 @@ static double run(struct pm_pod_model *pods, int npods, long n, int models, doub
 		struct sample x;
 
 		gen(&seed, &x);
-		if (models)
-			acc += pod_model__update(&pods[p], 1e6 + (i / npods + 1) * TICK_S, x.cpu,
+		if (models) {
+			acc += pod_model__update(&pods[p].m, 1e6 + (i / npods + 1) * TICK_S, x.cpu,
 						 x.mem, x.cost, NULL);
-		else
+			acc += sketch__add(&pods[p].ctr[0], x.cpu * 0.7);
+			acc += sketch__add(&pods[p].ctr[1], x.cpu * 0.3);
+		} else
 			acc += x.cpu + x.mem + x.cost;
 		if (++p == npods)
 			p = 0;
@@ -89,14 +101,17 @@ static double run(struct pm_pod_model *pods, int npods, long n, int models, doub
 	return now_ns() - t0;
 }
 
-static void bench(struct pm_pod_model *pods, int npods, long n, int runs)
+static void bench(struct bench_pod *pods, int npods, long n, int runs)
 {
 	double base[64], model[64], ratio[64], sink = 0, b, m;
 	int r, i;
 
 	for (r = 0; r < runs; r++) {
-		for (i = 0; i < npods; i++)
-			pod_model__init(&pods[i]);
+		for (i = 0; i < npods; i++) {
+			pod_model__init(&pods[i].m);
+			sketch__init(&pods[i].ctr[0], PM_SKETCH_ALPHA_POD);
+			sketch__init(&pods[i].ctr[1], PM_SKETCH_ALPHA_POD);
+		}
 		base[r] = run(pods, npods, n, 0, &sink);
 		model[r] = run(pods, npods, n, 1, &sink);
 		ratio[r] = model[r] / base[r];
@@ -114,7 +129,7 @@ int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 1000000;
 	int runs = argc > 2 ? atoi(argv[2]) : 7;
-	struct pm_pod_model *pods;
+	struct bench_pod *pods;
 
 	if (n < PODS || runs < 1 || runs > 64) {
 		fprintf(stderr, "usage: model_bench [SAMPLES >= %d] [RUNS 1..64]\n", PODS);
@@ -125,9 +140,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "model_bench: out of memory\n");
 		return 1;
 	}
-	printf("per-pod model state: %zu bytes (goal <= 4096): sketch %zu x 2, ewma %zu x 2, "
-	       "change %zu, seasonal %zu\n", sizeof(struct pm_pod_model), sizeof(struct pm_sketch),
-	       sizeof(struct pm_ewma), sizeof(struct pm_change), sizeof(struct pm_seasonal));
+	printf("per-pod state, %d containers: %zu bytes (goal <= 4096): pod models %zu (ewma %zu "
+	       "x 2, change %zu, seasonal %zu), a container's sketch %zu; 1 container: %zu, "
+	       "3: %zu\n",
+	       CONTAINERS, detect__state_bytes(CONTAINERS), sizeof(struct pm_pod_model),
+	       sizeof(struct pm_ewma), sizeof(struct pm_change), sizeof(struct pm_seasonal),
+	       sizeof(struct pm_sketch), detect__state_bytes(1), detect__state_bytes(3));
 	bench(pods, 1, n, runs);
 	bench(pods, PODS, n, runs);
 	free(pods);
