@@ -739,6 +739,7 @@ static int cfg_set_zombie_memory(struct pm_config *cfg, const char *v, char *why
 
 void config__detect(const struct pm_config *cfg, struct pm_detect_cfg *out)
 {
+	detect__defaults(out);	/* what the config has no key for */
 	out->window_s = cfg->idle_window_ms / 1000.0;
 	out->idle_cpu_ratio = cfg->idle_cpu_ratio;
 	out->idle_cpu_cores = cfg->idle_cpu_cores;

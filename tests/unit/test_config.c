@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "podmeter/config.h"
+#include "podmeter/detect.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ERRLEN	      512
@@ -437,6 +438,27 @@ static void test_report_keys(void **state)
 	assert_string_equal(cfg.node_name, "node-a");
 }
 
+/* Detection settings from the config, the rest at the detector's defaults. */
+static void test_detect_keys(void **state)
+{
+	struct pm_detect_cfg d, def;
+	char err[ERRLEN] = "";
+	struct pm_config cfg;
+
+	(void)state;
+	config__defaults(&cfg);
+	assert_int_equal(config__set(&cfg, "idle_window", "30s", err, sizeof(err)), 0);
+	assert_int_equal(config__set(&cfg, "zombie_memory", "32Mi", err, sizeof(err)), 0);
+	memset(&d, 0x7f, sizeof(d));	/* garbage, as on a stack */
+	config__detect(&cfg, &d);
+	detect__defaults(&def);
+	assert_true(d.window_s == 30);
+	assert_int_equal(d.zombie_memory_bytes, 32 << 20);
+	assert_true(d.idle_cpu_ratio == def.idle_cpu_ratio);
+	assert_true(d.rs_quantile == def.rs_quantile && d.rs_target == def.rs_target);
+	assert_true(d.rs_headroom == def.rs_headroom && d.season_slot_s == def.season_slot_s);
+}
+
 /* The unknown-key message names every key, the new ones too. */
 static void test_unknown_key_lists_keys(void **state)
 {
@@ -803,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_set_tiny_err_buffer),
 		cmocka_unit_test(test_prices),
 		cmocka_unit_test(test_report_keys),
+		cmocka_unit_test(test_detect_keys),
 		cmocka_unit_test(test_unknown_key_lists_keys),
 		cmocka_unit_test(test_file_good),
 		cmocka_unit_test(test_file_empty),
