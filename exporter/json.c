@@ -65,9 +65,10 @@ static json_t *json_container(const struct pm_container_snap *c)
 	err |= json_object_set_new(o, "recommended",
 				   c->rec_cpu_cores < 0
 					   ? json_null()
-					   : json_pack("{s:f,s:f,s:f}", "cpu_cores", c->rec_cpu_cores,
-						       "memory_bytes", c->rec_memory_bytes, "confidence",
-						       c->rec_confidence));
+					   : json_pack("{s:o,s:o,s:o}", "cpu_cores",
+						       json_num(c->rec_cpu_cores), "memory_bytes",
+						       json_num(c->rec_memory_bytes), "confidence",
+						       json_num(c->rec_confidence)));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -193,10 +194,11 @@ static json_t *json_findings(const struct pm_pod_snap *p)
 		attrs = json_object();
 		for (k = 0; attrs && k < f->n_attrs; k++)
 			json_object_set_new(attrs, f->attrs[k].key, json_str(f->attrs[k].value));
-		json_array_append_new(a, json_pack("{s:o,s:o,s:f,s:f,s:o,s:o}", "id", json_str(f->id),
-						   "kind", json_str(f->kind), "since", f->since,
-						   "score", f->score, "detail", json_str(f->detail),
-						   "evidence", attrs ? attrs : json_null()));
+		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "id", json_str(f->id),
+						   "kind", json_str(f->kind), "since", json_num(f->since),
+						   "score", json_num(f->score), "detail",
+						   json_str(f->detail), "evidence",
+						   attrs ? attrs : json_null()));
 	}
 	return a;
 }
