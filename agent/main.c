@@ -33,6 +33,7 @@ static void usage(FILE *f)
 		   "  receive  a reference receiver for reports (podmeter receive --help)\n"
 		   "  decode   print a report file as JSON (podmeter decode FILE)\n"
 		   "  replay   score a timestamp,value CSV with the anomaly models (podmeter replay --help)\n"
+		   "  top      the node's pods from a running agent, refreshed every second\n"
 		   "  version  print the version\n\n"
 		   "flags of run and check:\n");
 	config__usage(f);
@@ -191,6 +192,8 @@ int main(int argc, char **argv)
 		return decode__main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "replay"))
 		return replay__main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "top"))
+		return top__main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("podmeter %s (%s)\n", PM_VERSION, PM_GIT_REV);
 		return 0;

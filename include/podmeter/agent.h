@@ -137,6 +137,9 @@ struct pm_snapshot *collector__last(struct pm_collector *c);
 void collector__set_report_stats(struct pm_collector *c,
 				 void (*fn)(void *ctx, struct pm_report_stats *st), void *ctx);
 
+/* ---- agent/top.c: podmeter top, a terminal view of a running agent ---- */
+int top__main(int argc, char **argv);
+
 /* ---- agent/reporter.c: windows -> reports -> spool -> shipper ---- */
 struct pm_reporter;
 

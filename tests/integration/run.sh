@@ -25,6 +25,7 @@ run tests/integration/test_cost.sh
 run tests/integration/test_reports.sh
 run tests/integration/test_gpu.sh
 run tests/integration/test_detect.sh
+run tests/integration/test_top.sh
 run tests/integration/test_check.sh
 [ $total_fail -eq 0 ] || echo "integration: $total_fail suite(s) failed"
 exit $((total_fail > 0))
