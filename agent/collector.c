@@ -409,26 +409,14 @@ static int gpu_dev_index(struct pm_collector *c, const char *device)
 	return c->n_gpu_devs++;
 }
 
-static int gpu_op_index(const char *op)
-{
-	static const char *const ops[PM_GPU_OPS] = { "alloc", "free", "control",
-						     "map",   "unmap", "other" };
-	int i;
-
-	for (i = 0; i < PM_GPU_OPS; i++)
-		if (!strcmp(ops[i], op))
-			return i;
-	return PM_GPU_OP_OTHER;
-}
-
-static void visit_gpu_ioctl(void *ctx, __u64 cgid, const char *device, const char *op,
-			    __u64 calls, __u64 ns)
+static void visit_gpu_ioctl(void *ctx, __u64 cgid, const char *device, int o, __u64 calls,
+			    __u64 ns)
 {
 	struct pm_collector *c = ctx;
 	struct cg_rec *r = cg_seen(c, cgid);
-	int d = gpu_dev_index(c, device), o = gpu_op_index(op);
+	int d = gpu_dev_index(c, device);
 
-	if (!r || d < 0)
+	if (!r || d < 0 || o < 0 || o >= PM_GPU_OPS)
 		return;
 	if (!r->gpu && !(r->gpu = calloc(1, sizeof(*r->gpu))))
 		return;

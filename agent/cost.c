@@ -58,33 +58,6 @@ static double grown(uint64_t now, uint64_t then)
 	return now > then ? (double)(now - then) : 0.0;
 }
 
-static const struct pm_pod_snap *find_pod(const struct pm_snapshot *base, size_t *at,
-					  const char *uid)
-{
-	int c;
-
-	/* both lists are sorted by uid: one forward pass over @base */
-	for (; base && *at < base->n_pods; (*at)++) {
-		c = strcmp(base->pods[*at].uid, uid);
-		if (!c)
-			return &base->pods[*at];
-		if (c > 0)
-			break;
-	}
-	return NULL;
-}
-
-static const struct pm_container_snap *find_container(const struct pm_pod_snap *p,
-						      const char *id)
-{
-	size_t i;
-
-	for (i = 0; p && i < p->n_containers; i++)
-		if (!strcmp(p->containers[i].id, id))
-			return &p->containers[i];
-	return NULL;
-}
-
 /* What one pod was allocated over @dt seconds. */
 struct pod_alloc {
 	double cpu_core_s;	/* core-seconds */
@@ -96,22 +69,12 @@ struct pod_alloc {
 	double egress_bytes[PM_NET_CLASSES];
 };
 
-static uint64_t driver_calls(const struct pm_pod_snap *p)
-{
-	uint64_t n = 0;
-	size_t i;
-
-	for (i = 0; p && i < p->n_gpu_ops; i++)
-		n += p->gpu_ops[i].calls;
-	return n;
-}
-
 /* Any kernel launch, DRM job or GPU driver call in the interval. */
 static bool gpu_work(const struct pm_pod_snap *bp, const struct pm_pod_snap *ps)
 {
 	return grown(ps->cuda.launches, bp ? bp->cuda.launches : 0) > 0 ||
 	       grown(ps->gpu_jobs, bp ? bp->gpu_jobs : 0) > 0 ||
-	       grown(driver_calls(ps), driver_calls(bp)) > 0;
+	       grown(snapshot__gpu_calls(ps, NULL), snapshot__gpu_calls(bp, NULL)) > 0;
 }
 
 static void pod_allocation(const struct pm_pod_snap *bp, const struct pm_pod_snap *ps, double dt,
@@ -125,7 +88,7 @@ static void pod_allocation(const struct pm_pod_snap *bp, const struct pm_pod_sna
 	memset(a, 0, sizeof(*a));
 	for (i = 0; i < ps->n_containers; i++) {
 		const struct pm_container_snap *cs = &ps->containers[i];
-		const struct pm_container_snap *bc = find_container(bp, cs->id);
+		const struct pm_container_snap *bc = snapshot__container(bp, cs->id);
 
 		used = grown(cs->cpu_ns, bc ? bc->cpu_ns : 0);
 		if (used > pod_cpu - seen_cpu)
@@ -194,14 +157,14 @@ void cost__advance(const struct pm_prices *p, const struct pm_node_capacity *cap
 {
 	double dt = base ? s->mono - base->mono : 0, cpu = 0, mem = 0, gpu = 0, oh_cpu;
 	struct pod_alloc a;
-	size_t i, at = 0;
+	size_t i;
 	int r;
 
 	if (!(dt > 0))
 		dt = 0;
 	for (i = 0; i < s->n_pods; i++) {
 		struct pm_pod_snap *ps = &s->pods[i];
-		const struct pm_pod_snap *bp = find_pod(base, &at, ps->uid);
+		const struct pm_pod_snap *bp = snapshot__pod(base, ps->uid);
 
 		pod_allocation(bp, ps, dt, s->has_gpu || s->has_cuda, &a);
 		if (!base)
@@ -252,12 +215,12 @@ static void keep_max(double *now, const double *before, int n)
 void cost__keep_monotonic(const struct pm_snapshot *prev, struct pm_snapshot *s)
 {
 	const struct pm_pod_snap *bp;
-	size_t i, at = 0;
+	size_t i;
 
 	if (!prev)
 		return;
 	for (i = 0; i < s->n_pods; i++) {
-		bp = find_pod(prev, &at, s->pods[i].uid);
+		bp = snapshot__pod(prev, s->pods[i].uid);
 		if (!bp)
 			continue;
 		keep_max(s->pods[i].cost_dollars, bp->cost_dollars, PM_RES_MAX);

@@ -155,37 +155,15 @@ static uint64_t net_bytes(const struct pm_pod_snap *p)
 	return n;
 }
 
+/* Kernel launches, DRM jobs and driver calls: any of them is GPU work. */
 static uint64_t gpu_work(const struct pm_pod_snap *p)
 {
-	uint64_t n = p->cuda.launches + p->gpu_jobs;
-	size_t i;
-
-	for (i = 0; i < p->n_gpu_ops; i++)
-		n += p->gpu_ops[i].calls;
-	return n;
+	return p->cuda.launches + p->gpu_jobs + snapshot__gpu_calls(p, NULL);
 }
 
 static double rate(uint64_t now, uint64_t then, double dt)
 {
 	return now > then && dt > 0 ? (double)(now - then) / dt : 0;
-}
-
-static const struct pm_pod_snap *find(const struct pm_snapshot *s, const char *uid)
-{
-	size_t lo = 0, hi = s ? s->n_pods : 0, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		c = strcmp(s->pods[mid].uid, uid);
-		if (!c)
-			return &s->pods[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
 }
 
 /* One interval of @p (from @b, NULL when new) moves its times of activity. */
@@ -338,11 +316,8 @@ static int learn(const struct pm_detect_cfg *cfg, struct det_pod *st, const stru
 		if (!st->model)
 			return -ENOMEM;
 		pod_model__init(st->model);
-		if (seasonal__init(&st->model->cpu_season, &sc))
-			seasonal__init(&st->model->cpu_season, &(struct pm_seasonal_cfg){
-				.slots = PM_POD_SLOTS, .slot_s = PM_POD_SLOT_S,
-				.alpha = PM_SEASONAL_ALPHA, .beta = PM_SEASONAL_BETA,
-				.gamma = PM_SEASONAL_GAMMA });
+		/* an invalid slot length leaves pod_model__init's hourly slots */
+		seasonal__init(&st->model->cpu_season, &sc);
 		change__init(&st->usage, &cc);
 		dt = 0;
 	}
@@ -527,7 +502,7 @@ int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_list
 		return -ENOMEM;
 	for (i = 0; i < s->n_pods; i++) {
 		struct pm_pod_snap *p = &s->pods[i];
-		const struct pm_pod_snap *b = find(d->prev, p->uid);
+		const struct pm_pod_snap *b = snapshot__pod(d->prev, p->uid);
 
 		for (c = 1; j < d->n && (c = strcmp(d->pods[j].uid, p->uid)) < 0;)
 			pod_state_free(&d->pods[j++]);	/* gone */

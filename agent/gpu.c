@@ -65,15 +65,14 @@ struct pm_gpu {
 	__u64 *job_vals;		/* per-CPU values of gpu_jobs */
 };
 
-static const char *const gpu_op_names[PM_GPU_IOCTL_OPS] = {
-	[PM_GPU_IOCTL_ALLOC] = "alloc",	[PM_GPU_IOCTL_FREE] = "free",
-	[PM_GPU_IOCTL_CONTROL] = "control",	[PM_GPU_IOCTL_MAP] = "map",
-	[PM_GPU_IOCTL_UNMAP] = "unmap",	[PM_GPU_IOCTL_OTHER] = "other",
-};
-
-_Static_assert((int)PM_GPU_IOCTL_OPS == (int)PM_GPU_OPS &&
-		       (int)PM_GPU_IOCTL_OTHER == (int)PM_GPU_OP_OTHER,
-	       "the kernel's op classes are the snapshot's");
+_Static_assert((int)PM_GPU_IOCTL_ALLOC == (int)PM_GPU_OP_ALLOC &&
+		       (int)PM_GPU_IOCTL_FREE == (int)PM_GPU_OP_FREE &&
+		       (int)PM_GPU_IOCTL_CONTROL == (int)PM_GPU_OP_CONTROL &&
+		       (int)PM_GPU_IOCTL_MAP == (int)PM_GPU_OP_MAP &&
+		       (int)PM_GPU_IOCTL_UNMAP == (int)PM_GPU_OP_UNMAP &&
+		       (int)PM_GPU_IOCTL_OTHER == (int)PM_GPU_OP_OTHER &&
+		       (int)PM_GPU_IOCTL_OPS == (int)PM_GPU_OPS,
+	       "the kernel's op classes are the snapshot's, in the same order");
 
 /* Majors of /proc/devices' character drivers named nvidia* (uvm, caps, modeset ...). */
 static void gpu_read_nv_majors(struct pm_gpu *g)
@@ -567,7 +566,7 @@ int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)
 			calls += g->vals[i].calls;
 			ns += g->vals[i].ns;
 		}
-		v->ioctl(v->ctx, key.cgid, g->devs[key.dev].name, gpu_op_names[key.op], calls, ns);
+		v->ioctl(v->ctx, key.cgid, g->devs[key.dev].name, (int)key.op, calls, ns);
 	}
 	gpu_sweep_inflight(g);
 	gpu_read_jobs(g, v);

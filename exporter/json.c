@@ -160,7 +160,6 @@ static json_t *json_dollars(const double *v, int n)
 
 static json_t *json_gpu(const struct pm_pod_snap *p)
 {
-	static const char *const ops[] = { "alloc", "free", "control", "map", "unmap", "other" };
 	const struct pm_cuda_snap *c = &p->cuda;
 	json_t *calls = json_array();
 	size_t i;
@@ -168,7 +167,7 @@ static json_t *json_gpu(const struct pm_pod_snap *p)
 	for (i = 0; calls && i < p->n_gpu_ops; i++)
 		json_array_append_new(calls, json_pack("{s:o,s:s,s:I,s:f}", "device",
 						       json_str(p->gpu_ops[i].device), "op",
-						       ops[p->gpu_ops[i].op % PM_GPU_OPS], "calls",
+						       snapshot__gpu_op_str(p->gpu_ops[i].op), "calls",
 						       (json_int_t)p->gpu_ops[i].calls, "seconds",
 						       p->gpu_ops[i].ns / 1e9));
 	return json_pack("{s:o,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:f},s:o}", "driver_calls",
@@ -205,13 +204,12 @@ static json_t *json_findings(const struct pm_pod_snap *p)
 
 static json_t *json_zombies(const struct pm_pod_snap *p)
 {
-	static const char *const kinds[] = { "process", "workload", "orphan", "gpu" };
 	json_t *a = json_array();
 	int k;
 
 	for (k = 0; a && k < PM_ZOMBIE_KINDS; k++)
 		if (p->zombie_mask & (1u << k))
-			json_array_append_new(a, json_string(kinds[k]));
+			json_array_append_new(a, json_string(snapshot__zombie_str(k)));
 	return a;
 }
 

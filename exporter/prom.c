@@ -306,8 +306,6 @@ static void prom_write_dollars(FILE *f, const struct pm_snapshot *s, bool waste)
 	}
 }
 
-static const char *const prom_gpu_ops[] = { "alloc", "free", "control", "map", "unmap", "other" };
-
 static bool pod_uses_cuda(const struct pm_pod_snap *p)
 {
 	const struct pm_cuda_snap *c = &p->cuda;
@@ -361,7 +359,7 @@ static void prom_write_gpu_driver(FILE *f, const struct pm_snapshot *s)
 		for (j = 0; j < p->n_gpu_ops; j++) {
 			prom_pod_labels(f, calls, p);
 			prom_put_label(f, "device", p->gpu_ops[j].device, false);
-			prom_put_label(f, "op", prom_gpu_ops[p->gpu_ops[j].op % PM_GPU_OPS], false);
+			prom_put_label(f, "op", snapshot__gpu_op_str(p->gpu_ops[j].op), false);
 			fputc('}', f);
 			prom_put_value(f, (double)p->gpu_ops[j].calls);
 		}
@@ -415,8 +413,6 @@ static void prom_write_gpu(FILE *f, const struct pm_snapshot *s)
 			"SM utilisation of the pod's processes (NVML), 0 to 1.", pod_gpu_util);
 }
 
-static const char *const prom_zombie_kinds[] = { "process", "workload", "orphan", "gpu" };
-
 static double pod_idle(const struct pm_pod_snap *p)
 {
 	return p->idle;
@@ -450,7 +446,7 @@ static void prom_write_judgement(FILE *f, const struct pm_snapshot *s)
 			continue;
 		for (k = 0; k < PM_ZOMBIE_KINDS; k++) {
 			prom_pod_labels(f, name, &s->pods[i]);
-			prom_put_label(f, "kind", prom_zombie_kinds[k], false);
+			prom_put_label(f, "kind", snapshot__zombie_str(k), false);
 			fputc('}', f);
 			prom_put_value(f, (s->pods[i].zombie_mask >> k) & 1);
 		}

@@ -310,16 +310,6 @@ static Podmeter__V1__Resources *resources(struct arena *a, int64_t cpu, int64_t 
 	return r;
 }
 
-static const struct pm_container_snap *find_container(const struct pm_pod_snap *p, const char *id)
-{
-	size_t i;
-
-	for (i = 0; p && i < p->n_containers; i++)
-		if (!strcmp(p->containers[i].id, id))
-			return &p->containers[i];
-	return NULL;
-}
-
 static uint64_t rec_key(const char *uid, const char *id)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -400,7 +390,7 @@ static Podmeter__V1__ContainerReport *container(struct arena *a, struct pm_repor
 						const struct pm_pod_snap *then)
 {
 	Podmeter__V1__ContainerReport *r = arena_alloc(a, sizeof(*r));
-	const struct pm_container_snap *b = find_container(then, c->id);
+	const struct pm_container_snap *b = snapshot__container(then, c->id);
 
 	if (!r)
 		return NULL;
@@ -513,24 +503,13 @@ static int findings(struct arena *a, Podmeter__V1__PodReport *r, const struct pm
 	return 0;
 }
 
-static void driver_calls(const struct pm_pod_snap *p, uint64_t *calls, uint64_t *ns)
-{
-	size_t i;
-
-	*calls = *ns = 0;
-	for (i = 0; p && i < p->n_gpu_ops; i++) {
-		*calls += p->gpu_ops[i].calls;
-		*ns += p->gpu_ops[i].ns;
-	}
-}
-
 static void gpu(Podmeter__V1__PodReport *r, const struct mem_stat *m, const struct pm_pod_snap *p,
 		const struct pm_pod_snap *then)
 {
 	uint64_t calls, ns, calls0, ns0;
 
-	driver_calls(p, &calls, &ns);
-	driver_calls(then, &calls0, &ns0);
+	calls = snapshot__gpu_calls(p, &ns);
+	calls0 = snapshot__gpu_calls(then, &ns0);
 	r->gpu_driver_calls = delta(calls, calls0);
 	r->gpu_driver_usec = delta(ns, ns0) / 1000;
 	r->gpu_kernel_launches = delta(p->cuda.launches, then ? then->cuda.launches : 0);
@@ -598,24 +577,6 @@ static Podmeter__V1__PodReport *pod(struct arena *a, struct pm_report_window *w,
 		if (r->containers[i]->recommended_cpu_millicores)
 			r->savings_cents_per_month = (int64_t)llround(p->savings_dollars_month * 100);
 	return r->cost && r->waste ? r : NULL;
-}
-
-static const struct pm_pod_snap *find_pod(const struct pm_snapshot *s, const char *uid)
-{
-	size_t lo = 0, hi = s->n_pods, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		c = strcmp(s->pods[mid].uid, uid);
-		if (!c)
-			return &s->pods[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
 }
 
 static Podmeter__V1__Prices *prices(struct arena *a, const struct pm_snapshot *s)
@@ -693,12 +654,12 @@ static int build(struct arena *a, struct pm_report_window *w,
 	if (!r->pods)
 		return -ENOMEM;
 	for (i = 0; i < s->n_pods; i++) {
-		r->pods[n] = pod(a, w, &s->pods[i], find_pod(b, s->pods[i].uid), false);
+		r->pods[n] = pod(a, w, &s->pods[i], snapshot__pod(b, s->pods[i].uid), false);
 		if (!r->pods[n++])
 			return -ENOMEM;
 	}
 	for (i = 0; i < w->n_gone; i++) {
-		r->pods[n] = pod(a, w, &w->gone[i], find_pod(b, w->gone[i].uid), true);
+		r->pods[n] = pod(a, w, &w->gone[i], snapshot__pod(b, w->gone[i].uid), true);
 		if (!r->pods[n++])
 			return -ENOMEM;
 	}

@@ -158,9 +158,11 @@ void reporter__close(struct pm_reporter *r);
 struct pm_gpu;
 
 struct pm_gpu_visitor {
-	/* cumulative ioctl calls of a cgroup on one device (file name) and op, and ns in them */
-	void (*ioctl)(void *ctx, __u64 cgid, const char *device, const char *op, __u64 calls,
-		      __u64 ns);
+	/*
+	 * cumulative ioctl calls of a cgroup on one device (file name) and op
+	 * (enum pm_gpu_op, snapshot.h), and ns in them
+	 */
+	void (*ioctl)(void *ctx, __u64 cgid, const char *device, int op, __u64 calls, __u64 ns);
 	/* cumulative jobs a cgroup queued to DRM schedulers (NULL: not asked) */
 	void (*jobs)(void *ctx, __u64 cgid, __u64 jobs);
 	void *ctx;

@@ -206,4 +206,14 @@ struct pm_snapshot *snapshot__new(size_t n_pods);
 struct pm_snapshot *snapshot__get(struct pm_snapshot *s);
 void snapshot__put(struct pm_snapshot *s);
 
+/* The pod of @uid in @s (NULL: not there, or @s NULL): pods are sorted by uid. */
+const struct pm_pod_snap *snapshot__pod(const struct pm_snapshot *s, const char *uid);
+/* The container of @id in @p (NULL: not there, or @p NULL). */
+const struct pm_container_snap *snapshot__container(const struct pm_pod_snap *p, const char *id);
+/* GPU driver calls of @p over all devices and ops, and the ns spent in them (0 for NULL). */
+uint64_t snapshot__gpu_calls(const struct pm_pod_snap *p, uint64_t *ns);
+/* The op label of enum pm_gpu_op, and the kind label of enum pm_zombie_kind. */
+const char *snapshot__gpu_op_str(int op);
+const char *snapshot__zombie_str(int kind);
+
 #endif /* PODMETER_SNAPSHOT_H */

@@ -71,8 +71,7 @@ static int spin(const char *kind, const char *path, double secs)
 	return 0;
 }
 
-static void add_calls(void *ctx, __u64 cgid, const char *device, const char *op, __u64 calls,
-		      __u64 ns)
+static void add_calls(void *ctx, __u64 cgid, const char *device, int op, __u64 calls, __u64 ns)
 {
 	(void)cgid, (void)device, (void)op, (void)ns;
 	*(__u64 *)ctx += calls;
