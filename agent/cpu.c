@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
+#include <podmeter/pin.h>
 #include "cpu.skel.h"
 
 struct thread_stat {
@@ -18,6 +19,7 @@ struct thread_stat {
 
 struct pm_cpu {
 	struct cpu_bpf *skel;
+	struct pm_pin pin;
 	enum pm_hier hier;
 	int ncpus;
 	const char *mode;
@@ -42,7 +44,7 @@ static void set_twin(struct cpu_bpf *skel, bool tp_btf)
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_switch, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_mkdir, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_mkdir, !tp_btf);
-	bpf_map__set_autocreate(skel->maps.runq_task, tp_btf);
+	bpf_map__set_autocreate(skel->maps.task_seen, tp_btf);
 }
 
 static int on_born(void *ctx, void *data, size_t len)
@@ -103,14 +105,21 @@ static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
 	cpu->skel->rodata->use_task_storage = tp_btf && bpfutil__kernel_at_least(6, 4);
 	cpu->skel->rodata->hierarchy_id = cpu->hierarchy_id;
 	set_twin(cpu->skel, tp_btf);
+	if (cpu->skel->rodata->use_task_storage)
+		bpf_map__set_max_entries(cpu->skel->maps.task_seen_pid, 1);	/* unused */
+	what = "pin";
+	ret = pin__prepare(&cpu->pin, cpu->skel->obj, NULL);
+	if (ret)
+		goto out_destroy;
 	what = "load";
 	ret = cpu_bpf__load(cpu->skel);
 	if (ret)
 		goto out_destroy;
 	what = "attach";
-	ret = cpu_bpf__attach(cpu->skel);
+	ret = pin__attach(&cpu->pin, cpu->skel->skeleton, NULL, NULL);
 	if (ret)
 		goto out_destroy;
+	pin__commit(&cpu->pin, cpu->skel->obj);
 	what = "ring buffer of";
 	cpu->born = ring_buffer__new(bpf_map__fd(cpu->skel->maps.cg_born), on_born, cpu, NULL);
 	if (!cpu->born) {
@@ -397,6 +406,8 @@ void cpu__close(struct pm_cpu *cpu)
 	if (!cpu)
 		return;
 	ring_buffer__free(cpu->born);
+	if (cpu->skel)
+		pin__release(&cpu->pin, cpu->skel->skeleton);
 	cpu_bpf__destroy(cpu->skel);
 	free(cpu->vals);
 	free(cpu->runs);

@@ -43,27 +43,30 @@ struct {
 } cpu_run SEC(".maps");
 
 /*
- * Per task: the run_delay already charged. The kernel also adds to run_delay
- * while a task waits and is moved to another CPU's queue (sched_info_dequeue),
- * between two of its slices; charging from here keeps that part too. tp_btf
- * uses task storage on kernels >= 6.4, whose task storage does not allocate
- * with GFP_ATOMIC under the run-queue lock; otherwise, and for the raw_tp
- * twin (untrusted task pointers), an LRU hash by pid. The task storage map is
- * created only for tp_btf.
+ * Per task: the runtime and run_delay already charged (struct pm_task_seen).
+ * A slice is charged as the growth since the task's last charge, so running
+ * that no tracepoint showed (see handle_switch()) is charged at the task's next
+ * switch-out seen. The kernel also adds to run_delay while a task waits and
+ * is moved to another CPU's queue (sched_info_dequeue), between two of its
+ * slices; charging from here keeps that part too. tp_btf uses task storage on
+ * kernels >= 6.4, whose task storage does not allocate with GFP_ATOMIC under
+ * the run-queue lock; otherwise, and for the raw_tp twin (untrusted task
+ * pointers), an LRU hash by pid. The task storage map is created only for
+ * tp_btf.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u64);
-} runq_task SEC(".maps");
+	__type(value, struct pm_task_seen);
+} task_seen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PM_CPU_MAX_TASKS);
 	__type(key, __u32);
-	__type(value, struct pm_runq_seen);
-} runq_pid SEC(".maps");
+	__type(value, struct pm_task_seen);
+} task_seen_pid SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -151,34 +154,27 @@ static __always_inline bool task_is_fair(struct task_struct *t, const bool btf)
 	       prio >= MAX_RT_PRIO;
 }
 
-/*
- * Run-queue wait of @t not charged yet, up to @delay (its run_delay now).
- * Without a baseline (first sight, no room) only this slice's wait.
- */
-static __always_inline __u64 runq_owed(struct task_struct *t, __u32 pid, __u64 delay,
-				       __u64 delay_start, const bool btf)
+static __always_inline struct pm_task_seen *task_seen_get(struct task_struct *t, __u32 pid,
+							  const bool btf)
 {
-	struct pm_runq_seen *seen, fresh = { .task = (__u64)t, .charged = delay_start };
-	__u64 *charged = NULL, owed;
+	struct pm_task_seen *seen, fresh = { .task = (__u64)t };
 
-	if (btf && use_task_storage) {
-		charged = bpf_task_storage_get(&runq_task, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	} else {
-		seen = bpf_map_lookup_elem(&runq_pid, &pid);
-		if (!seen || seen->task != (__u64)t) {
-			bpf_map_update_elem(&runq_pid, &pid, &fresh, BPF_ANY);
-			seen = bpf_map_lookup_elem(&runq_pid, &pid);
-		}
-		if (seen)
-			charged = &seen->charged;
-	}
-	if (!charged)
-		return delay > delay_start ? delay - delay_start : 0;
-	if (!*charged || *charged > delay)
-		*charged = delay_start;
-	owed = delay > *charged ? delay - *charged : 0;
-	*charged = delay;
-	return owed;
+	if (btf && use_task_storage)
+		return bpf_task_storage_get(&task_seen, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	seen = bpf_map_lookup_elem(&task_seen_pid, &pid);
+	if (seen && seen->task == (__u64)t)
+		return seen;
+	bpf_map_update_elem(&task_seen_pid, &pid, &fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&task_seen_pid, &pid);
+}
+
+/* Growth of a per-task clock since its baseline, which moves to @now. */
+static __always_inline __u64 owed(__u64 *charged, __u64 now, __u64 start)
+{
+	__u64 base = *charged && *charged <= now ? *charged : start;
+
+	*charged = now;
+	return now > base ? now - base : 0;
 }
 
 static __always_inline void charge(struct pm_cpu_run *run, __u64 cgid, __u64 oncpu, __u64 runq)
@@ -192,47 +188,48 @@ static __always_inline void charge(struct pm_cpu_run *run, __u64 cgid, __u64 onc
 	run->pend_runq_ns += runq;
 }
 
-/*
- * Some switches never reach the tracepoint (seen on a 6.18 guest: a thread's
- * switch-out and the next task's switch-in both missing), so prev is not the
- * task this CPU saw switch in. Close both slices from the kernel's own marks,
- * for tasks CFS runs (only CFS keeps se.prev_sum_exec_runtime, set each time
- * it puts a task on a CPU):
- * - the task seen switching in, if it has not been put on a CPU since (the
- *   mark still equals what was read then): its runtime now ends its slice;
- * - prev: the mark is where its slice began.
- * Their run-queue wait is left to their next regular switch-out (the per-task
- * baseline does not move here). What neither mark covers is lost; each
- * resync is counted.
- */
-static __always_inline void resync(struct pm_cpu_run *run, struct task_struct *prev,
-				   const bool btf)
+/* Times @t was put on a CPU (sched_info.pcount); 0 when not kept. */
+static __always_inline __u64 run_count(struct task_struct *t, const bool btf)
 {
-	struct task_struct *seen = (struct task_struct *)run->task;
-	__u64 sum, start;
-
-	count_error(PM_CPU_ERR_RESYNC);
-	if (run->pid && BPF_CORE_READ(seen, pid) == run->pid && task_is_fair(seen, false) &&
-	    BPF_CORE_READ(seen, se.prev_sum_exec_runtime) == run->sum_start) {
-		sum = BPF_CORE_READ(seen, se.sum_exec_runtime);
-		if (sum > run->sum_start)
-			charge(run, run->cgid, sum - run->sum_start, 0);
-	}
-	if (!TASK_READ(btf, prev, pid) || !task_is_fair(prev, btf))
-		return;
-	sum = TASK_READ(btf, prev, se.sum_exec_runtime);
-	start = TASK_READ(btf, prev, se.prev_sum_exec_runtime);
-	if (sum > start)
-		charge(run, task_cgid(prev, btf), sum - start, 0);
+	if (!bpf_core_field_exists(t->sched_info))
+		return 0;
+	return TASK_READ(btf, t, sched_info.pcount);
 }
 
+/*
+ * @prev switches out. Charged: the growth of its runtime and run_delay since
+ * its last charge. Without a baseline (first sight, or the pid map had no
+ * room): from zero when this is the task's first slice ever; else from its
+ * switch-in when seen here; else from the kernel's own mark of where its
+ * slice began (se.prev_sum_exec_runtime, kept by CFS only), its wait not at
+ * all.
+ */
 static __always_inline void close_slice(struct pm_cpu_run *run, struct task_struct *prev,
-					const bool btf)
+					__u32 pid, bool seen_in, const bool btf)
 {
 	__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
+	__u64 delay = run_delay(prev, btf);
+	__u64 sum_start, delay_start, cgid, scratch[2] = {};
+	struct pm_task_seen *seen = task_seen_get(prev, pid, btf);
 
-	charge(run, run->cgid, sum > run->sum_start ? sum - run->sum_start : 0,
-	       runq_owed(prev, run->pid, run_delay(prev, btf), run->delay_start, btf));
+	if (run_count(prev, btf) == 1) {
+		sum_start = 0;
+		delay_start = 0;
+	} else if (seen_in) {
+		sum_start = run->sum_start;
+		delay_start = run->delay_start;
+	} else {
+		sum_start = task_is_fair(prev, btf) ? TASK_READ(btf, prev, se.prev_sum_exec_runtime)
+						    : sum;
+		delay_start = delay;
+	}
+	cgid = seen_in ? run->cgid : task_cgid(prev, btf);
+	if (seen)
+		charge(run, cgid, owed(&seen->oncpu_charged, sum, sum_start),
+		       owed(&seen->runq_charged, delay, delay_start));
+	else
+		charge(run, cgid, owed(&scratch[0], sum, sum_start),
+		       owed(&scratch[1], delay, delay_start));
 }
 
 static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struct *next,
@@ -251,23 +248,32 @@ static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struc
 		run->pcount_start = TASK_READ(btf, next, sched_info.pcount);
 }
 
+/*
+ * Some switches never reach the tracepoint (seen on a 6.18 guest: a thread's
+ * switch-out and the next task's switch-in both missing), so prev is not the
+ * task this CPU saw switch in. Each is counted. The task seen switching in
+ * is charged at its next switch-out seen, from its baseline; prev is charged
+ * from its own baseline now. Only a task whose last switch-out is missed
+ * (it exits there) loses that slice.
+ */
 static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next,
 					 const bool btf)
 {
 	struct pm_cpu_run *run;
-	__u32 zero = 0;
+	bool seen_in;
+	__u32 zero = 0, pid;
 
 	run = bpf_map_lookup_elem(&cpu_run, &zero);
 	if (!run)
 		return 0;
 	run->seq_begin++;
 	barrier();
-	if (run->task == (__u64)prev) {
-		if (run->pid)
-			close_slice(run, prev, btf);
-	} else if (run->task) {
-		resync(run, prev, btf);
-	}
+	seen_in = run->task == (__u64)prev;
+	if (!seen_in && run->task)
+		count_error(PM_CPU_ERR_RESYNC);
+	pid = TASK_READ(btf, prev, pid);
+	if (pid && (seen_in || run->task))
+		close_slice(run, prev, pid, seen_in, btf);
 	open_slice(run, next, btf);
 	barrier();
 	run->seq_end = run->seq_begin;

@@ -9,7 +9,7 @@
 
 /* Named map sizes; the agent may change them before load. */
 #define PM_CPU_MAX_CGROUPS	16384
-#define PM_CPU_MAX_TASKS	65536	/* raw_tp twin: run-queue baseline per pid */
+#define PM_CPU_MAX_TASKS	65536	/* raw_tp twin: baselines per pid */
 
 /* Which hierarchy a cgroup id belongs to: ids are only unique per hierarchy. */
 enum pm_hier {
@@ -53,10 +53,15 @@ struct pm_cpu_run {
 	__u64 seq_end;
 };
 
-/* raw_tp twin, and kernels where task storage must not allocate here. */
-struct pm_runq_seen {
-	__u64 task;		/* task_struct, against pid reuse */
-	__u64 charged;		/* run_delay already charged */
+/*
+ * Per task: what is already charged. Task storage on tp_btf (kernels >= 6.4);
+ * an LRU hash by pid for the raw_tp twin and older kernels. Zero = no
+ * baseline yet.
+ */
+struct pm_task_seen {
+	__u64 task;		/* task_struct, against pid reuse (pid map only) */
+	__u64 oncpu_charged;	/* se.sum_exec_runtime already charged */
+	__u64 runq_charged;	/* sched_info.run_delay already charged */
 };
 
 /*

@@ -44,12 +44,20 @@ m0=$(metric_value "$WORK/m0" podmeter_pod_cpu_seconds_total "uid=\"$uid\"")
 m1=$(metric_value "$WORK/m1" podmeter_pod_cpu_seconds_total "uid=\"$uid\"")
 d=$(awk -v a="$m0" -v b="$m1" 'BEGIN { printf "%.6f", b - a }')
 kd=$(awk -v a="$k0" -v b="$k1" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
+ov=$(metric_value "$WORK/m1" podmeter_node_cpu_seconds_total 'scope="overhead"')
 if within "$d" "$kd" "$kd" 0.01; then
 	pass "pod total across $ROUNDS removed containers: podmeter ${d}s, kernel ${kd}s"
 else
 	fail "pod total across $ROUNDS removed containers: podmeter ${d}s, kernel ${kd}s (1%)"
+	for f in podmeter_agent_sched_resyncs_total podmeter_agent_cgroups_removed_total; do
+		echo "        $f: $(metric_value "$WORK/m0" "$f" "") -> $(metric_value "$WORK/m1" "$f" "")"
+	done
+	for f in cpu_stats cg_born; do
+		echo "        $f insert failures: $(metric_value "$WORK/m1" \
+			podmeter_agent_map_insert_failures_total "map=\"$f\"")"
+	done
+	echo "        overhead: $(metric_value "$WORK/m0" podmeter_node_cpu_seconds_total 'scope="overhead"') -> $ov"
 fi
-ov=$(metric_value "$WORK/m1" podmeter_node_cpu_seconds_total 'scope="overhead"')
 [ "$ov" != missing ] && pass "node overhead series present" || fail "no node overhead series"
 
 tracked1=$(metric_value "$WORK/m1" podmeter_agent_cgroups_tracked "")
