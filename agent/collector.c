@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <podmeter/agent.h>
+#include <podmeter/pin.h>
 #include <podmeter/cgroupfs.h>
 #include <podmeter/cost.h>
 #include <podmeter/detect.h>
@@ -1588,6 +1589,7 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	ret = setup_prices(c, cfg, err, errlen);
 	if (ret)
 		goto out_free;
+	pin__set_root(cfg->pin_dir);
 	ret = find_cgroupfs(cfg, &fs, err, errlen);
 	if (ret)
 		goto out_free;

@@ -593,6 +593,16 @@ static int cfg_set_spool(struct pm_config *cfg, const char *v, char *why, size_t
 	return cfg_set_path(cfg->spool_dir, v, why, len);
 }
 
+/* "none" (or empty) turns pinning off. */
+static int cfg_set_pin_dir(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	if (!*v || !strcmp(v, "none")) {
+		cfg->pin_dir[0] = '\0';
+		return 0;
+	}
+	return cfg_set_path(cfg->pin_dir, v, why, len);
+}
+
 static int cfg_set_spool_max(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	char q[CFG_QUOTE_MAX];
@@ -811,6 +821,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"report_window", "report-window", "a duration, e.g. 60s", cfg_set_report_window, false},
 	{"spool", "spool", "a directory path", cfg_set_spool, false},
 	{"spool_max_bytes", "spool-max-bytes", "bytes, e.g. 64Mi", cfg_set_spool_max, false},
+	{"pin_dir", "pin-dir", "a directory on bpffs, or none", cfg_set_pin_dir, false},
 	{"reconciler", "reconciler", "a URL, e.g. https://reconciler:8443/v1/reports",
 	 cfg_set_reconciler, false},
 	{"reconciler_token_file", "reconciler-token-file", "a file path", cfg_set_rec_token, false},
@@ -888,6 +899,7 @@ void config__defaults(struct pm_config *cfg)
 	cfg->price_egress_gib[PM_NET_INTERNET] = PM_PRICE_EGRESS_INTERNET;
 	cfg->report_window_ms = PM_DEFAULT_REPORT_WINDOW_MS;
 	strcpy(cfg->spool_dir, PM_DEFAULT_SPOOL_DIR);
+	strcpy(cfg->pin_dir, PM_DEFAULT_PIN_DIR);
 	cfg->spool_max_bytes = PM_DEFAULT_SPOOL_MAX_BYTES;
 	cfg->reconciler_timeout_ms = PM_DEFAULT_RECONCILER_TIMEOUT_MS;
 	cfg->reconciler_retry_max_ms = PM_DEFAULT_RECONCILER_RETRY_MAX_MS;
@@ -1318,6 +1330,9 @@ void config__usage(FILE *f)
 		"  --report-window DUR         one report per window (default 60s)\n"
 		"  --spool DIR                 reports are written here first (default %s)\n"
 		"  --spool-max-bytes BYTES     the spool's bound; the oldest go first (default 64Mi)\n"
+		"  --pin-dir DIR               programs, links and counters are pinned here on\n"
+		"                              bpffs and adopted by the next agent; none = off\n"
+		"                              (default %s)\n"
 		"  --reconciler URL            POST reports here (default none: they stay spooled)\n"
 		"  --reconciler-token-file F   bearer token; --reconciler-ca-file F, --reconciler-\n"
 		"                              cert-file F, --reconciler-key-file F for (m)TLS\n"
@@ -1337,5 +1352,6 @@ void config__usage(FILE *f)
 		"  -h, --help                  show this help\n",
 		PM_PRICE_CPU_CORE_HOUR, PM_PRICE_MEMORY_GIB_HOUR, PM_PRICE_GPU_HOUR,
 		PM_PRICE_EGRESS_LOCAL, PM_PRICE_EGRESS_IN_ZONE, PM_PRICE_EGRESS_CROSS_ZONE,
-		PM_PRICE_EGRESS_CROSS_REGION, PM_PRICE_EGRESS_INTERNET, PM_DEFAULT_SPOOL_DIR);
+		PM_PRICE_EGRESS_CROSS_REGION, PM_PRICE_EGRESS_INTERNET, PM_DEFAULT_SPOOL_DIR,
+		PM_DEFAULT_PIN_DIR);
 }

@@ -13,6 +13,7 @@
 #include <podmeter/check.h>
 #include <podmeter/config.h>
 #include <podmeter/exporter.h>
+#include <podmeter/pin.h>
 #include <podmeter/report.h>
 #include <podmeter/replay.h>
 
@@ -34,6 +35,8 @@ static void usage(FILE *f)
 		   "  decode   print a report file as JSON (podmeter decode FILE)\n"
 		   "  replay   score a timestamp,value CSV with the anomaly models (podmeter replay --help)\n"
 		   "  top      the node's pods from a running agent, refreshed every second\n"
+		   "  unpin    remove the programs, links and counters pinned under bpffs\n"
+		   "           (podmeter unpin [--pin-dir DIR]; for uninstall)\n"
 		   "  version  print the version\n\n"
 		   "flags of run and check:\n");
 	config__usage(f);
@@ -178,6 +181,45 @@ static int cmd_check(int argc, char **argv)
 	return check__run(&cfg, stdout);
 }
 
+/* Uninstall: counting stops, pinned counts are gone. */
+static int cmd_unpin(int argc, char **argv)
+{
+	const char *dir = PM_DEFAULT_PIN_DIR;
+	int i, n;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--pin-dir") && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (!strncmp(argv[i], "--pin-dir=", 10)) {
+			dir = argv[i] + 10;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: podmeter unpin [--pin-dir DIR]\n"
+			       "Removes everything the agent pinned under DIR (default %s):\n"
+			       "its programs detach and its counts are gone.\n", PM_DEFAULT_PIN_DIR);
+			return 0;
+		} else {
+			fprintf(stderr, "podmeter: unpin: unknown argument \"%s\"; see "
+					"podmeter unpin --help\n", argv[i]);
+			return 2;
+		}
+	}
+	if (dir[0] != '/') {
+		fprintf(stderr, "podmeter: unpin: --pin-dir: \"%s\" is not an absolute path\n", dir);
+		return 2;
+	}
+	n = pin__remove(dir);
+	if (n == -EXDEV) {
+		fprintf(stderr, "podmeter: unpin: %s is not on a bpffs mount; nothing removed\n", dir);
+		return 1;
+	}
+	if (n < 0) {
+		fprintf(stderr, "podmeter: unpin: %s: %s\n", dir, strerror(-n));
+		return 1;
+	}
+	printf("podmeter: %s: %d pinned object%s removed\n", dir, n, n == 1 ? "" : "s");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -194,6 +236,8 @@ int main(int argc, char **argv)
 		return replay__main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "top"))
 		return top__main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "unpin"))
+		return cmd_unpin(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("podmeter %s (%s)\n", PM_VERSION, PM_GIT_REV);
 		return 0;

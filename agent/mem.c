@@ -11,12 +11,14 @@
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
 #include <podmeter/mem.h>
+#include <podmeter/pin.h>
 #include "mem.skel.h"
 
 #define VALIDATE_EVERY	5	/* reads between owner checks against /proc */
 
 struct pm_mem {
 	struct mem_bpf *skel;
+	struct pm_pin pin;
 	enum pm_hier hier;
 	int ncpus;
 	long page_size;
@@ -67,14 +69,19 @@ static int load(struct pm_mem *mem, bool tp_btf, char *err, size_t errlen)
 	mem->skel->rodata->track_v1 = mem->hier == PM_HIER_V1_CPUACCT;
 	mem->skel->rodata->hier = mem->hier;
 	set_twin(mem->skel, tp_btf, faults);
+	what = "pin";
+	ret = pin__prepare(&mem->pin, mem->skel->obj, NULL);
+	if (ret)
+		goto out_destroy;
 	what = "load";
 	ret = mem_bpf__load(mem->skel);
 	if (ret)
 		goto out_destroy;
 	what = "attach";
-	ret = mem_bpf__attach(mem->skel);
+	ret = pin__attach(&mem->pin, mem->skel->skeleton, NULL, NULL);
 	if (ret)
 		goto out_destroy;
+	pin__commit(&mem->pin, mem->skel->obj);
 	what = "ring buffer of";
 	mem->ooms = ring_buffer__new(bpf_map__fd(mem->skel->maps.oom_events), on_oom, mem, NULL);
 	if (!mem->ooms) {
@@ -242,6 +249,8 @@ void mem__close(struct pm_mem *mem)
 	if (!mem)
 		return;
 	ring_buffer__free(mem->ooms);
+	if (mem->skel)
+		pin__release(&mem->pin, mem->skel->skeleton);
 	mem_bpf__destroy(mem->skel);
 	free(mem->vals);
 	free(mem);

@@ -15,11 +15,12 @@
 #include <podmeter/agent.h>
 #include <podmeter/cidr.h>
 #include <podmeter/net.h>
+#include <podmeter/pin.h>
 #include "net.skel.h"
 
 struct pm_net {
 	struct net_bpf *skel;
-	struct bpf_link *egress, *ingress;
+	struct pm_pin pin;
 	int ncpus;
 	struct pm_net_val *vals;
 	__u64 *counts;
@@ -55,31 +56,22 @@ static int fill_classes(struct pm_net *net, const struct pm_config *cfg, char *e
 	return 0;
 }
 
-static int attach_skb(struct pm_net *net, const char *v2_root, char *err, size_t errlen)
+/* cgroup_skb programs at the v2 root (fd in @ctx); the rest as libbpf would. */
+static struct bpf_link *attach_prog(struct bpf_program *prog, void *ctx)
 {
-	int fd = open(v2_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0) {
-		snprintf(err, errlen, "net: open %s: %s", v2_root, strerror(errno));
-		return -errno;
-	}
-	net->egress = bpf_program__attach_cgroup(net->skel->progs.net_egress, fd);
-	if (!net->egress)
-		ret = -errno;
-	net->ingress = ret ? NULL : bpf_program__attach_cgroup(net->skel->progs.net_ingress, fd);
-	if (!ret && !net->ingress)
-		ret = -errno;
-	close(fd);
-	if (ret)
-		snprintf(err, errlen, "net: attach cgroup_skb to %s: %s", v2_root, strerror(-ret));
-	return ret;
+	if (bpf_program__type(prog) == BPF_PROG_TYPE_CGROUP_SKB)
+		return bpf_program__attach_cgroup(prog, *(int *)ctx);
+	return bpf_program__attach(prog);
 }
+
+/* Configuration, not counts: the classes are filled fresh by each agent. */
+static const char *const net_transient[] = { "class_v4", "class_v6", NULL };
 
 int net__open(struct pm_net **out, const struct pm_config *cfg, const char *v2_root,
 	      bool force_raw_tp, char *err, size_t errlen)
 {
 	struct pm_net *net;
-	int ret = -ENOMEM;
+	int ret = -ENOMEM, fd;
 
 	net = calloc(1, sizeof(*net));
 	if (!net)
@@ -97,20 +89,29 @@ int net__open(struct pm_net **out, const struct pm_config *cfg, const char *v2_r
 	}
 	bpf_program__set_autoload(net->skel->progs.tp_btf_tcp_retransmit_skb, !force_raw_tp);
 	bpf_program__set_autoload(net->skel->progs.raw_tp_tcp_retransmit_skb, force_raw_tp);
-	ret = net_bpf__load(net->skel);
+	ret = pin__prepare(&net->pin, net->skel->obj, net_transient);
+	if (!ret)
+		ret = net_bpf__load(net->skel);
 	if (ret) {
 		snprintf(err, errlen, "net: load: %s", strerror(-ret));
 		goto out_free;
 	}
 	ret = fill_classes(net, cfg, err, errlen);
-	if (!ret)
-		ret = attach_skb(net, v2_root, err, errlen);
-	if (!ret && net_bpf__attach(net->skel)) {
-		ret = -errno;
-		snprintf(err, errlen, "net: attach tcp_retransmit_skb: %s", strerror(-ret));
-	}
 	if (ret)
 		goto out_free;
+	fd = open(v2_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "net: open %s: %s", v2_root, strerror(-ret));
+		goto out_free;
+	}
+	ret = pin__attach(&net->pin, net->skel->skeleton, attach_prog, &fd);
+	close(fd);
+	if (ret) {
+		snprintf(err, errlen, "net: attach to %s: %s", v2_root, strerror(-ret));
+		goto out_free;
+	}
+	pin__commit(&net->pin, net->skel->obj);
 	*out = net;
 	return 0;
 
@@ -172,8 +173,8 @@ void net__close(struct pm_net *net)
 {
 	if (!net)
 		return;
-	bpf_link__destroy(net->egress);
-	bpf_link__destroy(net->ingress);
+	if (net->skel)
+		pin__release(&net->pin, net->skel->skeleton);
 	net_bpf__destroy(net->skel);
 	free(net->vals);
 	free(net->counts);

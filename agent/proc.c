@@ -10,10 +10,12 @@
 #include <podmeter/agent.h>
 #include <podmeter/proc.h>
 #include <podmeter/u64map.h>
+#include <podmeter/pin.h>
 #include "proc.skel.h"
 
 struct pm_proc {
 	struct proc_bpf *skel;
+	struct pm_pin pin;
 	enum pm_hier hier;
 	int ncpus;
 	__u64 grace_ns;
@@ -46,14 +48,20 @@ static int load(struct pm_proc *p, bool tp_btf, char *err, size_t errlen)
 	p->skel->rodata->track_v1 = p->hier == PM_HIER_V1_CPUACCT;
 	p->skel->rodata->hier = p->hier;
 	set_twin(p->skel, tp_btf);
-	what = "load";
-	ret = proc_bpf__load(p->skel);
+	what = "pin";
+	ret = pin__prepare(&p->pin, p->skel->obj, NULL);
+	if (!ret) {
+		what = "load";
+		ret = proc_bpf__load(p->skel);
+	}
 	if (!ret) {
 		what = "attach";
-		ret = proc_bpf__attach(p->skel);
+		ret = pin__attach(&p->pin, p->skel->skeleton, NULL, NULL);
 	}
-	if (!ret)
+	if (!ret) {
+		pin__commit(&p->pin, p->skel->obj);
 		return 0;
+	}
 	proc_bpf__destroy(p->skel);
 	p->skel = NULL;
 out_err:
@@ -163,6 +171,8 @@ void proc__close(struct pm_proc *p)
 {
 	if (!p)
 		return;
+	if (p->skel)
+		pin__release(&p->pin, p->skel->skeleton);
 	proc_bpf__destroy(p->skel);
 	free(p->vals);
 	free(p);

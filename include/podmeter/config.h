@@ -22,6 +22,7 @@
 #define PM_DEFAULT_LOG_PODS_DIR		"/var/log/pods"
 #define PM_DEFAULT_REPORT_WINDOW_MS	60000
 #define PM_DEFAULT_SPOOL_DIR		"/var/lib/podmeter/spool"
+#define PM_DEFAULT_PIN_DIR		"/sys/fs/bpf/podmeter"
 #define PM_DEFAULT_SPOOL_MAX_BYTES	(64LL << 20)
 #define PM_DEFAULT_RECONCILER_TIMEOUT_MS 10000
 #define PM_DEFAULT_RECONCILER_RETRY_MAX_MS 30000
@@ -63,6 +64,7 @@ struct pm_config {
 	/* reports */
 	uint64_t report_window_ms;
 	char spool_dir[PATH_MAX];
+	char pin_dir[PATH_MAX];		/* "" = not pinning */
 	int64_t spool_max_bytes;
 	char reconciler_url[512];	/* "" = reports stay in the spool */
 	char reconciler_token_file[PATH_MAX];

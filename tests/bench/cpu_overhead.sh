@@ -203,7 +203,7 @@ start_podmeter() {
 	shift
 	port=$(free_port)
 	PM_URL=http://127.0.0.1:$port/metrics
-	"$PODMETER" run --listen "127.0.0.1:$port" --interval 1s --spool /tmp/podmeter-bench-spool "$@" >"$log" 2>&1 &
+	"$PODMETER" run --listen "127.0.0.1:$port" --interval 1s --spool /tmp/podmeter-bench-spool --pin-dir none "$@" >"$log" 2>&1 &
 	TOOL_PID=$! TOOL_SIG=TERM
 	PIDS+=("$TOOL_PID")
 	wait_for_metrics "$PM_URL" "$TOOL_PID" 30 "$log"

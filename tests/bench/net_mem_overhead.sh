@@ -22,7 +22,7 @@ cleanup() { [[ -n $PM_PID ]] && kill "$PM_PID" 2>/dev/null; wait 2>/dev/null || 
 trap cleanup EXIT
 
 start_podmeter() {
-	"$PODMETER" run --listen "127.0.0.1:$PM_PORT" --spool /tmp/podmeter-bench-spool >/tmp/podmeter-bench-agent.log 2>&1 &
+	"$PODMETER" run --listen "127.0.0.1:$PM_PORT" --spool /tmp/podmeter-bench-spool --pin-dir none >/tmp/podmeter-bench-agent.log 2>&1 &
 	PM_PID=$!
 	for _ in $(seq 1 100); do
 		curl -sf "http://127.0.0.1:$PM_PORT/healthz" >/dev/null 2>&1 && return 0

@@ -7,6 +7,11 @@ PODMETER=${PODMETER:-build/podmeter}
 PM_PORT=${PM_PORT:-19477}
 PM_URL="http://127.0.0.1:$PM_PORT"
 WORK=$(mktemp -d /tmp/podmeter-it.XXXXXX)
+# the agent's pinned set: bpffs mounted if the host has not, one directory a
+# test, unpinned at cleanup
+PM_BPFFS=/sys/fs/bpf
+[ "$(stat -f -c %T "$PM_BPFFS" 2>/dev/null)" = bpf_fs ] || mount -t bpf bpf "$PM_BPFFS" 2>/dev/null
+PM_PIN_DIR="$PM_BPFFS/podmeter-it-$(basename "$WORK" | tr -c 'A-Za-z0-9\n' _)"
 CREATED_DIRS=()	# cgroup dirs we made, removed in reverse order
 STARTED_PIDS=()	# processes we started
 AGENT_PID=""
@@ -129,7 +134,8 @@ kernel_runq_ns() {
 }
 
 start_agent() {
-	"$PODMETER" run --listen "127.0.0.1:$PM_PORT" --interval 1s --spool "$WORK/spool" "$@" \
+	"$PODMETER" run --listen "127.0.0.1:$PM_PORT" --interval 1s --spool "$WORK/spool" \
+		--pin-dir "$PM_PIN_DIR" "$@" \
 		>"$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 	local i
@@ -171,6 +177,7 @@ within() {
 cleanup() {
 	local i p
 	[ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null
+	"$PODMETER" unpin --pin-dir "$PM_PIN_DIR" >/dev/null 2>&1
 	for p in "${STARTED_PIDS[@]}"; do
 		pkill -KILL -P "$p" 2>/dev/null
 		kill -KILL "$p" 2>/dev/null

@@ -60,7 +60,7 @@ python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1", '"$PM_PO
 holder=$!
 STARTED_PIDS+=("$holder")
 sleep 0.5
-bad "--listen" run --listen "127.0.0.1:$PM_PORT"
+bad "--listen" run --listen "127.0.0.1:$PM_PORT" --pin-dir "$PM_PIN_DIR"
 kill "$holder" 2>/dev/null
 
 "$PODMETER" version | grep -q "^podmeter $(cat VERSION) " && pass "version" || fail "version"

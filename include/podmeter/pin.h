@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* agent/pin.c: BPF programs, links and maps kept under bpffs across restarts. */
+#ifndef PODMETER_PIN_H
+#define PODMETER_PIN_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+/*
+ * Bumped whenever a map's meaning changes without its sizes changing: a set
+ * pinned with another number is replaced, not adopted.
+ */
+#define PM_PIN_LAYOUT 1
+
+
+
+struct bpf_object;
+struct bpf_object_skeleton;
+struct bpf_program;
+struct bpf_link;
+
+struct pm_pin {
+	char dir[PATH_MAX / 2];	/* <root>/<object>; "" = not pinning */
+	bool adopted;		/* maps taken over from a pinned set */
+	bool replaced;		/* an incompatible set was removed */
+	int links_kept;		/* pinned links moved to the new program in place */
+	int links_replaced;	/* pinned links detached and attached anew */
+	const char *const *transient;	/* maps of configuration: not pinned */
+};
+
+/* Where every object's set lives, for the process; "" (the start) = not pinning. */
+void pin__set_root(const char *root);
+/*
+ * Before load: adopt the compatible set pinned for @obj under the root, or
+ * remove an incompatible one. Maps named in @transient (NULL-terminated, or
+ * NULL) hold configuration, not counts: never pinned, always made fresh.
+ * Problems are logged and turn pinning off for @obj; returns 0 but for a
+ * path too long.
+ */
+int pin__prepare(struct pm_pin *pin, struct bpf_object *obj, const char *const *transient);
+/*
+ * After load: attach each program of @s that loads (with @attach, or
+ * bpf_program__attach for auto-attachable ones when NULL), taking over or
+ * replacing its pinned link, and pin the new link.
+ */
+int pin__attach(struct pm_pin *pin, const struct bpf_object_skeleton *s,
+		struct bpf_link *(*attach)(struct bpf_program *prog, void *ctx), void *ctx);
+/* After attach: pin the maps not adopted, and the layout. */
+int pin__commit(struct pm_pin *pin, struct bpf_object *obj);
+/* Before destroying @s: pinned links stay attached when the agent exits. */
+void pin__release(struct pm_pin *pin, const struct bpf_object_skeleton *s);
+/* podmeter unpin: remove everything under @root (detaching pinned links). */
+int pin__remove(const char *root);
+
+#endif /* PODMETER_PIN_H */

@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Restarts without losing counts: the agent is killed with SIGKILL while a pod
+# burns CPU, a new agent adopts the programs and counters pinned under bpffs,
+# and the pod's CPU seconds still match its cgroup's cpu.stat. Then: an
+# incompatible pinned set is replaced cleanly, a clean stop leaves counting
+# on, and `podmeter unpin` removes everything.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+ROOT=$(cg_v2_root)
+[ -n "$ROOT" ] || { echo "  skip: no cgroup v2 hierarchy"; exit 0; }
+echo "restart: cgroup v2 at $ROOT, pinned under $PM_PIN_DIR"
+
+# sched_switch programs attached on the whole machine (other tools may have some)
+switch_links() { bpftool link list 2>/dev/null | grep -c "tp 'sched_switch'"; }
+links0=$(switch_links)
+
+uid=$(newuid)
+pod="$ROOT/kubepods/besteffort/pod$uid"
+ctr="$pod/$(printf '%064x' $RANDOM)"
+mkcg "$pod" && mkcg "$ctr" || { fail "create $ctr"; finish; exit; }
+
+start_agent --cgroup-mode v2 || { fail "agent start"; finish; exit; }
+# one CPU flat out for 12 s, all of it in the pod, from after the agent started
+run_in_cg "$ctr" timeout 12 sh -c 'while :; do :; done'
+burner=$LAST_PID
+sleep 3
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+AGENT_PID=""
+sleep 1
+if ls "$PM_PIN_DIR"/cpu_bpf/link_*sched_switch >/dev/null 2>&1 &&
+	[ "$(switch_links)" -eq $((links0 + 1)) ]; then
+	pass "killed agent: its sched_switch program stays attached, pinned"
+else
+	fail "killed agent: pinned links $(ls "$PM_PIN_DIR"/cpu_bpf 2>&1 | tr '\n' ' '), sched_switch links $links0 -> $(switch_links)"
+fi
+start_agent --cgroup-mode v2 || { fail "agent restart"; finish; exit; }
+grep -q "incompatible" "$WORK/agent.log" && fail "restart saw an incompatible set: $(grep incompatible "$WORK/agent.log")"
+# the burner ends; then both sides are still
+while kill -0 "$burner" 2>/dev/null; do sleep 0.5; done
+sleep 2
+scrape "$WORK/m1"
+k=$(kernel_cpu_ns "$pod")
+m=$(metric_value "$WORK/m1" podmeter_pod_cpu_seconds_total "uid=\"$uid\"")
+kd=$(awk -v k="$k" 'BEGIN { printf "%.6f", k / 1e9 }')
+if within "$m" "$kd" "$kd" 0.01; then
+	pass "pod CPU across a SIGKILL and restart: podmeter ${m}s, cpu.stat ${kd}s"
+else
+	fail "pod CPU across a SIGKILL and restart: podmeter ${m}s, cpu.stat ${kd}s (1%)"
+fi
+n=$(switch_links)
+[ "$n" -eq $((links0 + 1)) ] && pass "one sched_switch program after the restart ($links0 -> $n)" ||
+	fail "sched_switch programs $links0 -> $n after the restart (want +1)"
+
+# a set pinned by another layout version: replaced, not adopted
+kill -KILL "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+AGENT_PID=""
+bpftool map update pinned "$PM_PIN_DIR/cpu_bpf/layout" key 0 0 0 0 value 99 0 0 0 0 0 0 0 ||
+	fail "could not rewrite the pinned layout"
+start_agent --cgroup-mode v2 || { fail "agent start over an incompatible set"; finish; exit; }
+sleep 2
+scrape "$WORK/m2"
+m2=$(metric_value "$WORK/m2" podmeter_pod_cpu_seconds_total "uid=\"$uid\"")
+if grep -q "incompatible set (another layout version)" "$WORK/agent.log" &&
+	[ "$(switch_links)" -eq $((links0 + 1)) ] && awk -v m="$m2" 'BEGIN { exit !(m < 0.5) }'; then
+	pass "incompatible set replaced: logged, one program, counts start over (${m2}s)"
+else
+	fail "incompatible set: log '$(grep -m1 pin: "$WORK/agent.log")', links $(switch_links), pod ${m2}s"
+fi
+
+# a clean stop leaves counting on; unpin ends it
+stop_agent || fail "SIGTERM: exit status"
+[ "$(switch_links)" -eq $((links0 + 1)) ] && pass "SIGTERM: counting goes on (program pinned)" ||
+	fail "SIGTERM: sched_switch links $links0 -> $(switch_links)"
+out=$("$PODMETER" unpin --pin-dir "$PM_PIN_DIR" 2>&1)
+if [ $? -eq 0 ] && [ ! -e "$PM_PIN_DIR" ] && [ "$(switch_links)" -eq "$links0" ]; then
+	pass "unpin: $out; sched_switch links back to $links0"
+else
+	fail "unpin: $out; dir $(ls -d "$PM_PIN_DIR" 2>&1); links $(switch_links), want $links0"
+fi
+out=$("$PODMETER" unpin --pin-dir /tmp 2>&1)
+[ $? -eq 1 ] && pass "unpin outside bpffs refused: $out" || fail "unpin /tmp: $out"
+finish
