@@ -10,6 +10,7 @@
 #include <time.h>
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
+#include <podmeter/caps.h>
 #include <podmeter/check.h>
 #include <podmeter/config.h>
 #include <podmeter/exporter.h>
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 		   "commands:\n"
 		   "  run      run the agent in the foreground (SIGINT/SIGTERM stop it)\n"
 		   "  check    probe this node for what the agent needs\n"
+		   "           (podmeter check --required-caps: the capabilities to grant)\n"
 		   "  receive  a reference receiver for reports (podmeter receive --help)\n"
 		   "  decode   print a report file as JSON (podmeter decode FILE)\n"
 		   "  replay   score a timestamp,value CSV with the anomaly models (podmeter replay --help)\n"
@@ -152,6 +154,13 @@ static int cmd_run(int argc, char **argv)
 		reporter__close(rep);
 		return 1;
 	}
+	ret = caps__drop_after_start(err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "warning: capabilities: %s; running with what it started with\n",
+			strerror(-ret));
+	else
+		fprintf(stderr, "podmeter: capabilities kept after start: %s\n",
+			err[0] ? err : "none");
 	fprintf(stderr, "podmeter %s: cpu via %s, pods under %s; serving http://%s:%u/metrics, "
 			"collecting every %llu ms\n",
 		PM_VERSION, collector__attach_mode(col), collector__root(col),
@@ -175,6 +184,10 @@ static int cmd_check(int argc, char **argv)
 	char err[2048];
 	int ret;
 
+	if (argc == 2 && !strcmp(argv[1], "--required-caps")) {
+		caps__print_required(stdout);
+		return 0;
+	}
 	ret = config__from_args(&cfg, argc, argv, err, sizeof(err));
 	if (ret)
 		return ret > 0 ? 0 : (fprintf(stderr, "podmeter: %s\n", err), 2);

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* agent/caps.c: the capabilities the agent needs, and dropping the rest. */
+#ifndef PODMETER_CAPS_H
+#define PODMETER_CAPS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct pm_cap_need {
+	int cap;		/* CAP_* number */
+	const char *name;	/* "CAP_BPF" */
+	bool after_start;	/* still needed once everything is attached */
+	const char *why;
+};
+
+/* What `podmeter run` needs to start (kernels >= 5.8), NULL-name terminated. */
+extern const struct pm_cap_need caps__needed[];
+
+/* podmeter check --required-caps: one name a line. */
+void caps__print_required(FILE *f);
+/*
+ * After loading and attaching: keep only the capabilities still needed
+ * (permitted, effective, bounding; inheritable and ambient cleared), and set
+ * no_new_privs. Writes what is kept to @kept. Returns 0 or a negative errno.
+ */
+int caps__drop_after_start(char *kept, size_t len);
+
+#endif /* PODMETER_CAPS_H */
