@@ -1625,6 +1625,32 @@ out_free:
 	return ret;
 }
 
+int collector__reload(struct pm_collector *c, const struct pm_config *cfg, char *err,
+		      size_t errlen)
+{
+	struct pm_node_capacity cap;
+	struct pm_detect_cfg dc;
+	struct pm_prices prices;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	prices = c->prices;
+	cap = c->capacity;
+	ret = setup_prices(c, cfg, err, errlen);
+	if (ret) {
+		c->prices = prices;
+		c->capacity = cap;
+		goto out;
+	}
+	config__detect(cfg, &dc);
+	detect__set_cfg(c->detector, &dc);
+	if (c->net)
+		ret = net__set_classes(c->net, cfg, err, errlen);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
 void collector__close(struct pm_collector *c)
 {
 	struct pod_rec *p, *next;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -30,7 +31,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: podmeter <command> [flags]\n\n"
 		   "commands:\n"
-		   "  run      run the agent in the foreground (SIGINT/SIGTERM stop it)\n"
+		   "  run      run the agent in the foreground (SIGINT/SIGTERM stop it; SIGHUP\n"
+		   "           reloads prices, network classes and thresholds)\n"
 		   "  check    probe this node for what the agent needs\n"
 		   "           (podmeter check --required-caps: the capabilities to grant)\n"
 		   "  receive  a reference receiver for reports (podmeter receive --help)\n"
@@ -50,6 +52,7 @@ static void block_signals(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
@@ -85,9 +88,63 @@ static void tick(struct pm_collector *col, struct pm_reporter *rep)
 	snapshot__put(s);
 }
 
+struct run_args {
+	int argc;
+	char **argv;
+};
+
+/* Settings that only a restart changes: named when a reload finds them changed. */
+static void reload_warn_fixed(const struct pm_config *a, const struct pm_config *b)
+{
+	static const struct {
+		const char *key;
+		size_t off, len;
+	} fixed[] = {
+#define FIXED(k, f) { k, offsetof(struct pm_config, f), sizeof(((struct pm_config *)0)->f) }
+		FIXED("listen", listen_host), FIXED("listen", listen_port),
+		FIXED("interval", interval_ms), FIXED("cgroup_root", cgroup_root),
+		FIXED("proc_root", proc_root), FIXED("cgroup_mode", cgroup_mode),
+		FIXED("kubelet", kubelet_url), FIXED("report_window", report_window_ms),
+		FIXED("spool", spool_dir), FIXED("pin_dir", pin_dir),
+		FIXED("reconciler", reconciler_url), FIXED("node_name", node_name),
+		FIXED("cluster", cluster), FIXED("gpu_devices", gpu_devices),
+#undef FIXED
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (memcmp((const char *)a + fixed[i].off, (const char *)b + fixed[i].off,
+			   fixed[i].len))
+			fprintf(stderr, "warning: reload: %s changed; it takes effect at restart\n",
+				fixed[i].key);
+}
+
+/* SIGHUP: the config file and flags again; the agent goes on either way. */
+static void reload(struct pm_collector *col, struct pm_config *cfg, const struct run_args *ra)
+{
+	static struct pm_config fresh;
+	char err[2048];
+	int ret;
+
+	ret = config__from_args(&fresh, ra->argc, ra->argv, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "warning: reload: %s; keeping the running config\n",
+			ret > 0 ? "no config" : err);
+		return;
+	}
+	ret = collector__reload(col, &fresh, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "warning: reload: %s; keeping the running config\n", err);
+		return;
+	}
+	reload_warn_fixed(cfg, &fresh);
+	fprintf(stderr, "podmeter: reloaded %s: prices, network classes, thresholds\n",
+		fresh.config_file[0] ? fresh.config_file : "flags");
+}
+
 /* Tick on a fixed schedule until a stop signal; returns the signal. */
 static int tick_loop(struct pm_collector *col, struct pm_reporter *rep,
-		     const struct pm_config *cfg, const sigset_t *set)
+		     struct pm_config *cfg, const sigset_t *set, const struct run_args *ra)
 {
 	static const struct timespec no_wait;
 	struct timespec next, now, wait;
@@ -111,7 +168,9 @@ static int tick_loop(struct pm_collector *col, struct pm_reporter *rep,
 			}
 		}
 		sig = sigtimedwait(set, NULL, &wait);
-		if (sig > 0)
+		if (sig == SIGHUP)
+			reload(col, cfg, ra);
+		else if (sig > 0)
 			return sig;
 	}
 }
@@ -167,7 +226,7 @@ static int cmd_run(int argc, char **argv)
 		cfg.listen_host[0] ? cfg.listen_host : "0.0.0.0", cfg.listen_port,
 		(unsigned long long)cfg.interval_ms);
 
-	sig = tick_loop(col, rep, &cfg, &set);
+	sig = tick_loop(col, rep, &cfg, &set, &(struct run_args){ argc, argv });
 	fprintf(stderr, "podmeter: %s, stopping\n", strsignal(sig));
 	/* the window so far becomes a final report */
 	tick(col, rep);

@@ -56,6 +56,51 @@ static int fill_classes(struct pm_net *net, const struct pm_config *cfg, char *e
 	return 0;
 }
 
+/* Is this network (of @family) among the built-in and @cfg's classes? */
+static bool listed(const struct pm_config *cfg, int family, __u32 prefix, const void *addr)
+{
+	struct pm_cidr defs[16];
+	int n = cidr__defaults(defs, 16), i;
+
+	for (i = 0; i < n + cfg->n_cidrs; i++) {
+		const struct pm_cidr *c = i < n ? &defs[i] : &cfg->cidrs[i - n];
+
+		if (c->family == family && c->prefix == prefix &&
+		    !memcmp(c->addr, addr, family == AF_INET ? 4 : 16))
+			return true;
+	}
+	return false;
+}
+
+/* Remove networks no longer listed (after the listed ones were written). */
+static void prune_classes(struct bpf_map *map, const struct pm_config *cfg, int family)
+{
+	struct pm_lpm_v6 key, next;	/* the larger of the two key shapes */
+	int fd = bpf_map__fd(map), n = 0, i;
+	struct pm_lpm_v6 gone[64];
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!listed(cfg, family, key.prefixlen, key.addr) && n < 64)
+			gone[n++] = key;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &gone[i]);
+}
+
+int net__set_classes(struct pm_net *net, const struct pm_config *cfg, char *err, size_t errlen)
+{
+	int ret = fill_classes(net, cfg, err, errlen);
+
+	if (ret)
+		return ret;
+	prune_classes(net->skel->maps.class_v4, cfg, AF_INET);
+	prune_classes(net->skel->maps.class_v6, cfg, AF_INET6);
+	return 0;
+}
+
 /* cgroup_skb programs at the v2 root (fd in @ctx); the rest as libbpf would. */
 static struct bpf_link *attach_prog(struct bpf_program *prog, void *ctx)
 {

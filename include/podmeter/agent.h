@@ -84,6 +84,8 @@ struct pm_net_visitor {
 int net__open(struct pm_net **out, const struct pm_config *cfg, const char *v2_root,
 	      bool force_raw_tp, char *err, size_t errlen);
 int net__read(struct pm_net *net, const struct pm_net_visitor *v);
+/* SIGHUP: the classes of @cfg replace those in use, without a gap. */
+int net__set_classes(struct pm_net *net, const struct pm_config *cfg, char *err, size_t errlen);
 void net__remove(struct pm_net *net, __u64 cgid);
 void net__errors(struct pm_net *net, __u64 errs[PM_NET_ERR_MAX]);
 void net__close(struct pm_net *net);
@@ -127,6 +129,12 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 int collector__tick(struct pm_collector *c);
 /* A snapshot collected no earlier than this call (collects when needed). */
 struct pm_snapshot *collector__fresh(void *collector);
+/*
+ * SIGHUP: prices and node capacity, network classes and detection thresholds
+ * from @cfg, keeping every count and model. On error nothing of prices changes.
+ */
+int collector__reload(struct pm_collector *c, const struct pm_config *cfg, char *err,
+		      size_t errlen);
 void collector__close(struct pm_collector *c);
 /* The hierarchy walked for pods (for the start-up line). */
 const char *collector__root(const struct pm_collector *c);

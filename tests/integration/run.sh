@@ -17,6 +17,7 @@ run tests/integration/test_cpu.sh v1 tp_btf
 run tests/integration/test_cpu.sh v2 raw_tp
 run tests/integration/test_churn.sh
 run tests/integration/test_restart.sh
+run tests/integration/test_reload.sh
 run tests/integration/test_mem.sh tp_btf
 run tests/integration/test_mem.sh raw_tp
 run tests/integration/test_net.sh
