@@ -5,6 +5,12 @@
  * and, once its programs are loaded and attached, keeps only those it uses
  * while running: map reads and deletes, uprobes on CUDA libraries of new
  * processes, and reading other containers' /proc/<pid>/root.
+ *
+ * Uprobes on libcuda.so.1 go through perf's uprobe PMU, which asks for
+ * CAP_SYS_ADMIN (Linux 6.16, and stable kernels since mid-2025, went back to
+ * it from CAP_PERFMON). It is not in the required set: granted (the GPU
+ * overlay of the manifests does), it is kept on nodes with GPU devices, for
+ * CUDA libraries of processes that start later, and dropped elsewhere.
  */
 #include <errno.h>
 #include <string.h>
@@ -47,7 +53,7 @@ static bool kernel_knows(int cap)
 	return prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0;
 }
 
-int caps__drop_after_start(char *kept, size_t len)
+int caps__drop_after_start(char *kept, size_t len, bool uprobes)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
@@ -64,7 +70,7 @@ int caps__drop_after_start(char *kept, size_t len)
 		if (n->after_start)
 			keep |= 1ULL << n->cap;
 	/* before 5.8 CAP_SYS_ADMIN stands for CAP_BPF and CAP_PERFMON */
-	if (!kernel_knows(PM_CAP_BPF))
+	if (!kernel_knows(PM_CAP_BPF) || uprobes)
 		keep |= 1ULL << PM_CAP_SYS_ADMIN;
 	keep &= have;
 	/* the bounding set first: dropping from it needs CAP_SETPCAP, still held */

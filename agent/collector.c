@@ -1625,6 +1625,13 @@ out_free:
 	return ret;
 }
 
+bool collector__gpu_node(struct pm_collector *c)
+{
+	char names[PM_GPU_MAX_DEVS][32];
+
+	return c->cuda && c->gpu && gpu__devices(c->gpu, names, PM_GPU_MAX_DEVS) > 0;
+}
+
 int collector__reload(struct pm_collector *c, const struct pm_config *cfg, char *err,
 		      size_t errlen)
 {

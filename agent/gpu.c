@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
 #include <podmeter/gpu.h>
+#include <podmeter/pin.h>
 #include "gpu.skel.h"
 
 #define GPU_NAME_MAX	32
@@ -48,6 +49,7 @@ struct gpu_dev {
 
 struct pm_gpu {
 	struct gpu_bpf *skel;
+	struct pm_pin pin;
 	enum pm_hier hier;
 	bool syscalls;		/* sys_{enter,exit}_ioctl programs, else raw sys_enter/exit */
 	bool attached;		/* while a GPU device is in gpu_devs */
@@ -308,6 +310,13 @@ static void gpu_destroy(struct pm_gpu *g)
 		g->devs[i].in_map = false;
 }
 
+/*
+ * The counters are pinned and adopted; the programs are not kept attached
+ * (they attach only while GPU devices exist), so calls made while no agent
+ * runs are not counted. The device table and calls in flight are per agent.
+ */
+static const char *const gpu_transient[] = { "gpu_devs", "gpu_inflight", NULL };
+
 /* open -> configure -> load -> fill gpu_devs -> attach; one cleanup path */
 static int gpu_load(struct pm_gpu *g, bool syscalls, char *err, size_t errlen)
 {
@@ -325,10 +334,15 @@ static int gpu_load(struct pm_gpu *g, bool syscalls, char *err, size_t errlen)
 	g->skel->rodata->hier = g->hier;
 	g->skel->rodata->ioctl_nr = SYS_ioctl;
 	gpu_set_mode(g->skel, syscalls);
+	what = "pin";
+	ret = pin__prepare(&g->pin, g->skel->obj, gpu_transient);
+	if (ret)
+		goto out_destroy;
 	what = "load";
 	ret = gpu_bpf__load(g->skel);
 	if (ret)
 		goto out_destroy;
+	pin__commit(&g->pin, g->skel->obj);
 	gpu_sync_map(g);
 	what = "attach";
 	ret = gpu_bpf__attach(g->skel);

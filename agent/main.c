@@ -213,7 +213,7 @@ static int cmd_run(int argc, char **argv)
 		reporter__close(rep);
 		return 1;
 	}
-	ret = caps__drop_after_start(err, sizeof(err));
+	ret = caps__drop_after_start(err, sizeof(err), collector__gpu_node(col));
 	if (ret)
 		fprintf(stderr, "warning: capabilities: %s; running with what it started with\n",
 			strerror(-ret));

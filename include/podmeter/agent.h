@@ -136,6 +136,8 @@ struct pm_snapshot *collector__fresh(void *collector);
 int collector__reload(struct pm_collector *c, const struct pm_config *cfg, char *err,
 		      size_t errlen);
 void collector__close(struct pm_collector *c);
+/* GPU devices found and CUDA probing on: uprobes will be attached later. */
+bool collector__gpu_node(struct pm_collector *c);
 /* The hierarchy walked for pods (for the start-up line). */
 const char *collector__root(const struct pm_collector *c);
 const char *collector__attach_mode(const struct pm_collector *c);

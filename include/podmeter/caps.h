@@ -21,8 +21,10 @@ void caps__print_required(FILE *f);
 /*
  * After loading and attaching: keep only the capabilities still needed
  * (permitted, effective, bounding; inheritable and ambient cleared), and set
- * no_new_privs. Writes what is kept to @kept. Returns 0 or a negative errno.
+ * no_new_privs; CAP_SYS_ADMIN too, when held and @uprobes (a GPU node: CUDA
+ * uprobes for later processes). Writes what is kept to @kept. Returns 0 or a
+ * negative errno.
  */
-int caps__drop_after_start(char *kept, size_t len);
+int caps__drop_after_start(char *kept, size_t len, bool uprobes);
 
 #endif /* PODMETER_CAPS_H */

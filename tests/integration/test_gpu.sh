@@ -25,6 +25,11 @@ c1="$V2/kubepods/burstable/pod$u1/$(printf '%064x' $((RANDOM + 1)))"
 c2="$V2/kubepods/burstable/pod$u2/$(printf '%064x' $((RANDOM + 2)))"
 mkcg "$c1" && mkcg "$c2" || { fail "create fake pods"; finish; exit; }
 start_agent --cgroup-mode v2 --gpu-devices "$dev" || { fail "agent start"; finish; exit; }
+# a GPU node: CAP_SYS_ADMIN stays for perf's uprobe PMU (CUDA libraries of later processes)
+eff=$(awk '/^CapEff/ { print $2 }' "/proc/$AGENT_PID/status")
+want=$(printf '%016x' $(((1 << 39) | (1 << 38) | (1 << 21) | (1 << 19))))
+[ "$eff" = "$want" ] && pass "GPU node: capabilities after start $eff (BPF PERFMON SYS_ADMIN SYS_PTRACE)" ||
+	fail "GPU node: capabilities after start $eff, want $want"
 grep -q "gpu: ioctls via .*nvidiatest0" "$WORK/agent.log" && pass "device declared: $(grep 'gpu: ioctls' "$WORK/agent.log")" ||
 	fail "device not taken: $(grep gpu "$WORK/agent.log")"
 
