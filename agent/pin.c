@@ -380,7 +380,11 @@ void pin__release(struct pm_pin *pin, const struct bpf_object_skeleton *s)
 
 int pin__remove(const char *root)
 {
-	int err = on_bpffs(root);
+	int err;
+
+	if (access(root, F_OK) && errno == ENOENT)
+		return 0;	/* nothing pinned: whatever the file system */
+	err = on_bpffs(root);
 
 	if (err == -ENOENT)
 		return 0;

@@ -30,5 +30,6 @@ run tests/integration/test_detect.sh
 run tests/integration/test_top.sh
 run tests/integration/test_check.sh
 run tests/integration/test_privilege.sh
+run tests/integration/test_packaging.sh
 [ $total_fail -eq 0 ] || echo "integration: $total_fail suite(s) failed"
 exit $((total_fail > 0))
