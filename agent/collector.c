@@ -166,6 +166,7 @@ struct pm_collector {
 	unsigned int ticks_since_walk;
 	bool unknown_seen;
 	__u64 retired_overhead_ns;
+	bool retired_full_warned;
 	__u64 retired_pods_ns;		/* of pods no longer tracked */
 	struct pm_agent_stats stats;
 	struct pm_snapshot *snap;
@@ -213,6 +214,7 @@ static struct pod_rec *pod_get(struct pm_collector *c, const struct pm_pod_ident
 {
 	__u64 h = uid_hash(id->uid);
 	struct pod_rec *head = u64map__get(&c->pods, h), *p;
+	struct pm_retired_val rv;
 
 	for (p = head; p; p = p->next_same_hash)
 		if (!strcmp(p->uid, id->uid))
@@ -223,6 +225,11 @@ static struct pod_rec *pod_get(struct pm_collector *c, const struct pm_pod_ident
 	memcpy(p->uid, id->uid, sizeof(p->uid));
 	p->qos = id->qos;
 	p->working_set = -1;
+	/* what its removed containers ran before this agent started */
+	if (c->cpu && !cpu__retired_get(c->cpu, p->uid, &rv)) {
+		p->retired_oncpu_ns = rv.oncpu_ns;
+		p->retired_runq_ns = rv.runq_ns;
+	}
 	p->next_same_hash = head;
 	if (u64map__put(&c->pods, h, p)) {
 		free(p);
@@ -691,13 +698,27 @@ static void settle(struct pm_collector *c)
 	}
 }
 
+/* Into its pod (or node overhead), and into the pinned copy a restart reads. */
 static void fold(struct pm_collector *c, struct pod_rec *pod, __u64 oncpu_ns, __u64 runq_ns)
 {
+	struct pm_retired_val v;
+	int err;
+
 	if (pod) {
 		pod->retired_oncpu_ns += oncpu_ns;
 		pod->retired_runq_ns += runq_ns;
+		v.oncpu_ns = pod->retired_oncpu_ns;
+		v.runq_ns = pod->retired_runq_ns;
 	} else {
 		c->retired_overhead_ns += oncpu_ns;
+		v.oncpu_ns = c->retired_overhead_ns;
+		v.runq_ns = 0;
+	}
+	err = cpu__retired_set(c->cpu, pod ? pod->uid : "", &v);
+	if (err && !c->retired_full_warned) {
+		fprintf(stderr, "warning: cpu: keep removed cgroups' totals: %s; a restart "
+				"would lose them\n", strerror(-err));
+		c->retired_full_warned = true;
 	}
 }
 
@@ -824,6 +845,7 @@ static void pod_free(struct pm_collector *c, struct pod_rec *p)
 	else
 		u64map__del(&c->pods, h);
 	c->retired_pods_ns += p->retired_oncpu_ns;
+	cpu__retired_del(c->cpu, p->uid);
 	free(p->retired_gpu);
 	free(p);
 }
@@ -1599,6 +1621,13 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	ret = cpu__open(&c->cpu, c->hier, cfg->proc_root, getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
 	if (ret)
 		goto out_free;
+	{
+		struct pm_retired_val rv;
+
+		/* node overhead's removed cgroups, before this agent */
+		if (!cpu__retired_get(c->cpu, "", &rv))
+			c->retired_overhead_ns = rv.oncpu_ns;
+	}
 	ret = mem__open(&c->mem, c->hier, cfg->proc_root, getenv("PODMETER_FORCE_RAW_TP") != NULL,
 			err, errlen);
 	if (ret)

@@ -387,6 +387,40 @@ int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 	return 0;
 }
 
+static void retired_key(struct pm_retired_key *k, const char *uid)
+{
+	memset(k, 0, sizeof(*k));
+	snprintf(k->uid, sizeof(k->uid), "%s", uid);
+}
+
+int cpu__retired_get(struct pm_cpu *cpu, const char *uid, struct pm_retired_val *v)
+{
+	struct pm_retired_key k;
+
+	retired_key(&k, uid);
+	if (bpf_map_lookup_elem(bpf_map__fd(cpu->skel->maps.cpu_retired), &k, v))
+		return -errno;
+	return 0;
+}
+
+int cpu__retired_set(struct pm_cpu *cpu, const char *uid, const struct pm_retired_val *v)
+{
+	struct pm_retired_key k;
+
+	retired_key(&k, uid);
+	if (bpf_map_update_elem(bpf_map__fd(cpu->skel->maps.cpu_retired), &k, v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void cpu__retired_del(struct pm_cpu *cpu, const char *uid)
+{
+	struct pm_retired_key k;
+
+	retired_key(&k, uid);
+	bpf_map_delete_elem(bpf_map__fd(cpu->skel->maps.cpu_retired), &k);
+}
+
 int cpu__remove(struct pm_cpu *cpu, __u64 cgid)
 {
 	struct pm_cg_key key = { .cgid = cgid, .hier = cpu->hier };

@@ -73,6 +73,14 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } cg_born SEC(".maps");
 
+/* Written by user space only (struct pm_retired_key). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PM_CPU_MAX_PODS);
+	__type(key, struct pm_retired_key);
+	__type(value, struct pm_retired_val);
+} cpu_retired SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PM_CPU_ERR_MAX);

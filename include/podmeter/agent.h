@@ -47,6 +47,10 @@ const char *cpu__attach_mode(const struct pm_cpu *cpu);
 /* Visit new cgroups, every cgroup in the map, then what the map does not hold yet. */
 int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v);
 int cpu__remove(struct pm_cpu *cpu, __u64 cgid);
+/* Totals of a pod's removed cgroups ("" = node overhead), kept across restarts. */
+int cpu__retired_get(struct pm_cpu *cpu, const char *uid, struct pm_retired_val *v);
+int cpu__retired_set(struct pm_cpu *cpu, const char *uid, const struct pm_retired_val *v);
+void cpu__retired_del(struct pm_cpu *cpu, const char *uid);
 void cpu__errors(struct pm_cpu *cpu, __u64 errs[PM_CPU_ERR_MAX]);
 void cpu__close(struct pm_cpu *cpu);
 

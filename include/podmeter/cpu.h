@@ -76,6 +76,24 @@ struct pm_cg_born {
 	char path[PM_CG_PATH_MAX];	/* from the hierarchy root, "/..." */
 };
 
+/*
+ * What removed cgroups ran, folded into their pod by user space (the
+ * programs never touch it): pinned with the counters, so a pod's total
+ * survives the agent's restart after its containers' entries are gone.
+ * Keyed by pod uid; "" is node overhead.
+ */
+#define PM_CPU_MAX_PODS		4096
+#define PM_UID_KEY_LEN		40
+
+struct pm_retired_key {
+	char uid[PM_UID_KEY_LEN];
+};
+
+struct pm_retired_val {
+	__u64 oncpu_ns;
+	__u64 runq_ns;
+};
+
 /* Indexes into the cpu_errors per-CPU array. */
 enum pm_cpu_err {
 	PM_CPU_ERR_CGROUP_FULL = 0,	/* cpu_stats insert failed */

@@ -44,8 +44,11 @@ python3 "$(dirname "$0")/fake_kubelet.py" --port "$KPORT" --podlist "$WORK/pods.
 	--mode-file "$WORK/mode" --lifetime 120 &
 STARTED_PIDS+=("$!")
 sleep 0.5
+# a GPU node: a device node declared as a GPU (CUDA uprobes are kept for GPU nodes)
+mknod "$WORK/nvidiatest0" c 1 7 || fail "mknod"
 start_agent --cgroup-mode v2 --kubelet "http://127.0.0.1:$KPORT/pods" --kubelet-interval 2s \
-	--idle-window 30s --zombie-grace 2s || { fail "agent start"; finish; exit; }
+	--idle-window 30s --zombie-grace 2s --gpu-devices "$WORK/nvidiatest0" ||
+	{ fail "agent start"; finish; exit; }
 
 # shellcheck disable=SC2046 # one word per cgroup dir
 run_in_cgs $(cg_dirs "$(ctr busy)") -- timeout 100 sh -c 'while :; do :; done'

@@ -22,10 +22,22 @@ ctr="$pod/$(printf '%064x' $RANDOM)"
 mkcg "$pod" && mkcg "$ctr" || { fail "create $ctr"; finish; exit; }
 
 start_agent --cgroup-mode v2 || { fail "agent start"; finish; exit; }
-# one CPU flat out for 12 s, all of it in the pod, from after the agent started
-run_in_cg "$ctr" timeout 12 sh -c 'while :; do :; done'
+# a container that burns 0.5 s and is removed: the agent folds its total into
+# the pod and deletes its map entry before the kill
+gone="$pod/$(printf '%064x' $((RANDOM + 1)))"
+mkdir "$gone" && sh -c 'echo $$ > "$0/cgroup.procs" && exec timeout 0.5 sh -c "while :; do :; done"' "$gone"
+rmdir "$gone" || fail "rmdir $gone"
+# one CPU flat out for 18 s, all of it in the pod, from after the agent started
+run_in_cg "$ctr" timeout 18 sh -c 'while :; do :; done'
 burner=$LAST_PID
-sleep 3
+for _ in $(seq 1 20); do
+	sleep 1
+	scrape "$WORK/m0"
+	[ "$(metric_value "$WORK/m0" podmeter_agent_cgroups_removed_total "")" != 0 ] && break
+done
+removed=$(metric_value "$WORK/m0" podmeter_agent_cgroups_removed_total "")
+[ "$removed" != 0 ] && pass "removed container retired before the kill ($removed map entry deleted)" ||
+	fail "removed container not retired before the kill"
 kill -KILL "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
 AGENT_PID=""
@@ -46,9 +58,9 @@ k=$(kernel_cpu_ns "$pod")
 m=$(metric_value "$WORK/m1" podmeter_pod_cpu_seconds_total "uid=\"$uid\"")
 kd=$(awk -v k="$k" 'BEGIN { printf "%.6f", k / 1e9 }')
 if within "$m" "$kd" "$kd" 0.01; then
-	pass "pod CPU across a SIGKILL and restart: podmeter ${m}s, cpu.stat ${kd}s"
+	pass "pod CPU across a SIGKILL and restart, a removed container included: podmeter ${m}s, cpu.stat ${kd}s"
 else
-	fail "pod CPU across a SIGKILL and restart: podmeter ${m}s, cpu.stat ${kd}s (1%)"
+	fail "pod CPU across a SIGKILL and restart, a removed container included: podmeter ${m}s, cpu.stat ${kd}s (1%)"
 fi
 n=$(switch_links)
 [ "$n" -eq $((links0 + 1)) ] && pass "one sched_switch program after the restart ($links0 -> $n)" ||

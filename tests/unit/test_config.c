@@ -785,7 +785,7 @@ static void test_args_help(void **state)
 		"--listen",	 "127.0.0.1:9477", "--interval",  "1s",	   "--config",
 		"--cgroup-root", "mountinfo",	   "--proc-root", "/proc", "--cgroup-mode",
 		"auto",		 "--help",	   NULL};
-	char err[ERRLEN] = "", out[4096];
+	char err[ERRLEN] = "", out[8192];
 	const char *argv[5];
 	struct pm_config cfg;
 	size_t i;
