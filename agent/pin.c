@@ -224,6 +224,9 @@ static int adopt_maps(struct pm_pin *pin, struct bpf_object *obj)
 	}
 	if (!why) {
 		pin->adopted = found > 0;
+		if (found)
+			fprintf(stderr, "podmeter: pin: adopting %d map%s pinned in %s\n", found,
+				found == 1 ? "" : "s", pin->dir);
 		return 0;
 	}
 	fprintf(stderr, "warning: pin: %s holds an incompatible set (%s); replacing it, "
@@ -350,6 +353,12 @@ int pin__commit(struct pm_pin *pin, struct bpf_object *obj)
 
 	if (!pin->dir[0])
 		return 0;
+	/* the layout first: maps pinned without it would be thrown away */
+	err = write_layout(pin->dir);
+	if (err) {
+		fprintf(stderr, "warning: pin: %s/" LAYOUT_NAME ": %s\n", pin->dir, strerror(-err));
+		return err;
+	}
 	bpf_object__for_each_map(map, obj) {
 		if (skipped(pin, map))
 			continue;
@@ -362,7 +371,7 @@ int pin__commit(struct pm_pin *pin, struct bpf_object *obj)
 			return err;
 		}
 	}
-	return write_layout(pin->dir);
+	return 0;
 }
 
 void pin__release(struct pm_pin *pin, const struct bpf_object_skeleton *s)

@@ -38,8 +38,7 @@ done
 removed=$(metric_value "$WORK/m0" podmeter_agent_cgroups_removed_total "")
 [ "$removed" != 0 ] && pass "removed container retired before the kill ($removed map entry deleted)" ||
 	fail "removed container not retired before the kill"
-kill -KILL "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null
+{ kill -KILL "$AGENT_PID" && wait "$AGENT_PID"; } 2>/dev/null
 AGENT_PID=""
 sleep 1
 if ls "$PM_PIN_DIR"/cpu_bpf/link_*sched_switch >/dev/null 2>&1 &&
@@ -67,8 +66,7 @@ n=$(switch_links)
 	fail "sched_switch programs $links0 -> $n after the restart (want +1)"
 
 # a set pinned by another layout version: replaced, not adopted
-kill -KILL "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null
+{ kill -KILL "$AGENT_PID" && wait "$AGENT_PID"; } 2>/dev/null
 AGENT_PID=""
 bpftool map update pinned "$PM_PIN_DIR/cpu_bpf/layout" key 0 0 0 0 value 99 0 0 0 0 0 0 0 ||
 	fail "could not rewrite the pinned layout"
