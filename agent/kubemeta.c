@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <podmeter/agent.h>
+#include <podmeter/curlutil.h>
 #include <podmeter/kubelet.h>
 
 #define MAX_BODY (64u << 20)
@@ -32,50 +33,9 @@ struct pm_kubemeta {
 	bool listed;			/* a kubelet list is in hand: unlisted pods are orphans */
 };
 
-struct body {
-	char *buf;
-	size_t len;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *ctx)
+static int fetch(const struct pm_config *cfg, struct pm_curl_body *b, char *err, size_t errlen)
 {
-	struct body *b = ctx;
-	size_t add = size * n;
-	char *grown;
-
-	if (b->len + add + 1 > MAX_BODY)
-		return 0;	/* aborts the transfer */
-	grown = realloc(b->buf, b->len + add + 1);
-	if (!grown)
-		return 0;
-	b->buf = grown;
-	memcpy(b->buf + b->len, p, add);
-	b->len += add;
-	b->buf[b->len] = '\0';
-	return add;
-}
-
-/* The token is read at each request: service-account tokens rotate. */
-static struct curl_slist *auth_header(const char *token_file)
-{
-	char token[8192], hdr[8300];
-	size_t n;
-	FILE *f;
-
-	if (!token_file[0] || !(f = fopen(token_file, "re")))
-		return NULL;
-	n = fread(token, 1, sizeof(token) - 1, f);
-	fclose(f);
-	while (n && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' '))
-		n--;
-	token[n] = '\0';
-	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
-	return curl_slist_append(NULL, hdr);
-}
-
-static int fetch(const struct pm_config *cfg, struct body *b, char *err, size_t errlen)
-{
-	struct curl_slist *hdrs = auth_header(cfg->kubelet_token_file);
+	struct curl_slist *hdrs = curlutil__bearer(NULL, cfg->kubelet_token_file);
 	CURL *c = curl_easy_init();
 	CURLcode rc;
 	long status = 0;
@@ -86,7 +46,7 @@ static int fetch(const struct pm_config *cfg, struct body *b, char *err, size_t 
 		return -ENOMEM;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, cfg->kubelet_url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curlutil__collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
@@ -180,7 +140,7 @@ static void state_change(struct pm_kubemeta *k, bool failing, const char *why)
 
 static void refresh(struct pm_kubemeta *k)
 {
-	struct body b = { 0 };
+	struct pm_curl_body b = { .max = MAX_BODY };
 	struct pm_pod_meta *pods;
 	size_t n, skipped;
 	char err[256];

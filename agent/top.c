@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <podmeter/agent.h>
+#include <podmeter/curlutil.h>
 
 #define TOP_MAX_BODY	(256u << 20)
 #define TOP_DEFAULT_URL	"http://127.0.0.1:9477/v1/pods"
@@ -38,11 +39,6 @@ struct top_read {
 	json_t *root;
 };
 
-struct body {
-	char *buf;
-	size_t len;
-};
-
 static volatile sig_atomic_t top_stop;
 
 static void on_signal(int sig)
@@ -51,27 +47,9 @@ static void on_signal(int sig)
 	top_stop = 1;
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *ctx)
-{
-	struct body *b = ctx;
-	size_t add = size * n;
-	char *grown;
-
-	if (b->len + add + 1 > TOP_MAX_BODY)
-		return 0;
-	grown = realloc(b->buf, b->len + add + 1);
-	if (!grown)
-		return 0;
-	b->buf = grown;
-	memcpy(b->buf + b->len, p, add);
-	b->len += add;
-	b->buf[b->len] = '\0';
-	return add;
-}
-
 static int fetch(const char *url, struct top_read *r, char *err, size_t errlen)
 {
-	struct body b = { 0 };
+	struct pm_curl_body b = { .max = TOP_MAX_BODY };
 	json_error_t jerr;
 	CURL *c = curl_easy_init();
 	long status = 0;
@@ -82,7 +60,7 @@ static int fetch(const char *url, struct top_read *r, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curlutil__collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

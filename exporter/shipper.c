@@ -17,12 +17,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <podmeter/curlutil.h>
 #include <podmeter/report.h>
 #include <podmeter/spool.h>
 
 #define SHIPPER_CONNECT_MAX_MS	5000
 #define SHIPPER_BODY_KEEP	200	/* of a refusal's body, in the reason */
-#define SHIPPER_TOKEN_MAX	8192
 /* whatever the settings say, never retry in a tight loop */
 #define SHIPPER_BACKOFF_FLOOR_MS 100
 
@@ -65,30 +65,6 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return add;
 }
 
-/* The token is read at each request: service-account tokens rotate. */
-static struct curl_slist *auth_header(struct curl_slist *hdrs, const char *token_file)
-{
-	char token[SHIPPER_TOKEN_MAX], hdr[SHIPPER_TOKEN_MAX + 32];
-	struct curl_slist *more;
-	size_t n;
-	FILE *f;
-
-	if (!token_file[0])
-		return hdrs;
-	f = fopen(token_file, "re");
-	if (!f)
-		return hdrs;	/* sent without; the receiver's 401 says why */
-	n = fread(token, 1, sizeof(token) - 1, f);
-	fclose(f);
-	while (n && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' ' ||
-		     token[n - 1] == '\t'))
-		n--;
-	token[n] = '\0';
-	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
-	more = curl_slist_append(hdrs, hdr);
-	return more ? more : hdrs;
-}
-
 static struct curl_slist *ship_headers(struct pm_shipper *s, uint64_t seq)
 {
 	struct curl_slist *hdrs = NULL, *more;
@@ -112,7 +88,8 @@ static struct curl_slist *ship_headers(struct pm_shipper *s, uint64_t seq)
 	more = curl_slist_append(hdrs, line);
 	if (!more)
 		goto fail;
-	return auth_header(more, s->token_file);
+	/* without a token file, or unreadable: sent without; the receiver's 401 says why */
+	return curlutil__bearer(more, s->token_file);
 
 fail:
 	curl_slist_free_all(hdrs);

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* What the agent's HTTP clients share: a bounded response body, the bearer token. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <podmeter/curlutil.h>
+
+#define CURLUTIL_TOKEN_MAX 8192
+
+size_t curlutil__collect(char *p, size_t size, size_t n, void *body)
+{
+	struct pm_curl_body *b = body;
+	size_t add = size * n;
+	char *grown;
+
+	if (b->len + add + 1 > b->max)
+		return 0;	/* aborts the transfer */
+	grown = realloc(b->buf, b->len + add + 1);
+	if (!grown)
+		return 0;
+	b->buf = grown;
+	memcpy(b->buf + b->len, p, add);
+	b->len += add;
+	b->buf[b->len] = '\0';
+	return add;
+}
+
+struct curl_slist *curlutil__bearer(struct curl_slist *hdrs, const char *token_file)
+{
+	char token[CURLUTIL_TOKEN_MAX], hdr[CURLUTIL_TOKEN_MAX + 32];
+	struct curl_slist *more;
+	size_t n;
+	FILE *f;
+
+	if (!token_file[0])
+		return hdrs;
+	f = fopen(token_file, "re");
+	if (!f)
+		return hdrs;
+	n = fread(token, 1, sizeof(token) - 1, f);
+	fclose(f);
+	while (n && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' ' ||
+		     token[n - 1] == '\t'))
+		n--;
+	token[n] = '\0';
+	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+	more = curl_slist_append(hdrs, hdr);
+	return more ? more : hdrs;
+}
