@@ -171,14 +171,23 @@ static const char *mismatch(const struct bpf_map *map, int fd)
 	return NULL;
 }
 
+/* The pinned twin of @map, an fd to close; -1 when it is not kept or not pinned. */
+static int pinned_map(const struct pm_pin *pin, const struct bpf_map *map)
+{
+	char path[PATH_MAX + NAME_MAX + 16];
+
+	if (skipped(pin, map))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", pin->dir, bpf_map__name(map));
+	return bpf_obj_get(path);
+}
+
 /*
- * Adopt what @pin's directory holds for @obj, or clear it. Returns 0, with
- * pin->adopted telling which; a negative errno only for a directory that
- * cannot be made or cleared.
+ * Adopt what @pin's directory holds for @obj (logged), or clear it. Returns 0;
+ * a negative errno only for a directory that cannot be made or cleared.
  */
 static int adopt_maps(struct pm_pin *pin, struct bpf_object *obj)
 {
-	char path[PATH_MAX + NAME_MAX + 16];
 	const char *why = NULL;
 	struct bpf_map *map;
 	__u64 layout = 0;
@@ -198,22 +207,16 @@ static int adopt_maps(struct pm_pin *pin, struct bpf_object *obj)
 	bpf_object__for_each_map(map, obj) {
 		if (why)
 			break;
-		if (skipped(pin, map))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", pin->dir, bpf_map__name(map));
-		fd = bpf_obj_get(path);
+		fd = pinned_map(pin, map);
 		if (fd < 0)
-			continue;	/* new in this version: made fresh */
+			continue;	/* not kept, or new in this version: made fresh */
 		why = mismatch(map, fd);
 		close(fd);
 	}
 	bpf_object__for_each_map(map, obj) {
 		if (why)
 			break;
-		if (skipped(pin, map))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", pin->dir, bpf_map__name(map));
-		fd = bpf_obj_get(path);
+		fd = pinned_map(pin, map);
 		if (fd < 0)
 			continue;
 		err = bpf_map__reuse_fd(map, fd);
@@ -223,7 +226,6 @@ static int adopt_maps(struct pm_pin *pin, struct bpf_object *obj)
 		found++;
 	}
 	if (!why) {
-		pin->adopted = found > 0;
 		if (found)
 			fprintf(stderr, "podmeter: pin: adopting %d map%s pinned in %s\n", found,
 				found == 1 ? "" : "s", pin->dir);
@@ -231,7 +233,6 @@ static int adopt_maps(struct pm_pin *pin, struct bpf_object *obj)
 	}
 	fprintf(stderr, "warning: pin: %s holds an incompatible set (%s); replacing it, "
 			"counting starts over\n", pin->dir, why);
-	pin->replaced = true;
 	err = remove_tree(pin->dir);
 	return err < 0 ? err : mkdir_p(pin->dir);
 }
@@ -268,7 +269,6 @@ int pin__prepare(struct pm_pin *pin, struct bpf_object *obj, const char *const *
 	if (err) {
 		fprintf(stderr, "warning: pin: %s: %s; not pinning\n", pin->dir, strerror(-err));
 		pin->dir[0] = '\0';
-		pin->adopted = false;
 	}
 	return 0;
 }
@@ -323,13 +323,11 @@ int pin__attach(struct pm_pin *pin, const struct bpf_object_skeleton *s,
 			if (!bpf_link__update_program(old, prog)) {
 				/* in place: no event missed */
 				*s->progs[i].link = old;
-				pin->links_kept++;
 				continue;
 			}
 			/* tracing links cannot be updated: detach, then attach anew */
 			unlink(path);
 			bpf_link__destroy(old);
-			pin->links_replaced++;
 		}
 		link = attach ? attach(prog, ctx) : bpf_program__attach(prog);
 		if (!link)

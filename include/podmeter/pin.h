@@ -21,10 +21,6 @@ struct bpf_link;
 
 struct pm_pin {
 	char dir[PATH_MAX / 2];	/* <root>/<object>; "" = not pinning */
-	bool adopted;		/* maps taken over from a pinned set */
-	bool replaced;		/* an incompatible set was removed */
-	int links_kept;		/* pinned links moved to the new program in place */
-	int links_replaced;	/* pinned links detached and attached anew */
 	const char *const *transient;	/* maps of configuration: not pinned */
 };
 
