@@ -217,8 +217,8 @@ static __always_inline void close_slice(struct pm_cpu_run *run, struct task_stru
 {
 	__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
 	__u64 delay = run_delay(prev, btf);
-	__u64 sum_start, delay_start, cgid, scratch[2] = {};
-	struct pm_task_seen *seen = task_seen_get(prev, pid, btf);
+	struct pm_task_seen *seen = task_seen_get(prev, pid, btf), none = {};
+	__u64 sum_start, delay_start, cgid;
 
 	if (run_count(prev, btf) == 1) {
 		sum_start = 0;
@@ -232,12 +232,10 @@ static __always_inline void close_slice(struct pm_cpu_run *run, struct task_stru
 		delay_start = delay;
 	}
 	cgid = seen_in ? run->cgid : task_cgid(prev, btf);
-	if (seen)
-		charge(run, cgid, owed(&seen->oncpu_charged, sum, sum_start),
-		       owed(&seen->runq_charged, delay, delay_start));
-	else
-		charge(run, cgid, owed(&scratch[0], sum, sum_start),
-		       owed(&scratch[1], delay, delay_start));
+	if (!seen)
+		seen = &none;	/* no room for a baseline: this slice only */
+	charge(run, cgid, owed(&seen->oncpu_charged, sum, sum_start),
+	       owed(&seen->runq_charged, delay, delay_start));
 }
 
 static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struct *next,
