@@ -26,14 +26,24 @@ struct pm_net {
 	__u64 *counts;
 };
 
-/* Built-in classes first, then the config's: the config wins for the same network. */
-static int fill_classes(struct pm_net *net, const struct pm_config *cfg, char *err, size_t errlen)
-{
-	struct pm_cidr defs[16];
-	int n = cidr__defaults(defs, 16), i;
+#define NET_DEFAULT_CIDRS 16
 
-	for (i = 0; i < n + cfg->n_cidrs; i++) {
-		const struct pm_cidr *c = i < n ? &defs[i] : &cfg->cidrs[i - n];
+/* Built-in classes first, then the config's: the config wins for the same network. */
+static int all_classes(const struct pm_config *cfg, struct pm_cidr *out)
+{
+	int n = cidr__defaults(out, NET_DEFAULT_CIDRS);
+
+	memcpy(out + n, cfg->cidrs, cfg->n_cidrs * sizeof(*out));
+	return n + cfg->n_cidrs;
+}
+
+static int fill_classes(struct pm_net *net, const struct pm_cidr *all, int n, char *err,
+			size_t errlen)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const struct pm_cidr *c = &all[i];
 		__u32 cls = c->class;
 		int ret;
 
@@ -56,48 +66,43 @@ static int fill_classes(struct pm_net *net, const struct pm_config *cfg, char *e
 	return 0;
 }
 
-/* Is this network (of @family) among the built-in and @cfg's classes? */
-static bool listed(const struct pm_config *cfg, int family, __u32 prefix, const void *addr)
+static bool listed(const struct pm_cidr *all, int n, int family, __u32 prefix, const void *addr)
 {
-	struct pm_cidr defs[16];
-	int n = cidr__defaults(defs, 16), i;
+	int i;
 
-	for (i = 0; i < n + cfg->n_cidrs; i++) {
-		const struct pm_cidr *c = i < n ? &defs[i] : &cfg->cidrs[i - n];
-
-		if (c->family == family && c->prefix == prefix &&
-		    !memcmp(c->addr, addr, family == AF_INET ? 4 : 16))
+	for (i = 0; i < n; i++)
+		if (all[i].family == family && all[i].prefix == prefix &&
+		    !memcmp(all[i].addr, addr, family == AF_INET ? 4 : 16))
 			return true;
-	}
 	return false;
 }
 
 /* Remove networks no longer listed (after the listed ones were written). */
-static void prune_classes(struct bpf_map *map, const struct pm_config *cfg, int family)
+static void prune_classes(struct bpf_map *map, const struct pm_cidr *all, int n, int family)
 {
 	struct pm_lpm_v6 key, next;	/* the larger of the two key shapes */
-	int fd = bpf_map__fd(map), n = 0, i;
-	struct pm_lpm_v6 gone[64];
+	int fd = bpf_map__fd(map);
 	void *prev = NULL;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (!listed(cfg, family, key.prefixlen, key.addr) && n < 64)
-			gone[n++] = key;
+		/* a deleted key cannot lead on: walk again from the start */
+		if (!listed(all, n, family, key.prefixlen, key.addr) &&
+		    !bpf_map_delete_elem(fd, &key))
+			prev = NULL;
 	}
-	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &gone[i]);
 }
 
 int net__set_classes(struct pm_net *net, const struct pm_config *cfg, char *err, size_t errlen)
 {
-	int ret = fill_classes(net, cfg, err, errlen);
+	struct pm_cidr all[NET_DEFAULT_CIDRS + PM_CFG_MAX_CIDRS];
+	int n = all_classes(cfg, all), ret = fill_classes(net, all, n, err, errlen);
 
 	if (ret)
 		return ret;
-	prune_classes(net->skel->maps.class_v4, cfg, AF_INET);
-	prune_classes(net->skel->maps.class_v6, cfg, AF_INET6);
+	prune_classes(net->skel->maps.class_v4, all, n, AF_INET);
+	prune_classes(net->skel->maps.class_v6, all, n, AF_INET6);
 	return 0;
 }
 
@@ -141,7 +146,7 @@ int net__open(struct pm_net **out, const struct pm_config *cfg, const char *v2_r
 		snprintf(err, errlen, "net: load: %s", strerror(-ret));
 		goto out_free;
 	}
-	ret = fill_classes(net, cfg, err, errlen);
+	ret = net__set_classes(net, cfg, err, errlen);	/* none pruned: the maps are new */
 	if (ret)
 		goto out_free;
 	fd = open(v2_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
