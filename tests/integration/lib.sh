@@ -174,6 +174,36 @@ within() {
 		exit !(m >= lo * (1 - tol) - 0.001 && m <= hi * (1 + tol) + 0.001) }'
 }
 
+# PASS/FAIL lines a checker script wrote, as passes and failures; other lines logged
+take_verdicts() {
+	local verdict line
+	while read -r verdict line; do
+		case $verdict in
+		PASS) pass "$line" ;;
+		FAIL) fail "$line" ;;
+		*) log "$verdict $line" ;;
+		esac
+	done <"$1"
+}
+
+# once the load in a pod has ended (PID exited, both sides still): the pod's
+# CPU seconds against its cgroup's cpu.stat, within 1%
+# pod_cpu_after_load LABEL PID POD_DIR UID
+pod_cpu_after_load() {
+	local k m kd
+	while kill -0 "$2" 2>/dev/null; do sleep 0.5; done
+	sleep 2
+	scrape "$WORK/pod_cpu"
+	k=$(kernel_cpu_ns "$3")
+	m=$(metric_value "$WORK/pod_cpu" podmeter_pod_cpu_seconds_total "uid=\"$4\"")
+	kd=$(awk -v k="$k" 'BEGIN { printf "%.6f", k / 1e9 }')
+	if within "$m" "$kd" "$kd" 0.01; then
+		pass "$1: podmeter ${m}s, cpu.stat ${kd}s"
+	else
+		fail "$1: podmeter ${m}s, cpu.stat ${kd}s (1%)"
+	fi
+}
+
 cleanup() {
 	local i p
 	[ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null

@@ -140,13 +140,7 @@ out.append("INFO window %.3f s; busy %.3f cpu-s, idle %.4f cpu-s, alloc working 
            "idle pod beyond its container %.0f KiB" % (dt, busy_s, idle_s, ws / 2**20, residual / 1024))
 print("\n".join(out))
 PY
-while read -r verdict line; do
-	case $verdict in
-	PASS) pass "$line" ;;
-	FAIL) fail "$line" ;;
-	*) log "$line" ;;
-	esac
-done <"$WORK/verdicts"
+take_verdicts "$WORK/verdicts"
 [ -s "$WORK/verdicts" ] || fail "no verdicts: $(tail -3 "$WORK/agent.log")"
 stop_agent
 finish

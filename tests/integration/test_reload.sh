@@ -81,13 +81,6 @@ sleep 1.5
 grep -q "report_window changed; it takes effect at restart" "$WORK/agent.log" &&
 	pass "restart-only setting named" || fail "no warning for report_window: $(tail -2 "$WORK/agent.log")"
 
-while kill -0 "$burner" 2>/dev/null; do sleep 0.5; done
-sleep 2
-scrape "$WORK/m4"
-k=$(kernel_cpu_ns "$pod")
-m=$(metric_value "$WORK/m4" podmeter_pod_cpu_seconds_total "uid=\"$uid\"")
-kd=$(awk -v k="$k" 'BEGIN { printf "%.6f", k / 1e9 }')
-within "$m" "$kd" "$kd" 0.01 && pass "pod CPU after three reloads: podmeter ${m}s, cpu.stat ${kd}s" ||
-	fail "pod CPU after three reloads: podmeter ${m}s, cpu.stat ${kd}s (1%)"
+pod_cpu_after_load "pod CPU after three reloads" "$burner" "$pod" "$uid"
 stop_agent
 finish

@@ -109,13 +109,7 @@ gaps = [i for i in range(1, len(ends)) if abs(ends[i][0] - ends[i - 1][1]) > 1e-
 check(len(gaps) <= 1, "windows chain end to start (one break allowed: the SIGKILL), breaks at %s" % gaps)
 print("\n".join(out))
 PY
-while read -r verdict line; do
-	case $verdict in
-	PASS) pass "$line" ;;
-	FAIL) fail "$line" ;;
-	*) log "$verdict $line" ;;
-	esac
-done <"$WORK/verdicts"
+take_verdicts "$WORK/verdicts"
 for mode in 500 hang close; do
 	grep -q "^$mode " "$WORK/mode.log" && pass "proxy saw a '$mode' request" ||
 		fail "the '$mode' fault was never exercised"

@@ -49,18 +49,8 @@ else
 fi
 start_agent --cgroup-mode v2 || { fail "agent restart"; finish; exit; }
 grep -q "incompatible" "$WORK/agent.log" && fail "restart saw an incompatible set: $(grep incompatible "$WORK/agent.log")"
-# the burner ends; then both sides are still
-while kill -0 "$burner" 2>/dev/null; do sleep 0.5; done
-sleep 2
-scrape "$WORK/m1"
-k=$(kernel_cpu_ns "$pod")
-m=$(metric_value "$WORK/m1" podmeter_pod_cpu_seconds_total "uid=\"$uid\"")
-kd=$(awk -v k="$k" 'BEGIN { printf "%.6f", k / 1e9 }')
-if within "$m" "$kd" "$kd" 0.01; then
-	pass "pod CPU across a SIGKILL and restart, a removed container included: podmeter ${m}s, cpu.stat ${kd}s"
-else
-	fail "pod CPU across a SIGKILL and restart, a removed container included: podmeter ${m}s, cpu.stat ${kd}s (1%)"
-fi
+pod_cpu_after_load "pod CPU across a SIGKILL and restart, a removed container included" \
+	"$burner" "$pod" "$uid"
 n=$(switch_links)
 [ "$n" -eq $((links0 + 1)) ] && pass "one sched_switch program after the restart ($links0 -> $n)" ||
 	fail "sched_switch programs $links0 -> $n after the restart (want +1)"

@@ -17,31 +17,10 @@ import json
 import re
 import sys
 
+from tally import check, fail, ok, summary
+
 NAME = re.compile(r"\bpodmeter_[a-z0-9_]+")
 SUFFIXES = ("_sum", "_count", "_bucket")
-
-passes = 0
-fails = 0
-
-
-def ok(msg):
-    global passes
-    passes += 1
-    print(f"  ok    {msg}")
-
-
-def fail(msg):
-    global fails
-    fails += 1
-    print(f"  FAIL  {msg}")
-
-
-def check(cond, msg, why=""):
-    if cond:
-        ok(msg)
-    else:
-        fail(f"{msg}: {why}" if why else msg)
-    return cond
 
 
 def exposed(path):
@@ -158,8 +137,7 @@ def main():
         check(known(name, types, samples),
               f"{name} is exposed ({len(used[name])} queries)",
               "not in the scrape, used by " + ", ".join(sorted(set(used[name]))))
-    print(f"{passes} passed, {fails} failed")
-    return 1 if fails else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 
+from tally import check, fail, ok, summary
+
 try:
     import yaml
 except ImportError:
@@ -36,29 +38,6 @@ READ_ONLY_MOUNTS = {  # mountPath in the container: hostPath on the node
     "/host/proc": "/proc",
 }
 BPFFS = "/sys/fs/bpf"
-
-passes = 0
-fails = 0
-
-
-def ok(msg):
-    global passes
-    passes += 1
-    print(f"  ok    {msg}")
-
-
-def fail(msg):
-    global fails
-    fails += 1
-    print(f"  FAIL  {msg}")
-
-
-def check(cond, msg, why=""):
-    if cond:
-        ok(msg)
-    else:
-        fail(f"{msg}: {why}" if why else msg)
-    return cond
 
 
 def load_manifests():
@@ -424,8 +403,7 @@ def main():
         check_servicemonitor(docs, svc)
     check_uninstall(files, ns)
     check_gpu_overlay()
-    print(f"{passes} passed, {fails} failed")
-    return 1 if fails else 0
+    return summary()
 
 
 if __name__ == "__main__":
