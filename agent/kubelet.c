@@ -141,6 +141,44 @@ static void parse_owner(json_t *meta, struct pm_pod_meta *m)
 	}
 }
 
+/* Labels that fit; a longer key or value is not one a report could name. */
+static bool parse_labels(json_t *meta, struct pm_pod_meta *m)
+{
+	json_t *labels = json_object_get(meta, "labels"), *v;
+	const char *key;
+
+	if (!json_is_object(labels))
+		return true;
+	m->labels = calloc(json_object_size(labels) < PM_META_LABELS_MAX ?
+				   json_object_size(labels) + 1 : PM_META_LABELS_MAX,
+			   sizeof(*m->labels));
+	if (!m->labels)
+		return false;
+	json_object_foreach(labels, key, v) {
+		struct pm_label_meta *l = &m->labels[m->n_labels];
+
+		if (m->n_labels == PM_META_LABELS_MAX)
+			break;
+		if (!json_is_string(v) || strlen(key) > PM_LABEL_KEY_MAX ||
+		    json_string_length(v) > PM_LABEL_VALUE_MAX)
+			continue;
+		strcpy(l->key, key);
+		strcpy(l->value, json_string_value(v));
+		m->n_labels++;
+	}
+	return true;
+}
+
+const char *kubelet__label(const struct pm_pod_meta *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_labels; i++)
+		if (!strcmp(m->labels[i].key, key))
+			return m->labels[i].value;
+	return NULL;
+}
+
 static bool parse_pod(json_t *item, struct pm_pod_meta *m)
 {
 	json_t *meta = json_object_get(item, "metadata"), *spec = json_object_get(item, "spec");
@@ -159,7 +197,7 @@ static bool parse_pod(json_t *item, struct pm_pod_meta *m)
 	strcpy(m->uid, uid);
 	m->qos = qos_of(str_at(status, "qosClass"));
 	parse_owner(meta, m);
-	return parse_containers(spec, status, m);
+	return parse_labels(meta, m) && parse_containers(spec, status, m);
 }
 
 int kubelet__parse_pods(const char *json, size_t len, struct pm_pod_meta **out, size_t *n,
@@ -194,6 +232,7 @@ int kubelet__parse_pods(const char *json, size_t len, struct pm_pod_meta **out, 
 			(*n)++;
 		} else {
 			free(pods[*n].containers);
+			free(pods[*n].labels);
 			(*skipped)++;
 		}
 	}
@@ -206,7 +245,9 @@ void kubelet__free_pods(struct pm_pod_meta *pods, size_t n)
 {
 	size_t i;
 
-	for (i = 0; pods && i < n; i++)
+	for (i = 0; pods && i < n; i++) {
 		free(pods[i].containers);
+		free(pods[i].labels);
+	}
 	free(pods);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <podmeter/podpath.h>
+#include <podmeter/snapshot.h>
 
 struct pm_resources {
 	int64_t cpu_milli;	/* -1 = not set */
@@ -19,6 +20,13 @@ struct pm_container_meta {
 	struct pm_resources requests, limits;
 };
 
+#define PM_META_LABELS_MAX 64	/* labels kept per pod; the rest are not looked at */
+
+struct pm_label_meta {
+	char key[PM_LABEL_KEY_MAX + 1];
+	char value[PM_LABEL_VALUE_MAX + 1];
+};
+
 struct pm_pod_meta {
 	char uid[PM_UID_LEN + 1];
 	char namespace_[64];
@@ -30,7 +38,13 @@ struct pm_pod_meta {
 	char owner_name[254];
 	size_t n_containers;
 	struct pm_container_meta *containers;
+	/* metadata.labels, the first PM_META_LABELS_MAX that fit (malloc'ed) */
+	size_t n_labels;
+	struct pm_label_meta *labels;
 };
+
+/* The value of label @key of @m, NULL when it has none. */
+const char *kubelet__label(const struct pm_pod_meta *m, const char *key);
 
 /*
  * Parse a PodList (the kubelet's GET /pods). Pods with a malformed field are

@@ -71,6 +71,13 @@ static void test_fixture(void **state)
 	assert_int_equal(pods[1].containers[0].requests.gpus, 2);
 	assert_int_equal(pods[1].containers[0].requests.memory_bytes, 16LL << 30);
 	assert_string_equal(pods[1].containers[0].id, "aa11");
+	/* labels, for --report-labels */
+	assert_int_equal(pods[0].n_labels, 2);
+	assert_string_equal(kubelet__label(&pods[0], "app"), "web");
+	assert_string_equal(kubelet__label(&pods[0], "pod-template-hash"), "5d9c8f7b6");
+	assert_null(kubelet__label(&pods[0], "team"));
+	assert_int_equal(pods[1].n_labels, 0);
+	assert_null(kubelet__label(&pods[1], "app"));
 
 	/* a static pod: 32-hex uid, owned by its Node, no container status yet */
 	assert_string_equal(pods[2].uid, "5c7d9a3f0e1b2c4d6e8f0a1b3c5d7e9f");
@@ -115,10 +122,42 @@ static void test_empty_list(void **state)
 	kubelet__free_pods(pods, n);
 }
 
+/* Labels: strings that fit are kept, the rest skipped; at most PM_META_LABELS_MAX. */
+static void test_labels(void **state)
+{
+	char head[] = "{\"kind\":\"PodList\",\"items\":[{\"metadata\":{\"uid\":\"u1\","
+		      "\"namespace\":\"ns\",\"name\":\"p\",\"labels\":{";
+	char tail[] = "}},\"spec\":{\"containers\":[]}}]}";
+	char *json = malloc(1 << 16), long_value[80];
+	struct pm_pod_meta *pods;
+	size_t n, skipped, len = 0;
+	char err[256];
+	int i;
+
+	(void)state;
+	assert_non_null(json);
+	memset(long_value, 'v', 64);
+	long_value[64] = '\0';
+	len += sprintf(json + len, "%s\"team\":\"payments\",\"num\":7,\"long\":\"%s\"", head,
+		       long_value);
+	for (i = 0; i < 100; i++)
+		len += sprintf(json + len, ",\"k%d\":\"v%d\"", i, i);
+	len += sprintf(json + len, "%s", tail);
+	assert_int_equal(kubelet__parse_pods(json, len, &pods, &n, &skipped, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(kubelet__label(&pods[0], "team"), "payments");
+	assert_null(kubelet__label(&pods[0], "num"));	/* not a string */
+	assert_null(kubelet__label(&pods[0], "long"));	/* longer than a label value can be */
+	assert_int_equal(pods[0].n_labels, PM_META_LABELS_MAX);
+	kubelet__free_pods(pods, n);
+	free(json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture),
+		cmocka_unit_test(test_labels),
 		cmocka_unit_test(test_not_a_podlist),
 		cmocka_unit_test(test_empty_list),
 	};
