@@ -23,6 +23,7 @@
 #include <podmeter/cgroupfs.h>
 #include <podmeter/cost.h>
 #include <podmeter/detect.h>
+#include <podmeter/esc.h>
 #include <podmeter/podpath.h>
 #include <podmeter/u64map.h>
 
@@ -452,9 +453,12 @@ static void visit_oom(void *ctx, __u64 cgid, __u32 pid, const char *comm)
 	struct pm_collector *c = ctx;
 	struct cg_rec *r = u64map__get(&c->cgroups, cgid);
 
-	fprintf(stderr, "oom: pid %u (%s) killed in %s%s\n", pid, comm,
+	char ecomm[PM_ESC_BUF], euid[PM_ESC_BUF];
+
+	fprintf(stderr, "oom: pid %u (\"%s\") killed in %s%s\n", pid,
+		esc__str(ecomm, sizeof(ecomm), comm),
 		r && r->pod ? "pod " : "cgroup outside pods",
-		r && r->pod ? r->pod->uid : "");
+		r && r->pod ? esc__str(euid, sizeof(euid), r->pod->uid) : "");
 }
 
 /* The row of a device label in the GPU tables; -1 when the table is full. */
@@ -527,10 +531,12 @@ static void classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 
 	if (r->parsed)
 		return;
+	char erel[PM_ESC_BUF];
+
 	err = podpath__parse(rel, &id);
 	if (err == -EINVAL)
 		fprintf(stderr, "warning: cgroup: malformed pod cgroup path \"%s\"; "
-				"counting it as node overhead\n", rel);
+				"counting it as node overhead\n", esc__str(erel, sizeof(erel), rel));
 	if (err) {
 		r->parsed = true;
 		return;
@@ -1611,8 +1617,8 @@ static void open_net(struct pm_collector *c, const struct pm_config *cfg,
 /* GPU signals are optional: what cannot load is said once, and the agent goes on. */
 static void open_gpu(struct pm_collector *c, const struct pm_config *cfg)
 {
-	char why[512], names[PM_GPU_MAX_DEVS][32];
-	size_t n, i;
+	char why[512], names[PM_GPU_MAX_DEVS][32], list[8 * 40] = "";
+	size_t n, i, off;
 	int ret;
 
 	u64map__init(&c->pid_cg);
@@ -1623,11 +1629,12 @@ static void open_gpu(struct pm_collector *c, const struct pm_config *cfg)
 		c->gpu = NULL;
 	} else {
 		n = gpu__devices(c->gpu, names, PM_GPU_MAX_DEVS);
-		fprintf(stderr, "podmeter: gpu: ioctls via %s on %zu device%s", gpu__attach_mode(c->gpu),
-			n, n == 1 ? "" : "s");
-		for (i = 0; i < n && i < 8; i++)
-			fprintf(stderr, "%s%s", i ? ", " : ": ", names[i]);
-		fprintf(stderr, "%s\n", n > 8 ? ", ..." : "");
+		for (i = 0, off = 0; i < n && i < 8; i++)
+			off += snprintf(list + off, off < sizeof(list) ? sizeof(list) - off : 0,
+					"%s%s", i ? ", " : ": ", names[i]);
+		/* one call, one line: other threads log too */
+		fprintf(stderr, "podmeter: gpu: ioctls via %s on %zu device%s%s%s\n",
+			gpu__attach_mode(c->gpu), n, n == 1 ? "" : "s", list, n > 8 ? ", ..." : "");
 	}
 	ret = cuda__open(&c->cuda, c->hier, cfg->proc_root, why, sizeof(why));
 	if (ret) {
