@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <podmeter/cgroupfs.h>
 #include <podmeter/cost.h>
 #include <podmeter/detect.h>
+#include <podmeter/esc.h>
 #include <podmeter/podpath.h>
 #include <podmeter/u64map.h>
 
@@ -31,6 +33,40 @@
 #define DEAD_READS		2	/* reads a dead cgroup is seen dead, unheld, before retiring */
 #define TOMB_S			60	/* a retired cgroup's id is remembered this long */
 #define NS_PER_S		1e9
+#define STALL_TICKS		5	/* no periodic tick for this many intervals: stalled ... */
+#define STALL_MIN_NS		(15 * 1000000000ULL)	/* ... and at least this long */
+
+/* What a collection is doing: named in the log when it stalls. */
+enum collect_phase {
+	PH_IDLE,
+	PH_READ_CPU,
+	PH_READ_MEM,
+	PH_READ_NET,
+	PH_READ_PROC,
+	PH_READ_GPU,
+	PH_AGE,
+	PH_WALK,
+	PH_SNAPSHOT,
+	PH_LABEL,
+	PH_COST,
+	PH_DETECT,
+	PH_MAX,
+};
+
+static const char *const phase_names[PH_MAX] = {
+	[PH_IDLE] = "waiting for the next tick",
+	[PH_READ_CPU] = "reading the CPU counters",
+	[PH_READ_MEM] = "reading the memory counters",
+	[PH_READ_NET] = "reading the network counters",
+	[PH_READ_PROC] = "reading the process counters",
+	[PH_READ_GPU] = "reading the GPU counters",
+	[PH_AGE] = "retiring removed cgroups",
+	[PH_WALK] = "walking the cgroup hierarchy",
+	[PH_SNAPSHOT] = "building the snapshot",
+	[PH_LABEL] = "labelling pods",
+	[PH_COST] = "pricing",
+	[PH_DETECT] = "judging idle and zombie pods",
+};
 
 struct pm_net_counts {
 	__u64 bytes[PM_NET_DIRS][PM_NET_CLASSES];
@@ -140,6 +176,12 @@ struct cg_rec {
 
 struct pm_collector {
 	pthread_mutex_t lock;
+	/* read without the lock, by /healthz and the watchdog */
+	_Atomic __u64 tick_end_ns;	/* monotonic; 0 before the first periodic tick */
+	_Atomic int phase;		/* enum collect_phase */
+	_Atomic __u64 phase_ns;		/* entered at */
+	atomic_bool stall_logged;
+	__u64 stall_ns;
 	struct pm_cpu *cpu;
 	struct pm_mem *mem;
 	struct pm_net *net;		/* NULL: no per-pod network here */
@@ -199,6 +241,19 @@ static struct timespec mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts = mono_now();
+
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void phase(struct pm_collector *c, enum collect_phase p)
+{
+	atomic_store(&c->phase_ns, mono_ns());
+	atomic_store(&c->phase, p);
 }
 
 static double mono_diff(struct timespec a, struct timespec b)
@@ -403,9 +458,12 @@ static void visit_oom(void *ctx, __u64 cgid, __u32 pid, const char *comm)
 	struct pm_collector *c = ctx;
 	struct cg_rec *r = u64map__get(&c->cgroups, cgid);
 
-	fprintf(stderr, "oom: pid %u (%s) killed in %s%s\n", pid, comm,
+	char ecomm[PM_ESC_BUF], euid[PM_ESC_BUF];
+
+	fprintf(stderr, "oom: pid %u (\"%s\") killed in %s%s\n", pid,
+		esc__str(ecomm, sizeof(ecomm), comm),
 		r && r->pod ? "pod " : "cgroup outside pods",
-		r && r->pod ? r->pod->uid : "");
+		r && r->pod ? esc__str(euid, sizeof(euid), r->pod->uid) : "");
 }
 
 /* The row of a device label in the GPU tables; -1 when the table is full. */
@@ -478,10 +536,12 @@ static void classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 
 	if (r->parsed)
 		return;
+	char erel[PM_ESC_BUF];
+
 	err = podpath__parse(rel, &id);
 	if (err == -EINVAL)
 		fprintf(stderr, "warning: cgroup: malformed pod cgroup path \"%s\"; "
-				"counting it as node overhead\n", rel);
+				"counting it as node overhead\n", esc__str(erel, sizeof(erel), rel));
 	if (err) {
 		r->parsed = true;
 		return;
@@ -1238,7 +1298,11 @@ out_free:
 /* Names from the metadata thread; a pod it does not know asks for a refresh. */
 static void label(struct pm_collector *c, struct pm_snapshot *s)
 {
-	size_t unknown = kubemeta__label(c->meta, s);
+	size_t unknown;
+
+	if (!c->meta)
+		return;	/* not started yet */
+	unknown = kubemeta__label(c->meta, s);
 
 	if (unknown > c->last_unknown)
 		kubemeta__poke(c->meta);
@@ -1343,27 +1407,34 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	c->unknown_seen = false;
 	c->stats.cgroups_tracked = 0;
 	clear_read_marks(c);
+	phase(c, PH_READ_CPU);
 	err = cpu__read(c->cpu, &vis);
 	if (err)
 		return err;
+	phase(c, PH_READ_MEM);
 	err = mem__read(c->mem, &mvis);
 	if (err)
 		return err;
 	if (c->net) {
+		phase(c, PH_READ_NET);
 		err = net__read(c->net, &nvis);
 		if (err)
 			return err;
 	}
 	c->n_zombies = 0;
+	phase(c, PH_READ_PROC);
 	err = proc__read(c->proc, &pvis);
 	if (err)
 		return err;
+	phase(c, PH_READ_GPU);
 	read_gpu(c);
+	phase(c, PH_AGE);
 	settle(c);
 	age_cgroups(c, unix_now());
 	if (periodic)
 		c->ticks_since_walk++;
 	if (c->unknown_seen || c->ticks_since_walk >= WALK_EVERY_TICKS || !c->walk_gen) {
+		phase(c, PH_WALK);
 		walk(c);
 		refresh_working_sets(c);
 		rescan_gpu(c);
@@ -1375,10 +1446,12 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	c->stats.collect_seconds_last = mono_diff(mono_now(), t0);
 	c->stats.collect_seconds_sum += c->stats.collect_seconds_last;
 	c->stats.collections++;
+	phase(c, PH_SNAPSHOT);
 	s = build_snapshot(c, now);
 	if (!s)
 		return -ENOMEM;
 	s->mono = t0.tv_sec + t0.tv_nsec / NS_PER_S;
+	phase(c, PH_LABEL);
 	label(c, s);
 	/*
 	 * Ticks are the periodic collections: a scrape in between prices the
@@ -1387,9 +1460,11 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	 */
 	if (c->report_stats)
 		c->report_stats(c->report_ctx, &s->agent.reports);
+	phase(c, PH_COST);
 	cost__advance(&c->prices, &c->capacity, c->cost_base, s);
 	cost__keep_monotonic(c->snap, s);
-	if (detect__tick(c->detector, s, kubemeta__listed(c->meta), periodic))
+	phase(c, PH_DETECT);
+	if (detect__tick(c->detector, s, c->meta && kubemeta__listed(c->meta), periodic))
 		fprintf(stderr, "warning: detect: out of memory; findings of this collection "
 				"are incomplete\n");
 	if (periodic || !c->cost_base) {
@@ -1408,8 +1483,37 @@ int collector__tick(struct pm_collector *c)
 
 	pthread_mutex_lock(&c->lock);
 	err = collect_locked(c, true);
+	phase(c, PH_IDLE);
 	pthread_mutex_unlock(&c->lock);
+	/* a tick that failed still ran: only one that never ends is a stall */
+	atomic_store(&c->tick_end_ns, mono_ns());
 	return err;
+}
+
+int collector__health(void *collector, char *msg, size_t len)
+{
+	struct pm_collector *c = collector;
+	__u64 now = mono_ns(), end = atomic_load(&c->tick_end_ns);
+	__u64 since = atomic_load(&c->phase_ns);
+	int ph = atomic_load(&c->phase);
+
+	if (!end) {
+		snprintf(msg, len, "starting\n");
+		return -EAGAIN;
+	}
+	if (now - end <= c->stall_ns) {
+		if (atomic_exchange(&c->stall_logged, false))
+			fprintf(stderr, "podmeter: collector: ticking again after a stall\n");
+		snprintf(msg, len, "ok\n");
+		return 0;
+	}
+	if (ph < 0 || ph >= PH_MAX)
+		ph = PH_IDLE;
+	snprintf(msg, len, "stalled: no collection finished for %.0f s; %s for %.0f s\n",
+		 (now - end) / NS_PER_S, phase_names[ph], (now - since) / NS_PER_S);
+	if (!atomic_exchange(&c->stall_logged, true))
+		fprintf(stderr, "warning: collector: %s", msg);
+	return -ETIMEDOUT;
 }
 
 struct pm_snapshot *collector__fresh(void *collector)
@@ -1544,8 +1648,8 @@ static void open_net(struct pm_collector *c, const struct pm_config *cfg,
 /* GPU signals are optional: what cannot load is said once, and the agent goes on. */
 static void open_gpu(struct pm_collector *c, const struct pm_config *cfg)
 {
-	char why[512], names[PM_GPU_MAX_DEVS][32];
-	size_t n, i;
+	char why[512], names[PM_GPU_MAX_DEVS][32], list[8 * 40] = "";
+	size_t n, i, off;
 	int ret;
 
 	u64map__init(&c->pid_cg);
@@ -1556,11 +1660,12 @@ static void open_gpu(struct pm_collector *c, const struct pm_config *cfg)
 		c->gpu = NULL;
 	} else {
 		n = gpu__devices(c->gpu, names, PM_GPU_MAX_DEVS);
-		fprintf(stderr, "podmeter: gpu: ioctls via %s on %zu device%s", gpu__attach_mode(c->gpu),
-			n, n == 1 ? "" : "s");
-		for (i = 0; i < n && i < 8; i++)
-			fprintf(stderr, "%s%s", i ? ", " : ": ", names[i]);
-		fprintf(stderr, "%s\n", n > 8 ? ", ..." : "");
+		for (i = 0, off = 0; i < n && i < 8; i++)
+			off += snprintf(list + off, off < sizeof(list) ? sizeof(list) - off : 0,
+					"%s%s", i ? ", " : ": ", names[i]);
+		/* one call, one line: other threads log too */
+		fprintf(stderr, "podmeter: gpu: ioctls via %s on %zu device%s%s%s\n",
+			gpu__attach_mode(c->gpu), n, n == 1 ? "" : "s", list, n > 8 ? ", ..." : "");
 	}
 	ret = cuda__open(&c->cuda, c->hier, cfg->proc_root, why, sizeof(why));
 	if (ret) {
@@ -1625,6 +1730,9 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	c->stall_ns = STALL_TICKS * cfg->interval_ms * 1000000ULL;
+	if (c->stall_ns < STALL_MIN_NS)
+		c->stall_ns = STALL_MIN_NS;
 	u64map__init(&c->cgroups);
 	u64map__init(&c->pods);
 	snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->proc_root);
@@ -1666,11 +1774,6 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	find_mem_root(c, &fs);
 	cgroupfs__controller_root(&fs, "cpu", c->cpu_root, sizeof(c->cpu_root), &c->cpu_v2);
 	open_net(c, cfg, &fs);
-	ret = kubemeta__open(&c->meta, cfg);
-	if (ret) {
-		snprintf(err, errlen, "kubelet: start: %s", strerror(-ret));
-		goto out_free;
-	}
 	ret = proc__open(&c->proc, c->hier, cfg->zombie_grace_ms,
 			 getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
 	if (ret)
@@ -1683,6 +1786,16 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 
 out_free:
 	collector__close(c);
+	return ret;
+}
+
+int collector__start_meta(struct pm_collector *c, const struct pm_config *cfg, char *err,
+			  size_t errlen)
+{
+	int ret = kubemeta__open(&c->meta, cfg);
+
+	if (ret)
+		snprintf(err, errlen, "kubelet: start: %s", strerror(-ret));
 	return ret;
 }
 

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,12 +177,109 @@ static int tick_loop(struct pm_collector *col, struct pm_reporter *rep,
 	}
 }
 
+/* What runs beside the tick loop, each in threads of its own. */
+struct services {
+	struct pm_collector *col;
+	const struct pm_config *cfg;
+	struct pm_reporter *rep;
+	struct pm_http *http;
+	pthread_t watchdog;
+	bool watching;
+	atomic_bool stop;
+	char err[2048];
+	int ret;
+};
+
+/* Says once when periodic collections stop ending, and what they were doing. */
+static void *watch(void *arg)
+{
+	struct services *sv = arg;
+	char msg[256];
+
+	while (!atomic_load(&sv->stop)) {
+		sleep(1);
+		collector__health(sv->col, msg, sizeof(msg));
+	}
+	return NULL;
+}
+
+/*
+ * Capabilities belong to threads, and a thread starts with its creator's:
+ * the kubelet client, the shipper, the HTTP server and the watchdog start
+ * from this thread, which holds none, so none of theirs holds any.
+ */
+static void *start_services(void *arg)
+{
+	struct services *sv = arg;
+	const struct pm_config *cfg = sv->cfg;
+
+	sv->ret = caps__drop_all();
+	if (sv->ret) {
+		snprintf(sv->err, sizeof(sv->err), "capabilities: drop for the service threads: %s",
+			 strerror(-sv->ret));
+		return NULL;
+	}
+	sv->ret = collector__start_meta(sv->col, cfg, sv->err, sizeof(sv->err));
+	if (sv->ret)
+		return NULL;
+	sv->ret = reporter__open(&sv->rep, cfg, sv->err, sizeof(sv->err));
+	if (sv->ret)
+		return NULL;
+	collector__set_report_stats(sv->col, reporter__stats, sv->rep);
+	sv->http = http__start(cfg->listen_host, cfg->listen_port, collector__fresh,
+			       collector__health, sv->col);
+	if (!sv->http) {
+		sv->ret = -errno;
+		snprintf(sv->err, sizeof(sv->err), "listen on %s:%u: %s; choose another with --listen",
+			 cfg->listen_host, cfg->listen_port, strerror(errno));
+		return NULL;
+	}
+	sv->watching = !pthread_create(&sv->watchdog, NULL, watch, sv);
+	return NULL;
+}
+
+static int services__start(struct services *sv)
+{
+	pthread_t t;
+	int ret;
+
+	ret = pthread_create(&t, NULL, start_services, sv);
+	if (ret) {
+		snprintf(sv->err, sizeof(sv->err), "start threads: %s", strerror(ret));
+		return -ret;
+	}
+	pthread_join(t, NULL);
+	return sv->ret;
+}
+
+static void services__stop(struct services *sv)
+{
+	atomic_store(&sv->stop, true);
+	if (sv->watching)
+		pthread_join(sv->watchdog, NULL);
+	http__stop(sv->http);
+	reporter__close(sv->rep);
+}
+
+static void drop_caps(struct pm_collector *col)
+{
+	char kept[256];
+	int ret;
+
+	ret = caps__drop_after_start(kept, sizeof(kept), collector__gpu_node(col));
+	if (ret)
+		fprintf(stderr, "warning: capabilities: %s; running with what it started with\n",
+			strerror(-ret));
+	else
+		fprintf(stderr, "podmeter: capabilities kept after start: %s\n",
+			kept[0] ? kept : "none");
+}
+
 static int cmd_run(int argc, char **argv)
 {
+	struct services sv = { 0 };
 	struct pm_collector *col = NULL;
-	struct pm_reporter *rep = NULL;
 	struct pm_config cfg;
-	struct pm_http *http;
 	char err[2048];
 	sigset_t set;
 	int ret, sig;
@@ -197,43 +296,29 @@ static int cmd_run(int argc, char **argv)
 			err);
 		return 1;
 	}
-	ret = reporter__open(&rep, &cfg, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "podmeter: %s\n", err);
+	sv.col = col;
+	sv.cfg = &cfg;
+	if (services__start(&sv)) {
+		fprintf(stderr, "podmeter: %s\n", sv.err);
+		services__stop(&sv);
 		collector__close(col);
 		return 1;
 	}
-	collector__set_report_stats(col, reporter__stats, rep);
-	tick(col, rep);
-	http = http__start(cfg.listen_host, cfg.listen_port, collector__fresh, col);
-	if (!http) {
-		fprintf(stderr, "podmeter: listen on %s:%u: %s; choose another with --listen\n",
-			cfg.listen_host, cfg.listen_port, strerror(errno));
-		collector__close(col);
-		reporter__close(rep);
-		return 1;
-	}
-	ret = caps__drop_after_start(err, sizeof(err), collector__gpu_node(col));
-	if (ret)
-		fprintf(stderr, "warning: capabilities: %s; running with what it started with\n",
-			strerror(-ret));
-	else
-		fprintf(stderr, "podmeter: capabilities kept after start: %s\n",
-			err[0] ? err : "none");
+	drop_caps(col);
+	tick(col, sv.rep);
 	fprintf(stderr, "podmeter %s: cpu via %s, pods under %s; serving http://%s:%u/metrics, "
 			"collecting every %llu ms\n",
 		PM_VERSION, collector__attach_mode(col), collector__root(col),
 		cfg.listen_host[0] ? cfg.listen_host : "0.0.0.0", cfg.listen_port,
 		(unsigned long long)cfg.interval_ms);
 
-	sig = tick_loop(col, rep, &cfg, &set, &(struct run_args){ argc, argv });
+	sig = tick_loop(col, sv.rep, &cfg, &set, &(struct run_args){ argc, argv });
 	fprintf(stderr, "podmeter: %s, stopping\n", strsignal(sig));
 	/* the window so far becomes a final report */
-	tick(col, rep);
-	reporter__finish(rep);
-	http__stop(http);
+	tick(col, sv.rep);
+	reporter__finish(sv.rep);
+	services__stop(&sv);
 	collector__close(col);
-	reporter__close(rep);
 	return 0;
 }
 

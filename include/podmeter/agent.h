@@ -129,10 +129,22 @@ struct pm_collector;
 
 int collector__open(struct pm_collector **out, const struct pm_config *cfg, char *err,
 		    size_t errlen);
+/*
+ * The kubelet client's thread: started apart from collector__open, so that
+ * it can start from a thread holding no capability.
+ */
+int collector__start_meta(struct pm_collector *c, const struct pm_config *cfg, char *err,
+			  size_t errlen);
 /* Collect now and publish a new snapshot. */
 int collector__tick(struct pm_collector *c);
 /* A snapshot collected no earlier than this call (collects when needed). */
 struct pm_snapshot *collector__fresh(void *collector);
+/*
+ * Liveness without the lock (a pm_health_fn): 0 while periodic ticks end,
+ * -ETIMEDOUT once none has for several intervals (logged once, with what
+ * the collection is doing), -EAGAIN before the first.
+ */
+int collector__health(void *collector, char *msg, size_t len);
 /*
  * SIGHUP: prices and node capacity, network classes and detection thresholds
  * from @cfg, keeping every count and model. On error nothing of prices changes.
