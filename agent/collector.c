@@ -191,8 +191,8 @@ struct pm_collector {
 	struct pm_nvml *nvml;		/* NULL: no NVML */
 	char gpu_devs[PM_GPU_MAX_DEVS][32];	/* device labels; index = gpu_counts row */
 	int n_gpu_devs;
-	int *pids;			/* pods' processes, from the last walk */
-	size_t n_pids, cap_pids;
+	struct pm_cuda_job *jobs;	/* pods' processes, from the last walk */
+	size_t n_jobs, cap_jobs;
 	struct u64map pid_cg;		/* pid -> cg_rec, from the last walk (NVML) */
 	struct pm_kubemeta *meta;
 	size_t last_unknown;		/* pods without metadata at the last collection */
@@ -559,13 +559,13 @@ static void classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 
 /*
  * Lines of a pod cgroup's cgroup.procs: its processes, by the kernel's list.
- * Their pids are kept for the CUDA library scan and NVML's per-process figures.
+ * Their pids go to the CUDA library scanner and NVML's per-process figures.
  */
 static __u64 count_procs(struct pm_collector *c, struct cg_rec *r, const char *rel)
 {
 	char path[2 * PATH_MAX], line[32];
+	struct pm_cuda_job *grown;
 	__u64 n = 0;
-	int *grown;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s/cgroup.procs", c->root, rel);
@@ -578,16 +578,17 @@ static __u64 count_procs(struct pm_collector *c, struct cg_rec *r, const char *r
 		n++;
 		if (pid <= 0)
 			continue;
-		if (c->n_pids == c->cap_pids) {
-			c->cap_pids = c->cap_pids ? c->cap_pids * 2 : 256;
-			grown = realloc(c->pids, c->cap_pids * sizeof(*grown));
+		if (c->n_jobs == c->cap_jobs) {
+			c->cap_jobs = c->cap_jobs ? c->cap_jobs * 2 : 256;
+			grown = realloc(c->jobs, c->cap_jobs * sizeof(*grown));
 			if (!grown) {
-				c->cap_pids = c->n_pids;
+				c->cap_jobs = c->n_jobs;
 				continue;
 			}
-			c->pids = grown;
+			c->jobs = grown;
 		}
-		c->pids[c->n_pids++] = pid;
+		c->jobs[c->n_jobs++] = (struct pm_cuda_job){
+			.pid = pid, .cgid = r->cgid, .pod = uid_hash(r->pod->uid) };
 		u64map__put(&c->pid_cg, (uint64_t)pid, r);
 	}
 	fclose(f);
@@ -730,7 +731,7 @@ static void walk(struct pm_collector *c)
 
 	c->walk_gen++;
 	c->ticks_since_walk = 0;
-	c->n_pids = 0;
+	c->n_jobs = 0;
 	u64map__free(&c->pid_cg);
 	u64map__init(&c->pid_cg);
 	while (u64map__next(&c->pods, &i, &key, &v))
@@ -1332,10 +1333,16 @@ static void read_errors(struct pm_collector *c)
 					       gerrs[PM_GPU_ERR_DEVS_FULL];
 	}
 	if (c->cuda) {
+		char stuck[PATH_MAX + 128];
+
 		cuda__errors(c->cuda, cerrs);
 		c->stats.cuda_insert_failures = cerrs[PM_CUDA_ERR_CGROUP_FULL] +
 						cerrs[PM_CUDA_ERR_ALLOC_FULL] +
 						cerrs[PM_CUDA_ERR_UNMATCHED];
+		cuda__refusals(c->cuda, c->stats.cuda_refusals, stuck, sizeof(stuck));
+		if (stuck[0])
+			fprintf(stderr, "warning: cuda: the library scanner has spent %s; "
+					"libraries of new processes wait, the rest is counted\n", stuck);
 	}
 	if (c->net) {
 		net__errors(c->net, nerrs);
@@ -1362,16 +1369,12 @@ static void read_gpu(struct pm_collector *c)
 /* At each walk: device files come and go, new processes may map libcuda. */
 static void rescan_gpu(struct pm_collector *c)
 {
-	int n;
-
 	if (c->gpu)
 		gpu__refresh(c->gpu);
-	if (c->cuda) {
-		n = cuda__scan(c->cuda, c->pids, c->n_pids);
-		if (n > 0)
-			fprintf(stderr, "podmeter: cuda: probes on %d more libcuda file%s (%zu in all)\n",
-				n, n > 1 ? "s" : "", cuda__libraries(c->cuda));
-	}
+	/* handed over: the scanner reads the pods' files, not this thread */
+	if (c->cuda && cuda__scan(c->cuda, c->jobs, c->n_jobs))
+		fprintf(stderr, "warning: cuda: out of memory; new processes' libcuda is looked "
+				"for at the next walk\n");
 }
 
 static int collect_locked(struct pm_collector *c, bool periodic)
@@ -1671,8 +1674,6 @@ static void open_gpu(struct pm_collector *c, const struct pm_config *cfg)
 	if (ret) {
 		fprintf(stderr, "warning: cuda: %s; running without CUDA counts\n", why);
 		c->cuda = NULL;
-	} else {
-		cuda__scan_all(c->cuda);
 	}
 	if (nvml__open(&c->nvml, NULL, why, sizeof(why)))
 		c->nvml = NULL;	/* no NVIDIA driver here: nothing to say each start */
@@ -1799,6 +1800,11 @@ int collector__start_meta(struct pm_collector *c, const struct pm_config *cfg, c
 	return ret;
 }
 
+int collector__start_scanner(struct pm_collector *c)
+{
+	return c->cuda ? cuda__start(c->cuda) : 0;
+}
+
 bool collector__gpu_node(struct pm_collector *c)
 {
 	char names[PM_GPU_MAX_DEVS][32];
@@ -1861,7 +1867,7 @@ void collector__close(struct pm_collector *c)
 			free(p);
 		}
 	}
-	free(c->pids);
+	free(c->jobs);
 	u64map__free(&c->pid_cg);
 	u64map__free(&c->cgroups);
 	u64map__free(&c->pods);

@@ -196,6 +196,7 @@ static void *watch(void *arg)
 	struct services *sv = arg;
 	char msg[256];
 
+	pthread_setname_np(pthread_self(), "pm-watchdog");
 	while (!atomic_load(&sv->stop)) {
 		sleep(1);
 		collector__health(sv->col, msg, sizeof(msg));
@@ -305,6 +306,10 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	drop_caps(col);
+	ret = collector__start_scanner(col);
+	if (ret)
+		fprintf(stderr, "warning: cuda: start the library scanner: %s; running without "
+				"CUDA counts\n", strerror(-ret));
 	tick(col, sv.rep);
 	fprintf(stderr, "podmeter %s: cpu via %s, pods under %s; serving http://%s:%u/metrics, "
 			"collecting every %llu ms\n",

@@ -623,6 +623,8 @@ static void prom_write_node_cost(FILE *f, const struct pm_snapshot *s)
 
 static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 {
+	int i;
+
 	prom_family(f, "podmeter_agent_collect_duration_seconds", "summary",
 		    "Time the agent spent collecting, in seconds.");
 	fputs("podmeter_agent_collect_duration_seconds_sum", f);
@@ -652,6 +654,14 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		a->gpu_insert_failures);
 	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"cuda_stats\"} %" PRIu64 "\n",
 		a->cuda_insert_failures);
+
+	prom_family(f, "podmeter_agent_cuda_library_refusals_total", "counter",
+		    "libcuda files pods map that were not probed, by reason.");
+	for (i = 0; i < PM_CUDA_REFUSE_MAX; i++)
+		if (snapshot__cuda_refusal_str(i))
+			fprintf(f, "podmeter_agent_cuda_library_refusals_total{reason=\"%s\"} %" PRIu64
+				   "\n",
+				snapshot__cuda_refusal_str(i), a->cuda_refusals[i]);
 
 	prom_family(f, "podmeter_agent_kubelet_errors_total", "counter",
 		    "Requests to the kubelet's /pods that failed or returned no PodList.");

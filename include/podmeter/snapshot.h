@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <podmeter/cuda.h>
 #include <podmeter/net.h>
 #include <podmeter/podpath.h>
 
@@ -184,6 +185,7 @@ struct pm_agent_stats {
 	uint64_t net_insert_failures;		/* net_stats / tcp_retrans full */
 	uint64_t gpu_insert_failures;		/* gpu_stats / gpu_inflight full */
 	uint64_t cuda_insert_failures;		/* cuda_stats / allocations / pending full */
+	uint64_t cuda_refusals[PM_CUDA_REFUSE_MAX];	/* libcuda files not probed, by reason */
 	uint64_t kubelet_errors;		/* failed or garbled /pods requests */
 	uint64_t cgroups_tracked;		/* entries in cpu_stats */
 	uint64_t cgroups_removed;		/* dead cgroups read one last time and removed */
@@ -229,5 +231,7 @@ uint64_t snapshot__gpu_calls(const struct pm_pod_snap *p, uint64_t *ns);
 /* The op label of enum pm_gpu_op, and the kind label of enum pm_zombie_kind. */
 const char *snapshot__gpu_op_str(int op);
 const char *snapshot__zombie_str(int kind);
+/* The reason label of enum pm_cuda_refusal; NULL for a value without one. */
+const char *snapshot__cuda_refusal_str(int why);
 
 #endif /* PODMETER_SNAPSHOT_H */

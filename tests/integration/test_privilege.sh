@@ -63,14 +63,15 @@ thread_caps() {
 	done
 }
 
-# check_threads LABEL PID BOUNDING: the main thread holds exactly what is kept after
-# start, every other thread holds nothing, each has no_new_privs and the bounding set
-# BOUNDING (for the main thread: "main" = what it keeps, else the value itself)
+# check_threads LABEL PID BND_MAIN BND_OTHER: the main thread and the CUDA library
+# scanner (pm-cuda: it opens pods' files and attaches uprobes) hold exactly what is
+# kept after start, every other thread holds nothing; each has no_new_privs; the
+# bounding sets are BND_MAIN and BND_OTHER
 check_threads() {
 	local label=$1 pid=$2 bnd_main=$3 bnd_other=$4 tid comm prm eff bnd nnp n=0 bad=""
 	while read -r tid comm prm eff bnd nnp; do
 		n=$((n + 1))
-		if [ "$tid" = "$pid" ]; then
+		if [ "$tid" = "$pid" ] || [ "$comm" = pm-cuda ]; then
 			[ "$prm" = "$want" ] && [ "$eff" = "$want" ] && [ "$bnd" = "$bnd_main" ] ||
 				bad="$bad main($prm/$eff/$bnd)"
 		else
@@ -80,7 +81,7 @@ check_threads() {
 		[ "$nnp" = 1 ] || bad="$bad $comm[$tid](no_new_privs $nnp)"
 	done < <(thread_caps "$pid")
 	[ "$n" -ge 3 ] && [ -z "$bad" ] &&
-		pass "$label: $n threads; main keeps $want, the other $((n - 1)) hold none; bounding main $bnd_main, others $bnd_other" ||
+		pass "$label: $n threads; main and pm-cuda keep $want, the others hold none; bounding main $bnd_main, others $bnd_other" ||
 		fail "$label: $n threads;$bad"
 }
 
