@@ -20,7 +20,7 @@
 /* A container's figures over the window, by container id within its pod. */
 struct ctr_stat {
 	char id[PM_CID_MAX + 1];
-	struct pm_dist cpu;		/* cores used, a sample a tick */
+	struct pm_dist cpu;		/* cores used at each tick, weighed by its ms */
 	uint64_t ws_peak;		/* working set, highest tick */
 	struct pm_container_snap last;	/* as last seen: reported once more when it goes */
 };
@@ -163,8 +163,9 @@ static int add_containers(struct mem_stat *m, const struct pm_pod_snap *p,
 			st->ws_peak = (uint64_t)c->working_set_bytes;
 		b = snapshot__container(prev, c->id);
 		then = b ? b->cpu_ns : 0;
+		/* weighed by the tick's length in ms: a late tick stands for more time */
 		if (dt > 0 && c->cpu_ns >= then &&
-		    dist__add(&st->cpu, (c->cpu_ns - then) / 1e9 / dt, 1))
+		    dist__add(&st->cpu, (c->cpu_ns - then) / 1e9 / dt, dt * 1000))
 			err = -ENOMEM;
 	}
 	return err;

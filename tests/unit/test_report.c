@@ -1050,7 +1050,7 @@ static const Podmeter__V1__ContainerReport *v2_find(const Podmeter__V1__PodRepor
 
 /*
  * Reports v2: per container, one CPU sample per tick (its CPU time over the
- * tick's length), the working set's peak, OOM kills and throttling as deltas,
+ * tick's length) weighed by the tick's length in ms, the working set's peak, OOM kills and throttling as deltas,
  * a container that left in the window reported once more; the pod's labels
  * for the keys asked, empty ones left out.
  */
@@ -1087,12 +1087,13 @@ static void test_window_v2(void **state)
 	assert_non_null(c1->cpu_cores);
 	assert_true(c1->cpu_cores->relative_accuracy == 0.02);
 	assert_true(c1->cpu_cores->min_value == 0.001);
-	assert_int_equal(v2_count(c1->cpu_cores, v2_key(1.0)), 1);
-	assert_int_equal(v2_count(c1->cpu_cores, v2_key(0.25)), 1);
-	assert_int_equal(v2_count(c1->cpu_cores, INT32_MIN), 1);
+	/* weights are the ticks' lengths in ms: 2 s at 1 core, then 1 s at 0.25, 1 s idle */
+	assert_int_equal(v2_count(c1->cpu_cores, v2_key(1.0)), 2000);
+	assert_int_equal(v2_count(c1->cpu_cores, v2_key(0.25)), 1000);
+	assert_int_equal(v2_count(c1->cpu_cores, INT32_MIN), 1000);
 	for (i = 0; i < c1->cpu_cores->n_counts; i++)
 		total += c1->cpu_cores->counts[i];
-	assert_int_equal(total + c1->cpu_cores->zero_count, 3);	/* a sample a tick */
+	assert_int_equal(total + c1->cpu_cores->zero_count, 4000);	/* the window's 4 s */
 	assert_int_equal(c1->cpu_usec, 2250000);
 	assert_int_equal(c1->memory_working_set_peak_bytes, 300);
 	assert_int_equal(c1->oom_kills, 1);
@@ -1102,7 +1103,7 @@ static void test_window_v2(void **state)
 	assert_int_equal(c2->cpu_usec, 200000);
 	assert_int_equal(c2->memory_working_set_peak_bytes, 70);
 	assert_non_null(c2->cpu_cores);
-	assert_int_equal(v2_count(c2->cpu_cores, v2_key(0.1)), 1);
+	assert_int_equal(v2_count(c2->cpu_cores, v2_key(0.1)), 2000);
 	assert_int_equal(r->pods[0]->n_labels, 1);
 	assert_string_equal(r->pods[0]->labels[0]->key, "team");
 	assert_string_equal(r->pods[0]->labels[0]->value, "payments");
@@ -1116,7 +1117,7 @@ static void test_window_v2(void **state)
 	r = win_close(w, 2);
 	assert_int_equal(r->pods[0]->n_containers, 1);
 	c1 = r->pods[0]->containers[0];
-	assert_int_equal(v2_count(c1->cpu_cores, v2_key(0.5)), 1);
+	assert_int_equal(v2_count(c1->cpu_cores, v2_key(0.5)), 1000);
 	assert_int_equal(c1->cpu_cores->zero_count, 0);
 	assert_int_equal(c1->cpu_cores->n_counts, 1);
 	assert_int_equal(c1->oom_kills, 0);
