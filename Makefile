@@ -99,7 +99,7 @@ run: deps
 
 test: test-deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc \
-		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver
+		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver $(OUTPUT)/tests/hostile
 	@$(MAKE) --no-print-directory unit integration
 
 unit: $(UNIT_BINS)
@@ -111,6 +111,10 @@ $(OUTPUT)/tests/pm_alloc: tests/integration/pm_alloc.c | $(OUTPUT)/tests
 $(OUTPUT)/tests/gpu_ioctl: tests/integration/gpu_ioctl.c | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< -o $@
 
+# static: it also runs chrooted, standing in for a container's process
+$(OUTPUT)/tests/hostile: tests/integration/hostile.c | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) -static $< -o $@
+
 # A fake libcuda.so.1 (real signatures, no GPU) and a program driving it
 $(OUTPUT)/tests/fake_cuda/libcuda.so.1: tests/integration/fake_cuda/libcuda.c
 	@mkdir -p $(@D)
@@ -119,9 +123,11 @@ $(OUTPUT)/tests/fake_cuda/libcuda.so.1: tests/integration/fake_cuda/libcuda.c
 $(OUTPUT)/tests/fake_cuda/cuda_driver: tests/integration/fake_cuda/cuda_driver.c $(OUTPUT)/tests/fake_cuda/libcuda.so.1
 	$(CC) $(CFLAGS) $^ -Wl,-rpath,'$$ORIGIN' -o $@
 
-integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver
+integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver \
+		$(OUTPUT)/tests/hostile
 	@PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc GPU_IOCTL=$(OUTPUT)/tests/gpu_ioctl \
-		CUDA_DRIVER=$(OUTPUT)/tests/fake_cuda/cuda_driver tests/integration/run.sh
+		CUDA_DRIVER=$(OUTPUT)/tests/fake_cuda/cuda_driver HOSTILE=$(OUTPUT)/tests/hostile \
+		tests/integration/run.sh
 
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor $(OUTPUT)/bench/report_bench \
