@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# The one build: bpf objects -> skeletons -> podmeter.
-#   make            build $(OUTPUT)/podmeter
+# The one build: bpf objects -> skeletons -> podmeter, and podmeter-reconciler.
+#   make            build $(OUTPUT)/podmeter and $(OUTPUT)/podmeter-reconciler
 #   make run        install packages if missing, build, run the agent on this node
 #   make test       install packages if missing, build, unit + root integration tests
 #   make bench      overhead figures (not a test)
@@ -41,15 +41,30 @@ PB_GEN := $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/podmeter.pb-c.o
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 
+# The reconciler: its own program and libraries (SQLite, PostgreSQL, GnuTLS), which the
+# agent does not link.
+REC_PKGS := sqlite3 libpq gnutls libmicrohttpd jansson libcurl libprotobuf-c zlib
+REC_CFLAGS := $(shell pkg-config --cflags sqlite3 libpq gnutls 2>/dev/null)
+REC_LDLIBS := $(shell pkg-config --libs $(REC_PKGS) 2>/dev/null) -lpthread -lm
+REC_LIB_SRCS := reconciler/serve.c reconciler/server.c reconciler/writer.c reconciler/auth.c \
+	reconciler/costs.c reconciler/metrics.c reconciler/ingest.c reconciler/store.c \
+	reconciler/store_ingest.c reconciler/schema.c reconciler/db.c reconciler/db_sqlite.c \
+	reconciler/db_pg.c exporter/gz.c exporter/dist.c
+REC_OBJS := $(OUTPUT)/reconciler/main.o $(patsubst %.c,$(OUTPUT)/%.o,$(REC_LIB_SRCS)) \
+	$(OUTPUT)/podmeter.pb-c.o
+REC_SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(REC_LIB_SRCS)) $(OUTPUT)/san/podmeter.pb-c.o
+REC_UNIT_TESTS := ingest store auth costs
+
 UNIT_TESTS := esc elfsym podfile podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model replay \
 	dist
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
-UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
+UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS)) \
+	$(patsubst %,$(OUTPUT)/tests/test_rec_%,$(REC_UNIT_TESTS))
 
 .SECONDARY:
 .PHONY: all deps test-deps run test unit integration bench vmlinux clean format
 
-all: $(OUTPUT)/podmeter
+all: $(OUTPUT)/podmeter $(OUTPUT)/podmeter-reconciler
 
 deps:
 	@packaging/deps.sh
@@ -85,6 +100,13 @@ $(OUTPUT)/exporter/%.o: exporter/%.c $(wildcard include/podmeter/*.h) $(PB_GEN) 
 $(OUTPUT)/podmeter: $(AGENT_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+$(OUTPUT)/reconciler/%.o: reconciler/%.c $(wildcard reconciler/*.h) $(wildcard include/podmeter/*.h) $(PB_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(REC_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/podmeter-reconciler: $(REC_OBJS)
+	$(CC) $(CFLAGS) $^ $(REC_LDLIBS) -o $@
+
 # Unit tests: the library modules rebuilt with sanitizers, linked with cmocka.
 $(OUTPUT)/san/%.o: %.c $(wildcard include/podmeter/*.h) $(PB_GEN) | $(OUTPUT)/san/agent $(OUTPUT)/san/exporter
 	@mkdir -p $(@D)
@@ -92,6 +114,15 @@ $(OUTPUT)/san/%.o: %.c $(wildcard include/podmeter/*.h) $(PB_GEN) | $(OUTPUT)/sa
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS)) $(OUTPUT)/san/podmeter.pb-c.o | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/san/reconciler/%.o: reconciler/%.c $(wildcard reconciler/*.h) $(wildcard include/podmeter/*.h) $(PB_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(REC_CFLAGS) $(SAN) -c $< -o $@
+
+# the reconciler's unit tests: its modules with sanitizers; PostgreSQL ones when
+# PM_TEST_PG is a libpq URL (tests/integration/test_reconciler_pg.sh sets it)
+$(OUTPUT)/tests/test_rec_%: tests/unit/test_rec_%.c $(REC_SAN_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $(REC_CFLAGS) -Ireconciler $(SAN) $^ $(REC_LDLIBS) -lcmocka -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -160,7 +191,8 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
 
 format:
-	clang-format -i bpf/*.bpf.c bpf/*.bpf.h agent/*.c exporter/*.c include/podmeter/*.h tests/unit/*.c
+	clang-format -i bpf/*.bpf.c bpf/*.bpf.h agent/*.c exporter/*.c include/podmeter/*.h tests/unit/*.c \
+		reconciler/*.c reconciler/*.h
 
 clean:
 	rm -rf $(OUTPUT)
