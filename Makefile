@@ -59,7 +59,7 @@ UNIT_TESTS := esc elfsym podfile podpath prom config u64map cgroupfs cidr quanti
 	dist
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS)) \
-	$(patsubst %,$(OUTPUT)/tests/test_rec_%,$(REC_UNIT_TESTS))
+	$(patsubst %,$(OUTPUT)/tests/reconciler/test_%,$(REC_UNIT_TESTS))
 
 .SECONDARY:
 .PHONY: all deps test-deps run test unit integration bench vmlinux clean format
@@ -121,8 +121,10 @@ $(OUTPUT)/san/reconciler/%.o: reconciler/%.c $(wildcard reconciler/*.h) $(wildca
 
 # the reconciler's unit tests: its modules with sanitizers; PostgreSQL ones when
 # PM_TEST_PG is a libpq URL (tests/integration/test_reconciler_pg.sh sets it)
-$(OUTPUT)/tests/test_rec_%: tests/unit/test_rec_%.c $(REC_SAN_OBJS) | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $(REC_CFLAGS) -Ireconciler $(SAN) $^ $(REC_LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/reconciler/test_%: tests/unit/reconciler/test_%.c tests/unit/reconciler/fixture.h \
+		$(REC_SAN_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(REC_CFLAGS) -Ireconciler $(SAN) $(filter %.c %.o,$^) $(REC_LDLIBS) -lcmocka -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -12,7 +12,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include "auth.h"
-#include "limits.h"
+#include "rec_limits.h"
 
 #define TOKEN_FILE_MAX	(16u << 20)
 #define NODE_CLAIM	"authentication.kubernetes.io/node-name"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <podmeter/report.h>
 #include "ingest.h"
-#include "limits.h"
+#include "rec_limits.h"
 
 #define WINDOW_EARLIEST	1577836800.0	/* 2020-01-01: older is not a podmeter window */
 #define WINDOW_AHEAD_S	86400.0		/* clocks may be off; a day is not a clock */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "limits.h"
+#include "rec_limits.h"
 #include "metrics.h"
 
 const struct rec_reason_row rec_reasons[REASON_N] = {

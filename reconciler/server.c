@@ -27,7 +27,7 @@
 #include <podmeter/report.h>
 #include "costs.h"
 #include "ingest.h"
-#include "limits.h"
+#include "rec_limits.h"
 #include "server.h"
 
 #define HDR_NODE	"X-Podmeter-Node"

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include "limits.h"
+#include "rec_limits.h"
 #include "store.h"
 #include "store_int.h"
 #include "store_sql.h"

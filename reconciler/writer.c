@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "limits.h"
+#include "rec_limits.h"
 #include "writer.h"
 
 struct job {
