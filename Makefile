@@ -185,6 +185,11 @@ $(OUTPUT)/bench/model_bench: tests/bench/model_bench.c $(MODEL_SRCS) agent/detec
 	@mkdir -p $(OUTPUT)/bench
 	$(CC) $(CFLAGS) tests/bench/model_bench.c $(MODEL_SRCS) agent/detect.c exporter/snapshot.c -lm -o $@
 
+$(OUTPUT)/bench/reconciler_load: tests/bench/reconciler_load.c $(OUTPUT)/exporter/gz.o \
+		$(OUTPUT)/exporter/dist.o $(OUTPUT)/podmeter.pb-c.o
+	@mkdir -p $(OUTPUT)/bench
+	$(CC) $(CFLAGS) $^ $(shell pkg-config --libs libcurl libprotobuf-c zlib 2>/dev/null) -lpthread -lm -o $@
+
 $(OUTPUT)/bench/report_bench: tests/bench/report_bench.c $(LIB_OBJS)
 	@mkdir -p $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

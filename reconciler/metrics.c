@@ -23,6 +23,7 @@ const struct rec_reason_row rec_reasons[REASON_N] = {
 	[REASON_HEADER_MISMATCH] = { "header_mismatch", 400 },
 	[REASON_UNAUTHENTICATED] = { "unauthenticated", 401 },
 	[REASON_FORBIDDEN] = { "forbidden", 403 },
+	[REASON_AUTH_UNAVAILABLE] = { "auth_unavailable", 503 },
 	[REASON_SEQ_REUSED] = { "seq_reused", 409 },
 	[REASON_OVERLOADED] = { "overloaded", 503 },
 	[REASON_STORE] = { "store", 503 },

@@ -35,8 +35,8 @@ static const char *const migration_1[] = {
 	" memory_peak_bytes BIGINT NOT NULL, net_tx_bytes BIGINT NOT NULL, oom_kills BIGINT NOT NULL,"
 	" cost_cpu BIGINT NOT NULL, cost_memory BIGINT NOT NULL, cost_gpu BIGINT NOT NULL,"
 	" cost_network BIGINT NOT NULL,"
-	" waste_cpu BIGINT NOT NULL, waste_memory BIGINT NOT NULL, waste_gpu BIGINT NOT NULL,"
-	" PRIMARY KEY (cluster, node, seq, uid))",
+	" waste_cpu BIGINT NOT NULL, waste_memory BIGINT NOT NULL, waste_gpu BIGINT NOT NULL)",
+	/* no key of its own: the ledger admits a report once, a report lists a pod once */
 	"CREATE INDEX pod_windows_end ON pod_windows (window_end)",
 	"CREATE TABLE rollups_hourly ("
 	" cluster TEXT NOT NULL, hour BIGINT NOT NULL, namespace TEXT NOT NULL,"
@@ -125,7 +125,7 @@ const char *const store_sql[SQL_N] = {
 		" window_start, window_end, cpu_usec, memory_avg_bytes, memory_peak_bytes, net_tx_bytes,"
 		" oom_kills, cost_cpu, cost_memory, cost_gpu, cost_network, waste_cpu, waste_memory,"
 		" waste_gpu) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-		" $16, $17, $18, $19, $20, $21, $22) ON CONFLICT (cluster, node, seq, uid) DO NOTHING",
+		" $16, $17, $18, $19, $20, $21, $22)",
 	[SQL_ROLLUP] =
 		"INSERT INTO rollups_hourly (cluster, hour, namespace, owner_kind, owner_name, node,"
 		" cost_cpu, cost_memory, cost_gpu, cost_network, waste_cpu, waste_memory, waste_gpu,"
@@ -192,9 +192,8 @@ const char *const store_sql[SQL_N] = {
 		" ELSE findings.node END, "
 		LESSER("findings", "first_seen") ", " GREATER("findings", "last_seen"),
 
-	[SQL_DEL_POD_WINDOWS] =
-		"DELETE FROM pod_windows WHERE (cluster, node, seq, uid) IN (SELECT cluster, node, seq,"
-		" uid FROM pod_windows WHERE window_end < $1 LIMIT $2)",
+	[SQL_DEL_POD_WINDOWS] = "DELETE FROM pod_windows WHERE window_end < $1",
+	[SQL_OLDEST_POD_WINDOW] = "SELECT MIN(window_end) FROM pod_windows",
 	[SQL_RAISE_FLOOR] =
 		"UPDATE nodes SET ledger_floor = (SELECT MAX(l.seq) FROM ledger l"
 		" WHERE l.cluster = nodes.cluster AND l.node = nodes.node AND l.received_at < $1"

@@ -34,7 +34,7 @@ struct serve_opts {
 	const char *tls_cert, *tls_key, *client_ca;
 	bool insecure;
 	struct store_retention retention;
-	double compact_every;
+	double compact_every, request_max_s;
 	int writers;
 };
 
@@ -76,7 +76,8 @@ static void usage(FILE *f)
 		"  --ledger-retention DUR      ledger rows; older sequences still count as seen (30d)\n"
 		"  --rollup-retention DUR      hourly rollups and container hours (400d)\n"
 		"  --findings-retention DUR    findings not seen since (30d)\n"
-		"  --writers N                 store connections writing (sqlite 1, postgresql 4)\n",
+		"  --writers N                 store connections writing (sqlite 1, postgresql 4)\n"
+		"  --request-timeout DUR       a whole request, headers to last byte (default 60s)\n",
 		DEFAULT_LISTEN, DEFAULT_STORE, SA_DIR, SA_DIR, DEFAULT_TR_AUD, DEFAULT_TR_USER);
 }
 
@@ -120,6 +121,8 @@ static int opt(struct serve_opts *o, const char *a, const char *v)
 		return dur_opt(v, &o->retention.findings_s) ? -1 : 1;
 	if (!strcmp(a, "--compact-every"))
 		return dur_opt(v, &o->compact_every) ? -1 : 1;
+	if (!strcmp(a, "--request-timeout"))
+		return dur_opt(v, &o->request_max_s) ? -1 : 1;
 	if (!strcmp(a, "--writers")) {
 		o->writers = atoi(v);
 		return o->writers >= 1 && o->writers <= WRITERS_MAX ? 1 : -1;
@@ -327,7 +330,8 @@ static int start(struct serve_state *st, char *err, size_t errlen)
 {
 	struct rec_server_cfg sc = { .tls_cert = st->o.tls_cert, .tls_key = st->o.tls_key,
 				     .client_ca = st->o.client_ca,
-				     .insecure_no_auth = st->o.insecure };
+				     .insecure_no_auth = st->o.insecure,
+				     .request_max_s = st->o.request_max_s };
 	struct rec_server_deps d;
 	char host[256];
 	int ret;

@@ -174,6 +174,19 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
 	return ret;
 }
 
+/*
+ * Mid-body MHD cannot answer: a request past its time, or one streaming
+ * past the bounds, is counted, logged and its connection closed.
+ */
+static enum MHD_Result close_refused(struct rec_server *s, struct MHD_Connection *conn,
+				     struct req *q)
+{
+	q->answered = true;
+	metrics__refusal(s->d.metrics, q->reason);
+	log_refusal(s, q, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, HDR_SEQ));
+	return MHD_NO;
+}
+
 static enum MHD_Result answer_refusal(struct rec_server *s, struct MHD_Connection *conn,
 				      struct req *q)
 {
@@ -186,7 +199,7 @@ static enum MHD_Result answer_refusal(struct rec_server *s, struct MHD_Connectio
 	n = snprintf(body, sizeof(body), "%s: %s\n", rec_reasons[q->reason].name, q->why);
 	return respond(conn, rec_reasons[q->reason].status, CT_TEXT, body,
 		       n < (int)sizeof(body) ? (size_t)n : sizeof(body) - 1,
-		       q->reason == REASON_OVERLOADED || q->reason == REASON_STORE);
+		       rec_reasons[q->reason].status == 503);
 }
 
 /* ---- parse and authenticate: the headers of POST /v1/reports ---- */
@@ -265,7 +278,7 @@ static void authenticate(struct rec_server *s, struct MHD_Connection *conn, stru
 		return;
 	q->refused = true;
 	q->reason = r == AUTH_OTHER	  ? REASON_FORBIDDEN
-		    : r == AUTH_UNAVAILABLE ? REASON_STORE
+		    : r == AUTH_UNAVAILABLE ? REASON_AUTH_UNAVAILABLE
 					    : REASON_UNAUTHENTICATED;
 }
 
@@ -295,13 +308,13 @@ static void parse_report_headers(struct rec_server *s, struct MHD_Connection *co
 
 /* ---- bound: the body ---- */
 
-static void take(struct req *q, const char *data, size_t len)
+static void take(struct req *q, const char *data, size_t len, double max_s)
 {
 	size_t cap = q->cap ? q->cap : 16 << 10;
 	char *grown;
 
-	if (mono() - q->start > REC_REQUEST_MAX_S) {
-		refuse(q, REASON_TIMEOUT, "the request took more than %d s", REC_REQUEST_MAX_S);
+	if (mono() - q->start > max_s) {
+		refuse(q, REASON_TIMEOUT, "the request took more than %.0f s", max_s);
 		return;
 	}
 	if (len > REC_BODY_MAX - q->len) {
@@ -358,7 +371,9 @@ static bool cluster_allowed(struct rec_server *s, struct MHD_Connection *conn,
 	if (a == AUTH_OK)
 		return true;
 	q->refused = true;
-	q->reason = a == AUTH_OTHER ? REASON_FORBIDDEN : REASON_UNAUTHENTICATED;
+	q->reason = a == AUTH_OTHER	  ? REASON_FORBIDDEN
+		    : a == AUTH_UNAVAILABLE ? REASON_AUTH_UNAVAILABLE
+					    : REASON_UNAUTHENTICATED;
 	return false;
 }
 
@@ -558,14 +573,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	}
 	if (*size) {
 		if (!q->refused)
-			take(q, data, *size);
+			take(q, data, *size, s->cfg.request_max_s);
 		else
 			q->dropped += *size;
 		*size = 0;
 		if (q->refused && !q->answered &&
 		    (q->dropped > DROP_MAX || q->reason == REASON_BODY_TOO_LARGE ||
 		     q->reason == REASON_TIMEOUT))
-			return answer_refusal(s, conn, q);
+			return close_refused(s, conn, q);
 		return MHD_YES;
 	}
 	if (q->answered)
@@ -588,6 +603,22 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	free(q->body);
 	free(q);
 	*req_cls = NULL;
+}
+
+/* MHD's own messages, but for the close that close_refused asks for (logged there). */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (strstr(msg, "Application reported internal error"))
+		return;
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	fprintf(stderr, "serve: http: %s\n", msg);
 }
 
 static char *slurp(const char *path, char *err, size_t errlen)
@@ -653,6 +684,7 @@ static struct MHD_Daemon *start_at(struct rec_server *s, const struct addrinfo *
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)REC_CONNS_PER_IP,
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)REC_BACKLOG,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(4 * REC_HEADER_MAX),
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
@@ -704,6 +736,8 @@ int server__start(struct rec_server **out, const struct rec_server_cfg *cfg,
 		return -ENOMEM;
 	}
 	s->cfg = *cfg;
+	if (!(s->cfg.request_max_s > 0))
+		s->cfg.request_max_s = REC_REQUEST_MAX_S;
 	s->d = *deps;
 	pthread_mutex_init(&s->log_lock, NULL);
 	ret = load_tls(s, err, errlen);

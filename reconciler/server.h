@@ -23,6 +23,7 @@ struct rec_server_cfg {
 	const char *tls_cert, *tls_key;	/* PEM files; NULL = plain HTTP */
 	const char *client_ca;	/* PEM: clients may name their node by certificate */
 	bool insecure_no_auth;
+	double request_max_s;	/* a whole request; 0 = REC_REQUEST_MAX_S */
 };
 
 struct rec_server_deps {

@@ -11,7 +11,8 @@
 #include "store_int.h"
 #include "store_sql.h"
 
-#define COMPACT_SLICE 5000	/* rows deleted per transaction */
+#define COMPACT_SLICE	 5000	/* ledger rows deleted per transaction */
+#define COMPACT_WINDOW_S 10.0	/* seconds of pod-windows deleted per transaction */
 
 static double store_now(void)
 {
@@ -177,6 +178,36 @@ static int store_sliced(struct store *s, int id, double cutoff, int64_t *total)
 	return ret;
 }
 
+static int store_real_row(void *ctx, const struct db_row *r)
+{
+	*(double *)ctx = db_row__null(r, 0) ? NAN : db_row__real(r, 0);
+	return 0;
+}
+
+/*
+ * Raw pod-windows older than @cutoff, COMPACT_WINDOW_S of windows a
+ * transaction, oldest first: a slice is what a fleet sends in those seconds.
+ */
+static int store_old_windows(struct store *s, double cutoff, int64_t *total)
+{
+	double oldest;
+	struct db_val p;
+	int64_t rows;
+	int ret;
+
+	for (;;) {
+		oldest = NAN;
+		ret = db__run(s->db, SQL_OLDEST_POD_WINDOW, NULL, 0, store_real_row, &oldest, NULL);
+		if (ret || isnan(oldest) || oldest >= cutoff)
+			return ret;
+		p = DB_R(fmin(oldest + COMPACT_WINDOW_S, cutoff));
+		ret = store_tx(s, SQL_DEL_POD_WINDOWS, &p, 1, &rows);
+		if (ret)
+			return ret;
+		*total += rows;
+	}
+}
+
 int store__compact(struct store *s, const struct store_retention *r, double now,
 		   struct store_compaction *out, char *err, size_t errlen)
 {
@@ -188,7 +219,7 @@ int store__compact(struct store *s, const struct store_retention *r, double now,
 
 	memset(out, 0, sizeof(*out));
 	db__size(s->db, &out->bytes_before);
-	ret = store_sliced(s, SQL_DEL_POD_WINDOWS, now - r->pod_windows_s, &out->pod_windows);
+	ret = store_old_windows(s, now - r->pod_windows_s, &out->pod_windows);
 	/* sequences of the ledger rows that go still count as seen: the node's floor */
 	if (!ret)
 		ret = store_tx(s, SQL_RAISE_FLOOR, &ledger_cut, 1, &rows);

@@ -548,6 +548,17 @@ static int write_finding(struct one *o, const Podmeter__V1__Finding *f,
 	return ret;
 }
 
+/* Is pod @i's uid also that of an earlier pod of the report? */
+static bool listed_before(const Podmeter__V1__NodeReport *r, size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < i; k++)
+		if (!strcmp(r->pods[k]->uid, r->pods[i]->uid))
+			return true;
+	return false;
+}
+
 static int write_pods(struct one *o)
 {
 	const Podmeter__V1__NodeReport *r = o->r;
@@ -559,6 +570,8 @@ static int write_pods(struct one *o)
 	for (i = 0; i < r->n_pods && !ret; i++) {
 		const Podmeter__V1__PodReport *p = r->pods[i];
 
+		if (listed_before(r, i))
+			continue;	/* a pod is counted once a report */
 		wl = wl_of(o, p);
 		wl_add(wl, p, span > 0 ? span : 0);
 		ret = pod_window(o, p, wl);
