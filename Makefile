@@ -132,7 +132,8 @@ run: deps
 
 test: test-deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc \
-		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver $(OUTPUT)/tests/hostile
+		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver $(OUTPUT)/tests/hostile \
+		$(OUTPUT)/bench/reconciler_load
 	@$(MAKE) --no-print-directory unit integration
 
 unit: $(UNIT_BINS)
@@ -157,10 +158,11 @@ $(OUTPUT)/tests/fake_cuda/cuda_driver: tests/integration/fake_cuda/cuda_driver.c
 	$(CC) $(CFLAGS) $^ -Wl,-rpath,'$$ORIGIN' -o $@
 
 integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver \
-		$(OUTPUT)/tests/hostile
+		$(OUTPUT)/tests/hostile $(OUTPUT)/bench/reconciler_load $(OUTPUT)/tests/reconciler/test_store
 	@PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc GPU_IOCTL=$(OUTPUT)/tests/gpu_ioctl \
 		CUDA_DRIVER=$(OUTPUT)/tests/fake_cuda/cuda_driver HOSTILE=$(OUTPUT)/tests/hostile \
-		tests/integration/run.sh
+		RECONCILER=$(OUTPUT)/podmeter-reconciler LOAD=$(OUTPUT)/bench/reconciler_load \
+		STORE_TEST=$(OUTPUT)/tests/reconciler/test_store tests/integration/run.sh
 
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor $(OUTPUT)/bench/report_bench \

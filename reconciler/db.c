@@ -94,6 +94,31 @@ int db__run(struct db *db, int id, const struct db_val *params, int n, db_row_fn
 	return db->ops->run(db, id, params, n, fn, ctx, changes);
 }
 
+int db__batch(struct db *db, const struct db_call *calls, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (calls[i].id < 0 || calls[i].id >= db->n_stmts || !db->stmts[calls[i].id])
+			return db__fail(db, -EINVAL, "no statement %d", calls[i].id);
+		if (calls[i].changes)
+			*calls[i].changes = 0;
+	}
+	return db->ops->batch(db, calls, n);
+}
+
+int db__queue(struct db *db, int id, const struct db_val *params, int n)
+{
+	if (id < 0 || id >= db->n_stmts || !db->stmts[id])
+		return db__fail(db, -EINVAL, "no statement %d", id);
+	return db->ops->queue(db, id, params, n);
+}
+
+int db__flush(struct db *db)
+{
+	return db->ops->flush(db);
+}
+
 int db__size(struct db *db, int64_t *bytes)
 {
 	return db->ops->size(db, bytes);

@@ -67,6 +67,31 @@ int db__begin_write(struct db *db);
 int db__run(struct db *db, int id, const struct db_val *params, int n, db_row_fn fn, void *ctx,
 	    int64_t *changes);
 
+/* One statement of a db__batch, with where its rows and count go. */
+struct db_call {
+	int id;
+	const struct db_val *params;
+	int n;
+	db_row_fn fn;		/* may be NULL */
+	void *ctx;
+	int64_t *changes;	/* may be NULL */
+};
+
+/*
+ * Run @n statements: PostgreSQL sends them all and waits once. Each one's
+ * rows and count go where its call says. The first error is returned.
+ */
+int db__batch(struct db *db, const struct db_call *calls, int n);
+
+/*
+ * Statement @id without rows to read: PostgreSQL sends it and goes on (a
+ * pipeline within the write transaction); its error, if any, comes back
+ * from a later db__run, db__exec or db__flush. SQLite runs it at once.
+ */
+int db__queue(struct db *db, int id, const struct db_val *params, int n);
+/* Wait for what was queued; its first error. */
+int db__flush(struct db *db);
+
 /* Bytes the store takes on disk (SQLite: file and WAL; PostgreSQL: the database). */
 int db__size(struct db *db, int64_t *bytes);
 /* Give space back after deletions (SQLite: checkpoint, incremental vacuum). */
@@ -92,6 +117,9 @@ struct db_ops {
 	int (*begin_write)(struct db *db);
 	int (*run)(struct db *db, int id, const struct db_val *p, int n, db_row_fn fn, void *ctx,
 		   int64_t *changes);
+	int (*batch)(struct db *db, const struct db_call *calls, int n);
+	int (*queue)(struct db *db, int id, const struct db_val *p, int n);
+	int (*flush)(struct db *db);
 	int (*size)(struct db *db, int64_t *bytes);
 	int (*maintain)(struct db *db);
 	int (*row_columns)(const struct db_row *r);

@@ -196,6 +196,26 @@ static int sq_run(struct db *db, int id, const struct db_val *p, int n, db_row_f
 	return ret;
 }
 
+static int sq_batch(struct db *db, const struct db_call *c, int n)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < n && !ret; i++)
+		ret = sq_run(db, c[i].id, c[i].params, c[i].n, c[i].fn, c[i].ctx, c[i].changes);
+	return ret;
+}
+
+static int sq_queue(struct db *db, int id, const struct db_val *p, int n)
+{
+	return sq_run(db, id, p, n, NULL, NULL, NULL);
+}
+
+static int sq_flush(struct db *db)
+{
+	(void)db;
+	return 0;
+}
+
 static int sq_size(struct db *db, int64_t *bytes)
 {
 	struct sq *q = db->impl;
@@ -273,6 +293,9 @@ const struct db_ops db_sqlite_ops = {
 	.exec = sq_exec,
 	.begin_write = sq_begin_write,
 	.run = sq_run,
+	.batch = sq_batch,
+	.queue = sq_queue,
+	.flush = sq_flush,
 	.size = sq_size,
 	.maintain = sq_maintain,
 	.row_columns = sq_row_columns,

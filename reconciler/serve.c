@@ -76,7 +76,7 @@ static void usage(FILE *f)
 		"  --ledger-retention DUR      ledger rows; older sequences still count as seen (30d)\n"
 		"  --rollup-retention DUR      hourly rollups and container hours (400d)\n"
 		"  --findings-retention DUR    findings not seen since (30d)\n"
-		"  --writers N                 store connections writing (sqlite 1, postgresql 4)\n"
+		"  --writers N                 store connections writing (sqlite 1, postgresql 2)\n"
 		"  --request-timeout DUR       a whole request, headers to last byte (default 60s)\n",
 		DEFAULT_LISTEN, DEFAULT_STORE, SA_DIR, SA_DIR, DEFAULT_TR_AUD, DEFAULT_TR_USER);
 }
@@ -310,7 +310,7 @@ static int open_stores(struct serve_state *st, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	if (!st->o.writers)
-		st->o.writers = strcmp(store__engine(st->reader), "sqlite") ? 4 : 1;
+		st->o.writers = strcmp(store__engine(st->reader), "sqlite") ? 2 : 1;
 	for (i = 0; i < st->o.writers; i++) {
 		ret = store__open(&st->writers[i], st->o.store, err, errlen);
 		if (ret)

@@ -46,10 +46,11 @@ struct store_report {
 };
 
 /*
- * Write @n reports in one transaction (group commit), each under its own
- * savepoint: a report that fails is rolled back alone and marked FAILED.
- * Returns 0 once the transaction committed, verdicts set; a negative errno
- * when nothing was committed (every verdict FAILED, @err set).
+ * Write @n reports in one transaction (group commit). When it fails, each
+ * is written again in a transaction of its own, so that a report the store
+ * refuses fails alone (marked FAILED). Returns 0 once a transaction
+ * committed, verdicts set; a negative errno when nothing was committed
+ * (every verdict FAILED, @err set).
  */
 int store__ingest(struct store *s, struct store_report *reps, size_t n, char *err, size_t errlen);
 

@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Reports into the store, exactly once. In one transaction per batch, each
- * report under a savepoint:
+ * Reports into the store, exactly once. In one transaction per batch (a
+ * batch that fails is written again report by report):
  *   1. the ledger row (cluster, node, seq), unique: a report already there
  *      is a duplicate (same window) or a reused sequence (another window),
  *      and nothing else is written for it;
- *   2. its pod-windows, hourly rollups (split over the hours its window
- *      spans), workloads and their labels, container hours, findings;
- *   3. its containers' CPU distributions, added up in memory over the batch
- *      (decayed to the batch's time) and written once per container at the
- *      end, so replicas on many nodes cost one row update a batch.
+ *   2. its pod-windows, hourly rollups by node (split over the hours its
+ *      window spans), findings;
+ *   3. what workloads share across nodes, added up in memory over the batch
+ *      and written once a batch at its end: container hours, workloads and
+ *      their labels, and the containers' CPU distributions (decayed to the
+ *      batch's time), so replicas on many nodes cost one row a batch.
  * The caller answers only after the commit.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +25,21 @@
 #include "store_int.h"
 #include "store_sql.h"
 
-/* ---- distributions, summed over a batch ---- */
+/* ---- what a batch adds up, by key ---- */
+
+#define KEY_PARTS 7
 
 struct dacc_ent {
-	char *key;		/* cluster \x1f namespace \x1f kind \x1f name \x1f container */
-	const char *part[5];	/* into a copy of key, split */
+	char *key;		/* parts joined by \x1f */
+	const char *part[KEY_PARTS];	/* into a copy of key, split */
+	int n_parts;
 	char *parts;
-	struct pm_dist d;	/* weights as of the accumulator's ref */
+	struct pm_dist d;	/* distributions: weights as of the accumulator's ref */
 	double first, last;	/* window times seen */
+	/* container hours */
+	int64_t cpu_usec, peak, ooms, thr_periods, thr_usec, pods, res[4];
+	/* labels: the value of the latest report */
+	char *value;
 };
 
 struct dacc {
@@ -58,6 +67,7 @@ static void dacc_free(struct dacc *a)
 			continue;
 		free(a->tab[i].key);
 		free(a->tab[i].parts);
+		free(a->tab[i].value);
 		dist__free(&a->tab[i].d);
 	}
 	free(a->tab);
@@ -93,13 +103,16 @@ static int dacc_split(struct dacc_ent *e)
 	if (!e->parts)
 		return -ENOMEM;
 	e->part[k++] = e->parts;
-	for (p = e->parts; *p && k < 5; p++) {
+	for (p = e->parts; *p; p++) {
 		if (*p == '\x1f') {
+			if (k == KEY_PARTS)
+				return -EINVAL;
 			*p = '\0';
 			e->part[k++] = p + 1;
 		}
 	}
-	return k == 5 ? 0 : -EINVAL;
+	e->n_parts = k;
+	return 0;
 }
 
 /* The entry of @key, made empty when new. */
@@ -128,41 +141,33 @@ static struct dacc_ent *dacc_get(struct dacc *a, const char *key)
 	return e;
 }
 
+static int cmp_ent(const void *a, const void *b)
+{
+	return strcmp((*(const struct dacc_ent *const *)a)->key,
+		      (*(const struct dacc_ent *const *)b)->key);
+}
+
+/*
+ * The entries sorted by key (malloc'ed, NULL-terminated): writers taking
+ * row locks in one order cannot deadlock one another over them.
+ */
+static const struct dacc_ent **dacc_sorted(const struct dacc *a)
+{
+	const struct dacc_ent **v = calloc(a->n + 1, sizeof(*v));
+	size_t i, n = 0;
+
+	if (!v)
+		return NULL;
+	for (i = 0; i < a->cap; i++)
+		if (a->tab[i].key)
+			v[n++] = &a->tab[i];
+	qsort(v, n, sizeof(*v), cmp_ent);
+	return v;
+}
+
 static double decay(double from, double to)
 {
 	return exp2((from - to) / STORE_HALF_LIFE_S);
-}
-
-/* Add @src's entries to @dst, rescaled from @src's ref to @dst's. */
-static int dacc_merge(struct dacc *dst, const struct dacc *src)
-{
-	double f;
-	size_t i;
-	int err;
-
-	if (!src->n)
-		return 0;
-	if (!dst->has_ref) {
-		dst->ref = src->ref;
-		dst->has_ref = true;
-	}
-	f = decay(src->ref, dst->ref);
-	for (i = 0; i < src->cap; i++) {
-		const struct dacc_ent *s = &src->tab[i];
-		struct dacc_ent *d;
-
-		if (!s->key)
-			continue;
-		d = dacc_get(dst, s->key);
-		if (!d)
-			return -ENOMEM;
-		err = dist__merge(&d->d, &s->d, f);
-		if (err)
-			return err;
-		d->first = fmin(d->first, s->first);
-		d->last = fmax(d->last, s->last);
-	}
-	return 0;
 }
 
 /* ---- one report ---- */
@@ -174,11 +179,8 @@ struct wl_acc {
 	double cpu_s, mem_byte_s;
 };
 
-struct ctr_acc {
-	const struct wl_acc *wl;
-	const char *name;
-	int64_t cpu_usec, peak, ooms, thr_periods, thr_usec, pods;
-	const Podmeter__V1__ContainerReport *last;	/* requests and limits */
+struct batch {
+	struct dacc dists, hours, wls, labels;
 };
 
 struct one {
@@ -186,10 +188,24 @@ struct one {
 	const Podmeter__V1__NodeReport *r;
 	struct wl_acc *wl;
 	size_t n_wl;
-	struct ctr_acc *ctr;
-	size_t n_ctr;
-	struct dacc dists;
+	struct batch *b;
 };
+
+/* The entry of the parts joined, in @a. */
+static struct dacc_ent *batch_get(struct dacc *a, int n, ...)
+{
+	char key[KEY_PARTS * (REC_STRING_MAX + 1)];
+	size_t len = 0;
+	va_list ap;
+	int i;
+
+	va_start(ap, n);
+	for (i = 0; i < n; i++)
+		len += snprintf(key + len, sizeof(key) - len, "%s%s", i ? "\x1f" : "",
+				va_arg(ap, const char *));
+	va_end(ap);
+	return len < sizeof(key) ? dacc_get(a, key) : NULL;
+}
 
 void store__workload_of(const Podmeter__V1__PodReport *p, const char **kind, const char **name)
 {
@@ -265,7 +281,7 @@ static int pod_window(struct one *o, const Podmeter__V1__PodReport *p, const str
 		v[15 + k] = DB_I(nd(dollars(p->cost, k)));
 	for (k = 0; k < 3; k++)
 		v[19 + k] = DB_I(nd(dollars(p->waste, k)));
-	return db__run(o->s->db, SQL_POD_WINDOW, v, 22, NULL, NULL, NULL);
+	return db__queue(o->s->db, SQL_POD_WINDOW, v, 22);
 }
 
 static void wl_add(struct wl_acc *wl, const Podmeter__V1__PodReport *p, double span)
@@ -303,66 +319,25 @@ static int hist_add(struct pm_dist *d, const Podmeter__V1__Histogram *h, double 
 static int ctr_dist(struct one *o, const struct wl_acc *wl, const Podmeter__V1__ContainerReport *c)
 {
 	const Podmeter__V1__NodeReport *r = o->r;
-	char key[5 * (REC_STRING_MAX + 1)];
+	struct dacc *a = &o->b->dists;
 	struct dacc_ent *e;
 	int err;
 
 	if (!c->cpu_cores)
 		return 0;
-	snprintf(key, sizeof(key), "%s\x1f%s\x1f%s\x1f%s\x1f%s", r->cluster, wl->ns, wl->kind,
-		 wl->name, c->name);
-	if (!o->dists.has_ref) {
-		o->dists.ref = r->window_end;
-		o->dists.has_ref = true;
+	if (!a->has_ref) {
+		a->ref = r->window_end;
+		a->has_ref = true;
 	}
-	e = dacc_get(&o->dists, key);
+	e = batch_get(a, 5, r->cluster, wl->ns, wl->kind, wl->name, c->name);
 	if (!e)
 		return -ENOMEM;
-	err = hist_add(&e->d, c->cpu_cores, 1);
+	err = hist_add(&e->d, c->cpu_cores, decay(r->window_end, a->ref));
 	if (err == -EINVAL)
 		return 0;	/* another bucketing: the rest of the report still counts */
 	e->first = fmin(e->first, r->window_start);
 	e->last = fmax(e->last, r->window_end);
 	return err;
-}
-
-static struct ctr_acc *ctr_of(struct one *o, const struct wl_acc *wl, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < o->n_ctr; i++)
-		if (o->ctr[i].wl == wl && !strcmp(o->ctr[i].name, name))
-			return &o->ctr[i];
-	o->ctr[o->n_ctr] = (struct ctr_acc){ .wl = wl, .name = name };
-	return &o->ctr[o->n_ctr++];
-}
-
-/* Containers by name: the workload's, across its pods; unnamed ones are no one's to resize. */
-static int containers(struct one *o, const struct wl_acc *wl, const Podmeter__V1__PodReport *p)
-{
-	struct ctr_acc *a;
-	size_t i;
-	int err;
-
-	for (i = 0; i < p->n_containers; i++) {
-		const Podmeter__V1__ContainerReport *c = p->containers[i];
-
-		if (!c->name[0])
-			continue;
-		a = ctr_of(o, wl, c->name);
-		a->cpu_usec += nd(c->cpu_usec);
-		a->ooms += nd(c->oom_kills);
-		a->thr_periods += nd(c->cpu_throttled_periods);
-		a->thr_usec += nd(c->cpu_throttled_usec);
-		if (nd(c->memory_working_set_peak_bytes) > a->peak)
-			a->peak = nd(c->memory_working_set_peak_bytes);
-		a->pods++;
-		a->last = c;
-		err = ctr_dist(o, wl, c);
-		if (err)
-			return err;
-	}
-	return 0;
 }
 
 static int64_t res_or(const Podmeter__V1__Resources *r, int cpu)
@@ -372,26 +347,70 @@ static int64_t res_or(const Podmeter__V1__Resources *r, int cpu)
 	return cpu ? r->cpu_millicores : r->memory_bytes;
 }
 
-static int write_containers(struct one *o)
+/* Containers by name: the workload's, across its pods; unnamed ones are no one's to resize. */
+static int containers(struct one *o, const struct wl_acc *wl, const Podmeter__V1__PodReport *p)
 {
 	const Podmeter__V1__NodeReport *r = o->r;
-	int64_t hour = (int64_t)floor(r->window_start / 3600) * 3600;
+	char hour[24];
+	struct dacc_ent *a;
 	size_t i;
-	int ret = 0;
+	int err;
 
-	for (i = 0; i < o->n_ctr && !ret; i++) {
-		const struct ctr_acc *a = &o->ctr[i];
-		struct db_val v[16] = {
-			DB_T(r->cluster), DB_I(hour), DB_T(a->wl->ns), DB_T(a->wl->kind),
-			DB_T(a->wl->name), DB_T(a->name), DB_I(a->cpu_usec), DB_I(a->peak),
-			DB_I(a->ooms), DB_I(a->thr_periods), DB_I(a->thr_usec),
-			DB_I(res_or(a->last->requests, 1)), DB_I(res_or(a->last->requests, 0)),
-			DB_I(res_or(a->last->limits, 1)), DB_I(res_or(a->last->limits, 0)),
-			DB_I(a->pods),
-		};
+	snprintf(hour, sizeof(hour), "%lld", (long long)floor(r->window_start / 3600) * 3600);
+	for (i = 0; i < p->n_containers; i++) {
+		const Podmeter__V1__ContainerReport *c = p->containers[i];
 
-		ret = db__run(o->s->db, SQL_CTR_HOURLY, v, 16, NULL, NULL, NULL);
+		if (!c->name[0])
+			continue;
+		a = batch_get(&o->b->hours, 6, r->cluster, hour, wl->ns, wl->kind, wl->name, c->name);
+		if (!a)
+			return -ENOMEM;
+		a->cpu_usec += nd(c->cpu_usec);
+		a->ooms += nd(c->oom_kills);
+		a->thr_periods += nd(c->cpu_throttled_periods);
+		a->thr_usec += nd(c->cpu_throttled_usec);
+		if (nd(c->memory_working_set_peak_bytes) > a->peak)
+			a->peak = nd(c->memory_working_set_peak_bytes);
+		a->pods++;
+		a->res[0] = res_or(c->requests, 1);
+		a->res[1] = res_or(c->requests, 0);
+		a->res[2] = res_or(c->limits, 1);
+		a->res[3] = res_or(c->limits, 0);
+		err = ctr_dist(o, wl, c);
+		if (err)
+			return err;
 	}
+	return 0;
+}
+
+static int flush_hours(struct store *s, const struct dacc *a)
+{
+	const struct dacc_ent **sorted = dacc_sorted(a), *e;
+	size_t i;
+	int ret = sorted ? 0 : -ENOMEM;
+
+	for (i = 0; !ret && (e = sorted[i]); i++) {
+		struct db_val v[16];
+
+		v[0] = DB_T(e->part[0]);
+		v[1] = DB_I(strtoll(e->part[1], NULL, 10));
+		v[2] = DB_T(e->part[2]);
+		v[3] = DB_T(e->part[3]);
+		v[4] = DB_T(e->part[4]);
+		v[5] = DB_T(e->part[5]);
+		v[6] = DB_I(e->cpu_usec);
+		v[7] = DB_I(e->peak);
+		v[8] = DB_I(e->ooms);
+		v[9] = DB_I(e->thr_periods);
+		v[10] = DB_I(e->thr_usec);
+		v[11] = DB_I(e->res[0]);
+		v[12] = DB_I(e->res[1]);
+		v[13] = DB_I(e->res[2]);
+		v[14] = DB_I(e->res[3]);
+		v[15] = DB_I(e->pods);
+		ret = db__queue(s->db, SQL_CTR_HOURLY, v, 16);
+	}
+	free(sorted);
 	return ret;
 }
 
@@ -428,7 +447,7 @@ static int rollup_hour(struct one *o, const struct rollup *ru, int64_t hour, dou
 	v[17] = DB_R(ru->mem_byte_s * (f1 - f0));
 	v[18] = DB_I(part(ru->net_tx, f0, f1));
 	v[19] = DB_I(f0 == 0 ? ru->pods : 0);	/* pod-windows counted once, in the first hour */
-	return db__run(o->s->db, SQL_ROLLUP, v, 20, NULL, NULL, NULL);
+	return db__queue(o->s->db, SQL_ROLLUP, v, 20);
 }
 
 /* One rollup over the hours the report's window spans, in proportion to the time in each. */
@@ -483,25 +502,63 @@ static int write_rollups(struct one *o)
 
 /* ---- workloads, labels, findings ---- */
 
-static int write_workloads(struct one *o)
+/* The report's workloads and their labels, into the batch. */
+static int note_workloads(struct one *o)
 {
 	const Podmeter__V1__NodeReport *r = o->r;
+	struct dacc_ent *e;
 	size_t i, k;
-	int ret = 0;
 
-	for (i = 0; i < o->n_wl && !ret; i++) {
+	for (i = 0; i < o->n_wl; i++) {
 		const struct wl_acc *w = &o->wl[i];
-		struct db_val v[7] = { DB_T(r->cluster), DB_T(w->ns), DB_T(w->kind), DB_T(w->name),
-				       DB_R(r->window_start), DB_R(r->window_end) };
 
-		ret = db__run(o->s->db, SQL_WORKLOAD, v, 6, NULL, NULL, NULL);
-		for (k = 0; !ret && k < w->first->n_labels; k++) {
-			v[4] = DB_T(w->first->labels[k]->key);
-			v[5] = DB_T(w->first->labels[k]->value);
-			v[6] = DB_R(r->window_end);
-			ret = db__run(o->s->db, SQL_LABEL, v, 7, NULL, NULL, NULL);
+		e = batch_get(&o->b->wls, 4, r->cluster, w->ns, w->kind, w->name);
+		if (!e)
+			return -ENOMEM;
+		e->first = fmin(e->first, r->window_start);
+		e->last = fmax(e->last, r->window_end);
+		for (k = 0; k < w->first->n_labels; k++) {
+			e = batch_get(&o->b->labels, 5, r->cluster, w->ns, w->kind, w->name,
+				      w->first->labels[k]->key);
+			if (!e)
+				return -ENOMEM;
+			if (r->window_end < e->last)
+				continue;	/* a later report of the batch said otherwise */
+			free(e->value);
+			e->value = strdup(w->first->labels[k]->value);
+			if (!e->value)
+				return -ENOMEM;
+			e->last = r->window_end;
 		}
 	}
+	return 0;
+}
+
+static int flush_workloads(struct store *s, const struct batch *b)
+{
+	const struct dacc_ent **wls = dacc_sorted(&b->wls), **labels = dacc_sorted(&b->labels), *e;
+	size_t i;
+	int ret = wls && labels ? 0 : -ENOMEM;
+
+	for (i = 0; !ret && (e = wls[i]); i++) {
+		{
+			struct db_val v[6] = { DB_T(e->part[0]), DB_T(e->part[1]), DB_T(e->part[2]),
+					       DB_T(e->part[3]), DB_R(e->first), DB_R(e->last) };
+
+			ret = db__queue(s->db, SQL_WORKLOAD, v, 6);
+		}
+	}
+	for (i = 0; !ret && (e = labels[i]); i++) {
+		if (e->value) {
+			struct db_val v[7] = { DB_T(e->part[0]), DB_T(e->part[1]), DB_T(e->part[2]),
+					       DB_T(e->part[3]), DB_T(e->part[4]), DB_T(e->value),
+					       DB_R(e->last) };
+
+			ret = db__queue(s->db, SQL_LABEL, v, 7);
+		}
+	}
+	free(wls);
+	free(labels);
 	return ret;
 }
 
@@ -542,7 +599,7 @@ static int write_finding(struct one *o, const Podmeter__V1__Finding *f,
 			DB_R(isfinite(f->score) ? f->score : 0), DB_T(f->detail), DB_T(attrs),
 		};
 
-		ret = db__run(o->s->db, SQL_FINDING, v, 15, NULL, NULL, NULL);
+		ret = db__queue(o->s->db, SQL_FINDING, v, 15);
 	}
 	free(attrs);
 	return ret;
@@ -585,11 +642,20 @@ static int write_pods(struct one *o)
 	return ret;
 }
 
-/* ---- the ledger ---- */
+/* ---- the ledger, a phase at a time: one round trip each for the batch ---- */
 
 struct node_state {
 	bool found;
 	int64_t last_seq, floor;
+};
+
+/* What the batch knows of each report before writing it. */
+struct pre {
+	struct node_state db;	/* the node as the store had it */
+	int64_t last;		/* the node's last sequence once this report is in */
+	int64_t changes;	/* the ledger insert's */
+	double was;		/* the ledger's window for a sequence already there */
+	bool known;		/* ruled on before the ledger: at or below the node's floor */
 };
 
 static int node_row(void *ctx, const struct db_row *row)
@@ -608,48 +674,115 @@ static int window_row(void *ctx, const struct db_row *row)
 	return 0;
 }
 
-/*
- * The ledger row; 1 when the report is already there (verdict set), 0 when
- * new, with *@last the node's last sequence as it is to be kept: a jump
- * leaves it where it was, so later real reports are judged against it.
- */
-static int ledger(struct one *o, struct store_report *sr, int64_t *last)
+static bool same_node(const Podmeter__V1__NodeReport *a, const Podmeter__V1__NodeReport *b)
 {
-	const Podmeter__V1__NodeReport *r = o->r;
-	struct db_val key[3] = { DB_T(r->cluster), DB_T(r->node), DB_I(r->seq) };
-	struct node_state ns = { 0 };
-	double was = NAN;
-	int64_t changes;
+	return !strcmp(a->node, b->node) && !strcmp(a->cluster, b->cluster);
+}
+
+/* Every report's node as the store has it, in one round trip. */
+static int read_nodes(struct store *s, struct store_report *reps, struct pre *pre,
+		      struct db_val (*keys)[3], struct db_call *calls, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		keys[i][0] = DB_T(reps[i].rep->cluster);
+		keys[i][1] = DB_T(reps[i].rep->node);
+		keys[i][2] = DB_I(reps[i].rep->seq);
+		calls[i] = (struct db_call){ SQL_NODE_GET, keys[i], 2, node_row, &pre[i].db, NULL };
+	}
+	return db__batch(s->db, calls, (int)n);
+}
+
+/*
+ * In batch order, each report against its node's state (the store's, or as
+ * an earlier report of the batch left it): at or below the ledger's floor
+ * it is already known; far past the last sequence it is a jump, which
+ * leaves the node's last sequence where it was, so later real reports are
+ * judged against it.
+ */
+static void judge_sequences(struct store_report *reps, struct pre *pre, size_t n)
+{
+	struct node_state st;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		const Podmeter__V1__NodeReport *r = reps[i].rep;
+
+		st = pre[i].db;
+		for (j = i; j-- > 0;) {
+			if (same_node(reps[j].rep, r) && !pre[j].known) {
+				st = (struct node_state){ true, pre[j].last, pre[j].db.floor };
+				break;
+			}
+		}
+		if (st.found && (int64_t)r->seq <= st.floor) {
+			pre[i].known = true;
+			reps[i].verdict = STORE_DUPLICATE;
+			snprintf(reps[i].why, sizeof(reps[i].why),
+				 "older than the ledger keeps (at or below %lld)", (long long)st.floor);
+			continue;
+		}
+		reps[i].seq_jump = st.found && r->seq > (uint64_t)st.last_seq + REC_SEQ_JUMP_MAX;
+		pre[i].last = !st.found ? (int64_t)r->seq
+			      : reps[i].seq_jump ? st.last_seq
+			      : (int64_t)r->seq > st.last_seq ? (int64_t)r->seq : st.last_seq;
+	}
+}
+
+/* The ledger rows, in one round trip; then the windows of those already there. */
+static int write_ledger(struct store *s, struct store_report *reps, struct pre *pre,
+			struct db_val (*keys)[3], struct db_call *calls, size_t n)
+{
+	struct db_val (*v)[9] = calloc(n, sizeof(*v));
+	size_t i, k = 0;
 	int ret;
 
-	ret = db__run(o->s->db, SQL_NODE_GET, key, 2, node_row, &ns, NULL);
-	if (ret)
-		return ret;
-	if (ns.found && (int64_t)r->seq <= ns.floor) {
-		sr->verdict = STORE_DUPLICATE;
-		snprintf(sr->why, sizeof(sr->why), "older than the ledger keeps (at or below %lld)",
-			 (long long)ns.floor);
-		return 1;
-	}
-	sr->seq_jump = ns.found && r->seq > (uint64_t)ns.last_seq + REC_SEQ_JUMP_MAX;
-	*last = sr->seq_jump ? ns.last_seq : (int64_t)r->seq;
-	{
-		struct db_val v[9] = { key[0], key[1], key[2], DB_R(r->window_start),
-				       DB_R(r->window_end), DB_R(sr->received_at), DB_I(sr->bytes),
-				       DB_I(r->n_pods), DB_I(sr->seq_jump) };
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const Podmeter__V1__NodeReport *r = reps[i].rep;
 
-		ret = db__run(o->s->db, SQL_LEDGER_INSERT, v, 9, NULL, NULL, &changes);
+		if (pre[i].known)
+			continue;
+		v[i][0] = keys[i][0];
+		v[i][1] = keys[i][1];
+		v[i][2] = keys[i][2];
+		v[i][3] = DB_R(r->window_start);
+		v[i][4] = DB_R(r->window_end);
+		v[i][5] = DB_R(reps[i].received_at);
+		v[i][6] = DB_I(reps[i].bytes);
+		v[i][7] = DB_I(r->n_pods);
+		v[i][8] = DB_I(reps[i].seq_jump);
+		calls[k++] = (struct db_call){ SQL_LEDGER_INSERT, v[i], 9, NULL, NULL, &pre[i].changes };
 	}
-	if (ret || changes)
-		return ret;
-	ret = db__run(o->s->db, SQL_LEDGER_GET, key, 3, window_row, &was, NULL);
-	if (ret)
-		return ret;
-	sr->verdict = was == r->window_start ? STORE_DUPLICATE : STORE_SEQ_REUSED;
-	if (sr->verdict == STORE_SEQ_REUSED)
-		snprintf(sr->why, sizeof(sr->why), "seq %llu was taken for another window; was the "
-			 "node's spool reset?", (unsigned long long)r->seq);
-	return 1;
+	ret = db__batch(s->db, calls, (int)k);
+	for (i = 0, k = 0; !ret && i < n; i++)
+		if (!pre[i].known && !pre[i].changes)
+			calls[k++] = (struct db_call){ SQL_LEDGER_GET, keys[i], 3, window_row,
+						       &pre[i].was, NULL };
+	if (!ret && k)
+		ret = db__batch(s->db, calls, (int)k);
+	free(v);
+	return ret;
+}
+
+/* A sequence already in the ledger: the same window is a duplicate, another a reuse. */
+static void judge_duplicates(struct store_report *reps, struct pre *pre, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (pre[i].known || pre[i].changes)
+			continue;
+		pre[i].known = true;
+		reps[i].verdict = pre[i].was == reps[i].rep->window_start ? STORE_DUPLICATE
+									   : STORE_SEQ_REUSED;
+		if (reps[i].verdict == STORE_SEQ_REUSED)
+			snprintf(reps[i].why, sizeof(reps[i].why),
+				 "seq %llu was taken for another window; was the node's spool "
+				 "reset?", (unsigned long long)reps[i].rep->seq);
+	}
 }
 
 static int node_upsert(struct one *o, const struct store_report *sr, int64_t last_seq)
@@ -659,93 +792,112 @@ static int node_upsert(struct one *o, const struct store_report *sr, int64_t las
 			       DB_R(r->window_end), DB_R(sr->received_at), DB_I(sr->seq_jump),
 			       DB_T(r->agent_version) };
 
-	return db__run(o->s->db, SQL_NODE_UPSERT, v, 7, NULL, NULL, NULL);
+	return db__queue(o->s->db, SQL_NODE_UPSERT, v, 7);
 }
 
-static int ingest_one(struct store *s, struct store_report *sr, struct dacc *dists)
+/* A new report's rows, queued; what workloads share, into the batch. */
+static int write_report(struct store *s, struct store_report *sr, int64_t last, struct batch *b)
 {
 	const Podmeter__V1__NodeReport *r = sr->rep;
-	struct one o = { .s = s, .r = r };
-	int64_t last = 0;
-	size_t n_ctr = 0, i;
+	struct one o = { .s = s, .r = r, .b = b };
 	int ret;
 
-	for (i = 0; i < r->n_pods; i++)
-		n_ctr += r->pods[i]->n_containers;
 	o.wl = calloc(r->n_pods + 1, sizeof(*o.wl));
-	o.ctr = calloc(n_ctr + 1, sizeof(*o.ctr));
-	if (!o.wl || !o.ctr) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = ledger(&o, sr, &last);
-	if (ret) {
-		ret = ret > 0 ? 0 : ret;
-		goto out;
-	}
+	if (!o.wl)
+		return -ENOMEM;
 	ret = node_upsert(&o, sr, last);
 	if (!ret)
 		ret = write_pods(&o);
 	if (!ret)
 		ret = write_rollups(&o);
 	if (!ret)
-		ret = write_workloads(&o);
-	if (!ret)
-		ret = write_containers(&o);
-	if (!ret)
-		ret = dacc_merge(dists, &o.dists);
+		ret = note_workloads(&o);
 	if (!ret)
 		sr->verdict = STORE_STORED;
-out:
-	dacc_free(&o.dists);
 	free(o.wl);
-	free(o.ctr);
 	return ret;
 }
 
 /* ---- the batch ---- */
 
-static int flush_dist(struct store *s, const struct dacc *a, const struct dacc_ent *e)
+struct dist_row {
+	struct pm_dist d;
+	double ref;
+	bool found;
+	int ret;
+};
+
+static int dist_row(void *ctx, const struct db_row *r)
+{
+	struct dist_row *c = ctx;
+	size_t len;
+	const void *b = db_row__blob(r, 0, &len);
+
+	c->found = true;
+	c->ref = db_row__real(r, 1);
+	c->ret = dist__decode(&c->d, b, len);
+	return 0;
+}
+
+/* The stored distribution and the batch's, both decayed to the later time: weights only shrink. */
+static int put_dist(struct store *s, const struct dacc *a, const struct dacc_ent *e,
+		    struct dist_row *row)
 {
 	struct db_val key[9] = { DB_T(e->part[0]), DB_T(e->part[1]), DB_T(e->part[2]),
 				 DB_T(e->part[3]), DB_T(e->part[4]) };
-	struct pm_dist row;
-	double ref, to;
+	double ref = row->found ? row->ref : a->ref, to = fmax(ref, a->ref);
 	size_t len;
 	void *blob;
-	int ret;
+	int ret = row->ret;
 
-	ret = store_dist_get(s, key, &row, &ref);
-	if (ret == -ENOENT)
-		ref = a->ref;
-	else if (ret)
+	if (ret)
 		return ret;
-	/* both decayed to the later of the two times: weights only ever shrink */
-	to = fmax(ref, a->ref);
-	dist__scale(&row, decay(ref, to));
-	ret = dist__merge(&row, &e->d, decay(a->ref, to));
+	dist__scale(&row->d, decay(ref, to));
+	ret = dist__merge(&row->d, &e->d, decay(a->ref, to));
 	if (!ret)
-		ret = dist__encode(&row, &blob, &len);
-	dist__free(&row);
+		ret = dist__encode(&row->d, &blob, &len);
 	if (ret)
 		return ret;
 	key[5] = DB_B(blob, len);
 	key[6] = DB_R(to);
 	key[7] = DB_R(e->first);
 	key[8] = DB_R(e->last);
-	ret = db__run(s->db, SQL_DIST_PUT, key, 9, NULL, NULL, NULL);
+	ret = db__queue(s->db, SQL_DIST_PUT, key, 9);
 	free(blob);
 	return ret;
 }
 
+/* Every distribution the batch touched: read in one round trip, written back queued. */
 static int flush_dists(struct store *s, const struct dacc *a)
 {
-	size_t i;
-	int ret = 0;
+	struct db_val (*keys)[5] = calloc(a->n + 1, sizeof(*keys));
+	struct dist_row *rows = calloc(a->n + 1, sizeof(*rows));
+	struct db_call *calls = calloc(a->n + 1, sizeof(*calls));
+	const struct dacc_ent **ents = dacc_sorted(a), *e;
+	size_t i, n = 0;
+	int ret = -ENOMEM;
 
-	for (i = 0; i < a->cap && !ret; i++)
-		if (a->tab[i].key)
-			ret = flush_dist(s, a, &a->tab[i]);
+	if (!keys || !rows || !calls || !ents)
+		goto out;
+	for (i = 0; (e = ents[i]); i++) {
+		int k;
+
+		for (k = 0; k < 5; k++)
+			keys[n][k] = DB_T(e->part[k]);
+		dist__init(&rows[n].d);
+		calls[n] = (struct db_call){ SQL_DIST_GET, keys[n], 5, dist_row, &rows[n], NULL };
+		n++;
+	}
+	ret = n ? db__batch(s->db, calls, (int)n) : 0;
+	for (i = 0; i < n && !ret; i++)
+		ret = put_dist(s, a, ents[i], &rows[i]);
+out:
+	for (i = 0; rows && i < n; i++)
+		dist__free(&rows[i].d);
+	free(keys);
+	free(rows);
+	free(calls);
+	free(ents);
 	return ret;
 }
 
@@ -759,26 +911,51 @@ static void fail_all(struct store_report *reps, size_t n, const char *why)
 	}
 }
 
-/* One report under its savepoint; a failure rolls back that report only. */
-static int ingest_saved(struct store *s, struct store_report *sr, struct dacc *dists)
+static void batch_free(struct batch *b)
 {
-	int ret = db__exec(s->db, "SAVEPOINT report");
-
-	if (ret)
-		return ret;
-	ret = ingest_one(s, sr, dists);
-	if (ret) {
-		sr->verdict = STORE_FAILED;
-		snprintf(sr->why, sizeof(sr->why), "%s", db__error(s->db));
-		if (db__exec(s->db, "ROLLBACK TO SAVEPOINT report"))
-			return -EIO;
-	}
-	return db__exec(s->db, "RELEASE SAVEPOINT report");
+	dacc_free(&b->dists);
+	dacc_free(&b->hours);
+	dacc_free(&b->wls);
+	dacc_free(&b->labels);
 }
 
-int store__ingest(struct store *s, struct store_report *reps, size_t n, char *err, size_t errlen)
+/* The ledger's phases, then the new reports' rows, then what the batch added up. */
+static int batch_write(struct store *s, struct store_report *reps, size_t n, struct batch *b)
 {
-	struct dacc dists = { 0 };
+	struct pre *pre = calloc(n, sizeof(*pre));
+	struct db_val (*keys)[3] = calloc(n, sizeof(*keys));
+	struct db_call *calls = calloc(n, sizeof(*calls));
+	size_t i;
+	int ret = -ENOMEM;
+
+	if (pre && keys && calls)
+		ret = read_nodes(s, reps, pre, keys, calls, n);
+	if (!ret) {
+		judge_sequences(reps, pre, n);
+		ret = write_ledger(s, reps, pre, keys, calls, n);
+	}
+	if (!ret)
+		judge_duplicates(reps, pre, n);
+	for (i = 0; i < n && !ret; i++)
+		if (!pre[i].known)
+			ret = write_report(s, &reps[i], pre[i].last, b);
+	if (!ret)
+		ret = flush_hours(s, &b->hours);
+	if (!ret)
+		ret = flush_workloads(s, b);
+	if (!ret)
+		ret = flush_dists(s, &b->dists);
+	free(pre);
+	free(keys);
+	free(calls);
+	return ret;
+}
+
+/* @n reports in one transaction; their verdicts count only once it committed. */
+static int ingest_batch(struct store *s, struct store_report *reps, size_t n, char *err,
+			size_t errlen)
+{
+	struct batch b = { 0 };
 	size_t i;
 	int ret;
 
@@ -788,17 +965,36 @@ int store__ingest(struct store *s, struct store_report *reps, size_t n, char *er
 		reps[i].why[0] = '\0';
 	}
 	ret = db__begin_write(s->db);
-	for (i = 0; i < n && !ret; i++)
-		ret = ingest_saved(s, &reps[i], &dists);
 	if (!ret)
-		ret = flush_dists(s, &dists);
+		ret = batch_write(s, reps, n, &b);
+	if (!ret)
+		ret = db__flush(s->db);
 	if (!ret)
 		ret = db__exec(s->db, "COMMIT");
-	dacc_free(&dists);
+	batch_free(&b);
 	if (ret) {
 		snprintf(err, errlen, "%s", ret == -ENOMEM ? "out of memory" : db__error(s->db));
 		db__exec(s->db, "ROLLBACK");
 		fail_all(reps, n, err);
 	}
 	return ret;
+}
+
+/*
+ * A batch that fails is written again report by report, so that one report
+ * the store refuses does not fail the others: a failure is then that
+ * report's alone.
+ */
+int store__ingest(struct store *s, struct store_report *reps, size_t n, char *err, size_t errlen)
+{
+	char why[256];
+	size_t i, ok = 0;
+	int ret;
+
+	ret = ingest_batch(s, reps, n, err, errlen);
+	if (!ret || n == 1)
+		return ret;
+	for (i = 0; i < n; i++)
+		ok += !ingest_batch(s, &reps[i], 1, why, sizeof(why));
+	return ok ? 0 : ret;
 }

@@ -26,7 +26,7 @@ except ImportError:
     sys.exit(1)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-MANIFESTS = os.environ.get("MANIFESTS", os.path.join(ROOT, "packaging", "kubernetes"))
+MANIFESTS = os.environ.get("MANIFESTS", os.path.join(ROOT, "packaging", "kubernetes", "agent"))
 UNINSTALL = "uninstall-job.yaml"
 KUSTOMIZATION = "kustomization.yaml"
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
@@ -363,14 +363,14 @@ def check_uninstall(files, ns):
 
 def check_gpu_overlay():
     """gpu/: the base plus CAP_SYS_ADMIN for CUDA uprobes, nothing else."""
-    path = os.path.join(MANIFESTS, "gpu", "kustomization.yaml")
+    path = os.path.join(MANIFESTS, "..", "gpu", "kustomization.yaml")
     try:
         with open(path) as f:
             k = yaml.safe_load(f)
     except (OSError, yaml.YAMLError) as e:
         fail(f"gpu/kustomization.yaml: {e}")
         return
-    check(k.get("kind") == "Kustomization" and k.get("resources") == ["../"],
+    check(k.get("kind") == "Kustomization" and k.get("resources") == ["../agent"],
           "gpu/kustomization.yaml: a Kustomization over the base")
     patches = k.get("patches") or []
     ops = []
@@ -386,7 +386,7 @@ def check_gpu_overlay():
 def main():
     global PODMETER
     PODMETER = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("PODMETER", "build/podmeter")
-    print(f"== packaging/kubernetes, against {PODMETER}")
+    print(f"== packaging/kubernetes/agent, against {PODMETER}")
     files = load_manifests()
     check_files(files)
     kust = check_kustomization(files)
