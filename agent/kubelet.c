@@ -43,14 +43,30 @@ static enum pm_qos qos_of(const char *s)
 	return PM_QOS_UNKNOWN;
 }
 
+/*
+ * A quantity, in thousandths or units, clamped to @max: false when it does
+ * not parse or is negative. Too large for an int64 is clamped too.
+ */
+static bool quantity_at(json_t *obj, const char *key, bool milli, int64_t max, int64_t *out)
+{
+	const char *s = str_at(obj, key);
+	struct pm_quantity q;
+	int ret;
+
+	if (!s)
+		return true;
+	if (quantity__parse(s, &q) || q.mantissa < 0)
+		return false;
+	ret = milli ? quantity__milli(&q, out) : quantity__units(&q, out);
+	if (ret == -ERANGE || (!ret && *out > max))
+		*out = max;
+	return ret == 0 || ret == -ERANGE;
+}
+
 /* requests/limits: cpu in millicores, memory in bytes, GPUs by count. */
 static bool parse_resources(json_t *obj, struct pm_resources *r)
 {
-	static const char *const gpu_keys[] = { "nvidia.com/gpu", "amd.com/gpu" };
-	struct pm_quantity q;
-	const char *s;
-	int64_t v;
-	size_t i;
+	int64_t nvidia = 0, amd = 0;
 
 	r->cpu_milli = r->memory_bytes = -1;
 	r->gpus = 0;
@@ -58,20 +74,12 @@ static bool parse_resources(json_t *obj, struct pm_resources *r)
 		return true;
 	if (!json_is_object(obj))
 		return false;
-	s = str_at(obj, "cpu");
-	if (s && (quantity__parse(s, &q) || quantity__milli(&q, &r->cpu_milli)))
+	if (!quantity_at(obj, "cpu", true, PM_CPU_MILLI_MAX, &r->cpu_milli) ||
+	    !quantity_at(obj, "memory", false, PM_MEMORY_BYTES_MAX, &r->memory_bytes) ||
+	    !quantity_at(obj, "nvidia.com/gpu", false, PM_GPUS_MAX, &nvidia) ||
+	    !quantity_at(obj, "amd.com/gpu", false, PM_GPUS_MAX, &amd))
 		return false;
-	s = str_at(obj, "memory");
-	if (s && (quantity__parse(s, &q) || quantity__units(&q, &r->memory_bytes)))
-		return false;
-	for (i = 0; i < sizeof(gpu_keys) / sizeof(gpu_keys[0]); i++) {
-		s = str_at(obj, gpu_keys[i]);
-		if (!s)
-			continue;
-		if (quantity__parse(s, &q) || quantity__units(&q, &v))
-			return false;
-		r->gpus += v;
-	}
+	r->gpus = nvidia + amd > PM_GPUS_MAX ? PM_GPUS_MAX : nvidia + amd;
 	return true;
 }
 
@@ -83,33 +91,54 @@ static void container_id(const char *s, char *dst, size_t len)
 	snprintf(dst, len, "%s", p ? p + 3 : "");
 }
 
+/* containerStatuses by container name, the last of a name winning: one lookup per container. */
+static json_t *statuses_by_name(json_t *status)
+{
+	json_t *statuses = json_object_get(status, "containerStatuses"), *st;
+	json_t *idx = json_object();
+	const char *n;
+	size_t k;
+
+	json_array_foreach(statuses, k, st) {
+		n = str_at(st, "name");
+		if (idx && n && json_object_set(idx, n, st)) {
+			json_decref(idx);
+			idx = NULL;
+		}
+	}
+	return idx;
+}
+
 static bool parse_containers(json_t *spec, json_t *status, struct pm_pod_meta *m)
 {
-	json_t *ctrs = json_object_get(spec, "containers"), *c, *st;
-	json_t *statuses = json_object_get(status, "containerStatuses");
-	size_t i, k;
+	json_t *ctrs = json_object_get(spec, "containers"), *c, *st, *statuses;
+	bool ok = true;
+	size_t i;
 
-	if (!json_is_array(ctrs))
+	if (!json_is_array(ctrs) || json_array_size(ctrs) > PM_POD_MAX_CONTAINERS)
 		return false;
 	m->containers = calloc(json_array_size(ctrs) + 1, sizeof(*m->containers));
-	if (!m->containers)
+	statuses = statuses_by_name(status);
+	if (!m->containers || !statuses) {
+		json_decref(statuses);
 		return false;
+	}
 	json_array_foreach(ctrs, i, c) {
 		struct pm_container_meta *cm = &m->containers[m->n_containers++];
 		json_t *res = json_object_get(c, "resources");
 
 		if (!copy_str(c, "name", cm->name, sizeof(cm->name), true) ||
 		    !parse_resources(json_object_get(res, "requests"), &cm->requests) ||
-		    !parse_resources(json_object_get(res, "limits"), &cm->limits))
-			return false;
-		json_array_foreach(statuses, k, st) {
-			const char *n = str_at(st, "name");
-
-			if (n && !strcmp(n, cm->name))
-				container_id(str_at(st, "containerID"), cm->id, sizeof(cm->id));
+		    !parse_resources(json_object_get(res, "limits"), &cm->limits)) {
+			ok = false;
+			break;
 		}
+		st = json_object_get(statuses, cm->name);
+		if (st)
+			container_id(str_at(st, "containerID"), cm->id, sizeof(cm->id));
 	}
-	return true;
+	json_decref(statuses);
+	return ok;
 }
 
 /*
@@ -162,13 +191,26 @@ static bool parse_pod(json_t *item, struct pm_pod_meta *m)
 	return parse_containers(spec, status, m);
 }
 
+/* Twice the room, or NULL (freeing the @n pods kept) when memory runs out. */
+static struct pm_pod_meta *grow_pods(struct pm_pod_meta *pods, size_t n, size_t *cap)
+{
+	struct pm_pod_meta *grown = reallocarray(pods, *cap * 2, sizeof(*pods));
+
+	if (!grown) {
+		kubelet__free_pods(pods, n);
+		return NULL;
+	}
+	*cap *= 2;
+	return grown;
+}
+
 int kubelet__parse_pods(const char *json, size_t len, struct pm_pod_meta **out, size_t *n,
 			size_t *skipped, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root, *items, *item;
 	struct pm_pod_meta *pods;
-	size_t i;
+	size_t i, cap = 16;
 
 	*out = NULL;
 	*n = *skipped = 0;
@@ -183,13 +225,13 @@ int kubelet__parse_pods(const char *json, size_t len, struct pm_pod_meta **out, 
 		json_decref(root);
 		return -EINVAL;
 	}
-	pods = calloc(json_array_size(items) + 1, sizeof(*pods));
-	if (!pods) {
-		json_decref(root);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	/* grown as pods are kept: an item of two bytes ("{}") must not cost a pod's kilobyte */
+	pods = calloc(cap, sizeof(*pods));
 	json_array_foreach(items, i, item) {
+		if (pods && *n == cap)
+			pods = grow_pods(pods, *n, &cap);
+		if (!pods)
+			break;
 		if (parse_pod(item, &pods[*n])) {
 			(*n)++;
 		} else {
@@ -198,6 +240,11 @@ int kubelet__parse_pods(const char *json, size_t len, struct pm_pod_meta **out, 
 		}
 	}
 	json_decref(root);
+	if (!pods) {
+		*n = *skipped = 0;
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	*out = pods;
 	return 0;
 }
