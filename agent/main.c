@@ -21,12 +21,19 @@
 #include <podmeter/report.h>
 #include <podmeter/replay.h>
 
+/* libbpf's own lines already start with "libbpf: "; the verifier's log lines do not. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	char line[1024];
+	int n;
+
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	fprintf(stderr, "libbpf: ");
-	return vfprintf(stderr, fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n < 0)
+		return n;
+	/* one call per line: other threads log too */
+	return fprintf(stderr, "%s%s", strncmp(line, "libbpf: ", 8) ? "libbpf: " : "", line);
 }
 
 static void usage(FILE *f)
