@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The kubelet's PodList, parsed as it streams in with yajl's event parser.
- * Only the fields podmeter labels by are kept; annotations, managedFields and
- * everything else are passed over without being stored, so a list of any
- * size costs the pods kept plus the longest token, never the whole document.
+ * Only the fields podmeter labels by are kept (and the pod labels reports
+ * name); annotations, managedFields and everything else are passed over
+ * without being stored, so a list of any size costs the pods kept plus the
+ * longest token, never the whole document.
  *
  * Where a value goes is a row of kl_fields: (context, key) -> what it is,
  * what a wrong type costs, and the context or setter it feeds.
@@ -23,7 +24,7 @@
 #define KL_PIECE	(64u << 10)	/* fed to yajl at most this much at a time */
 #define KL_MAX_TOKEN	(16u << 20)	/* bytes without an event: one token, buffered */
 #define KL_QTY_LEN	64
-#define KL_HASH_LEN	64		/* label values: 63 bytes at most */
+#define KL_HASH_LEN	(PM_LABEL_VALUE_MAX + 1)
 
 enum kl_ctx {
 	KL_TOP,		/* before the document */
@@ -93,6 +94,9 @@ struct kl_pod {
 	bool owned;			/* the controlling reference was met */
 	char hash[KL_HASH_LEN];		/* pod-template-hash */
 	bool has_hash;
+	char label_key[PM_LABEL_KEY_MAX + 1];	/* the label whose value comes next */
+	bool label_key_ok;
+	size_t cap_labels;
 	struct {
 		char kind[64], name[254];
 		bool controller, bad, has_kind, has_name;
@@ -110,6 +114,8 @@ struct pm_kubelet_parser {
 	size_t offset;		/* bytes fed before this piece */
 	size_t quiet;		/* bytes fed since the last event */
 	bool items_seen;
+	const char *const *want;	/* the labels kept; NULL: the first that fit */
+	size_t n_want;
 	struct kl_pod pod;
 	struct kl_status *statuses;
 	size_t n_statuses, cap_statuses;
@@ -121,6 +127,34 @@ struct pm_kubelet_parser {
 
 static void kl_fail(struct pm_kubelet_parser *p, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+static void kl_fail(struct pm_kubelet_parser *p, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->ret)
+		return;
+	p->ret = ret;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	va_end(ap);
+}
+
+static void *kl_grow(struct pm_kubelet_parser *p, void *arr, size_t *cap, size_t n, size_t size)
+{
+	size_t want = *cap ? *cap * 2 : 4;
+	void *grown;
+
+	if (n < *cap)
+		return arr;
+	grown = realloc(arr, want * size);
+	if (!grown) {
+		kl_fail(p, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	*cap = want;
+	return grown;
+}
 
 /* ---- setters ---- */
 
@@ -198,11 +232,47 @@ static void take_qos(struct pm_kubelet_parser *p, const struct kl_field *f, cons
 		p->pod.m.qos = PM_QOS_UNKNOWN;
 }
 
-static void take_hash(struct pm_kubelet_parser *p, const struct kl_field *f, const char *s,
-		      size_t len)
+static bool kl_label_wanted(const struct pm_kubelet_parser *p, const char *key)
 {
+	size_t i;
+
+	if (!p->want)
+		return p->pod.m.n_labels < PM_META_LABELS_MAX;
+	for (i = 0; i < p->n_want; i++)
+		if (!strcmp(p->want[i], key))
+			return true;
+	return false;
+}
+
+/*
+ * A label that fits: pod-template-hash tells a Deployment's ReplicaSet, and
+ * the ones reports name are kept. One of those given twice: malformed.
+ */
+static void take_label(struct pm_kubelet_parser *p, const struct kl_field *f, const char *s,
+		       size_t len)
+{
+	struct kl_pod *pod = &p->pod;
+	struct pm_label_meta *grown;
+	bool hash = !strcmp(pod->label_key, "pod-template-hash");
+
 	(void)f;
-	p->pod.has_hash = kl_copy(p->pod.hash, sizeof(p->pod.hash), s, len);
+	if (!pod->label_key_ok || len > PM_LABEL_VALUE_MAX || memchr(s, '\0', len))
+		return;
+	pod->bad |= hash && pod->has_hash;
+	if (hash)
+		pod->has_hash = kl_copy(pod->hash, sizeof(pod->hash), s, len);
+	if (!kl_label_wanted(p, pod->label_key))
+		return;
+	if (kubelet__label(&pod->m, pod->label_key)) {
+		pod->bad = true;
+		return;
+	}
+	grown = kl_grow(p, pod->m.labels, &pod->cap_labels, pod->m.n_labels, sizeof(*grown));
+	if (!grown)
+		return;
+	pod->m.labels = grown;
+	strcpy(grown[pod->m.n_labels].key, pod->label_key);
+	kl_copy(grown[pod->m.n_labels++].value, sizeof(grown->value), s, len);
 }
 
 static void take_ref(struct pm_kubelet_parser *p, const struct kl_field *f, const char *s,
@@ -312,6 +382,8 @@ static void take_status(struct pm_kubelet_parser *p, const struct kl_field *f, c
 #define STR(in, key, strict, take, arg) { in, key, KL_STR, strict, KL_TOP, take, arg }
 #define BOOL(in, key, strict, take, arg) { in, key, KL_BOOL, strict, KL_TOP, take, arg }
 
+static const char kl_any[] = "";	/* a key: any key */
+
 static const struct kl_field kl_fields[] = {
 	OBJ(KL_TOP, NULL, KL_BAD_DOC, KL_ROOT),
 	STR(KL_ROOT, "kind", KL_IGNORE, take_kind, 0),
@@ -325,7 +397,7 @@ static const struct kl_field kl_fields[] = {
 	STR(KL_META, "name", KL_BAD_POD, take_pod_str, 2),
 	OBJ(KL_META, "labels", KL_IGNORE, KL_LABELS),
 	ARR(KL_META, "ownerReferences", KL_IGNORE, KL_OWNERS),
-	STR(KL_LABELS, "pod-template-hash", KL_IGNORE, take_hash, 0),
+	STR(KL_LABELS, kl_any, KL_IGNORE, take_label, 0),
 	OBJ(KL_OWNERS, NULL, KL_IGNORE, KL_OWNER),
 	BOOL(KL_OWNER, "controller", KL_IGNORE, take_ref, 0),
 	STR(KL_OWNER, "kind", KL_BAD_REF, take_ref, 0),
@@ -367,41 +439,14 @@ static const struct kl_field *kl_field(enum kl_ctx ctx, const char *key, size_t 
 	for (i = 0; i < KL_NFIELDS; i++) {
 		const struct kl_field *f = &kl_fields[i];
 
-		if (f->in == ctx && (key ? f->key && kl_is(key, len, f->key) : !f->key))
+		if (f->in == ctx && (key ? f->key && (f->key == kl_any || kl_is(key, len, f->key)) :
+					   !f->key))
 			return f;
 	}
 	return NULL;
 }
 
 /* ---- entering and leaving objects ---- */
-
-static void kl_fail(struct pm_kubelet_parser *p, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->ret)
-		return;
-	p->ret = ret;
-	va_start(ap, fmt);
-	vsnprintf(p->err, sizeof(p->err), fmt, ap);
-	va_end(ap);
-}
-
-static void *kl_grow(struct pm_kubelet_parser *p, void *arr, size_t *cap, size_t n, size_t size)
-{
-	size_t want = *cap ? *cap * 2 : 4;
-	void *grown;
-
-	if (n < *cap)
-		return arr;
-	grown = realloc(arr, want * size);
-	if (!grown) {
-		kl_fail(p, -ENOMEM, "out of memory");
-		return NULL;
-	}
-	*cap = want;
-	return grown;
-}
 
 static void kl_pod_begin(struct pm_kubelet_parser *p)
 {
@@ -534,16 +579,13 @@ static void kl_pod_end(struct pm_kubelet_parser *p)
 	struct kl_pod *pod = &p->pod;
 	struct pm_pod_meta *grown;
 
-	if (!kl_pod_ok(p)) {
-		free(pod->m.containers);
-		pod->m.containers = NULL;
-		p->skipped++;
-		return;
-	}
-	grown = kl_grow(p, p->pods, &p->cap_pods, p->n_pods, sizeof(*grown));
+	grown = kl_pod_ok(p) ? kl_grow(p, p->pods, &p->cap_pods, p->n_pods, sizeof(*grown)) : NULL;
 	if (!grown) {
 		free(pod->m.containers);
+		free(pod->m.labels);
 		pod->m.containers = NULL;
+		pod->m.labels = NULL;
+		p->skipped += !p->ret;
 		return;
 	}
 	p->pods = grown;
@@ -552,6 +594,7 @@ static void kl_pod_end(struct pm_kubelet_parser *p)
 	p->n_ctrs += pod->m.n_containers;
 	p->pods[p->n_pods++] = pod->m;
 	pod->m.containers = NULL;
+	pod->m.labels = NULL;
 }
 
 static const struct {
@@ -719,6 +762,11 @@ static int kl_on_key(void *ctx, const unsigned char *key, size_t len)
 	fr->next = f;
 	if (!f)
 		return 1;
+	if (f->key == kl_any) {
+		p->pod.label_key_ok = kl_copy(p->pod.label_key, sizeof(p->pod.label_key),
+					      (const char *)key, len);
+		return 1;
+	}
 	bit = 1ULL << (f - kl_fields);
 	if (fr->seen & bit) {
 		if (f->strict == KL_BAD_DOC)
@@ -758,6 +806,12 @@ int kubelet__parser_new(struct pm_kubelet_parser **out)
 	}
 	*out = p;
 	return 0;
+}
+
+void kubelet__parser_labels(struct pm_kubelet_parser *p, const char *const *keys, size_t n)
+{
+	p->want = keys;
+	p->n_want = n;
 }
 
 /* yajl's own complaint, with where it was made. */
@@ -833,6 +887,7 @@ void kubelet__parser_free(struct pm_kubelet_parser *p)
 		return;
 	yajl_free(p->yajl);
 	free(p->pod.m.containers);
+	free(p->pod.m.labels);
 	free(p->statuses);
 	kubelet__free_pods(p->pods, p->n_pods);
 	free(p);
@@ -863,7 +918,19 @@ void kubelet__free_pods(struct pm_pod_meta *pods, size_t n)
 {
 	size_t i;
 
-	for (i = 0; pods && i < n; i++)
+	for (i = 0; pods && i < n; i++) {
 		free(pods[i].containers);
+		free(pods[i].labels);
+	}
 	free(pods);
+}
+
+const char *kubelet__label(const struct pm_pod_meta *m, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_labels; i++)
+		if (!strcmp(m->labels[i].key, key))
+			return m->labels[i].value;
+	return NULL;
 }

@@ -44,6 +44,8 @@ struct pm_kubemeta {
 	uint64_t errors;
 	bool failing;			/* for one log line per state change */
 	bool listed;			/* a kubelet list is in hand: unlisted pods are orphans */
+	int n_label_keys;		/* --report-labels, split */
+	char label_keys[PM_POD_LABELS][PM_LABEL_KEY_MAX + 1];
 };
 
 /* The body as it arrives, into the parser; an error body is dropped. */
@@ -203,13 +205,17 @@ static void state_change(struct pm_kubemeta *k, bool failing, const char *why)
 static int list_pods(struct pm_kubemeta *k, struct pm_pod_meta **pods, size_t *n,
 		     size_t *skipped, char *err, size_t errlen)
 {
+	const char *keys[PM_POD_LABELS];
 	struct pm_kubelet_parser *parser;
-	int ret;
+	int i, ret;
 
 	if (kubelet__parser_new(&parser)) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	for (i = 0; i < k->n_label_keys; i++)
+		keys[i] = k->label_keys[i];
+	kubelet__parser_labels(parser, keys, k->n_label_keys);	/* the ones reports name */
 	ret = fetch(&k->cfg, parser, err, errlen);
 	if (!ret || ret == -EINVAL)
 		ret = kubelet__parser_finish(parser, pods, n, skipped, err, errlen);
@@ -302,6 +308,17 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* The config checked the keys: at most PM_POD_LABELS, each short enough. */
+static void split_label_keys(struct pm_kubemeta *k)
+{
+	char copy[sizeof(k->cfg.report_labels)], *tok, *save;
+
+	strcpy(copy, k->cfg.report_labels);
+	for (tok = strtok_r(copy, ",", &save); tok && k->n_label_keys < PM_POD_LABELS;
+	     tok = strtok_r(NULL, ",", &save))
+		snprintf(k->label_keys[k->n_label_keys++], PM_LABEL_KEY_MAX + 1, "%s", tok);
+}
+
 int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg)
 {
 	struct pm_kubemeta *k = calloc(1, sizeof(*k));
@@ -310,6 +327,7 @@ int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg)
 	if (!k)
 		return -ENOMEM;
 	k->cfg = *cfg;
+	split_label_keys(k);
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->wake, NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -408,6 +426,19 @@ static size_t container_resources(const struct pm_pod_meta *m, struct pm_pod_sna
 	return unknown;
 }
 
+/* The values of the keys --report-labels names. */
+static void pod_labels(const struct pm_kubemeta *k, const struct pm_pod_meta *m,
+		       struct pm_pod_snap *ps)
+{
+	const char *v;
+	int i;
+
+	for (i = 0; i < k->n_label_keys; i++) {
+		v = kubelet__label(m, k->label_keys[i]);
+		snprintf(ps->labels[i], sizeof(ps->labels[i]), "%s", v ? v : "");
+	}
+}
+
 /*
  * Name the snapshot's pods and price their containers' requests; returns
  * how many pods and containers it does not know.
@@ -417,6 +448,8 @@ size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s)
 	size_t i, j, unknown = 0;
 
 	pthread_mutex_lock(&k->lock);
+	s->n_label_keys = k->n_label_keys;
+	memcpy(s->label_keys, k->label_keys, sizeof(s->label_keys));
 	for (i = 0; i < s->n_pods; i++) {
 		struct pm_pod_snap *ps = &s->pods[i];
 		const struct pm_pod_meta *m = NULL;
@@ -439,6 +472,7 @@ size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s)
 			ps->qos = m->qos;
 		ps->has_meta = true;
 		sum_resources(m, ps);
+		pod_labels(k, m, ps);
 		unknown += container_resources(m, ps);
 	}
 	pthread_mutex_unlock(&k->lock);

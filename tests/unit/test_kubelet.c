@@ -74,6 +74,13 @@ static void test_fixture(void **state)
 	assert_int_equal(pods[1].containers[0].requests.gpus, 2);
 	assert_int_equal(pods[1].containers[0].requests.memory_bytes, 16LL << 30);
 	assert_string_equal(pods[1].containers[0].id, "aa11");
+	/* labels, for --report-labels */
+	assert_int_equal(pods[0].n_labels, 2);
+	assert_string_equal(kubelet__label(&pods[0], "app"), "web");
+	assert_string_equal(kubelet__label(&pods[0], "pod-template-hash"), "5d9c8f7b6");
+	assert_null(kubelet__label(&pods[0], "team"));
+	assert_int_equal(pods[1].n_labels, 0);
+	assert_null(kubelet__label(&pods[1], "app"));
 
 	/* a static pod: 32-hex uid, owned by its Node, no container status yet */
 	assert_string_equal(pods[2].uid, "5c7d9a3f0e1b2c4d6e8f0a1b3c5d7e9f");
@@ -121,7 +128,7 @@ static void test_empty_list(void **state)
 	kubelet__free_pods(pods, n);
 }
 
-/* Field by field: what kubelet__label reads of a pod. */
+/* Field by field: what kubemeta__label reads of a pod. */
 static void assert_same_pods(const struct pm_pod_meta *a, const struct pm_pod_meta *b, size_t n)
 {
 	size_t i, k;
@@ -135,6 +142,11 @@ static void assert_same_pods(const struct pm_pod_meta *a, const struct pm_pod_me
 		assert_int_equal(a[i].qos, b[i].qos);
 		assert_string_equal(a[i].owner_kind, b[i].owner_kind);
 		assert_string_equal(a[i].owner_name, b[i].owner_name);
+		assert_int_equal(a[i].n_labels, b[i].n_labels);
+		for (k = 0; k < a[i].n_labels; k++) {
+			assert_string_equal(a[i].labels[k].key, b[i].labels[k].key);
+			assert_string_equal(a[i].labels[k].value, b[i].labels[k].value);
+		}
 		assert_int_equal(a[i].n_containers, b[i].n_containers);
 		for (k = 0; k < a[i].n_containers; k++) {
 			const struct pm_container_meta *x = &a[i].containers[k];
@@ -471,15 +483,82 @@ static void test_pod_cap(void **state)
 					     sizeof(err)), 0);
 	assert_int_equal(n, PM_KUBELET_MAX_PODS);
 	assert_int_equal(skipped, extra);
-	assert_string_equal(pods[n - 1].uid, "u8191");
+	assert_string_equal(pods[n - 1].uid, "u4095");
 	kubelet__free_pods(pods, n);
 	free(json);
+}
+
+/* Labels: strings that fit are kept, the rest skipped; at most PM_META_LABELS_MAX. */
+static void test_labels(void **state)
+{
+	char head[] = "{\"kind\":\"PodList\",\"items\":[{\"metadata\":{\"uid\":\"u1\","
+		      "\"namespace\":\"ns\",\"name\":\"p\",\"labels\":{";
+	char tail[] = "}},\"spec\":{\"containers\":[]}}]}";
+	char *json = malloc(1 << 16), long_value[80];
+	struct pm_pod_meta *pods;
+	size_t n, skipped, len = 0;
+	char err[256];
+	int i;
+
+	(void)state;
+	assert_non_null(json);
+	memset(long_value, 'v', 64);
+	long_value[64] = '\0';
+	len += sprintf(json + len, "%s\"team\":\"payments\",\"num\":7,\"long\":\"%s\"", head,
+		       long_value);
+	for (i = 0; i < 100; i++)
+		len += sprintf(json + len, ",\"k%d\":\"v%d\"", i, i);
+	len += sprintf(json + len, "%s", tail);
+	assert_int_equal(kubelet__parse_pods(json, len, &pods, &n, &skipped, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(kubelet__label(&pods[0], "team"), "payments");
+	assert_null(kubelet__label(&pods[0], "num"));	/* not a string */
+	assert_null(kubelet__label(&pods[0], "long"));	/* longer than a label value can be */
+	assert_int_equal(pods[0].n_labels, PM_META_LABELS_MAX);
+	kubelet__free_pods(pods, n);
+	free(json);
+}
+
+/* With the keys reports name, only those labels are kept; one given twice: malformed. */
+static void test_labels_wanted(void **state)
+{
+	static const char *const keys[] = { "team", "tier" };
+	const char *json = "{\"items\":["
+		"{\"metadata\":{" UID ",\"namespace\":\"ns\",\"name\":\"a\",\"labels\":"
+		"{\"app\":\"x\",\"team\":\"pay\",\"pod-template-hash\":\"abc\"},"
+		"\"ownerReferences\":[{\"controller\":true,\"kind\":\"ReplicaSet\","
+		"\"name\":\"w-abc\"}]},"
+		"\"spec\":{\"containers\":[" CTR "]}},"
+		"{\"metadata\":{" UID ",\"namespace\":\"ns\",\"name\":\"b\",\"labels\":"
+		"{\"team\":\"pay\",\"team\":\"ops\"}},\"spec\":{\"containers\":[" CTR "]}}]}";
+	struct pm_kubelet_parser *p;
+	struct pm_pod_meta *pods;
+	size_t n, skipped;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(kubelet__parser_new(&p), 0);
+	kubelet__parser_labels(p, keys, 2);
+	assert_int_equal(kubelet__parser_feed(p, json, strlen(json)), 0);
+	assert_int_equal(kubelet__parser_finish(p, &pods, &n, &skipped, err, sizeof(err)), 0);
+	kubelet__parser_free(p);
+	assert_int_equal(n, 1);
+	assert_int_equal(skipped, 1);
+	assert_int_equal(pods[0].n_labels, 1);
+	assert_string_equal(kubelet__label(&pods[0], "team"), "pay");
+	assert_null(kubelet__label(&pods[0], "app"));
+	/* the hash still tells the Deployment, though not kept as a label */
+	assert_string_equal(pods[0].owner_kind, "Deployment");
+	assert_string_equal(pods[0].owner_name, "w");
+	kubelet__free_pods(pods, n);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture),
+		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_labels_wanted),
 		cmocka_unit_test(test_not_a_podlist),
 		cmocka_unit_test(test_empty_list),
 		cmocka_unit_test(test_streamed_in_pieces),
