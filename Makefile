@@ -15,7 +15,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS := libbpf libmicrohttpd jansson yaml-0.1 libcurl libprotobuf-c zlib
+PKGS := libbpf libmicrohttpd jansson yaml-0.1 yajl libcurl libprotobuf-c zlib
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
 	-DPM_VERSION='"$(VERSION)"' -DPM_GIT_REV='"$(GIT_REV)"' \
@@ -31,9 +31,9 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 # Modules without BPF: unit-testable on their own.
 MODEL_SRCS := agent/model/ewma.c agent/model/sketch.c agent/model/change.c agent/model/seasonal.c \
 	agent/model/pod.c
-LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c \
+LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
-	exporter/spool.c exporter/pbjson.c
+	exporter/spool.c exporter/pbjson.c exporter/dist.c
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
 	agent/gpu.c agent/cuda.c agent/nvml.c agent/top.c agent/pin.c agent/caps.c agent/curlutil.c \
 	agent/collector.c agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
@@ -43,8 +43,8 @@ PB_GEN := $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/podmeter.pb-c.o
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 
-UNIT_TESTS := podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model replay \
-	top
+UNIT_TESTS := esc elfsym podfile podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model replay \
+	dist top
 # float-cast-overflow: gcc's "undefined" leaves it out; no-recover: a UBSan finding fails the test
 SAN := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -109,7 +109,8 @@ run: deps
 
 test: test-deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc \
-		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver fuzz-build
+		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver $(OUTPUT)/tests/hostile \
+		fuzz-build
 	@$(MAKE) --no-print-directory unit fuzz-smoke integration
 
 unit: $(UNIT_BINS)
@@ -121,6 +122,10 @@ $(OUTPUT)/tests/pm_alloc: tests/integration/pm_alloc.c | $(OUTPUT)/tests
 $(OUTPUT)/tests/gpu_ioctl: tests/integration/gpu_ioctl.c | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< -o $@
 
+# static: it also runs chrooted, standing in for a container's process
+$(OUTPUT)/tests/hostile: tests/integration/hostile.c | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) -static $< -o $@
+
 # A fake libcuda.so.1 (real signatures, no GPU) and a program driving it
 $(OUTPUT)/tests/fake_cuda/libcuda.so.1: tests/integration/fake_cuda/libcuda.c
 	@mkdir -p $(@D)
@@ -129,9 +134,11 @@ $(OUTPUT)/tests/fake_cuda/libcuda.so.1: tests/integration/fake_cuda/libcuda.c
 $(OUTPUT)/tests/fake_cuda/cuda_driver: tests/integration/fake_cuda/cuda_driver.c $(OUTPUT)/tests/fake_cuda/libcuda.so.1
 	$(CC) $(CFLAGS) $^ -Wl,-rpath,'$$ORIGIN' -o $@
 
-integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver
+integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver \
+		$(OUTPUT)/tests/hostile
 	@PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc GPU_IOCTL=$(OUTPUT)/tests/gpu_ioctl \
-		CUDA_DRIVER=$(OUTPUT)/tests/fake_cuda/cuda_driver tests/integration/run.sh
+		CUDA_DRIVER=$(OUTPUT)/tests/fake_cuda/cuda_driver HOSTILE=$(OUTPUT)/tests/hostile \
+		tests/integration/run.sh
 
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor $(OUTPUT)/bench/report_bench \
@@ -161,7 +168,7 @@ $(OUTPUT)/bench/report_bench: tests/bench/report_bench.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- fuzzing: libFuzzer (clang), ASan + UBSan; tests/fuzz/README.md ----
-FUZZ_NAMES := kubelet quantity podpath mountinfo cidr duration listen config gz pbjson spool \
+FUZZ_NAMES := kubelet quantity podpath mountinfo cidr duration listen config gz pbjson spool elfsym esc \
 	decode replay top
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 10000
