@@ -28,6 +28,7 @@
 struct pm_http {
 	struct MHD_Daemon *daemon;
 	pm_snapshot_fn fn;
+	pm_health_fn health;
 	void *ctx;
 };
 
@@ -79,12 +80,6 @@ static void http_pods(const struct pm_snapshot *s, struct http_body *b)
 	b->owned = true;
 }
 
-static void http_healthz(const struct pm_snapshot *s, struct http_body *b)
-{
-	(void)s;
-	http_const(b, MHD_HTTP_OK, "ok\n");
-}
-
 static const struct http_route {
 	const char *path;
 	void (*render)(const struct pm_snapshot *s, struct http_body *b);
@@ -92,8 +87,27 @@ static const struct http_route {
 } http_routes[] = {
 	{"/metrics", http_metrics, "no snapshot yet\n"},
 	{"/v1/pods", http_pods, "no snapshot yet\n"},
-	{"/healthz", http_healthz, "starting\n"},
 };
+
+/*
+ * From the collector's state, never waiting on a collection: unhealthy only
+ * when periodic collections have stopped.
+ */
+static void http_healthz(struct pm_http *h, struct http_body *b)
+{
+	char msg[256];
+	int ret = h->health(h->ctx, msg, sizeof(msg));
+
+	b->buf = strdup(msg);
+	if (!b->buf) {
+		http_const(b, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return;
+	}
+	b->len = strlen(b->buf);
+	b->status = ret ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
+	b->ctype = CT_TEXT;
+	b->owned = true;
+}
 
 static void http_route(struct pm_http *h, const char *url, struct http_body *b)
 {
@@ -101,6 +115,10 @@ static void http_route(struct pm_http *h, const char *url, struct http_body *b)
 	struct pm_snapshot *s;
 	size_t i;
 
+	if (!strcmp(url, "/healthz")) {
+		http_healthz(h, b);
+		return;
+	}
 	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
 		r = &http_routes[i];
 		if (strcmp(url, r->path))
@@ -234,7 +252,8 @@ static int http_bind(struct pm_http *h, const char *host, uint16_t port)
 	return h->daemon ? 0 : -err;
 }
 
-struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn, void *ctx)
+struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn,
+			    pm_health_fn health, void *ctx)
 {
 	struct pm_http *h;
 	int err;
@@ -243,6 +262,7 @@ struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn, 
 	if (!h)
 		return NULL;
 	h->fn = fn;
+	h->health = health;
 	h->ctx = ctx;
 	err = http_bind(h, host, port);
 	if (err) {

@@ -26,13 +26,21 @@ char *json__pods(const struct pm_snapshot *s);
  */
 typedef struct pm_snapshot *(*pm_snapshot_fn)(void *ctx);
 
+/*
+ * /healthz: 0 when healthy, a negative errno otherwise (-EAGAIN starting,
+ * -ETIMEDOUT stalled), with a one-line reason in @msg. Answers from state:
+ * it must never wait on a collection.
+ */
+typedef int (*pm_health_fn)(void *ctx, char *msg, size_t len);
+
 struct pm_http;
 
 /*
  * Serve GET /metrics, /v1/pods and /healthz on @host:@port from a thread of
  * its own. Returns NULL with errno set when the address cannot be bound.
  */
-struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn, void *ctx);
+struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn,
+			    pm_health_fn health, void *ctx);
 void http__stop(struct pm_http *h);
 
 #endif /* PODMETER_EXPORTER_H */
