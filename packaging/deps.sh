@@ -9,9 +9,9 @@ set -eu
 build_pkgs="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libsqlite3-dev libpq-dev libgnutls28-dev
 	libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev
-	libjansson-dev libyaml-dev"
+	libjansson-dev libyaml-dev libyajl-dev"
 test_pkgs="libcmocka-dev stress-ng bpftrace prometheus curl iproute2 procps python3 iperf3 openssl
-	protobuf-compiler tmux python3-yaml util-linux postgresql sqlite3"
+	protobuf-compiler tmux python3-yaml util-linux libclang-rt-dev postgresql sqlite3"
 
 pkgs=$build_pkgs
 [ "${1:-}" = test ] && pkgs="$pkgs $test_pkgs"

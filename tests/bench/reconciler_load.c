@@ -175,6 +175,28 @@ static Podmeter__V1__Histogram *histogram(struct arena *a, const struct opts *o,
 	return h;
 }
 
+static void finding(struct arena *a, Podmeter__V1__PodReport *p, int node, int i, double since)
+{
+	Podmeter__V1__Finding *f = al(a, sizeof(*f));
+	Podmeter__V1__Finding__AttributesEntry *e = al(a, sizeof(*e));
+	char buf[32];
+
+	podmeter__v1__finding__init(f);
+	snprintf(buf, sizeof(buf), "%08x%08x", node, i);
+	f->id = str(a, buf);
+	f->kind = str(a, "idle");
+	f->score = 0.5;
+	f->since = since;
+	f->detail = str(a, "no CPU used in the idle window");
+	podmeter__v1__finding__attributes_entry__init(e);
+	e->key = str(a, "cpu_max_cores");
+	e->value = str(a, "0.001");
+	f->attributes = al(a, sizeof(*f->attributes));
+	f->attributes[f->n_attributes++] = e;
+	p->findings = al(a, sizeof(*p->findings));
+	p->findings[p->n_findings++] = f;
+}
+
 static Podmeter__V1__PodReport *pod(struct arena *a, const struct opts *o, int node, uint64_t seq,
 				    int i, struct node_sum *sum)
 {
@@ -218,6 +240,8 @@ static Podmeter__V1__PodReport *pod(struct arena *a, const struct opts *o, int n
 	l->value = str(a, buf);
 	p->labels = al(a, sizeof(*p->labels));
 	p->labels[p->n_labels++] = l;
+	if (i % 10 == 0)	/* every tenth pod idle, the same finding window after window */
+		finding(a, p, node, i, o->time_base);
 	if (sum) {
 		for (k = 0; k < 4; k++)
 			sum->cost[k] += cost[k];
