@@ -177,11 +177,13 @@ integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/te
 
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor $(OUTPUT)/bench/report_bench \
-		$(OUTPUT)/bench/gpu_floor $(OUTPUT)/bench/model_bench
+		$(OUTPUT)/bench/gpu_floor $(OUTPUT)/bench/model_bench $(OUTPUT)/bench/reconciler_load
 	@PODMETER=$(OUTPUT)/podmeter FLOOR=$(OUTPUT)/bench/floor tests/bench/cpu_overhead.sh
 	@PODMETER=$(OUTPUT)/podmeter tests/bench/net_mem_overhead.sh
 	@$(OUTPUT)/bench/report_bench 1000
 	@GPU_FLOOR=$(OUTPUT)/bench/gpu_floor tests/bench/syscall_overhead.sh
+	@RECONCILER=$(OUTPUT)/podmeter-reconciler LOAD=$(OUTPUT)/bench/reconciler_load \
+		PODMETER=$(OUTPUT)/podmeter tests/bench/reconciler_bench.sh
 	@$(MAKE) --no-print-directory eval
 
 # The anomaly kit (NAB data, labels, scorer) sits next to the repository when there is one.

@@ -20,7 +20,7 @@
 #include "db.h"
 
 #define PG_STATEMENT_TIMEOUT "SET statement_timeout = '60s'"
-#define PG_MAX_PARAMS	32
+#define PG_MAX_PARAMS	512
 #define PG_PENDING_MAX	1024	/* sent before waiting: results must not pile up unread */
 
 /* Where a sent statement's results go. */
@@ -426,17 +426,19 @@ static int pg_begin_write(struct db *db)
 	int ret;
 
 	pg_forget_prepared(db);
-	ret = pg_exec(db, "BEGIN");
-	if (ret)
-		return ret;
-	if (!PQenterPipelineMode(p->c)) {
-		pg_exec(db, "ROLLBACK");
+	/* BEGIN goes with the transaction's first statements: no round trip of its own */
+	if (!PQenterPipelineMode(p->c))
 		return pg_fail(db, -EIO, "pipeline");
-	}
 	p->pipeline = true;
 	p->pending = 0;
 	p->failed = false;
-	return 0;
+	if (!PQsendQueryParams(p->c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)) {
+		ret = pg_fail(db, -EIO, "BEGIN");
+		PQexitPipelineMode(p->c);
+		p->pipeline = false;
+		return ret;
+	}
+	return pg_slot(db, NULL, NULL, NULL);
 }
 
 static int pg_size_row(void *ctx, const struct db_row *r)

@@ -8,7 +8,11 @@
  * Money is in nanodollars (BIGINT: sums are exact), times in unix seconds.
  * README.md's "Schema" section describes each table.
  */
-#include <stddef.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "store_sql.h"
 
 static const char *const migration_1[] = {
@@ -101,17 +105,23 @@ const int store_n_migrations = sizeof(store_migrations) / sizeof(store_migration
 	"SUM(cost_cpu), SUM(cost_memory), SUM(cost_gpu), SUM(cost_network), SUM(waste_cpu), "     \
 	"SUM(waste_memory), SUM(waste_gpu), SUM(idle_cpu), SUM(idle_memory), SUM(idle_gpu)"
 
-const char *const store_sql[SQL_N] = {
+const char *store_sql[SQL_N] = {
 	[SQL_MIG_TABLE] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
 			  "version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)",
 	[SQL_MIG_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
 	[SQL_MIG_INSERT] = "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
 
 	[SQL_NODE_GET] = "SELECT last_seq, ledger_floor FROM nodes WHERE cluster = $1 AND node = $2",
+	/* nothing at or below the node's floor: retention deleted those rows, they were seen */
 	[SQL_LEDGER_INSERT] =
 		"INSERT INTO ledger (cluster, node, seq, window_start, window_end, received_at, bytes,"
-		" pods, seq_jump) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+		" pods, seq_jump) SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS BIGINT),"
+		" CAST($4 AS DOUBLE PRECISION), CAST($5 AS DOUBLE PRECISION),"
+		" CAST($6 AS DOUBLE PRECISION), CAST($7 AS BIGINT), CAST($8 AS BIGINT), 0"
+		" WHERE NOT EXISTS (SELECT 1 FROM nodes WHERE cluster = $1 AND node = $2"
+		" AND ledger_floor >= CAST($3 AS BIGINT))"
 		" ON CONFLICT (cluster, node, seq) DO NOTHING",
+	[SQL_LEDGER_JUMP] = "UPDATE ledger SET seq_jump = 1 WHERE cluster = $1 AND node = $2 AND seq = $3",
 	[SQL_LEDGER_GET] = "SELECT window_start FROM ledger WHERE cluster = $1 AND node = $2 AND seq = $3",
 	[SQL_NODE_UPSERT] =
 		"INSERT INTO nodes (cluster, node, last_seq, last_window_end, last_received_at, reports,"
@@ -236,3 +246,44 @@ const char *const store_sql[SQL_N] = {
 	[SQL_NODES_ALL] = "SELECT cluster, node, last_received_at, last_window_end, last_seq FROM nodes",
 	[SQL_LEDGER_COUNT] = "SELECT COUNT(*) FROM ledger",
 };
+
+/*
+ * @sql's VALUES tuple of @k placeholders, @rows times, renumbered: one
+ * statement writes many rows, the values still bound one by one.
+ */
+static char *multi_row(const char *sql, int k, int rows)
+{
+	const char *open = strstr(sql, " VALUES ("), *close = open ? strchr(open, ')') : NULL;
+	size_t cap = strlen(sql) + (size_t)rows * (size_t)k * 8 + 64, n;
+	char *out;
+	int r, i;
+
+	if (!close || !(out = malloc(cap)))
+		return NULL;
+	n = (size_t)snprintf(out, cap, "%.*s VALUES ", (int)(open - sql), sql);
+	for (r = 0; r < rows; r++) {
+		n += (size_t)snprintf(out + n, cap - n, "%s(", r ? ", " : "");
+		for (i = 0; i < k; i++)
+			n += (size_t)snprintf(out + n, cap - n, "%s$%d", i ? ", " : "", r * k + i + 1);
+		n += (size_t)snprintf(out + n, cap - n, ")");
+	}
+	snprintf(out + n, cap - n, "%s", close + 1);
+	return out;
+}
+
+static int sql_init_ret;
+
+static void sql_init_once(void)
+{
+	store_sql[SQL_POD_WINDOW_ROWS] = multi_row(store_sql[SQL_POD_WINDOW], 22, STORE_ROWS);
+	store_sql[SQL_ROLLUP_ROWS] = multi_row(store_sql[SQL_ROLLUP], 20, STORE_ROWS);
+	sql_init_ret = store_sql[SQL_POD_WINDOW_ROWS] && store_sql[SQL_ROLLUP_ROWS] ? 0 : -ENOMEM;
+}
+
+int store_sql_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, sql_init_once);
+	return sql_init_ret;
+}

@@ -111,7 +111,11 @@ int store__open(struct store **out, const char *url, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	ret = db__open(&s->db, url, store_sql, SQL_N, err, errlen);
+	ret = store_sql_init();
+	if (ret)
+		snprintf(err, errlen, "out of memory");
+	if (!ret)
+		ret = db__open(&s->db, url, store_sql, SQL_N, err, errlen);
 	if (!ret)
 		ret = store_migrate(s, err, errlen);
 	if (ret) {

@@ -40,6 +40,11 @@ struct dacc_ent {
 	int64_t cpu_usec, peak, ooms, thr_periods, thr_usec, pods, res[4];
 	/* labels: the value of the latest report */
 	char *value;
+	/* distributions: the stored row, read with the ledger */
+	struct pm_dist row;
+	double row_ref;
+	bool row_found;
+	int row_ret;
 };
 
 struct dacc {
@@ -69,6 +74,7 @@ static void dacc_free(struct dacc *a)
 		free(a->tab[i].parts);
 		free(a->tab[i].value);
 		dist__free(&a->tab[i].d);
+		dist__free(&a->tab[i].row);
 	}
 	free(a->tab);
 	memset(a, 0, sizeof(*a));
@@ -135,6 +141,7 @@ static struct dacc_ent *dacc_get(struct dacc *a, const char *key)
 		return NULL;
 	}
 	dist__init(&e->d);
+	dist__init(&e->row);
 	e->first = INFINITY;
 	e->last = -INFINITY;
 	a->n++;
@@ -183,13 +190,41 @@ struct batch {
 	struct dacc dists, hours, wls, labels;
 };
 
+/* Rows of one statement, written STORE_ROWS to a statement (the rest one by one). */
+struct rows {
+	int one, many, k;	/* the statements, and values a row */
+	struct db_val v[STORE_ROWS * 22];
+	int n;
+};
+
 struct one {
 	struct store *s;
 	const Podmeter__V1__NodeReport *r;
 	struct wl_acc *wl;
 	size_t n_wl;
 	struct batch *b;
+	struct rows pods, rollups;
 };
+
+static int rows_flush(struct db *db, struct rows *w)
+{
+	int i, ret = 0;
+
+	if (w->n == STORE_ROWS)
+		ret = db__queue(db, w->many, w->v, STORE_ROWS * w->k);
+	else
+		for (i = 0; i < w->n && !ret; i++)
+			ret = db__queue(db, w->one, &w->v[i * w->k], w->k);
+	w->n = 0;
+	return ret;
+}
+
+/* The values of @v stay valid until the rows are flushed: the report's, or constants. */
+static int rows_add(struct db *db, struct rows *w, const struct db_val *v)
+{
+	memcpy(&w->v[w->n * w->k], v, w->k * sizeof(*v));
+	return ++w->n == STORE_ROWS ? rows_flush(db, w) : 0;
+}
 
 /* The entry of the parts joined, in @a. */
 static struct dacc_ent *batch_get(struct dacc *a, int n, ...)
@@ -281,7 +316,7 @@ static int pod_window(struct one *o, const Podmeter__V1__PodReport *p, const str
 		v[15 + k] = DB_I(nd(dollars(p->cost, k)));
 	for (k = 0; k < 3; k++)
 		v[19 + k] = DB_I(nd(dollars(p->waste, k)));
-	return db__queue(o->s->db, SQL_POD_WINDOW, v, 22);
+	return rows_add(o->s->db, &o->pods, v);
 }
 
 static void wl_add(struct wl_acc *wl, const Podmeter__V1__PodReport *p, double span)
@@ -447,7 +482,7 @@ static int rollup_hour(struct one *o, const struct rollup *ru, int64_t hour, dou
 	v[17] = DB_R(ru->mem_byte_s * (f1 - f0));
 	v[18] = DB_I(part(ru->net_tx, f0, f1));
 	v[19] = DB_I(f0 == 0 ? ru->pods : 0);	/* pod-windows counted once, in the first hour */
-	return db__queue(o->s->db, SQL_ROLLUP, v, 20);
+	return rows_add(o->s->db, &o->rollups, v);
 }
 
 /* One rollup over the hours the report's window spans, in proportion to the time in each. */
@@ -642,7 +677,7 @@ static int write_pods(struct one *o)
 	return ret;
 }
 
-/* ---- the ledger, a phase at a time: one round trip each for the batch ---- */
+/* ---- the ledger: the batch's reads in one round trip ---- */
 
 struct node_state {
 	bool found;
@@ -655,7 +690,8 @@ struct pre {
 	int64_t last;		/* the node's last sequence once this report is in */
 	int64_t changes;	/* the ledger insert's */
 	double was;		/* the ledger's window for a sequence already there */
-	bool known;		/* ruled on before the ledger: at or below the node's floor */
+	bool known;		/* already seen: a duplicate, a reuse, or at or below the floor */
+	struct db_val key[9];
 };
 
 static int node_row(void *ctx, const struct db_row *row)
@@ -674,41 +710,169 @@ static int window_row(void *ctx, const struct db_row *row)
 	return 0;
 }
 
+static int dist_row(void *ctx, const struct db_row *r)
+{
+	struct dacc_ent *e = ctx;
+	size_t len;
+	const void *b = db_row__blob(r, 0, &len);
+
+	e->row_found = true;
+	e->row_ref = db_row__real(r, 1);
+	e->row_ret = dist__decode(&e->row, b, len);
+	return 0;
+}
+
 static bool same_node(const Podmeter__V1__NodeReport *a, const Podmeter__V1__NodeReport *b)
 {
 	return !strcmp(a->node, b->node) && !strcmp(a->cluster, b->cluster);
 }
 
-/* Every report's node as the store has it, in one round trip. */
-static int read_nodes(struct store *s, struct store_report *reps, struct pre *pre,
-		      struct db_val (*keys)[3], struct db_call *calls, size_t n)
+/* Every distribution a report of the batch may feed: their rows are read up front. */
+static int dist_keys(struct batch *b, struct store_report *reps, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		keys[i][0] = DB_T(reps[i].rep->cluster);
-		keys[i][1] = DB_T(reps[i].rep->node);
-		keys[i][2] = DB_I(reps[i].rep->seq);
-		calls[i] = (struct db_call){ SQL_NODE_GET, keys[i], 2, node_row, &pre[i].db, NULL };
-	}
-	return db__batch(s->db, calls, (int)n);
-}
-
-/*
- * In batch order, each report against its node's state (the store's, or as
- * an earlier report of the batch left it): at or below the ledger's floor
- * it is already known; far past the last sequence it is a jump, which
- * leaves the node's last sequence where it was, so later real reports are
- * judged against it.
- */
-static void judge_sequences(struct store_report *reps, struct pre *pre, size_t n)
-{
-	struct node_state st;
-	size_t i, j;
+	const char *kind, *name;
+	size_t i, j, k;
 
 	for (i = 0; i < n; i++) {
 		const Podmeter__V1__NodeReport *r = reps[i].rep;
 
+		if (!b->dists.has_ref) {
+			b->dists.ref = r->window_end;
+			b->dists.has_ref = true;
+		}
+		for (j = 0; j < r->n_pods; j++) {
+			store__workload_of(r->pods[j], &kind, &name);
+			for (k = 0; k < r->pods[j]->n_containers; k++) {
+				const Podmeter__V1__ContainerReport *c = r->pods[j]->containers[k];
+
+				if (c->name[0] && c->cpu_cores &&
+				    !batch_get(&b->dists, 5, r->cluster, r->pods[j]->namespace_, kind,
+					       name, c->name))
+					return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * One round trip: each report's node, its ledger row (inserted unless the
+ * key is there or at or below the node's floor), and the stored
+ * distributions the batch may add to.
+ */
+static int read_and_insert(struct store *s, struct store_report *reps, struct pre *pre, size_t n,
+			   struct batch *b)
+{
+	struct db_call *calls = calloc(2 * n + b->dists.n + 1, sizeof(*calls));
+	size_t i, k = 0;
+	int ret;
+
+	if (!calls)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const Podmeter__V1__NodeReport *r = reps[i].rep;
+		struct db_val *v = pre[i].key;
+
+		v[0] = DB_T(r->cluster);
+		v[1] = DB_T(r->node);
+		v[2] = DB_I(r->seq);
+		v[3] = DB_R(r->window_start);
+		v[4] = DB_R(r->window_end);
+		v[5] = DB_R(reps[i].received_at);
+		v[6] = DB_I(reps[i].bytes);
+		v[7] = DB_I(r->n_pods);
+		calls[k++] = (struct db_call){ SQL_NODE_GET, v, 2, node_row, &pre[i].db, NULL };
+		calls[k++] = (struct db_call){ SQL_LEDGER_INSERT, v, 8, NULL, NULL, &pre[i].changes };
+	}
+	for (i = 0; i < b->dists.cap; i++) {
+		struct dacc_ent *e = &b->dists.tab[i];
+
+		if (e->key)
+			calls[k++] = (struct db_call){ SQL_DIST_GET, NULL, 5, dist_row, e, NULL };
+	}
+	/* the keys' values point into the entries: set once the table no longer moves */
+	for (i = 2 * n; i < k; i++) {
+		struct dacc_ent *e = calls[i].ctx;
+		struct db_val *v = calloc(5, sizeof(*v));
+		int p;
+
+		if (!v) {
+			while (i-- > 2 * n)
+				free((void *)calls[i].params);
+			free(calls);
+			return -ENOMEM;
+		}
+		for (p = 0; p < 5; p++)
+			v[p] = DB_T(e->part[p]);
+		calls[i].params = v;
+	}
+	ret = db__batch(s->db, calls, (int)k);
+	for (i = 2 * n; i < k; i++)
+		free((void *)calls[i].params);
+	free(calls);
+	return ret;
+}
+
+/*
+ * Already seen: a key in the ledger with this window is a duplicate, with
+ * another a reused sequence; no row at all means at or below the node's
+ * floor. One round trip, for those only.
+ */
+static int judge_known(struct store *s, struct store_report *reps, struct pre *pre, size_t n)
+{
+	struct db_call *calls = calloc(n + 1, sizeof(*calls));
+	size_t i, k = 0;
+	int ret;
+
+	if (!calls)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		pre[i].was = NAN;
+		if (!pre[i].changes) {
+			pre[i].known = true;
+			calls[k++] = (struct db_call){ SQL_LEDGER_GET, pre[i].key, 3, window_row,
+						       &pre[i].was, NULL };
+		}
+	}
+	ret = k ? db__batch(s->db, calls, (int)k) : 0;
+	free(calls);
+	for (i = 0; i < n && !ret; i++) {
+		if (!pre[i].known)
+			continue;
+		if (isnan(pre[i].was)) {
+			reps[i].verdict = STORE_DUPLICATE;
+			snprintf(reps[i].why, sizeof(reps[i].why),
+				 "older than the ledger keeps (at or below %lld)",
+				 (long long)pre[i].db.floor);
+		} else if (pre[i].was == reps[i].rep->window_start) {
+			reps[i].verdict = STORE_DUPLICATE;
+		} else {
+			reps[i].verdict = STORE_SEQ_REUSED;
+			snprintf(reps[i].why, sizeof(reps[i].why),
+				 "seq %llu was taken for another window; was the node's spool "
+				 "reset?", (unsigned long long)reps[i].rep->seq);
+		}
+	}
+	return ret;
+}
+
+/*
+ * In batch order, each new report against its node's state (the store's,
+ * or as an earlier report of the batch left it): far past the last
+ * sequence it is a jump, flagged in the ledger, which leaves the node's
+ * last sequence where it was, so later real reports are judged against it.
+ */
+static int judge_sequences(struct store *s, struct store_report *reps, struct pre *pre, size_t n)
+{
+	struct node_state st;
+	size_t i, j;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++) {
+		const Podmeter__V1__NodeReport *r = reps[i].rep;
+
+		if (pre[i].known)
+			continue;
 		st = pre[i].db;
 		for (j = i; j-- > 0;) {
 			if (same_node(reps[j].rep, r) && !pre[j].known) {
@@ -716,73 +880,14 @@ static void judge_sequences(struct store_report *reps, struct pre *pre, size_t n
 				break;
 			}
 		}
-		if (st.found && (int64_t)r->seq <= st.floor) {
-			pre[i].known = true;
-			reps[i].verdict = STORE_DUPLICATE;
-			snprintf(reps[i].why, sizeof(reps[i].why),
-				 "older than the ledger keeps (at or below %lld)", (long long)st.floor);
-			continue;
-		}
 		reps[i].seq_jump = st.found && r->seq > (uint64_t)st.last_seq + REC_SEQ_JUMP_MAX;
 		pre[i].last = !st.found ? (int64_t)r->seq
 			      : reps[i].seq_jump ? st.last_seq
 			      : (int64_t)r->seq > st.last_seq ? (int64_t)r->seq : st.last_seq;
+		if (reps[i].seq_jump)
+			ret = db__queue(s->db, SQL_LEDGER_JUMP, pre[i].key, 3);
 	}
-}
-
-/* The ledger rows, in one round trip; then the windows of those already there. */
-static int write_ledger(struct store *s, struct store_report *reps, struct pre *pre,
-			struct db_val (*keys)[3], struct db_call *calls, size_t n)
-{
-	struct db_val (*v)[9] = calloc(n, sizeof(*v));
-	size_t i, k = 0;
-	int ret;
-
-	if (!v)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		const Podmeter__V1__NodeReport *r = reps[i].rep;
-
-		if (pre[i].known)
-			continue;
-		v[i][0] = keys[i][0];
-		v[i][1] = keys[i][1];
-		v[i][2] = keys[i][2];
-		v[i][3] = DB_R(r->window_start);
-		v[i][4] = DB_R(r->window_end);
-		v[i][5] = DB_R(reps[i].received_at);
-		v[i][6] = DB_I(reps[i].bytes);
-		v[i][7] = DB_I(r->n_pods);
-		v[i][8] = DB_I(reps[i].seq_jump);
-		calls[k++] = (struct db_call){ SQL_LEDGER_INSERT, v[i], 9, NULL, NULL, &pre[i].changes };
-	}
-	ret = db__batch(s->db, calls, (int)k);
-	for (i = 0, k = 0; !ret && i < n; i++)
-		if (!pre[i].known && !pre[i].changes)
-			calls[k++] = (struct db_call){ SQL_LEDGER_GET, keys[i], 3, window_row,
-						       &pre[i].was, NULL };
-	if (!ret && k)
-		ret = db__batch(s->db, calls, (int)k);
-	free(v);
 	return ret;
-}
-
-/* A sequence already in the ledger: the same window is a duplicate, another a reuse. */
-static void judge_duplicates(struct store_report *reps, struct pre *pre, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (pre[i].known || pre[i].changes)
-			continue;
-		pre[i].known = true;
-		reps[i].verdict = pre[i].was == reps[i].rep->window_start ? STORE_DUPLICATE
-									   : STORE_SEQ_REUSED;
-		if (reps[i].verdict == STORE_SEQ_REUSED)
-			snprintf(reps[i].why, sizeof(reps[i].why),
-				 "seq %llu was taken for another window; was the node's spool "
-				 "reset?", (unsigned long long)reps[i].rep->seq);
-	}
 }
 
 static int node_upsert(struct one *o, const struct store_report *sr, int64_t last_seq)
@@ -799,63 +904,55 @@ static int node_upsert(struct one *o, const struct store_report *sr, int64_t las
 static int write_report(struct store *s, struct store_report *sr, int64_t last, struct batch *b)
 {
 	const Podmeter__V1__NodeReport *r = sr->rep;
-	struct one o = { .s = s, .r = r, .b = b };
+	struct one *o = calloc(1, sizeof(*o));
 	int ret;
 
-	o.wl = calloc(r->n_pods + 1, sizeof(*o.wl));
-	if (!o.wl)
+	if (!o)
 		return -ENOMEM;
-	ret = node_upsert(&o, sr, last);
+	*o = (struct one){ .s = s, .r = r, .b = b,
+			   .pods = { .one = SQL_POD_WINDOW, .many = SQL_POD_WINDOW_ROWS, .k = 22 },
+			   .rollups = { .one = SQL_ROLLUP, .many = SQL_ROLLUP_ROWS, .k = 20 } };
+	o->wl = calloc(r->n_pods + 1, sizeof(*o->wl));
+	if (!o->wl) {
+		free(o);
+		return -ENOMEM;
+	}
+	ret = node_upsert(o, sr, last);
 	if (!ret)
-		ret = write_pods(&o);
+		ret = write_pods(o);
 	if (!ret)
-		ret = write_rollups(&o);
+		ret = rows_flush(s->db, &o->pods);
 	if (!ret)
-		ret = note_workloads(&o);
+		ret = write_rollups(o);
+	if (!ret)
+		ret = rows_flush(s->db, &o->rollups);
+	if (!ret)
+		ret = note_workloads(o);
 	if (!ret)
 		sr->verdict = STORE_STORED;
-	free(o.wl);
+	free(o->wl);
+	free(o);
 	return ret;
 }
 
 /* ---- the batch ---- */
 
-struct dist_row {
-	struct pm_dist d;
-	double ref;
-	bool found;
-	int ret;
-};
-
-static int dist_row(void *ctx, const struct db_row *r)
-{
-	struct dist_row *c = ctx;
-	size_t len;
-	const void *b = db_row__blob(r, 0, &len);
-
-	c->found = true;
-	c->ref = db_row__real(r, 1);
-	c->ret = dist__decode(&c->d, b, len);
-	return 0;
-}
-
 /* The stored distribution and the batch's, both decayed to the later time: weights only shrink. */
-static int put_dist(struct store *s, const struct dacc *a, const struct dacc_ent *e,
-		    struct dist_row *row)
+static int put_dist(struct store *s, const struct dacc *a, struct dacc_ent *e)
 {
 	struct db_val key[9] = { DB_T(e->part[0]), DB_T(e->part[1]), DB_T(e->part[2]),
 				 DB_T(e->part[3]), DB_T(e->part[4]) };
-	double ref = row->found ? row->ref : a->ref, to = fmax(ref, a->ref);
+	double ref = e->row_found ? e->row_ref : a->ref, to = fmax(ref, a->ref);
 	size_t len;
 	void *blob;
-	int ret = row->ret;
+	int ret = e->row_ret;
 
 	if (ret)
 		return ret;
-	dist__scale(&row->d, decay(ref, to));
-	ret = dist__merge(&row->d, &e->d, decay(a->ref, to));
+	dist__scale(&e->row, decay(ref, to));
+	ret = dist__merge(&e->row, &e->d, decay(a->ref, to));
 	if (!ret)
-		ret = dist__encode(&row->d, &blob, &len);
+		ret = dist__encode(&e->row, &blob, &len);
 	if (ret)
 		return ret;
 	key[5] = DB_B(blob, len);
@@ -867,37 +964,17 @@ static int put_dist(struct store *s, const struct dacc *a, const struct dacc_ent
 	return ret;
 }
 
-/* Every distribution the batch touched: read in one round trip, written back queued. */
+/* The distributions the batch added to, written back (rows were read with the ledger). */
 static int flush_dists(struct store *s, const struct dacc *a)
 {
-	struct db_val (*keys)[5] = calloc(a->n + 1, sizeof(*keys));
-	struct dist_row *rows = calloc(a->n + 1, sizeof(*rows));
-	struct db_call *calls = calloc(a->n + 1, sizeof(*calls));
-	const struct dacc_ent **ents = dacc_sorted(a), *e;
-	size_t i, n = 0;
-	int ret = -ENOMEM;
+	const struct dacc_ent **sorted = dacc_sorted(a);
+	size_t i;
+	int ret = sorted ? 0 : -ENOMEM;
 
-	if (!keys || !rows || !calls || !ents)
-		goto out;
-	for (i = 0; (e = ents[i]); i++) {
-		int k;
-
-		for (k = 0; k < 5; k++)
-			keys[n][k] = DB_T(e->part[k]);
-		dist__init(&rows[n].d);
-		calls[n] = (struct db_call){ SQL_DIST_GET, keys[n], 5, dist_row, &rows[n], NULL };
-		n++;
-	}
-	ret = n ? db__batch(s->db, calls, (int)n) : 0;
-	for (i = 0; i < n && !ret; i++)
-		ret = put_dist(s, a, ents[i], &rows[i]);
-out:
-	for (i = 0; rows && i < n; i++)
-		dist__free(&rows[i].d);
-	free(keys);
-	free(rows);
-	free(calls);
-	free(ents);
+	for (i = 0; !ret && sorted[i]; i++)
+		if (sorted[i]->last >= sorted[i]->first)	/* a stored report fed it */
+			ret = put_dist(s, a, (struct dacc_ent *)sorted[i]);
+	free(sorted);
 	return ret;
 }
 
@@ -919,23 +996,19 @@ static void batch_free(struct batch *b)
 	dacc_free(&b->labels);
 }
 
-/* The ledger's phases, then the new reports' rows, then what the batch added up. */
+/* The batch's reads with the ledger, then the new reports' rows, then what it added up. */
 static int batch_write(struct store *s, struct store_report *reps, size_t n, struct batch *b)
 {
 	struct pre *pre = calloc(n, sizeof(*pre));
-	struct db_val (*keys)[3] = calloc(n, sizeof(*keys));
-	struct db_call *calls = calloc(n, sizeof(*calls));
 	size_t i;
-	int ret = -ENOMEM;
+	int ret = pre ? dist_keys(b, reps, n) : -ENOMEM;
 
-	if (pre && keys && calls)
-		ret = read_nodes(s, reps, pre, keys, calls, n);
-	if (!ret) {
-		judge_sequences(reps, pre, n);
-		ret = write_ledger(s, reps, pre, keys, calls, n);
-	}
 	if (!ret)
-		judge_duplicates(reps, pre, n);
+		ret = read_and_insert(s, reps, pre, n, b);
+	if (!ret)
+		ret = judge_known(s, reps, pre, n);
+	if (!ret)
+		ret = judge_sequences(s, reps, pre, n);
 	for (i = 0; i < n && !ret; i++)
 		if (!pre[i].known)
 			ret = write_report(s, &reps[i], pre[i].last, b);
@@ -946,8 +1019,6 @@ static int batch_write(struct store *s, struct store_report *reps, size_t n, str
 	if (!ret)
 		ret = flush_dists(s, &b->dists);
 	free(pre);
-	free(keys);
-	free(calls);
 	return ret;
 }
 

@@ -10,6 +10,7 @@ enum store_sql_id {
 	SQL_NODE_GET,
 	SQL_LEDGER_INSERT,
 	SQL_LEDGER_GET,
+	SQL_LEDGER_JUMP,
 	SQL_NODE_UPSERT,
 	SQL_POD_WINDOW,
 	SQL_ROLLUP,
@@ -34,10 +35,16 @@ enum store_sql_id {
 	SQL_COSTS_POD,
 	SQL_NODES_ALL,
 	SQL_LEDGER_COUNT,
+	SQL_POD_WINDOW_ROWS,	/* SQL_POD_WINDOW, STORE_ROWS rows at once (built by store_sql_init) */
+	SQL_ROLLUP_ROWS,	/* SQL_ROLLUP, likewise */
 	SQL_N,
 };
 
-extern const char *const store_sql[SQL_N];
+#define STORE_ROWS 16	/* rows a multi-row INSERT takes */
+
+/* The statements; the multi-row ones exist once store_sql_init has run (0 or -ENOMEM). */
+extern const char *store_sql[SQL_N];
+int store_sql_init(void);
 /* store_migrations[v - 1]: the DDL of version v, NULL-terminated */
 extern const char *const *const store_migrations[];
 extern const int store_n_migrations;
