@@ -14,6 +14,7 @@ REC_PORT=${REC_PORT:-19487}
 REC_URL="http://127.0.0.1:$REC_PORT"
 NODES=10
 REPORTS=15
+TBASE=$(( $(date +%s) / 3600 * 3600 - 7200 ))
 
 "$LOAD" --write-tokens "$RWORK/tokens" --nodes $NODES || { fail "tokens"; finish; exit; }
 pg_start || { fail "postgresql: no server"; finish; exit; }
@@ -21,12 +22,13 @@ for store in "sqlite:$RWORK/dash.db" "$PG_URL"; do
 	name=${store%%:*}
 	start_reconciler --store "$store" --node-tokens "$RWORK/tokens" || { fail "$name: start"; continue; }
 	"$LOAD" --url "$REC_URL/v1/reports" --nodes $NODES --reports $REPORTS --pods 20 --concurrency 4 \
-		--sums "$RWORK/$name.sums" >"$RWORK/$name.load" 2>&1 || fail "$name: load"
+		--time-base $TBASE --sums "$RWORK/$name.sums" >"$RWORK/$name.load" 2>&1 || fail "$name: load"
 	stop_reconciler
 done
-python3 - "$RWORK" "$PG_BIN/psql" "$PG_DIR" "$PG_PORT" >"$RWORK/verdicts" 2>&1 <<'PY'
+python3 - "$RWORK" "$PG_BIN/psql" "$PG_DIR" "$PG_PORT" $TBASE $REPORTS >"$RWORK/verdicts" 2>&1 <<'PY'
 import json, sqlite3, subprocess, sys, time
 work, psql, pgdir, pgport = sys.argv[1:5]
+tbase, reports = float(sys.argv[5]), int(sys.argv[6])
 out = []
 def check(ok, what):
     out.append(("PASS " if ok else "FAIL ") + what)
@@ -92,6 +94,10 @@ for engine, run in (("sqlite", run_sqlite), ("postgresql", run_pg)):
         elif title.startswith("Idle and zombie"):
             check(all(r[cols.index("kind")] == "idle" for r in rows) and len(rows) == 2 * len(sums["nodes"]),
                   "%s: the idle findings, one row each however many windows saw them: %d" % (engine, len(rows)))
+            first = {float(r[cols.index("first_seen")]) for r in rows}
+            last = {float(r[cols.index("last_seen")]) for r in rows}
+            check(first == {tbase} and last == {tbase + reports * 60.0},
+                  "%s: first seen at the first window's start, last at the last's end: %s, %s" % (engine, first, last))
 print("\n".join(out))
 PY
 while read -r v line; do [ "$v" = PASS ] && pass "$line" || fail "$line"; done <"$RWORK/verdicts"
