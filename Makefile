@@ -46,17 +46,21 @@ AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 
 # The reconciler: its own program and libraries (SQLite, PostgreSQL, GnuTLS), which the
 # agent does not link.
-REC_PKGS := sqlite3 libpq gnutls libmicrohttpd jansson libcurl libprotobuf-c zlib
-REC_CFLAGS := $(shell pkg-config --cflags sqlite3 libpq gnutls 2>/dev/null)
+REC_PKGS := sqlite3 libpq gnutls libmicrohttpd jansson libcurl libprotobuf-c zlib libgit2 yaml-0.1
+REC_CFLAGS := $(shell pkg-config --cflags sqlite3 libpq gnutls libgit2 2>/dev/null) -Ireconciler \
+	-Ireconciler/gitops
 REC_LDLIBS := $(shell pkg-config --libs $(REC_PKGS) 2>/dev/null) -lpthread -lm
+# part 2: deciding, guardrails, git and forge writing, verification (reconciler/gitops/)
+REC_GITOPS_SRCS := $(addprefix reconciler/gitops/,gstore.c yamlt.c policy.c decide.c guard.c \
+	targets.c gitw.c forge.c cycle.c verify.c report.c cli.c)
 REC_LIB_SRCS := reconciler/serve.c reconciler/server.c reconciler/writer.c reconciler/auth.c \
 	reconciler/costs.c reconciler/metrics.c reconciler/ingest.c reconciler/store.c \
 	reconciler/store_ingest.c reconciler/schema.c reconciler/db.c reconciler/db_sqlite.c \
-	reconciler/db_pg.c exporter/gz.c exporter/dist.c
+	reconciler/db_pg.c exporter/gz.c exporter/dist.c agent/quantity.c $(REC_GITOPS_SRCS)
 REC_OBJS := $(OUTPUT)/reconciler/main.o $(patsubst %.c,$(OUTPUT)/%.o,$(REC_LIB_SRCS)) \
 	$(OUTPUT)/podmeter.pb-c.o
 REC_SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(REC_LIB_SRCS)) $(OUTPUT)/san/podmeter.pb-c.o
-REC_UNIT_TESTS := ingest store auth costs
+REC_UNIT_TESTS := ingest store auth costs decide guard targets
 
 UNIT_TESTS := esc elfsym podfile podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model replay \
 	dist top
@@ -106,7 +110,9 @@ $(OUTPUT)/exporter/%.o: exporter/%.c $(wildcard include/podmeter/*.h) $(PB_GEN) 
 $(OUTPUT)/podmeter: $(AGENT_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/reconciler/%.o: reconciler/%.c $(wildcard reconciler/*.h) $(wildcard include/podmeter/*.h) $(PB_GEN)
+REC_HDRS := $(wildcard reconciler/*.h reconciler/gitops/*.h)
+
+$(OUTPUT)/reconciler/%.o: reconciler/%.c $(REC_HDRS) $(wildcard include/podmeter/*.h) $(PB_GEN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(REC_CFLAGS) -c $< -o $@
 
@@ -121,7 +127,7 @@ $(OUTPUT)/san/%.o: %.c $(wildcard include/podmeter/*.h) $(PB_GEN) | $(OUTPUT)/sa
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS)) $(OUTPUT)/san/podmeter.pb-c.o | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -lcmocka -o $@
 
-$(OUTPUT)/san/reconciler/%.o: reconciler/%.c $(wildcard reconciler/*.h) $(wildcard include/podmeter/*.h) $(PB_GEN)
+$(OUTPUT)/san/reconciler/%.o: reconciler/%.c $(REC_HDRS) $(wildcard include/podmeter/*.h) $(PB_GEN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(REC_CFLAGS) $(SAN) -c $< -o $@
 

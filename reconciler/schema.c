@@ -93,6 +93,7 @@ static const char *const migration_1[] = {
 
 const char *const *const store_migrations[] = {
 	migration_1,
+	store_migration_2,	/* reconciler/gitops/store_gitops.c: proposals, verdicts */
 };
 const int store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);
 
@@ -125,11 +126,13 @@ const char *store_sql[SQL_N] = {
 	[SQL_LEDGER_GET] = "SELECT window_start FROM ledger WHERE cluster = $1 AND node = $2 AND seq = $3",
 	[SQL_NODE_UPSERT] =
 		"INSERT INTO nodes (cluster, node, last_seq, last_window_end, last_received_at, reports,"
-		" seq_jumps, ledger_floor, agent_version) VALUES ($1, $2, $3, $4, $5, 1, $6, 0, $7)"
+		" seq_jumps, ledger_floor, agent_version, cpu_core_hour, memory_gib_hour, gpu_hour)"
+		" VALUES ($1, $2, $3, $4, $5, 1, $6, 0, $7, $8, $9, $10)"
 		" ON CONFLICT (cluster, node) DO UPDATE SET " GREATER("nodes", "last_seq") ", "
 		GREATER("nodes", "last_window_end") ", last_received_at = excluded.last_received_at,"
 		" reports = nodes.reports + 1, " ADD("nodes", "seq_jumps") ","
-		" agent_version = excluded.agent_version",
+		" agent_version = excluded.agent_version, cpu_core_hour = excluded.cpu_core_hour,"
+		" memory_gib_hour = excluded.memory_gib_hour, gpu_hour = excluded.gpu_hour",
 	[SQL_POD_WINDOW] =
 		"INSERT INTO pod_windows (cluster, node, seq, uid, namespace, pod, owner_kind, owner_name,"
 		" window_start, window_end, cpu_usec, memory_avg_bytes, memory_peak_bytes, net_tx_bytes,"
@@ -167,8 +170,9 @@ const char *store_sql[SQL_N] = {
 		"INSERT INTO container_hourly (cluster, hour, namespace, owner_kind, owner_name, container,"
 		" cpu_usec, memory_peak_bytes, oom_kills, throttled_periods, throttled_usec,"
 		" cpu_request_millicores, memory_request_bytes, cpu_limit_millicores, memory_limit_bytes,"
-		" pod_windows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-		" $16) ON CONFLICT (cluster, hour, namespace, owner_kind, owner_name, container)"
+		" pod_windows, runqueue_usec, pod_seconds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+		" $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+		" ON CONFLICT (cluster, hour, namespace, owner_kind, owner_name, container)"
 		" DO UPDATE SET " ADD("container_hourly", "cpu_usec") ", "
 		GREATER("container_hourly", "memory_peak_bytes") ", "
 		ADD("container_hourly", "oom_kills") ", " ADD("container_hourly", "throttled_periods") ", "
@@ -177,7 +181,8 @@ const char *store_sql[SQL_N] = {
 		" memory_request_bytes = excluded.memory_request_bytes,"
 		" cpu_limit_millicores = excluded.cpu_limit_millicores,"
 		" memory_limit_bytes = excluded.memory_limit_bytes, "
-		ADD("container_hourly", "pod_windows"),
+		ADD("container_hourly", "pod_windows") ", " ADD("container_hourly", "runqueue_usec") ", "
+		ADD("container_hourly", "pod_seconds"),
 	[SQL_DIST_GET] =
 		"SELECT cpu_dist, ref_time FROM container_stats WHERE cluster = $1 AND namespace = $2"
 		" AND owner_kind = $3 AND owner_name = $4 AND container = $5",
@@ -278,6 +283,7 @@ static void sql_init_once(void)
 	store_sql[SQL_POD_WINDOW_ROWS] = multi_row(store_sql[SQL_POD_WINDOW], 22, STORE_ROWS);
 	store_sql[SQL_ROLLUP_ROWS] = multi_row(store_sql[SQL_ROLLUP], 20, STORE_ROWS);
 	sql_init_ret = store_sql[SQL_POD_WINDOW_ROWS] && store_sql[SQL_ROLLUP_ROWS] ? 0 : -ENOMEM;
+	store_gitops_sql(store_sql);
 }
 
 int store_sql_init(void)

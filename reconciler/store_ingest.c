@@ -37,7 +37,8 @@ struct dacc_ent {
 	struct pm_dist d;	/* distributions: weights as of the accumulator's ref */
 	double first, last;	/* window times seen */
 	/* container hours */
-	int64_t cpu_usec, peak, ooms, thr_periods, thr_usec, pods, res[4];
+	int64_t cpu_usec, peak, ooms, thr_periods, thr_usec, pods, res[4], rq_usec;
+	double pod_s;		/* seconds of pod-windows: per-replica means */
 	/* labels: the value of the latest report */
 	char *value;
 	/* distributions: the stored row, read with the ledger */
@@ -386,12 +387,16 @@ static int64_t res_or(const Podmeter__V1__Resources *r, int cpu)
 static int containers(struct one *o, const struct wl_acc *wl, const Podmeter__V1__PodReport *p)
 {
 	const Podmeter__V1__NodeReport *r = o->r;
+	double cpu_sum = 0;
 	char hour[24];
 	struct dacc_ent *a;
-	size_t i;
+	size_t i, named = 0;
 	int err;
 
 	snprintf(hour, sizeof(hour), "%lld", (long long)floor(r->window_start / 3600) * 3600);
+	for (i = 0; i < p->n_containers; i++)
+		if (p->containers[i]->name[0])
+			named++, cpu_sum += (double)nd(p->containers[i]->cpu_usec);
 	for (i = 0; i < p->n_containers; i++) {
 		const Podmeter__V1__ContainerReport *c = p->containers[i];
 
@@ -400,6 +405,10 @@ static int containers(struct one *o, const struct wl_acc *wl, const Podmeter__V1
 		a = batch_get(&o->b->hours, 6, r->cluster, hour, wl->ns, wl->kind, wl->name, c->name);
 		if (!a)
 			return -ENOMEM;
+		/* the pod's run-queue wait, shared by CPU time: the ratio per CPU-second holds */
+		a->rq_usec += llround((double)nd(p->runqueue_usec) *
+				      (cpu_sum > 0 ? (double)nd(c->cpu_usec) / cpu_sum : 1.0 / named));
+		a->pod_s += fmax(r->window_end - r->window_start, 0);
 		a->cpu_usec += nd(c->cpu_usec);
 		a->ooms += nd(c->oom_kills);
 		a->thr_periods += nd(c->cpu_throttled_periods);
@@ -425,7 +434,7 @@ static int flush_hours(struct store *s, const struct dacc *a)
 	int ret = sorted ? 0 : -ENOMEM;
 
 	for (i = 0; !ret && (e = sorted[i]); i++) {
-		struct db_val v[16];
+		struct db_val v[18];
 
 		v[0] = DB_T(e->part[0]);
 		v[1] = DB_I(strtoll(e->part[1], NULL, 10));
@@ -443,7 +452,9 @@ static int flush_hours(struct store *s, const struct dacc *a)
 		v[13] = DB_I(e->res[2]);
 		v[14] = DB_I(e->res[3]);
 		v[15] = DB_I(e->pods);
-		ret = db__queue(s->db, SQL_CTR_HOURLY, v, 16);
+		v[16] = DB_I(e->rq_usec);
+		v[17] = DB_R(e->pod_s);
+		ret = db__queue(s->db, SQL_CTR_HOURLY, v, 18);
 	}
 	free(sorted);
 	return ret;
@@ -893,11 +904,13 @@ static int judge_sequences(struct store *s, struct store_report *reps, struct pr
 static int node_upsert(struct one *o, const struct store_report *sr, int64_t last_seq)
 {
 	const Podmeter__V1__NodeReport *r = o->r;
-	struct db_val v[7] = { DB_T(r->cluster), DB_T(r->node), DB_I(last_seq),
-			       DB_R(r->window_end), DB_R(sr->received_at), DB_I(sr->seq_jump),
-			       DB_T(r->agent_version) };
+	const Podmeter__V1__Prices *pr = r->prices;
+	struct db_val v[10] = { DB_T(r->cluster), DB_T(r->node), DB_I(last_seq),
+				DB_R(r->window_end), DB_R(sr->received_at), DB_I(sr->seq_jump),
+				DB_T(r->agent_version), DB_R(pr ? pr->cpu_core_hour : 0),
+				DB_R(pr ? pr->memory_gib_hour : 0), DB_R(pr ? pr->gpu_hour : 0) };
 
-	return db__queue(o->s->db, SQL_NODE_UPSERT, v, 7);
+	return db__queue(o->s->db, SQL_NODE_UPSERT, v, 10);
 }
 
 /* A new report's rows, queued; what workloads share, into the batch. */

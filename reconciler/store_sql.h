@@ -37,6 +37,32 @@ enum store_sql_id {
 	SQL_LEDGER_COUNT,
 	SQL_POD_WINDOW_ROWS,	/* SQL_POD_WINDOW, STORE_ROWS rows at once (built by store_sql_init) */
 	SQL_ROLLUP_ROWS,	/* SQL_ROLLUP, likewise */
+	/* part 2, reconciler/gitops/gstore.c: deciding, proposals, verdicts */
+	SQL_G_CONTAINERS,
+	SQL_G_HOURS,
+	SQL_G_WL_HOURS,
+	SQL_G_WL_COST,
+	SQL_G_NS_COST,
+	SQL_G_PRICES,
+	SQL_G_FINDINGS,
+	SQL_G_LOCK,
+	SQL_G_UNLOCK,
+	SQL_P_INSERT,
+	SQL_P_ITEM,
+	SQL_P_UPDATE,
+	SQL_P_SELECT,
+	SQL_P_ITEMS,
+	SQL_P_MAXREV,
+	SQL_P_COUNTS,
+	SQL_P_OPENED_SINCE,
+	SQL_P_REJECTED,
+	SQL_P_LAST_MERGE,
+	SQL_P_OF_WORKLOAD,
+	SQL_V_PUT,
+	SQL_V_STALE,
+	SQL_V_OF_WORKLOAD,
+	SQL_F_GET,
+	SQL_F_PUT,
 	SQL_N,
 };
 
@@ -47,6 +73,9 @@ extern const char *store_sql[SQL_N];
 int store_sql_init(void);
 /* store_migrations[v - 1]: the DDL of version v, NULL-terminated */
 extern const char *const *const store_migrations[];
+extern const char *const store_migration_2[];
+/* Fill in the SQL_G_, SQL_P_, SQL_V_, SQL_F_ statements (reconciler/gitops/gstore.c). */
+void store_gitops_sql(const char **sql);
 extern const int store_n_migrations;
 
 #endif /* PODMETER_RECONCILER_STORE_SQL_H */
