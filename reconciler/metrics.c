@@ -57,6 +57,13 @@ struct rec_metrics {
 	uint64_t tr_ok, tr_refused, tr_error;
 	struct node_gauge *nodes;	/* open addressing */
 	size_t cap, n;
+	/* proposals (reconciler/gitops/) */
+	const char *const *prop_names;
+	int64_t prop_count[16];
+	int n_props;
+	double savings[3];
+	uint64_t cycles[3];
+	double last_cycle;
 };
 
 static double now_s(void)
@@ -234,6 +241,54 @@ void metrics__tokenreview(struct rec_metrics *m, const char *result)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void metrics__proposals(struct rec_metrics *m, const char *const *names, const int64_t *count,
+			int n, const double stages[3])
+{
+	pthread_mutex_lock(&m->lock);
+	m->prop_names = names;
+	m->n_props = n < 16 ? n : 16;
+	memcpy(m->prop_count, count, sizeof(int64_t) * (size_t)m->n_props);
+	memcpy(m->savings, stages, sizeof(m->savings));
+	pthread_mutex_unlock(&m->lock);
+}
+
+void metrics__cycle(struct rec_metrics *m, const char *result)
+{
+	pthread_mutex_lock(&m->lock);
+	m->cycles[!strcmp(result, "ok") ? 0 : !strcmp(result, "error") ? 1 : 2]++;
+	m->last_cycle = now_s();
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help);
+
+static void write_proposals(struct rec_metrics *m, FILE *f)
+{
+	static const char *const stages[] = { "proposed", "merged", "verified" };
+	static const char *const results[] = { "ok", "error", "not_writer" };
+	int i;
+
+	family(f, "podmeter_reconciler_proposals", "gauge",
+	       "Proposals (pull request revisions) in the store, by state.");
+	for (i = 0; i < m->n_props; i++)
+		fprintf(f, "podmeter_reconciler_proposals{state=\"%s\"} %lld\n", m->prop_names[i],
+			(long long)m->prop_count[i]);
+	family(f, "podmeter_reconciler_savings_dollars_per_month", "gauge",
+	       "Monthly savings at the agents' prices: proposed (open), merged (merged, verified "
+	       "or reverted), verified.");
+	for (i = 0; i < 3; i++)
+		fprintf(f, "podmeter_reconciler_savings_dollars_per_month{stage=\"%s\"} %.2f\n",
+			stages[i], m->savings[i]);
+	family(f, "podmeter_reconciler_propose_cycles_total", "counter",
+	       "Proposing cycles, by result (not_writer: another replica holds the lock).");
+	for (i = 0; i < 3; i++)
+		fprintf(f, "podmeter_reconciler_propose_cycles_total{result=\"%s\"} %llu\n",
+			results[i], (unsigned long long)m->cycles[i]);
+	family(f, "podmeter_reconciler_last_propose_cycle_time_seconds", "gauge",
+	       "When the last proposing cycle ended (0 = none yet).");
+	fprintf(f, "podmeter_reconciler_last_propose_cycle_time_seconds %.3f\n", m->last_cycle);
+}
+
 /* A label value as the exposition format wants it: \\, \" and \n escaped. */
 static void put_label(FILE *f, const char *name, const char *v, bool more)
 {
@@ -360,6 +415,7 @@ int metrics__write(struct rec_metrics *m, FILE *f, int64_t store_bytes)
 	write_counts(m, f);
 	write_store(m, f, store_bytes);
 	write_nodes(m, f);
+	write_proposals(m, f);
 	family(f, "podmeter_reconciler_build_info", "gauge", "The reconciler's version and store.");
 	fprintf(f, "podmeter_reconciler_build_info{version=\"%s\",store=\"%s\"} 1\n", PM_VERSION,
 		m->engine);

@@ -53,6 +53,12 @@ void metrics__queue(struct rec_metrics *m, size_t waiting);
 void metrics__compaction(struct rec_metrics *m, const struct store_compaction *c, bool ok);
 void metrics__tokenreview(struct rec_metrics *m, const char *result);
 
+/* Proposals by state (@names[i]: @count[i]) and savings, $/month: proposed, merged, verified. */
+void metrics__proposals(struct rec_metrics *m, const char *const *names, const int64_t *count,
+			int n, const double stages[3]);
+/* A proposing cycle ended: "ok", "error", "not_writer". */
+void metrics__cycle(struct rec_metrics *m, const char *result);
+
 /* The exposition; @store_bytes < 0 when the store could not say. */
 int metrics__write(struct rec_metrics *m, FILE *f, int64_t store_bytes);
 

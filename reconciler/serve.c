@@ -14,6 +14,7 @@
 #include <time.h>
 #include <curl/curl.h>
 #include "auth.h"
+#include "cli.h"
 #include "costs.h"
 #include "metrics.h"
 #include "serve.h"
@@ -36,6 +37,7 @@ struct serve_opts {
 	struct store_retention retention;
 	double compact_every, request_max_s;
 	int writers;
+	struct proposer_opts gitops;	/* --propose-every and the GitOps flags */
 };
 
 struct compactor {
@@ -77,7 +79,9 @@ static void usage(FILE *f)
 		"  --rollup-retention DUR      hourly rollups and container hours (400d)\n"
 		"  --findings-retention DUR    findings not seen since (30d)\n"
 		"  --writers N                 store connections writing (sqlite 1, postgresql 2)\n"
-		"  --request-timeout DUR       a whole request, headers to last byte (default 60s)\n",
+		"  --request-timeout DUR       a whole request, headers to last byte (default 60s)\n"
+		"proposing (pull requests to the GitOps repository, see propose --help):\n"
+		"  --propose-every DUR         run a propose cycle this often (off by default)\n",
 		DEFAULT_LISTEN, DEFAULT_STORE, SA_DIR, SA_DIR, DEFAULT_TR_AUD, DEFAULT_TR_USER);
 }
 
@@ -104,6 +108,7 @@ static int opt(struct serve_opts *o, const char *a, const char *v)
 #undef S
 	};
 	size_t i;
+	int r;
 
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if (!strcmp(a, strs[i].flag)) {
@@ -123,6 +128,9 @@ static int opt(struct serve_opts *o, const char *a, const char *v)
 		return dur_opt(v, &o->compact_every) ? -1 : 1;
 	if (!strcmp(a, "--request-timeout"))
 		return dur_opt(v, &o->request_max_s) ? -1 : 1;
+	r = proposer__opt(&o->gitops, a, v);
+	if (r)
+		return r;
 	if (!strcmp(a, "--writers")) {
 		o->writers = atoi(v);
 		return o->writers >= 1 && o->writers <= WRITERS_MAX ? 1 : -1;
@@ -139,6 +147,14 @@ static int check_opts(struct serve_opts *o)
 	if (o->client_ca && !o->tls_cert) {
 		fprintf(stderr, "serve: --client-ca needs --tls-cert and --tls-key\n");
 		return -1;
+	}
+	if (o->gitops.every || o->gitops.repo_given) {
+		char err[256];
+
+		if (proposer__check(&o->gitops, err, sizeof(err))) {
+			fprintf(stderr, "serve: %s\n", err);
+			return -1;
+		}
 	}
 	if (!o->auth.node_tokens && !o->auth.tokenreview_url && !o->client_ca && !o->insecure) {
 		fprintf(stderr, "serve: refusing to start without authentication: give "
@@ -293,6 +309,7 @@ struct serve_state {
 	struct rec_writer *writer;
 	struct rec_server *server;
 	struct compactor comp;
+	struct proposer *proposer;
 };
 
 static void node_seen(void *ctx, const char *cluster, const char *node, double received,
@@ -358,6 +375,8 @@ static int start(struct serve_state *st, char *err, size_t errlen)
 	st->comp.started = !ret;
 	if (ret)
 		snprintf(err, errlen, "retention thread: %s", strerror(-ret));
+	if (!ret && (ret = proposer__start(&st->proposer, &st->o.gitops, st->o.store, st->m)))
+		snprintf(err, errlen, "proposer thread: %s", strerror(-ret));
 	return ret;
 }
 
@@ -365,6 +384,7 @@ static void stop(struct serve_state *st)
 {
 	int i;
 
+	proposer__stop(st->proposer);
 	server__stop(st->server);	/* requests in flight finish first */
 	writer__stop(st->writer);
 	compactor_stop(&st->comp);
@@ -404,6 +424,7 @@ int serve__main(int argc, char **argv)
 
 	st.o = (struct serve_opts){ .listen = DEFAULT_LISTEN, .store = DEFAULT_STORE,
 				    .compact_every = 3600 };
+	proposer__defaults(&st.o.gitops);
 	st.o.auth.tokenreview_token = SA_DIR "/token";
 	st.o.auth.tokenreview_ca = SA_DIR "/ca.crt";
 	st.o.auth.tokenreview_audience = DEFAULT_TR_AUD;

@@ -462,7 +462,11 @@ struct insert_ctx {
 	const struct gs_prop *p;
 	const struct gs_item *items;
 	size_t n;
+	const struct gs_prop *upd;
+	enum gs_state upd_expect;
 };
+
+static int update_one(struct store *s, const struct gs_prop *p, enum gs_state expect);
 
 static int insert_fn(struct store *s, void *ctx)
 {
@@ -489,12 +493,15 @@ static int insert_fn(struct store *s, void *ctx)
 
 		ret = db__run(s->db, SQL_P_ITEM, w, 9, NULL, NULL, NULL);
 	}
+	if (!ret && c->upd)
+		ret = update_one(s, c->upd, c->upd_expect);
 	return ret;
 }
 
-int gstore__prop_insert(struct store *s, struct gs_prop *p, const struct gs_item *items, size_t n)
+int gstore__prop_insert(struct store *s, struct gs_prop *p, const struct gs_item *items, size_t n,
+			const struct gs_prop *upd, enum gs_state upd_expect)
 {
-	struct insert_ctx c = { p, items, n };
+	struct insert_ctx c = { p, items, n, upd, upd_expect };
 
 	snprintf(p->id, sizeof(p->id), "%s#%lld", p->grp, (long long)p->rev);
 	return tx(s, insert_fn, &c);

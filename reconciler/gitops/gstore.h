@@ -106,8 +106,12 @@ struct gs_item {
 
 void gs_prop__free(struct gs_prop *p);
 
-/* Insert @p (its id made from grp and rev) with its items, in one transaction. */
-int gstore__prop_insert(struct store *s, struct gs_prop *p, const struct gs_item *items, size_t n);
+/*
+ * Insert @p (its id made from grp and rev) with its items, and, with @upd,
+ * write @upd as gstore__prop_update does, all in one transaction.
+ */
+int gstore__prop_insert(struct store *s, struct gs_prop *p, const struct gs_item *items, size_t n,
+			const struct gs_prop *upd, enum gs_state upd_expect);
 /*
  * Write @p's mutable columns if its state is still @expect; with @q, also
  * @q if its state is still @q_expect, in the same transaction. -ESTALE when

@@ -886,7 +886,7 @@ static void patch_emit(struct yt_buf *b, struct kv *v, size_t n)
 	char prev_wl[700] = "", key[600], wl[700], ctr[GS_NAME], *part[4];
 	struct kv *run = calloc(n ? n : 1, sizeof(*run));
 	size_t i, j, k;
-	bool started;
+	bool started = false;
 
 	if (!run) {
 		b->err = -ENOMEM;
