@@ -150,7 +150,7 @@ run: deps
 test: test-deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc \
 		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver $(OUTPUT)/tests/hostile \
-		$(OUTPUT)/bench/reconciler_load fuzz-build
+		$(OUTPUT)/bench/reconciler_load $(OUTPUT)/tests/rec_fleet fuzz-build
 	@$(MAKE) --no-print-directory unit fuzz-smoke integration
 
 unit: $(UNIT_BINS)
@@ -175,8 +175,9 @@ $(OUTPUT)/tests/fake_cuda/cuda_driver: tests/integration/fake_cuda/cuda_driver.c
 	$(CC) $(CFLAGS) $^ -Wl,-rpath,'$$ORIGIN' -o $@
 
 integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver \
-		$(OUTPUT)/tests/hostile $(OUTPUT)/bench/reconciler_load $(OUTPUT)/tests/reconciler/test_store
-	@PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc GPU_IOCTL=$(OUTPUT)/tests/gpu_ioctl \
+		$(OUTPUT)/tests/hostile $(OUTPUT)/bench/reconciler_load $(OUTPUT)/tests/reconciler/test_store \
+		$(OUTPUT)/tests/rec_fleet
+	@REC_FLEET=$(OUTPUT)/tests/rec_fleet PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc GPU_IOCTL=$(OUTPUT)/tests/gpu_ioctl \
 		CUDA_DRIVER=$(OUTPUT)/tests/fake_cuda/cuda_driver HOSTILE=$(OUTPUT)/tests/hostile \
 		RECONCILER=$(OUTPUT)/podmeter-reconciler LOAD=$(OUTPUT)/bench/reconciler_load \
 		STORE_TEST=$(OUTPUT)/tests/reconciler/test_store tests/integration/run.sh
@@ -217,6 +218,13 @@ $(OUTPUT)/bench/model_bench: tests/bench/model_bench.c $(MODEL_SRCS) agent/detec
 		$(wildcard include/podmeter/*.h)
 	@mkdir -p $(OUTPUT)/bench
 	$(CC) $(CFLAGS) tests/bench/model_bench.c $(MODEL_SRCS) agent/detect.c exporter/snapshot.c -lm -o $@
+
+# synthetic fleets for the propose tests (tests/unit/reconciler/fleet.h over HTTP)
+$(OUTPUT)/tests/rec_fleet: tests/integration/rec_fleet.c tests/unit/reconciler/fleet.h \
+		tests/unit/reconciler/fixture.h $(OUTPUT)/exporter/gz.o $(OUTPUT)/exporter/dist.o \
+		$(OUTPUT)/podmeter.pb-c.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(filter %.c %.o,$^) $(shell pkg-config --libs libcurl libprotobuf-c zlib 2>/dev/null) -lm -o $@
 
 $(OUTPUT)/bench/reconciler_load: tests/bench/reconciler_load.c $(OUTPUT)/exporter/gz.o \
 		$(OUTPUT)/exporter/dist.o $(OUTPUT)/podmeter.pb-c.o

@@ -111,6 +111,9 @@ int decide__season(const double *y, const bool *have, size_t n, int64_t first_ho
 						 (ss_tot / (double)(m - 1))
 				   : 0;
 	out->strength = fmax(0, fmin(1, out->strength));
+	/* a flat series (within 5% of its mean) has no season worth the name */
+	if (sqrt(ss_tot / (double)m) < 0.05 * fabs(mu))
+		out->strength = 0;
 	for (h = next; h < next + (int64_t)period * 3600; h += 3600) {
 		p = (int)(((h / 3600) % period + period) % period);
 		if (sum[p] + recent > best) {
@@ -284,6 +287,7 @@ int decide__container(struct store *s, const struct gs_container *c, const struc
 	out->cpu_basis = out->q_cores;
 	if (out->season.period && out->season.peak > out->cpu_basis)
 		out->cpu_basis = out->season.peak;
+	out->cpu_target = st->cpu_target;
 	out->cpu_want = decide__round_cpu(out->cpu_basis / st->cpu_target);
 	out->mem_want = decide__round_mem(out->mem_peak * st->mem_headroom);
 	return 0;

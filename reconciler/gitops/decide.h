@@ -50,6 +50,7 @@ struct rec {
 	double cpu_price, mem_price;	/* $ per core-hour, per GiB-hour */
 	/* before guardrails */
 	double cpu_basis;		/* cores sized for: the quantile, or the forecast peak */
+	double cpu_target;		/* the target utilisation it was divided by */
 	double cpu_want, mem_want;	/* cores, bytes */
 	/* idle over the policy's days */
 	bool idle;

@@ -200,7 +200,7 @@ static void row_evidence(struct yt_buf *b, const struct group *g, size_t i)
 		yt_buf__printf(b, "p%.0f %.3f cores%s ÷ %.2f; %.1f days, confidence %.0f%%",
 			       r->quantile * 100, r->q_cores,
 			       r->season.period && r->cpu_basis > r->q_cores ? " (forecast peak)" : "",
-			       r->cpu_basis > 0 ? r->cpu_basis / fmax(r->cpu_want, 1e-9) : 0, r->days,
+			       r->cpu_target, r->days,
 			       r->confidence * 100);
 	else if (!strcmp(it->resource, "memory"))
 		yt_buf__printf(b, "peak %.0f MiB over %.0f days × headroom; %lld OOM kills",

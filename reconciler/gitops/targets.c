@@ -670,6 +670,22 @@ static void emit_scalar(struct yt_buf *b, const char *v)
 		yt_buf__quoted(b, v);
 }
 
+/* A mapping key: bare when it is a plain word, quoted otherwise. */
+static void yt_key(struct yt_buf *b, const char *k)
+{
+	const char *s;
+	bool plain = (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z');
+
+	for (s = k; plain && *s; s++)
+		plain = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			(*s >= '0' && *s <= '9') || *s == '_' || *s == '-';
+	if (plain && strcmp(k, "null") && strcmp(k, "true") && strcmp(k, "false") &&
+	    strcmp(k, "yes") && strcmp(k, "no") && strcmp(k, "on") && strcmp(k, "off"))
+		yt_buf__printf(b, "%s", k);
+	else
+		yt_buf__quoted(b, k);
+}
+
 /* Rows [lo, hi) share their first @depth components; emit them as nested mappings. */
 static void emit_tree(struct yt_buf *b, struct kv *v, size_t lo, size_t hi, size_t off, int indent)
 {
@@ -685,7 +701,7 @@ static void emit_tree(struct yt_buf *b, struct kv *v, size_t lo, size_t hi, size
 		       (v[j].key[off + klen] == '.' || v[j].key[off + klen] == '\0'))
 			j++;
 		yt_buf__printf(b, "%*s", indent, "");
-		yt_buf__quoted(b, name);
+		yt_key(b, name);
 		if (!dot) {
 			yt_buf__printf(b, ": ");
 			emit_scalar(b, v[i].val);
