@@ -531,6 +531,19 @@ static void idle_done(struct decide_ctx *d)
 		wlv_add(wlv_of(c, &d->wl), &v);
 		return;
 	}
+	{
+		double val, at;
+
+		if (!gstore__rejected(c->s, &d->wl, "", "replicas",
+				      c->now - d->wl_st.rej_days * 86400, &val, &at)) {
+			snprintf(v.outcome, sizeof(v.outcome), "block");
+			snprintf(v.detail, sizeof(v.detail), "idle %.1f days; a scale-to-zero pull "
+				 "request was closed unmerged %.1f days ago: not proposed again for "
+				 "%.0f days", d->wl_days, (c->now - at) / 86400, d->wl_st.rej_days);
+			wlv_add(wlv_of(c, &d->wl), &v);
+			return;
+		}
+	}
 	targets__group(d->wl_tg, d->wl.cluster, d->wl.ns, name, sizeof(name));
 	strncat(name, "-idle", sizeof(name) - strlen(name) - 1);
 	g = group_of(c, name, "idle", &d->wl, d->wl_tg);
@@ -661,7 +674,6 @@ static void verify_one(struct cyc *c, struct gs_prop *p)
 		snprintf(r.branch, sizeof(r.branch), "podmeter/%s", r.grp);
 		snprintf(r.base, sizeof(r.base), "%s", c->cfg->base);
 		snprintf(r.reverts, sizeof(r.reverts), "%s", p->id);
-		snprintf(r.content_hash, sizeof(r.content_hash), "revert");
 		r.rev = 1;
 		r.urgent = 1;
 		r.state = GS_CANDIDATE;
@@ -670,7 +682,15 @@ static void verify_one(struct cyc *c, struct gs_prop *p)
 		r.outcome = vo.detail;
 		ret = rev ? 0 : -ENOMEM;
 		if (!ret) {
+			/* hashed as its group will be, so the next step takes this row as it is */
+			struct group tmp;
+
 			revert_of(items, n, rev);
+			memset(&tmp, 0, sizeof(tmp));
+			snprintf(tmp.kind, sizeof(tmp.kind), "revert");
+			tmp.items = rev;
+			tmp.n = n;
+			report__hash(&tmp, r.content_hash);
 			ret = gstore__prop_insert(c->s, &r, rev, n, &q, GS_MERGED);
 		}
 		c->res->reverted += !ret;

@@ -23,7 +23,7 @@ struct side {
 
 /* The first hour at or after the merge whose requests are the proposed ones; 0 not yet. */
 static double applied_hour(const struct gs_hour *h, size_t n, const struct gs_item *items,
-			   size_t n_items, const char *ctr, double merged_at)
+			   size_t n_items, const struct gs_item *of, double merged_at)
 {
 	size_t i, k;
 
@@ -35,7 +35,8 @@ static double applied_hour(const struct gs_hour *h, size_t n, const struct gs_it
 		for (k = 0; k < n_items; k++) {
 			const struct gs_item *it = &items[k];
 
-			if (strcmp(it->container, ctr) || it->proposed < 0)
+			if (memcmp(&it->wl, &of->wl, sizeof(of->wl)) ||
+			    strcmp(it->container, of->container) || it->proposed < 0)
 				continue;
 			if (!strcmp(it->resource, "cpu"))
 				all &= llabs(h[i].req_cpu_m - llround(it->proposed * 1000)) <= 1;
@@ -116,7 +117,7 @@ int verify__check(struct store *s, const struct gs_prop *p, const struct gs_item
 		ret = gstore__hours(s, &items[i].wl, items[i].container, from, &h, &nh);
 		if (ret)
 			return ret;
-		at = applied_hour(h, nh, items, n, items[i].container, p->merged_at);
+		at = applied_hour(h, nh, items, n, &items[i], p->merged_at);
 		if (!at) {
 			free(h);
 			if (now - p->merged_at > NEVER_APPLIED_S) {
