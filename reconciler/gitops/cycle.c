@@ -743,6 +743,18 @@ static struct gs_prop *live_of(struct cyc *c, const char *grp)
 	return NULL;
 }
 
+/* Another revision of @grp still open: the one a resumed revision takes the pull request of. */
+static struct gs_prop *open_other(struct cyc *c, const char *grp, const char *id)
+{
+	size_t i;
+
+	for (i = c->n_props; i-- > 0;)
+		if (!strcmp(c->props[i].grp, grp) && c->props[i].state == GS_OPEN &&
+		    strcmp(c->props[i].id, id))
+			return &c->props[i];
+	return NULL;
+}
+
 static const char *const no_labels[] = { NULL };
 
 static int labels(struct cyc *c, const struct group *g, int64_t number)
@@ -1126,6 +1138,8 @@ static int write_group(struct cyc *c, struct group *g, char *err, size_t errlen)
 	}
 	if (live && !strcmp(live->content_hash, hash)) {
 		row = *live;
+		/* resumed before it was open: the revision it replaces may hold the pull request */
+		prev = row.state != GS_OPEN ? open_other(c, g->name, row.id) : NULL;
 	} else {
 		if (paced(c, g, live))
 			return 0;

@@ -185,34 +185,13 @@ static void cpy(char *dst, size_t len, const char *src)
 
 /* ---- reading ---- */
 
-struct cb_ctx {
-	void *fn;
-	void *ctx;
-};
+static int container_row(void *ctx, const struct db_row *r);
 
-static int container_row(void *ctx, const struct db_row *r)
-{
-	struct cb_ctx *c = ctx;
-	struct gs_container k;
-
-	memset(&k, 0, sizeof(k));
-	CPY(k.wl.cluster, db_row__text(r, 0));
-	CPY(k.wl.ns, db_row__text(r, 1));
-	CPY(k.wl.kind, db_row__text(r, 2));
-	CPY(k.wl.name, db_row__text(r, 3));
-	CPY(k.container, db_row__text(r, 4));
-	k.first_seen = db_row__real(r, 5);
-	k.last_seen = db_row__real(r, 6);
-	return ((gs_container_fn)c->fn)(c->ctx, &k);
-}
-
-int gstore__containers(struct store *s, double seen_since, gs_container_fn fn, void *ctx)
-{
-	struct cb_ctx c = { (void *)fn, ctx };
-	struct db_val p = DB_R(seen_since);
-
-	return db__run(s->db, SQL_G_CONTAINERS, &p, 1, container_row, &c, NULL);
-}
+/*
+ * The rows are read whole before @fn sees them: @fn runs statements of its
+ * own, which a PostgreSQL connection cannot while it is still reading rows.
+ */
+int gstore__containers(struct store *s, double seen_since, gs_container_fn fn, void *ctx);
 
 struct vec {
 	void *v;
@@ -232,6 +211,35 @@ static void *vec_push(struct vec *v)
 	}
 	memset((char *)v->v + v->n * v->size, 0, v->size);
 	return (char *)v->v + v->n++ * v->size;
+}
+
+static int container_row(void *ctx, const struct db_row *r)
+{
+	struct gs_container *k = vec_push(ctx);
+
+	if (!k)
+		return -ENOMEM;
+	CPY(k->wl.cluster, db_row__text(r, 0));
+	CPY(k->wl.ns, db_row__text(r, 1));
+	CPY(k->wl.kind, db_row__text(r, 2));
+	CPY(k->wl.name, db_row__text(r, 3));
+	CPY(k->container, db_row__text(r, 4));
+	k->first_seen = db_row__real(r, 5);
+	k->last_seen = db_row__real(r, 6);
+	return 0;
+}
+
+int gstore__containers(struct store *s, double seen_since, gs_container_fn fn, void *ctx)
+{
+	struct vec v = { .size = sizeof(struct gs_container) };
+	struct db_val p = DB_R(seen_since);
+	size_t i;
+	int ret = db__run(s->db, SQL_G_CONTAINERS, &p, 1, container_row, &v, NULL);
+
+	for (i = 0; !ret && i < v.n; i++)
+		ret = fn(ctx, (struct gs_container *)v.v + i);
+	free(v.v);
+	return ret;
 }
 
 static int hour_row(void *ctx, const struct db_row *r)
@@ -380,30 +388,36 @@ int gstore__prices(struct store *s, const char *cluster, double since, double *c
 
 static int finding_row(void *ctx, const struct db_row *r)
 {
-	struct cb_ctx *c = ctx;
-	struct gs_finding f;
+	struct gs_finding *f = vec_push(ctx);
 
-	memset(&f, 0, sizeof(f));
-	CPY(f.kind, db_row__text(r, 0));
-	CPY(f.ns, db_row__text(r, 1));
-	CPY(f.pod, db_row__text(r, 2));
-	CPY(f.owner_kind, db_row__text(r, 3));
-	CPY(f.owner_name, db_row__text(r, 4));
-	CPY(f.node, db_row__text(r, 5));
-	f.first_seen = db_row__real(r, 6);
-	f.last_seen = db_row__real(r, 7);
-	f.since = db_row__real(r, 8);
-	CPY(f.detail, db_row__text(r, 9));
-	return ((gs_finding_fn)c->fn)(c->ctx, &f);
+	if (!f)
+		return -ENOMEM;
+	CPY(f->kind, db_row__text(r, 0));
+	CPY(f->ns, db_row__text(r, 1));
+	CPY(f->pod, db_row__text(r, 2));
+	CPY(f->owner_kind, db_row__text(r, 3));
+	CPY(f->owner_name, db_row__text(r, 4));
+	CPY(f->node, db_row__text(r, 5));
+	f->first_seen = db_row__real(r, 6);
+	f->last_seen = db_row__real(r, 7);
+	f->since = db_row__real(r, 8);
+	CPY(f->detail, db_row__text(r, 9));
+	return 0;
 }
 
+/* Read whole first, as gstore__containers. */
 int gstore__findings(struct store *s, const char *cluster, double seen_since, gs_finding_fn fn,
 		     void *ctx)
 {
-	struct cb_ctx c = { (void *)fn, ctx };
+	struct vec v = { .size = sizeof(struct gs_finding) };
 	struct db_val p[2] = { DB_T(cluster), DB_R(seen_since) };
+	size_t i;
+	int ret = db__run(s->db, SQL_G_FINDINGS, p, 2, finding_row, &v, NULL);
 
-	return db__run(s->db, SQL_G_FINDINGS, p, 2, finding_row, &c, NULL);
+	for (i = 0; !ret && i < v.n; i++)
+		ret = fn(ctx, (struct gs_finding *)v.v + i);
+	free(v.v);
+	return ret;
 }
 
 static int bool_row(void *ctx, const struct db_row *r)

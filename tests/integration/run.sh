@@ -31,6 +31,8 @@ run tests/integration/test_reconciler_pg.sh
 run tests/integration/test_reconciler_kill.sh
 run tests/integration/test_reconciler_e2e.sh
 run tests/integration/test_reconciler_dashboard.sh
+run tests/integration/test_reconciler_propose.sh
+run tests/integration/test_reconciler_crash.sh
 run tests/integration/test_gpu.sh
 run tests/integration/test_hostile.sh
 run tests/integration/test_detect.sh
