@@ -49,6 +49,7 @@ struct cyc {
 	size_t n_wlv, cap_wlv;
 	struct dash_idle *idle;
 	size_t n_idle, cap_idle;
+	int64_t fresh;		/* new groups' revisions this cycle: open soon, paced too */
 	double now;
 	FILE *out;
 };
@@ -1040,6 +1041,7 @@ static bool paced(struct cyc *c, const struct group *g, const struct gs_prop *li
 	}
 	for (i = 0; i < c->n_props; i++)
 		open += c->props[i].state == GS_OPEN || c->props[i].state == GS_PUSHED;
+	open += c->fresh;
 	gstore__opened_since(c->s, c->now - 3600, &hour);
 	if (open >= c->pol.max_open || hour >= c->pol.per_hour) {
 		snprintf(why, sizeof(why), "%lld pull requests open (pace.maxOpen %d), %lld opened in "
@@ -1151,6 +1153,7 @@ static int write_group(struct cyc *c, struct group *g, char *err, size_t errlen)
 		if (ret)
 			return ret;
 		fresh = true;
+		c->fresh += !live || live->state != GS_OPEN;
 		prev = live && live->state == GS_OPEN ? live : NULL;
 	}
 	if (c->cfg->dry_run)

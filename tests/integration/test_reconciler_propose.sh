@@ -182,5 +182,33 @@ check '[ "$(git --git-dir="$E/gitops.git" rev-parse podmeter/lab-pay)" = "$perso
 	grep -q "left alone" "$E/p2.out"' "a branch a person pushed to is left alone"
 check 'grep -q "lab-shop#2: updated" "$E/p2.out" && [ "$(pyq "len(s[\"gitea\"][\"prs\"])")" = 3 ]' \
 	"a new policy updates the open pull request (no new one): $(grep -c updated "$E/p2.out") updated"
+
+# ---- serve proposes on an interval; pace: one pull request open at most ----
+E=$RWORK/serve
+mkdir -p "$E"
+make_repo "$E"
+printf 'pace:\n  maxOpen: 1\n  perHour: 5\n' >>"$E/work/.podmeter/policy.yaml"
+repo_commit "$E" "policy: one at a time"
+stop_forge
+start_forge "$E" || fail "forge"
+cp "$RWORK/history.db" "$E/rec.db"
+start_reconciler --store "sqlite:$E/rec.db" --insecure-no-auth --propose-every 1s \
+	--repo "file://$E/gitops.git" --git-cache "$E/cache" --forge github \
+	--forge-url "$(forge_api github)" --forge-repo acme/gitops --forge-token-file "$E/forge-token" ||
+	fail "serve --propose-every"
+for _ in $(seq 1 100); do
+	[ "$(metric podmeter_reconciler_propose_cycles_total 'result="ok"')" != missing ] &&
+		[ "$(metric podmeter_reconciler_propose_cycles_total 'result="ok"')" -ge 2 ] 2>/dev/null && break
+	sleep 0.2
+done
+open=$(metric podmeter_reconciler_proposals 'state="open"')
+saved=$(metric podmeter_reconciler_savings_dollars_per_month 'stage="proposed"')
+stop_reconciler
+check '[ "$(pyq "len(s[\"github\"][\"prs\"])")" = 1 ] && [ "$open" = 1 ] &&
+	awk -v s="$saved" "BEGIN { exit !(s > 0) }"' \
+	"serve --propose-every 1s: cycles ran, pace.maxOpen 1 held it to 1 pull request; /metrics: $open open, \$$saved a month proposed"
+"$RECONCILER" explain --store "sqlite:$E/rec.db" shop/web >"$E/explain" 2>&1
+"$RECONCILER" explain --store "sqlite:$E/rec.db" pay/checkout >>"$E/explain" 2>&1
+check 'grep -q "pace *block.*pace.maxOpen 1" "$E/explain"' "explain: a group waits for pace"
 [ -n "${KEEP:-}" ] && cp -r "$RWORK" "$KEEP"
 finish
