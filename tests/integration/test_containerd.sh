@@ -559,52 +559,65 @@ check_net "network tx" "$(net_delta tx)" $((rx1 - rx0)) "$TX"
 check_net "network rx" "$(net_delta rx)" $((tx1 - tx0)) "$RX"
 
 # --- identity: the kubelet's names on the runtime's container ids -----------------------
-for _ in $(seq 1 30); do
-	curl -sf "$PM_URL/v1/pods" >"$WORK/pods.v1" && grep -q "\"${C_ID[web/net]}\"" "$WORK/pods.v1" && break
-	sleep 0.1
-done
-ctr_ containers ls -q >"$WORK/runtime.ids"
-check_identity() {	# check_identity WHAT: /v1/pods against the runtime's and the kubelet's view
+# /v1/pods against the runtime's ids, the kubelet's names and the pause containers
+check_identity() {
+	local pod pauses=""
+	for pod in "${!P_PAUSE[@]}"; do pauses+="${P_UID[$pod]}=${P_PAUSE[$pod]} "; done
 	curl -sf "$PM_URL/v1/pods" >"$WORK/pods.v1"
-	python3 - "$WORK/pods.v1" "$WORK/pods.txt" "$WORK/runtime.ids" "$2" <<'PY'
+	python3 - "$WORK/pods.v1" "$WORK/pods.txt" "$WORK/runtime.ids" "$pauses" <<'PY'
 import json, sys
 snap = {p["uid"]: p for p in json.load(open(sys.argv[1]))["pods"]}
 runtime = set(open(sys.argv[3]).read().split())
-pause = set(sys.argv[4].split())
-bad, seen = [], 0
+pause = dict(kv.split("=") for kv in sys.argv[4].split())
+bad, named = [], 0
 for line in open(sys.argv[2]):
     f = line.split()
     if not line.startswith(" "):
         uid, ns, name = f[0], f[1], f[2]
         p = snap.get(uid)
+        ctrs = {c["id"]: c for c in p["containers"]} if p else {}
         if not p:
-            bad.append("pod %s missing" % name); continue
+            bad.append("pod %s missing" % name)
+            continue
         if (p["namespace"], p["pod"]) != (ns, name):
             bad.append("pod %s named %s/%s" % (uid, p["namespace"], p["pod"]))
-        ctrs = {c["id"]: c for c in p["containers"]}
         for c in p["containers"]:
             if c["id"] and c["id"] not in runtime:
-                bad.append("%s: container id %s is not the runtime's" % (name, c["id"]))
+                bad.append("%s: container id %s is not the runtime's" % (name, c["id"][:12]))
             if c["id"] and c["runtime"] != "containerd":
                 bad.append("%s: runtime %r" % (name, c["runtime"]))
+        c = ctrs.get(pause.get(uid))
+        if not c or c["name"]:
+            bad.append("%s: pause container %s %s" % (name, pause.get(uid, "?")[:12],
+                                                      "named %r" % c["name"] if c else "missing"))
+        continue
+    if not p:
         continue
     cname, cid = f
     c = ctrs.get(cid)
-    if p and not c:
+    if not c:
         bad.append("%s/%s: no container %s" % (name, cname, cid[:12]))
-    elif p and c["name"] != cname:
+    elif c["name"] != cname:
         bad.append("%s: container %s named %r, want %r" % (name, cid[:12], c["name"], cname))
     else:
-        seen += 1
-for p in snap.values():
-    for c in p["containers"]:
-        if c["id"] in pause and c["name"]:
-            bad.append("pause container %s named %r" % (c["id"][:12], c["name"]))
-print("FAIL" if bad else "PASS", "; ".join(bad) if bad else "%d containers named on the runtime's ids" % seen)
+        named += 1
+print("FAIL" if bad else "PASS", "; ".join(bad) if bad else
+      "%d containers named from the kubelet on the runtime's ids, %d pause containers unnamed"
+      % (named, len(pause)))
 PY
 }
-check_identity identity "${P_PAUSE[*]}" >"$WORK/identity.out"
-take_verdicts "$WORK/identity.out"
+# the verdict once the kubelet's latest list has been taken (it is read every second)
+identity_verdict() {	# identity_verdict WHEN
+	ctr_ containers ls -q >"$WORK/runtime.ids"
+	for _ in $(seq 1 30); do
+		check_identity >"$WORK/identity.out"
+		grep -q ^PASS "$WORK/identity.out" && break
+		sleep 0.2
+	done
+	sed -i "s/^\(PASS\|FAIL\) /\1 $1: /" "$WORK/identity.out"
+	take_verdicts "$WORK/identity.out"
+}
+identity_verdict "identity"
 
 # --- restarts: the runtime's own (same id), then the kubelet's (a new container) --------
 sample 2
@@ -623,14 +636,7 @@ sleep 3
 sample 4
 compare_cpu 3 4 "cpu across a container replaced by a new one (new id)" web
 compare_cpu 0 4 "cpu, the pod's whole life here" web
-ctr_ containers ls -q >"$WORK/runtime.ids"
-for _ in $(seq 1 30); do
-	check_identity identity "${P_PAUSE[*]}" >"$WORK/identity.out"
-	grep -q ^PASS "$WORK/identity.out" && break
-	sleep 0.2
-done
-sed -i 's/^\(PASS\|FAIL\) /\1 after the replacement: /' "$WORK/identity.out"
-take_verdicts "$WORK/identity.out"
+identity_verdict "identity after the replacement"
 
 # --- symlinks out of the hostile pod: never followed -----------------------------------
 e=$(escapes)
