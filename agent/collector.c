@@ -130,6 +130,7 @@ struct pod_rec {
 	struct gpu_counts *retired_gpu;	/* NULL until a gone cgroup had some */
 	struct pm_cuda_val retired_cuda;
 	__u64 retired_gpu_jobs;
+	__u64 retired_throttled_periods, retired_throttled_usec;
 	char path[PATH_MAX];		/* the pod cgroup, from the hierarchy root */
 	long long working_set;		/* bytes, read at each walk; -1 = none */
 	int live_cgroups;		/* counted by the last walk */
@@ -158,6 +159,8 @@ struct cg_rec {
 	__u64 starts;			/* cumulative */
 	__u64 procs;			/* cgroup.procs lines at the last walk */
 	long long working_set;		/* a container's, read at each walk; -1 = none */
+	__u64 throttled_periods;	/* a container's cpu.stat, read at each walk */
+	__u64 throttled_usec;
 	struct gpu_counts *gpu;		/* cumulative; NULL until it makes a GPU ioctl */
 	struct pm_cuda_val cuda;	/* cumulative, bytes_held now */
 	__u64 gpu_jobs;			/* DRM scheduler jobs queued, cumulative */
@@ -200,6 +203,8 @@ struct pm_collector {
 	size_t n_zombies, cap_zombies;
 	char mem_root[PATH_MAX];	/* memory controller's hierarchy; "" = none */
 	bool mem_v2;
+	char cpu_root[PATH_MAX];	/* cpu controller's hierarchy (throttling); "" = none */
+	bool cpu_v2;
 	enum pm_hier hier;
 	char root[PATH_MAX];		/* hierarchy walked for cgroup ids */
 	struct u64map cgroups;		/* cgid -> cg_rec */
@@ -638,6 +643,21 @@ static long long working_set(const struct pm_collector *c, const char *rel)
 	return usage > inactive ? usage - inactive : 0;
 }
 
+/* A container's CPU throttling, from the cpu controller's cpu.stat; kept when unreadable. */
+static void read_throttling(const struct pm_collector *c, struct cg_rec *r, const char *rel)
+{
+	char path[2 * PATH_MAX + 16];
+	uint64_t periods, usec;
+
+	if (!c->cpu_root[0])
+		return;
+	snprintf(path, sizeof(path), "%s/%s/cpu.stat", c->cpu_root, rel);
+	if (cgroupfs__cpu_throttling(path, &periods, &usec))
+		return;
+	r->throttled_periods = periods;
+	r->throttled_usec = usec;
+}
+
 static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 {
 	struct cg_rec *r = cg_get(c, ino);
@@ -652,8 +672,10 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 	r->pod->live_cgroups++;
 	r->procs = count_procs(c, r, rel);
 	/* a container's own, for its allocation; the pod's is read for the pod */
-	if (r->container_id[0])
+	if (r->container_id[0]) {
 		r->working_set = working_set(c, rel);
+		read_throttling(c, r, rel);
+	}
 }
 
 /* Named at birth: a cgroup gone before any walk still lands in its pod. */
@@ -825,6 +847,8 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 		r->pod->retired_starts += r->starts;
 		r->pod->retired_faults += r->faults;
 		r->pod->retired_oom_kills += r->oom_kills;
+		r->pod->retired_throttled_periods += r->throttled_periods;
+		r->pod->retired_throttled_usec += r->throttled_usec;
 		net_add(&r->pod->retired_net, &r->net);
 	}
 	r->tomb_since = now;
@@ -1113,6 +1137,11 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, struct gpu
 			return -ENOMEM;
 		cs->cpu_ns += r->oncpu_ns;
 		cs->runq_ns += r->runq_ns;
+		cs->oom_kills += r->oom_kills;
+		cs->throttled_periods += r->throttled_periods;
+		cs->throttled_usec += r->throttled_usec;
+		ps->throttled_periods += r->throttled_periods;
+		ps->throttled_usec += r->throttled_usec;
 		if (r->working_set >= 0)
 			cs->working_set_bytes = (cs->working_set_bytes > 0 ? cs->working_set_bytes : 0) +
 						r->working_set;
@@ -1238,6 +1267,8 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 		ps->runq_ns = pods[i]->retired_runq_ns;
 		ps->page_faults = pods[i]->retired_faults;
 		ps->oom_kills = pods[i]->retired_oom_kills;
+		ps->throttled_periods = pods[i]->retired_throttled_periods;
+		ps->throttled_usec = pods[i]->retired_throttled_usec;
 		add_net(ps, &pods[i]->retired_net);
 		ps->process_starts = pods[i]->retired_starts;
 		ps->working_set_bytes = pods[i]->working_set;
@@ -1742,6 +1773,7 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	if (ret)
 		goto out_free;
 	find_mem_root(c, &fs);
+	cgroupfs__controller_root(&fs, "cpu", c->cpu_root, sizeof(c->cpu_root), &c->cpu_v2);
 	open_net(c, cfg, &fs);
 	ret = proc__open(&c->proc, c->hier, cfg->zombie_grace_ms,
 			 getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);

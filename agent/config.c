@@ -758,6 +758,56 @@ void config__detect(const struct pm_config *cfg, struct pm_detect_cfg *out)
 	out->zombie_memory_bytes = (uint64_t)cfg->zombie_memory_bytes;
 }
 
+/* A label key as Kubernetes writes them: [prefix/]name, letters, digits, "-", "_", ".". */
+static bool cfg_label_key_ok(const char *k)
+{
+	const char *slash = strchr(k, '/');
+	size_t n = strlen(k);
+
+	if (!n || n > PM_LABEL_KEY_MAX || (slash && (slash == k || !slash[1] || strchr(slash + 1, '/'))))
+		return false;
+	if (strlen(slash ? slash + 1 : k) > 63)
+		return false;
+	for (; *k; k++)
+		if (!isalnum((unsigned char)*k) && !strchr("-_./", *k))
+			return false;
+	return true;
+}
+
+/* Comma-separated pod label keys whose values go into reports. */
+static int cfg_set_report_labels(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX], copy[sizeof(cfg->report_labels)], *tok, *save;
+	char seen[PM_POD_LABELS][PM_LABEL_KEY_MAX + 1];
+	int n = 0, i;
+
+	cfg_quote(v, q, sizeof(q));
+	if (strlen(v) >= sizeof(copy)) {
+		snprintf(why, len, "\"%s\" is longer than %zu bytes", q, sizeof(copy) - 1);
+		return -EINVAL;
+	}
+	strcpy(copy, v);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!cfg_label_key_ok(tok)) {
+			snprintf(why, len, "\"%s\": \"%.100s\" is not a label key", q, tok);
+			return -EINVAL;
+		}
+		for (i = 0; i < n; i++) {
+			if (!strcmp(seen[i], tok)) {
+				snprintf(why, len, "\"%s\": \"%.100s\" is named twice", q, tok);
+				return -EINVAL;
+			}
+		}
+		if (n == PM_POD_LABELS) {
+			snprintf(why, len, "\"%s\": more than %d keys", q, PM_POD_LABELS);
+			return -EINVAL;
+		}
+		strcpy(seen[n++], tok);
+	}
+	strcpy(cfg->report_labels, v);
+	return 0;
+}
+
 /* Comma-separated absolute paths of device files to count as GPUs. */
 static int cfg_set_gpu_devices(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
@@ -835,6 +885,8 @@ static const struct cfg_key cfg_keys[] = {
 	{"cluster", "cluster", "a name, e.g. prod-eu-1", cfg_set_cluster, false},
 	{"node_name", "node-name", "a name, e.g. node-a", cfg_set_node_name, false},
 	{"gpu_devices", "gpu-devices", "device paths, e.g. /dev/accel0", cfg_set_gpu_devices, false},
+	{"report_labels", "report-labels", "label keys, e.g. team,app.kubernetes.io/name",
+	 cfg_set_report_labels, false},
 	{"idle_window", "idle-window", "a duration, e.g. 1h", cfg_set_idle_window, false},
 	{"idle_cpu_ratio", "idle-cpu-ratio", "a share of the request, e.g. 0.05", cfg_set_idle_ratio,
 	 false},
@@ -1340,6 +1392,8 @@ void config__usage(FILE *f)
 		"  --reconciler-retry-max DUR  retries back off up to this (default 30s)\n"
 		"  --cluster NAME              cluster name in reports (default none)\n"
 		"  --node-name NAME            node name in reports (default: the host name)\n"
+		"  --report-labels KEYS        pod labels whose values go into reports, for\n"
+		"                              charge-back (comma-separated, at most 8; default none)\n"
 		"  --idle-window DUR           idle and zombie pods are judged over this (default 1h)\n"
 		"  --idle-cpu-ratio R          idle: CPU under this share of the request (0.05),\n"
 		"  --idle-cpu-cores C          or under C cores without a request (10m), and\n"

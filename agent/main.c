@@ -21,31 +21,19 @@
 #include <podmeter/report.h>
 #include <podmeter/replay.h>
 
+/* libbpf's own lines already start with "libbpf: "; the verifier's log lines do not. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	char line[1024];
+	int n;
+
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	fprintf(stderr, "libbpf: ");
-	return vfprintf(stderr, fmt, ap);
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: podmeter <command> [flags]\n\n"
-		   "commands:\n"
-		   "  run      run the agent in the foreground (SIGINT/SIGTERM stop it; SIGHUP\n"
-		   "           reloads prices, network classes and thresholds)\n"
-		   "  check    probe this node for what the agent needs\n"
-		   "           (podmeter check --required-caps: the capabilities to grant)\n"
-		   "  receive  a reference receiver for reports (podmeter receive --help)\n"
-		   "  decode   print a report file as JSON (podmeter decode FILE)\n"
-		   "  replay   score a timestamp,value CSV with the anomaly models (podmeter replay --help)\n"
-		   "  top      the node's pods from a running agent, refreshed every second\n"
-		   "  unpin    remove the programs, links and counters pinned under bpffs\n"
-		   "           (podmeter unpin [--pin-dir DIR]; for uninstall)\n"
-		   "  version  print the version\n\n"
-		   "flags of run and check:\n");
-	config__usage(f);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n < 0)
+		return n;
+	/* one call per line: other threads log too */
+	return fprintf(stderr, "%s%s", strncmp(line, "libbpf: ", 8) ? "libbpf: " : "", line);
 }
 
 /* Block the stop signals in every thread; the main loop takes them. */
@@ -382,32 +370,78 @@ static int cmd_unpin(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("podmeter %s (%s)\n", PM_VERSION, PM_GIT_REV);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+/* The commands, bpftool-style: a row each; the usage text is made from them. */
+static const struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;	/* NULL: not listed (an alias) */
+} cmds[] = {
+	{ "run", cmd_run,
+	  "run the agent in the foreground (SIGINT/SIGTERM stop it; SIGHUP\n"
+	  "reloads prices, network classes and thresholds)" },
+	{ "check", cmd_check,
+	  "probe this node for what the agent needs\n"
+	  "(podmeter check --required-caps: the capabilities to grant)" },
+	{ "receive", receiver__main, "a reference receiver for reports (podmeter receive --help)" },
+	{ "decode", decode__main, "print a report file as JSON (podmeter decode FILE)" },
+	{ "replay", replay__main,
+	  "score a timestamp,value CSV with the anomaly models (podmeter replay --help)" },
+	{ "top", top__main, "the node's pods from a running agent, refreshed every second" },
+	{ "unpin", cmd_unpin,
+	  "remove the programs, links and counters pinned under bpffs\n"
+	  "(podmeter unpin [--pin-dir DIR]; for uninstall)" },
+	{ "version", cmd_version, "print the version" },
+	{ "--version", cmd_version, NULL },
+	{ "help", cmd_help, "this text" },
+	{ "--help", cmd_help, NULL },
+	{ "-h", cmd_help, NULL },
+};
+
+static void usage(FILE *f)
+{
+	const char *line, *nl;
+	size_t i;
+
+	fprintf(f, "usage: podmeter <command> [flags]\n\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (!cmds[i].help)
+			continue;
+		for (line = cmds[i].help; line; line = nl ? nl + 1 : NULL) {
+			nl = strchr(line, '\n');
+			fprintf(f, "  %-8s %.*s\n", line == cmds[i].help ? cmds[i].name : "",
+				nl ? (int)(nl - line) : (int)strlen(line), line);
+		}
+	}
+	fprintf(f, "\nflags of run and check:\n");
+	config__usage(f);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
+	size_t i;
 
-	if (!strcmp(cmd, "run"))
-		return cmd_run(argc - 1, argv + 1);
-	if (!strcmp(cmd, "check"))
-		return cmd_check(argc - 1, argv + 1);
-	if (!strcmp(cmd, "receive"))
-		return receiver__main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "decode"))
-		return decode__main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "replay"))
-		return replay__main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "top"))
-		return top__main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "unpin"))
-		return cmd_unpin(argc - 1, argv + 1);
-	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-		printf("podmeter %s (%s)\n", PM_VERSION, PM_GIT_REV);
-		return 0;
-	}
-	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-		usage(stdout);
-		return 0;
-	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmd, cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, cmd[0] ? "podmeter: unknown command \"%s\"\n" : "podmeter: no command%s\n",
 		cmd);
 	usage(stderr);

@@ -129,6 +129,16 @@ static double pod_ooms(const struct pm_pod_snap *p)
 	return (double)p->oom_kills;
 }
 
+static double pod_throttled_periods(const struct pm_pod_snap *p)
+{
+	return (double)p->throttled_periods;
+}
+
+static double pod_throttled_seconds(const struct pm_pod_snap *p)
+{
+	return p->throttled_usec / 1e6;
+}
+
 /* The mm counters' order (enum pm_mem_kind). */
 static const char *const prom_mem_kinds[] = { "file", "anon", "swap", "shmem" };
 
@@ -521,6 +531,14 @@ static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 	prom_pod_family(f, s, "podmeter_pod_cpu_runqueue_seconds_total", "counter",
 			"Time the pod's runnable tasks waited on a run queue, in seconds.",
 			pod_runq);
+	prom_pod_family(f, s, "podmeter_pod_cpu_throttled_periods_total", "counter",
+			"CFS periods in which the pod's containers were throttled by their CPU "
+			"limit (cpu.stat nr_throttled).",
+			pod_throttled_periods);
+	prom_pod_family(f, s, "podmeter_pod_cpu_throttled_seconds_total", "counter",
+			"Time the pod's containers were throttled by their CPU limit (cpu.stat "
+			"throttled_usec), in seconds.",
+			pod_throttled_seconds);
 	prom_write_rss(f, s);
 	prom_pod_family(f, s, "podmeter_pod_memory_working_set_bytes", "gauge",
 			"Memory cgroup usage less inactive file pages, in bytes.", pod_working_set);

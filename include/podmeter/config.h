@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <podmeter/cidr.h>
 #include <podmeter/net.h>
+#include <podmeter/snapshot.h>
 
 #define PM_CFG_MAX_CIDRS	256
 
@@ -75,6 +76,8 @@ struct pm_config {
 	uint64_t reconciler_retry_max_ms;	/* backoff cap */
 	char cluster[128];
 	char node_name[254];		/* "" = the host name */
+	/* pod label keys carried into reports, comma-separated; "" = none */
+	char report_labels[PM_POD_LABELS * (PM_LABEL_KEY_MAX + 1)];
 	char gpu_devices[1024];		/* more GPU device files, comma-separated */
 	/* detection (defaults: detect__defaults) */
 	uint64_t idle_window_ms;

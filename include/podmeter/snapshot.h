@@ -30,7 +30,15 @@ struct pm_container_snap {
 	double rec_cpu_cores;		/* chosen quantile / target utilisation, >= 10m */
 	double rec_memory_bytes;	/* peak working set x headroom, >= 20 MiB */
 	double rec_confidence;		/* 0..1, grows with the time observed */
+	uint64_t oom_kills;		/* cumulative, while its cgroup lives */
+	uint64_t throttled_periods;	/* cpu.stat nr_throttled, as of the last walk */
+	uint64_t throttled_usec;	/* cpu.stat throttled_usec (v1 throttled_time / 1000) */
 };
+
+/* Pod labels carried into reports: the keys --report-labels names. */
+#define PM_POD_LABELS		8
+#define PM_LABEL_KEY_MAX	317	/* prefix (a DNS subdomain) / name */
+#define PM_LABEL_VALUE_MAX	63
 
 /* Priced resources: cost[] and waste[] are indexed by these. */
 enum pm_res {
@@ -145,6 +153,10 @@ struct pm_pod_snap {
 	unsigned int zombie_mask;	/* 1 << enum pm_zombie_kind */
 	size_t n_findings;
 	struct pm_finding_snap *findings;
+	uint64_t throttled_periods;	/* its containers', removed ones included: cumulative */
+	uint64_t throttled_usec;
+	/* values of the snapshot's label_keys; "" = the pod has no such label */
+	char labels[PM_POD_LABELS][PM_LABEL_VALUE_MAX + 1];
 };
 
 struct pm_report_stats {
@@ -201,6 +213,8 @@ struct pm_snapshot {
 	size_t n_pods;
 	struct pm_pod_snap *pods;	/* sorted by uid */
 	struct pm_agent_stats agent;
+	int n_label_keys;		/* --report-labels */
+	char label_keys[PM_POD_LABELS][PM_LABEL_KEY_MAX + 1];
 };
 
 /* A new snapshot with refcnt 1 and room for @n_pods pods (zeroed). */

@@ -436,6 +436,35 @@ static void test_report_keys(void **state)
 	assert_string_equal(cfg.cluster, "prod-eu-1");
 	assert_int_equal(config__set(&cfg, "node_name", "node-a", err, sizeof(err)), 0);
 	assert_string_equal(cfg.node_name, "node-a");
+	assert_string_equal(cfg.report_labels, "");
+	assert_int_equal(config__set(&cfg, "report-labels", "team,app.kubernetes.io/name", err,
+				     sizeof(err)),
+			 0);
+	assert_string_equal(cfg.report_labels, "team,app.kubernetes.io/name");
+}
+
+/* Label keys: Kubernetes' shape, no repeats, at most PM_POD_LABELS; a refusal keeps the old value. */
+static void test_report_labels_bad(void **state)
+{
+	static const char *const bad[] = {
+		"team,team", "a b", "/name", "prefix/", "a/b/c", "team,,x=y", "a,b,c,d,e,f,g,h,i",
+		"x/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	char err[ERRLEN];
+	struct pm_config cfg;
+	size_t i;
+
+	(void)state;
+	config__defaults(&cfg);
+	assert_int_equal(config__set(&cfg, "report_labels", "team", err, sizeof(err)), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(config__set(&cfg, "report_labels", bad[i], err, sizeof(err)),
+				 -EINVAL);
+		assert_true(err[0] != '\0');
+		assert_string_equal(cfg.report_labels, "team");
+	}
+	assert_int_equal(config__set(&cfg, "report_labels", "a,b,c,d,e,f,g,h", err, sizeof(err)), 0);
 }
 
 /* Detection settings from the config, the rest at the detector's defaults. */
@@ -825,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_set_tiny_err_buffer),
 		cmocka_unit_test(test_prices),
 		cmocka_unit_test(test_report_keys),
+		cmocka_unit_test(test_report_labels_bad),
 		cmocka_unit_test(test_detect_keys),
 		cmocka_unit_test(test_unknown_key_lists_keys),
 		cmocka_unit_test(test_file_good),
