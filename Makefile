@@ -4,6 +4,8 @@
 #   make run        install packages if missing, build, run the agent on this node
 #   make test       install packages if missing, build, unit + root integration tests
 #   make bench      overhead figures (not a test)
+#   make fuzz       libFuzzer harnesses of every parser of outside input, each run
+#                   FUZZ_SECONDS (default 60) after replaying tests/fuzz/regress/
 #   make vmlinux    refresh bpf/vmlinux.h from this kernel's BTF
 
 OUTPUT ?= build
@@ -42,12 +44,15 @@ LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/podmeter.pb-c.o
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 
 UNIT_TESTS := esc elfsym podfile podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model replay \
-	dist
-SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+	dist top
+# float-cast-overflow: gcc's "undefined" leaves it out; no-recover: a UBSan finding fails the test
+SAN := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 
 .SECONDARY:
-.PHONY: all deps test-deps run test unit integration bench vmlinux clean format
+.PHONY: all deps test-deps run test unit integration bench vmlinux clean format fuzz fuzz-build \
+	fuzz-smoke fuzz-seeds
 
 all: $(OUTPUT)/podmeter
 
@@ -93,14 +98,20 @@ $(OUTPUT)/san/%.o: %.c $(wildcard include/podmeter/*.h) $(PB_GEN) | $(OUTPUT)/sa
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS)) $(OUTPUT)/san/podmeter.pb-c.o | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -lcmocka -o $@
 
+# top is no library module: it and its HTTP helper come along
+$(OUTPUT)/tests/test_top: tests/unit/test_top.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS) \
+		agent/top.c agent/curlutil.c) $(OUTPUT)/san/podmeter.pb-c.o | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -lcmocka -o $@
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	$(OUTPUT)/podmeter run $(ARGS)
 
 test: test-deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc \
-		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver $(OUTPUT)/tests/hostile
-	@$(MAKE) --no-print-directory unit integration
+		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver $(OUTPUT)/tests/hostile \
+		fuzz-build
+	@$(MAKE) --no-print-directory unit fuzz-smoke integration
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -156,11 +167,57 @@ $(OUTPUT)/bench/report_bench: tests/bench/report_bench.c $(LIB_OBJS)
 	@mkdir -p $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+# ---- fuzzing: libFuzzer (clang), ASan + UBSan; tests/fuzz/README.md ----
+FUZZ_NAMES := kubelet quantity podpath mountinfo cidr duration listen config gz pbjson spool elfsym esc \
+	decode replay top
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_RUNS ?= 10000
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(filter-out -O2 -O3,$(CFLAGS)) -O1 $(FUZZ_SAN)
+FUZZ_LIB_SRCS := $(LIB_SRCS) agent/top.c agent/curlutil.c exporter/decode.c
+FUZZ_LIB := $(OUTPUT)/fuzz/libpodmeter.a
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+$(OUTPUT)/fuzz/obj/%.o: %.c $(wildcard include/podmeter/*.h) $(PB_GEN)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/obj/podmeter.pb-c.o: $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(patsubst %.c,$(OUTPUT)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS)) $(OUTPUT)/fuzz/obj/podmeter.pb-c.o
+	rm -f $@
+	ar rcs $@ $^
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# rewrites the seeds podmeter's own code makes (reports, spool files, /v1/pods)
+$(OUTPUT)/fuzz/mkseeds: tests/fuzz/mkseeds.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+fuzz-seeds: $(OUTPUT)/fuzz/mkseeds
+	$(OUTPUT)/fuzz/mkseeds tests/fuzz/corpus
+
+# every harness FUZZ_SECONDS after its regression inputs; FUZZ=name,... for some of them
+fuzz: test-deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_BIN_DIR=$(OUTPUT)/fuzz tests/fuzz/run.sh campaign $(FUZZ_SECONDS) $(FUZZ)
+
+# in `make test`: the regression inputs, then a few seconds of each harness
+fuzz-smoke: fuzz-build
+	@FUZZ_BIN_DIR=$(OUTPUT)/fuzz tests/fuzz/run.sh smoke $(FUZZ_SMOKE_RUNS)
+
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
 
 format:
-	clang-format -i bpf/*.bpf.c bpf/*.bpf.h agent/*.c exporter/*.c include/podmeter/*.h tests/unit/*.c
+	clang-format -i bpf/*.bpf.c bpf/*.bpf.h agent/*.c exporter/*.c include/podmeter/*.h tests/unit/*.c \
+		tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
 	rm -rf $(OUTPUT)

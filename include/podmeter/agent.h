@@ -170,6 +170,11 @@ void collector__set_report_stats(struct pm_collector *c,
 
 /* ---- agent/top.c: podmeter top, a terminal view of a running agent ---- */
 int top__main(int argc, char **argv);
+/*
+ * One frame, as --once prints it, from two /v1/pods documents (for tests):
+ * 0, or -EINVAL when one is not such a document.
+ */
+int top__frame(FILE *f, const char *prev, size_t prevlen, const char *cur, size_t curlen);
 
 /* ---- agent/reporter.c: windows -> reports -> spool -> shipper ---- */
 struct pm_reporter;

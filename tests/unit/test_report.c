@@ -797,6 +797,91 @@ static void test_pbjson_rejects_garbage(void **state)
 	}
 }
 
+/* @n copies of @rec (an encoded field) one after the other. */
+static uint8_t *repeat(const char *rec, size_t reclen, size_t n, size_t *len)
+{
+	uint8_t *buf = malloc(reclen * n + 1);
+	size_t i;
+
+	assert_non_null(buf);
+	for (i = 0; i < n; i++)
+		memcpy(buf + i * reclen, rec, reclen);
+	*len = reclen * n;
+	return buf;
+}
+
+/*
+ * Every message renders all its fields: an empty PodReport is two packed
+ * bytes and some 30 JSON members. What the packed bytes stand for is bounded
+ * before anything is unpacked, whatever their size.
+ */
+static void test_pbjson_bounded(void **state)
+{
+	char err[256], *s;
+	json_error_t jerr;
+	uint8_t *pb, *big;
+	size_t len, i;
+	json_t *j;
+
+	(void)state;
+	/* 1 MiB of empty pods: half a million pods, 16 million JSON members */
+	pb = repeat("\x4a\x00", 2, 512 * 1024, &len);
+	assert_int_equal(pbjson__check(pb, len, err, sizeof(err)), -EFBIG);
+	err[0] = '\0';
+	assert_null(pbjson__report(pb, len, err, sizeof(err)));
+	assert_non_null(strstr(err, "refused"));
+	free(pb);
+
+	/* 20000 of them, some 640000 members: within the bound, every one rendered */
+	pb = repeat("\x4a\x00", 2, 20000, &len);
+	assert_int_equal(pbjson__check(pb, len, err, sizeof(err)), 0);
+	s = pbjson__report(pb, len, err, sizeof(err));
+	assert_non_null(s);
+	j = json_loads(s, 0, &jerr);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "pods")), 20000);
+	assert_int_equal(json_object_size(json_array_get(json_object_get(j, "pods"), 19999)),
+			 podmeter__v1__pod_report__descriptor.n_fields);
+	json_decref(j);
+	free(s);
+	free(pb);
+
+	/* a node name of 12 MiB could render as 72 MiB of escapes; 1 MiB renders */
+	for (i = 0; i < 2; i++) {
+		size_t n = i ? (1u << 20) : (12u << 20);
+
+		big = malloc(n + 5);
+		assert_non_null(big);
+		big[0] = 0x12;	/* field 2, length-delimited; the length as a 4-byte varint */
+		big[1] = (n & 0x7f) | 0x80;
+		big[2] = ((n >> 7) & 0x7f) | 0x80;
+		big[3] = ((n >> 14) & 0x7f) | 0x80;
+		big[4] = (n >> 21) & 0x7f;
+		memset(big + 5, '\x01', n);
+		assert_int_equal(pbjson__check(big, n + 5, err, sizeof(err)), i ? 0 : -EFBIG);
+		s = pbjson__report(big, n + 5, err, sizeof(err));
+		if (i) {
+			if (!s)
+				fail_msg("%s", err);
+			assert_true(strlen(s) > 6 * n);	/* "\u0001" each */
+		} else {
+			assert_null(s);
+		}
+		free(s);
+		free(big);
+	}
+
+	/*
+	 * The bound reads the wire as protobuf-c does: field 0 in a two-byte tag
+	 * is an unknown field it keeps, in a one-byte tag an error.
+	 */
+	assert_int_equal(pbjson__check("\x81\x00" "12345678", 10, err, sizeof(err)), 0);
+	s = pbjson__report("\x81\x00" "12345678", 10, err, sizeof(err));
+	assert_non_null(s);
+	free(s);
+	assert_int_equal(pbjson__check("\x01" "12345678", 9, err, sizeof(err)), -EINVAL);
+	assert_null(pbjson__report("\x01" "12345678", 9, err, sizeof(err)));
+}
 
 /* ---- windows of snapshots -> NodeReport (exporter/report.c) ---- */
 
@@ -1142,6 +1227,7 @@ int main(void)
 		cmocka_unit_test(test_pbjson_defaults),
 		cmocka_unit_test(test_pbjson_edges),
 		cmocka_unit_test(test_pbjson_rejects_garbage),
+		cmocka_unit_test(test_pbjson_bounded),
 		cmocka_unit_test(test_window_deltas),
 		cmocka_unit_test(test_window_recommendations),
 		cmocka_unit_test(test_window_v2),
