@@ -3,7 +3,8 @@
 #   make            build $(OUTPUT)/podmeter
 #   make run        install packages if missing, build, run the agent on this node
 #   make test       install packages if missing, build, unit + root integration tests
-#   make bench      overhead figures (not a test)
+#   make bench      overhead figures (not a test), then make eval
+#   make eval       the anomaly detector's budgets, and its score on the anomaly kit when present
 #   make fuzz       libFuzzer harnesses of every parser of outside input, each run
 #                   FUZZ_SECONDS (default 60) after replaying tests/fuzz/regress/
 #   make vmlinux    refresh bpf/vmlinux.h from this kernel's BTF
@@ -29,7 +30,7 @@ BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 # Modules without BPF: unit-testable on their own.
-MODEL_SRCS := agent/model/ewma.c agent/model/sketch.c agent/model/change.c agent/model/seasonal.c \
+MODEL_SRCS := agent/model/sketch.c agent/model/tail.c agent/model/profile.c agent/model/anomaly.c \
 	agent/model/pod.c
 LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
@@ -51,8 +52,8 @@ SAN := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=al
 UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
 
 .SECONDARY:
-.PHONY: all deps test-deps run test unit integration bench vmlinux clean format fuzz fuzz-build \
-	fuzz-smoke fuzz-seeds
+.PHONY: all deps test-deps run test unit integration bench eval vmlinux clean format fuzz \
+	fuzz-build fuzz-smoke fuzz-seeds
 
 all: $(OUTPUT)/podmeter
 
@@ -147,7 +148,19 @@ bench: test-deps
 	@PODMETER=$(OUTPUT)/podmeter tests/bench/net_mem_overhead.sh
 	@$(OUTPUT)/bench/report_bench 1000
 	@GPU_FLOOR=$(OUTPUT)/bench/gpu_floor tests/bench/syscall_overhead.sh
+	@$(MAKE) --no-print-directory eval
+
+# The anomaly kit (NAB data, labels, scorer) sits next to the repository when there is one.
+ANOMALY_KIT ?= ../shared/anomaly-bench
+
+eval: all $(OUTPUT)/bench/model_bench
 	@$(OUTPUT)/bench/model_bench
+	@if [ -f $(ANOMALY_KIT)/score.py ]; then \
+		echo "anomaly kit $(ANOMALY_KIT): podmeter replay on every file, NAB scores"; \
+		python3 $(ANOMALY_KIT)/score.py --run '$(abspath $(OUTPUT))/podmeter replay {}'; \
+	else \
+		echo "eval: no anomaly kit at $(ANOMALY_KIT) (ANOMALY_KIT=...); kit score skipped"; \
+	fi
 
 $(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/probe.skel.h
 	@mkdir -p $(OUTPUT)/bench
