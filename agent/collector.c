@@ -730,6 +730,7 @@ static void walk(struct pm_collector *c)
 	int fd;
 
 	c->walk_gen++;
+	c->stats.walks++;
 	c->ticks_since_walk = 0;
 	c->n_jobs = 0;
 	u64map__free(&c->pid_cg);

@@ -210,13 +210,17 @@ void profile__add_at(struct pm_profile *p, const struct pm_profile_pos *pos, dou
  *             whatever its sign
  *   far       x less the long-run level (PM_ANOMALY_MEMORY), over 16
  *             samples: a value the series has not been near for long
- * A sample's surprise is the largest, less log10 of their number (a
+ * They are judged once the longest average has filled its window (64
+ * samples) and the scales have 16 samples, a young scale's z read as a
+ * Student t; the scales' floor is the resolution (cfg.resolution, or the
+ * smallest step seen), less for an average as its spread is less. A
+ * sample's surprise is the largest, less log10 of their number (a
  * Bonferroni bound), from the track in use; its score is surprise / 10 in
  * [0, 1]: score s is a false-alarm probability of about 10^(-10 s) per
  * sample, 0.5 at 1e-5, whatever the series' scale and noise.
  *
- * Events: a score of PM_ANOMALY_HOLD_FLOOR or more (a statistic in its top
- * 2%) starts an event, and a row within the hold time of the event's
+ * Events: a score of PM_ANOMALY_HOLD_FLOOR or more (1 in 50 after the
+ * Bonferroni bound) starts an event, and a row within the hold time of the event's
  * highest score belongs to it. A row of an event that does not beat its
  * highest score is held: its score is capped just below the floor, so that
  * whatever threshold above the floor alarms are raised at, an event raises

@@ -22,9 +22,10 @@
  * Per row: the score in [0, 1] (surprise / 10: the row's false-alarm
  * probability is about 10^(-10 score)), the state and the kind of anomaly:
  *   warmup   the first PM_ANOMALY_WARMUP rows: too few to judge, score 0
- *   anomaly  score >= the alarm level (0.5), a new alarm
- *   held     within the hold time of an earlier, higher score: the same
- *            event; the score is capped just below PM_ANOMALY_HOLD_FLOOR
+ *   anomaly  score >= the alarm level (0.5), the event's first: a new alarm
+ *   held     part of an event that alarmed already or scored higher (within
+ *            the hold time of its top score); the score is capped just below
+ *            PM_ANOMALY_HOLD_FLOOR unless it beats the event's top
  *   normal   otherwise
  */
 #ifndef PODMETER_REPLAY_H
