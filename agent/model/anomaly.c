@@ -116,6 +116,15 @@ int anomaly__init(struct pm_anomaly *a, const struct pm_anomaly_cfg *cfg)
 	return 0;
 }
 
+/*
+ * An EWMA fed zeros (a constant series) decays into subnormal numbers,
+ * where each operation is slow and the decay stalls: those are zero.
+ */
+static double anom_normal(double x)
+{
+	return fabs(x) < DBL_MIN ? 0 : x;
+}
+
 /* Weight @rate while fewer than @n samples were seen: their plain mean, no start bias. */
 static double anom_young(double rate, uint64_t n)
 {
@@ -173,8 +182,8 @@ static void anom_norm_add(struct anomaly_norm *nm, double f, double floor, uint6
 	r = f - nm->c;
 	r = r > lim ? lim : r < -lim ? -lim : r;
 	w = anom_young(rate, n);
-	nm->c += w * r;
-	nm->d += w * (fabs(r) - nm->d);
+	nm->c = anom_normal(nm->c + w * r);
+	nm->d = anom_normal(nm->d + w * (fabs(r) - nm->d));
 }
 
 static struct pm_profile *anom_profile(struct pm_anomaly *a, int c)
@@ -224,6 +233,15 @@ static void anom_stats(const struct anomaly_rates *rt, struct anomaly_track *k, 
 	k->phi_num += keep * (e * k->e - k->phi_num);
 	k->phi_den += keep * (k->e * k->e - k->phi_den);
 	k->e = e;
+	k->v_short = anom_normal(k->v_short);
+	k->v_long = anom_normal(k->v_long);
+	k->e2_short = anom_normal(k->e2_short);
+	k->e2_long = anom_normal(k->e2_long);
+	k->phi_num = anom_normal(k->phi_num);
+	k->phi_den = anom_normal(k->phi_den);
+	k->far_mean = anom_normal(k->far_mean);
+	for (i = 0; i < PM_ANOMALY_MEANS; i++)
+		k->mean[i] = anom_normal(k->mean[i]);
 }
 
 /*

@@ -29,6 +29,7 @@ run tests/integration/test_reports.sh
 run tests/integration/test_reports_v2.sh
 run tests/integration/test_gpu.sh
 run tests/integration/test_hostile.sh
+run tests/integration/test_containerd.sh
 run tests/integration/test_detect.sh
 run tests/integration/test_top.sh
 run tests/integration/test_check.sh
