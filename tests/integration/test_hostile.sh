@@ -139,7 +139,7 @@ run_in_cgs $(cg_dirs "$p_oom") -- "$HOSTILE" name "$evil" $((256 << 20))
 for _ in $(seq 1 300); do grep -q "cuda: probes on" "$WORK/agent.log" && break; sleep 0.1; done
 echo go >&7
 for _ in $(seq 1 100); do grep -q "^launches=" "$WORK/cuda.out" 2>/dev/null && break; sleep 0.1; done
-sleep 8	# a walk (every 5 ticks) and a scan of every pod
+wait_walks	# a walk (every 5 ticks) and a tick after the driver ran
 scrape "$WORK/m"
 
 # each refusal under its reason

@@ -102,37 +102,42 @@ try:
             answer = s.recv(200)
         except socket.timeout:
             continue
-        if answer:
-            break
-except OSError as e:
-    answer = answer or str(e).encode()
-print(answer.split(b"\r\n")[0].decode(), "after %.0f s" % (time.time() - t0))
+        break			# an answer, or b"": closed
+except OSError:
+    pass			# reset: closed
+if answer:
+    print("answered %s after %.0f s" % (answer.split(b"\r\n")[0].decode(), time.time() - t0))
+else:
+    print("closed after %.0f s" % (time.time() - t0))
 PY
-check 'grep -Eq "^ after [345] s" "$RWORK/slow"' \
+check 'grep -Eq "^closed after ([3-9]|1[0-5]) s" "$RWORK/slow"' \
 	"a client dripping a byte a second: closed at the 3 s bound (timeout counted below) ($(cat "$RWORK/slow"))"
 python3 - "$REC_PORT" >"$RWORK/conns" <<'PY'
 import socket, sys, time
-socks, closed = [], 0
+socks, closed = [], set()
 for i in range(80):
     s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-    socks.append(s)
-time.sleep(0.5)
-for s in socks:
     s.setblocking(False)
-    try:
-        if s.recv(1) == b"":
-            closed += 1
-    except BlockingIOError:
-        pass
-    except OSError:
-        closed += 1
-print(closed)
+    socks.append(s)
+deadline = time.time() + 10	# however busy the machine, the server gets to them
+while len(closed) < 16 and time.time() < deadline:
+    time.sleep(0.2)
+    for i, s in enumerate(socks):
+        if i in closed:
+            continue
+        try:
+            if s.recv(1) == b"":
+                closed.add(i)
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed.add(i)
+print(len(closed))
 for s in socks:
     s.close()
 PY
 c=$(cat "$RWORK/conns")
 check '[ "$c" -ge 16 ]' "80 connections from one client: $c closed at once (64 a client)"
-sleep 0.5
 s=$(post_report "$T0" $N0 "$RWORK/r2.gz")
 check '[ "$s" = 200 ]' "and the next request is served: $s"
 
@@ -149,8 +154,16 @@ check '[ "$s" = 409 ] && grep -q seq_reused "$RWORK/body"' "seq 1 for another wi
 log "SIGHUP re-reads the tokens"
 sed -i "s|^lab/$N0 .*|lab/$N0 tok-renewed-$RANDOM|" "$RWORK/tokens"
 NEW=$(tok $N0)
+# wait_log N TEXT: until TEXT is in the log N times (a busy machine may take its time)
+wait_log() {
+	for _ in $(seq 1 100); do
+		[ "$(grep -c "$2" "$RWORK/serve.log")" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 kill -HUP "$REC_PID"
-sleep 0.5
+wait_log 1 "tokens re-read" || fail "SIGHUP: no reload logged"
 s=$(post_report "$T0" $N0 "$RWORK/r4.gz")
 check '[ "$s" = 401 ]' "the old token after SIGHUP: $s"
 s=$(post_report "$NEW" $N0 "$RWORK/r4.gz")
@@ -159,7 +172,7 @@ printf 'lab/a tok-same\nlab/b tok-same\n' >"$RWORK/tokens.bad"
 cp "$RWORK/tokens" "$RWORK/tokens.good"
 cp "$RWORK/tokens.bad" "$RWORK/tokens"
 kill -HUP "$REC_PID"
-sleep 0.5
+wait_log 1 "keeping the tokens" || fail "SIGHUP with a bad file: nothing logged"
 cp "$RWORK/tokens.good" "$RWORK/tokens"
 s=$(post_report "$NEW" $N0 "$RWORK/r4.gz")
 check '[ "$s" = 200 ] && grep -q "keeping the tokens" "$RWORK/serve.log"' \
