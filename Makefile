@@ -16,7 +16,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS := libbpf libmicrohttpd jansson yaml-0.1 yajl libcurl libprotobuf-c zlib
+PKGS := libbpf libmicrohttpd gnutls jansson yaml-0.1 yajl libcurl libprotobuf-c zlib
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
 	-DPM_VERSION='"$(VERSION)"' -DPM_GIT_REV='"$(GIT_REV)"' \
@@ -34,7 +34,7 @@ MODEL_SRCS := agent/model/sketch.c agent/model/tail.c agent/model/profile.c agen
 	agent/model/pod.c
 LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
-	exporter/spool.c exporter/pbjson.c exporter/dist.c
+	exporter/spool.c exporter/pbjson.c exporter/dist.c exporter/webcfg.c
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
 	agent/gpu.c agent/cuda.c agent/nvml.c agent/top.c agent/pin.c agent/caps.c agent/curlutil.c \
 	agent/collector.c agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \

@@ -216,7 +216,7 @@ static void *start_services(void *arg)
 		return NULL;
 	collector__set_report_stats(sv->col, reporter__stats, sv->rep);
 	sv->http = http__start(cfg->listen_host, cfg->listen_port, collector__fresh,
-			       collector__health, sv->col);
+			       collector__health, sv->col, &cfg->web);
 	if (!sv->http) {
 		sv->ret = -errno;
 		snprintf(sv->err, sizeof(sv->err), "listen on %s:%u: %s; choose another with --listen",
