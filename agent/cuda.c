@@ -436,7 +436,7 @@ static int examine(struct pm_cuda *c, const struct pm_cuda_job *j, const char *r
  */
 static int add_lib(struct pm_cuda *c, const struct pm_cuda_job *j, const char *line)
 {
-	char range[64], file[PATH_MAX], *deleted;
+	char range[64], file[PATH_MAX], shown[PM_ESC_BUF], *deleted;
 	unsigned int major, minor;
 	unsigned long long ino;
 	uint64_t offs[CUDA_NPROBES];
@@ -481,6 +481,9 @@ static int add_lib(struct pm_cuda *c, const struct pm_cuda_job *j, const char *l
 		return 0;
 	}
 	atomic_fetch_add(&c->n_attached, 1);
+	fprintf(stderr, "podmeter: cuda: probes on \"%s\", mapped by pid %d (%zu libcuda file%s in all)\n",
+		esc__str(shown, sizeof(shown), file), j->pid, atomic_load(&c->n_attached),
+		atomic_load(&c->n_attached) > 1 ? "s" : "");
 	return 1;
 }
 
@@ -626,7 +629,7 @@ static void forget_pids(struct pm_cuda *c, __u64 now)
 static void scan_round(struct pm_cuda *c, const struct pm_cuda_job *jobs, size_t n)
 {
 	__u64 now = now_ns();
-	size_t before = atomic_load(&c->n_attached), i;
+	size_t i;
 
 	u64map__free(&c->pod_lines);
 	u64map__init(&c->pod_lines);
@@ -634,11 +637,6 @@ static void scan_round(struct pm_cuda *c, const struct pm_cuda_job *jobs, size_t
 		if (jobs[i].pid > 0 && scan_pid(c, &jobs[i], now) < 0)
 			break;
 	forget_pids(c, now);
-	if (atomic_load(&c->n_attached) > before)
-		fprintf(stderr, "podmeter: cuda: probes on %zu more libcuda file%s (%zu in all)\n",
-			atomic_load(&c->n_attached) - before,
-			atomic_load(&c->n_attached) - before > 1 ? "s" : "",
-			atomic_load(&c->n_attached));
 }
 
 static void *scanner(void *arg)

@@ -62,7 +62,7 @@ PRE_EXISTING=" "	# kubepods levels that were there before
 SHARE="$WORK/share"	# bind-mounted at /share in every container
 IMAGE=podmeter.test/pod:it
 RUN_DIR_MADE=""
-declare -A P_UID P_QOS P_DRIVER P_PAUSE P_NETNS C_ID C_POD	# pods and containers by name
+declare -A P_UID P_QOS P_DRIVER P_PAUSE P_NETNS C_ID	# pods and containers by name
 mkdir -p "$CD" "$SHARE"
 
 ctr_() { timeout 30 ctr --address "$CD_SOCK" --namespace "$CD_NS" "$@"; }
@@ -264,7 +264,6 @@ run_container() {
 		"$IMAGE" "$id" "$@" >"$CD/run.$id.log" 2>&1 ||
 		{ echo "  ctr run $pod/$name: $(tail -2 "$CD/run.$id.log")"; return 1; }
 	C_ID[$pod/$name]=$id
-	C_POD[$id]=$pod
 }
 # the runtime kills a task and deletes it once it has exited
 stop_task() {
@@ -278,6 +277,19 @@ pod_v2() { echo "$V2/$(pod_rel "${P_DRIVER[$1]}" "${P_QOS[$1]}" "${P_UID[$1]}")"
 pod_mem() { echo "$MEM/$(pod_rel "${P_DRIVER[$1]}" "${P_QOS[$1]}" "${P_UID[$1]}")"; }
 # every process of the pod, by the kernel: its cgroup tree
 pod_pids() { find "$(pod_v2 "$1")" -name cgroup.procs -exec cat {} + 2>/dev/null; }
+# wait_ticks [N]: until N (default 2) more collections have ended, so that one
+# began after the call; at most 30 s, whatever the machine's load makes of them
+wait_ticks() {
+	local n=${1:-2} c0 c
+	c0=$(curl -sf "$PM_URL/metrics" | awk '$1 == "podmeter_agent_collect_duration_seconds_count" { print $2 }')
+	for _ in $(seq 1 300); do
+		c=$(curl -sf "$PM_URL/metrics" | awk '$1 == "podmeter_agent_collect_duration_seconds_count" { print $2 }')
+		[ -n "$c0" ] && [ -n "$c" ] && [ "$c" -ge $((c0 + n)) ] && return 0
+		sleep 0.1
+	done
+	echo "  (no $n collections in 30 s: $c0 -> $c)"
+	return 1
+}
 wait_file() {	# wait_file FILE PATTERN [TENTHS]
 	local i
 	for i in $(seq 1 "${3:-100}"); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
@@ -453,7 +465,8 @@ vmrss_sum() {	# the pod's processes' own VmRSS, summed
 	done
 	echo "$s"
 }
-sleep 1	# the working set is read at each tree walk (every 5 ticks): one since the touch
+# the working set is read at each tree walk: one ending now began after the touch (> 5 s ago)
+wait_walks 1 || fail "no walk of the cgroup tree"
 scrape "$WORK/m.mem"
 m=$(rss_of "$WORK/m.mem" "${P_UID[web]}")
 k=$(vmrss_sum web)
@@ -475,7 +488,7 @@ echo go >&7
 echo go >&8
 wait_file "$SHARE/cuda.gpu.out" '^sync_ns=' && wait_file "$SHARE/cuda.gpu2.out" '^sync_ns=' ||
 	fail "the CUDA drivers did not finish: $(cat "$SHARE"/cuda.*.out)"
-sleep 1.5
+wait_ticks
 scrape "$WORK/m.cuda"
 kv() { awk -F= -v k="$2" '$1 == k { print $2 }' "$SHARE/cuda.$1.out"; }
 check_eq() {	# check_eq POD WHAT METRIC KEY
@@ -537,7 +550,7 @@ run_container web net /bin/sh -c "head -c $TX /dev/zero | nc 10.97.0.1 5001;
 	nc -l -p 5002 >/dev/null; echo done >/share/net.out" || fail "start pod web's net container"
 wait_file "$WORK/peer.out" '^sent' 300 && wait_file "$SHARE/net.out" done 300 ||
 	fail "traffic did not complete: $(cat "$WORK/peer.out")"
-sleep 1.5
+wait_ticks
 scrape "$WORK/m.net1"
 rx1=$(peer_l3 rx)
 tx1=$(peer_l3 tx)
@@ -657,8 +670,8 @@ else
 	STARTED_PIDS+=("$!")
 	disown "$!"
 	wait_file "$WORK/watch2.out" watching
-	head -c 1 "$HOSTLIB/libcuda.so.1" >/dev/null
-	wait_file "$WORK/watch2.log" ' head ' 20 &&
+	sh -c 'echo $$ >"$1"; exec head -c 1 "$0" >/dev/null' "$HOSTLIB/libcuda.so.1" "$WORK/reader.pid"
+	wait_file "$WORK/watch2.log" "^[0-9a-f]* $(cat "$WORK/reader.pid") " 20 &&
 		pass "the host file behind the pod's symlinks: never opened nor read by the agent (the test's own read is seen)" ||
 		fail "fanotify control: the test's own read of the host file was not seen"
 	touch "$WORK/watch.stop"
