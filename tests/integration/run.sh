@@ -27,6 +27,11 @@ run tests/integration/test_scrape.sh
 run tests/integration/test_cost.sh
 run tests/integration/test_reports.sh
 run tests/integration/test_reports_v2.sh
+run tests/integration/test_reconciler.sh
+run tests/integration/test_reconciler_pg.sh
+run tests/integration/test_reconciler_kill.sh
+run tests/integration/test_reconciler_e2e.sh
+run tests/integration/test_reconciler_dashboard.sh
 run tests/integration/test_gpu.sh
 run tests/integration/test_hostile.sh
 run tests/integration/test_containerd.sh
