@@ -18,7 +18,9 @@
 #     what the load generator sent, to the nanodollar;
 #   - TokenReview against a stand-in API server: the token's node claim
 #     names the node; answers are cached; an API server that is down is 503;
-#   - mTLS: a client certificate names its node (CN system:node:NAME).
+#   - mTLS: a client certificate names its node (CN system:node:NAME);
+#   - retention runs by itself (--compact-every) and keeps the rollups;
+#   - the agent does not link what only the reconciler needs.
 set -u
 . "$(dirname "$0")/reconciler_lib.sh"
 REC_PORT=${REC_PORT:-19480}
@@ -28,6 +30,11 @@ DB="sqlite:$RWORK/rec.db"
 N0=sim-node-00000
 N1=sim-node-00001
 
+PODMETER=${PODMETER:-build/podmeter}
+needed=$(objdump -p "$PODMETER" 2>/dev/null | awk '$1 == "NEEDED" { print $2 }' | tr '\n' ' ')
+rneeded=$(objdump -p "$RECONCILER" 2>/dev/null | awk '$1 == "NEEDED" { print $2 }' | tr '\n' ' ')
+check 'echo "$rneeded" | grep -q libsqlite3 && ! echo "$needed" | grep -Eq "libsqlite3|libpq|libgit2"' \
+	"the agent links none of libsqlite3, libpq, libgit2 (it links: $needed)"
 "$RECONCILER" serve --listen "127.0.0.1:$REC_PORT" --store "$DB" >"$RWORK/noauth.log" 2>&1
 rc=$?
 check '[ $rc -eq 2 ] && grep -q "refusing to start without authentication" "$RWORK/noauth.log"' \
@@ -235,6 +242,24 @@ lag=$(metric podmeter_reconciler_node_lag_seconds "node=\"$N1\"")
 check '[ "$lag" != missing ]' "per-node lag: $N1 ${lag}s"
 check '[ "$(metric podmeter_reconciler_store_bytes "")" -gt 0 ]' "store size in /metrics"
 check '[ "$(metric podmeter_reconciler_transaction_seconds_count "")" -gt 0 ]' "transaction latency in /metrics"
+stop_reconciler || fail "exit status on SIGTERM"
+
+log "retention by itself: the windows (a day old) past a 1 h retention go, the rollups stay"
+start_reconciler --store "sqlite:$RWORK/load.db" --node-tokens "$RWORK/tokens.load" \
+	--retention 1h --compact-every 1s || { fail "reconciler start"; finish; exit; }
+for _ in $(seq 1 100); do
+	[ "$(metric podmeter_reconciler_compactions_total 'result="ok"')" -ge 1 ] 2>/dev/null && break
+	sleep 0.2
+done
+left=$(sqlite3 "$RWORK/load.db" "SELECT COUNT(*) FROM pod_windows")
+deleted=$(metric podmeter_reconciler_compaction_rows_deleted_total "")
+check '[ "$left" = 0 ] && [ "$deleted" -ge 2000 ]' "pod-windows left: $left, rows deleted: $deleted (200 reports x 10 pods)"
+"$RECONCILER" costs --store "sqlite:$RWORK/load.db" --by node --since 3d --format json >"$RWORK/after.json"
+python3 -c "
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+sys.exit(abs(a['total']['total'] - b['total']['total']) > 1e-9)" "$RWORK/cli.json" "$RWORK/after.json" &&
+	pass "the costs from the rollups are what they were" || fail "costs changed by retention"
 stop_reconciler || fail "exit status on SIGTERM"
 
 log "TokenReview against a stand-in API server"
