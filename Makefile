@@ -16,7 +16,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS := libbpf libmicrohttpd jansson yaml-0.1 yajl libcurl libprotobuf-c zlib
+PKGS := libbpf libmicrohttpd gnutls jansson yaml-0.1 yajl libcurl libprotobuf-c zlib
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
 	-DPM_VERSION='"$(VERSION)"' -DPM_GIT_REV='"$(GIT_REV)"' \
@@ -34,7 +34,7 @@ MODEL_SRCS := agent/model/sketch.c agent/model/tail.c agent/model/profile.c agen
 	agent/model/pod.c
 LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
-	exporter/spool.c exporter/pbjson.c exporter/dist.c
+	exporter/spool.c exporter/pbjson.c exporter/dist.c exporter/webcfg.c
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
 	agent/gpu.c agent/cuda.c agent/nvml.c agent/top.c agent/pin.c agent/caps.c agent/curlutil.c \
 	agent/collector.c agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
@@ -72,7 +72,7 @@ UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS)) \
 
 .SECONDARY:
 .PHONY: all deps test-deps run test unit integration bench eval vmlinux clean format fuzz \
-	fuzz-build fuzz-smoke fuzz-seeds
+	fuzz-build fuzz-smoke fuzz-seeds fuzz-reconciler
 
 all: $(OUTPUT)/podmeter $(OUTPUT)/podmeter-reconciler
 
@@ -151,7 +151,7 @@ test: test-deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc \
 		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver $(OUTPUT)/tests/hostile \
 		$(OUTPUT)/bench/reconciler_load $(OUTPUT)/tests/rec_fleet fuzz-build
-	@$(MAKE) --no-print-directory unit fuzz-smoke integration
+	@$(MAKE) --no-print-directory unit fuzz-smoke fuzz-reconciler integration
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -279,6 +279,35 @@ fuzz: test-deps
 # in `make test`: the regression inputs, then a few seconds of each harness
 fuzz-smoke: fuzz-build
 	@FUZZ_BIN_DIR=$(OUTPUT)/fuzz tests/fuzz/run.sh smoke $(FUZZ_SMOKE_RUNS)
+
+# The reconciler's parsers (reports, token files, /v1/costs queries): harnesses in
+# tests/unit/reconciler/fuzz/, each run FUZZ_SMOKE_RUNS inputs from a fixed seed on seeds
+# the load generator writes; `make fuzz-reconciler FUZZ_SECONDS=60` for a campaign.
+REC_FUZZ_NAMES := rec_ingest rec_tokens rec_gitops
+REC_FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(REC_FUZZ_NAMES))
+REC_FUZZ_OBJS := $(patsubst %.c,$(OUTPUT)/fuzz/obj/%.o,$(REC_LIB_SRCS)) $(OUTPUT)/fuzz/obj/podmeter.pb-c.o
+
+$(OUTPUT)/fuzz/obj/reconciler/%.o: reconciler/%.c $(REC_HDRS) $(PB_GEN)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(REC_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_rec_%: tests/unit/reconciler/fuzz/fuzz_rec_%.c $(REC_FUZZ_OBJS)
+	$(CLANG) $(FUZZ_CFLAGS) $(REC_CFLAGS) -Ireconciler -fsanitize=fuzzer $^ $(REC_LDLIBS) -o $@
+
+fuzz-reconciler: $(REC_FUZZ_BINS) $(OUTPUT)/bench/reconciler_load
+	@set -e; w=$(OUTPUT)/fuzz/work/reconciler; mkdir -p $$w/rec_ingest $$w/rec_tokens $$w/rec_gitops; \
+	cp tests/unit/reconciler/fuzz/seed_gitops $$w/rec_gitops/; \
+	$(OUTPUT)/bench/reconciler_load --dump $$w/seed.gz --pods 5 --seq-start 3 && \
+		gzip -dc <$$w/seed.gz >$$w/rec_ingest/seed.pb; \
+	printf 'node-a tok-1\nlab/node-b tok-2\n# c\n' >$$w/rec_tokens/seed.txt; \
+	printf 'label:team\0007d' >$$w/rec_tokens/seed.query; \
+	for n in $(REC_FUZZ_NAMES); do \
+		if [ -n "$(FUZZ_SECONDS_REC)" ]; then a="-max_total_time=$(FUZZ_SECONDS_REC)"; \
+		else a="-runs=$(FUZZ_SMOKE_RUNS) -seed=1"; fi; \
+		echo "== fuzz_$$n $$a"; \
+		$(OUTPUT)/fuzz/fuzz_$$n $$a -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=$$w/ $$w/$$n 2>&1 | tail -2; \
+	done
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h

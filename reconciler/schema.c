@@ -91,9 +91,23 @@ static const char *const migration_1[] = {
 	NULL,
 };
 
+/*
+ * 2: what verifying a change needs besides cost: the pods' run-queue wait
+ * (per pod-window and per workload-hour, to set against their CPU time) and
+ * their process starts (a restarting container starts its processes again).
+ */
+static const char *const migration_2[] = {
+	"ALTER TABLE pod_windows ADD COLUMN runqueue_usec BIGINT NOT NULL DEFAULT 0",
+	"ALTER TABLE pod_windows ADD COLUMN process_starts BIGINT NOT NULL DEFAULT 0",
+	"ALTER TABLE rollups_hourly ADD COLUMN runqueue_usec BIGINT NOT NULL DEFAULT 0",
+	"ALTER TABLE rollups_hourly ADD COLUMN process_starts BIGINT NOT NULL DEFAULT 0",
+	NULL,
+};
+
 const char *const *const store_migrations[] = {
 	migration_1,
-	store_migration_2,	/* reconciler/gitops/store_gitops.c: proposals, verdicts */
+	migration_2,
+	store_migration_3,	/* reconciler/gitops/gstore.c: proposals, verdicts */
 };
 const int store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);
 
@@ -137,14 +151,14 @@ const char *store_sql[SQL_N] = {
 		"INSERT INTO pod_windows (cluster, node, seq, uid, namespace, pod, owner_kind, owner_name,"
 		" window_start, window_end, cpu_usec, memory_avg_bytes, memory_peak_bytes, net_tx_bytes,"
 		" oom_kills, cost_cpu, cost_memory, cost_gpu, cost_network, waste_cpu, waste_memory,"
-		" waste_gpu) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-		" $16, $17, $18, $19, $20, $21, $22)",
+		" waste_gpu, runqueue_usec, process_starts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+		" $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
 	[SQL_ROLLUP] =
 		"INSERT INTO rollups_hourly (cluster, hour, namespace, owner_kind, owner_name, node,"
 		" cost_cpu, cost_memory, cost_gpu, cost_network, waste_cpu, waste_memory, waste_gpu,"
 		" idle_cpu, idle_memory, idle_gpu, cpu_core_seconds, memory_byte_seconds, net_tx_bytes,"
-		" pod_windows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-		" $16, $17, $18, $19, $20)"
+		" pod_windows, runqueue_usec, process_starts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+		" $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
 		" ON CONFLICT (cluster, hour, namespace, owner_kind, owner_name, node) DO UPDATE SET "
 		ADD("rollups_hourly", "cost_cpu") ", " ADD("rollups_hourly", "cost_memory") ", "
 		ADD("rollups_hourly", "cost_gpu") ", " ADD("rollups_hourly", "cost_network") ", "
@@ -153,7 +167,8 @@ const char *store_sql[SQL_N] = {
 		ADD("rollups_hourly", "idle_memory") ", " ADD("rollups_hourly", "idle_gpu") ", "
 		ADD("rollups_hourly", "cpu_core_seconds") ", "
 		ADD("rollups_hourly", "memory_byte_seconds") ", "
-		ADD("rollups_hourly", "net_tx_bytes") ", " ADD("rollups_hourly", "pod_windows"),
+		ADD("rollups_hourly", "net_tx_bytes") ", " ADD("rollups_hourly", "pod_windows") ", "
+		ADD("rollups_hourly", "runqueue_usec") ", " ADD("rollups_hourly", "process_starts"),
 	[SQL_WORKLOAD] =
 		"INSERT INTO workloads (cluster, namespace, owner_kind, owner_name, first_seen, last_seen)"
 		" VALUES ($1, $2, $3, $4, $5, $6)"
@@ -280,8 +295,8 @@ static int sql_init_ret;
 
 static void sql_init_once(void)
 {
-	store_sql[SQL_POD_WINDOW_ROWS] = multi_row(store_sql[SQL_POD_WINDOW], 22, STORE_ROWS);
-	store_sql[SQL_ROLLUP_ROWS] = multi_row(store_sql[SQL_ROLLUP], 20, STORE_ROWS);
+	store_sql[SQL_POD_WINDOW_ROWS] = multi_row(store_sql[SQL_POD_WINDOW], 24, STORE_ROWS);
+	store_sql[SQL_ROLLUP_ROWS] = multi_row(store_sql[SQL_ROLLUP], 22, STORE_ROWS);
 	sql_init_ret = store_sql[SQL_POD_WINDOW_ROWS] && store_sql[SQL_ROLLUP_ROWS] ? 0 : -ENOMEM;
 	store_gitops_sql(store_sql);
 }

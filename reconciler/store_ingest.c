@@ -183,7 +183,7 @@ static double decay(double from, double to)
 struct wl_acc {
 	const char *ns, *kind, *name;
 	const Podmeter__V1__PodReport *first;	/* its labels */
-	int64_t cost[4], waste[3], net_tx, pods;
+	int64_t cost[4], waste[3], net_tx, pods, runq, starts;
 	double cpu_s, mem_byte_s;
 };
 
@@ -194,7 +194,7 @@ struct batch {
 /* Rows of one statement, written STORE_ROWS to a statement (the rest one by one). */
 struct rows {
 	int one, many, k;	/* the statements, and values a row */
-	struct db_val v[STORE_ROWS * 22];
+	struct db_val v[STORE_ROWS * 24];
 	int n;
 };
 
@@ -305,7 +305,7 @@ static struct wl_acc *wl_of(struct one *o, const Podmeter__V1__PodReport *p)
 static int pod_window(struct one *o, const Podmeter__V1__PodReport *p, const struct wl_acc *wl)
 {
 	const Podmeter__V1__NodeReport *r = o->r;
-	struct db_val v[22] = {
+	struct db_val v[24] = {
 		DB_T(r->cluster), DB_T(r->node), DB_I(r->seq), DB_T(p->uid), DB_T(p->namespace_),
 		DB_T(p->name), DB_T(wl->kind), DB_T(wl->name), DB_R(r->window_start),
 		DB_R(r->window_end), DB_I(nd(p->cpu_usec)), DB_I(nd(p->memory_avg_bytes)),
@@ -317,6 +317,8 @@ static int pod_window(struct one *o, const Podmeter__V1__PodReport *p, const str
 		v[15 + k] = DB_I(nd(dollars(p->cost, k)));
 	for (k = 0; k < 3; k++)
 		v[19 + k] = DB_I(nd(dollars(p->waste, k)));
+	v[22] = DB_I(nd(p->runqueue_usec));
+	v[23] = DB_I(nd(p->process_starts));
 	return rows_add(o->s->db, &o->pods, v);
 }
 
@@ -331,6 +333,8 @@ static void wl_add(struct wl_acc *wl, const Podmeter__V1__PodReport *p, double s
 	wl->cpu_s += p->cpu_usec / 1e6;
 	wl->mem_byte_s += (double)p->memory_avg_bytes * span;
 	wl->net_tx += nd(net_tx(p));
+	wl->runq += nd(p->runqueue_usec);
+	wl->starts += nd(p->process_starts);
 	wl->pods++;
 }
 
@@ -464,7 +468,7 @@ static int flush_hours(struct store *s, const struct dacc *a)
 
 struct rollup {
 	const char *ns, *kind, *name;
-	int64_t cost[4], waste[3], idle[3], net_tx, pods;
+	int64_t cost[4], waste[3], idle[3], net_tx, pods, runq, starts;
 	double cpu_s, mem_byte_s;
 };
 
@@ -477,7 +481,7 @@ static int64_t part(int64_t v, double frac_before, double frac_after)
 static int rollup_hour(struct one *o, const struct rollup *ru, int64_t hour, double f0, double f1)
 {
 	const Podmeter__V1__NodeReport *r = o->r;
-	struct db_val v[20] = {
+	struct db_val v[22] = {
 		DB_T(r->cluster), DB_I(hour), DB_T(ru->ns), DB_T(ru->kind), DB_T(ru->name),
 		DB_T(r->node),
 	};
@@ -493,6 +497,8 @@ static int rollup_hour(struct one *o, const struct rollup *ru, int64_t hour, dou
 	v[17] = DB_R(ru->mem_byte_s * (f1 - f0));
 	v[18] = DB_I(part(ru->net_tx, f0, f1));
 	v[19] = DB_I(f0 == 0 ? ru->pods : 0);	/* pod-windows counted once, in the first hour */
+	v[20] = DB_I(part(ru->runq, f0, f1));
+	v[21] = DB_I(part(ru->starts, f0, f1));
 	return rows_add(o->s->db, &o->rollups, v);
 }
 
@@ -533,6 +539,8 @@ static int write_rollups(struct one *o)
 		ru.mem_byte_s = w->mem_byte_s;
 		ru.net_tx = w->net_tx;
 		ru.pods = w->pods;
+		ru.runq = w->runq;
+		ru.starts = w->starts;
 		ret = rollup(o, &ru);
 	}
 	if (ret || !u || !u->idle_cost)
@@ -923,8 +931,8 @@ static int write_report(struct store *s, struct store_report *sr, int64_t last, 
 	if (!o)
 		return -ENOMEM;
 	*o = (struct one){ .s = s, .r = r, .b = b,
-			   .pods = { .one = SQL_POD_WINDOW, .many = SQL_POD_WINDOW_ROWS, .k = 22 },
-			   .rollups = { .one = SQL_ROLLUP, .many = SQL_ROLLUP_ROWS, .k = 20 } };
+			   .pods = { .one = SQL_POD_WINDOW, .many = SQL_POD_WINDOW_ROWS, .k = 24 },
+			   .rollups = { .one = SQL_ROLLUP, .many = SQL_ROLLUP_ROWS, .k = 22 } };
 	o->wl = calloc(r->n_pods + 1, sizeof(*o->wl));
 	if (!o->wl) {
 		free(o);

@@ -73,7 +73,7 @@ extern const char *store_sql[SQL_N];
 int store_sql_init(void);
 /* store_migrations[v - 1]: the DDL of version v, NULL-terminated */
 extern const char *const *const store_migrations[];
-extern const char *const store_migration_2[];
+extern const char *const store_migration_3[];
 /* Fill in the SQL_G_, SQL_P_, SQL_V_, SQL_F_ statements (reconciler/gitops/gstore.c). */
 void store_gitops_sql(const char **sql);
 extern const int store_n_migrations;

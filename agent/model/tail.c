@@ -16,6 +16,7 @@
 #define TAIL_EXCESS0	0.3389
 #define TAIL_CLIP	10.0	/* an excess counts up to this many mean excesses */
 #define TAIL_M_MIN	1e-3	/* the mean excess is at least this */
+#define TAIL_EMPTY	1e-200	/* decayed weights below this are none */
 
 void tail__init(struct pm_tail *t)
 {
@@ -82,6 +83,12 @@ void tail__add(struct pm_tail *t, double z, double keep)
 	t->nu *= keep;
 	t->s1 *= keep;
 	t->s2 *= keep;
+	/*
+	 * No excess for ~2 million samples: the sums would sink into subnormal
+	 * numbers, where every operation is slow and the decay stalls. Nothing.
+	 */
+	if (t->nu < TAIL_EMPTY)
+		t->nu = t->s1 = t->s2 = 0;
 	if (!isgreater(z, PM_TAIL_U))
 		return;
 	/*

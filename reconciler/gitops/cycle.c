@@ -11,7 +11,9 @@
 #include "cycle.h"
 
 /* names and messages are bounded by their inputs; a cut message is still a message */
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 #define SEEN_S	   (2 * 86400.0)	/* containers reported within this are decided */
 #define LOCAL_MAX  (1 << 20)

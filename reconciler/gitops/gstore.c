@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Schema version 2 and the statements of deciding and writing: proposals
+ * Schema version 3 and the statements of deciding and writing: proposals
  * (one row per revision of a group's pull request, its items), verdicts
  * (the latest of each rule, per workload, container and resource), forge
  * objects; container hours gain run-queue wait and replica-seconds, nodes
@@ -16,7 +16,7 @@
 #include "store_int.h"
 #include "store_sql.h"
 
-const char *const store_migration_2[] = {
+const char *const store_migration_3[] = {
 	"ALTER TABLE container_hourly ADD COLUMN runqueue_usec BIGINT NOT NULL DEFAULT 0",
 	"ALTER TABLE container_hourly ADD COLUMN pod_seconds DOUBLE PRECISION NOT NULL DEFAULT 0",
 	"ALTER TABLE nodes ADD COLUMN cpu_core_hour DOUBLE PRECISION NOT NULL DEFAULT 0",
@@ -83,7 +83,7 @@ void store_gitops_sql(const char **sql)
 		" WHERE " WL_KEY " AND container = $5 AND hour >= $6 ORDER BY hour";
 	sql[SQL_G_WL_HOURS] =
 		"SELECT hour, SUM(net_tx_bytes), SUM(cost_cpu + cost_memory + cost_gpu + cost_network),"
-		" SUM(cpu_core_seconds) FROM rollups_hourly WHERE " WL_KEY " AND hour >= $5"
+		" SUM(cpu_core_seconds), SUM(process_starts) FROM rollups_hourly WHERE " WL_KEY " AND hour >= $5"
 		" GROUP BY hour ORDER BY hour";
 	sql[SQL_G_WL_COST] =
 		"SELECT COALESCE(SUM(cost_cpu + cost_memory + cost_gpu + cost_network), 0)"
@@ -302,6 +302,7 @@ static int wl_hour_row(void *ctx, const struct db_row *r)
 	h->net_tx = db_row__int(r, 1);
 	h->cost = db_row__int(r, 2);
 	h->cpu_s = db_row__real(r, 3);
+	h->starts = db_row__int(r, 4);
 	return 0;
 }
 

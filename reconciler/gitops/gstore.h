@@ -37,7 +37,7 @@ struct gs_hour {
 
 /* One hour of a workload (rollups_hourly, every node). */
 struct gs_wl_hour {
-	int64_t hour, net_tx, cost;
+	int64_t hour, net_tx, cost, starts;	/* starts: processes started, a sign of restarts */
 	double cpu_s;
 };
 

@@ -8,7 +8,9 @@
 #include "guard.h"
 
 /* a verdict's detail is a line for people: cut short rather than fail */
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 enum { R_CPU = 0, R_MEM, R_N };
 

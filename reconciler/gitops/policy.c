@@ -55,6 +55,7 @@ static const struct key keys[] = {
 	{ "verify.oomKills", O(verify_ooms), K_NUM, 1, 1e9 },
 	{ "verify.throttlingPercent", O(verify_throttle_pct), K_NUM, 0, 1e6 },
 	{ "verify.runqueueIncreasePercent", O(verify_rq_pct), K_NUM, 0, 1e6 },
+	{ "verify.restartsPerHour", O(verify_restarts), K_NUM, 0.01, 1e6 },
 	{ "hpa", O(hpa), K_HPA, 0, 0 },
 	{ "autoMerge", O(auto_merge), K_BOOL, 0, 0 },
 };
@@ -74,7 +75,7 @@ void policy__builtin(struct pol_settings *s)
 		.season_lookback_days = 28, .idle_days = 7, .idle_max_cores = 0.005,
 		.idle_scale_to_zero = false, .rej_change_pct = 20, .rej_days = 30,
 		.verify_after_h = 24, .verify_ooms = 1, .verify_throttle_pct = 10,
-		.verify_rq_pct = 50, .hpa = POL_HPA_SKIP_CPU, .auto_merge = false,
+		.verify_rq_pct = 50, .verify_restarts = 1, .hpa = POL_HPA_SKIP_CPU, .auto_merge = false,
 	};
 }
 

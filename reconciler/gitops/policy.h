@@ -36,7 +36,7 @@ struct pol_settings {
 	double idle_days, idle_max_cores;
 	bool idle_scale_to_zero;
 	double rej_change_pct, rej_days;
-	double verify_after_h, verify_ooms, verify_throttle_pct, verify_rq_pct;
+	double verify_after_h, verify_ooms, verify_throttle_pct, verify_rq_pct, verify_restarts;
 	int hpa;		/* enum pol_hpa */
 	bool auto_merge;
 };

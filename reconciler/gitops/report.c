@@ -10,7 +10,9 @@
 #include "cycle.h"
 #include "yamlt.h"
 
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 static bool is_cpu(const struct gs_item *it)
 {

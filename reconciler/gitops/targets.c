@@ -12,7 +12,9 @@
 #include "yamlt.h"
 
 /* keys are built from names bounded far below their buffers (GS_NAME, TGT_PATH) */
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 #define MF_MAX_FILES 2000
 #define MF_MAX_DEPTH 16

@@ -19,6 +19,7 @@
 
 struct side {
 	double ooms, thr_usec, cpu_usec, rq_usec, pod_s;
+	double starts, wl_pod_s;	/* process starts of the workloads, their replica-seconds */
 };
 
 /* The first hour at or after the merge whose requests are the proposed ones; 0 not yet. */
@@ -69,28 +70,66 @@ static void judge(const struct side *b, const struct side *a, const struct pol_s
 	double oom_b = per(b->ooms, b->pod_s / 3600), oom_a = per(a->ooms, a->pod_s / 3600);
 	double thr_b = per(b->thr_usec, b->cpu_usec), thr_a = per(a->thr_usec, a->cpu_usec);
 	double rq_b = per(b->rq_usec, b->cpu_usec), rq_a = per(a->rq_usec, a->cpu_usec);
+	double st_b = per(b->starts, b->wl_pod_s / 3600), st_a = per(a->starts, a->wl_pod_s / 3600);
+	bool h_st = st_a >= 2 * st_b && st_a - st_b >= st->verify_restarts;
 	bool h_oom = a->ooms >= st->verify_ooms && oom_a > oom_b;
 	bool h_thr = (thr_a - thr_b) * 100 >= st->verify_throttle_pct;
 	bool h_rq = rq_a >= RQ_FLOOR && rq_a > rq_b * (1 + st->verify_rq_pct / 100);
 
-	out->decision = h_oom || h_thr || h_rq ? VERIFY_HARM : VERIFY_OK;
+	out->decision = h_oom || h_thr || h_rq || h_st ? VERIFY_HARM : VERIFY_OK;
 	snprintf(out->detail, sizeof(out->detail),
 		 "OOM kills %.0f after (%.3f a replica-hour, before %.3f)%s; throttled %.1f%% of "
 		 "CPU time after, %.1f%% before%s; run-queue wait %.3f s per CPU-second after, "
-		 "%.3f before%s; restarts: not in the agents' reports",
-		 a->ooms, oom_a, oom_b, h_oom ? " WORSE" : "", thr_a * 100, thr_b * 100,
-		 h_thr ? " WORSE" : "", rq_a, rq_b, h_rq ? " WORSE" : "");
-	out->json = json_dumps(json_pack("{s:s, s:f, s:{s:f, s:f, s:f, s:f}, s:{s:f, s:f, s:f, s:f},"
-					 " s:b, s:b, s:b, s:s}",
+		 "%.3f before%s; process starts (restarts) %.2f a replica-hour after, %.2f "
+		 "before%s", a->ooms, oom_a, oom_b, h_oom ? " WORSE" : "", thr_a * 100, thr_b * 100,
+		 h_thr ? " WORSE" : "", rq_a, rq_b, h_rq ? " WORSE" : "", st_a, st_b,
+		 h_st ? " WORSE" : "");
+	out->json = json_dumps(json_pack("{s:s, s:f, s:{s:f, s:f, s:f, s:f, s:f},"
+					 " s:{s:f, s:f, s:f, s:f, s:f}, s:b, s:b, s:b, s:b, s:s}",
 					 "decision", out->decision == VERIFY_OK ? "verified" : "harm",
 					 "appliedAt", out->applied_at, "before", "oomKills", b->ooms,
 					 "oomPerReplicaHour", oom_b, "throttledRatio", thr_b,
-					 "runqueuePerCpuSecond", rq_b, "after", "oomKills", a->ooms,
+					 "runqueuePerCpuSecond", rq_b, "startsPerReplicaHour", st_b,
+					 "after", "oomKills", a->ooms,
 					 "oomPerReplicaHour", oom_a, "throttledRatio", thr_a,
-					 "runqueuePerCpuSecond", rq_a, "oomWorse", h_oom,
-					 "throttlingWorse", h_thr, "runqueueWorse", h_rq, "detail",
+					 "runqueuePerCpuSecond", rq_a, "startsPerReplicaHour", st_a,
+					 "oomWorse", h_oom, "throttlingWorse", h_thr, "runqueueWorse", h_rq,
+					 "restartsWorse", h_st, "detail",
 					 out->detail),
 			       JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static bool first_of_workload(const struct gs_item *items, size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < i; k++)
+		if (items[k].container[0] && !memcmp(&items[k].wl, &items[i].wl, sizeof(items[i].wl)))
+			return false;
+	return true;
+}
+
+/* The workload's process starts (rollups, every node) before and after, per replica-second. */
+static int starts(struct store *s, const struct gs_wl *w, int64_t from, double merged_hour,
+		  double at, double after_s, struct side *b, struct side *a)
+{
+	struct gs_wl_hour *wh;
+	size_t n, k;
+	int ret = gstore__wl_hours(s, w, from, &wh, &n);
+
+	if (ret)
+		return ret;
+	for (k = 0; k < n; k++) {
+		if ((double)wh[k].hour < merged_hour)
+			b->starts += (double)wh[k].starts;
+		else if ((double)wh[k].hour >= at && (double)wh[k].hour < at + after_s)
+			a->starts += (double)wh[k].starts;
+	}
+	free(wh);
+	/* replica-seconds: the container hours of this workload's first container */
+	b->wl_pod_s = b->pod_s;
+	a->wl_pod_s = a->pod_s;
+	return 0;
 }
 
 int verify__check(struct store *s, const struct gs_prop *p, const struct gs_item *items, size_t n,
@@ -138,6 +177,11 @@ int verify__check(struct store *s, const struct gs_prop *p, const struct gs_item
 				add(&after, &h[k]);
 		}
 		free(h);
+		if (first_of_workload(items, i)) {
+			ret = starts(s, &items[i].wl, from, merged_hour, at, after_s, &before, &after);
+			if (ret)
+				return ret;
+		}
 	}
 	out->applied_at = applied;
 	if (!applied) {	/* replicas only (scale to zero): nothing to compare */

@@ -23,6 +23,7 @@ run tests/integration/test_mem.sh raw_tp
 run tests/integration/test_net.sh
 run tests/integration/test_proc.sh
 run tests/integration/test_kubelet.sh
+run tests/integration/test_scrape.sh
 run tests/integration/test_cost.sh
 run tests/integration/test_reports.sh
 run tests/integration/test_reports_v2.sh
@@ -35,6 +36,7 @@ run tests/integration/test_reconciler_propose.sh
 run tests/integration/test_reconciler_crash.sh
 run tests/integration/test_gpu.sh
 run tests/integration/test_hostile.sh
+run tests/integration/test_containerd.sh
 run tests/integration/test_detect.sh
 run tests/integration/test_top.sh
 run tests/integration/test_check.sh

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""Renders every kustomization entry point under packaging/kubernetes with
-`kubectl kustomize` and checks the reconciler's manifests against the
-reconciler and the agent themselves:
+"""Renders every kustomization entry point (packaging/kubernetes, its
+reconciler/ directories, every packaging/overlays/*) with `kubectl
+kustomize` and checks the reconciler's manifests against the reconciler and
+the agent themselves:
 
     tests/packaging/check_kustomize.py RECONCILER PODMETER
 
@@ -14,7 +15,8 @@ reconciler and the agent themselves:
 - sqlite/: one replica, replaced (Recreate), the store's directory on the
   PersistentVolumeClaim; postgresql/: the store URL from the Secret;
 - the ServiceAccount is bound to system:auth-delegator (TokenReview);
-- agents/: the agents' flags are ones `podmeter run --help` lists, their
+- overlays/reconciler-agents: the agents' flags are ones `podmeter run
+  --help` lists, their
   --reconciler is the reconciler Service's address and port, their token a
   projected ServiceAccount token for the audience the reconciler asks for.
 Without kubectl (it is not a Debian package) the check says so and passes.
@@ -30,13 +32,14 @@ import yaml
 from tally import check, fail, ok, summary
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-K8S = os.path.join(ROOT, "packaging", "kubernetes")
-ENTRIES = [".", "agent", "gpu", "reconciler", "reconciler/sqlite", "reconciler/postgresql",
-           "reconciler/agents"]
+PACKAGING = os.path.join(ROOT, "packaging")
+ENTRIES = ["kubernetes", "kubernetes/reconciler", "kubernetes/reconciler/sqlite",
+           "kubernetes/reconciler/postgresql"] + \
+    sorted("overlays/" + d for d in os.listdir(os.path.join(PACKAGING, "overlays")))
 
 
 def render(entry):
-    r = subprocess.run(["kubectl", "kustomize", os.path.join(K8S, entry)], capture_output=True,
+    r = subprocess.run(["kubectl", "kustomize", os.path.join(PACKAGING, entry)], capture_output=True,
                        text=True)
     if r.returncode:
         fail(f"{entry}: kubectl kustomize: {r.stderr.strip()[:300]}")
@@ -147,17 +150,19 @@ def check_agents(docs, rec_docs, entry, run_flags):
 
 def main():
     reconciler, podmeter = sys.argv[1], sys.argv[2]
-    print(f"== packaging/kubernetes: kubectl kustomize, against {reconciler} and {podmeter}")
+    print(f"== packaging: kubectl kustomize, against {reconciler} and {podmeter}")
     if not shutil.which("kubectl"):
         ok("kubectl is not installed (not a Debian package): rendering not checked")
         return summary()
     serve_flags = flags_of(reconciler, "serve")
     run_flags = flags_of(podmeter, "run")
     docs = {e: render(e) for e in ENTRIES}
-    check_sqlite(docs["reconciler"], "reconciler", serve_flags)
-    check_sqlite(docs["reconciler/sqlite"], "reconciler/sqlite", serve_flags)
-    check_postgresql(docs["reconciler/postgresql"], "reconciler/postgresql", serve_flags)
-    check_agents(docs["reconciler/agents"], docs["reconciler"], "reconciler/agents", run_flags)
+    check_sqlite(docs["kubernetes/reconciler"], "kubernetes/reconciler", serve_flags)
+    check_sqlite(docs["kubernetes/reconciler/sqlite"], "kubernetes/reconciler/sqlite", serve_flags)
+    check_postgresql(docs["kubernetes/reconciler/postgresql"], "kubernetes/reconciler/postgresql",
+                     serve_flags)
+    check_agents(docs["overlays/reconciler-agents"], docs["kubernetes/reconciler"],
+                 "overlays/reconciler-agents", run_flags)
     return summary()
 
 
