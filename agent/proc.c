@@ -48,6 +48,8 @@ static int load(struct pm_proc *p, bool tp_btf, char *err, size_t errlen)
 	p->skel->rodata->track_v1 = p->hier == PM_HIER_V1_CPUACCT;
 	p->skel->rodata->hier = p->hier;
 	set_twin(p->skel, tp_btf);
+	/* an exited process holds its pid until freed: no more entries than pids in use */
+	bpfutil__size_by_tasks(p->skel->maps.exited, PM_PROC_MAX_EXITED);
 	what = "pin";
 	ret = pin__prepare(&p->pin, p->skel->obj, NULL);
 	if (!ret) {
@@ -160,6 +162,12 @@ void proc__remove(struct pm_proc *p, __u64 cgid)
 	struct pm_cg_key key = { .cgid = cgid, .hier = p->hier };
 
 	bpf_map_delete_elem(bpf_map__fd(p->skel->maps.proc_stats), &key);
+	bpfutil__remove_refusals(p->skel->maps.refusals, p->hier, cgid);
+}
+
+int proc__refusals(struct pm_proc *p, pm_refusal_fn fn, void *ctx)
+{
+	return bpfutil__read_refusals(p->skel->maps.refusals, p->hier, fn, ctx);
 }
 
 void proc__errors(struct pm_proc *p, __u64 errs[PM_PROC_ERR_MAX])

@@ -8,7 +8,7 @@
 #endif
 
 #define PM_PROC_MAX_CGROUPS	16384
-#define PM_PROC_MAX_EXITED	65536
+#define PM_PROC_MAX_EXITED	65536	/* preallocated (kernels < 6.1); else the node's task limit */
 
 /* Per-CPU value of proc_stats, keyed by struct pm_cg_key (cpu.h). */
 struct pm_proc_val {
