@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -79,10 +80,11 @@ void bpfutil__size_by_tasks(struct bpf_map *map, __u32 prealloc_max)
 	bpf_map__set_max_entries(map, n);
 }
 
+/* The next key is taken before an entry is deleted: a deleted key restarts the walk. */
 int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn fn, void *ctx)
 {
-	int fd = bpf_map__fd(map), ncpus = libbpf_num_possible_cpus(), c;
-	struct pm_refusal_key key, next, *prev = NULL;
+	int fd = bpf_map__fd(map), ncpus = libbpf_num_possible_cpus(), c, more;
+	struct pm_refusal_key key, next;
 	__u64 *vals, n;
 
 	if (ncpus <= 0)
@@ -90,24 +92,69 @@ int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn
 	vals = calloc(ncpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	more = !bpf_map_get_next_key(fd, NULL, &next);
+	while (more) {
 		key = next;
-		prev = &key;
+		more = !bpf_map_get_next_key(fd, &key, &next);
 		if (key.hier != hier || key.table >= PM_TABLES ||
 		    bpf_map_lookup_elem(fd, &key, vals))
 			continue;
 		for (n = 0, c = 0; c < ncpus; c++)
 			n += vals[c];
-		fn(ctx, key.cgid, key.table, n);
+		if (fn(ctx, key.cgid, key.table, n))
+			bpf_map_delete_elem(fd, &key);
 	}
 	free(vals);
 	return 0;
 }
 
-void bpfutil__remove_refusals(struct bpf_map *map, enum pm_hier hier, __u64 cgid)
-{
-	struct pm_refusal_key key = { .cgid = cgid, .hier = hier };
+#define BATCH 256
 
-	for (key.table = 0; key.table < PM_TABLES; key.table++)
-		bpf_map_delete_elem(bpf_map__fd(map), &key);
+/* Key by key, for kernels without batch lookups (before 5.6). */
+static int for_each_walk(int fd, size_t ksz, void *key, void *next, void *val,
+			 pm_entry_fn fn, void *ctx)
+{
+	int more = !bpf_map_get_next_key(fd, NULL, next);
+
+	while (more) {
+		memcpy(key, next, ksz);
+		/* the next key first: a deleted key would restart the walk */
+		more = !bpf_map_get_next_key(fd, key, next);
+		if (!bpf_map_lookup_elem(fd, key, val))
+			fn(ctx, key, val);
+	}
+	return 0;
+}
+
+int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx)
+{
+	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
+	int fd = bpf_map__fd(map), err = 0;
+	char *keys = malloc(BATCH * ksz), *vals = malloc(BATCH * vsz);
+	__u64 token = 0;	/* the kernel's position: a bucket number for hashes */
+	bool first = true;
+	__u32 n, i;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	do {
+		n = BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &n, NULL);
+		if (err < 0 && err != -ENOENT) {
+			if (first)
+				err = for_each_walk(fd, ksz, keys, keys + ksz, vals, fn, ctx);
+			break;	/* a bucket of more than BATCH entries: not with a hash's spread */
+		}
+		for (i = 0; i < n; i++)
+			fn(ctx, keys + i * ksz, vals + i * vsz);
+		first = false;
+	} while (!err);
+	if (err == -ENOENT)
+		err = 0;
+out_free:
+	free(keys);
+	free(vals);
+	return err;
 }

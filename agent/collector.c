@@ -454,12 +454,18 @@ static void visit_cuda(void *ctx, __u64 cgid, const struct pm_cuda_val *sum)
 
 _Static_assert(PM_SNAP_TABLES == PM_TABLES, "the snapshot's tables are the kernel's");
 
-static void visit_refusal(void *ctx, __u64 cgid, __u32 table, __u64 n)
+/* A retired cgroup's count is in its pod already: its pair goes. */
+static bool visit_refusal(void *ctx, __u64 cgid, __u32 table, __u64 n)
 {
 	struct cg_rec *r = cg_seen(ctx, cgid);
 
-	if (r && !r->tomb_since && table < PM_TABLES && n > r->refused[table])
+	if (!r || table >= PM_TABLES)
+		return false;
+	if (r->tomb_since)
+		return true;
+	if (n > r->refused[table])
 		r->refused[table] = n;
+	return false;
 }
 
 /* Refusals by cgroup; CUDA's stay node-wide until agent/cuda.c reads its map. */
@@ -1270,9 +1276,13 @@ static void read_errors(struct pm_collector *c)
 	}
 	if (c->cuda) {
 		cuda__errors(c->cuda, cerrs);
+		/* a call over its share returns without an entry: a refusal, not a loss */
 		c->stats.cuda_insert_failures = cerrs[PM_CUDA_ERR_CGROUP_FULL] +
 						cerrs[PM_CUDA_ERR_ALLOC_FULL] +
-						cerrs[PM_CUDA_ERR_UNMATCHED];
+						(cerrs[PM_CUDA_ERR_UNMATCHED] >
+							 cerrs[PM_CUDA_ERR_PENDING_REFUSED] ?
+						 cerrs[PM_CUDA_ERR_UNMATCHED] -
+							 cerrs[PM_CUDA_ERR_PENDING_REFUSED] : 0);
 	}
 	refused[PM_TABLE_TASKS] = errs[PM_CPU_ERR_TASK_FULL];
 	refused[PM_TABLE_MMS] = merrs[PM_MEM_ERR_MM_FULL];

@@ -443,7 +443,6 @@ int cpu__remove(struct pm_cpu *cpu, __u64 cgid)
 {
 	struct pm_cg_key key = { .cgid = cgid, .hier = cpu->hier };
 
-	bpfutil__remove_refusals(cpu->skel->maps.refusals, cpu->hier, cgid);
 	if (bpf_map_delete_elem(bpf_map__fd(cpu->skel->maps.cpu_stats), &key))
 		return -errno;
 	return 0;

@@ -608,7 +608,6 @@ void gpu__remove(struct pm_gpu *g, __u64 cgid)
 
 		bpf_map_delete_elem(bpf_map__fd(g->skel->maps.gpu_jobs), &jkey);
 	}
-	bpfutil__remove_refusals(g->skel->maps.refusals, g->hier, cgid);
 }
 
 int gpu__refusals(struct pm_gpu *g, pm_refusal_fn fn, void *ctx)

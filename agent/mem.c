@@ -14,12 +14,15 @@
 #include <podmeter/pin.h>
 #include "mem.skel.h"
 
+#define VALIDATE_EVERY	10	/* reads between checks that owners are alive */
+
 struct pm_mem {
 	struct mem_bpf *skel;
 	struct pm_pin pin;
 	enum pm_hier hier;
 	int ncpus;
 	long page_size;
+	unsigned int reads;
 	struct pm_mem_val *vals;
 	struct ring_buffer *ooms;
 	const struct pm_mem_visitor *visitor;	/* during mem__read() */
@@ -31,6 +34,8 @@ static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults)
 	bpf_program__set_autoload(skel->progs.raw_tp_rss_stat, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_mark_victim, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_mark_victim, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_fork, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_fork, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_exit, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_exit, !tp_btf);
 	/* exceptions:page_fault_user is x86 only */
@@ -139,34 +144,52 @@ out_free:
 	return ret;
 }
 
+struct rss_read {
+	struct pm_mem *mem;
+	const struct pm_mem_visitor *v;
+	bool check;		/* owners checked this read */
+	__u32 *dead;		/* their tgids, deleted after the walk */
+	size_t n_dead, cap_dead;
+};
+
+static void rss_entry(void *ctx, const void *key, const void *value)
+{
+	const struct pm_mm_state *st = value;
+	struct rss_read *rd = ctx;
+	__u32 *grown;
+	int k;
+
+	if (rd->check && kill(st->tgid, 0) && errno == ESRCH) {
+		if (rd->n_dead == rd->cap_dead) {
+			grown = realloc(rd->dead, (rd->cap_dead * 2 + 64) * sizeof(*grown));
+			if (!grown)
+				return;
+			rd->dead = grown;
+			rd->cap_dead = rd->cap_dead * 2 + 64;
+		}
+		rd->dead[rd->n_dead++] = *(const __u32 *)key;
+		return;
+	}
+	for (k = 0; k < PM_MEM_KINDS; k++)
+		if (st->pages[k] > 0)
+			rd->v->rss(rd->v->ctx, st->cgid, k, (__u64)st->pages[k] * rd->mem->page_size);
+}
+
 /*
- * Resident pages by cgroup; address spaces whose owner is gone are dropped
- * (the kernel drops them at exit: these are exits missed while no program
- * was attached). The next key is taken before an entry may be deleted: a
- * deleted key would restart the walk from the first entry and count
- * entries twice.
+ * Resident pages by cgroup. The kernel drops a process's entry at its
+ * exit; every few reads, entries whose owner is gone (exits missed while no
+ * program was attached) are dropped here.
  */
 static void read_rss(struct pm_mem *mem, const struct pm_mem_visitor *v)
 {
+	struct rss_read rd = { .mem = mem, .v = v, .check = mem->reads++ % VALIDATE_EVERY == 0 };
 	int fd = bpf_map__fd(mem->skel->maps.mm_state);
-	struct pm_mm_state st;
-	__u32 key, next;
-	int k, more;
+	size_t i;
 
-	more = !bpf_map_get_next_key(fd, NULL, &next);
-	while (more) {
-		key = next;
-		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (bpf_map_lookup_elem(fd, &key, &st))
-			continue;
-		if (kill(st.tgid, 0) && errno == ESRCH) {
-			bpf_map_delete_elem(fd, &key);
-			continue;
-		}
-		for (k = 0; k < PM_MEM_KINDS; k++)
-			if (st.pages[k] > 0)
-				v->rss(v->ctx, st.cgid, k, (__u64)st.pages[k] * mem->page_size);
-	}
+	bpfutil__for_each(mem->skel->maps.mm_state, rss_entry, &rd);
+	for (i = 0; i < rd.n_dead; i++)
+		bpf_map_delete_elem(fd, &rd.dead[i]);
+	free(rd.dead);
 }
 
 static void read_events(struct pm_mem *mem, const struct pm_mem_visitor *v)
@@ -211,7 +234,6 @@ int mem__remove(struct pm_mem *mem, __u64 cgid)
 {
 	struct pm_cg_key key = { .cgid = cgid, .hier = mem->hier };
 
-	bpfutil__remove_refusals(mem->skel->maps.refusals, mem->hier, cgid);
 	if (bpf_map_delete_elem(bpf_map__fd(mem->skel->maps.mem_events), &key))
 		return -errno;
 	return 0;

@@ -152,6 +152,22 @@ static __always_inline void read_all(struct mm_struct *mm, struct pm_mm_state *s
 		st->pages[k] = mm_counter_pages(mm, k);
 }
 
+/* A fresh entry for @owner's address space @mm, every counter read. */
+static __always_inline void mm_fresh(struct mm_struct *mm, struct task_struct *owner, __u32 tgid)
+{
+	struct pm_mm_state fresh = {};
+
+	fresh.own = cgid_of(owner);
+	fresh.cgid = counted_cgid(owner);
+	fresh.tgid = tgid;
+	fresh.mm = (__u64)mm;
+	read_all(mm, &fresh);
+	if (bpf_map_update_elem(&mm_state, &tgid, &fresh, BPF_ANY)) {
+		count_error(PM_MEM_ERR_MM_FULL);
+		refusal_add(&refusals, fresh.cgid, hier, PM_TABLE_MMS);
+	}
+}
+
 /*
  * One entry per process: an entry of another address space (after exec, or
  * a process that reused the pid) starts over with every counter read.
@@ -159,9 +175,9 @@ static __always_inline void read_all(struct mm_struct *mm, struct pm_mm_state *s
 static __always_inline int handle_rss_stat(struct mm_struct *mm, int member)
 {
 	struct task_struct *owner = mm_owner(mm);
-	struct pm_mm_state fresh = {}, *st;
+	struct pm_mm_state *st;
+	__u64 cgid;
 	__u32 tgid;
-	long err;
 
 	if (member < 0 || member >= PM_MEM_KINDS || !owner)
 		return 0;
@@ -169,19 +185,39 @@ static __always_inline int handle_rss_stat(struct mm_struct *mm, int member)
 	st = bpf_map_lookup_elem(&mm_state, &tgid);
 	if (st && st->mm == (__u64)mm) {
 		/* the owner may have moved to another cgroup since */
-		st->cgid = cgid_of(owner);
+		cgid = cgid_of(owner);
+		if (cgid != st->own) {
+			st->own = cgid;
+			st->cgid = counted_cgid(owner);
+		}
 		st->pages[member & (PM_MEM_KINDS - 1)] = mm_counter_pages(mm, member);
 		return 0;
 	}
-	fresh.cgid = cgid_of(owner);
-	fresh.tgid = tgid;
-	fresh.mm = (__u64)mm;
-	read_all(mm, &fresh);
-	err = bpf_map_update_elem(&mm_state, &tgid, &fresh, BPF_ANY);
-	if (err) {
-		count_error(PM_MEM_ERR_MM_FULL);
-		refusal_add(&refusals, counted_cgid(owner), hier, PM_TABLE_MMS);
-	}
+	mm_fresh(mm, owner, tgid);
+	return 0;
+}
+
+/*
+ * A process is forked: its address space was copied before it had a pid
+ * (those counter changes are skipped), so it is counted from here. A child
+ * sharing its parent's (vfork) finds the parent's entry.
+ */
+static __always_inline int handle_fork(struct task_struct *child)
+{
+	struct mm_struct *mm = BPF_CORE_READ(child, mm);
+	struct task_struct *owner;
+	struct pm_mm_state *st;
+	__u32 tgid;
+
+	if (!mm || BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;	/* a kernel thread, or a thread */
+	owner = mm_owner(mm);
+	if (!owner)
+		return 0;
+	tgid = BPF_CORE_READ(owner, tgid);
+	st = bpf_map_lookup_elem(&mm_state, &tgid);
+	if (!st || st->mm != (__u64)mm)
+		mm_fresh(mm, owner, tgid);
 	return 0;
 }
 
@@ -237,6 +273,18 @@ SEC("raw_tp/rss_stat")
 int BPF_PROG(raw_tp_rss_stat, struct mm_struct *mm, int member)
 {
 	return handle_rss_stat(mm, member);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tp_btf_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(child);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(raw_tp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(child);
 }
 
 SEC("tp_btf/sched_process_exit")

@@ -190,12 +190,13 @@ int BPF_PROG(raw_tp_tcp_retransmit_skb, const struct sock *sk)
 SEC("raw_tp/cgroup_mkdir")
 int BPF_PROG(raw_tp_net_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
-	__u64 cgid, to;
+	__u64 cgid, to, cgp;
 
-	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0 ||
+	    bpf_probe_read_kernel(&cgp, sizeof(cgp), &cgrp))
 		return 0;
 	cgid = BPF_CORE_READ(cgrp, kn, id);
-	to = fold_compute(cgrp);
+	to = pm_fold_compute(cgp);
 	if (to != cgid)
 		bpf_map_update_elem(&net_fold, &cgid, &to, BPF_ANY);
 	return 0;

@@ -127,15 +127,13 @@ static __always_inline int handle_exit(struct task_struct *p)
 	tgid = BPF_CORE_READ(p, tgid);
 	parent = BPF_CORE_READ(p, real_parent);
 	e.ts = bpf_ktime_get_ns();
-	e.cgid = cgid_of(p);
+	e.cgid = fold_cgid(&proc_fold, cgroup_of(p), cgid_of(p));
 	e.ppid = BPF_CORE_READ(parent, tgid);
 	BPF_CORE_READ_STR_INTO(&e.comm, p, comm);
 	BPF_CORE_READ_STR_INTO(&e.parent_comm, parent, comm);
 	if (bpf_map_update_elem(&exited, &tgid, &e, BPF_ANY)) {
-		struct cgroup *cg = cgroup_of(p);
-
 		count_error(PM_PROC_ERR_EXITED_FULL);
-		refusal_add(&refusals, fold_cgid(&proc_fold, cg, e.cgid), hier, PM_TABLE_EXITED);
+		refusal_add(&refusals, e.cgid, hier, PM_TABLE_EXITED);
 	}
 	return 0;
 }

@@ -53,9 +53,14 @@ static __always_inline bool chars_at(const char *s, const char *want, int n)
 	return true;
 }
 
-/* "pod<uid>" (cgroupfs), or "<prefix>-pod<uid>.slice" (systemd). */
-static __noinline bool pod_named(struct cgroup *cg)
+/*
+ * "pod<uid>" (cgroupfs), or "<prefix>-pod<uid>.slice" (systemd). Global
+ * functions, taking the cgroup as a number: the verifier checks each once,
+ * not once per call.
+ */
+__noinline int pm_pod_named(__u64 cgp)
 {
+	struct cgroup *cg = (void *)cgp;
 	const char *name = BPF_CORE_READ(cg, kn, name);
 	char buf[PM_CG_NAME];
 	long n;
@@ -77,9 +82,9 @@ static __noinline bool pod_named(struct cgroup *cg)
  * PM_FOLD_CLIMB levels below level PM_FOLD_TOP - 1 is counted in its
  * ancestor PM_FOLD_CLIMB levels up.
  */
-static __noinline __u64 fold_compute(struct cgroup *cg)
+__noinline __u64 pm_fold_compute(__u64 cgp)
 {
-	struct cgroup *c = cg, *prev = NULL, *below = NULL;
+	struct cgroup *cg = (void *)cgp, *c = cg, *prev = NULL, *below = NULL;
 	int level = BPF_CORE_READ(cg, level), n, l, i, pod_level = -1;
 
 	for (i = 0; i < PM_FOLD_CLIMB && c && BPF_CORE_READ(c, level) >= PM_FOLD_TOP; i++) {
@@ -94,7 +99,7 @@ static __noinline __u64 fold_compute(struct cgroup *cg)
 	for (l = PM_FOLD_TOP - 1; l >= 1 && c; l--) {
 		if (l > n)
 			continue;
-		if (pod_named(c)) {
+		if (pm_pod_named((__u64)c)) {
 			pod_level = l;
 			below = prev;
 		}
@@ -109,18 +114,19 @@ static __noinline __u64 fold_compute(struct cgroup *cg)
 /* @cgid (of @cg) as counted, through @cache (an LRU hash: a miss only costs a walk). */
 static __always_inline __u64 fold_cgid(void *cache, struct cgroup *cg, __u64 cgid)
 {
-	__u64 *to = bpf_map_lookup_elem(cache, &cgid), v;
+	__u64 *to = bpf_map_lookup_elem(cache, &cgid), cgp = 0, v;
 
 	if (to)
 		return *to;
-	if (!cg)
+	/* as a number: a trusted pointer cannot be handed to a global function */
+	if (!cg || bpf_probe_read_kernel(&cgp, sizeof(cgp), &cg))
 		return cgid;
-	v = fold_compute(cg);
+	v = pm_fold_compute(cgp);
 	bpf_map_update_elem(cache, &cgid, &v, BPF_ANY);
 	return v;
 }
 
-/* One refusal of @table for @cgid (already folded); a full map loses it (4096 pairs). */
+/* One refusal of @table for @cgid (already folded). */
 static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32 table)
 {
 	struct pm_refusal_key key = { .cgid = cgid, .hier = hier, .table = table };
@@ -138,9 +144,10 @@ static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32
 		*v += 1;
 }
 
+/* LRU: where no agent removes gone cgroups' pairs (CUDA's), old ones make room. */
 #define PM_REFUSALS_MAP(name)                                                                      \
 	struct {                                                                                   \
-		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);                                            \
+		__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);                                        \
 		__uint(max_entries, PM_REFUSAL_MAX_KEYS);                                          \
 		__type(key, struct pm_refusal_key);                                                \
 		__type(value, __u64);                                                              \

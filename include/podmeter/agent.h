@@ -30,11 +30,21 @@ bool bpfutil__alloc_on_use(void);
  */
 void bpfutil__size_by_tasks(struct bpf_map *map, __u32 prealloc_max);
 
-/* Inserts a table refused (bpf/tables.bpf.h): cumulative, by cgroup and enum pm_table. */
-typedef void (*pm_refusal_fn)(void *ctx, __u64 cgid, __u32 table, __u64 n);
+/*
+ * Inserts a table refused (bpf/tables.bpf.h): cumulative, by cgroup and
+ * enum pm_table. Returns true when the cgroup is gone and its count taken:
+ * the pair is removed.
+ */
+typedef bool (*pm_refusal_fn)(void *ctx, __u64 cgid, __u32 table, __u64 n);
 /* Every (cgroup, table) pair of @hier in a "refusals" map, summed over CPUs. */
 int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn fn, void *ctx);
-void bpfutil__remove_refusals(struct bpf_map *map, enum pm_hier hier, __u64 cgid);
+/*
+ * Every entry of a map that is not per-CPU, @fn called with copies: in
+ * batches where the kernel has batch lookups (5.6), else key by key. An
+ * entry deleted or added meanwhile may be missed.
+ */
+typedef void (*pm_entry_fn)(void *ctx, const void *key, const void *value);
+int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx);
 
 /* ---- agent/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
 struct pm_cpu;

@@ -36,7 +36,8 @@ struct pm_mem_val {
  * the new process's first counter change brings another mm).
  */
 struct pm_mm_state {
-	__u64 cgid;
+	__u64 cgid;		/* the owner's cgroup as counted (bpf/tables.bpf.h) */
+	__u64 own;		/* the owner's cgroup itself, to see it move */
 	__u64 mm;		/* the mm_struct counted: another one (exec, a reused pid) starts over */
 	__u32 tgid;		/* owner process, the key */
 	__u32 pad;

@@ -23,7 +23,7 @@ struct pm_proc_val {
  */
 struct pm_exited {
 	__u64 ts;		/* bpf_ktime_get_ns() at exit */
-	__u64 cgid;
+	__u64 cgid;		/* as counted (bpf/tables.bpf.h) */
 	__u32 ppid;		/* the parent that should reap it */
 	__u32 pad;
 	char comm[16];

@@ -26,6 +26,7 @@ run tests/integration/test_kubelet.sh
 run tests/integration/test_cost.sh
 run tests/integration/test_reports.sh
 run tests/integration/test_gpu.sh
+run tests/integration/test_tables.sh
 run tests/integration/test_detect.sh
 run tests/integration/test_top.sh
 run tests/integration/test_check.sh
