@@ -83,28 +83,19 @@ void bpfutil__size_by_tasks(struct bpf_map *map, __u32 prealloc_max)
 /* The next key is taken before an entry is deleted: a deleted key restarts the walk. */
 int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn fn, void *ctx)
 {
-	int fd = bpf_map__fd(map), ncpus = libbpf_num_possible_cpus(), c, more;
+	int fd = bpf_map__fd(map), more;
 	struct pm_refusal_key key, next;
-	__u64 *vals, n;
+	__u64 n;
 
-	if (ncpus <= 0)
-		return ncpus ? ncpus : -EINVAL;
-	vals = calloc(ncpus, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
 	more = !bpf_map_get_next_key(fd, NULL, &next);
 	while (more) {
 		key = next;
 		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (key.hier != hier || key.table >= PM_TABLES ||
-		    bpf_map_lookup_elem(fd, &key, vals))
+		if (key.hier != hier || key.table >= PM_TABLES || bpf_map_lookup_elem(fd, &key, &n))
 			continue;
-		for (n = 0, c = 0; c < ncpus; c++)
-			n += vals[c];
 		if (fn(ctx, key.cgid, key.table, n))
 			bpf_map_delete_elem(fd, &key);
 	}
-	free(vals);
 	return 0;
 }
 

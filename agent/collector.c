@@ -1255,6 +1255,7 @@ static void read_errors(struct pm_collector *c)
 	__u64 errs[PM_CPU_ERR_MAX], merrs[PM_MEM_ERR_MAX], nerrs[PM_NET_ERR_MAX];
 	__u64 gerrs[PM_GPU_ERR_MAX] = {}, cerrs[PM_CUDA_ERR_MAX] = {}, perrs[PM_PROC_ERR_MAX];
 	uint64_t *refused = c->stats.table_refusals;
+	__u64 unmatched;
 
 	cpu__errors(c->cpu, errs);
 	c->stats.cgroup_insert_failures = errs[PM_CPU_ERR_CGROUP_FULL];
@@ -1277,12 +1278,11 @@ static void read_errors(struct pm_collector *c)
 	if (c->cuda) {
 		cuda__errors(c->cuda, cerrs);
 		/* a call over its share returns without an entry: a refusal, not a loss */
+		unmatched = cerrs[PM_CUDA_ERR_UNMATCHED] - cerrs[PM_CUDA_ERR_PENDING_REFUSED];
+		if (cerrs[PM_CUDA_ERR_UNMATCHED] < cerrs[PM_CUDA_ERR_PENDING_REFUSED])
+			unmatched = 0;
 		c->stats.cuda_insert_failures = cerrs[PM_CUDA_ERR_CGROUP_FULL] +
-						cerrs[PM_CUDA_ERR_ALLOC_FULL] +
-						(cerrs[PM_CUDA_ERR_UNMATCHED] >
-							 cerrs[PM_CUDA_ERR_PENDING_REFUSED] ?
-						 cerrs[PM_CUDA_ERR_UNMATCHED] -
-							 cerrs[PM_CUDA_ERR_PENDING_REFUSED] : 0);
+						cerrs[PM_CUDA_ERR_ALLOC_FULL] + unmatched;
 	}
 	refused[PM_TABLE_TASKS] = errs[PM_CPU_ERR_TASK_FULL];
 	refused[PM_TABLE_MMS] = merrs[PM_MEM_ERR_MM_FULL];

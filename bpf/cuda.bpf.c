@@ -87,7 +87,7 @@ struct {
 /* LRU: a cgroup gone long ago leaves room; a live one is used and stays. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PM_CUDA_MAX_CGROUPS);
+	__uint(max_entries, PM_CUDA_MAX_QUOTAS);
 	__type(key, struct pm_cg_key);
 	__type(value, struct pm_cuda_quota);
 } cuda_quota SEC(".maps");

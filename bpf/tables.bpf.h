@@ -130,24 +130,22 @@ static __always_inline __u64 fold_cgid(void *cache, struct cgroup *cg, __u64 cgi
 static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32 table)
 {
 	struct pm_refusal_key key = { .cgid = cgid, .hier = hier, .table = table };
-	static const __u64 one = 1;
+	static const __u64 zero;
 	__u64 *v = bpf_map_lookup_elem(map, &key);
 
-	if (v) {
-		*v += 1;
-		return;
+	if (!v) {
+		/* EEXIST: another CPU made it meanwhile */
+		bpf_map_update_elem(map, &key, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(map, &key);
 	}
-	if (!bpf_map_update_elem(map, &key, &one, BPF_NOEXIST))
-		return;
-	v = bpf_map_lookup_elem(map, &key);	/* another CPU made it meanwhile */
 	if (v)
-		*v += 1;
+		__sync_fetch_and_add(v, 1);
 }
 
 /* LRU: where no agent removes gone cgroups' pairs (CUDA's), old ones make room. */
 #define PM_REFUSALS_MAP(name)                                                                      \
 	struct {                                                                                   \
-		__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);                                        \
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);                                               \
 		__uint(max_entries, PM_REFUSAL_MAX_KEYS);                                          \
 		__type(key, struct pm_refusal_key);                                                \
 		__type(value, __u64);                                                              \

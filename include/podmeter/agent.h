@@ -36,7 +36,7 @@ void bpfutil__size_by_tasks(struct bpf_map *map, __u32 prealloc_max);
  * the pair is removed.
  */
 typedef bool (*pm_refusal_fn)(void *ctx, __u64 cgid, __u32 table, __u64 n);
-/* Every (cgroup, table) pair of @hier in a "refusals" map, summed over CPUs. */
+/* Every (cgroup, table) pair of @hier in a "refusals" map. */
 int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn fn, void *ctx);
 /*
  * Every entry of a map that is not per-CPU, @fn called with copies: in

@@ -104,8 +104,9 @@ struct pm_retired_val {
 /*
  * Tables a pod can fill (the `table` label of refusals). Each is sized from
  * the node's limits or bounded per cgroup; an entry refused is counted for
- * the cgroup whose event needed it (a per-CPU hash of struct
- * pm_refusal_key in each BPF object, "refusals").
+ * the cgroup whose event needed it (an LRU hash of struct pm_refusal_key ->
+ * __u64 in each BPF object, "refusals": refusals are rare, one count is
+ * shared by the CPUs).
  */
 enum pm_table {
 	PM_TABLE_TASKS = 0,	/* cpu task_seen_pid: per-task baselines */
@@ -118,8 +119,8 @@ enum pm_table {
 	PM_TABLES,
 };
 
-#define PM_REFUSAL_MAX_KEYS	4096	/* (cgroup, table) pairs with a refusal */
-#define PM_FOLD_CACHE		16384	/* cgroups whose counted cgroup is known */
+#define PM_REFUSAL_MAX_KEYS	1024	/* (cgroup, table) pairs with a refusal */
+#define PM_FOLD_CACHE		4096	/* cgroups whose counted cgroup is known */
 
 struct pm_refusal_key {
 	__u64 cgid;		/* as counted: a container's below it are folded into it */

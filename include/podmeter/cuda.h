@@ -11,6 +11,7 @@
 #define PM_CUDA_MAX_CGROUPS	16384
 #define PM_CUDA_MAX_ALLOCS	262144	/* live device allocations, node-wide */
 #define PM_CUDA_MAX_PENDING	16384	/* threads inside an allocation or a sync call */
+#define PM_CUDA_MAX_QUOTAS	4096	/* cgroups using CUDA at once (an LRU) */
 /*
  * What one cgroup (a container: cgroups below it count in it) may hold of
  * each: a sixteenth, so a pod filling its share leaves the tables to the
