@@ -21,6 +21,7 @@
 #include <podmeter/caps.h>
 
 /* From linux/capability.h of 5.8, for older headers. */
+#define PM_CAP_SETPCAP		8
 #define PM_CAP_SYS_ADMIN	21
 #define PM_CAP_SYS_PTRACE	19
 #define PM_CAP_NET_ADMIN	12
@@ -53,6 +54,44 @@ static bool kernel_knows(int cap)
 	return prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0;
 }
 
+/* In the calling thread's effective set. */
+static bool caps__held(int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Set the calling thread's capabilities to @keep; the bounding set too when it may. */
+static int set_thread_caps(unsigned long long keep)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+	int cap;
+
+	/*
+	 * The bounding set first, while CAP_SETPCAP may still be held; without
+	 * it (the DaemonSet does not grant it) the bounding set stays what the
+	 * runtime made it, the granted set: with no_new_privs and no exec it
+	 * can give nothing back.
+	 */
+	if (caps__held(PM_CAP_SETPCAP))
+		for (cap = 0; kernel_knows(cap); cap++)
+			if (!(keep & (1ULL << cap)))
+				prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	data[0].permitted = data[0].effective = (__u32)keep;
+	data[1].permitted = data[1].effective = (__u32)(keep >> 32);
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	/* per thread too: a thread that drops sets its own */
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	return 0;
+}
+
 int caps__drop_after_start(char *kept, size_t len, bool uprobes)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -60,7 +99,7 @@ int caps__drop_after_start(char *kept, size_t len, bool uprobes)
 	unsigned long long keep = 0, have;
 	const struct pm_cap_need *n;
 	size_t off = 0;
-	int cap;
+	int err;
 
 	kept[0] = '\0';
 	if (syscall(SYS_capget, &hdr, data))
@@ -73,17 +112,9 @@ int caps__drop_after_start(char *kept, size_t len, bool uprobes)
 	if (!kernel_knows(PM_CAP_BPF) || uprobes)
 		keep |= 1ULL << PM_CAP_SYS_ADMIN;
 	keep &= have;
-	/* the bounding set first: dropping from it needs CAP_SETPCAP, still held */
-	for (cap = 0; kernel_knows(cap); cap++)
-		if (!(keep & (1ULL << cap)))
-			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	memset(data, 0, sizeof(data));
-	data[0].permitted = data[0].effective = (__u32)keep;
-	data[1].permitted = data[1].effective = (__u32)(keep >> 32);
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	err = set_thread_caps(keep);
+	if (err)
+		return err;
 	for (n = caps__needed; n->name; n++)
 		if (keep & (1ULL << n->cap))
 			off += snprintf(kept + off, off < len ? len - off : 0, "%s%s",
@@ -91,4 +122,9 @@ int caps__drop_after_start(char *kept, size_t len, bool uprobes)
 	if (keep & (1ULL << PM_CAP_SYS_ADMIN))
 		snprintf(kept + off, off < len ? len - off : 0, "%sCAP_SYS_ADMIN", off ? " " : "");
 	return 0;
+}
+
+int caps__drop_all(void)
+{
+	return set_thread_caps(0);
 }

@@ -269,3 +269,68 @@ int cgroupfs__from_root(struct pm_cgroupfs *fs, const char *root)
 		return -EINVAL;
 	return 0;
 }
+
+/* Does @v2's cgroup.controllers list @ctl? */
+static bool cgroupfs_v2_has(const char *v2, const char *ctl)
+{
+	char path[PATH_MAX + 32], name[64];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", v2);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fscanf(f, "%63s", name) == 1)
+		found = !strcmp(name, ctl);
+	fclose(f);
+	return found;
+}
+
+int cgroupfs__controller_root(const struct pm_cgroupfs *fs, const char *ctl, char *out,
+			      size_t len, bool *v2)
+{
+	int i;
+
+	*v2 = false;
+	out[0] = '\0';
+	if (fs->v2[0] && cgroupfs_v2_has(fs->v2, ctl)) {
+		*v2 = true;
+		snprintf(out, len, "%s", fs->v2);
+		return 0;
+	}
+	for (i = 0; i < fs->n_v1; i++) {
+		if (cgroupfs_has_option(fs->v1[i].options, ctl)) {
+			snprintf(out, len, "%s", fs->v1[i].path);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int cgroupfs__cpu_throttling(const char *path, uint64_t *periods, uint64_t *usec)
+{
+	unsigned long long v;
+	bool got_p = false, got_t = false;
+	char name[64];
+	FILE *f;
+
+	*periods = *usec = 0;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%63s %llu", name, &v) == 2) {
+		if (!strcmp(name, "nr_throttled")) {
+			*periods = v;
+			got_p = true;
+		} else if (!strcmp(name, "throttled_usec")) {
+			*usec = v;
+			got_t = true;
+		} else if (!strcmp(name, "throttled_time")) {
+			*usec = v / 1000;
+			got_t = true;
+		}
+	}
+	fclose(f);
+	return got_p && got_t ? 0 : -ENODATA;
+}

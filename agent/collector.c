@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <podmeter/cgroupfs.h>
 #include <podmeter/cost.h>
 #include <podmeter/detect.h>
+#include <podmeter/esc.h>
 #include <podmeter/podpath.h>
 #include <podmeter/u64map.h>
 
@@ -31,6 +33,40 @@
 #define DEAD_READS		2	/* reads a dead cgroup is seen dead, unheld, before retiring */
 #define TOMB_S			60	/* a retired cgroup's id is remembered this long */
 #define NS_PER_S		1e9
+#define STALL_TICKS		5	/* no periodic tick for this many intervals: stalled ... */
+#define STALL_MIN_NS		(15 * 1000000000ULL)	/* ... and at least this long */
+
+/* What a collection is doing: named in the log when it stalls. */
+enum collect_phase {
+	PH_IDLE,
+	PH_READ_CPU,
+	PH_READ_MEM,
+	PH_READ_NET,
+	PH_READ_PROC,
+	PH_READ_GPU,
+	PH_AGE,
+	PH_WALK,
+	PH_SNAPSHOT,
+	PH_LABEL,
+	PH_COST,
+	PH_DETECT,
+	PH_MAX,
+};
+
+static const char *const phase_names[PH_MAX] = {
+	[PH_IDLE] = "waiting for the next tick",
+	[PH_READ_CPU] = "reading the CPU counters",
+	[PH_READ_MEM] = "reading the memory counters",
+	[PH_READ_NET] = "reading the network counters",
+	[PH_READ_PROC] = "reading the process counters",
+	[PH_READ_GPU] = "reading the GPU counters",
+	[PH_AGE] = "retiring removed cgroups",
+	[PH_WALK] = "walking the cgroup hierarchy",
+	[PH_SNAPSHOT] = "building the snapshot",
+	[PH_LABEL] = "labelling pods",
+	[PH_COST] = "pricing",
+	[PH_DETECT] = "judging idle and zombie pods",
+};
 
 struct pm_net_counts {
 	__u64 bytes[PM_NET_DIRS][PM_NET_CLASSES];
@@ -95,6 +131,7 @@ struct pod_rec {
 	struct pm_cuda_val retired_cuda;
 	__u64 retired_gpu_jobs;
 	__u64 retired_refused[PM_TABLES];
+	__u64 retired_throttled_periods, retired_throttled_usec;
 	char path[PATH_MAX];		/* the pod cgroup, from the hierarchy root */
 	long long working_set;		/* bytes, read at each walk; -1 = none */
 	int live_cgroups;		/* counted by the last walk */
@@ -123,6 +160,8 @@ struct cg_rec {
 	__u64 starts;			/* cumulative */
 	__u64 procs;			/* cgroup.procs lines at the last walk */
 	long long working_set;		/* a container's, read at each walk; -1 = none */
+	__u64 throttled_periods;	/* a container's cpu.stat, read at each walk */
+	__u64 throttled_usec;
 	struct gpu_counts *gpu;		/* cumulative; NULL until it makes a GPU ioctl */
 	struct pm_cuda_val cuda;	/* cumulative, bytes_held now */
 	__u64 gpu_jobs;			/* DRM scheduler jobs queued, cumulative */
@@ -139,6 +178,12 @@ struct cg_rec {
 
 struct pm_collector {
 	pthread_mutex_t lock;
+	/* read without the lock, by /healthz and the watchdog */
+	_Atomic __u64 tick_end_ns;	/* monotonic; 0 before the first periodic tick */
+	_Atomic int phase;		/* enum collect_phase */
+	_Atomic __u64 phase_ns;		/* entered at */
+	atomic_bool stall_logged;
+	__u64 stall_ns;
 	struct pm_cpu *cpu;
 	struct pm_mem *mem;
 	struct pm_net *net;		/* NULL: no per-pod network here */
@@ -148,8 +193,8 @@ struct pm_collector {
 	struct pm_nvml *nvml;		/* NULL: no NVML */
 	char gpu_devs[PM_GPU_MAX_DEVS][32];	/* device labels; index = gpu_counts row */
 	int n_gpu_devs;
-	int *pids;			/* pods' processes, from the last walk */
-	size_t n_pids, cap_pids;
+	struct pm_cuda_job *jobs;	/* pods' processes, from the last walk */
+	size_t n_jobs, cap_jobs;
 	struct u64map pid_cg;		/* pid -> cg_rec, from the last walk (NVML) */
 	struct pm_kubemeta *meta;
 	size_t last_unknown;		/* pods without metadata at the last collection */
@@ -160,6 +205,8 @@ struct pm_collector {
 	size_t n_zombies, cap_zombies;
 	char mem_root[PATH_MAX];	/* memory controller's hierarchy; "" = none */
 	bool mem_v2;
+	char cpu_root[PATH_MAX];	/* cpu controller's hierarchy (throttling); "" = none */
+	bool cpu_v2;
 	enum pm_hier hier;
 	char root[PATH_MAX];		/* hierarchy walked for cgroup ids */
 	struct u64map cgroups;		/* cgid -> cg_rec */
@@ -196,6 +243,19 @@ static struct timespec mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts = mono_now();
+
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void phase(struct pm_collector *c, enum collect_phase p)
+{
+	atomic_store(&c->phase_ns, mono_ns());
+	atomic_store(&c->phase, p);
 }
 
 static double mono_diff(struct timespec a, struct timespec b)
@@ -400,9 +460,12 @@ static void visit_oom(void *ctx, __u64 cgid, __u32 pid, const char *comm)
 	struct pm_collector *c = ctx;
 	struct cg_rec *r = u64map__get(&c->cgroups, cgid);
 
-	fprintf(stderr, "oom: pid %u (%s) killed in %s%s\n", pid, comm,
+	char ecomm[PM_ESC_BUF], euid[PM_ESC_BUF];
+
+	fprintf(stderr, "oom: pid %u (\"%s\") killed in %s%s\n", pid,
+		esc__str(ecomm, sizeof(ecomm), comm),
 		r && r->pod ? "pod " : "cgroup outside pods",
-		r && r->pod ? r->pod->uid : "");
+		r && r->pod ? esc__str(euid, sizeof(euid), r->pod->uid) : "");
 }
 
 /* The row of a device label in the GPU tables; -1 when the table is full. */
@@ -501,10 +564,12 @@ static void classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 
 	if (r->parsed)
 		return;
+	char erel[PM_ESC_BUF];
+
 	err = podpath__parse(rel, &id);
 	if (err == -EINVAL)
 		fprintf(stderr, "warning: cgroup: malformed pod cgroup path \"%s\"; "
-				"counting it as node overhead\n", rel);
+				"counting it as node overhead\n", esc__str(erel, sizeof(erel), rel));
 	if (err) {
 		r->parsed = true;
 		return;
@@ -522,13 +587,13 @@ static void classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 
 /*
  * Lines of a pod cgroup's cgroup.procs: its processes, by the kernel's list.
- * Their pids are kept for the CUDA library scan and NVML's per-process figures.
+ * Their pids go to the CUDA library scanner and NVML's per-process figures.
  */
 static __u64 count_procs(struct pm_collector *c, struct cg_rec *r, const char *rel)
 {
 	char path[2 * PATH_MAX], line[32];
+	struct pm_cuda_job *grown;
 	__u64 n = 0;
-	int *grown;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s/cgroup.procs", c->root, rel);
@@ -541,16 +606,17 @@ static __u64 count_procs(struct pm_collector *c, struct cg_rec *r, const char *r
 		n++;
 		if (pid <= 0)
 			continue;
-		if (c->n_pids == c->cap_pids) {
-			c->cap_pids = c->cap_pids ? c->cap_pids * 2 : 256;
-			grown = realloc(c->pids, c->cap_pids * sizeof(*grown));
+		if (c->n_jobs == c->cap_jobs) {
+			c->cap_jobs = c->cap_jobs ? c->cap_jobs * 2 : 256;
+			grown = realloc(c->jobs, c->cap_jobs * sizeof(*grown));
 			if (!grown) {
-				c->cap_pids = c->n_pids;
+				c->cap_jobs = c->n_jobs;
 				continue;
 			}
-			c->pids = grown;
+			c->jobs = grown;
 		}
-		c->pids[c->n_pids++] = pid;
+		c->jobs[c->n_jobs++] = (struct pm_cuda_job){
+			.pid = pid, .cgid = r->cgid, .pod = uid_hash(r->pod->uid) };
 		u64map__put(&c->pid_cg, (uint64_t)pid, r);
 	}
 	fclose(f);
@@ -605,6 +671,21 @@ static long long working_set(const struct pm_collector *c, const char *rel)
 	return usage > inactive ? usage - inactive : 0;
 }
 
+/* A container's CPU throttling, from the cpu controller's cpu.stat; kept when unreadable. */
+static void read_throttling(const struct pm_collector *c, struct cg_rec *r, const char *rel)
+{
+	char path[2 * PATH_MAX + 16];
+	uint64_t periods, usec;
+
+	if (!c->cpu_root[0])
+		return;
+	snprintf(path, sizeof(path), "%s/%s/cpu.stat", c->cpu_root, rel);
+	if (cgroupfs__cpu_throttling(path, &periods, &usec))
+		return;
+	r->throttled_periods = periods;
+	r->throttled_usec = usec;
+}
+
 static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 {
 	struct cg_rec *r = cg_get(c, ino);
@@ -619,8 +700,10 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 	r->pod->live_cgroups++;
 	r->procs = count_procs(c, r, rel);
 	/* a container's own, for its allocation; the pod's is read for the pod */
-	if (r->container_id[0])
+	if (r->container_id[0]) {
 		r->working_set = working_set(c, rel);
+		read_throttling(c, r, rel);
+	}
 }
 
 /* Named at birth: a cgroup gone before any walk still lands in its pod. */
@@ -675,8 +758,9 @@ static void walk(struct pm_collector *c)
 	int fd;
 
 	c->walk_gen++;
+	c->stats.walks++;
 	c->ticks_since_walk = 0;
-	c->n_pids = 0;
+	c->n_jobs = 0;
 	u64map__free(&c->pid_cg);
 	u64map__init(&c->pid_cg);
 	while (u64map__next(&c->pods, &i, &key, &v))
@@ -792,6 +876,8 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 		r->pod->retired_starts += r->starts;
 		r->pod->retired_faults += r->faults;
 		r->pod->retired_oom_kills += r->oom_kills;
+		r->pod->retired_throttled_periods += r->throttled_periods;
+		r->pod->retired_throttled_usec += r->throttled_usec;
 		net_add(&r->pod->retired_net, &r->net);
 		for (t = 0; t < PM_TABLES; t++)
 			r->pod->retired_refused[t] += r->refused[t];
@@ -1084,6 +1170,11 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, struct gpu
 			return -ENOMEM;
 		cs->cpu_ns += r->oncpu_ns;
 		cs->runq_ns += r->runq_ns;
+		cs->oom_kills += r->oom_kills;
+		cs->throttled_periods += r->throttled_periods;
+		cs->throttled_usec += r->throttled_usec;
+		ps->throttled_periods += r->throttled_periods;
+		ps->throttled_usec += r->throttled_usec;
 		if (r->working_set >= 0)
 			cs->working_set_bytes = (cs->working_set_bytes > 0 ? cs->working_set_bytes : 0) +
 						r->working_set;
@@ -1209,6 +1300,8 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 		ps->runq_ns = pods[i]->retired_runq_ns;
 		ps->page_faults = pods[i]->retired_faults;
 		ps->oom_kills = pods[i]->retired_oom_kills;
+		ps->throttled_periods = pods[i]->retired_throttled_periods;
+		ps->throttled_usec = pods[i]->retired_throttled_usec;
 		add_net(ps, &pods[i]->retired_net);
 		ps->process_starts = pods[i]->retired_starts;
 		memcpy(ps->table_refusals, pods[i]->retired_refused, sizeof(ps->table_refusals));
@@ -1240,7 +1333,11 @@ out_free:
 /* Names from the metadata thread; a pod it does not know asks for a refresh. */
 static void label(struct pm_collector *c, struct pm_snapshot *s)
 {
-	size_t unknown = kubemeta__label(c->meta, s);
+	size_t unknown;
+
+	if (!c->meta)
+		return;	/* not started yet */
+	unknown = kubemeta__label(c->meta, s);
 
 	if (unknown > c->last_unknown)
 		kubemeta__poke(c->meta);
@@ -1276,6 +1373,8 @@ static void read_errors(struct pm_collector *c)
 					       gerrs[PM_GPU_ERR_DEVS_FULL];
 	}
 	if (c->cuda) {
+		char stuck[PATH_MAX + 128];
+
 		cuda__errors(c->cuda, cerrs);
 		/* a call over its share returns without an entry: a refusal, not a loss */
 		unmatched = cerrs[PM_CUDA_ERR_UNMATCHED] - cerrs[PM_CUDA_ERR_PENDING_REFUSED];
@@ -1283,6 +1382,10 @@ static void read_errors(struct pm_collector *c)
 			unmatched = 0;
 		c->stats.cuda_insert_failures = cerrs[PM_CUDA_ERR_CGROUP_FULL] +
 						cerrs[PM_CUDA_ERR_ALLOC_FULL] + unmatched;
+		cuda__refusals(c->cuda, c->stats.cuda_refusals, stuck, sizeof(stuck));
+		if (stuck[0])
+			fprintf(stderr, "warning: cuda: the library scanner has spent %s; "
+					"libraries of new processes wait, the rest is counted\n", stuck);
 	}
 	refused[PM_TABLE_TASKS] = errs[PM_CPU_ERR_TASK_FULL];
 	refused[PM_TABLE_MMS] = merrs[PM_MEM_ERR_MM_FULL];
@@ -1319,16 +1422,12 @@ static void read_gpu(struct pm_collector *c)
 /* At each walk: device files come and go, new processes may map libcuda. */
 static void rescan_gpu(struct pm_collector *c)
 {
-	int n;
-
 	if (c->gpu)
 		gpu__refresh(c->gpu);
-	if (c->cuda) {
-		n = cuda__scan(c->cuda, c->pids, c->n_pids);
-		if (n > 0)
-			fprintf(stderr, "podmeter: cuda: probes on %d more libcuda file%s (%zu in all)\n",
-				n, n > 1 ? "s" : "", cuda__libraries(c->cuda));
-	}
+	/* handed over: the scanner reads the pods' files, not this thread */
+	if (c->cuda && cuda__scan(c->cuda, c->jobs, c->n_jobs))
+		fprintf(stderr, "warning: cuda: out of memory; new processes' libcuda is looked "
+				"for at the next walk\n");
 }
 
 static int collect_locked(struct pm_collector *c, bool periodic)
@@ -1364,28 +1463,35 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	c->unknown_seen = false;
 	c->stats.cgroups_tracked = 0;
 	clear_read_marks(c);
+	phase(c, PH_READ_CPU);
 	err = cpu__read(c->cpu, &vis);
 	if (err)
 		return err;
+	phase(c, PH_READ_MEM);
 	err = mem__read(c->mem, &mvis);
 	if (err)
 		return err;
 	if (c->net) {
+		phase(c, PH_READ_NET);
 		err = net__read(c->net, &nvis);
 		if (err)
 			return err;
 	}
 	c->n_zombies = 0;
+	phase(c, PH_READ_PROC);
 	err = proc__read(c->proc, &pvis);
 	if (err)
 		return err;
+	phase(c, PH_READ_GPU);
 	read_gpu(c);
 	read_refusals(c);
+	phase(c, PH_AGE);
 	settle(c);
 	age_cgroups(c, unix_now());
 	if (periodic)
 		c->ticks_since_walk++;
 	if (c->unknown_seen || c->ticks_since_walk >= WALK_EVERY_TICKS || !c->walk_gen) {
+		phase(c, PH_WALK);
 		walk(c);
 		refresh_working_sets(c);
 		rescan_gpu(c);
@@ -1397,10 +1503,12 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	c->stats.collect_seconds_last = mono_diff(mono_now(), t0);
 	c->stats.collect_seconds_sum += c->stats.collect_seconds_last;
 	c->stats.collections++;
+	phase(c, PH_SNAPSHOT);
 	s = build_snapshot(c, now);
 	if (!s)
 		return -ENOMEM;
 	s->mono = t0.tv_sec + t0.tv_nsec / NS_PER_S;
+	phase(c, PH_LABEL);
 	label(c, s);
 	/*
 	 * Ticks are the periodic collections: a scrape in between prices the
@@ -1409,9 +1517,11 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	 */
 	if (c->report_stats)
 		c->report_stats(c->report_ctx, &s->agent.reports);
+	phase(c, PH_COST);
 	cost__advance(&c->prices, &c->capacity, c->cost_base, s);
 	cost__keep_monotonic(c->snap, s);
-	if (detect__tick(c->detector, s, kubemeta__listed(c->meta), periodic))
+	phase(c, PH_DETECT);
+	if (detect__tick(c->detector, s, c->meta && kubemeta__listed(c->meta), periodic))
 		fprintf(stderr, "warning: detect: out of memory; findings of this collection "
 				"are incomplete\n");
 	if (periodic || !c->cost_base) {
@@ -1430,20 +1540,54 @@ int collector__tick(struct pm_collector *c)
 
 	pthread_mutex_lock(&c->lock);
 	err = collect_locked(c, true);
+	phase(c, PH_IDLE);
 	pthread_mutex_unlock(&c->lock);
+	/* a tick that failed still ran: only one that never ends is a stall */
+	atomic_store(&c->tick_end_ns, mono_ns());
 	return err;
 }
 
+int collector__health(void *collector, char *msg, size_t len)
+{
+	struct pm_collector *c = collector;
+	__u64 now = mono_ns(), end = atomic_load(&c->tick_end_ns);
+	__u64 since = atomic_load(&c->phase_ns);
+	int ph = atomic_load(&c->phase);
+
+	if (!end) {
+		snprintf(msg, len, "starting\n");
+		return -EAGAIN;
+	}
+	if (now - end <= c->stall_ns) {
+		if (atomic_exchange(&c->stall_logged, false))
+			fprintf(stderr, "podmeter: collector: ticking again after a stall\n");
+		snprintf(msg, len, "ok\n");
+		return 0;
+	}
+	if (ph < 0 || ph >= PH_MAX)
+		ph = PH_IDLE;
+	snprintf(msg, len, "stalled: no collection finished for %.0f s; %s for %.0f s\n",
+		 (now - end) / NS_PER_S, phase_names[ph], (now - since) / NS_PER_S);
+	if (!atomic_exchange(&c->stall_logged, true))
+		fprintf(stderr, "warning: collector: %s", msg);
+	return -ETIMEDOUT;
+}
+
+/*
+ * A scrape reads the latest collection, collecting first only when that one
+ * started more than FRESH_S before the request: a scrape flood costs at most
+ * one collection every FRESH_S, whatever its rate.
+ */
 struct pm_snapshot *collector__fresh(void *collector)
 {
+	static const double FRESH_S = 0.25;
 	struct pm_collector *c = collector;
 	struct timespec asked = mono_now();
 	struct pm_snapshot *s = NULL;
 	int err = 0;
 
 	pthread_mutex_lock(&c->lock);
-	/* a collection that started after the request is fresh enough */
-	if (!c->snap || mono_diff(c->snap_mono, asked) < 0)
+	if (!c->snap || mono_diff(c->snap_mono, asked) < -FRESH_S)
 		err = collect_locked(c, false);
 	if (err)
 		fprintf(stderr, "warning: collect on request: %s; serving the last snapshot\n",
@@ -1566,8 +1710,8 @@ static void open_net(struct pm_collector *c, const struct pm_config *cfg,
 /* GPU signals are optional: what cannot load is said once, and the agent goes on. */
 static void open_gpu(struct pm_collector *c, const struct pm_config *cfg)
 {
-	char why[512], names[PM_GPU_MAX_DEVS][32];
-	size_t n, i;
+	char why[512], names[PM_GPU_MAX_DEVS][32], list[8 * 40] = "";
+	size_t n, i, off;
 	int ret;
 
 	u64map__init(&c->pid_cg);
@@ -1578,18 +1722,17 @@ static void open_gpu(struct pm_collector *c, const struct pm_config *cfg)
 		c->gpu = NULL;
 	} else {
 		n = gpu__devices(c->gpu, names, PM_GPU_MAX_DEVS);
-		fprintf(stderr, "podmeter: gpu: ioctls via %s on %zu device%s", gpu__attach_mode(c->gpu),
-			n, n == 1 ? "" : "s");
-		for (i = 0; i < n && i < 8; i++)
-			fprintf(stderr, "%s%s", i ? ", " : ": ", names[i]);
-		fprintf(stderr, "%s\n", n > 8 ? ", ..." : "");
+		for (i = 0, off = 0; i < n && i < 8; i++)
+			off += snprintf(list + off, off < sizeof(list) ? sizeof(list) - off : 0,
+					"%s%s", i ? ", " : ": ", names[i]);
+		/* one call, one line: other threads log too */
+		fprintf(stderr, "podmeter: gpu: ioctls via %s on %zu device%s%s%s\n",
+			gpu__attach_mode(c->gpu), n, n == 1 ? "" : "s", list, n > 8 ? ", ..." : "");
 	}
 	ret = cuda__open(&c->cuda, c->hier, cfg->proc_root, why, sizeof(why));
 	if (ret) {
 		fprintf(stderr, "warning: cuda: %s; running without CUDA counts\n", why);
 		c->cuda = NULL;
-	} else {
-		cuda__scan_all(c->cuda);
 	}
 	if (nvml__open(&c->nvml, NULL, why, sizeof(why)))
 		c->nvml = NULL;	/* no NVIDIA driver here: nothing to say each start */
@@ -1647,6 +1790,9 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	c->stall_ns = STALL_TICKS * cfg->interval_ms * 1000000ULL;
+	if (c->stall_ns < STALL_MIN_NS)
+		c->stall_ns = STALL_MIN_NS;
 	u64map__init(&c->cgroups);
 	u64map__init(&c->pods);
 	snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->proc_root);
@@ -1686,12 +1832,8 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	if (ret)
 		goto out_free;
 	find_mem_root(c, &fs);
+	cgroupfs__controller_root(&fs, "cpu", c->cpu_root, sizeof(c->cpu_root), &c->cpu_v2);
 	open_net(c, cfg, &fs);
-	ret = kubemeta__open(&c->meta, cfg);
-	if (ret) {
-		snprintf(err, errlen, "kubelet: start: %s", strerror(-ret));
-		goto out_free;
-	}
 	ret = proc__open(&c->proc, c->hier, cfg->zombie_grace_ms,
 			 getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
 	if (ret)
@@ -1705,6 +1847,21 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 out_free:
 	collector__close(c);
 	return ret;
+}
+
+int collector__start_meta(struct pm_collector *c, const struct pm_config *cfg, char *err,
+			  size_t errlen)
+{
+	int ret = kubemeta__open(&c->meta, cfg);
+
+	if (ret)
+		snprintf(err, errlen, "kubelet: start: %s", strerror(-ret));
+	return ret;
+}
+
+int collector__start_scanner(struct pm_collector *c)
+{
+	return c->cuda ? cuda__start(c->cuda) : 0;
 }
 
 bool collector__gpu_node(struct pm_collector *c)
@@ -1769,7 +1926,7 @@ void collector__close(struct pm_collector *c)
 			free(p);
 		}
 	}
-	free(c->pids);
+	free(c->jobs);
 	u64map__free(&c->pid_cg);
 	u64map__free(&c->cgroups);
 	u64map__free(&c->pods);

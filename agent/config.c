@@ -335,6 +335,22 @@ static int cfg_set_file(char *dst, const char *v, char *why, size_t len)
 	return 0;
 }
 
+/* The file is read and checked whole here, so a mistake in it stops the agent at start. */
+static int cfg_set_web_config(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	struct pm_web_config web;
+	int ret;
+
+	ret = cfg_set_file(cfg->web_config, v, why, len);
+	if (ret)
+		return ret;
+	ret = webcfg__load(&web, v, why, len);
+	if (ret)
+		return ret;
+	cfg->web = web;
+	return 0;
+}
+
 static int cfg_set_token_file(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	return cfg_set_file(cfg->kubelet_token_file, v, why, len);
@@ -758,6 +774,56 @@ void config__detect(const struct pm_config *cfg, struct pm_detect_cfg *out)
 	out->zombie_memory_bytes = (uint64_t)cfg->zombie_memory_bytes;
 }
 
+/* A label key as Kubernetes writes them: [prefix/]name, letters, digits, "-", "_", ".". */
+static bool cfg_label_key_ok(const char *k)
+{
+	const char *slash = strchr(k, '/');
+	size_t n = strlen(k);
+
+	if (!n || n > PM_LABEL_KEY_MAX || (slash && (slash == k || !slash[1] || strchr(slash + 1, '/'))))
+		return false;
+	if (strlen(slash ? slash + 1 : k) > 63)
+		return false;
+	for (; *k; k++)
+		if (!isalnum((unsigned char)*k) && !strchr("-_./", *k))
+			return false;
+	return true;
+}
+
+/* Comma-separated pod label keys whose values go into reports. */
+static int cfg_set_report_labels(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	char q[CFG_QUOTE_MAX], copy[sizeof(cfg->report_labels)], *tok, *save;
+	char seen[PM_POD_LABELS][PM_LABEL_KEY_MAX + 1];
+	int n = 0, i;
+
+	cfg_quote(v, q, sizeof(q));
+	if (strlen(v) >= sizeof(copy)) {
+		snprintf(why, len, "\"%s\" is longer than %zu bytes", q, sizeof(copy) - 1);
+		return -EINVAL;
+	}
+	strcpy(copy, v);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!cfg_label_key_ok(tok)) {
+			snprintf(why, len, "\"%s\": \"%.100s\" is not a label key", q, tok);
+			return -EINVAL;
+		}
+		for (i = 0; i < n; i++) {
+			if (!strcmp(seen[i], tok)) {
+				snprintf(why, len, "\"%s\": \"%.100s\" is named twice", q, tok);
+				return -EINVAL;
+			}
+		}
+		if (n == PM_POD_LABELS) {
+			snprintf(why, len, "\"%s\": more than %d keys", q, PM_POD_LABELS);
+			return -EINVAL;
+		}
+		strcpy(seen[n++], tok);
+	}
+	strcpy(cfg->report_labels, v);
+	return 0;
+}
+
 /* Comma-separated absolute paths of device files to count as GPUs. */
 static int cfg_set_gpu_devices(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
@@ -782,6 +848,7 @@ static int cfg_set_gpu_devices(struct pm_config *cfg, const char *v, char *why, 
 static const struct cfg_key cfg_keys[] = {
 	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen, false},
 	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval, false},
+	{"web_config", "web-config", "a file path (TLS, bearer tokens)", cfg_set_web_config, false},
 	{"cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root, false},
 	{"proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root, false},
 	{"cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode, false},
@@ -835,6 +902,8 @@ static const struct cfg_key cfg_keys[] = {
 	{"cluster", "cluster", "a name, e.g. prod-eu-1", cfg_set_cluster, false},
 	{"node_name", "node-name", "a name, e.g. node-a", cfg_set_node_name, false},
 	{"gpu_devices", "gpu-devices", "device paths, e.g. /dev/accel0", cfg_set_gpu_devices, false},
+	{"report_labels", "report-labels", "label keys, e.g. team,app.kubernetes.io/name",
+	 cfg_set_report_labels, false},
 	{"idle_window", "idle-window", "a duration, e.g. 1h", cfg_set_idle_window, false},
 	{"idle_cpu_ratio", "idle-cpu-ratio", "a share of the request, e.g. 0.05", cfg_set_idle_ratio,
 	 false},
@@ -1285,6 +1354,8 @@ void config__usage(FILE *f)
 		"  --listen HOST:PORT     serve metrics here (default %s:%d);\n"
 		"                         \":PORT\" = all addresses, \"[::1]:PORT\" for IPv6\n",
 		PM_DEFAULT_LISTEN_HOST, PM_DEFAULT_LISTEN_PORT);
+	fprintf(f, "  --web-config FILE      TLS and bearer tokens for /metrics and /v1/pods\n"
+		   "                         (tls_server_config, bearer_tokens_file)\n");
 	if (iv % 1000)
 		fprintf(f,
 			"  --interval DURATION    sampling interval, 100ms to 1h (default "
@@ -1340,6 +1411,8 @@ void config__usage(FILE *f)
 		"  --reconciler-retry-max DUR  retries back off up to this (default 30s)\n"
 		"  --cluster NAME              cluster name in reports (default none)\n"
 		"  --node-name NAME            node name in reports (default: the host name)\n"
+		"  --report-labels KEYS        pod labels whose values go into reports, for\n"
+		"                              charge-back (comma-separated, at most 8; default none)\n"
 		"  --idle-window DUR           idle and zombie pods are judged over this (default 1h)\n"
 		"  --idle-cpu-ratio R          idle: CPU under this share of the request (0.05),\n"
 		"  --idle-cpu-cores C          or under C cores without a request (10m), and\n"

@@ -4,17 +4,29 @@
  * and attaches its programs to each, and reads CUDA use per cgroup.
  *
  * Uprobes belong to a file (an inode), not to a process: one attachment to
- * a library counts every process that maps it, in any container. A library
- * is known by the device and inode /proc/<pid>/maps gives, which are the
- * ones uprobes are keyed by (for overlayfs, the underlying file's), and is
- * opened through the process's root so a container's own copy is found.
+ * a library counts every process that maps it, in any container, and a
+ * second one would count every call twice. A library is known by the
+ * device and inode /proc/<pid>/maps gives, and is opened inside the
+ * process's root so a container's own copy is found. Containers of one
+ * image map one file of its layer, but each through an overlayfs mount of
+ * its own, which maps name by its own device (Linux >= 6.8): a file opened
+ * is checked against those attached already (struct pm_file_id) before it
+ * is attached again.
+ *
+ * Everything a pod controls is handled apart from the collector: the
+ * files are its (podfile opens them safely, elfsym reads them bounded),
+ * and looking through maps, opening, reading and attaching happen in a
+ * thread of this module's, handed the pods' processes at each walk. A
+ * file that hangs or takes long stalls that thread only; the collector
+ * and /healthz go on. The libraries table is shared by every pod: each
+ * pod may add at most CUDA_LIBS_PER_POD files to it, and a refused file
+ * is not looked at again for CUDA_RETRY_S.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +39,24 @@
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
 #include <podmeter/cuda.h>
+#include <podmeter/elfsym.h>
+#include <podmeter/esc.h>
+#include <podmeter/podfile.h>
 #include <podmeter/u64map.h>
 #include "cuda.skel.h"
 
-#define CUDA_MAX_LIBS		64	/* distinct libcuda files attached */
+#define CUDA_MAX_LIBS		256	/* distinct libcuda files, attached or refused */
+#define CUDA_LIBS_PER_POD	4	/* ... of them brought by one pod */
+#define CUDA_RETRY_S		600	/* a refused file is looked at again after */
+#define CUDA_MAPS_MAX_LINES	65536	/* of one process's maps (vm.max_map_count is 65530) */
+#define CUDA_POD_ROUND_LINES	(1 << 20)	/* maps lines read for one pod in a round */
+#define CUDA_STUCK_S		30	/* one file this long: logged */
+#define CUDA_JOIN_S		2	/* stopping waits this long for the scanner */
+
+_Static_assert(PM_CUDA_REFUSE_FILE + PM_PODFILE_ESCAPE == PM_CUDA_REFUSE_ESCAPE &&
+		       PM_CUDA_REFUSE_FILE + PM_PODFILE_DENIED == PM_CUDA_REFUSE_DENIED &&
+		       PM_CUDA_REFUSE_FILE + PM_PODFILE_ERR_MAX == PM_CUDA_REFUSE_BAD_ELF,
+	       "file refusals follow enum pm_podfile_err");
 #define CUDA_RESCAN_MIN_S	5	/* a process without libcuda: first rescan after */
 #define CUDA_RESCAN_MAX_S	60	/* ... backing off to */
 #define CUDA_RECHECK_S		30	/* a process with libcuda: pid reuse checked every */
@@ -100,15 +126,18 @@ static const struct cuda_probe {
 struct cuda_lib {
 	__u64 dev;
 	__u64 ino;
+	__u64 pod;		/* the pod that brought it (its key), against the per-pod share */
+	__u64 retry_ns;		/* refused: looked at again after; 0 when attached */
+	struct pm_file_id id;	/* attached: the file, whichever mount maps it */
 	size_t nlinks;
 	struct bpf_link *links[2 * CUDA_NPROBES];
 };
 
-/* What is known of a pid passed to cuda__scan(). */
+/* What is known of a pid handed to the scanner (the scanner's alone). */
 struct cuda_pid {
 	__u64 start;		/* start time in clock ticks, against pid reuse */
 	__u64 next_ns;		/* not looked at again before */
-	__u64 passed_ns;	/* last passed to cuda__scan() */
+	__u64 passed_ns;	/* last handed over */
 	__u32 backoff_s;
 	bool mapped;		/* maps a libcuda already attached */
 };
@@ -119,15 +148,31 @@ struct pm_cuda {
 	int ncpus;
 	long clk_tck;
 	unsigned int reads;
-	__u64 pruned_ns;
 	char proc_root[PATH_MAX];
 	struct pm_cuda_val *vals;
 	struct bpf_program *progs[P_NONE];
 	struct bpf_program *ret_progs[P_NONE];
+	struct u64map released;	/* cgid -> __u64 bytes of dead processes' allocations */
+
+	/* the scanner thread: handed jobs under lock, the rest its own */
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct pm_cuda_job *jobs;	/* the latest walk's, not taken yet */
+	size_t n_jobs;
+	bool pending;
+	bool stop;
+	uint64_t refused[PM_CUDA_REFUSE_MAX];	/* by reason; under lock */
+	char busy[PATH_MAX + 64];		/* what it does now; under lock */
+	__u64 busy_since_ns;			/* 0 when waiting */
+	bool stuck_logged;
+	atomic_size_t n_attached;
 	struct cuda_lib *libs[CUDA_MAX_LIBS];
 	size_t nlibs;
+	__u64 pruned_ns;
 	struct u64map pids;	/* pid -> struct cuda_pid */
-	struct u64map released;	/* cgid -> __u64 bytes of dead processes' allocations */
+	struct u64map pod_lines;	/* pod -> maps lines read this round */
 };
 
 static __u64 now_ns(void)
@@ -187,7 +232,10 @@ int cuda__open(struct pm_cuda **out, enum pm_hier hier, const char *proc_root, c
 	c->clk_tck = sysconf(_SC_CLK_TCK);
 	snprintf(c->proc_root, sizeof(c->proc_root), "%s", proc_root);
 	u64map__init(&c->pids);
+	u64map__init(&c->pod_lines);
 	u64map__init(&c->released);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->wake, NULL);
 	c->ncpus = libbpf_num_possible_cpus();
 	if (c->ncpus <= 0)
 		goto out_nomem;
@@ -207,88 +255,70 @@ out_free:
 	return ret;
 }
 
-/*
- * Which of cuda_probes the file defines, by its symbol tables: an entry
- * point the driver version lacks is skipped without asking libbpf (which
- * would warn for each).
- */
-static int defined_symbols(int fd, bool found[CUDA_NPROBES])
+static void refuse(struct pm_cuda *c, enum pm_cuda_refusal why)
 {
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-	GElf_Sym sym;
-	const char *name;
-	size_t i, k, n;
-	Elf_Data *data;
-	Elf *elf;
-
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf)
-		return -EINVAL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) ||
-		    !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		n = sh.sh_size / sh.sh_entsize;
-		for (i = 0; data && i < n; i++) {
-			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF ||
-			    !sym.st_value ||
-			    (GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
-			     GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC))
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			for (k = 0; name && k < CUDA_NPROBES; k++)
-				if (!strcmp(name, cuda_probes[k].sym))
-					found[k] = true;
-		}
-	}
-	elf_end(elf);
-	return 0;
+	pthread_mutex_lock(&c->lock);
+	c->refused[why]++;
+	pthread_mutex_unlock(&c->lock);
 }
 
-static struct bpf_link *attach_one(struct bpf_program *prog, const char *path, const char *sym,
+/* What the scanner is doing, for the log when it takes long; NULL: waiting. */
+static void busy(struct pm_cuda *c, const char *what, int pid)
+{
+	char e[PM_ESC_BUF];
+
+	pthread_mutex_lock(&c->lock);
+	if (what) {
+		snprintf(c->busy, sizeof(c->busy), "pid %d, \"%s\"", pid,
+			 esc__str(e, sizeof(e), what));
+		c->busy_since_ns = now_ns();
+	} else {
+		c->busy_since_ns = 0;
+		c->stuck_logged = false;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static struct bpf_link *attach_one(struct bpf_program *prog, const char *path, __u64 off,
 				   bool retprobe)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = sym, .retprobe = retprobe);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
 
-	/* pid -1: every process that maps the file */
-	return bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+	/*
+	 * pid -1: every process that maps the file. The offset is ours (elfsym):
+	 * libbpf, given no function name, does not read the file itself.
+	 */
+	return bpf_program__attach_uprobe_opts(prog, -1, path, off, &opts);
 }
 
 /*
  * Attach every entry point the file defines. The return probe goes first:
  * an entry probe never runs without the return probe that ends its call.
  */
-static int attach_lib(struct pm_cuda *c, struct cuda_lib *lib, int fd, const char *shown)
+static int attach_lib(struct pm_cuda *c, struct cuda_lib *lib, int fd, const uint64_t *offs,
+		      const char *shown)
 {
-	bool found[CUDA_NPROBES] = {};
-	char path[64];
+	char path[64], e[PM_ESC_BUF];
 	struct bpf_link *ret, *entry;
 	const struct cuda_probe *p;
 	size_t k;
 	int err = 0;
 
-	if (defined_symbols(fd, found))
-		return -ENOEXEC;
 	/* the open file: neither a process exiting nor the path changing can race */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	for (k = 0; k < CUDA_NPROBES; k++) {
 		p = &cuda_probes[k];
-		if (!found[k])
+		if (!offs[k])
 			continue;
-		ret = NULL;
 		if (p->ret) {
-			ret = attach_one(c->ret_progs[p->entry], path, p->sym, true);
+			ret = attach_one(c->ret_progs[p->entry], path, offs[k], true);
 			if (!ret) {
 				err = -errno;
 				continue;
 			}
 			lib->links[lib->nlinks++] = ret;
 		}
-		entry = attach_one(c->progs[p->entry], path, p->sym, false);
+		entry = attach_one(c->progs[p->entry], path, offs[k], false);
 		if (!entry) {
 			err = -errno;
 			continue;
@@ -296,15 +326,15 @@ static int attach_lib(struct pm_cuda *c, struct cuda_lib *lib, int fd, const cha
 		lib->links[lib->nlinks++] = entry;
 	}
 	if (!lib->nlinks) {
-		fprintf(stderr, "warning: cuda: %s: no driver API entry point could be probed: %s; "
-				"CUDA use through it is not counted\n",
-			shown, err ? strerror(-err) : "none found");
-		return err ? err : -ENOENT;
+		fprintf(stderr, "warning: cuda: \"%s\": no driver API entry point could be probed: "
+				"%s; CUDA use through it is not counted\n",
+			esc__str(e, sizeof(e), shown), strerror(-err));
+		return err;
 	}
 	if (err)
-		fprintf(stderr, "warning: cuda: %s: some entry points could not be probed: %s; "
+		fprintf(stderr, "warning: cuda: \"%s\": some entry points could not be probed: %s; "
 				"counting through the %zu probes attached\n",
-			shown, strerror(-err), lib->nlinks);
+			esc__str(e, sizeof(e), shown), strerror(-err), lib->nlinks);
 	return 0;
 }
 
@@ -318,38 +348,102 @@ static struct cuda_lib *find_lib(const struct pm_cuda *c, __u64 dev, __u64 ino)
 	return NULL;
 }
 
-/*
- * Open the file a maps line names: through the process's root, or, when
- * that path no longer names the mapped file (deleted, replaced by an
- * upgrade), through map_files.
- */
-static int open_mapped(const struct pm_cuda *c, int pid, const char *range, const char *file,
-		       __u64 ino)
+/* An attached library that is the file @id, through another mount. */
+static bool attached_as(const struct pm_cuda *c, const struct pm_file_id *id)
 {
-	char path[PATH_MAX * 2];
-	struct stat st;
-	int fd = -1;
+	size_t i;
 
-	if (snprintf(path, sizeof(path), "%s/%d/root%s", c->proc_root, pid, file) <
-	    (int)sizeof(path))
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && !fstat(fd, &st) && st.st_ino == ino)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	snprintf(path, sizeof(path), "%s/%d/map_files/%s", c->proc_root, pid, range);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	for (i = 0; i < c->nlibs; i++)
+		if (!c->libs[i]->retry_ns && c->libs[i]->nlinks &&
+		    podfile__same(&c->libs[i]->id, id))
+			return true;
+	return false;
 }
 
-/* A libcuda maps line: attach to its file unless done already. Returns 1 when newly attached. */
-static int add_lib(struct pm_cuda *c, int pid, const char *line)
+/*
+ * A slot for a file @pod brings: none beyond its share; when the table is
+ * full, the longest-refused file's slot (refused files are only remembered
+ * so as not to try them again at once).
+ */
+static struct cuda_lib *lib_slot(struct pm_cuda *c, __u64 pod)
 {
-	char range[64], file[PATH_MAX], *deleted;
+	struct cuda_lib *lib = NULL;
+	size_t i, mine = 0, victim = CUDA_MAX_LIBS;
+
+	for (i = 0; i < c->nlibs; i++) {
+		mine += c->libs[i]->pod == pod;
+		if (c->libs[i]->retry_ns &&
+		    (victim == CUDA_MAX_LIBS || c->libs[i]->retry_ns < c->libs[victim]->retry_ns))
+			victim = i;
+	}
+	if (mine >= CUDA_LIBS_PER_POD) {
+		refuse(c, PM_CUDA_REFUSE_POD_SHARE);
+		return NULL;
+	}
+	if (c->nlibs < CUDA_MAX_LIBS) {
+		lib = calloc(1, sizeof(*lib));
+		if (lib)
+			c->libs[c->nlibs++] = lib;
+		return lib;
+	}
+	if (victim == CUDA_MAX_LIBS) {
+		refuse(c, PM_CUDA_REFUSE_TABLE_FULL);
+		return NULL;
+	}
+	lib = c->libs[victim];
+	memset(lib, 0, sizeof(*lib));
+	return lib;
+}
+
+/*
+ * Open and read a file a maps line names; 0 with @offs filled, -EEXIST when
+ * it is a library attached already (another mount of it), or the refusal.
+ */
+static int examine(struct pm_cuda *c, const struct pm_cuda_job *j, const char *range,
+		   const char *file, __u64 dev, __u64 ino, struct pm_podfile *pf,
+		   uint64_t offs[CUDA_NPROBES])
+{
+	const char *names[CUDA_NPROBES];
+	enum pm_podfile_err pe;
+	size_t k;
+	int n;
+
+	busy(c, file, j->pid);
+	pe = podfile__open(c->proc_root, j->pid, file, range, dev, ino, pf);
+	if (pe != PM_PODFILE_OK) {
+		busy(c, NULL, 0);
+		return pe == PM_PODFILE_GONE ? -ENOENT : PM_CUDA_REFUSE_FILE + (int)pe;
+	}
+	if (attached_as(c, &pf->id)) {
+		busy(c, NULL, 0);
+		close(pf->fd);
+		return -EEXIST;
+	}
+	for (k = 0; k < CUDA_NPROBES; k++)
+		names[k] = cuda_probes[k].sym;
+	n = elfsym__find(&(struct pm_elf_src){ .fd = pf->fd, .size = pf->size }, names,
+			 CUDA_NPROBES, offs);
+	busy(c, NULL, 0);
+	if (n < 0)
+		return PM_CUDA_REFUSE_BAD_ELF;
+	return n ? 0 : PM_CUDA_REFUSE_NO_SYMBOLS;
+}
+
+/*
+ * A libcuda maps line: attach to its file unless known already. Returns 1
+ * when newly attached, 0 when known (attached, or refused recently), or a
+ * negative errno (the process or file gone: looked at again later).
+ */
+static int add_lib(struct pm_cuda *c, const struct pm_cuda_job *j, const char *line)
+{
+	char range[64], file[PATH_MAX], shown[PM_ESC_BUF], *deleted;
 	unsigned int major, minor;
 	unsigned long long ino;
+	uint64_t offs[CUDA_NPROBES];
+	__u64 now = now_ns();
+	struct pm_podfile pf;
 	struct cuda_lib *lib;
-	int fd, ret;
+	int why;
 
 	if (sscanf(line, "%63s %*s %*s %x:%x %llu %4095[^\n]", range, &major, &minor, &ino,
 		   file) != 5 || file[0] != '/')
@@ -357,25 +451,40 @@ static int add_lib(struct pm_cuda *c, int pid, const char *line)
 	deleted = strstr(file, " (deleted)");
 	if (deleted)
 		*deleted = '\0';
-	if (find_lib(c, makedev(major, minor), ino))
+	lib = find_lib(c, makedev(major, minor), ino);
+	if (lib && (!lib->retry_ns || now < lib->retry_ns))
 		return 0;
-	if (c->nlibs == CUDA_MAX_LIBS)
-		return -ENOSPC;
-	fd = open_mapped(c, pid, range, file, ino);
-	if (fd < 0)
-		return fd;
-	lib = calloc(1, sizeof(*lib));
+	why = examine(c, j, range, file, makedev(major, minor), ino, &pf, offs);
+	if (why == -ENOENT)
+		return why;
+	if (why == -EEXIST)
+		return 0;
+	if (!lib)
+		lib = lib_slot(c, j->pod);
 	if (!lib) {
-		close(fd);
-		return -ENOMEM;
+		if (!why)
+			close(pf.fd);
+		return 0;
 	}
 	lib->dev = makedev(major, minor);
 	lib->ino = ino;
-	/* kept even when nothing attached: the same file is not tried again */
-	c->libs[c->nlibs++] = lib;
-	ret = attach_lib(c, lib, fd, file);
-	close(fd);
-	return ret ? ret : 1;
+	lib->pod = j->pod;
+	lib->retry_ns = 0;
+	if (!why) {
+		lib->id = pf.id;
+		why = attach_lib(c, lib, pf.fd, offs, file) ? PM_CUDA_REFUSE_ATTACH : 0;
+		close(pf.fd);
+	}
+	if (why) {
+		refuse(c, why);
+		lib->retry_ns = now + CUDA_RETRY_S * NSEC_PER_SEC;
+		return 0;
+	}
+	atomic_fetch_add(&c->n_attached, 1);
+	fprintf(stderr, "podmeter: cuda: probes on \"%s\", mapped by pid %d (%zu libcuda file%s in all)\n",
+		esc__str(shown, sizeof(shown), file), j->pid, atomic_load(&c->n_attached),
+		atomic_load(&c->n_attached) > 1 ? "s" : "");
+	return 1;
 }
 
 static bool is_libcuda(const char *line)
@@ -386,26 +495,31 @@ static bool is_libcuda(const char *line)
 }
 
 /*
- * Look through a process's maps. Returns the libraries newly attached, and
- * sets @mapped when it maps a libcuda that is attached, or was tried.
+ * Look through a process's maps, at most CUDA_MAPS_MAX_LINES lines, and
+ * what is left of its pod's lines for this round. Returns the libraries
+ * newly attached, and sets @mapped when it maps a libcuda that is known.
  */
-static int scan_maps(struct pm_cuda *c, int pid, bool *mapped)
+static int scan_maps(struct pm_cuda *c, const struct pm_cuda_job *j, bool *mapped)
 {
 	char path[PATH_MAX + 32], *line = NULL;
-	size_t cap = 0;
+	uintptr_t used = (uintptr_t)u64map__get(&c->pod_lines, j->pod);
+	size_t cap = 0, lines = 0;
 	int n = 0, ret;
 	FILE *f;
 
 	*mapped = false;
-	snprintf(path, sizeof(path), "%s/%d/maps", c->proc_root, pid);
+	snprintf(path, sizeof(path), "%s/%d/maps", c->proc_root, j->pid);
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
 	while (getline(&line, &cap, f) > 0) {
+		if (++lines > CUDA_MAPS_MAX_LINES || used + lines > CUDA_POD_ROUND_LINES) {
+			refuse(c, PM_CUDA_REFUSE_MAPS_LONG);
+			break;
+		}
 		if (!strstr(line, "libcuda.so") || !is_libcuda(line))
 			continue;
-		/* a file that could not be opened is retried when the pid is rescanned */
-		ret = add_lib(c, pid, line);
+		ret = add_lib(c, j, line);
 		if (ret >= 0)
 			*mapped = true;
 		if (ret > 0)
@@ -413,6 +527,7 @@ static int scan_maps(struct pm_cuda *c, int pid, bool *mapped)
 	}
 	free(line);
 	fclose(f);
+	u64map__put(&c->pod_lines, j->pod, (void *)(used + lines));
 	return n;
 }
 
@@ -443,9 +558,9 @@ static __u64 start_ticks(const char *proc_root, __u32 pid)
  * interval while it maps no libcuda (a program loads it after it starts),
  * and once it does, only its start time is checked, against pid reuse.
  */
-static int scan_pid(struct pm_cuda *c, int pid, __u64 now)
+static int scan_pid(struct pm_cuda *c, const struct pm_cuda_job *j, __u64 now)
 {
-	struct cuda_pid *p = u64map__get(&c->pids, pid);
+	struct cuda_pid *p = u64map__get(&c->pids, j->pid);
 	__u64 start;
 	bool mapped;
 	int n;
@@ -455,14 +570,14 @@ static int scan_pid(struct pm_cuda *c, int pid, __u64 now)
 		if (now < p->next_ns)
 			return 0;
 	}
-	start = start_ticks(c->proc_root, pid);
+	start = start_ticks(c->proc_root, j->pid);
 	if (!start) {
-		free(u64map__del(&c->pids, pid));
+		free(u64map__del(&c->pids, j->pid));
 		return 0;
 	}
 	if (!p) {
 		p = calloc(1, sizeof(*p));
-		if (!p || u64map__put(&c->pids, pid, p)) {
+		if (!p || u64map__put(&c->pids, j->pid, p)) {
 			free(p);
 			return -ENOMEM;
 		}
@@ -477,7 +592,7 @@ static int scan_pid(struct pm_cuda *c, int pid, __u64 now)
 		p->next_ns = now + CUDA_RECHECK_S * NSEC_PER_SEC;
 		return 0;
 	}
-	n = scan_maps(c, pid, &mapped);
+	n = scan_maps(c, j, &mapped);
 	p->mapped = mapped;
 	p->backoff_s = !p->backoff_s ? CUDA_RESCAN_MIN_S
 				     : (p->backoff_s * 2 > CUDA_RESCAN_MAX_S ? CUDA_RESCAN_MAX_S
@@ -486,7 +601,7 @@ static int scan_pid(struct pm_cuda *c, int pid, __u64 now)
 	return n;
 }
 
-/* Forget pids no longer passed in (gone, or no longer a pod's). */
+/* Forget pids no longer handed over (gone, or no longer a pod's). */
 static void forget_pids(struct pm_cuda *c, __u64 now)
 {
 	struct cuda_pid *p;
@@ -510,65 +625,92 @@ static void forget_pids(struct pm_cuda *c, __u64 now)
 	free(old);
 }
 
-int cuda__scan(struct pm_cuda *c, const int *pids, size_t n)
+/* One round over a walk's processes. */
+static void scan_round(struct pm_cuda *c, const struct pm_cuda_job *jobs, size_t n)
 {
 	__u64 now = now_ns();
-	int attached = 0, ret;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (pids[i] <= 0)
-			continue;
-		ret = scan_pid(c, pids[i], now);
-		if (ret < 0)
-			return ret;
-		attached += ret;
-	}
+	u64map__free(&c->pod_lines);
+	u64map__init(&c->pod_lines);
+	for (i = 0; i < n; i++)
+		if (jobs[i].pid > 0 && scan_pid(c, &jobs[i], now) < 0)
+			break;
 	forget_pids(c, now);
-	return attached;
 }
 
-int cuda__scan_all(struct pm_cuda *c)
+static void *scanner(void *arg)
 {
-	size_t n = 0, cap = 0;
-	int *pids = NULL, *grown, ret;
-	struct dirent *d;
-	char *end;
-	long pid;
-	DIR *dir;
+	struct pm_cuda *c = arg;
+	struct pm_cuda_job *jobs;
+	size_t n;
 
-	dir = opendir(c->proc_root);
-	if (!dir)
-		return -errno;
-	while ((d = readdir(dir))) {
-		pid = strtol(d->d_name, &end, 10);
-		if (*end || pid <= 0 || pid > INT_MAX)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			grown = realloc(pids, cap * sizeof(*pids));
-			if (!grown) {
-				ret = -ENOMEM;
-				goto out_free_pids;
-			}
-			pids = grown;
+	pthread_setname_np(pthread_self(), "pm-cuda");
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		while (!c->pending && !c->stop)
+			pthread_cond_wait(&c->wake, &c->lock);
+		if (c->stop) {
+			pthread_mutex_unlock(&c->lock);
+			return NULL;
 		}
-		pids[n++] = (int)pid;
+		jobs = c->jobs;
+		n = c->n_jobs;
+		c->jobs = NULL;
+		c->n_jobs = 0;
+		c->pending = false;
+		pthread_mutex_unlock(&c->lock);
+		scan_round(c, jobs, n);
+		free(jobs);
 	}
-	ret = cuda__scan(c, pids, n);
-out_free_pids:
-	free(pids);
-	closedir(dir);
-	return ret;
+}
+
+int cuda__start(struct pm_cuda *c)
+{
+	int ret = pthread_create(&c->thread, NULL, scanner, c);
+
+	if (ret)
+		return -ret;
+	c->started = true;
+	return 0;
+}
+
+int cuda__scan(struct pm_cuda *c, const struct pm_cuda_job *jobs, size_t n)
+{
+	struct pm_cuda_job *copy = malloc((n ? n : 1) * sizeof(*copy));
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, jobs, n * sizeof(*copy));
+	pthread_mutex_lock(&c->lock);
+	/* a round not started yet is replaced by the newer walk's */
+	free(c->jobs);
+	c->jobs = copy;
+	c->n_jobs = n;
+	c->pending = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+void cuda__refusals(struct pm_cuda *c, uint64_t out[PM_CUDA_REFUSE_MAX], char *stuck, size_t len)
+{
+	__u64 now = now_ns();
+
+	pthread_mutex_lock(&c->lock);
+	memcpy(out, c->refused, sizeof(c->refused));
+	stuck[0] = '\0';
+	if (c->busy_since_ns && now - c->busy_since_ns > CUDA_STUCK_S * NSEC_PER_SEC &&
+	    !c->stuck_logged) {
+		snprintf(stuck, len, "%.0f s on %s", (now - c->busy_since_ns) / 1e9, c->busy);
+		c->stuck_logged = true;
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 size_t cuda__libraries(const struct pm_cuda *c)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < c->nlibs; i++)
-		n += c->libs[i]->nlinks > 0;
-	return n;
+	return atomic_load(&c->n_attached);
 }
 
 static int add_released(struct pm_cuda *c, __u64 cgid, __u64 bytes)
@@ -681,12 +823,40 @@ static void free_values(struct u64map *m)
 	u64map__free(m);
 }
 
+/* The scanner stopped, or false when it is stuck in a file past CUDA_JOIN_S. */
+static bool stop_scanner(struct pm_cuda *c)
+{
+	struct timespec until;
+
+	if (!c->started)
+		return true;
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CUDA_JOIN_S;
+	if (pthread_timedjoin_np(c->thread, NULL, &until)) {
+		fprintf(stderr, "warning: cuda: the library scanner does not stop (%s); leaving it\n",
+			c->busy);
+		return false;
+	}
+	return true;
+}
+
 void cuda__close(struct pm_cuda *c)
 {
 	size_t i, k;
 
 	if (!c)
 		return;
+	/* stuck in a pod's file: what it uses stays, the process is ending anyway */
+	if (!stop_scanner(c))
+		return;
+	free(c->jobs);
+	u64map__free(&c->pod_lines);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->wake);
 	for (i = 0; i < c->nlibs; i++) {
 		for (k = 0; k < c->libs[i]->nlinks; k++)
 			bpf_link__destroy(c->libs[i]->links[k]);

@@ -18,7 +18,20 @@
 #include <podmeter/curlutil.h>
 #include <podmeter/kubelet.h>
 
-#define MAX_BODY (64u << 20)
+/*
+ * The list is parsed as it arrives and never held whole, so its size does not
+ * bound memory; these bound the time one refresh may take. A kubelet that
+ * sends less than LOW_SPEED bytes a second for LOW_SPEED_S is given up on
+ * (a hung one after 10 s), and no list may take longer than TIMEOUT or be
+ * longer than MAX_BODY (250 pods of 1.5 MiB, etcd's largest object, are
+ * about 375 MiB).
+ */
+#define MAX_BODY	(1ull << 30)
+#define TIMEOUT_MS	120000L
+#define LOW_SPEED	1024L
+#define LOW_SPEED_S	10L
+/* A refresh asked for by an unknown pod waits this long, or twice the last one. */
+#define POKE_GAP_MS	1000
 
 struct pm_kubemeta {
 	pthread_t thread;
@@ -31,25 +44,50 @@ struct pm_kubemeta {
 	uint64_t errors;
 	bool failing;			/* for one log line per state change */
 	bool listed;			/* a kubelet list is in hand: unlisted pods are orphans */
+	int n_label_keys;		/* --report-labels, split */
+	char label_keys[PM_POD_LABELS][PM_LABEL_KEY_MAX + 1];
 };
 
-static int fetch(const struct pm_config *cfg, struct pm_curl_body *b, char *err, size_t errlen)
-{
-	struct curl_slist *hdrs = curlutil__bearer(NULL, cfg->kubelet_token_file);
-	CURL *c = curl_easy_init();
-	CURLcode rc;
-	long status = 0;
+/* The body as it arrives, into the parser; an error body is dropped. */
+struct fetch_sink {
+	CURL *curl;
+	struct pm_kubelet_parser *parser;
+	long status;
+	unsigned long long bytes;
+	bool parse_failed, too_long;
+};
 
-	if (!c) {
-		snprintf(err, errlen, "curl: out of memory");
-		curl_slist_free_all(hdrs);
-		return -ENOMEM;
+static size_t fetch_write(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct fetch_sink *s = arg;
+	size_t len = size * n;
+
+	if (!s->status)
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->status);
+	if (s->status != 200)
+		return len;
+	s->bytes += len;
+	if (s->bytes > MAX_BODY) {
+		s->too_long = true;
+		return 0;	/* aborts the transfer */
 	}
+	if (kubelet__parser_feed(s->parser, ptr, len)) {
+		s->parse_failed = true;
+		return 0;
+	}
+	return len;
+}
+
+static void fetch_options(CURL *c, const struct pm_config *cfg, struct curl_slist *hdrs,
+			  struct fetch_sink *sink)
+{
 	curl_easy_setopt(c, CURLOPT_URL, cfg->kubelet_url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curlutil__collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_S);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (hdrs)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -59,16 +97,41 @@ static int fetch(const struct pm_config *cfg, struct pm_curl_body *b, char *err,
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
+}
+
+/*
+ * GET the pod list into @parser. Returns 0, or -EIO with @err set; when the
+ * parser refused the body, -EINVAL and the parser has the reason.
+ */
+static int fetch(const struct pm_config *cfg, struct pm_kubelet_parser *parser, char *err,
+		 size_t errlen)
+{
+	struct curl_slist *hdrs = curlutil__bearer(NULL, cfg->kubelet_token_file);
+	struct fetch_sink sink = { .curl = curl_easy_init(), .parser = parser };
+	CURLcode rc;
+
+	if (!sink.curl) {
+		snprintf(err, errlen, "curl: out of memory");
+		curl_slist_free_all(hdrs);
+		return -ENOMEM;
+	}
+	fetch_options(sink.curl, cfg, hdrs, &sink);
+	rc = curl_easy_perform(sink.curl);
+	curl_easy_getinfo(sink.curl, CURLINFO_RESPONSE_CODE, &sink.status);
+	curl_easy_cleanup(sink.curl);
 	curl_slist_free_all(hdrs);
+	if (sink.parse_failed)
+		return -EINVAL;
+	if (sink.too_long) {
+		snprintf(err, errlen, "longer than %llu MiB", MAX_BODY >> 20);
+		return -EIO;
+	}
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
 		return -EIO;
 	}
-	if (status != 200) {
-		snprintf(err, errlen, "HTTP %ld", status);
+	if (sink.status != 200) {
+		snprintf(err, errlen, "HTTP %ld", sink.status);
 		return -EIO;
 	}
 	return 0;
@@ -138,9 +201,30 @@ static void state_change(struct pm_kubemeta *k, bool failing, const char *why)
 		fprintf(stderr, "kubelet: GET %s: answering again\n", k->cfg.kubelet_url);
 }
 
+/* The kubelet's list, parsed as it arrives. */
+static int list_pods(struct pm_kubemeta *k, struct pm_pod_meta **pods, size_t *n,
+		     size_t *skipped, char *err, size_t errlen)
+{
+	const char *keys[PM_POD_LABELS];
+	struct pm_kubelet_parser *parser;
+	int i, ret;
+
+	if (kubelet__parser_new(&parser)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < k->n_label_keys; i++)
+		keys[i] = k->label_keys[i];
+	kubelet__parser_labels(parser, keys, k->n_label_keys);	/* the ones reports name */
+	ret = fetch(&k->cfg, parser, err, errlen);
+	if (!ret || ret == -EINVAL)
+		ret = kubelet__parser_finish(parser, pods, n, skipped, err, errlen);
+	kubelet__parser_free(parser);
+	return ret;
+}
+
 static void refresh(struct pm_kubemeta *k)
 {
-	struct pm_curl_body b = { .max = MAX_BODY };
 	struct pm_pod_meta *pods;
 	size_t n, skipped;
 	char err[256];
@@ -150,40 +234,89 @@ static void refresh(struct pm_kubemeta *k)
 			publish(k, pods, n);
 		return;
 	}
-	if (fetch(&k->cfg, &b, err, sizeof(err)) ||
-	    kubelet__parse_pods(b.buf ? b.buf : "", b.len, &pods, &n, &skipped, err, sizeof(err))) {
+	if (list_pods(k, &pods, &n, &skipped, err, sizeof(err))) {
 		state_change(k, true, err);
-		free(b.buf);
 		return;
 	}
-	free(b.buf);
 	if (skipped)
-		fprintf(stderr, "warning: kubelet: %zu malformed pods in /pods; labelled from "
-				"their cgroups only\n", skipped);
+		fprintf(stderr, "warning: kubelet: %zu pods in /pods malformed or past podmeter's "
+				"limits; labelled from their cgroups only\n", skipped);
 	publish(k, pods, n);
 	state_change(k, false, NULL);
+}
+
+static struct timespec clock_in(clockid_t clock, uint64_t ms)
+{
+	struct timespec t;
+
+	clock_gettime(clock, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	return t;
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * Until the interval is over, or a poke once the gap after the last refresh
+ * has passed: pods that keep appearing cannot keep the thread parsing.
+ * Returns true when asked to stop.
+ */
+static bool wait_next(struct pm_kubemeta *k, uint64_t took_ms)
+{
+	uint64_t gap = took_ms * 2 > POKE_GAP_MS ? took_ms * 2 : POKE_GAP_MS;
+	struct timespec until = clock_in(CLOCK_REALTIME, k->cfg.kubelet_interval_ms);
+	struct timespec soon = clock_in(CLOCK_REALTIME, gap), *t;
+	bool stop;
+
+	pthread_mutex_lock(&k->lock);
+	while (!k->stop) {
+		t = k->poked && before(&soon, &until) ? &soon : &until;
+		if (pthread_cond_timedwait(&k->wake, &k->lock, t) == ETIMEDOUT)
+			break;
+	}
+	k->poked = false;
+	stop = k->stop;
+	pthread_mutex_unlock(&k->lock);
+	return stop;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static void *run(void *arg)
 {
 	struct pm_kubemeta *k = arg;
-	struct timespec until;
+	uint64_t t0;
 
-	for (;;) {
+	do {
+		t0 = mono_ms();
 		refresh(k);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += k->cfg.kubelet_interval_ms / 1000;
-		pthread_mutex_lock(&k->lock);
-		while (!k->stop && !k->poked &&
-		       pthread_cond_timedwait(&k->wake, &k->lock, &until) != ETIMEDOUT)
-			;
-		k->poked = false;
-		if (k->stop) {
-			pthread_mutex_unlock(&k->lock);
-			return NULL;
-		}
-		pthread_mutex_unlock(&k->lock);
-	}
+	} while (!wait_next(k, mono_ms() - t0));
+	return NULL;
+}
+
+/* The config checked the keys: at most PM_POD_LABELS, each short enough. */
+static void split_label_keys(struct pm_kubemeta *k)
+{
+	char copy[sizeof(k->cfg.report_labels)], *tok, *save;
+
+	strcpy(copy, k->cfg.report_labels);
+	for (tok = strtok_r(copy, ",", &save); tok && k->n_label_keys < PM_POD_LABELS;
+	     tok = strtok_r(NULL, ",", &save))
+		snprintf(k->label_keys[k->n_label_keys++], PM_LABEL_KEY_MAX + 1, "%s", tok);
 }
 
 int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg)
@@ -194,6 +327,7 @@ int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg)
 	if (!k)
 		return -ENOMEM;
 	k->cfg = *cfg;
+	split_label_keys(k);
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->wake, NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -235,6 +369,13 @@ uint64_t kubemeta__errors(struct pm_kubemeta *k)
 	return n;
 }
 
+/* A set value (>= 0) added to a sum that is -1 until one is; saturating (kubelet.h). */
+static void add_set(int64_t *sum, int64_t v)
+{
+	if (v >= 0)
+		*sum = kubelet__qty_add(*sum < 0 ? 0 : *sum, v);
+}
+
 static void sum_resources(const struct pm_pod_meta *m, struct pm_pod_snap *ps)
 {
 	size_t i;
@@ -242,18 +383,16 @@ static void sum_resources(const struct pm_pod_meta *m, struct pm_pod_snap *ps)
 	ps->cpu_request_milli = ps->memory_request_bytes = -1;
 	ps->cpu_limit_milli = ps->memory_limit_bytes = -1;
 	ps->gpu_request = ps->gpu_limit = 0;
-#define ADD(dst, v) ((v) >= 0 ? ((dst) = ((dst) < 0 ? 0 : (dst)) + (v)) : (dst))
 	for (i = 0; i < m->n_containers; i++) {
 		const struct pm_container_meta *c = &m->containers[i];
 
-		ADD(ps->cpu_request_milli, c->requests.cpu_milli);
-		ADD(ps->memory_request_bytes, c->requests.memory_bytes);
-		ADD(ps->cpu_limit_milli, c->limits.cpu_milli);
-		ADD(ps->memory_limit_bytes, c->limits.memory_bytes);
-		ps->gpu_request += c->requests.gpus;
-		ps->gpu_limit += c->limits.gpus;
+		add_set(&ps->cpu_request_milli, c->requests.cpu_milli);
+		add_set(&ps->memory_request_bytes, c->requests.memory_bytes);
+		add_set(&ps->cpu_limit_milli, c->limits.cpu_milli);
+		add_set(&ps->memory_limit_bytes, c->limits.memory_bytes);
+		ps->gpu_request = kubelet__qty_add(ps->gpu_request, c->requests.gpus);
+		ps->gpu_limit = kubelet__qty_add(ps->gpu_limit, c->limits.gpus);
 	}
-#undef ADD
 }
 
 /*
@@ -287,6 +426,19 @@ static size_t container_resources(const struct pm_pod_meta *m, struct pm_pod_sna
 	return unknown;
 }
 
+/* The values of the keys --report-labels names. */
+static void pod_labels(const struct pm_kubemeta *k, const struct pm_pod_meta *m,
+		       struct pm_pod_snap *ps)
+{
+	const char *v;
+	int i;
+
+	for (i = 0; i < k->n_label_keys; i++) {
+		v = kubelet__label(m, k->label_keys[i]);
+		snprintf(ps->labels[i], sizeof(ps->labels[i]), "%s", v ? v : "");
+	}
+}
+
 /*
  * Name the snapshot's pods and price their containers' requests; returns
  * how many pods and containers it does not know.
@@ -296,6 +448,8 @@ size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s)
 	size_t i, j, unknown = 0;
 
 	pthread_mutex_lock(&k->lock);
+	s->n_label_keys = k->n_label_keys;
+	memcpy(s->label_keys, k->label_keys, sizeof(s->label_keys));
 	for (i = 0; i < s->n_pods; i++) {
 		struct pm_pod_snap *ps = &s->pods[i];
 		const struct pm_pod_meta *m = NULL;
@@ -318,6 +472,7 @@ size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s)
 			ps->qos = m->qos;
 		ps->has_meta = true;
 		sum_resources(m, ps);
+		pod_labels(k, m, ps);
 		unknown += container_resources(m, ps);
 	}
 	pthread_mutex_unlock(&k->lock);

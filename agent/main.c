@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,31 +21,19 @@
 #include <podmeter/report.h>
 #include <podmeter/replay.h>
 
+/* libbpf's own lines already start with "libbpf: "; the verifier's log lines do not. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	char line[1024];
+	int n;
+
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	fprintf(stderr, "libbpf: ");
-	return vfprintf(stderr, fmt, ap);
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: podmeter <command> [flags]\n\n"
-		   "commands:\n"
-		   "  run      run the agent in the foreground (SIGINT/SIGTERM stop it; SIGHUP\n"
-		   "           reloads prices, network classes and thresholds)\n"
-		   "  check    probe this node for what the agent needs\n"
-		   "           (podmeter check --required-caps: the capabilities to grant)\n"
-		   "  receive  a reference receiver for reports (podmeter receive --help)\n"
-		   "  decode   print a report file as JSON (podmeter decode FILE)\n"
-		   "  replay   score a timestamp,value CSV with the anomaly models (podmeter replay --help)\n"
-		   "  top      the node's pods from a running agent, refreshed every second\n"
-		   "  unpin    remove the programs, links and counters pinned under bpffs\n"
-		   "           (podmeter unpin [--pin-dir DIR]; for uninstall)\n"
-		   "  version  print the version\n\n"
-		   "flags of run and check:\n");
-	config__usage(f);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n < 0)
+		return n;
+	/* one call per line: other threads log too */
+	return fprintf(stderr, "%s%s", strncmp(line, "libbpf: ", 8) ? "libbpf: " : "", line);
 }
 
 /* Block the stop signals in every thread; the main loop takes them. */
@@ -108,6 +98,7 @@ static void reload_warn_fixed(const struct pm_config *a, const struct pm_config 
 		FIXED("spool", spool_dir), FIXED("pin_dir", pin_dir),
 		FIXED("reconciler", reconciler_url), FIXED("node_name", node_name),
 		FIXED("cluster", cluster), FIXED("gpu_devices", gpu_devices),
+		FIXED("web_config", web_config), FIXED("report_labels", report_labels),
 #undef FIXED
 	};
 	size_t i;
@@ -175,12 +166,110 @@ static int tick_loop(struct pm_collector *col, struct pm_reporter *rep,
 	}
 }
 
+/* What runs beside the tick loop, each in threads of its own. */
+struct services {
+	struct pm_collector *col;
+	const struct pm_config *cfg;
+	struct pm_reporter *rep;
+	struct pm_http *http;
+	pthread_t watchdog;
+	bool watching;
+	atomic_bool stop;
+	char err[2048];
+	int ret;
+};
+
+/* Says once when periodic collections stop ending, and what they were doing. */
+static void *watch(void *arg)
+{
+	struct services *sv = arg;
+	char msg[256];
+
+	pthread_setname_np(pthread_self(), "pm-watchdog");
+	while (!atomic_load(&sv->stop)) {
+		sleep(1);
+		collector__health(sv->col, msg, sizeof(msg));
+	}
+	return NULL;
+}
+
+/*
+ * Capabilities belong to threads, and a thread starts with its creator's:
+ * the kubelet client, the shipper, the HTTP server and the watchdog start
+ * from this thread, which holds none, so none of theirs holds any.
+ */
+static void *start_services(void *arg)
+{
+	struct services *sv = arg;
+	const struct pm_config *cfg = sv->cfg;
+
+	sv->ret = caps__drop_all();
+	if (sv->ret) {
+		snprintf(sv->err, sizeof(sv->err), "capabilities: drop for the service threads: %s",
+			 strerror(-sv->ret));
+		return NULL;
+	}
+	sv->ret = collector__start_meta(sv->col, cfg, sv->err, sizeof(sv->err));
+	if (sv->ret)
+		return NULL;
+	sv->ret = reporter__open(&sv->rep, cfg, sv->err, sizeof(sv->err));
+	if (sv->ret)
+		return NULL;
+	collector__set_report_stats(sv->col, reporter__stats, sv->rep);
+	sv->http = http__start(cfg->listen_host, cfg->listen_port, collector__fresh,
+			       collector__health, sv->col, &cfg->web);
+	if (!sv->http) {
+		sv->ret = -errno;
+		snprintf(sv->err, sizeof(sv->err), "listen on %s:%u: %s; choose another with --listen",
+			 cfg->listen_host, cfg->listen_port, strerror(errno));
+		return NULL;
+	}
+	sv->watching = !pthread_create(&sv->watchdog, NULL, watch, sv);
+	return NULL;
+}
+
+static int services__start(struct services *sv)
+{
+	pthread_t t;
+	int ret;
+
+	ret = pthread_create(&t, NULL, start_services, sv);
+	if (ret) {
+		snprintf(sv->err, sizeof(sv->err), "start threads: %s", strerror(ret));
+		return -ret;
+	}
+	pthread_join(t, NULL);
+	return sv->ret;
+}
+
+static void services__stop(struct services *sv)
+{
+	atomic_store(&sv->stop, true);
+	if (sv->watching)
+		pthread_join(sv->watchdog, NULL);
+	http__stop(sv->http);
+	reporter__close(sv->rep);
+}
+
+static void drop_caps(struct pm_collector *col)
+{
+	char kept[256];
+	int ret;
+
+	ret = caps__drop_after_start(kept, sizeof(kept), collector__gpu_node(col));
+	if (ret)
+		fprintf(stderr, "warning: capabilities: %s; running with what it started with\n",
+			strerror(-ret));
+	else
+		fprintf(stderr, "podmeter: capabilities kept after start: %s\n",
+			kept[0] ? kept : "none");
+}
+
 static int cmd_run(int argc, char **argv)
 {
+	struct services sv = { 0 };
 	struct pm_collector *col = NULL;
-	struct pm_reporter *rep = NULL;
 	struct pm_config cfg;
-	struct pm_http *http;
 	char err[2048];
 	sigset_t set;
 	int ret, sig;
@@ -197,43 +286,33 @@ static int cmd_run(int argc, char **argv)
 			err);
 		return 1;
 	}
-	ret = reporter__open(&rep, &cfg, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "podmeter: %s\n", err);
+	sv.col = col;
+	sv.cfg = &cfg;
+	if (services__start(&sv)) {
+		fprintf(stderr, "podmeter: %s\n", sv.err);
+		services__stop(&sv);
 		collector__close(col);
 		return 1;
 	}
-	collector__set_report_stats(col, reporter__stats, rep);
-	tick(col, rep);
-	http = http__start(cfg.listen_host, cfg.listen_port, collector__fresh, col);
-	if (!http) {
-		fprintf(stderr, "podmeter: listen on %s:%u: %s; choose another with --listen\n",
-			cfg.listen_host, cfg.listen_port, strerror(errno));
-		collector__close(col);
-		reporter__close(rep);
-		return 1;
-	}
-	ret = caps__drop_after_start(err, sizeof(err), collector__gpu_node(col));
+	drop_caps(col);
+	ret = collector__start_scanner(col);
 	if (ret)
-		fprintf(stderr, "warning: capabilities: %s; running with what it started with\n",
-			strerror(-ret));
-	else
-		fprintf(stderr, "podmeter: capabilities kept after start: %s\n",
-			err[0] ? err : "none");
+		fprintf(stderr, "warning: cuda: start the library scanner: %s; running without "
+				"CUDA counts\n", strerror(-ret));
+	tick(col, sv.rep);
 	fprintf(stderr, "podmeter %s: cpu via %s, pods under %s; serving http://%s:%u/metrics, "
 			"collecting every %llu ms\n",
 		PM_VERSION, collector__attach_mode(col), collector__root(col),
 		cfg.listen_host[0] ? cfg.listen_host : "0.0.0.0", cfg.listen_port,
 		(unsigned long long)cfg.interval_ms);
 
-	sig = tick_loop(col, rep, &cfg, &set, &(struct run_args){ argc, argv });
+	sig = tick_loop(col, sv.rep, &cfg, &set, &(struct run_args){ argc, argv });
 	fprintf(stderr, "podmeter: %s, stopping\n", strsignal(sig));
 	/* the window so far becomes a final report */
-	tick(col, rep);
-	reporter__finish(rep);
-	http__stop(http);
+	tick(col, sv.rep);
+	reporter__finish(sv.rep);
+	services__stop(&sv);
 	collector__close(col);
-	reporter__close(rep);
 	return 0;
 }
 
@@ -292,32 +371,78 @@ static int cmd_unpin(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("podmeter %s (%s)\n", PM_VERSION, PM_GIT_REV);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+/* The commands, bpftool-style: a row each; the usage text is made from them. */
+static const struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;	/* NULL: not listed (an alias) */
+} cmds[] = {
+	{ "run", cmd_run,
+	  "run the agent in the foreground (SIGINT/SIGTERM stop it; SIGHUP\n"
+	  "reloads prices, network classes and thresholds)" },
+	{ "check", cmd_check,
+	  "probe this node for what the agent needs\n"
+	  "(podmeter check --required-caps: the capabilities to grant)" },
+	{ "receive", receiver__main, "a reference receiver for reports (podmeter receive --help)" },
+	{ "decode", decode__main, "print a report file as JSON (podmeter decode FILE)" },
+	{ "replay", replay__main,
+	  "score a timestamp,value CSV with the anomaly models (podmeter replay --help)" },
+	{ "top", top__main, "the node's pods from a running agent, refreshed every second" },
+	{ "unpin", cmd_unpin,
+	  "remove the programs, links and counters pinned under bpffs\n"
+	  "(podmeter unpin [--pin-dir DIR]; for uninstall)" },
+	{ "version", cmd_version, "print the version" },
+	{ "--version", cmd_version, NULL },
+	{ "help", cmd_help, "this text" },
+	{ "--help", cmd_help, NULL },
+	{ "-h", cmd_help, NULL },
+};
+
+static void usage(FILE *f)
+{
+	const char *line, *nl;
+	size_t i;
+
+	fprintf(f, "usage: podmeter <command> [flags]\n\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (!cmds[i].help)
+			continue;
+		for (line = cmds[i].help; line; line = nl ? nl + 1 : NULL) {
+			nl = strchr(line, '\n');
+			fprintf(f, "  %-8s %.*s\n", line == cmds[i].help ? cmds[i].name : "",
+				nl ? (int)(nl - line) : (int)strlen(line), line);
+		}
+	}
+	fprintf(f, "\nflags of run and check:\n");
+	config__usage(f);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
+	size_t i;
 
-	if (!strcmp(cmd, "run"))
-		return cmd_run(argc - 1, argv + 1);
-	if (!strcmp(cmd, "check"))
-		return cmd_check(argc - 1, argv + 1);
-	if (!strcmp(cmd, "receive"))
-		return receiver__main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "decode"))
-		return decode__main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "replay"))
-		return replay__main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "top"))
-		return top__main(argc - 1, argv + 1);
-	if (!strcmp(cmd, "unpin"))
-		return cmd_unpin(argc - 1, argv + 1);
-	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-		printf("podmeter %s (%s)\n", PM_VERSION, PM_GIT_REV);
-		return 0;
-	}
-	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-		usage(stdout);
-		return 0;
-	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmd, cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, cmd[0] ? "podmeter: unknown command \"%s\"\n" : "podmeter: no command%s\n",
 		cmd);
 	usage(stderr);

@@ -22,6 +22,8 @@
 
 #define TOP_MAX_BODY	(256u << 20)
 #define TOP_DEFAULT_URL	"http://127.0.0.1:9477/v1/pods"
+/* 10000-01-01: a reading's time past it (or before 1970) is shown as --:--:-- */
+#define TOP_TIME_MAX	253402300800.0
 
 struct top_row {
 	char uid[40];
@@ -47,10 +49,25 @@ static void on_signal(int sig)
 	top_stop = 1;
 }
 
+/* A /v1/pods document into @r: 0, or -EINVAL when it is not one. */
+static int top_parse(const char *body, size_t len, struct top_read *r)
+{
+	json_error_t jerr;
+
+	r->root = json_loadb(body ? body : "", len, 0, &jerr);
+	if (!r->root || !json_is_array(json_object_get(r->root, "pods"))) {
+		json_decref(r->root);
+		r->root = NULL;
+		return -EINVAL;
+	}
+	r->time = json_number_value(json_object_get(r->root, "time"));
+	return 0;
+}
+
 static int fetch(const char *url, struct top_read *r, char *err, size_t errlen)
 {
 	struct pm_curl_body b = { .max = TOP_MAX_BODY };
-	json_error_t jerr;
+	int ret;
 	CURL *c = curl_easy_init();
 	long status = 0;
 	CURLcode rc;
@@ -73,16 +90,11 @@ static int fetch(const char *url, struct top_read *r, char *err, size_t errlen)
 		free(b.buf);
 		return -EIO;
 	}
-	r->root = json_loadb(b.buf ? b.buf : "", b.len, 0, &jerr);
+	ret = top_parse(b.buf, b.len, r);
 	free(b.buf);
-	if (!r->root || !json_is_array(json_object_get(r->root, "pods"))) {
+	if (ret)
 		snprintf(err, errlen, "GET %s: not a podmeter /v1/pods document", url);
-		json_decref(r->root);
-		r->root = NULL;
-		return -EINVAL;
-	}
-	r->time = json_number_value(json_object_get(r->root, "time"));
-	return 0;
+	return ret;
 }
 
 static double num(json_t *o, const char *path)
@@ -121,15 +133,21 @@ static double cost_total(json_t *pod)
 	return num(c, "cpu") + num(c, "memory") + num(c, "gpu") + num(c, "network");
 }
 
-static json_t *find_pod(json_t *pods, const char *uid)
+/* The pods of a reading by uid (the first of a uid wins): one lookup per pod, not a scan. */
+static json_t *index_pods(json_t *pods)
 {
+	json_t *idx = json_object(), *p;
+	const char *uid;
 	size_t i;
-	json_t *p;
 
-	json_array_foreach(pods, i, p)
-		if (!strcmp(json_string_value(json_object_get(p, "uid")) ?: "", uid))
-			return p;
-	return NULL;
+	json_array_foreach(pods, i, p) {
+		uid = json_string_value(json_object_get(p, "uid")) ?: "";
+		if (idx && !json_object_get(idx, uid) && json_object_set(idx, uid, p)) {
+			json_decref(idx);
+			idx = NULL;
+		}
+	}
+	return idx;
 }
 
 static void flags_of(json_t *pod, char *out, size_t len)
@@ -149,15 +167,19 @@ static void flags_of(json_t *pod, char *out, size_t len)
 /* Rows from two readings: rates over the interval between them. */
 static size_t rows_of(const struct top_read *a, const struct top_read *b, struct top_row **out)
 {
-	json_t *pods = json_object_get(b->root, "pods"), *p, *q;
+	json_t *pods = json_object_get(b->root, "pods"), *p, *q, *before;
 	double dt = b->time - a->time;
 	struct top_row *rows;
 	size_t i, n = json_array_size(pods);
 
 	*out = NULL;
+	before = index_pods(json_object_get(a->root, "pods"));
 	rows = calloc(n ? n : 1, sizeof(*rows));
-	if (!rows)
+	if (!rows || !before) {
+		free(rows);
+		json_decref(before);
 		return 0;
+	}
 	json_array_foreach(pods, i, p) {
 		struct top_row *r = &rows[i];
 		const char *ns = json_string_value(json_object_get(p, "namespace")) ?: "";
@@ -171,7 +193,7 @@ static size_t rows_of(const struct top_read *a, const struct top_read *b, struct
 			snprintf(r->name, sizeof(r->name), "%s", uid);
 		r->mem = num(p, "memory.working_set_bytes");
 		flags_of(p, r->flags, sizeof(r->flags));
-		q = find_pod(json_object_get(a->root, "pods"), uid);
+		q = json_object_get(before, uid);
 		if (!q || dt <= 0)
 			continue;
 		r->cpu = fmax(0, (num(p, "cpu_seconds") - num(q, "cpu_seconds")) / dt);
@@ -180,6 +202,7 @@ static size_t rows_of(const struct top_read *a, const struct top_read *b, struct
 				  num(q, "gpu.cuda.kernel_launches")) / dt);
 		r->cost = fmax(0, (cost_total(p) - cost_total(q)) / dt * 3600);
 	}
+	json_decref(before);
 	*out = rows;
 	return n;
 }
@@ -224,23 +247,43 @@ static void human_bytes(double v, char *out, size_t len)
 	snprintf(out, len, u ? "%.1f%s" : "%.0f%s", v, units[u]);
 }
 
-static void frame(FILE *f, const struct top_read *b, struct top_row *rows, size_t n, int lines,
-		  bool clear)
+/*
+ * The time of day of a reading. The agent's "time" is unix seconds, but
+ * converting a double that time_t cannot hold is undefined, and localtime()
+ * has no answer for a year past int.
+ */
+static void clock_of(double t, char *out, size_t len)
+{
+	struct tm tm;
+	time_t s;
+
+	if (!(t >= 0 && t < TOP_TIME_MAX))
+		goto unknown;
+	s = (time_t)t;
+	if (localtime_r(&s, &tm) && strftime(out, len, "%H:%M:%S", &tm))
+		return;
+unknown:
+	snprintf(out, len, "--:--:--");
+}
+
+static void frame(FILE *f, const struct top_read *a, const struct top_read *b,
+		  struct top_row *rows, size_t n, int lines, bool clear)
 {
 	char mem[16], net[16], when[32];
 	double cost = 0;
-	time_t t = (time_t)b->time;
 	size_t i;
 
-	qsort(rows, n, sizeof(*rows), cmp_row);
+	if (n)
+		qsort(rows, n, sizeof(*rows), cmp_row);
 	for (i = 0; i < n; i++)
 		cost += rows[i].cost;
-	strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
+	clock_of(b->time, when, sizeof(when));
 	if (clear)
 		fputs("\033[H\033[2J", f);
-	fprintf(f, "podmeter top - %s  %zu pods  $%.4f/h  sort: %c (c cpu, m mem, n net, "
-		   "g gpu, $ cost, p pod; q quits)\n\n",
-		when, n, cost, top_sort);
+	/* rates are over the two readings' collections: the interval shown */
+	fprintf(f, "podmeter top - %s  over %.3f s  %zu pods  $%.4f/h  sort: %c (c cpu, m mem, "
+		   "n net, g gpu, $ cost, p pod; q quits)\n\n",
+		when, b->time - a->time, n, cost, top_sort);
 	fprintf(f, "%-48s %7s %9s %10s %8s %10s  %s\n", "POD", "CPU", "MEM", "NET/s", "GPU/s",
 		"$/HOUR", "FLAGS");
 	for (i = 0; i < n && (lines <= 0 || (int)i < lines); i++) {
@@ -250,6 +293,26 @@ static void frame(FILE *f, const struct top_read *b, struct top_row *rows, size_
 			mem, net, rows[i].gpu, rows[i].cost, rows[i].flags);
 	}
 	fflush(f);
+}
+
+int top__frame(FILE *f, const char *prev, size_t prevlen, const char *cur, size_t curlen)
+{
+	struct top_read a = { 0 }, b = { 0 };
+	struct top_row *rows;
+	size_t n;
+	int ret;
+
+	ret = top_parse(prev, prevlen, &a);
+	if (!ret)
+		ret = top_parse(cur, curlen, &b);
+	if (!ret) {
+		n = rows_of(&a, &b, &rows);
+		frame(f, &a, &b, rows, n, 0, false);
+		free(rows);
+	}
+	json_decref(a.root);
+	json_decref(b.root);
+	return ret;
 }
 
 static void usage(FILE *f)
@@ -339,7 +402,7 @@ int top__main(int argc, char **argv)
 			break;
 		}
 		n = rows_of(&prev, &cur, &rows);
-		frame(stdout, &cur, rows, n, once ? 0 : 40, !once);
+		frame(stdout, &prev, &cur, rows, n, once ? 0 : 40, !once);
 		free(rows);
 		json_decref(prev.root);
 		prev = cur;

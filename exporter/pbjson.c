@@ -14,6 +14,7 @@
  *   - maps: a JSON object, keys as strings;
  *   - strings that are not valid UTF-8: each bad byte becomes U+FFFD.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +28,17 @@
 
 /* The schema does not nest this deep; a guard against a future cycle. */
 #define PBJSON_MAX_DEPTH 32
+/*
+ * Every message renders all its fields, so two packed bytes (an empty
+ * PodReport) stand for half a kilobyte of JSON and several kilobytes of
+ * jansson objects: the packed size bounds nothing. What a report may render
+ * to is charged from its packed bytes before anything is unpacked, and a
+ * report over either limit is refused. A 1000-pod report of the benchmark
+ * (tests/bench/report_bench.c) is charged about a tenth of each.
+ */
+#define PBJSON_MAX_VALUES (1u << 20)	/* JSON values, and fields protobuf-c keeps unknown */
+#define PBJSON_MAX_BYTES  (64u << 20)	/* bytes of JSON, an upper bound */
+#define PBJSON_SCALAR_MAX 26		/* a number, bool or enum name rendered, quoted */
 
 static json_t *pbjson_message(const ProtobufCMessage *m, int depth);
 
@@ -326,12 +338,146 @@ static json_t *pbjson_message(const ProtobufCMessage *m, int depth)
 	return obj;
 }
 
+struct pbjson_budget {
+	size_t values;
+	size_t bytes;
+};
+
+static bool pbjson_charge(struct pbjson_budget *b, size_t values, size_t bytes)
+{
+	if (values > b->values || bytes > b->bytes)
+		return false;
+	b->values -= values;
+	b->bytes -= bytes;
+	return true;
+}
+
+/*
+ * A base-128 varint of at most @max bytes. As protobuf-c reads them: values
+ * of 10, tags and lengths of 5 (whose bits past 32 it drops).
+ */
+static bool pbjson_varint(const uint8_t **p, const uint8_t *end, unsigned int max, uint64_t *v)
+{
+	unsigned int shift;
+
+	*v = 0;
+	for (shift = 0; shift < 7 * max && *p < end; shift += 7) {
+		uint8_t c = *(*p)++;
+
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return true;
+	}
+	return false;
+}
+
+static int pbjson_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
+		       int depth, struct pbjson_budget *b);
+
+/* One field as found on the wire (@val, @n: a length-delimited payload). */
+static int pbjson_scan_field(const ProtobufCFieldDescriptor *f, unsigned int wire,
+			     const uint8_t *val, size_t n, int depth, struct pbjson_budget *b)
+{
+	size_t rep = f && f->label == PROTOBUF_C_LABEL_REPEATED;
+	bool ok;
+
+	if (!f)		/* unknown to the schema: kept by protobuf-c, not rendered */
+		ok = pbjson_charge(b, 1, 0);
+	else if (wire != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED)
+		ok = pbjson_charge(b, rep, rep * (PBJSON_SCALAR_MAX + 1));
+	else if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return pbjson_scan(f->descriptor, val, n, depth + 1, b);
+	else if (f->type == PROTOBUF_C_TYPE_STRING)	/* "\u0001" for each byte at worst */
+		ok = n <= b->bytes / 6 && pbjson_charge(b, rep, n * 6 + 3);
+	else if (f->type == PROTOBUF_C_TYPE_BYTES)	/* base64 */
+		ok = pbjson_charge(b, rep, n / 3 * 4 + 7);
+	else	/* packed scalars: a byte each at least */
+		ok = n <= b->values && n <= b->bytes / (PBJSON_SCALAR_MAX + 1) &&
+		     pbjson_charge(b, n, n * (PBJSON_SCALAR_MAX + 1));
+	return ok ? 0 : -EFBIG;
+}
+
+/*
+ * Charge a packed message: its fields at their defaults, then what the wire
+ * adds. Conservative where protobuf-c merges (a singular message given twice
+ * is charged twice). -EINVAL when the wire format is broken, -EFBIG when a
+ * limit is passed.
+ */
+static int pbjson_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
+		       int depth, struct pbjson_budget *b)
+{
+	const uint8_t *end = p + len, *val;
+	const ProtobufCFieldDescriptor *f;
+	size_t bytes = 2;
+	uint64_t tag, n;
+	unsigned int i;
+	int ret;
+
+	if (depth > PBJSON_MAX_DEPTH)
+		return -EINVAL;
+	for (i = 0; i < d->n_fields; i++)
+		bytes += strlen(d->fields[i].name) + 4 + PBJSON_SCALAR_MAX;
+	if (!pbjson_charge(b, 1 + d->n_fields, bytes))
+		return -EFBIG;
+	while (p < end) {
+		/* protobuf-c refuses field 0 in a one-byte tag, not in a longer one */
+		if (!(*p & 0xf8) || !pbjson_varint(&p, end, 5, &tag))
+			return -EINVAL;
+		val = p;
+		n = 0;
+		switch (tag & 7) {
+		case PROTOBUF_C_WIRE_TYPE_VARINT:
+			if (!pbjson_varint(&p, end, 10, &n))
+				return -EINVAL;
+			break;
+		case PROTOBUF_C_WIRE_TYPE_64BIT:
+		case PROTOBUF_C_WIRE_TYPE_32BIT:
+			n = (tag & 7) == PROTOBUF_C_WIRE_TYPE_64BIT ? 8 : 4;
+			if ((size_t)(end - p) < n)
+				return -EINVAL;
+			p += n;
+			break;
+		case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+			if (!pbjson_varint(&p, end, 5, &n) || (n &= UINT32_MAX) > (size_t)(end - p))
+				return -EINVAL;
+			val = p;
+			p += n;
+			break;
+		default:	/* groups: protobuf-c refuses them too */
+			return -EINVAL;
+		}
+		f = protobuf_c_message_descriptor_get_field(d, (uint32_t)(tag >> 3));
+		ret = pbjson_scan_field(f, tag & 7, val, n, depth, b);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int pbjson__check(const void *pb, size_t len, char *err, size_t errlen)
+{
+	struct pbjson_budget b = { PBJSON_MAX_VALUES, PBJSON_MAX_BYTES };
+	int ret;
+
+	ret = pbjson_scan(&podmeter__v1__node_report__descriptor, pb, len, 0, &b);
+	if (ret == -EINVAL)
+		snprintf(err, errlen, "not a NodeReport: the protobuf does not decode");
+	else if (ret)
+		snprintf(err, errlen,
+			 "the report would render to more than %u JSON values or %u MiB of JSON: "
+			 "refused, no node's report is that large",
+			 PBJSON_MAX_VALUES, PBJSON_MAX_BYTES >> 20);
+	return ret;
+}
+
 char *pbjson__report(const void *pb, size_t len, char *err, size_t errlen)
 {
 	Podmeter__V1__NodeReport *r;
 	char *out = NULL;
 	json_t *j;
 
+	if (pbjson__check(pb, len, err, errlen))
+		return NULL;
 	r = podmeter__v1__node_report__unpack(NULL, len, pb);
 	if (!r) {
 		snprintf(err, errlen, "not a NodeReport: the protobuf does not decode");

@@ -129,6 +129,16 @@ static double pod_ooms(const struct pm_pod_snap *p)
 	return (double)p->oom_kills;
 }
 
+static double pod_throttled_periods(const struct pm_pod_snap *p)
+{
+	return (double)p->throttled_periods;
+}
+
+static double pod_throttled_seconds(const struct pm_pod_snap *p)
+{
+	return p->throttled_usec / 1e6;
+}
+
 /* The mm counters' order (enum pm_mem_kind). */
 static const char *const prom_mem_kinds[] = { "file", "anon", "swap", "shmem" };
 
@@ -543,6 +553,14 @@ static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 	prom_pod_family(f, s, "podmeter_pod_cpu_runqueue_seconds_total", "counter",
 			"Time the pod's runnable tasks waited on a run queue, in seconds.",
 			pod_runq);
+	prom_pod_family(f, s, "podmeter_pod_cpu_throttled_periods_total", "counter",
+			"CFS periods in which the pod's containers were throttled by their CPU "
+			"limit (cpu.stat nr_throttled).",
+			pod_throttled_periods);
+	prom_pod_family(f, s, "podmeter_pod_cpu_throttled_seconds_total", "counter",
+			"Time the pod's containers were throttled by their CPU limit (cpu.stat "
+			"throttled_usec), in seconds.",
+			pod_throttled_seconds);
 	prom_write_rss(f, s);
 	prom_pod_family(f, s, "podmeter_pod_memory_working_set_bytes", "gauge",
 			"Memory cgroup usage less inactive file pages, in bytes.", pod_working_set);
@@ -628,7 +646,7 @@ static void prom_write_node_cost(FILE *f, const struct pm_snapshot *s)
 
 static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 {
-	int t;
+	int i;
 
 	prom_family(f, "podmeter_agent_collect_duration_seconds", "summary",
 		    "Time the agent spent collecting, in seconds.");
@@ -669,9 +687,17 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 	prom_family(f, "podmeter_agent_table_refusals_total", "counter",
 		    "Entries kernel tables refused on the whole node, by table (a pod over its "
 		    "share, or a full table).");
-	for (t = 0; t < PM_SNAP_TABLES; t++)
+	for (i = 0; i < PM_SNAP_TABLES; i++)
 		fprintf(f, "podmeter_agent_table_refusals_total{table=\"%s\"} %" PRIu64 "\n",
-			snapshot_table_str(t), a->table_refusals[t]);
+			snapshot_table_str(i), a->table_refusals[i]);
+
+	prom_family(f, "podmeter_agent_cuda_library_refusals_total", "counter",
+		    "libcuda files pods map that were not probed, by reason.");
+	for (i = 0; i < PM_CUDA_REFUSE_MAX; i++)
+		if (snapshot__cuda_refusal_str(i))
+			fprintf(f, "podmeter_agent_cuda_library_refusals_total{reason=\"%s\"} %" PRIu64
+				   "\n",
+				snapshot__cuda_refusal_str(i), a->cuda_refusals[i]);
 
 	prom_family(f, "podmeter_agent_kubelet_errors_total", "counter",
 		    "Requests to the kubelet's /pods that failed or returned no PodList.");
@@ -735,6 +761,9 @@ static void prom_write_agent(FILE *f, const struct pm_snapshot *s, const char *v
 	prom_family(f, "podmeter_agent_cgroups_removed_total", "counter",
 		    "Dead cgroups read one last time and removed from the maps.");
 	fprintf(f, "podmeter_agent_cgroups_removed_total %" PRIu64 "\n", a->cgroups_removed);
+	prom_family(f, "podmeter_agent_cgroup_walks_total", "counter",
+		    "Walks of the cgroup hierarchy (every 5 ticks, and when an unknown cgroup shows).");
+	fprintf(f, "podmeter_agent_cgroup_walks_total %" PRIu64 "\n", a->walks);
 
 	prom_family(f, "podmeter_agent_build_info", "gauge",
 		    "Agent build and runtime mode; the value is always 1.");

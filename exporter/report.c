@@ -10,13 +10,25 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <podmeter/dist.h>
 #include <podmeter/report.h>
 #include "podmeter.pb-c.h"
 
+/* A container's figures over the window, by container id within its pod. */
+struct ctr_stat {
+	char id[PM_CID_MAX + 1];
+	struct pm_dist cpu;		/* cores used at each tick, weighed by its ms */
+	uint64_t ws_peak;		/* working set, highest tick */
+	struct pm_container_snap last;	/* as last seen: reported once more when it goes */
+};
+
 struct mem_stat {
 	char uid[PM_UID_LEN + 1];
+	struct ctr_stat *ctrs;		/* its containers seen in the window */
+	size_t n_ctrs;
 	double sum;		/* bytes x ticks */
 	uint64_t peak;
 	uint32_t ticks;
@@ -65,13 +77,25 @@ static void free_pods(struct pm_pod_snap *pods, size_t n)
 	free(pods);
 }
 
+static void free_mem(struct mem_stat *mem, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < mem[i].n_ctrs; k++)
+			dist__free(&mem[i].ctrs[k].cpu);
+		free(mem[i].ctrs);
+	}
+	free(mem);
+}
+
 void report__window_free(struct pm_report_window *w)
 {
 	if (!w)
 		return;
 	snapshot__put(w->start);
 	snapshot__put(w->last);
-	free(w->mem);
+	free_mem(w->mem, w->n_mem);
 	free_pods(w->gone, w->n_gone);
 	free(w->sent);
 	free(w->next_sent);
@@ -96,9 +120,66 @@ static uint64_t pod_memory(const struct pm_pod_snap *p)
 	return p->rss_bytes[0] + p->rss_bytes[1] + p->rss_bytes[3];
 }
 
-/* Merge this tick's pods (sorted by uid) into the memory statistics. */
-static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s)
+static struct ctr_stat *ctr_stat_of(struct mem_stat *m, const char *id)
 {
+	struct ctr_stat *grown;
+	size_t i;
+
+	for (i = 0; i < m->n_ctrs; i++)
+		if (!strcmp(m->ctrs[i].id, id))
+			return &m->ctrs[i];
+	grown = realloc(m->ctrs, (m->n_ctrs + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	m->ctrs = grown;
+	memset(&grown[m->n_ctrs], 0, sizeof(*grown));
+	snprintf(grown[m->n_ctrs].id, sizeof(grown->id), "%s", id);
+	dist__init(&grown[m->n_ctrs].cpu);
+	return &grown[m->n_ctrs++];
+}
+
+/*
+ * This tick's containers of pod @p: working-set peaks, and when there was a
+ * previous tick @dt seconds before (@prev: the pod then, NULL when it was
+ * not there), a CPU sample each. A container born since has used all its
+ * CPU within the tick.
+ */
+static int add_containers(struct mem_stat *m, const struct pm_pod_snap *p,
+			  const struct pm_pod_snap *prev, double dt)
+{
+	const struct pm_container_snap *c, *b;
+	uint64_t then;
+	struct ctr_stat *st;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < p->n_containers; i++) {
+		c = &p->containers[i];
+		st = ctr_stat_of(m, c->id);
+		if (!st)
+			return -ENOMEM;
+		st->last = *c;
+		if (c->working_set_bytes > 0 && (uint64_t)c->working_set_bytes > st->ws_peak)
+			st->ws_peak = (uint64_t)c->working_set_bytes;
+		b = snapshot__container(prev, c->id);
+		then = b ? b->cpu_ns : 0;
+		/* weighed by the tick's length in ms: a late tick stands for more time */
+		if (dt > 0 && c->cpu_ns >= then &&
+		    dist__add(&st->cpu, (c->cpu_ns - then) / 1e9 / dt, dt * 1000))
+			err = -ENOMEM;
+	}
+	return err;
+}
+
+/*
+ * Merge this tick's pods (sorted by uid) into the memory statistics; with
+ * @sample, one CPU sample per container since the previous tick.
+ */
+static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s, bool sample)
+{
+	const struct pm_snapshot *prev = sample ? w->last : NULL;
+	double dt = prev ? s->mono - prev->mono : 0;
+	int err = 0;
 	struct mem_stat *out = malloc((w->n_mem + s->n_pods + 1) * sizeof(*out));
 	size_t i = 0, j = 0, n = 0;
 	int c;
@@ -123,6 +204,8 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s)
 			const struct pm_pod_snap *p = &s->pods[j++];
 			uint64_t m = pod_memory(p);
 
+			if (add_containers(&out[n], p, snapshot__pod(prev, p->uid), dt))
+				err = -ENOMEM;
 			out[n].sum += (double)m;
 			out[n].ticks++;
 			if (m > out[n].peak)
@@ -139,7 +222,7 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s)
 	free(w->mem);
 	w->mem = out;
 	w->n_mem = n;
-	return 0;
+	return err;
 }
 
 static void *dup_array(const void *src, size_t n, size_t size, int *err)
@@ -211,7 +294,7 @@ int report__window_tick(struct pm_report_window *w, const struct pm_snapshot *s)
 		if (err)
 			return err;
 	}
-	err = add_memory(w, s);
+	err = add_memory(w, s, true);
 	if (err)
 		return err;
 	snapshot__put(w->last);
@@ -385,9 +468,64 @@ static int recommend(struct pm_report_window *w, Podmeter__V1__ContainerReport *
 	return 0;
 }
 
+/* A window's CPU samples as the wire's Histogram. */
+static Podmeter__V1__Histogram *histogram(struct arena *a, const struct pm_dist *d)
+{
+	Podmeter__V1__Histogram *h;
+	int32_t k;
+
+	if (!(d->total > 0))
+		return NULL;
+	h = arena_alloc(a, sizeof(*h));
+	if (!h)
+		return NULL;
+	podmeter__v1__histogram__init(h);
+	h->relative_accuracy = PM_DIST_ALPHA;
+	h->min_value = PM_DIST_MIN;
+	h->zero_count = (uint64_t)llround(d->zero);
+	if (d->lo <= d->hi) {
+		h->first_key = d->lo;
+		h->counts = arena_alloc(a, (size_t)(d->hi - d->lo + 1) * sizeof(*h->counts));
+		if (!h->counts)
+			return NULL;
+		for (k = d->lo; k <= d->hi; k++)
+			h->counts[h->n_counts++] = (uint64_t)llround(d->w[k - d->lo]);
+	}
+	return h;
+}
+
+static const struct ctr_stat *find_ctr(const struct mem_stat *m, const char *id)
+{
+	size_t i;
+
+	for (i = 0; m && i < m->n_ctrs; i++)
+		if (!strcmp(m->ctrs[i].id, id))
+			return &m->ctrs[i];
+	return NULL;
+}
+
+/* Reports v2: the distribution, peak, OOM kills and throttling of a container. */
+static int container_v2(struct arena *a, Podmeter__V1__ContainerReport *r,
+			const struct pm_container_snap *c, const struct pm_container_snap *b,
+			const struct ctr_stat *st)
+{
+	if (st && st->cpu.total > 0) {
+		r->cpu_cores = histogram(a, &st->cpu);
+		if (!r->cpu_cores)
+			return -ENOMEM;
+	}
+	r->memory_working_set_peak_bytes = st ? st->ws_peak
+				       : c->working_set_bytes > 0 ? (uint64_t)c->working_set_bytes
+								  : 0;
+	r->oom_kills = delta(c->oom_kills, b ? b->oom_kills : 0);
+	r->cpu_throttled_periods = delta(c->throttled_periods, b ? b->throttled_periods : 0);
+	r->cpu_throttled_usec = delta(c->throttled_usec, b ? b->throttled_usec : 0);
+	return 0;
+}
+
 static Podmeter__V1__ContainerReport *container(struct arena *a, struct pm_report_window *w,
 						const char *uid, const struct pm_container_snap *c,
-						const struct pm_pod_snap *then)
+						const struct pm_pod_snap *then, const struct mem_stat *m)
 {
 	Podmeter__V1__ContainerReport *r = arena_alloc(a, sizeof(*r));
 	const struct pm_container_snap *b = snapshot__container(then, c->id);
@@ -402,7 +540,65 @@ static Podmeter__V1__ContainerReport *container(struct arena *a, struct pm_repor
 	r->cpu_usec = delta(c->cpu_ns, b ? b->cpu_ns : 0) / 1000;
 	if (c->rec_cpu_cores >= 0 && c->id[0] && recommend(w, r, uid, c))
 		return NULL;
+	if (container_v2(a, r, c, b, find_ctr(m, c->id)))
+		return NULL;
 	return r;
+}
+
+/*
+ * The pod's containers: those of its last tick, then those that left
+ * within the window, once more with their last values.
+ */
+static int containers(struct arena *a, struct pm_report_window *w, Podmeter__V1__PodReport *r,
+		      const struct pm_pod_snap *p, const struct pm_pod_snap *then,
+		      const struct mem_stat *m)
+{
+	size_t i, n_gone = 0;
+
+	for (i = 0; m && i < m->n_ctrs; i++)
+		n_gone += !snapshot__container(p, m->ctrs[i].id);
+	r->containers = arena_alloc(a, (p->n_containers + n_gone) * sizeof(*r->containers));
+	if (!r->containers)
+		return -ENOMEM;
+	for (i = 0; i < p->n_containers; i++) {
+		r->containers[r->n_containers] = container(a, w, p->uid, &p->containers[i], then, m);
+		if (!r->containers[r->n_containers++])
+			return -ENOMEM;
+	}
+	for (i = 0; m && i < m->n_ctrs; i++) {
+		if (snapshot__container(p, m->ctrs[i].id))
+			continue;
+		r->containers[r->n_containers] = container(a, w, p->uid, &m->ctrs[i].last, then, m);
+		if (!r->containers[r->n_containers++])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The values of the label keys the agent was asked for; empty ones left out. */
+static int labels(struct arena *a, Podmeter__V1__PodReport *r, const struct pm_pod_snap *p,
+		  const struct pm_snapshot *s)
+{
+	Podmeter__V1__PodReport__LabelsEntry *e;
+	int i;
+
+	if (!s->n_label_keys)
+		return 0;
+	r->labels = arena_alloc(a, (size_t)s->n_label_keys * sizeof(*r->labels));
+	if (!r->labels)
+		return -ENOMEM;
+	for (i = 0; i < s->n_label_keys && i < PM_POD_LABELS; i++) {
+		if (!p->labels[i][0])
+			continue;
+		e = arena_alloc(a, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		podmeter__v1__pod_report__labels_entry__init(e);
+		e->key = (char *)s->label_keys[i];
+		e->value = (char *)p->labels[i];
+		r->labels[r->n_labels++] = e;
+	}
+	return 0;
 }
 
 static int network(struct arena *a, Podmeter__V1__PodReport *r, const struct pm_pod_snap *p,
@@ -543,15 +739,8 @@ static Podmeter__V1__PodReport *pod(struct arena *a, struct pm_report_window *w,
 	r->owner_name = (char *)p->owner_name;
 	r->qos = p->qos < sizeof(qos_pb) / sizeof(qos_pb[0]) ? qos_pb[p->qos]
 							      : PODMETER__V1__QOS__QOS_UNKNOWN;
-	r->containers = arena_alloc(a, p->n_containers * sizeof(*r->containers));
-	if (!r->containers)
+	if (containers(a, w, r, p, then, m) || labels(a, r, p, w->last))
 		return NULL;
-	for (i = 0; i < p->n_containers; i++) {
-		r->containers[i] = container(a, w, p->uid, &p->containers[i], then);
-		if (!r->containers[i])
-			return NULL;
-	}
-	r->n_containers = p->n_containers;
 	r->cpu_usec = delta(p->cpu_ns, then ? then->cpu_ns : 0) / 1000;
 	r->runqueue_usec = delta(p->runq_ns, then ? then->runq_ns : 0) / 1000;
 	if (m && m->ticks) {
@@ -695,7 +884,8 @@ int report__window_close(struct pm_report_window *w, const struct pm_report_meta
 	if (err)
 		return err;
 	/* what was sent is what the next windows compare with */
-	qsort(w->next_sent, w->n_next, sizeof(*w->next_sent), cmp_sent);
+	if (w->n_next)
+		qsort(w->next_sent, w->n_next, sizeof(*w->next_sent), cmp_sent);
 	{
 		struct rec_sent *t = w->sent;
 		size_t cap = w->n_sent;
@@ -709,11 +899,11 @@ int report__window_close(struct pm_report_window *w, const struct pm_report_meta
 	/* the next window starts where this one ended */
 	snapshot__put(w->start);
 	w->start = snapshot__get(w->last);
-	free(w->mem);
+	free_mem(w->mem, w->n_mem);
 	w->mem = NULL;
 	w->n_mem = 0;
 	free_pods(w->gone, w->n_gone);
 	w->gone = NULL;
 	w->n_gone = 0;
-	return add_memory(w, w->last);
+	return add_memory(w, w->last, false);
 }

@@ -116,3 +116,22 @@ const char *snapshot__zombie_str(int kind)
 
 	return kind >= 0 && kind < PM_ZOMBIE_KINDS ? names[kind] : "?";
 }
+
+const char *snapshot__cuda_refusal_str(int why)
+{
+	static const char *const names[PM_CUDA_REFUSE_MAX] = {
+		[PM_CUDA_REFUSE_ESCAPE] = "escape",
+		[PM_CUDA_REFUSE_NOT_REGULAR] = "not_regular",
+		[PM_CUDA_REFUSE_OTHER_FILE] = "other_file",
+		[PM_CUDA_REFUSE_TOO_BIG] = "too_big",
+		[PM_CUDA_REFUSE_DENIED] = "denied",
+		[PM_CUDA_REFUSE_BAD_ELF] = "bad_elf",
+		[PM_CUDA_REFUSE_NO_SYMBOLS] = "no_symbols",
+		[PM_CUDA_REFUSE_ATTACH] = "attach",
+		[PM_CUDA_REFUSE_POD_SHARE] = "pod_share",
+		[PM_CUDA_REFUSE_TABLE_FULL] = "table_full",
+		[PM_CUDA_REFUSE_MAPS_LONG] = "maps_long",
+	};
+
+	return why >= 0 && why < PM_CUDA_REFUSE_MAX ? names[why] : NULL;
+}

@@ -158,10 +158,27 @@ struct pm_collector;
 
 int collector__open(struct pm_collector **out, const struct pm_config *cfg, char *err,
 		    size_t errlen);
+/*
+ * The kubelet client's thread: started apart from collector__open, so that
+ * it can start from a thread holding no capability.
+ */
+int collector__start_meta(struct pm_collector *c, const struct pm_config *cfg, char *err,
+			  size_t errlen);
+/*
+ * The CUDA library scanner's thread: it inherits the caller's
+ * capabilities, so start it once those are the ones kept after start.
+ */
+int collector__start_scanner(struct pm_collector *c);
 /* Collect now and publish a new snapshot. */
 int collector__tick(struct pm_collector *c);
 /* A snapshot collected no earlier than this call (collects when needed). */
 struct pm_snapshot *collector__fresh(void *collector);
+/*
+ * Liveness without the lock (a pm_health_fn): 0 while periodic ticks end,
+ * -ETIMEDOUT once none has for several intervals (logged once, with what
+ * the collection is doing), -EAGAIN before the first.
+ */
+int collector__health(void *collector, char *msg, size_t len);
 /*
  * SIGHUP: prices and node capacity, network classes and detection thresholds
  * from @cfg, keeping every count and model. On error nothing of prices changes.
@@ -182,6 +199,11 @@ void collector__set_report_stats(struct pm_collector *c,
 
 /* ---- agent/top.c: podmeter top, a terminal view of a running agent ---- */
 int top__main(int argc, char **argv);
+/*
+ * One frame, as --once prints it, from two /v1/pods documents (for tests):
+ * 0, or -EINVAL when one is not such a document.
+ */
+int top__frame(FILE *f, const char *prev, size_t prevlen, const char *cur, size_t curlen);
 
 /* ---- agent/reporter.c: windows -> reports -> spool -> shipper ---- */
 struct pm_reporter;
@@ -263,16 +285,33 @@ struct pm_cuda_visitor {
  */
 int cuda__open(struct pm_cuda **out, enum pm_hier hier, const char *proc_root, char *err,
 	       size_t errlen);
+/* A process of a pod, handed to the library scanner. */
+struct pm_cuda_job {
+	int pid;
+	__u64 cgid;	/* its cgroup */
+	__u64 pod;	/* its pod's key: the per-pod share of the libraries table */
+};
+
 /*
- * Look for libcuda.so* in the maps of @pids and attach to each file not seen
- * before. Cheap to call often: a pid's maps are read when it is new, then at
- * growing intervals (5 s up to 60 s) while it maps no libcuda, and not again
- * once it does (its start time is checked every 30 s, against pid reuse).
- * Returns the libraries newly attached, or -ENOMEM.
+ * The library scanner: a thread of its own (it inherits the caller's
+ * capabilities: CAP_SYS_PTRACE for other processes' roots and maps, and
+ * what uprobes need). Start it once the caller holds only those.
  */
-int cuda__scan(struct pm_cuda *c, const int *pids, size_t n);
-/* cuda__scan() over every process under proc_root (at start). */
-int cuda__scan_all(struct pm_cuda *c);
+int cuda__start(struct pm_cuda *c);
+/*
+ * Hand the scanner the pods' processes of a walk; returns at once (-ENOMEM
+ * at worst). It looks for libcuda.so* in their maps and attaches to each
+ * file not seen before: a pid's maps are read when it is new, then at
+ * growing intervals (5 s up to 60 s) while it maps no libcuda, and not
+ * again once it does (its start time is checked every 30 s, against pid
+ * reuse). A round not begun when the next walk's arrives is replaced.
+ */
+int cuda__scan(struct pm_cuda *c, const struct pm_cuda_job *jobs, size_t n);
+/*
+ * Files refused so far, by reason; and in @stuck, once per file, what the
+ * scanner has been doing for more than 30 s ("" otherwise).
+ */
+void cuda__refusals(struct pm_cuda *c, uint64_t out[PM_CUDA_REFUSE_MAX], char *stuck, size_t len);
 /* Libraries with probes attached so far. */
 size_t cuda__libraries(const struct pm_cuda *c);
 /* Visit every cgroup with CUDA use; now and then first releases dead processes' memory. */

@@ -19,12 +19,17 @@ extern const struct pm_cap_need caps__needed[];
 /* podmeter check --required-caps: one name a line. */
 void caps__print_required(FILE *f);
 /*
+ * Capabilities belong to a thread: each call changes the calling thread
+ * only, and threads it starts afterwards inherit the result.
+ *
  * After loading and attaching: keep only the capabilities still needed
- * (permitted, effective, bounding; inheritable and ambient cleared), and set
- * no_new_privs; CAP_SYS_ADMIN too, when held and @uprobes (a GPU node: CUDA
- * uprobes for later processes). Writes what is kept to @kept. Returns 0 or a
- * negative errno.
+ * (permitted, effective; inheritable and ambient cleared; the bounding set
+ * too when CAP_SETPCAP is held), and set no_new_privs; CAP_SYS_ADMIN too,
+ * when held and @uprobes (a GPU node: CUDA uprobes for later processes).
+ * Writes what is kept to @kept. Returns 0 or a negative errno.
  */
 int caps__drop_after_start(char *kept, size_t len, bool uprobes);
+/* Every capability of the calling thread, for threads that need none. */
+int caps__drop_all(void);
 
 #endif /* PODMETER_CAPS_H */

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define PM_CG_MAX_V1 16
 
@@ -35,5 +36,20 @@ int cgroupfs__from_root(struct pm_cgroupfs *fs, const char *root);
 
 /* True when @dir (relative to @root) exists and is a directory. */
 bool cgroupfs__has_dir(const char *root, const char *dir);
+
+/*
+ * The hierarchy carrying controller @ctl ("cpu", "memory"): v2 when its
+ * cgroup.controllers lists it (*@v2 true), else the v1 mount whose options
+ * name it. 0, or -ENOENT when no hierarchy has it (@out "").
+ */
+int cgroupfs__controller_root(const struct pm_cgroupfs *fs, const char *ctl, char *out,
+			      size_t len, bool *v2);
+
+/*
+ * CPU throttling of a cgroup from its cpu.stat (@path): nr_throttled and
+ * the time throttled in µs (v2 throttled_usec, v1 throttled_time in ns).
+ * 0, or a negative errno when the file cannot be read or has neither.
+ */
+int cgroupfs__cpu_throttling(const char *path, uint64_t *periods, uint64_t *usec);
 
 #endif /* PODMETER_CGROUPFS_H */

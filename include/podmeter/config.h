@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <podmeter/cidr.h>
 #include <podmeter/net.h>
+#include <podmeter/webcfg.h>
+#include <podmeter/snapshot.h>
 
 #define PM_CFG_MAX_CIDRS	256
 
@@ -36,6 +38,8 @@ enum pm_cgroup_mode {
 struct pm_config {
 	char listen_host[256];
 	uint16_t listen_port;
+	char web_config[PATH_MAX];	/* "" = plain HTTP, no token */
+	struct pm_web_config web;	/* what it says, checked at load */
 	uint64_t interval_ms;
 	char cgroup_root[PATH_MAX];	/* "" = find from mountinfo */
 	char proc_root[PATH_MAX];
@@ -75,6 +79,8 @@ struct pm_config {
 	uint64_t reconciler_retry_max_ms;	/* backoff cap */
 	char cluster[128];
 	char node_name[254];		/* "" = the host name */
+	/* pod label keys carried into reports, comma-separated; "" = none */
+	char report_labels[PM_POD_LABELS * (PM_LABEL_KEY_MAX + 1)];
 	char gpu_devices[1024];		/* more GPU device files, comma-separated */
 	/* detection (defaults: detect__defaults) */
 	uint64_t idle_window_ms;

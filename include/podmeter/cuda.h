@@ -73,4 +73,24 @@ enum pm_cuda_err {
 	PM_CUDA_ERR_MAX,
 };
 
+/*
+ * Why a libcuda file a pod maps was not probed (user space; labels in
+ * snapshot__cuda_refusal_str). The file reasons follow enum pm_podfile_err.
+ */
+enum pm_cuda_refusal {
+	PM_CUDA_REFUSE_FILE = 0,	/* + enum pm_podfile_err: opening it was refused */
+	PM_CUDA_REFUSE_ESCAPE = 2,	/* a symlink at the end, or out of the pod's root */
+	PM_CUDA_REFUSE_NOT_REGULAR = 3,	/* a FIFO, a device, a socket, a directory */
+	PM_CUDA_REFUSE_OTHER_FILE = 4,	/* not the file the mapping names */
+	PM_CUDA_REFUSE_TOO_BIG = 5,
+	PM_CUDA_REFUSE_DENIED = 6,	/* no permission */
+	PM_CUDA_REFUSE_BAD_ELF = 7,	/* malformed, or over elfsym's bounds */
+	PM_CUDA_REFUSE_NO_SYMBOLS,	/* defines no driver API entry point */
+	PM_CUDA_REFUSE_ATTACH,		/* the kernel refused every probe */
+	PM_CUDA_REFUSE_POD_SHARE,	/* its pod brought its share of the table already */
+	PM_CUDA_REFUSE_TABLE_FULL,	/* the libraries table is full of attached files */
+	PM_CUDA_REFUSE_MAPS_LONG,	/* maps read up to the per-process or per-pod bound */
+	PM_CUDA_REFUSE_MAX,
+};
+
 #endif /* PODMETER_CUDA_H */

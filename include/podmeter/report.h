@@ -60,6 +60,14 @@ int report__window_close(struct pm_report_window *w, const struct pm_report_meta
  * decode.
  */
 char *pbjson__report(const void *pb, size_t len, char *err, size_t errlen);
+/*
+ * What pbjson__report checks first, from the packed bytes alone: that the
+ * wire format holds together and that the JSON (and what protobuf-c unpacks)
+ * stays within fixed limits, whatever the packed size. 0, -EINVAL (does not
+ * decode) or -EFBIG (renders too large), with @err set. Call it before
+ * unpacking an untrusted report.
+ */
+int pbjson__check(const void *pb, size_t len, char *err, size_t errlen);
 
 /* ---- exporter/receiver.c, exporter/decode.c: subcommands ---- */
 

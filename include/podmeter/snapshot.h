@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <podmeter/cuda.h>
 #include <podmeter/net.h>
 #include <podmeter/podpath.h>
 
@@ -29,7 +30,15 @@ struct pm_container_snap {
 	double rec_cpu_cores;		/* chosen quantile / target utilisation, >= 10m */
 	double rec_memory_bytes;	/* peak working set x headroom, >= 20 MiB */
 	double rec_confidence;		/* 0..1, grows with the time observed */
+	uint64_t oom_kills;		/* cumulative, while its cgroup lives */
+	uint64_t throttled_periods;	/* cpu.stat nr_throttled, as of the last walk */
+	uint64_t throttled_usec;	/* cpu.stat throttled_usec (v1 throttled_time / 1000) */
 };
+
+/* Pod labels carried into reports: the keys --report-labels names. */
+#define PM_POD_LABELS		8
+#define PM_LABEL_KEY_MAX	317	/* prefix (a DNS subdomain) / name */
+#define PM_LABEL_VALUE_MAX	63
 
 /* Priced resources: cost[] and waste[] are indexed by these. */
 enum pm_res {
@@ -161,6 +170,10 @@ struct pm_pod_snap {
 	uint64_t table_refusals[PM_SNAP_TABLES];	/* entries its events needed and were refused */
 	size_t n_findings;
 	struct pm_finding_snap *findings;
+	uint64_t throttled_periods;	/* its containers', removed ones included: cumulative */
+	uint64_t throttled_usec;
+	/* values of the snapshot's label_keys; "" = the pod has no such label */
+	char labels[PM_POD_LABELS][PM_LABEL_VALUE_MAX + 1];
 };
 
 struct pm_report_stats {
@@ -193,9 +206,11 @@ struct pm_agent_stats {
 	uint64_t exited_insert_failures;	/* exited full */
 	uint64_t task_insert_failures;		/* task_seen_pid full */
 	uint64_t table_refusals[PM_SNAP_TABLES];	/* node-wide, as the kernel counted them */
+	uint64_t cuda_refusals[PM_CUDA_REFUSE_MAX];	/* libcuda files not probed, by reason */
 	uint64_t kubelet_errors;		/* failed or garbled /pods requests */
 	uint64_t cgroups_tracked;		/* entries in cpu_stats */
 	uint64_t cgroups_removed;		/* dead cgroups read one last time and removed */
+	uint64_t walks;				/* walks of the cgroup hierarchy */
 	const char *cgroup_hierarchy;		/* "v2" or "v1" */
 	const char *attach_mode;		/* "tp_btf" or "raw_tp" */
 	double start_time;			/* unix seconds */
@@ -220,6 +235,8 @@ struct pm_snapshot {
 	size_t n_pods;
 	struct pm_pod_snap *pods;	/* sorted by uid */
 	struct pm_agent_stats agent;
+	int n_label_keys;		/* --report-labels */
+	char label_keys[PM_POD_LABELS][PM_LABEL_KEY_MAX + 1];
 };
 
 /* A new snapshot with refcnt 1 and room for @n_pods pods (zeroed). */
@@ -236,5 +253,7 @@ uint64_t snapshot__gpu_calls(const struct pm_pod_snap *p, uint64_t *ns);
 /* The op label of enum pm_gpu_op, and the kind label of enum pm_zombie_kind. */
 const char *snapshot__gpu_op_str(int op);
 const char *snapshot__zombie_str(int kind);
+/* The reason label of enum pm_cuda_refusal; NULL for a value without one. */
+const char *snapshot__cuda_refusal_str(int why);
 
 #endif /* PODMETER_SNAPSHOT_H */

@@ -3,8 +3,10 @@
 # Pod names, owners and requests from a stand-in kubelet (a local HTTP server
 # serving a PodList written in the kubelet's format), and what the agent does
 # when the kubelet answers garbage or goes away: it keeps the last names,
-# counts the errors, and keeps measuring. Without a kubelet, names come from
-# /var/log/pods-style directories.
+# counts the errors, and keeps measuring. The largest list a node serves (250
+# pods with 1 MiB of annotations each) fetched again and again: the agent's
+# peak RSS plus its BPF memory against the DaemonSet's memory limit. Without a
+# kubelet, names come from /var/log/pods-style directories.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -14,7 +16,8 @@ echo "kubelet: stand-in /pods on loopback"
 KPORT=${KPORT:-19488}
 u1=$(newuid)
 u2=$(newuid)
-for u in "$u1" "$u2"; do
+u3=$(newuid)
+for u in "$u1" "$u2" "$u3"; do
 	c="$V2/kubepods/burstable/pod$u/$(printf '%064x' $RANDOM)"
 	mkcg "$c" || { fail "create fake pod"; finish; exit; }
 	run_in_cg "$c" sleep 120
@@ -47,7 +50,8 @@ echo "test-token-$RANDOM" >"$WORK/token"
 podlist "$u1" >"$WORK/pods.json"
 echo ok >"$WORK/mode"
 python3 "$(dirname "$0")/fake_kubelet.py" --port "$KPORT" --podlist "$WORK/pods.json" \
-	--mode-file "$WORK/mode" --cert "$WORK/cert.pem" --key "$WORK/key.pem" --lifetime 150 &
+	--mode-file "$WORK/mode" --cert "$WORK/cert.pem" --key "$WORK/key.pem" --lifetime 300 \
+	--big-uid "$u3" --big-pods 250 --big-annotation-bytes $((1 << 20)) &
 server=$!
 STARTED_PIDS+=("$server")
 sleep 0.7
@@ -114,6 +118,52 @@ grep -q "^podmeter_pod_cpu_seconds_total{namespace=\"shop\",pod=\"web-5d9c8f7b6-
 	pass "kubelet back: the new pod is named" || fail "kubelet back: $(grep "$u2" "$WORK/m.back" | head -1)"
 grep -q "kubelet: GET .*: answering again" "$WORK/agent.log" && pass "recovery logged" ||
 	fail "recovery not logged"
+
+# the largest list a node serves, again and again: memory stays bounded
+sent() { if [ -f "$WORK/mode.sent" ]; then wc -l <"$WORK/mode.sent"; else echo 0; fi; }
+base_kb=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$AGENT_PID/status")
+e0=$(metric_value "$WORK/m.back" podmeter_agent_kubelet_errors_total "")
+echo big >"$WORK/mode"
+for _ in $(seq 1 180); do
+	[ "$(sent)" -ge 3 ] && break
+	kill -0 "$AGENT_PID" 2>/dev/null || break
+	sleep 1
+done
+sleep 2	# the last list parsed and published
+scrape "$WORK/m.big"
+lists=$(sent)
+list_bytes=$(sort -n "$WORK/mode.sent" 2>/dev/null | head -1)
+peak_kb=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$AGENT_PID/status")
+# BPF maps and programs are charged to the agent's memory cgroup, not its RSS
+bpf_kb=$(for fd in /proc/$AGENT_PID/fd/*; do
+	case $(readlink "$fd" 2>/dev/null) in
+	anon_inode:bpf-map | anon_inode:bpf-prog) cat "/proc/$AGENT_PID/fdinfo/${fd##*/}" ;;
+	esac
+done | awk '$1 == "memlock:" { s += $2 } END { printf "%d\n", s / 1024 }')
+limit_mib=$(python3 -c '
+import sys, yaml
+ds = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "DaemonSet"][0]
+m = ds["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+print(int(m[:-2]) * {"Mi": 1, "Gi": 1024}[m[-2:]])' packaging/kubernetes/daemonset.yaml)
+log "largest list: $lists lists of $((${list_bytes:-0} >> 20)) MiB; agent VmHWM $((base_kb >> 10)) MiB" \
+	"before, $((peak_kb >> 10)) MiB after; BPF memory $((bpf_kb >> 10)) MiB;" \
+	"limit ${limit_mib} MiB"
+[ "$lists" -ge 3 ] && [ "${list_bytes:-0}" -ge $((250 << 20)) ] &&
+	pass "250 pods of 1 MiB annotations sent whole $lists times" ||
+	fail "big lists sent: $lists of ${list_bytes:-0} bytes"
+grep -q "^podmeter_pod_cpu_seconds_total{namespace=\"bulk\",pod=\"big-0\",uid=\"$u3\"}" "$WORK/m.big" &&
+	pass "a pod named from the 250 MiB list" ||
+	fail "not named from the big list: $(grep "$u3" "$WORK/m.big" | head -1) $(tail -3 "$WORK/agent.log")"
+e1=$(metric_value "$WORK/m.big" podmeter_agent_kubelet_errors_total "")
+[ "$e1" = "$e0" ] && pass "no kubelet error over the big lists" || fail "kubelet errors $e0 -> $e1"
+[ $(((peak_kb + bpf_kb) >> 10)) -lt "$limit_mib" ] &&
+	pass "peak RSS + BPF $(((peak_kb + bpf_kb) >> 10)) MiB < the DaemonSet's limit $limit_mib MiB" ||
+	fail "peak RSS + BPF $(((peak_kb + bpf_kb) >> 10)) MiB >= limit $limit_mib MiB"
+# parsed as it streams: what the list adds is a small fraction of it
+[ $((peak_kb - base_kb)) -lt $((${list_bytes:-0} / 1024 / 16)) ] &&
+	pass "RSS grew $(((peak_kb - base_kb) >> 10)) MiB for a $((${list_bytes:-0} >> 20)) MiB list" ||
+	fail "RSS grew $(((peak_kb - base_kb) >> 10)) MiB for a $((${list_bytes:-0} >> 20)) MiB list"
+echo ok >"$WORK/mode"
 stop_agent
 
 # no kubelet: <namespace>_<name>_<uid> directories name the pods

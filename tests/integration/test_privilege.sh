@@ -9,6 +9,8 @@ set -u
 
 command -v setpriv >/dev/null || { echo "  skip: no setpriv"; exit 0; }
 echo "privilege: capabilities needed and kept"
+# the DaemonSet mounts the host's tracefs; without CAP_SYS_ADMIN the agent cannot
+mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 
 mapfile -t need < <("$PODMETER" check --required-caps)
 [ "${#need[@]}" -ge 3 ] && pass "required: ${need[*]}" || fail "required caps: ${need[*]}"
@@ -50,16 +52,62 @@ rc=$(try_start "$WORK/noperf.log" "$(caps_without CAP_PERFMON)")
 	pass "without CAP_PERFMON: exit 1, $(tail -1 "$WORK/noperf.log")" ||
 	fail "without CAP_PERFMON: rc $rc, $(tail -2 "$WORK/noperf.log" | tr '\n' ' ')"
 
-# after start: only what is used while running
-start_agent || { fail "agent start"; finish; exit; }
-eff=$(awk '/^CapEff/ { print $2 }' "/proc/$AGENT_PID/status")
-bnd=$(awk '/^CapBnd/ { print $2 }' "/proc/$AGENT_PID/status")
+# every thread's sets: "tid comm CapPrm CapEff CapBnd NoNewPrivs", one line each
+thread_caps() {
+	local st
+	for st in /proc/"$1"/task/*/status; do
+		awk -v tid="$(basename "$(dirname "$st")")" '
+			/^Name:/ { n = $2 } /^CapPrm/ { p = $2 } /^CapEff/ { e = $2 }
+			/^CapBnd/ { b = $2 } /^NoNewPrivs/ { s = $2 }
+			END { print tid, n, p, e, b, s }' "$st" 2>/dev/null
+	done
+}
+
+# check_threads LABEL PID BND_MAIN BND_OTHER: the main thread and the CUDA library
+# scanner (pm-cuda: it opens pods' files and attaches uprobes) hold exactly what is
+# kept after start, every other thread holds nothing; each has no_new_privs; the
+# bounding sets are BND_MAIN and BND_OTHER
+check_threads() {
+	local label=$1 pid=$2 bnd_main=$3 bnd_other=$4 tid comm prm eff bnd nnp n=0 bad=""
+	while read -r tid comm prm eff bnd nnp; do
+		n=$((n + 1))
+		if [ "$tid" = "$pid" ] || [ "$comm" = pm-cuda ]; then
+			[ "$prm" = "$want" ] && [ "$eff" = "$want" ] && [ "$bnd" = "$bnd_main" ] ||
+				bad="$bad main($prm/$eff/$bnd)"
+		else
+			[ "$((16#$prm))" -eq 0 ] && [ "$((16#$eff))" -eq 0 ] && [ "$bnd" = "$bnd_other" ] ||
+				bad="$bad $comm[$tid]($prm/$eff/$bnd)"
+		fi
+		[ "$nnp" = 1 ] || bad="$bad $comm[$tid](no_new_privs $nnp)"
+	done < <(thread_caps "$pid")
+	[ "$n" -ge 3 ] && [ -z "$bad" ] &&
+		pass "$label: $n threads; main and pm-cuda keep $want, the others hold none; bounding main $bnd_main, others $bnd_other" ||
+		fail "$label: $n threads;$bad"
+}
+
 want=$(printf '%016x' $(((1 << 39) | (1 << 38) | (1 << 19))))	# BPF, PERFMON, SYS_PTRACE
-[ "$eff" = "$want" ] && [ "$bnd" = "$want" ] &&
-	pass "after start: effective and bounding $eff (CAP_BPF CAP_PERFMON CAP_SYS_PTRACE)" ||
-	fail "after start: effective $eff, bounding $bnd, want $want"
-nnp=$(awk '/^NoNewPrivs/ { print $2 }' "/proc/$AGENT_PID/status")
-[ "$nnp" = 1 ] && pass "no_new_privs set" || fail "NoNewPrivs: $nnp"
+req=0
+for c in "${need[@]}"; do
+	num=$(awk -v c="$c" 'BEGIN { split("CAP_SYS_PTRACE 19 CAP_NET_ADMIN 12 CAP_SYS_RESOURCE 24 CAP_PERFMON 38 CAP_BPF 39 CAP_SYS_ADMIN 21", a, " ");
+		for (i = 1; i < 12; i += 2) if (a[i] == c) print a[i + 1] }')
+	[ -n "$num" ] && req=$((req | (1 << num)))
+done
+# what setpriv can give: the required set within this shell's own bounding set
+reqhex=$(printf '%016x' $((req & 16#$(awk '/^CapBnd/ { print $2 }' /proc/self/status))))
+
+# as the DaemonSet starts it: the bounding set is the required set, no CAP_SETPCAP,
+# so no thread can shrink the bounding set; none may hold more than it keeps
+setpriv --bounding-set="$(caps_without "")" --inh-caps=-all "$PODMETER" run \
+	--listen "127.0.0.1:$PM_PORT" --interval 1s --spool "$WORK/spool" --pin-dir none \
+	>"$WORK/ds.log" 2>&1 &
+AGENT_PID=$!
+for _ in $(seq 1 100); do curl -sf "$PM_URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+check_threads "granted set only (DaemonSet)" "$AGENT_PID" "$reqhex" "$reqhex"
+stop_agent
+
+# as root with every capability: the bounding sets shrink too
+start_agent || { fail "agent start"; finish; exit; }
+check_threads "as root" "$AGENT_PID" "$want" "0000000000000000"
 scrape "$WORK/m0"
 sleep 2.5
 scrape "$WORK/m1"

@@ -101,7 +101,7 @@ reports = got + [json.loads(subprocess.run([podmeter, "decode", os.path.join(spo
 check(any(r["final"] for r in reports[-1:]), "the last report is marked final")
 cpu = sum(p["cpu_usec"] for r in reports for p in r["pods"] if p["uid"] == uid)
 kernel_us = int(kernel_ns) / 1000
-check(abs(cpu - kernel_us) <= 0.01 * kernel_us and kernel_us > 1e6,
+check(abs(cpu - kernel_us) <= 0.01 * kernel_us and kernel_us > 1e5,  # a busy machine gives the 2 s spin less
       "pod CPU summed over %d reports %.0f us, kernel cpu.stat %.0f us (1%%)" %
       (len(reports), cpu, kernel_us))
 ends = [(r["window_start"], r["window_end"]) for r in got]

@@ -335,6 +335,72 @@ static void test_has_dir(void **state)
 	assert_false(cgroupfs__has_dir("/nonexistent/pm", "unified"));
 }
 
+static void tree_write(const char *rel, const char *text)
+{
+	char path[PATH_MAX * 2];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tree_root, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The cpu controller's hierarchy: v2 when it lists "cpu", else the v1 mount naming it. */
+static void test_controller_root(void **state)
+{
+	char out[PATH_MAX * 2], want[PATH_MAX * 2];
+	struct pm_cgroupfs fs;
+	bool v2;
+
+	(void)state;
+	tree_make("cpu,cpuacct", true);
+	tree_make("cpu,cpuacct/cgroup.procs", false);
+	tree_make("memory", true);
+	tree_make("memory/cgroup.procs", false);
+	tree_make("unified", true);
+	tree_write("unified/cgroup.controllers", "io pids\n");
+	tree_make("unified/cgroup.procs", false);
+	assert_int_equal(cgroupfs__from_root(&fs, tree_root), 0);
+	assert_int_equal(cgroupfs__controller_root(&fs, "cpu", out, sizeof(out), &v2), 0);
+	tree_path(want, sizeof(want), "cpu,cpuacct");
+	assert_string_equal(out, want);
+	assert_false(v2);
+	assert_int_equal(cgroupfs__controller_root(&fs, "hugetlb", out, sizeof(out), &v2), -ENOENT);
+	assert_string_equal(out, "");
+	/* the same, once v2 has the controller */
+	tree_write("unified/cgroup.controllers", "cpuset cpu io memory pids\n");
+	assert_int_equal(cgroupfs__controller_root(&fs, "cpu", out, sizeof(out), &v2), 0);
+	tree_path(want, sizeof(want), "unified");
+	assert_string_equal(out, want);
+	assert_true(v2);
+}
+
+/* cpu.stat as v2 and v1 write it; a file without the throttling lines is -ENODATA. */
+static void test_cpu_throttling(void **state)
+{
+	char path[PATH_MAX * 2];
+	uint64_t periods, usec;
+
+	(void)state;
+	tree_path(path, sizeof(path), "cpu.stat");
+	tree_write("cpu.stat", "usage_usec 96842\nuser_usec 70000\nsystem_usec 26842\n"
+			       "nr_periods 120\nnr_throttled 37\nthrottled_usec 4012345\n"
+			       "nr_bursts 0\nburst_usec 0\n");
+	assert_int_equal(cgroupfs__cpu_throttling(path, &periods, &usec), 0);
+	assert_int_equal(periods, 37);
+	assert_int_equal(usec, 4012345);
+	tree_write("cpu.stat", "nr_periods 9\nnr_throttled 8\nthrottled_time 1234567890\n");
+	assert_int_equal(cgroupfs__cpu_throttling(path, &periods, &usec), 0);
+	assert_int_equal(periods, 8);
+	assert_int_equal(usec, 1234567);
+	tree_write("cpu.stat", "usage_usec 5\nuser_usec 3\nsystem_usec 2\n");
+	assert_int_equal(cgroupfs__cpu_throttling(path, &periods, &usec), -ENODATA);
+	tree_path(path, sizeof(path), "absent/cpu.stat");
+	assert_int_equal(cgroupfs__cpu_throttling(path, &periods, &usec), -ENOENT);
+}
+
 #define N_MI (sizeof(mountinfo_cases) / sizeof(mountinfo_cases[0]))
 
 int main(void)
@@ -347,6 +413,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_root_empty, tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_root_not_dir, tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_has_dir, tree_setup, tree_teardown),
+		cmocka_unit_test_setup_teardown(test_controller_root, tree_setup, tree_teardown),
+		cmocka_unit_test_setup_teardown(test_cpu_throttling, tree_setup, tree_teardown),
 	};
 	size_t i;
 	int fails;

@@ -35,6 +35,9 @@ struct fixture {
 	Podmeter__V1__Finding pod_finding, *pod_finding_p[1];
 	Podmeter__V1__Finding node_finding, *node_finding_p[1];
 	Podmeter__V1__Finding__AttributesEntry attr[3], *pod_attr_p[2], *node_attr_p[1];
+	Podmeter__V1__Histogram hist[2];
+	uint64_t counts[2][3];
+	Podmeter__V1__PodReport__LabelsEntry label[2], *label_p[2];
 };
 
 static void fixture_dollars(Podmeter__V1__Dollars *d, uint64_t base)
@@ -81,6 +84,21 @@ static void fixture_containers(struct fixture *fx)
 		fx->ctr[i].recommended_cpu_millicores = 250 + i;
 		fx->ctr[i].recommended_memory_mib = 120 + i;
 		fx->ctr[i].recommendation_confidence_percent = 50 + i;
+		podmeter__v1__histogram__init(&fx->hist[i]);
+		fx->hist[i].relative_accuracy = 0.02;
+		fx->hist[i].min_value = 0.001;
+		fx->hist[i].zero_count = 7 + i;
+		fx->hist[i].first_key = -40 - (int)i;	/* sint32: negative on the wire */
+		fx->counts[i][0] = 1;
+		fx->counts[i][1] = 0;
+		fx->counts[i][2] = 300000000000ULL + i;
+		fx->hist[i].n_counts = 3;
+		fx->hist[i].counts = fx->counts[i];
+		fx->ctr[i].cpu_cores = &fx->hist[i];
+		fx->ctr[i].memory_working_set_peak_bytes = 5368709120ULL + i;
+		fx->ctr[i].oom_kills = 2 + i;
+		fx->ctr[i].cpu_throttled_periods = 1234 + i;
+		fx->ctr[i].cpu_throttled_usec = 5678901 + i;
 		fx->ctr_p[i] = &fx->ctr[i];
 	}
 }
@@ -175,6 +193,16 @@ static void fixture_pod(struct fixture *fx)
 	p->gpu_jobs = 57;
 	p->anomalies = 2;
 	p->savings_cents_per_month = -123456;
+	podmeter__v1__pod_report__labels_entry__init(&fx->label[0]);
+	fx->label[0].key = "team";
+	fx->label[0].value = "payments";
+	podmeter__v1__pod_report__labels_entry__init(&fx->label[1]);
+	fx->label[1].key = "app.kubernetes.io/name";
+	fx->label[1].value = "cart";
+	fx->label_p[0] = &fx->label[0];
+	fx->label_p[1] = &fx->label[1];
+	p->n_labels = 2;
+	p->labels = fx->label_p;
 	fx->pod_p[0] = p;
 }
 
@@ -262,9 +290,10 @@ static void test_pb_fixture_covers_schema(void **state)
 		{&podmeter__v1__node_usage__descriptor, 4},
 		{&podmeter__v1__dollars__descriptor, 4},
 		{&podmeter__v1__resources__descriptor, 3},
-		{&podmeter__v1__container_report__descriptor, 8},
+		{&podmeter__v1__container_report__descriptor, 13},
+		{&podmeter__v1__histogram__descriptor, 5},
 		{&podmeter__v1__net_traffic__descriptor, 4},
-		{&podmeter__v1__pod_report__descriptor, 31},
+		{&podmeter__v1__pod_report__descriptor, 32},
 		{&podmeter__v1__finding__descriptor, 6},
 	};
 	size_t i;
@@ -365,6 +394,23 @@ static void check_pod(const Podmeter__V1__PodReport *p, const struct fixture *fx
 		assert_int_equal(p->containers[i]->recommended_cpu_millicores, 250 + i);
 		assert_int_equal(p->containers[i]->recommended_memory_mib, 120 + i);
 		assert_int_equal(p->containers[i]->recommendation_confidence_percent, 50 + i);
+		assert_non_null(p->containers[i]->cpu_cores);
+		assert_true(p->containers[i]->cpu_cores->relative_accuracy == 0.02);
+		assert_true(p->containers[i]->cpu_cores->min_value == 0.001);
+		assert_int_equal(p->containers[i]->cpu_cores->zero_count, 7 + i);
+		assert_int_equal(p->containers[i]->cpu_cores->first_key, -40 - (int)i);
+		assert_int_equal(p->containers[i]->cpu_cores->n_counts, 3);
+		assert_memory_equal(p->containers[i]->cpu_cores->counts, fx->counts[i],
+				    sizeof(fx->counts[i]));
+		assert_int_equal(p->containers[i]->memory_working_set_peak_bytes, 5368709120ULL + i);
+		assert_int_equal(p->containers[i]->oom_kills, 2 + i);
+		assert_int_equal(p->containers[i]->cpu_throttled_periods, 1234 + i);
+		assert_int_equal(p->containers[i]->cpu_throttled_usec, 5678901 + i);
+	}
+	assert_int_equal(p->n_labels, 2);
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(p->labels[i]->key, fx->label[i].key);
+		assert_string_equal(p->labels[i]->value, fx->label[i].value);
 	}
 	assert_int_equal(p->cpu_usec, w->cpu_usec);
 	assert_int_equal(p->runqueue_usec, w->runqueue_usec);
@@ -620,7 +666,14 @@ static void test_pbjson_pod_fields(void **state)
 	fixture_init(&fx);
 	j = render(&fx.report);
 	assert_int_equal(json_array_size(jget(j, "pods")), 1);
-	assert_int_equal(json_object_size(jget(j, "pods.0")), 31);
+	assert_int_equal(json_object_size(jget(j, "pods.0")), 32);
+	assert_jstr(j, "pods.0.labels.team", "payments");
+	assert_string_equal(json_string_value(json_object_get(jget(j, "pods.0.labels"),
+							      "app.kubernetes.io/name")),
+			    "cart");
+	assert_jint(j, "pods.0.containers.1.cpu_cores.first_key", -41);
+	assert_jint(j, "pods.0.containers.1.cpu_cores.counts.2", 300000000001LL);
+	assert_jint(j, "pods.0.containers.0.cpu_throttled_usec", 5678901);
 	assert_jint(j, "pods.0.gpu_memory_peak_bytes", 8589934592LL);
 	assert_jint(j, "pods.0.gpu_utilization_permille", 875);
 	assert_jstr(j, "pods.0.uid", "6f1c2a3b-4d5e-4f60-8172-839405162738");
@@ -744,6 +797,91 @@ static void test_pbjson_rejects_garbage(void **state)
 	}
 }
 
+/* @n copies of @rec (an encoded field) one after the other. */
+static uint8_t *repeat(const char *rec, size_t reclen, size_t n, size_t *len)
+{
+	uint8_t *buf = malloc(reclen * n + 1);
+	size_t i;
+
+	assert_non_null(buf);
+	for (i = 0; i < n; i++)
+		memcpy(buf + i * reclen, rec, reclen);
+	*len = reclen * n;
+	return buf;
+}
+
+/*
+ * Every message renders all its fields: an empty PodReport is two packed
+ * bytes and some 30 JSON members. What the packed bytes stand for is bounded
+ * before anything is unpacked, whatever their size.
+ */
+static void test_pbjson_bounded(void **state)
+{
+	char err[256], *s;
+	json_error_t jerr;
+	uint8_t *pb, *big;
+	size_t len, i;
+	json_t *j;
+
+	(void)state;
+	/* 1 MiB of empty pods: half a million pods, 16 million JSON members */
+	pb = repeat("\x4a\x00", 2, 512 * 1024, &len);
+	assert_int_equal(pbjson__check(pb, len, err, sizeof(err)), -EFBIG);
+	err[0] = '\0';
+	assert_null(pbjson__report(pb, len, err, sizeof(err)));
+	assert_non_null(strstr(err, "refused"));
+	free(pb);
+
+	/* 20000 of them, some 640000 members: within the bound, every one rendered */
+	pb = repeat("\x4a\x00", 2, 20000, &len);
+	assert_int_equal(pbjson__check(pb, len, err, sizeof(err)), 0);
+	s = pbjson__report(pb, len, err, sizeof(err));
+	assert_non_null(s);
+	j = json_loads(s, 0, &jerr);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "pods")), 20000);
+	assert_int_equal(json_object_size(json_array_get(json_object_get(j, "pods"), 19999)),
+			 podmeter__v1__pod_report__descriptor.n_fields);
+	json_decref(j);
+	free(s);
+	free(pb);
+
+	/* a node name of 12 MiB could render as 72 MiB of escapes; 1 MiB renders */
+	for (i = 0; i < 2; i++) {
+		size_t n = i ? (1u << 20) : (12u << 20);
+
+		big = malloc(n + 5);
+		assert_non_null(big);
+		big[0] = 0x12;	/* field 2, length-delimited; the length as a 4-byte varint */
+		big[1] = (n & 0x7f) | 0x80;
+		big[2] = ((n >> 7) & 0x7f) | 0x80;
+		big[3] = ((n >> 14) & 0x7f) | 0x80;
+		big[4] = (n >> 21) & 0x7f;
+		memset(big + 5, '\x01', n);
+		assert_int_equal(pbjson__check(big, n + 5, err, sizeof(err)), i ? 0 : -EFBIG);
+		s = pbjson__report(big, n + 5, err, sizeof(err));
+		if (i) {
+			if (!s)
+				fail_msg("%s", err);
+			assert_true(strlen(s) > 6 * n);	/* "\u0001" each */
+		} else {
+			assert_null(s);
+		}
+		free(s);
+		free(big);
+	}
+
+	/*
+	 * The bound reads the wire as protobuf-c does: field 0 in a two-byte tag
+	 * is an unknown field it keeps, in a one-byte tag an error.
+	 */
+	assert_int_equal(pbjson__check("\x81\x00" "12345678", 10, err, sizeof(err)), 0);
+	s = pbjson__report("\x81\x00" "12345678", 10, err, sizeof(err));
+	assert_non_null(s);
+	free(s);
+	assert_int_equal(pbjson__check("\x01" "12345678", 9, err, sizeof(err)), -EINVAL);
+	assert_null(pbjson__report("\x01" "12345678", 9, err, sizeof(err)));
+}
 
 /* ---- windows of snapshots -> NodeReport (exporter/report.c) ---- */
 
@@ -939,6 +1077,143 @@ static void test_window_recommendations(void **state)
 	report__window_free(w);
 }
 
+static void v2_ctr(struct pm_container_snap *c, const char *id, const char *name, double cpu_s,
+		   long long ws, uint64_t oom, uint64_t thr_periods, uint64_t thr_usec)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->id, id);
+	strcpy(c->name, name);
+	c->cpu_ns = (uint64_t)llround(cpu_s * 1e9);
+	c->working_set_bytes = ws;
+	c->oom_kills = oom;
+	c->throttled_periods = thr_periods;
+	c->throttled_usec = thr_usec;
+	c->cpu_request_milli = c->memory_request_bytes = -1;
+	c->cpu_limit_milli = c->memory_limit_bytes = -1;
+	c->rec_cpu_cores = -1;
+}
+
+static struct pm_snapshot *v2_snap(double t, int n_ctrs)
+{
+	struct pm_snapshot *s = win_snap(t, 1);
+
+	strcpy(s->pods[0].uid, "a");
+	strcpy(s->pods[0].namespace_, "shop");
+	s->pods[0].working_set_bytes = 1000;
+	s->pods[0].n_containers = n_ctrs;
+	s->pods[0].containers = calloc(n_ctrs, sizeof(*s->pods[0].containers));
+	assert_non_null(s->pods[0].containers);
+	return s;
+}
+
+static int32_t v2_key(double cores)
+{
+	return (int32_t)ceil(log(cores) / log(1.02 / 0.98));
+}
+
+/* Histogram counts by key, the zero bucket as INT32_MIN. */
+static uint64_t v2_count(const Podmeter__V1__Histogram *h, int32_t key)
+{
+	if (key == INT32_MIN)
+		return h->zero_count;
+	if (key < h->first_key || key >= h->first_key + (int32_t)h->n_counts)
+		return 0;
+	return h->counts[key - h->first_key];
+}
+
+static const Podmeter__V1__ContainerReport *v2_find(const Podmeter__V1__PodReport *p,
+						    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_containers; i++)
+		if (!strcmp(p->containers[i]->name, name))
+			return p->containers[i];
+	fail_msg("container %s not in the report", name);
+	return NULL;
+}
+
+/*
+ * Reports v2: per container, one CPU sample per tick (its CPU time over the
+ * tick's length) weighed by the tick's length in ms, the working set's peak, OOM kills and throttling as deltas,
+ * a container that left in the window reported once more; the pod's labels
+ * for the keys asked, empty ones left out.
+ */
+static void test_window_v2(void **state)
+{
+	struct pm_report_window *w = report__window_new();
+	struct pm_snapshot *s[4];
+	const Podmeter__V1__ContainerReport *c1, *c2;
+	Podmeter__V1__NodeReport *r;
+	uint64_t total = 0;
+	size_t i;
+
+	(void)state;
+	s[0] = v2_snap(0, 2);
+	v2_ctr(&s[0]->pods[0].containers[0], "c1", "app", 10, 100, 4, 10, 500);
+	v2_ctr(&s[0]->pods[0].containers[1], "c2", "init", 3, 50, 0, 0, 0);
+	s[1] = v2_snap(2, 2);	/* 2 s: app used 1 core, init 0.1 */
+	v2_ctr(&s[1]->pods[0].containers[0], "c1", "app", 12, 300, 4, 10, 500);
+	v2_ctr(&s[1]->pods[0].containers[1], "c2", "init", 3.2, 70, 0, 0, 0);
+	s[2] = v2_snap(3, 1);	/* init is gone; app used 0.25 core, OOM-killed once, throttled */
+	v2_ctr(&s[2]->pods[0].containers[0], "c1", "app", 12.25, 200, 5, 13, 40500);
+	s[3] = v2_snap(4, 1);	/* app idle */
+	v2_ctr(&s[3]->pods[0].containers[0], "c1", "app", 12.25, 150, 5, 13, 40500);
+	s[3]->n_label_keys = 2;
+	strcpy(s[3]->label_keys[0], "team");
+	strcpy(s[3]->label_keys[1], "tier");
+	strcpy(s[3]->pods[0].labels[0], "payments");
+	for (i = 0; i < 4; i++)
+		assert_int_equal(report__window_tick(w, s[i]), 0);
+	r = win_close(w, 1);
+	assert_int_equal(r->n_pods, 1);
+	assert_int_equal(r->pods[0]->n_containers, 2);
+	c1 = v2_find(r->pods[0], "app");
+	assert_non_null(c1->cpu_cores);
+	assert_true(c1->cpu_cores->relative_accuracy == 0.02);
+	assert_true(c1->cpu_cores->min_value == 0.001);
+	/* weights are the ticks' lengths in ms: 2 s at 1 core, then 1 s at 0.25, 1 s idle */
+	assert_int_equal(v2_count(c1->cpu_cores, v2_key(1.0)), 2000);
+	assert_int_equal(v2_count(c1->cpu_cores, v2_key(0.25)), 1000);
+	assert_int_equal(v2_count(c1->cpu_cores, INT32_MIN), 1000);
+	for (i = 0; i < c1->cpu_cores->n_counts; i++)
+		total += c1->cpu_cores->counts[i];
+	assert_int_equal(total + c1->cpu_cores->zero_count, 4000);	/* the window's 4 s */
+	assert_int_equal(c1->cpu_usec, 2250000);
+	assert_int_equal(c1->memory_working_set_peak_bytes, 300);
+	assert_int_equal(c1->oom_kills, 1);
+	assert_int_equal(c1->cpu_throttled_periods, 3);
+	assert_int_equal(c1->cpu_throttled_usec, 40000);
+	c2 = v2_find(r->pods[0], "init");	/* left in the window: its last values */
+	assert_int_equal(c2->cpu_usec, 200000);
+	assert_int_equal(c2->memory_working_set_peak_bytes, 70);
+	assert_non_null(c2->cpu_cores);
+	assert_int_equal(v2_count(c2->cpu_cores, v2_key(0.1)), 2000);
+	assert_int_equal(r->pods[0]->n_labels, 1);
+	assert_string_equal(r->pods[0]->labels[0]->key, "team");
+	assert_string_equal(r->pods[0]->labels[0]->value, "payments");
+	podmeter__v1__node_report__free_unpacked(r, NULL);
+
+	/* the next window: samples from its own ticks only; "init" is not reported again */
+	snapshot__put(s[0]);
+	s[0] = v2_snap(5, 1);
+	v2_ctr(&s[0]->pods[0].containers[0], "c1", "app", 12.75, 150, 5, 13, 40500);
+	assert_int_equal(report__window_tick(w, s[0]), 0);
+	r = win_close(w, 2);
+	assert_int_equal(r->pods[0]->n_containers, 1);
+	c1 = r->pods[0]->containers[0];
+	assert_int_equal(v2_count(c1->cpu_cores, v2_key(0.5)), 1000);
+	assert_int_equal(c1->cpu_cores->zero_count, 0);
+	assert_int_equal(c1->cpu_cores->n_counts, 1);
+	assert_int_equal(c1->oom_kills, 0);
+	assert_int_equal(c1->memory_working_set_peak_bytes, 150);
+	assert_int_equal(r->pods[0]->n_labels, 0);	/* the labels of the last tick */
+	podmeter__v1__node_report__free_unpacked(r, NULL);
+	report__window_free(w);
+	for (i = 0; i < 4; i++)
+		snapshot__put(s[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -952,8 +1227,10 @@ int main(void)
 		cmocka_unit_test(test_pbjson_defaults),
 		cmocka_unit_test(test_pbjson_edges),
 		cmocka_unit_test(test_pbjson_rejects_garbage),
+		cmocka_unit_test(test_pbjson_bounded),
 		cmocka_unit_test(test_window_deltas),
 		cmocka_unit_test(test_window_recommendations),
+		cmocka_unit_test(test_window_v2),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
