@@ -197,7 +197,10 @@ map_line() {	# the agent's map NAME: "max_entries flags memlock", or its id with
 	done | awk -v f="${2:-}" 'NR == 1 { if (f == "id") print $1; else print $2, $3, $4 }'
 
 }
-for m in mm_state exited gpu_inflight; do
+tables="mm_state exited gpu_inflight"
+# per-task baselines are a table where task storage is not used (the raw_tp twin)
+grep -q "cpu via raw_tp" "$WORK/agent.log" && tables="$tables task_seen_pid"
+for m in $tables; do
 	read -r n flags mem <<<"$(map_line "$m")"
 	if [ "${n:-}" = "$limit" ] && [ $((flags & 1)) = 1 ]; then
 		pass "$m holds $n entries, allocated as used (memlock $mem): kernel.pid_max $pid_max, kernel.threads-max $threads_max"
