@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# The one build: bpf objects -> skeletons -> podmeter.
-#   make            build $(OUTPUT)/podmeter
+# The one build: bpf objects -> skeletons -> podmeter, and podmeter-reconciler.
+#   make            build $(OUTPUT)/podmeter and $(OUTPUT)/podmeter-reconciler
 #   make run        install packages if missing, build, run the agent on this node
 #   make test       install packages if missing, build, unit + root integration tests
-#   make bench      overhead figures (not a test)
+#   make bench      overhead figures (not a test), then make eval
+#   make eval       the anomaly detector's budgets, and its score on the anomaly kit when present
 #   make fuzz       libFuzzer harnesses of every parser of outside input, each run
 #                   FUZZ_SECONDS (default 60) after replaying tests/fuzz/regress/
 #   make vmlinux    refresh bpf/vmlinux.h from this kernel's BTF
@@ -15,7 +16,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS := libbpf libmicrohttpd jansson yaml-0.1 yajl libcurl libprotobuf-c zlib
+PKGS := libbpf libmicrohttpd gnutls jansson yaml-0.1 yajl libcurl libprotobuf-c zlib
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I$(OUTPUT) \
 	-DPM_VERSION='"$(VERSION)"' -DPM_GIT_REV='"$(GIT_REV)"' \
@@ -29,11 +30,11 @@ BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 # Modules without BPF: unit-testable on their own.
-MODEL_SRCS := agent/model/ewma.c agent/model/sketch.c agent/model/change.c agent/model/seasonal.c \
+MODEL_SRCS := agent/model/sketch.c agent/model/tail.c agent/model/profile.c agent/model/anomaly.c \
 	agent/model/pod.c
 LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
-	exporter/spool.c exporter/pbjson.c exporter/dist.c
+	exporter/spool.c exporter/pbjson.c exporter/dist.c exporter/webcfg.c
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
 	agent/gpu.c agent/cuda.c agent/nvml.c agent/top.c agent/pin.c agent/caps.c agent/curlutil.c \
 	agent/collector.c agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
@@ -43,18 +44,33 @@ PB_GEN := $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS)) $(OUTPUT)/podmeter.pb-c.o
 AGENT_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(AGENT_SRCS))
 
+# The reconciler: its own program and libraries (SQLite, PostgreSQL, GnuTLS), which the
+# agent does not link.
+REC_PKGS := sqlite3 libpq gnutls libmicrohttpd jansson libcurl libprotobuf-c zlib
+REC_CFLAGS := $(shell pkg-config --cflags sqlite3 libpq gnutls 2>/dev/null)
+REC_LDLIBS := $(shell pkg-config --libs $(REC_PKGS) 2>/dev/null) -lpthread -lm
+REC_LIB_SRCS := reconciler/serve.c reconciler/server.c reconciler/writer.c reconciler/auth.c \
+	reconciler/costs.c reconciler/metrics.c reconciler/ingest.c reconciler/store.c \
+	reconciler/store_ingest.c reconciler/schema.c reconciler/db.c reconciler/db_sqlite.c \
+	reconciler/db_pg.c exporter/gz.c exporter/dist.c
+REC_OBJS := $(OUTPUT)/reconciler/main.o $(patsubst %.c,$(OUTPUT)/%.o,$(REC_LIB_SRCS)) \
+	$(OUTPUT)/podmeter.pb-c.o
+REC_SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(REC_LIB_SRCS)) $(OUTPUT)/san/podmeter.pb-c.o
+REC_UNIT_TESTS := ingest store auth costs
+
 UNIT_TESTS := esc elfsym podfile podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model replay \
 	dist top
 # float-cast-overflow: gcc's "undefined" leaves it out; no-recover: a UBSan finding fails the test
 SAN := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS))
+UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS)) \
+	$(patsubst %,$(OUTPUT)/tests/reconciler/test_%,$(REC_UNIT_TESTS))
 
 .SECONDARY:
-.PHONY: all deps test-deps run test unit integration bench vmlinux clean format fuzz fuzz-build \
-	fuzz-smoke fuzz-seeds
+.PHONY: all deps test-deps run test unit integration bench eval vmlinux clean format fuzz \
+	fuzz-build fuzz-smoke fuzz-seeds fuzz-reconciler
 
-all: $(OUTPUT)/podmeter
+all: $(OUTPUT)/podmeter $(OUTPUT)/podmeter-reconciler
 
 deps:
 	@packaging/deps.sh
@@ -90,6 +106,13 @@ $(OUTPUT)/exporter/%.o: exporter/%.c $(wildcard include/podmeter/*.h) $(PB_GEN) 
 $(OUTPUT)/podmeter: $(AGENT_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+$(OUTPUT)/reconciler/%.o: reconciler/%.c $(wildcard reconciler/*.h) $(wildcard include/podmeter/*.h) $(PB_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(REC_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/podmeter-reconciler: $(REC_OBJS)
+	$(CC) $(CFLAGS) $^ $(REC_LDLIBS) -o $@
+
 # Unit tests: the library modules rebuilt with sanitizers, linked with cmocka.
 $(OUTPUT)/san/%.o: %.c $(wildcard include/podmeter/*.h) $(PB_GEN) | $(OUTPUT)/san/agent $(OUTPUT)/san/exporter
 	@mkdir -p $(@D)
@@ -97,6 +120,17 @@ $(OUTPUT)/san/%.o: %.c $(wildcard include/podmeter/*.h) $(PB_GEN) | $(OUTPUT)/sa
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS)) $(OUTPUT)/san/podmeter.pb-c.o | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/san/reconciler/%.o: reconciler/%.c $(wildcard reconciler/*.h) $(wildcard include/podmeter/*.h) $(PB_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(REC_CFLAGS) $(SAN) -c $< -o $@
+
+# the reconciler's unit tests: its modules with sanitizers; PostgreSQL ones when
+# PM_TEST_PG is a libpq URL (tests/integration/test_reconciler_pg.sh sets it)
+$(OUTPUT)/tests/reconciler/test_%: tests/unit/reconciler/test_%.c tests/unit/reconciler/fixture.h \
+		$(REC_SAN_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(REC_CFLAGS) -Ireconciler $(SAN) $(filter %.c %.o,$^) $(REC_LDLIBS) -lcmocka -o $@
 
 # top is no library module: it and its HTTP helper come along
 $(OUTPUT)/tests/test_top: tests/unit/test_top.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS) \
@@ -110,8 +144,8 @@ run: deps
 test: test-deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc \
 		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver $(OUTPUT)/tests/hostile \
-		fuzz-build
-	@$(MAKE) --no-print-directory unit fuzz-smoke integration
+		$(OUTPUT)/bench/reconciler_load fuzz-build
+	@$(MAKE) --no-print-directory unit fuzz-smoke fuzz-reconciler integration
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -135,19 +169,34 @@ $(OUTPUT)/tests/fake_cuda/cuda_driver: tests/integration/fake_cuda/cuda_driver.c
 	$(CC) $(CFLAGS) $^ -Wl,-rpath,'$$ORIGIN' -o $@
 
 integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver \
-		$(OUTPUT)/tests/hostile
+		$(OUTPUT)/tests/hostile $(OUTPUT)/bench/reconciler_load $(OUTPUT)/tests/reconciler/test_store
 	@PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc GPU_IOCTL=$(OUTPUT)/tests/gpu_ioctl \
 		CUDA_DRIVER=$(OUTPUT)/tests/fake_cuda/cuda_driver HOSTILE=$(OUTPUT)/tests/hostile \
-		tests/integration/run.sh
+		RECONCILER=$(OUTPUT)/podmeter-reconciler LOAD=$(OUTPUT)/bench/reconciler_load \
+		STORE_TEST=$(OUTPUT)/tests/reconciler/test_store tests/integration/run.sh
 
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor $(OUTPUT)/bench/report_bench \
-		$(OUTPUT)/bench/gpu_floor $(OUTPUT)/bench/model_bench
+		$(OUTPUT)/bench/gpu_floor $(OUTPUT)/bench/model_bench $(OUTPUT)/bench/reconciler_load
 	@PODMETER=$(OUTPUT)/podmeter FLOOR=$(OUTPUT)/bench/floor tests/bench/cpu_overhead.sh
 	@PODMETER=$(OUTPUT)/podmeter tests/bench/net_mem_overhead.sh
 	@$(OUTPUT)/bench/report_bench 1000
 	@GPU_FLOOR=$(OUTPUT)/bench/gpu_floor tests/bench/syscall_overhead.sh
+	@RECONCILER=$(OUTPUT)/podmeter-reconciler LOAD=$(OUTPUT)/bench/reconciler_load \
+		PODMETER=$(OUTPUT)/podmeter tests/bench/reconciler_bench.sh
+	@$(MAKE) --no-print-directory eval
+
+# The anomaly kit (NAB data, labels, scorer) sits next to the repository when there is one.
+ANOMALY_KIT ?= ../shared/anomaly-bench
+
+eval: all $(OUTPUT)/bench/model_bench
 	@$(OUTPUT)/bench/model_bench
+	@if [ -f $(ANOMALY_KIT)/score.py ]; then \
+		echo "anomaly kit $(ANOMALY_KIT): podmeter replay on every file, NAB scores"; \
+		python3 $(ANOMALY_KIT)/score.py --run '$(abspath $(OUTPUT))/podmeter replay {}'; \
+	else \
+		echo "eval: no anomaly kit at $(ANOMALY_KIT) (ANOMALY_KIT=...); kit score skipped"; \
+	fi
 
 $(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/probe.skel.h
 	@mkdir -p $(OUTPUT)/bench
@@ -162,6 +211,11 @@ $(OUTPUT)/bench/model_bench: tests/bench/model_bench.c $(MODEL_SRCS) agent/detec
 		$(wildcard include/podmeter/*.h)
 	@mkdir -p $(OUTPUT)/bench
 	$(CC) $(CFLAGS) tests/bench/model_bench.c $(MODEL_SRCS) agent/detect.c exporter/snapshot.c -lm -o $@
+
+$(OUTPUT)/bench/reconciler_load: tests/bench/reconciler_load.c $(OUTPUT)/exporter/gz.o \
+		$(OUTPUT)/exporter/dist.o $(OUTPUT)/podmeter.pb-c.o
+	@mkdir -p $(OUTPUT)/bench
+	$(CC) $(CFLAGS) $^ $(shell pkg-config --libs libcurl libprotobuf-c zlib 2>/dev/null) -lpthread -lm -o $@
 
 $(OUTPUT)/bench/report_bench: tests/bench/report_bench.c $(LIB_OBJS)
 	@mkdir -p $(OUTPUT)/bench
@@ -214,12 +268,40 @@ fuzz: test-deps
 fuzz-smoke: fuzz-build
 	@FUZZ_BIN_DIR=$(OUTPUT)/fuzz tests/fuzz/run.sh smoke $(FUZZ_SMOKE_RUNS)
 
+# The reconciler's parsers (reports, token files, /v1/costs queries): harnesses in
+# tests/unit/reconciler/fuzz/, each run FUZZ_SMOKE_RUNS inputs from a fixed seed on seeds
+# the load generator writes; `make fuzz-reconciler FUZZ_SECONDS=60` for a campaign.
+REC_FUZZ_NAMES := rec_ingest rec_tokens
+REC_FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(REC_FUZZ_NAMES))
+REC_FUZZ_OBJS := $(patsubst %.c,$(OUTPUT)/fuzz/obj/%.o,$(REC_LIB_SRCS)) $(OUTPUT)/fuzz/obj/podmeter.pb-c.o
+
+$(OUTPUT)/fuzz/obj/reconciler/%.o: reconciler/%.c $(wildcard reconciler/*.h) $(PB_GEN)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $(REC_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_rec_%: tests/unit/reconciler/fuzz/fuzz_rec_%.c $(REC_FUZZ_OBJS)
+	$(CLANG) $(FUZZ_CFLAGS) $(REC_CFLAGS) -Ireconciler -fsanitize=fuzzer $^ $(REC_LDLIBS) -o $@
+
+fuzz-reconciler: $(REC_FUZZ_BINS) $(OUTPUT)/bench/reconciler_load
+	@set -e; w=$(OUTPUT)/fuzz/work/reconciler; mkdir -p $$w/rec_ingest $$w/rec_tokens; \
+	$(OUTPUT)/bench/reconciler_load --dump $$w/seed.gz --pods 5 --seq-start 3 && \
+		gzip -dc <$$w/seed.gz >$$w/rec_ingest/seed.pb; \
+	printf 'node-a tok-1\nlab/node-b tok-2\n# c\n' >$$w/rec_tokens/seed.txt; \
+	printf 'label:team\0007d' >$$w/rec_tokens/seed.query; \
+	for n in $(REC_FUZZ_NAMES); do \
+		if [ -n "$(FUZZ_SECONDS_REC)" ]; then a="-max_total_time=$(FUZZ_SECONDS_REC)"; \
+		else a="-runs=$(FUZZ_SMOKE_RUNS) -seed=1"; fi; \
+		echo "== fuzz_$$n $$a"; \
+		$(OUTPUT)/fuzz/fuzz_$$n $$a -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=$$w/ $$w/$$n 2>&1 | tail -2; \
+	done
+
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
 
 format:
 	clang-format -i bpf/*.bpf.c bpf/*.bpf.h agent/*.c exporter/*.c include/podmeter/*.h tests/unit/*.c \
-		tests/fuzz/*.c tests/fuzz/*.h
+		reconciler/*.c reconciler/*.h tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
 	rm -rf $(OUTPUT)

@@ -730,6 +730,7 @@ static void walk(struct pm_collector *c)
 	int fd;
 
 	c->walk_gen++;
+	c->stats.walks++;
 	c->ticks_since_walk = 0;
 	c->n_jobs = 0;
 	u64map__free(&c->pid_cg);
@@ -1519,16 +1520,21 @@ int collector__health(void *collector, char *msg, size_t len)
 	return -ETIMEDOUT;
 }
 
+/*
+ * A scrape reads the latest collection, collecting first only when that one
+ * started more than FRESH_S before the request: a scrape flood costs at most
+ * one collection every FRESH_S, whatever its rate.
+ */
 struct pm_snapshot *collector__fresh(void *collector)
 {
+	static const double FRESH_S = 0.25;
 	struct pm_collector *c = collector;
 	struct timespec asked = mono_now();
 	struct pm_snapshot *s = NULL;
 	int err = 0;
 
 	pthread_mutex_lock(&c->lock);
-	/* a collection that started after the request is fresh enough */
-	if (!c->snap || mono_diff(c->snap_mono, asked) < 0)
+	if (!c->snap || mono_diff(c->snap_mono, asked) < -FRESH_S)
 		err = collect_locked(c, false);
 	if (err)
 		fprintf(stderr, "warning: collect on request: %s; serving the last snapshot\n",

@@ -335,6 +335,22 @@ static int cfg_set_file(char *dst, const char *v, char *why, size_t len)
 	return 0;
 }
 
+/* The file is read and checked whole here, so a mistake in it stops the agent at start. */
+static int cfg_set_web_config(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	struct pm_web_config web;
+	int ret;
+
+	ret = cfg_set_file(cfg->web_config, v, why, len);
+	if (ret)
+		return ret;
+	ret = webcfg__load(&web, v, why, len);
+	if (ret)
+		return ret;
+	cfg->web = web;
+	return 0;
+}
+
 static int cfg_set_token_file(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	return cfg_set_file(cfg->kubelet_token_file, v, why, len);
@@ -832,6 +848,7 @@ static int cfg_set_gpu_devices(struct pm_config *cfg, const char *v, char *why, 
 static const struct cfg_key cfg_keys[] = {
 	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen, false},
 	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval, false},
+	{"web_config", "web-config", "a file path (TLS, bearer tokens)", cfg_set_web_config, false},
 	{"cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root, false},
 	{"proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root, false},
 	{"cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode, false},
@@ -1337,6 +1354,8 @@ void config__usage(FILE *f)
 		"  --listen HOST:PORT     serve metrics here (default %s:%d);\n"
 		"                         \":PORT\" = all addresses, \"[::1]:PORT\" for IPv6\n",
 		PM_DEFAULT_LISTEN_HOST, PM_DEFAULT_LISTEN_PORT);
+	fprintf(f, "  --web-config FILE      TLS and bearer tokens for /metrics and /v1/pods\n"
+		   "                         (tls_server_config, bearer_tokens_file)\n");
 	if (iv % 1000)
 		fprintf(f,
 			"  --interval DURATION    sampling interval, 100ms to 1h (default "

@@ -4,10 +4,14 @@
  * and attaches its programs to each, and reads CUDA use per cgroup.
  *
  * Uprobes belong to a file (an inode), not to a process: one attachment to
- * a library counts every process that maps it, in any container. A library
- * is known by the device and inode /proc/<pid>/maps gives, which are the
- * ones uprobes are keyed by (for overlayfs, the underlying file's), and is
- * opened inside the process's root so a container's own copy is found.
+ * a library counts every process that maps it, in any container, and a
+ * second one would count every call twice. A library is known by the
+ * device and inode /proc/<pid>/maps gives, and is opened inside the
+ * process's root so a container's own copy is found. Containers of one
+ * image map one file of its layer, but each through an overlayfs mount of
+ * its own, which maps name by its own device (Linux >= 6.8): a file opened
+ * is checked against those attached already (struct pm_file_id) before it
+ * is attached again.
  *
  * Everything a pod controls is handled apart from the collector: the
  * files are its (podfile opens them safely, elfsym reads them bounded),
@@ -124,6 +128,7 @@ struct cuda_lib {
 	__u64 ino;
 	__u64 pod;		/* the pod that brought it (its key), against the per-pod share */
 	__u64 retry_ns;		/* refused: looked at again after; 0 when attached */
+	struct pm_file_id id;	/* attached: the file, whichever mount maps it */
 	size_t nlinks;
 	struct bpf_link *links[2 * CUDA_NPROBES];
 };
@@ -343,6 +348,18 @@ static struct cuda_lib *find_lib(const struct pm_cuda *c, __u64 dev, __u64 ino)
 	return NULL;
 }
 
+/* An attached library that is the file @id, through another mount. */
+static bool attached_as(const struct pm_cuda *c, const struct pm_file_id *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlibs; i++)
+		if (!c->libs[i]->retry_ns && c->libs[i]->nlinks &&
+		    podfile__same(&c->libs[i]->id, id))
+			return true;
+	return false;
+}
+
 /*
  * A slot for a file @pod brings: none beyond its share; when the table is
  * full, the longest-refused file's slot (refused files are only remembered
@@ -378,7 +395,10 @@ static struct cuda_lib *lib_slot(struct pm_cuda *c, __u64 pod)
 	return lib;
 }
 
-/* Open and read a file a maps line names; 0 with @offs filled, or the refusal. */
+/*
+ * Open and read a file a maps line names; 0 with @offs filled, -EEXIST when
+ * it is a library attached already (another mount of it), or the refusal.
+ */
 static int examine(struct pm_cuda *c, const struct pm_cuda_job *j, const char *range,
 		   const char *file, __u64 dev, __u64 ino, struct pm_podfile *pf,
 		   uint64_t offs[CUDA_NPROBES])
@@ -393,6 +413,11 @@ static int examine(struct pm_cuda *c, const struct pm_cuda_job *j, const char *r
 	if (pe != PM_PODFILE_OK) {
 		busy(c, NULL, 0);
 		return pe == PM_PODFILE_GONE ? -ENOENT : PM_CUDA_REFUSE_FILE + (int)pe;
+	}
+	if (attached_as(c, &pf->id)) {
+		busy(c, NULL, 0);
+		close(pf->fd);
+		return -EEXIST;
 	}
 	for (k = 0; k < CUDA_NPROBES; k++)
 		names[k] = cuda_probes[k].sym;
@@ -411,7 +436,7 @@ static int examine(struct pm_cuda *c, const struct pm_cuda_job *j, const char *r
  */
 static int add_lib(struct pm_cuda *c, const struct pm_cuda_job *j, const char *line)
 {
-	char range[64], file[PATH_MAX], *deleted;
+	char range[64], file[PATH_MAX], shown[PM_ESC_BUF], *deleted;
 	unsigned int major, minor;
 	unsigned long long ino;
 	uint64_t offs[CUDA_NPROBES];
@@ -432,6 +457,8 @@ static int add_lib(struct pm_cuda *c, const struct pm_cuda_job *j, const char *l
 	why = examine(c, j, range, file, makedev(major, minor), ino, &pf, offs);
 	if (why == -ENOENT)
 		return why;
+	if (why == -EEXIST)
+		return 0;
 	if (!lib)
 		lib = lib_slot(c, j->pod);
 	if (!lib) {
@@ -444,6 +471,7 @@ static int add_lib(struct pm_cuda *c, const struct pm_cuda_job *j, const char *l
 	lib->pod = j->pod;
 	lib->retry_ns = 0;
 	if (!why) {
+		lib->id = pf.id;
 		why = attach_lib(c, lib, pf.fd, offs, file) ? PM_CUDA_REFUSE_ATTACH : 0;
 		close(pf.fd);
 	}
@@ -453,6 +481,9 @@ static int add_lib(struct pm_cuda *c, const struct pm_cuda_job *j, const char *l
 		return 0;
 	}
 	atomic_fetch_add(&c->n_attached, 1);
+	fprintf(stderr, "podmeter: cuda: probes on \"%s\", mapped by pid %d (%zu libcuda file%s in all)\n",
+		esc__str(shown, sizeof(shown), file), j->pid, atomic_load(&c->n_attached),
+		atomic_load(&c->n_attached) > 1 ? "s" : "");
 	return 1;
 }
 
@@ -598,7 +629,7 @@ static void forget_pids(struct pm_cuda *c, __u64 now)
 static void scan_round(struct pm_cuda *c, const struct pm_cuda_job *jobs, size_t n)
 {
 	__u64 now = now_ns();
-	size_t before = atomic_load(&c->n_attached), i;
+	size_t i;
 
 	u64map__free(&c->pod_lines);
 	u64map__init(&c->pod_lines);
@@ -606,11 +637,6 @@ static void scan_round(struct pm_cuda *c, const struct pm_cuda_job *jobs, size_t
 		if (jobs[i].pid > 0 && scan_pid(c, &jobs[i], now) < 0)
 			break;
 	forget_pids(c, now);
-	if (atomic_load(&c->n_attached) > before)
-		fprintf(stderr, "podmeter: cuda: probes on %zu more libcuda file%s (%zu in all)\n",
-			atomic_load(&c->n_attached) - before,
-			atomic_load(&c->n_attached) - before > 1 ? "s" : "",
-			atomic_load(&c->n_attached));
 }
 
 static void *scanner(void *arg)

@@ -18,6 +18,9 @@
  *   A gpu zombie is not reported as a workload zombie too, and a pod that is
  *   a zombie of any kind is not reported idle: each pod gets the most
  *   specific finding.
+ * - anomaly: the pod's cost rate or CPU alarmed in its anomaly detector
+ *   (model.h: calibrated, held for the rest of the event), shown for a
+ *   window after the alarm.
  */
 #include <errno.h>
 #include <math.h>
@@ -32,7 +35,7 @@
 #define RS_MEM_FLOOR	(20.0 * 1048576)
 #define RS_CONF_S	86400.0		/* confidence 0.5 after a day observed */
 #define HOURS_MONTH	730.0
-#define USAGE_MIN_SIGMA	0.01		/* cores: CPU moves smaller than this are noise */
+#define DAY_SLOTS	24		/* cfg->season_slot_s is an hour of the pods' day */
 
 /* A container's right-sizing state: its CPU rates, its highest working set. */
 struct det_ctr {
@@ -42,6 +45,13 @@ struct det_ctr {
 	double first_seen;
 	uint64_t last_cpu_ns;
 	bool primed;		/* last_cpu_ns holds a sample */
+};
+
+/* A detector's last alarm: what it said, when, and the value it judged. */
+struct det_alarm {
+	struct pm_anomaly_result res;
+	double at;		/* 0 = none */
+	double value;
 };
 
 struct det_pod {
@@ -62,11 +72,7 @@ struct det_pod {
 	uint64_t last_cpu_ns;
 	double last_cost;
 	uint64_t anomalies;
-	struct pm_change_alarm alarm;	/* the last one */
-	double alarm_at;	/* 0 = none */
-	struct pm_change usage;	/* on CPU less its seasonal expectation */
-	struct pm_change_alarm usage_alarm;
-	double usage_alarm_at;	/* 0 = none */
+	struct det_alarm cost_alarm, cpu_alarm;	/* the last of each */
 	struct det_ctr *ctrs;
 	size_t n_ctrs;
 };
@@ -281,46 +287,24 @@ static struct det_ctr *ctr_state(struct det_pod *st, const char *id, double now)
 	return c;
 }
 
-/*
- * One periodic sample into the pod's models (CPU cores, working set, cost
- * rate) and its containers' (CPU cores, peak working set). The first
- * interval only sets the counters' baseline.
- */
-static int learn(const struct pm_detect_cfg *cfg, struct det_pod *st, const struct pm_pod_snap *p,
-		 double now)
+static void note_alarm(struct det_pod *st, struct det_alarm *a,
+		       const struct pm_anomaly_result *res, double value, double now)
 {
-	double dt = now - st->last_model_t, cost = total_cost(p), cpu, rate, resid = 0;
-	bool seasoned;
-	struct pm_change_alarm alarm;
+	if (!res->alarm)
+		return;
+	st->anomalies++;
+	a->res = *res;
+	a->at = now;
+	a->value = value;
+}
+
+/* Containers' right-sizing state: CPU rate into each one's sketch, peak working set. */
+static int learn_containers(struct det_pod *st, const struct pm_pod_snap *p, double now,
+			    double dt)
+{
 	struct det_ctr *c;
 	size_t i;
-	int ret;
 
-	if (!st->model) {
-		const struct pm_seasonal_cfg sc = {
-			.slots = PM_POD_SLOTS,
-			.slot_s = cfg->season_slot_s,
-			.alpha = PM_SEASONAL_ALPHA,
-			.beta = PM_SEASONAL_BETA,
-			.gamma = PM_SEASONAL_GAMMA,
-		};
-		const struct pm_change_cfg cc = {
-			.method = PM_CHANGE_CUSUM,
-			.k = PM_CHANGE_K,
-			.h = PM_CHANGE_H,
-			.warmup = PM_CHANGE_WARMUP,
-			.min_sigma = USAGE_MIN_SIGMA,
-		};
-
-		st->model = malloc(sizeof(*st->model));
-		if (!st->model)
-			return -ENOMEM;
-		pod_model__init(st->model);
-		/* an invalid slot length leaves pod_model__init's hourly slots */
-		seasonal__init(&st->model->cpu_season, &sc);
-		change__init(&st->usage, &cc);
-		dt = 0;
-	}
 	for (i = 0; i < p->n_containers; i++) {
 		const struct pm_container_snap *cs = &p->containers[i];
 
@@ -336,24 +320,39 @@ static int learn(const struct pm_detect_cfg *cfg, struct det_pod *st, const stru
 		c->primed = true;
 		c->mem_peak = fmax(c->mem_peak, (double)cs->working_set_bytes);
 	}
+	return 0;
+}
+
+/*
+ * One periodic sample into the pod's detectors (CPU cores, cost rate) and
+ * its containers' (CPU cores, peak working set). The first interval only
+ * sets the counters' baseline.
+ */
+static int learn(const struct pm_detect_cfg *cfg, struct det_pod *st, const struct pm_pod_snap *p,
+		 double now)
+{
+	double dt = now - st->last_model_t, cost = total_cost(p), cpu, rate;
+	struct pm_anomaly_result cost_res, cpu_res;
+	int ret;
+
+	if (!st->model) {
+		st->model = malloc(sizeof(*st->model));
+		if (!st->model)
+			return -ENOMEM;
+		/* a day the detector refuses (0 or less) learns no daily pattern */
+		if (pod_model__init(st->model, DAY_SLOTS * cfg->season_slot_s))
+			pod_model__init(st->model, 0);
+		dt = 0;
+	}
+	ret = learn_containers(st, p, now, dt);
+	if (ret)
+		return ret;
 	if (dt > 0) {
 		cpu = p->cpu_ns > st->last_cpu_ns ? (p->cpu_ns - st->last_cpu_ns) / 1e9 / dt : 0;
 		rate = cost > st->last_cost ? (cost - st->last_cost) / dt * 3600 : 0;
-		/* the residual against what the baseline expected before this sample */
-		seasoned = seasonal__ready(&st->model->cpu_season);
-		if (seasoned)
-			resid = seasonal__residual(&st->model->cpu_season, now, cpu);
-		ret = pod_model__update(st->model, now, cpu, fmax(p->working_set_bytes, 0), rate,
-					&alarm);
-		if (ret == 1) {
-			st->anomalies++;
-			st->alarm = alarm;
-			st->alarm_at = now;
-		}
-		if (seasoned && change__update(&st->usage, resid, &alarm) == 1) {
-			st->anomalies++;
-			st->usage_alarm = alarm;
-			st->usage_alarm_at = now;
+		if (!pod_model__update(st->model, now, cpu, rate, &cost_res, &cpu_res)) {
+			note_alarm(st, &st->cost_alarm, &cost_res, rate, now);
+			note_alarm(st, &st->cpu_alarm, &cpu_res, cpu, now);
 		}
 	}
 	st->last_model_t = now;
@@ -392,6 +391,38 @@ static void right_size(const struct pm_detect_cfg *cfg, const struct det_pod *st
 				price[PM_RES_MEMORY] * HOURS_MONTH;
 	}
 	p->savings_dollars_month = save;
+}
+
+/* An alarm of the last window as a finding: what was seen, what was expected, how rare. */
+static int anomaly_finding(struct pm_pod_snap *p, const struct det_alarm *a, const char *signal,
+			   double now, double window)
+{
+	bool cpu = !strcmp(signal, "cpu");
+	struct pm_finding_snap *f;
+
+	if (!a->at || now - a->at >= window)
+		return 0;
+	f = finding(p, "anomaly", a->at, now, window);
+	if (!f)
+		return -ENOMEM;
+	f->score = a->res.score;
+	if (cpu)
+		snprintf(f->detail, sizeof(f->detail),
+			 "CPU at %.3f cores where %.3f was expected (%s, %s)", a->value,
+			 a->res.expected, anomaly__kind_name(a->res.kind),
+			 a->res.dir > 0 ? "up" : "down");
+	else
+		snprintf(f->detail, sizeof(f->detail),
+			 "cost rate at $%.6f/h where $%.6f/h was expected (%s, %s)", a->value,
+			 a->res.expected, anomaly__kind_name(a->res.kind),
+			 a->res.dir > 0 ? "up" : "down");
+	attr_str(f, "signal", signal);
+	attr_str(f, "kind", anomaly__kind_name(a->res.kind));
+	attr(f, "direction", "%+.0f", a->res.dir);
+	attr(f, "value", "%.9g", a->value);
+	attr(f, "expected", "%.9g", a->res.expected);
+	attr(f, "false_alarm_log10", "%.2f", -a->res.surprise);
+	return 0;
 }
 
 static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st,
@@ -448,31 +479,9 @@ static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st,
 		attr(f, "cpu_max_cores", "%.4f", st->cpu_max);
 	}
 	p->anomalies = st->anomalies;
-	if (st->alarm_at && now - st->alarm_at < w) {
-		f = finding(p, "anomaly", st->alarm_at, now, w);
-		if (!f)
-			return -ENOMEM;
-		f->score = fmin(1.0, fabs(st->alarm.shift) / fmax(fabs(st->alarm.before), 1e-9) / 2);
-		snprintf(f->detail, sizeof(f->detail), "cost rate went %s by $%.6f/h from $%.6f/h",
-			 st->alarm.dir > 0 ? "up" : "down", fabs(st->alarm.shift),
-			 st->alarm.before);
-		attr_str(f, "signal", "cost_rate");
-		attr(f, "direction", "%+.0f", st->alarm.dir);
-		attr(f, "shift_dollars_per_hour", "%.9f", st->alarm.shift);
-		attr(f, "before_dollars_per_hour", "%.9f", st->alarm.before);
-	}
-	if (st->usage_alarm_at && now - st->usage_alarm_at < w) {
-		f = finding(p, "anomaly", st->usage_alarm_at, now, w);
-		if (!f)
-			return -ENOMEM;
-		f->score = fmin(1.0, fabs(st->usage_alarm.shift) / 1.0);
-		snprintf(f->detail, sizeof(f->detail),
-			 "CPU went %s by %.3f cores from what its daily pattern expects",
-			 st->usage_alarm.dir > 0 ? "up" : "down", fabs(st->usage_alarm.shift));
-		attr_str(f, "signal", "cpu");
-		attr(f, "direction", "%+.0f", st->usage_alarm.dir);
-		attr(f, "shift_cores", "%.4f", st->usage_alarm.shift);
-	}
+	if (anomaly_finding(p, &st->cost_alarm, "cost_rate", now, w) ||
+	    anomaly_finding(p, &st->cpu_alarm, "cpu", now, w))
+		return -ENOMEM;
 	if (!p->zombie_mask && now - st->last_busy >= w) {
 		p->idle = 1;
 		p->idle_seconds = now - st->last_busy;

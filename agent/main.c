@@ -98,6 +98,7 @@ static void reload_warn_fixed(const struct pm_config *a, const struct pm_config 
 		FIXED("spool", spool_dir), FIXED("pin_dir", pin_dir),
 		FIXED("reconciler", reconciler_url), FIXED("node_name", node_name),
 		FIXED("cluster", cluster), FIXED("gpu_devices", gpu_devices),
+		FIXED("web_config", web_config),
 #undef FIXED
 	};
 	size_t i;
@@ -216,7 +217,7 @@ static void *start_services(void *arg)
 		return NULL;
 	collector__set_report_stats(sv->col, reporter__stats, sv->rep);
 	sv->http = http__start(cfg->listen_host, cfg->listen_port, collector__fresh,
-			       collector__health, sv->col);
+			       collector__health, sv->col, &cfg->web);
 	if (!sv->http) {
 		sv->ret = -errno;
 		snprintf(sv->err, sizeof(sv->err), "listen on %s:%u: %s; choose another with --listen",

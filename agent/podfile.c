@@ -120,6 +120,12 @@ int podfile__resolve(int rootfd, const char *path, bool try_openat2)
 	return resolve_walk(rootfd, path);
 }
 
+bool podfile__same(const struct pm_file_id *a, const struct pm_file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->ctime_ns == b->ctime_ns;
+}
+
 static bool on_overlay(int fd)
 {
 	struct statfs sf;
@@ -141,7 +147,7 @@ static enum pm_podfile_err check_and_open(int opath, uint64_t dev, uint64_t ino,
 		return PM_PODFILE_ESCAPE;
 	if (!S_ISREG(st.st_mode))
 		return PM_PODFILE_NOT_REGULAR;
-	out->overlay = (uint64_t)st.st_dev != dev && on_overlay(opath);
+	out->overlay = on_overlay(opath);
 	if ((uint64_t)st.st_ino != ino || ((uint64_t)st.st_dev != dev && !out->overlay))
 		return PM_PODFILE_OTHER_FILE;
 	if ((uint64_t)st.st_size > PM_PODFILE_MAX_SIZE)
@@ -157,6 +163,12 @@ static enum pm_podfile_err check_and_open(int opath, uint64_t dev, uint64_t ino,
 	}
 	out->fd = fd;
 	out->size = st.st_size;
+	out->id = (struct pm_file_id){
+		.dev = out->overlay ? 0 : (uint64_t)st.st_dev,
+		.ino = st.st_ino,
+		.size = st.st_size,
+		.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec,
+	};
 	return PM_PODFILE_OK;
 }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * podmeter replay FILE: the EWMA robust z-score and the change detector run
- * offline over a timestamp,value CSV, one score and state per row (the rules
- * are in include/podmeter/replay.h). A row is read, scored, learnt and
- * written before the next line is read, so nothing can look ahead.
+ * podmeter replay FILE: the anomaly detector runs offline over a
+ * timestamp,value CSV, one score, state and kind per row (the rules are in
+ * include/podmeter/replay.h). A row is read, scored, learnt and written
+ * before the next line is read, so nothing can look ahead.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,52 +18,35 @@
 
 #define REPLAY_ERR_MAX	 (PATH_MAX + 256)
 #define REPLAY_QUOTE_MAX 48	/* a field quoted in a message, "..." included */
-#define REPLAY_HEADER	 "timestamp,value,anomaly_score,state\n"
+#define REPLAY_HEADER	 "timestamp,value,anomaly_score,state,kind\n"
 #define REPLAY_TS_HINT	 "use YYYY-MM-DD HH:MM:SS (UTC) or unix seconds"
 
 struct replay_signal_def {
 	const char *name;
 	const char *unit;
-	const char *why;
-	struct pm_replay_opts o;
+	double resolution;	/* the scales' floor: a smaller change is not a change */
 };
 
 /*
- * Starting points, one per kind of series: the agent's own settings where it
- * has them (PM_POD_*, PM_CHANGE_*), adjusted for how the series behaves.
+ * The detector is scale-free; a kind of series only tells the smallest
+ * change that means something (the agent's own resolutions, PM_POD_*).
+ * Generic learns it: the smallest step between two rows.
  */
 static const struct replay_signal_def replay_signals[PM_REPLAY_SIGNALS] = {
-	[PM_REPLAY_GENERIC] = {
-		"generic", "any", "the agent's EWMA and detector settings",
-		{ PM_POD_EWMA_HALF_LIFE_S, 0, 5, PM_CHANGE_CUSUM, PM_CHANGE_K, PM_CHANGE_H,
-		  PM_CHANGE_WARMUP },
-	},
-	[PM_REPLAY_CPU] = {
-		"cpu", "cores", "bursty: a higher z",
-		{ PM_POD_EWMA_HALF_LIFE_S, PM_POD_CPU_RESOLUTION, 6, PM_CHANGE_CUSUM, PM_CHANGE_K,
-		  PM_CHANGE_H, PM_CHANGE_WARMUP },
-	},
-	[PM_REPLAY_MEMORY] = {
-		"memory", "bytes", "smooth, grows slowly: a longer half-life, shifts of 0.5 sigma",
-		{ 1800, PM_POD_MEM_RESOLUTION, 5, PM_CHANGE_CUSUM, 0.25, PM_CHANGE_H,
-		  PM_CHANGE_WARMUP },
-	},
-	[PM_REPLAY_COST] = {
-		"cost", "/hour", "steps as pods scale: the agent's cost detector",
-		{ 3600, PM_POD_COST_RESOLUTION, 5, PM_CHANGE_CUSUM, PM_CHANGE_K, PM_CHANGE_H,
-		  PM_CHANGE_WARMUP },
-	},
-	[PM_REPLAY_NETWORK] = {
-		"network", "bytes/s", "heavy-tailed bursts: a high z, only lasting shifts",
-		{ 300, 1, 8, PM_CHANGE_CUSUM, 1, 30, PM_CHANGE_WARMUP },
-	},
+	[PM_REPLAY_GENERIC] = { "generic", "any", 0 },
+	[PM_REPLAY_CPU] = { "cpu", "cores", PM_POD_CPU_RESOLUTION },
+	[PM_REPLAY_MEMORY] = { "memory", "bytes", PM_POD_MEM_RESOLUTION },
+	[PM_REPLAY_COST] = { "cost", "/hour", PM_POD_COST_RESOLUTION },
+	[PM_REPLAY_NETWORK] = { "network", "bytes/s", 1 },
 };
 
 int replay__defaults(struct pm_replay_opts *o, enum pm_replay_signal sig)
 {
 	if ((unsigned int)sig >= PM_REPLAY_SIGNALS)
 		return -EINVAL;
-	*o = replay_signals[sig].o;
+	memset(o, 0, sizeof(*o));
+	anomaly__defaults(&o->model);
+	o->model.resolution = replay_signals[sig].resolution;
 	return 0;
 }
 
@@ -89,79 +72,51 @@ const char *replay__state_name(enum pm_replay_state st)
 		return "normal";
 	case PM_REPLAY_STATE_ANOMALY:
 		return "anomaly";
+	case PM_REPLAY_STATE_HELD:
+		return "held";
 	}
 	return "unknown";
 }
 
-/* ---- the models, one row at a time ---- */
+/* ---- the model, one row at a time ---- */
 
 int replay__init(struct pm_replay *r, const struct pm_replay_opts *o)
 {
-	const struct pm_change_cfg cc = {
-		.method = o->method,
-		.k = o->k,
-		.h = o->h,
-		.warmup = o->warmup,
-		.min_sigma = o->resolution,
-	};
 	int ret;
 
-	if (!isfinite(o->z_max) || o->z_max <= 0)
-		return -EINVAL;
 	memset(r, 0, sizeof(*r));
-	ret = ewma__init(&r->ewma, o->half_life_s, o->resolution);
-	if (ret)
-		return ret;
-	ret = change__init(&r->change, &cc);
+	ret = anomaly__init(&r->model, &o->model);
 	if (ret)
 		return ret;
 	r->o = *o;
 	return 0;
 }
 
-/*
- * The sum that raised an alarm at @x: change__update() resets on an alarm,
- * so it is read from a copy of the detector as it was before @x, its
- * threshold out of reach.
- */
-static double replay_alarm_sum(const struct pm_change *before, double x)
-{
-	struct pm_change c = *before;
-
-	c.cfg.h = INFINITY;
-	change__update(&c, x, NULL);
-	return fmax(c.s_up, c.s_dn);
-}
-
-int replay__step(struct pm_replay *r, double t, double x, double *score,
+int replay__step(struct pm_replay *r, double t, double x, struct pm_anomaly_result *res,
 		 enum pm_replay_state *state)
 {
-	struct pm_change before;
-	double z, s, m;
-	bool alarm;
+	int ret;
 
-	if (!isfinite(t) || fabs(t) >= PM_MODEL_TIME_MAX || !isfinite(x) ||
-	    fabs(x) > PM_MODEL_VALUE_MAX)
+	if (!isfinite(t) || fabs(t) >= PM_MODEL_TIME_MAX)
 		return -EINVAL;
-	if (r->n && t <= r->t)
+	if (r->n && t <= r->t && r->o.strict)
 		return -EINVAL;
-
-	/* judge against the rows before this one... */
-	z = fabs(ewma__score(&r->ewma, x));
-	before = r->change;
-	/* ...then learn it (validated above: neither update fails) */
-	alarm = change__update(&r->change, x, NULL) == 1;
-	ewma__update(&r->ewma, t, x);
+	/* time does not go back: a late row is a sample at the latest time */
+	if (r->n && t < r->t)
+		t = r->t;
+	ret = anomaly__update(&r->model, t, x, res);
+	if (ret)
+		return ret;
+	r->n++;
 	r->t = t;
-	if (r->n++ < PM_REPLAY_WARMUP(&r->o)) {
-		*score = 0;
+	if (res->warmup)
 		*state = PM_REPLAY_STATE_WARMUP;
-		return 0;
-	}
-	s = alarm ? replay_alarm_sum(&before, x) : fmax(r->change.s_up, r->change.s_dn);
-	m = fmax(z / r->o.z_max, s / r->o.h);
-	*score = 1 - exp2(-m);
-	*state = alarm || z >= r->o.z_max ? PM_REPLAY_STATE_ANOMALY : PM_REPLAY_STATE_NORMAL;
+	else if (res->held)
+		*state = PM_REPLAY_STATE_HELD;
+	else if (res->alarm)
+		*state = PM_REPLAY_STATE_ANOMALY;
+	else
+		*state = PM_REPLAY_STATE_NORMAL;
 	return 0;
 }
 
@@ -183,6 +138,7 @@ struct replay_reader {
 	size_t prev_line;	/* the last row's line; 0: none yet */
 	double prev_t;
 	char prev_ts[REPLAY_QUOTE_MAX];
+	bool strict;
 };
 
 struct replay_row {
@@ -375,7 +331,7 @@ static enum replay_ts replay_date(const char *s, size_t n, double *t)
 	return REPLAY_TS_OK;
 }
 
-/* Unix seconds: digits[.digits], below PM_MODEL_TIME_MAX (15 digits). */
+/* Unix seconds: digits[.digits], below PM_MODEL_TIME_MAX. */
 static enum replay_ts replay_unix(const char *s, size_t n, double *t)
 {
 	size_t i = replay_digits(s, n), f;
@@ -391,10 +347,9 @@ static enum replay_ts replay_unix(const char *s, size_t n, double *t)
 	} else if (i != n) {
 		return REPLAY_TS_FORMAT;
 	}
-	if (i > 15)
-		return REPLAY_TS_BIG;
+	/* the value, not the digits, against the limit: leading zeros, and a fraction that rounds up */
 	*t = strtod(s, NULL);
-	return REPLAY_TS_OK;
+	return *t < PM_MODEL_TIME_MAX ? REPLAY_TS_OK : REPLAY_TS_BIG;
 }
 
 static int replay_time(const struct replay_field *f, double *t, char *err, size_t errlen,
@@ -417,32 +372,35 @@ static int replay_time(const struct replay_field *f, double *t, char *err, size_
 		replay_err(err, errlen, "line %zu: \"%s\" is not a valid date and time (UTC)",
 			   lineno, q);
 	else if (r == REPLAY_TS_BIG)
-		replay_err(err, errlen, "line %zu: \"%s\" is out of range; unix seconds have at "
-					"most 15 digits",
-			   lineno, q);
+		replay_err(err, errlen, "line %zu: \"%s\" is out of range; unix seconds are below %g",
+			   lineno, q, PM_MODEL_TIME_MAX);
 	else
 		replay_err(err, errlen, "line %zu: \"%s\" is not a timestamp; %s", lineno, q,
 			   REPLAY_TS_HINT);
 	return -EINVAL;
 }
 
-/* Strictly after the last row's: the EWMA weighs samples by the time between them. */
+/*
+ * With --strict, strictly after the last row's, as before rows were taken
+ * in any order; otherwise anything goes (replay__step() says how).
+ */
 static int replay_order(struct replay_reader *rd, const struct replay_row *row, char *err,
 			size_t errlen)
 {
 	char q[REPLAY_QUOTE_MAX];
 
 	replay_quote(row->ts.s, row->ts.len, q, sizeof(q));
-	if (rd->prev_line && row->t < rd->prev_t) {
+	if (rd->strict && rd->prev_line && row->t < rd->prev_t) {
 		replay_err(err, errlen,
 			   "line %zu: timestamp \"%s\" goes back in time from line %zu's \"%s\"; "
-			   "sort the rows by time",
+			   "sort the rows by time, or drop --strict",
 			   rd->lineno, q, rd->prev_line, rd->prev_ts);
 		return -EINVAL;
 	}
-	if (rd->prev_line && row->t == rd->prev_t) {
+	if (rd->strict && rd->prev_line && row->t == rd->prev_t) {
 		replay_err(err, errlen,
-			   "line %zu: timestamp \"%s\" repeats line %zu's; keep one row per timestamp",
+			   "line %zu: timestamp \"%s\" repeats line %zu's; keep one row per "
+			   "timestamp, or drop --strict",
 			   rd->lineno, q, rd->prev_line);
 		return -EINVAL;
 	}
@@ -571,26 +529,27 @@ static int replay_write(FILE *out, const char *s, char *err, size_t errlen)
 static int replay_row_out(struct pm_replay *r, const struct replay_row *row, FILE *out,
 			  char *err, size_t errlen, size_t lineno)
 {
+	struct pm_anomaly_result res;
 	enum pm_replay_state st;
-	double score;
 	int ret;
 
-	ret = replay__step(r, row->t, row->x, &score, &st);
+	ret = replay__step(r, row->t, row->x, &res, &st);
 	if (ret) {
-		/* the parser checked what the models check: not expected */
-		replay_err(err, errlen, "line %zu: the models refuse this row", lineno);
+		/* the parser checked what the model checks: not expected */
+		replay_err(err, errlen, "line %zu: the model refuses this row", lineno);
 		return ret;
 	}
 	errno = 0;
-	if (fprintf(out, "%.*s,%.*s,%.4f,%s\n", (int)row->ts.raw_len, row->ts.raw,
-		    (int)row->val.raw_len, row->val.raw, score, replay__state_name(st)) < 0)
+	if (fprintf(out, "%.*s,%.*s,%.4f,%s,%s\n", (int)row->ts.raw_len, row->ts.raw,
+		    (int)row->val.raw_len, row->val.raw, res.score, replay__state_name(st),
+		    anomaly__kind_name(res.kind)) < 0)
 		return replay_write_err(err, errlen);
 	return 0;
 }
 
 int replay__run(FILE *in, FILE *out, const struct pm_replay_opts *o, char *err, size_t errlen)
 {
-	struct replay_reader rd = { .in = in };
+	struct replay_reader rd = { .in = in, .strict = o->strict };
 	struct replay_row row;
 	struct pm_replay r;
 	int ret;
@@ -624,40 +583,45 @@ void replay__usage(FILE *f)
 	int i;
 
 	fprintf(f,
-		"usage: podmeter replay [--signal SIGNAL] [flags] FILE.csv\n\n"
-		"Run podmeter's anomaly models over a recorded series, to back-test thresholds\n"
-		"on your own history. FILE (- for stdin) is CSV: a header line, then one\n"
-		"TIMESTAMP,VALUE row per sample in time order; TIMESTAMP is YYYY-MM-DD HH:MM:SS\n"
-		"(UTC) or unix seconds. Prints timestamp,value,anomaly_score,state, one row per\n"
-		"input row, each scored on the rows up to it only (what the agent would have\n"
-		"said at that time).\n\n"
-		"  z       robust z-score of the value against an EWMA baseline of the rows before\n"
-		"  S       the change detector's sum (CUSUM), in sigma\n"
-		"  state   warmup   the first %u rows: the models are learning (score 0)\n"
-		"          anomaly  |z| >= Z, or the change detector alarms at this row\n"
+		"usage: podmeter replay [flags] FILE.csv\n\n"
+		"Run podmeter's anomaly detector over a recorded series, to back-test alarms on\n"
+		"your own history. FILE (- for stdin) is CSV: a header line, then one\n"
+		"TIMESTAMP,VALUE row per sample; TIMESTAMP is YYYY-MM-DD HH:MM:SS (UTC) or unix\n"
+		"seconds. Prints timestamp,value,anomaly_score,state,kind, one row per input\n"
+		"row, each scored on the rows up to it only (what the agent would have said\n"
+		"at that time).\n\n"
+		"  score   in [0, 1]: about 10^(-10 x score) false alarms per row on any series,\n"
+		"          whatever its scale and noise (0.5: one in 100,000 rows)\n"
+		"  state   warmup   the first %d rows: the models are learning (score 0)\n"
+		"          anomaly  score >= the alarm level: a new alarm\n"
+		"          held     part of an event (rows within the hold time of its top\n"
+		"                   score) that alarmed already or scored higher: the score is\n"
+		"                   capped at %.4f unless it beats the event's top\n"
 		"          normal   otherwise\n"
-		"  score   1 - 2^-max(|z|/Z, S/H), in [0, 1]: 0.5 at a threshold, 0.5 or more\n"
-		"          for anomalies. After a shift, |z| falls as the baseline follows the\n"
-		"          new level (within a few half-lives); the detector relearns for %u rows\n\n"
+		"  kind    what scored highest: jump, level, drift, variance, pattern (away from\n"
+		"          the daily or weekly pattern), none\n\n"
+		"Timestamps as real exports have them: a repeated one is one more sample at\n"
+		"that time; one before the latest (late, out of order, a clock set back) is\n"
+		"a sample at the latest time; gaps age the baselines. Every row gets a score.\n\n"
 		"flags:\n"
-		"  --signal SIGNAL      defaults for the kind of series (default generic):\n"
-		"      SIGNAL   unit     half-life  Z   CUSUM K  H   resolution (floor of sigma)\n",
-		PM_REPLAY_WARMUP(&replay_signals[PM_REPLAY_GENERIC].o),
-		replay_signals[PM_REPLAY_GENERIC].o.warmup);
+		"  --alarm SCORE        alarm level, %.2f to 1 (default %g)\n"
+		"  --hold SECONDS       how long an event holds its later, lower rows (default:\n"
+		"                       %g typical intervals of the series; 0: no hold)\n"
+		"  --no-season          do not learn daily and weekly patterns\n"
+		"  --strict             refuse repeated and late timestamps (exit 2)\n"
+		"  --signal SIGNAL      the smallest change that counts, for a kind of series:\n",
+		PM_ANOMALY_WARMUP, PM_ANOMALY_HOLD_FLOOR - 1e-4, PM_ANOMALY_HOLD_FLOOR,
+		PM_ANOMALY_ALARM, PM_ANOMALY_LEVEL_HL);
 	for (i = 0; i < PM_REPLAY_SIGNALS; i++) {
 		const struct replay_signal_def *d = &replay_signals[i];
 
-		fprintf(f, "      %-8s %-8s %6gs    %-3g %-4g  %-3g %g\n", d->name, d->unit,
-			d->o.half_life_s, d->o.z_max, d->o.k, d->o.h, d->o.resolution);
+		if (d->resolution > 0)
+			fprintf(f, "      %-8s %g %s\n", d->name, d->resolution, d->unit);
+		else
+			fprintf(f, "      %-8s the smallest step between two rows (default)\n",
+				d->name);
 	}
-	for (i = 0; i < PM_REPLAY_SIGNALS; i++)
-		fprintf(f, "      %-8s %s\n", replay_signals[i].name, replay_signals[i].why);
 	fprintf(f,
-		"  --half-life SECONDS  EWMA half-life, in the timestamps' seconds; for a series\n"
-		"                       sampled minutes apart or more, make it span 100 rows\n"
-		"  --z Z                robust z-score threshold\n"
-		"  --change-k K         change detector allowance, in sigma (finds shifts above 2K)\n"
-		"  --change-h H         change detector threshold, in sigma (higher: fewer alarms)\n"
 		"  -h, --help           this text\n\n"
 		"Exit status: 0; 2 for a usage error, an unreadable file or a malformed row\n"
 		"(the message names the line; the rows before it are printed); 1 when writing\n"
@@ -667,7 +631,8 @@ void replay__usage(FILE *f)
 struct replay_args {
 	const char *path;
 	const char *signal;
-	const char *half_life, *z, *k, *h;
+	const char *alarm, *hold;
+	bool strict, no_season;
 };
 
 /* @v as a plain decimal number within [@lo, @hi]; -EINVAL with a message printed. */
@@ -695,15 +660,13 @@ static int replay_opts(const struct replay_args *a, struct pm_replay_opts *o)
 		return -EINVAL;
 	}
 	replay__defaults(o, sig);
-	if (a->half_life)
-		ret = replay_flag_num("--half-life", a->half_life, PM_EWMA_HALF_LIFE_MIN,
-				      PM_EWMA_HALF_LIFE_MAX, &o->half_life_s);
-	if (!ret && a->z)
-		ret = replay_flag_num("--z", a->z, 0.01, PM_Z_MAX, &o->z_max);
-	if (!ret && a->k)
-		ret = replay_flag_num("--change-k", a->k, 0, 100, &o->k);
-	if (!ret && a->h)
-		ret = replay_flag_num("--change-h", a->h, 0.01, 1e6, &o->h);
+	o->strict = a->strict;
+	if (a->no_season)
+		o->model.day_s = 0;
+	if (a->alarm)
+		ret = replay_flag_num("--alarm", a->alarm, PM_ANOMALY_HOLD_FLOOR, 1, &o->model.alarm);
+	if (!ret && a->hold)
+		ret = replay_flag_num("--hold", a->hold, 0, PM_MODEL_TIME_MAX / 10, &o->model.hold_s);
 	return ret;
 }
 
@@ -727,6 +690,37 @@ static bool replay_flag(const char *name, int argc, char **argv, int *i, const c
 	return true;
 }
 
+/* Flags of the detector replay once ran, and what replaced them. */
+static bool replay_retired(const char *arg)
+{
+	static const char *const gone[] = { "--half-life", "--z", "--change-k", "--change-h" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+		n = strlen(gone[i]);
+		if (!strncmp(arg, gone[i], n) && (!arg[n] || arg[n] == '=')) {
+			fprintf(stderr, "replay: %s is gone: scores are calibrated and the models "
+					"adapt on their own; set --alarm SCORE and --hold SECONDS "
+					"instead\n",
+				gone[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A flag without a value: true when @arg is one (and it is set). */
+static bool replay_switch(const char *arg, struct replay_args *a)
+{
+	if (!strcmp(arg, "--strict"))
+		a->strict = true;
+	else if (!strcmp(arg, "--no-season"))
+		a->no_season = true;
+	else
+		return false;
+	return true;
+}
+
 /* 0, 1 for --help (printed), -1 with a message printed. */
 static int replay_args(int argc, char **argv, struct replay_args *a)
 {
@@ -745,13 +739,14 @@ static int replay_args(int argc, char **argv, struct replay_args *a)
 			return 1;
 		}
 		if (!files && arg[0] == '-' && arg[1]) {
-			if (replay_flag("--signal", argc, argv, &i, &a->signal, &bad) ||
-			    replay_flag("--half-life", argc, argv, &i, &a->half_life, &bad) ||
-			    replay_flag("--z", argc, argv, &i, &a->z, &bad) ||
-			    replay_flag("--change-k", argc, argv, &i, &a->k, &bad) ||
-			    replay_flag("--change-h", argc, argv, &i, &a->h, &bad))
+			if (replay_switch(arg, a) ||
+			    replay_flag("--signal", argc, argv, &i, &a->signal, &bad) ||
+			    replay_flag("--alarm", argc, argv, &i, &a->alarm, &bad) ||
+			    replay_flag("--hold", argc, argv, &i, &a->hold, &bad))
 				continue;
-			fprintf(stderr, "replay: unknown flag %s; see podmeter replay --help\n", arg);
+			if (!replay_retired(arg))
+				fprintf(stderr, "replay: unknown flag %s; see podmeter replay --help\n",
+					arg);
 			return -1;
 		}
 		if (a->path) {

@@ -266,8 +266,8 @@ unknown:
 	snprintf(out, len, "--:--:--");
 }
 
-static void frame(FILE *f, const struct top_read *b, struct top_row *rows, size_t n, int lines,
-		  bool clear)
+static void frame(FILE *f, const struct top_read *a, const struct top_read *b,
+		  struct top_row *rows, size_t n, int lines, bool clear)
 {
 	char mem[16], net[16], when[32];
 	double cost = 0;
@@ -280,9 +280,10 @@ static void frame(FILE *f, const struct top_read *b, struct top_row *rows, size_
 	clock_of(b->time, when, sizeof(when));
 	if (clear)
 		fputs("\033[H\033[2J", f);
-	fprintf(f, "podmeter top - %s  %zu pods  $%.4f/h  sort: %c (c cpu, m mem, n net, "
-		   "g gpu, $ cost, p pod; q quits)\n\n",
-		when, n, cost, top_sort);
+	/* rates are over the two readings' collections: the interval shown */
+	fprintf(f, "podmeter top - %s  over %.3f s  %zu pods  $%.4f/h  sort: %c (c cpu, m mem, "
+		   "n net, g gpu, $ cost, p pod; q quits)\n\n",
+		when, b->time - a->time, n, cost, top_sort);
 	fprintf(f, "%-48s %7s %9s %10s %8s %10s  %s\n", "POD", "CPU", "MEM", "NET/s", "GPU/s",
 		"$/HOUR", "FLAGS");
 	for (i = 0; i < n && (lines <= 0 || (int)i < lines); i++) {
@@ -306,7 +307,7 @@ int top__frame(FILE *f, const char *prev, size_t prevlen, const char *cur, size_
 		ret = top_parse(cur, curlen, &b);
 	if (!ret) {
 		n = rows_of(&a, &b, &rows);
-		frame(f, &b, rows, n, 0, false);
+		frame(f, &a, &b, rows, n, 0, false);
 		free(rows);
 	}
 	json_decref(a.root);
@@ -401,7 +402,7 @@ int top__main(int argc, char **argv)
 			break;
 		}
 		n = rows_of(&prev, &cur, &rows);
-		frame(stdout, &cur, rows, n, once ? 0 : 40, !once);
+		frame(stdout, &prev, &cur, rows, n, once ? 0 : 40, !once);
 		free(rows);
 		json_decref(prev.root);
 		prev = cur;

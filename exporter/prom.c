@@ -725,6 +725,9 @@ static void prom_write_agent(FILE *f, const struct pm_snapshot *s, const char *v
 	prom_family(f, "podmeter_agent_cgroups_removed_total", "counter",
 		    "Dead cgroups read one last time and removed from the maps.");
 	fprintf(f, "podmeter_agent_cgroups_removed_total %" PRIu64 "\n", a->cgroups_removed);
+	prom_family(f, "podmeter_agent_cgroup_walks_total", "counter",
+		    "Walks of the cgroup hierarchy (every 5 ticks, and when an unknown cgroup shows).");
+	fprintf(f, "podmeter_agent_cgroup_walks_total %" PRIu64 "\n", a->walks);
 
 	prom_family(f, "podmeter_agent_build_info", "gauge",
 		    "Agent build and runtime mode; the value is always 1.");

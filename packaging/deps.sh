@@ -7,13 +7,18 @@
 set -eu
 
 build_pkgs="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+	libsqlite3-dev libpq-dev
 	libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev
-	libjansson-dev libyaml-dev libyajl-dev"
+	libjansson-dev libyaml-dev libyajl-dev libgnutls28-dev"
 test_pkgs="libcmocka-dev stress-ng bpftrace prometheus curl iproute2 procps python3 iperf3 openssl
-	protobuf-compiler tmux python3-yaml util-linux libclang-rt-dev"
+	protobuf-compiler tmux python3-yaml util-linux libclang-rt-dev busybox-static postgresql sqlite3"
+# a real container runtime for tests/integration/test_containerd.sh; a machine
+# that has one already (Docker's containerd.io conflicts with Debian's) keeps it
+runtime_pkgs="containerd runc"
 
 pkgs=$build_pkgs
 [ "${1:-}" = test ] && pkgs="$pkgs $test_pkgs"
+[ "${1:-}" = test ] && ! command -v containerd >/dev/null && pkgs="$pkgs $runtime_pkgs"
 
 missing=""
 for p in $pkgs; do

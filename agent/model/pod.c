@@ -1,31 +1,22 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* One pod's models, updated together once per tick. */
+/* One pod's detectors, updated together once per tick. */
 #include <errno.h>
 #include <math.h>
 #include <podmeter/model.h>
 
-void pod_model__init(struct pm_pod_model *m)
+int pod_model__init(struct pm_pod_model *m, double day_s)
 {
-	const struct pm_change_cfg cc = {
-		.method = PM_CHANGE_CUSUM,
-		.k = PM_CHANGE_K,
-		.h = PM_CHANGE_H,
-		.warmup = PM_CHANGE_WARMUP,
-		.min_sigma = PM_POD_COST_RESOLUTION,
-	};
-	const struct pm_seasonal_cfg sc = {
-		.slots = PM_POD_SLOTS,
-		.slot_s = PM_POD_SLOT_S,
-		.alpha = PM_SEASONAL_ALPHA,
-		.beta = PM_SEASONAL_BETA,
-		.gamma = PM_SEASONAL_GAMMA,
-	};
+	struct pm_anomaly_cfg c;
+	int ret;
 
-	/* constant, valid settings: none of these can fail */
-	ewma__init(&m->cpu_ewma, PM_POD_EWMA_HALF_LIFE_S, PM_POD_CPU_RESOLUTION);
-	ewma__init(&m->mem_ewma, PM_POD_EWMA_HALF_LIFE_S, PM_POD_MEM_RESOLUTION);
-	change__init(&m->cost, &cc);
-	seasonal__init(&m->cpu_season, &sc);
+	anomaly__defaults(&c);
+	c.day_s = day_s;
+	c.resolution = PM_POD_COST_RESOLUTION;
+	ret = anomaly__init(&m->cost, &c);
+	if (ret)
+		return ret;
+	c.resolution = PM_POD_CPU_RESOLUTION;
+	return anomaly__init(&m->cpu, &c);
 }
 
 static bool pod_model_valid(double v)
@@ -33,17 +24,16 @@ static bool pod_model_valid(double v)
 	return isfinite(v) && v >= 0 && v <= PM_MODEL_VALUE_MAX;
 }
 
-int pod_model__update(struct pm_pod_model *m, double t, double cpu, double mem, double cost,
-		      struct pm_change_alarm *alarm)
+int pod_model__update(struct pm_pod_model *m, double t, double cpu, double cost,
+		      struct pm_anomaly_result *cost_res, struct pm_anomaly_result *cpu_res)
 {
-	if (!isfinite(t) || fabs(t) >= PM_MODEL_TIME_MAX || !pod_model_valid(cpu) || !pod_model_valid(mem) ||
+	if (!isfinite(t) || fabs(t) >= PM_MODEL_TIME_MAX || !pod_model_valid(cpu) ||
 	    !pod_model_valid(cost))
 		return -EINVAL;
-	if (m->cpu_ewma.n && t <= m->cpu_ewma.t)
+	if (m->cpu.n && t < m->cpu.t)
 		return -EINVAL;
-	/* validated above: none of these fails */
-	ewma__update(&m->cpu_ewma, t, cpu);
-	ewma__update(&m->mem_ewma, t, mem);
-	seasonal__update(&m->cpu_season, t, cpu);
-	return change__update(&m->cost, cost, alarm);
+	/* validated above: neither fails */
+	anomaly__update(&m->cost, t, cost, cost_res);
+	anomaly__update(&m->cpu, t, cpu, cpu_res);
+	return 0;
 }

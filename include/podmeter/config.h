@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <podmeter/cidr.h>
 #include <podmeter/net.h>
+#include <podmeter/webcfg.h>
 #include <podmeter/snapshot.h>
 
 #define PM_CFG_MAX_CIDRS	256
@@ -37,6 +38,8 @@ enum pm_cgroup_mode {
 struct pm_config {
 	char listen_host[256];
 	uint16_t listen_port;
+	char web_config[PATH_MAX];	/* "" = plain HTTP, no token */
+	struct pm_web_config web;	/* what it says, checked at load */
 	uint64_t interval_ms;
 	char cgroup_root[PATH_MAX];	/* "" = find from mountinfo */
 	char proc_root[PATH_MAX];

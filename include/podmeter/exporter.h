@@ -21,8 +21,8 @@ int prom__escape_label(char *dst, size_t dstlen, const char *src);
 char *json__pods(const struct pm_snapshot *s);
 
 /*
- * Returns a referenced snapshot no older than the call (the agent collects on
- * demand), or NULL when none is available yet. The caller puts it.
+ * Returns a referenced snapshot, recent (the agent collects on demand, at
+ * most every 250 ms), or NULL when none is available yet. The caller puts it.
  */
 typedef struct pm_snapshot *(*pm_snapshot_fn)(void *ctx);
 
@@ -35,12 +35,17 @@ typedef int (*pm_health_fn)(void *ctx, char *msg, size_t len);
 
 struct pm_http;
 
+struct pm_web_config;
+
 /*
  * Serve GET /metrics, /v1/pods and /healthz on @host:@port from a thread of
- * its own. Returns NULL with errno set when the address cannot be bound.
+ * its own; with @web (NULL: plain HTTP, open), over TLS and for bearer-token
+ * holders as it says, /healthz always open. A scrape is answered from the
+ * snapshot @fn returns, its body rendered once per snapshot. Returns NULL
+ * with errno set when the address cannot be bound or the TLS files read.
  */
 struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn,
-			    pm_health_fn health, void *ctx);
+			    pm_health_fn health, void *ctx, const struct pm_web_config *web);
 void http__stop(struct pm_http *h);
 
 #endif /* PODMETER_EXPORTER_H */

@@ -10,10 +10,10 @@
  * infinity, whatever it is given.
  *
  *   sketch    mergeable quantile sketch with a relative-error guarantee
- *   ewma      time-decayed mean and variance, and a robust z-score
- *   change    mean-shift detection: two-sided CUSUM or Page-Hinkley
- *   seasonal  additive Holt-Winters baseline over a few slots (hours of a day)
- *   pod_model one pod's bundle of the above
+ *   tail      calibration of a statistic by the tail of its own history
+ *   profile   a series' mean shape over a day or a week
+ *   anomaly   one series' anomaly detector, built of the two above
+ *   pod_model one pod's detectors
  */
 #ifndef PODMETER_MODEL_H
 #define PODMETER_MODEL_H
@@ -23,6 +23,7 @@
 
 #define PM_MODEL_VALUE_MAX	1e30	/* |x|: squares and float copies stay finite */
 #define PM_MODEL_TIME_MAX	1e15	/* |t| in seconds: 3e7 years */
+#define PM_Z_MAX		1e6	/* z-scores are clamped to +-PM_Z_MAX */
 
 /*
  * Quantile sketch (the DDSketch construction). A value x > 0 falls in bucket
@@ -100,212 +101,249 @@ int sketch__merge(struct pm_sketch *dst, const struct pm_sketch *src);
 int sketch__decay(struct pm_sketch *s, double factor);
 
 /*
- * EWMA: mean and variance decayed in time, with a half-life in seconds: a
- * sample dt seconds after the last one gets weight a = 1 - 2^(-dt / half_life),
- * so missed ticks are accounted for; at a steady tick this is the classic
- * per-sample alpha. While 1/n > a, the weight is 1/n instead: the first
- * samples give the plain running mean and variance, not a start biased
- * towards the first sample. The variance is the usual exponentially weighted
- * one, (1 - a) (var + a d^2): for i.i.d. data its mean is var * 2(1-a)/(2-a),
- * 0.03% low at a half-life of 1000 samples; no correction is applied.
+ * Tail calibration (peaks over threshold): turns a statistic z >= 0 (a
+ * robust |z|-score) into its surprise -log10 P(Z >= z), measured on the
+ * statistic's own history rather than assumed. The excesses over
+ * PM_TAIL_U (the 98% point of |Z| for Gaussian Z) are fitted with a
+ * generalised Pareto law by moments on decayed sums, shape
+ * gamma = (1 - m^2 / v) / 2 for their mean m and variance v, kept within
+ * [0, PM_TAIL_GAMMA_MAX] (0: exponential), scale sigma = m (1 - gamma):
+ *   P(Z >= z) = P(Z > u) (1 + gamma (z - u) / sigma)^(-1/gamma)
+ * Each excess counts up to 10 m (winsorised at what no exponential tail
+ * produces: an anomaly does not rewrite the tail at once). The surprise is
+ * that of the next sample's predictive law, which allows for the fit being
+ * made of few excesses (k = the decayed count above u: a Lomax, -ln P =
+ * k ln(1 + l / k) for the fit's -ln P = l, k at least the prior's one), so
+ * a young tail claims little.
+ * Below u the surprise rises linearly to the prior's at u (1.7), never
+ * more: values below u are common whatever the tail. A heavy-tailed series thus earns
+ * lower surprises for the same z than a Gaussian one, and the same surprise
+ * means about the same false-alarm rate on any series. The fit starts from
+ * PM_TAIL_PRIOR samples of a Gaussian's tail, so a short history claims
+ * nothing extreme. Measurements behind these choices: README, Anomalies.
+ */
+#define PM_TAIL_U		2.3263
+#define PM_TAIL_PRIOR		50.0	/* samples: one excess above u */
+#define PM_TAIL_GAMMA_MAX	0.45	/* the excess keeps a finite variance */
+#define PM_TAIL_SURPRISE_MAX	30.0	/* -log10 p is clamped here */
+
+struct pm_tail {
+	double n, nu;		/* decayed weights: samples, and those above u */
+	double s1, s2;		/* decayed sums of the (winsorised) excesses z - u and squares */
+};
+
+void tail__init(struct pm_tail *t);
+/* -log10 P(Z >= @z) in [0, PM_TAIL_SURPRISE_MAX]; 0 for z <= 0 or NaN. */
+double tail__surprise(const struct pm_tail *t, double z);
+/* Learn @z >= 0, the history kept with weight @keep in [0, 1]. */
+void tail__add(struct pm_tail *t, double z, double keep);
+
+/*
+ * Seasonal profile: the mean of a series at each phase of a period of
+ * @period_s seconds, in @slots slots, read with linear interpolation between
+ * slot centres and centred (less the mean of the slots seen), so a level
+ * can be added to it. A sample updates the slot nearest its phase: the
+ * plain mean of the slot's samples at first, then an EWMA whose memory is
+ * PM_PROFILE_KEEP periods.
+ */
+#define PM_PROFILE_SLOTS_MAX	168
+#define PM_PROFILE_KEEP		4.0	/* periods: half-life of a slot's memory */
+
+struct pm_profile {
+	double period_s;
+	double sum;		/* of the slots seen */
+	double t0;		/* the first sample's time */
+	double rate_step, rate;	/* a slot's steady EWMA weight, for samples rate_step apart */
+	uint32_t slots, nseen;
+	bool started;
+	uint8_t seen[PM_PROFILE_SLOTS_MAX];	/* samples in each slot (saturates) */
+	float v[PM_PROFILE_SLOTS_MAX];
+};
+
+/* Where a time falls: the slots either side of its phase, and the nearer one. */
+struct pm_profile_pos {
+	uint32_t i, j, near;
+	double frac;		/* weight of j */
+};
+
+/* -EINVAL unless 2 <= @slots <= PM_PROFILE_SLOTS_MAX and @period_s > 0 is finite. */
+int profile__init(struct pm_profile *p, double period_s, uint32_t slots);
+/* Whether the slot nearest @t's phase has seen a sample. */
+bool profile__knows(const struct pm_profile *p, double t);
+/* The centred profile at @t (|@t| < PM_MODEL_TIME_MAX); 0 where it knows nothing. */
+double profile__value(const struct pm_profile *p, double t);
+/* Learn @x at @t, samples coming every @step_s seconds. */
+void profile__add(struct pm_profile *p, double t, double x, double step_s);
+/* Periods of data seen since the first sample. */
+double profile__age(const struct pm_profile *p, double t);
+/* The same, with @t's position worked out once: -EINVAL for a @t out of range. */
+int profile__pos(const struct pm_profile *p, double t, struct pm_profile_pos *pos);
+bool profile__knows_at(const struct pm_profile *p, const struct pm_profile_pos *pos);
+double profile__value_at(const struct pm_profile *p, const struct pm_profile_pos *pos);
+void profile__add_at(struct pm_profile *p, const struct pm_profile_pos *pos, double t, double x,
+		     double step_s);
+
+/*
+ * Anomaly detector for one series: scores each sample at its arrival with
+ * what the samples before it say, then learns it. O(1) work and fixed state
+ * (sizeof(struct pm_anomaly), under 4 KiB), no allocation.
  *
- * The robust z-score uses a second pair, which outliers barely move: a
- * center and a scale updated, after a warm-up of PM_EWMA_WARMUP samples,
- * with residuals clipped to +-PM_EWMA_CLIP scales (Huber); the scale is the
- * EWMA of the clipped absolute residual times the factor that makes it the
- * standard deviation for Gaussian data. A level shift inflates the scale
- * geometrically until the center follows: after a shift of 100 sigma the
- * center is back within 1 sigma in about 8 half-lives (the plain mean: 7).
- * The scale never goes below min_scale (set it to the series' resolution),
- * so a constant series stays adaptable.
+ * Baselines, three candidates run side by side (tracks): a level (EWMA of
+ * PM_ANOMALY_LEVEL_HL typical intervals), and that level plus a daily or a
+ * weekly profile. A profile's track is scored once the profile has seen two
+ * periods and the track a period of residuals; it is used when its squared
+ * error is the lowest and at most PM_ANOMALY_SEASON_GAIN of the plain
+ * level's: the period is learnt from the data, among the two that human
+ * activity imposes. Per track, e = x - baseline and the innovation
+ * e - phi e' (phi: e's lag-1 autocorrelation).
+ *
+ * Statistics of each track, each turned into a robust z-score against its
+ * own history (Huber centre and scale, PM_ANOMALY_MEMORY samples) and then
+ * into a surprise by its own tail calibration (struct pm_tail):
+ *   jump      the innovation: spikes, and the onset of any change
+ *   dev       e itself
+ *   mean      e averaged over 4, 16 and 64 samples: shifts down to a
+ *             fraction of the noise, drifts, a broken period
+ *   variance  log of the innovation's recent (16 samples) over its long
+ *             mean square: changes of variance, of spike density
+ *   energy    the same for e: a sustained departure from the pattern,
+ *             whatever its sign
+ *   far       x less the long-run level (PM_ANOMALY_MEMORY), over 16
+ *             samples: a value the series has not been near for long
+ * They are judged once the longest average has filled its window (64
+ * samples) and the scales have 16 samples, a young scale's z read as a
+ * Student t; the scales' floor is the resolution (cfg.resolution, or the
+ * smallest step seen), less for an average as its spread is less. A
+ * sample's surprise is the largest, less log10 of their number (a
+ * Bonferroni bound), from the track in use; its score is surprise / 10 in
+ * [0, 1]: score s is a false-alarm probability of about 10^(-10 s) per
+ * sample, 0.5 at 1e-5, whatever the series' scale and noise.
+ *
+ * Events: a score of PM_ANOMALY_HOLD_FLOOR or more (1 in 50 after the
+ * Bonferroni bound) starts an event, and a row within the hold time of the event's
+ * highest score belongs to it. A row of an event that does not beat its
+ * highest score is held: its score is capped just below the floor, so that
+ * whatever threshold above the floor alarms are raised at, an event raises
+ * them once. An alarm is the first row of an event with a score of
+ * cfg.alarm or more; the event's other rows are held (their score stays
+ * what it is where it beats the event's highest so far).
  */
-#define PM_EWMA_WARMUP		16
-#define PM_EWMA_HALF_LIFE_MIN	1e-3	/* seconds */
-#define PM_EWMA_HALF_LIFE_MAX	1e12
-#define PM_EWMA_CLIP		3.0
-#define PM_Z_MAX		1e6	/* scores are clamped to +-PM_Z_MAX */
+enum pm_anomaly_kind {
+	PM_ANOMALY_NONE,
+	PM_ANOMALY_JUMP,	/* a spike, or the first step of a change */
+	PM_ANOMALY_LEVEL,	/* the level moved */
+	PM_ANOMALY_DRIFT,	/* the level moved slowly, or far from its long-run value */
+	PM_ANOMALY_VARIANCE,	/* noisier or quieter */
+	PM_ANOMALY_PATTERN,	/* away from the daily or weekly pattern */
+	PM_ANOMALY_KINDS,
+};
 
-struct pm_ewma {
-	double half_life;	/* seconds */
-	double min_scale;
-	double t;		/* time of the last sample */
-	double dt, a;		/* last interval and its weight: no expm1() at a steady tick */
-	double mean, var;
-	double center, absdev;	/* robust pair */
+#define PM_ANOMALY_STATS	8
+#define PM_ANOMALY_MEANS	3	/* e averaged over 4, 16, 64 samples */
+#define PM_ANOMALY_LEVEL_HL	256.0	/* typical intervals */
+#define PM_ANOMALY_MEMORY	2048.0	/* samples: scales and tails */
+#define PM_ANOMALY_WARMUP	96	/* samples scored 0: the longest average and its scale */
+#define PM_ANOMALY_ALARM	0.5	/* 1e-5 */
+#define PM_ANOMALY_HOLD_FLOOR	0.1699	/* -log10(1 - PM_TAIL_Q) / 10 */
+#define PM_ANOMALY_HOLD_AUTO	(-1.0)	/* hold_s: PM_ANOMALY_LEVEL_HL typical intervals */
+#define PM_ANOMALY_SEASON_GAIN	0.5
+#define PM_ANOMALY_DAY_S	86400.0
+#define PM_ANOMALY_DAY_SLOTS	96
+#define PM_ANOMALY_WEEK_SLOTS	168
+#define PM_ANOMALY_TRACKS	3	/* no season, daily, weekly */
+
+struct pm_anomaly_cfg {
+	double alarm;		/* score of an alarm, [PM_ANOMALY_HOLD_FLOOR, 1] */
+	double hold_s;		/* seconds an event holds; 0: none; PM_ANOMALY_HOLD_AUTO */
+	double resolution;	/* floor of the scales, the series' units; 0: the smallest step seen */
+	double day_s;		/* the daily period (PM_ANOMALY_DAY_S; a week is 7); 0: no seasons */
+};
+
+struct pm_anomaly_result {
+	double score;		/* [0, 1] */
+	double surprise;	/* -log10 of the false-alarm probability */
+	double expected;	/* the baseline the sample was judged against */
+	enum pm_anomaly_kind kind;	/* what scored highest */
+	int dir;		/* +1 above the baseline, -1 below, 0 none */
+	bool warmup;		/* too early to judge: score 0 */
+	bool alarm;		/* a new alarm */
+	bool held;		/* part of an event that alarmed or scored higher (then capped) */
+};
+
+struct anomaly_norm {
+	double c, d;		/* centre, mean clipped absolute deviation */
+};
+
+/* One candidate baseline, its residual's statistics and their calibration. */
+struct anomaly_track {
+	double level;		/* EWMA of x less the candidate's profile */
+	double far, far_mean;	/* long-run level; x less it, averaged */
+	double err;		/* EWMA of the squared residual */
+	double e, phi_num, phi_den;
+	double mean[PM_ANOMALY_MEANS];
+	double v_short, v_long, e2_short, e2_long;
+	uint64_t n;		/* residuals scored */
+	struct anomaly_norm norm[PM_ANOMALY_STATS];
+	struct pm_tail tail[PM_ANOMALY_STATS];
+};
+
+/* Per-sample EWMA weights and scale floors, worked out once at init. */
+struct anomaly_rates {
+	double mean[PM_ANOMALY_MEANS], recent, level, memory;
+	double floor[PM_ANOMALY_STATS];	/* of each statistic, in resolutions (0: fixed) */
+};
+
+struct pm_anomaly {
+	struct pm_anomaly_cfg cfg;
+	struct anomaly_rates r;
 	uint64_t n;
+	double t, step;		/* last time; typical interval */
+	double x;		/* the last sample */
+	double res;		/* resolution in use */
+	int season;		/* the track in use */
+	double event_t, event_score;	/* the last event's highest score, and when */
+	bool event, event_alarmed;
+	struct anomaly_track track[PM_ANOMALY_TRACKS];
+	struct pm_profile day, week;
 };
 
-/* -EINVAL unless @half_life_s is within the bounds above and @min_scale >= 0. */
-int ewma__init(struct pm_ewma *e, double half_life_s, double min_scale);
-/*
- * Add @x observed at @t seconds (any monotonic clock). -EINVAL for NaN or
- * infinite input and for a @t not after the last sample's.
- */
-int ewma__update(struct pm_ewma *e, double t, double x);
-double ewma__mean(const struct pm_ewma *e);
-double ewma__var(const struct pm_ewma *e);
-double ewma__std(const struct pm_ewma *e);
-double ewma__robust_scale(const struct pm_ewma *e);	/* sigma-equivalent */
-/*
- * Robust z of @x against the history: (x - center) / scale, clamped to
- * +-PM_Z_MAX. Score a sample before adding it. 0 during the warm-up and
- * for a NaN or infinite @x.
- */
-double ewma__score(const struct pm_ewma *e, double x);
-
-/*
- * Change detection: a shift of the mean by a few sigma, up or down. The
- * first @warmup samples after init or an alarm learn the reference mean and
- * sigma; after that, each sample's increment in sigma units feeds two
- * one-sided sums, S+ = max(0, S+ + inc - k) and S- likewise downwards, and a
- * sum above h raises the alarm:
- *   CUSUM         inc = (x - mu0) / sigma. mu0 and sigma keep learning from
- *                 samples taken while both sums are 0 (no excursion under way).
- *   Page-Hinkley  inc = (x - mean of every sample since the reset) / sigma;
- *                 k is the tolerance delta, h the threshold lambda.
- * After an alarm the detector resets and learns the new level.
- * At an alarm, the onset and the shift are estimated by likelihood ratio
- * over a few candidate windows ending at the alarm: the whole excursion (the
- * N samples since the alarming sum left 0: the classic estimate
- * sigma * (k + S / N)) and the last 1 .. PM_CHANGE_RECENT samples within it;
- * the window with the largest (sum of x - mean)^2 / length wins, its mean is
- * the shift. The short windows matter for large jumps, where the excursion
- * often began with a few in-control samples that would dilute the estimate.
- */
-enum pm_change_method {
-	PM_CHANGE_CUSUM,
-	PM_CHANGE_PH,
-};
-
-struct pm_change_cfg {
-	enum pm_change_method method;
-	double k;		/* allowance / tolerance, in sigma */
-	double h;		/* threshold, in sigma */
-	uint32_t warmup;	/* samples, >= 2 */
-	double min_sigma;	/* floor of sigma, in the series' units */
-};
-
-/*
- * k = 0.5, h = 20: ~1e9 in-control samples between false alarms (Siegmund's
- * approximation), a 1-sigma shift found in ~40 samples, 2 sigma in ~14.
- */
-#define PM_CHANGE_K		0.5
-#define PM_CHANGE_H		20.0
-#define PM_CHANGE_WARMUP	100	/* 32 gives false alarms from a poor first sigma */
-#define PM_CHANGE_RECENT	8
-
-struct pm_change_alarm {
-	int dir;		/* +1 up, -1 down */
-	double shift;		/* estimated shift of the mean, signed, series' units */
-	double before;		/* reference mean before the shift */
-	uint32_t since;		/* onset: the last this many samples, the alarm's included */
-};
-
-struct pm_change {
-	struct pm_change_cfg cfg;
-	double ref_mean, ref_m2;	/* reference, Welford */
-	double run_mean;		/* every sample since the reset (Page-Hinkley) */
-	double s_up, s_dn;
-	double d_up, d_dn;		/* sum of x - mean while the sum is above 0 */
-	uint64_t n_ref, n;
-	uint32_t n_up, n_dn;
-	float recent[PM_CHANGE_RECENT];	/* last x - mean, a ring */
-	uint32_t head;
-};
-
-/* -EINVAL for k < 0, h <= 0, warmup < 2, min_sigma < 0 or an unknown method. */
-int change__init(struct pm_change *c, const struct pm_change_cfg *cfg);
-void change__reset(struct pm_change *c);
-/*
- * Add @x: 1 and @alarm filled (when not NULL) on an alarm, after which the
- * detector has reset; 0 otherwise; -EINVAL for NaN or infinite @x.
- */
-int change__update(struct pm_change *c, double x, struct pm_change_alarm *alarm);
-bool change__warming(const struct pm_change *c);
-
-/*
- * Seasonal baseline: additive Holt-Winters over @slots slots of @slot_s
- * seconds (24 x 3600: hours of the day). Samples are averaged per slot; each
- * closed slot updates, with its mean y and its slot s,
- *   level'  = alpha (y - season[s]) + (1 - alpha) (level + trend)
- *   trend   = beta (level' - level) + (1 - beta) trend
- *   season[s] = gamma (y - level') + (1 - gamma) season[s]
- * The first full period sets the level (its mean) and the season (each slot's
- * deviation from it). Slots without samples advance the level by the trend
- * and leave their season as it was. expected(t) = level + h trend +
- * season[slot(t)], h the slots from the last closed one; before the first
- * period is over, the mean so far.
- */
-#define PM_SEASONAL_SLOTS_MAX	48
-#define PM_SEASONAL_SLOT_MIN_S	1e-3
-#define PM_SEASONAL_SLOT_MAX_S	1e9
-
-struct pm_seasonal_cfg {
-	uint32_t slots;		/* 2 .. PM_SEASONAL_SLOTS_MAX */
-	double slot_s;		/* PM_SEASONAL_SLOT_MIN_S .. PM_SEASONAL_SLOT_MAX_S */
-	double alpha, beta, gamma;	/* each in [0, 1] */
-};
-
-#define PM_SEASONAL_ALPHA	0.1
-#define PM_SEASONAL_BETA	0.01
-#define PM_SEASONAL_GAMMA	0.3
-
-struct pm_seasonal {
-	struct pm_seasonal_cfg cfg;
-	double level, trend;
-	double acc;		/* sum of the open slot's samples */
-	int64_t cur;		/* open slot, absolute (floor(t / slot_s)) */
-	int64_t last;		/* last closed slot, absolute */
-	int64_t first;		/* first slot with a sample, absolute */
-	uint64_t seen;		/* first period: slots with samples, one bit each */
-	uint32_t acc_n;
-	uint32_t closed;	/* slots closed so far (saturates) */
-	bool ready;		/* first period done */
-	float season[PM_SEASONAL_SLOTS_MAX];
-};
-
+void anomaly__defaults(struct pm_anomaly_cfg *cfg);
 /* -EINVAL for a configuration outside the ranges above. */
-int seasonal__init(struct pm_seasonal *s, const struct pm_seasonal_cfg *cfg);
+int anomaly__init(struct pm_anomaly *a, const struct pm_anomaly_cfg *cfg);
 /*
- * Add @x at @t seconds. -EINVAL for NaN or infinite input and for a @t in a
- * slot before the open one.
+ * Score (@t seconds, @x) against the samples so far, then learn it; @res
+ * filled. @t may repeat the last sample's (one more sample at that time)
+ * but not go back. -EINVAL, and nothing learnt, for NaN or infinite input,
+ * |@x| above PM_MODEL_VALUE_MAX, |@t| >= PM_MODEL_TIME_MAX or @t before the
+ * last.
  */
-int seasonal__update(struct pm_seasonal *s, double t, double x);
-/* -ENODATA before any sample. */
-int seasonal__expected(const struct pm_seasonal *s, double t, double *out);
-/* x - expected(t); 0 before any sample or for NaN/infinite input. */
-double seasonal__residual(const struct pm_seasonal *s, double t, double x);
-bool seasonal__ready(const struct pm_seasonal *s);
+int anomaly__update(struct pm_anomaly *a, double t, double x, struct pm_anomaly_result *res);
+/* The seconds an event holds now (the typical interval is learnt). */
+double anomaly__hold_s(const struct pm_anomaly *a);
+const char *anomaly__kind_name(enum pm_anomaly_kind k);
 
 /*
- * One pod's models: EWMAs of CPU (cores) and memory (bytes), a change
- * detector on its cost rate, and a seasonal baseline of CPU. Quantile
- * sketches are kept per container, where right-sizing needs them (the
- * detector's), so a pod does not carry two more it would not use.
- * Defaults below; re-init a member to change its settings.
+ * One pod's models: an anomaly detector on its cost rate and one on its
+ * CPU (cores), whose daily and weekly patterns it learns. Quantile sketches
+ * are kept per container, where right-sizing needs them (the detector's).
  */
-#define PM_POD_EWMA_HALF_LIFE_S	600.0
 #define PM_POD_CPU_RESOLUTION	1e-4	/* cores */
 #define PM_POD_MEM_RESOLUTION	4096.0	/* bytes */
 #define PM_POD_COST_RESOLUTION	1e-6	/* per hour */
-#define PM_POD_SLOTS		24
-#define PM_POD_SLOT_S		3600.0
 
 struct pm_pod_model {
-	struct pm_ewma cpu_ewma, mem_ewma;
-	struct pm_change cost;
-	struct pm_seasonal cpu_season;
+	struct pm_anomaly cost, cpu;
 };
 
-void pod_model__init(struct pm_pod_model *m);
+/* @day_s: the daily period (PM_ANOMALY_DAY_S); -EINVAL when the detector refuses it. */
+int pod_model__init(struct pm_pod_model *m, double day_s);
 /*
- * One tick of one pod: @t seconds, CPU in cores, memory in bytes, cost rate.
- * 1 when the cost rate's detector raised an alarm (@alarm filled when not
- * NULL), 0 otherwise; -EINVAL, and nothing updated, when an input is
- * negative, NaN, infinite or above PM_MODEL_VALUE_MAX, |@t| >= PM_MODEL_TIME_MAX,
- * or @t is not after the last tick's.
+ * One tick of one pod: @t seconds, CPU in cores, cost rate per hour; each
+ * detector's result into @cost and @cpu. -EINVAL, and nothing updated, when
+ * an input is negative, NaN, infinite or above PM_MODEL_VALUE_MAX,
+ * |@t| >= PM_MODEL_TIME_MAX, or @t is before the last tick's.
  */
-int pod_model__update(struct pm_pod_model *m, double t, double cpu, double mem, double cost,
-		      struct pm_change_alarm *alarm);
+int pod_model__update(struct pm_pod_model *m, double t, double cpu, double cost,
+		      struct pm_anomaly_result *cost_res, struct pm_anomaly_result *cpu_res);
 
 #endif /* PODMETER_MODEL_H */

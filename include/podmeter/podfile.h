@@ -20,10 +20,26 @@ enum pm_podfile_err {
 	PM_PODFILE_ERR_MAX,
 };
 
+/*
+ * What a file is, whichever mount shows it. A file of an image layer is one
+ * inode underneath (the one uprobes attach to), but every container's
+ * overlayfs mount gives it a device of its own, and since Linux 6.8 maps
+ * name that device (before, the file underneath). So on overlayfs the
+ * device is left out: the inode, the size and the change time (which only
+ * the kernel sets) tell the file.
+ */
+struct pm_file_id {
+	uint64_t dev;		/* 0 on overlayfs */
+	uint64_t ino;
+	uint64_t size;
+	int64_t ctime_ns;
+};
+
 struct pm_podfile {
 	int fd;			/* O_RDONLY | O_NONBLOCK | O_CLOEXEC, a regular file */
 	uint64_t size;
-	bool overlay;		/* on overlayfs: the mapping names the file underneath */
+	bool overlay;		/* on overlayfs */
+	struct pm_file_id id;
 };
 
 /*
@@ -36,8 +52,8 @@ struct pm_podfile {
  * followed (O_NOFOLLOW), and it is first opened O_PATH: nothing is opened
  * for reading (no FIFO, no device driver's open) before fstat shows a
  * regular file of at most PM_PODFILE_MAX_SIZE bytes with the mapping's
- * inode. On overlayfs the mapping names the file underneath: the inode
- * must match there, the device cannot.
+ * inode. On overlayfs the mapping may name the file underneath (before
+ * Linux 6.8): the inode must match, the device need not.
  *
  * When @path no longer names the mapped file (" (deleted)", replaced by
  * an upgrade) and @range is given, /proc/<pid>/map_files/@range is tried:
@@ -55,6 +71,9 @@ enum pm_podfile_err podfile__open(const char *proc_root, int pid, const char *pa
  * Without @try_openat2, the fallback walk (for tests).
  */
 int podfile__resolve(int rootfd, const char *path, bool try_openat2);
+
+/* @a and @b are the same file (struct pm_file_id). */
+bool podfile__same(const struct pm_file_id *a, const struct pm_file_id *b);
 
 /* Short names of the reasons, for metrics and logs ("gone", "escape", ...). */
 const char *podfile__reason(enum pm_podfile_err e);

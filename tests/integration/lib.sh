@@ -159,6 +159,21 @@ stop_agent() {
 
 scrape() { curl -sf "$PM_URL/metrics" >"$1"; }
 
+# wait_walks [N]: until N (default 2) more walks of the cgroup hierarchy have ended,
+# so that one began after the call (the working sets, processes and throttling are
+# read at walks); at most 60 s, whatever the machine's load makes of the ticks
+wait_walks() {
+	local n=${1:-2} w0 w i
+	w0=$(curl -sf "$PM_URL/metrics" | awk '$1 == "podmeter_agent_cgroup_walks_total" { print $2 }')
+	for ((i = 0; i < 600; i++)); do
+		w=$(curl -sf "$PM_URL/metrics" | awk '$1 == "podmeter_agent_cgroup_walks_total" { print $2 }')
+		[ -n "$w0" ] && [ -n "$w" ] && [ "$w" -ge $((w0 + n)) ] && return 0
+		sleep 0.1
+	done
+	echo "  (no $n walks in 60 s: $w0 -> $w)"
+	return 1
+}
+
 # value of a sample: metric_value FILE NAME LABEL_SUBSTRING
 metric_value() {
 	awk -v name="$2" -v sel="$3" '

@@ -57,7 +57,7 @@ sleep 0.5
 start_agent --cgroup-mode v2 --kubelet "http://127.0.0.1:$KPORT/pods" \
 	--node-cpu-cores 2 --node-memory 4Gi --node-gpus 1 --price-node-hour "$NODE_PRICE" ||
 	{ fail "agent start"; finish; exit; }
-sleep 6.5	# names from the kubelet; working sets read at a tree walk (every 5 ticks)
+wait_walks	# names from the kubelet; working sets read at a tree walk (every 5 ticks)
 
 # the working set as the kernel counts it: usage less inactive file pages
 kernel_ws() {

@@ -75,7 +75,9 @@ mkfifo "$WORK/go"
 exec 7<>"$WORK/go"
 # shellcheck disable=SC2046
 run_in_cgs $(cg_dirs "$(ctr gpu)") -- sh -c "exec $CUDA_DRIVER -w -a 8388608 -e 100000 <$WORK/go >$WORK/cuda.out"
-for _ in $(seq 1 150); do grep -q "cuda: probes on" "$WORK/agent.log" && break; sleep 0.1; done
+driver=$LAST_PID
+# its own library's line (another pod's is no sign this one is probed); a busy machine scans late
+for _ in $(seq 1 300); do grep -q "cuda: probes on .*by pid $driver " "$WORK/agent.log" && break; sleep 0.1; done
 echo go >&7
 
 sleep 42

@@ -53,8 +53,10 @@ mkfifo "$WORK/go"
 exec 7<>"$WORK/go"
 run_in_cg "$c2" sh -c "exec $CUDA_DRIVER -w -l 300 -L 25 -a 1048576 -a 4096 -a 65536 -f 1 \
 	-c 1000 -s 5 -e 4000 <$WORK/go >$WORK/cuda.out"
-for _ in $(seq 1 150); do grep -q "cuda: probes on" "$WORK/agent.log" && break; sleep 0.1; done
-grep -q "cuda: probes on" "$WORK/agent.log" && pass "fake libcuda found in the pod's maps" ||
+driver=$LAST_PID
+# its own library's line: another pod's is no sign that this one is probed
+for _ in $(seq 1 150); do grep -q "cuda: probes on .*by pid $driver " "$WORK/agent.log" && break; sleep 0.1; done
+grep -q "cuda: probes on .*by pid $driver " "$WORK/agent.log" && pass "fake libcuda found in the pod's maps" ||
 	fail "libcuda not found: $(grep -i cuda "$WORK/agent.log")"
 echo go >&7
 for _ in $(seq 1 50); do grep -q "^launches=" "$WORK/cuda.out" 2>/dev/null && break; sleep 0.1; done

@@ -103,6 +103,7 @@ exec 7<>"$WORK/go"
 # shellcheck disable=SC2046
 run_in_cgs $(cg_dirs "$p_ok") -- sh -c "exec $CUDA_DRIVER -w -l 200 -L 25 -a 4096 -f 1 \
 	<$WORK/go >$WORK/cuda.out"
+driver=$LAST_PID
 sleep 0.5
 mkdev="$WORK/nvidiatest0"
 mknod "$mkdev" c 1 7
@@ -134,12 +135,11 @@ evil=$'\noom: pid 1\x1b[J'
 # shellcheck disable=SC2046
 run_in_cgs $(cg_dirs "$p_oom") -- "$HOSTILE" name "$evil" $((256 << 20))
 
-# the agent finds the honest pod's library whatever the others did: the line comes
-# at the end of the scan of the first walk's processes
-for _ in $(seq 1 300); do grep -q "cuda: probes on" "$WORK/agent.log" && break; sleep 0.1; done
+# the agent finds the honest pod's library whatever the others did
+for _ in $(seq 1 300); do grep -q "cuda: probes on .*by pid $driver " "$WORK/agent.log" && break; sleep 0.1; done
 echo go >&7
 for _ in $(seq 1 100); do grep -q "^launches=" "$WORK/cuda.out" 2>/dev/null && break; sleep 0.1; done
-sleep 8	# a walk (every 5 ticks) and a scan of every pod
+wait_walks	# a walk (every 5 ticks) and a tick after the driver ran
 scrape "$WORK/m"
 
 # each refusal under its reason

@@ -63,7 +63,7 @@ f=$(metric_value "$WORK/m.256 MiB touched" podmeter_pod_page_faults_total "uid=\
 k=$(faults_of "$pid")
 near "$f" "$k" 0.05 && pass "page faults: podmeter $f, the process's own $k" ||
 	fail "page faults: podmeter $f, the process's own $k (5%)"
-sleep 5.5	# the working set is read at each tree walk (every 5 ticks)
+wait_walks	# the working set is read at each tree walk (every 5 ticks)
 scrape "$WORK/m.ws"
 ws=$(metric_value "$WORK/m.ws" podmeter_pod_memory_working_set_bytes "uid=\"$uid\"")
 [ "$ws" != missing ] && near "$ws" "$(kernel_mem_usage "$MEM/$pod")" 0.05 &&

@@ -58,7 +58,7 @@ if class_dump | grep -q "^10.88.0.0/16$" && ! class_dump | grep -q "^10.77.0.0/1
 else
 	fail "classes after reload: $(class_dump | grep -E '^10.(77|88)' | tr '\n' ' ')"
 fi
-awk -v a="$c1" -v b="$c2" 'BEGIN { exit !(b > a && a > 0.5) }' &&
+awk -v a="$c1" -v b="$c2" 'BEGIN { exit !(b > a && a > 0.05) }' &&
 	pass "pod CPU goes on across the reload: ${c1}s -> ${c2}s" ||
 	fail "pod CPU ${c1}s -> ${c2}s across the reload"
 

@@ -7,12 +7,16 @@
 PODMETER is the agent binary (default: env PODMETER, else build/podmeter),
 asked for the capabilities it needs (podmeter check --required-caps) and for
 the config keys it knows (the message for an unknown key). Needs PyYAML
-(Debian: python3-yaml); no cluster, no kubectl, no root. Env MANIFESTS
-points it at another directory. Prints one "  ok    ..." or "  FAIL  ..."
-line per check and exits 1 on any failure.
+(Debian: python3-yaml); no cluster, no root. The components and overlays in
+packaging/components and packaging/overlays are read as files; where kubectl
+is installed, the base, each overlay and all components together are also
+rendered (kubectl kustomize) and the results checked. Env MANIFESTS points
+it at another directory. Prints one "  ok    ..." or "  FAIL  ..." line per
+check and exits 1 on any failure.
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,8 +34,14 @@ MANIFESTS = os.environ.get("MANIFESTS", os.path.join(ROOT, "packaging", "kuberne
 UNINSTALL = "uninstall-job.yaml"
 KUSTOMIZATION = "kustomization.yaml"
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
-# (apiGroup, resource, verb): what the agent's ClusterRole may grant, exactly
-RBAC_WANTED = {("", "nodes/proxy", "get"), ("", "pods", "list")}
+# (apiGroup, resource, verb): what the agent's ClusterRole may grant, exactly:
+# the kubelet's /pods with fine-grained kubelet authorization (1.33+)
+RBAC_WANTED = {("", "nodes/pods", "get")}
+# and with the nodes-proxy component, for older kubelets
+RBAC_FALLBACK = RBAC_WANTED | {("", "nodes/proxy", "get")}
+PACKAGING = os.path.dirname(MANIFESTS)
+COMPONENTS = os.path.join(PACKAGING, "components")
+OVERLAYS = os.path.join(PACKAGING, "overlays")
 READ_ONLY_MOUNTS = {  # mountPath in the container: hostPath on the node
     "/sys/fs/cgroup": "/sys/fs/cgroup",
     "/sys/kernel/btf": "/sys/kernel/btf",
@@ -149,11 +159,8 @@ def check_namespaces(files, kust):
     return ns
 
 
-def check_rbac(docs, ns, sa):
-    role = find(docs, "ClusterRole")
-    binding = find(docs, "ClusterRoleBinding")
-    if not check(role and binding, "a ClusterRole and a ClusterRoleBinding"):
-        return
+def role_grants(role):
+    """(apiGroup, resource, verb) triples of a ClusterRole, and rules beyond them."""
     got = set()
     extra = []
     for rule in role.get("rules", []):
@@ -163,8 +170,17 @@ def check_rbac(docs, ns, sa):
             for r in rule.get("resources", []):
                 for v in rule.get("verbs", []):
                     got.add((g, r, v))
+    return got, extra
+
+
+def check_rbac(docs, ns, sa):
+    role = find(docs, "ClusterRole")
+    binding = find(docs, "ClusterRoleBinding")
+    if not check(role and binding, "a ClusterRole and a ClusterRoleBinding"):
+        return
+    got, extra = role_grants(role)
     check(got == RBAC_WANTED and not extra,
-          "ClusterRole grants exactly nodes/proxy get and pods list",
+          "ClusterRole grants exactly nodes/pods get",
           f"grants {sorted(got)} {extra or ''}")
     ref = binding.get("roleRef", {})
     check(ref.get("kind") == "ClusterRole" and ref.get("name") == role["metadata"]["name"],
@@ -361,26 +377,148 @@ def check_uninstall(files, ns):
         check(d["metadata"].get("namespace") == ns, f"{UNINSTALL}: in namespace {ns}")
 
 
-def check_gpu_overlay():
-    """gpu/: the base plus CAP_SYS_ADMIN for CUDA uprobes, nothing else."""
-    path = os.path.join(MANIFESTS, "gpu", "kustomization.yaml")
-    try:
-        with open(path) as f:
-            k = yaml.safe_load(f)
-    except (OSError, yaml.YAMLError) as e:
-        fail(f"gpu/kustomization.yaml: {e}")
+def check_networkpolicy(docs, pod_labels, port):
+    """Only named scrapers reach the agent: every peer both namespace- and pod-selected."""
+    np = find(docs, "NetworkPolicy")
+    if not check(np is not None, "a NetworkPolicy"):
         return
-    check(k.get("kind") == "Kustomization" and k.get("resources") == ["../"],
-          "gpu/kustomization.yaml: a Kustomization over the base")
-    patches = k.get("patches") or []
+    spec = np.get("spec") or {}
+    sel = (spec.get("podSelector") or {}).get("matchLabels") or {}
+    check(sel and all(pod_labels.get(k) == v for k, v in sel.items()),
+          "networkpolicy: selects the agent's pods", str(sel))
+    check("Ingress" in (spec.get("policyTypes") or []), "networkpolicy: governs ingress")
+    rules = spec.get("ingress") or []
+    check(rules, "networkpolicy: admits someone (else not even the scraper)")
+    for i, r in enumerate(rules):
+        peers = r.get("from") or []
+        ports = r.get("ports") or []
+        check(peers, f"networkpolicy: rule {i} names its peers (no from: everyone)")
+        check(ports and all(p.get("port") in (port, "metrics") for p in ports),
+              f"networkpolicy: rule {i} opens only port {port}", str(ports))
+        for peer in peers:
+            ns_sel = (peer.get("namespaceSelector") or {}).get("matchLabels")
+            pod_sel = (peer.get("podSelector") or {}).get("matchLabels")
+            check(ns_sel and pod_sel and not peer.get("ipBlock"),
+                  f"networkpolicy: rule {i} peer needs a namespace and a pod label "
+                  "(tenants label their own pods)", str(peer))
+
+
+def load_kustomization(path):
+    try:
+        with open(os.path.join(path, KUSTOMIZATION)) as f:
+            return yaml.safe_load(f) or {}
+    except (OSError, yaml.YAMLError) as e:
+        fail(f"{os.path.relpath(path, ROOT)}: {e}")
+        return None
+
+
+def component_ops(name, kind):
+    """The JSON-patch operations a component applies to objects of @kind."""
+    k = load_kustomization(os.path.join(COMPONENTS, name))
+    if k is None:
+        return None
+    check(k.get("kind") == "Component" and not k.get("resources"),
+          f"components/{name}: a Component that adds no object")
     ops = []
-    for p in patches:
-        check(p.get("target", {}).get("kind") == "DaemonSet", "gpu overlay: patches the DaemonSet")
-        ops += yaml.safe_load(p.get("patch", "")) or []
-    check(ops == [{"op": "add",
-                   "path": "/spec/template/spec/containers/0/securityContext/capabilities/add/-",
-                   "value": "SYS_ADMIN"}],
-          "gpu overlay: adds CAP_SYS_ADMIN and nothing else", repr(ops))
+    for p in k.get("patches") or []:
+        if p.get("target", {}).get("kind") == kind:
+            ops += yaml.safe_load(p.get("patch", "")) or []
+    return ops
+
+
+def check_components():
+    ops = component_ops("gpu", "DaemonSet")
+    if ops is not None:
+        check(ops == [{"op": "add",
+                       "path": "/spec/template/spec/containers/0/securityContext/capabilities/add/-",
+                       "value": "SYS_ADMIN"}],
+              "components/gpu: adds CAP_SYS_ADMIN and nothing else", repr(ops))
+    ops = component_ops("nodes-proxy", "ClusterRole")
+    if ops is not None:
+        check(ops == [{"op": "add", "path": "/rules/-",
+                       "value": {"apiGroups": [""], "resources": ["nodes/proxy"],
+                                 "verbs": ["get"]}}],
+              "components/nodes-proxy: adds nodes/proxy get and nothing else", repr(ops))
+    for name in ("gpu", "nodes-proxy"):
+        k = load_kustomization(os.path.join(OVERLAYS, name))
+        if k is not None:
+            check(k.get("resources") == ["../../kubernetes"] and
+                  k.get("components") == [f"../../components/{name}"],
+                  f"overlays/{name}: the base with components/{name}")
+
+
+def kustomize(path, what=None):
+    """kubectl kustomize @path, as documents; None (and a failure) when it does not render."""
+    p = subprocess.run(["kubectl", "kustomize", path], capture_output=True, text=True,
+                       timeout=120)
+    what = what or os.path.relpath(path, ROOT)
+    if not check(p.returncode == 0, f"kubectl kustomize {what} renders",
+                 p.stderr.strip()[-300:]):
+        return None
+    return [d for d in yaml.safe_load_all(p.stdout) if d]
+
+
+def rendered_agent(docs):
+    ds = find(docs, "DaemonSet")
+    return ds["spec"]["template"]["spec"] if ds else {}
+
+
+def check_web_config(docs, what):
+    """The web-config component: --web-config from the mounted Secret, HTTPS probes, TLS scrapes."""
+    spec = rendered_agent(docs)
+    c = (spec.get("containers") or [{}])[0]
+    conf = arg_value(c.get("args") or [], "--web-config")
+    mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+    m = mounts.get(os.path.dirname(conf or ""))
+    secret = (volume_of(spec, m).get("secret") or {}).get("secretName") if m else None
+    check(conf and secret and m.get("readOnly"),
+          f"{what}: --web-config {conf} from Secret {secret}, mounted read-only")
+    for probe in ("livenessProbe", "readinessProbe"):
+        g = (c.get(probe) or {}).get("httpGet") or {}
+        check(g.get("scheme") == "HTTPS" and g.get("path") == "/healthz",
+              f"{what}: {probe} over HTTPS (/healthz needs no token)", str(g))
+    sm = find(docs, "ServiceMonitor")
+    ep = ((sm or {}).get("spec", {}).get("endpoints") or [{}])[0]
+    check(ep.get("scheme") == "https" and (ep.get("authorization") or {}).get("type") == "Bearer"
+          and (ep.get("tlsConfig") or {}).get("ca"),
+          f"{what}: the ServiceMonitor scrapes over verified TLS with a bearer token", str(ep))
+
+
+def check_renders():
+    """The base, each overlay and all components at once, through kustomize itself."""
+    if not shutil.which("kubectl"):
+        print("  skip  kubectl not installed: renderings not checked")
+        return
+    base = kustomize(MANIFESTS)
+    if base is not None:
+        got, _ = role_grants(find(base, "ClusterRole") or {})
+        check(got == RBAC_WANTED, "rendered base: ClusterRole nodes/pods get", str(sorted(got)))
+        check(find(base, "NetworkPolicy") is not None, "rendered base: the NetworkPolicy")
+    proxy = kustomize(os.path.join(OVERLAYS, "nodes-proxy"))
+    if proxy is not None:
+        got, _ = role_grants(find(proxy, "ClusterRole") or {})
+        check(got == RBAC_FALLBACK, "rendered overlays/nodes-proxy: nodes/pods and nodes/proxy get",
+              str(sorted(got)))
+    gpu = kustomize(os.path.join(OVERLAYS, "gpu"))
+    if gpu is not None:
+        caps = rendered_agent(gpu)["containers"][0]["securityContext"]["capabilities"]["add"]
+        check("SYS_ADMIN" in caps, "rendered overlays/gpu: SYS_ADMIN added", str(caps))
+    tmp = tempfile.mkdtemp(prefix="podmeter-kustomize-")
+    try:
+        rel = os.path.relpath(PACKAGING, tmp)
+        with open(os.path.join(tmp, KUSTOMIZATION), "w") as f:
+            yaml.safe_dump({"apiVersion": "kustomize.config.k8s.io/v1beta1",
+                            "kind": "Kustomization", "resources": [f"{rel}/kubernetes"],
+                            "components": [f"{rel}/components/{n}" for n in
+                                           ("gpu", "nodes-proxy", "web-config")]}, f)
+        every = kustomize(tmp, "the base with every component")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if every is not None:
+        got, _ = role_grants(find(every, "ClusterRole") or {})
+        check(got == RBAC_FALLBACK, "rendered with every component: the fallback role",
+              str(sorted(got)))
+        check_web_config(every, "rendered with every component")
 
 
 def main():
@@ -401,8 +539,10 @@ def main():
         check_rbac(docs, ns, sa)
         svc = check_service(docs, labels, port)
         check_servicemonitor(docs, svc)
+        check_networkpolicy(docs, labels, port)
     check_uninstall(files, ns)
-    check_gpu_overlay()
+    check_components()
+    check_renders()
     return summary()
 
 

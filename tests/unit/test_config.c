@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for agent/config.c: parsers, keys, YAML files, flags. */
+/* Unit tests for agent/config.c (parsers, keys, YAML files, flags) and the web config. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,6 +17,7 @@
 
 #include "podmeter/config.h"
 #include "podmeter/detect.h"
+#include "podmeter/webcfg.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ERRLEN	      512
@@ -840,6 +841,204 @@ static void test_args_no_subcommand(void **state)
 	assert_non_null(strstr(err, "subcommand"));
 }
 
+/* ---- the web config (exporter/webcfg.c) ---- */
+
+/* A self-signed EC certificate and its key, made for this test only, and another key. */
+static const char web_cert[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBdTCCARugAwIBAgIUY871f1BRHbnj8HM0DF5JeTtu5EQwCgYIKoZIzj0EAwIw\n"
+	"DzENMAsGA1UEAwwEdW5pdDAgFw0yNjEyMDQxNzQwNThaGA8yMTI2MTExMDE3NDA1\n"
+	"OFowDzENMAsGA1UEAwwEdW5pdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABIjO\n"
+	"EkRIA30aFYTzEsW3Hqh/ibqhNXwBmi7wUsmqw0xlffOb0ZaVeArDIfp0922ntkRq\n"
+	"cNh8z8n94EM1DPwnXdyjUzBRMB0GA1UdDgQWBBQCAp6Hv4Aji3UlTjWwWB5X6uhP\n"
+	"ijAfBgNVHSMEGDAWgBQCAp6Hv4Aji3UlTjWwWB5X6uhPijAPBgNVHRMBAf8EBTAD\n"
+	"AQH/MAoGCCqGSM49BAMCA0gAMEUCIQDPv16Ab7jA2v8hOlQoKzA+p43MuutxYa6a\n"
+	"GAZDP7ZI+AIgDNJD7mVSdDkUvgC0A9FyW8gkKohrHvB+fthgazFL/Cg=\n"
+	"-----END CERTIFICATE-----\n";
+static const char web_key[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgXqaBYS2NvnaIYiNq\n"
+	"opJPCLNSNmWfwgXhQQkU4llAoG2hRANCAASIzhJESAN9GhWE8xLFtx6of4m6oTV8\n"
+	"AZou8FLJqsNMZX3zm9GWlXgKwyH6dPdtp7ZEanDYfM/J/eBDNQz8J13c\n"
+	"-----END PRIVATE KEY-----\n";
+static const char web_other_key[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgVPZgycj/RRVOrg3Z\n"
+	"n4Zb7dhNZVQGsq4FqbzbDvnYrFehRANCAATVEdfasbELTw9kajSPXP8rtt6Eyrrl\n"
+	"qA9Ed9i4G2u9DKc4/n51yRRCCqdrP16TWNGguo7PBNS64Z1ZNszsJO76\n"
+	"-----END PRIVATE KEY-----\n";
+
+/* The certificate, keys and a token file, in <tmpdir>/web. */
+static void web_files(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+
+	snprintf(dir, sizeof(dir), "%s/web", tmpdir);
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/tls.crt", dir);
+	write_text(path, web_cert);
+	snprintf(path, sizeof(path), "%s/tls.key", dir);
+	write_text(path, web_key);
+	snprintf(path, sizeof(path), "%s/other.key", dir);
+	write_text(path, web_other_key);
+	snprintf(path, sizeof(path), "%s/tokens", dir);
+	write_text(path, "# scrapers\n\n  prometheus-0123456789abcdef  \n"
+			 "second-token-0123456789\n");
+}
+
+static int web_load(const char *yaml, struct pm_web_config *wc, char *err)
+{
+	char path[PATH_MAX + 16];
+
+	web_files();
+	snprintf(path, sizeof(path), "%s/web/web.yaml", tmpdir);
+	write_text(path, yaml);
+	memset(wc, 0x5a, sizeof(*wc));
+	err[0] = '\0';
+	return webcfg__load(wc, path, err, ERRLEN);
+}
+
+static void test_web_good(void **state)
+{
+	struct pm_web_config wc;
+	char err[ERRLEN], want[PATH_MAX + 32];
+
+	(void)state;
+	assert_int_equal(web_load("", &wc, err), 0);
+	assert_string_equal(wc.cert_file, "");
+	assert_string_equal(wc.tokens_file, "");
+	assert_int_equal(wc.client_auth, PM_CLIENT_AUTH_NONE);
+	/* paths relative to the file's directory, as exporter-toolkit reads them */
+	assert_int_equal(web_load("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
+				  "  client_auth_type: RequireAndVerifyClientCert\n"
+				  "  client_ca_file: tls.crt\n  min_version: TLS13\n"
+				  "bearer_tokens_file: tokens\n", &wc, err), 0);
+	snprintf(want, sizeof(want), "%s/web/tls.crt", tmpdir);
+	assert_string_equal(wc.cert_file, want);
+	assert_string_equal(wc.client_ca_file, want);
+	snprintf(want, sizeof(want), "%s/web/tokens", tmpdir);
+	assert_string_equal(wc.tokens_file, want);
+	assert_int_equal(wc.client_auth, PM_CLIENT_AUTH_REQUIRE);
+	assert_true(wc.tls13);
+	/* tokens alone: plain HTTP with a token */
+	assert_int_equal(web_load("bearer_tokens_file: tokens\n", &wc, err), 0);
+	assert_string_equal(wc.cert_file, "");
+}
+
+struct web_bad {
+	const char *yaml;
+	const char *const subs[3];
+};
+
+static const struct web_bad web_bads[] = {
+	{ "basic_auth_users:\n  alice: x\n", { "basic_auth_users", "not supported", NULL } },
+	{ "tls_server_config:\n  cert_file: tls.crt\n  cipher_suites: [x]\n",
+	  { "cipher_suites", "not supported", NULL } },
+	{ "tls_server_config:\n  cert_file: tls.crt\n", { "both cert_file and key_file", NULL } },
+	{ "tls_server_config: {}\n", { "both cert_file and key_file", NULL } },
+	{ "tls_server_config:\n  cert_file: tls.crt\n  key_file: other.key\n",
+	  { "cert_file", "key_file", NULL } },
+	{ "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
+	  "  client_auth_type: RequireAndVerifyClientCert\n", { "needs client_ca_file", NULL } },
+	{ "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
+	  "  client_ca_file: tls.crt\n", { "without client_auth_type", NULL } },
+	{ "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
+	  "  client_auth_type: RequireAnyClientCert\n  client_ca_file: tls.crt\n",
+	  { "RequireAnyClientCert", "not verified", NULL } },
+	{ "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  min_version: TLS11\n",
+	  { "TLS11", NULL } },
+	{ "tls_server_config:\n  cert_file: nope.crt\n  key_file: tls.key\n",
+	  { "nope.crt", "No such file", NULL } },
+	{ "bearer_tokens_file: tokens\nbearer_tokens_file: tokens\n", { "given twice", NULL } },
+	{ "bearer_tokens_file: tls.crt\n", { "token", NULL } },
+	{ "bearer_tokens_file: [a, b]\n", { "one value", NULL } },
+	{ "- a\n- b\n", { "expected a mapping", NULL } },
+	{ "tls_server_config: yes\n", { "expected a mapping", NULL } },
+	{ "a: [\n", { "line", NULL } },
+};
+
+static void test_web_bad(void **state)
+{
+	struct pm_web_config wc;
+	char err[ERRLEN];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(web_bads); i++) {
+		if (!web_load(web_bads[i].yaml, &wc, err))
+			fail_msg("accepted: %s", web_bads[i].yaml);
+		assert_msg_has(err, web_bads[i].subs);
+	}
+}
+
+/* The --web-config flag loads and checks the file at start. */
+static void test_web_flag(void **state)
+{
+	struct pm_config cfg;
+	char err[ERRLEN], path[PATH_MAX + 16];
+
+	(void)state;
+	web_files();
+	snprintf(path, sizeof(path), "%s/web/flag.yaml", tmpdir);
+	write_text(path, "bearer_tokens_file: tokens\n");
+	config__defaults(&cfg);
+	assert_int_equal(config__set(&cfg, "web_config", path, err, sizeof(err)), 0);
+	assert_string_equal(cfg.web_config, path);
+	assert_true(strstr(cfg.web.tokens_file, "/web/tokens") != NULL);
+	write_text(path, "basic_auth_users: {}\n");
+	assert_int_equal(config__set(&cfg, "web_config", path, err, sizeof(err)), -EINVAL);
+	assert_true(strstr(err, "basic_auth_users") != NULL);
+}
+
+static void tokens_from(const char *text, int want_ret, int want_n)
+{
+	struct pm_web_tokens *t = malloc(sizeof(*t));
+	char path[PATH_MAX + 16], err[ERRLEN];
+
+	assert_non_null(t);
+	tmp_file(path, sizeof(path), "tokens.txt", text);
+	assert_int_equal(webcfg__load_tokens(t, path, err, sizeof(err)), want_ret);
+	if (!want_ret)
+		assert_int_equal(t->n, want_n);
+	free(t);
+}
+
+static void test_web_tokens(void **state)
+{
+	char many[64 * 40] = "", line[40];
+	int i;
+
+	(void)state;
+	tokens_from("abcdefghijklmnop\n# c\n\n\tqrstuvwxyz0123456789 \r\n", 0, 2);
+	tokens_from("short\n", -EINVAL, 0);
+	tokens_from("# only comments\n\n", -EINVAL, 0);
+	tokens_from("has space in it 0123456789\n", -EINVAL, 0);
+	for (i = 0; i < PM_WEB_TOKENS_MAX + 1; i++) {
+		snprintf(line, sizeof(line), "token-number-%04d-abcdef\n", i);
+		strcat(many, line);
+	}
+	tokens_from(many, -E2BIG, 0);
+}
+
+static void test_web_bearer(void **state)
+{
+	struct pm_web_tokens t = { .n = 2 };
+
+	(void)state;
+	strcpy(t.token[0], "prometheus-0123456789abcdef");
+	strcpy(t.token[1], "second-token-0123456789");
+	assert_true(webcfg__bearer_ok(&t, "Bearer prometheus-0123456789abcdef"));
+	assert_true(webcfg__bearer_ok(&t, "bearer second-token-0123456789"));
+	assert_false(webcfg__bearer_ok(&t, "Bearer prometheus-0123456789abcde"));
+	assert_false(webcfg__bearer_ok(&t, "Bearer prometheus-0123456789abcdefg"));
+	assert_false(webcfg__bearer_ok(&t, "Bearer "));
+	assert_false(webcfg__bearer_ok(&t, "Basic prometheus-0123456789abcdef"));
+	assert_false(webcfg__bearer_ok(&t, "prometheus-0123456789abcdef"));
+	assert_false(webcfg__bearer_ok(&t, NULL));
+	t.n = 0;
+	assert_false(webcfg__bearer_ok(&t, "Bearer prometheus-0123456789abcdef"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -868,6 +1067,11 @@ int main(void)
 		cmocka_unit_test(test_args_bad),
 		cmocka_unit_test(test_args_help),
 		cmocka_unit_test(test_args_no_subcommand),
+		cmocka_unit_test(test_web_good),
+		cmocka_unit_test(test_web_bad),
+		cmocka_unit_test(test_web_flag),
+		cmocka_unit_test(test_web_tokens),
+		cmocka_unit_test(test_web_bearer),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -71,6 +71,17 @@ static struct pm_detector *run(int until, struct pm_snapshot **last)
 	return d;
 }
 
+static const char *attr_of(const struct pm_finding_snap *f, const char *key)
+{
+	int i;
+
+	for (i = 0; i < f->n_attrs; i++)
+		if (!strcmp(f->attrs[i].key, key))
+			return f->attrs[i].value;
+	fail_msg("finding %s has no attribute %s", f->kind, key);
+	return "";
+}
+
 static const char *kind_of(const struct pm_pod_snap *p)
 {
 	return p->n_findings ? p->findings[0].kind : "";
@@ -243,8 +254,18 @@ static void test_right_sizing_and_anomaly(void **state)
 		assert_int_equal(detect__tick(d, s, true, true), 0);
 		if (s->pods[0].anomalies && first_alarm < 0)
 			first_alarm = t;
-		if (t == 320 && s->pods[0].n_findings)
-			strcpy(kind_at_320, s->pods[0].findings[0].kind);
+		if (t == 320 && s->pods[0].n_findings) {
+			const struct pm_finding_snap *f = &s->pods[0].findings[0];
+
+			strcpy(kind_at_320, f->kind);
+			/* the evidence: the rates the test's cost counters were built from */
+			assert_string_equal(attr_of(f, "signal"), "cost_rate");
+			assert_string_equal(attr_of(f, "direction"), "+1");
+			assert_true(fabs(strtod(attr_of(f, "value"), NULL) - 0.3) < 1e-9);
+			assert_true(fabs(strtod(attr_of(f, "expected"), NULL) - 0.1) < 1e-6);
+			assert_true(f->score >= 0.5 && f->score <= 1);
+			print_message("finding: %s\n", f->detail);
+		}
 	}
 	c = &s->pods[0].containers[0];
 	print_message("recommended %.4f cores, %.1f MiB, confidence %.4f; saves $%.4f a month; "
@@ -302,8 +323,15 @@ static void test_usage_anomaly_with_season(void **state)
 			before = s->pods[0].anomalies;
 		if (t > shift_at && s->pods[0].anomalies > before && found < 0) {
 			found = t - shift_at;
-			assert_string_equal(s->pods[0].findings[0].kind, "anomaly");
-			assert_string_equal(s->pods[0].findings[0].attrs[0].value, "cpu");
+			const struct pm_finding_snap *f = &s->pods[0].findings[0];
+
+			assert_string_equal(f->kind, "anomaly");
+			assert_string_equal(attr_of(f, "signal"), "cpu");
+			/* against the daily pattern (0.2 or 0.8), not the day's mean (0.5) */
+			assert_true(fabs(strtod(attr_of(f, "value"), NULL) - (cores)) < 1e-6);
+			assert_true(fabs(strtod(attr_of(f, "expected"), NULL) - (cores - 0.5)) <
+				    0.01);
+			print_message("finding: %s\n", f->detail);
 		}
 		snapshot__put(s);
 	}

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <podmeter/podfile.h>
@@ -145,6 +148,120 @@ static void test_in_root(void **state)
 	close(root);
 }
 
+/* "0 <id> 1" into /proc/self/<file>: root in a user namespace of our own */
+static int map_self(const char *file, unsigned int id)
+{
+	char p[64], line[64];
+	int fd, n, ret;
+
+	snprintf(p, sizeof(p), "/proc/self/%s", file);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = snprintf(line, sizeof(line), "%s", strcmp(file, "setgroups") ? "" : "deny");
+	if (!n)
+		n = snprintf(line, sizeof(line), "0 %u 1", id);
+	ret = write(fd, line, n) == n ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/* an overlayfs of @lower at <dir>/m<n> (its own upper and work dirs) */
+static int mount_overlay(const char *lower, int n)
+{
+	char up[PATH_MAX], work[PATH_MAX], mnt[PATH_MAX], opts[3 * PATH_MAX + 64];
+
+	snprintf(up, sizeof(up), "%s/u%d", dir, n);
+	snprintf(work, sizeof(work), "%s/w%d", dir, n);
+	snprintf(mnt, sizeof(mnt), "%s/m%d", dir, n);
+	if (mkdir(up, 0700) || mkdir(work, 0700) || mkdir(mnt, 0700))
+		return -1;
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, up, work);
+	return mount("overlay", mnt, "overlay", 0, opts);
+}
+
+/* podfile__open of <dir>/<name>, with the device and inode stat gives (maps, Linux >= 6.8) */
+static int open_as_mapped(const char *name, struct pm_podfile *pf)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	if (stat(p, &st))
+		return -1;
+	return podfile__open("/proc", getpid(), p, NULL, st.st_dev, st.st_ino, pf) ? -1 : 0;
+}
+
+/*
+ * In a user and mount namespace of its own: two overlayfs mounts of one
+ * layer, as two containers of one image have. Exit status: 0, 77 when
+ * overlayfs cannot be mounted here, else the number of the failed check.
+ */
+static int overlay_child(void)
+{
+	struct pm_podfile a, b, other, under;
+	char lower[PATH_MAX], p[PATH_MAX], file[PATH_MAX];
+	struct stat st;
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+
+	snprintf(lower, sizeof(lower), "%s/layer", dir);
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) || map_self("setgroups", 0) ||
+	    map_self("uid_map", uid) || map_self("gid_map", gid) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) || mount_overlay(lower, 1) ||
+	    mount_overlay(lower, 2))
+		return 77;
+	if (open_as_mapped("m1/lib.so", &a) || open_as_mapped("m2/lib.so", &b) ||
+	    open_as_mapped("m1/other.so", &other))
+		return 1;
+	if (!a.overlay || !b.overlay || a.id.dev || !podfile__same(&a.id, &b.id))
+		return 2;	/* one file of the layer, whichever mount */
+	if (podfile__same(&a.id, &other.id))
+		return 3;	/* another file of the same size */
+	/* before Linux 6.8 maps named the file underneath: its device, the inode above */
+	snprintf(file, sizeof(file), "%s/layer/lib.so", dir);
+	if (stat(file, &st))
+		return 4;
+	snprintf(p, sizeof(p), "%s/m2/lib.so", dir);
+	if (podfile__open("/proc", getpid(), p, NULL, st.st_dev, st.st_ino, &under) ||
+	    !podfile__same(&under.id, &a.id))
+		return 5;
+	/* the file itself, not through overlayfs, keeps its device */
+	if (podfile__open("/proc", getpid(), file, NULL, st.st_dev, st.st_ino, &under) ||
+	    under.overlay || under.id.dev != (uint64_t)st.st_dev)
+		return 6;
+	return 0;
+}
+
+static void test_overlay_mounts(void **state)
+{
+	char p[PATH_MAX];
+	const char *names[] = { "lib.so", "other.so" };
+	int status, i;
+	pid_t pid;
+	FILE *f;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/layer", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	for (i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/layer/%s", dir, names[i]);
+		f = fopen(p, "w");
+		assert_non_null(f);
+		fputs("same size\n", f);
+		fclose(f);
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid)
+		_exit(overlay_child());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_reasons(void **state)
 {
 	int e;
@@ -161,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_regular),
 		cmocka_unit_test(test_hostile_shapes),
 		cmocka_unit_test(test_in_root),
+		cmocka_unit_test(test_overlay_mounts),
 		cmocka_unit_test(test_reasons),
 	};
 

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The store's statements (reconciler/schema.c), by number. */
+#ifndef PODMETER_RECONCILER_STORE_SQL_H
+#define PODMETER_RECONCILER_STORE_SQL_H
+
+enum store_sql_id {
+	SQL_MIG_TABLE = 0,
+	SQL_MIG_VERSION,
+	SQL_MIG_INSERT,
+	SQL_NODE_GET,
+	SQL_LEDGER_INSERT,
+	SQL_LEDGER_GET,
+	SQL_LEDGER_JUMP,
+	SQL_NODE_UPSERT,
+	SQL_POD_WINDOW,
+	SQL_ROLLUP,
+	SQL_WORKLOAD,
+	SQL_LABEL,
+	SQL_CTR_HOURLY,
+	SQL_DIST_GET,
+	SQL_DIST_PUT,
+	SQL_FINDING,
+	SQL_DEL_POD_WINDOWS,
+	SQL_OLDEST_POD_WINDOW,
+	SQL_RAISE_FLOOR,
+	SQL_DEL_LEDGER,
+	SQL_DEL_ROLLUPS,
+	SQL_DEL_CTR_HOURLY,
+	SQL_DEL_FINDINGS,
+	SQL_DEL_STATS,
+	SQL_COSTS_NAMESPACE,
+	SQL_COSTS_WORKLOAD,
+	SQL_COSTS_NODE,
+	SQL_COSTS_LABEL,
+	SQL_COSTS_POD,
+	SQL_NODES_ALL,
+	SQL_LEDGER_COUNT,
+	SQL_POD_WINDOW_ROWS,	/* SQL_POD_WINDOW, STORE_ROWS rows at once (built by store_sql_init) */
+	SQL_ROLLUP_ROWS,	/* SQL_ROLLUP, likewise */
+	SQL_N,
+};
+
+#define STORE_ROWS 16	/* rows a multi-row INSERT takes */
+
+/* The statements; the multi-row ones exist once store_sql_init has run (0 or -ENOMEM). */
+extern const char *store_sql[SQL_N];
+int store_sql_init(void);
+/* store_migrations[v - 1]: the DDL of version v, NULL-terminated */
+extern const char *const *const store_migrations[];
+extern const int store_n_migrations;
+
+#endif /* PODMETER_RECONCILER_STORE_SQL_H */
