@@ -222,8 +222,8 @@ $(OUTPUT)/bench/report_bench: tests/bench/report_bench.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- fuzzing: libFuzzer (clang), ASan + UBSan; tests/fuzz/README.md ----
-FUZZ_NAMES := kubelet quantity podpath mountinfo cidr duration listen config gz pbjson spool elfsym esc \
-	decode replay top
+FUZZ_NAMES := kubelet quantity podpath mountinfo cidr duration listen config webcfg bearer gz pbjson \
+	spool elfsym esc decode replay top
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 10000
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
