@@ -236,8 +236,8 @@ $(OUTPUT)/bench/report_bench: tests/bench/report_bench.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- fuzzing: libFuzzer (clang), ASan + UBSan; tests/fuzz/README.md ----
-FUZZ_NAMES := kubelet quantity podpath mountinfo cidr duration listen config gz pbjson spool elfsym esc \
-	decode replay top
+FUZZ_NAMES := kubelet quantity podpath mountinfo cidr duration listen config webcfg bearer gz pbjson \
+	spool elfsym esc decode replay top
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 10000
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -271,10 +271,12 @@ $(OUTPUT)/fuzz/mkseeds: tests/fuzz/mkseeds.c $(LIB_OBJS)
 fuzz-seeds: $(OUTPUT)/fuzz/mkseeds
 	$(OUTPUT)/fuzz/mkseeds tests/fuzz/corpus
 
-# every harness FUZZ_SECONDS after its regression inputs; FUZZ=name,... for some of them
+# every harness FUZZ_SECONDS after its regression inputs; FUZZ=name,... for some of them,
+# FUZZ_ARGS for more libFuzzer flags (-use_value_profile=1)
 fuzz: test-deps
 	@$(MAKE) --no-print-directory fuzz-build
-	@FUZZ_BIN_DIR=$(OUTPUT)/fuzz tests/fuzz/run.sh campaign $(FUZZ_SECONDS) $(FUZZ)
+	@FUZZ_BIN_DIR=$(OUTPUT)/fuzz FUZZ_ARGS="$(FUZZ_ARGS)" tests/fuzz/run.sh campaign \
+		$(FUZZ_SECONDS) $(FUZZ)
 
 # in `make test`: the regression inputs, then a few seconds of each harness
 fuzz-smoke: fuzz-build

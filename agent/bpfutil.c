@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Small things every signal's loader needs. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -32,4 +34,118 @@ bool bpfutil__kernel_at_least(int major, int minor)
 	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
 		return false;
 	return ma > major || (ma == major && mi >= minor);
+}
+
+static __u32 read_sysctl(const char *path, __u32 fallback)
+{
+	unsigned long v;
+	FILE *f = fopen(path, "re");
+	int n;
+
+	if (!f)
+		return fallback;
+	n = fscanf(f, "%lu", &v);
+	fclose(f);
+	return n == 1 && v > 0 && v <= UINT32_MAX ? (__u32)v : fallback;
+}
+
+__u32 bpfutil__task_limit(__u32 *pid_max, __u32 *threads_max)
+{
+	/* the kernel's own bounds: PID_MAX_LIMIT, and its default pid_max */
+	__u32 p = read_sysctl("/proc/sys/kernel/pid_max", 4194304);
+	__u32 t = read_sysctl("/proc/sys/kernel/threads-max", 4194304);
+
+	if (pid_max)
+		*pid_max = p;
+	if (threads_max)
+		*threads_max = t;
+	return p < t ? p : t;
+}
+
+bool bpfutil__alloc_on_use(void)
+{
+	/* 6.1: run-time allocated hash maps in every tracing program (bpf_mem_alloc) */
+	return bpfutil__kernel_at_least(6, 1);
+}
+
+void bpfutil__size_by_tasks(struct bpf_map *map, __u32 prealloc_max)
+{
+	__u32 n = bpfutil__task_limit(NULL, NULL);
+
+	if (bpfutil__alloc_on_use()) {
+		bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_NO_PREALLOC);
+	} else if (n > prealloc_max) {
+		n = prealloc_max;
+	}
+	bpf_map__set_max_entries(map, n);
+}
+
+/* The next key is taken before an entry is deleted: a deleted key restarts the walk. */
+int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(map), more;
+	struct pm_refusal_key key, next;
+	__u64 n;
+
+	more = !bpf_map_get_next_key(fd, NULL, &next);
+	while (more) {
+		key = next;
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if (key.hier != hier || key.table >= PM_TABLES || bpf_map_lookup_elem(fd, &key, &n))
+			continue;
+		if (fn(ctx, key.cgid, key.table, n))
+			bpf_map_delete_elem(fd, &key);
+	}
+	return 0;
+}
+
+#define BATCH 256
+
+/* Key by key, for kernels without batch lookups (before 5.6). */
+static int for_each_walk(int fd, size_t ksz, void *key, void *next, void *val,
+			 pm_entry_fn fn, void *ctx)
+{
+	int more = !bpf_map_get_next_key(fd, NULL, next);
+
+	while (more) {
+		memcpy(key, next, ksz);
+		/* the next key first: a deleted key would restart the walk */
+		more = !bpf_map_get_next_key(fd, key, next);
+		if (!bpf_map_lookup_elem(fd, key, val))
+			fn(ctx, key, val);
+	}
+	return 0;
+}
+
+int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx)
+{
+	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
+	int fd = bpf_map__fd(map), err = 0;
+	char *keys = malloc(BATCH * ksz), *vals = malloc(BATCH * vsz);
+	__u64 token = 0;	/* the kernel's position: a bucket number for hashes */
+	bool first = true;
+	__u32 n, i;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	do {
+		n = BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &n, NULL);
+		if (err < 0 && err != -ENOENT) {
+			if (first)
+				err = for_each_walk(fd, ksz, keys, keys + ksz, vals, fn, ctx);
+			break;	/* a bucket of more than BATCH entries: not with a hash's spread */
+		}
+		for (i = 0; i < n; i++)
+			fn(ctx, keys + i * ksz, vals + i * vsz);
+		first = false;
+	} while (!err);
+	if (err == -ENOENT)
+		err = 0;
+out_free:
+	free(keys);
+	free(vals);
+	return err;
 }

@@ -130,6 +130,7 @@ struct pod_rec {
 	struct gpu_counts *retired_gpu;	/* NULL until a gone cgroup had some */
 	struct pm_cuda_val retired_cuda;
 	__u64 retired_gpu_jobs;
+	__u64 retired_refused[PM_TABLES];
 	__u64 retired_throttled_periods, retired_throttled_usec;
 	char path[PATH_MAX];		/* the pod cgroup, from the hierarchy root */
 	long long working_set;		/* bytes, read at each walk; -1 = none */
@@ -164,6 +165,7 @@ struct cg_rec {
 	struct gpu_counts *gpu;		/* cumulative; NULL until it makes a GPU ioctl */
 	struct pm_cuda_val cuda;	/* cumulative, bytes_held now */
 	__u64 gpu_jobs;			/* DRM scheduler jobs queued, cumulative */
+	__u64 refused[PM_TABLES];	/* table inserts refused, cumulative */
 	double gpu_util;		/* NVML, this read: sum over its processes; < 0 = none */
 	__u64 walk_gen;			/* last walk that found it */
 	bool dead;			/* not found by the last walk */
@@ -513,6 +515,32 @@ static void visit_cuda(void *ctx, __u64 cgid, const struct pm_cuda_val *sum)
 		r->cuda = *sum;
 }
 
+_Static_assert(PM_SNAP_TABLES == PM_TABLES, "the snapshot's tables are the kernel's");
+
+/* A retired cgroup's count is in its pod already: its pair goes. */
+static bool visit_refusal(void *ctx, __u64 cgid, __u32 table, __u64 n)
+{
+	struct cg_rec *r = cg_seen(ctx, cgid);
+
+	if (!r || table >= PM_TABLES)
+		return false;
+	if (r->tomb_since)
+		return true;
+	if (n > r->refused[table])
+		r->refused[table] = n;
+	return false;
+}
+
+/* Refusals by cgroup; CUDA's stay node-wide until agent/cuda.c reads its map. */
+static void read_refusals(struct pm_collector *c)
+{
+	cpu__refusals(c->cpu, visit_refusal, c);
+	mem__refusals(c->mem, visit_refusal, c);
+	proc__refusals(c->proc, visit_refusal, c);
+	if (c->gpu)
+		gpu__refusals(c->gpu, visit_refusal, c);
+}
+
 /* NVML's per-process SM utilisation, to the process's cgroup (as of the last walk). */
 static void visit_nvml(void *ctx, const struct pm_nvml_proc *p)
 {
@@ -813,7 +841,7 @@ static void fold(struct pm_collector *c, struct pod_rec *pod, __u64 oncpu_ns, __
  */
 static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 {
-	int err = cpu__remove(c->cpu, r->cgid);
+	int err = cpu__remove(c->cpu, r->cgid), t;
 
 	if (err && err != -ENOENT) {
 		fprintf(stderr, "warning: cpu: remove cgroup %llu: %s; retrying next tick\n",
@@ -851,6 +879,8 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 		r->pod->retired_throttled_periods += r->throttled_periods;
 		r->pod->retired_throttled_usec += r->throttled_usec;
 		net_add(&r->pod->retired_net, &r->net);
+		for (t = 0; t < PM_TABLES; t++)
+			r->pod->retired_refused[t] += r->refused[t];
 	}
 	r->tomb_since = now;
 	return true;
@@ -1115,6 +1145,8 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, struct gpu
 		add_net(ps, &r->net);
 		ps->process_starts += r->starts;
 		ps->processes += r->procs;
+		for (k = 0; k < PM_TABLES; k++)
+			ps->table_refusals[k] += r->refused[k];
 		cuda_add(&ps->cuda, &r->cuda, true);
 		ps->gpu_jobs += r->gpu_jobs;
 		if (r->gpu_util >= 0)
@@ -1272,6 +1304,7 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 		ps->throttled_usec = pods[i]->retired_throttled_usec;
 		add_net(ps, &pods[i]->retired_net);
 		ps->process_starts = pods[i]->retired_starts;
+		memcpy(ps->table_refusals, pods[i]->retired_refused, sizeof(ps->table_refusals));
 		ps->working_set_bytes = pods[i]->working_set;
 		pods_ns += ps->cpu_ns;
 	}
@@ -1317,16 +1350,22 @@ static void label(struct pm_collector *c, struct pm_snapshot *s)
 static void read_errors(struct pm_collector *c)
 {
 	__u64 errs[PM_CPU_ERR_MAX], merrs[PM_MEM_ERR_MAX], nerrs[PM_NET_ERR_MAX];
-	__u64 gerrs[PM_GPU_ERR_MAX], cerrs[PM_CUDA_ERR_MAX];
+	__u64 gerrs[PM_GPU_ERR_MAX] = {}, cerrs[PM_CUDA_ERR_MAX] = {}, perrs[PM_PROC_ERR_MAX];
+	uint64_t *refused = c->stats.table_refusals;
+	__u64 unmatched;
 
 	cpu__errors(c->cpu, errs);
 	c->stats.cgroup_insert_failures = errs[PM_CPU_ERR_CGROUP_FULL];
 	c->stats.sched_resyncs = errs[PM_CPU_ERR_RESYNC];
 	c->stats.born_lost = errs[PM_CPU_ERR_BORN_LOST];
+	c->stats.task_insert_failures = errs[PM_CPU_ERR_TASK_FULL];
 	mem__errors(c->mem, merrs);
 	c->stats.mem_insert_failures = merrs[PM_MEM_ERR_CGROUP_FULL];
 	c->stats.mm_insert_failures = merrs[PM_MEM_ERR_MM_FULL];
 	c->stats.oom_lost = merrs[PM_MEM_ERR_OOM_LOST];
+	proc__errors(c->proc, perrs);
+	c->stats.proc_insert_failures = perrs[PM_PROC_ERR_CGROUP_FULL];
+	c->stats.exited_insert_failures = perrs[PM_PROC_ERR_EXITED_FULL];
 	if (c->gpu) {
 		gpu__errors(c->gpu, gerrs);
 		c->stats.gpu_insert_failures = gerrs[PM_GPU_ERR_STATS_FULL] +
@@ -1337,14 +1376,27 @@ static void read_errors(struct pm_collector *c)
 		char stuck[PATH_MAX + 128];
 
 		cuda__errors(c->cuda, cerrs);
+		/* a call over its share returns without an entry: a refusal, not a loss */
+		unmatched = cerrs[PM_CUDA_ERR_UNMATCHED] - cerrs[PM_CUDA_ERR_PENDING_REFUSED];
+		if (cerrs[PM_CUDA_ERR_UNMATCHED] < cerrs[PM_CUDA_ERR_PENDING_REFUSED])
+			unmatched = 0;
 		c->stats.cuda_insert_failures = cerrs[PM_CUDA_ERR_CGROUP_FULL] +
-						cerrs[PM_CUDA_ERR_ALLOC_FULL] +
-						cerrs[PM_CUDA_ERR_UNMATCHED];
+						cerrs[PM_CUDA_ERR_ALLOC_FULL] + unmatched;
 		cuda__refusals(c->cuda, c->stats.cuda_refusals, stuck, sizeof(stuck));
 		if (stuck[0])
 			fprintf(stderr, "warning: cuda: the library scanner has spent %s; "
 					"libraries of new processes wait, the rest is counted\n", stuck);
 	}
+	refused[PM_TABLE_TASKS] = errs[PM_CPU_ERR_TASK_FULL];
+	refused[PM_TABLE_MMS] = merrs[PM_MEM_ERR_MM_FULL];
+	refused[PM_TABLE_EXITED] = perrs[PM_PROC_ERR_EXITED_FULL];
+	refused[PM_TABLE_GPU_INFLIGHT] = gerrs[PM_GPU_ERR_INFLIGHT_FULL];
+	refused[PM_TABLE_CUDA_ALLOCS] = cerrs[PM_CUDA_ERR_ALLOC_FULL] +
+					cerrs[PM_CUDA_ERR_ALLOC_REFUSED];
+	refused[PM_TABLE_CUDA_PENDING] = cerrs[PM_CUDA_ERR_PENDING_REFUSED];
+	refused[PM_TABLE_CGROUPS] = errs[PM_CPU_ERR_CGROUP_FULL] + merrs[PM_MEM_ERR_CGROUP_FULL] +
+				    perrs[PM_PROC_ERR_CGROUP_FULL] + gerrs[PM_GPU_ERR_STATS_FULL] +
+				    cerrs[PM_CUDA_ERR_CGROUP_FULL];
 	if (c->net) {
 		net__errors(c->net, nerrs);
 		c->stats.net_insert_failures = nerrs[PM_NET_ERR_STATS_FULL] +
@@ -1432,6 +1484,7 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 		return err;
 	phase(c, PH_READ_GPU);
 	read_gpu(c);
+	read_refusals(c);
 	phase(c, PH_AGE);
 	settle(c);
 	age_cgroups(c, unix_now());

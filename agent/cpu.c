@@ -88,6 +88,25 @@ static int cpuacct_hierarchy(const char *proc_root, int *id)
 	return -ENOENT;
 }
 
+/*
+ * Baselines by pid, where task storage is not used: a hash as large as the
+ * node's task limit, each entry gone at its task's last switch-out, allocated
+ * as used; where the kernel needs it preallocated, an LRU of PM_CPU_MAX_TASKS
+ * (a baseline pushed out only loses the running its tracepoint never showed).
+ */
+static void size_task_seen(struct cpu_bpf *skel)
+{
+	struct bpf_map *map = skel->maps.task_seen_pid;
+
+	if (skel->rodata->use_task_storage) {
+		bpf_map__set_max_entries(map, 1);	/* unused */
+		return;
+	}
+	if (bpfutil__alloc_on_use())
+		bpf_map__set_type(map, BPF_MAP_TYPE_HASH);
+	bpfutil__size_by_tasks(map, PM_CPU_MAX_TASKS);
+}
+
 /* open -> configure -> load -> attach, one twin; one cleanup path */
 static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
 {
@@ -105,8 +124,7 @@ static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
 	cpu->skel->rodata->use_task_storage = tp_btf && bpfutil__kernel_at_least(6, 4);
 	cpu->skel->rodata->hierarchy_id = cpu->hierarchy_id;
 	set_twin(cpu->skel, tp_btf);
-	if (cpu->skel->rodata->use_task_storage)
-		bpf_map__set_max_entries(cpu->skel->maps.task_seen_pid, 1);	/* unused */
+	size_task_seen(cpu->skel);
 	what = "pin";
 	ret = pin__prepare(&cpu->pin, cpu->skel->obj, NULL);
 	if (ret)
@@ -428,6 +446,11 @@ int cpu__remove(struct pm_cpu *cpu, __u64 cgid)
 	if (bpf_map_delete_elem(bpf_map__fd(cpu->skel->maps.cpu_stats), &key))
 		return -errno;
 	return 0;
+}
+
+int cpu__refusals(struct pm_cpu *cpu, pm_refusal_fn fn, void *ctx)
+{
+	return bpfutil__read_refusals(cpu->skel->maps.refusals, cpu->hier, fn, ctx);
 }
 
 void cpu__errors(struct pm_cpu *cpu, __u64 errs[PM_CPU_ERR_MAX])

@@ -334,6 +334,8 @@ static int gpu_load(struct pm_gpu *g, bool syscalls, char *err, size_t errlen)
 	g->skel->rodata->hier = g->hier;
 	g->skel->rodata->ioctl_nr = SYS_ioctl;
 	gpu_set_mode(g->skel, syscalls);
+	/* an entry lives while its thread is inside the call: no more than the node has threads */
+	bpfutil__size_by_tasks(g->skel->maps.gpu_inflight, PM_GPU_MAX_INFLIGHT);
 	what = "pin";
 	ret = pin__prepare(&g->pin, g->skel->obj, gpu_transient);
 	if (ret)
@@ -528,7 +530,8 @@ static __u64 gpu_now_ns(void)
  */
 static void gpu_sweep_inflight(struct pm_gpu *g)
 {
-	int fd = bpf_map__fd(g->skel->maps.gpu_inflight), more, steps = 2 * PM_GPU_MAX_INFLIGHT;
+	int fd = bpf_map__fd(g->skel->maps.gpu_inflight), more;
+	__u64 steps = 2ULL * bpf_map__max_entries(g->skel->maps.gpu_inflight);
 	__u64 now = gpu_now_ns();
 	struct pm_gpu_call call;
 	__u32 tid, next;
@@ -605,6 +608,11 @@ void gpu__remove(struct pm_gpu *g, __u64 cgid)
 
 		bpf_map_delete_elem(bpf_map__fd(g->skel->maps.gpu_jobs), &jkey);
 	}
+}
+
+int gpu__refusals(struct pm_gpu *g, pm_refusal_fn fn, void *ctx)
+{
+	return bpfutil__read_refusals(g->skel->maps.refusals, g->hier, fn, ctx);
 }
 
 void gpu__errors(struct pm_gpu *g, __u64 errs[PM_GPU_ERR_MAX])

@@ -14,7 +14,7 @@
 #include <podmeter/pin.h>
 #include "mem.skel.h"
 
-#define VALIDATE_EVERY	5	/* reads between owner checks against /proc */
+#define VALIDATE_EVERY	10	/* reads between checks that owners are alive */
 
 struct pm_mem {
 	struct mem_bpf *skel;
@@ -22,9 +22,7 @@ struct pm_mem {
 	enum pm_hier hier;
 	int ncpus;
 	long page_size;
-	long clk_tck;
 	unsigned int reads;
-	char proc_root[PATH_MAX];
 	struct pm_mem_val *vals;
 	struct ring_buffer *ooms;
 	const struct pm_mem_visitor *visitor;	/* during mem__read() */
@@ -36,6 +34,10 @@ static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults)
 	bpf_program__set_autoload(skel->progs.raw_tp_rss_stat, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_mark_victim, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_mark_victim, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_fork, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_fork, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_exit, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_exit, !tp_btf);
 	/* exceptions:page_fault_user is x86 only */
 	bpf_program__set_autoload(skel->progs.tp_btf_page_fault_user, tp_btf && faults);
 	bpf_program__set_autoload(skel->progs.raw_tp_page_fault_user, !tp_btf && faults);
@@ -69,6 +71,8 @@ static int load(struct pm_mem *mem, bool tp_btf, char *err, size_t errlen)
 	mem->skel->rodata->track_v1 = mem->hier == PM_HIER_V1_CPUACCT;
 	mem->skel->rodata->hier = mem->hier;
 	set_twin(mem->skel, tp_btf, faults);
+	/* one entry per process: the node cannot have more */
+	bpfutil__size_by_tasks(mem->skel->maps.mm_state, PM_MEM_MAX_MMS);
 	what = "pin";
 	ret = pin__prepare(&mem->pin, mem->skel->obj, NULL);
 	if (ret)
@@ -113,8 +117,7 @@ int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, boo
 		goto out_nomem;
 	mem->hier = hier;
 	mem->page_size = sysconf(_SC_PAGESIZE);
-	mem->clk_tck = sysconf(_SC_CLK_TCK);
-	snprintf(mem->proc_root, sizeof(mem->proc_root), "%s", proc_root);
+	(void)proc_root;	/* the owner checks need no more than kill(2) */
 	mem->ncpus = libbpf_num_possible_cpus();
 	if (mem->ncpus <= 0)
 		goto out_nomem;
@@ -141,60 +144,52 @@ out_free:
 	return ret;
 }
 
-/* Is the owner of an address space still the process it was? */
-static bool owner_alive(const struct pm_mem *mem, const struct pm_mm_state *st, bool check_start)
-{
-	char path[PATH_MAX + 32], buf[1024], *p;
-	unsigned long long start;
-	FILE *f;
-	size_t n;
+struct rss_read {
+	struct pm_mem *mem;
+	const struct pm_mem_visitor *v;
+	bool check;		/* owners checked this read */
+	__u32 *dead;		/* their tgids, deleted after the walk */
+	size_t n_dead, cap_dead;
+};
 
-	if (kill(st->tgid, 0) && errno == ESRCH)
-		return false;
-	if (!check_start)
-		return true;
-	snprintf(path, sizeof(path), "%s/%u/stat", mem->proc_root, st->tgid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* field 22, starttime in clock ticks; fields after comm's closing ')' */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-				"%*d %*d %*d %*d %llu", &start) != 1)
-		return true;	/* unreadable: keep it */
-	return start == st->start_time / (1000000000ULL / mem->clk_tck);
+static void rss_entry(void *ctx, const void *key, const void *value)
+{
+	const struct pm_mm_state *st = value;
+	struct rss_read *rd = ctx;
+	__u32 *grown;
+	int k;
+
+	if (rd->check && kill(st->tgid, 0) && errno == ESRCH) {
+		if (rd->n_dead == rd->cap_dead) {
+			grown = realloc(rd->dead, (rd->cap_dead * 2 + 64) * sizeof(*grown));
+			if (!grown)
+				return;
+			rd->dead = grown;
+			rd->cap_dead = rd->cap_dead * 2 + 64;
+		}
+		rd->dead[rd->n_dead++] = *(const __u32 *)key;
+		return;
+	}
+	for (k = 0; k < PM_MEM_KINDS; k++)
+		if (st->pages[k] > 0)
+			rd->v->rss(rd->v->ctx, st->cgid, k, (__u64)st->pages[k] * rd->mem->page_size);
 }
 
 /*
- * Resident pages by cgroup; address spaces whose owner is gone are dropped.
- * The next key is taken before an entry may be deleted: a deleted key would
- * restart the walk from the first entry and count entries twice.
+ * Resident pages by cgroup. The kernel drops a process's entry at its
+ * exit; every few reads, entries whose owner is gone (exits missed while no
+ * program was attached) are dropped here.
  */
 static void read_rss(struct pm_mem *mem, const struct pm_mem_visitor *v)
 {
+	struct rss_read rd = { .mem = mem, .v = v, .check = mem->reads++ % VALIDATE_EVERY == 0 };
 	int fd = bpf_map__fd(mem->skel->maps.mm_state);
-	bool check_start = mem->reads++ % VALIDATE_EVERY == 0;
-	__u64 key, next;
-	struct pm_mm_state st;
-	int k, more;
+	size_t i;
 
-	more = !bpf_map_get_next_key(fd, NULL, &next);
-	while (more) {
-		key = next;
-		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (bpf_map_lookup_elem(fd, &key, &st))
-			continue;
-		if (!owner_alive(mem, &st, check_start)) {
-			bpf_map_delete_elem(fd, &key);
-			continue;
-		}
-		for (k = 0; k < PM_MEM_KINDS; k++)
-			if (st.pages[k] > 0)
-				v->rss(v->ctx, st.cgid, k, (__u64)st.pages[k] * mem->page_size);
-	}
+	bpfutil__for_each(mem->skel->maps.mm_state, rss_entry, &rd);
+	for (i = 0; i < rd.n_dead; i++)
+		bpf_map_delete_elem(fd, &rd.dead[i]);
+	free(rd.dead);
 }
 
 static void read_events(struct pm_mem *mem, const struct pm_mem_visitor *v)
@@ -228,6 +223,11 @@ int mem__read(struct pm_mem *mem, const struct pm_mem_visitor *v)
 	read_events(mem, v);
 	read_rss(mem, v);
 	return 0;
+}
+
+int mem__refusals(struct pm_mem *mem, pm_refusal_fn fn, void *ctx)
+{
+	return bpfutil__read_refusals(mem->skel->maps.refusals, mem->hier, fn, ctx);
 }
 
 int mem__remove(struct pm_mem *mem, __u64 cgid)

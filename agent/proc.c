@@ -48,6 +48,8 @@ static int load(struct pm_proc *p, bool tp_btf, char *err, size_t errlen)
 	p->skel->rodata->track_v1 = p->hier == PM_HIER_V1_CPUACCT;
 	p->skel->rodata->hier = p->hier;
 	set_twin(p->skel, tp_btf);
+	/* an exited process holds its pid until freed: no more entries than pids in use */
+	bpfutil__size_by_tasks(p->skel->maps.exited, PM_PROC_MAX_EXITED);
 	what = "pin";
 	ret = pin__prepare(&p->pin, p->skel->obj, NULL);
 	if (!ret) {
@@ -113,14 +115,34 @@ static __u64 ktime_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+struct exited_read {
+	const struct pm_proc_visitor *v;
+	__u64 now, grace_ns;
+	struct u64map seen;	/* a pid deleted and made again during the walk: taken once */
+};
+
+/* Unreaped exits older than the grace period are zombies. */
+static void exited_entry(void *ctx, const void *key, const void *value)
+{
+	struct exited_read *rd = ctx;
+	struct pm_exited e = *(const struct pm_exited *)value;
+	__u32 pid = *(const __u32 *)key;
+
+	if (rd->now < e.ts || rd->now - e.ts < rd->grace_ns || u64map__get(&rd->seen, pid) ||
+	    u64map__put(&rd->seen, pid, &rd->seen))
+		return;
+	e.comm[sizeof(e.comm) - 1] = '\0';
+	e.parent_comm[sizeof(e.parent_comm) - 1] = '\0';
+	rd->v->zombie(rd->v->ctx, e.cgid, pid, e.ppid, e.comm, e.parent_comm,
+		      (rd->now - e.ts) / 1e9);
+}
+
 int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 {
 	int fd = bpf_map__fd(p->skel->maps.proc_stats), i;
 	struct pm_cg_key key, next, *prev = NULL;
-	__u32 pid, pnext, *pprev = NULL;
-	__u64 starts, now;
-	struct pm_exited e;
-	struct u64map seen;
+	struct exited_read rd = { .v = v, .now = ktime_ns(), .grace_ns = p->grace_ns };
+	__u64 starts;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
@@ -131,27 +153,9 @@ int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 			starts += p->vals[i].starts;
 		v->starts(v->ctx, key.cgid, starts);
 	}
-	/*
-	 * Unreaped exits older than the grace period are zombies. The kernel
-	 * deletes entries while this walks them, and a walk whose last key was
-	 * deleted starts over: each pid is taken once.
-	 */
-	fd = bpf_map__fd(p->skel->maps.exited);
-	now = ktime_ns();
-	u64map__init(&seen);
-	while (!bpf_map_get_next_key(fd, pprev, &pnext)) {
-		pid = pnext;
-		pprev = &pid;
-		if (u64map__get(&seen, pid) || u64map__put(&seen, pid, &seen))
-			continue;
-		if (bpf_map_lookup_elem(fd, &pid, &e) || now < e.ts || now - e.ts < p->grace_ns)
-			continue;
-		e.comm[sizeof(e.comm) - 1] = '\0';
-		e.parent_comm[sizeof(e.parent_comm) - 1] = '\0';
-		v->zombie(v->ctx, e.cgid, pid, e.ppid, e.comm, e.parent_comm,
-			  (now - e.ts) / 1e9);
-	}
-	u64map__free(&seen);
+	u64map__init(&rd.seen);
+	bpfutil__for_each(p->skel->maps.exited, exited_entry, &rd);
+	u64map__free(&rd.seen);
 	return 0;
 }
 
@@ -160,6 +164,11 @@ void proc__remove(struct pm_proc *p, __u64 cgid)
 	struct pm_cg_key key = { .cgid = cgid, .hier = p->hier };
 
 	bpf_map_delete_elem(bpf_map__fd(p->skel->maps.proc_stats), &key);
+}
+
+int proc__refusals(struct pm_proc *p, pm_refusal_fn fn, void *ctx)
+{
+	return bpfutil__read_refusals(p->skel->maps.refusals, p->hier, fn, ctx);
 }
 
 void proc__errors(struct pm_proc *p, __u64 errs[PM_PROC_ERR_MAX])

@@ -31,6 +31,36 @@ static __always_inline __u64 task_cpuacct_cgid(struct task_struct *t)
 	return BPF_CORE_READ(t, cgroups, subsys[id], cgroup, kn, id);
 }
 
+/* The same hierarchy's struct cgroup; NULL without cpuacct. */
+static __always_inline struct cgroup *task_cpuacct_cgroup(struct task_struct *t)
+{
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, cpuacct_cgrp_id))
+		return NULL;
+	int id = bpf_core_enum_value(enum cgroup_subsys_id, cpuacct_cgrp_id);
+
+	return BPF_CORE_READ(t, cgroups, subsys[id], cgroup);
+}
+
+/*
+ * The task is switching out for the last time (do_task_dead() set
+ * TASK_DEAD). Linux 5.14 renamed task_struct::state to __state (commit
+ * 2f064a59a11f "sched: Change task_struct::state").
+ */
+#define PM_TASK_DEAD 0x80
+
+struct task_struct___o {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool task_dead(struct task_struct *t)
+{
+	struct task_struct___o *o = (void *)t;
+
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state) & PM_TASK_DEAD;
+	return BPF_CORE_READ(o, state) & PM_TASK_DEAD;
+}
+
 /*
  * Linux 6.2 made the mm counters percpu_counters (commit f1a7941243c1
  * "mm: convert mm's rss stats into percpu_counter"); before, an array of

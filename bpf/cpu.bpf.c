@@ -9,14 +9,17 @@
  * run-queue wait before a slice is the growth of its sched_info.run_delay
  * (the kernel's own schedstat), which the kernel updates when the task
  * arrives on the CPU, so no wakeup hook is needed. Both are charged at
- * switch-out to the cgroup the task had at switch-in. Nothing is sent to user
- * space per event.
+ * switch-out to the cgroup the task had at switch-in, as counted: a cgroup
+ * below a container is counted in the container's (bpf/tables.bpf.h),
+ * decided once per cgroup and kept in a few slots per CPU. Nothing is sent
+ * to user space per event.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "core_fixes.bpf.h"
+#include "tables.bpf.h"
 #include <podmeter/cpu.h>
 
 #define barrier() asm volatile("" ::: "memory")
@@ -88,6 +91,9 @@ struct {
 	__type(value, __u64);
 } cpu_errors SEC(".maps");
 
+PM_REFUSALS_MAP(refusals);
+PM_FOLD_MAP(cpu_fold);
+
 static __always_inline void count_error(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&cpu_errors, &idx);
@@ -114,6 +120,7 @@ static __always_inline void flush(struct pm_cpu_run *run)
 		v->runq_ns += run->pend_runq_ns;
 	} else {
 		count_error(PM_CPU_ERR_CGROUP_FULL);
+		refusal_add(&refusals, run->pend_cgid, hier, PM_TABLE_CGROUPS);
 	}
 	run->pend_oncpu_ns = 0;
 	run->pend_runq_ns = 0;
@@ -127,13 +134,35 @@ static __always_inline void flush(struct pm_cpu_run *run)
  */
 #define TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
 
-static __always_inline __u64 task_cgid(struct task_struct *t, const bool btf)
+static __always_inline struct cgroup *task_cgroup(struct task_struct *t, const bool btf)
 {
 	if (track_v1)
-		return task_cpuacct_cgid(t);
-	if (btf)
-		return t->cgroups->dfl_cgrp->kn->id;
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+		return task_cpuacct_cgroup(t);
+	return btf ? t->cgroups->dfl_cgrp : BPF_CORE_READ(t, cgroups, dfl_cgrp);
+}
+
+/* Not inlined: a CPU's slots answer nearly every switch. */
+static __noinline __u64 fold_slow(struct pm_cpu_run *run, struct cgroup *cg, __u64 cgid)
+{
+	__u32 slot = cgid & (PM_CPU_FOLD_SLOTS - 1);
+	__u64 to = fold_cgid(&cpu_fold, cg, cgid);
+
+	run->fold_from[slot] = cgid;
+	run->fold_to[slot] = to;
+	return to;
+}
+
+/* The cgroup @t is counted in: its own, or its container's. */
+static __always_inline __u64 task_cgid(struct pm_cpu_run *run, struct task_struct *t,
+				       const bool btf)
+{
+	struct cgroup *cg = task_cgroup(t, btf);
+	__u64 cgid = btf && !track_v1 ? cg->kn->id : BPF_CORE_READ(cg, kn, id);
+	__u32 slot = cgid & (PM_CPU_FOLD_SLOTS - 1);
+
+	if (run->fold_from[slot] == cgid)
+		return run->fold_to[slot];
+	return fold_slow(run, cg, cgid);
 }
 
 static __always_inline __u64 run_delay(struct task_struct *t, const bool btf)
@@ -163,7 +192,7 @@ static __always_inline bool task_is_fair(struct task_struct *t, const bool btf)
 }
 
 static __always_inline struct pm_task_seen *task_seen_get(struct task_struct *t, __u32 pid,
-							  const bool btf)
+							  __u64 cgid, const bool btf)
 {
 	struct pm_task_seen *seen, fresh = { .task = (__u64)t };
 
@@ -172,7 +201,11 @@ static __always_inline struct pm_task_seen *task_seen_get(struct task_struct *t,
 	seen = bpf_map_lookup_elem(&task_seen_pid, &pid);
 	if (seen && seen->task == (__u64)t)
 		return seen;
-	bpf_map_update_elem(&task_seen_pid, &pid, &fresh, BPF_ANY);
+	if (bpf_map_update_elem(&task_seen_pid, &pid, &fresh, BPF_ANY)) {
+		count_error(PM_CPU_ERR_TASK_FULL);
+		refusal_add(&refusals, cgid, hier, PM_TABLE_TASKS);
+		return NULL;
+	}
 	return bpf_map_lookup_elem(&task_seen_pid, &pid);
 }
 
@@ -217,8 +250,9 @@ static __always_inline void close_slice(struct pm_cpu_run *run, struct task_stru
 {
 	__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
 	__u64 delay = run_delay(prev, btf);
-	struct pm_task_seen *seen = task_seen_get(prev, pid, btf), none = {};
-	__u64 sum_start, delay_start, cgid;
+	__u64 cgid = seen_in ? run->cgid : task_cgid(run, prev, btf);
+	struct pm_task_seen *seen = task_seen_get(prev, pid, cgid, btf), none = {};
+	__u64 sum_start, delay_start;
 
 	if (run_count(prev, btf) == 1) {
 		sum_start = 0;
@@ -231,11 +265,13 @@ static __always_inline void close_slice(struct pm_cpu_run *run, struct task_stru
 						    : sum;
 		delay_start = delay;
 	}
-	cgid = seen_in ? run->cgid : task_cgid(prev, btf);
 	if (!seen)
 		seen = &none;	/* no room for a baseline: this slice only */
 	charge(run, cgid, owed(&seen->oncpu_charged, sum, sum_start),
 	       owed(&seen->runq_charged, delay, delay_start));
+	/* by pid: the entry goes with the task (task storage does by itself) */
+	if (!(btf && use_task_storage) && task_dead(prev))
+		bpf_map_delete_elem(&task_seen_pid, &pid);
 }
 
 static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struct *next,
@@ -247,7 +283,7 @@ static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struc
 		run->cgid = 0;	/* idle: charged to no one, pending kept */
 		return;
 	}
-	run->cgid = task_cgid(next, btf);
+	run->cgid = task_cgid(run, next, btf);
 	run->sum_start = TASK_READ(btf, next, se.sum_exec_runtime);
 	run->delay_start = run_delay(next, btf);
 	if (bpf_core_field_exists(next->sched_info))

@@ -14,13 +14,17 @@
  *
  * At entry the fd is resolved to its inode's device number, looked up in
  * gpu_devs (filled by the agent); a GPU call leaves {start, device, op} in a
- * per-thread entry that the exit takes and adds to gpu_stats.
+ * per-thread entry that the exit takes and adds to gpu_stats. Every
+ * syscall's exit is traced, a killed thread's too: an entry lives while its
+ * thread is inside the call, and the agent sizes the table from the node's
+ * task limit. Stats are keyed by cgroup as counted (bpf/tables.bpf.h).
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "core_fixes.bpf.h"
+#include "tables.bpf.h"
 #include <podmeter/cpu.h>
 #include <podmeter/gpu.h>
 
@@ -41,6 +45,7 @@ struct {
 	__type(value, struct pm_gpu_dev);
 } gpu_devs SEC(".maps");
 
+/* Sized and flagged by the agent before load (agent/gpu.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PM_GPU_MAX_INFLIGHT);
@@ -70,6 +75,9 @@ struct {
 	__type(value, __u64);
 } gpu_jobs SEC(".maps");
 
+PM_REFUSALS_MAP(refusals);
+PM_FOLD_MAP(gpu_fold);
+
 /* Where each architecture keeps the syscall number in the user registers. */
 struct pt_regs___x86 {
 	unsigned long orig_ax;
@@ -92,6 +100,15 @@ static __always_inline __u64 current_cgid(void)
 	if (track_v1)
 		return task_cpuacct_cgid(bpf_get_current_task_btf());
 	return bpf_get_current_cgroup_id();
+}
+
+/* @cgid (current's) as counted: its container's when it lies below one. */
+static __always_inline __u64 counted(__u64 cgid)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct cgroup *cg = track_v1 ? task_cpuacct_cgroup(t) : BPF_CORE_READ(t, cgroups, dfl_cgrp);
+
+	return fold_cgid(&gpu_fold, cg, cgid);
 }
 
 /*
@@ -163,8 +180,10 @@ static __always_inline int handle_enter(__u32 fd, __u32 cmd)
 	call.dev = dev->index;
 	call.op = op_of(cmd, dev->flags);
 	call.start_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&gpu_inflight, &tid, &call, BPF_ANY))
+	if (bpf_map_update_elem(&gpu_inflight, &tid, &call, BPF_ANY)) {
 		count_error(PM_GPU_ERR_INFLIGHT_FULL);
+		refusal_add(&refusals, counted(current_cgid()), hier, PM_TABLE_GPU_INFLIGHT);
+	}
 	return 0;
 }
 
@@ -187,11 +206,16 @@ static __always_inline int handle_exit(void)
 	key.cgid = current_cgid();
 	v = bpf_map_lookup_elem(&gpu_stats, &key);
 	if (!v) {
+		key.cgid = counted(key.cgid);
+		v = bpf_map_lookup_elem(&gpu_stats, &key);
+	}
+	if (!v) {
 		bpf_map_update_elem(&gpu_stats, &key, &zero, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&gpu_stats, &key);
 	}
 	if (!v) {
 		count_error(PM_GPU_ERR_STATS_FULL);
+		refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
 		return 0;
 	}
 	v->calls++;
@@ -260,16 +284,22 @@ int drm_sched_job(void *ctx)
 	__u64 one = 1, *v;
 
 	v = bpf_map_lookup_elem(&gpu_jobs, &key);
+	if (!v) {
+		key.cgid = counted(key.cgid);
+		v = bpf_map_lookup_elem(&gpu_jobs, &key);
+	}
 	if (v) {
 		*v += 1;
 		return 0;
 	}
 	if (bpf_map_update_elem(&gpu_jobs, &key, &one, BPF_NOEXIST)) {
 		v = bpf_map_lookup_elem(&gpu_jobs, &key);
-		if (v)
+		if (v) {
 			*v += 1;
-		else
+		} else {
 			count_error(PM_GPU_ERR_STATS_FULL);
+			refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
+		}
 	}
 	return 0;
 }

@@ -3,15 +3,19 @@
  * Resident memory, page faults and OOM kills per cgroup.
  *
  * rss_stat fires whenever an mm counter moves; the program keeps what each
- * address space last counted, with its owner and the owner's cgroup, so a
- * pod's resident memory is the sum of its processes' own counters, the ones
- * VmRSS is made of. Faults and OOM kills are flows, summed per cgroup.
+ * process's address space last counted, with the owner's cgroup, so a pod's
+ * resident memory is the sum of its processes' own counters, the ones VmRSS
+ * is made of. The table is keyed by process and its entry goes when the
+ * process's last thread exits: it never holds more entries than the node
+ * has processes, and the agent sizes it from the node's task limit. Faults
+ * and OOM kills are flows, summed per cgroup as counted (bpf/tables.bpf.h).
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "core_fixes.bpf.h"
+#include "tables.bpf.h"
 #include <podmeter/cpu.h>
 #include <podmeter/mem.h>
 
@@ -25,10 +29,11 @@ struct {
 	__type(value, struct pm_mem_val);
 } mem_events SEC(".maps");
 
+/* Sized and flagged by the agent before load (agent/mem.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PM_MEM_MAX_MMS);
-	__type(key, __u64);
+	__type(key, __u32);	/* tgid */
 	__type(value, struct pm_mm_state);
 } mm_state SEC(".maps");
 
@@ -44,6 +49,9 @@ struct {
 	__type(value, __u64);
 } mem_errors SEC(".maps");
 
+PM_REFUSALS_MAP(refusals);
+PM_FOLD_MAP(mem_fold);
+
 static __always_inline void count_error(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&mem_errors, &idx);
@@ -52,39 +60,69 @@ static __always_inline void count_error(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline __u64 cgid_of(struct task_struct *t)
+static __always_inline struct cgroup *cgroup_of(struct task_struct *t)
 {
 	if (track_v1)
-		return task_cpuacct_cgid(t);
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+		return task_cpuacct_cgroup(t);
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp);
 }
 
-static __always_inline struct pm_mem_val *stats_of(__u64 cgid)
+static __always_inline __u64 cgid_of(struct task_struct *t)
 {
-	struct pm_cg_key key = { .cgid = cgid, .hier = hier };
+	return BPF_CORE_READ(cgroup_of(t), kn, id);
+}
+
+/* The cgroup @t is counted in: its own, or its container's. */
+static __always_inline __u64 counted_cgid(struct task_struct *t)
+{
+	struct cgroup *cg = cgroup_of(t);
+
+	return fold_cgid(&mem_fold, cg, BPF_CORE_READ(cg, kn, id));
+}
+
+/*
+ * @t's cgroup's stats. Its own entry is looked up first: a cgroup only
+ * gets one when it is counted as itself, and nearly all are.
+ */
+static __always_inline struct pm_mem_val *stats_of(struct task_struct *t)
+{
+	struct cgroup *cg = cgroup_of(t);
+	struct pm_cg_key key = { .cgid = BPF_CORE_READ(cg, kn, id), .hier = hier };
 	static const struct pm_mem_val zero;
 	struct pm_mem_val *v;
 
 	v = bpf_map_lookup_elem(&mem_events, &key);
 	if (v)
 		return v;
+	key.cgid = fold_cgid(&mem_fold, cg, key.cgid);
+	v = bpf_map_lookup_elem(&mem_events, &key);
+	if (v)
+		return v;
 	bpf_map_update_elem(&mem_events, &key, &zero, BPF_NOEXIST);
 	v = bpf_map_lookup_elem(&mem_events, &key);
-	if (!v)
+	if (!v) {
 		count_error(PM_MEM_ERR_CGROUP_FULL);
+		refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
+	}
 	return v;
 }
 
-/* The address space's owner: current when it is current's, else mm->owner. */
+/*
+ * The process whose address space @mm is: mm->owner (kept with memory
+ * cgroups), else current's when @mm is current's. NULL while @mm is not the
+ * owner's address space: a child's being copied at fork, or one torn down.
+ */
 static __always_inline struct task_struct *mm_owner(struct mm_struct *mm)
 {
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task(), *owner = NULL;
 
-	if (BPF_CORE_READ(cur, mm) == mm)
-		return BPF_CORE_READ(cur, group_leader);
 	if (bpf_core_field_exists(mm->owner))
-		return BPF_CORE_READ(mm, owner);
-	return NULL;
+		owner = BPF_CORE_READ(mm, owner);
+	else if (BPF_CORE_READ(cur, mm) == mm)
+		owner = BPF_CORE_READ(cur, group_leader);
+	if (!owner || BPF_CORE_READ(owner, mm) != mm)
+		return NULL;
+	return owner;
 }
 
 /*
@@ -114,39 +152,90 @@ static __always_inline void read_all(struct mm_struct *mm, struct pm_mm_state *s
 		st->pages[k] = mm_counter_pages(mm, k);
 }
 
+/* A fresh entry for @owner's address space @mm, every counter read. */
+static __always_inline void mm_fresh(struct mm_struct *mm, struct task_struct *owner, __u32 tgid)
+{
+	struct pm_mm_state fresh = {};
+
+	fresh.own = cgid_of(owner);
+	fresh.cgid = counted_cgid(owner);
+	fresh.tgid = tgid;
+	fresh.mm = (__u64)mm;
+	read_all(mm, &fresh);
+	if (bpf_map_update_elem(&mm_state, &tgid, &fresh, BPF_ANY)) {
+		count_error(PM_MEM_ERR_MM_FULL);
+		refusal_add(&refusals, fresh.cgid, hier, PM_TABLE_MMS);
+	}
+}
+
 /*
- * mm_structs are reused by address: an entry whose owner is not this mm's
- * owner is a dead address space's, and starts over.
+ * One entry per process: an entry of another address space (after exec, or
+ * a process that reused the pid) starts over with every counter read.
  */
 static __always_inline int handle_rss_stat(struct mm_struct *mm, int member)
 {
 	struct task_struct *owner = mm_owner(mm);
-	struct pm_mm_state fresh = {}, *st;
-	__u64 key = (__u64)mm;
+	struct pm_mm_state *st;
+	__u64 cgid;
 	__u32 tgid;
 
 	if (member < 0 || member >= PM_MEM_KINDS || !owner)
 		return 0;
 	tgid = BPF_CORE_READ(owner, tgid);
-	st = bpf_map_lookup_elem(&mm_state, &key);
-	if (st && st->tgid == tgid) {
+	st = bpf_map_lookup_elem(&mm_state, &tgid);
+	if (st && st->mm == (__u64)mm) {
 		/* the owner may have moved to another cgroup since */
-		st->cgid = cgid_of(owner);
+		cgid = cgid_of(owner);
+		if (cgid != st->own) {
+			st->own = cgid;
+			st->cgid = counted_cgid(owner);
+		}
 		st->pages[member & (PM_MEM_KINDS - 1)] = mm_counter_pages(mm, member);
 		return 0;
 	}
-	fresh.cgid = cgid_of(owner);
-	fresh.tgid = tgid;
-	fresh.start_time = BPF_CORE_READ(owner, start_boottime);
-	read_all(mm, &fresh);
-	if (bpf_map_update_elem(&mm_state, &key, &fresh, BPF_ANY) == -7 /* E2BIG */)
-		count_error(PM_MEM_ERR_MM_FULL);
+	mm_fresh(mm, owner, tgid);
+	return 0;
+}
+
+/*
+ * A process is forked: its address space was copied before it had a pid
+ * (those counter changes are skipped), so it is counted from here. A child
+ * sharing its parent's (vfork) finds the parent's entry.
+ */
+static __always_inline int handle_fork(struct task_struct *child)
+{
+	struct mm_struct *mm = BPF_CORE_READ(child, mm);
+	struct task_struct *owner;
+	struct pm_mm_state *st;
+	__u32 tgid;
+
+	if (!mm || BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;	/* a kernel thread, or a thread */
+	owner = mm_owner(mm);
+	if (!owner)
+		return 0;
+	tgid = BPF_CORE_READ(owner, tgid);
+	st = bpf_map_lookup_elem(&mm_state, &tgid);
+	if (!st || st->mm != (__u64)mm)
+		mm_fresh(mm, owner, tgid);
+	return 0;
+}
+
+/* The process's last thread exits: its address space is going. */
+static __always_inline int handle_exit(struct task_struct *p)
+{
+	__u32 tgid;
+
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	tgid = BPF_CORE_READ(p, tgid);
+	bpf_map_delete_elem(&mm_state, &tgid);
 	return 0;
 }
 
 static __always_inline int handle_fault(void)
 {
-	struct pm_mem_val *v = stats_of(cgid_of((struct task_struct *)bpf_get_current_task()));
+	struct pm_mem_val *v = stats_of((struct task_struct *)bpf_get_current_task());
 
 	if (v)
 		v->faults++;
@@ -155,8 +244,8 @@ static __always_inline int handle_fault(void)
 
 static __always_inline int handle_victim(struct task_struct *t)
 {
-	__u64 cgid = cgid_of(t);
-	struct pm_mem_val *v = stats_of(cgid);
+	__u64 cgid = counted_cgid(t);
+	struct pm_mem_val *v = stats_of(t);
 	struct pm_oom_event *e;
 
 	if (v)
@@ -184,6 +273,30 @@ SEC("raw_tp/rss_stat")
 int BPF_PROG(raw_tp_rss_stat, struct mm_struct *mm, int member)
 {
 	return handle_rss_stat(mm, member);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tp_btf_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(child);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(raw_tp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(child);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tp_btf_sched_process_exit, struct task_struct *p)
+{
+	return handle_exit(p);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(raw_tp_sched_process_exit, struct task_struct *p)
+{
+	return handle_exit(p);
 }
 
 SEC("tp_btf/page_fault_user")

@@ -7,12 +7,18 @@
  * length is the IP packet's (headers on, link layer off). The peer address
  * (destination on egress, source on ingress) is looked up in an LPM trie of
  * CIDRs -> class; no match is "internet".
+ *
+ * A socket's cgroup below a container (made inside it) is counted in the
+ * container's entry, as in the other objects (bpf/tables.bpf.h). cgroup_skb
+ * programs cannot read the cgroup tree, so the decision is taken when such a
+ * cgroup is made (cgroup_mkdir) and kept in net_fold.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include "tables.bpf.h"
 #include <podmeter/net.h>
 
 #define ETH_P_IP	0x0800
@@ -54,6 +60,17 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } net_errors SEC(".maps");
+
+/* cgroup v2 id -> the id it is counted as, for cgroups made below a container */
+PM_FOLD_MAP(net_fold);
+
+/* A socket's cgroup as counted; only asked when it has no entry of its own. */
+static __always_inline __u64 counted(__u64 cgid)
+{
+	__u64 *to = bpf_map_lookup_elem(&net_fold, &cgid);
+
+	return to ? *to : cgid;
+}
 
 static __always_inline void count_error(__u32 idx)
 {
@@ -97,6 +114,14 @@ static __always_inline void account(struct __sk_buff *skb, __u32 dir)
 	key.class = peer_class(skb, dir);
 	v = bpf_map_lookup_elem(&net_stats, &key);
 	if (!v) {
+		__u64 to = counted(key.cgid);
+
+		if (to != key.cgid) {
+			key.cgid = to;
+			v = bpf_map_lookup_elem(&net_stats, &key);
+		}
+	}
+	if (!v) {
 		bpf_map_update_elem(&net_stats, &key, &zero, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&net_stats, &key);
 		if (!v) {
@@ -129,6 +154,10 @@ static __always_inline int handle_retransmit(const struct sock *sk)
 
 	v = bpf_map_lookup_elem(&tcp_retrans, &cgid);
 	if (!v) {
+		cgid = counted(cgid);
+		v = bpf_map_lookup_elem(&tcp_retrans, &cgid);
+	}
+	if (!v) {
 		bpf_map_update_elem(&tcp_retrans, &cgid, &zero, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&tcp_retrans, &cgid);
 		if (!v) {
@@ -150,6 +179,27 @@ SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(raw_tp_tcp_retransmit_skb, const struct sock *sk)
 {
 	return handle_retransmit(sk);
+}
+
+/*
+ * A cgroup v2 cgroup is made: when it lies below a container, its sockets
+ * will be counted in the container. One program for both kinds of kernel
+ * (it runs only at mkdir); a cgroup made while no program was attached gets
+ * its own entries.
+ */
+SEC("raw_tp/cgroup_mkdir")
+int BPF_PROG(raw_tp_net_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	__u64 cgid, to, cgp;
+
+	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0 ||
+	    bpf_probe_read_kernel(&cgp, sizeof(cgp), &cgrp))
+		return 0;
+	cgid = BPF_CORE_READ(cgrp, kn, id);
+	to = pm_fold_compute(cgp);
+	if (to != cgid)
+		bpf_map_update_elem(&net_fold, &cgid, &to, BPF_ANY);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

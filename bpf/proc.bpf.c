@@ -4,13 +4,16 @@
  * that have exited but are not freed, for zombie detection: an entry from
  * the moment the last thread of a process exits until the task is freed
  * (after its parent reaps it). The agent calls one a zombie after a grace
- * period.
+ * period. The exited table is keyed by pid, and an exited process holds its
+ * pid until it is freed: it never holds more entries than the node has
+ * pids in use, and the agent sizes it from the node's task limit.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "core_fixes.bpf.h"
+#include "tables.bpf.h"
 #include <podmeter/cpu.h>
 #include <podmeter/proc.h>
 
@@ -24,6 +27,7 @@ struct {
 	__type(value, struct pm_proc_val);
 } proc_stats SEC(".maps");
 
+/* Sized and flagged by the agent before load (agent/proc.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PM_PROC_MAX_EXITED);
@@ -38,6 +42,9 @@ struct {
 	__type(value, __u64);
 } proc_errors SEC(".maps");
 
+PM_REFUSALS_MAP(refusals);
+PM_FOLD_MAP(proc_fold);
+
 static __always_inline void count_error(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&proc_errors, &idx);
@@ -46,26 +53,39 @@ static __always_inline void count_error(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline __u64 cgid_of(struct task_struct *t)
+static __always_inline struct cgroup *cgroup_of(struct task_struct *t)
 {
 	if (track_v1)
-		return task_cpuacct_cgid(t);
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+		return task_cpuacct_cgroup(t);
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp);
 }
 
+static __always_inline __u64 cgid_of(struct task_struct *t)
+{
+	return BPF_CORE_READ(cgroup_of(t), kn, id);
+}
+
+/* @t's cgroup's stats, as counted: its own entry first (bpf/tables.bpf.h). */
 static __always_inline struct pm_proc_val *stats_of(struct task_struct *t)
 {
-	struct pm_cg_key key = { .cgid = cgid_of(t), .hier = hier };
+	struct cgroup *cg = cgroup_of(t);
+	struct pm_cg_key key = { .cgid = BPF_CORE_READ(cg, kn, id), .hier = hier };
 	static const struct pm_proc_val zero;
 	struct pm_proc_val *v;
 
 	v = bpf_map_lookup_elem(&proc_stats, &key);
 	if (v)
 		return v;
+	key.cgid = fold_cgid(&proc_fold, cg, key.cgid);
+	v = bpf_map_lookup_elem(&proc_stats, &key);
+	if (v)
+		return v;
 	bpf_map_update_elem(&proc_stats, &key, &zero, BPF_NOEXIST);
 	v = bpf_map_lookup_elem(&proc_stats, &key);
-	if (!v)
+	if (!v) {
 		count_error(PM_PROC_ERR_CGROUP_FULL);
+		refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
+	}
 	return v;
 }
 
@@ -107,12 +127,14 @@ static __always_inline int handle_exit(struct task_struct *p)
 	tgid = BPF_CORE_READ(p, tgid);
 	parent = BPF_CORE_READ(p, real_parent);
 	e.ts = bpf_ktime_get_ns();
-	e.cgid = cgid_of(p);
+	e.cgid = fold_cgid(&proc_fold, cgroup_of(p), cgid_of(p));
 	e.ppid = BPF_CORE_READ(parent, tgid);
 	BPF_CORE_READ_STR_INTO(&e.comm, p, comm);
 	BPF_CORE_READ_STR_INTO(&e.parent_comm, parent, comm);
-	if (bpf_map_update_elem(&exited, &tgid, &e, BPF_ANY))
+	if (bpf_map_update_elem(&exited, &tgid, &e, BPF_ANY)) {
 		count_error(PM_PROC_ERR_EXITED_FULL);
+		refusal_add(&refusals, e.cgid, hier, PM_TABLE_EXITED);
+	}
 	return 0;
 }
 

@@ -142,6 +142,24 @@ static json_t *json_processes(const struct pm_pod_snap *p)
 			 "zombie_list", list ? list : json_null());
 }
 
+/* {table: entries refused} of the tables that refused the pod something */
+static json_t *json_refusals(const struct pm_pod_snap *p)
+{
+	json_t *o = json_object();
+	int t;
+
+	for (t = 0; o && t < PM_SNAP_TABLES; t++) {
+		if (!p->table_refusals[t])
+			continue;
+		if (json_object_set_new(o, snapshot_table_str(t),
+					json_integer((json_int_t)p->table_refusals[t]))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
 /* {cpu, memory, gpu[, network]} of @v, in dollars */
 static json_t *json_dollars(const double *v, int n)
 {
@@ -239,6 +257,7 @@ static json_t *json_pod(const struct pm_pod_snap *p, bool has_net, bool has_gpu)
 	if (has_net)
 		err |= json_object_set_new(o, "network", json_network(p));
 	err |= json_object_set_new(o, "processes", json_processes(p));
+	err |= json_object_set_new(o, "table_refusals", json_refusals(p));
 	err |= json_object_set_new(o, "gpu", json_gpu(p));
 	err |= json_object_set_new(o, "idle", json_boolean(p->idle));
 	err |= json_object_set_new(o, "idle_seconds", json_num(p->idle_seconds));

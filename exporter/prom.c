@@ -508,6 +508,28 @@ static void prom_write_rec(FILE *f, const struct pm_snapshot *s, bool memory)
 	}
 }
 
+/* Only pods with a refusal: the series exists once something was refused. */
+static void prom_write_refusals(FILE *f, const struct pm_snapshot *s)
+{
+	const char *name = "podmeter_pod_table_refusals_total";
+	size_t i;
+	int t;
+
+	prom_family(f, name, "counter",
+		    "Entries the pod's events needed in a kernel table that its share or the "
+		    "table's size refused; what they carried is not counted.");
+	for (i = 0; i < s->n_pods; i++) {
+		for (t = 0; t < PM_SNAP_TABLES; t++) {
+			if (!s->pods[i].table_refusals[t])
+				continue;
+			prom_pod_labels(f, name, &s->pods[i]);
+			prom_put_label(f, "table", snapshot_table_str(t), false);
+			fputc('}', f);
+			prom_put_value(f, (double)s->pods[i].table_refusals[t]);
+		}
+	}
+}
+
 static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 {
 	prom_write_judgement(f, s);
@@ -553,6 +575,7 @@ static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 			pod_zombies);
 	prom_pod_family(f, s, "podmeter_pod_process_starts_total", "counter",
 			"Processes started in the pod (threads not counted).", pod_starts);
+	prom_write_refusals(f, s);
 	if (!s->has_net)
 		return;
 	prom_write_net(f, s);
@@ -654,6 +677,19 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		a->gpu_insert_failures);
 	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"cuda_stats\"} %" PRIu64 "\n",
 		a->cuda_insert_failures);
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"proc_stats\"} %" PRIu64 "\n",
+		a->proc_insert_failures);
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"exited\"} %" PRIu64 "\n",
+		a->exited_insert_failures);
+	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"task_seen_pid\"} %" PRIu64 "\n",
+		a->task_insert_failures);
+
+	prom_family(f, "podmeter_agent_table_refusals_total", "counter",
+		    "Entries kernel tables refused on the whole node, by table (a pod over its "
+		    "share, or a full table).");
+	for (i = 0; i < PM_SNAP_TABLES; i++)
+		fprintf(f, "podmeter_agent_table_refusals_total{table=\"%s\"} %" PRIu64 "\n",
+			snapshot_table_str(i), a->table_refusals[i]);
 
 	prom_family(f, "podmeter_agent_cuda_library_refusals_total", "counter",
 		    "libcuda files pods map that were not probed, by reason.");

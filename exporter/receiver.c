@@ -454,6 +454,7 @@ static void recv_report(struct recv *r, struct MHD_Connection *conn,
 		return;
 	json = pbjson__report(pb, len, err, sizeof(err));
 	if (!json) {
+		/* checked before: only memory can fail here, and a retry may find some */
 		recv_refuse(res, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err);
 		return;
 	}
@@ -473,6 +474,7 @@ static void recv_body(struct recv *r, struct MHD_Connection *conn, const struct 
 		      struct recv_result *res)
 {
 	Podmeter__V1__NodeReport *rep;
+	char reason[RECV_REASON_MAX];
 	size_t len;
 	void *pb;
 	int ret;
@@ -490,6 +492,14 @@ static void recv_body(struct recv *r, struct MHD_Connection *conn, const struct 
 		else
 			recv_refuse(res, MHD_HTTP_BAD_REQUEST,
 				    "the body is not gzip or is corrupt");
+		return;
+	}
+	/* bounded before anything is unpacked: empty messages unpack a thousandfold */
+	ret = pbjson__check(pb, len, reason, sizeof(reason));
+	if (ret) {
+		recv_refuse(res, ret == -EFBIG ? MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST,
+			    "%s", reason);
+		free(pb);
 		return;
 	}
 	rep = podmeter__v1__node_report__unpack(NULL, len, pb);

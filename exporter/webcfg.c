@@ -54,7 +54,8 @@ static void web_err(char *err, size_t errlen, const char *fmt, ...)
 int webcfg__read_file(const char *path, char **out, size_t *len)
 {
 	struct stat st;
-	ssize_t n;
+	ssize_t n = 0;
+	size_t got;
 	int fd, ret = 0;
 	char *buf;
 
@@ -62,7 +63,11 @@ int webcfg__read_file(const char *path, char **out, size_t *len)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > PM_WEB_FILE_MAX) {
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > PM_WEB_FILE_MAX) {
 		ret = !S_ISREG(st.st_mode) ? -EINVAL : -EFBIG;
 		goto out_close;
 	}
@@ -71,16 +76,25 @@ int webcfg__read_file(const char *path, char **out, size_t *len)
 		ret = -ENOMEM;
 		goto out_close;
 	}
-	n = read(fd, buf, st.st_size);
+	/* a read may return less than asked: until the size fstat gave, or the end */
+	for (got = 0; got < (size_t)st.st_size; got += n) {
+		n = read(fd, buf + got, st.st_size - got);
+		if (n < 0 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n <= 0)
+			break;
+	}
 	if (n < 0) {
 		ret = -errno;
 		free(buf);
 		goto out_close;
 	}
-	buf[n] = '\0';
+	buf[got] = '\0';
 	*out = buf;
 	if (len)
-		*len = n;
+		*len = got;
 out_close:
 	close(fd);
 	return ret;

@@ -19,6 +19,32 @@ struct bpf_map;
 /* Sum a per-CPU array of @n __u64 counters over CPUs into @out (0 on error). */
 void bpfutil__sum_counters(struct bpf_map *map, __u32 n, __u64 *out);
 bool bpfutil__kernel_at_least(int major, int minor);
+/* The node's bound on tasks at once: min(kernel.pid_max, kernel.threads-max). */
+__u32 bpfutil__task_limit(__u32 *pid_max, __u32 *threads_max);
+/* Hash maps of tracing programs can be allocated as used (kernels >= 6.1). */
+bool bpfutil__alloc_on_use(void);
+/*
+ * Before load: a table keyed by pid or tid sized to the node's task limit,
+ * allocated as used; where the kernel needs it preallocated, at most
+ * @prealloc_max entries.
+ */
+void bpfutil__size_by_tasks(struct bpf_map *map, __u32 prealloc_max);
+
+/*
+ * Inserts a table refused (bpf/tables.bpf.h): cumulative, by cgroup and
+ * enum pm_table. Returns true when the cgroup is gone and its count taken:
+ * the pair is removed.
+ */
+typedef bool (*pm_refusal_fn)(void *ctx, __u64 cgid, __u32 table, __u64 n);
+/* Every (cgroup, table) pair of @hier in a "refusals" map. */
+int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn fn, void *ctx);
+/*
+ * Every entry of a map that is not per-CPU, @fn called with copies: in
+ * batches where the kernel has batch lookups (5.6), else key by key. An
+ * entry deleted or added meanwhile may be missed.
+ */
+typedef void (*pm_entry_fn)(void *ctx, const void *key, const void *value);
+int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx);
 
 /* ---- agent/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
 struct pm_cpu;
@@ -52,6 +78,7 @@ int cpu__retired_get(struct pm_cpu *cpu, const char *uid, struct pm_retired_val 
 int cpu__retired_set(struct pm_cpu *cpu, const char *uid, const struct pm_retired_val *v);
 void cpu__retired_del(struct pm_cpu *cpu, const char *uid);
 void cpu__errors(struct pm_cpu *cpu, __u64 errs[PM_CPU_ERR_MAX]);
+int cpu__refusals(struct pm_cpu *cpu, pm_refusal_fn fn, void *ctx);
 void cpu__close(struct pm_cpu *cpu);
 
 /* ---- agent/mem.c: loads bpf/mem.bpf.c and reads its maps ---- */
@@ -72,6 +99,7 @@ int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, boo
 int mem__read(struct pm_mem *mem, const struct pm_mem_visitor *v);
 int mem__remove(struct pm_mem *mem, __u64 cgid);
 void mem__errors(struct pm_mem *mem, __u64 errs[PM_MEM_ERR_MAX]);
+int mem__refusals(struct pm_mem *mem, pm_refusal_fn fn, void *ctx);
 void mem__close(struct pm_mem *mem);
 
 /* ---- agent/net.c: loads bpf/net.bpf.c (cgroup v2 ids only) ---- */
@@ -111,6 +139,7 @@ int proc__open(struct pm_proc **out, enum pm_hier hier, __u64 zombie_grace_ms, b
 int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v);
 void proc__remove(struct pm_proc *p, __u64 cgid);
 void proc__errors(struct pm_proc *p, __u64 errs[PM_PROC_ERR_MAX]);
+int proc__refusals(struct pm_proc *p, pm_refusal_fn fn, void *ctx);
 void proc__close(struct pm_proc *p);
 
 /* ---- agent/kubemeta.c: pod names, owners, requests (kubelet or /var/log/pods) ---- */
@@ -232,6 +261,7 @@ int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v);
 /* Drop a dead cgroup's entries. */
 void gpu__remove(struct pm_gpu *g, __u64 cgid);
 void gpu__errors(struct pm_gpu *g, __u64 errs[PM_GPU_ERR_MAX]);
+int gpu__refusals(struct pm_gpu *g, pm_refusal_fn fn, void *ctx);
 void gpu__close(struct pm_gpu *g);
 
 /* ---- agent/cuda.c: loads bpf/cuda.bpf.c: uprobes on libcuda.so ---- */

@@ -9,7 +9,8 @@
 
 /* Named map sizes; the agent may change them before load. */
 #define PM_CPU_MAX_CGROUPS	16384
-#define PM_CPU_MAX_TASKS	65536	/* raw_tp twin: baselines per pid */
+#define PM_CPU_MAX_TASKS	65536	/* per-pid baselines, preallocated (kernels < 6.1) */
+#define PM_CPU_FOLD_SLOTS	8	/* per-CPU cache of counted cgroups; a power of two */
 
 /* Which hierarchy a cgroup id belongs to: ids are only unique per hierarchy. */
 enum pm_hier {
@@ -51,6 +52,12 @@ struct pm_cpu_run {
 	__u32 pid;		/* its pid; 0 = idle */
 	__u32 pad;
 	__u64 seq_end;
+	/*
+	 * The CPU's last cgroups and the cgroup each is counted as (see
+	 * bpf/tables.bpf.h): a switch looks here before the shared cache.
+	 */
+	__u64 fold_from[PM_CPU_FOLD_SLOTS];
+	__u64 fold_to[PM_CPU_FOLD_SLOTS];
 };
 
 /*
@@ -94,11 +101,39 @@ struct pm_retired_val {
 	__u64 runq_ns;
 };
 
+/*
+ * Tables a pod can fill (the `table` label of refusals). Each is sized from
+ * the node's limits or bounded per cgroup; an entry refused is counted for
+ * the cgroup whose event needed it (an LRU hash of struct pm_refusal_key ->
+ * __u64 in each BPF object, "refusals": refusals are rare, one count is
+ * shared by the CPUs).
+ */
+enum pm_table {
+	PM_TABLE_TASKS = 0,	/* cpu task_seen_pid: per-task baselines */
+	PM_TABLE_MMS,		/* mem mm_state: address spaces */
+	PM_TABLE_EXITED,	/* proc exited: processes exited, not freed */
+	PM_TABLE_GPU_INFLIGHT,	/* gpu gpu_inflight: threads inside a GPU ioctl */
+	PM_TABLE_CUDA_ALLOCS,	/* cuda cuda_allocs: live device allocations */
+	PM_TABLE_CUDA_PENDING,	/* cuda cuda_pending: threads inside an alloc or sync call */
+	PM_TABLE_CGROUPS,	/* a stats map keyed by cgroup (cpu_stats, mem_events, ...) */
+	PM_TABLES,
+};
+
+#define PM_REFUSAL_MAX_KEYS	1024	/* (cgroup, table) pairs with a refusal */
+#define PM_FOLD_CACHE		4096	/* cgroups whose counted cgroup is known */
+
+struct pm_refusal_key {
+	__u64 cgid;		/* as counted: a container's below it are folded into it */
+	__u32 hier;		/* enum pm_hier */
+	__u32 table;		/* enum pm_table */
+};
+
 /* Indexes into the cpu_errors per-CPU array. */
 enum pm_cpu_err {
 	PM_CPU_ERR_CGROUP_FULL = 0,	/* cpu_stats insert failed */
 	PM_CPU_ERR_RESYNC = 1,		/* prev was not the task seen switching in */
 	PM_CPU_ERR_BORN_LOST = 2,	/* cgroup_mkdir event dropped: ring buffer full */
+	PM_CPU_ERR_TASK_FULL = 3,	/* task_seen_pid insert failed */
 	PM_CPU_ERR_MAX,
 };
 

@@ -11,6 +11,15 @@
 #define PM_CUDA_MAX_CGROUPS	16384
 #define PM_CUDA_MAX_ALLOCS	262144	/* live device allocations, node-wide */
 #define PM_CUDA_MAX_PENDING	16384	/* threads inside an allocation or a sync call */
+#define PM_CUDA_MAX_QUOTAS	4096	/* cgroups using CUDA at once (an LRU) */
+/*
+ * What one cgroup (a container: cgroups below it count in it) may hold of
+ * each: a sixteenth, so a pod filling its share leaves the tables to the
+ * others. Real processes hold hundreds to a few thousand allocations
+ * (caching allocators take large segments).
+ */
+#define PM_CUDA_ALLOCS_PER_CGROUP	(PM_CUDA_MAX_ALLOCS / 16)
+#define PM_CUDA_PENDING_PER_CGROUP	(PM_CUDA_MAX_PENDING / 16)
 
 /*
  * Per-CPU value of cuda_stats, keyed by struct pm_cg_key (cpu.h); user space
@@ -38,6 +47,20 @@ struct pm_cuda_alloc {
 	__u64 size;
 	__u64 cgid;		/* cgroup charged: frees are taken from it */
 	__u64 start_time;	/* owner's start_boottime (ns): against pid reuse */
+	__u64 task;		/* owner's group leader: the kernel drops a dead owner's first */
+};
+
+/*
+ * Per cgroup charged (struct pm_cg_key): entries it holds in cuda_allocs and
+ * cuda_pending, checked before an insert and changed atomically by the
+ * programs. User space deleting allocations of dead processes does not
+ * change them: a cgroup at its share has the kernel count again (at most
+ * once a second), dropping dead owners' entries on the way.
+ */
+struct pm_cuda_quota {
+	__s64 allocs;
+	__s64 pending;
+	__u64 recount_ns;	/* last recount, bpf_ktime_get_ns() */
 };
 
 enum pm_cuda_err {
@@ -45,6 +68,8 @@ enum pm_cuda_err {
 	PM_CUDA_ERR_ALLOC_FULL = 1,	/* allocation table full: its bytes are not held */
 	PM_CUDA_ERR_READ = 2,		/* the returned device pointer could not be read */
 	PM_CUDA_ERR_UNMATCHED = 3,	/* a return without its entry (pending table full) */
+	PM_CUDA_ERR_ALLOC_REFUSED = 4,	/* an allocation over its cgroup's share: not held */
+	PM_CUDA_ERR_PENDING_REFUSED = 5,	/* a call over its cgroup's share: not timed */
 	PM_CUDA_ERR_MAX,
 };
 

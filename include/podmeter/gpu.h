@@ -10,7 +10,8 @@
 /* Named map sizes. */
 #define PM_GPU_MAX_DEVS		64	/* GPU device files tracked (gpu_devs) */
 #define PM_GPU_MAX_KEYS		16384	/* (cgroup, device, op) series (gpu_stats) */
-#define PM_GPU_MAX_INFLIGHT	16384	/* threads inside a GPU ioctl at once (gpu_inflight) */
+#define PM_GPU_MAX_INFLIGHT	65536	/* threads inside a GPU ioctl at once (gpu_inflight):
+					 * preallocated (kernels < 6.1); else the node's task limit */
 #define PM_GPU_MAX_JOB_CGROUPS	16384	/* cgroups queueing DRM scheduler jobs (gpu_jobs) */
 
 /* The kernel's dev_t encoding (MINORBITS = 20), the key of gpu_devs. */

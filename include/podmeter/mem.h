@@ -9,7 +9,7 @@
 
 /* Named map sizes. */
 #define PM_MEM_MAX_CGROUPS	16384
-#define PM_MEM_MAX_MMS		65536
+#define PM_MEM_MAX_MMS		65536	/* preallocated (kernels < 6.1); else the node's task limit */
 
 /* The kernel's mm counters (enum MM_*), the `kind` label. */
 enum pm_mem_kind {
@@ -27,15 +27,19 @@ struct pm_mem_val {
 };
 
 /*
- * One address space: its counters as the kernel last reported them, its
- * owner, and the owner's cgroup. A gauge is state, not a flow: user space
- * sums these by cgroup and drops those whose owner is gone (an mm's last
- * counter changes are not all reported as it is torn down).
+ * One process's address space, keyed by the process (its tgid, so no more
+ * entries than processes can exist): its counters as the kernel last
+ * reported them, and the owner's cgroup. The entry goes when the process's
+ * last thread exits; a gauge is state, not a flow: user space sums these by
+ * cgroup and drops those whose owner is gone (exits missed while no
+ * program was attached; a pid reused meanwhile is caught by the kernel, as
+ * the new process's first counter change brings another mm).
  */
 struct pm_mm_state {
-	__u64 cgid;
-	__u64 start_time;	/* owner's task->start_boottime (ns): against pid reuse */
-	__u32 tgid;		/* owner process */
+	__u64 cgid;		/* the owner's cgroup as counted (bpf/tables.bpf.h) */
+	__u64 own;		/* the owner's cgroup itself, to see it move */
+	__u64 mm;		/* the mm_struct counted: another one (exec, a reused pid) starts over */
+	__u32 tgid;		/* owner process, the key */
 	__u32 pad;
 	__s64 pages[PM_MEM_KINDS];
 };

@@ -9,8 +9,10 @@
 /*
  * Bumped whenever a map's meaning changes without its sizes changing: a set
  * pinned with another number is replaced, not adopted.
+ *   2: mm_state keyed by process; cgroups below a container counted in it;
+ *      per-task tables sized from the node's task limit; refusals maps.
  */
-#define PM_PIN_LAYOUT 1
+#define PM_PIN_LAYOUT 2
 
 
 

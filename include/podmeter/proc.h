@@ -8,7 +8,7 @@
 #endif
 
 #define PM_PROC_MAX_CGROUPS	16384
-#define PM_PROC_MAX_EXITED	65536
+#define PM_PROC_MAX_EXITED	65536	/* preallocated (kernels < 6.1); else the node's task limit */
 
 /* Per-CPU value of proc_stats, keyed by struct pm_cg_key (cpu.h). */
 struct pm_proc_val {
@@ -23,7 +23,7 @@ struct pm_proc_val {
  */
 struct pm_exited {
 	__u64 ts;		/* bpf_ktime_get_ns() at exit */
-	__u64 cgid;
+	__u64 cgid;		/* as counted (bpf/tables.bpf.h) */
 	__u32 ppid;		/* the parent that should reap it */
 	__u32 pad;
 	char comm[16];

@@ -105,6 +105,22 @@ struct pm_cuda_snap {
 	uint64_t sync_ns;	/* time in cuCtxSynchronize */
 };
 
+/*
+ * Tables a pod can fill, in the order of enum pm_table (cpu.h): the `table`
+ * label of refusals.
+ */
+#define PM_SNAP_TABLES 7
+
+static inline const char *snapshot_table_str(int table)
+{
+	static const char *const names[PM_SNAP_TABLES] = {
+		"task_seen_pid", "mm_state", "exited", "gpu_inflight",
+		"cuda_allocs", "cuda_pending", "cgroups",
+	};
+
+	return table >= 0 && table < PM_SNAP_TABLES ? names[table] : "";
+}
+
 struct pm_zombie_snap {
 	uint32_t pid, ppid;
 	char comm[16];
@@ -151,6 +167,7 @@ struct pm_pod_snap {
 	int idle;			/* under the idle thresholds for the window, no zombie */
 	double idle_seconds;		/* since it last was busy, while idle; else 0 */
 	unsigned int zombie_mask;	/* 1 << enum pm_zombie_kind */
+	uint64_t table_refusals[PM_SNAP_TABLES];	/* entries its events needed and were refused */
 	size_t n_findings;
 	struct pm_finding_snap *findings;
 	uint64_t throttled_periods;	/* its containers', removed ones included: cumulative */
@@ -185,6 +202,10 @@ struct pm_agent_stats {
 	uint64_t net_insert_failures;		/* net_stats / tcp_retrans full */
 	uint64_t gpu_insert_failures;		/* gpu_stats / gpu_inflight full */
 	uint64_t cuda_insert_failures;		/* cuda_stats / allocations / pending full */
+	uint64_t proc_insert_failures;		/* proc_stats full */
+	uint64_t exited_insert_failures;	/* exited full */
+	uint64_t task_insert_failures;		/* task_seen_pid full */
+	uint64_t table_refusals[PM_SNAP_TABLES];	/* node-wide, as the kernel counted them */
 	uint64_t cuda_refusals[PM_CUDA_REFUSE_MAX];	/* libcuda files not probed, by reason */
 	uint64_t kubelet_errors;		/* failed or garbled /pods requests */
 	uint64_t cgroups_tracked;		/* entries in cpu_stats */

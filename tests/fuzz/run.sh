@@ -5,7 +5,8 @@
 #                                       from a fixed seed: the same run every time
 #   run.sh campaign SECONDS [NAME,...]  regression inputs, then SECONDS of fuzzing each
 #                                       (niced), one at a time, keeping what it finds
-# Env: FUZZ_BIN_DIR (build/fuzz), FUZZ_WORK_DIR ($FUZZ_BIN_DIR/work). A crash leaves its
+# Env: FUZZ_BIN_DIR (build/fuzz), FUZZ_WORK_DIR ($FUZZ_BIN_DIR/work), FUZZ_ARGS (more
+# libFuzzer flags for the fuzzing itself, e.g. -use_value_profile=1). A crash leaves its
 # input under $FUZZ_WORK_DIR/crashes/NAME/; once fixed, it goes in tests/fuzz/regress/NAME/.
 set -u
 
@@ -49,7 +50,7 @@ stat_of() {
 	sed -n "s/^stat::$2: *//p" "$1" | tail -1
 }
 
-names=$(cd "$here" && ls fuzz_*.c | sed 's/^fuzz_//;s/\.c$//')
+names=$(for f in "$here"/fuzz_*.c; do f=${f##*/fuzz_}; echo "${f%.c}"; done)
 [ -n "$only" ] && names=$(echo "$only" | tr ',' ' ')
 mkdir -p "$work"
 summary=$work/$mode.tsv
@@ -82,6 +83,7 @@ for n in $names; do
 	fi
 
 	start=$(date +%s)
+	touch "$log.start"
 	if [ "$mode" = smoke ]; then
 		corpus=$(mktemp -d "$work/smoke-$n.XXXXXX")
 		"$exe" "$@" -seed=1 -runs="$amount" "$corpus" "$here/corpus/$n" >>"$log" 2>&1
@@ -89,8 +91,9 @@ for n in $names; do
 	else
 		corpus=$work/corpus/$n
 		mkdir -p "$corpus"
-		nice -n 10 "$exe" "$@" -max_total_time="$amount" "$corpus" "$here/corpus/$n" \
-			>>"$log" 2>&1
+		# shellcheck disable=SC2086 # FUZZ_ARGS: flags, split on spaces
+		nice -n 10 "$exe" "$@" ${FUZZ_ARGS:-} -max_total_time="$amount" "$corpus" \
+			"$here/corpus/$n" >>"$log" 2>&1
 		rc=$?
 	fi
 	secs=$(($(date +%s) - start))
@@ -99,7 +102,7 @@ for n in $names; do
 	units=$(find "$corpus" -type f | wc -l)
 	[ "$mode" = smoke ] && rm -rf "$corpus"
 	if [ $rc -ne 0 ]; then
-		result="CRASH $(ls -t "$work/crashes/$n" | head -1)"
+		result="CRASH $(find "$work/crashes/$n" -type f -newer "$log.start" -printf '%f ')"
 		failed="$failed $n"
 		echo "fuzz: $n: found a crash; see $log" >&2
 		grep -A 12 -m 1 'ERROR:\|runtime error\|fuzz: .*does not hold' "$log" >&2

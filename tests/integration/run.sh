@@ -35,6 +35,7 @@ run tests/integration/test_reconciler_dashboard.sh
 run tests/integration/test_reconciler_propose.sh
 run tests/integration/test_reconciler_crash.sh
 run tests/integration/test_gpu.sh
+run tests/integration/test_tables.sh
 run tests/integration/test_hostile.sh
 run tests/integration/test_containerd.sh
 run tests/integration/test_detect.sh

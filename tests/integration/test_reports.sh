@@ -164,6 +164,20 @@ else
 	fail "no spooled report to decode"
 fi
 
+# a report whose empty pods would unpack and render a thousandfold: refused from its
+# packed bytes (413), the receiver's memory barely moving
+bomb="tests/fuzz/regress/decode/empty-pods-1MiB.gz"
+if [ -f "$bomb" ] && [ -n "$RECV_PID" ]; then
+	rss0=$(awk '/^VmHWM/ { print $2 }' "/proc/$RECV_PID/status")
+	code=$(curl -s -o "$WORK/bomb.out" -w '%{http_code}' -m 20 --data-binary "@$bomb" \
+		-H 'Content-Type: application/x-protobuf' -H 'Content-Encoding: gzip' \
+		-H 'X-Podmeter-Node: bomb' -H 'X-Podmeter-Seq: 1' "http://127.0.0.1:$RPORT/v1/reports")
+	rss1=$(awk '/^VmHWM/ { print $2 }' "/proc/$RECV_PID/status")
+	[ "$code" = 413 ] && [ $((rss1 - rss0)) -lt 65536 ] &&
+		pass "1 MiB of empty pods: $code ($(head -c 120 "$WORK/bomb.out")), peak RSS +$(((rss1 - rss0) / 1024)) MiB" ||
+		fail "1 MiB of empty pods: $code, peak RSS ${rss0} -> ${rss1} kB"
+fi
+
 stop_agent || fail "agent exit status"
 umount "$TINY"
 finish

@@ -14,9 +14,13 @@
  *   -c BYTES   one copy of BYTES with each of the 8 cuMemcpy* variants
  *   -s N       N cuCtxSynchronize calls          -t N   N cuStreamSynchronize calls
  *   -w         wait for a line on stdin          -e MS  stay MS milliseconds before exiting
+ *   -A N:SIZE  N more cuMemAlloc_v2 of SIZE bytes, never freed (a table filler)
+ *   -T N       N threads at once, each in one cuCtxSynchronize (with
+ *              FAKE_CUDA_SYNC_US long, they are all inside together)
  * -a, -M, -S, -P and -c repeat. Prints what it did, one key=value a line;
  * a failed allocation (size 0) is counted apart and holds nothing.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +73,8 @@ struct alloc {
 };
 
 struct plan {
-	long launches, launches_ex, frees, syncs, stream_syncs, exit_ms;
+	long launches, launches_ex, frees, syncs, stream_syncs, exit_ms, bulk, threads;
+	size_t bulk_size;
 	int wait;
 	size_t nallocs, ncopies;
 	struct alloc allocs[MAX_OPS];
@@ -78,7 +83,7 @@ struct plan {
 
 struct done {
 	unsigned long long launches, allocs, alloc_failed, frees, alloc_bytes, freed_bytes;
-	unsigned long long copies, copied_bytes, syncs, sync_ns;
+	unsigned long long copies, copied_bytes, syncs, sync_ns, thread_syncs;
 };
 
 static unsigned long long now_ns(void)
@@ -107,7 +112,7 @@ static int parse(struct plan *p, int argc, char **argv)
 {
 	int o, err = 0;
 
-	while ((o = getopt(argc, argv, "l:L:a:M:S:P:f:c:s:t:we:")) != -1) {
+	while ((o = getopt(argc, argv, "l:L:a:M:S:P:f:c:s:t:we:A:T:")) != -1) {
 		switch (o) {
 		case 'l': p->launches = atol(optarg); break;
 		case 'L': p->launches_ex = atol(optarg); break;
@@ -125,6 +130,11 @@ static int parse(struct plan *p, int argc, char **argv)
 		case 't': p->stream_syncs = atol(optarg); break;
 		case 'w': p->wait = 1; break;
 		case 'e': p->exit_ms = atol(optarg); break;
+		case 'A':
+			if (sscanf(optarg, "%ld:%zu", &p->bulk, &p->bulk_size) != 2)
+				return -1;
+			break;
+		case 'T': p->threads = atol(optarg); break;
 		default: return -1;
 		}
 	}
@@ -179,6 +189,49 @@ static void do_copies(size_t n, struct done *d)
 	d->copied_bytes += 8ULL * n;
 }
 
+static void do_bulk(const struct plan *p, struct done *d)
+{
+	CUdeviceptr dptr;
+	long k;
+
+	for (k = 0; k < p->bulk; k++) {
+		if (cuMemAlloc_v2(&dptr, p->bulk_size)) {
+			d->alloc_failed++;
+			continue;
+		}
+		d->allocs++;
+		d->alloc_bytes += p->bulk_size;
+	}
+}
+
+static void *sync_thread(void *arg)
+{
+	(void)arg;
+	return (void *)(long)(cuCtxSynchronize() == 0);
+}
+
+/* Threads created first, then joined: each sits in its call while the others start. */
+static void do_threads(const struct plan *p, struct done *d)
+{
+	pthread_t *tids = calloc(p->threads, sizeof(*tids));
+	pthread_attr_t attr;
+	void *ok;
+	long k, n = 0;
+
+	if (!tids)
+		return;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	for (; n < p->threads; n++)
+		if (pthread_create(&tids[n], &attr, sync_thread, NULL))
+			break;
+	for (k = 0; k < n; k++)
+		if (!pthread_join(tids[k], &ok) && ok)
+			d->thread_syncs++;
+	pthread_attr_destroy(&attr);
+	free(tids);
+}
+
 static void run(struct plan *p, struct done *d)
 {
 	unsigned long long t;
@@ -204,6 +257,9 @@ static void run(struct plan *p, struct done *d)
 		d->sync_ns += now_ns() - t;
 		d->syncs++;
 	}
+	do_bulk(p, d);
+	if (p->threads > 0)
+		do_threads(p, d);
 }
 
 int main(int argc, char **argv)
@@ -214,7 +270,8 @@ int main(int argc, char **argv)
 
 	if (parse(&p, argc, argv)) {
 		fprintf(stderr, "usage: %s [-l N] [-L N] [-a SIZE]... [-M SIZE]... [-S SIZE]... "
-				"[-P WxH]... [-f N] [-c BYTES]... [-s N] [-t N] [-w] [-e MS]\n",
+				"[-P WxH]... [-f N] [-c BYTES]... [-s N] [-t N] [-w] [-e MS] "
+				"[-A N:SIZE] [-T N]\n",
 			argv[0]);
 		return 2;
 	}
@@ -227,9 +284,10 @@ int main(int argc, char **argv)
 	run(&p, &d);
 	printf("launches=%llu\nallocs=%llu\nalloc_failed=%llu\nfrees=%llu\nalloc_bytes=%llu\n"
 	       "freed_bytes=%llu\nheld_bytes=%llu\ncopies=%llu\ncopied_bytes=%llu\nsyncs=%llu\n"
-	       "sync_ns=%llu\n",
+	       "sync_ns=%llu\nthread_syncs=%llu\n",
 	       d.launches, d.allocs, d.alloc_failed, d.frees, d.alloc_bytes, d.freed_bytes,
-	       d.alloc_bytes - d.freed_bytes, d.copies, d.copied_bytes, d.syncs, d.sync_ns);
+	       d.alloc_bytes - d.freed_bytes, d.copies, d.copied_bytes, d.syncs, d.sync_ns,
+	       d.thread_syncs);
 	fflush(stdout);
 	if (p.exit_ms > 0)
 		usleep(p.exit_ms * 1000);
