@@ -210,5 +210,35 @@ check '[ "$(pyq "len(s[\"github\"][\"prs\"])")" = 1 ] && [ "$open" = 1 ] &&
 "$RECONCILER" explain --store "sqlite:$E/rec.db" shop/web >"$E/explain" 2>&1
 "$RECONCILER" explain --store "sqlite:$E/rec.db" pay/checkout >>"$E/explain" 2>&1
 check 'grep -q "pace *block.*pace.maxOpen 1" "$E/explain"' "explain: a group waits for pace"
+
+# ---- https, with a token from a file and the server's CA ----
+E=$RWORK/https
+mkdir -p "$E"
+make_repo "$E"
+stop_forge
+start_forge "$E" || fail "forge"
+cp "$RWORK/history.db" "$E/rec.db"
+GIT_PORT=$((FORGE_PORT + 1))
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+	-addext "subjectAltName=DNS:localhost" -keyout "$E/key.pem" -out "$E/cert.pem" >/dev/null 2>&1
+echo "git-$RANDOM$RANDOM" >"$E/git-token"
+echo "wrong" >"$E/wrong-token"
+python3 "$(dirname "$0")/git_http.py" --port "$GIT_PORT" --root "$E" --user bot \
+	--password-file "$E/git-token" --cert "$E/cert.pem" --key "$E/key.pem" &
+RSTARTED+=("$!")
+for _ in $(seq 1 50); do curl -sk -o /dev/null "https://127.0.0.1:$GIT_PORT/" && break; sleep 0.1; done
+hprop() {
+	"$RECONCILER" propose --store "sqlite:$E/rec.db" --repo "https://localhost:$GIT_PORT/gitops.git" \
+		--git-username bot --forge github --forge-url "$(forge_api github)" \
+		--forge-repo acme/gitops --forge-token-file "$E/forge-token" "$@"
+}
+hprop --git-cache "$E/c1" --git-token-file "$E/wrong-token" --git-ca-file "$E/cert.pem" >"$E/wrong.out" 2>&1
+hprop --git-cache "$E/c2" --git-token-file "$E/git-token" >"$E/noca.out" 2>&1
+check 'grep -q "credentials refused" "$E/wrong.out" && ! grep -q "credentials" "$E/noca.out" &&
+	grep -qi "certificate\|ssl\|tls" "$E/noca.out" && [ "$(pyq "len(s[\"github\"][\"prs\"])")" = 0 ]' \
+	"https: a wrong token is refused, an unknown CA too; nothing written ($(tail -1 "$E/noca.out" | cut -c1-80))"
+hprop --git-cache "$E/c3" --git-token-file "$E/git-token" --git-ca-file "$E/cert.pem" >"$E/ok.out" 2>&1
+check 'grep -q "3 opened" "$E/ok.out" && git --git-dir="$E/gitops.git" rev-parse -q --verify podmeter/lab-shop >/dev/null' \
+	"https with the token file and --git-ca-file: fetched, pushed, 3 pull requests"
 [ -n "${KEEP:-}" ] && cp -r "$RWORK" "$KEEP"
 finish
