@@ -729,6 +729,7 @@ static void revert_groups(struct cyc *c)
 			g->urgent = true;
 			g->savings_nd = p->savings_nd;
 			snprintf(g->reverts, sizeof(g->reverts), "%s", p->reverts);
+			snprintf(g->evidence, sizeof(g->evidence), "%s", p->outcome ? p->outcome : "");
 		}
 		free(items);
 	}

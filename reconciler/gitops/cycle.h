@@ -52,6 +52,7 @@ struct cycle_result {
 /* One proposal group being written this cycle. */
 struct group {
 	char name[200], kind[16], cluster[GS_NAME], ns[GS_NAME], reverts[GS_NAME];
+	char evidence[1024];	/* a revert: what the verification saw */
 	const struct tgt *tg;
 	struct gs_item *items;
 	struct guard_out **outs;	/* per item: the verdicts that let it through (may be NULL) */

@@ -180,8 +180,10 @@ char *report__doc(const struct group *g, const char *id, const char *hash)
 			g->auto_merge && !g->needs_budget && !strcmp(g->kind, "resize"),
 			"needsBudgetApproval", g->needs_budget, "urgent", g->urgent,
 			"costDeltaDollarsPerMonth", total, "items", items);
-	if (doc && g->reverts[0])
+	if (doc && g->reverts[0]) {
 		json_object_set_new(doc, "reverts", json_string(g->reverts));
+		json_object_set_new(doc, "evidence", json_string(g->evidence));
+	}
 	s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(doc);
 	return s;
@@ -302,7 +304,9 @@ char *report__body(const struct group *g, const char *id, const char *hash, cons
 	if (!strcmp(g->kind, "revert"))
 		yt_buf__printf(&b, "podmeter-reconciler merged %s, then saw it make things worse "
 			       "(OOM kills, CPU throttling or run-queue wait past the policy's "
-			       "verify thresholds). This puts the values back.\n\n", g->reverts);
+			       "verify thresholds). This puts the values back.\n\n**Evidence** (the "
+			       "hours after it applied against the day before it merged): %s\n\n",
+			       g->reverts, g->evidence[0] ? g->evidence : "see podmeter-reconciler explain");
 	else if (!strcmp(g->kind, "idle"))
 		yt_buf__printf(&b, "These workloads have been idle for the policy's days. podmeter "
 			       "proposes scaling them to zero; **never merged automatically**.\n\n");

@@ -146,6 +146,9 @@ git --git-dir="$D/gitops.git" show podmeter/revert-lab-pay-1:apps/pay/values-pod
 check 'python3 -c "import yaml,sys; v=yaml.safe_load(open(sys.argv[1])); sys.exit(v[\"checkout\"][\"resources\"][\"requests\"] != {\"cpu\": 2, \"memory\": \"2Gi\"})" "$D/revert.yaml" &&
 	[ "$(pyq "len([p for p in s[\"github\"][\"prs\"] if p[\"head\"] == \"podmeter/revert-lab-pay-1\" and \"podmeter/revert\" in p[\"labels\"]])")" = 1 ]' \
 	"a revert pull request puts checkout back to 2 cores / 2Gi"
+check '[ "$(pyq "[\"OOM kills 8 after\" in p[\"body\"] for p in s[\"github\"][\"prs\"] if p[\"head\"] == \"podmeter/revert-lab-pay-1\"]")" = "[True]" ]' \
+	"the revert pull request carries the evidence"
+
 "$RECONCILER" explain --store "$STORE" pay/checkout >"$D/explain.pay" 2>&1
 check 'grep -q "lab-pay#1 resize reverted" "$D/explain.pay" && grep -q "oomWorse\":true" "$D/explain.pay"' \
 	"explain pay/checkout shows the outcome"
@@ -196,7 +199,7 @@ start_reconciler --store "sqlite:$E/rec.db" --insecure-no-auth --propose-every 1
 	--repo "file://$E/gitops.git" --git-cache "$E/cache" --forge github \
 	--forge-url "$(forge_api github)" --forge-repo acme/gitops --forge-token-file "$E/forge-token" ||
 	fail "serve --propose-every"
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
 	[ "$(metric podmeter_reconciler_propose_cycles_total 'result="ok"')" != missing ] &&
 		[ "$(metric podmeter_reconciler_propose_cycles_total 'result="ok"')" -ge 2 ] 2>/dev/null && break
 	sleep 0.2
@@ -240,5 +243,8 @@ check 'grep -q "credentials refused" "$E/wrong.out" && ! grep -q "credentials" "
 hprop --git-cache "$E/c3" --git-token-file "$E/git-token" --git-ca-file "$E/cert.pem" >"$E/ok.out" 2>&1
 check 'grep -q "3 opened" "$E/ok.out" && git --git-dir="$E/gitops.git" rev-parse -q --verify podmeter/lab-shop >/dev/null' \
 	"https with the token file and --git-ca-file: fetched, pushed, 3 pull requests"
+hprop --git-cache "$E/c3" --git-token-file "$E/git-token" --git-ca-file "$E/cert.pem" --dashboard file >"$E/dash.out" 2>&1
+check 'git --git-dir="$E/gitops.git" show podmeter/dashboard:PODMETER-DASHBOARD.md 2>/dev/null | grep -q "| shop | Deployment/old |"' \
+	"--dashboard file: PODMETER-DASHBOARD.md on podmeter/dashboard lists the idle workload"
 [ -n "${KEEP:-}" ] && cp -r "$RWORK" "$KEEP"
 finish
