@@ -868,7 +868,8 @@ static int step_push(struct cyc *c, const struct group *g, struct gs_prop *row, 
 
 /* pushed -> open: the group's pull request updated, adopted or created. */
 static int step_open(struct cyc *c, const struct group *g, struct gs_prop *row,
-		     struct gs_prop *prev, const char *title, const char *body)
+		     struct gs_prop *prev, const char *title, const char *body, char *err,
+		     size_t errlen)
 {
 	struct forge_pr pr = { 0 };
 	struct gs_prop q, pq;
@@ -887,8 +888,14 @@ static int step_open(struct cyc *c, const struct group *g, struct gs_prop *row,
 		crash_point(c, "after-update");
 	} else {
 		ret = forge__create_pr(c->forge, row->branch, row->base, title, body, &pr);
-		if (ret == -EEXIST)
+		if (ret == -EEXIST) {
+			char why[512];
+
+			snprintf(why, sizeof(why), "%s", forge__error(c->forge));
 			ret = forge__find_pr(c->forge, row->branch, row->base, &pr);
+			if (ret == -ENOENT)	/* not a duplicate: the forge's refusal stands */
+				snprintf(err, errlen, "%s", why);
+		}
 		crash_point(c, "after-create");
 	}
 	if (!ret)
@@ -1170,7 +1177,7 @@ static int write_group(struct cyc *c, struct group *g, char *err, size_t errlen)
 	if (row.state == GS_CANDIDATE)
 		ret = step_push(c, g, &row, title, err, errlen);
 	if (!ret && row.state == GS_PUSHED)
-		ret = step_open(c, g, &row, prev, title, body);
+		ret = step_open(c, g, &row, prev, title, body, err, errlen);
 	else if (!ret && row.state == GS_OPEN && !fresh)
 		ret = step_rebase(c, g, &row, err, errlen);
 	if (ret == -EPERM) {

@@ -370,8 +370,13 @@ int forge__create_pr(struct forge *f, const char *branch, const char *base, cons
 	if (ret)
 		return ret;
 	if (r.status == 422 || r.status == 409) {
+		const char *msg = json_string_value(json_object_get(r.json, "message"));
+
+		/* a duplicate, or another refusal: the caller looks for an open one to tell */
+		ffail(f, -EEXIST, "POST %s: HTTP %ld%s%s", path, r.status, msg ? ": " : "",
+		      msg ? msg : "");
 		resp_free(&r);
-		return ffail(f, -EEXIST, "POST %s: one is open for %s already", path, branch);
+		return -EEXIST;
 	}
 	if (r.status != 201 && r.status != 200) {
 		ffail(f, -EIO, "POST %s: HTTP %ld", path, r.status);

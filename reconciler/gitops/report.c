@@ -10,6 +10,9 @@
 #include "cycle.h"
 #include "yamlt.h"
 
+#define REPORT_BODY_MAX 60000	/* bytes: under GitHub's 65,536 characters */
+#define REPORT_ROWS_CUT 150
+
 #ifndef __clang__
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
@@ -296,9 +299,16 @@ static void passed(struct yt_buf *b, const struct group *g)
 	}
 }
 
-char *report__body(const struct group *g, const char *id, const char *hash, const char *doc)
+/*
+ * The body at @level of detail: 0 everything; 1 without the embedded
+ * document (it is committed in the branch); 2 without the guardrails' list;
+ * 3 with the table cut to its first rows.
+ */
+static char *body_at(const struct group *g, const char *id, const char *hash, const char *doc,
+		     int level)
 {
 	struct yt_buf b = { 0 };
+	struct group cut = *g;
 
 	yt_buf__printf(&b, "<!-- podmeter-proposal group=%s id=%s hash=%s -->\n", g->name, id, hash);
 	if (!strcmp(g->kind, "revert"))
@@ -315,26 +325,51 @@ char *report__body(const struct group *g, const char *id, const char *hash, cons
 			       "measured on every node of cluster `%s`: CPU from the merged "
 			       "distribution (quantile ÷ target utilisation, or the forecast peak), "
 			       "memory from the peak working set × headroom.\n\n", g->cluster);
-	table(&b, g);
+	if (level >= 3 && cut.n > REPORT_ROWS_CUT)
+		cut.n = REPORT_ROWS_CUT;
+	table(&b, &cut);
+	if (cut.n < g->n)
+		yt_buf__printf(&b, "| … %zu more: see `.podmeter/proposals/%s.json` | | | | | |\n",
+			       g->n - cut.n, g->name);
 	yt_buf__printf(&b, "\n%s: **%s$%.2f a month** at the prices the agents used.\n",
 		       g->savings_nd >= 0 ? "Saves" : "Costs", "", fabs(g->savings_nd / 1e9));
-	forecasts(&b, g);
-	passed(&b, g);
+	forecasts(&b, &cut);
+	if (level < 2)
+		passed(&b, g);
+	else
+		yt_buf__printf(&b, "\nEvery guardrail verdict is in `.podmeter/proposals/%s.json` "
+			       "and `podmeter-reconciler explain`.\n", g->name);
 	if (g->needs_budget)
 		yt_buf__printf(&b, "\n:warning: Takes namespace `%s` over its monthly budget: "
 			       "labelled `podmeter/needs-budget-approval`, never merged "
 			       "automatically.\n", g->ns);
 	yt_buf__printf(&b, "\nThe files changed are podmeter's own (regenerated from the base "
 		       "branch at each cycle). Close this pull request to reject it: podmeter "
-		       "remembers, and asks again only when the value moves or time passes.\n\n"
-		       "<details><summary>Proposal document (<code>.podmeter/proposals/%s.json"
-		       "</code>)</summary>\n\n```json\n%s\n```\n</details>\n",
-		       g->name, doc ? doc : "{}");
+		       "remembers, and asks again only when the value moves or time passes.\n");
+	if (level < 1)
+		yt_buf__printf(&b, "\n<details><summary>Proposal document (<code>.podmeter/"
+			       "proposals/%s.json</code>)</summary>\n\n```json\n%s\n```\n"
+			       "</details>\n", g->name, doc ? doc : "{}");
 	if (b.err) {
 		yt_buf__free(&b);
 		return NULL;
 	}
 	return b.s;
+}
+
+char *report__body(const struct group *g, const char *id, const char *hash, const char *doc)
+{
+	char *s = NULL;
+	int level;
+
+	/* forges refuse long bodies (GitHub: 65,536 characters) */
+	for (level = 0; level <= 3; level++) {
+		free(s);
+		s = body_at(g, id, hash, doc, level);
+		if (!s || strlen(s) <= REPORT_BODY_MAX)
+			break;
+	}
+	return s;
 }
 
 /* ---- the dashboard ---- */

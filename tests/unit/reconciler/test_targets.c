@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "cycle.h"
 #include "targets.h"
 #include "yamlt.h"
 
@@ -284,6 +285,50 @@ static void test_targets_bad(void **state)
 	}
 }
 
+/* A pull request's body stays under the forges' limit, dropping detail as it must. */
+static void test_body_bounded(void **state)
+{
+	struct group g;
+	char *doc, *body, hash[17];
+	size_t i;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	snprintf(g.name, sizeof(g.name), "lab-shop");
+	snprintf(g.kind, sizeof(g.kind), "resize");
+	g.items = calloc(1000, sizeof(*g.items));
+	assert_non_null(g.items);
+	for (g.n = 0; g.n < 2; g.n++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "web-%zu", g.n);
+		item(&g.items[g.n], "Deployment", name, "app", "cpu", 1, 0.5);
+	}
+	report__hash(&g, hash);
+	doc = report__doc(&g, "lab-shop#1", hash);
+	body = report__body(&g, "lab-shop#1", hash, doc);
+	assert_non_null(strstr(body, "```json"));	/* small: everything */
+	free(body);
+	free(doc);
+	for (i = g.n; i < 1000; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "a-rather-long-workload-name-%zu", i);
+		item(&g.items[i], "Deployment", name, "app", "cpu", 1, 0.5);
+	}
+	g.n = 1000;
+	doc = report__doc(&g, "lab-shop#2", hash);
+	body = report__body(&g, "lab-shop#2", hash, doc);
+	assert_true(strlen(doc) > 60000);
+	assert_true(strlen(body) <= 60000);
+	assert_null(strstr(body, "```json"));
+	assert_non_null(strstr(body, "850 more: see `.podmeter/proposals/lab-shop.json`"));
+	assert_true(!strncmp(body, "<!-- podmeter-proposal group=lab-shop id=lab-shop#2 ", 52));
+	free(body);
+	free(doc);
+	free(g.items);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +336,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kustomize, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_helm, setup, teardown),
 		cmocka_unit_test(test_targets_bad),
+		cmocka_unit_test(test_body_bounded),
 	};
 
 	return cmocka_run_group_tests_name("targets", tests, NULL, NULL);
