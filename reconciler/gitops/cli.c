@@ -240,6 +240,18 @@ static void when(double t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 
+static void value(const struct gs_item *it, double v, char *buf, size_t len)
+{
+	if (v < 0)
+		snprintf(buf, len, "unset");
+	else if (!strcmp(it->resource, "replicas"))
+		snprintf(buf, len, "%.0f", v);
+	else if (!strncmp(it->resource, "cpu", 3))
+		decide__fmt_cpu(v, buf, len);
+	else
+		decide__fmt_mem(v, buf, len);
+}
+
 static int show_prop(void *ctx, const struct gs_prop *p, const struct gs_item *it)
 {
 	char *last = ctx, c[32], m[32];
@@ -253,8 +265,9 @@ static int show_prop(void *ctx, const struct gs_prop *p, const struct gs_item *i
 		if (p->outcome && p->outcome[0])
 			printf("    outcome: %s\n", p->outcome);
 	}
-	printf("    %s %s: %.6g -> %.6g\n", it->container[0] ? it->container : "*", it->resource,
-	       it->current, it->proposed);
+	value(it, it->current, c, sizeof(c));
+	value(it, it->proposed, m, sizeof(m));
+	printf("    %s %s: %s -> %s\n", it->container[0] ? it->container : "*", it->resource, c, m);
 	return 0;
 }
 
