@@ -1366,6 +1366,7 @@ static void read_errors(struct pm_collector *c)
 	proc__errors(c->proc, perrs);
 	c->stats.proc_insert_failures = perrs[PM_PROC_ERR_CGROUP_FULL];
 	c->stats.exited_insert_failures = perrs[PM_PROC_ERR_EXITED_FULL];
+	c->stats.exited_stale = perrs[PM_PROC_ERR_STALE];
 	if (c->gpu) {
 		gpu__errors(c->gpu, gerrs);
 		c->stats.gpu_insert_failures = gerrs[PM_GPU_ERR_STATS_FULL] +
@@ -1835,7 +1836,7 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	cgroupfs__controller_root(&fs, "cpu", c->cpu_root, sizeof(c->cpu_root), &c->cpu_v2);
 	open_net(c, cfg, &fs);
 	ret = proc__open(&c->proc, c->hier, cfg->zombie_grace_ms,
-			 getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
+			 getenv("PODMETER_FORCE_RAW_TP") != NULL, cfg->proc_root, err, errlen);
 	if (ret)
 		goto out_free;
 	open_gpu(c, cfg);

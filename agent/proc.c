@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Loads bpf/proc.bpf.c; reads process starts per cgroup and unreaped exits. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
@@ -20,7 +23,15 @@ struct pm_proc {
 	int ncpus;
 	__u64 grace_ns;
 	struct pm_proc_val *vals;
+	char proc_root[PATH_MAX];
+	bool verify;		/* /proc shows the node's pids (the init pid namespace) */
+	long clk_tck;
+	size_t verify_from;	/* where this read's checks start among the old entries */
+	__u64 stale;		/* entries dropped: /proc no longer shows that zombie */
 };
+
+/* Zombies checked against /proc per read, in turn: a pod's thousands cannot stall a tick. */
+#define VERIFY_PER_READ	4096
 
 static void set_twin(struct proc_bpf *skel, bool tp_btf)
 {
@@ -72,8 +83,29 @@ out_err:
 	return ret;
 }
 
+/* Whether @proc_root's pids are the kernel's own: one level in NSpid. */
+static bool host_pids(const char *proc_root)
+{
+	char path[PATH_MAX + 16], line[256];
+	bool one = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/self/status", proc_root);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "NSpid:", 6)) {
+			one = !strchr(line + 6 + strspn(line + 6, " \t"), '\t') &&
+			      !strchr(line + 6 + strspn(line + 6, " \t"), ' ');
+			break;
+		}
+	fclose(f);
+	return one;
+}
+
 int proc__open(struct pm_proc **out, enum pm_hier hier, __u64 zombie_grace_ms, bool force_raw_tp,
-	       char *err, size_t errlen)
+	       const char *proc_root, char *err, size_t errlen)
 {
 	struct pm_proc *p;
 	int ret = -ENOMEM;
@@ -83,6 +115,9 @@ int proc__open(struct pm_proc **out, enum pm_hier hier, __u64 zombie_grace_ms, b
 		goto out_nomem;
 	p->hier = hier;
 	p->grace_ns = zombie_grace_ms * 1000000ULL;
+	snprintf(p->proc_root, sizeof(p->proc_root), "%s", proc_root);
+	p->clk_tck = sysconf(_SC_CLK_TCK);
+	p->verify = p->clk_tck > 0 && host_pids(proc_root);
 	p->ncpus = libbpf_num_possible_cpus();
 	if (p->ncpus <= 0)
 		goto out_nomem;
@@ -116,32 +151,104 @@ static __u64 ktime_ns(void)
 }
 
 struct exited_read {
+	struct pm_proc *p;
 	const struct pm_proc_visitor *v;
 	__u64 now, grace_ns;
+	size_t old, checked;	/* entries past the grace period; of them, checked */
 	struct u64map seen;	/* a pid deleted and made again during the walk: taken once */
+	__u32 *drop;		/* pids whose entry /proc contradicts */
+	size_t n_drop, cap_drop;
 };
+
+/*
+ * Whether /proc still shows @pid as the zombie @e describes: state Z and
+ * the same start time. An entry whose sched_process_free never reached the
+ * program (one seen missing on a busy node) would otherwise stay a zombie
+ * for good. Unknown (no /proc to ask) counts as yes.
+ */
+static bool still_zombie(const struct pm_proc *p, __u32 pid, const struct pm_exited *e)
+{
+	char path[PATH_MAX + 32], buf[1024], *s;
+	unsigned long long start;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "%s/%u/stat", p->proc_root, pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT && errno != ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 && errno != ESRCH;
+	buf[n] = '\0';
+	s = strrchr(buf, ')');	/* comm may hold anything, ")" included */
+	if (!s || s[1] != ' ' || s[2] != 'Z')
+		return false;
+	/* after "state": fields 4 .. 22, starttime the last */
+	for (s += 3, i = 4; i < 22 && s; i++)
+		s = strchr(s + 1, ' ');
+	if (!s || sscanf(s, " %llu", &start) != 1)
+		return true;
+	/* clock ticks since boot, rounded down; start_boottime in ns */
+	return start == e->start_ns / (1000000000ULL / p->clk_tck);
+}
 
 /* Unreaped exits older than the grace period are zombies. */
 static void exited_entry(void *ctx, const void *key, const void *value)
 {
 	struct exited_read *rd = ctx;
 	struct pm_exited e = *(const struct pm_exited *)value;
-	__u32 pid = *(const __u32 *)key;
+	__u32 pid = *(const __u32 *)key, *grown;
 
 	if (rd->now < e.ts || rd->now - e.ts < rd->grace_ns || u64map__get(&rd->seen, pid) ||
 	    u64map__put(&rd->seen, pid, &rd->seen))
 		return;
+	if (rd->p->verify && rd->old++ >= rd->p->verify_from && rd->checked < VERIFY_PER_READ) {
+		rd->checked++;
+		if (!still_zombie(rd->p, pid, &e)) {
+			if (rd->n_drop == rd->cap_drop) {
+				size_t cap = rd->cap_drop ? rd->cap_drop * 2 : 16;
+
+				grown = realloc(rd->drop, cap * sizeof(*grown));
+				if (!grown)
+					return;
+				rd->drop = grown;
+				rd->cap_drop = cap;
+			}
+			rd->drop[rd->n_drop++] = pid;
+			return;
+		}
+	}
 	e.comm[sizeof(e.comm) - 1] = '\0';
 	e.parent_comm[sizeof(e.parent_comm) - 1] = '\0';
 	rd->v->zombie(rd->v->ctx, e.cgid, pid, e.ppid, e.comm, e.parent_comm,
 		      (rd->now - e.ts) / 1e9);
 }
 
+/* Entries /proc contradicted, unless the pid exited again meanwhile. */
+static void drop_stale(struct pm_proc *p, struct exited_read *rd)
+{
+	int fd = bpf_map__fd(p->skel->maps.exited);
+	struct pm_exited e;
+	size_t i;
+
+	for (i = 0; i < rd->n_drop; i++) {
+		if (bpf_map_lookup_elem(fd, &rd->drop[i], &e) || rd->now < e.ts)
+			continue;
+		if (!bpf_map_delete_elem(fd, &rd->drop[i]))
+			p->stale++;
+	}
+	/* the next read checks the entries after these */
+	p->verify_from = rd->checked == VERIFY_PER_READ ? p->verify_from + rd->checked : 0;
+	free(rd->drop);
+}
+
 int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 {
 	int fd = bpf_map__fd(p->skel->maps.proc_stats), i;
 	struct pm_cg_key key, next, *prev = NULL;
-	struct exited_read rd = { .v = v, .now = ktime_ns(), .grace_ns = p->grace_ns };
+	struct exited_read rd = { .p = p, .v = v, .now = ktime_ns(), .grace_ns = p->grace_ns };
 	__u64 starts;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
@@ -156,6 +263,7 @@ int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 	u64map__init(&rd.seen);
 	bpfutil__for_each(p->skel->maps.exited, exited_entry, &rd);
 	u64map__free(&rd.seen);
+	drop_stale(p, &rd);
 	return 0;
 }
 
@@ -173,7 +281,8 @@ int proc__refusals(struct pm_proc *p, pm_refusal_fn fn, void *ctx)
 
 void proc__errors(struct pm_proc *p, __u64 errs[PM_PROC_ERR_MAX])
 {
-	bpfutil__sum_counters(p->skel->maps.proc_errors, PM_PROC_ERR_MAX, errs);
+	bpfutil__sum_counters(p->skel->maps.proc_errors, PM_PROC_ERR_KERNEL, errs);
+	errs[PM_PROC_ERR_STALE] = p->stale;
 }
 
 void proc__close(struct pm_proc *p)

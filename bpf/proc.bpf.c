@@ -37,7 +37,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PM_PROC_ERR_MAX);
+	__uint(max_entries, PM_PROC_ERR_KERNEL);
 	__type(key, __u32);
 	__type(value, __u64);
 } proc_errors SEC(".maps");
@@ -129,6 +129,7 @@ static __always_inline int handle_exit(struct task_struct *p)
 	e.ts = bpf_ktime_get_ns();
 	e.cgid = fold_cgid(&proc_fold, cgroup_of(p), cgid_of(p));
 	e.ppid = BPF_CORE_READ(parent, tgid);
+	e.start_ns = BPF_CORE_READ(p, group_leader, start_boottime);
 	BPF_CORE_READ_STR_INTO(&e.comm, p, comm);
 	BPF_CORE_READ_STR_INTO(&e.parent_comm, parent, comm);
 	if (bpf_map_update_elem(&exited, &tgid, &e, BPF_ANY)) {
@@ -138,14 +139,21 @@ static __always_inline int handle_exit(struct task_struct *p)
 	return 0;
 }
 
+/*
+ * Only the entry this process made: its pid was freed at release, before
+ * this runs, and a new process may already hold it (and have exited).
+ */
 static __always_inline int handle_free(struct task_struct *p)
 {
+	struct pm_exited *e;
 	__u32 tgid;
 
 	if (!is_leader(p))
 		return 0;
 	tgid = BPF_CORE_READ(p, tgid);
-	bpf_map_delete_elem(&exited, &tgid);
+	e = bpf_map_lookup_elem(&exited, &tgid);
+	if (e && e->start_ns == BPF_CORE_READ(p, start_boottime))
+		bpf_map_delete_elem(&exited, &tgid);
 	return 0;
 }
 

@@ -684,6 +684,11 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"task_seen_pid\"} %" PRIu64 "\n",
 		a->task_insert_failures);
 
+	prom_family(f, "podmeter_agent_exited_stale_total", "counter",
+		    "Exited-process entries dropped because /proc no longer showed that zombie "
+		    "(the process's free event was not seen).");
+	fprintf(f, "podmeter_agent_exited_stale_total %" PRIu64 "\n", a->exited_stale);
+
 	prom_family(f, "podmeter_agent_table_refusals_total", "counter",
 		    "Entries kernel tables refused on the whole node, by table (a pod over its "
 		    "share, or a full table).");

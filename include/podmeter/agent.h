@@ -135,7 +135,7 @@ struct pm_proc_visitor {
 };
 
 int proc__open(struct pm_proc **out, enum pm_hier hier, __u64 zombie_grace_ms, bool force_raw_tp,
-	       char *err, size_t errlen);
+	       const char *proc_root, char *err, size_t errlen);
 int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v);
 void proc__remove(struct pm_proc *p, __u64 cgid);
 void proc__errors(struct pm_proc *p, __u64 errs[PM_PROC_ERR_MAX]);

@@ -19,7 +19,9 @@ struct pm_proc_val {
 /*
  * A process whose threads have all exited and that is not freed yet: a
  * zombie while its parent has not reaped it. Keyed by its pid (tgid);
- * removed at sched_process_free.
+ * removed at the process's own sched_process_free (by start time: a pid
+ * freed at release is reused before the old task's free runs). The agent
+ * also drops an entry /proc no longer shows as that zombie.
  */
 struct pm_exited {
 	__u64 ts;		/* bpf_ktime_get_ns() at exit */
@@ -28,11 +30,14 @@ struct pm_exited {
 	__u32 pad;
 	char comm[16];
 	char parent_comm[16];
+	__u64 start_ns;		/* the process's start_boottime: /proc's starttime */
 };
 
 enum pm_proc_err {
 	PM_PROC_ERR_CGROUP_FULL = 0,
 	PM_PROC_ERR_EXITED_FULL = 1,
+	PM_PROC_ERR_KERNEL,		/* the ones the programs count */
+	PM_PROC_ERR_STALE = PM_PROC_ERR_KERNEL,	/* exited entries /proc contradicted */
 	PM_PROC_ERR_MAX,
 };
 

@@ -204,6 +204,7 @@ struct pm_agent_stats {
 	uint64_t cuda_insert_failures;		/* cuda_stats / allocations / pending full */
 	uint64_t proc_insert_failures;		/* proc_stats full */
 	uint64_t exited_insert_failures;	/* exited full */
+	uint64_t exited_stale;			/* exited entries /proc contradicted */
 	uint64_t task_insert_failures;		/* task_seen_pid full */
 	uint64_t table_refusals[PM_SNAP_TABLES];	/* node-wide, as the kernel counted them */
 	uint64_t cuda_refusals[PM_CUDA_REFUSE_MAX];	/* libcuda files not probed, by reason */
