@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -15,6 +16,8 @@
 #include "mem.skel.h"
 
 #define VALIDATE_EVERY	10	/* reads between checks that owners are alive */
+#define SEED_BATCH	4096	/* tasks the seed walks per read(2): one byte each */
+#define SEED_MS		2000	/* the most the seed may take */
 
 struct pm_mem {
 	struct mem_bpf *skel;
@@ -30,6 +33,10 @@ struct pm_mem {
 
 static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults)
 {
+	/* the seed is run by the agent (seed_all()), never attached or pinned */
+	bpf_program__set_autoload(skel->progs.seed_task,
+				  libbpf_find_vmlinux_btf_id("task", BPF_TRACE_ITER) > 0);
+	bpf_program__set_autoattach(skel->progs.seed_task, false);
 	bpf_program__set_autoload(skel->progs.tp_btf_rss_stat, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_rss_stat, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_mark_victim, tp_btf);
@@ -106,6 +113,79 @@ out_err:
 	return ret;
 }
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * Every process's resident memory as it stands now (seed_task in
+ * bpf/mem.bpf.c), once the programs are attached so that no change falls
+ * in between. Bounded: a walk past SEED_MS stops, and the processes it has
+ * not reached are counted from their next change. Returns 0 or -errno, and
+ * the tasks walked in @tasks.
+ */
+static int seed(struct pm_mem *mem, unsigned long *tasks, long *ms)
+{
+	struct bpf_program *prog = mem->skel->progs.seed_task;
+	struct timespec t0;
+	struct bpf_link *link;
+	char buf[SEED_BATCH];
+	int fd, ret = 0;
+	ssize_t n;
+
+	*tasks = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!bpf_program__autoload(prog))
+		return -EOPNOTSUPP;
+	link = bpf_program__attach_iter(prog, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		ret = -errno;
+		goto out_link;
+	}
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*tasks += n;
+		if (ms_since(&t0) > SEED_MS) {
+			ret = -ETIME;
+			break;
+		}
+	}
+	if (n < 0)
+		ret = -errno;
+	close(fd);
+out_link:
+	bpf_link__destroy(link);
+	*ms = ms_since(&t0);
+	return ret;
+}
+
+static void seed_all(struct pm_mem *mem)
+{
+	unsigned long tasks;
+	long ms = 0;
+	int err = seed(mem, &tasks, &ms);
+
+	if (err == -ETIME)
+		fprintf(stderr, "warning: mem: reading resident memory at start stopped after %lu "
+				"tasks (%ld ms); processes not reached are counted from their next "
+				"change\n", tasks, ms);
+	else if (err)
+		fprintf(stderr, "warning: mem: reading resident memory at start: %s; processes "
+				"idle since before the start are counted from their next change\n",
+			strerror(-err));
+}
+
 int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, bool force_raw_tp,
 	      char *err, size_t errlen)
 {
@@ -132,6 +212,7 @@ int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, boo
 		if (ret)
 			goto out_free;
 	}
+	seed_all(mem);
 	*out = mem;
 	return 0;
 
