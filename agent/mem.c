@@ -23,6 +23,7 @@ struct pm_mem {
 	struct mem_bpf *skel;
 	struct pm_pin pin;
 	enum pm_hier hier;
+	bool seed;		/* seed_task loaded: a task iterator */
 	int ncpus;
 	long page_size;
 	unsigned int reads;
@@ -31,11 +32,10 @@ struct pm_mem {
 	const struct pm_mem_visitor *visitor;	/* during mem__read() */
 };
 
-static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults)
+static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults, bool seed)
 {
 	/* the seed is run by the agent (seed_all()), never attached or pinned */
-	bpf_program__set_autoload(skel->progs.seed_task,
-				  libbpf_find_vmlinux_btf_id("task", BPF_TRACE_ITER) > 0);
+	bpf_program__set_autoload(skel->progs.seed_task, seed);
 	bpf_program__set_autoattach(skel->progs.seed_task, false);
 	bpf_program__set_autoload(skel->progs.tp_btf_rss_stat, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_rss_stat, !tp_btf);
@@ -43,6 +43,8 @@ static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults)
 	bpf_program__set_autoload(skel->progs.raw_tp_mark_victim, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_fork, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_fork, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_attach_task, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_attach_task, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_exit, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_exit, !tp_btf);
 	/* exceptions:page_fault_user is x86 only */
@@ -77,7 +79,7 @@ static int load(struct pm_mem *mem, bool tp_btf, char *err, size_t errlen)
 	}
 	mem->skel->rodata->track_v1 = mem->hier == PM_HIER_V1_CPUACCT;
 	mem->skel->rodata->hier = mem->hier;
-	set_twin(mem->skel, tp_btf, faults);
+	set_twin(mem->skel, tp_btf, faults, mem->seed);
 	/* one entry per process: the node cannot have more */
 	bpfutil__size_by_tasks(mem->skel->maps.mm_state, PM_MEM_MAX_MMS);
 	what = "pin";
@@ -113,6 +115,18 @@ out_err:
 	return ret;
 }
 
+/* tp_btf, else raw_tp */
+static int load_twin(struct pm_mem *mem, bool force_raw_tp, char *err, size_t errlen)
+{
+	int ret = force_raw_tp ? -EOPNOTSUPP : load(mem, true, err, errlen);
+
+	if (!ret)
+		return 0;
+	if (!force_raw_tp)
+		fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
+	return load(mem, false, err, errlen);
+}
+
 static long ms_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -130,7 +144,6 @@ static long ms_since(const struct timespec *t0)
  */
 static int seed(struct pm_mem *mem, unsigned long *tasks, long *ms)
 {
-	struct bpf_program *prog = mem->skel->progs.seed_task;
 	struct timespec t0;
 	struct bpf_link *link;
 	char buf[SEED_BATCH];
@@ -139,9 +152,9 @@ static int seed(struct pm_mem *mem, unsigned long *tasks, long *ms)
 
 	*tasks = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!bpf_program__autoload(prog))
+	if (!mem->seed)
 		return -EOPNOTSUPP;
-	link = bpf_program__attach_iter(prog, NULL);
+	link = bpf_program__attach_iter(mem->skel->progs.seed_task, NULL);
 	if (!link)
 		return -errno;
 	fd = bpf_iter_create(bpf_link__fd(link));
@@ -176,7 +189,10 @@ static void seed_all(struct pm_mem *mem)
 	long ms = 0;
 	int err = seed(mem, &tasks, &ms);
 
-	if (err == -ETIME)
+	if (!err)
+		fprintf(stderr, "mem: resident memory read at start: %lu tasks in %ld ms\n", tasks,
+			ms);
+	else if (err == -ETIME)
 		fprintf(stderr, "warning: mem: reading resident memory at start stopped after %lu "
 				"tasks (%ld ms); processes not reached are counted from their next "
 				"change\n", tasks, ms);
@@ -204,14 +220,16 @@ int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, boo
 	mem->vals = calloc(mem->ncpus, sizeof(*mem->vals));
 	if (!mem->vals)
 		goto out_nomem;
-	ret = force_raw_tp ? -EOPNOTSUPP : load(mem, true, err, errlen);
-	if (ret) {
-		if (!force_raw_tp)
-			fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
-		ret = load(mem, false, err, errlen);
-		if (ret)
-			goto out_free;
+	mem->seed = libbpf_find_vmlinux_btf_id("task", BPF_TRACE_ITER) > 0;
+	ret = load_twin(mem, force_raw_tp, err, errlen);
+	if (ret && mem->seed) {
+		fprintf(stderr, "warning: %s; loading again without reading resident memory "
+				"at start\n", err);
+		mem->seed = false;
+		ret = load_twin(mem, force_raw_tp, err, errlen);
 	}
+	if (ret)
+		goto out_free;
 	seed_all(mem);
 	*out = mem;
 	return 0;

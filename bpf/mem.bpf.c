@@ -257,6 +257,9 @@ static __always_inline int handle_exit(struct task_struct *p)
  * entry a pinned table already holds (an agent's restart) is read anew, with
  * whatever changed while no program was attached. One visit per process:
  * its leader's, or a thread's when the leader has exited before the rest.
+ * A process moving to another cgroup is read the same way, so an idle one
+ * is counted in its new cgroup at once (and one the table had no room for
+ * gets another chance).
  */
 static __always_inline int handle_seed(struct task_struct *t)
 {
@@ -348,6 +351,20 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(raw_tp_sched_process_exit, struct task_struct *p)
 {
 	return handle_exit(p);
+}
+
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(tp_btf_cgroup_attach_task, struct cgroup *dst, const char *path,
+	     struct task_struct *t, bool threadgroup)
+{
+	return handle_seed(t);
+}
+
+SEC("raw_tp/cgroup_attach_task")
+int BPF_PROG(raw_tp_cgroup_attach_task, struct cgroup *dst, const char *path,
+	     struct task_struct *t, bool threadgroup)
+{
+	return handle_seed(t);
 }
 
 SEC("tp_btf/page_fault_user")

@@ -6,8 +6,8 @@
 #   A fake pod whose process touched 64 MiB and went idle before the agent
 #   started: its RSS is read at the start and matches the process's VmRSS
 #   within 5%, then again (not twice) once it grows by 32 MiB, after a SIGKILL
-#   and restart that adopts the pinned table, and after a start with nothing
-#   pinned.
+#   and restart that adopts the pinned table, after a start with nothing
+#   pinned, and in a pod made after the start that it is moved to.
 #   A fake pod maps and touches 256 MiB, then frees half: the reported RSS
 #   follows both within 5%. Its page faults match the process's own fault
 #   count (minflt + majflt) within 5%. A pod over its memory limit is
@@ -56,11 +56,11 @@ ctr="$pod/$(printf '%064x' $RANDOM)"
 make_pod "$ctr" || { fail "create fake pod"; finish; exit; }
 start_agent --cgroup-mode v2 || { fail "agent start"; finish; exit; }
 
-# check_rss_of WHAT PID UID POD: the pod's RSS against the process's VmRSS and
-# the memory cgroup's usage, 5%; waits (30 s at most) for an agent that has
-# just started to report
+# check_rss_of WHAT PID UID [POD]: the pod's RSS against the process's VmRSS
+# and the memory cgroup's usage (with POD), 5%; waits (30 s at most) for an
+# agent that has just started to report
 check_rss_of() {
-	local what=$1 p=$2 u=$3 d=$4 m k c i
+	local what=$1 p=$2 u=$3 d=${4:-} m k c i
 	for i in $(seq 1 60); do
 		scrape "$WORK/m.$what"
 		m=$(rss_of "$WORK/m.$what" "$u")
@@ -68,9 +68,10 @@ check_rss_of() {
 		near "$m" "$k" 0.05 && break
 		sleep 0.5
 	done
-	c=$(kernel_mem_usage "$MEM/$d")
 	near "$m" "$k" 0.05 && pass "$what: rss $(mib "$m"), the process's VmRSS $(mib "$k")" ||
 		fail "$what: rss $(mib "$m"), the process's VmRSS $(mib "$k") (5%)"
+	[ -n "$d" ] || return 0
+	c=$(kernel_mem_usage "$MEM/$d")
 	near "$m" "$c" 0.05 && pass "$what: rss $(mib "$m"), memory cgroup usage $(mib "$c")" ||
 		fail "$what: rss $(mib "$m"), memory cgroup usage $(mib "$c") (5%)"
 }
@@ -147,8 +148,21 @@ AGENT_PID=""
 "$PODMETER" unpin --pin-dir "$PM_PIN_DIR" >/dev/null || fail "unpin"
 start_agent --cgroup-mode v2 || { fail "agent start after unpin"; finish; exit; }
 check_rss_of "started with nothing pinned" "$ipid" "$iuid" "$ipod"
-grep -q "resident memory at start" "$WORK/agent.log" &&
+grep -q "warning: mem: .*resident memory at start" "$WORK/agent.log" &&
 	fail "seed: $(grep -m1 "resident memory at start" "$WORK/agent.log")"
+
+# the idle process moved to a pod made after the start: counted there at once
+# (against VmRSS only: the memory cgroup keeps its charges where they were made)
+muid=$(newuid)
+mctr="kubepods/burstable/pod$muid/$(printf '%064x' $((RANDOM + 3)))"
+make_pod "$mctr" || { fail "create the pod moved to"; finish; exit; }
+for d in $(cg_dirs "$mctr"); do echo "$ipid" >"$d/cgroup.procs" || fail "move to $d"; done
+check_rss_of "idle one moved to a new pod" "$ipid" "$muid"
+scrape "$WORK/m.left"
+left=$(rss_of "$WORK/m.left" "$iuid")
+[ "$(cat "$V2/$ictr/cgroup.procs")" = "" ] && [ "$left" = 0 ] &&
+	pass "the pod it left: rss $(mib "$left"), no process" ||
+	fail "the pod it left: rss $(mib "$left"), processes $(cat "$V2/$ictr/cgroup.procs" | tr '\n' ' ')"
 
 stop_agent
 finish
