@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Least privilege: the capabilities `podmeter check --required-caps` names are
 # enough to start everything (the DaemonSet grants exactly these; reading
-# resident memory at start included), the ones
-# this kernel can show are each needed, and after start the agent keeps only
-# CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE.
+# resident memory at start included), the ones this kernel can show are each
+# needed, and after start the agent keeps only CAP_BPF, CAP_PERFMON and
+# CAP_SYS_PTRACE.
 set -u
 . "$(dirname "$0")/lib.sh"
 
