@@ -354,15 +354,15 @@ int BPF_PROG(raw_tp_sched_process_exit, struct task_struct *p)
 }
 
 SEC("tp_btf/cgroup_attach_task")
-int BPF_PROG(tp_btf_cgroup_attach_task, struct cgroup *dst, const char *path,
-	     struct task_struct *t, bool threadgroup)
+int BPF_PROG(tp_btf_cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *t,
+	     bool threadgroup)
 {
 	return handle_seed(t);
 }
 
 SEC("raw_tp/cgroup_attach_task")
-int BPF_PROG(raw_tp_cgroup_attach_task, struct cgroup *dst, const char *path,
-	     struct task_struct *t, bool threadgroup)
+int BPF_PROG(raw_tp_cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *t,
+	     bool threadgroup)
 {
 	return handle_seed(t);
 }

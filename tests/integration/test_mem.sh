@@ -60,8 +60,8 @@ start_agent --cgroup-mode v2 || { fail "agent start"; finish; exit; }
 # and the memory cgroup's usage (with POD), 5%; waits (30 s at most) for an
 # agent that has just started to report
 check_rss_of() {
-	local what=$1 p=$2 u=$3 d=${4:-} m k c i
-	for i in $(seq 1 60); do
+	local what=$1 p=$2 u=$3 d=${4:-} m k c
+	for _ in $(seq 1 60); do
 		scrape "$WORK/m.$what"
 		m=$(rss_of "$WORK/m.$what" "$u")
 		k=$(vmrss_of "$p")
