@@ -184,9 +184,11 @@ integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/te
 
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor $(OUTPUT)/bench/report_bench \
-		$(OUTPUT)/bench/gpu_floor $(OUTPUT)/bench/model_bench $(OUTPUT)/bench/reconciler_load
+		$(OUTPUT)/bench/gpu_floor $(OUTPUT)/bench/model_bench $(OUTPUT)/bench/reconciler_load \
+		$(OUTPUT)/bench/idle_procs
 	@PODMETER=$(OUTPUT)/podmeter FLOOR=$(OUTPUT)/bench/floor tests/bench/cpu_overhead.sh
 	@PODMETER=$(OUTPUT)/podmeter tests/bench/net_mem_overhead.sh
+	@PODMETER=$(OUTPUT)/podmeter IDLE_PROCS=$(OUTPUT)/bench/idle_procs tests/bench/mem_seed.sh
 	@$(OUTPUT)/bench/report_bench 1000
 	@GPU_FLOOR=$(OUTPUT)/bench/gpu_floor tests/bench/syscall_overhead.sh
 	@RECONCILER=$(OUTPUT)/podmeter-reconciler LOAD=$(OUTPUT)/bench/reconciler_load \
@@ -204,6 +206,10 @@ eval: all $(OUTPUT)/bench/model_bench
 	else \
 		echo "eval: no anomaly kit at $(ANOMALY_KIT) (ANOMALY_KIT=...); kit score skipped"; \
 	fi
+
+$(OUTPUT)/bench/idle_procs: tests/bench/idle_procs.c
+	@mkdir -p $(OUTPUT)/bench
+	$(CC) $(CFLAGS) $< -o $@
 
 $(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/probe.skel.h
 	@mkdir -p $(OUTPUT)/bench

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -15,11 +16,14 @@
 #include "mem.skel.h"
 
 #define VALIDATE_EVERY	10	/* reads between checks that owners are alive */
+#define SEED_BATCH	4096	/* tasks the seed walks per read(2): one byte each */
+#define SEED_MS		2000	/* the most the seed may take */
 
 struct pm_mem {
 	struct mem_bpf *skel;
 	struct pm_pin pin;
 	enum pm_hier hier;
+	bool seed;		/* seed_task loaded: a task iterator */
 	int ncpus;
 	long page_size;
 	unsigned int reads;
@@ -28,14 +32,19 @@ struct pm_mem {
 	const struct pm_mem_visitor *visitor;	/* during mem__read() */
 };
 
-static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults)
+static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults, bool seed)
 {
+	/* the seed is run by the agent (seed_all()), never attached or pinned */
+	bpf_program__set_autoload(skel->progs.seed_task, seed);
+	bpf_program__set_autoattach(skel->progs.seed_task, false);
 	bpf_program__set_autoload(skel->progs.tp_btf_rss_stat, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_rss_stat, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_mark_victim, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_mark_victim, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_fork, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_fork, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_attach_task, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_attach_task, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_exit, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_exit, !tp_btf);
 	/* exceptions:page_fault_user is x86 only */
@@ -70,7 +79,7 @@ static int load(struct pm_mem *mem, bool tp_btf, char *err, size_t errlen)
 	}
 	mem->skel->rodata->track_v1 = mem->hier == PM_HIER_V1_CPUACCT;
 	mem->skel->rodata->hier = mem->hier;
-	set_twin(mem->skel, tp_btf, faults);
+	set_twin(mem->skel, tp_btf, faults, mem->seed);
 	/* one entry per process: the node cannot have more */
 	bpfutil__size_by_tasks(mem->skel->maps.mm_state, PM_MEM_MAX_MMS);
 	what = "pin";
@@ -106,6 +115,93 @@ out_err:
 	return ret;
 }
 
+/* tp_btf, else raw_tp */
+static int load_twin(struct pm_mem *mem, bool force_raw_tp, char *err, size_t errlen)
+{
+	int ret = force_raw_tp ? -EOPNOTSUPP : load(mem, true, err, errlen);
+
+	if (!ret)
+		return 0;
+	if (!force_raw_tp)
+		fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
+	return load(mem, false, err, errlen);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * Every process's resident memory as it stands now (seed_task in
+ * bpf/mem.bpf.c), once the programs are attached so that no change falls
+ * in between. Bounded: a walk past SEED_MS stops, and the processes it has
+ * not reached are counted from their next change. Returns 0 or -errno, and
+ * the tasks walked in @tasks.
+ */
+static int seed(struct pm_mem *mem, unsigned long *tasks, long *ms)
+{
+	struct timespec t0;
+	struct bpf_link *link;
+	char buf[SEED_BATCH];
+	int fd, ret = 0;
+	ssize_t n;
+
+	*tasks = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!mem->seed)
+		return -EOPNOTSUPP;
+	link = bpf_program__attach_iter(mem->skel->progs.seed_task, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		ret = -errno;
+		goto out_link;
+	}
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*tasks += n;
+		if (ms_since(&t0) > SEED_MS) {
+			ret = -ETIME;
+			break;
+		}
+	}
+	if (n < 0)
+		ret = -errno;
+	close(fd);
+out_link:
+	bpf_link__destroy(link);
+	*ms = ms_since(&t0);
+	return ret;
+}
+
+static void seed_all(struct pm_mem *mem)
+{
+	unsigned long tasks;
+	long ms = 0;
+	int err = seed(mem, &tasks, &ms);
+
+	if (!err)
+		fprintf(stderr, "mem: resident memory read at start: %lu tasks in %ld ms\n", tasks,
+			ms);
+	else if (err == -ETIME)
+		fprintf(stderr, "warning: mem: reading resident memory at start stopped after %lu "
+				"tasks (%ld ms); processes not reached are counted from their next "
+				"change\n", tasks, ms);
+	else if (err)
+		fprintf(stderr, "warning: mem: reading resident memory at start: %s; processes "
+				"idle since before the start are counted from their next change\n",
+			strerror(-err));
+}
+
 int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, bool force_raw_tp,
 	      char *err, size_t errlen)
 {
@@ -124,14 +220,17 @@ int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, boo
 	mem->vals = calloc(mem->ncpus, sizeof(*mem->vals));
 	if (!mem->vals)
 		goto out_nomem;
-	ret = force_raw_tp ? -EOPNOTSUPP : load(mem, true, err, errlen);
-	if (ret) {
-		if (!force_raw_tp)
-			fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
-		ret = load(mem, false, err, errlen);
-		if (ret)
-			goto out_free;
+	mem->seed = libbpf_find_vmlinux_btf_id("task", BPF_TRACE_ITER) > 0;
+	ret = load_twin(mem, force_raw_tp, err, errlen);
+	if (ret && mem->seed) {
+		fprintf(stderr, "warning: %s; loading again without reading resident memory "
+				"at start\n", err);
+		mem->seed = false;
+		ret = load_twin(mem, force_raw_tp, err, errlen);
 	}
+	if (ret)
+		goto out_free;
+	seed_all(mem);
 	*out = mem;
 	return 0;
 

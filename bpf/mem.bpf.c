@@ -5,7 +5,9 @@
  * rss_stat fires whenever an mm counter moves; the program keeps what each
  * process's address space last counted, with the owner's cgroup, so a pod's
  * resident memory is the sum of its processes' own counters, the ones VmRSS
- * is made of. The table is keyed by process and its entry goes when the
+ * is made of. Address spaces that already exist when the programs are
+ * attached are read once by a task iterator (the seed), since rss_stat only
+ * reports changes. The table is keyed by process and its entry goes when the
  * process's last thread exits: it never holds more entries than the node
  * has processes, and the agent sizes it from the node's task limit. Faults
  * and OOM kills are flows, summed per cgroup as counted (bpf/tables.bpf.h).
@@ -109,20 +111,27 @@ static __always_inline struct pm_mem_val *stats_of(struct task_struct *t)
 
 /*
  * The process whose address space @mm is: mm->owner (kept with memory
- * cgroups), else current's when @mm is current's. NULL while @mm is not the
+ * cgroups), else @cand's when @mm is @cand's. NULL while @mm is not the
  * owner's address space: a child's being copied at fork, or one torn down.
  */
-static __always_inline struct task_struct *mm_owner(struct mm_struct *mm)
+static __always_inline struct task_struct *mm_owner_via(struct mm_struct *mm,
+							struct task_struct *cand)
 {
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task(), *owner = NULL;
+	struct task_struct *owner = NULL;
 
 	if (bpf_core_field_exists(mm->owner))
 		owner = BPF_CORE_READ(mm, owner);
-	else if (BPF_CORE_READ(cur, mm) == mm)
-		owner = BPF_CORE_READ(cur, group_leader);
+	else if (BPF_CORE_READ(cand, mm) == mm)
+		owner = BPF_CORE_READ(cand, group_leader);
 	if (!owner || BPF_CORE_READ(owner, mm) != mm)
 		return NULL;
 	return owner;
+}
+
+/* The owner of @mm, a tracepoint's: @mm is current's, or its mm->owner's. */
+static __always_inline struct task_struct *mm_owner(struct mm_struct *mm)
+{
+	return mm_owner_via(mm, (struct task_struct *)bpf_get_current_task());
 }
 
 /*
@@ -168,6 +177,17 @@ static __always_inline void mm_fresh(struct mm_struct *mm, struct task_struct *o
 	}
 }
 
+/* @st follows its owner into another cgroup, should it have moved since. */
+static __always_inline void mm_follow(struct pm_mm_state *st, struct task_struct *owner)
+{
+	__u64 cgid = cgid_of(owner);
+
+	if (cgid != st->own) {
+		st->own = cgid;
+		st->cgid = counted_cgid(owner);
+	}
+}
+
 /*
  * One entry per process: an entry of another address space (after exec, or
  * a process that reused the pid) starts over with every counter read.
@@ -176,7 +196,6 @@ static __always_inline int handle_rss_stat(struct mm_struct *mm, int member)
 {
 	struct task_struct *owner = mm_owner(mm);
 	struct pm_mm_state *st;
-	__u64 cgid;
 	__u32 tgid;
 
 	if (member < 0 || member >= PM_MEM_KINDS || !owner)
@@ -184,12 +203,7 @@ static __always_inline int handle_rss_stat(struct mm_struct *mm, int member)
 	tgid = BPF_CORE_READ(owner, tgid);
 	st = bpf_map_lookup_elem(&mm_state, &tgid);
 	if (st && st->mm == (__u64)mm) {
-		/* the owner may have moved to another cgroup since */
-		cgid = cgid_of(owner);
-		if (cgid != st->own) {
-			st->own = cgid;
-			st->cgid = counted_cgid(owner);
-		}
+		mm_follow(st, owner);
 		st->pages[member & (PM_MEM_KINDS - 1)] = mm_counter_pages(mm, member);
 		return 0;
 	}
@@ -230,6 +244,46 @@ static __always_inline int handle_exit(struct task_struct *p)
 		return 0;
 	tgid = BPF_CORE_READ(p, tgid);
 	bpf_map_delete_elem(&mm_state, &tgid);
+	return 0;
+}
+
+#define PM_PF_KTHREAD	0x00200000	/* include/linux/sched.h */
+
+/*
+ * The seed: @t's address space as it stands, for processes that were
+ * running before the programs were attached. rss_stat reports changes only,
+ * so one idle since would never be counted. Entries hold the counters, not
+ * deltas: a change seen afterwards overwrites what was read here, and an
+ * entry a pinned table already holds (an agent's restart) is read anew, with
+ * whatever changed while no program was attached. One visit per process:
+ * its leader's, or a thread's when the leader has exited before the rest.
+ * A process moving to another cgroup is read the same way, so an idle one
+ * is counted in its new cgroup at once (and one the table had no room for
+ * gets another chance).
+ */
+static __always_inline int handle_seed(struct task_struct *t)
+{
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	struct task_struct *owner;
+	struct pm_mm_state *st;
+	__u32 tgid;
+
+	if (!mm || (BPF_CORE_READ(t, flags) & PM_PF_KTHREAD))
+		return 0;
+	if (BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid) && BPF_CORE_READ(t, group_leader, mm))
+		return 0;
+	owner = mm_owner_via(mm, t);
+	/* an exiting owner: its exit may have been seen already, leave no entry behind */
+	if (!owner || BPF_CORE_READ(owner, signal, live.counter) == 0)
+		return 0;
+	tgid = BPF_CORE_READ(owner, tgid);
+	st = bpf_map_lookup_elem(&mm_state, &tgid);
+	if (st && st->mm == (__u64)mm) {
+		mm_follow(st, owner);
+		read_all(mm, st);
+		return 0;
+	}
+	mm_fresh(mm, owner, tgid);
 	return 0;
 }
 
@@ -299,6 +353,20 @@ int BPF_PROG(raw_tp_sched_process_exit, struct task_struct *p)
 	return handle_exit(p);
 }
 
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(tp_btf_cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *t,
+	     bool threadgroup)
+{
+	return handle_seed(t);
+}
+
+SEC("raw_tp/cgroup_attach_task")
+int BPF_PROG(raw_tp_cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *t,
+	     bool threadgroup)
+{
+	return handle_seed(t);
+}
+
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(tp_btf_page_fault_user, unsigned long address, struct pt_regs *regs,
 	     unsigned long error_code)
@@ -323,6 +391,20 @@ SEC("raw_tp/mark_victim")
 int BPF_PROG(raw_tp_mark_victim, struct task_struct *t)
 {
 	return handle_victim(t);
+}
+
+/* One byte out per task: the agent reads the walk in bounded batches. */
+SEC("iter/task")
+int seed_task(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	static const char one = 1;
+
+	if (!t)
+		return 0;
+	handle_seed(t);
+	bpf_seq_write(ctx->meta->seq, &one, sizeof(one));
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Test load for memory: maps and touches N MiB in two halves, says
- * "touched"; on SIGUSR1 unmaps one half and says "freed"; then waits.
+ * "touched"; on SIGUSR1 unmaps one half and says "freed"; on SIGUSR2 maps
+ * and touches another half and says "grown"; otherwise waits.
  *   pm_alloc MIB
  */
 #include <signal.h>
@@ -11,12 +12,18 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t freeing;
+static volatile sig_atomic_t freeing, growing;
 
 static void on_usr1(int sig)
 {
 	(void)sig;
 	freeing = 1;
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	growing = 1;
 }
 
 static void *touch(size_t len)
@@ -36,6 +43,7 @@ static void *touch(size_t len)
 int main(int argc, char **argv)
 {
 	size_t half;
+	sigset_t sigs, waiting;
 	void *a, *b;
 
 	if (argc != 2 || atol(argv[1]) <= 0) {
@@ -44,16 +52,30 @@ int main(int argc, char **argv)
 	}
 	half = (size_t)atol(argv[1]) << 19;
 	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, on_usr2);
+	/* the signals wait, blocked, until sigsuspend(): none is missed */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &sigs, &waiting);
 	a = touch(half);
 	b = touch(half);
 	printf("touched\n");
 	fflush(stdout);
-	while (!freeing)
-		pause();
-	munmap(b, half);
-	printf("freed\n");
-	fflush(stdout);
-	for (;;)
-		pause();
+	for (;;) {
+		if (freeing && b) {
+			munmap(b, half);
+			b = NULL;
+			printf("freed\n");
+			fflush(stdout);
+		}
+		if (growing) {
+			growing = 0;
+			touch(half);
+			printf("grown\n");
+			fflush(stdout);
+		}
+		sigsuspend(&waiting);
+	}
 	return a ? 0 : 1;
 }

@@ -3,6 +3,11 @@
 # Per-pod memory against the processes' own VmRSS, the memory cgroup's usage
 # and the kernel's OOM kill count.
 #   test_mem.sh [tp_btf|raw_tp]
+#   A fake pod whose process touched 64 MiB and went idle before the agent
+#   started: its RSS is read at the start and matches the process's VmRSS
+#   within 5%, then again (not twice) once it grows by 32 MiB, after a SIGKILL
+#   and restart that adopts the pinned table, after a start with nothing
+#   pinned, and in a pod made after the start that it is moved to.
 #   A fake pod maps and touches 256 MiB, then frees half: the reported RSS
 #   follows both within 5%. Its page faults match the process's own fault
 #   count (minflt + majflt) within 5%. A pod over its memory limit is
@@ -35,28 +40,52 @@ faults_of() {	# the process's own minflt + majflt
 }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
+# a pod idle since before the agent: no counter of its changes after the start
+iuid=$(newuid)
+ipod="kubepods/burstable/pod$iuid"
+ictr="$ipod/$(printf '%064x' $((RANDOM + 2)))"
+make_pod "$ictr" || { fail "create idle pod"; finish; exit; }
+# shellcheck disable=SC2046
+run_in_cgs $(cg_dirs "$ictr") -- sh -c "exec $PM_ALLOC 64 > $WORK/idle.out"
+ipid=$LAST_PID
+wait_line "$WORK/idle.out" touched || { fail "idle pm_alloc did not touch its memory"; finish; exit; }
+
 uid=$(newuid)
 pod="kubepods/burstable/pod$uid"
 ctr="$pod/$(printf '%064x' $RANDOM)"
 make_pod "$ctr" || { fail "create fake pod"; finish; exit; }
 start_agent --cgroup-mode v2 || { fail "agent start"; finish; exit; }
 
+# check_rss_of WHAT PID UID [POD]: the pod's RSS against the process's VmRSS
+# and the memory cgroup's usage (with POD), 5%; waits (30 s at most) for an
+# agent that has just started to report
+check_rss_of() {
+	local what=$1 p=$2 u=$3 d=${4:-} m k c
+	for _ in $(seq 1 60); do
+		scrape "$WORK/m.$what"
+		m=$(rss_of "$WORK/m.$what" "$u")
+		k=$(vmrss_of "$p")
+		near "$m" "$k" 0.05 && break
+		sleep 0.5
+	done
+	near "$m" "$k" 0.05 && pass "$what: rss $(mib "$m"), the process's VmRSS $(mib "$k")" ||
+		fail "$what: rss $(mib "$m"), the process's VmRSS $(mib "$k") (5%)"
+	[ -n "$d" ] || return 0
+	c=$(kernel_mem_usage "$MEM/$d")
+	near "$m" "$c" 0.05 && pass "$what: rss $(mib "$m"), memory cgroup usage $(mib "$c")" ||
+		fail "$what: rss $(mib "$m"), memory cgroup usage $(mib "$c") (5%)"
+}
+check_rss_of "idle since before the start" "$ipid" "$iuid" "$ipod"
+kill -USR2 "$ipid"
+wait_line "$WORK/idle.out" grown || fail "idle pm_alloc did not grow"
+check_rss_of "idle one grown by 32 MiB" "$ipid" "$iuid" "$ipod"
+
 # shellcheck disable=SC2046 # one word per cgroup dir
 run_in_cgs $(cg_dirs "$ctr") -- sh -c "exec $PM_ALLOC 256 > $WORK/alloc.out"
 pid=$LAST_PID
 wait_line "$WORK/alloc.out" touched || { fail "pm_alloc did not touch its memory"; finish; exit; }
 sleep 2.5
-check_rss() {
-	local what=$1 m k u
-	scrape "$WORK/m.$what"
-	m=$(rss_of "$WORK/m.$what" "$uid")
-	k=$(vmrss_of "$pid")
-	u=$(kernel_mem_usage "$MEM/$pod")
-	near "$m" "$k" 0.05 && pass "$what: rss $(mib "$m"), the process's VmRSS $(mib "$k")" ||
-		fail "$what: rss $(mib "$m"), the process's VmRSS $(mib "$k") (5%)"
-	near "$m" "$u" 0.05 && pass "$what: rss $(mib "$m"), memory cgroup usage $(mib "$u")" ||
-		fail "$what: rss $(mib "$m"), memory cgroup usage $(mib "$u") (5%)"
-}
+check_rss() { check_rss_of "$1" "$pid" "$uid" "$pod"; }
 check_rss "256 MiB touched"
 
 f=$(metric_value "$WORK/m.256 MiB touched" podmeter_pod_page_faults_total "uid=\"$uid\"")
@@ -107,6 +136,33 @@ ko=$(oom_truth)
 	fail "OOM kills: podmeter $o, memory cgroup $ko"
 grep -q "^oom: pid .* killed in pod $uid2" "$WORK/agent.log" && pass "OOM kill logged with its pod" ||
 	fail "OOM kill not logged: $(grep oom "$WORK/agent.log")"
+
+# restarts: the pinned table adopted and read anew, then nothing pinned
+{ kill -KILL "$AGENT_PID" && wait "$AGENT_PID"; } 2>/dev/null
+AGENT_PID=""
+start_agent --cgroup-mode v2 || { fail "agent restart"; finish; exit; }
+grep -q "incompatible" "$WORK/agent.log" && fail "restart saw an incompatible set"
+check_rss_of "after a SIGKILL and restart" "$ipid" "$iuid" "$ipod"
+{ kill -KILL "$AGENT_PID" && wait "$AGENT_PID"; } 2>/dev/null
+AGENT_PID=""
+"$PODMETER" unpin --pin-dir "$PM_PIN_DIR" >/dev/null || fail "unpin"
+start_agent --cgroup-mode v2 || { fail "agent start after unpin"; finish; exit; }
+check_rss_of "started with nothing pinned" "$ipid" "$iuid" "$ipod"
+grep -q "warning: mem: .*resident memory at start" "$WORK/agent.log" &&
+	fail "seed: $(grep -m1 "resident memory at start" "$WORK/agent.log")"
+
+# the idle process moved to a pod made after the start: counted there at once
+# (against VmRSS only: the memory cgroup keeps its charges where they were made)
+muid=$(newuid)
+mctr="kubepods/burstable/pod$muid/$(printf '%064x' $((RANDOM + 3)))"
+make_pod "$mctr" || { fail "create the pod moved to"; finish; exit; }
+for d in $(cg_dirs "$mctr"); do echo "$ipid" >"$d/cgroup.procs" || fail "move to $d"; done
+check_rss_of "idle one moved to a new pod" "$ipid" "$muid"
+scrape "$WORK/m.left"
+left=$(rss_of "$WORK/m.left" "$iuid")
+[ "$(cat "$V2/$ictr/cgroup.procs")" = "" ] && [ "$left" = 0 ] &&
+	pass "the pod it left: rss $(mib "$left"), no process" ||
+	fail "the pod it left: rss $(mib "$left"), processes $(cat "$V2/$ictr/cgroup.procs" | tr '\n' ' ')"
 
 stop_agent
 finish

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Least privilege: the capabilities `podmeter check --required-caps` names are
-# enough to start everything (the DaemonSet grants exactly these), the ones
-# this kernel can show are each needed, and after start the agent keeps only
-# CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE.
+# enough to start everything (the DaemonSet grants exactly these; reading
+# resident memory at start included), the ones this kernel can show are each
+# needed, and after start the agent keeps only CAP_BPF, CAP_PERFMON and
+# CAP_SYS_PTRACE.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -104,6 +105,10 @@ AGENT_PID=$!
 for _ in $(seq 1 100); do curl -sf "$PM_URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 check_threads "granted set only (DaemonSet)" "$AGENT_PID" "$reqhex" "$reqhex"
 stop_agent
+# the task iterator that reads resident memory at start needs nothing more
+grep -q "^mem: resident memory read at start" "$WORK/ds.log" &&
+	pass "granted set only: $(grep -m1 "^mem: resident memory read at start" "$WORK/ds.log")" ||
+	fail "granted set only: $(grep -m1 "resident memory" "$WORK/ds.log")"
 
 # as root with every capability: the bounding sets shrink too
 start_agent || { fail "agent start"; finish; exit; }
