@@ -356,7 +356,8 @@ static int top_url(const char *arg, char *url, size_t len)
 
 int top__main(int argc, char **argv)
 {
-	char url[PM_URL_MAX] = TOP_DEFAULT_URL;
+	const char *url_arg = TOP_DEFAULT_URL;
+	char url[PM_URL_MAX];
 	struct top_read prev = { 0 }, cur = { 0 };
 	double interval = 1;
 	bool once = false;
@@ -370,10 +371,9 @@ int top__main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--once"))
 			once = true;
-		else if (!strcmp(argv[i], "--url") && i + 1 < argc) {
-			if (top_url(argv[++i], url, sizeof(url)))
-				return 2;
-		} else if (!strcmp(argv[i], "--sort") && i + 1 < argc && strchr("cmng$p", argv[i + 1][0]) &&
+		else if (!strcmp(argv[i], "--url") && i + 1 < argc)
+			url_arg = argv[++i];
+		else if (!strcmp(argv[i], "--sort") && i + 1 < argc && strchr("cmng$p", argv[i + 1][0]) &&
 			 argv[i + 1][0] && !argv[i + 1][1])
 			top_sort = argv[++i][0];
 		else if (!strcmp(argv[i], "--interval") && i + 1 < argc &&
@@ -388,6 +388,8 @@ int top__main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (top_url(url_arg, url, sizeof(url)))
+		return 2;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	/* keys without Enter while it runs on a terminal */

@@ -47,6 +47,12 @@ static size_t url_scheme(const char *in, char *scheme, char *why, size_t whylen)
 	return 0;
 }
 
+static bool url_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '-' || c == '_';
+}
+
 static bool url_host_ok(const char *h, size_t n)
 {
 	size_t i;
@@ -60,7 +66,7 @@ static bool url_host_ok(const char *h, size_t n)
 		return true;
 	}
 	for (i = 0; i < n; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_", h[i]))
+		if (!url_name_char(h[i]))
 			return false;
 	return h[0] != '.' && h[0] != '-';
 }
@@ -99,7 +105,8 @@ static int url_authority(const char *a, size_t n, char *why, size_t whylen)
 	size_t hostlen;
 
 	if (memchr(a, '@', n)) {
-		snprintf(why, whylen, "has a user name before '@'; give credentials in a file instead");
+		snprintf(why, whylen,
+			 "has a user name before '@'; give credentials in a file instead");
 		return -EINVAL;
 	}
 	if (n && a[0] == '[') {
