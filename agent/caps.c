@@ -54,8 +54,7 @@ static bool kernel_knows(int cap)
 	return prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0;
 }
 
-/* In the calling thread's effective set. */
-static bool caps__held(int cap)
+bool caps__held(int cap)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};

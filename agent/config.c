@@ -22,6 +22,7 @@
 #include "podmeter/detect.h"
 #include "podmeter/quantity.h"
 #include "podmeter/net.h"
+#include "podmeter/url.h"
 
 #define CFG_MIN_INTERVAL_MS 100ULL
 #define CFG_MAX_INTERVAL_MS (3600ULL * 1000)
@@ -310,11 +311,12 @@ static int cfg_set_zombie_grace(struct pm_config *cfg, const char *v, char *why,
 			    &cfg->zombie_grace_ms, why, len);
 }
 
-static int cfg_set_url(char *dst, size_t dstlen, const char *v, char *why, size_t len);
+static int cfg_set_url(char *dst, size_t dstlen, const char *v, const char *default_path,
+		       char *why, size_t len);
 
 static int cfg_set_kubelet(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_url(cfg->kubelet_url, sizeof(cfg->kubelet_url), v, why, len);
+	return cfg_set_url(cfg->kubelet_url, sizeof(cfg->kubelet_url), v, "/pods", why, len);
 }
 
 /* An absolute path of a readable file. */
@@ -631,26 +633,23 @@ static int cfg_set_spool_max(struct pm_config *cfg, const char *v, char *why, si
 	return ret;
 }
 
-static int cfg_set_url(char *dst, size_t dstlen, const char *v, char *why, size_t len)
+/* An http(s) URL; without a path, @default_path (agent/url.c). */
+static int cfg_set_url(char *dst, size_t dstlen, const char *v, const char *default_path,
+		       char *why, size_t len)
 {
-	char q[CFG_QUOTE_MAX];
+	char q[CFG_QUOTE_MAX], reason[128];
 
-	cfg_quote(v, q, sizeof(q));
-	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
-		snprintf(why, len, "\"%s\" is not an http:// or https:// URL", q);
+	if (url__normalize(v, default_path, dst, dstlen, reason, sizeof(reason))) {
+		snprintf(why, len, "\"%s\" %s", cfg_quote(v, q, sizeof(q)), reason);
 		return -EINVAL;
 	}
-	if (strlen(v) >= dstlen) {
-		snprintf(why, len, "\"%s\" is too long", q);
-		return -EINVAL;
-	}
-	strcpy(dst, v);
 	return 0;
 }
 
 static int cfg_set_reconciler(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_url(cfg->reconciler_url, sizeof(cfg->reconciler_url), v, why, len);
+	return cfg_set_url(cfg->reconciler_url, sizeof(cfg->reconciler_url), v, "/v1/reports", why,
+			   len);
 }
 
 #define CFG_FILE_SETTER(name, field)                                                       \
@@ -853,7 +852,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root, false},
 	{"cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode, false},
 	{"zombie_grace", "zombie-grace", "a duration, e.g. 60s", cfg_set_zombie_grace, false},
-	{"kubelet", "kubelet", "a URL, e.g. https://127.0.0.1:10250/pods", cfg_set_kubelet, false},
+	{"kubelet", "kubelet", "a URL, e.g. https://127.0.0.1:10250", cfg_set_kubelet, false},
 	{"kubelet_token_file", "kubelet-token-file", "a file path", cfg_set_token_file, false},
 	{"kubelet_ca_file", "kubelet-ca-file", "a file path", cfg_set_ca_file, false},
 	{"kubelet_insecure_tls", "kubelet-insecure-tls", "true or false", cfg_set_insecure_tls,
@@ -889,7 +888,7 @@ static const struct cfg_key cfg_keys[] = {
 	{"spool", "spool", "a directory path", cfg_set_spool, false},
 	{"spool_max_bytes", "spool-max-bytes", "bytes, e.g. 64Mi", cfg_set_spool_max, false},
 	{"pin_dir", "pin-dir", "a directory on bpffs, or none", cfg_set_pin_dir, false},
-	{"reconciler", "reconciler", "a URL, e.g. https://reconciler:8443/v1/reports",
+	{"reconciler", "reconciler", "a URL, e.g. https://reconciler:8443",
 	 cfg_set_reconciler, false},
 	{"reconciler_token_file", "reconciler-token-file", "a file path", cfg_set_rec_token, false},
 	{"reconciler_ca_file", "reconciler-ca-file", "a file path", cfg_set_rec_ca, false},
@@ -1371,8 +1370,9 @@ void config__usage(FILE *f)
 		"  --proc-root DIR        procfs root (default %s)\n"
 		"  --cgroup-mode MODE     auto, v2 or v1 (default auto)\n"
 		"  --zombie-grace DUR     exited, unreaped this long: a zombie (default 60s)\n"
-		"  --kubelet URL          the kubelet's pods API, e.g. https://127.0.0.1:10250/pods\n"
-		"                         (default none: names from --log-pods-dir)\n"
+		"  --kubelet URL          the kubelet, e.g. https://127.0.0.1:10250 (its /pods;\n"
+		"                         a path given is kept); default none: names from\n"
+		"                         --log-pods-dir\n"
 		"  --kubelet-token-file F bearer token (e.g. the service account's)\n"
 		"  --kubelet-ca-file F    CA to verify the kubelet's certificate\n"
 		"  --kubelet-insecure-tls do not verify it (labs only)\n"
@@ -1404,7 +1404,8 @@ void config__usage(FILE *f)
 		"  --pin-dir DIR               programs, links and counters are pinned here on\n"
 		"                              bpffs and adopted by the next agent; none = off\n"
 		"                              (default %s)\n"
-		"  --reconciler URL            POST reports here (default none: they stay spooled)\n"
+		"  --reconciler URL            POST reports here, e.g. http://reconciler:9480 (its\n"
+		"                              /v1/reports; default none: they stay spooled)\n"
 		"  --reconciler-token-file F   bearer token; --reconciler-ca-file F, --reconciler-\n"
 		"                              cert-file F, --reconciler-key-file F for (m)TLS\n"
 		"  --reconciler-timeout DUR    per request (default 10s)\n"

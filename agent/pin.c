@@ -21,16 +21,20 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <podmeter/caps.h>
 #include <podmeter/pin.h>
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
+#define PIN_BPFFS "/sys/fs/bpf"	/* where bpffs is mounted by convention */
 #define LAYOUT_NAME "layout"
 #define LINK_PREFIX "link_"	/* bpffs refuses names with a dot */
 
@@ -239,9 +243,69 @@ static int adopt_maps(struct pm_pin *pin, struct bpf_object *obj)
 
 static char pin_root[PATH_MAX];
 
+static bool under_sys_fs_bpf(const char *path)
+{
+	size_t n = strlen(PIN_BPFFS);
+
+	return !strncmp(path, PIN_BPFFS, n) && (path[n] == '/' || !path[n]);
+}
+
+/*
+ * A pin root under /sys/fs/bpf where no bpffs is mounted: mount one there, as
+ * bpftool and systemd do (mount -t bpf bpf /sys/fs/bpf), when the agent holds
+ * CAP_SYS_ADMIN. Returns 0, or -errno with @why set for the warning. Nothing
+ * is mounted over another directory: that would hide what it holds.
+ */
+static int mount_bpffs(const char *root, char *why, size_t len)
+{
+	int err;
+
+	if (!under_sys_fs_bpf(root) || on_bpffs(PIN_BPFFS) != -EXDEV) {
+		snprintf(why, len, "mount one there with mount -t bpf bpf DIR, or use --pin-dir "
+				   PIN_BPFFS "/podmeter");
+		return -EXDEV;
+	}
+	if (!caps__held(CAP_SYS_ADMIN)) {
+		snprintf(why, len, "mounting one on " PIN_BPFFS " takes CAP_SYS_ADMIN; mount it "
+				   "on the host with mount -t bpf bpf " PIN_BPFFS);
+		return -EPERM;
+	}
+	if (mount("bpf", PIN_BPFFS, "bpf", 0, "mode=0700")) {
+		err = -errno;
+		snprintf(why, len, "mount -t bpf bpf " PIN_BPFFS ": %s", strerror(-err));
+		return err;
+	}
+	fprintf(stderr, "podmeter: pin: mounted bpffs on " PIN_BPFFS "\n");
+	err = on_bpffs(root);
+	if (err)
+		snprintf(why, len, "after mounting bpffs on " PIN_BPFFS ": %s",
+			 strerror(-err));
+	return err;
+}
+
+/*
+ * The root every object's set lives under, checked once: not on bpffs (and
+ * none mountable), pinning is off for the whole agent, with one warning.
+ */
 void pin__set_root(const char *root)
 {
-	snprintf(pin_root, sizeof(pin_root), "%s", root ? root : "");
+	char why[256];
+	int err;
+
+	pin_root[0] = '\0';
+	if (!root || !root[0])
+		return;
+	err = on_bpffs(root);
+	if (err == -EXDEV)
+		err = mount_bpffs(root, why, sizeof(why));
+	else if (err)
+		snprintf(why, sizeof(why), "%s", strerror(-err));
+	if (err) {
+		fprintf(stderr, "warning: pin: %s is not on a bpffs mount (%s); pinning is off: "
+				"counts start over with each agent\n", root, why);
+		return;
+	}
+	snprintf(pin_root, sizeof(pin_root), "%s", root);
 }
 
 int pin__prepare(struct pm_pin *pin, struct bpf_object *obj, const char *const *transient)
@@ -255,8 +319,10 @@ int pin__prepare(struct pm_pin *pin, struct bpf_object *obj, const char *const *
 		return 0;
 	err = on_bpffs(root);
 	if (err) {
-		fprintf(stderr, "warning: pin: %s is not on a bpffs mount (%s); counts start over "
-				"with each agent\n", root, strerror(-err));
+		/* unmounted since pin__set_root: off for every object from here */
+		fprintf(stderr, "warning: pin: %s is not on a bpffs mount (%s); pinning is off: "
+				"counts start over with each agent\n", root, strerror(-err));
+		pin_root[0] = '\0';
 		return 0;
 	}
 	if (snprintf(pin->dir, sizeof(pin->dir), "%s/%s", root, name) >= (int)sizeof(pin->dir)) {

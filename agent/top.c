@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <podmeter/agent.h>
 #include <podmeter/curlutil.h>
+#include <podmeter/esc.h>
+#include <podmeter/url.h>
 
 #define TOP_MAX_BODY	(256u << 20)
 #define TOP_DEFAULT_URL	"http://127.0.0.1:9477/v1/pods"
@@ -318,7 +320,8 @@ int top__frame(FILE *f, const char *prev, size_t prevlen, const char *cur, size_
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: podmeter top [--url URL] [--once] [--sort c|m|n|g|$|p] [--interval S]\n"
-		   "  --url URL       a running agent's /v1/pods (default %s)\n"
+		   "  --url URL       a running agent, e.g. http://HOST:9477 (its /v1/pods; a\n"
+		   "                  path given is kept; default %s)\n"
 		   "  --once          print one frame (after one interval) and exit: for scripts\n"
 		   "  --sort KEY      c cpu (default), m memory, n network, g GPU launches, $ cost,\n"
 		   "                  p pod name; keys typed while it runs change it too\n"
@@ -340,9 +343,21 @@ static int key_pressed(double wait_s)
 	return 0;
 }
 
+/* --url as people type it: http://HOST:PORT means its /v1/pods (agent/url.c). */
+static int top_url(const char *arg, char *url, size_t len)
+{
+	char why[128], shown[PM_ESC_BUF];
+
+	if (!url__normalize(arg, "/v1/pods", url, len, why, sizeof(why)))
+		return 0;
+	fprintf(stderr, "top: --url: \"%s\" %s\n", esc__str(shown, sizeof(shown), arg), why);
+	return -EINVAL;
+}
+
 int top__main(int argc, char **argv)
 {
-	const char *url = TOP_DEFAULT_URL;
+	const char *url_arg = TOP_DEFAULT_URL;
+	char url[PM_URL_MAX];
 	struct top_read prev = { 0 }, cur = { 0 };
 	double interval = 1;
 	bool once = false;
@@ -357,7 +372,7 @@ int top__main(int argc, char **argv)
 		if (!strcmp(argv[i], "--once"))
 			once = true;
 		else if (!strcmp(argv[i], "--url") && i + 1 < argc)
-			url = argv[++i];
+			url_arg = argv[++i];
 		else if (!strcmp(argv[i], "--sort") && i + 1 < argc && strchr("cmng$p", argv[i + 1][0]) &&
 			 argv[i + 1][0] && !argv[i + 1][1])
 			top_sort = argv[++i][0];
@@ -373,6 +388,8 @@ int top__main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (top_url(url_arg, url, sizeof(url)))
+		return 2;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	/* keys without Enter while it runs on a terminal */

@@ -16,6 +16,8 @@ struct pm_cap_need {
 /* What `podmeter run` needs to start (kernels >= 5.8), NULL-name terminated. */
 extern const struct pm_cap_need caps__needed[];
 
+/* @cap (CAP_*) is in the calling thread's effective set. */
+bool caps__held(int cap);
 /* podmeter check --required-caps: one name a line. */
 void caps__print_required(FILE *f);
 /*

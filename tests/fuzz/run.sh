@@ -29,7 +29,7 @@ esac
 max_len() {
 	case $1 in
 	quantity | duration) echo 512 ;;
-	listen) echo 1024 ;;
+	listen | url) echo 1024 ;;
 	cidr | config | replay) echo 16384 ;;
 	podpath) echo 8192 ;;
 	*) echo 65536 ;;

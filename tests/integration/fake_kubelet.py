@@ -6,8 +6,10 @@ truncated (half the body), garbage; or "big": a PodList of --big-pods pods
 with --big-annotation-bytes of annotations each, written as it is made (the
 largest list a node serves is 250 pods of 1 MiB: 250 MiB), its first pod
 --big-uid, named big-0. HTTPS when given a certificate and key.
-The Authorization header of the last request goes to MODE.auth; each big
-list sent whole adds a line "BYTES" to MODE.sent.
+The Authorization header of the last request goes to MODE.auth, and its
+path to MODE.path; each big list sent whole adds a line "BYTES" to MODE.sent.
+Paths other than /pods (or the API server's /api/v1/nodes/NODE/proxy/pods)
+get a 404, as from a kubelet.
 Stops by itself after --lifetime seconds.
 
     fake_kubelet.py --port P --podlist FILE --mode-file FILE [--cert C --key K]
@@ -78,6 +80,15 @@ def main():
         def do_GET(self):
             with open(args.mode_file + ".auth", "w") as f:
                 f.write(self.headers.get("Authorization", ""))
+            with open(args.mode_file + ".path", "w") as f:
+                f.write(self.path)
+            route = self.path.split("?")[0]
+            if route != "/pods" and not (route.startswith("/api/v1/nodes/")
+                                         and route.endswith("/proxy/pods")):
+                self.send_response(404)
+                self.end_headers()
+                self.wfile.write(b"404 page not found")
+                return
             mode = open(args.mode_file).read().strip()
             body = open(args.podlist, "rb").read()
             if mode == "big":

@@ -50,17 +50,53 @@ echo "test-token-$RANDOM" >"$WORK/token"
 podlist "$u1" >"$WORK/pods.json"
 echo ok >"$WORK/mode"
 python3 "$(dirname "$0")/fake_kubelet.py" --port "$KPORT" --podlist "$WORK/pods.json" \
-	--mode-file "$WORK/mode" --cert "$WORK/cert.pem" --key "$WORK/key.pem" --lifetime 300 \
+	--mode-file "$WORK/mode" --cert "$WORK/cert.pem" --key "$WORK/key.pem" --lifetime 400 \
 	--big-uid "$u3" --big-pods 250 --big-annotation-bytes $((1 << 20)) &
 server=$!
 STARTED_PIDS+=("$server")
 sleep 0.7
+sel1="namespace=\"shop\",pod=\"web-5d9c8f7b6-p0\",uid=\"$u1\""
+
+# URLs as people type them: the kubelet without a path means its /pods (the
+# stand-in answers 404 elsewhere, as a kubelet does); a path given, as through
+# the API server's node proxy, is kept; a URL without a scheme is refused
+named_via() {	# named_via URL: an agent given --kubelet URL names the first pod
+	local i
+	start_agent --cgroup-mode v2 --kubelet "$1" --kubelet-interval 1s \
+		--kubelet-ca-file "$WORK/cert.pem" --kubelet-token-file "$WORK/token" || return 1
+	for i in $(seq 1 100); do
+		curl -sf "$PM_URL/metrics" | grep -q "^podmeter_pod_cpu_seconds_total{$sel1}" && break
+		sleep 0.2
+	done
+	scrape "$WORK/m.url"
+	stop_agent
+	grep -q "^podmeter_pod_cpu_seconds_total{$sel1}" "$WORK/m.url"
+}
+if named_via "https://127.0.0.1:$KPORT"; then
+	[ "$(cat "$WORK/mode.path")" = /pods ] && pass "--kubelet https://127.0.0.1:$KPORT: GET /pods, pod named" ||
+		fail "--kubelet without a path: the kubelet was asked for $(cat "$WORK/mode.path")"
+else
+	fail "--kubelet without a path: pod not named: $(tail -3 "$WORK/agent.log")"
+fi
+proxy=/api/v1/nodes/node-a/proxy/pods
+if named_via "https://127.0.0.1:$KPORT$proxy"; then
+	[ "$(cat "$WORK/mode.path")" = "$proxy" ] && pass "--kubelet ...$proxy: the path kept" ||
+		fail "--kubelet with a proxy path: the kubelet was asked for $(cat "$WORK/mode.path")"
+else
+	fail "--kubelet with a proxy path: pod not named: $(tail -3 "$WORK/agent.log")"
+fi
+rc=0
+timeout 30 "$PODMETER" run --listen "127.0.0.1:$PM_PORT" --pin-dir none \
+	--kubelet "127.0.0.1:$KPORT/pods" >"$WORK/badurl.log" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q -- '--kubelet: "127.0.0.1:'"$KPORT"'/pods" has no scheme' "$WORK/badurl.log" &&
+	pass "--kubelet without a scheme refused, naming the flag" ||
+	fail "--kubelet without a scheme: exit $rc: $(head -c 300 "$WORK/badurl.log")"
+
 start_agent --cgroup-mode v2 --kubelet "https://127.0.0.1:$KPORT/pods" --kubelet-interval 1s \
 	--kubelet-ca-file "$WORK/cert.pem" --kubelet-token-file "$WORK/token" ||
 	{ fail "agent start"; finish; exit; }
 sleep 2.5
 scrape "$WORK/m1"
-sel1="namespace=\"shop\",pod=\"web-5d9c8f7b6-p0\",uid=\"$u1\""
 grep -q "^podmeter_pod_cpu_seconds_total{$sel1}" "$WORK/m1" && pass "pod named from /pods over HTTPS" ||
 	fail "pod not named: $(grep "$u1" "$WORK/m1" | head -2) $(tail -3 "$WORK/agent.log")"
 [ "$(cat "$WORK/mode.auth")" = "Bearer $(cat "$WORK/token")" ] &&

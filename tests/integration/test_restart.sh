@@ -4,7 +4,8 @@
 # burns CPU, a new agent adopts the programs and counters pinned under bpffs,
 # and the pod's CPU seconds still match its cgroup's cpu.stat. Then: an
 # incompatible pinned set is replaced cleanly, a clean stop leaves counting
-# on, and `podmeter unpin` removes everything.
+# on, and `podmeter unpin` removes everything. Without bpffs: mounted on
+# /sys/fs/bpf with CAP_SYS_ADMIN, else one warning; counting on either way.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -83,4 +84,69 @@ else
 fi
 out=$("$PODMETER" unpin --pin-dir /tmp 2>&1)
 [ $? -eq 1 ] && pass "unpin outside bpffs refused: $out" || fail "unpin /tmp: $out"
+
+# No bpffs where the pins go: the agent mounts one on /sys/fs/bpf when it may,
+# else says once that pinning is off, and counts either way.
+# fresh_pod_cpu LABEL: a pod made now burns 1.5 s; the agent's CPU against cpu.stat
+fresh_pod_cpu() {
+	local u p c
+	u=$(newuid)
+	p="$ROOT/kubepods/besteffort/pod$u"
+	c="$p/$(printf '%064x' $RANDOM)"
+	mkcg "$p" && mkcg "$c" || { fail "$1: create $c"; return; }
+	run_in_cg "$c" timeout 1.5 sh -c 'while :; do :; done'
+	pod_cpu_after_load "$1" "$LAST_PID" "$p" "$u"
+}
+pin_warnings() { grep -c "^warning: pin:" "$WORK/agent.log"; }
+
+# a pin directory on another file system ($WORK's): not mounted over
+wfs=$(stat -f -c %T "$WORK")
+start_agent --cgroup-mode v2 --pin-dir "$WORK/pins" || { fail "agent start, --pin-dir on $wfs"; finish; exit; }
+fresh_pod_cpu "--pin-dir on $wfs: pod CPU"
+stop_agent
+if [ "$(pin_warnings)" = 1 ] && [ ! -e "$WORK/pins" ] &&
+	grep -q "^warning: pin: $WORK/pins is not on a bpffs mount.*pinning is off" "$WORK/agent.log"; then
+	pass "--pin-dir on $wfs: one warning, nothing made there: $(grep "^warning: pin:" "$WORK/agent.log")"
+else
+	fail "--pin-dir on $wfs: $(pin_warnings) warnings: $(grep "pin:" "$WORK/agent.log" | head -3)"
+fi
+
+# a host without bpffs: a mount namespace of the agent's own (unshare -m, private),
+# with a tmpfs over /sys/fs/bpf; the machine's own /sys/fs/bpf is not touched
+real_podmeter=$PODMETER
+ns_podmeter() {	# ns_podmeter PREFIX: $WORK/podmeter-ns runs podmeter there, under PREFIX
+	cat >"$WORK/podmeter-ns" <<EOF
+#!/bin/sh
+exec unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /sys/fs/bpf && exec "\$@"' sh $1 "$real_podmeter" "\$@"
+EOF
+	chmod +x "$WORK/podmeter-ns"
+}
+ns_podmeter ""
+PODMETER="$WORK/podmeter-ns" start_agent --cgroup-mode v2 || { fail "agent start without bpffs"; finish; exit; }
+fs=$(nsenter -t "$AGENT_PID" -m stat -f -c %T /sys/fs/bpf 2>&1)
+pinned=$(nsenter -t "$AGENT_PID" -m ls "$PM_PIN_DIR/cpu_bpf" 2>&1 | tr '\n' ' ')
+fresh_pod_cpu "bpffs mounted by the agent: pod CPU"
+stop_agent
+if grep -q "^podmeter: pin: mounted bpffs on /sys/fs/bpf" "$WORK/agent.log" && [ "$(pin_warnings)" = 0 ] &&
+	[ "$fs" = bpf_fs ] && [[ " $pinned" == *" layout "* ]]; then
+	pass "no bpffs, CAP_SYS_ADMIN: mounted on /sys/fs/bpf ($fs), the set pinned there ($pinned)"
+else
+	fail "no bpffs, CAP_SYS_ADMIN: /sys/fs/bpf $fs, pinned: $pinned; log: $(grep "pin:" "$WORK/agent.log" | head -3)"
+fi
+[ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ] && [ ! -e "$PM_PIN_DIR" ] &&
+	pass "the machine's /sys/fs/bpf untouched" ||
+	fail "the machine's /sys/fs/bpf: $(stat -f -c %T /sys/fs/bpf), $(ls -d "$PM_PIN_DIR" 2>&1)"
+
+# ... and without CAP_SYS_ADMIN: one warning saying why, counting on
+ns_podmeter "setpriv --bounding-set=-sys_admin --inh-caps=-all"
+PODMETER="$WORK/podmeter-ns" start_agent --cgroup-mode v2 ||
+	{ fail "agent start without bpffs nor CAP_SYS_ADMIN"; finish; exit; }
+fresh_pod_cpu "no bpffs, no CAP_SYS_ADMIN: pod CPU"
+stop_agent
+if [ "$(pin_warnings)" = 1 ] && ! grep -q "mounted bpffs" "$WORK/agent.log" &&
+	grep -q "^warning: pin: .*takes CAP_SYS_ADMIN.*pinning is off" "$WORK/agent.log"; then
+	pass "no bpffs, no CAP_SYS_ADMIN: one warning: $(grep "^warning: pin:" "$WORK/agent.log")"
+else
+	fail "no bpffs, no CAP_SYS_ADMIN: $(pin_warnings) warnings: $(grep "pin:" "$WORK/agent.log" | head -3)"
+fi
 finish

@@ -47,6 +47,18 @@ awk -v c="$cpu" -v dt="$dt" -v kc="$kc" -v w="$win" 'BEGIN {
 	pass "--once: busy pod at $cpu cores over ${dt}s; kernel: ${kc}s of CPU in the ${win}s around it" ||
 	fail "--once: busy pod at $cpu cores over ${dt}s; kernel: ${kc}s of CPU in the ${win}s around it"
 
+# --url as people type it: the agent's address alone, or with "/", means its
+# /v1/pods (the agent answers 404 on other paths); no scheme is refused
+for u in "$PM_URL" "$PM_URL/"; do
+	"$PODMETER" top --url "$u" --once >"$WORK/frame.url" 2>&1 && grep -q "^$busy " "$WORK/frame.url" &&
+		pass "--url $u: the pods of its /v1/pods" || fail "--url $u: $(head -c 300 "$WORK/frame.url")"
+done
+rc=0
+"$PODMETER" top --url "127.0.0.1:$PM_PORT" --once >"$WORK/frame.bad" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q -- '--url: "127.0.0.1:'"$PM_PORT"'" has no scheme' "$WORK/frame.bad" &&
+	pass "--url without a scheme refused, naming the flag" ||
+	fail "--url without a scheme: exit $rc: $(head -c 300 "$WORK/frame.bad")"
+
 # interactive, in tmux
 s="pmtop$$"
 tmux new-session -d -s "$s" -x 150 -y 30 "$PODMETER top --url $PM_URL/v1/pods" ||

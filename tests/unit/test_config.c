@@ -363,7 +363,16 @@ static void test_set_bad(void **state)
 		{"spool", "spool", -EINVAL, {"spool", "absolute"}},
 		{"spool_max_bytes", "1Ki", -EINVAL, {"spool_max_bytes", "too small"}},
 		{"spool_max_bytes", "lots", -EINVAL, {"spool_max_bytes", "not a quantity"}},
-		{"reconciler", "ftp://r/v1/reports", -EINVAL, {"reconciler", "not an http"}},
+		{"reconciler", "ftp://r/v1/reports", -EINVAL, {"reconciler", "scheme \"ftp\""}},
+		{"reconciler", "r:9480", -EINVAL, {"reconciler", "\"r:9480\" has no scheme"}},
+		{"kubelet",
+		 "127.0.0.1:10250",
+		 -EINVAL,
+		 {"kubelet", "\"127.0.0.1:10250\" has no scheme"}},
+		{"kubelet", "unix:///run/kubelet.sock", -EINVAL, {"kubelet", "scheme \"unix\""}},
+		{"kubelet", "https://:10250/pods", -EINVAL, {"kubelet", "no host"}},
+		{"kubelet", "https://node:102500", -EINVAL, {"kubelet", "port out of range"}},
+		{"kubelet", "https://node:https", -EINVAL, {"kubelet", "not a number"}},
 		{"reconciler_token_file", "/no/such/token", -EINVAL, {"reconciler_token_file"}},
 		{"reconciler_timeout", "20m", -EINVAL, {"reconciler_timeout", "100ms to 10m"}},
 		{"reconciler_retry_max", "10ms", -EINVAL, {"reconciler_retry_max", "500ms to 1h"}},
@@ -432,6 +441,9 @@ static void test_report_keys(void **state)
 	assert_int_equal(config__set(&cfg, "reconciler", "https://r:8443/v1/reports", err,
 				     sizeof(err)),
 			 0);
+	assert_string_equal(cfg.reconciler_url, "https://r:8443/v1/reports");
+	/* without a path: the reconciler's /v1/reports */
+	assert_int_equal(config__set(&cfg, "reconciler", "https://r:8443/", err, sizeof(err)), 0);
 	assert_string_equal(cfg.reconciler_url, "https://r:8443/v1/reports");
 	assert_int_equal(config__set(&cfg, "cluster", "prod-eu-1", err, sizeof(err)), 0);
 	assert_string_equal(cfg.cluster, "prod-eu-1");
@@ -756,6 +768,30 @@ struct args_case {
 	const char *subs[4];
 };
 
+/* The kubelet's URL as people type it: its /pods, from the file and from the flag. */
+static void test_kubelet_url(void **state)
+{
+	char path[PATH_MAX], err[ERRLEN] = "";
+	const char *proxy[] = {"run", "--config", path, "--kubelet",
+			       "https://api:6443/api/v1/nodes/node-a/proxy/pods", NULL};
+	const char *slash[] = {"run", "--kubelet=HTTPS://node-a:10250/", NULL};
+	struct pm_config cfg;
+
+	(void)state;
+	tmp_file(path, sizeof(path), "kubelet.yaml", "kubelet: https://127.0.0.1:10250\n");
+	config__defaults(&cfg);
+	if (config__load_file(&cfg, path, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_string_equal(cfg.kubelet_url, "https://127.0.0.1:10250/pods");
+	/* a path given, as through the API server's node proxy, is kept */
+	if (from_args(&cfg, err, proxy, NULL, 0))
+		fail_msg("%s", err);
+	assert_string_equal(cfg.kubelet_url, "https://api:6443/api/v1/nodes/node-a/proxy/pods");
+	if (from_args(&cfg, err, slash, NULL, 0))
+		fail_msg("%s", err);
+	assert_string_equal(cfg.kubelet_url, "https://node-a:10250/pods");
+}
+
 static void test_args_bad(void **state)
 {
 	static const struct args_case cases[] = {
@@ -782,6 +818,10 @@ static void test_args_bad(void **state)
 		{{"run", "--proc-root=proc", NULL}, -EINVAL, {"--proc-root", "\"proc\""}},
 		{{"run", "--cgroup-mode", "v9", NULL}, -EINVAL, {"--cgroup-mode", "\"v9\""}},
 		{{"run", "--config=", NULL}, -EINVAL, {"config file path"}},
+		{{"run", "--kubelet", "node:10250", NULL},
+		 -EINVAL,
+		 {"--kubelet: \"node:10250\" has no scheme"}},
+		{{"run", "--reconciler=http://r:0", NULL}, -EINVAL, {"--reconciler", "out of range"}},
 	};
 	struct pm_config cfg, before;
 	char err[ERRLEN];
@@ -1064,6 +1104,7 @@ int main(void)
 		cmocka_unit_test(test_args_forms),
 		cmocka_unit_test(test_args_flags_win_over_file),
 		cmocka_unit_test(test_args_file_errors),
+		cmocka_unit_test(test_kubelet_url),
 		cmocka_unit_test(test_args_bad),
 		cmocka_unit_test(test_args_help),
 		cmocka_unit_test(test_args_no_subcommand),
