@@ -32,7 +32,7 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 # Modules without BPF: unit-testable on their own.
 MODEL_SRCS := agent/model/sketch.c agent/model/tail.c agent/model/profile.c agent/model/anomaly.c \
 	agent/model/pod.c
-LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/ohpath.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c \
+LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/ohpath.c agent/overhead.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
 	exporter/spool.c exporter/pbjson.c exporter/dist.c exporter/webcfg.c
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \

@@ -130,7 +130,7 @@ static void set_container(struct pm_oh_group *g, const char *runtime, struct seg
 /* A top-level cgroup that is not a slice: a runtime's tree, a unit, or someone's own. */
 static void top_level(struct pm_oh_group *g, const char *path, struct seg a, const char *rest)
 {
-	struct seg b, id;
+	struct seg b = { rest, 0 }, id;
 	bool more = next_seg(&rest, &b);
 
 	if (starts(a, "kubepods")) {
