@@ -50,10 +50,13 @@ for _ in $(seq 1 100); do grep -qx touched "$WORK/alloc.out" 2>/dev/null && brea
 grep -qx touched "$WORK/alloc.out" || fail "pm_alloc did not touch its memory"
 sleep 2
 
-# sample N: the kernel before and after a read of /v1/pods
+# sample N: the kernel before and after a read of /v1/pods. A read collects
+# unless the last collection began under 0.25 s before it: after 0.3 s, the
+# collection it shows began after the kernel's first reading either way.
 sample() {
 	local n=$1 c
 	for c in SPIN GONE CTR; do kernel_cpu_ns "$V2/${!c}" >"$WORK/k$n.pre.$c"; done
+	sleep 0.3
 	pods "$WORK/p$n" || fail "GET /v1/pods $n"
 	for c in SPIN GONE CTR; do kernel_cpu_ns "$V2/${!c}" >"$WORK/k$n.post.$c"; done
 }
