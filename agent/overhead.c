@@ -179,7 +179,7 @@ static void oh_drop(struct pm_overhead *o, struct pm_oh_rec *g)
 /* Groups without cgroups for PM_OH_LINGER_S: unlinked outside the iteration. */
 static void oh_age(struct pm_overhead *o, double now)
 {
-	struct pm_oh_rec *g, *expired[64];
+	struct pm_oh_rec *g, *expired[256];
 	size_t i = 0, n = 0;
 	uint64_t key;
 	void *v;
@@ -190,7 +190,7 @@ static void oh_age(struct pm_overhead *o, double now)
 				continue;
 			if (!g->gone_since)
 				g->gone_since = now;
-			else if (now - g->gone_since > PM_OH_LINGER_S && n < 64)
+			else if (now - g->gone_since > PM_OH_LINGER_S && n < 256)
 				expired[n++] = g;	/* the rest go next time */
 		}
 	}
