@@ -108,9 +108,9 @@ static void set_group(struct pm_oh_group *g, enum pm_oh_kind kind, const char *p
 		      struct seg a, const char *path, bool own_memory)
 {
 	char raw[2 * PM_OH_NAME_MAX];
-	size_t n = a.n < PM_OH_NAME_MAX ? a.n : PM_OH_NAME_MAX;
+	size_t n = a.n <= PM_OH_NAME_MAX ? a.n : PM_OH_NAME_MAX + 1;
 
-	/* longer than the name holds: esc__str cuts it and marks the cut */
+	/* longer than the name holds: esc__str cuts it and marks the cut with "..." */
 	snprintf(raw, sizeof(raw), "%s%s%.*s", prefix ? prefix : "", prefix ? " " : "", (int)n,
 		 a.s);
 	esc__str(g->name, sizeof(g->name), raw);
@@ -138,7 +138,6 @@ static void top_level(struct pm_oh_group *g, const char *path, struct seg a, con
 	} else if (starts(a, "lxc.payload.") && a.n > 12) {
 		id = (struct seg){ a.s + 12, a.n - 12 };
 		set_group(g, PM_OH_CONTAINER, "lxc", id, path, true);
-		g->path_len = a.s + a.n - path;
 	} else if (seg_is(a, "lxc") && more) {
 		set_group(g, PM_OH_CONTAINER, "lxc", b, path, true);
 	} else if (seg_is(a, "libpod_parent") && more && starts(b, "libpod-") &&

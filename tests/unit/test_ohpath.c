@@ -153,6 +153,22 @@ static void test_long_name(void **state)
 	assert_int_equal(g.path_len, strlen(path));
 }
 
+/* A plain name too long is cut and marked too: two long names differ at the cut. */
+static void test_long_plain_name(void **state)
+{
+	char path[300] = "/system.slice/";
+	struct pm_oh_group g;
+	size_t n = strlen(path);
+
+	(void)state;
+	memset(path + n, 'a', 200);
+	strcpy(path + n + 200, ".service");
+	assert_int_equal(ohpath__parse(path, &g), 0);
+	assert_true(strlen(g.name) <= PM_OH_NAME_MAX);
+	assert_non_null(strstr(g.name, "..."));
+	assert_int_equal(g.path_len, strlen(path));
+}
+
 static void test_kind_str(void **state)
 {
 	(void)state;
@@ -169,6 +185,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_long_name),
+		cmocka_unit_test(test_long_plain_name),
 		cmocka_unit_test(test_kind_str),
 	};
 
