@@ -32,7 +32,7 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 # Modules without BPF: unit-testable on their own.
 MODEL_SRCS := agent/model/sketch.c agent/model/tail.c agent/model/profile.c agent/model/anomaly.c \
 	agent/model/pod.c
-LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c agent/url.c \
+LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/ohpath.c agent/overhead.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c agent/url.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
 	exporter/spool.c exporter/pbjson.c exporter/dist.c exporter/webcfg.c
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
@@ -62,7 +62,7 @@ REC_OBJS := $(OUTPUT)/reconciler/main.o $(patsubst %.c,$(OUTPUT)/%.o,$(REC_LIB_S
 REC_SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(REC_LIB_SRCS)) $(OUTPUT)/san/podmeter.pb-c.o
 REC_UNIT_TESTS := ingest store auth costs decide guard targets
 
-UNIT_TESTS := esc elfsym podfile podpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model replay \
+UNIT_TESTS := esc elfsym podfile podpath ohpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model replay \
 	dist top url
 # float-cast-overflow: gcc's "undefined" leaves it out; no-recover: a UBSan finding fails the test
 SAN := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
@@ -242,7 +242,7 @@ $(OUTPUT)/bench/report_bench: tests/bench/report_bench.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- fuzzing: libFuzzer (clang), ASan + UBSan; tests/fuzz/README.md ----
-FUZZ_NAMES := kubelet quantity podpath mountinfo cidr duration listen config webcfg bearer gz pbjson \
+FUZZ_NAMES := kubelet quantity podpath ohpath mountinfo cidr duration listen config webcfg bearer gz pbjson \
 	spool elfsym esc decode replay top url
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 10000

@@ -24,6 +24,7 @@
 #include <podmeter/cost.h>
 #include <podmeter/detect.h>
 #include <podmeter/esc.h>
+#include <podmeter/overhead.h>
 #include <podmeter/podpath.h>
 #include <podmeter/u64map.h>
 
@@ -145,6 +146,7 @@ struct pod_rec {
 struct cg_rec {
 	__u64 cgid;
 	struct pod_rec *pod;		/* NULL: node overhead */
+	struct pm_oh_rec *grp;		/* its overhead group (not in a pod); NULL: "other" */
 	char container_id[PM_CID_MAX + 1];
 	enum pm_runtime runtime;
 	__u64 oncpu_ns;			/* monotonic totals, in-flight slice included */
@@ -215,6 +217,8 @@ struct pm_collector {
 	unsigned int ticks_since_walk;
 	bool unknown_seen;
 	__u64 retired_overhead_ns;
+	struct pm_overhead *oh;		/* node overhead by unit, slice, container */
+	int oh_top;
 	bool retired_full_warned;
 	__u64 retired_pods_ns;		/* of pods no longer tracked */
 	struct pm_agent_stats stats;
@@ -572,6 +576,7 @@ static void classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 				"counting it as node overhead\n", esc__str(erel, sizeof(erel), rel));
 	if (err) {
 		r->parsed = true;
+		r->grp = overhead__ref(c->oh, rel);
 		return;
 	}
 	r->pod = pod_get(c, &id);
@@ -669,6 +674,11 @@ static long long working_set(const struct pm_collector *c, const char *rel)
 	if (inactive < 0)
 		inactive = 0;
 	return usage > inactive ? usage - inactive : 0;
+}
+
+static long long oh_working_set(void *c, const char *rel)
+{
+	return working_set(c, rel);
 }
 
 /* A container's CPU throttling, from the cpu controller's cpu.stat; kept when unreadable. */
@@ -810,6 +820,16 @@ static void settle(struct pm_collector *c)
 	}
 }
 
+/* Bytes sent and received, every peer class. */
+static void net_dirs(const struct pm_net_counts *n, uint64_t out[2])
+{
+	int d, k;
+
+	for (d = 0; d < 2; d++)
+		for (out[d] = 0, k = 0; k < PM_NET_CLASSES; k++)
+			out[d] += n->bytes[d][k];
+}
+
 /* Into its pod (or node overhead), and into the pinned copy a restart reads. */
 static void fold(struct pm_collector *c, struct pod_rec *pod, __u64 oncpu_ns, __u64 runq_ns)
 {
@@ -851,6 +871,12 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 	if (!err)
 		c->stats.cgroups_removed++;
 	fold(c, r->pod, r->oncpu_ns, r->runq_ns);
+	if (r->grp) {
+		uint64_t net[2];
+
+		net_dirs(&r->net, net);
+		overhead__retire(r->grp, r->oncpu_ns, net);
+	}
 	/* memory events of a cgroup come only from its tasks: none are left */
 	mem__remove(c->mem, r->cgid);
 	if (c->net)
@@ -895,6 +921,8 @@ static void bury_again(struct pm_collector *c, struct cg_rec *r)
 	if (!r->in_map || cpu__remove(c->cpu, r->cgid))
 		return;
 	fold(c, r->pod, r->map_oncpu_ns, r->map_runq_ns);
+	if (r->grp)
+		overhead__retire(r->grp, r->map_oncpu_ns, (uint64_t[2]){ 0, 0 });
 }
 
 /* Returns true when @r may be freed. */
@@ -921,6 +949,8 @@ static void free_cgroups(struct pm_collector *c, struct cg_rec **gone, size_t n)
 	for (i = 0; i < n; i++) {
 		if (gone[i]->pod)
 			gone[i]->pod->refs--;
+		if (gone[i]->grp)
+			overhead__unref(gone[i]->grp);
 		u64map__del(&c->cgroups, gone[i]->cgid);
 		free(gone[i]->gpu);
 		free(gone[i]);
@@ -1134,7 +1164,12 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, struct gpu
 		if (r->tomb_since)
 			continue;	/* folded into its pod already */
 		if (!r->pod) {
+			uint64_t net[2];
+
 			*overhead_ns += r->oncpu_ns;
+			net_dirs(&r->net, net);
+			if (r->grp)
+				overhead__add(r->grp, r->oncpu_ns, net);
 			continue;
 		}
 		ps = &s->pods[r->pod->snap_idx];
@@ -1309,7 +1344,9 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 		pods_ns += ps->cpu_ns;
 	}
 	accs = calloc(n ? n : 1, sizeof(*accs));
-	if (!accs || add_cgroups(c, s, accs, &pods_ns, &overhead_ns) || add_gpu(c, s, pods, accs)) {
+	overhead__begin(c->oh);
+	if (!accs || add_cgroups(c, s, accs, &pods_ns, &overhead_ns) || add_gpu(c, s, pods, accs) ||
+	    overhead__snap(c->oh, s, now)) {
 		snapshot__put(s);
 		s = NULL;
 		goto out_free;
@@ -1320,6 +1357,8 @@ static struct pm_snapshot *build_snapshot(struct pm_collector *c, double now)
 	finish_seconds(s);
 	s->node_cpu_pods_seconds = pods_ns / NS_PER_S;
 	s->node_cpu_overhead_seconds = overhead_ns / NS_PER_S;
+	s->node_cpu_overhead_ns = overhead_ns;
+	s->overhead_top = c->oh_top;
 	s->node_memory_overhead_bytes = memory_overhead(c, s);
 	s->agent = c->stats;
 out_free:
@@ -1495,6 +1534,7 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 		phase(c, PH_WALK);
 		walk(c);
 		refresh_working_sets(c);
+		overhead__refresh(c->oh, oh_working_set, c);
 		rescan_gpu(c);
 	}
 	now = unix_now();
@@ -1797,6 +1837,12 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	u64map__init(&c->cgroups);
 	u64map__init(&c->pods);
 	snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->proc_root);
+	c->oh_top = cfg->overhead_groups;
+	if (overhead__new(&c->oh)) {
+		snprintf(err, errlen, "collector: out of memory");
+		ret = -ENOMEM;
+		goto out_free;
+	}
 	{
 		struct pm_detect_cfg dc;
 
@@ -1908,6 +1954,7 @@ void collector__close(struct pm_collector *c)
 	if (!c)
 		return;
 	kubemeta__close(c->meta);
+	overhead__free(c->oh);
 	proc__close(c->proc);
 	free(c->zombies);
 	net__close(c->net);

@@ -600,6 +600,19 @@ static int cfg_set_node_gpus(struct pm_config *cfg, const char *v, char *why, si
 	return ret;
 }
 
+static int cfg_set_overhead_groups(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	int ret = cfg_quantity(v, false, 1000, "10", &cfg->overhead_groups, why, len);
+	char q[CFG_QUOTE_MAX];
+
+	if (!ret && strpbrk(v, ".mun")) {
+		snprintf(why, len, "\"%s\" is not a whole number of groups",
+			 cfg_quote(v, q, sizeof(q)));
+		return -EINVAL;
+	}
+	return ret;
+}
+
 static int cfg_set_report_window(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	return cfg_duration(v, 1000, 24ULL * 3600 * 1000, "1s to 24h", "60s, 5m",
@@ -884,6 +897,8 @@ static const struct cfg_key cfg_keys[] = {
 	{"node_cpu_cores", "node-cpu-cores", "cores, e.g. 16", cfg_set_node_cpu, false},
 	{"node_memory", "node-memory", "bytes, e.g. 64Gi", cfg_set_node_memory, false},
 	{"node_gpus", "node-gpus", "a count, e.g. 8", cfg_set_node_gpus, false},
+	{"overhead_groups", "overhead-groups", "a count, 0 to 1000, e.g. 10",
+	 cfg_set_overhead_groups, false},
 	{"report_window", "report-window", "a duration, e.g. 60s", cfg_set_report_window, false},
 	{"spool", "spool", "a directory path", cfg_set_spool, false},
 	{"spool_max_bytes", "spool-max-bytes", "bytes, e.g. 64Mi", cfg_set_spool_max, false},
@@ -969,6 +984,7 @@ void config__defaults(struct pm_config *cfg)
 	strcpy(cfg->spool_dir, PM_DEFAULT_SPOOL_DIR);
 	strcpy(cfg->pin_dir, PM_DEFAULT_PIN_DIR);
 	cfg->spool_max_bytes = PM_DEFAULT_SPOOL_MAX_BYTES;
+	cfg->overhead_groups = PM_DEFAULT_OVERHEAD_GROUPS;
 	cfg->reconciler_timeout_ms = PM_DEFAULT_RECONCILER_TIMEOUT_MS;
 	cfg->reconciler_retry_max_ms = PM_DEFAULT_RECONCILER_RETRY_MAX_MS;
 	{
@@ -1397,6 +1413,9 @@ void config__usage(FILE *f)
 		"  --node-cpu-cores N          cores the node is priced for (default: online CPUs)\n"
 		"  --node-memory BYTES         memory it is priced for (default: MemTotal)\n"
 		"  --node-gpus N               GPUs it is priced for (default 0)\n"
+		"  --overhead-groups N         node overhead groups (units, slices, containers\n"
+		"                              outside pods) shown by name; the rest in one\n"
+		"                              \"other\" row (default 10)\n"
 		"                              (default prices: OpenCost's defaults)\n"
 		"  --report-window DUR         one report per window (default 60s)\n"
 		"  --spool DIR                 reports are written here first (default %s)\n"

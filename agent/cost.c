@@ -152,6 +152,45 @@ static double idle(double capacity, double allocated, double dt)
 	return free_ > 0 ? free_ : 0;
 }
 
+/*
+ * Node overhead groups, priced as the node's overhead is: CPU over the
+ * interval, working set over its length. Memory is priced out of the node's
+ * memory overhead: working sets that add to more (page cache the kernel
+ * counts as available) are scaled down together, so the parts never exceed
+ * the whole.
+ */
+static void price_overhead(const struct pm_prices *p, const struct pm_snapshot *base,
+			   struct pm_snapshot *s, double dt)
+{
+	double ws = 0, scale = 1, cpu_s;
+	const struct pm_overhead_snap *b;
+	struct pm_overhead_snap *g;
+	size_t i;
+
+	for (i = 0; i < s->n_overhead; i++)
+		if (s->overhead[i].memory_bytes > 0)
+			ws += s->overhead[i].memory_bytes;
+	if (s->node_memory_overhead_bytes <= 0)
+		scale = 0;
+	else if (ws > s->node_memory_overhead_bytes)
+		scale = s->node_memory_overhead_bytes / ws;
+	for (i = 0; i < s->n_overhead; i++) {
+		g = &s->overhead[i];
+		b = snapshot__overhead(base, g->kind, g->name);
+		if (b)
+			memcpy(g->cost_dollars, b->cost_dollars, sizeof(g->cost_dollars));
+		if (!base)
+			continue;
+		/* a group new since the last tick ran all of its time in this interval */
+		cpu_s = b ? g->cpu_seconds - b->cpu_seconds : g->cpu_seconds;
+		if (cpu_s > 0)
+			g->cost_dollars[PM_RES_CPU] += cpu_s / S_PER_HOUR * p->cpu_core_hour;
+		if (g->memory_bytes > 0)
+			g->cost_dollars[PM_RES_MEMORY] += g->memory_bytes * scale * dt / PM_GIB /
+							  S_PER_HOUR * p->memory_gib_hour;
+	}
+}
+
 void cost__advance(const struct pm_prices *p, const struct pm_node_capacity *cap,
 		   const struct pm_snapshot *base, struct pm_snapshot *s)
 {
@@ -186,6 +225,7 @@ void cost__advance(const struct pm_prices *p, const struct pm_node_capacity *cap
 		s->node_idle_cost_dollars[r] = base ? base->node_idle_cost_dollars[r] : 0;
 	for (r = 0; r < PM_RES_GPU; r++)
 		s->node_overhead_cost_dollars[r] = base ? base->node_overhead_cost_dollars[r] : 0;
+	price_overhead(p, base, s, dt);
 	if (!base)
 		return;
 	s->node_idle_cost_dollars[PM_RES_CPU] +=
@@ -228,4 +268,11 @@ void cost__keep_monotonic(const struct pm_snapshot *prev, struct pm_snapshot *s)
 	}
 	keep_max(s->node_idle_cost_dollars, prev->node_idle_cost_dollars, PM_RES_NETWORK);
 	keep_max(s->node_overhead_cost_dollars, prev->node_overhead_cost_dollars, PM_RES_GPU);
+	for (i = 0; i < s->n_overhead; i++) {
+		const struct pm_overhead_snap *bg =
+			snapshot__overhead(prev, s->overhead[i].kind, s->overhead[i].name);
+
+		if (bg)
+			keep_max(s->overhead[i].cost_dollars, bg->cost_dollars, PM_RES_GPU);
+	}
 }

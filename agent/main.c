@@ -99,6 +99,7 @@ static void reload_warn_fixed(const struct pm_config *a, const struct pm_config 
 		FIXED("reconciler", reconciler_url), FIXED("node_name", node_name),
 		FIXED("cluster", cluster), FIXED("gpu_devices", gpu_devices),
 		FIXED("web_config", web_config), FIXED("report_labels", report_labels),
+		FIXED("overhead_groups", overhead_groups),
 #undef FIXED
 	};
 	size_t i;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <podmeter/agent.h>
+#include <podmeter/esc.h>
 #include <podmeter/curlutil.h>
 #include <podmeter/esc.h>
 #include <podmeter/url.h>
@@ -268,6 +269,55 @@ unknown:
 	snprintf(out, len, "--:--:--");
 }
 
+/* The node's overhead rows of a reading (units, slices, containers outside pods). */
+static json_t *oh_find(json_t *rows, const char *group, const char *kind)
+{
+	json_t *g;
+	size_t i;
+
+	json_array_foreach(rows, i, g)
+		if (!strcmp(json_string_value(json_object_get(g, "group")) ?: "", group) &&
+		    !strcmp(json_string_value(json_object_get(g, "kind")) ?: "", kind))
+			return g;
+	return NULL;
+}
+
+static void frame_overhead(FILE *f, const struct top_read *a, const struct top_read *b)
+{
+	json_t *rows = json_object_get(b->root, "overhead"), *g, *q;
+	double dt = b->time - a->time;
+	char name[PM_ESC_BUF], ekind[PM_ESC_BUF], mem[16], net[16];
+	size_t i;
+
+	if (!json_array_size(rows))
+		return;
+	fprintf(f, "\n%-48s %7s %9s %10s %8s %10s  %s\n", "NODE OVERHEAD", "CPU", "MEM", "NET/s",
+		"", "$/HOUR", "KIND");
+	json_array_foreach(rows, i, g) {
+		const char *grp = json_string_value(json_object_get(g, "group")) ?: "";
+		const char *kind = json_string_value(json_object_get(g, "kind")) ?: "";
+		double cpu = 0, nb = 0, cost = 0;
+
+		q = oh_find(json_object_get(a->root, "overhead"), grp, kind);
+		if (q && dt > 0) {
+			cpu = fmax(0, (num(g, "cpu_seconds") - num(q, "cpu_seconds")) / dt);
+			nb = fmax(0, (num(g, "network.tx_bytes") + num(g, "network.rx_bytes") -
+				      num(q, "network.tx_bytes") - num(q, "network.rx_bytes")) / dt);
+			cost = fmax(0, (cost_total(g) - cost_total(q)) / dt * 3600);
+		}
+		if (json_is_number(json_object_get(g, "memory_bytes")))
+			human_bytes(num(g, "memory_bytes"), mem, sizeof(mem));
+		else
+			snprintf(mem, sizeof(mem), "-");
+		human_bytes(nb, net, sizeof(net));
+		/* the agent escapes names; another server's are escaped here */
+		esc__str(name, sizeof(name), grp);
+		esc__str(ekind, sizeof(ekind), kind);
+		fprintf(f, "%-48.48s %7.3f %9s %10s %8s %10.6f  %.12s\n", name, cpu, mem, net, "",
+			cost, ekind);
+	}
+}
+
 static void frame(FILE *f, const struct top_read *a, const struct top_read *b,
 		  struct top_row *rows, size_t n, int lines, bool clear)
 {
@@ -294,6 +344,7 @@ static void frame(FILE *f, const struct top_read *a, const struct top_read *b,
 		fprintf(f, "%-48.48s %7.3f %9s %10s %8.1f %10.6f  %s\n", rows[i].name, rows[i].cpu,
 			mem, net, rows[i].gpu, rows[i].cost, rows[i].flags);
 	}
+	frame_overhead(f, a, b);
 	fflush(f);
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* /v1/pods: the current snapshot as JSON (jansson). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <stdbool.h>
 #include <jansson.h>
@@ -331,6 +332,49 @@ static json_t *json_pods(const struct pm_snapshot *s)
 	return a;
 }
 
+static json_t *json_overhead_row(const struct pm_overhead_snap *g, bool has_net)
+{
+	json_t *o = json_object();
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= json_object_set_new(o, "group", json_string(g->name));
+	err |= json_object_set_new(o, "kind", json_string(ohpath__kind_str(g->kind)));
+	err |= json_object_set_new(o, "cpu_seconds", json_num(g->cpu_seconds));
+	err |= json_object_set_new(o, "memory_bytes",
+				   g->memory_bytes < 0 ? json_null() : json_integer(g->memory_bytes));
+	err |= json_object_set_new(o, "network",
+				   has_net ? json_pack("{s:I,s:I}", "tx_bytes",
+						       (json_int_t)g->net_bytes[0], "rx_bytes",
+						       (json_int_t)g->net_bytes[1])
+					   : json_null());
+	err |= json_object_set_new(o, "cost_dollars", json_dollars(g->cost_dollars, PM_RES_GPU));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Node overhead: the top groups by cost, then "other" (snapshot__overhead_rows). */
+static json_t *json_overhead(const struct pm_snapshot *s)
+{
+	struct pm_overhead_snap *rows;
+	long n = snapshot__overhead_rows(s, &rows), i;
+	json_t *a = n < 0 ? NULL : json_array();
+
+	for (i = 0; a && i < n; i++) {
+		if (json_array_append_new(a, json_overhead_row(&rows[i], s->has_net))) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	if (n >= 0)
+		free(rows);
+	return a;
+}
+
 char *json__pods(const struct pm_snapshot *s)
 {
 	json_t *root = json_object();
@@ -342,6 +386,7 @@ char *json__pods(const struct pm_snapshot *s)
 	err |= json_object_set_new(root, "time", json_num(s->time));
 	err |= json_object_set_new(root, "node", json_node(s));
 	err |= json_object_set_new(root, "pods", json_pods(s));
+	err |= json_object_set_new(root, "overhead", json_overhead(s));
 	if (!err)
 		out = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(17));
 	json_decref(root);

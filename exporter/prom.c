@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 #include <podmeter/exporter.h>
@@ -644,6 +645,67 @@ static void prom_write_node_cost(FILE *f, const struct pm_snapshot *s)
 	}
 }
 
+static void prom_oh_labels(FILE *f, const char *family, const struct pm_overhead_snap *g)
+{
+	fprintf(f, "%s{", family);
+	prom_put_label(f, "group", g->name, true);
+	prom_put_label(f, "kind", ohpath__kind_str(g->kind), false);
+}
+
+/* The top groups by cost and one "other": a bounded set of series that adds up to the node's. */
+static int prom_write_overhead(FILE *f, const struct pm_snapshot *s)
+{
+	static const char *const dirs[] = { "tx", "rx" };
+	struct pm_overhead_snap *rows;
+	long n = snapshot__overhead_rows(s, &rows), i;
+	int r;
+
+	if (n < 0)
+		return (int)n;
+	prom_family(f, "podmeter_overhead_cpu_seconds_total", "counter",
+		    "CPU time outside pods by systemd unit, slice or container; \"other\" holds "
+		    "the rest of the node's overhead.");
+	for (i = 0; i < n; i++) {
+		prom_oh_labels(f, "podmeter_overhead_cpu_seconds_total", &rows[i]);
+		fputc('}', f);
+		prom_put_value(f, rows[i].cpu_seconds);
+	}
+	prom_family(f, "podmeter_overhead_memory_bytes", "gauge",
+		    "Working set outside pods by unit, slice or container (usage less inactive "
+		    "file pages); \"other\" holds the rest of the node's memory overhead.");
+	for (i = 0; i < n; i++) {
+		if (rows[i].memory_bytes < 0)
+			continue;
+		prom_oh_labels(f, "podmeter_overhead_memory_bytes", &rows[i]);
+		fputc('}', f);
+		prom_put_value(f, (double)rows[i].memory_bytes);
+	}
+	if (s->has_net) {
+		prom_family(f, "podmeter_overhead_network_bytes_total", "counter",
+			    "Bytes sent (tx) and received (rx) by sockets outside pods, by unit, "
+			    "slice or container.");
+		for (i = 0; i < n; i++) {
+			for (r = 0; r < 2; r++) {
+				prom_oh_labels(f, "podmeter_overhead_network_bytes_total", &rows[i]);
+				fprintf(f, ",direction=\"%s\"}", dirs[r]);
+				prom_put_value(f, (double)rows[i].net_bytes[r]);
+			}
+		}
+	}
+	prom_family(f, "podmeter_overhead_cost_dollars_total", "counter",
+		    "Node overhead cost by unit, slice or container, in dollars; the rows add up "
+		    "to podmeter_node_overhead_cost_dollars_total.");
+	for (i = 0; i < n; i++) {
+		for (r = 0; r < PM_RES_GPU; r++) {
+			prom_oh_labels(f, "podmeter_overhead_cost_dollars_total", &rows[i]);
+			fprintf(f, ",resource=\"%s\"}", prom_resources[r]);
+			prom_put_value(f, rows[i].cost_dollars[r]);
+		}
+	}
+	free(rows);
+	return 0;
+}
+
 static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 {
 	int i;
@@ -790,6 +852,8 @@ int prom__write(FILE *f, const struct pm_snapshot *s, const char *version, const
 	prom_write_pods(f, s);
 	prom_write_node(f, s);
 	prom_write_node_cost(f, s);
+	if (prom_write_overhead(f, s))
+		return -ENOMEM;
 	prom_write_agent(f, s, version, git_rev);
 	if (fflush(f) || ferror(f))
 		return -EIO;

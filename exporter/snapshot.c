@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Reference-counted snapshots: the collector publishes, HTTP responses hold. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <podmeter/snapshot.h>
@@ -43,6 +45,7 @@ static void snapshot_free(struct pm_snapshot *s)
 		free(s->pods[i].findings);
 	}
 	free(s->pods);
+	free(s->overhead);
 	free(s);
 }
 
@@ -134,4 +137,110 @@ const char *snapshot__cuda_refusal_str(int why)
 	};
 
 	return why >= 0 && why < PM_CUDA_REFUSE_MAX ? names[why] : NULL;
+}
+
+static int oh_cmp_key(int ka, const char *na, int kb, const char *nb)
+{
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	return strcmp(na, nb);
+}
+
+const struct pm_overhead_snap *snapshot__overhead(const struct pm_snapshot *s, int kind,
+						  const char *name)
+{
+	size_t lo = 0, hi = s ? s->n_overhead : 0, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = oh_cmp_key(s->overhead[mid].kind, s->overhead[mid].name, kind, name);
+		if (!c)
+			return &s->overhead[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Costliest first; before any cost, by CPU, then memory; then by name: a stable order. */
+static int oh_cmp_rank(const void *x, const void *y)
+{
+	const struct pm_overhead_snap *a = *(const struct pm_overhead_snap *const *)x;
+	const struct pm_overhead_snap *b = *(const struct pm_overhead_snap *const *)y;
+	double ca = a->cost_dollars[0] + a->cost_dollars[1];
+	double cb = b->cost_dollars[0] + b->cost_dollars[1];
+
+	if (ca != cb)
+		return ca > cb ? -1 : 1;
+	if (a->cpu_ns != b->cpu_ns)
+		return a->cpu_ns > b->cpu_ns ? -1 : 1;
+	if (a->memory_bytes != b->memory_bytes)
+		return a->memory_bytes > b->memory_bytes ? -1 : 1;
+	return oh_cmp_key(a->kind, a->name, b->kind, b->name);
+}
+
+static double oh_rest(double total, double shown)
+{
+	return total > shown ? total - shown : 0;
+}
+
+long snapshot__overhead_rows(const struct pm_snapshot *s, struct pm_overhead_snap **rows)
+{
+	const struct pm_overhead_snap **rank;
+	struct pm_overhead_snap *out, *other;
+	size_t top = s->overhead_top > 0 ? (size_t)s->overhead_top : 0, i, n = 0;
+	uint64_t cpu = 0;
+	long long mem = 0;
+	double cost[PM_RES_GPU] = { 0 };
+	int r;
+
+	if (top > s->n_overhead)
+		top = s->n_overhead;
+	rank = calloc(s->n_overhead ? s->n_overhead : 1, sizeof(*rank));
+	out = calloc(top + 1, sizeof(*out));
+	if (!rank || !out) {
+		free(rank);
+		free(out);
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->n_overhead; i++)
+		rank[i] = &s->overhead[i];
+	qsort(rank, s->n_overhead, sizeof(*rank), oh_cmp_rank);
+	other = &out[top];
+	memcpy(other->net_bytes, s->overhead_gone_net, sizeof(other->net_bytes));
+	for (i = 0; i < s->n_overhead; i++) {
+		if (n < top && rank[i]->kind != PM_OH_OTHER) {
+			out[n] = *rank[i];
+			cpu += out[n].cpu_ns;
+			if (out[n].memory_bytes > 0)
+				mem += out[n].memory_bytes;
+			for (r = 0; r < PM_RES_GPU; r++)
+				cost[r] += out[n].cost_dollars[r];
+			n++;
+			continue;
+		}
+		other->net_bytes[0] += rank[i]->net_bytes[0];
+		other->net_bytes[1] += rank[i]->net_bytes[1];
+	}
+	free(rank);
+	other = &out[n];
+	if (n < top) {
+		/* fewer shown than room: "other" moves up, its network kept */
+		memcpy(other->net_bytes, out[top].net_bytes, sizeof(other->net_bytes));
+		memset(&out[top], 0, sizeof(out[top]));
+	}
+	snprintf(other->name, sizeof(other->name), "other");
+	other->kind = PM_OH_OTHER;
+	other->cpu_ns = s->node_cpu_overhead_ns > cpu ? s->node_cpu_overhead_ns - cpu : 0;
+	other->cpu_seconds = other->cpu_ns / 1e9;
+	other->memory_bytes = s->node_memory_overhead_bytes < 0 ? -1
+				: s->node_memory_overhead_bytes > mem ? s->node_memory_overhead_bytes - mem
+								      : 0;
+	for (r = 0; r < PM_RES_GPU; r++)
+		other->cost_dollars[r] = oh_rest(s->node_overhead_cost_dollars[r], cost[r]);
+	*rows = out;
+	return (long)n + 1;
 }

@@ -26,6 +26,7 @@
 #define PM_DEFAULT_SPOOL_DIR		"/var/lib/podmeter/spool"
 #define PM_DEFAULT_PIN_DIR		"/sys/fs/bpf/podmeter"
 #define PM_DEFAULT_SPOOL_MAX_BYTES	(64LL << 20)
+#define PM_DEFAULT_OVERHEAD_GROUPS	10
 #define PM_DEFAULT_RECONCILER_TIMEOUT_MS 10000
 #define PM_DEFAULT_RECONCILER_RETRY_MAX_MS 30000
 
@@ -65,6 +66,7 @@ struct pm_config {
 	double node_cpu_cores;
 	int64_t node_memory_bytes;
 	int64_t node_gpus;
+	int64_t overhead_groups;	/* node overhead groups shown by name; the rest "other" */
 	/* reports */
 	uint64_t report_window_ms;
 	char spool_dir[PATH_MAX];

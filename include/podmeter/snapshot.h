@@ -12,6 +12,7 @@
 #include <podmeter/cuda.h>
 #include <podmeter/net.h>
 #include <podmeter/podpath.h>
+#include <podmeter/ohpath.h>
 
 struct pm_container_snap {
 	char id[PM_CID_MAX + 1];	/* "" = cgroups of the pod outside any container */
@@ -218,6 +219,17 @@ struct pm_agent_stats {
 	struct pm_report_stats reports;
 };
 
+/* Node overhead of one group: a systemd unit or slice, or a container outside Kubernetes. */
+struct pm_overhead_snap {
+	char name[PM_OH_NAME_MAX + 1];	/* escaped (agent/ohpath.c) */
+	int kind;			/* enum pm_oh_kind */
+	uint64_t cpu_ns;		/* cumulative, its removed cgroups' included */
+	double cpu_seconds;
+	long long memory_bytes;		/* working set; -1 = not its own, or unknown */
+	uint64_t net_bytes[2];		/* cumulative: sent, received (every peer class) */
+	double cost_dollars[PM_RES_GPU];	/* cumulative cpu, memory */
+};
+
 struct pm_snapshot {
 	int refcnt;
 	double time;			/* unix seconds when collected */
@@ -227,6 +239,11 @@ struct pm_snapshot {
 	long long node_memory_overhead_bytes;	/* in use outside pods' working sets; -1 = unknown */
 	double node_idle_cost_dollars[PM_RES_NETWORK];	/* cumulative, cpu/memory/gpu */
 	double node_overhead_cost_dollars[PM_RES_GPU];	/* cumulative, cpu/memory */
+	uint64_t node_cpu_overhead_ns;	/* node_cpu_overhead_seconds, as summed */
+	size_t n_overhead;
+	struct pm_overhead_snap *overhead;	/* every group tracked, by kind then name */
+	uint64_t overhead_gone_net[2];	/* of groups no longer tracked */
+	int overhead_top;		/* groups shown by name; the rest are "other" */
 	double price[PM_RES_NETWORK];	/* per core-hour, GiB-hour, GPU-hour in use */
 	double egress_price_gib[PM_NET_CLASSES];	/* per class (enum pm_net_class) */
 	double capacity[PM_RES_NETWORK];	/* node: cores, bytes, GPUs */
@@ -239,6 +256,18 @@ struct pm_snapshot {
 	int n_label_keys;		/* --report-labels */
 	char label_keys[PM_POD_LABELS][PM_LABEL_KEY_MAX + 1];
 };
+
+/* The group @kind/@name in @s; NULL when it is not there (or @s is NULL). */
+const struct pm_overhead_snap *snapshot__overhead(const struct pm_snapshot *s, int kind,
+						  const char *name);
+/*
+ * The overhead rows to show: the s->overhead_top groups that cost most, then
+ * one row of kind "other" with the rest (the other groups, groups no longer
+ * tracked, and what no group holds), so that the rows add up to the node's
+ * overhead CPU, memory and cost. *@rows is allocated (free it); returns the
+ * number of rows, or -ENOMEM.
+ */
+long snapshot__overhead_rows(const struct pm_snapshot *s, struct pm_overhead_snap **rows);
 
 /* A new snapshot with refcnt 1 and room for @n_pods pods (zeroed). */
 struct pm_snapshot *snapshot__new(size_t n_pods);

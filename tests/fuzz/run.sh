@@ -31,7 +31,7 @@ max_len() {
 	quantity | duration) echo 512 ;;
 	listen | url) echo 1024 ;;
 	cidr | config | replay) echo 16384 ;;
-	podpath) echo 8192 ;;
+	podpath | ohpath) echo 8192 ;;
 	*) echo 65536 ;;
 	esac
 }

@@ -25,6 +25,7 @@ run tests/integration/test_proc.sh
 run tests/integration/test_kubelet.sh
 run tests/integration/test_scrape.sh
 run tests/integration/test_cost.sh
+run tests/integration/test_overhead.sh
 run tests/integration/test_reports.sh
 run tests/integration/test_reports_v2.sh
 run tests/integration/test_reconciler.sh

@@ -330,6 +330,57 @@ static void test_gpu_waste(void **state)
 	snapshot__put(b);
 }
 
+static void oh_group(struct pm_overhead_snap *g, int kind, const char *name, uint64_t cpu_ns,
+		     long long mem)
+{
+	strcpy(g->name, name);
+	g->kind = kind;
+	g->cpu_ns = cpu_ns;
+	g->cpu_seconds = cpu_ns / 1e9;
+	g->memory_bytes = mem;
+}
+
+/*
+ * Overhead groups: CPU over the interval (all of it for a group new in it),
+ * working sets scaled down together when they exceed the node's memory
+ * overhead, and costs carried from the last tick.
+ */
+static void test_overhead_groups(void **state)
+{
+	struct pm_snapshot *a = snap(100, 0), *b = snap(110, 0);
+	struct pm_prices p = unit_prices();
+
+	(void)state;
+	a->overhead = calloc(1, sizeof(*a->overhead));
+	b->overhead = calloc(3, sizeof(*b->overhead));
+	assert_non_null(a->overhead);
+	assert_non_null(b->overhead);
+	a->n_overhead = 1;
+	oh_group(&a->overhead[0], PM_OH_UNIT, "x.service", 2000000000ULL, PM_GIB);
+	a->overhead[0].cost_dollars[PM_RES_CPU] = 1;
+	a->overhead[0].cost_dollars[PM_RES_MEMORY] = 2;
+	b->n_overhead = 3;
+	oh_group(&b->overhead[0], PM_OH_UNIT, "x.service", 7000000000ULL, PM_GIB);
+	oh_group(&b->overhead[1], PM_OH_SLICE, "s.slice", 1000000000ULL, -1);
+	oh_group(&b->overhead[2], PM_OH_CONTAINER, "docker y", 3000000000ULL, 3 * PM_GIB);
+	a->node_cpu_overhead_seconds = 2;
+	b->node_cpu_overhead_seconds = 14;
+	b->node_memory_overhead_bytes = 2 * PM_GIB;	/* half of the groups' 4 GiB */
+
+	cost__advance(&p, &cap4, a, b);
+	NEAR(b->overhead[0].cost_dollars[PM_RES_CPU], 1 + 5);
+	NEAR(b->overhead[1].cost_dollars[PM_RES_CPU], 1);	/* new: all of its CPU */
+	NEAR(b->overhead[2].cost_dollars[PM_RES_CPU], 3);
+	NEAR(b->overhead[0].cost_dollars[PM_RES_MEMORY], 2 + 1 * 0.5 * 10);
+	NEAR(b->overhead[1].cost_dollars[PM_RES_MEMORY], 0);
+	NEAR(b->overhead[2].cost_dollars[PM_RES_MEMORY], 3 * 0.5 * 10);
+	/* the node's: 12 s of CPU, 2 GiB for 10 s; the groups' memory is all of it */
+	NEAR(b->node_overhead_cost_dollars[PM_RES_CPU], 12);
+	NEAR(b->node_overhead_cost_dollars[PM_RES_MEMORY], 20);
+	snapshot__put(a);
+	snapshot__put(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_no_time_and_monotonic),
 		cmocka_unit_test(test_container_steps_back),
 		cmocka_unit_test(test_gpu_waste),
+		cmocka_unit_test(test_overhead_groups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,7 +460,114 @@ static void test_json_empty(void **state)
 		      "\"capacity\":{\"cpu_cores\":0.0,\"memory_bytes\":0.0,\"gpus\":0.0},"
 		      "\"prices\":{\"cpu_core_hour\":0.0,\"memory_gib_hour\":0.0,\"gpu_hour\":0.0,"
 		      "\"egress_gib\":{\"local\":0.0,\"in_zone\":0.0,\"cross_zone\":0.0,"
-		      "\"cross_region\":0.0,\"internet\":0.0}}},\"pods\":[]}");
+		      "\"cross_region\":0.0,\"internet\":0.0}}},\"pods\":[],"
+		      "\"overhead\":[{\"group\":\"other\",\"kind\":\"other\",\"cpu_seconds\":0.0,"
+		      "\"memory_bytes\":null,\"network\":null,"
+		      "\"cost_dollars\":{\"cpu\":0.0,\"memory\":0.0}}]}");
+	free(text);
+	snapshot__put(s);
+}
+
+/* ---- node overhead rows ---- */
+
+static void oh_set(struct pm_overhead_snap *g, int kind, const char *name, uint64_t cpu_ns,
+		   long long mem, uint64_t tx, uint64_t rx, double cpu_cost, double mem_cost)
+{
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->kind = kind;
+	g->cpu_ns = cpu_ns;
+	g->cpu_seconds = cpu_ns / 1e9;
+	g->memory_bytes = mem;
+	g->net_bytes[0] = tx;
+	g->net_bytes[1] = rx;
+	g->cost_dollars[PM_RES_CPU] = cpu_cost;
+	g->cost_dollars[PM_RES_MEMORY] = mem_cost;
+}
+
+/* Four groups (sorted by kind, then name) on a node whose overhead is more than theirs. */
+static struct pm_snapshot *oh_snapshot(int top)
+{
+	struct pm_snapshot *s = snapshot__new(0);
+
+	assert_non_null(s);
+	s->overhead = calloc(4, sizeof(*s->overhead));
+	assert_non_null(s->overhead);
+	s->n_overhead = 4;
+	oh_set(&s->overhead[0], PM_OH_UNIT, "a.service", 5000000000ULL, 100, 10, 20, 0.5, 0.1);
+	oh_set(&s->overhead[1], PM_OH_UNIT, "d.service", 0, 0, 0, 0, 0, 0);
+	oh_set(&s->overhead[2], PM_OH_SLICE, "c.slice", 2000000000ULL, -1, 100, 200, 0.2, 0);
+	oh_set(&s->overhead[3], PM_OH_CONTAINER, "docker b\\\"x", 1000000000ULL, 300, 1, 2, 0.1,
+	       0.3);
+	s->overhead_gone_net[0] = 1000;
+	s->overhead_gone_net[1] = 2000;
+	s->node_cpu_overhead_ns = 10000000000ULL;
+	s->node_cpu_overhead_seconds = 10;
+	s->node_memory_overhead_bytes = 1000;
+	s->node_overhead_cost_dollars[PM_RES_CPU] = 1.0;
+	s->node_overhead_cost_dollars[PM_RES_MEMORY] = 0.5;
+	s->has_net = 1;
+	s->overhead_top = top;
+	return s;
+}
+
+static void test_overhead_rows(void **state)
+{
+	struct pm_snapshot *s = oh_snapshot(2);
+	struct pm_overhead_snap *rows;
+	long n;
+
+	(void)state;
+	assert_ptr_equal(snapshot__overhead(s, PM_OH_SLICE, "c.slice"), &s->overhead[2]);
+	assert_null(snapshot__overhead(s, PM_OH_UNIT, "c.slice"));
+	n = snapshot__overhead_rows(s, &rows);
+	assert_int_equal(n, 3);
+	/* by cost: a ($0.6), then b ($0.4); c ($0.2) and d ($0) are "other" */
+	assert_string_equal(rows[0].name, "a.service");
+	assert_string_equal(rows[1].name, "docker b\\\"x");
+	assert_string_equal(rows[2].name, "other");
+	assert_int_equal(rows[2].kind, PM_OH_OTHER);
+	assert_int_equal(rows[2].cpu_ns, 4000000000ULL);	/* 10 s less 5 s and 1 s */
+	assert_int_equal(rows[2].memory_bytes, 600);		/* 1000 less 100 and 300 */
+	assert_int_equal(rows[2].net_bytes[0], 1100);	/* c's and the gone groups' */
+	assert_int_equal(rows[2].net_bytes[1], 2200);
+	assert_true(fabs(rows[2].cost_dollars[PM_RES_CPU] - 0.4) < 1e-12);
+	assert_true(fabs(rows[2].cost_dollars[PM_RES_MEMORY] - 0.1) < 1e-12);
+	free(rows);
+
+	/* 0 shown: one row with all of it; more room than groups: all of them, then "other" */
+	s->overhead_top = 0;
+	assert_int_equal(snapshot__overhead_rows(s, &rows), 1);
+	assert_int_equal(rows[0].cpu_ns, 10000000000ULL);
+	assert_int_equal(rows[0].net_bytes[0], 1111);
+	free(rows);
+	s->overhead_top = 10;
+	assert_int_equal(snapshot__overhead_rows(s, &rows), 5);
+	assert_string_equal(rows[2].name, "c.slice");
+	assert_string_equal(rows[3].name, "d.service");
+	assert_int_equal(rows[4].cpu_ns, 2000000000ULL);
+	assert_int_equal(rows[4].net_bytes[0], 1000);
+	free(rows);
+	snapshot__put(s);
+}
+
+/* The rows in /metrics: group and kind labels, names escaped once more for the format. */
+static void test_prom_overhead(void **state)
+{
+	struct pm_snapshot *s = oh_snapshot(2);
+	char *text;
+
+	(void)state;
+	text = write_checked(s);
+	assert_line(text, "podmeter_overhead_cpu_seconds_total{group=\"a.service\",kind=\"unit\"} 5");
+	assert_line(text, "podmeter_overhead_cpu_seconds_total{group=\"docker b\\\\\\\"x\","
+			  "kind=\"container\"} 1");
+	assert_line(text, "podmeter_overhead_cpu_seconds_total{group=\"other\",kind=\"other\"} 4");
+	assert_line(text, "podmeter_overhead_memory_bytes{group=\"other\",kind=\"other\"} 600");
+	assert_line(text, "podmeter_overhead_network_bytes_total{group=\"other\",kind=\"other\","
+			  "direction=\"rx\"} 2200");
+	assert_line(text, "podmeter_overhead_cost_dollars_total{group=\"a.service\",kind=\"unit\","
+			  "resource=\"memory\"} 0.10000000000000001");
+	assert_null(strstr(text, "c.slice"));
 	free(text);
 	snapshot__put(s);
 }
@@ -488,7 +596,8 @@ int main(void)
 		cmocka_unit_test(test_escape_too_small), cmocka_unit_test(test_prom_write),
 		cmocka_unit_test(test_prom_precision),	 cmocka_unit_test(test_prom_empty),
 		cmocka_unit_test(test_prom_write_error), cmocka_unit_test(test_json_pods),
-		cmocka_unit_test(test_json_empty), cmocka_unit_test(test_prom_cost),	 cmocka_unit_test(test_snapshot_refcount),
+		cmocka_unit_test(test_json_empty), cmocka_unit_test(test_prom_cost),
+		cmocka_unit_test(test_overhead_rows), cmocka_unit_test(test_prom_overhead),	 cmocka_unit_test(test_snapshot_refcount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
