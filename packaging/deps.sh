@@ -11,7 +11,7 @@ build_pkgs="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-
 	libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev
 	libjansson-dev libyaml-dev libyajl-dev libgnutls28-dev"
 test_pkgs="libcmocka-dev stress-ng bpftrace prometheus curl iproute2 procps python3 iperf3 openssl
-	protobuf-compiler tmux python3-yaml util-linux libclang-rt-dev busybox-static postgresql sqlite3 git"
+	protobuf-compiler tmux python3-yaml util-linux libclang-rt-dev busybox-static postgresql sqlite3 git jq"
 # a real container runtime for tests/integration/test_containerd.sh; a machine
 # that has one already (Docker's containerd.io conflicts with Debian's) keeps it
 runtime_pkgs="containerd runc"
