@@ -96,8 +96,9 @@ static bool host_pids(const char *proc_root)
 		return false;
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, "NSpid:", 6)) {
-			one = !strchr(line + 6 + strspn(line + 6, " \t"), '\t') &&
-			      !strchr(line + 6 + strspn(line + 6, " \t"), ' ');
+			const char *pids = line + 6 + strspn(line + 6, " \t");
+
+			one = !strpbrk(pids, " \t");
 			break;
 		}
 	fclose(f);
