@@ -1496,8 +1496,8 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 		.zombie = visit_zombie,
 		.ctx = c,
 	};
+	double read_at = unix_now(), now;
 	struct pm_snapshot *s;
-	double now;
 	int err;
 
 	c->unknown_seen = false;
@@ -1549,6 +1549,7 @@ static int collect_locked(struct pm_collector *c, bool periodic)
 	if (!s)
 		return -ENOMEM;
 	s->mono = t0.tv_sec + t0.tv_nsec / NS_PER_S;
+	s->read_time = read_at;
 	phase(c, PH_LABEL);
 	label(c, s);
 	/*

@@ -384,6 +384,7 @@ char *json__pods(const struct pm_snapshot *s)
 	if (!root)
 		return NULL;
 	err |= json_object_set_new(root, "time", json_num(s->time));
+	err |= json_object_set_new(root, "read_time", json_num(s->read_time));
 	err |= json_object_set_new(root, "node", json_node(s));
 	err |= json_object_set_new(root, "pods", json_pods(s));
 	err |= json_object_set_new(root, "overhead", json_overhead(s));

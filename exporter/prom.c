@@ -845,6 +845,13 @@ static void prom_write_agent(FILE *f, const struct pm_snapshot *s, const char *v
 		    "Start time of the agent since the unix epoch, in seconds.");
 	fputs("podmeter_agent_start_time_seconds", f);
 	prom_put_value(f, a->start_time);
+
+	prom_family(f, "podmeter_collection_time_seconds", "gauge",
+		    "When the collection served began reading the kernel's counters, since the "
+		    "unix epoch, in seconds (a scrape within 0.25 s of a collection is served "
+		    "that collection).");
+	fputs("podmeter_collection_time_seconds", f);
+	prom_put_value(f, s->read_time);
 }
 
 int prom__write(FILE *f, const struct pm_snapshot *s, const char *version, const char *git_rev)

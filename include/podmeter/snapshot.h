@@ -233,6 +233,7 @@ struct pm_overhead_snap {
 struct pm_snapshot {
 	int refcnt;
 	double time;			/* unix seconds when collected */
+	double read_time;		/* unix seconds when its kernel counters began to be read */
 	double mono;			/* CLOCK_MONOTONIC seconds of the read: cost intervals */
 	double node_cpu_pods_seconds;	/* all pod cgroups */
 	double node_cpu_overhead_seconds;	/* everything else that ran (not the idle task) */

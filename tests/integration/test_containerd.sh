@@ -415,11 +415,18 @@ wait_file "$SHARE/mem.out" touched || fail "pm_alloc in pod web did not touch it
 
 # --- CPU over a window, against the pod cgroup's cpu.stat ----------------------------
 # sample N: the kernel's figures for $CPU_PODS just before and just after a scrape
+# (again while the agent serves a collection made before the first reading)
 sample() {
-	local pod
-	for pod in $CPU_PODS; do kernel_cpu_ns "$(pod_v2 "$pod")" >"$WORK/k$1.pre.$pod"; done
-	scrape "$WORK/m$1" || fail "scrape $1"
-	for pod in $CPU_PODS; do kernel_cpu_ns "$(pod_v2 "$pod")" >"$WORK/k$1.post.$pod"; done
+	local pod t0 i
+	for ((i = 0; i < 10; i++)); do
+		t0=$(date +%s.%N)
+		for pod in $CPU_PODS; do kernel_cpu_ns "$(pod_v2 "$pod")" >"$WORK/k$1.pre.$pod"; done
+		scrape "$WORK/m$1" || fail "scrape $1"
+		for pod in $CPU_PODS; do kernel_cpu_ns "$(pod_v2 "$pod")" >"$WORK/k$1.post.$pod"; done
+		awk -v t0="$t0" '$1 == "podmeter_collection_time_seconds" { ok = $2 >= t0 }
+			END { exit !ok }' "$WORK/m$1" && break
+		sleep 0.3
+	done
 }
 compare_cpu() {	# compare_cpu A B WHAT POD
 	local ma mb lo hi d

@@ -80,7 +80,7 @@ observe() {
 		curl -sf "$PM_URL/v1/pods" >"$out.json"
 		b1=$(kernel_cpu_ns "$V2/$(ctr busy)")
 		i1=$(kernel_cpu_ns "$V2/$(ctr idle)")
-		python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["time"] < float(sys.argv[2]))' \
+		python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["read_time"] < float(sys.argv[2]))' \
 			"$out.json" "$t0" 2>/dev/null && break
 		sleep 0.3
 	done

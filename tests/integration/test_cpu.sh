@@ -61,16 +61,23 @@ fi
 sleep 2
 
 # sample N: kernel before, scrape, kernel after (CPU time and run-queue wait)
+# (again while the agent serves a collection made before the first reading)
 sample() {
-	local n=$1 p
-	for p in $PODS; do
-		kernel_cpu_ns "${POD_DIR[$p]}" >"$WORK/k$n.pre.$p"
-		kernel_runq_ns "${POD_DIR[$p]}" >"$WORK/q$n.pre.$p"
-	done
-	scrape "$WORK/m$n" || fail "scrape $n"
-	for p in $PODS; do
-		kernel_cpu_ns "${POD_DIR[$p]}" >"$WORK/k$n.post.$p"
-		kernel_runq_ns "${POD_DIR[$p]}" >"$WORK/q$n.post.$p"
+	local n=$1 p t0 i
+	for ((i = 0; i < 10; i++)); do
+		t0=$(date +%s.%N)
+		for p in $PODS; do
+			kernel_cpu_ns "${POD_DIR[$p]}" >"$WORK/k$n.pre.$p"
+			kernel_runq_ns "${POD_DIR[$p]}" >"$WORK/q$n.pre.$p"
+		done
+		scrape "$WORK/m$n" || fail "scrape $n"
+		for p in $PODS; do
+			kernel_cpu_ns "${POD_DIR[$p]}" >"$WORK/k$n.post.$p"
+			kernel_runq_ns "${POD_DIR[$p]}" >"$WORK/q$n.post.$p"
+		done
+		awk -v t0="$t0" '$1 == "podmeter_collection_time_seconds" { ok = $2 >= t0 }
+			END { exit !ok }' "$WORK/m$n" && break
+		sleep 0.3
 	done
 }
 

@@ -60,7 +60,7 @@ sample() {
 		for c in SPIN GONE CTR; do kernel_cpu_ns "$V2/${!c}" >"$WORK/k$n.pre.$c"; done
 		pods "$WORK/p$n" || fail "GET /v1/pods $n"
 		for c in SPIN GONE CTR; do kernel_cpu_ns "$V2/${!c}" >"$WORK/k$n.post.$c"; done
-		jq -e --argjson t0 "$t0" '.time >= $t0' "$WORK/p$n" >/dev/null 2>&1 && break
+		jq -e --argjson t0 "$t0" '.read_time >= $t0' "$WORK/p$n" >/dev/null 2>&1 && break
 		sleep 0.3
 	done
 }

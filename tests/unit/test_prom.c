@@ -86,6 +86,7 @@ static struct pm_snapshot *make_snapshot(void)
 
 	assert_non_null(s);
 	s->time = 1700000000.5;
+	s->read_time = 1700000000.25;
 	s->node_cpu_pods_seconds = 1234.5;
 	s->node_cpu_overhead_seconds = 56.25;
 	s->agent = (struct pm_agent_stats){
@@ -220,6 +221,7 @@ static const char *const families[] = {
 	"podmeter_agent_cgroups_removed_total counter",
 	"podmeter_agent_build_info gauge",
 	"podmeter_agent_start_time_seconds gauge",
+	"podmeter_collection_time_seconds gauge",
 };
 
 static void assert_families_once(const char *text)
@@ -266,6 +268,7 @@ static void test_prom_write(void **state)
 	assert_line(text, "podmeter_agent_build_info{version=\"1.2.3\",git_rev=\"abc\\\"def\","
 			  "hierarchy=\"v2\",attach=\"tp_btf\"} 1");
 	assert_line(text, "podmeter_agent_start_time_seconds 1699999000");
+	assert_line(text, "podmeter_collection_time_seconds 1700000000.25");
 	assert_null(strstr(text, "podmeter_container_"));
 	free(text);
 	snapshot__put(s);
@@ -453,7 +456,7 @@ static void test_json_empty(void **state)
 	text = json__pods(s);
 	assert_non_null(text);
 	assert_string_equal(
-		text, "{\"time\":0.0,\"node\":{\"cpu_seconds_pods\":0.0,\"cpu_seconds_overhead\":0.0,"
+		text, "{\"time\":0.0,\"read_time\":0.0,\"node\":{\"cpu_seconds_pods\":0.0,\"cpu_seconds_overhead\":0.0,"
 		      "\"memory_overhead_bytes\":null,"
 		      "\"idle_cost_dollars\":{\"cpu\":0.0,\"memory\":0.0,\"gpu\":0.0},"
 		      "\"overhead_cost_dollars\":{\"cpu\":0.0,\"memory\":0.0},"
