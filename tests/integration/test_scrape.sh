@@ -179,9 +179,14 @@ awk -v w="$wall" -v f="$FLOOD_S" 'BEGIN { exit !(w < f + 3) }' &&
 [ "$probes" -ge 5 ] && [ "$probe_bad" -eq 0 ] &&
 	pass "healthz answered 200 to all $probes probes during the flood" ||
 	fail "healthz: $probes probes, $probe_bad not 200"
-[ "$probes" -gt 0 ] && awk -v m="$req_max" 'BEGIN { exit !(m < 100) }' &&
-	pass "healthz under 100 ms throughout (max ${req_max} ms)" ||
-	fail "healthz took ${req_max} ms during the flood"
+# from state, never behind a collection: the median probe well under 100 ms, and
+# none near the probe's timeout (5 s in the DaemonSet); a 2-core machine running
+# the flood may still hold one probe's thread off a CPU for a while
+req_med=$(awk '{ printf "%.1f\n", ($3 - $2) * 1000 }' "$WORK/probes" | sort -n |
+	awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "none" }')
+[ "$probes" -gt 0 ] && awk -v med="$req_med" -v m="$req_max" 'BEGIN { exit !(med < 100 && m < 1000) }' &&
+	pass "healthz during the flood: median ${req_med} ms, max ${req_max} ms (under 100 ms and 1 s)" ||
+	fail "healthz during the flood: median ${req_med} ms, max ${req_max} ms (want under 100 ms and 1 s)"
 # collections: the flood cannot ask for more than one per 250 ms (plus the ticks)
 awk -v c="$collections" -v w="$wall" 'BEGIN { exit !(c <= w * 5 + 3) }' &&
 	pass "$collections collections for $ok scrapes (at most $(awk -v w="$wall" \
