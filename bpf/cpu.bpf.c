@@ -19,6 +19,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "core_fixes.bpf.h"
+#include "common.bpf.h"
 #include "tables.bpf.h"
 #include <podmeter/cpu.h>
 
@@ -94,14 +95,6 @@ struct {
 PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(cpu_fold);
 
-static __always_inline void count_error(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&cpu_errors, &idx);
-
-	if (v)
-		*v += 1;
-}
-
 /* Move the CPU's pending amounts into cpu_stats. */
 static __always_inline void flush(struct pm_cpu_run *run)
 {
@@ -109,17 +102,11 @@ static __always_inline void flush(struct pm_cpu_run *run)
 	static const struct pm_cpu_val zero;
 	struct pm_cpu_val *v;
 
-	v = bpf_map_lookup_elem(&cpu_stats, &key);
-	if (!v) {
-		/* EEXIST from a racing insert on another CPU is fine: look up again */
-		bpf_map_update_elem(&cpu_stats, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&cpu_stats, &key);
-	}
+	v = map_lookup_or_init(&cpu_stats, &key, &zero, &cpu_errors, PM_CPU_ERR_CGROUP_FULL);
 	if (v) {
 		v->oncpu_ns += run->pend_oncpu_ns;
 		v->runq_ns += run->pend_runq_ns;
 	} else {
-		count_error(PM_CPU_ERR_CGROUP_FULL);
 		refusal_add(&refusals, run->pend_cgid, hier, PM_TABLE_CGROUPS);
 	}
 	run->pend_oncpu_ns = 0;
@@ -134,6 +121,10 @@ static __always_inline void flush(struct pm_cpu_run *run)
  */
 #define TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
 
+/*
+ * task_cgroup_of() (common.bpf.h) with tp_btf's plain loads: the hot path,
+ * it stays one read of track_v1.
+ */
 static __always_inline struct cgroup *task_cgroup(struct task_struct *t, const bool btf)
 {
 	if (track_v1)
@@ -202,7 +193,7 @@ static __always_inline struct pm_task_seen *task_seen_get(struct task_struct *t,
 	if (seen && seen->task == (__u64)t)
 		return seen;
 	if (bpf_map_update_elem(&task_seen_pid, &pid, &fresh, BPF_ANY)) {
-		count_error(PM_CPU_ERR_TASK_FULL);
+		errors_inc(&cpu_errors, PM_CPU_ERR_TASK_FULL);
 		refusal_add(&refusals, cgid, hier, PM_TABLE_TASKS);
 		return NULL;
 	}
@@ -312,7 +303,7 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	barrier();
 	seen_in = run->task == (__u64)prev;
 	if (!seen_in && run->task)
-		count_error(PM_CPU_ERR_RESYNC);
+		errors_inc(&cpu_errors, PM_CPU_ERR_RESYNC);
 	pid = TASK_READ(btf, prev, pid);
 	if (pid && (seen_in || run->task))
 		close_slice(run, prev, pid, seen_in, btf);
@@ -331,7 +322,7 @@ static __always_inline int handle_mkdir(struct cgroup *cgrp, const char *path)
 		return 0;
 	e = bpf_ringbuf_reserve(&cg_born, sizeof(*e), 0);
 	if (!e) {
-		count_error(PM_CPU_ERR_BORN_LOST);
+		errors_inc(&cpu_errors, PM_CPU_ERR_BORN_LOST);
 		return 0;
 	}
 	e->cgid = BPF_CORE_READ(cgrp, kn, id);

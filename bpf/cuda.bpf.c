@@ -26,6 +26,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "core_fixes.bpf.h"
+#include "common.bpf.h"
 #include "tables.bpf.h"
 #include <podmeter/cpu.h>
 #include <podmeter/cuda.h>
@@ -97,21 +98,6 @@ PM_FOLD_MAP(cuda_fold);
 
 #define RECOUNT_NS 1000000000ULL	/* a cgroup at its share is counted again at most this often */
 
-static __always_inline void count_error(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&cuda_errors, &idx);
-
-	if (v)
-		*v += 1;
-}
-
-static __always_inline struct cgroup *cgroup_of(struct task_struct *t)
-{
-	if (track_v1)
-		return task_cpuacct_cgroup(t);
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp);
-}
-
 /* The stats of @cgid, as counted already (an allocation's). */
 static __always_inline struct pm_cuda_val *stats_of(__u64 cgid)
 {
@@ -119,22 +105,16 @@ static __always_inline struct pm_cuda_val *stats_of(__u64 cgid)
 	static const struct pm_cuda_val zero;
 	struct pm_cuda_val *v;
 
-	v = bpf_map_lookup_elem(&cuda_stats, &key);
-	if (v)
-		return v;
-	bpf_map_update_elem(&cuda_stats, &key, &zero, BPF_NOEXIST);
-	v = bpf_map_lookup_elem(&cuda_stats, &key);
-	if (!v) {
-		count_error(PM_CUDA_ERR_CGROUP_FULL);
+	v = map_lookup_or_init(&cuda_stats, &key, &zero, &cuda_errors, PM_CUDA_ERR_CGROUP_FULL);
+	if (!v)
 		refusal_add(&refusals, cgid, hier, PM_TABLE_CGROUPS);
-	}
 	return v;
 }
 
 /* The cgroup current is counted in: its own, or its container's. */
 static __always_inline __u64 current_cgid(void)
 {
-	struct cgroup *cg = cgroup_of((struct task_struct *)bpf_get_current_task());
+	struct cgroup *cg = current_cgroup_of(track_v1);
 
 	return fold_cgid(&cuda_fold, cg, BPF_CORE_READ(cg, kn, id));
 }
@@ -142,7 +122,7 @@ static __always_inline __u64 current_cgid(void)
 /* Current's stats: the cgroup's own entry first (nearly every cgroup is counted as itself). */
 static __always_inline struct pm_cuda_val *current_stats(void)
 {
-	struct cgroup *cg = cgroup_of((struct task_struct *)bpf_get_current_task());
+	struct cgroup *cg = current_cgroup_of(track_v1);
 	struct pm_cg_key key = { .cgid = BPF_CORE_READ(cg, kn, id), .hier = hier };
 	struct pm_cuda_val *v = bpf_map_lookup_elem(&cuda_stats, &key);
 
@@ -224,12 +204,8 @@ static __always_inline struct pm_cuda_quota *quota_of(__u64 cgid)
 {
 	struct pm_cg_key key = { .cgid = cgid, .hier = hier };
 	static const struct pm_cuda_quota zero;
-	struct pm_cuda_quota *q = bpf_map_lookup_elem(&cuda_quota, &key);
 
-	if (q)
-		return q;
-	bpf_map_update_elem(&cuda_quota, &key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&cuda_quota, &key);
+	return map_lookup_or_init(&cuda_quota, &key, &zero, NULL, 0);
 }
 
 /* One more entry for @cgid, within its share; refused ones are counted. */
@@ -243,7 +219,8 @@ static __always_inline bool quota_take(__u64 cgid, bool allocs)
 	if ((allocs ? q->allocs : q->pending) >= share) {
 		recount(q, cgid, allocs);
 		if ((allocs ? q->allocs : q->pending) >= share) {
-			count_error(allocs ? PM_CUDA_ERR_ALLOC_REFUSED : PM_CUDA_ERR_PENDING_REFUSED);
+			errors_inc(&cuda_errors,
+				   allocs ? PM_CUDA_ERR_ALLOC_REFUSED : PM_CUDA_ERR_PENDING_REFUSED);
 			refusal_add(&refusals, cgid, hier,
 				    allocs ? PM_TABLE_CUDA_ALLOCS : PM_TABLE_CUDA_PENDING);
 			return false;
@@ -336,7 +313,7 @@ static __always_inline bool pending_exit(__u32 call, struct pending *out)
 	struct pending *p = bpf_map_lookup_elem(&cuda_pending, &key);
 
 	if (!p) {
-		count_error(PM_CUDA_ERR_UNMATCHED);
+		errors_inc(&cuda_errors, PM_CUDA_ERR_UNMATCHED);
 		return false;
 	}
 	*out = *p;
@@ -408,7 +385,7 @@ int BPF_KRETPROBE(uretprobe_alloc, int ret)
 		return 0;
 	if (bpf_probe_read_user(&key.dptr, sizeof(key.dptr), (void *)p.dptr_addr) ||
 	    (p.pitch_addr && bpf_probe_read_user(&pitch, sizeof(pitch), (void *)p.pitch_addr))) {
-		count_error(PM_CUDA_ERR_READ);
+		errors_inc(&cuda_errors, PM_CUDA_ERR_READ);
 		return 0;
 	}
 	if (p.pitch_addr)
@@ -427,7 +404,7 @@ int BPF_KRETPROBE(uretprobe_alloc, int ret)
 		return 0;	/* over its share: allocated, not held */
 	if (bpf_map_update_elem(&cuda_allocs, &key, &a, BPF_NOEXIST)) {
 		quota_give(a.cgid, true);
-		count_error(PM_CUDA_ERR_ALLOC_FULL);
+		errors_inc(&cuda_errors, PM_CUDA_ERR_ALLOC_FULL);
 		refusal_add(&refusals, a.cgid, hier, PM_TABLE_CUDA_ALLOCS);
 		return 0;
 	}

@@ -24,6 +24,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "core_fixes.bpf.h"
+#include "common.bpf.h"
 #include "tables.bpf.h"
 #include <podmeter/cpu.h>
 #include <podmeter/gpu.h>
@@ -87,28 +88,12 @@ struct pt_regs___arm64 {
 	s32 syscallno;
 } __attribute__((preserve_access_index));
 
-static __always_inline void count_error(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&gpu_errors, &idx);
-
-	if (v)
-		*v += 1;
-}
-
-static __always_inline __u64 current_cgid(void)
-{
-	if (track_v1)
-		return task_cpuacct_cgid(bpf_get_current_task_btf());
-	return bpf_get_current_cgroup_id();
-}
-
 /* @cgid (current's) as counted: its container's when it lies below one. */
 static __always_inline __u64 counted(__u64 cgid)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct cgroup *cg = track_v1 ? task_cpuacct_cgroup(t) : BPF_CORE_READ(t, cgroups, dfl_cgrp);
 
-	return fold_cgid(&gpu_fold, cg, cgid);
+	return fold_cgid(&gpu_fold, task_cgroup_of(t, track_v1), cgid);
 }
 
 /*
@@ -181,8 +166,9 @@ static __always_inline int handle_enter(__u32 fd, __u32 cmd)
 	call.op = op_of(cmd, dev->flags);
 	call.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&gpu_inflight, &tid, &call, BPF_ANY)) {
-		count_error(PM_GPU_ERR_INFLIGHT_FULL);
-		refusal_add(&refusals, counted(current_cgid()), hier, PM_TABLE_GPU_INFLIGHT);
+		errors_inc(&gpu_errors, PM_GPU_ERR_INFLIGHT_FULL);
+		refusal_add(&refusals, counted(current_cgroup_id(track_v1)), hier,
+			    PM_TABLE_GPU_INFLIGHT);
 	}
 	return 0;
 }
@@ -203,18 +189,15 @@ static __always_inline int handle_exit(void)
 	key.dev = call->dev;
 	key.op = call->op;
 	bpf_map_delete_elem(&gpu_inflight, &tid);
-	key.cgid = current_cgid();
+	key.cgid = current_cgroup_id(track_v1);
 	v = bpf_map_lookup_elem(&gpu_stats, &key);
 	if (!v) {
 		key.cgid = counted(key.cgid);
 		v = bpf_map_lookup_elem(&gpu_stats, &key);
 	}
+	if (!v)
+		v = map_try_init(&gpu_stats, &key, &zero, &gpu_errors, PM_GPU_ERR_STATS_FULL);
 	if (!v) {
-		bpf_map_update_elem(&gpu_stats, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&gpu_stats, &key);
-	}
-	if (!v) {
-		count_error(PM_GPU_ERR_STATS_FULL);
 		refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
 		return 0;
 	}
@@ -280,27 +263,22 @@ int BPF_PROG(raw_tp_sys_exit, struct pt_regs *regs, long ret)
 SEC("tracepoint")
 int drm_sched_job(void *ctx)
 {
-	struct pm_cg_key key = { .cgid = current_cgid(), .hier = hier };
-	__u64 one = 1, *v;
+	struct pm_cg_key key = { .cgid = current_cgroup_id(track_v1), .hier = hier };
+	static const __u64 zero;
+	__u64 *v;
 
 	v = bpf_map_lookup_elem(&gpu_jobs, &key);
 	if (!v) {
 		key.cgid = counted(key.cgid);
 		v = bpf_map_lookup_elem(&gpu_jobs, &key);
 	}
-	if (v) {
-		*v += 1;
+	if (!v)
+		v = map_try_init(&gpu_jobs, &key, &zero, &gpu_errors, PM_GPU_ERR_STATS_FULL);
+	if (!v) {
+		refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
 		return 0;
 	}
-	if (bpf_map_update_elem(&gpu_jobs, &key, &one, BPF_NOEXIST)) {
-		v = bpf_map_lookup_elem(&gpu_jobs, &key);
-		if (v) {
-			*v += 1;
-		} else {
-			count_error(PM_GPU_ERR_STATS_FULL);
-			refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
-		}
-	}
+	*v += 1;
 	return 0;
 }
 

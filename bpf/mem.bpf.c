@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "core_fixes.bpf.h"
+#include "common.bpf.h"
 #include "tables.bpf.h"
 #include <podmeter/cpu.h>
 #include <podmeter/mem.h>
@@ -54,30 +55,10 @@ struct {
 PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(mem_fold);
 
-static __always_inline void count_error(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&mem_errors, &idx);
-
-	if (v)
-		*v += 1;
-}
-
-static __always_inline struct cgroup *cgroup_of(struct task_struct *t)
-{
-	if (track_v1)
-		return task_cpuacct_cgroup(t);
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp);
-}
-
-static __always_inline __u64 cgid_of(struct task_struct *t)
-{
-	return BPF_CORE_READ(cgroup_of(t), kn, id);
-}
-
 /* The cgroup @t is counted in: its own, or its container's. */
 static __always_inline __u64 counted_cgid(struct task_struct *t)
 {
-	struct cgroup *cg = cgroup_of(t);
+	struct cgroup *cg = task_cgroup_of(t, track_v1);
 
 	return fold_cgid(&mem_fold, cg, BPF_CORE_READ(cg, kn, id));
 }
@@ -88,7 +69,7 @@ static __always_inline __u64 counted_cgid(struct task_struct *t)
  */
 static __always_inline struct pm_mem_val *stats_of(struct task_struct *t)
 {
-	struct cgroup *cg = cgroup_of(t);
+	struct cgroup *cg = task_cgroup_of(t, track_v1);
 	struct pm_cg_key key = { .cgid = BPF_CORE_READ(cg, kn, id), .hier = hier };
 	static const struct pm_mem_val zero;
 	struct pm_mem_val *v;
@@ -97,15 +78,9 @@ static __always_inline struct pm_mem_val *stats_of(struct task_struct *t)
 	if (v)
 		return v;
 	key.cgid = fold_cgid(&mem_fold, cg, key.cgid);
-	v = bpf_map_lookup_elem(&mem_events, &key);
-	if (v)
-		return v;
-	bpf_map_update_elem(&mem_events, &key, &zero, BPF_NOEXIST);
-	v = bpf_map_lookup_elem(&mem_events, &key);
-	if (!v) {
-		count_error(PM_MEM_ERR_CGROUP_FULL);
+	v = map_lookup_or_init(&mem_events, &key, &zero, &mem_errors, PM_MEM_ERR_CGROUP_FULL);
+	if (!v)
 		refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
-	}
 	return v;
 }
 
@@ -166,13 +141,13 @@ static __always_inline void mm_fresh(struct mm_struct *mm, struct task_struct *o
 {
 	struct pm_mm_state fresh = {};
 
-	fresh.own = cgid_of(owner);
+	fresh.own = task_cgroup_id(owner, track_v1);
 	fresh.cgid = counted_cgid(owner);
 	fresh.tgid = tgid;
 	fresh.mm = (__u64)mm;
 	read_all(mm, &fresh);
 	if (bpf_map_update_elem(&mm_state, &tgid, &fresh, BPF_ANY)) {
-		count_error(PM_MEM_ERR_MM_FULL);
+		errors_inc(&mem_errors, PM_MEM_ERR_MM_FULL);
 		refusal_add(&refusals, fresh.cgid, hier, PM_TABLE_MMS);
 	}
 }
@@ -180,7 +155,7 @@ static __always_inline void mm_fresh(struct mm_struct *mm, struct task_struct *o
 /* @st follows its owner into another cgroup, should it have moved since. */
 static __always_inline void mm_follow(struct pm_mm_state *st, struct task_struct *owner)
 {
-	__u64 cgid = cgid_of(owner);
+	__u64 cgid = task_cgroup_id(owner, track_v1);
 
 	if (cgid != st->own) {
 		st->own = cgid;
@@ -306,7 +281,7 @@ static __always_inline int handle_victim(struct task_struct *t)
 		v->oom_kills++;
 	e = bpf_ringbuf_reserve(&oom_events, sizeof(*e), 0);
 	if (!e) {
-		count_error(PM_MEM_ERR_OOM_LOST);
+		errors_inc(&mem_errors, PM_MEM_ERR_OOM_LOST);
 		return 0;
 	}
 	e->cgid = cgid;

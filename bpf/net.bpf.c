@@ -18,6 +18,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include "common.bpf.h"
 #include "tables.bpf.h"
 #include <podmeter/net.h>
 
@@ -72,14 +73,6 @@ static __always_inline __u64 counted(__u64 cgid)
 	return to ? *to : cgid;
 }
 
-static __always_inline void count_error(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&net_errors, &idx);
-
-	if (v)
-		*v += 1;
-}
-
 /* The peer's class: destination on egress, source on ingress. */
 static __always_inline __u32 peer_class(struct __sk_buff *skb, __u32 dir)
 {
@@ -121,14 +114,10 @@ static __always_inline void account(struct __sk_buff *skb, __u32 dir)
 			v = bpf_map_lookup_elem(&net_stats, &key);
 		}
 	}
-	if (!v) {
-		bpf_map_update_elem(&net_stats, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&net_stats, &key);
-		if (!v) {
-			count_error(PM_NET_ERR_STATS_FULL);
-			return;
-		}
-	}
+	if (!v)
+		v = map_try_init(&net_stats, &key, &zero, &net_errors, PM_NET_ERR_STATS_FULL);
+	if (!v)
+		return;
 	v->bytes += skb->len;
 	v->packets++;
 }
@@ -157,14 +146,10 @@ static __always_inline int handle_retransmit(const struct sock *sk)
 		cgid = counted(cgid);
 		v = bpf_map_lookup_elem(&tcp_retrans, &cgid);
 	}
-	if (!v) {
-		bpf_map_update_elem(&tcp_retrans, &cgid, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&tcp_retrans, &cgid);
-		if (!v) {
-			count_error(PM_NET_ERR_RETRANS_FULL);
-			return 0;
-		}
-	}
+	if (!v)
+		v = map_try_init(&tcp_retrans, &cgid, &zero, &net_errors, PM_NET_ERR_RETRANS_FULL);
+	if (!v)
+		return 0;
 	*v += 1;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "core_fixes.bpf.h"
+#include "common.bpf.h"
 #include "tables.bpf.h"
 #include <podmeter/cpu.h>
 #include <podmeter/proc.h>
@@ -45,30 +46,10 @@ struct {
 PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(proc_fold);
 
-static __always_inline void count_error(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&proc_errors, &idx);
-
-	if (v)
-		*v += 1;
-}
-
-static __always_inline struct cgroup *cgroup_of(struct task_struct *t)
-{
-	if (track_v1)
-		return task_cpuacct_cgroup(t);
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp);
-}
-
-static __always_inline __u64 cgid_of(struct task_struct *t)
-{
-	return BPF_CORE_READ(cgroup_of(t), kn, id);
-}
-
 /* @t's cgroup's stats, as counted: its own entry first (bpf/tables.bpf.h). */
 static __always_inline struct pm_proc_val *stats_of(struct task_struct *t)
 {
-	struct cgroup *cg = cgroup_of(t);
+	struct cgroup *cg = task_cgroup_of(t, track_v1);
 	struct pm_cg_key key = { .cgid = BPF_CORE_READ(cg, kn, id), .hier = hier };
 	static const struct pm_proc_val zero;
 	struct pm_proc_val *v;
@@ -77,15 +58,9 @@ static __always_inline struct pm_proc_val *stats_of(struct task_struct *t)
 	if (v)
 		return v;
 	key.cgid = fold_cgid(&proc_fold, cg, key.cgid);
-	v = bpf_map_lookup_elem(&proc_stats, &key);
-	if (v)
-		return v;
-	bpf_map_update_elem(&proc_stats, &key, &zero, BPF_NOEXIST);
-	v = bpf_map_lookup_elem(&proc_stats, &key);
-	if (!v) {
-		count_error(PM_PROC_ERR_CGROUP_FULL);
+	v = map_lookup_or_init(&proc_stats, &key, &zero, &proc_errors, PM_PROC_ERR_CGROUP_FULL);
+	if (!v)
 		refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
-	}
 	return v;
 }
 
@@ -127,13 +102,13 @@ static __always_inline int handle_exit(struct task_struct *p)
 	tgid = BPF_CORE_READ(p, tgid);
 	parent = BPF_CORE_READ(p, real_parent);
 	e.ts = bpf_ktime_get_ns();
-	e.cgid = fold_cgid(&proc_fold, cgroup_of(p), cgid_of(p));
+	e.cgid = fold_cgid(&proc_fold, task_cgroup_of(p, track_v1), task_cgroup_id(p, track_v1));
 	e.ppid = BPF_CORE_READ(parent, tgid);
 	e.start_ns = BPF_CORE_READ(p, group_leader, start_boottime);
 	BPF_CORE_READ_STR_INTO(&e.comm, p, comm);
 	BPF_CORE_READ_STR_INTO(&e.parent_comm, parent, comm);
 	if (bpf_map_update_elem(&exited, &tgid, &e, BPF_ANY)) {
-		count_error(PM_PROC_ERR_EXITED_FULL);
+		errors_inc(&proc_errors, PM_PROC_ERR_EXITED_FULL);
 		refusal_add(&refusals, e.cgid, hier, PM_TABLE_EXITED);
 	}
 	return 0;

@@ -24,6 +24,7 @@
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include "common.bpf.h"
 #include <podmeter/cpu.h>
 
 #define PM_FOLD_TOP	10	/* the pod's cgroup is looked for at levels 1 .. 8 */
@@ -131,13 +132,8 @@ static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32
 {
 	struct pm_refusal_key key = { .cgid = cgid, .hier = hier, .table = table };
 	static const __u64 zero;
-	__u64 *v = bpf_map_lookup_elem(map, &key);
+	__u64 *v = map_lookup_or_init(map, &key, &zero, NULL, 0);
 
-	if (!v) {
-		/* EEXIST: another CPU made it meanwhile */
-		bpf_map_update_elem(map, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(map, &key);
-	}
 	if (v)
 		__sync_fetch_and_add(v, 1);
 }
