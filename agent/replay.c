@@ -635,28 +635,30 @@ struct replay_args {
 	bool strict, no_season;
 };
 
-/* @v as a plain decimal number within [@lo, @hi]; -EINVAL with a message printed. */
-static int replay_flag_num(const char *flag, const char *v, double lo, double hi, double *out)
+/* @v as a plain decimal number within [@lo, @hi]; -EINVAL with a message in @err. */
+static int replay_flag_num(const char *flag, const char *v, double lo, double hi, double *out,
+			   char *err, size_t errlen)
 {
 	if (!replay_decimal(v, strlen(v)) || (*out = strtod(v, NULL)) < lo || *out > hi) {
-		fprintf(stderr, "replay: %s \"%s\": expected a number from %g to %g; see podmeter "
-				"replay --help\n",
-			flag, v, lo, hi);
+		replay_err(err, errlen,
+			   "%s \"%s\": expected a number from %g to %g; see podmeter replay --help",
+			   flag, v, lo, hi);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-/* The defaults of --signal, then the flags that override them. */
-static int replay_opts(const struct replay_args *a, struct pm_replay_opts *o)
+/* The defaults of --signal, then the flags that override them; -EINVAL with @err. */
+static int replay_opts(const struct replay_args *a, struct pm_replay_opts *o, char *err,
+		       size_t errlen)
 {
 	enum pm_replay_signal sig = PM_REPLAY_GENERIC;
 	int ret = 0;
 
 	if (a->signal && replay__signal(a->signal, &sig)) {
-		fprintf(stderr, "replay: unknown --signal \"%s\"; use cpu, memory, cost, network "
-				"or generic\n",
-			a->signal);
+		replay_err(err, errlen,
+			   "unknown --signal \"%s\"; use cpu, memory, cost, network or generic",
+			   a->signal);
 		return -EINVAL;
 	}
 	replay__defaults(o, sig);
@@ -664,15 +666,20 @@ static int replay_opts(const struct replay_args *a, struct pm_replay_opts *o)
 	if (a->no_season)
 		o->model.day_s = 0;
 	if (a->alarm)
-		ret = replay_flag_num("--alarm", a->alarm, PM_ANOMALY_HOLD_FLOOR, 1, &o->model.alarm);
+		ret = replay_flag_num("--alarm", a->alarm, PM_ANOMALY_HOLD_FLOOR, 1,
+				      &o->model.alarm, err, errlen);
 	if (!ret && a->hold)
-		ret = replay_flag_num("--hold", a->hold, 0, PM_MODEL_TIME_MAX / 10, &o->model.hold_s);
+		ret = replay_flag_num("--hold", a->hold, 0, PM_MODEL_TIME_MAX / 10,
+				      &o->model.hold_s, err, errlen);
 	return ret;
 }
 
-/* The value of flag @argv[*i] ("--flag V" or "--flag=V") into @v, if it is @name. */
+/*
+ * The value of flag @argv[*i] ("--flag V" or "--flag=V") into @v, if it is
+ * @name; without a value, @name goes to @missing.
+ */
 static bool replay_flag(const char *name, int argc, char **argv, int *i, const char **v,
-			int *bad)
+			const char **missing)
 {
 	const char *a = argv[*i];
 	size_t n = strlen(name);
@@ -684,14 +691,13 @@ static bool replay_flag(const char *name, int argc, char **argv, int *i, const c
 	} else if (*i + 1 < argc) {
 		*v = argv[++*i];
 	} else {
-		fprintf(stderr, "replay: %s needs a value; see podmeter replay --help\n", name);
-		*bad = 1;
+		*missing = name;
 	}
 	return true;
 }
 
-/* Flags of the detector replay once ran, and what replaced them. */
-static bool replay_retired(const char *arg)
+/* Flags of the detector replay once ran, and what replaced them (in @err). */
+static bool replay_retired(const char *arg, char *err, size_t errlen)
 {
 	static const char *const gone[] = { "--half-life", "--z", "--change-k", "--change-h" };
 	size_t i, n;
@@ -699,10 +705,10 @@ static bool replay_retired(const char *arg)
 	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
 		n = strlen(gone[i]);
 		if (!strncmp(arg, gone[i], n) && (!arg[n] || arg[n] == '=')) {
-			fprintf(stderr, "replay: %s is gone: scores are calibrated and the models "
-					"adapt on their own; set --alarm SCORE and --hold SECONDS "
-					"instead\n",
-				gone[i]);
+			replay_err(err, errlen,
+				   "%s is gone: scores are calibrated and the models adapt on "
+				   "their own; set --alarm SCORE and --hold SECONDS instead",
+				   gone[i]);
 			return true;
 		}
 	}
@@ -721,13 +727,14 @@ static bool replay_switch(const char *arg, struct replay_args *a)
 	return true;
 }
 
-/* 0, 1 for --help (printed), -1 with a message printed. */
-static int replay_args(int argc, char **argv, struct replay_args *a)
+/* 0, 1 for --help (printed), -1 with a message in @err. */
+static int replay_args(int argc, char **argv, struct replay_args *a, char *err, size_t errlen)
 {
+	const char *missing = NULL;
 	bool files = false;
-	int i, bad = 0;
+	int i;
 
-	for (i = 1; i < argc && !bad; i++) {
+	for (i = 1; i < argc && !missing; i++) {
 		const char *arg = argv[i];
 
 		if (!files && !strcmp(arg, "--")) {
@@ -740,26 +747,28 @@ static int replay_args(int argc, char **argv, struct replay_args *a)
 		}
 		if (!files && arg[0] == '-' && arg[1]) {
 			if (replay_switch(arg, a) ||
-			    replay_flag("--signal", argc, argv, &i, &a->signal, &bad) ||
-			    replay_flag("--alarm", argc, argv, &i, &a->alarm, &bad) ||
-			    replay_flag("--hold", argc, argv, &i, &a->hold, &bad))
+			    replay_flag("--signal", argc, argv, &i, &a->signal, &missing) ||
+			    replay_flag("--alarm", argc, argv, &i, &a->alarm, &missing) ||
+			    replay_flag("--hold", argc, argv, &i, &a->hold, &missing))
 				continue;
-			if (!replay_retired(arg))
-				fprintf(stderr, "replay: unknown flag %s; see podmeter replay --help\n",
-					arg);
+			if (!replay_retired(arg, err, errlen))
+				replay_err(err, errlen,
+					   "unknown flag %s; see podmeter replay --help", arg);
 			return -1;
 		}
 		if (a->path) {
-			fprintf(stderr, "replay: one FILE at a time; see podmeter replay --help\n");
+			replay_err(err, errlen, "one FILE at a time; see podmeter replay --help");
 			return -1;
 		}
 		a->path = arg;
 	}
-	if (bad)
+	if (missing) {
+		replay_err(err, errlen, "%s needs a value; see podmeter replay --help", missing);
 		return -1;
+	}
 	if (!a->path) {
-		fprintf(stderr, "replay: no FILE; give a CSV file, or - for stdin (podmeter "
-				"replay --help)\n");
+		replay_err(err, errlen,
+			   "no FILE; give a CSV file, or - for stdin (podmeter replay --help)");
 		return -1;
 	}
 	return 0;
@@ -774,11 +783,13 @@ int replay__main(int argc, char **argv)
 	FILE *in;
 	int ret;
 
-	ret = replay_args(argc, argv, &a);
+	ret = replay_args(argc, argv, &a, err, sizeof(err));
+	if (!ret)
+		ret = replay_opts(&a, &o, err, sizeof(err));
+	if (ret < 0)
+		fprintf(stderr, "replay: %s\n", err);
 	if (ret)
 		return ret > 0 ? 0 : 2;
-	if (replay_opts(&a, &o))
-		return 2;
 	std_in = !strcmp(a.path, "-");
 	in = std_in ? stdin : fopen(a.path, "r");
 	if (!in) {
