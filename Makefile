@@ -8,10 +8,13 @@
 #   make fuzz       libFuzzer harnesses of every parser of outside input, each run
 #                   FUZZ_SECONDS (default 60) after replaying tests/fuzz/regress/
 #   make vmlinux    refresh bpf/vmlinux.h from this kernel's BTF
+#   make format     clang-format the C sources in place (.clang-format)
+#   make format-check  list the C sources `make format` would change; fails if any
 
 OUTPUT ?= build
 CLANG ?= clang
 BPFTOOL ?= bpftool
+CLANG_FORMAT ?= clang-format
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/s390x/s390/')
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -71,7 +74,7 @@ UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS)) \
 	$(patsubst %,$(OUTPUT)/tests/reconciler/test_%,$(REC_UNIT_TESTS))
 
 .SECONDARY:
-.PHONY: all deps test-deps run test unit integration bench eval vmlinux clean format fuzz \
+.PHONY: all deps test-deps run test unit integration bench eval vmlinux clean format format-check fuzz \
 	fuzz-build fuzz-smoke fuzz-seeds fuzz-reconciler
 
 all: $(OUTPUT)/podmeter $(OUTPUT)/podmeter-reconciler
@@ -320,9 +323,18 @@ fuzz-reconciler: $(REC_FUZZ_BINS) $(OUTPUT)/bench/reconciler_load
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
 
+# every C source and header of the tree, less the generated bpf/vmlinux.h
+FORMAT_DIRS := $(wildcard agent exporter common reconciler include bpf tests)
+FORMAT_SRCS = $(filter-out bpf/vmlinux.h,$(shell find $(FORMAT_DIRS) -name '*.[ch]' -type f | sort))
+
 format:
-	clang-format -i bpf/*.bpf.c bpf/*.bpf.h agent/*.c exporter/*.c include/podmeter/*.h tests/unit/*.c \
-		reconciler/*.c reconciler/*.h tests/fuzz/*.c tests/fuzz/*.h
+	@echo "$(FORMAT_SRCS)" | xargs $(CLANG_FORMAT) -i
+
+format-check:
+	@bad=0; for f in $(FORMAT_SRCS); do \
+		$(CLANG_FORMAT) "$$f" | cmp -s - "$$f" || { echo "$$f"; bad=1; }; \
+	done; \
+	if [ $$bad -ne 0 ]; then echo "format-check: the files above differ from .clang-format; run make format" >&2; exit 1; fi
 
 clean:
 	rm -rf $(OUTPUT)

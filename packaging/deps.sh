@@ -6,7 +6,7 @@
 #   packaging/deps.sh test     also what the tests and benchmarks need
 set -eu
 
-build_pkgs="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+build_pkgs="make gcc clang clang-format llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libsqlite3-dev libpq-dev libgit2-dev
 	libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev
 	libjansson-dev libyaml-dev libyajl-dev libgnutls28-dev"
