@@ -116,14 +116,16 @@ static double num(json_t *o, const char *path)
 
 static double net_bytes(json_t *pod)
 {
-	json_t *net = json_object_get(pod, "network");
+	json_t *net = json_object_get(pod, "network"), *bytes;
 	double sum = 0;
 	int d, k;
 
-	for (k = 0; net && k < PM_NET_CLASSES; k++)
-		for (d = 0; d < PM_NET_DIRS; d++)
-			sum += num(json_object_get(json_object_get(net, names__net_dir(d)), "bytes"),
-				   names__net_class(k));
+	for (k = 0; net && k < PM_NET_CLASSES; k++) {
+		for (d = 0; d < PM_NET_DIRS; d++) {
+			bytes = json_object_get(json_object_get(net, names__net_dir(d)), "bytes");
+			sum += num(bytes, names__net_class(k));
+		}
+	}
 	return sum;
 }
 

@@ -362,7 +362,8 @@ static json_t *json_overhead_row(const struct pm_overhead_snap *g, bool has_net)
 				   g->memory_bytes < 0 ? json_null() : json_integer(g->memory_bytes));
 	err |= json_object_set_new(o, "network",
 				   has_net ? json_pack("{s:I,s:I}", "tx_bytes",
-						       (json_int_t)g->net_bytes[PM_NET_TX], "rx_bytes",
+						       (json_int_t)g->net_bytes[PM_NET_TX],
+						       "rx_bytes",
 						       (json_int_t)g->net_bytes[PM_NET_RX])
 					   : json_null());
 	err |= json_object_set_new(o, "cost_dollars", json_dollars(g->cost_dollars, PM_RES_GPU));

@@ -98,7 +98,7 @@ struct pm_pod_snap {
 	long long working_set_bytes;	/* memory cgroup usage - inactive file; -1 = none */
 	uint64_t page_faults;		/* cumulative user page faults */
 	uint64_t oom_kills;		/* cumulative OOM kills */
-	uint64_t net_bytes[PM_NET_DIRS][PM_NET_CLASSES];	/* IP bytes, by direction and class */
+	uint64_t net_bytes[PM_NET_DIRS][PM_NET_CLASSES];	/* IP bytes by direction, class */
 	uint64_t net_packets[PM_NET_DIRS][PM_NET_CLASSES];	/* by direction and class */
 	uint64_t tcp_retransmits;
 	uint64_t processes;		/* in the pod's cgroups (cgroup.procs, as of the last walk) */

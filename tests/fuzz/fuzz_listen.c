@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_assert(port >= 1 && strlen(host) < sizeof(host));
 		fuzz_assert(run_port == port && !strcmp(run_host, host));
 		snprintf(text, sizeof(text), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-		fuzz_assert(!listen__parse(text, again_host, sizeof(again_host), &again_port, NULL));
+		ret = listen__parse(text, again_host, sizeof(again_host), &again_port, NULL);
+		fuzz_assert(!ret);
 		fuzz_assert(again_port == port && !strcmp(again_host, host));
 	} else {
 		fuzz_assert(why && why[0] && !strchr(why, '\n'));
