@@ -32,14 +32,17 @@ BPF_NAMES := cpu mem net proc probe gpu cuda
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
+# Shared ground (common/): the snapshot, the name tables, and helpers both the agent and the
+# exporter use; it depends on neither (`make layers` checks).
+COMMON_SRCS := common/snapshot.c common/names.c common/quantity.c common/listen.c common/curlutil.c
 # Modules without BPF: unit-testable on their own.
 MODEL_SRCS := agent/model/sketch.c agent/model/tail.c agent/model/profile.c agent/model/anomaly.c \
 	agent/model/pod.c
-LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/ohpath.c agent/overhead.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c agent/url.c \
-	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
-	exporter/spool.c exporter/pbjson.c exporter/dist.c exporter/webcfg.c
+LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/kubelet.c agent/podpath.c agent/ohpath.c agent/overhead.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c agent/url.c \
+	exporter/prom.c exporter/json.c exporter/gz.c exporter/report.c \
+	exporter/spool.c exporter/pbjson.c exporter/dist.c exporter/webcfg.c $(COMMON_SRCS)
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
-	agent/gpu.c agent/cuda.c agent/nvml.c agent/top.c agent/pin.c agent/caps.c agent/curlutil.c \
+	agent/gpu.c agent/cuda.c agent/nvml.c agent/top.c agent/pin.c agent/caps.c \
 	agent/collector.c agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
 	exporter/decode.c
 # exporter/podmeter.proto, compiled by protoc-c
@@ -59,13 +62,13 @@ REC_GITOPS_SRCS := $(addprefix reconciler/gitops/,gstore.c yamlt.c policy.c deci
 REC_LIB_SRCS := reconciler/serve.c reconciler/server.c reconciler/writer.c reconciler/auth.c \
 	reconciler/costs.c reconciler/metrics.c reconciler/ingest.c reconciler/store.c \
 	reconciler/store_ingest.c reconciler/schema.c reconciler/db.c reconciler/db_sqlite.c \
-	reconciler/db_pg.c exporter/gz.c exporter/dist.c agent/quantity.c $(REC_GITOPS_SRCS)
+	reconciler/db_pg.c exporter/gz.c exporter/dist.c common/quantity.c $(REC_GITOPS_SRCS)
 REC_OBJS := $(OUTPUT)/reconciler/main.o $(patsubst %.c,$(OUTPUT)/%.o,$(REC_LIB_SRCS)) \
 	$(OUTPUT)/podmeter.pb-c.o
 REC_SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(REC_LIB_SRCS)) $(OUTPUT)/san/podmeter.pb-c.o
 REC_UNIT_TESTS := ingest store auth costs decide guard targets
 
-UNIT_TESTS := esc elfsym podfile podpath ohpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model replay \
+UNIT_TESTS := names listen esc elfsym podfile podpath ohpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model replay \
 	dist top url
 # float-cast-overflow: gcc's "undefined" leaves it out; no-recover: a UBSan finding fails the test
 SAN := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
@@ -75,7 +78,7 @@ UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(UNIT_TESTS)) \
 
 .SECONDARY:
 .PHONY: all deps test-deps run test unit integration bench eval vmlinux clean format format-check fuzz \
-	fuzz-build fuzz-smoke fuzz-seeds fuzz-reconciler
+	fuzz-build fuzz-smoke fuzz-seeds fuzz-reconciler layers
 
 all: $(OUTPUT)/podmeter $(OUTPUT)/podmeter-reconciler
 
@@ -85,7 +88,8 @@ deps:
 test-deps:
 	@packaging/deps.sh test
 
-$(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/exporter $(OUTPUT)/tests $(OUTPUT)/san/agent $(OUTPUT)/san/exporter:
+$(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/exporter $(OUTPUT)/common $(OUTPUT)/tests $(OUTPUT)/san/agent \
+		$(OUTPUT)/san/exporter:
 	@mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/vmlinux.h $(wildcard bpf/*.bpf.h) $(wildcard include/podmeter/*.h) | $(OUTPUT)
@@ -108,6 +112,9 @@ $(OUTPUT)/san/podmeter.pb-c.o: $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c
 	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
 
 $(OUTPUT)/exporter/%.o: exporter/%.c $(wildcard include/podmeter/*.h) $(PB_GEN) | $(OUTPUT)/exporter
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/common/%.o: common/%.c $(wildcard include/podmeter/*.h) | $(OUTPUT)/common
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/podmeter: $(AGENT_OBJS) $(LIB_OBJS)
@@ -141,9 +148,9 @@ $(OUTPUT)/tests/reconciler/test_%: tests/unit/reconciler/test_%.c tests/unit/rec
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(REC_CFLAGS) -Ireconciler $(SAN) $(filter %.c %.o,$^) $(REC_LDLIBS) -lcmocka -o $@
 
-# top is no library module: it and its HTTP helper come along
+# top is no library module: it comes along
 $(OUTPUT)/tests/test_top: tests/unit/test_top.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS) \
-		agent/top.c agent/curlutil.c) $(OUTPUT)/san/podmeter.pb-c.o | $(OUTPUT)/tests
+		agent/top.c) $(OUTPUT)/san/podmeter.pb-c.o | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -lcmocka -o $@
 
 run: deps
@@ -154,7 +161,34 @@ test: test-deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc \
 		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver $(OUTPUT)/tests/hostile \
 		$(OUTPUT)/bench/reconciler_load $(OUTPUT)/tests/rec_fleet fuzz-build
-	@$(MAKE) --no-print-directory unit fuzz-smoke fuzz-reconciler integration
+	@$(MAKE) --no-print-directory layers unit fuzz-smoke fuzz-reconciler integration
+
+# One direction, no back-edges (DESIGN.md): neither exporter/ nor common/ uses a symbol agent/
+# defines, common/ none that exporter/ defines, and the library code there does not log (no
+# stderr, stdout, perror, syslog: it returns errors, its callers log).
+LAYER_AGENT := $(filter $(OUTPUT)/agent/%,$(LIB_OBJS) $(AGENT_OBJS))
+LAYER_EXPORTER := $(filter $(OUTPUT)/exporter/%,$(LIB_OBJS) $(AGENT_OBJS))
+LAYER_COMMON := $(filter $(OUTPUT)/common/%,$(LIB_OBJS) $(AGENT_OBJS))
+LAYER_QUIET := $(LAYER_COMMON) $(patsubst %,$(OUTPUT)/exporter/%.o,prom json report spool pbjson \
+	dist webcfg gz)
+LAYER_LOGS := stderr|stdout|perror|syslog|vsyslog|printf|vprintf|puts|warnx?|errx?
+
+layers: $(LAYER_AGENT) $(LAYER_EXPORTER) $(LAYER_COMMON)
+	@set -e; bad=0; \
+	defs() { nm -g --defined-only "$$@" | awk 'NF == 3 { print $$3 }' | sort -u; }; \
+	uses() { nm -u "$$1" | awk '{ print $$2 }' | sort -u; }; \
+	check() { for o in $$2; do for s in $$(uses $$o | comm -12 - "$$1"); do \
+		echo "layers: $$o uses $$s, $$3"; bad=1; done; done; }; \
+	tmp=$$(mktemp -d); defs $(LAYER_AGENT) >$$tmp/agent; \
+	defs $(LAYER_EXPORTER) >$$tmp/exporter; \
+	check $$tmp/agent "$(LAYER_EXPORTER) $(LAYER_COMMON)" "defined in agent/"; \
+	check $$tmp/exporter "$(LAYER_COMMON)" "defined in exporter/"; \
+	for o in $(LAYER_QUIET); do for s in $$(uses $$o | grep -xE '$(LAYER_LOGS)'); do \
+		echo "layers: $$o uses $$s: library code returns errors, its callers log"; bad=1; \
+	done; done; \
+	rm -rf $$tmp; \
+	[ $$bad = 0 ] && echo "layers: no back-edges into agent/ or exporter/"; \
+	exit $$bad
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -223,10 +257,10 @@ $(OUTPUT)/bench/gpu_floor: tests/bench/gpu_floor.c $(OUTPUT)/agent/gpu.o $(OUTPU
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # compiled from the sources: no BPF skeletons needed
-$(OUTPUT)/bench/model_bench: tests/bench/model_bench.c $(MODEL_SRCS) agent/detect.c exporter/snapshot.c \
+$(OUTPUT)/bench/model_bench: tests/bench/model_bench.c $(MODEL_SRCS) agent/detect.c common/snapshot.c \
 		$(wildcard include/podmeter/*.h)
 	@mkdir -p $(OUTPUT)/bench
-	$(CC) $(CFLAGS) tests/bench/model_bench.c $(MODEL_SRCS) agent/detect.c exporter/snapshot.c -lm -o $@
+	$(CC) $(CFLAGS) tests/bench/model_bench.c $(MODEL_SRCS) agent/detect.c common/snapshot.c -lm -o $@
 
 # synthetic fleets for the propose tests (tests/unit/reconciler/fleet.h over HTTP)
 $(OUTPUT)/tests/rec_fleet: tests/integration/rec_fleet.c tests/unit/reconciler/fleet.h \
@@ -251,7 +285,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 10000
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(filter-out -O2 -O3,$(CFLAGS)) -O1 $(FUZZ_SAN)
-FUZZ_LIB_SRCS := $(LIB_SRCS) agent/top.c agent/curlutil.c exporter/decode.c
+FUZZ_LIB_SRCS := $(LIB_SRCS) agent/top.c exporter/decode.c
 FUZZ_LIB := $(OUTPUT)/fuzz/libpodmeter.a
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
 

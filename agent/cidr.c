@@ -11,15 +11,6 @@
 #include <podmeter/cidr.h>
 #include <podmeter/net.h>
 
-static const char *const class_names[PM_NET_CLASSES] = {
-	"local", "in_zone", "cross_zone", "cross_region", "internet",
-};
-
-const char *cidr__class_str(int class)
-{
-	return class >= 0 && class < PM_NET_CLASSES ? class_names[class] : "";
-}
-
 static bool host_bits_zero(const struct pm_cidr *c)
 {
 	int bytes = c->family == AF_INET ? 4 : 16, i;

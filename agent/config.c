@@ -482,7 +482,7 @@ static int cfg_set_net(struct pm_config *cfg, int class, const char *v, char *wh
 		if (at >= 0) {
 			cidr__format(&fresh[i], a, sizeof(a));
 			snprintf(why, len, "%s is already in class %s", a,
-				 cidr__class_str(others[at].class));
+				 names__net_class(others[at].class));
 			return -EINVAL;
 		}
 	}

@@ -30,13 +30,6 @@ static const struct {
 	{ "crio-", "crio" },
 };
 
-static const char *const oh_kinds[PM_OH_KINDS] = { "unit", "slice", "container", "other" };
-
-const char *ohpath__kind_str(int kind)
-{
-	return kind >= 0 && kind < PM_OH_KINDS ? oh_kinds[kind] : NULL;
-}
-
 static bool next_seg(const char **p, struct seg *out)
 {
 	const char *s = *p;

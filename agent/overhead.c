@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <podmeter/ohpath.h>
 #include <podmeter/overhead.h>
 #include <podmeter/u64map.h>
 

@@ -240,33 +240,3 @@ out_invalid:
 	memset(id, 0, sizeof(*id));
 	return -EINVAL;
 }
-
-const char *podpath__qos_str(enum pm_qos qos)
-{
-	switch (qos) {
-	case PM_QOS_GUARANTEED:
-		return "guaranteed";
-	case PM_QOS_BURSTABLE:
-		return "burstable";
-	case PM_QOS_BESTEFFORT:
-		return "besteffort";
-	default:
-		return "";
-	}
-}
-
-const char *podpath__runtime_str(enum pm_runtime rt)
-{
-	switch (rt) {
-	case PM_RT_CONTAINERD:
-		return "containerd";
-	case PM_RT_CRIO:
-		return "crio";
-	case PM_RT_CRIO_CONMON:
-		return "crio-conmon";
-	case PM_RT_DOCKER:
-		return "docker";
-	default:
-		return "";
-	}
-}

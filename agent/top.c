@@ -20,7 +20,7 @@
 #include <podmeter/agent.h>
 #include <podmeter/esc.h>
 #include <podmeter/curlutil.h>
-#include <podmeter/esc.h>
+#include <podmeter/names.h>
 #include <podmeter/url.h>
 
 #define TOP_MAX_BODY	(256u << 20)
@@ -116,15 +116,15 @@ static double num(json_t *o, const char *path)
 
 static double net_bytes(json_t *pod)
 {
-	static const char *const classes[] = { "local", "in_zone", "cross_zone", "cross_region",
-					       "internet" };
-	json_t *net = json_object_get(pod, "network");
+	json_t *net = json_object_get(pod, "network"), *bytes;
 	double sum = 0;
-	size_t k;
+	int d, k;
 
-	for (k = 0; net && k < 5; k++) {
-		sum += num(json_object_get(json_object_get(net, "tx"), "bytes"), classes[k]);
-		sum += num(json_object_get(json_object_get(net, "rx"), "bytes"), classes[k]);
+	for (k = 0; net && k < PM_NET_CLASSES; k++) {
+		for (d = 0; d < PM_NET_DIRS; d++) {
+			bytes = json_object_get(json_object_get(net, names__net_dir(d)), "bytes");
+			sum += num(bytes, names__net_class(k));
+		}
 	}
 	return sum;
 }
@@ -132,8 +132,12 @@ static double net_bytes(json_t *pod)
 static double cost_total(json_t *pod)
 {
 	json_t *c = json_object_get(pod, "cost_dollars");
+	double sum = 0;
+	int r;
 
-	return num(c, "cpu") + num(c, "memory") + num(c, "gpu") + num(c, "network");
+	for (r = 0; r < PM_RES_MAX; r++)
+		sum += num(c, names__res(r));
+	return sum;
 }
 
 /* The pods of a reading by uid (the first of a uid wins): one lookup per pod, not a scan. */

@@ -51,7 +51,7 @@ static json_t *json_container(const struct pm_container_snap *c)
 		return NULL;
 	err |= json_object_set_new(o, "id", json_str(c->id));
 	err |= json_object_set_new(o, "name", json_str(c->name));
-	err |= json_object_set_new(o, "runtime", json_str(podpath__runtime_str(c->runtime)));
+	err |= json_object_set_new(o, "runtime", json_str(names__runtime(c->runtime)));
 	err |= json_object_set_new(o, "cpu_seconds", json_num(c->cpu_seconds));
 	err |= json_object_set_new(o, "runqueue_seconds", json_num(c->runq_seconds));
 	err |= json_object_set_new(o, "working_set_bytes", c->working_set_bytes < 0
@@ -93,11 +93,40 @@ static json_t *json_containers(const struct pm_pod_snap *p)
 	return a;
 }
 
+/* {name(k): v[k]} for k < @n, @name one of the tables of names.h */
+static json_t *json_counts(const uint64_t *v, int n, const char *(*name)(int))
+{
+	json_t *o = json_object();
+	int k, err = 0;
+
+	for (k = 0; o && k < n; k++)
+		err |= json_object_set_new(o, name(k), json_integer((json_int_t)v[k]));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* the same for values in dollars (or any real) */
+static json_t *json_reals(const double *v, int n, const char *(*name)(int))
+{
+	json_t *o = json_object();
+	int k, err = 0;
+
+	for (k = 0; o && k < n; k++)
+		err |= json_object_set_new(o, name(k), json_num(v[k]));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *json_memory(const struct pm_pod_snap *p)
 {
-	return json_pack("{s:{s:I,s:I,s:I,s:I},s:o,s:I,s:I}", "rss_bytes",
-			 "file", (json_int_t)p->rss_bytes[0], "anon", (json_int_t)p->rss_bytes[1],
-			 "swap", (json_int_t)p->rss_bytes[2], "shmem", (json_int_t)p->rss_bytes[3],
+	return json_pack("{s:o,s:o,s:I,s:I}", "rss_bytes",
+			 json_counts(p->rss_bytes, PM_MEM_KINDS, names__mem_kind),
 			 "working_set_bytes",
 			 p->working_set_bytes < 0 ? json_null() : json_integer(p->working_set_bytes),
 			 "page_faults", (json_int_t)p->page_faults, "oom_kills",
@@ -111,17 +140,15 @@ static json_t *json_net_dir(const struct pm_pod_snap *p, int d)
 
 	for (k = 0; k < PM_NET_CLASSES; k++)
 		packets += p->net_packets[d][k];
-	return json_pack("{s:I,s:{s:I,s:I,s:I,s:I,s:I}}", "packets",
-			 (json_int_t)packets, "bytes", "local",
-			 (json_int_t)p->net_bytes[d][0], "in_zone", (json_int_t)p->net_bytes[d][1],
-			 "cross_zone", (json_int_t)p->net_bytes[d][2], "cross_region",
-			 (json_int_t)p->net_bytes[d][3], "internet", (json_int_t)p->net_bytes[d][4]);
+	return json_pack("{s:I,s:o}", "packets", (json_int_t)packets, "bytes",
+			 json_counts(p->net_bytes[d], PM_NET_CLASSES, names__net_class));
 }
 
 static json_t *json_network(const struct pm_pod_snap *p)
 {
-	return json_pack("{s:o,s:o,s:I}", "tx", json_net_dir(p, 0), "rx", json_net_dir(p, 1),
-			 "tcp_retransmits", (json_int_t)p->tcp_retransmits);
+	return json_pack("{s:o,s:o,s:I}", names__net_dir(PM_NET_TX), json_net_dir(p, PM_NET_TX),
+			 names__net_dir(PM_NET_RX), json_net_dir(p, PM_NET_RX), "tcp_retransmits",
+			 (json_int_t)p->tcp_retransmits);
 }
 
 static json_t *json_processes(const struct pm_pod_snap *p)
@@ -152,7 +179,7 @@ static json_t *json_refusals(const struct pm_pod_snap *p)
 	for (t = 0; o && t < PM_SNAP_TABLES; t++) {
 		if (!p->table_refusals[t])
 			continue;
-		if (json_object_set_new(o, snapshot_table_str(t),
+		if (json_object_set_new(o, names__table(t),
 					json_integer((json_int_t)p->table_refusals[t]))) {
 			json_decref(o);
 			return NULL;
@@ -164,17 +191,7 @@ static json_t *json_refusals(const struct pm_pod_snap *p)
 /* {cpu, memory, gpu[, network]} of @v, in dollars */
 static json_t *json_dollars(const double *v, int n)
 {
-	static const char *const names[] = { "cpu", "memory", "gpu", "network" };
-	json_t *o = json_object();
-	int r, err = 0;
-
-	for (r = 0; o && r < n; r++)
-		err |= json_object_set_new(o, names[r], json_num(v[r]));
-	if (err) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_reals(v, n, names__res);
 }
 
 static json_t *json_gpu(const struct pm_pod_snap *p)
@@ -186,7 +203,7 @@ static json_t *json_gpu(const struct pm_pod_snap *p)
 	for (i = 0; calls && i < p->n_gpu_ops; i++)
 		json_array_append_new(calls, json_pack("{s:o,s:s,s:I,s:f}", "device",
 						       json_str(p->gpu_ops[i].device), "op",
-						       snapshot__gpu_op_str(p->gpu_ops[i].op), "calls",
+						       names__gpu_op(p->gpu_ops[i].op), "calls",
 						       (json_int_t)p->gpu_ops[i].calls, "seconds",
 						       p->gpu_ops[i].ns / 1e9));
 	return json_pack("{s:o,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:f},s:o}", "driver_calls",
@@ -228,7 +245,7 @@ static json_t *json_zombies(const struct pm_pod_snap *p)
 
 	for (k = 0; a && k < PM_ZOMBIE_KINDS; k++)
 		if (p->zombie_mask & (1u << k))
-			json_array_append_new(a, json_string(snapshot__zombie_str(k)));
+			json_array_append_new(a, json_string(names__zombie(k)));
 	return a;
 }
 
@@ -242,7 +259,7 @@ static json_t *json_pod(const struct pm_pod_snap *p, bool has_net, bool has_gpu)
 	err |= json_object_set_new(o, "uid", json_str(p->uid));
 	err |= json_object_set_new(o, "namespace", json_str(p->namespace_));
 	err |= json_object_set_new(o, "pod", json_str(p->name));
-	err |= json_object_set_new(o, "qos", json_str(podpath__qos_str(p->qos)));
+	err |= json_object_set_new(o, "qos", json_str(names__qos(p->qos)));
 	err |= json_object_set_new(o, "owner", json_pack("{s:o,s:o}", "kind",
 							    json_str(p->owner_kind), "name",
 							    json_str(p->owner_name)));
@@ -302,13 +319,12 @@ static json_t *json_node(const struct pm_snapshot *s)
 					     "memory_bytes", s->capacity[PM_RES_MEMORY], "gpus",
 					     s->capacity[PM_RES_GPU]));
 	err |= json_object_set_new(o, "prices",
-				   json_pack("{s:f,s:f,s:f,s:{s:f,s:f,s:f,s:f,s:f}}",
-					     "cpu_core_hour", s->price[PM_RES_CPU], "memory_gib_hour",
+				   json_pack("{s:f,s:f,s:f,s:o}", "cpu_core_hour",
+					     s->price[PM_RES_CPU], "memory_gib_hour",
 					     s->price[PM_RES_MEMORY], "gpu_hour", s->price[PM_RES_GPU],
-					     "egress_gib", "local", s->egress_price_gib[0], "in_zone",
-					     s->egress_price_gib[1], "cross_zone", s->egress_price_gib[2],
-					     "cross_region", s->egress_price_gib[3], "internet",
-					     s->egress_price_gib[4]));
+					     "egress_gib",
+					     json_reals(s->egress_price_gib, PM_NET_CLASSES,
+							names__net_class)));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -340,14 +356,15 @@ static json_t *json_overhead_row(const struct pm_overhead_snap *g, bool has_net)
 	if (!o)
 		return NULL;
 	err |= json_object_set_new(o, "group", json_string(g->name));
-	err |= json_object_set_new(o, "kind", json_string(ohpath__kind_str(g->kind)));
+	err |= json_object_set_new(o, "kind", json_string(names__oh_kind(g->kind)));
 	err |= json_object_set_new(o, "cpu_seconds", json_num(g->cpu_seconds));
 	err |= json_object_set_new(o, "memory_bytes",
 				   g->memory_bytes < 0 ? json_null() : json_integer(g->memory_bytes));
 	err |= json_object_set_new(o, "network",
 				   has_net ? json_pack("{s:I,s:I}", "tx_bytes",
-						       (json_int_t)g->net_bytes[0], "rx_bytes",
-						       (json_int_t)g->net_bytes[1])
+						       (json_int_t)g->net_bytes[PM_NET_TX],
+						       "rx_bytes",
+						       (json_int_t)g->net_bytes[PM_NET_RX])
 					   : json_null());
 	err |= json_object_set_new(o, "cost_dollars", json_dollars(g->cost_dollars, PM_RES_GPU));
 	if (err) {

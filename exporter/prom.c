@@ -140,9 +140,6 @@ static double pod_throttled_seconds(const struct pm_pod_snap *p)
 	return p->throttled_usec / 1e6;
 }
 
-/* The mm counters' order (enum pm_mem_kind). */
-static const char *const prom_mem_kinds[] = { "file", "anon", "swap", "shmem" };
-
 static void prom_write_rss(FILE *f, const struct pm_snapshot *s)
 {
 	const char *name = "podmeter_pod_memory_rss_bytes";
@@ -151,19 +148,14 @@ static void prom_write_rss(FILE *f, const struct pm_snapshot *s)
 	prom_family(f, name, "gauge",
 		    "Resident memory of the pod's processes by kind (their mm counters), in bytes.");
 	for (i = 0; i < s->n_pods; i++) {
-		for (k = 0; k < 4; k++) {
+		for (k = 0; k < PM_MEM_KINDS; k++) {
 			prom_pod_labels(f, name, &s->pods[i]);
-			prom_put_label(f, "kind", prom_mem_kinds[k], false);
+			prom_put_label(f, "kind", names__mem_kind(k), false);
 			fputc('}', f);
 			prom_put_value(f, (double)s->pods[i].rss_bytes[k]);
 		}
 	}
 }
-
-static const char *const prom_net_classes[] = {
-	"local", "in_zone", "cross_zone", "cross_region", "internet",
-};
-static const char *const prom_net_dirs[] = { "tx", "rx" };
 
 static void prom_write_net(FILE *f, const struct pm_snapshot *s)
 {
@@ -175,11 +167,11 @@ static void prom_write_net(FILE *f, const struct pm_snapshot *s)
 		    "IP bytes the pod's sockets sent (tx) or received (rx), by the peer's "
 		    "network class.");
 	for (i = 0; i < s->n_pods; i++) {
-		for (d = 0; d < 2; d++) {
-			for (k = 0; k < 5; k++) {
+		for (d = 0; d < PM_NET_DIRS; d++) {
+			for (k = 0; k < PM_NET_CLASSES; k++) {
 				prom_pod_labels(f, bytes, &s->pods[i]);
-				prom_put_label(f, "direction", prom_net_dirs[d], false);
-				prom_put_label(f, "class", prom_net_classes[k], false);
+				prom_put_label(f, "direction", names__net_dir(d), false);
+				prom_put_label(f, "class", names__net_class(k), false);
 				fputc('}', f);
 				prom_put_value(f, (double)s->pods[i].net_bytes[d][k]);
 			}
@@ -187,13 +179,13 @@ static void prom_write_net(FILE *f, const struct pm_snapshot *s)
 	}
 	prom_family(f, packets, "counter", "IP packets the pod's sockets sent or received.");
 	for (i = 0; i < s->n_pods; i++) {
-		for (d = 0; d < 2; d++) {
+		for (d = 0; d < PM_NET_DIRS; d++) {
 			uint64_t n = 0;
 
-			for (k = 0; k < 5; k++)
+			for (k = 0; k < PM_NET_CLASSES; k++)
 				n += s->pods[i].net_packets[d][k];
 			prom_pod_labels(f, packets, &s->pods[i]);
-			prom_put_label(f, "direction", prom_net_dirs[d], false);
+			prom_put_label(f, "direction", names__net_dir(d), false);
 			fputc('}', f);
 			prom_put_value(f, (double)n);
 		}
@@ -266,7 +258,7 @@ static void prom_write_info(FILE *f, const struct pm_snapshot *s)
 		prom_put_label(f, "pod", p->name, false);
 		prom_put_label(f, "owner_kind", p->owner_kind, false);
 		prom_put_label(f, "owner_name", p->owner_name, false);
-		prom_put_label(f, "qos", podpath__qos_str(p->qos), false);
+		prom_put_label(f, "qos", names__qos(p->qos), false);
 		prom_put_label(f, "node", p->node, false);
 		fputs("} 1\n", f);
 	}
@@ -288,8 +280,6 @@ static void prom_write_requests(FILE *f, const struct pm_snapshot *s)
 			"GPU limit of the pod's containers.", pod_gpu_limit);
 }
 
-static const char *const prom_resources[] = { "cpu", "memory", "gpu", "network" };
-
 /* One family of per-pod dollars by resource: cost (all four) or waste (cpu, memory). */
 static void prom_write_dollars(FILE *f, const struct pm_snapshot *s, bool waste)
 {
@@ -309,7 +299,7 @@ static void prom_write_dollars(FILE *f, const struct pm_snapshot *s, bool waste)
 	for (i = 0; i < s->n_pods; i++) {
 		for (r = 0; r < n; r++) {
 			prom_pod_labels(f, name, &s->pods[i]);
-			prom_put_label(f, "resource", prom_resources[r], false);
+			prom_put_label(f, "resource", names__res(r), false);
 			fputc('}', f);
 			prom_put_value(f, waste ? s->pods[i].waste_dollars[r]
 						: s->pods[i].cost_dollars[r]);
@@ -370,7 +360,7 @@ static void prom_write_gpu_driver(FILE *f, const struct pm_snapshot *s)
 		for (j = 0; j < p->n_gpu_ops; j++) {
 			prom_pod_labels(f, calls, p);
 			prom_put_label(f, "device", p->gpu_ops[j].device, false);
-			prom_put_label(f, "op", snapshot__gpu_op_str(p->gpu_ops[j].op), false);
+			prom_put_label(f, "op", names__gpu_op(p->gpu_ops[j].op), false);
 			fputc('}', f);
 			prom_put_value(f, (double)p->gpu_ops[j].calls);
 		}
@@ -457,7 +447,7 @@ static void prom_write_judgement(FILE *f, const struct pm_snapshot *s)
 			continue;
 		for (k = 0; k < PM_ZOMBIE_KINDS; k++) {
 			prom_pod_labels(f, name, &s->pods[i]);
-			prom_put_label(f, "kind", snapshot__zombie_str(k), false);
+			prom_put_label(f, "kind", names__zombie(k), false);
 			fputc('}', f);
 			prom_put_value(f, (s->pods[i].zombie_mask >> k) & 1);
 		}
@@ -524,7 +514,7 @@ static void prom_write_refusals(FILE *f, const struct pm_snapshot *s)
 			if (!s->pods[i].table_refusals[t])
 				continue;
 			prom_pod_labels(f, name, &s->pods[i]);
-			prom_put_label(f, "table", snapshot_table_str(t), false);
+			prom_put_label(f, "table", names__table(t), false);
 			fputc('}', f);
 			prom_put_value(f, (double)s->pods[i].table_refusals[t]);
 		}
@@ -614,28 +604,28 @@ static void prom_write_node_cost(FILE *f, const struct pm_snapshot *s)
 		    "in dollars.");
 	for (r = 0; r < PM_RES_NETWORK; r++) {
 		fprintf(f, "podmeter_node_idle_cost_dollars_total{resource=\"%s\"}",
-			prom_resources[r]);
+			names__res(r));
 		prom_put_value(f, s->node_idle_cost_dollars[r]);
 	}
 	prom_family(f, "podmeter_node_overhead_cost_dollars_total", "counter",
 		    "Usage outside pods, priced, in dollars (also part of the idle cost).");
 	for (r = 0; r < PM_RES_GPU; r++) {
 		fprintf(f, "podmeter_node_overhead_cost_dollars_total{resource=\"%s\"}",
-			prom_resources[r]);
+			names__res(r));
 		prom_put_value(f, s->node_overhead_cost_dollars[r]);
 	}
 	prom_family(f, "podmeter_price_dollars", "gauge",
 		    "Hourly price in use per unit of each resource.");
 	for (r = 0; r < PM_RES_NETWORK; r++) {
 		fprintf(f, "podmeter_price_dollars{resource=\"%s\",unit=\"%s\"}",
-			prom_resources[r], units[r]);
+			names__res(r), units[r]);
 		prom_put_value(f, s->price[r]);
 	}
 	prom_family(f, "podmeter_egress_price_dollars_per_gib", "gauge",
 		    "Price of egress per GiB, by the peer's network class.");
 	for (r = 0; r < PM_NET_CLASSES; r++) {
 		fprintf(f, "podmeter_egress_price_dollars_per_gib{class=\"%s\"}",
-			prom_net_classes[r]);
+			names__net_class(r));
 		prom_put_value(f, s->egress_price_gib[r]);
 	}
 	for (r = 0; r < PM_RES_NETWORK; r++) {
@@ -649,13 +639,12 @@ static void prom_oh_labels(FILE *f, const char *family, const struct pm_overhead
 {
 	fprintf(f, "%s{", family);
 	prom_put_label(f, "group", g->name, true);
-	prom_put_label(f, "kind", ohpath__kind_str(g->kind), false);
+	prom_put_label(f, "kind", names__oh_kind(g->kind), false);
 }
 
 /* The top groups by cost and one "other": a bounded set of series that adds up to the node's. */
 static int prom_write_overhead(FILE *f, const struct pm_snapshot *s)
 {
-	static const char *const dirs[] = { "tx", "rx" };
 	struct pm_overhead_snap *rows;
 	long n = snapshot__overhead_rows(s, &rows), i;
 	int r;
@@ -685,9 +674,9 @@ static int prom_write_overhead(FILE *f, const struct pm_snapshot *s)
 			    "Bytes sent (tx) and received (rx) by sockets outside pods, by unit, "
 			    "slice or container.");
 		for (i = 0; i < n; i++) {
-			for (r = 0; r < 2; r++) {
+			for (r = 0; r < PM_NET_DIRS; r++) {
 				prom_oh_labels(f, "podmeter_overhead_network_bytes_total", &rows[i]);
-				fprintf(f, ",direction=\"%s\"}", dirs[r]);
+				fprintf(f, ",direction=\"%s\"}", names__net_dir(r));
 				prom_put_value(f, (double)rows[i].net_bytes[r]);
 			}
 		}
@@ -698,7 +687,7 @@ static int prom_write_overhead(FILE *f, const struct pm_snapshot *s)
 	for (i = 0; i < n; i++) {
 		for (r = 0; r < PM_RES_GPU; r++) {
 			prom_oh_labels(f, "podmeter_overhead_cost_dollars_total", &rows[i]);
-			fprintf(f, ",resource=\"%s\"}", prom_resources[r]);
+			fprintf(f, ",resource=\"%s\"}", names__res(r));
 			prom_put_value(f, rows[i].cost_dollars[r]);
 		}
 	}
@@ -756,15 +745,15 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		    "share, or a full table).");
 	for (i = 0; i < PM_SNAP_TABLES; i++)
 		fprintf(f, "podmeter_agent_table_refusals_total{table=\"%s\"} %" PRIu64 "\n",
-			snapshot_table_str(i), a->table_refusals[i]);
+			names__table(i), a->table_refusals[i]);
 
 	prom_family(f, "podmeter_agent_cuda_library_refusals_total", "counter",
 		    "libcuda files pods map that were not probed, by reason.");
 	for (i = 0; i < PM_CUDA_REFUSE_MAX; i++)
-		if (snapshot__cuda_refusal_str(i))
+		if (names__cuda_refusal(i))
 			fprintf(f, "podmeter_agent_cuda_library_refusals_total{reason=\"%s\"} %" PRIu64
 				   "\n",
-				snapshot__cuda_refusal_str(i), a->cuda_refusals[i]);
+				names__cuda_refusal(i), a->cuda_refusals[i]);
 
 	prom_family(f, "podmeter_agent_kubelet_errors_total", "counter",
 		    "Requests to the kubelet's /pods that failed or returned no PodList.");

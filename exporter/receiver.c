@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <podmeter/config.h>
+#include <podmeter/listen.h>
 #include <podmeter/report.h>
 #include "podmeter.pb-c.h"
 
@@ -859,7 +859,7 @@ int receiver__main(int argc, char **argv)
 	rc = recv_args(argc, argv, &listen, &out);
 	if (rc)
 		return rc > 0 ? 0 : 1;
-	if (config__parse_listen(listen, host, sizeof(host), &port)) {
+	if (listen__parse(listen, host, sizeof(host), &port, NULL)) {
 		fprintf(stderr, "receive: --listen \"%s\" is not HOST:PORT, [V6]:PORT or :PORT\n",
 			listen);
 		return 1;

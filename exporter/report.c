@@ -117,7 +117,7 @@ static uint64_t pod_memory(const struct pm_pod_snap *p)
 {
 	if (p->working_set_bytes >= 0)
 		return (uint64_t)p->working_set_bytes;
-	return p->rss_bytes[0] + p->rss_bytes[1] + p->rss_bytes[3];
+	return p->rss_bytes[PM_MEM_FILE] + p->rss_bytes[PM_MEM_ANON] + p->rss_bytes[PM_MEM_SHMEM];
 }
 
 static struct ctr_stat *ctr_stat_of(struct mem_stat *m, const char *id)

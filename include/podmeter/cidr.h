@@ -5,12 +5,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <podmeter/names.h>	/* enum pm_net_class, names__net_class */
 
 struct pm_cidr {
 	int family;		/* AF_INET or AF_INET6 */
 	uint8_t addr[16];	/* network byte order; IPv4 in the first 4 */
 	uint8_t prefix;		/* 0-32 or 0-128 */
-	uint8_t class;		/* enum pm_net_class */
+	uint8_t class;		/* enum pm_net_class (names__net_class) */
 };
 
 /* "10.0.0.0/8", "fd00::/8"; a bare address is a /32 or /128. Host bits must be 0. */
@@ -28,8 +29,6 @@ int cidr__find(const struct pm_cidr *set, int n, const struct pm_cidr *c);
 
 /* Built-in classes: loopback local; RFC 1918, CGNAT, link-local, ULA in_zone. */
 int cidr__defaults(struct pm_cidr *out, int max);
-
-const char *cidr__class_str(int class);	/* "local", ... ; "" when out of range */
 
 /* "10.0.0.0/8" */
 void cidr__format(const struct pm_cidr *c, char *buf, size_t len);

@@ -75,7 +75,7 @@ enum pm_cuda_err {
 
 /*
  * Why a libcuda file a pod maps was not probed (user space; labels in
- * snapshot__cuda_refusal_str). The file reasons follow enum pm_podfile_err.
+ * names__cuda_refusal). The file reasons follow enum pm_podfile_err.
  */
 enum pm_cuda_refusal {
 	PM_CUDA_REFUSE_FILE = 0,	/* + enum pm_podfile_err: opening it was refused */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* agent/curlutil.c: what the agent's HTTP clients (kubelet, top, shipper) share. */
+/* common/curlutil.c: what the HTTP clients (kubelet, top, shipper) share. */
 #ifndef PODMETER_CURLUTIL_H
 #define PODMETER_CURLUTIL_H
 

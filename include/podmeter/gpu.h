@@ -27,7 +27,7 @@ struct pm_gpu_dev {
 
 /*
  * The op label: classes of NVIDIA RM escapes; everything else is "other".
- * In the order of enum pm_gpu_op (snapshot.h).
+ * In the order of enum pm_gpu_op (names.h).
  */
 enum pm_gpu_ioctl_op {
 	PM_GPU_IOCTL_ALLOC = 0,	/* RM_ALLOC_MEMORY, _OBJECT, RM_ALLOC, RM_ALLOC_CONTEXT_DMA2 */

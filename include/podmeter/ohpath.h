@@ -5,17 +5,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <podmeter/names.h>	/* PM_OH_NAME_MAX, enum pm_oh_kind (names__oh_kind) */
 
-#define PM_OH_NAME_MAX	95	/* bytes of a group's name, escaped, without the NUL */
 #define PM_OH_SHORT_ID	12	/* a container id is shown by its first 12 hex digits */
-
-enum pm_oh_kind {
-	PM_OH_UNIT,		/* a systemd service, scope, socket, mount... */
-	PM_OH_SLICE,		/* a slice or a cgroup tree that is not a unit */
-	PM_OH_CONTAINER,	/* docker, podman, containerd/nerdctl, CRI-O, lxc */
-	PM_OH_OTHER,		/* the groups not shown, and what no group holds */
-	PM_OH_KINDS,
-};
 
 struct pm_oh_group {
 	enum pm_oh_kind kind;
@@ -33,7 +25,5 @@ struct pm_oh_group {
  * The root is slice "/"; a cgroup under a unit or container belongs to it.
  */
 int ohpath__parse(const char *path, struct pm_oh_group *g);
-/* "unit", "slice", "container", "other"; NULL outside enum pm_oh_kind. */
-const char *ohpath__kind_str(int kind);
 
 #endif /* PODMETER_OHPATH_H */

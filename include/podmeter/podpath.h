@@ -5,25 +5,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <podmeter/names.h>	/* PM_UID_LEN, PM_CID_MAX, enum pm_qos, enum pm_runtime */
 
-#define PM_UID_LEN	36	/* 8-4-4-4-12 hex, dashed */
 #define PM_UID_HASH_LEN	32	/* static (manifest) pods: 32 hex, no dashes */
-#define PM_CID_MAX	64	/* container ids: hex, up to 64 */
-
-enum pm_qos {
-	PM_QOS_UNKNOWN = 0,
-	PM_QOS_GUARANTEED,
-	PM_QOS_BURSTABLE,
-	PM_QOS_BESTEFFORT,
-};
-
-enum pm_runtime {
-	PM_RT_NONE = 0,		/* no container in the path (the pod cgroup itself) */
-	PM_RT_CONTAINERD,	/* cri-containerd-<id>.scope, or a bare <id> (cgroupfs) */
-	PM_RT_CRIO,		/* crio-<id>.scope / crio-<id> */
-	PM_RT_CRIO_CONMON,	/* crio-conmon-<id>.scope: the runtime's monitor, pod overhead */
-	PM_RT_DOCKER,		/* docker-<id>.scope */
-};
 
 struct pm_pod_ident {
 	char uid[PM_UID_LEN + 1];		/* dashed, lower-case; or 32 hex (static pod) */
@@ -43,8 +27,5 @@ struct pm_pod_ident {
  * that container.
  */
 int podpath__parse(const char *path, struct pm_pod_ident *id);
-
-const char *podpath__qos_str(enum pm_qos qos);		/* "guaranteed", ... "" */
-const char *podpath__runtime_str(enum pm_runtime rt);	/* "containerd", ... "" */
 
 #endif /* PODMETER_PODPATH_H */

@@ -9,10 +9,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
-#include <podmeter/cuda.h>
-#include <podmeter/net.h>
-#include <podmeter/podpath.h>
-#include <podmeter/ohpath.h>
+#include <podmeter/names.h>
 
 struct pm_container_snap {
 	char id[PM_CID_MAX + 1];	/* "" = cgroups of the pod outside any container */
@@ -41,25 +38,7 @@ struct pm_container_snap {
 #define PM_LABEL_KEY_MAX	317	/* prefix (a DNS subdomain) / name */
 #define PM_LABEL_VALUE_MAX	63
 
-/* Priced resources: cost[] and waste[] are indexed by these. */
-enum pm_res {
-	PM_RES_CPU = 0,
-	PM_RES_MEMORY,
-	PM_RES_GPU,
-	PM_RES_NETWORK,
-	PM_RES_MAX,
-};
-
 #define PM_SNAP_ZOMBIES 8	/* listed per pod; the count is exact */
-
-/* Kinds of zombie pod (bounded: the kind label) */
-enum pm_zombie_kind {
-	PM_ZOMBIE_PROCESS = 0,	/* exited children left unreaped */
-	PM_ZOMBIE_WORKLOAD,	/* holds memory or GPU memory, does no work */
-	PM_ZOMBIE_ORPHAN,	/* live processes in a pod the kubelet no longer lists */
-	PM_ZOMBIE_GPU,		/* holds GPU memory, launches nothing */
-	PM_ZOMBIE_KINDS,
-};
 
 #define PM_FINDING_ATTRS 6
 
@@ -75,17 +54,6 @@ struct pm_finding_snap {
 		char key[24];
 		char value[40];
 	} attrs[PM_FINDING_ATTRS];
-};
-
-/* GPU driver ioctl classes (bounded: the op label) */
-enum pm_gpu_op {
-	PM_GPU_OP_ALLOC = 0,
-	PM_GPU_OP_FREE,
-	PM_GPU_OP_CONTROL,
-	PM_GPU_OP_MAP,
-	PM_GPU_OP_UNMAP,
-	PM_GPU_OP_OTHER,
-	PM_GPU_OPS,
 };
 
 /* Driver calls of one pod on one device, one op class: cumulative. */
@@ -105,22 +73,6 @@ struct pm_cuda_snap {
 	uint64_t sync_calls;
 	uint64_t sync_ns;	/* time in cuCtxSynchronize */
 };
-
-/*
- * Tables a pod can fill, in the order of enum pm_table (cpu.h): the `table`
- * label of refusals.
- */
-#define PM_SNAP_TABLES 7
-
-static inline const char *snapshot_table_str(int table)
-{
-	static const char *const names[PM_SNAP_TABLES] = {
-		"task_seen_pid", "mm_state", "exited", "gpu_inflight",
-		"cuda_allocs", "cuda_pending", "cgroups",
-	};
-
-	return table >= 0 && table < PM_SNAP_TABLES ? names[table] : "";
-}
 
 struct pm_zombie_snap {
 	uint32_t pid, ppid;
@@ -142,12 +94,12 @@ struct pm_pod_snap {
 	double cpu_seconds;		/* sum over the pod's cgroups, live and gone */
 	double runq_seconds;
 	uint64_t cpu_ns, runq_ns;
-	uint64_t rss_bytes[4];		/* resident, by kind: file, anon, swap, shmem */
+	uint64_t rss_bytes[PM_MEM_KINDS];	/* resident, by kind (enum pm_mem_kind) */
 	long long working_set_bytes;	/* memory cgroup usage - inactive file; -1 = none */
 	uint64_t page_faults;		/* cumulative user page faults */
 	uint64_t oom_kills;		/* cumulative OOM kills */
-	uint64_t net_bytes[2][5];	/* [tx, rx][local .. internet]: IP bytes */
-	uint64_t net_packets[2][5];	/* [tx, rx][local .. internet] */
+	uint64_t net_bytes[PM_NET_DIRS][PM_NET_CLASSES];	/* IP bytes by direction, class */
+	uint64_t net_packets[PM_NET_DIRS][PM_NET_CLASSES];	/* by direction and class */
 	uint64_t tcp_retransmits;
 	uint64_t processes;		/* in the pod's cgroups (cgroup.procs, as of the last walk) */
 	uint64_t process_starts;	/* cumulative */
@@ -226,7 +178,7 @@ struct pm_overhead_snap {
 	uint64_t cpu_ns;		/* cumulative, its removed cgroups' included */
 	double cpu_seconds;
 	long long memory_bytes;		/* working set; -1 = not its own, or unknown */
-	uint64_t net_bytes[2];		/* cumulative: sent, received (every peer class) */
+	uint64_t net_bytes[PM_NET_DIRS];	/* cumulative: sent, received (every peer class) */
 	double cost_dollars[PM_RES_GPU];	/* cumulative cpu, memory */
 };
 
@@ -243,7 +195,7 @@ struct pm_snapshot {
 	uint64_t node_cpu_overhead_ns;	/* node_cpu_overhead_seconds, as summed */
 	size_t n_overhead;
 	struct pm_overhead_snap *overhead;	/* every group tracked, by kind then name */
-	uint64_t overhead_gone_net[2];	/* of groups no longer tracked */
+	uint64_t overhead_gone_net[PM_NET_DIRS];	/* of groups no longer tracked */
 	int overhead_top;		/* groups shown by name; the rest are "other" */
 	double price[PM_RES_NETWORK];	/* per core-hour, GiB-hour, GPU-hour in use */
 	double egress_price_gib[PM_NET_CLASSES];	/* per class (enum pm_net_class) */
@@ -281,10 +233,5 @@ const struct pm_pod_snap *snapshot__pod(const struct pm_snapshot *s, const char 
 const struct pm_container_snap *snapshot__container(const struct pm_pod_snap *p, const char *id);
 /* GPU driver calls of @p over all devices and ops, and the ns spent in them (0 for NULL). */
 uint64_t snapshot__gpu_calls(const struct pm_pod_snap *p, uint64_t *ns);
-/* The op label of enum pm_gpu_op, and the kind label of enum pm_zombie_kind. */
-const char *snapshot__gpu_op_str(int op);
-const char *snapshot__zombie_str(int kind);
-/* The reason label of enum pm_cuda_refusal; NULL for a value without one. */
-const char *snapshot__cuda_refusal_str(int why);
 
 #endif /* PODMETER_SNAPSHOT_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Resource quantities (agent/quantity.c). Both roundings are ceilings, so
+ * Resource quantities (common/quantity.c). Both roundings are ceilings, so
  * whatever the value v: ceil(1000 v) <= 1000 ceil(v) < ceil(1000 v) + 1000.
  */
 #include <podmeter/quantity.h>

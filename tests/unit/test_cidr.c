@@ -388,19 +388,6 @@ static void test_defaults_short_room(void **state)
 	assert_int_equal(cidr__defaults(out, 0), 0);
 }
 
-static void test_class_str(void **state)
-{
-	(void)state;
-	assert_string_equal(cidr__class_str(PM_NET_LOCAL), "local");
-	assert_string_equal(cidr__class_str(PM_NET_IN_ZONE), "in_zone");
-	assert_string_equal(cidr__class_str(PM_NET_CROSS_ZONE), "cross_zone");
-	assert_string_equal(cidr__class_str(PM_NET_CROSS_REGION), "cross_region");
-	assert_string_equal(cidr__class_str(PM_NET_INTERNET), "internet");
-	assert_string_equal(cidr__class_str(PM_NET_CLASSES), "");
-	assert_string_equal(cidr__class_str(-1), "");
-	assert_string_equal(cidr__class_str(1000), "");
-}
-
 /* config: net_<class> keys */
 
 /* Index of @e with @class in cfg->cidrs, -1 when absent. */
@@ -756,7 +743,6 @@ int main(void)
 		cmocka_unit_test(test_parse_list_appends),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_defaults_short_room),
-		cmocka_unit_test(test_class_str),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_config_replace),
 		cmocka_unit_test(test_config_two_classes),

@@ -169,24 +169,12 @@ static void test_long_plain_name(void **state)
 	assert_int_equal(g.path_len, strlen(path));
 }
 
-static void test_kind_str(void **state)
-{
-	(void)state;
-	assert_string_equal(ohpath__kind_str(PM_OH_UNIT), "unit");
-	assert_string_equal(ohpath__kind_str(PM_OH_SLICE), "slice");
-	assert_string_equal(ohpath__kind_str(PM_OH_CONTAINER), "container");
-	assert_string_equal(ohpath__kind_str(PM_OH_OTHER), "other");
-	assert_null(ohpath__kind_str(PM_OH_KINDS));
-	assert_null(ohpath__kind_str(-1));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_long_name),
 		cmocka_unit_test(test_long_plain_name),
-		cmocka_unit_test(test_kind_str),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -470,43 +470,12 @@ static void test_reuse(void **state)
 	assert_int_equal(id.runtime, PM_RT_NONE);
 }
 
-static void test_qos_str(void **state)
-{
-	(void)state;
-	assert_string_equal(podpath__qos_str(PM_QOS_GUARANTEED), "guaranteed");
-	assert_string_equal(podpath__qos_str(PM_QOS_BURSTABLE), "burstable");
-	assert_string_equal(podpath__qos_str(PM_QOS_BESTEFFORT), "besteffort");
-	assert_string_equal(podpath__qos_str(PM_QOS_UNKNOWN), "");
-	/* out of range: still a string, never an out-of-bounds table read */
-	assert_string_equal(podpath__qos_str((enum pm_qos)(PM_QOS_BESTEFFORT + 1)), "");
-	assert_string_equal(podpath__qos_str((enum pm_qos)-1), "");
-}
-
-static void test_runtime_str(void **state)
-{
-	const char *conmon;
-
-	(void)state;
-	assert_string_equal(podpath__runtime_str(PM_RT_CONTAINERD), "containerd");
-	assert_string_equal(podpath__runtime_str(PM_RT_CRIO), "crio");
-	assert_string_equal(podpath__runtime_str(PM_RT_DOCKER), "docker");
-	assert_string_equal(podpath__runtime_str(PM_RT_NONE), "");
-	/* the header names no string for conmon: any name, as long as it is its own */
-	conmon = podpath__runtime_str(PM_RT_CRIO_CONMON);
-	assert_non_null(conmon);
-	assert_true(conmon[0] != '\0');
-	assert_string_not_equal(conmon, "crio");
-	assert_string_equal(podpath__runtime_str((enum pm_runtime)(PM_RT_DOCKER + 1)), "");
-	assert_string_equal(podpath__runtime_str((enum pm_runtime)-1), "");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_systemd),	  cmocka_unit_test(test_cgroupfs),
 		cmocka_unit_test(test_not_pods),  cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_lengths),	  cmocka_unit_test(test_reuse),
-		cmocka_unit_test(test_qos_str),	  cmocka_unit_test(test_runtime_str),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,47 +98,6 @@ uint64_t snapshot__gpu_calls(const struct pm_pod_snap *p, uint64_t *ns)
 	return calls;
 }
 
-const char *snapshot__gpu_op_str(int op)
-{
-	static const char *const names[PM_GPU_OPS] = {
-		[PM_GPU_OP_ALLOC] = "alloc", [PM_GPU_OP_FREE] = "free",   [PM_GPU_OP_CONTROL] = "control",
-		[PM_GPU_OP_MAP] = "map",     [PM_GPU_OP_UNMAP] = "unmap", [PM_GPU_OP_OTHER] = "other",
-	};
-
-	return op >= 0 && op < PM_GPU_OPS ? names[op] : "other";
-}
-
-const char *snapshot__zombie_str(int kind)
-{
-	static const char *const names[PM_ZOMBIE_KINDS] = {
-		[PM_ZOMBIE_PROCESS] = "process",
-		[PM_ZOMBIE_WORKLOAD] = "workload",
-		[PM_ZOMBIE_ORPHAN] = "orphan",
-		[PM_ZOMBIE_GPU] = "gpu",
-	};
-
-	return kind >= 0 && kind < PM_ZOMBIE_KINDS ? names[kind] : "?";
-}
-
-const char *snapshot__cuda_refusal_str(int why)
-{
-	static const char *const names[PM_CUDA_REFUSE_MAX] = {
-		[PM_CUDA_REFUSE_ESCAPE] = "escape",
-		[PM_CUDA_REFUSE_NOT_REGULAR] = "not_regular",
-		[PM_CUDA_REFUSE_OTHER_FILE] = "other_file",
-		[PM_CUDA_REFUSE_TOO_BIG] = "too_big",
-		[PM_CUDA_REFUSE_DENIED] = "denied",
-		[PM_CUDA_REFUSE_BAD_ELF] = "bad_elf",
-		[PM_CUDA_REFUSE_NO_SYMBOLS] = "no_symbols",
-		[PM_CUDA_REFUSE_ATTACH] = "attach",
-		[PM_CUDA_REFUSE_POD_SHARE] = "pod_share",
-		[PM_CUDA_REFUSE_TABLE_FULL] = "table_full",
-		[PM_CUDA_REFUSE_MAPS_LONG] = "maps_long",
-	};
-
-	return why >= 0 && why < PM_CUDA_REFUSE_MAX ? names[why] : NULL;
-}
-
 static int oh_cmp_key(int ka, const char *na, int kb, const char *nb)
 {
 	if (ka != kb)

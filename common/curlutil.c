@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* What the agent's HTTP clients share: a bounded response body, the bearer token. */
+/* What the HTTP clients (kubelet, top, shipper) share: a bounded body, the bearer token. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
