@@ -35,9 +35,11 @@ MODEL_SRCS := agent/model/sketch.c agent/model/tail.c agent/model/profile.c agen
 LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/quantity.c agent/kubelet.c agent/podpath.c agent/ohpath.c agent/overhead.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c agent/url.c \
 	exporter/prom.c exporter/json.c exporter/snapshot.c exporter/gz.c exporter/report.c \
 	exporter/spool.c exporter/pbjson.c exporter/dist.c exporter/webcfg.c
+# The collector, in parts (agent/collect/collect.h is their private header).
+COLLECT_SRCS := $(addprefix agent/collect/,collector.c ledger.c walk.c assemble.c usage.c)
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
 	agent/gpu.c agent/cuda.c agent/nvml.c agent/top.c agent/pin.c agent/caps.c agent/curlutil.c \
-	agent/collector.c agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
+	$(COLLECT_SRCS) agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
 	exporter/decode.c
 # exporter/podmeter.proto, compiled by protoc-c
 PB_GEN := $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h
@@ -91,7 +93,7 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/vmlinux.h $(wildcard bpf/*.bpf.h) $(wildcard 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/agent/%.o: agent/%.c $(wildcard include/podmeter/*.h) $(SKELS) | $(OUTPUT)/agent
+$(OUTPUT)/agent/%.o: agent/%.c $(wildcard include/podmeter/*.h agent/collect/*.h) $(SKELS) | $(OUTPUT)/agent
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -14,6 +14,7 @@
 #include <podmeter/proc.h>
 #include <podmeter/u64map.h>
 #include <podmeter/pin.h>
+#include <podmeter/source.h>
 #include "proc.skel.h"
 
 struct pm_proc {
@@ -296,3 +297,81 @@ void proc__close(struct pm_proc *p)
 	free(p->vals);
 	free(p);
 }
+
+/* ---- the collector's source ---- */
+
+static void src_proc_starts(void *ctx, __u64 cgid, __u64 n)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
+
+	if (r && !r->retired)
+		usage__raise(&r->total.starts, n);
+}
+
+static void src_proc_zombie(void *ctx, __u64 cgid, __u32 pid, __u32 ppid, const char *comm,
+			    const char *parent_comm, double age_s)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_zombie_snap z = { .pid = pid, .ppid = ppid, .age_seconds = age_s };
+
+	snprintf(z.comm, sizeof(z.comm), "%s", comm);
+	snprintf(z.parent_comm, sizeof(z.parent_comm), "%s", parent_comm);
+	sink->zombie(sink->ctx, cgid, &z);
+}
+
+static int src_proc_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
+{
+	return proc__open((struct pm_proc **)out, env->hier, env->cfg->zombie_grace_ms,
+			  env->force_raw_tp, env->cfg->proc_root, err, errlen);
+}
+
+static int src_proc_read(void *src, const struct pm_sink *sink)
+{
+	struct pm_proc_visitor v = {
+		.starts = src_proc_starts,
+		.zombie = src_proc_zombie,
+		.ctx = (void *)sink,
+	};
+
+	return proc__read(src, &v);
+}
+
+static int src_proc_refusals(void *src, pm_refusal_fn fn, void *ctx)
+{
+	return proc__refusals(src, fn, ctx);
+}
+
+static int src_proc_forget(void *src, __u64 cgid)
+{
+	proc__remove(src, cgid);
+	return 0;
+}
+
+static void src_proc_errors(void *src, struct pm_agent_stats *st)
+{
+	__u64 errs[PM_PROC_ERR_MAX];
+
+	proc__errors(src, errs);
+	st->proc_insert_failures = errs[PM_PROC_ERR_CGROUP_FULL];
+	st->exited_insert_failures = errs[PM_PROC_ERR_EXITED_FULL];
+	st->exited_stale = errs[PM_PROC_ERR_STALE];
+	st->table_refusals[PM_TABLE_EXITED] += errs[PM_PROC_ERR_EXITED_FULL];
+	st->table_refusals[PM_TABLE_CGROUPS] += errs[PM_PROC_ERR_CGROUP_FULL];
+}
+
+static void src_proc_close(void *src)
+{
+	proc__close(src);
+}
+
+const struct pm_source pm_source_proc = {
+	.name = "proc",
+	.reading = "reading the process counters",
+	.open = src_proc_open,
+	.read = src_proc_read,
+	.refusals = src_proc_refusals,
+	.forget = src_proc_forget,
+	.errors = src_proc_errors,
+	.close = src_proc_close,
+};
