@@ -109,8 +109,9 @@ static void size_task_seen(struct cpu_bpf *skel)
 }
 
 /* open -> configure -> load -> attach, one twin; one cleanup path */
-static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
+static int load_twin(void *ctx, bool tp_btf, char *err, size_t errlen)
 {
+	struct pm_cpu *cpu = ctx;
 	const char *what = "open";
 	int ret;
 
@@ -126,19 +127,9 @@ static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
 	cpu->skel->rodata->hierarchy_id = cpu->hierarchy_id;
 	set_twin(cpu->skel, tp_btf);
 	size_task_seen(cpu->skel);
-	what = "pin";
-	ret = pin__prepare(&cpu->pin, cpu->skel->obj, NULL);
+	ret = pin__load(&cpu->pin, cpu->skel->skeleton, NULL, &what);
 	if (ret)
 		goto out_destroy;
-	what = "load";
-	ret = cpu_bpf__load(cpu->skel);
-	if (ret)
-		goto out_destroy;
-	what = "attach";
-	ret = pin__attach(&cpu->pin, cpu->skel->skeleton, NULL, NULL);
-	if (ret)
-		goto out_destroy;
-	pin__commit(&cpu->pin, cpu->skel->obj);
 	what = "ring buffer of";
 	cpu->born = ring_buffer__new(bpf_map__fd(cpu->skel->maps.cg_born), on_born, cpu, NULL);
 	if (!cpu->born) {
@@ -185,14 +176,9 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 	if (!cpu->vals || !cpu->runs || !cpu->runs2 || !cpu->ts)
 		goto out_err;
 
-	ret = force_raw_tp ? -EOPNOTSUPP : load_twin(cpu, true, err, errlen);
-	if (ret) {
-		if (!force_raw_tp)
-			fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
-		ret = load_twin(cpu, false, err, errlen);
-		if (ret)
-			goto out_free;
-	}
+	ret = bpfutil__load_twin(load_twin, cpu, force_raw_tp, err, errlen);
+	if (ret)
+		goto out_free;
 	*out = cpu;
 	return 0;
 

@@ -67,8 +67,9 @@ static int on_oom(void *ctx, void *data, size_t len)
 }
 
 /* open -> configure -> load -> attach; one cleanup path */
-static int load(struct pm_mem *mem, bool tp_btf, char *err, size_t errlen)
+static int load(void *ctx, bool tp_btf, char *err, size_t errlen)
 {
+	struct pm_mem *mem = ctx;
 	bool faults = libbpf_find_vmlinux_btf_id("page_fault_user", BPF_TRACE_RAW_TP) > 0;
 	const char *what = "open";
 	int ret;
@@ -83,19 +84,9 @@ static int load(struct pm_mem *mem, bool tp_btf, char *err, size_t errlen)
 	set_twin(mem->skel, tp_btf, faults, mem->seed);
 	/* one entry per process: the node cannot have more */
 	bpfutil__size_by_tasks(mem->skel->maps.mm_state, PM_MEM_MAX_MMS);
-	what = "pin";
-	ret = pin__prepare(&mem->pin, mem->skel->obj, NULL);
+	ret = pin__load(&mem->pin, mem->skel->skeleton, NULL, &what);
 	if (ret)
 		goto out_destroy;
-	what = "load";
-	ret = mem_bpf__load(mem->skel);
-	if (ret)
-		goto out_destroy;
-	what = "attach";
-	ret = pin__attach(&mem->pin, mem->skel->skeleton, NULL, NULL);
-	if (ret)
-		goto out_destroy;
-	pin__commit(&mem->pin, mem->skel->obj);
 	what = "ring buffer of";
 	mem->ooms = ring_buffer__new(bpf_map__fd(mem->skel->maps.oom_events), on_oom, mem, NULL);
 	if (!mem->ooms) {
@@ -119,13 +110,7 @@ out_err:
 /* tp_btf, else raw_tp */
 static int load_twin(struct pm_mem *mem, bool force_raw_tp, char *err, size_t errlen)
 {
-	int ret = force_raw_tp ? -EOPNOTSUPP : load(mem, true, err, errlen);
-
-	if (!ret)
-		return 0;
-	if (!force_raw_tp)
-		fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
-	return load(mem, false, err, errlen);
+	return bpfutil__load_twin(load, mem, force_raw_tp, err, errlen);
 }
 
 static long ms_since(const struct timespec *t0)

@@ -47,8 +47,9 @@ static void set_twin(struct proc_bpf *skel, bool tp_btf)
 }
 
 /* open -> configure -> load -> attach; one cleanup path */
-static int load(struct pm_proc *p, bool tp_btf, char *err, size_t errlen)
+static int load(void *ctx, bool tp_btf, char *err, size_t errlen)
 {
+	struct pm_proc *p = ctx;
 	const char *what = "open";
 	int ret;
 
@@ -62,20 +63,9 @@ static int load(struct pm_proc *p, bool tp_btf, char *err, size_t errlen)
 	set_twin(p->skel, tp_btf);
 	/* an exited process holds its pid until freed: no more entries than pids in use */
 	bpfutil__size_by_tasks(p->skel->maps.exited, PM_PROC_MAX_EXITED);
-	what = "pin";
-	ret = pin__prepare(&p->pin, p->skel->obj, NULL);
-	if (!ret) {
-		what = "load";
-		ret = proc_bpf__load(p->skel);
-	}
-	if (!ret) {
-		what = "attach";
-		ret = pin__attach(&p->pin, p->skel->skeleton, NULL, NULL);
-	}
-	if (!ret) {
-		pin__commit(&p->pin, p->skel->obj);
+	ret = pin__load(&p->pin, p->skel->skeleton, NULL, &what);
+	if (!ret)
 		return 0;
-	}
 	proc_bpf__destroy(p->skel);
 	p->skel = NULL;
 out_err:
@@ -126,14 +116,9 @@ int proc__open(struct pm_proc **out, enum pm_hier hier, __u64 zombie_grace_ms, b
 	p->vals = calloc(p->ncpus, sizeof(*p->vals));
 	if (!p->vals)
 		goto out_nomem;
-	ret = force_raw_tp ? -EOPNOTSUPP : load(p, true, err, errlen);
-	if (ret) {
-		if (!force_raw_tp)
-			fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
-		ret = load(p, false, err, errlen);
-		if (ret)
-			goto out_free;
-	}
+	ret = bpfutil__load_twin(load, p, force_raw_tp, err, errlen);
+	if (ret)
+		goto out_free;
 	*out = p;
 	return 0;
 
