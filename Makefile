@@ -38,12 +38,14 @@ COMMON_SRCS := common/snapshot.c common/names.c common/quantity.c common/listen.
 # Modules without BPF: unit-testable on their own.
 MODEL_SRCS := agent/model/sketch.c agent/model/tail.c agent/model/profile.c agent/model/anomaly.c \
 	agent/model/pod.c
-LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/kubelet.c agent/podpath.c agent/ohpath.c agent/overhead.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c agent/url.c \
+LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/kubelet.c agent/podpath.c agent/ohpath.c agent/overhead.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c agent/url.c agent/collect/usage.c \
 	exporter/prom.c exporter/json.c exporter/gz.c exporter/report.c \
 	exporter/spool.c exporter/pbjson.c exporter/dist.c exporter/webcfg.c $(COMMON_SRCS)
+# The collector, in parts (agent/collect/collect.h is their private header).
+COLLECT_SRCS := $(addprefix agent/collect/,collector.c ledger.c walk.c assemble.c)
 AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
 	agent/gpu.c agent/cuda.c agent/nvml.c agent/top.c agent/pin.c agent/caps.c \
-	agent/collector.c agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
+	$(COLLECT_SRCS) agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
 	exporter/decode.c
 # exporter/podmeter.proto, compiled by protoc-c
 PB_GEN := $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h
@@ -69,7 +71,7 @@ REC_SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(REC_LIB_SRCS)) $(OUTPUT)/san/
 REC_UNIT_TESTS := ingest store auth costs decide guard targets
 
 UNIT_TESTS := names listen esc elfsym podfile podpath ohpath prom config u64map cgroupfs cidr quantity kubelet cost report spool detect model replay \
-	dist top url
+	dist top url usage
 # float-cast-overflow: gcc's "undefined" leaves it out; no-recover: a UBSan finding fails the test
 SAN := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -98,7 +100,7 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/vmlinux.h $(wildcard bpf/*.bpf.h) $(wildcard 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/agent/%.o: agent/%.c $(wildcard include/podmeter/*.h) $(SKELS) | $(OUTPUT)/agent
+$(OUTPUT)/agent/%.o: agent/%.c $(wildcard include/podmeter/*.h agent/collect/*.h) $(SKELS) | $(OUTPUT)/agent
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -149,3 +149,15 @@ out_free:
 	free(vals);
 	return err;
 }
+
+int bpfutil__load_twin(int (*load)(void *ctx, bool tp_btf, char *err, size_t errlen), void *ctx,
+		       bool force_raw_tp, char *err, size_t errlen)
+{
+	int ret = force_raw_tp ? -EOPNOTSUPP : load(ctx, true, err, errlen);
+
+	if (!ret)
+		return 0;
+	if (!force_raw_tp)
+		fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
+	return load(ctx, false, err, errlen);
+}

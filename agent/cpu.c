@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
 #include <podmeter/pin.h>
+#include <podmeter/source.h>
 #include "cpu.skel.h"
 
 struct thread_stat {
@@ -108,8 +109,9 @@ static void size_task_seen(struct cpu_bpf *skel)
 }
 
 /* open -> configure -> load -> attach, one twin; one cleanup path */
-static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
+static int load_twin(void *ctx, bool tp_btf, char *err, size_t errlen)
 {
+	struct pm_cpu *cpu = ctx;
 	const char *what = "open";
 	int ret;
 
@@ -125,19 +127,9 @@ static int load_twin(struct pm_cpu *cpu, bool tp_btf, char *err, size_t errlen)
 	cpu->skel->rodata->hierarchy_id = cpu->hierarchy_id;
 	set_twin(cpu->skel, tp_btf);
 	size_task_seen(cpu->skel);
-	what = "pin";
-	ret = pin__prepare(&cpu->pin, cpu->skel->obj, NULL);
+	ret = pin__load(&cpu->pin, cpu->skel->skeleton, NULL, &what);
 	if (ret)
 		goto out_destroy;
-	what = "load";
-	ret = cpu_bpf__load(cpu->skel);
-	if (ret)
-		goto out_destroy;
-	what = "attach";
-	ret = pin__attach(&cpu->pin, cpu->skel->skeleton, NULL, NULL);
-	if (ret)
-		goto out_destroy;
-	pin__commit(&cpu->pin, cpu->skel->obj);
 	what = "ring buffer of";
 	cpu->born = ring_buffer__new(bpf_map__fd(cpu->skel->maps.cg_born), on_born, cpu, NULL);
 	if (!cpu->born) {
@@ -184,14 +176,9 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 	if (!cpu->vals || !cpu->runs || !cpu->runs2 || !cpu->ts)
 		goto out_err;
 
-	ret = force_raw_tp ? -EOPNOTSUPP : load_twin(cpu, true, err, errlen);
-	if (ret) {
-		if (!force_raw_tp)
-			fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
-		ret = load_twin(cpu, false, err, errlen);
-		if (ret)
-			goto out_free;
-	}
+	ret = bpfutil__load_twin(load_twin, cpu, force_raw_tp, err, errlen);
+	if (ret)
+		goto out_free;
 	*out = cpu;
 	return 0;
 
@@ -473,3 +460,138 @@ void cpu__close(struct pm_cpu *cpu)
 	free(cpu->samples);
 	free(cpu);
 }
+
+/* ---- the collector's source ---- */
+
+static void src_cpu_cgroup(void *ctx, __u64 cgid, const struct pm_cpu_val *sum)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
+
+	if (!r)
+		return;
+	r->now.in_map = true;
+	r->now.map_oncpu_ns = sum->oncpu_ns;
+	r->now.map_runq_ns = sum->runq_ns;
+}
+
+static void src_cpu_inflight(void *ctx, __u64 cgid, __u64 oncpu_ns, __u64 runq_ns)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = cgid ? sink->cgroup(sink->ctx, cgid) : NULL;
+
+	if (!r)
+		return;
+	r->now.inflight_oncpu_ns += oncpu_ns;
+	r->now.inflight_runq_ns += runq_ns;
+}
+
+static void src_cpu_held(void *ctx, __u64 cgid)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = cgid ? sink->known(sink->ctx, cgid) : NULL;
+
+	if (r)
+		r->now.held = true;
+}
+
+static void src_cpu_born(void *ctx, __u64 cgid, const char *path)
+{
+	const struct pm_sink *sink = ctx;
+
+	sink->born(sink->ctx, cgid, path);
+}
+
+static int src_cpu_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
+{
+	return cpu__open((struct pm_cpu **)out, env->hier, env->cfg->proc_root, env->force_raw_tp,
+			 err, errlen);
+}
+
+static int src_cpu_read(void *src, const struct pm_sink *sink)
+{
+	struct pm_cpu_visitor v = {
+		.cgroup = src_cpu_cgroup,
+		.inflight = src_cpu_inflight,
+		.held = src_cpu_held,
+		.born = src_cpu_born,
+		.ctx = (void *)sink,
+	};
+
+	return cpu__read(src, &v);
+}
+
+static int src_cpu_refusals(void *src, pm_refusal_fn fn, void *ctx)
+{
+	return cpu__refusals(src, fn, ctx);
+}
+
+static int src_cpu_forget(void *src, __u64 cgid)
+{
+	int err = cpu__remove(src, cgid);
+
+	return !err ? 1 : err == -ENOENT ? 0 : err;
+}
+
+static void src_cpu_errors(void *src, struct pm_agent_stats *st)
+{
+	__u64 errs[PM_CPU_ERR_MAX];
+
+	cpu__errors(src, errs);
+	st->cgroup_insert_failures = errs[PM_CPU_ERR_CGROUP_FULL];
+	st->sched_resyncs = errs[PM_CPU_ERR_RESYNC];
+	st->born_lost = errs[PM_CPU_ERR_BORN_LOST];
+	st->task_insert_failures = errs[PM_CPU_ERR_TASK_FULL];
+	st->table_refusals[PM_TABLE_TASKS] += errs[PM_CPU_ERR_TASK_FULL];
+	st->table_refusals[PM_TABLE_CGROUPS] += errs[PM_CPU_ERR_CGROUP_FULL];
+}
+
+static const char *src_cpu_attach_mode(void *src)
+{
+	return cpu__attach_mode(src);
+}
+
+/* The pinned map holds CPU time only: the rest of a restart's retired usage starts at 0. */
+static int src_cpu_keep_get(void *src, const char *uid, struct pm_usage *u)
+{
+	struct pm_retired_val v;
+	int err = cpu__retired_get(src, uid, &v);
+
+	if (!err) {
+		u->oncpu_ns = v.oncpu_ns;
+		u->runq_ns = v.runq_ns;
+	}
+	return err;
+}
+
+static int src_cpu_keep_set(void *src, const char *uid, const struct pm_usage *u)
+{
+	struct pm_retired_val v = { .oncpu_ns = u->oncpu_ns, .runq_ns = u->runq_ns };
+
+	return cpu__retired_set(src, uid, &v);
+}
+
+static void src_cpu_keep_del(void *src, const char *uid)
+{
+	cpu__retired_del(src, uid);
+}
+
+static void src_cpu_close(void *src)
+{
+	cpu__close(src);
+}
+
+const struct pm_source pm_source_cpu = {
+	.name = "cpu",
+	.reading = "reading the CPU counters",
+	.open = src_cpu_open,
+	.read = src_cpu_read,
+	.refusals = src_cpu_refusals,
+	.forget = src_cpu_forget,
+	.errors = src_cpu_errors,
+	.attach_mode = src_cpu_attach_mode,
+	.keep_get = src_cpu_keep_get,
+	.keep_set = src_cpu_keep_set,
+	.keep_del = src_cpu_keep_del,
+	.close = src_cpu_close,
+};

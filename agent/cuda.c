@@ -42,6 +42,7 @@
 #include <podmeter/elfsym.h>
 #include <podmeter/esc.h>
 #include <podmeter/podfile.h>
+#include <podmeter/source.h>
 #include <podmeter/u64map.h>
 #include "cuda.skel.h"
 
@@ -868,3 +869,99 @@ void cuda__close(struct pm_cuda *c)
 	free(c->vals);
 	free(c);
 }
+
+/* ---- the collector's source ---- */
+
+static void src_cuda_usage(void *ctx, __u64 cgid, const struct pm_cuda_val *sum)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
+
+	if (r)
+		r->total.cuda = *sum;
+}
+
+static int src_cuda_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
+{
+	char why[512];
+
+	(void)err;
+	(void)errlen;
+	if (cuda__open((struct pm_cuda **)out, env->hier, env->cfg->proc_root, why, sizeof(why))) {
+		fprintf(stderr, "warning: cuda: %s; running without CUDA counts\n", why);
+		*out = NULL;
+	}
+	return 0;
+}
+
+static int src_cuda_read(void *src, const struct pm_sink *sink)
+{
+	struct pm_cuda_visitor v = { .usage = src_cuda_usage, .ctx = (void *)sink };
+
+	return cuda__libraries(src) ? cuda__read(src, &v) : 0;
+}
+
+static int src_cuda_forget(void *src, __u64 cgid)
+{
+	cuda__remove(src, cgid);
+	return 0;
+}
+
+static void src_cuda_errors(void *src, struct pm_agent_stats *st)
+{
+	__u64 errs[PM_CUDA_ERR_MAX] = {}, unmatched;
+	char stuck[PATH_MAX + 128];
+
+	cuda__errors(src, errs);
+	/* a call over its share returns without an entry: a refusal, not a loss */
+	unmatched = errs[PM_CUDA_ERR_UNMATCHED] - errs[PM_CUDA_ERR_PENDING_REFUSED];
+	if (errs[PM_CUDA_ERR_UNMATCHED] < errs[PM_CUDA_ERR_PENDING_REFUSED])
+		unmatched = 0;
+	st->cuda_insert_failures = errs[PM_CUDA_ERR_CGROUP_FULL] + errs[PM_CUDA_ERR_ALLOC_FULL] +
+				   unmatched;
+	cuda__refusals(src, st->cuda_refusals, stuck, sizeof(stuck));
+	if (stuck[0])
+		fprintf(stderr, "warning: cuda: the library scanner has spent %s; "
+				"libraries of new processes wait, the rest is counted\n", stuck);
+	st->table_refusals[PM_TABLE_CUDA_ALLOCS] += errs[PM_CUDA_ERR_ALLOC_FULL] +
+						    errs[PM_CUDA_ERR_ALLOC_REFUSED];
+	st->table_refusals[PM_TABLE_CUDA_PENDING] += errs[PM_CUDA_ERR_PENDING_REFUSED];
+	st->table_refusals[PM_TABLE_CGROUPS] += errs[PM_CUDA_ERR_CGROUP_FULL];
+}
+
+/* At each walk new processes may map libcuda: handed over, the scanner reads their files. */
+static void src_cuda_walked(void *src, const struct pm_cuda_job *jobs, size_t n)
+{
+	if (cuda__scan(src, jobs, n))
+		fprintf(stderr, "warning: cuda: out of memory; new processes' libcuda is looked "
+				"for at the next walk\n");
+}
+
+static void src_cuda_present(void *src, struct pm_snapshot *s)
+{
+	s->has_cuda = cuda__libraries(src) > 0;
+}
+
+static int src_cuda_start(void *src)
+{
+	return cuda__start(src);
+}
+
+static void src_cuda_close(void *src)
+{
+	cuda__close(src);
+}
+
+const struct pm_source pm_source_cuda = {
+	.name = "cuda",
+	.reading = "reading the GPU counters",
+	.open = src_cuda_open,
+	.read = src_cuda_read,
+	.forget = src_cuda_forget,
+	.errors = src_cuda_errors,
+	.walked = src_cuda_walked,
+	.present = src_cuda_present,
+	.start = src_cuda_start,
+	.close = src_cuda_close,
+	.optional = true,
+};

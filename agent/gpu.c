@@ -31,6 +31,7 @@
 #include <podmeter/agent.h>
 #include <podmeter/gpu.h>
 #include <podmeter/pin.h>
+#include <podmeter/source.h>
 #include "gpu.skel.h"
 
 #define GPU_NAME_MAX	32
@@ -632,3 +633,123 @@ void gpu__close(struct pm_gpu *g)
 	free(g->extra_paths);
 	free(g);
 }
+
+/* ---- the collector's source ---- */
+
+static void src_gpu_ioctl(void *ctx, __u64 cgid, const char *device, int o, __u64 calls,
+			  __u64 ns)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
+	int d = sink->gpu_dev(sink->ctx, device);
+	struct pm_usage *u = r ? &r->total : NULL;
+
+	if (!u || d < 0 || o < 0 || o >= PM_GPU_OPS)
+		return;
+	if (!u->gpu && !(u->gpu = calloc(1, sizeof(*u->gpu))))
+		return;
+	u->gpu->calls[d][o] = calls;
+	u->gpu->ns[d][o] = ns;
+}
+
+static void src_gpu_jobs(void *ctx, __u64 cgid, __u64 jobs)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
+
+	if (r)
+		r->total.gpu_jobs = jobs;
+}
+
+/* GPU signals are optional: what cannot load is said once, and the agent goes on. */
+static int src_gpu_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
+{
+	const struct pm_config *cfg = env->cfg;
+	char why[512], names[PM_GPU_MAX_DEVS][32], list[8 * 40] = "";
+	struct pm_gpu *g;
+	size_t n, i, off;
+
+	(void)err;
+	(void)errlen;
+	*out = NULL;
+	if (gpu__open(&g, env->hier, NULL, cfg->gpu_devices[0] ? cfg->gpu_devices : NULL,
+		      env->force_raw_tp, why, sizeof(why))) {
+		fprintf(stderr, "warning: gpu: %s; running without GPU driver counts\n", why);
+		return 0;
+	}
+	n = gpu__devices(g, names, PM_GPU_MAX_DEVS);
+	for (i = 0, off = 0; i < n && i < 8; i++)
+		off += snprintf(list + off, off < sizeof(list) ? sizeof(list) - off : 0, "%s%s",
+				i ? ", " : ": ", names[i]);
+	/* one call, one line: other threads log too */
+	fprintf(stderr, "podmeter: gpu: ioctls via %s on %zu device%s%s%s\n", gpu__attach_mode(g),
+		n, n == 1 ? "" : "s", list, n > 8 ? ", ..." : "");
+	*out = g;
+	return 0;
+}
+
+static int src_gpu_read(void *src, const struct pm_sink *sink)
+{
+	struct pm_gpu_visitor v = {
+		.ioctl = src_gpu_ioctl,
+		.jobs = src_gpu_jobs,
+		.ctx = (void *)sink,
+	};
+
+	return gpu__read(src, &v);
+}
+
+static int src_gpu_refusals(void *src, pm_refusal_fn fn, void *ctx)
+{
+	return gpu__refusals(src, fn, ctx);
+}
+
+static int src_gpu_forget(void *src, __u64 cgid)
+{
+	gpu__remove(src, cgid);
+	return 0;
+}
+
+static void src_gpu_errors(void *src, struct pm_agent_stats *st)
+{
+	__u64 errs[PM_GPU_ERR_MAX] = {};
+
+	gpu__errors(src, errs);
+	st->gpu_insert_failures = errs[PM_GPU_ERR_STATS_FULL] + errs[PM_GPU_ERR_INFLIGHT_FULL] +
+				  errs[PM_GPU_ERR_DEVS_FULL];
+	st->table_refusals[PM_TABLE_GPU_INFLIGHT] += errs[PM_GPU_ERR_INFLIGHT_FULL];
+	st->table_refusals[PM_TABLE_CGROUPS] += errs[PM_GPU_ERR_STATS_FULL];
+}
+
+/* At each walk: device files come and go. */
+static void src_gpu_walked(void *src, const struct pm_cuda_job *jobs, size_t n)
+{
+	(void)jobs;
+	(void)n;
+	gpu__refresh(src);
+}
+
+static void src_gpu_present(void *src, struct pm_snapshot *s)
+{
+	(void)src;
+	s->has_gpu = 1;
+}
+
+static void src_gpu_close(void *src)
+{
+	gpu__close(src);
+}
+
+const struct pm_source pm_source_gpu = {
+	.name = "gpu",
+	.reading = "reading the GPU counters",
+	.open = src_gpu_open,
+	.read = src_gpu_read,
+	.refusals = src_gpu_refusals,
+	.forget = src_gpu_forget,
+	.errors = src_gpu_errors,
+	.walked = src_gpu_walked,
+	.present = src_gpu_present,
+	.close = src_gpu_close,
+	.optional = true,
+};

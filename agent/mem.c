@@ -13,6 +13,7 @@
 #include <podmeter/agent.h>
 #include <podmeter/mem.h>
 #include <podmeter/pin.h>
+#include <podmeter/source.h>
 #include "mem.skel.h"
 
 #define VALIDATE_EVERY	10	/* reads between checks that owners are alive */
@@ -66,8 +67,9 @@ static int on_oom(void *ctx, void *data, size_t len)
 }
 
 /* open -> configure -> load -> attach; one cleanup path */
-static int load(struct pm_mem *mem, bool tp_btf, char *err, size_t errlen)
+static int load(void *ctx, bool tp_btf, char *err, size_t errlen)
 {
+	struct pm_mem *mem = ctx;
 	bool faults = libbpf_find_vmlinux_btf_id("page_fault_user", BPF_TRACE_RAW_TP) > 0;
 	const char *what = "open";
 	int ret;
@@ -82,19 +84,9 @@ static int load(struct pm_mem *mem, bool tp_btf, char *err, size_t errlen)
 	set_twin(mem->skel, tp_btf, faults, mem->seed);
 	/* one entry per process: the node cannot have more */
 	bpfutil__size_by_tasks(mem->skel->maps.mm_state, PM_MEM_MAX_MMS);
-	what = "pin";
-	ret = pin__prepare(&mem->pin, mem->skel->obj, NULL);
+	ret = pin__load(&mem->pin, mem->skel->skeleton, NULL, &what);
 	if (ret)
 		goto out_destroy;
-	what = "load";
-	ret = mem_bpf__load(mem->skel);
-	if (ret)
-		goto out_destroy;
-	what = "attach";
-	ret = pin__attach(&mem->pin, mem->skel->skeleton, NULL, NULL);
-	if (ret)
-		goto out_destroy;
-	pin__commit(&mem->pin, mem->skel->obj);
 	what = "ring buffer of";
 	mem->ooms = ring_buffer__new(bpf_map__fd(mem->skel->maps.oom_events), on_oom, mem, NULL);
 	if (!mem->ooms) {
@@ -118,13 +110,7 @@ out_err:
 /* tp_btf, else raw_tp */
 static int load_twin(struct pm_mem *mem, bool force_raw_tp, char *err, size_t errlen)
 {
-	int ret = force_raw_tp ? -EOPNOTSUPP : load(mem, true, err, errlen);
-
-	if (!ret)
-		return 0;
-	if (!force_raw_tp)
-		fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
-	return load(mem, false, err, errlen);
+	return bpfutil__load_twin(load, mem, force_raw_tp, err, errlen);
 }
 
 static long ms_since(const struct timespec *t0)
@@ -354,3 +340,90 @@ void mem__close(struct pm_mem *mem)
 	free(mem->vals);
 	free(mem);
 }
+
+/* ---- the collector's source ---- */
+
+static void src_mem_events(void *ctx, __u64 cgid, __u64 faults, __u64 oom_kills)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
+
+	if (!r || r->retired)
+		return;
+	usage__raise(&r->total.faults, faults);
+	usage__raise(&r->total.oom_kills, oom_kills);
+}
+
+static void src_mem_rss(void *ctx, __u64 cgid, int kind, __u64 bytes)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
+
+	if (r && kind >= 0 && kind < PM_MEM_KINDS)
+		r->now.rss_bytes[kind] += bytes;
+}
+
+static void src_mem_oom(void *ctx, __u64 cgid, __u32 pid, const char *comm)
+{
+	const struct pm_sink *sink = ctx;
+
+	sink->oom(sink->ctx, cgid, pid, comm);
+}
+
+static int src_mem_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
+{
+	return mem__open((struct pm_mem **)out, env->hier, env->cfg->proc_root, env->force_raw_tp,
+			 err, errlen);
+}
+
+static int src_mem_read(void *src, const struct pm_sink *sink)
+{
+	struct pm_mem_visitor v = {
+		.events = src_mem_events,
+		.rss = src_mem_rss,
+		.oom = src_mem_oom,
+		.ctx = (void *)sink,
+	};
+
+	return mem__read(src, &v);
+}
+
+static int src_mem_refusals(void *src, pm_refusal_fn fn, void *ctx)
+{
+	return mem__refusals(src, fn, ctx);
+}
+
+/* Memory events of a cgroup come only from its tasks: none are left. */
+static int src_mem_forget(void *src, __u64 cgid)
+{
+	mem__remove(src, cgid);
+	return 0;
+}
+
+static void src_mem_errors(void *src, struct pm_agent_stats *st)
+{
+	__u64 errs[PM_MEM_ERR_MAX];
+
+	mem__errors(src, errs);
+	st->mem_insert_failures = errs[PM_MEM_ERR_CGROUP_FULL];
+	st->mm_insert_failures = errs[PM_MEM_ERR_MM_FULL];
+	st->oom_lost = errs[PM_MEM_ERR_OOM_LOST];
+	st->table_refusals[PM_TABLE_MMS] += errs[PM_MEM_ERR_MM_FULL];
+	st->table_refusals[PM_TABLE_CGROUPS] += errs[PM_MEM_ERR_CGROUP_FULL];
+}
+
+static void src_mem_close(void *src)
+{
+	mem__close(src);
+}
+
+const struct pm_source pm_source_mem = {
+	.name = "mem",
+	.reading = "reading the memory counters",
+	.open = src_mem_open,
+	.read = src_mem_read,
+	.refusals = src_mem_refusals,
+	.forget = src_mem_forget,
+	.errors = src_mem_errors,
+	.close = src_mem_close,
+};

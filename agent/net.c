@@ -16,6 +16,7 @@
 #include <podmeter/cidr.h>
 #include <podmeter/net.h>
 #include <podmeter/pin.h>
+#include <podmeter/source.h>
 #include "net.skel.h"
 
 struct pm_net {
@@ -230,3 +231,100 @@ void net__close(struct pm_net *net)
 	free(net->counts);
 	free(net);
 }
+
+/* ---- the collector's source ---- */
+
+static void src_net_traffic(void *ctx, __u64 cgid, __u32 dir, __u32 cls, __u64 bytes,
+			    __u64 packets)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
+
+	if (!r || r->retired)
+		return;
+	usage__raise(&r->total.net_bytes[dir][cls], bytes);
+	usage__raise(&r->total.net_packets[dir][cls], packets);
+}
+
+static void src_net_retransmits(void *ctx, __u64 cgid, __u64 n)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
+
+	if (r && !r->retired)
+		usage__raise(&r->total.retransmits, n);
+}
+
+/* Network is counted by cgroup v2 id: without v2 ids there is none. */
+static int src_net_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
+{
+	char why[512];
+
+	(void)err;
+	(void)errlen;
+	*out = NULL;
+	if (env->hier != PM_HIER_V2) {
+		fprintf(stderr, "warning: net: sockets carry cgroup v2 ids only; "
+				"no per-pod network with --cgroup-mode v1\n");
+		return 0;
+	}
+	if (net__open((struct pm_net **)out, env->cfg, env->fs->v2, env->force_raw_tp, why,
+		      sizeof(why))) {
+		fprintf(stderr, "warning: %s; going on without per-pod network\n", why);
+		*out = NULL;
+	}
+	return 0;
+}
+
+static int src_net_read(void *src, const struct pm_sink *sink)
+{
+	struct pm_net_visitor v = {
+		.traffic = src_net_traffic,
+		.retransmits = src_net_retransmits,
+		.ctx = (void *)sink,
+	};
+
+	return net__read(src, &v);
+}
+
+static int src_net_forget(void *src, __u64 cgid)
+{
+	net__remove(src, cgid);
+	return 0;
+}
+
+static void src_net_errors(void *src, struct pm_agent_stats *st)
+{
+	__u64 errs[PM_NET_ERR_MAX];
+
+	net__errors(src, errs);
+	st->net_insert_failures = errs[PM_NET_ERR_STATS_FULL] + errs[PM_NET_ERR_RETRANS_FULL];
+}
+
+static void src_net_present(void *src, struct pm_snapshot *s)
+{
+	(void)src;
+	s->has_net = 1;
+}
+
+static int src_net_reload(void *src, const struct pm_config *cfg, char *err, size_t errlen)
+{
+	return net__set_classes(src, cfg, err, errlen);
+}
+
+static void src_net_close(void *src)
+{
+	net__close(src);
+}
+
+const struct pm_source pm_source_net = {
+	.name = "net",
+	.reading = "reading the network counters",
+	.open = src_net_open,
+	.read = src_net_read,
+	.forget = src_net_forget,
+	.errors = src_net_errors,
+	.present = src_net_present,
+	.reload = src_net_reload,
+	.close = src_net_close,
+};

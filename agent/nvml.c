@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <podmeter/agent.h>
+#include <podmeter/source.h>
 
 #define NVML_LIBRARY		"libnvidia-ml.so.1"
 #define NVML_MAX_DEVICES	64
@@ -242,3 +243,51 @@ bool nvml__available(const char *library, char *detail, size_t len)
 	nvml__close(n);
 	return true;
 }
+
+/* ---- the collector's source ---- */
+
+/* NVML's per-process SM utilisation, to the process's cgroup (as of the last walk). */
+static void src_nvml_proc(void *ctx, const struct pm_nvml_proc *p)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = sink->by_pid(sink->ctx, p->pid);
+
+	if (!r)
+		return;
+	if (r->now.gpu_util < 0)
+		r->now.gpu_util = 0;
+	r->now.gpu_util += p->sm_util / 100.0;
+}
+
+/* No NVIDIA driver here: nothing to say each start. */
+static int src_nvml_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
+{
+	char why[512];
+
+	(void)env;
+	(void)err;
+	(void)errlen;
+	if (nvml__open((struct pm_nvml **)out, NULL, why, sizeof(why)))
+		*out = NULL;
+	return 0;
+}
+
+static int src_nvml_read(void *src, const struct pm_sink *sink)
+{
+	nvml__process_util(src, src_nvml_proc, (void *)sink);
+	return 0;
+}
+
+static void src_nvml_close(void *src)
+{
+	nvml__close(src);
+}
+
+const struct pm_source pm_source_nvml = {
+	.name = "nvml",
+	.reading = "reading the GPU counters",
+	.open = src_nvml_open,
+	.read = src_nvml_read,
+	.close = src_nvml_close,
+	.optional = true,
+};

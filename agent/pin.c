@@ -465,3 +465,24 @@ int pin__remove(const char *root)
 		return err;
 	return remove_tree(root);
 }
+
+int pin__load(struct pm_pin *pin, const struct bpf_object_skeleton *s,
+	      const char *const *transient, const char **what)
+{
+	int ret;
+
+	*what = "pin";
+	ret = pin__prepare(pin, *s->obj, transient);
+	if (ret)
+		return ret;
+	*what = "load";
+	ret = bpf_object__load_skeleton((struct bpf_object_skeleton *)s);
+	if (ret)
+		return ret;
+	*what = "attach";
+	ret = pin__attach(pin, s, NULL, NULL);
+	if (ret)
+		return ret;
+	pin__commit(pin, *s->obj);
+	return 0;
+}

@@ -14,6 +14,7 @@
 #include <podmeter/proc.h>
 #include <podmeter/u64map.h>
 #include <podmeter/pin.h>
+#include <podmeter/source.h>
 #include "proc.skel.h"
 
 struct pm_proc {
@@ -46,8 +47,9 @@ static void set_twin(struct proc_bpf *skel, bool tp_btf)
 }
 
 /* open -> configure -> load -> attach; one cleanup path */
-static int load(struct pm_proc *p, bool tp_btf, char *err, size_t errlen)
+static int load(void *ctx, bool tp_btf, char *err, size_t errlen)
 {
+	struct pm_proc *p = ctx;
 	const char *what = "open";
 	int ret;
 
@@ -61,20 +63,9 @@ static int load(struct pm_proc *p, bool tp_btf, char *err, size_t errlen)
 	set_twin(p->skel, tp_btf);
 	/* an exited process holds its pid until freed: no more entries than pids in use */
 	bpfutil__size_by_tasks(p->skel->maps.exited, PM_PROC_MAX_EXITED);
-	what = "pin";
-	ret = pin__prepare(&p->pin, p->skel->obj, NULL);
-	if (!ret) {
-		what = "load";
-		ret = proc_bpf__load(p->skel);
-	}
-	if (!ret) {
-		what = "attach";
-		ret = pin__attach(&p->pin, p->skel->skeleton, NULL, NULL);
-	}
-	if (!ret) {
-		pin__commit(&p->pin, p->skel->obj);
+	ret = pin__load(&p->pin, p->skel->skeleton, NULL, &what);
+	if (!ret)
 		return 0;
-	}
 	proc_bpf__destroy(p->skel);
 	p->skel = NULL;
 out_err:
@@ -125,14 +116,9 @@ int proc__open(struct pm_proc **out, enum pm_hier hier, __u64 zombie_grace_ms, b
 	p->vals = calloc(p->ncpus, sizeof(*p->vals));
 	if (!p->vals)
 		goto out_nomem;
-	ret = force_raw_tp ? -EOPNOTSUPP : load(p, true, err, errlen);
-	if (ret) {
-		if (!force_raw_tp)
-			fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
-		ret = load(p, false, err, errlen);
-		if (ret)
-			goto out_free;
-	}
+	ret = bpfutil__load_twin(load, p, force_raw_tp, err, errlen);
+	if (ret)
+		goto out_free;
 	*out = p;
 	return 0;
 
@@ -296,3 +282,81 @@ void proc__close(struct pm_proc *p)
 	free(p->vals);
 	free(p);
 }
+
+/* ---- the collector's source ---- */
+
+static void src_proc_starts(void *ctx, __u64 cgid, __u64 n)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
+
+	if (r && !r->retired)
+		usage__raise(&r->total.starts, n);
+}
+
+static void src_proc_zombie(void *ctx, __u64 cgid, __u32 pid, __u32 ppid, const char *comm,
+			    const char *parent_comm, double age_s)
+{
+	const struct pm_sink *sink = ctx;
+	struct pm_zombie_snap z = { .pid = pid, .ppid = ppid, .age_seconds = age_s };
+
+	snprintf(z.comm, sizeof(z.comm), "%s", comm);
+	snprintf(z.parent_comm, sizeof(z.parent_comm), "%s", parent_comm);
+	sink->zombie(sink->ctx, cgid, &z);
+}
+
+static int src_proc_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
+{
+	return proc__open((struct pm_proc **)out, env->hier, env->cfg->zombie_grace_ms,
+			  env->force_raw_tp, env->cfg->proc_root, err, errlen);
+}
+
+static int src_proc_read(void *src, const struct pm_sink *sink)
+{
+	struct pm_proc_visitor v = {
+		.starts = src_proc_starts,
+		.zombie = src_proc_zombie,
+		.ctx = (void *)sink,
+	};
+
+	return proc__read(src, &v);
+}
+
+static int src_proc_refusals(void *src, pm_refusal_fn fn, void *ctx)
+{
+	return proc__refusals(src, fn, ctx);
+}
+
+static int src_proc_forget(void *src, __u64 cgid)
+{
+	proc__remove(src, cgid);
+	return 0;
+}
+
+static void src_proc_errors(void *src, struct pm_agent_stats *st)
+{
+	__u64 errs[PM_PROC_ERR_MAX];
+
+	proc__errors(src, errs);
+	st->proc_insert_failures = errs[PM_PROC_ERR_CGROUP_FULL];
+	st->exited_insert_failures = errs[PM_PROC_ERR_EXITED_FULL];
+	st->exited_stale = errs[PM_PROC_ERR_STALE];
+	st->table_refusals[PM_TABLE_EXITED] += errs[PM_PROC_ERR_EXITED_FULL];
+	st->table_refusals[PM_TABLE_CGROUPS] += errs[PM_PROC_ERR_CGROUP_FULL];
+}
+
+static void src_proc_close(void *src)
+{
+	proc__close(src);
+}
+
+const struct pm_source pm_source_proc = {
+	.name = "proc",
+	.reading = "reading the process counters",
+	.open = src_proc_open,
+	.read = src_proc_read,
+	.refusals = src_proc_refusals,
+	.forget = src_proc_forget,
+	.errors = src_proc_errors,
+	.close = src_proc_close,
+};

@@ -29,6 +29,13 @@ bool bpfutil__alloc_on_use(void);
  * @prealloc_max entries.
  */
 void bpfutil__size_by_tasks(struct bpf_map *map, __u32 prealloc_max);
+/*
+ * A signal with twin programs: @load(@ctx, true) (tp_btf), else, saying
+ * why, @load(@ctx, false) (raw_tp); raw_tp at once with @force_raw_tp.
+ * Returns @load's answer, with @err set on error.
+ */
+int bpfutil__load_twin(int (*load)(void *ctx, bool tp_btf, char *err, size_t errlen), void *ctx,
+		       bool force_raw_tp, char *err, size_t errlen);
 
 /*
  * Inserts a table refused (bpf/tables.bpf.h): cumulative, by cgroup and
@@ -153,7 +160,7 @@ uint64_t kubemeta__errors(struct pm_kubemeta *k);
 bool kubemeta__listed(struct pm_kubemeta *k);
 void kubemeta__close(struct pm_kubemeta *k);
 
-/* ---- agent/collector.c: maps -> pods -> snapshots ---- */
+/* ---- agent/collect/: sources -> ledger -> pods -> snapshots ---- */
 struct pm_collector;
 
 int collector__open(struct pm_collector **out, const struct pm_config *cfg, char *err,

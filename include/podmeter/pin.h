@@ -45,6 +45,14 @@ int pin__attach(struct pm_pin *pin, const struct bpf_object_skeleton *s,
 		struct bpf_link *(*attach)(struct bpf_program *prog, void *ctx), void *ctx);
 /* After attach: pin the maps not adopted, and the layout. */
 int pin__commit(struct pm_pin *pin, struct bpf_object *obj);
+/*
+ * The steps a signal's start shares, once its skeleton is opened and
+ * configured: prepare (@transient as above), load, attach every program
+ * as libbpf would, commit. Returns 0, or the error of the step named in
+ * @what ("pin", "load", "attach").
+ */
+int pin__load(struct pm_pin *pin, const struct bpf_object_skeleton *s,
+	      const char *const *transient, const char **what);
 /* Before destroying @s: pinned links stay attached when the agent exits. */
 void pin__release(struct pm_pin *pin, const struct bpf_object_skeleton *s);
 /* podmeter unpin: remove everything under @root (detaching pinned links). */

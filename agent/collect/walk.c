@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The walk: the cgroup hierarchy, to name the ids the sources report (pod,
+ * container, or node overhead), count pods' processes and read what only
+ * cgroup files hold (working sets, CPU throttling).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <podmeter/cgroupfs.h>
+#include <podmeter/esc.h>
+#include "collect.h"
+
+#define WALK_MAX_DEPTH		32
+
+/* Pod or node overhead, from the cgroup's path; once per cgroup. */
+void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
+{
+	char erel[PM_ESC_BUF];
+	struct pm_pod_ident id;
+	int err;
+
+	if (r->parsed)
+		return;
+	err = podpath__parse(rel, &id);
+	if (err == -EINVAL)
+		fprintf(stderr, "warning: cgroup: malformed pod cgroup path \"%s\"; "
+				"counting it as node overhead\n", esc__str(erel, sizeof(erel), rel));
+	if (err) {
+		r->parsed = true;
+		r->grp = overhead__ref(c->oh, rel);
+		return;
+	}
+	r->pod = ledger__pod(c, &id);
+	if (!r->pod)
+		return;	/* out of memory: classified again next time */
+	r->parsed = true;
+	r->pod->refs++;
+	if (id.runtime == PM_RT_NONE && !r->pod->path[0])
+		snprintf(r->pod->path, sizeof(r->pod->path), "%s", rel);
+	memcpy(r->container_id, id.container_id, sizeof(r->container_id));
+	r->runtime = id.runtime;
+}
+
+/*
+ * Lines of a pod cgroup's cgroup.procs: its processes, by the kernel's list.
+ * Their pids go to the sources that follow processes (CUDA's library scanner,
+ * NVML's per-process figures).
+ */
+static __u64 count_procs(struct pm_collector *c, struct cg_rec *r, const char *rel)
+{
+	char path[2 * PATH_MAX], line[32];
+	struct pm_cuda_job *grown;
+	__u64 n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/cgroup.procs", c->root, rel);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		int pid = atoi(line);
+
+		n++;
+		if (pid <= 0)
+			continue;
+		if (c->n_jobs == c->cap_jobs) {
+			c->cap_jobs = c->cap_jobs ? c->cap_jobs * 2 : 256;
+			grown = realloc(c->jobs, c->cap_jobs * sizeof(*grown));
+			if (!grown) {
+				c->cap_jobs = c->n_jobs;
+				continue;
+			}
+			c->jobs = grown;
+		}
+		c->jobs[c->n_jobs++] = (struct pm_cuda_job){
+			.pid = pid, .cgid = r->cgid, .pod = ledger__uid_hash(r->pod->uid) };
+		u64map__put(&c->pid_cg, (uint64_t)pid, r);
+	}
+	fclose(f);
+	return n;
+}
+
+/* A "key value" line of a cgroup file; -1 when absent. */
+static long long cg_stat(const char *path, const char *key)
+{
+	char name[64];
+	long long v;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", name, &v) == 2) {
+		if (!strcmp(name, key)) {
+			fclose(f);
+			return v;
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
+/*
+ * Working set as the kubelet and cAdvisor count it: the memory cgroup's
+ * usage less its inactive file pages. -1 when there is no memory cgroup.
+ */
+long long walk__working_set(const struct pm_collector *c, const char *rel)
+{
+	char path[2 * PATH_MAX + 32];
+	long long usage, inactive;
+	FILE *f;
+
+	if (!c->mem_root[0] || !rel[0])
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s/%s", c->mem_root, rel,
+		 c->mem_v2 ? "memory.current" : "memory.usage_in_bytes");
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &usage) != 1)
+		usage = -1;
+	fclose(f);
+	if (usage < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s/memory.stat", c->mem_root, rel);
+	inactive = cg_stat(path, c->mem_v2 ? "inactive_file" : "total_inactive_file");
+	if (inactive < 0)
+		inactive = 0;
+	return usage > inactive ? usage - inactive : 0;
+}
+
+static long long oh_working_set(void *c, const char *rel)
+{
+	return walk__working_set(c, rel);
+}
+
+/* A container's CPU throttling, from the cpu controller's cpu.stat; kept when unreadable. */
+static void read_throttling(const struct pm_collector *c, struct cg_rec *r, const char *rel)
+{
+	char path[2 * PATH_MAX + 16];
+	uint64_t periods, usec;
+
+	if (!c->cpu_root[0])
+		return;
+	snprintf(path, sizeof(path), "%s/%s/cpu.stat", c->cpu_root, rel);
+	if (cgroupfs__cpu_throttling(path, &periods, &usec))
+		return;
+	r->n.total.throttled_periods = periods;
+	r->n.total.throttled_usec = usec;
+}
+
+static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
+{
+	struct cg_rec *r = ledger__cgroup(c, ino);
+
+	if (!r)
+		return;
+	r->walk_gen = c->walk_gen;
+	r->dead = false;
+	walk__classify(c, r, rel);
+	if (!r->pod)
+		return;
+	r->pod->live_cgroups++;
+	r->procs = count_procs(c, r, rel);
+	/* a container's own, for its allocation; the pod's is read for the pod */
+	if (r->container_id[0]) {
+		r->working_set = walk__working_set(c, rel);
+		read_throttling(c, r, rel);
+	}
+}
+
+static void walk_dir(struct pm_collector *c, int dfd, char *rel, size_t len, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		int sub;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (len + 1 + n >= PATH_MAX || depth >= WALK_MAX_DEPTH)
+			continue;
+		rel[len] = '/';
+		memcpy(rel + len + 1, de->d_name, n + 1);
+		/* cgroupfs inode numbers are the kernfs ids BPF sees */
+		walk_found(c, de->d_ino, rel);
+		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub >= 0)
+			walk_dir(c, sub, rel, len + 1 + n, depth + 1);
+		rel[len] = '\0';
+	}
+	closedir(d);
+}
+
+static void walk(struct pm_collector *c)
+{
+	static char rel[PATH_MAX];
+	struct pod_rec *p;
+	struct cg_rec *r;
+	struct stat st;
+	size_t i = 0;
+	uint64_t key;
+	void *v;
+	int fd;
+
+	c->walk_gen++;
+	c->stats.walks++;
+	c->ticks_since_walk = 0;
+	c->n_jobs = 0;
+	u64map__free(&c->pid_cg);
+	u64map__init(&c->pid_cg);
+	while (u64map__next(&c->pods, &i, &key, &v))
+		for (p = v; p; p = p->next_same_hash)
+			p->live_cgroups = 0;
+	fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "warning: cgroup: open %s: %s; keeping the last view\n", c->root,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rel[0] = '\0';
+	walk_found(c, st.st_ino, "/");
+	walk_dir(c, fd, rel, 0, 0);
+	for (i = 0; u64map__next(&c->cgroups, &i, &key, &v);) {
+		r = v;
+		r->dead = r->walk_gen != c->walk_gen;
+		if (r->dead) {
+			r->procs = 0;
+			r->working_set = -1;
+		}
+	}
+}
+
+/* At each walk: the working set changes slowly and costs two reads a pod. */
+static void refresh_working_sets(struct pm_collector *c)
+{
+	struct pod_rec *p;
+	size_t i = 0;
+	uint64_t key;
+	void *v;
+
+	while (u64map__next(&c->pods, &i, &key, &v))
+		for (p = v; p; p = p->next_same_hash)
+			p->working_set = walk__working_set(c, p->path);
+}
+
+/* The walk and what follows it: working sets, overhead groups, the sources' rescans. */
+void walk__run(struct pm_collector *c)
+{
+	const struct pm_source_inst *s;
+
+	walk(c);
+	refresh_working_sets(c);
+	overhead__refresh(c->oh, oh_working_set, c);
+	for (s = c->srcs; s < c->srcs + c->n_srcs; s++)
+		if (s->ops->walked)
+			s->ops->walked(s->src, c->jobs, c->n_jobs);
+}
