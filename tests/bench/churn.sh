@@ -37,6 +37,8 @@ agent_window "$BASE" || exit 1
 base=$PCT
 echo "bench: churn: baseline, no fake pod: $base% of a core over ${BASE}s, RSS $RSS_MIB MiB"
 
+scrape "$WORK/m0" || { echo "bench: churn: scrape failed"; exit 1; }
+oh0=$(metric_value "$WORK/m0" podmeter_node_cpu_seconds_total 'scope="overhead"')
 t0=$(cpu_ticks "$AGENT_PID")
 s0=$(date +%s.%N)
 farm_start churn "$WORK/farm.out" "$PODS" "$RATE" "$SECS" "$LIFE" "$BURN"
@@ -70,6 +72,11 @@ echo "bench: churn: agent $churn% of a core during the churn (x$(awk -v a="$chur
 	'BEGIN { print (b > 0 ? sprintf("%.2f", a / b) : "n/a") }') the baseline), RSS $RSS_MIB MiB," \
 	"tracked cgroups now $(metric_value "$WORK/m" podmeter_agent_cgroups_tracked ""), removed" \
 	"$(metric_value "$WORK/m" podmeter_agent_cgroups_removed_total "")"
+echo "bench: churn: cpu_stats insert failures $(metric_value "$WORK/m" podmeter_agent_map_insert_failures_total \
+	'map="cpu_stats"'), births lost $(metric_value "$WORK/m" podmeter_agent_map_insert_failures_total \
+	'map="cg_born"'), scheduler resyncs $(metric_value "$WORK/m" podmeter_agent_sched_resyncs_total ""),"\
+	"node overhead CPU $(awk -v a="$oh0" -v b="$(metric_value "$WORK/m" podmeter_node_cpu_seconds_total \
+	'scope="overhead"')" 'BEGIN { printf "%+.3f", b - a }') s over the churn"
 if [ -n "${SCALE_OUT:-}" ] && [ -f "$SCALE_OUT" ]; then
 	awk -v a="$churn" '$1 == 1000 { printf "bench: churn: x%.2f the 1000-pod figure (%s%% of a core); goal <= 1\n",
 		($2 > 0 ? a / $2 : 0), $2 }' "$SCALE_OUT"
