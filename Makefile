@@ -224,8 +224,12 @@ integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/te
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(OUTPUT)/bench/floor $(OUTPUT)/bench/report_bench \
 		$(OUTPUT)/bench/gpu_floor $(OUTPUT)/bench/model_bench $(OUTPUT)/bench/reconciler_load \
-		$(OUTPUT)/bench/idle_procs
+		$(OUTPUT)/bench/idle_procs $(OUTPUT)/bench/pod_farm
 	@PODMETER=$(OUTPUT)/podmeter FLOOR=$(OUTPUT)/bench/floor tests/bench/cpu_overhead.sh
+	@PODMETER=$(OUTPUT)/podmeter POD_FARM=$(OUTPUT)/bench/pod_farm \
+		SCALE_OUT=$(OUTPUT)/bench/pod_scale.txt tests/bench/pod_scale.sh
+	@PODMETER=$(OUTPUT)/podmeter POD_FARM=$(OUTPUT)/bench/pod_farm \
+		SCALE_OUT=$(OUTPUT)/bench/pod_scale.txt tests/bench/churn.sh
 	@PODMETER=$(OUTPUT)/podmeter tests/bench/net_mem_overhead.sh
 	@PODMETER=$(OUTPUT)/podmeter IDLE_PROCS=$(OUTPUT)/bench/idle_procs tests/bench/mem_seed.sh
 	@$(OUTPUT)/bench/report_bench 1000
@@ -247,6 +251,10 @@ eval: all $(OUTPUT)/bench/model_bench
 	fi
 
 $(OUTPUT)/bench/idle_procs: tests/bench/idle_procs.c
+	@mkdir -p $(OUTPUT)/bench
+	$(CC) $(CFLAGS) $< -o $@
+
+$(OUTPUT)/bench/pod_farm: tests/bench/pod_farm.c
 	@mkdir -p $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $< -o $@
 

@@ -117,15 +117,30 @@ static int for_each_walk(int fd, size_t ksz, void *key, void *next, void *val,
 	return 0;
 }
 
+static bool per_cpu(enum bpf_map_type t)
+{
+	return t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+	       t == BPF_MAP_TYPE_PERCPU_ARRAY;
+}
+
 int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx)
 {
 	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
-	int fd = bpf_map__fd(map), err = 0;
-	char *keys = malloc(BATCH * ksz), *vals = malloc(BATCH * vsz);
+	int fd = bpf_map__fd(map), err = 0, ncpus;
+	char *keys = NULL, *vals = NULL;
 	__u64 token = 0;	/* the kernel's position: a bucket number for hashes */
 	bool first = true;
 	__u32 n, i;
 
+	if (per_cpu(bpf_map__type(map))) {
+		/* each CPU's copy, rounded up to 8 bytes, as the kernel copies them out */
+		ncpus = libbpf_num_possible_cpus();
+		if (ncpus <= 0)
+			return ncpus ? ncpus : -EINVAL;
+		vsz = ((vsz + 7) & ~(size_t)7) * ncpus;
+	}
+	keys = malloc(BATCH * ksz);
+	vals = malloc(BATCH * vsz);
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out_free;

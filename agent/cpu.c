@@ -24,7 +24,6 @@ struct pm_cpu {
 	enum pm_hier hier;
 	int ncpus;
 	const char *mode;
-	struct pm_cpu_val *vals;	/* ncpus values, one lookup */
 	struct pm_cpu_run *runs;	/* before reading runtimes ... */
 	struct pm_cpu_run *runs2;	/* ... and after */
 	struct thread_stat *ts;		/* running threads' schedstat, per CPU */
@@ -169,11 +168,10 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 		ret = cpu->ncpus ? cpu->ncpus : -EINVAL;
 		goto out_err;
 	}
-	cpu->vals = calloc(cpu->ncpus, sizeof(*cpu->vals));
 	cpu->runs = calloc(cpu->ncpus, sizeof(*cpu->runs));
 	cpu->runs2 = calloc(cpu->ncpus, sizeof(*cpu->runs2));
 	cpu->ts = calloc(cpu->ncpus, sizeof(*cpu->ts));
-	if (!cpu->vals || !cpu->runs || !cpu->runs2 || !cpu->ts)
+	if (!cpu->runs || !cpu->runs2 || !cpu->ts)
 		goto out_err;
 
 	ret = bpfutil__load_twin(load_twin, cpu, force_raw_tp, err, errlen);
@@ -186,7 +184,6 @@ out_err:
 	snprintf(err, errlen, "cpu: set-up: %s", strerror(-ret));
 out_free:
 	if (cpu) {
-		free(cpu->vals);
 		free(cpu->runs);
 		free(cpu->runs2);
 		free(cpu->ts);
@@ -200,14 +197,15 @@ const char *cpu__attach_mode(const struct pm_cpu *cpu)
 	return cpu->mode;
 }
 
-static void sum_cpus(const struct pm_cpu *cpu, struct pm_cpu_val *sum)
+static void sum_cpus(const struct pm_cpu *cpu, const struct pm_cpu_val *vals,
+		     struct pm_cpu_val *sum)
 {
 	int i;
 
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < cpu->ncpus; i++) {
-		sum->oncpu_ns += cpu->vals[i].oncpu_ns;
-		sum->runq_ns += cpu->vals[i].runq_ns;
+		sum->oncpu_ns += vals[i].oncpu_ns;
+		sum->runq_ns += vals[i].runq_ns;
 	}
 }
 
@@ -298,34 +296,48 @@ static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 	}
 }
 
-/* Sum every cgroup of our hierarchy into cpu->samples. */
+struct sample_walk {
+	struct pm_cpu *cpu;
+	int err;
+};
+
+static void sample_entry(void *ctx, const void *key, const void *value)
+{
+	const struct pm_cg_key *k = key;
+	struct sample_walk *w = ctx;
+	struct pm_cpu *cpu = w->cpu;
+	struct pm_cpu_sample *smp;
+
+	if (k->hier != cpu->hier || w->err)
+		return;	/* not ours */
+	if (cpu->n_samples == cpu->cap_samples) {
+		size_t cap = cpu->cap_samples ? cpu->cap_samples * 2 : 256;
+
+		smp = realloc(cpu->samples, cap * sizeof(*smp));
+		if (!smp) {
+			w->err = -ENOMEM;
+			return;
+		}
+		cpu->samples = smp;
+		cpu->cap_samples = cap;
+	}
+	smp = &cpu->samples[cpu->n_samples++];
+	smp->cgid = k->cgid;
+	sum_cpus(cpu, value, &smp->sum);
+}
+
+/*
+ * Sum every cgroup of our hierarchy into cpu->samples: in batches, a few
+ * system calls for the whole map rather than two a cgroup.
+ */
 static int walk_map(struct pm_cpu *cpu)
 {
-	int fd = bpf_map__fd(cpu->skel->maps.cpu_stats);
-	struct pm_cg_key key, next, *prev = NULL;
+	struct sample_walk w = { .cpu = cpu };
+	int err;
 
 	cpu->n_samples = 0;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct pm_cpu_sample *smp;
-
-		key = next;
-		prev = &key;
-		if (key.hier != cpu->hier || bpf_map_lookup_elem(fd, &key, cpu->vals))
-			continue;	/* not ours, or removed meanwhile */
-		if (cpu->n_samples == cpu->cap_samples) {
-			size_t cap = cpu->cap_samples ? cpu->cap_samples * 2 : 256;
-
-			smp = realloc(cpu->samples, cap * sizeof(*smp));
-			if (!smp)
-				return -ENOMEM;
-			cpu->samples = smp;
-			cpu->cap_samples = cap;
-		}
-		smp = &cpu->samples[cpu->n_samples++];
-		smp->cgid = key.cgid;
-		sum_cpus(cpu, &smp->sum);
-	}
-	return 0;
+	err = bpfutil__for_each(cpu->skel->maps.cpu_stats, sample_entry, &w);
+	return err ? err : w.err;
 }
 
 /*
@@ -453,7 +465,6 @@ void cpu__close(struct pm_cpu *cpu)
 	if (cpu->skel)
 		pin__release(&cpu->pin, cpu->skel->skeleton);
 	cpu_bpf__destroy(cpu->skel);
-	free(cpu->vals);
 	free(cpu->runs);
 	free(cpu->runs2);
 	free(cpu->ts);

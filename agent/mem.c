@@ -28,7 +28,6 @@ struct pm_mem {
 	int ncpus;
 	long page_size;
 	unsigned int reads;
-	struct pm_mem_val *vals;
 	struct ring_buffer *ooms;
 	const struct pm_mem_visitor *visitor;	/* during mem__read() */
 };
@@ -203,9 +202,6 @@ int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, boo
 	mem->ncpus = libbpf_num_possible_cpus();
 	if (mem->ncpus <= 0)
 		goto out_nomem;
-	mem->vals = calloc(mem->ncpus, sizeof(*mem->vals));
-	if (!mem->vals)
-		goto out_nomem;
 	mem->seed = libbpf_find_vmlinux_btf_id("task", BPF_TRACE_ITER) > 0;
 	ret = load_twin(mem, force_raw_tp, err, errlen);
 	if (ret && mem->seed) {
@@ -223,8 +219,6 @@ int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, boo
 out_nomem:
 	snprintf(err, errlen, "mem: set-up: %s", strerror(ENOMEM));
 out_free:
-	if (mem)
-		free(mem->vals);
 	free(mem);
 	return ret;
 }
@@ -277,23 +271,34 @@ static void read_rss(struct pm_mem *mem, const struct pm_mem_visitor *v)
 	free(rd.dead);
 }
 
+struct events_read {
+	const struct pm_mem *mem;
+	const struct pm_mem_visitor *v;
+};
+
+static void events_entry(void *ctx, const void *key, const void *value)
+{
+	const struct pm_mem_val *vals = value;
+	const struct pm_cg_key *k = key;
+	struct events_read *rd = ctx;
+	__u64 faults = 0, ooms = 0;
+	int i;
+
+	if (k->hier != rd->mem->hier)
+		return;
+	for (i = 0; i < rd->mem->ncpus; i++) {
+		faults += vals[i].faults;
+		ooms += vals[i].oom_kills;
+	}
+	rd->v->events(rd->v->ctx, k->cgid, faults, ooms);
+}
+
+/* In batches: a few system calls for the whole map rather than two a cgroup. */
 static void read_events(struct pm_mem *mem, const struct pm_mem_visitor *v)
 {
-	int fd = bpf_map__fd(mem->skel->maps.mem_events), i;
-	struct pm_cg_key key, next, *prev = NULL;
-	__u64 faults, ooms;
+	struct events_read rd = { .mem = mem, .v = v };
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (key.hier != mem->hier || bpf_map_lookup_elem(fd, &key, mem->vals))
-			continue;
-		for (faults = ooms = 0, i = 0; i < mem->ncpus; i++) {
-			faults += mem->vals[i].faults;
-			ooms += mem->vals[i].oom_kills;
-		}
-		v->events(v->ctx, key.cgid, faults, ooms);
-	}
+	bpfutil__for_each(mem->skel->maps.mem_events, events_entry, &rd);
 }
 
 int mem__read(struct pm_mem *mem, const struct pm_mem_visitor *v)
@@ -337,7 +342,6 @@ void mem__close(struct pm_mem *mem)
 	if (mem->skel)
 		pin__release(&mem->pin, mem->skel->skeleton);
 	mem_bpf__destroy(mem->skel);
-	free(mem->vals);
 	free(mem);
 }
 

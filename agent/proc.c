@@ -23,7 +23,6 @@ struct pm_proc {
 	enum pm_hier hier;
 	int ncpus;
 	__u64 grace_ns;
-	struct pm_proc_val *vals;
 	char proc_root[PATH_MAX];
 	bool verify;		/* /proc shows the node's pids (the init pid namespace) */
 	long clk_tck;
@@ -112,9 +111,6 @@ int proc__open(struct pm_proc **out, enum pm_hier hier, __u64 zombie_grace_ms, b
 	p->verify = p->clk_tck > 0 && host_pids(proc_root);
 	p->ncpus = libbpf_num_possible_cpus();
 	if (p->ncpus <= 0)
-		goto out_nomem;
-	p->vals = calloc(p->ncpus, sizeof(*p->vals));
-	if (!p->vals)
 		goto out_nomem;
 	ret = bpfutil__load_twin(load, p, force_raw_tp, err, errlen);
 	if (ret)
@@ -231,22 +227,27 @@ static void drop_stale(struct pm_proc *p, struct exited_read *rd)
 	free(rd->drop);
 }
 
+static void starts_entry(void *ctx, const void *key, const void *value)
+{
+	const struct pm_proc_val *vals = value;
+	const struct pm_cg_key *k = key;
+	struct exited_read *rd = ctx;
+	__u64 starts = 0;
+	int i;
+
+	if (k->hier != rd->p->hier)
+		return;
+	for (i = 0; i < rd->p->ncpus; i++)
+		starts += vals[i].starts;
+	rd->v->starts(rd->v->ctx, k->cgid, starts);
+}
+
 int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 {
-	int fd = bpf_map__fd(p->skel->maps.proc_stats), i;
-	struct pm_cg_key key, next, *prev = NULL;
 	struct exited_read rd = { .p = p, .v = v, .now = ktime_ns(), .grace_ns = p->grace_ns };
-	__u64 starts;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (key.hier != p->hier || bpf_map_lookup_elem(fd, &key, p->vals))
-			continue;
-		for (starts = 0, i = 0; i < p->ncpus; i++)
-			starts += p->vals[i].starts;
-		v->starts(v->ctx, key.cgid, starts);
-	}
+	/* in batches: a few system calls for the whole map rather than two a cgroup */
+	bpfutil__for_each(p->skel->maps.proc_stats, starts_entry, &rd);
 	u64map__init(&rd.seen);
 	bpfutil__for_each(p->skel->maps.exited, exited_entry, &rd);
 	u64map__free(&rd.seen);
@@ -279,7 +280,6 @@ void proc__close(struct pm_proc *p)
 	if (p->skel)
 		pin__release(&p->pin, p->skel->skeleton);
 	proc_bpf__destroy(p->skel);
-	free(p->vals);
 	free(p);
 }
 

@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# The agent's own cost against the number of pods. A benchmark, not a test:
+# it prints figures and fails only when it cannot measure.
+#
+# For each count in COUNTS (default "0 100 1000 5000"): the agent is started
+# (--interval 1s --cgroup-mode v2), then COUNT fake pods are made by
+# build/bench/pod_farm (cgroupfs shape kubepods/besteffort/pod<uid>/<id>, in
+# cgroup v2 and the memory hierarchy, one process each that sleeps and wakes
+# every WAKE seconds); once the agent shows them all and has walked the
+# hierarchy twice more, its CPU time (/proc/<pid>/stat utime + stime, all
+# threads) is read over WINDOW seconds with nothing scraping it, and its RSS
+# at the end. The baseline is the first count (0: the agent on this node with
+# no fake pod); every figure is also printed as a ratio to it.
+#
+# Goal (issue 15): at 1,000 pods under 0.5% of a core and under 24 MiB RSS.
+# Knobs: COUNTS, WINDOW (20), WAKE (10). Root. SCALE_OUT=FILE also writes
+# "COUNT PCT RSS_MIB" lines there (churn.sh compares with the 1,000 line).
+set -u
+. "$(dirname "$0")/farm_lib.sh"
+
+COUNTS=${COUNTS:-0 100 1000 5000}
+WINDOW=${WINDOW:-20}
+WAKE=${WAKE:-10}
+farm_setup || exit 1
+echo "bench: pod_scale: counts $COUNTS, ${WINDOW}s window, processes wake every ${WAKE}s, $(nproc) CPUs"
+
+declare -A pct rss hwm
+stage() {
+	local n=$1 seen=0 i
+	start_agent --cgroup-mode v2 || return 1
+	if [ "$n" -gt 0 ]; then
+		farm_start hold "$WORK/farm.out" "$n" "$WAKE"
+		farm_wait '^ready' 300 || return 1
+		for ((i = 0; i < 120; i++)); do
+			scrape "$WORK/m" && seen=$(our_pods "$WORK/m")
+			[ "$seen" -ge "$n" ] && break
+			sleep 0.5
+		done
+		[ "$seen" -ge "$n" ] || { echo "bench: the agent shows $seen of $n pods"; return 1; }
+	fi
+	wait_walks 2 || return 1
+	agent_window "$WINDOW" || return 1
+	pct[$n]=$PCT rss[$n]=$RSS_MIB hwm[$n]=$HWM_MIB
+	scrape "$WORK/m"
+	printf 'bench: pod_scale: %5d pods: %.3f%% of a core, RSS %s MiB (peak %s), agent shows %d of them, %s collections in %s s\n' \
+		"$n" "$PCT" "$RSS_MIB" "$HWM_MIB" "$(our_pods "$WORK/m")" \
+		"$(metric_value "$WORK/m" podmeter_agent_collect_duration_seconds_count "")" \
+		"$(metric_value "$WORK/m" podmeter_agent_collect_duration_seconds_sum "")"
+	farm_stop || { echo "bench: pod_farm failed:"; tail -5 "$WORK/farm.out"; return 1; }
+	stop_agent
+}
+
+for n in $COUNTS; do
+	stage "$n" || exit 1
+done
+
+base=${COUNTS%% *}
+echo
+printf '%6s %12s %10s %9s %10s %10s\n' pods "CPU % core" "x base" "RSS MiB" "x base" "peak MiB"
+for n in $COUNTS; do
+	awk -v n="$n" -v p="${pct[$n]}" -v bp="${pct[$base]}" -v r="${rss[$n]}" -v br="${rss[$base]}" \
+		-v h="${hwm[$n]}" 'BEGIN {
+		printf "%6d %12.3f %10s %9.1f %10.2f %10.1f\n", n, p,
+			(bp > 0 ? sprintf("%.2f", p / bp) : "n/a"), r, (br > 0 ? r / br : 0), h }'
+done
+echo "(CPU resolution $(awk -v hz="$HZ" -v w="$WINDOW" 'BEGIN { printf "%.3f", 100 / hz / w }')% of a core; goal at 1000 pods: < 0.5% and < 24 MiB RSS)"
+if [ -n "${SCALE_OUT:-}" ]; then
+	for n in $COUNTS; do echo "$n ${pct[$n]} ${rss[$n]}"; done >"$SCALE_OUT"
+fi
