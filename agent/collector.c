@@ -1655,7 +1655,7 @@ static bool has_kubepods(const char *root)
 static int choose_hierarchy(struct pm_collector *c, const struct pm_config *cfg,
 			    const struct pm_cgroupfs *fs, char *err, size_t errlen)
 {
-	enum pm_cgroup_mode mode = cfg->cgroup_mode;
+	enum pm_cgroup_mode mode = cfg->collect.cgroup_mode;
 
 	if (mode == PM_CG_AUTO) {
 		if (!fs->v2[0] || (has_kubepods(fs->v1_cpuacct) && !has_kubepods(fs->v2)))
@@ -1685,14 +1685,14 @@ static int find_cgroupfs(const struct pm_config *cfg, struct pm_cgroupfs *fs, ch
 	char mountinfo[PATH_MAX + 32];
 	int ret;
 
-	if (cfg->cgroup_root[0]) {
-		ret = cgroupfs__from_root(fs, cfg->cgroup_root);
+	if (cfg->collect.cgroup_root[0]) {
+		ret = cgroupfs__from_root(fs, cfg->collect.cgroup_root);
 		if (ret)
 			snprintf(err, errlen, "cgroup: %s is not a cgroup v2 or v1 root: %s",
-				 cfg->cgroup_root, strerror(-ret));
+				 cfg->collect.cgroup_root, strerror(-ret));
 		return ret;
 	}
-	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", cfg->proc_root);
+	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", cfg->collect.proc_root);
 	ret = cgroupfs__from_mountinfo(fs, mountinfo);
 	if (ret)
 		snprintf(err, errlen, "cgroup: read %s: %s; check --proc-root", mountinfo,
@@ -1742,7 +1742,7 @@ static void open_net(struct pm_collector *c, const struct pm_config *cfg,
 				"no per-pod network with --cgroup-mode v1\n");
 		return;
 	}
-	if (net__open(&c->net, cfg, fs->v2, getenv("PODMETER_FORCE_RAW_TP") != NULL, err,
+	if (net__open(&c->net, cfg, fs->v2, cfg->collect.force_raw_tp, err,
 		      sizeof(err))) {
 		fprintf(stderr, "warning: %s; going on without per-pod network\n", err);
 		c->net = NULL;
@@ -1757,8 +1757,8 @@ static void open_gpu(struct pm_collector *c, const struct pm_config *cfg)
 	int ret;
 
 	u64map__init(&c->pid_cg);
-	ret = gpu__open(&c->gpu, c->hier, NULL, cfg->gpu_devices[0] ? cfg->gpu_devices : NULL,
-			getenv("PODMETER_FORCE_RAW_TP") != NULL, why, sizeof(why));
+	ret = gpu__open(&c->gpu, c->hier, NULL, cfg->collect.gpu_devices[0] ? cfg->collect.gpu_devices : NULL,
+			cfg->collect.force_raw_tp, why, sizeof(why));
 	if (ret) {
 		fprintf(stderr, "warning: gpu: %s; running without GPU driver counts\n", why);
 		c->gpu = NULL;
@@ -1771,7 +1771,7 @@ static void open_gpu(struct pm_collector *c, const struct pm_config *cfg)
 		fprintf(stderr, "podmeter: gpu: ioctls via %s on %zu device%s%s%s\n",
 			gpu__attach_mode(c->gpu), n, n == 1 ? "" : "s", list, n > 8 ? ", ..." : "");
 	}
-	ret = cuda__open(&c->cuda, c->hier, cfg->proc_root, why, sizeof(why));
+	ret = cuda__open(&c->cuda, c->hier, cfg->collect.proc_root, why, sizeof(why));
 	if (ret) {
 		fprintf(stderr, "warning: cuda: %s; running without CUDA counts\n", why);
 		c->cuda = NULL;
@@ -1790,24 +1790,24 @@ static int setup_prices(struct pm_collector *c, const struct pm_config *cfg, cha
 	long ncpu;
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	meminfo(cfg->proc_root, &total, &avail);
-	cap->cpu_cores = cfg->node_cpu_cores > 0 ? cfg->node_cpu_cores : ncpu > 0 ? ncpu : 0;
-	cap->memory_bytes = cfg->node_memory_bytes > 0 ? (double)cfg->node_memory_bytes
+	meminfo(cfg->collect.proc_root, &total, &avail);
+	cap->cpu_cores = cfg->prices.node_cpu_cores > 0 ? cfg->prices.node_cpu_cores : ncpu > 0 ? ncpu : 0;
+	cap->memory_bytes = cfg->prices.node_memory_bytes > 0 ? (double)cfg->prices.node_memory_bytes
 			    : total > 0		   ? (double)total
 						   : 0;
-	cap->gpus = (double)cfg->node_gpus;
-	base.cpu_core_hour = cfg->price_cpu_core_hour;
-	base.memory_gib_hour = cfg->price_memory_gib_hour;
-	base.gpu_hour = cfg->price_gpu_hour;
-	memcpy(base.egress_gib, cfg->price_egress_gib, sizeof(base.egress_gib));
+	cap->gpus = (double)cfg->prices.node_gpus;
+	base.cpu_core_hour = cfg->prices.cpu_core_hour;
+	base.memory_gib_hour = cfg->prices.memory_gib_hour;
+	base.gpu_hour = cfg->prices.gpu_hour;
+	memcpy(base.egress_gib, cfg->prices.egress_gib, sizeof(base.egress_gib));
 	c->prices = base;
-	if (cfg->price_node_hour > 0 &&
-	    cost__split_node_price(cfg->price_node_hour, cap, &base, &c->prices)) {
+	if (cfg->prices.node_hour > 0 &&
+	    cost__split_node_price(cfg->prices.node_hour, cap, &base, &c->prices)) {
 		snprintf(err, errlen,
 			 "price_node_hour: cannot split $%g over %g cores, %.0f bytes, %g GPUs at "
 			 "these per-resource prices; set node_cpu_cores/node_memory or non-zero "
 			 "prices",
-			 cfg->price_node_hour, cap->cpu_cores, cap->memory_bytes, cap->gpus);
+			 cfg->prices.node_hour, cap->cpu_cores, cap->memory_bytes, cap->gpus);
 		return -EINVAL;
 	}
 	fprintf(stderr,
@@ -1815,7 +1815,7 @@ static int setup_prices(struct pm_collector *c, const struct pm_config *cfg, cha
 		"%.2f GiB, %g GPUs%s\n",
 		c->prices.cpu_core_hour, c->prices.memory_gib_hour, c->prices.gpu_hour,
 		cap->cpu_cores, cap->memory_bytes / PM_GIB, cap->gpus,
-		cfg->price_node_hour > 0 ? " (node price split by ratio)" : "");
+		cfg->prices.node_hour > 0 ? " (node price split by ratio)" : "");
 	return 0;
 }
 
@@ -1832,13 +1832,13 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	c->stall_ns = STALL_TICKS * cfg->interval_ms * 1000000ULL;
+	c->stall_ns = STALL_TICKS * cfg->collect.interval_ms * 1000000ULL;
 	if (c->stall_ns < STALL_MIN_NS)
 		c->stall_ns = STALL_MIN_NS;
 	u64map__init(&c->cgroups);
 	u64map__init(&c->pods);
-	snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->proc_root);
-	c->oh_top = cfg->overhead_groups;
+	snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->collect.proc_root);
+	c->oh_top = cfg->collect.overhead_groups;
 	if (overhead__new(&c->oh)) {
 		snprintf(err, errlen, "collector: out of memory");
 		ret = -ENOMEM;
@@ -1858,14 +1858,14 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	ret = setup_prices(c, cfg, err, errlen);
 	if (ret)
 		goto out_free;
-	pin__set_root(cfg->pin_dir);
+	pin__set_root(cfg->collect.pin_dir);
 	ret = find_cgroupfs(cfg, &fs, err, errlen);
 	if (ret)
 		goto out_free;
 	ret = choose_hierarchy(c, cfg, &fs, err, errlen);
 	if (ret)
 		goto out_free;
-	ret = cpu__open(&c->cpu, c->hier, cfg->proc_root, getenv("PODMETER_FORCE_RAW_TP") != NULL, err, errlen);
+	ret = cpu__open(&c->cpu, c->hier, cfg->collect.proc_root, cfg->collect.force_raw_tp, err, errlen);
 	if (ret)
 		goto out_free;
 	{
@@ -1875,15 +1875,15 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 		if (!cpu__retired_get(c->cpu, "", &rv))
 			c->retired_overhead_ns = rv.oncpu_ns;
 	}
-	ret = mem__open(&c->mem, c->hier, cfg->proc_root, getenv("PODMETER_FORCE_RAW_TP") != NULL,
+	ret = mem__open(&c->mem, c->hier, cfg->collect.proc_root, cfg->collect.force_raw_tp,
 			err, errlen);
 	if (ret)
 		goto out_free;
 	find_mem_root(c, &fs);
 	cgroupfs__controller_root(&fs, "cpu", c->cpu_root, sizeof(c->cpu_root), &c->cpu_v2);
 	open_net(c, cfg, &fs);
-	ret = proc__open(&c->proc, c->hier, cfg->zombie_grace_ms,
-			 getenv("PODMETER_FORCE_RAW_TP") != NULL, cfg->proc_root, err, errlen);
+	ret = proc__open(&c->proc, c->hier, cfg->collect.zombie_grace_ms,
+			 cfg->collect.force_raw_tp, cfg->collect.proc_root, err, errlen);
 	if (ret)
 		goto out_free;
 	open_gpu(c, cfg);
