@@ -378,6 +378,8 @@ static void test_set_bad(void **state)
 		{"reconciler_retry_max", "10ms", -EINVAL, {"reconciler_retry_max", "500ms to 1h"}},
 		{"cluster", "prod eu", -EINVAL, {"cluster", "space"}},
 		{"node_name", "a\"b", -EINVAL, {"node_name", "quote"}},
+		{"force_raw_tp", "yes", -EINVAL, {"force_raw_tp", "\"yes\"", "true or false"}},
+		{"force-raw-tp", "", -EINVAL, {"force-raw-tp", "empty value", "true or false"}},
 	};
 	size_t i;
 
@@ -870,6 +872,134 @@ static void test_args_help(void **state)
 	}
 }
 
+/* Every default is written once, in the key table, and goes through the key's own setter. */
+static void test_defaults_from_table(void **state)
+{
+	struct pm_config cfg, again;
+	struct pm_detect_cfg d;
+	char err[ERRLEN] = "";
+	const char *key, *def;
+	int i, with_def = 0;
+
+	(void)state;
+	config__defaults(&cfg);
+	for (i = 0; (key = config__key(i, NULL)); i++) {
+		def = config__key_default(key);
+		if (!def)
+			continue;
+		with_def++;
+		again = cfg;
+		if (config__set(&again, key, def, err, sizeof(err)))
+			fail_msg("%s: default \"%s\" refused: %s", key, def, err);
+		/* setting a key to its default changes nothing: config__defaults did just that */
+		if (memcmp(&again, &cfg, sizeof(cfg)))
+			fail_msg("%s: default \"%s\" is not what config__defaults set", key, def);
+	}
+	assert_true(i > 50);
+	assert_true(with_def > 25);
+	assert_null(config__key(i, NULL));
+	assert_null(config__key(-1, NULL));
+	assert_string_equal(config__key_default("pin_dir"), "/sys/fs/bpf/podmeter");
+	assert_string_equal(config__key_default("pin-dir"), "/sys/fs/bpf/podmeter");
+	assert_string_equal(config__key_default("interval"), "1s");
+	assert_null(config__key_default("price_node_hour"));
+	assert_null(config__key_default("no_such_key"));
+	assert_null(config__key_default(NULL));
+	/* the detection section's defaults are the detector's own */
+	detect__defaults(&d);
+	assert_true(cfg.detection.idle_window_ms == (uint64_t)(d.window_s * 1000));
+	assert_true(cfg.detection.idle_cpu_ratio == d.idle_cpu_ratio);
+	assert_true(cfg.detection.idle_cpu_cores == d.idle_cpu_cores);
+	assert_true(cfg.detection.idle_net_bytes_s == d.idle_net_bytes_s);
+	assert_true(cfg.detection.zombie_cpu_cores == d.zombie_cpu_cores);
+	assert_int_equal(cfg.detection.zombie_memory_bytes, (int64_t)d.zombie_memory_bytes);
+	assert_false(cfg.collect.force_raw_tp);
+	assert_int_equal(cfg.report.window_ms, 60000);
+	assert_int_equal(cfg.report.spool_max_bytes, 64LL << 20);
+	assert_string_equal(cfg.collect.pin_dir, "/sys/fs/bpf/podmeter");
+}
+
+/* What SIGHUP applies and what it names as waiting for a restart. */
+static void test_reload_fixed(void **state)
+{
+	static const struct {
+		const char *key, *value;
+		bool reloadable;
+	} cases[] = {
+		{"price_cpu_core_hour", "0.05", true},	{"price_node_hour", "0.2", true},
+		{"price_egress_internet", "0.2", true}, {"node_cpu_cores", "4", true},
+		{"node_memory", "8Gi", true},		{"net_in_zone", "10.9.0.0/16", true},
+		{"idle_window", "2h", true},		{"zombie_memory", "32Mi", true},
+		{"listen", ":9999", false},		{"interval", "2s", false},
+		{"report_window", "5m", false},		{"spool", "/tmp/elsewhere", false},
+		{"pin_dir", "none", false},		{"reconciler", "http://r:9480", false},
+		{"node_name", "n1", false},		{"cluster", "c1", false},
+		{"report_labels", "team", false},	{"overhead_groups", "3", false},
+		{"cgroup_mode", "v1", false},		{"force_raw_tp", "true", false},
+		{"gpu_devices", "/dev/x", false},	{"kubelet_interval", "1m", false},
+	};
+	struct pm_config old, fresh;
+	char err[ERRLEN] = "";
+	const char *keys[64];
+	bool reloadable;
+	size_t i;
+	int n, k;
+
+	(void)state;
+	config__defaults(&old);
+	fresh = old;
+	assert_int_equal(config__fixed_changed(&old, &fresh, keys, 64), 0);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		fresh = old;
+		if (config__set(&fresh, cases[i].key, cases[i].value, err, sizeof(err)))
+			fail_msg("%s: %s", cases[i].key, err);
+		n = config__fixed_changed(&old, &fresh, keys, 64);
+		if (cases[i].reloadable ? n != 0 : n != 1 || strcmp(keys[0], cases[i].key))
+			fail_msg("%s changed: %d keys named, first %s", cases[i].key, n,
+				 n ? keys[0] : "none");
+		for (k = 0; config__key(k, &reloadable); k++)
+			if (!strcmp(config__key(k, NULL), cases[i].key))
+				assert_int_equal(reloadable, cases[i].reloadable);
+	}
+	/* all the restart-only ones at once, counted beyond @max */
+	fresh = old;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		assert_int_equal(config__set(&fresh, cases[i].key, cases[i].value, err,
+					     sizeof(err)), 0);
+	assert_int_equal(config__fixed_changed(&old, &fresh, keys, 2), 14);
+	assert_string_equal(keys[0], "listen");
+}
+
+/* The raw_tp switch: a key and a flag; the environment variable only when loading. */
+static void test_force_raw_tp(void **state)
+{
+	const char *plain[] = {"run", NULL};
+	const char *flag[] = {"run", "--force-raw-tp", NULL};
+	const char *off[] = {"run", "--force-raw-tp=false", NULL};
+	const char *bad[] = {"run", "--force-raw-tp=maybe", NULL};
+	char err[ERRLEN] = "";
+	struct pm_config cfg;
+
+	(void)state;
+	unsetenv("PODMETER_FORCE_RAW_TP");
+	assert_int_equal(from_args(&cfg, err, plain, NULL, 0), 0);
+	assert_false(cfg.collect.force_raw_tp);
+	assert_int_equal(from_args(&cfg, err, flag, NULL, 0), 0);
+	assert_true(cfg.collect.force_raw_tp);
+	assert_int_equal(from_args(&cfg, err, bad, NULL, 0), -EINVAL);
+	assert_non_null(strstr(err, "--force-raw-tp: \"maybe\" is not true or false"));
+	setenv("PODMETER_FORCE_RAW_TP", "1", 1);
+	assert_int_equal(from_args(&cfg, err, plain, NULL, 0), 0);
+	assert_true(cfg.collect.force_raw_tp);
+	/* a flag still wins over the environment */
+	assert_int_equal(from_args(&cfg, err, off, NULL, 0), 0);
+	assert_false(cfg.collect.force_raw_tp);
+	/* config__defaults alone does not read it */
+	config__defaults(&cfg);
+	assert_false(cfg.collect.force_raw_tp);
+	unsetenv("PODMETER_FORCE_RAW_TP");
+}
+
 static void test_args_no_subcommand(void **state)
 {
 	const char *argv[] = {NULL};
@@ -1108,6 +1238,9 @@ int main(void)
 		cmocka_unit_test(test_args_bad),
 		cmocka_unit_test(test_args_help),
 		cmocka_unit_test(test_args_no_subcommand),
+		cmocka_unit_test(test_defaults_from_table),
+		cmocka_unit_test(test_reload_fixed),
+		cmocka_unit_test(test_force_raw_tp),
 		cmocka_unit_test(test_web_good),
 		cmocka_unit_test(test_web_bad),
 		cmocka_unit_test(test_web_flag),
