@@ -219,7 +219,7 @@ static int check_tracefs(struct check_ctx *ctx, char *detail, size_t len)
 	char mountinfo[PATH_MAX + 32], mnt[PATH_MAX];
 	size_t i;
 
-	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", ctx->cfg->proc_root);
+	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", ctx->cfg->collect.proc_root);
 	if (check_tracefs_mounted(mountinfo, mnt, sizeof(mnt))) {
 		snprintf(detail, len, "mounted at %s", mnt);
 		return 0;
@@ -237,18 +237,18 @@ static void check_load_cgroupfs(struct check_ctx *ctx)
 {
 	char mountinfo[PATH_MAX + 32];
 
-	if (ctx->cfg->cgroup_root[0]) {
-		ctx->fs_err = cgroupfs__from_root(&ctx->fs, ctx->cfg->cgroup_root);
+	if (ctx->cfg->collect.cgroup_root[0]) {
+		ctx->fs_err = cgroupfs__from_root(&ctx->fs, ctx->cfg->collect.cgroup_root);
 		return;
 	}
-	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", ctx->cfg->proc_root);
+	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", ctx->cfg->collect.proc_root);
 	ctx->fs_err = cgroupfs__from_mountinfo(&ctx->fs, mountinfo);
 }
 
 /* Where the cgroup layout was looked for, and what went wrong there. */
 static const char *check_cg_source(const struct check_ctx *ctx)
 {
-	if (!ctx->cfg->cgroup_root[0])
+	if (!ctx->cfg->collect.cgroup_root[0])
 		return ctx->fs_err ? "cannot read <proc_root>/self/mountinfo" : "none in mountinfo";
 	if (ctx->fs_err == -ENOENT)
 		return "--cgroup-root is not a directory";
@@ -443,7 +443,7 @@ static int check_tp_gpu(struct check_ctx *ctx, char *detail, size_t len)
 	char mountinfo[PATH_MAX + 32], mnt[PATH_MAX], path[PATH_MAX + 64];
 	bool drm = false;
 
-	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", ctx->cfg->proc_root);
+	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", ctx->cfg->collect.proc_root);
 	if (check_tracefs_mounted(mountinfo, mnt, sizeof(mnt))) {
 		snprintf(path, sizeof(path), "%s/events/gpu_scheduler", mnt);
 		drm = !access(path, F_OK);

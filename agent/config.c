@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +34,28 @@
 
 typedef int (*cfg_setter)(struct pm_config *cfg, const char *v, char *why, size_t len);
 
+/* What a key is, beside its setter. */
+enum cfg_key_flags {
+	CFG_BOOL = 1 << 0,	/* a bare --flag means true */
+	CFG_RELOAD = 1 << 1,	/* SIGHUP applies a new value; others wait for a restart */
+};
+
+/*
+ * A row of the key table: the one place a key's spellings, default, docs and
+ * reloadability are written. config__defaults() sets every key to @def
+ * through its setter, and config__usage() prints the same @def.
+ */
 struct cfg_key {
 	const char *key;  /* canonical spelling, underscores */
 	const char *flag; /* command-line spelling, hyphens */
 	const char *hint; /* "give %s" when the value is empty */
 	cfg_setter set;
-	bool boolean;	/* a bare --flag means true */
+	const char *def;  /* the default, as a value of the key; NULL: none (zero, "") */
+	const char *none; /* what no default means, for --help; NULL: "none" */
+	const char *arg;  /* --help's name for the value; NULL for a boolean */
+	const char *help; /* --help's text; "\n" starts another line */
+	size_t off, len;  /* the fields it sets, compared at reload */
+	unsigned int flags;
 };
 
 struct cfg_opt {
@@ -257,7 +274,7 @@ int config__parse_listen(const char *s, char *host, size_t hostlen, uint16_t *po
 
 static int cfg_set_listen(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	char host[sizeof(cfg->listen_host)], q[CFG_QUOTE_MAX];
+	char host[sizeof(cfg->http.listen_host)], q[CFG_QUOTE_MAX];
 	const char *reason;
 	uint16_t port;
 
@@ -265,8 +282,8 @@ static int cfg_set_listen(struct pm_config *cfg, const char *v, char *why, size_
 		snprintf(why, len, "\"%s\" %s", cfg_quote(v, q, sizeof(q)), reason);
 		return -EINVAL;
 	}
-	strcpy(cfg->listen_host, host);
-	cfg->listen_port = port;
+	strcpy(cfg->http.listen_host, host);
+	cfg->http.listen_port = port;
 	return 0;
 }
 
@@ -302,13 +319,13 @@ static int cfg_duration(const char *v, uint64_t min, uint64_t max, const char *r
 static int cfg_set_interval(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	return cfg_duration(v, CFG_MIN_INTERVAL_MS, CFG_MAX_INTERVAL_MS, "100ms to 1h",
-			    "1s, 500ms", &cfg->interval_ms, why, len);
+			    "1s, 500ms", &cfg->collect.interval_ms, why, len);
 }
 
 static int cfg_set_zombie_grace(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	return cfg_duration(v, 100, 24ULL * 3600 * 1000, "100ms to 24h", "60s, 5m",
-			    &cfg->zombie_grace_ms, why, len);
+			    &cfg->collect.zombie_grace_ms, why, len);
 }
 
 static int cfg_set_url(char *dst, size_t dstlen, const char *v, const char *default_path,
@@ -316,7 +333,7 @@ static int cfg_set_url(char *dst, size_t dstlen, const char *v, const char *defa
 
 static int cfg_set_kubelet(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_url(cfg->kubelet_url, sizeof(cfg->kubelet_url), v, "/pods", why, len);
+	return cfg_set_url(cfg->kubelet.url, sizeof(cfg->kubelet.url), v, "/pods", why, len);
 }
 
 /* An absolute path of a readable file. */
@@ -343,34 +360,34 @@ static int cfg_set_web_config(struct pm_config *cfg, const char *v, char *why, s
 	struct pm_web_config web;
 	int ret;
 
-	ret = cfg_set_file(cfg->web_config, v, why, len);
+	ret = cfg_set_file(cfg->http.web_config, v, why, len);
 	if (ret)
 		return ret;
 	ret = webcfg__load(&web, v, why, len);
 	if (ret)
 		return ret;
-	cfg->web = web;
+	cfg->http.web = web;
 	return 0;
 }
 
 static int cfg_set_token_file(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_file(cfg->kubelet_token_file, v, why, len);
+	return cfg_set_file(cfg->kubelet.token_file, v, why, len);
 }
 
 static int cfg_set_ca_file(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_file(cfg->kubelet_ca_file, v, why, len);
+	return cfg_set_file(cfg->kubelet.ca_file, v, why, len);
 }
 
-static int cfg_set_insecure_tls(struct pm_config *cfg, const char *v, char *why, size_t len)
+static int cfg_bool(const char *v, bool *out, char *why, size_t len)
 {
 	char q[CFG_QUOTE_MAX];
 
 	if (!strcmp(v, "true"))
-		cfg->kubelet_insecure_tls = true;
+		*out = true;
 	else if (!strcmp(v, "false"))
-		cfg->kubelet_insecure_tls = false;
+		*out = false;
 	else {
 		snprintf(why, len, "\"%s\" is not true or false", cfg_quote(v, q, sizeof(q)));
 		return -EINVAL;
@@ -378,9 +395,19 @@ static int cfg_set_insecure_tls(struct pm_config *cfg, const char *v, char *why,
 	return 0;
 }
 
+static int cfg_set_insecure_tls(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_bool(v, &cfg->kubelet.insecure_tls, why, len);
+}
+
+static int cfg_set_force_raw_tp(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_bool(v, &cfg->collect.force_raw_tp, why, len);
+}
+
 static int cfg_set_kubelet_interval(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_duration(v, 1000, 3600 * 1000, "1s to 1h", "30s, 2m", &cfg->kubelet_interval_ms,
+	return cfg_duration(v, 1000, 3600 * 1000, "1s to 1h", "30s, 2m", &cfg->kubelet.interval_ms,
 			    why, len);
 }
 
@@ -399,7 +426,7 @@ static int cfg_set_path(char *dst, const char *v, char *why, size_t len)
 
 static int cfg_set_log_pods_dir(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_path(cfg->log_pods_dir, v, why, len);
+	return cfg_set_path(cfg->kubelet.log_pods_dir, v, why, len);
 }
 
 /* An existing directory, absolute; trailing slashes dropped so callers can append "/x". */
@@ -435,12 +462,12 @@ static int cfg_set_dir(char *dst, const char *v, char *why, size_t len)
 
 static int cfg_set_cgroup_root(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_dir(cfg->cgroup_root, v, why, len);
+	return cfg_set_dir(cfg->collect.cgroup_root, v, why, len);
 }
 
 static int cfg_set_proc_root(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_dir(cfg->proc_root, v, why, len);
+	return cfg_set_dir(cfg->collect.proc_root, v, why, len);
 }
 
 static int cfg_set_cgroup_mode(struct pm_config *cfg, const char *v, char *why, size_t len)
@@ -448,11 +475,11 @@ static int cfg_set_cgroup_mode(struct pm_config *cfg, const char *v, char *why, 
 	char q[CFG_QUOTE_MAX];
 
 	if (!strcmp(v, "auto"))
-		cfg->cgroup_mode = PM_CG_AUTO;
+		cfg->collect.cgroup_mode = PM_CG_AUTO;
 	else if (!strcmp(v, "v2"))
-		cfg->cgroup_mode = PM_CG_V2;
+		cfg->collect.cgroup_mode = PM_CG_V2;
 	else if (!strcmp(v, "v1"))
-		cfg->cgroup_mode = PM_CG_V1;
+		cfg->collect.cgroup_mode = PM_CG_V1;
 	else {
 		snprintf(why, len, "\"%s\" is not a cgroup mode; use auto, v2 or v1",
 			 cfg_quote(v, q, sizeof(q)));
@@ -471,9 +498,9 @@ static int cfg_set_net(struct pm_config *cfg, int class, const char *v, char *wh
 	int i, n = 0, n_fresh = 0, ret, at;
 	char a[64];
 
-	for (i = 0; i < cfg->n_cidrs; i++)
-		if (cfg->cidrs[i].class != class)
-			others[n++] = cfg->cidrs[i];
+	for (i = 0; i < cfg->net.n_cidrs; i++)
+		if (cfg->net.cidrs[i].class != class)
+			others[n++] = cfg->net.cidrs[i];
 	ret = cidr__parse_list(v, class, fresh, PM_CFG_MAX_CIDRS, &n_fresh, why, len);
 	if (ret)
 		return -EINVAL;
@@ -490,9 +517,9 @@ static int cfg_set_net(struct pm_config *cfg, int class, const char *v, char *wh
 		snprintf(why, len, "more than %d CIDRs", PM_CFG_MAX_CIDRS);
 		return -EINVAL;
 	}
-	memcpy(cfg->cidrs, others, n * sizeof(others[0]));
-	memcpy(cfg->cidrs + n, fresh, n_fresh * sizeof(fresh[0]));
-	cfg->n_cidrs = n + n_fresh;
+	memcpy(cfg->net.cidrs, others, n * sizeof(others[0]));
+	memcpy(cfg->net.cidrs + n, fresh, n_fresh * sizeof(fresh[0]));
+	cfg->net.n_cidrs = n + n_fresh;
 	return 0;
 }
 
@@ -540,15 +567,15 @@ static int cfg_price(const char *v, double *out, char *why, size_t len)
 	{                                                                                  \
 		return cfg_price(v, &cfg->field, why, len);                                \
 	}
-CFG_PRICE_SETTER(price_cpu, price_cpu_core_hour)
-CFG_PRICE_SETTER(price_memory, price_memory_gib_hour)
-CFG_PRICE_SETTER(price_gpu, price_gpu_hour)
-CFG_PRICE_SETTER(price_node, price_node_hour)
-CFG_PRICE_SETTER(egress_local, price_egress_gib[PM_NET_LOCAL])
-CFG_PRICE_SETTER(egress_in_zone, price_egress_gib[PM_NET_IN_ZONE])
-CFG_PRICE_SETTER(egress_cross_zone, price_egress_gib[PM_NET_CROSS_ZONE])
-CFG_PRICE_SETTER(egress_cross_region, price_egress_gib[PM_NET_CROSS_REGION])
-CFG_PRICE_SETTER(egress_internet, price_egress_gib[PM_NET_INTERNET])
+CFG_PRICE_SETTER(price_cpu, prices.cpu_core_hour)
+CFG_PRICE_SETTER(price_memory, prices.memory_gib_hour)
+CFG_PRICE_SETTER(price_gpu, prices.gpu_hour)
+CFG_PRICE_SETTER(price_node, prices.node_hour)
+CFG_PRICE_SETTER(egress_local, prices.egress_gib[PM_NET_LOCAL])
+CFG_PRICE_SETTER(egress_in_zone, prices.egress_gib[PM_NET_IN_ZONE])
+CFG_PRICE_SETTER(egress_cross_zone, prices.egress_gib[PM_NET_CROSS_ZONE])
+CFG_PRICE_SETTER(egress_cross_region, prices.egress_gib[PM_NET_CROSS_REGION])
+CFG_PRICE_SETTER(egress_internet, prices.egress_gib[PM_NET_INTERNET])
 
 /* A Kubernetes quantity, positive, in thousandths (@milli) or units; 0 = find it. */
 static int cfg_quantity(const char *v, bool milli, int64_t max, const char *example,
@@ -578,19 +605,19 @@ static int cfg_set_node_cpu(struct pm_config *cfg, const char *v, char *why, siz
 	int ret = cfg_quantity(v, true, 1LL << 30, "16, 7500m", &milli, why, len);
 
 	if (!ret)
-		cfg->node_cpu_cores = milli / 1000.0;
+		cfg->prices.node_cpu_cores = milli / 1000.0;
 	return ret;
 }
 
 static int cfg_set_node_memory(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_quantity(v, false, INT64_MAX, "64Gi, 68719476736", &cfg->node_memory_bytes,
+	return cfg_quantity(v, false, INT64_MAX, "64Gi, 68719476736", &cfg->prices.node_memory_bytes,
 			    why, len);
 }
 
 static int cfg_set_node_gpus(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	int ret = cfg_quantity(v, false, 1024, "8", &cfg->node_gpus, why, len);
+	int ret = cfg_quantity(v, false, 1024, "8", &cfg->prices.node_gpus, why, len);
 	char q[CFG_QUOTE_MAX];
 
 	if (!ret && strpbrk(v, ".mun")) {
@@ -602,7 +629,7 @@ static int cfg_set_node_gpus(struct pm_config *cfg, const char *v, char *why, si
 
 static int cfg_set_overhead_groups(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	int ret = cfg_quantity(v, false, 1000, "10", &cfg->overhead_groups, why, len);
+	int ret = cfg_quantity(v, false, 1000, "10", &cfg->collect.overhead_groups, why, len);
 	char q[CFG_QUOTE_MAX];
 
 	if (!ret && strpbrk(v, ".mun")) {
@@ -616,30 +643,30 @@ static int cfg_set_overhead_groups(struct pm_config *cfg, const char *v, char *w
 static int cfg_set_report_window(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	return cfg_duration(v, 1000, 24ULL * 3600 * 1000, "1s to 24h", "60s, 5m",
-			    &cfg->report_window_ms, why, len);
+			    &cfg->report.window_ms, why, len);
 }
 
 static int cfg_set_spool(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_path(cfg->spool_dir, v, why, len);
+	return cfg_set_path(cfg->report.spool_dir, v, why, len);
 }
 
 /* "none" (or empty) turns pinning off. */
 static int cfg_set_pin_dir(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	if (!*v || !strcmp(v, "none")) {
-		cfg->pin_dir[0] = '\0';
+		cfg->collect.pin_dir[0] = '\0';
 		return 0;
 	}
-	return cfg_set_path(cfg->pin_dir, v, why, len);
+	return cfg_set_path(cfg->collect.pin_dir, v, why, len);
 }
 
 static int cfg_set_spool_max(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	char q[CFG_QUOTE_MAX];
-	int ret = cfg_quantity(v, false, INT64_MAX, "64Mi", &cfg->spool_max_bytes, why, len);
+	int ret = cfg_quantity(v, false, INT64_MAX, "64Mi", &cfg->report.spool_max_bytes, why, len);
 
-	if (!ret && cfg->spool_max_bytes < 65536) {
+	if (!ret && cfg->report.spool_max_bytes < 65536) {
 		snprintf(why, len, "\"%s\" is too small; give 64Ki or more", cfg_quote(v, q, sizeof(q)));
 		return -EINVAL;
 	}
@@ -661,7 +688,7 @@ static int cfg_set_url(char *dst, size_t dstlen, const char *v, const char *defa
 
 static int cfg_set_reconciler(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_url(cfg->reconciler_url, sizeof(cfg->reconciler_url), v, "/v1/reports", why,
+	return cfg_set_url(cfg->reconciler.url, sizeof(cfg->reconciler.url), v, "/v1/reports", why,
 			   len);
 }
 
@@ -670,21 +697,21 @@ static int cfg_set_reconciler(struct pm_config *cfg, const char *v, char *why, s
 	{                                                                                  \
 		return cfg_set_file(cfg->field, v, why, len);                              \
 	}
-CFG_FILE_SETTER(rec_token, reconciler_token_file)
-CFG_FILE_SETTER(rec_ca, reconciler_ca_file)
-CFG_FILE_SETTER(rec_cert, reconciler_cert_file)
-CFG_FILE_SETTER(rec_key, reconciler_key_file)
+CFG_FILE_SETTER(rec_token, reconciler.token_file)
+CFG_FILE_SETTER(rec_ca, reconciler.ca_file)
+CFG_FILE_SETTER(rec_cert, reconciler.cert_file)
+CFG_FILE_SETTER(rec_key, reconciler.key_file)
 
 static int cfg_set_rec_timeout(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_duration(v, 100, 600 * 1000, "100ms to 10m", "10s", &cfg->reconciler_timeout_ms,
+	return cfg_duration(v, 100, 600 * 1000, "100ms to 10m", "10s", &cfg->reconciler.timeout_ms,
 			    why, len);
 }
 
 static int cfg_set_rec_retry_max(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	return cfg_duration(v, 500, 3600 * 1000, "500ms to 1h", "30s",
-			    &cfg->reconciler_retry_max_ms, why, len);
+			    &cfg->reconciler.retry_max_ms, why, len);
 }
 
 /* A name: printable, no spaces or quotes, bounded. */
@@ -710,18 +737,18 @@ static int cfg_set_name(char *dst, size_t dstlen, const char *v, char *why, size
 
 static int cfg_set_cluster(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_name(cfg->cluster, sizeof(cfg->cluster), v, why, len);
+	return cfg_set_name(cfg->report.cluster, sizeof(cfg->report.cluster), v, why, len);
 }
 
 static int cfg_set_node_name(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_name(cfg->node_name, sizeof(cfg->node_name), v, why, len);
+	return cfg_set_name(cfg->report.node_name, sizeof(cfg->report.node_name), v, why, len);
 }
 
 static int cfg_set_idle_window(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	return cfg_duration(v, 1000, 30ULL * 24 * 3600 * 1000, "1s to 30d", "1h, 30m",
-			    &cfg->idle_window_ms, why, len);
+			    &cfg->detection.idle_window_ms, why, len);
 }
 
 /* A share, 0 to 1 ("0.05"). */
@@ -736,7 +763,7 @@ static int cfg_set_idle_ratio(struct pm_config *cfg, const char *v, char *why, s
 		snprintf(why, len, "\"%s\" is not a share from 0 to 1", cfg_quote(v, q, sizeof(q)));
 		return -EINVAL;
 	}
-	cfg->idle_cpu_ratio = d;
+	cfg->detection.idle_cpu_ratio = d;
 	return 0;
 }
 
@@ -752,12 +779,12 @@ static int cfg_set_cores(double *out, const char *v, char *why, size_t len)
 
 static int cfg_set_idle_cpu(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_cores(&cfg->idle_cpu_cores, v, why, len);
+	return cfg_set_cores(&cfg->detection.idle_cpu_cores, v, why, len);
 }
 
 static int cfg_set_zombie_cpu(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_set_cores(&cfg->zombie_cpu_cores, v, why, len);
+	return cfg_set_cores(&cfg->detection.zombie_cpu_cores, v, why, len);
 }
 
 static int cfg_set_idle_net(struct pm_config *cfg, const char *v, char *why, size_t len)
@@ -766,24 +793,24 @@ static int cfg_set_idle_net(struct pm_config *cfg, const char *v, char *why, siz
 	int ret = cfg_quantity(v, false, INT64_MAX, "1Ki, 1024", &n, why, len);
 
 	if (!ret)
-		cfg->idle_net_bytes_s = (double)n;
+		cfg->detection.idle_net_bytes_s = (double)n;
 	return ret;
 }
 
 static int cfg_set_zombie_memory(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_quantity(v, false, INT64_MAX, "16Mi", &cfg->zombie_memory_bytes, why, len);
+	return cfg_quantity(v, false, INT64_MAX, "16Mi", &cfg->detection.zombie_memory_bytes, why, len);
 }
 
 void config__detect(const struct pm_config *cfg, struct pm_detect_cfg *out)
 {
 	detect__defaults(out);	/* what the config has no key for */
-	out->window_s = cfg->idle_window_ms / 1000.0;
-	out->idle_cpu_ratio = cfg->idle_cpu_ratio;
-	out->idle_cpu_cores = cfg->idle_cpu_cores;
-	out->idle_net_bytes_s = cfg->idle_net_bytes_s;
-	out->zombie_cpu_cores = cfg->zombie_cpu_cores;
-	out->zombie_memory_bytes = (uint64_t)cfg->zombie_memory_bytes;
+	out->window_s = cfg->detection.idle_window_ms / 1000.0;
+	out->idle_cpu_ratio = cfg->detection.idle_cpu_ratio;
+	out->idle_cpu_cores = cfg->detection.idle_cpu_cores;
+	out->idle_net_bytes_s = cfg->detection.idle_net_bytes_s;
+	out->zombie_cpu_cores = cfg->detection.zombie_cpu_cores;
+	out->zombie_memory_bytes = (uint64_t)cfg->detection.zombie_memory_bytes;
 }
 
 /* A label key as Kubernetes writes them: [prefix/]name, letters, digits, "-", "_", ".". */
@@ -805,7 +832,7 @@ static bool cfg_label_key_ok(const char *k)
 /* Comma-separated pod label keys whose values go into reports. */
 static int cfg_set_report_labels(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	char q[CFG_QUOTE_MAX], copy[sizeof(cfg->report_labels)], *tok, *save;
+	char q[CFG_QUOTE_MAX], copy[sizeof(cfg->report.labels)], *tok, *save;
 	char seen[PM_POD_LABELS][PM_LABEL_KEY_MAX + 1];
 	int n = 0, i;
 
@@ -832,14 +859,14 @@ static int cfg_set_report_labels(struct pm_config *cfg, const char *v, char *why
 		}
 		strcpy(seen[n++], tok);
 	}
-	strcpy(cfg->report_labels, v);
+	strcpy(cfg->report.labels, v);
 	return 0;
 }
 
 /* Comma-separated absolute paths of device files to count as GPUs. */
 static int cfg_set_gpu_devices(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	char q[CFG_QUOTE_MAX], copy[sizeof(cfg->gpu_devices)], *tok, *save;
+	char q[CFG_QUOTE_MAX], copy[sizeof(cfg->collect.gpu_devices)], *tok, *save;
 
 	cfg_quote(v, q, sizeof(q));
 	if (strlen(v) >= sizeof(copy)) {
@@ -853,84 +880,185 @@ static int cfg_set_gpu_devices(struct pm_config *cfg, const char *v, char *why, 
 			return -EINVAL;
 		}
 	}
-	strcpy(cfg->gpu_devices, v);
+	strcpy(cfg->collect.gpu_devices, v);
 	return 0;
 }
 
+#define CFG_STR_(x) #x
+#define CFG_STR(x)  CFG_STR_(x)
+/* The bytes a key's setter writes: one field, or the span of two adjacent ones. */
+#define CFG_F(f)	  offsetof(struct pm_config, f), sizeof(((struct pm_config *)0)->f)
+#define CFG_SPAN(a, b)                                                                     \
+	offsetof(struct pm_config, a),                                                     \
+		offsetof(struct pm_config, b) + sizeof(((struct pm_config *)0)->b) -       \
+			offsetof(struct pm_config, a)
+
 static const struct cfg_key cfg_keys[] = {
-	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen, false},
-	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval, false},
-	{"web_config", "web-config", "a file path (TLS, bearer tokens)", cfg_set_web_config, false},
-	{"cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root, false},
-	{"proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root, false},
-	{"cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode, false},
-	{"zombie_grace", "zombie-grace", "a duration, e.g. 60s", cfg_set_zombie_grace, false},
-	{"kubelet", "kubelet", "a URL, e.g. https://127.0.0.1:10250", cfg_set_kubelet, false},
-	{"kubelet_token_file", "kubelet-token-file", "a file path", cfg_set_token_file, false},
-	{"kubelet_ca_file", "kubelet-ca-file", "a file path", cfg_set_ca_file, false},
+	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen, "127.0.0.1:9477",
+	 NULL, "HOST:PORT",
+	 "serve metrics here; \":PORT\" = all addresses,\n\"[::1]:PORT\" for IPv6",
+	 CFG_SPAN(http.listen_host, http.listen_port), 0},
+	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval, "1s", NULL,
+	 "DURATION", "sampling interval, 100ms to 1h", CFG_F(collect.interval_ms), 0},
+	{"web_config", "web-config", "a file path (TLS, bearer tokens)", cfg_set_web_config, NULL,
+	 NULL, "FILE",
+	 "TLS and bearer tokens for /metrics and /v1/pods\n(tls_server_config, "
+	 "bearer_tokens_file)",
+	 CFG_F(http.web_config), 0},
+	{"cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root, NULL,
+	 "found from /proc/self/mountinfo", "DIR", "cgroup root", CFG_F(collect.cgroup_root), 0},
+	{"proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root, "/proc", NULL,
+	 "DIR", "procfs root", CFG_F(collect.proc_root), 0},
+	{"cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode, "auto", NULL, "MODE",
+	 "auto, v2 or v1", CFG_F(collect.cgroup_mode), 0},
+	{"zombie_grace", "zombie-grace", "a duration, e.g. 60s", cfg_set_zombie_grace, "60s", NULL,
+	 "DUR", "exited, unreaped this long: a zombie", CFG_F(collect.zombie_grace_ms), 0},
+	{"force_raw_tp", "force-raw-tp", "true or false", cfg_set_force_raw_tp, "false", NULL,
+	 NULL,
+	 "attach the raw_tp twins even where tp_btf works\n(also when PODMETER_FORCE_RAW_TP "
+	 "is set at start)",
+	 CFG_F(collect.force_raw_tp), CFG_BOOL},
+	{"kubelet", "kubelet", "a URL, e.g. https://127.0.0.1:10250", cfg_set_kubelet, NULL,
+	 "none; names from --log-pods-dir", "URL",
+	 "the kubelet, e.g. https://127.0.0.1:10250 (its /pods;\na path given is kept)",
+	 CFG_F(kubelet.url), 0},
+	{"kubelet_token_file", "kubelet-token-file", "a file path", cfg_set_token_file, NULL, NULL,
+	 "F", "bearer token (e.g. the service account's)", CFG_F(kubelet.token_file), 0},
+	{"kubelet_ca_file", "kubelet-ca-file", "a file path", cfg_set_ca_file, NULL, NULL, "F",
+	 "CA to verify the kubelet's certificate", CFG_F(kubelet.ca_file), 0},
 	{"kubelet_insecure_tls", "kubelet-insecure-tls", "true or false", cfg_set_insecure_tls,
-	 true},
-	{"kubelet_interval", "kubelet-interval", "a duration, e.g. 30s", cfg_set_kubelet_interval, false},
-	{"log_pods_dir", "log-pods-dir", "a directory path", cfg_set_log_pods_dir, false},
-	{"net_local", "net-local", "CIDRs, e.g. 10.1.0.0/16,fd00:1::/64", cfg_set_net_local, false},
-	{"net_in_zone", "net-in-zone", "CIDRs, e.g. 10.1.0.0/16", cfg_set_net_in_zone, false},
-	{"net_cross_zone", "net-cross-zone", "CIDRs, e.g. 10.2.0.0/16", cfg_set_net_cross_zone, false},
+	 "false", NULL, NULL, "do not verify it (labs only)", CFG_F(kubelet.insecure_tls),
+	 CFG_BOOL},
+	{"kubelet_interval", "kubelet-interval", "a duration, e.g. 30s", cfg_set_kubelet_interval,
+	 "30s", NULL, "DUR", "refresh (also when a new pod appears)",
+	 CFG_F(kubelet.interval_ms), 0},
+	{"log_pods_dir", "log-pods-dir", "a directory path", cfg_set_log_pods_dir,
+	 "/var/log/pods", NULL, "DIR", "<namespace>_<name>_<uid> dirs name the pods",
+	 CFG_F(kubelet.log_pods_dir), 0},
+	{"net_local", "net-local", "CIDRs, e.g. 10.1.0.0/16,fd00:1::/64", cfg_set_net_local, NULL,
+	 "built in: loopback", "CIDRS", "the CIDRs (comma-separated) of class local",
+	 CFG_F(net), CFG_RELOAD},
+	{"net_in_zone", "net-in-zone", "CIDRs, e.g. 10.1.0.0/16", cfg_set_net_in_zone, NULL,
+	 "built in: RFC 1918, 100.64/10, 169.254/16, fc00::/7, fe80::/10", "CIDRS",
+	 "the CIDRs of class in-zone", CFG_F(net), CFG_RELOAD},
+	{"net_cross_zone", "net-cross-zone", "CIDRs, e.g. 10.2.0.0/16", cfg_set_net_cross_zone,
+	 NULL, NULL, "CIDRS", "the CIDRs of class cross-zone", CFG_F(net), CFG_RELOAD},
 	{"net_cross_region", "net-cross-region", "CIDRs, e.g. 10.3.0.0/16",
-	 cfg_set_net_cross_region, false},
-	{"net_internet", "net-internet", "CIDRs, e.g. 192.0.2.0/24", cfg_set_net_internet, false},
+	 cfg_set_net_cross_region, NULL, NULL, "CIDRS", "the CIDRs of class cross-region",
+	 CFG_F(net), CFG_RELOAD},
+	{"net_internet", "net-internet", "CIDRs, e.g. 192.0.2.0/24", cfg_set_net_internet, NULL,
+	 "built in: the rest", "CIDRS",
+	 "the CIDRs of class internet (each net key's list\nis over the config file's list "
+	 "for it)",
+	 CFG_F(net), CFG_RELOAD},
 	{"price_cpu_core_hour", "price-cpu-core-hour", "dollars, e.g. 0.031611", cfg_set_price_cpu,
-	 false},
+	 CFG_STR(PM_PRICE_CPU_CORE_HOUR), NULL, "$", "CPU price per core-hour",
+	 CFG_F(prices.cpu_core_hour), CFG_RELOAD},
 	{"price_memory_gib_hour", "price-memory-gib-hour", "dollars, e.g. 0.004237",
-	 cfg_set_price_memory, false},
-	{"price_gpu_hour", "price-gpu-hour", "dollars, e.g. 0.95", cfg_set_price_gpu, false},
-	{"price_node_hour", "price-node-hour", "dollars, e.g. 0.192", cfg_set_price_node, false},
+	 cfg_set_price_memory, CFG_STR(PM_PRICE_MEMORY_GIB_HOUR), NULL, "$",
+	 "memory price per GiB-hour", CFG_F(prices.memory_gib_hour), CFG_RELOAD},
+	{"price_gpu_hour", "price-gpu-hour", "dollars, e.g. 0.95", cfg_set_price_gpu,
+	 CFG_STR(PM_PRICE_GPU_HOUR), NULL, "$", "GPU price per GPU-hour", CFG_F(prices.gpu_hour),
+	 CFG_RELOAD},
+	{"price_node_hour", "price-node-hour", "dollars, e.g. 0.192", cfg_set_price_node, NULL,
+	 NULL, "$",
+	 "the node's hourly price, split into CPU, memory\nand GPU by the ratios of the three "
+	 "above\n(OpenCost spec, Appendix A)",
+	 CFG_F(prices.node_hour), CFG_RELOAD},
 	{"price_egress_local", "price-egress-local", "dollars per GiB, e.g. 0",
-	 cfg_set_egress_local, false},
+	 cfg_set_egress_local, CFG_STR(PM_PRICE_EGRESS_LOCAL), NULL, "$",
+	 "egress per GiB to class local", CFG_F(prices.egress_gib[PM_NET_LOCAL]), CFG_RELOAD},
 	{"price_egress_in_zone", "price-egress-in-zone", "dollars per GiB, e.g. 0",
-	 cfg_set_egress_in_zone, false},
+	 cfg_set_egress_in_zone, CFG_STR(PM_PRICE_EGRESS_IN_ZONE), NULL, "$",
+	 "egress per GiB to class in-zone", CFG_F(prices.egress_gib[PM_NET_IN_ZONE]),
+	 CFG_RELOAD},
 	{"price_egress_cross_zone", "price-egress-cross-zone", "dollars per GiB, e.g. 0.01",
-	 cfg_set_egress_cross_zone, false},
+	 cfg_set_egress_cross_zone, CFG_STR(PM_PRICE_EGRESS_CROSS_ZONE), NULL, "$",
+	 "egress per GiB to class cross-zone", CFG_F(prices.egress_gib[PM_NET_CROSS_ZONE]),
+	 CFG_RELOAD},
 	{"price_egress_cross_region", "price-egress-cross-region", "dollars per GiB, e.g. 0.02",
-	 cfg_set_egress_cross_region, false},
+	 cfg_set_egress_cross_region, CFG_STR(PM_PRICE_EGRESS_CROSS_REGION), NULL, "$",
+	 "egress per GiB to class cross-region", CFG_F(prices.egress_gib[PM_NET_CROSS_REGION]),
+	 CFG_RELOAD},
 	{"price_egress_internet", "price-egress-internet", "dollars per GiB, e.g. 0.12",
-	 cfg_set_egress_internet, false},
-	{"node_cpu_cores", "node-cpu-cores", "cores, e.g. 16", cfg_set_node_cpu, false},
-	{"node_memory", "node-memory", "bytes, e.g. 64Gi", cfg_set_node_memory, false},
-	{"node_gpus", "node-gpus", "a count, e.g. 8", cfg_set_node_gpus, false},
+	 cfg_set_egress_internet, CFG_STR(PM_PRICE_EGRESS_INTERNET), NULL, "$",
+	 "egress per GiB to class internet", CFG_F(prices.egress_gib[PM_NET_INTERNET]),
+	 CFG_RELOAD},
+	{"node_cpu_cores", "node-cpu-cores", "cores, e.g. 16", cfg_set_node_cpu, NULL,
+	 "online CPUs", "N", "cores the node is priced for", CFG_F(prices.node_cpu_cores),
+	 CFG_RELOAD},
+	{"node_memory", "node-memory", "bytes, e.g. 64Gi", cfg_set_node_memory, NULL, "MemTotal",
+	 "BYTES", "memory it is priced for", CFG_F(prices.node_memory_bytes), CFG_RELOAD},
+	{"node_gpus", "node-gpus", "a count, e.g. 8", cfg_set_node_gpus, "0", NULL, "N",
+	 "GPUs it is priced for", CFG_F(prices.node_gpus), CFG_RELOAD},
 	{"overhead_groups", "overhead-groups", "a count, 0 to 1000, e.g. 10",
-	 cfg_set_overhead_groups, false},
-	{"report_window", "report-window", "a duration, e.g. 60s", cfg_set_report_window, false},
-	{"spool", "spool", "a directory path", cfg_set_spool, false},
-	{"spool_max_bytes", "spool-max-bytes", "bytes, e.g. 64Mi", cfg_set_spool_max, false},
-	{"pin_dir", "pin-dir", "a directory on bpffs, or none", cfg_set_pin_dir, false},
-	{"reconciler", "reconciler", "a URL, e.g. https://reconciler:8443",
-	 cfg_set_reconciler, false},
-	{"reconciler_token_file", "reconciler-token-file", "a file path", cfg_set_rec_token, false},
-	{"reconciler_ca_file", "reconciler-ca-file", "a file path", cfg_set_rec_ca, false},
-	{"reconciler_cert_file", "reconciler-cert-file", "a file path", cfg_set_rec_cert, false},
-	{"reconciler_key_file", "reconciler-key-file", "a file path", cfg_set_rec_key, false},
+	 cfg_set_overhead_groups, "10", NULL, "N",
+	 "node overhead groups (units, slices, containers\noutside pods) shown by name; the "
+	 "rest in one\n\"other\" row",
+	 CFG_F(collect.overhead_groups), 0},
+	{"report_window", "report-window", "a duration, e.g. 60s", cfg_set_report_window, "60s",
+	 NULL, "DUR", "one report per window", CFG_F(report.window_ms), 0},
+	{"spool", "spool", "a directory path", cfg_set_spool, "/var/lib/podmeter/spool", NULL,
+	 "DIR", "reports are written here first", CFG_F(report.spool_dir), 0},
+	{"spool_max_bytes", "spool-max-bytes", "bytes, e.g. 64Mi", cfg_set_spool_max, "64Mi", NULL,
+	 "BYTES", "the spool's bound; the oldest go first", CFG_F(report.spool_max_bytes), 0},
+	{"pin_dir", "pin-dir", "a directory on bpffs, or none", cfg_set_pin_dir,
+	 "/sys/fs/bpf/podmeter", NULL, "DIR",
+	 "programs, links and counters are pinned here on\nbpffs and adopted by the next "
+	 "agent; none = off",
+	 CFG_F(collect.pin_dir), 0},
+	{"reconciler", "reconciler", "a URL, e.g. https://reconciler:8443", cfg_set_reconciler,
+	 NULL, "none; they stay spooled", "URL",
+	 "POST reports here, e.g. http://reconciler:9480\n(its /v1/reports)",
+	 CFG_F(reconciler.url), 0},
+	{"reconciler_token_file", "reconciler-token-file", "a file path", cfg_set_rec_token, NULL,
+	 NULL, "F", "bearer token for the reconciler", CFG_F(reconciler.token_file), 0},
+	{"reconciler_ca_file", "reconciler-ca-file", "a file path", cfg_set_rec_ca, NULL, NULL,
+	 "F", "CA to verify the reconciler's certificate", CFG_F(reconciler.ca_file), 0},
+	{"reconciler_cert_file", "reconciler-cert-file", "a file path", cfg_set_rec_cert, NULL,
+	 NULL, "F", "client certificate (mTLS)", CFG_F(reconciler.cert_file), 0},
+	{"reconciler_key_file", "reconciler-key-file", "a file path", cfg_set_rec_key, NULL, NULL,
+	 "F", "client key (mTLS)", CFG_F(reconciler.key_file), 0},
 	{"reconciler_timeout", "reconciler-timeout", "a duration, e.g. 10s", cfg_set_rec_timeout,
-	 false},
+	 "10s", NULL, "DUR", "per request", CFG_F(reconciler.timeout_ms), 0},
 	{"reconciler_retry_max", "reconciler-retry-max", "a duration, e.g. 30s",
-	 cfg_set_rec_retry_max, false},
-	{"cluster", "cluster", "a name, e.g. prod-eu-1", cfg_set_cluster, false},
-	{"node_name", "node-name", "a name, e.g. node-a", cfg_set_node_name, false},
-	{"gpu_devices", "gpu-devices", "device paths, e.g. /dev/accel0", cfg_set_gpu_devices, false},
+	 cfg_set_rec_retry_max, "30s", NULL, "DUR", "retries back off up to this",
+	 CFG_F(reconciler.retry_max_ms), 0},
+	{"cluster", "cluster", "a name, e.g. prod-eu-1", cfg_set_cluster, NULL, NULL, "NAME",
+	 "cluster name in reports", CFG_F(report.cluster), 0},
+	{"node_name", "node-name", "a name, e.g. node-a", cfg_set_node_name, NULL, "the host name",
+	 "NAME", "node name in reports", CFG_F(report.node_name), 0},
+	{"gpu_devices", "gpu-devices", "device paths, e.g. /dev/accel0", cfg_set_gpu_devices, NULL,
+	 NULL, "PATHS",
+	 "more device files whose ioctls count as GPU\ndriver calls (comma-separated; "
+	 "/dev/nvidia*,\n/dev/dri/renderD*, /dev/kfd, /dev/accel/* built in)",
+	 CFG_F(collect.gpu_devices), 0},
 	{"report_labels", "report-labels", "label keys, e.g. team,app.kubernetes.io/name",
-	 cfg_set_report_labels, false},
-	{"idle_window", "idle-window", "a duration, e.g. 1h", cfg_set_idle_window, false},
+	 cfg_set_report_labels, NULL, NULL, "KEYS",
+	 "pod labels whose values go into reports, for\ncharge-back (comma-separated, at most 8)",
+	 CFG_F(report.labels), 0},
+	{"idle_window", "idle-window", "a duration, e.g. 1h", cfg_set_idle_window, "1h", NULL,
+	 "DUR", "idle and zombie pods are judged over this",
+	 CFG_F(detection.idle_window_ms), CFG_RELOAD},
 	{"idle_cpu_ratio", "idle-cpu-ratio", "a share of the request, e.g. 0.05", cfg_set_idle_ratio,
-	 false},
-	{"idle_cpu_cores", "idle-cpu-cores", "cores, e.g. 10m", cfg_set_idle_cpu, false},
+	 "0.05", NULL, "R", "idle: CPU under this share of the request",
+	 CFG_F(detection.idle_cpu_ratio), CFG_RELOAD},
+	{"idle_cpu_cores", "idle-cpu-cores", "cores, e.g. 10m", cfg_set_idle_cpu, "10m", NULL, "C",
+	 "idle: CPU under C cores without a request",
+	 CFG_F(detection.idle_cpu_cores), CFG_RELOAD},
 	{"idle_net_bytes_per_second", "idle-net-bytes-per-second", "bytes, e.g. 1Ki",
-	 cfg_set_idle_net, false},
-	{"zombie_cpu_cores", "zombie-cpu-cores", "cores, e.g. 5m", cfg_set_zombie_cpu, false},
-	{"zombie_memory", "zombie-memory", "bytes, e.g. 16Mi", cfg_set_zombie_memory, false},
+	 cfg_set_idle_net, "1Ki", NULL, "B", "idle: traffic under B a second (and no GPU work)",
+	 CFG_F(detection.idle_net_bytes_s), CFG_RELOAD},
+	{"zombie_cpu_cores", "zombie-cpu-cores", "cores, e.g. 5m", cfg_set_zombie_cpu, "5m", NULL,
+	 "C", "workload zombie: CPU under C cores, no traffic",
+	 CFG_F(detection.zombie_cpu_cores), CFG_RELOAD},
+	{"zombie_memory", "zombie-memory", "bytes, e.g. 16Mi", cfg_set_zombie_memory, "16Mi", NULL,
+	 "BYTES", "workload zombie: while holding this much memory\n(or any GPU memory)",
+	 CFG_F(detection.zombie_memory_bytes), CFG_RELOAD},
 };
 
 #define CFG_NKEYS ((int)(sizeof(cfg_keys) / sizeof(cfg_keys[0])))
 _Static_assert(CFG_NKEYS <= 64, "the config file's seen-key mask is 64 bits");
-
 
 /* Index of @key in cfg_keys, hyphens and underscores alike; -1 when unknown. */
 static int cfg_key_index(const char *key)
@@ -963,41 +1091,48 @@ static int cfg_apply(struct pm_config *cfg, const struct cfg_key *k, const char 
 
 void config__defaults(struct pm_config *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	strcpy(cfg->listen_host, PM_DEFAULT_LISTEN_HOST);
-	cfg->listen_port = PM_DEFAULT_LISTEN_PORT;
-	cfg->interval_ms = PM_DEFAULT_INTERVAL_MS;
-	strcpy(cfg->proc_root, PM_DEFAULT_PROC_ROOT);
-	cfg->cgroup_mode = PM_CG_AUTO;
-	cfg->zombie_grace_ms = PM_DEFAULT_ZOMBIE_GRACE_MS;
-	cfg->kubelet_interval_ms = PM_DEFAULT_KUBELET_INTERVAL_MS;
-	strcpy(cfg->log_pods_dir, PM_DEFAULT_LOG_PODS_DIR);
-	cfg->price_cpu_core_hour = PM_PRICE_CPU_CORE_HOUR;
-	cfg->price_memory_gib_hour = PM_PRICE_MEMORY_GIB_HOUR;
-	cfg->price_gpu_hour = PM_PRICE_GPU_HOUR;
-	cfg->price_egress_gib[PM_NET_LOCAL] = PM_PRICE_EGRESS_LOCAL;
-	cfg->price_egress_gib[PM_NET_IN_ZONE] = PM_PRICE_EGRESS_IN_ZONE;
-	cfg->price_egress_gib[PM_NET_CROSS_ZONE] = PM_PRICE_EGRESS_CROSS_ZONE;
-	cfg->price_egress_gib[PM_NET_CROSS_REGION] = PM_PRICE_EGRESS_CROSS_REGION;
-	cfg->price_egress_gib[PM_NET_INTERNET] = PM_PRICE_EGRESS_INTERNET;
-	cfg->report_window_ms = PM_DEFAULT_REPORT_WINDOW_MS;
-	strcpy(cfg->spool_dir, PM_DEFAULT_SPOOL_DIR);
-	strcpy(cfg->pin_dir, PM_DEFAULT_PIN_DIR);
-	cfg->spool_max_bytes = PM_DEFAULT_SPOOL_MAX_BYTES;
-	cfg->overhead_groups = PM_DEFAULT_OVERHEAD_GROUPS;
-	cfg->reconciler_timeout_ms = PM_DEFAULT_RECONCILER_TIMEOUT_MS;
-	cfg->reconciler_retry_max_ms = PM_DEFAULT_RECONCILER_RETRY_MAX_MS;
-	{
-		struct pm_detect_cfg d;
+	char why[CFG_WHY_MAX];
+	int k;
 
-		detect__defaults(&d);
-		cfg->idle_window_ms = (uint64_t)(d.window_s * 1000);
-		cfg->idle_cpu_ratio = d.idle_cpu_ratio;
-		cfg->idle_cpu_cores = d.idle_cpu_cores;
-		cfg->idle_net_bytes_s = d.idle_net_bytes_s;
-		cfg->zombie_cpu_cores = d.zombie_cpu_cores;
-		cfg->zombie_memory_bytes = (int64_t)d.zombie_memory_bytes;
+	memset(cfg, 0, sizeof(*cfg));
+	/* test_config checks that every default goes through its setter */
+	for (k = 0; k < CFG_NKEYS; k++)
+		if (cfg_keys[k].def)
+			cfg_apply(cfg, &cfg_keys[k], cfg_keys[k].def, why, sizeof(why));
+}
+
+const char *config__key_default(const char *key)
+{
+	int k = key ? cfg_key_index(key) : -1;
+
+	return k < 0 ? NULL : cfg_keys[k].def;
+}
+
+const char *config__key(int i, bool *reloadable)
+{
+	if (i < 0 || i >= CFG_NKEYS)
+		return NULL;
+	if (reloadable)
+		*reloadable = cfg_keys[i].flags & CFG_RELOAD;
+	return cfg_keys[i].key;
+}
+
+int config__fixed_changed(const struct pm_config *old, const struct pm_config *fresh,
+			  const char **keys, int max)
+{
+	const struct cfg_key *k;
+	int i, n = 0;
+
+	for (i = 0; i < CFG_NKEYS; i++) {
+		k = &cfg_keys[i];
+		if (k->flags & CFG_RELOAD ||
+		    !memcmp((const char *)old + k->off, (const char *)fresh + k->off, k->len))
+			continue;
+		if (n < max)
+			keys[n] = k->key;
+		n++;
 	}
+	return n;
 }
 
 static void cfg_err_unknown(char *err, size_t errlen, const char *prefix, const char *key)
@@ -1284,7 +1419,7 @@ static int cfg_next_opt(int argc, char **argv, int *i, struct cfg_opt *o, char *
 	}
 	if (eq)
 		o->value = eq + 1;
-	else if (o->key && o->key->boolean)
+	else if (o->key && (o->key->flags & CFG_BOOL))
 		o->value = "true";
 	else if (*i < argc)
 		o->value = argv[(*i)++];
@@ -1346,6 +1481,9 @@ int config__from_args(struct pm_config *cfg, int argc, char **argv, char *err, s
 		return 1;
 	}
 	config__defaults(&tmp);
+	/* the one place the environment is read: kept for scripts and tests that set it */
+	if (getenv("PODMETER_FORCE_RAW_TP"))
+		tmp.collect.force_raw_tp = true;
 	if (file) {
 		ret = config__load_file(&tmp, file, err, errlen);
 		if (ret)
@@ -1358,93 +1496,57 @@ int config__from_args(struct pm_config *cfg, int argc, char **argv, char *err, s
 	return 0;
 }
 
+#define CFG_HELP_COL 32
+
+#define CFG_HELP_COL 32
+#define CFG_HELP_WIDTH 100
+
+/* One key's lines of --help: flag and value, then its text and default. */
+static void cfg_usage_key(FILE *f, const struct cfg_key *k)
+{
+	const char *line = k->help, *nl;
+	char def[160];
+	int col, n;
+
+	if (k->def)
+		snprintf(def, sizeof(def), "(default %s)", k->def);
+	else if (k->none)
+		snprintf(def, sizeof(def), "(default: %s)", k->none);
+	else
+		snprintf(def, sizeof(def), "(default none)");
+	col = fprintf(f, "  %c --%s%s%s", k->flags & CFG_RELOAD ? '*' : ' ', k->flag,
+		      k->arg ? " " : "", k->arg ? k->arg : "");
+	for (;;) {
+		nl = strchr(line, '\n');
+		n = nl ? (int)(nl - line) : (int)strlen(line);
+		if (col >= CFG_HELP_COL) {
+			fputc('\n', f);
+			col = 0;
+		}
+		col += fprintf(f, "%*s%.*s", CFG_HELP_COL - col, "", n, line);
+		if (!nl)
+			break;
+		fputc('\n', f);
+		col = 0;
+		line = nl + 1;
+	}
+	if (col + 1 + (int)strlen(def) > CFG_HELP_WIDTH)
+		fprintf(f, "\n%*s%s\n", CFG_HELP_COL, "", def);
+	else
+		fprintf(f, " %s\n", def);
+}
+
 void config__usage(FILE *f)
 {
-	unsigned long long iv = PM_DEFAULT_INTERVAL_MS;
+	int k;
 
 	fprintf(f, "usage: podmeter run|check [options]\n"
 		   "\n"
-		   "options (flags override the --config file, which overrides the defaults):\n");
-	fprintf(f,
-		"  --listen HOST:PORT     serve metrics here (default %s:%d);\n"
-		"                         \":PORT\" = all addresses, \"[::1]:PORT\" for IPv6\n",
-		PM_DEFAULT_LISTEN_HOST, PM_DEFAULT_LISTEN_PORT);
-	fprintf(f, "  --web-config FILE      TLS and bearer tokens for /metrics and /v1/pods\n"
-		   "                         (tls_server_config, bearer_tokens_file)\n");
-	if (iv % 1000)
-		fprintf(f,
-			"  --interval DURATION    sampling interval, 100ms to 1h (default "
-			"%llums)\n",
-			iv);
-	else
-		fprintf(f,
-			"  --interval DURATION    sampling interval, 100ms to 1h (default %llus)\n",
-			iv / 1000);
-	fprintf(f,
-		"  --config FILE          YAML file of key: value, keys as the flags\n"
-		"  --cgroup-root DIR      cgroup root (default: found from /proc/self/mountinfo)\n"
-		"  --proc-root DIR        procfs root (default %s)\n"
-		"  --cgroup-mode MODE     auto, v2 or v1 (default auto)\n"
-		"  --zombie-grace DUR     exited, unreaped this long: a zombie (default 60s)\n"
-		"  --kubelet URL          the kubelet, e.g. https://127.0.0.1:10250 (its /pods;\n"
-		"                         a path given is kept); default none: names from\n"
-		"                         --log-pods-dir\n"
-		"  --kubelet-token-file F bearer token (e.g. the service account's)\n"
-		"  --kubelet-ca-file F    CA to verify the kubelet's certificate\n"
-		"  --kubelet-insecure-tls do not verify it (labs only)\n"
-		"  --kubelet-interval DUR refresh (default 30s; also when a new pod appears)\n"
-		"  --log-pods-dir DIR     <namespace>_<name>_<uid> dirs (default /var/log/pods)\n"
-		"  --net-CLASS CIDRS      the CIDRs (comma-separated) of a network class, over\n"
-		"                         the config file's list for it:\n"
-		"                         local, in-zone, cross-zone, cross-region, internet;\n"
-		"                         built in: loopback local; RFC 1918, 100.64/10,\n"
-		"                         169.254/16, fc00::/7, fe80::/10 in-zone; else internet\n",
-		PM_DEFAULT_PROC_ROOT);
-	fprintf(f,
-		"  --price-cpu-core-hour $     CPU price per core-hour (default %g)\n"
-		"  --price-memory-gib-hour $   memory price per GiB-hour (default %g)\n"
-		"  --price-gpu-hour $          GPU price per GPU-hour (default %g)\n"
-		"  --price-node-hour $         the node's hourly price, split into CPU, memory\n"
-		"                              and GPU by the ratios of the three above\n"
-		"                              (OpenCost spec, Appendix A; default none)\n"
-		"  --price-egress-CLASS $      egress per GiB to a network class (defaults:\n"
-		"                              local %g, in-zone %g, cross-zone %g,\n"
-		"                              cross-region %g, internet %g)\n"
-		"  --node-cpu-cores N          cores the node is priced for (default: online CPUs)\n"
-		"  --node-memory BYTES         memory it is priced for (default: MemTotal)\n"
-		"  --node-gpus N               GPUs it is priced for (default 0)\n"
-		"  --overhead-groups N         node overhead groups (units, slices, containers\n"
-		"                              outside pods) shown by name; the rest in one\n"
-		"                              \"other\" row (default 10)\n"
-		"                              (default prices: OpenCost's defaults)\n"
-		"  --report-window DUR         one report per window (default 60s)\n"
-		"  --spool DIR                 reports are written here first (default %s)\n"
-		"  --spool-max-bytes BYTES     the spool's bound; the oldest go first (default 64Mi)\n"
-		"  --pin-dir DIR               programs, links and counters are pinned here on\n"
-		"                              bpffs and adopted by the next agent; none = off\n"
-		"                              (default %s)\n"
-		"  --reconciler URL            POST reports here, e.g. http://reconciler:9480 (its\n"
-		"                              /v1/reports; default none: they stay spooled)\n"
-		"  --reconciler-token-file F   bearer token; --reconciler-ca-file F, --reconciler-\n"
-		"                              cert-file F, --reconciler-key-file F for (m)TLS\n"
-		"  --reconciler-timeout DUR    per request (default 10s)\n"
-		"  --reconciler-retry-max DUR  retries back off up to this (default 30s)\n"
-		"  --cluster NAME              cluster name in reports (default none)\n"
-		"  --node-name NAME            node name in reports (default: the host name)\n"
-		"  --report-labels KEYS        pod labels whose values go into reports, for\n"
-		"                              charge-back (comma-separated, at most 8; default none)\n"
-		"  --idle-window DUR           idle and zombie pods are judged over this (default 1h)\n"
-		"  --idle-cpu-ratio R          idle: CPU under this share of the request (0.05),\n"
-		"  --idle-cpu-cores C          or under C cores without a request (10m), and\n"
-		"  --idle-net-bytes-per-second B  traffic under B (1Ki), no GPU work\n"
-		"  --zombie-cpu-cores C        workload zombie: under C cores (5m), no traffic,\n"
-		"  --zombie-memory BYTES       while holding this much memory (16Mi) or GPU memory\n"
-		"  --gpu-devices PATHS         more device files whose ioctls count as GPU\n"
-		"                              driver calls (comma-separated; /dev/nvidia*,\n"
-		"                              /dev/dri/renderD*, /dev/kfd, /dev/accel/* built in)\n"
-		"  -h, --help                  show this help\n",
-		PM_PRICE_CPU_CORE_HOUR, PM_PRICE_MEMORY_GIB_HOUR, PM_PRICE_GPU_HOUR,
-		PM_PRICE_EGRESS_LOCAL, PM_PRICE_EGRESS_IN_ZONE, PM_PRICE_EGRESS_CROSS_ZONE,
-		PM_PRICE_EGRESS_CROSS_REGION, PM_PRICE_EGRESS_INTERNET, PM_DEFAULT_SPOOL_DIR,
-		PM_DEFAULT_PIN_DIR);
+		   "options (flags override the --config file, which overrides the defaults;\n"
+		   "each is also a config file key, with '_' for '-'; SIGHUP reloads those\n"
+		   "marked *, the others take effect at restart):\n"
+		   "    --config FILE               YAML file of key: value, keys as the flags\n");
+	for (k = 0; k < CFG_NKEYS; k++)
+		cfg_usage_key(f, &cfg_keys[k]);
+	fprintf(f, "    -h, --help                  show this help\n");
 }

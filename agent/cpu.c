@@ -515,7 +515,7 @@ static void src_cpu_born(void *ctx, __u64 cgid, const char *path)
 
 static int src_cpu_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
 {
-	return cpu__open((struct pm_cpu **)out, env->hier, env->cfg->proc_root, env->force_raw_tp,
+	return cpu__open((struct pm_cpu **)out, env->hier, env->cfg->collect.proc_root, env->force_raw_tp,
 			 err, errlen);
 }
 

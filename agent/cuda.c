@@ -887,7 +887,7 @@ static int src_cuda_open(void **out, const struct pm_source_env *env, char *err,
 
 	(void)err;
 	(void)errlen;
-	if (cuda__open((struct pm_cuda **)out, env->hier, env->cfg->proc_root, why, sizeof(why))) {
+	if (cuda__open((struct pm_cuda **)out, env->hier, env->cfg->collect.proc_root, why, sizeof(why))) {
 		fprintf(stderr, "warning: cuda: %s; running without CUDA counts\n", why);
 		*out = NULL;
 	}

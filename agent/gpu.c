@@ -672,7 +672,7 @@ static int src_gpu_open(void **out, const struct pm_source_env *env, char *err, 
 	(void)err;
 	(void)errlen;
 	*out = NULL;
-	if (gpu__open(&g, env->hier, NULL, cfg->gpu_devices[0] ? cfg->gpu_devices : NULL,
+	if (gpu__open(&g, env->hier, NULL, cfg->collect.gpu_devices[0] ? cfg->collect.gpu_devices : NULL,
 		      env->force_raw_tp, why, sizeof(why))) {
 		fprintf(stderr, "warning: gpu: %s; running without GPU driver counts\n", why);
 		return 0;

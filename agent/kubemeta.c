@@ -81,7 +81,7 @@ static size_t fetch_write(char *ptr, size_t size, size_t n, void *arg)
 static void fetch_options(CURL *c, const struct pm_config *cfg, struct curl_slist *hdrs,
 			  struct fetch_sink *sink)
 {
-	curl_easy_setopt(c, CURLOPT_URL, cfg->kubelet_url);
+	curl_easy_setopt(c, CURLOPT_URL, cfg->kubelet.url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
@@ -91,9 +91,9 @@ static void fetch_options(CURL *c, const struct pm_config *cfg, struct curl_slis
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	if (hdrs)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	if (cfg->kubelet_ca_file[0])
-		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->kubelet_ca_file);
-	if (cfg->kubelet_insecure_tls) {
+	if (cfg->kubelet.ca_file[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, cfg->kubelet.ca_file);
+	if (cfg->kubelet.insecure_tls) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
@@ -106,7 +106,7 @@ static void fetch_options(CURL *c, const struct pm_config *cfg, struct curl_slis
 static int fetch(const struct pm_config *cfg, struct pm_kubelet_parser *parser, char *err,
 		 size_t errlen)
 {
-	struct curl_slist *hdrs = curlutil__bearer(NULL, cfg->kubelet_token_file);
+	struct curl_slist *hdrs = curlutil__bearer(NULL, cfg->kubelet.token_file);
 	struct fetch_sink sink = { .curl = curl_easy_init(), .parser = parser };
 	CURLcode rc;
 
@@ -181,7 +181,7 @@ static void publish(struct pm_kubemeta *k, struct pm_pod_meta *pods, size_t n)
 	kubelet__free_pods(k->pods, k->n_pods);
 	k->pods = pods;
 	k->n_pods = n;
-	k->listed = k->cfg.kubelet_url[0] != '\0';
+	k->listed = k->cfg.kubelet.url[0] != '\0';
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -196,9 +196,9 @@ static void state_change(struct pm_kubemeta *k, bool failing, const char *why)
 	k->failing = failing;
 	if (failing)
 		fprintf(stderr, "warning: kubelet: GET %s: %s; keeping the last pod metadata\n",
-			k->cfg.kubelet_url, why);
+			k->cfg.kubelet.url, why);
 	else
-		fprintf(stderr, "kubelet: GET %s: answering again\n", k->cfg.kubelet_url);
+		fprintf(stderr, "kubelet: GET %s: answering again\n", k->cfg.kubelet.url);
 }
 
 /* The kubelet's list, parsed as it arrives. */
@@ -229,8 +229,8 @@ static void refresh(struct pm_kubemeta *k)
 	size_t n, skipped;
 	char err[256];
 
-	if (!k->cfg.kubelet_url[0]) {
-		if (!scan_log_pods(k->cfg.log_pods_dir, &pods, &n))
+	if (!k->cfg.kubelet.url[0]) {
+		if (!scan_log_pods(k->cfg.kubelet.log_pods_dir, &pods, &n))
 			publish(k, pods, n);
 		return;
 	}
@@ -272,7 +272,7 @@ static bool before(const struct timespec *a, const struct timespec *b)
 static bool wait_next(struct pm_kubemeta *k, uint64_t took_ms)
 {
 	uint64_t gap = took_ms * 2 > POKE_GAP_MS ? took_ms * 2 : POKE_GAP_MS;
-	struct timespec until = clock_in(CLOCK_REALTIME, k->cfg.kubelet_interval_ms);
+	struct timespec until = clock_in(CLOCK_REALTIME, k->cfg.kubelet.interval_ms);
 	struct timespec soon = clock_in(CLOCK_REALTIME, gap), *t;
 	bool stop;
 
@@ -311,9 +311,9 @@ static void *run(void *arg)
 /* The config checked the keys: at most PM_POD_LABELS, each short enough. */
 static void split_label_keys(struct pm_kubemeta *k)
 {
-	char copy[sizeof(k->cfg.report_labels)], *tok, *save;
+	char copy[sizeof(k->cfg.report.labels)], *tok, *save;
 
-	strcpy(copy, k->cfg.report_labels);
+	strcpy(copy, k->cfg.report.labels);
 	for (tok = strtok_r(copy, ",", &save); tok && k->n_label_keys < PM_POD_LABELS;
 	     tok = strtok_r(NULL, ",", &save))
 		snprintf(k->label_keys[k->n_label_keys++], PM_LABEL_KEY_MAX + 1, "%s", tok);

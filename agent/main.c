@@ -83,32 +83,16 @@ struct run_args {
 	char **argv;
 };
 
-/* Settings that only a restart changes: named when a reload finds them changed. */
+/* Settings that only a restart changes (not reloadable in the key table): named. */
 static void reload_warn_fixed(const struct pm_config *a, const struct pm_config *b)
 {
-	static const struct {
-		const char *key;
-		size_t off, len;
-	} fixed[] = {
-#define FIXED(k, f) { k, offsetof(struct pm_config, f), sizeof(((struct pm_config *)0)->f) }
-		FIXED("listen", listen_host), FIXED("listen", listen_port),
-		FIXED("interval", interval_ms), FIXED("cgroup_root", cgroup_root),
-		FIXED("proc_root", proc_root), FIXED("cgroup_mode", cgroup_mode),
-		FIXED("kubelet", kubelet_url), FIXED("report_window", report_window_ms),
-		FIXED("spool", spool_dir), FIXED("pin_dir", pin_dir),
-		FIXED("reconciler", reconciler_url), FIXED("node_name", node_name),
-		FIXED("cluster", cluster), FIXED("gpu_devices", gpu_devices),
-		FIXED("web_config", web_config), FIXED("report_labels", report_labels),
-		FIXED("overhead_groups", overhead_groups),
-#undef FIXED
-	};
-	size_t i;
+	const char *keys[64];
+	int i, n;
 
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (memcmp((const char *)a + fixed[i].off, (const char *)b + fixed[i].off,
-			   fixed[i].len))
-			fprintf(stderr, "warning: reload: %s changed; it takes effect at restart\n",
-				fixed[i].key);
+	n = config__fixed_changed(a, b, keys, 64);
+	for (i = 0; i < n && i < 64; i++)
+		fprintf(stderr, "warning: reload: %s changed; it takes effect at restart\n",
+			keys[i]);
 }
 
 /* SIGHUP: the config file and flags again; the agent goes on either way. */
@@ -144,7 +128,7 @@ static int tick_loop(struct pm_collector *col, struct pm_reporter *rep,
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
-		add_ms(&next, cfg->interval_ms);
+		add_ms(&next, cfg->collect.interval_ms);
 		tick(col, rep);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (!before(&now, &next)) {
@@ -217,12 +201,12 @@ static void *start_services(void *arg)
 	if (sv->ret)
 		return NULL;
 	collector__set_report_stats(sv->col, reporter__stats, sv->rep);
-	sv->http = http__start(cfg->listen_host, cfg->listen_port, collector__fresh,
-			       collector__health, sv->col, &cfg->web);
+	sv->http = http__start(cfg->http.listen_host, cfg->http.listen_port, collector__fresh,
+			       collector__health, sv->col, &cfg->http.web);
 	if (!sv->http) {
 		sv->ret = -errno;
 		snprintf(sv->err, sizeof(sv->err), "listen on %s:%u: %s; choose another with --listen",
-			 cfg->listen_host, cfg->listen_port, strerror(errno));
+			 cfg->http.listen_host, cfg->http.listen_port, strerror(errno));
 		return NULL;
 	}
 	sv->watching = !pthread_create(&sv->watchdog, NULL, watch, sv);
@@ -304,8 +288,8 @@ static int cmd_run(int argc, char **argv)
 	fprintf(stderr, "podmeter %s: cpu via %s, pods under %s; serving http://%s:%u/metrics, "
 			"collecting every %llu ms\n",
 		PM_VERSION, collector__attach_mode(col), collector__root(col),
-		cfg.listen_host[0] ? cfg.listen_host : "0.0.0.0", cfg.listen_port,
-		(unsigned long long)cfg.interval_ms);
+		cfg.http.listen_host[0] ? cfg.http.listen_host : "0.0.0.0", cfg.http.listen_port,
+		(unsigned long long)cfg.collect.interval_ms);
 
 	sig = tick_loop(col, sv.rep, &cfg, &set, &(struct run_args){ argc, argv });
 	fprintf(stderr, "podmeter: %s, stopping\n", strsignal(sig));
@@ -336,7 +320,7 @@ static int cmd_check(int argc, char **argv)
 /* Uninstall: counting stops, pinned counts are gone. */
 static int cmd_unpin(int argc, char **argv)
 {
-	const char *dir = PM_DEFAULT_PIN_DIR;
+	const char *dir = config__key_default("pin_dir");
 	int i, n;
 
 	for (i = 1; i < argc; i++) {
@@ -347,7 +331,8 @@ static int cmd_unpin(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: podmeter unpin [--pin-dir DIR]\n"
 			       "Removes everything the agent pinned under DIR (default %s):\n"
-			       "its programs detach and its counts are gone.\n", PM_DEFAULT_PIN_DIR);
+			       "its programs detach and its counts are gone.\n",
+			       config__key_default("pin_dir"));
 			return 0;
 		} else {
 			fprintf(stderr, "podmeter: unpin: unknown argument \"%s\"; see "

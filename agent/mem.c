@@ -376,7 +376,7 @@ static void src_mem_oom(void *ctx, __u64 cgid, __u32 pid, const char *comm)
 
 static int src_mem_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
 {
-	return mem__open((struct pm_mem **)out, env->hier, env->cfg->proc_root, env->force_raw_tp,
+	return mem__open((struct pm_mem **)out, env->hier, env->cfg->collect.proc_root, env->force_raw_tp,
 			 err, errlen);
 }
 

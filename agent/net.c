@@ -34,8 +34,8 @@ static int all_classes(const struct pm_config *cfg, struct pm_cidr *out)
 {
 	int n = cidr__defaults(out, NET_DEFAULT_CIDRS);
 
-	memcpy(out + n, cfg->cidrs, cfg->n_cidrs * sizeof(*out));
-	return n + cfg->n_cidrs;
+	memcpy(out + n, cfg->net.cidrs, cfg->net.n_cidrs * sizeof(*out));
+	return n + cfg->net.n_cidrs;
 }
 
 static int fill_classes(struct pm_net *net, const struct pm_cidr *all, int n, char *err,

@@ -307,8 +307,8 @@ static void src_proc_zombie(void *ctx, __u64 cgid, __u32 pid, __u32 ppid, const 
 
 static int src_proc_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
 {
-	return proc__open((struct pm_proc **)out, env->hier, env->cfg->zombie_grace_ms,
-			  env->force_raw_tp, env->cfg->proc_root, err, errlen);
+	return proc__open((struct pm_proc **)out, env->hier, env->cfg->collect.zombie_grace_ms,
+			  env->force_raw_tp, env->cfg->collect.proc_root, err, errlen);
 }
 
 static int src_proc_read(void *src, const struct pm_sink *sink)

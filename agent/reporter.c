@@ -39,34 +39,34 @@ int reporter__open(struct pm_reporter **out, const struct pm_config *cfg, char *
 		snprintf(err, errlen, "reports: out of memory");
 		return -ENOMEM;
 	}
-	r->window_s = cfg->report_window_ms / 1000.0;
-	snprintf(r->cluster, sizeof(r->cluster), "%s", cfg->cluster);
-	if (cfg->node_name[0])
-		snprintf(r->node, sizeof(r->node), "%s", cfg->node_name);
+	r->window_s = cfg->report.window_ms / 1000.0;
+	snprintf(r->cluster, sizeof(r->cluster), "%s", cfg->report.cluster);
+	if (cfg->report.node_name[0])
+		snprintf(r->node, sizeof(r->node), "%s", cfg->report.node_name);
 	else if (gethostname(r->node, sizeof(r->node)) || !r->node[0])
 		snprintf(r->node, sizeof(r->node), "unknown");
 	r->node[sizeof(r->node) - 1] = '\0';
-	snprintf(r->spool_dir, sizeof(r->spool_dir), "%s", cfg->spool_dir);
-	ret = spool__open(&r->spool, cfg->spool_dir, (uint64_t)cfg->spool_max_bytes, err, errlen);
+	snprintf(r->spool_dir, sizeof(r->spool_dir), "%s", cfg->report.spool_dir);
+	ret = spool__open(&r->spool, cfg->report.spool_dir, (uint64_t)cfg->report.spool_max_bytes, err, errlen);
 	if (ret)
 		goto fail;
-	if (cfg->reconciler_url[0]) {
-		o.url = cfg->reconciler_url;
+	if (cfg->reconciler.url[0]) {
+		o.url = cfg->reconciler.url;
 		o.node = r->node;
-		o.token_file = cfg->reconciler_token_file;
-		o.ca_file = cfg->reconciler_ca_file;
-		o.cert_file = cfg->reconciler_cert_file;
-		o.key_file = cfg->reconciler_key_file;
-		o.timeout_ms = cfg->reconciler_timeout_ms;
+		o.token_file = cfg->reconciler.token_file;
+		o.ca_file = cfg->reconciler.ca_file;
+		o.cert_file = cfg->reconciler.cert_file;
+		o.key_file = cfg->reconciler.key_file;
+		o.timeout_ms = cfg->reconciler.timeout_ms;
 		o.backoff_min_ms = 500;
-		o.backoff_max_ms = cfg->reconciler_retry_max_ms;
+		o.backoff_max_ms = cfg->reconciler.retry_max_ms;
 		ret = shipper__start(&r->shipper, r->spool, &o, err, errlen);
 		if (ret)
 			goto fail;
 	}
 	fprintf(stderr, "podmeter: reports: every %.0f s as node \"%s\", spooled in %s%s%s\n",
-		r->window_s, r->node, cfg->spool_dir, r->shipper ? ", sent to " : " (no reconciler)",
-		r->shipper ? cfg->reconciler_url : "");
+		r->window_s, r->node, cfg->report.spool_dir, r->shipper ? ", sent to " : " (no reconciler)",
+		r->shipper ? cfg->reconciler.url : "");
 	*out = r;
 	return 0;
 fail:

@@ -214,14 +214,13 @@ static size_t rows_of(const struct top_read *a, const struct top_read *b, struct
 	return n;
 }
 
-static char top_sort = 'c';
-
-static int cmp_row(const void *x, const void *y)
+/* @ctx: the sort key, one of "cmng$p" (qsort_r: no process-wide setting) */
+static int cmp_row(const void *x, const void *y, void *ctx)
 {
 	const struct top_row *a = x, *b = y;
 	double d;
 
-	switch (top_sort) {
+	switch (*(const char *)ctx) {
 	case 'm':
 		d = b->mem - a->mem;
 		break;
@@ -323,14 +322,14 @@ static void frame_overhead(FILE *f, const struct top_read *a, const struct top_r
 }
 
 static void frame(FILE *f, const struct top_read *a, const struct top_read *b,
-		  struct top_row *rows, size_t n, int lines, bool clear)
+		  struct top_row *rows, size_t n, char sort, int lines, bool clear)
 {
 	char mem[16], net[16], when[32];
 	double cost = 0;
 	size_t i;
 
 	if (n)
-		qsort(rows, n, sizeof(*rows), cmp_row);
+		qsort_r(rows, n, sizeof(*rows), cmp_row, &sort);
 	for (i = 0; i < n; i++)
 		cost += rows[i].cost;
 	clock_of(b->time, when, sizeof(when));
@@ -339,7 +338,7 @@ static void frame(FILE *f, const struct top_read *a, const struct top_read *b,
 	/* rates are over the two readings' collections: the interval shown */
 	fprintf(f, "podmeter top - %s  over %.3f s  %zu pods  $%.4f/h  sort: %c (c cpu, m mem, "
 		   "n net, g gpu, $ cost, p pod; q quits)\n\n",
-		when, b->time - a->time, n, cost, top_sort);
+		when, b->time - a->time, n, cost, sort);
 	fprintf(f, "%-48s %7s %9s %10s %8s %10s  %s\n", "POD", "CPU", "MEM", "NET/s", "GPU/s",
 		"$/HOUR", "FLAGS");
 	for (i = 0; i < n && (lines <= 0 || (int)i < lines); i++) {
@@ -364,7 +363,7 @@ int top__frame(FILE *f, const char *prev, size_t prevlen, const char *cur, size_
 		ret = top_parse(cur, curlen, &b);
 	if (!ret) {
 		n = rows_of(&a, &b, &rows);
-		frame(f, &a, &b, rows, n, 0, false);
+		frame(f, &a, &b, rows, n, 'c', 0, false);
 		free(rows);
 	}
 	json_decref(a.root);
@@ -415,6 +414,7 @@ int top__main(int argc, char **argv)
 	char url[PM_URL_MAX];
 	struct top_read prev = { 0 }, cur = { 0 };
 	double interval = 1;
+	char sort = 'c';
 	bool once = false;
 	struct termios saved;
 	bool restore = false;
@@ -430,7 +430,7 @@ int top__main(int argc, char **argv)
 			url_arg = argv[++i];
 		else if (!strcmp(argv[i], "--sort") && i + 1 < argc && strchr("cmng$p", argv[i + 1][0]) &&
 			 argv[i + 1][0] && !argv[i + 1][1])
-			top_sort = argv[++i][0];
+			sort = argv[++i][0];
 		else if (!strcmp(argv[i], "--interval") && i + 1 < argc &&
 			 (interval = atof(argv[++i])) >= 0.1 && interval <= 3600)
 			;
@@ -467,14 +467,14 @@ int top__main(int argc, char **argv)
 		if (key == 'q')
 			break;
 		if (key && strchr("cmng$p", key))
-			top_sort = (char)key;
+			sort = (char)key;
 		if (fetch(url, &cur, err, sizeof(err))) {
 			fprintf(stderr, "top: %s\n", err);
 			ret = 1;
 			break;
 		}
 		n = rows_of(&prev, &cur, &rows);
-		frame(stdout, &prev, &cur, rows, n, once ? 0 : 40, !once);
+		frame(stdout, &prev, &cur, rows, n, sort, once ? 0 : 40, !once);
 		free(rows);
 		json_decref(prev.root);
 		prev = cur;

@@ -276,7 +276,7 @@ static bool has_kubepods(const char *root)
 static int choose_hierarchy(struct pm_collector *c, const struct pm_config *cfg,
 			    const struct pm_cgroupfs *fs, char *err, size_t errlen)
 {
-	enum pm_cgroup_mode mode = cfg->cgroup_mode;
+	enum pm_cgroup_mode mode = cfg->collect.cgroup_mode;
 
 	if (mode == PM_CG_AUTO) {
 		if (!fs->v2[0] || (has_kubepods(fs->v1_cpuacct) && !has_kubepods(fs->v2)))
@@ -306,14 +306,14 @@ static int find_cgroupfs(const struct pm_config *cfg, struct pm_cgroupfs *fs, ch
 	char mountinfo[PATH_MAX + 32];
 	int ret;
 
-	if (cfg->cgroup_root[0]) {
-		ret = cgroupfs__from_root(fs, cfg->cgroup_root);
+	if (cfg->collect.cgroup_root[0]) {
+		ret = cgroupfs__from_root(fs, cfg->collect.cgroup_root);
 		if (ret)
 			snprintf(err, errlen, "cgroup: %s is not a cgroup v2 or v1 root: %s",
-				 cfg->cgroup_root, strerror(-ret));
+				 cfg->collect.cgroup_root, strerror(-ret));
 		return ret;
 	}
-	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", cfg->proc_root);
+	snprintf(mountinfo, sizeof(mountinfo), "%s/self/mountinfo", cfg->collect.proc_root);
 	ret = cgroupfs__from_mountinfo(fs, mountinfo);
 	if (ret)
 		snprintf(err, errlen, "cgroup: read %s: %s; check --proc-root", mountinfo,
@@ -362,24 +362,24 @@ static int setup_prices(struct pm_collector *c, const struct pm_config *cfg, cha
 	long ncpu;
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	assemble__meminfo(cfg->proc_root, &total, &avail);
-	cap->cpu_cores = cfg->node_cpu_cores > 0 ? cfg->node_cpu_cores : ncpu > 0 ? ncpu : 0;
-	cap->memory_bytes = cfg->node_memory_bytes > 0 ? (double)cfg->node_memory_bytes
+	assemble__meminfo(cfg->collect.proc_root, &total, &avail);
+	cap->cpu_cores = cfg->prices.node_cpu_cores > 0 ? cfg->prices.node_cpu_cores : ncpu > 0 ? ncpu : 0;
+	cap->memory_bytes = cfg->prices.node_memory_bytes > 0 ? (double)cfg->prices.node_memory_bytes
 			    : total > 0		   ? (double)total
 						   : 0;
-	cap->gpus = (double)cfg->node_gpus;
-	base.cpu_core_hour = cfg->price_cpu_core_hour;
-	base.memory_gib_hour = cfg->price_memory_gib_hour;
-	base.gpu_hour = cfg->price_gpu_hour;
-	memcpy(base.egress_gib, cfg->price_egress_gib, sizeof(base.egress_gib));
+	cap->gpus = (double)cfg->prices.node_gpus;
+	base.cpu_core_hour = cfg->prices.cpu_core_hour;
+	base.memory_gib_hour = cfg->prices.memory_gib_hour;
+	base.gpu_hour = cfg->prices.gpu_hour;
+	memcpy(base.egress_gib, cfg->prices.egress_gib, sizeof(base.egress_gib));
 	c->prices = base;
-	if (cfg->price_node_hour > 0 &&
-	    cost__split_node_price(cfg->price_node_hour, cap, &base, &c->prices)) {
+	if (cfg->prices.node_hour > 0 &&
+	    cost__split_node_price(cfg->prices.node_hour, cap, &base, &c->prices)) {
 		snprintf(err, errlen,
 			 "price_node_hour: cannot split $%g over %g cores, %.0f bytes, %g GPUs at "
 			 "these per-resource prices; set node_cpu_cores/node_memory or non-zero "
 			 "prices",
-			 cfg->price_node_hour, cap->cpu_cores, cap->memory_bytes, cap->gpus);
+			 cfg->prices.node_hour, cap->cpu_cores, cap->memory_bytes, cap->gpus);
 		return -EINVAL;
 	}
 	fprintf(stderr,
@@ -387,7 +387,7 @@ static int setup_prices(struct pm_collector *c, const struct pm_config *cfg, cha
 		"%.2f GiB, %g GPUs%s\n",
 		c->prices.cpu_core_hour, c->prices.memory_gib_hour, c->prices.gpu_hour,
 		cap->cpu_cores, cap->memory_bytes / PM_GIB, cap->gpus,
-		cfg->price_node_hour > 0 ? " (node price split by ratio)" : "");
+		cfg->prices.node_hour > 0 ? " (node price split by ratio)" : "");
 	return 0;
 }
 
@@ -424,29 +424,20 @@ static int open_sources(struct pm_collector *c, const struct pm_source_env *env,
 	return 0;
 }
 
-/*
- * The one switch read from the environment, here only: raw_tp at once.
- * (A config key may replace it.)
- */
-static bool force_raw_tp(void)
-{
-	return getenv("PODMETER_FORCE_RAW_TP") != NULL;
-}
-
 static int collector_init(struct pm_collector *c, const struct pm_config *cfg, char *err,
 			  size_t errlen)
 {
 	struct pm_detect_cfg dc;
 
 	pthread_mutex_init(&c->lock, NULL);
-	c->stall_ns = STALL_TICKS * cfg->interval_ms * 1000000ULL;
+	c->stall_ns = STALL_TICKS * cfg->collect.interval_ms * 1000000ULL;
 	if (c->stall_ns < STALL_MIN_NS)
 		c->stall_ns = STALL_MIN_NS;
 	u64map__init(&c->cgroups);
 	u64map__init(&c->pods);
 	u64map__init(&c->pid_cg);
-	snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->proc_root);
-	c->oh_top = cfg->overhead_groups;
+	snprintf(c->proc_root, sizeof(c->proc_root), "%s", cfg->collect.proc_root);
+	c->oh_top = cfg->collect.overhead_groups;
 	if (overhead__new(&c->oh)) {
 		snprintf(err, errlen, "collector: out of memory");
 		return -ENOMEM;
@@ -463,7 +454,7 @@ static int collector_init(struct pm_collector *c, const struct pm_config *cfg, c
 int collector__open(struct pm_collector **out, const struct pm_config *cfg, char *err,
 		    size_t errlen)
 {
-	struct pm_source_env env = { .cfg = cfg, .force_raw_tp = force_raw_tp() };
+	struct pm_source_env env = { .cfg = cfg, .force_raw_tp = cfg->collect.force_raw_tp };
 	struct pm_cgroupfs fs;
 	struct pm_collector *c;
 	int ret;
@@ -476,7 +467,7 @@ int collector__open(struct pm_collector **out, const struct pm_config *cfg, char
 	ret = collector_init(c, cfg, err, errlen);
 	if (ret)
 		goto out_free;
-	pin__set_root(cfg->pin_dir);
+	pin__set_root(cfg->collect.pin_dir);
 	ret = find_cgroupfs(cfg, &fs, err, errlen);
 	if (ret)
 		goto out_free;

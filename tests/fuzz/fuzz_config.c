@@ -19,6 +19,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_assert(!ret || (err[0] && !strchr(err, '\n')));
 	/* a file that is refused leaves the settings as they were */
 	fuzz_assert(!ret || !memcmp(&cfg, &before, sizeof(cfg)));
-	fuzz_assert(cfg.n_cidrs >= 0 && cfg.n_cidrs <= PM_CFG_MAX_CIDRS);
+	fuzz_assert(cfg.net.n_cidrs >= 0 && cfg.net.n_cidrs <= PM_CFG_MAX_CIDRS);
 	return 0;
 }

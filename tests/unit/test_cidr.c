@@ -390,13 +390,13 @@ static void test_defaults_short_room(void **state)
 
 /* config: net_<class> keys */
 
-/* Index of @e with @class in cfg->cidrs, -1 when absent. */
+/* Index of @e with @class in cfg->net.cidrs, -1 when absent. */
 static int cfg_find(const struct pm_config *cfg, const struct exp_net *e, int class)
 {
 	int i;
 
-	for (i = 0; i < cfg->n_cidrs; i++) {
-		const struct pm_cidr *c = &cfg->cidrs[i];
+	for (i = 0; i < cfg->net.n_cidrs; i++) {
+		const struct pm_cidr *c = &cfg->net.cidrs[i];
 
 		if (c->family == e->family && c->prefix == e->prefix &&
 		    !memcmp(c->addr, e->addr, 16) && c->class == class)
@@ -409,7 +409,7 @@ static void assert_cfg_has(const struct pm_config *cfg, const struct exp_net *e,
 {
 	if (cfg_find(cfg, e, class) < 0)
 		fail_msg("family %d /%u in class %d is missing (%d CIDRs)", e->family, e->prefix,
-			 class, cfg->n_cidrs);
+			 class, cfg->net.n_cidrs);
 }
 
 static const struct exp_net net_10 = {AF_INET, 8, {10}};
@@ -444,10 +444,10 @@ static void test_config_keys(void **state)
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(net_keys); i++) {
 		config__defaults(&cfg);
-		assert_int_equal(cfg.n_cidrs, 0);
+		assert_int_equal(cfg.net.n_cidrs, 0);
 		if (config__set(&cfg, net_keys[i].key, "10.2.0.0/16, fd00::/8", err, sizeof(err)))
 			fail_msg("%s: %s", net_keys[i].key, err);
-		assert_int_equal(cfg.n_cidrs, 2);
+		assert_int_equal(cfg.net.n_cidrs, 2);
 		assert_cfg_has(&cfg, &net_10_2, net_keys[i].class);
 		assert_cfg_has(&cfg, &net_fd00, net_keys[i].class);
 	}
@@ -463,24 +463,24 @@ static void test_config_replace(void **state)
 	assert_int_equal(
 		config__set(&cfg, "net_cross_zone", "10.2.0.0/16, 10.3.0.0/16", err, sizeof(err)),
 		0);
-	assert_int_equal(cfg.n_cidrs, 2);
+	assert_int_equal(cfg.net.n_cidrs, 2);
 	assert_cfg_has(&cfg, &net_10_2, PM_NET_CROSS_ZONE);
 	assert_cfg_has(&cfg, &net_10_3, PM_NET_CROSS_ZONE);
 
 	/* again: the class's list is replaced, not added to */
 	assert_int_equal(config__set(&cfg, "net-cross-zone", "10.4.0.0/16", err, sizeof(err)), 0);
-	assert_int_equal(cfg.n_cidrs, 1);
+	assert_int_equal(cfg.net.n_cidrs, 1);
 	assert_cfg_has(&cfg, &net_10_4, PM_NET_CROSS_ZONE);
 
 	/* the same network again in its own class is no conflict */
 	assert_int_equal(
 		config__set(&cfg, "net_cross_zone", "10.4.0.0/16,10.2.0.0/16", err, sizeof(err)),
 		0);
-	assert_int_equal(cfg.n_cidrs, 2);
+	assert_int_equal(cfg.net.n_cidrs, 2);
 
 	/* "," is not blank: it empties the class */
 	assert_int_equal(config__set(&cfg, "net_cross_zone", ",", err, sizeof(err)), 0);
-	assert_int_equal(cfg.n_cidrs, 0);
+	assert_int_equal(cfg.net.n_cidrs, 0);
 }
 
 static void test_config_two_classes(void **state)
@@ -493,7 +493,7 @@ static void test_config_two_classes(void **state)
 	/* overlapping networks of different prefixes may be in different classes */
 	assert_int_equal(config__set(&cfg, "net_in_zone", "10.0.0.0/8", err, sizeof(err)), 0);
 	assert_int_equal(config__set(&cfg, "net_cross_zone", "10.1.0.0/16", err, sizeof(err)), 0);
-	assert_int_equal(cfg.n_cidrs, 2);
+	assert_int_equal(cfg.net.n_cidrs, 2);
 	assert_cfg_has(&cfg, &net_10, PM_NET_IN_ZONE);
 	assert_cfg_has(&cfg, &net_10_1, PM_NET_CROSS_ZONE);
 
@@ -501,7 +501,7 @@ static void test_config_two_classes(void **state)
 	assert_int_equal(
 		config__set(&cfg, "net_cross_zone", "10.2.0.0/16, 10.3.0.0/16", err, sizeof(err)),
 		0);
-	assert_int_equal(cfg.n_cidrs, 3);
+	assert_int_equal(cfg.net.n_cidrs, 3);
 	assert_cfg_has(&cfg, &net_10, PM_NET_IN_ZONE);
 	assert_cfg_has(&cfg, &net_10_2, PM_NET_CROSS_ZONE);
 	assert_cfg_has(&cfg, &net_10_3, PM_NET_CROSS_ZONE);
@@ -510,7 +510,7 @@ static void test_config_two_classes(void **state)
 	/* a network freed from one class may go to another */
 	assert_int_equal(config__set(&cfg, "net_cross_zone", "10.2.0.0/16", err, sizeof(err)), 0);
 	assert_int_equal(config__set(&cfg, "net_cross_region", "10.3.0.0/16", err, sizeof(err)), 0);
-	assert_int_equal(cfg.n_cidrs, 3);
+	assert_int_equal(cfg.net.n_cidrs, 3);
 	assert_cfg_has(&cfg, &net_10_3, PM_NET_CROSS_REGION);
 }
 
@@ -587,24 +587,24 @@ static void test_config_too_many(void **state)
 				i / 256, i % 256);
 	config__defaults(&cfg);
 	assert_int_equal(config__set(&cfg, "net_internet", list, err, sizeof(err)), 0);
-	assert_int_equal(cfg.n_cidrs, PM_CFG_MAX_CIDRS);
+	assert_int_equal(cfg.net.n_cidrs, PM_CFG_MAX_CIDRS);
 
 	/* the room is shared by all classes */
 	err[0] = '\0';
 	assert_int_equal(config__set(&cfg, "net_local", "192.168.7.0/24", err, sizeof(err)),
 			 -EINVAL);
 	assert_has(err, "more than 256 CIDRs");
-	assert_int_equal(cfg.n_cidrs, PM_CFG_MAX_CIDRS);
+	assert_int_equal(cfg.net.n_cidrs, PM_CFG_MAX_CIDRS);
 
 	/* replacing the full class still fits */
 	assert_int_equal(config__set(&cfg, "net_internet", "1.0.0.0/8", err, sizeof(err)), 0);
-	assert_int_equal(cfg.n_cidrs, 1);
+	assert_int_equal(cfg.net.n_cidrs, 1);
 
 	snprintf(list + off, sizeof(list) - off, ",11.0.0.0/8");
 	config__defaults(&cfg);
 	assert_int_equal(config__set(&cfg, "net_internet", list, err, sizeof(err)), -EINVAL);
 	assert_has(err, "more than 256 CIDRs");
-	assert_int_equal(cfg.n_cidrs, 0);
+	assert_int_equal(cfg.net.n_cidrs, 0);
 }
 
 static void test_config_file(void **state)
@@ -620,8 +620,8 @@ static void test_config_file(void **state)
 	config__defaults(&cfg);
 	if (config__load_file(&cfg, path, err, sizeof(err)))
 		fail_msg("%s", err);
-	assert_int_equal(cfg.interval_ms, 2000);
-	assert_int_equal(cfg.n_cidrs, 4);
+	assert_int_equal(cfg.collect.interval_ms, 2000);
+	assert_int_equal(cfg.net.n_cidrs, 4);
 	assert_cfg_has(&cfg, &net_10_2, PM_NET_CROSS_ZONE);
 	assert_cfg_has(&cfg, &net_10_3, PM_NET_CROSS_ZONE);
 	assert_cfg_has(&cfg, &net_10, PM_NET_IN_ZONE);
@@ -644,7 +644,7 @@ static void test_config_file_conflict(void **state)
 	assert_has(err, "line 2");
 	assert_has(err, "net_cross_region");
 	assert_has(err, "10.3.0.0/16");
-	assert_int_equal(cfg.n_cidrs, 0);
+	assert_int_equal(cfg.net.n_cidrs, 0);
 	assert_int_equal(unlink(path), 0);
 }
 
@@ -662,7 +662,7 @@ static void test_config_args_override(void **state)
 	memset(&cfg, 0, sizeof(cfg));
 	if (config__from_args(&cfg, ARRAY_SIZE(argv), argv, err, sizeof(err)))
 		fail_msg("%s", err);
-	assert_int_equal(cfg.n_cidrs, 2);
+	assert_int_equal(cfg.net.n_cidrs, 2);
 	assert_cfg_has(&cfg, &net_10_2, PM_NET_CROSS_ZONE);
 	assert_cfg_has(&cfg, &net_10_3, PM_NET_CROSS_REGION);
 	assert_int_equal(cfg_find(&cfg, &net_10_4, PM_NET_CROSS_REGION), -1);
@@ -692,7 +692,7 @@ static void test_config_args_conflict(void **state)
 	/* taking it out of the file's class first works */
 	if (config__from_args(&cfg, ARRAY_SIZE(fixed), fixed, err, sizeof(err)))
 		fail_msg("%s", err);
-	assert_int_equal(cfg.n_cidrs, 2);
+	assert_int_equal(cfg.net.n_cidrs, 2);
 	assert_cfg_has(&cfg, &net_10_2, PM_NET_CROSS_ZONE);
 	assert_cfg_has(&cfg, &net_10_3, PM_NET_CROSS_REGION);
 	assert_int_equal(unlink(path), 0);

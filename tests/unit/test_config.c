@@ -79,12 +79,12 @@ static void assert_msg_has(const char *msg, const char *const *subs)
 
 static void assert_cfg_equal(const struct pm_config *a, const struct pm_config *b)
 {
-	assert_string_equal(a->listen_host, b->listen_host);
-	assert_int_equal(a->listen_port, b->listen_port);
-	assert_int_equal(a->interval_ms, b->interval_ms);
-	assert_string_equal(a->cgroup_root, b->cgroup_root);
-	assert_string_equal(a->proc_root, b->proc_root);
-	assert_int_equal(a->cgroup_mode, b->cgroup_mode);
+	assert_string_equal(a->http.listen_host, b->http.listen_host);
+	assert_int_equal(a->http.listen_port, b->http.listen_port);
+	assert_int_equal(a->collect.interval_ms, b->collect.interval_ms);
+	assert_string_equal(a->collect.cgroup_root, b->collect.cgroup_root);
+	assert_string_equal(a->collect.proc_root, b->collect.proc_root);
+	assert_int_equal(a->collect.cgroup_mode, b->collect.cgroup_mode);
 	assert_string_equal(a->config_file, b->config_file);
 }
 
@@ -94,12 +94,12 @@ static void test_defaults(void **state)
 
 	(void)state;
 	config__defaults(&cfg);
-	assert_string_equal(cfg.listen_host, "127.0.0.1");
-	assert_int_equal(cfg.listen_port, 9477);
-	assert_int_equal(cfg.interval_ms, 1000);
-	assert_string_equal(cfg.cgroup_root, "");
-	assert_string_equal(cfg.proc_root, "/proc");
-	assert_int_equal(cfg.cgroup_mode, PM_CG_AUTO);
+	assert_string_equal(cfg.http.listen_host, "127.0.0.1");
+	assert_int_equal(cfg.http.listen_port, 9477);
+	assert_int_equal(cfg.collect.interval_ms, 1000);
+	assert_string_equal(cfg.collect.cgroup_root, "");
+	assert_string_equal(cfg.collect.proc_root, "/proc");
+	assert_int_equal(cfg.collect.cgroup_mode, PM_CG_AUTO);
 	assert_string_equal(cfg.config_file, "");
 }
 
@@ -256,27 +256,27 @@ static void test_set_good(void **state)
 	(void)state;
 	config__defaults(&cfg);
 	assert_int_equal(config__set(&cfg, "listen", "[::1]:9000", err, sizeof(err)), 0);
-	assert_string_equal(cfg.listen_host, "::1");
-	assert_int_equal(cfg.listen_port, 9000);
+	assert_string_equal(cfg.http.listen_host, "::1");
+	assert_int_equal(cfg.http.listen_port, 9000);
 	assert_int_equal(config__set(&cfg, "interval", "250ms", err, sizeof(err)), 0);
-	assert_int_equal(cfg.interval_ms, 250);
+	assert_int_equal(cfg.collect.interval_ms, 250);
 	assert_int_equal(config__set(&cfg, "interval", "100ms", err, sizeof(err)), 0);
-	assert_int_equal(cfg.interval_ms, 100);
+	assert_int_equal(cfg.collect.interval_ms, 100);
 	assert_int_equal(config__set(&cfg, "interval", "1h", err, sizeof(err)), 0);
-	assert_int_equal(cfg.interval_ms, 3600000);
+	assert_int_equal(cfg.collect.interval_ms, 3600000);
 	assert_int_equal(config__set(&cfg, "cgroup-root", cgdir, err, sizeof(err)), 0);
-	assert_string_equal(cfg.cgroup_root, cgdir);
+	assert_string_equal(cfg.collect.cgroup_root, cgdir);
 	snprintf(slashed, sizeof(slashed), "%s//", procdir);
 	assert_int_equal(config__set(&cfg, "proc_root", slashed, err, sizeof(err)), 0);
-	assert_string_equal(cfg.proc_root, procdir);
+	assert_string_equal(cfg.collect.proc_root, procdir);
 	assert_int_equal(config__set(&cfg, "proc-root", "/", err, sizeof(err)), 0);
-	assert_string_equal(cfg.proc_root, "/");
+	assert_string_equal(cfg.collect.proc_root, "/");
 	assert_int_equal(config__set(&cfg, "cgroup_mode", "v1", err, sizeof(err)), 0);
-	assert_int_equal(cfg.cgroup_mode, PM_CG_V1);
+	assert_int_equal(cfg.collect.cgroup_mode, PM_CG_V1);
 	assert_int_equal(config__set(&cfg, "cgroup-mode", "v2", err, sizeof(err)), 0);
-	assert_int_equal(cfg.cgroup_mode, PM_CG_V2);
+	assert_int_equal(cfg.collect.cgroup_mode, PM_CG_V2);
 	assert_int_equal(config__set(&cfg, "cgroup-mode", "auto", err, sizeof(err)), 0);
-	assert_int_equal(cfg.cgroup_mode, PM_CG_AUTO);
+	assert_int_equal(cfg.collect.cgroup_mode, PM_CG_AUTO);
 	assert_string_equal(err, "");
 }
 
@@ -378,6 +378,8 @@ static void test_set_bad(void **state)
 		{"reconciler_retry_max", "10ms", -EINVAL, {"reconciler_retry_max", "500ms to 1h"}},
 		{"cluster", "prod eu", -EINVAL, {"cluster", "space"}},
 		{"node_name", "a\"b", -EINVAL, {"node_name", "quote"}},
+		{"force_raw_tp", "yes", -EINVAL, {"force_raw_tp", "\"yes\"", "true or false"}},
+		{"force-raw-tp", "", -EINVAL, {"force-raw-tp", "empty value", "true or false"}},
 	};
 	size_t i;
 
@@ -394,28 +396,28 @@ static void test_prices(void **state)
 
 	(void)state;
 	config__defaults(&cfg);
-	assert_true(cfg.price_cpu_core_hour == 0.031611);
-	assert_true(cfg.price_memory_gib_hour == 0.004237);
-	assert_true(cfg.price_gpu_hour == 0.95);
-	assert_true(cfg.price_node_hour == 0);
-	assert_true(cfg.price_egress_gib[PM_NET_IN_ZONE] == 0);
-	assert_true(cfg.price_egress_gib[PM_NET_CROSS_ZONE] == 0.01);
-	assert_true(cfg.price_egress_gib[PM_NET_CROSS_REGION] == 0.01);
-	assert_true(cfg.price_egress_gib[PM_NET_INTERNET] == 0.12);
+	assert_true(cfg.prices.cpu_core_hour == 0.031611);
+	assert_true(cfg.prices.memory_gib_hour == 0.004237);
+	assert_true(cfg.prices.gpu_hour == 0.95);
+	assert_true(cfg.prices.node_hour == 0);
+	assert_true(cfg.prices.egress_gib[PM_NET_IN_ZONE] == 0);
+	assert_true(cfg.prices.egress_gib[PM_NET_CROSS_ZONE] == 0.01);
+	assert_true(cfg.prices.egress_gib[PM_NET_CROSS_REGION] == 0.01);
+	assert_true(cfg.prices.egress_gib[PM_NET_INTERNET] == 0.12);
 	assert_int_equal(config__set(&cfg, "price_cpu_core_hour", "0.05", err, sizeof(err)), 0);
-	assert_true(cfg.price_cpu_core_hour == 0.05);
+	assert_true(cfg.prices.cpu_core_hour == 0.05);
 	assert_int_equal(config__set(&cfg, "price-node-hour", "1e-1", err, sizeof(err)), 0);
-	assert_true(cfg.price_node_hour == 0.1);
+	assert_true(cfg.prices.node_hour == 0.1);
 	assert_int_equal(config__set(&cfg, "price_egress_internet", ".09", err, sizeof(err)), 0);
-	assert_true(cfg.price_egress_gib[PM_NET_INTERNET] == 0.09);
+	assert_true(cfg.prices.egress_gib[PM_NET_INTERNET] == 0.09);
 	assert_int_equal(config__set(&cfg, "price_gpu_hour", "0", err, sizeof(err)), 0);
-	assert_true(cfg.price_gpu_hour == 0);
+	assert_true(cfg.prices.gpu_hour == 0);
 	assert_int_equal(config__set(&cfg, "node_cpu_cores", "7500m", err, sizeof(err)), 0);
-	assert_true(cfg.node_cpu_cores == 7.5);
+	assert_true(cfg.prices.node_cpu_cores == 7.5);
 	assert_int_equal(config__set(&cfg, "node_memory", "64Gi", err, sizeof(err)), 0);
-	assert_int_equal(cfg.node_memory_bytes, 64LL << 30);
+	assert_int_equal(cfg.prices.node_memory_bytes, 64LL << 30);
 	assert_int_equal(config__set(&cfg, "node_gpus", "8", err, sizeof(err)), 0);
-	assert_int_equal(cfg.node_gpus, 8);
+	assert_int_equal(cfg.prices.node_gpus, 8);
 }
 
 /* Report settings: defaults documented in the README, values as given. */
@@ -426,34 +428,34 @@ static void test_report_keys(void **state)
 
 	(void)state;
 	config__defaults(&cfg);
-	assert_int_equal(cfg.report_window_ms, 60000);
-	assert_string_equal(cfg.spool_dir, "/var/lib/podmeter/spool");
-	assert_int_equal(cfg.spool_max_bytes, 64LL << 20);
-	assert_string_equal(cfg.reconciler_url, "");
-	assert_int_equal(cfg.reconciler_timeout_ms, 10000);
-	assert_int_equal(cfg.reconciler_retry_max_ms, 30000);
+	assert_int_equal(cfg.report.window_ms, 60000);
+	assert_string_equal(cfg.report.spool_dir, "/var/lib/podmeter/spool");
+	assert_int_equal(cfg.report.spool_max_bytes, 64LL << 20);
+	assert_string_equal(cfg.reconciler.url, "");
+	assert_int_equal(cfg.reconciler.timeout_ms, 10000);
+	assert_int_equal(cfg.reconciler.retry_max_ms, 30000);
 	assert_int_equal(config__set(&cfg, "report_window", "5m", err, sizeof(err)), 0);
-	assert_int_equal(cfg.report_window_ms, 300000);
+	assert_int_equal(cfg.report.window_ms, 300000);
 	assert_int_equal(config__set(&cfg, "spool", "/tmp/not/yet/there", err, sizeof(err)), 0);
-	assert_string_equal(cfg.spool_dir, "/tmp/not/yet/there");
+	assert_string_equal(cfg.report.spool_dir, "/tmp/not/yet/there");
 	assert_int_equal(config__set(&cfg, "spool-max-bytes", "1Gi", err, sizeof(err)), 0);
-	assert_int_equal(cfg.spool_max_bytes, 1LL << 30);
+	assert_int_equal(cfg.report.spool_max_bytes, 1LL << 30);
 	assert_int_equal(config__set(&cfg, "reconciler", "https://r:8443/v1/reports", err,
 				     sizeof(err)),
 			 0);
-	assert_string_equal(cfg.reconciler_url, "https://r:8443/v1/reports");
+	assert_string_equal(cfg.reconciler.url, "https://r:8443/v1/reports");
 	/* without a path: the reconciler's /v1/reports */
 	assert_int_equal(config__set(&cfg, "reconciler", "https://r:8443/", err, sizeof(err)), 0);
-	assert_string_equal(cfg.reconciler_url, "https://r:8443/v1/reports");
+	assert_string_equal(cfg.reconciler.url, "https://r:8443/v1/reports");
 	assert_int_equal(config__set(&cfg, "cluster", "prod-eu-1", err, sizeof(err)), 0);
-	assert_string_equal(cfg.cluster, "prod-eu-1");
+	assert_string_equal(cfg.report.cluster, "prod-eu-1");
 	assert_int_equal(config__set(&cfg, "node_name", "node-a", err, sizeof(err)), 0);
-	assert_string_equal(cfg.node_name, "node-a");
-	assert_string_equal(cfg.report_labels, "");
+	assert_string_equal(cfg.report.node_name, "node-a");
+	assert_string_equal(cfg.report.labels, "");
 	assert_int_equal(config__set(&cfg, "report-labels", "team,app.kubernetes.io/name", err,
 				     sizeof(err)),
 			 0);
-	assert_string_equal(cfg.report_labels, "team,app.kubernetes.io/name");
+	assert_string_equal(cfg.report.labels, "team,app.kubernetes.io/name");
 }
 
 /* Label keys: Kubernetes' shape, no repeats, at most PM_POD_LABELS; a refusal keeps the old value. */
@@ -475,7 +477,7 @@ static void test_report_labels_bad(void **state)
 		assert_int_equal(config__set(&cfg, "report_labels", bad[i], err, sizeof(err)),
 				 -EINVAL);
 		assert_true(err[0] != '\0');
-		assert_string_equal(cfg.report_labels, "team");
+		assert_string_equal(cfg.report.labels, "team");
 	}
 	assert_int_equal(config__set(&cfg, "report_labels", "a,b,c,d,e,f,g,h", err, sizeof(err)), 0);
 }
@@ -544,12 +546,12 @@ static void test_file_good(void **state)
 	tmp_file(path, sizeof(path), "good.yaml", text);
 	config__defaults(&cfg);
 	assert_int_equal(config__load_file(&cfg, path, err, sizeof(err)), 0);
-	assert_string_equal(cfg.listen_host, "::1");
-	assert_int_equal(cfg.listen_port, 9000);
-	assert_int_equal(cfg.interval_ms, 250);
-	assert_string_equal(cfg.cgroup_root, cgdir);
-	assert_string_equal(cfg.proc_root, procdir);
-	assert_int_equal(cfg.cgroup_mode, PM_CG_V1);
+	assert_string_equal(cfg.http.listen_host, "::1");
+	assert_int_equal(cfg.http.listen_port, 9000);
+	assert_int_equal(cfg.collect.interval_ms, 250);
+	assert_string_equal(cfg.collect.cgroup_root, cgdir);
+	assert_string_equal(cfg.collect.proc_root, procdir);
+	assert_int_equal(cfg.collect.cgroup_mode, PM_CG_V1);
 	assert_string_equal(cfg.config_file, path);
 }
 
@@ -710,12 +712,12 @@ static void test_args_forms(void **state)
 	(void)state;
 	snprintf(cgflag, sizeof(cgflag), "--cgroup-root=%s", cgdir);
 	assert_int_equal(from_args(&cfg, err, argv, NULL, 0), 0);
-	assert_string_equal(cfg.listen_host, "");
-	assert_int_equal(cfg.listen_port, 9000);
-	assert_int_equal(cfg.interval_ms, 250);
-	assert_int_equal(cfg.cgroup_mode, PM_CG_V2);
-	assert_string_equal(cfg.proc_root, procdir);
-	assert_string_equal(cfg.cgroup_root, cgdir);
+	assert_string_equal(cfg.http.listen_host, "");
+	assert_int_equal(cfg.http.listen_port, 9000);
+	assert_int_equal(cfg.collect.interval_ms, 250);
+	assert_int_equal(cfg.collect.cgroup_mode, PM_CG_V2);
+	assert_string_equal(cfg.collect.proc_root, procdir);
+	assert_string_equal(cfg.collect.cgroup_root, cgdir);
 	assert_string_equal(cfg.config_file, "");
 }
 
@@ -736,11 +738,11 @@ static void test_args_flags_win_over_file(void **state)
 	for (i = 0; i < ARRAY_SIZE(lines); i++) {
 		if (from_args(&cfg, err, lines[i], NULL, 0))
 			fail_msg("line %zu: %s", i, err);
-		assert_int_equal(cfg.interval_ms, 2000);
-		assert_string_equal(cfg.listen_host, "0.0.0.0");
-		assert_int_equal(cfg.listen_port, 9100);
-		assert_int_equal(cfg.cgroup_mode, PM_CG_V1);
-		assert_string_equal(cfg.proc_root, "/proc");
+		assert_int_equal(cfg.collect.interval_ms, 2000);
+		assert_string_equal(cfg.http.listen_host, "0.0.0.0");
+		assert_int_equal(cfg.http.listen_port, 9100);
+		assert_int_equal(cfg.collect.cgroup_mode, PM_CG_V1);
+		assert_string_equal(cfg.collect.proc_root, "/proc");
 		assert_string_equal(cfg.config_file, path);
 	}
 }
@@ -782,14 +784,14 @@ static void test_kubelet_url(void **state)
 	config__defaults(&cfg);
 	if (config__load_file(&cfg, path, err, sizeof(err)))
 		fail_msg("%s", err);
-	assert_string_equal(cfg.kubelet_url, "https://127.0.0.1:10250/pods");
+	assert_string_equal(cfg.kubelet.url, "https://127.0.0.1:10250/pods");
 	/* a path given, as through the API server's node proxy, is kept */
 	if (from_args(&cfg, err, proxy, NULL, 0))
 		fail_msg("%s", err);
-	assert_string_equal(cfg.kubelet_url, "https://api:6443/api/v1/nodes/node-a/proxy/pods");
+	assert_string_equal(cfg.kubelet.url, "https://api:6443/api/v1/nodes/node-a/proxy/pods");
 	if (from_args(&cfg, err, slash, NULL, 0))
 		fail_msg("%s", err);
-	assert_string_equal(cfg.kubelet_url, "https://node-a:10250/pods");
+	assert_string_equal(cfg.kubelet.url, "https://node-a:10250/pods");
 }
 
 static void test_args_bad(void **state)
@@ -831,7 +833,7 @@ static void test_args_bad(void **state)
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		config__defaults(&cfg);
-		cfg.interval_ms = 4242;
+		cfg.collect.interval_ms = 4242;
 		before = cfg;
 		err[0] = '\0';
 		ret = from_args(&cfg, err, (const char **)cases[i].argv, NULL, 0);
@@ -868,6 +870,134 @@ static void test_args_help(void **state)
 		assert_int_equal(from_args(&cfg, err, argv, out, sizeof(out)), 1);
 		assert_msg_has(out, subs);
 	}
+}
+
+/* Every default is written once, in the key table, and goes through the key's own setter. */
+static void test_defaults_from_table(void **state)
+{
+	struct pm_config cfg, again;
+	struct pm_detect_cfg d;
+	char err[ERRLEN] = "";
+	const char *key, *def;
+	int i, with_def = 0;
+
+	(void)state;
+	config__defaults(&cfg);
+	for (i = 0; (key = config__key(i, NULL)); i++) {
+		def = config__key_default(key);
+		if (!def)
+			continue;
+		with_def++;
+		again = cfg;
+		if (config__set(&again, key, def, err, sizeof(err)))
+			fail_msg("%s: default \"%s\" refused: %s", key, def, err);
+		/* setting a key to its default changes nothing: config__defaults did just that */
+		if (memcmp(&again, &cfg, sizeof(cfg)))
+			fail_msg("%s: default \"%s\" is not what config__defaults set", key, def);
+	}
+	assert_true(i > 50);
+	assert_true(with_def > 25);
+	assert_null(config__key(i, NULL));
+	assert_null(config__key(-1, NULL));
+	assert_string_equal(config__key_default("pin_dir"), "/sys/fs/bpf/podmeter");
+	assert_string_equal(config__key_default("pin-dir"), "/sys/fs/bpf/podmeter");
+	assert_string_equal(config__key_default("interval"), "1s");
+	assert_null(config__key_default("price_node_hour"));
+	assert_null(config__key_default("no_such_key"));
+	assert_null(config__key_default(NULL));
+	/* the detection section's defaults are the detector's own */
+	detect__defaults(&d);
+	assert_true(cfg.detection.idle_window_ms == (uint64_t)(d.window_s * 1000));
+	assert_true(cfg.detection.idle_cpu_ratio == d.idle_cpu_ratio);
+	assert_true(cfg.detection.idle_cpu_cores == d.idle_cpu_cores);
+	assert_true(cfg.detection.idle_net_bytes_s == d.idle_net_bytes_s);
+	assert_true(cfg.detection.zombie_cpu_cores == d.zombie_cpu_cores);
+	assert_int_equal(cfg.detection.zombie_memory_bytes, (int64_t)d.zombie_memory_bytes);
+	assert_false(cfg.collect.force_raw_tp);
+	assert_int_equal(cfg.report.window_ms, 60000);
+	assert_int_equal(cfg.report.spool_max_bytes, 64LL << 20);
+	assert_string_equal(cfg.collect.pin_dir, "/sys/fs/bpf/podmeter");
+}
+
+/* What SIGHUP applies and what it names as waiting for a restart. */
+static void test_reload_fixed(void **state)
+{
+	static const struct {
+		const char *key, *value;
+		bool reloadable;
+	} cases[] = {
+		{"price_cpu_core_hour", "0.05", true},	{"price_node_hour", "0.2", true},
+		{"price_egress_internet", "0.2", true}, {"node_cpu_cores", "4", true},
+		{"node_memory", "8Gi", true},		{"net_in_zone", "10.9.0.0/16", true},
+		{"idle_window", "2h", true},		{"zombie_memory", "32Mi", true},
+		{"listen", ":9999", false},		{"interval", "2s", false},
+		{"report_window", "5m", false},		{"spool", "/tmp/elsewhere", false},
+		{"pin_dir", "none", false},		{"reconciler", "http://r:9480", false},
+		{"node_name", "n1", false},		{"cluster", "c1", false},
+		{"report_labels", "team", false},	{"overhead_groups", "3", false},
+		{"cgroup_mode", "v1", false},		{"force_raw_tp", "true", false},
+		{"gpu_devices", "/dev/x", false},	{"kubelet_interval", "1m", false},
+	};
+	struct pm_config old, fresh;
+	char err[ERRLEN] = "";
+	const char *keys[64];
+	bool reloadable;
+	size_t i;
+	int n, k;
+
+	(void)state;
+	config__defaults(&old);
+	fresh = old;
+	assert_int_equal(config__fixed_changed(&old, &fresh, keys, 64), 0);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		fresh = old;
+		if (config__set(&fresh, cases[i].key, cases[i].value, err, sizeof(err)))
+			fail_msg("%s: %s", cases[i].key, err);
+		n = config__fixed_changed(&old, &fresh, keys, 64);
+		if (cases[i].reloadable ? n != 0 : n != 1 || strcmp(keys[0], cases[i].key))
+			fail_msg("%s changed: %d keys named, first %s", cases[i].key, n,
+				 n ? keys[0] : "none");
+		for (k = 0; config__key(k, &reloadable); k++)
+			if (!strcmp(config__key(k, NULL), cases[i].key))
+				assert_int_equal(reloadable, cases[i].reloadable);
+	}
+	/* all the restart-only ones at once, counted beyond @max */
+	fresh = old;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		assert_int_equal(config__set(&fresh, cases[i].key, cases[i].value, err,
+					     sizeof(err)), 0);
+	assert_int_equal(config__fixed_changed(&old, &fresh, keys, 2), 14);
+	assert_string_equal(keys[0], "listen");
+}
+
+/* The raw_tp switch: a key and a flag; the environment variable only when loading. */
+static void test_force_raw_tp(void **state)
+{
+	const char *plain[] = {"run", NULL};
+	const char *flag[] = {"run", "--force-raw-tp", NULL};
+	const char *off[] = {"run", "--force-raw-tp=false", NULL};
+	const char *bad[] = {"run", "--force-raw-tp=maybe", NULL};
+	char err[ERRLEN] = "";
+	struct pm_config cfg;
+
+	(void)state;
+	unsetenv("PODMETER_FORCE_RAW_TP");
+	assert_int_equal(from_args(&cfg, err, plain, NULL, 0), 0);
+	assert_false(cfg.collect.force_raw_tp);
+	assert_int_equal(from_args(&cfg, err, flag, NULL, 0), 0);
+	assert_true(cfg.collect.force_raw_tp);
+	assert_int_equal(from_args(&cfg, err, bad, NULL, 0), -EINVAL);
+	assert_non_null(strstr(err, "--force-raw-tp: \"maybe\" is not true or false"));
+	setenv("PODMETER_FORCE_RAW_TP", "1", 1);
+	assert_int_equal(from_args(&cfg, err, plain, NULL, 0), 0);
+	assert_true(cfg.collect.force_raw_tp);
+	/* a flag still wins over the environment */
+	assert_int_equal(from_args(&cfg, err, off, NULL, 0), 0);
+	assert_false(cfg.collect.force_raw_tp);
+	/* config__defaults alone does not read it */
+	config__defaults(&cfg);
+	assert_false(cfg.collect.force_raw_tp);
+	unsetenv("PODMETER_FORCE_RAW_TP");
 }
 
 static void test_args_no_subcommand(void **state)
@@ -1023,8 +1153,8 @@ static void test_web_flag(void **state)
 	write_text(path, "bearer_tokens_file: tokens\n");
 	config__defaults(&cfg);
 	assert_int_equal(config__set(&cfg, "web_config", path, err, sizeof(err)), 0);
-	assert_string_equal(cfg.web_config, path);
-	assert_true(strstr(cfg.web.tokens_file, "/web/tokens") != NULL);
+	assert_string_equal(cfg.http.web_config, path);
+	assert_true(strstr(cfg.http.web.tokens_file, "/web/tokens") != NULL);
 	write_text(path, "basic_auth_users: {}\n");
 	assert_int_equal(config__set(&cfg, "web_config", path, err, sizeof(err)), -EINVAL);
 	assert_true(strstr(err, "basic_auth_users") != NULL);
@@ -1108,6 +1238,9 @@ int main(void)
 		cmocka_unit_test(test_args_bad),
 		cmocka_unit_test(test_args_help),
 		cmocka_unit_test(test_args_no_subcommand),
+		cmocka_unit_test(test_defaults_from_table),
+		cmocka_unit_test(test_reload_fixed),
+		cmocka_unit_test(test_force_raw_tp),
 		cmocka_unit_test(test_web_good),
 		cmocka_unit_test(test_web_bad),
 		cmocka_unit_test(test_web_flag),
