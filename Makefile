@@ -36,16 +36,16 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 # exporter use; it depends on neither (`make layers` checks).
 COMMON_SRCS := common/snapshot.c common/names.c common/quantity.c common/listen.c common/curlutil.c
 # Modules without BPF: unit-testable on their own.
-MODEL_SRCS := agent/model/sketch.c agent/model/tail.c agent/model/profile.c agent/model/anomaly.c \
-	agent/model/pod.c
-LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/cost.c agent/detect.c agent/replay.c agent/cidr.c agent/kubelet.c agent/podpath.c agent/ohpath.c agent/overhead.c agent/u64map.c agent/cgroupfs.c agent/esc.c agent/elfsym.c agent/podfile.c agent/url.c agent/collect/usage.c \
+MODEL_SRCS := agent/judge/model/sketch.c agent/judge/model/tail.c agent/judge/model/profile.c agent/judge/model/anomaly.c \
+	agent/judge/model/pod.c
+LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/judge/cost.c agent/judge/detect.c agent/cmd/replay.c agent/signal/cidr.c agent/pod/kubelet.c agent/pod/podpath.c agent/pod/ohpath.c agent/judge/overhead.c agent/u64map.c agent/pod/cgroupfs.c agent/esc.c agent/signal/elfsym.c agent/signal/podfile.c agent/url.c agent/collect/usage.c \
 	exporter/prom.c exporter/json.c exporter/gz.c exporter/report.c \
 	exporter/spool.c exporter/pbjson.c exporter/dist.c exporter/webcfg.c $(COMMON_SRCS)
 # The collector, in parts (agent/collect/collect.h is their private header).
 COLLECT_SRCS := $(addprefix agent/collect/,collector.c ledger.c walk.c assemble.c)
-AGENT_SRCS := agent/main.c agent/bpfutil.c agent/cpu.c agent/mem.c agent/net.c agent/proc.c agent/kubemeta.c agent/reporter.c \
-	agent/gpu.c agent/cuda.c agent/nvml.c agent/top.c agent/pin.c agent/caps.c \
-	$(COLLECT_SRCS) agent/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
+AGENT_SRCS := agent/main.c agent/signal/bpfutil.c agent/signal/cpu.c agent/signal/mem.c agent/signal/net.c agent/signal/proc.c agent/pod/kubemeta.c agent/reporter.c \
+	agent/signal/gpu.c agent/signal/cuda.c agent/signal/nvml.c agent/cmd/top.c agent/signal/pin.c agent/caps.c \
+	$(COLLECT_SRCS) agent/cmd/check.c exporter/http.c exporter/shipper.c exporter/receiver.c \
 	exporter/decode.c
 # exporter/podmeter.proto, compiled by protoc-c
 PB_GEN := $(OUTPUT)/podmeter.pb-c.c $(OUTPUT)/podmeter.pb-c.h
@@ -152,7 +152,7 @@ $(OUTPUT)/tests/reconciler/test_%: tests/unit/reconciler/test_%.c tests/unit/rec
 
 # top is no library module: it comes along
 $(OUTPUT)/tests/test_top: tests/unit/test_top.c $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS) \
-		agent/top.c) $(OUTPUT)/san/podmeter.pb-c.o | $(OUTPUT)/tests
+		agent/cmd/top.c) $(OUTPUT)/san/podmeter.pb-c.o | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $(SAN) $^ $(LDLIBS) -lcmocka -o $@
 
 run: deps
@@ -262,15 +262,15 @@ $(OUTPUT)/bench/floor: tests/bench/floor.c $(OUTPUT)/probe.skel.h
 	@mkdir -p $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
-$(OUTPUT)/bench/gpu_floor: tests/bench/gpu_floor.c $(OUTPUT)/agent/gpu.o $(OUTPUT)/agent/bpfutil.o
+$(OUTPUT)/bench/gpu_floor: tests/bench/gpu_floor.c $(OUTPUT)/agent/signal/gpu.o $(OUTPUT)/agent/signal/bpfutil.o $(OUTPUT)/agent/signal/pin.o $(OUTPUT)/agent/caps.o
 	@mkdir -p $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # compiled from the sources: no BPF skeletons needed
-$(OUTPUT)/bench/model_bench: tests/bench/model_bench.c $(MODEL_SRCS) agent/detect.c common/snapshot.c \
+$(OUTPUT)/bench/model_bench: tests/bench/model_bench.c $(MODEL_SRCS) agent/judge/detect.c common/snapshot.c \
 		$(wildcard include/podmeter/*.h)
 	@mkdir -p $(OUTPUT)/bench
-	$(CC) $(CFLAGS) tests/bench/model_bench.c $(MODEL_SRCS) agent/detect.c common/snapshot.c -lm -o $@
+	$(CC) $(CFLAGS) tests/bench/model_bench.c $(MODEL_SRCS) agent/judge/detect.c common/snapshot.c -lm -o $@
 
 # synthetic fleets for the propose tests (tests/unit/reconciler/fleet.h over HTTP)
 $(OUTPUT)/tests/rec_fleet: tests/integration/rec_fleet.c tests/unit/reconciler/fleet.h \
@@ -295,7 +295,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_RUNS ?= 10000
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := $(filter-out -O2 -O3,$(CFLAGS)) -O1 $(FUZZ_SAN)
-FUZZ_LIB_SRCS := $(LIB_SRCS) agent/top.c exporter/decode.c
+FUZZ_LIB_SRCS := $(LIB_SRCS) agent/cmd/top.c exporter/decode.c
 FUZZ_LIB := $(OUTPUT)/fuzz/libpodmeter.a
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
 

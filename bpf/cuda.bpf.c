@@ -5,7 +5,7 @@
  * waiting in synchronize calls.
  *
  * Programs are attached by the agent to each copy of the library it finds
- * mapped (agent/cuda.c), one program to several entry points of the same
+ * mapped (agent/signal/cuda.c), one program to several entry points of the same
  * shape: the _v2 names, the Async twins, the per-thread-stream variants.
  * An allocation's device pointer exists only when the call returns: the
  * entry probe keeps where the driver will write it, the return probe reads

@@ -46,7 +46,7 @@ struct {
 	__type(value, struct pm_gpu_dev);
 } gpu_devs SEC(".maps");
 
-/* Sized and flagged by the agent before load (agent/gpu.c). */
+/* Sized and flagged by the agent before load (agent/signal/gpu.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PM_GPU_MAX_INFLIGHT);

@@ -32,7 +32,7 @@ struct {
 	__type(value, struct pm_mem_val);
 } mem_events SEC(".maps");
 
-/* Sized and flagged by the agent before load (agent/mem.c). */
+/* Sized and flagged by the agent before load (agent/signal/mem.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PM_MEM_MAX_MMS);

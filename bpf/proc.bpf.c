@@ -28,7 +28,7 @@ struct {
 	__type(value, struct pm_proc_val);
 } proc_stats SEC(".maps");
 
-/* Sized and flagged by the agent before load (agent/proc.c). */
+/* Sized and flagged by the agent before load (agent/signal/proc.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PM_PROC_MAX_EXITED);

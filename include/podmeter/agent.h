@@ -13,7 +13,7 @@
 #include <podmeter/proc.h>
 #include <podmeter/snapshot.h>
 
-/* ---- agent/bpfutil.c ---- */
+/* ---- agent/signal/bpfutil.c ---- */
 struct bpf_map;
 
 /* Sum a per-CPU array of @n __u64 counters over CPUs into @out (0 on error). */
@@ -54,7 +54,7 @@ int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn
 typedef void (*pm_entry_fn)(void *ctx, const void *key, const void *value);
 int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx);
 
-/* ---- agent/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
+/* ---- agent/signal/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
 struct pm_cpu;
 
 struct pm_cpu_visitor {
@@ -89,7 +89,7 @@ void cpu__errors(struct pm_cpu *cpu, __u64 errs[PM_CPU_ERR_MAX]);
 int cpu__refusals(struct pm_cpu *cpu, pm_refusal_fn fn, void *ctx);
 void cpu__close(struct pm_cpu *cpu);
 
-/* ---- agent/mem.c: loads bpf/mem.bpf.c and reads its maps ---- */
+/* ---- agent/signal/mem.c: loads bpf/mem.bpf.c and reads its maps ---- */
 struct pm_mem;
 
 struct pm_mem_visitor {
@@ -110,7 +110,7 @@ void mem__errors(struct pm_mem *mem, __u64 errs[PM_MEM_ERR_MAX]);
 int mem__refusals(struct pm_mem *mem, pm_refusal_fn fn, void *ctx);
 void mem__close(struct pm_mem *mem);
 
-/* ---- agent/net.c: loads bpf/net.bpf.c (cgroup v2 ids only) ---- */
+/* ---- agent/signal/net.c: loads bpf/net.bpf.c (cgroup v2 ids only) ---- */
 struct pm_net;
 
 struct pm_net_visitor {
@@ -130,7 +130,7 @@ void net__remove(struct pm_net *net, __u64 cgid);
 void net__errors(struct pm_net *net, __u64 errs[PM_NET_ERR_MAX]);
 void net__close(struct pm_net *net);
 
-/* ---- agent/proc.c: loads bpf/proc.bpf.c ---- */
+/* ---- agent/signal/proc.c: loads bpf/proc.bpf.c ---- */
 struct pm_proc;
 
 struct pm_proc_visitor {
@@ -150,7 +150,7 @@ void proc__errors(struct pm_proc *p, __u64 errs[PM_PROC_ERR_MAX]);
 int proc__refusals(struct pm_proc *p, pm_refusal_fn fn, void *ctx);
 void proc__close(struct pm_proc *p);
 
-/* ---- agent/kubemeta.c: pod names, owners, requests (kubelet or /var/log/pods) ---- */
+/* ---- agent/pod/kubemeta.c: pod names, owners, requests (kubelet or /var/log/pods) ---- */
 struct pm_kubemeta;
 
 int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg);
@@ -205,7 +205,7 @@ struct pm_snapshot *collector__last(struct pm_collector *c);
 void collector__set_report_stats(struct pm_collector *c,
 				 void (*fn)(void *ctx, struct pm_report_stats *st), void *ctx);
 
-/* ---- agent/top.c: podmeter top, a terminal view of a running agent ---- */
+/* ---- agent/cmd/top.c: podmeter top, a terminal view of a running agent ---- */
 int top__main(int argc, char **argv);
 /*
  * One frame, as --once prints it, from two /v1/pods documents (for tests):
@@ -225,7 +225,7 @@ void reporter__finish(struct pm_reporter *r);
 void reporter__stats(void *r, struct pm_report_stats *st);
 void reporter__close(struct pm_reporter *r);
 
-/* ---- agent/gpu.c: loads bpf/gpu.bpf.c: ioctls on GPU device files ---- */
+/* ---- agent/signal/gpu.c: loads bpf/gpu.bpf.c: ioctls on GPU device files ---- */
 #include <podmeter/gpu.h>
 
 struct pm_gpu;
@@ -272,7 +272,7 @@ void gpu__errors(struct pm_gpu *g, __u64 errs[PM_GPU_ERR_MAX]);
 int gpu__refusals(struct pm_gpu *g, pm_refusal_fn fn, void *ctx);
 void gpu__close(struct pm_gpu *g);
 
-/* ---- agent/cuda.c: loads bpf/cuda.bpf.c: uprobes on libcuda.so ---- */
+/* ---- agent/signal/cuda.c: loads bpf/cuda.bpf.c: uprobes on libcuda.so ---- */
 #include <podmeter/cuda.h>
 
 struct pm_cuda;
@@ -328,7 +328,7 @@ void cuda__remove(struct pm_cuda *c, __u64 cgid);
 void cuda__errors(struct pm_cuda *c, __u64 errs[PM_CUDA_ERR_MAX]);
 void cuda__close(struct pm_cuda *c);
 
-/* ---- agent/nvml.c: per-process GPU utilisation from libnvidia-ml, when present ---- */
+/* ---- agent/signal/nvml.c: per-process GPU utilisation from libnvidia-ml, when present ---- */
 struct pm_nvml;
 
 /* One process on one GPU: the driver's utilisation figures over its last sample period. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Shared between bpf/cpu.bpf.c and agent/cpu.c: fixed-size, __u32/__u64 only. */
+/* Shared between bpf/cpu.bpf.c and agent/signal/cpu.c: fixed-size, __u32/__u64 only. */
 #ifndef PODMETER_CPU_H
 #define PODMETER_CPU_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Shared between bpf/cuda.bpf.c and agent/cuda.c: fixed-size, __u32/__u64 only. */
+/* Shared between bpf/cuda.bpf.c and agent/signal/cuda.c: fixed-size, __u32/__u64 only. */
 #ifndef PODMETER_CUDA_H
 #define PODMETER_CUDA_H
 

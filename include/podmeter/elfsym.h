@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* agent/elfsym.c: function symbols of an ELF file a tenant may have made. */
+/* agent/signal/elfsym.c: function symbols of an ELF file a tenant may have made. */
 #ifndef PODMETER_ELFSYM_H
 #define PODMETER_ELFSYM_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Shared between bpf/gpu.bpf.c and agent/gpu.c: fixed-size, __u32/__u64 only. */
+/* Shared between bpf/gpu.bpf.c and agent/signal/gpu.c: fixed-size, __u32/__u64 only. */
 #ifndef PODMETER_GPU_H
 #define PODMETER_GPU_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Shared between bpf/mem.bpf.c and agent/mem.c: fixed-size, __u32/__u64 only. */
+/* Shared between bpf/mem.bpf.c and agent/signal/mem.c: fixed-size, __u32/__u64 only. */
 #ifndef PODMETER_MEM_H
 #define PODMETER_MEM_H
 

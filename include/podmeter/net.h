@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Shared between bpf/net.bpf.c and agent/net.c: fixed-size, __u32/__u64 only. */
+/* Shared between bpf/net.bpf.c and agent/signal/net.c: fixed-size, __u32/__u64 only. */
 #ifndef PODMETER_NET_H
 #define PODMETER_NET_H
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * agent/overhead.c: the collector's node overhead groups (agent/ohpath.c):
+ * agent/judge/overhead.c: the collector's node overhead groups (agent/pod/ohpath.c):
  * each holds its removed cgroups' totals and sums its live ones' at every
  * snapshot.
  */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* agent/pin.c: BPF programs, links and maps kept under bpffs across restarts. */
+/* agent/signal/pin.c: BPF programs, links and maps kept under bpffs across restarts. */
 #ifndef PODMETER_PIN_H
 #define PODMETER_PIN_H
 

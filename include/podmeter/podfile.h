@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* agent/podfile.c: opening a file on a pod's behalf, inside the pod's root. */
+/* agent/signal/podfile.c: opening a file on a pod's behalf, inside the pod's root. */
 #ifndef PODMETER_PODFILE_H
 #define PODMETER_PODFILE_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Shared between bpf/proc.bpf.c and agent/proc.c: fixed-size, __u32/__u64 only. */
+/* Shared between bpf/proc.bpf.c and agent/signal/proc.c: fixed-size, __u32/__u64 only. */
 #ifndef PODMETER_PROC_H
 #define PODMETER_PROC_H
 

@@ -173,7 +173,7 @@ struct pm_agent_stats {
 
 /* Node overhead of one group: a systemd unit or slice, or a container outside Kubernetes. */
 struct pm_overhead_snap {
-	char name[PM_OH_NAME_MAX + 1];	/* escaped (agent/ohpath.c) */
+	char name[PM_OH_NAME_MAX + 1];	/* escaped (agent/pod/ohpath.c) */
 	int kind;			/* enum pm_oh_kind */
 	uint64_t cpu_ns;		/* cumulative, its removed cgroups' included */
 	double cpu_seconds;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The GPU ioctl signal alone, for syscall_overhead.sh: bpf/gpu.bpf.c loaded
- * through agent/gpu.c and nothing else, and the syscall loops it is
+ * through agent/signal/gpu.c and nothing else, and the syscall loops it is
  * measured against.
  *
  *   gpu_floor attach [--raw] DEV_ROOT PATHS

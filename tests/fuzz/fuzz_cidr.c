@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* CIDR lists of the net_<class> settings (agent/cidr.c): what parses, prints and parses back. */
+/* CIDR lists of the net_<class> settings (agent/signal/cidr.c): what parses, prints and parses back. */
 #include <sys/socket.h>
 #include <podmeter/cidr.h>
 #include "fuzz.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * ELF symbol reading (agent/elfsym.c): the file a pod maps as libcuda, read
+ * ELF symbol reading (agent/signal/elfsym.c): the file a pod maps as libcuda, read
  * from a buffer. Every offset found lies inside the file, and the count is
  * the offsets found.
  */

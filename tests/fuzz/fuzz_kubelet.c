@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The kubelet's GET /pods body (agent/kubelet.c), parsed as it streams. The
+ * The kubelet's GET /pods body (agent/pod/kubelet.c), parsed as it streams. The
  * body is fed whole, then again in pieces whose sizes the input's first
  * bytes choose: both must keep the same pods, and every number kept stays
  * within the documented clamps.

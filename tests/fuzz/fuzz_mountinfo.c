@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* /proc/self/mountinfo, where the cgroup hierarchies are (agent/cgroupfs.c). */
+/* /proc/self/mountinfo, where the cgroup hierarchies are (agent/pod/cgroupfs.c). */
 #include <podmeter/cgroupfs.h>
 #include "fuzz.h"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* cgroup paths outside pods -> node overhead groups (agent/ohpath.c). */
+/* cgroup paths outside pods -> node overhead groups (agent/pod/ohpath.c). */
 #include <podmeter/ohpath.h>
 #include "fuzz.h"
 

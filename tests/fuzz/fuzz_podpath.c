@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* cgroup paths -> pod identity (agent/podpath.c). */
+/* cgroup paths -> pod identity (agent/pod/podpath.c). */
 #include <ctype.h>
 #include <podmeter/podpath.h>
 #include "fuzz.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The CSV series of podmeter replay (agent/replay.c), with the generic defaults. */
+/* The CSV series of podmeter replay (agent/cmd/replay.c), with the generic defaults. */
 #include <podmeter/replay.h>
 #include "fuzz.h"
 

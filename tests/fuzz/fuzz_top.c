@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * podmeter top (agent/top.c): two /v1/pods readings, split at the first NUL
+ * podmeter top (agent/cmd/top.c): two /v1/pods readings, split at the first NUL
  * byte (one reading twice when there is none), rendered as one frame.
  */
 #include <podmeter/agent.h>

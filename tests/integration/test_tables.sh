@@ -385,7 +385,7 @@ if grep -q "table=\"cuda_allocs\"" <(grep "^podmeter_pod_table_refusals_total{.*
 	[ "$r" = $((N_ALLOCS - ALLOC_SHARE)) ] && pass "CUDA allocations refused to the hostile pod: $r" ||
 		fail "CUDA allocations refused to the hostile pod: $r, want $((N_ALLOCS - ALLOC_SHARE))"
 else
-	log "per-pod CUDA refusals not read by this agent (agent/cuda.c): node-wide above"
+	log "per-pod CUDA refusals not read by this agent (agent/signal/cuda.c): node-wide above"
 fi
 exec 6>&- 7>&-
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for agent/cidr.c and the net_<class> keys of agent/config.c. */
+/* Unit tests for agent/signal/cidr.c and the net_<class> keys of agent/config.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
