@@ -86,22 +86,54 @@ static __u64 count_procs(struct pm_collector *c, struct cg_rec *r, const char *r
 	return n;
 }
 
-/* A "key value" line of a cgroup file; -1 when absent. */
+/*
+ * A cgroup file, whole, in one or a few read()s: its length, or -1. A file
+ * longer than the buffer is cut (memory.stat is about 2 KiB).
+ */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (len < size - 1) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return -1;
+		}
+		if (!n)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return len;
+}
+
+/* The value of a "key value" line of a cgroup file; -1 when absent. */
 static long long cg_stat(const char *path, const char *key)
 {
-	char name[64];
+	char buf[16384], *at, *end;
+	size_t klen = strlen(key);
 	long long v;
-	FILE *f = fopen(path, "re");
 
-	if (!f)
+	if (read_small(path, buf, sizeof(buf)) < 0)
 		return -1;
-	while (fscanf(f, "%63s %lld", name, &v) == 2) {
-		if (!strcmp(name, key)) {
-			fclose(f);
-			return v;
-		}
+	for (at = buf; at; at = strchr(at, '\n')) {
+		if (*at == '\n')
+			at++;
+		if (strncmp(at, key, klen) || at[klen] != ' ')
+			continue;
+		errno = 0;
+		v = strtoll(at + klen + 1, &end, 10);
+		return end == at + klen + 1 || errno ? -1 : v;
 	}
-	fclose(f);
 	return -1;
 }
 
@@ -111,21 +143,18 @@ static long long cg_stat(const char *path, const char *key)
  */
 long long walk__working_set(const struct pm_collector *c, const char *rel)
 {
-	char path[2 * PATH_MAX + 32];
+	char path[2 * PATH_MAX + 32], buf[32], *end;
 	long long usage, inactive;
-	FILE *f;
 
 	if (!c->mem_root[0] || !rel[0])
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s/%s", c->mem_root, rel,
 		 c->mem_v2 ? "memory.current" : "memory.usage_in_bytes");
-	f = fopen(path, "re");
-	if (!f)
+	if (read_small(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	if (fscanf(f, "%lld", &usage) != 1)
-		usage = -1;
-	fclose(f);
-	if (usage < 0)
+	errno = 0;
+	usage = strtoll(buf, &end, 10);
+	if (end == buf || errno || usage < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s/memory.stat", c->mem_root, rel);
 	inactive = cg_stat(path, c->mem_v2 ? "inactive_file" : "total_inactive_file");
