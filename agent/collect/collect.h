@@ -27,7 +27,8 @@ struct pod_rec {
 	enum pm_qos qos;
 	struct pm_usage retired;	/* from its cgroups that are gone */
 	char path[PATH_MAX];		/* the pod cgroup, from the hierarchy root */
-	long long working_set;		/* bytes, read at each walk; -1 = none */
+	long long working_set;		/* bytes, read at walks (see walk.c); -1 = none */
+	bool files_stale;		/* a cgroup of it changed: read its working set */
 	int live_cgroups;		/* counted by the last walk */
 	int refs;			/* cg_recs pointing here */
 	size_t snap_idx;
@@ -44,7 +45,12 @@ struct cg_rec {
 	char container_id[PM_CID_MAX + 1];
 	enum pm_runtime runtime;
 	__u64 procs;			/* cgroup.procs lines at the last walk */
-	long long working_set;		/* a container's, read at each walk; -1 = none */
+	long long working_set;		/* a container's, read at walks (see walk.c); -1 = none */
+	int *pids;			/* cgroup.procs at its last read */
+	size_t n_pids, cap_pids;
+	bool files_read;		/* its files were read once */
+	__u64 files_oncpu_ns;		/* its CPU time and process starts then */
+	__u64 files_starts;
 	__u64 walk_gen;			/* last walk that found it */
 	bool dead;			/* not found by the last walk */
 	unsigned int dead_reads;	/* reads since, with no CPU holding any of it */
@@ -90,6 +96,7 @@ struct pm_collector {
 	struct u64map cgroups;		/* cgid -> cg_rec */
 	struct u64map pods;		/* hash(uid) -> pod_rec chain */
 	__u64 walk_gen;
+	bool walk_cpu;			/* a CPU source: a quiet cgroup's files are not read */
 	unsigned int ticks_since_walk;
 	bool unknown_seen;
 	struct pm_usage retired_overhead;	/* node overhead's gone cgroups: CPU time */

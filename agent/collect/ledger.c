@@ -317,6 +317,7 @@ static void cgroup_free(struct pm_collector *c, struct cg_rec *r)
 		overhead__unref(r->grp);
 	u64map__del(&c->cgroups, r->cgid);
 	usage__free(&r->n.total);
+	free(r->pids);
 	free(r);
 }
 

@@ -17,6 +17,7 @@
 #include "collect.h"
 
 #define WALK_MAX_DEPTH		32
+#define WALK_REFRESH_EVERY	12	/* walks: a quiet cgroup's files read again */
 
 /* Pod or node overhead, from the cgroup's path; once per cgroup. */
 void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
@@ -48,60 +49,116 @@ void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 }
 
 /*
- * Lines of a pod cgroup's cgroup.procs: its processes, by the kernel's list.
- * Their pids go to the sources that follow processes (CUDA's library scanner,
- * NVML's per-process figures).
+ * A pod cgroup's processes, by the kernel's list (cgroup.procs), kept with
+ * the record; r->procs is its line count. Unreadable: none.
  */
-static __u64 count_procs(struct pm_collector *c, struct cg_rec *r, const char *rel)
+static void read_procs(struct pm_collector *c, struct cg_rec *r, const char *rel)
 {
 	char path[2 * PATH_MAX], line[32];
-	struct pm_cuda_job *grown;
+	int *grown;
 	__u64 n = 0;
 	FILE *f;
 
+	r->n_pids = 0;
+	r->procs = 0;
 	snprintf(path, sizeof(path), "%s/%s/cgroup.procs", c->root, rel);
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
+		return;
 	while (fgets(line, sizeof(line), f)) {
 		int pid = atoi(line);
 
 		n++;
 		if (pid <= 0)
 			continue;
+		if (r->n_pids == r->cap_pids) {
+			size_t cap = r->cap_pids ? r->cap_pids * 2 : 4;
+
+			grown = realloc(r->pids, cap * sizeof(*grown));
+			if (!grown)
+				continue;
+			r->pids = grown;
+			r->cap_pids = cap;
+		}
+		r->pids[r->n_pids++] = pid;
+	}
+	fclose(f);
+	r->procs = n;
+}
+
+/*
+ * A pod cgroup's processes, as of its last read, to the sources that follow
+ * processes (CUDA's library scanner, NVML's per-process figures).
+ */
+static void add_jobs(struct pm_collector *c, struct cg_rec *r)
+{
+	struct pm_cuda_job *grown;
+	size_t i;
+
+	for (i = 0; i < r->n_pids; i++) {
 		if (c->n_jobs == c->cap_jobs) {
 			c->cap_jobs = c->cap_jobs ? c->cap_jobs * 2 : 256;
 			grown = realloc(c->jobs, c->cap_jobs * sizeof(*grown));
 			if (!grown) {
 				c->cap_jobs = c->n_jobs;
-				continue;
+				return;
 			}
 			c->jobs = grown;
 		}
 		c->jobs[c->n_jobs++] = (struct pm_cuda_job){
-			.pid = pid, .cgid = r->cgid, .pod = ledger__uid_hash(r->pod->uid) };
-		u64map__put(&c->pid_cg, (uint64_t)pid, r);
+			.pid = r->pids[i], .cgid = r->cgid, .pod = ledger__uid_hash(r->pod->uid) };
+		u64map__put(&c->pid_cg, (uint64_t)r->pids[i], r);
 	}
-	fclose(f);
-	return n;
 }
 
-/* A "key value" line of a cgroup file; -1 when absent. */
+/*
+ * A cgroup file, whole, in one or a few read()s: its length, or -1. A file
+ * longer than the buffer is cut (memory.stat is about 2 KiB).
+ */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (len < size - 1) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return -1;
+		}
+		if (!n)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return len;
+}
+
+/* The value of a "key value" line of a cgroup file; -1 when absent. */
 static long long cg_stat(const char *path, const char *key)
 {
-	char name[64];
+	char buf[16384], *at, *end;
+	size_t klen = strlen(key);
 	long long v;
-	FILE *f = fopen(path, "re");
 
-	if (!f)
+	if (read_small(path, buf, sizeof(buf)) < 0)
 		return -1;
-	while (fscanf(f, "%63s %lld", name, &v) == 2) {
-		if (!strcmp(name, key)) {
-			fclose(f);
-			return v;
-		}
+	for (at = buf; at; at = strchr(at, '\n')) {
+		if (*at == '\n')
+			at++;
+		if (strncmp(at, key, klen) || at[klen] != ' ')
+			continue;
+		errno = 0;
+		v = strtoll(at + klen + 1, &end, 10);
+		return end == at + klen + 1 || errno ? -1 : v;
 	}
-	fclose(f);
 	return -1;
 }
 
@@ -111,21 +168,18 @@ static long long cg_stat(const char *path, const char *key)
  */
 long long walk__working_set(const struct pm_collector *c, const char *rel)
 {
-	char path[2 * PATH_MAX + 32];
+	char path[2 * PATH_MAX + 32], buf[32], *end;
 	long long usage, inactive;
-	FILE *f;
 
 	if (!c->mem_root[0] || !rel[0])
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s/%s", c->mem_root, rel,
 		 c->mem_v2 ? "memory.current" : "memory.usage_in_bytes");
-	f = fopen(path, "re");
-	if (!f)
+	if (read_small(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	if (fscanf(f, "%lld", &usage) != 1)
-		usage = -1;
-	fclose(f);
-	if (usage < 0)
+	errno = 0;
+	usage = strtoll(buf, &end, 10);
+	if (end == buf || errno || usage < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s/memory.stat", c->mem_root, rel);
 	inactive = cg_stat(path, c->mem_v2 ? "inactive_file" : "total_inactive_file");
@@ -154,6 +208,22 @@ static void read_throttling(const struct pm_collector *c, struct cg_rec *r, cons
 	r->n.total.throttled_usec = usec;
 }
 
+/*
+ * Whether a pod cgroup's files (cgroup.procs, working set, throttling) are
+ * read again at this walk: when it is new, or ran or started a process since
+ * they were read (a process that exits runs; one that sleeps neither adds
+ * memory nor is throttled), or always with no CPU source to tell; every other one
+ * at every WALK_REFRESH_EVERY-th walk, spread by cgroup id, for what changes
+ * with nothing of it running (reclaim, a sleeping process moved in).
+ */
+static bool files_due(const struct pm_collector *c, const struct cg_rec *r)
+{
+	return !c->walk_cpu || !r->files_read ||
+	       r->n.total.oncpu_ns != r->files_oncpu_ns ||
+	       r->n.total.starts != r->files_starts ||
+	       (c->walk_gen + r->cgid) % WALK_REFRESH_EVERY == 0;
+}
+
 static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 {
 	struct cg_rec *r = ledger__cgroup(c, ino);
@@ -166,12 +236,19 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 	if (!r->pod)
 		return;
 	r->pod->live_cgroups++;
-	r->procs = count_procs(c, r, rel);
-	/* a container's own, for its allocation; the pod's is read for the pod */
-	if (r->container_id[0]) {
-		r->working_set = walk__working_set(c, rel);
-		read_throttling(c, r, rel);
+	if (files_due(c, r)) {
+		r->pod->files_stale = true;
+		r->files_read = true;
+		r->files_oncpu_ns = r->n.total.oncpu_ns;
+		r->files_starts = r->n.total.starts;
+		read_procs(c, r, rel);
+		/* a container's own, for its allocation; the pod's is read for the pod */
+		if (r->container_id[0]) {
+			r->working_set = walk__working_set(c, rel);
+			read_throttling(c, r, rel);
+		}
 	}
+	add_jobs(c, r);
 }
 
 static void walk_dir(struct pm_collector *c, int dfd, char *rel, size_t len, int depth)
@@ -217,6 +294,11 @@ static void walk(struct pm_collector *c)
 
 	c->walk_gen++;
 	c->stats.walks++;
+	c->walk_cpu = false;
+	for (i = 0; i < (size_t)c->n_srcs; i++)
+		if (!strcmp(c->srcs[i].ops->name, "cpu"))
+			c->walk_cpu = true;
+	i = 0;
 	c->ticks_since_walk = 0;
 	c->n_jobs = 0;
 	u64map__free(&c->pid_cg);
@@ -240,12 +322,18 @@ static void walk(struct pm_collector *c)
 		r->dead = r->walk_gen != c->walk_gen;
 		if (r->dead) {
 			r->procs = 0;
+			r->n_pids = 0;
 			r->working_set = -1;
 		}
 	}
 }
 
-/* At each walk: the working set changes slowly and costs two reads a pod. */
+/*
+ * Pods' working sets, two reads a pod: of those with a cgroup read again at
+ * this walk (files_due()), and every other at every WALK_REFRESH_EVERY-th
+ * walk. A pod's cgroup holds more than its containers' (the pause
+ * container's, pages of removed containers), so it is read, not summed.
+ */
 static void refresh_working_sets(struct pm_collector *c)
 {
 	struct pod_rec *p;
@@ -254,8 +342,11 @@ static void refresh_working_sets(struct pm_collector *c)
 	void *v;
 
 	while (u64map__next(&c->pods, &i, &key, &v))
-		for (p = v; p; p = p->next_same_hash)
-			p->working_set = walk__working_set(c, p->path);
+		for (p = v; p; p = p->next_same_hash) {
+			if (p->files_stale || (c->walk_gen + key) % WALK_REFRESH_EVERY == 0)
+				p->working_set = walk__working_set(c, p->path);
+			p->files_stale = false;
+		}
 }
 
 /* The walk and what follows it: working sets, overhead groups, the sources' rescans. */
