@@ -21,13 +21,13 @@
 #include <podmeter/caps.h>
 
 /* From linux/capability.h of 5.8, for older headers. */
-#define PM_CAP_SETPCAP		8
-#define PM_CAP_SYS_ADMIN	21
-#define PM_CAP_SYS_PTRACE	19
-#define PM_CAP_NET_ADMIN	12
-#define PM_CAP_SYS_RESOURCE	24
-#define PM_CAP_PERFMON		38
-#define PM_CAP_BPF		39
+#define PM_CAP_SETPCAP	    8
+#define PM_CAP_SYS_ADMIN    21
+#define PM_CAP_SYS_PTRACE   19
+#define PM_CAP_NET_ADMIN    12
+#define PM_CAP_SYS_RESOURCE 24
+#define PM_CAP_PERFMON	    38
+#define PM_CAP_BPF	    39
 
 const struct pm_cap_need caps__needed[] = {
 	{ PM_CAP_BPF, "CAP_BPF", true, "load programs, create and read maps" },

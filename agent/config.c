@@ -37,8 +37,8 @@ typedef int (*cfg_setter)(struct pm_config *cfg, const char *v, char *why, size_
 
 /* What a key is, beside its setter. */
 enum cfg_key_flags {
-	CFG_BOOL = 1 << 0,	/* a bare --flag means true */
-	CFG_RELOAD = 1 << 1,	/* SIGHUP applies a new value; others wait for a restart */
+	CFG_BOOL = 1 << 0,   /* a bare --flag means true */
+	CFG_RELOAD = 1 << 1, /* SIGHUP applies a new value; others wait for a restart */
 };
 
 /*
@@ -107,7 +107,7 @@ static int cfg_unit_ms(const char *u, uint64_t *mult)
 	static const struct {
 		const char *name;
 		uint64_t ms;
-	} units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+	} units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
 	size_t i;
 
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
@@ -221,8 +221,8 @@ static int cfg_duration(const char *v, uint64_t min, uint64_t max, const char *r
 
 static int cfg_set_interval(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_duration(v, CFG_MIN_INTERVAL_MS, CFG_MAX_INTERVAL_MS, "100ms to 1h",
-			    "1s, 500ms", &cfg->collect.interval_ms, why, len);
+	return cfg_duration(v, CFG_MIN_INTERVAL_MS, CFG_MAX_INTERVAL_MS, "100ms to 1h", "1s, 500ms",
+			    &cfg->collect.interval_ms, why, len);
 }
 
 static int cfg_set_zombie_grace(struct pm_config *cfg, const char *v, char *why, size_t len)
@@ -231,8 +231,8 @@ static int cfg_set_zombie_grace(struct pm_config *cfg, const char *v, char *why,
 			    &cfg->collect.zombie_grace_ms, why, len);
 }
 
-static int cfg_set_url(char *dst, size_t dstlen, const char *v, const char *default_path,
-		       char *why, size_t len);
+static int cfg_set_url(char *dst, size_t dstlen, const char *v, const char *default_path, char *why,
+		       size_t len);
 
 static int cfg_set_kubelet(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
@@ -426,11 +426,10 @@ static int cfg_set_net(struct pm_config *cfg, int class, const char *v, char *wh
 	return 0;
 }
 
-#define CFG_NET_SETTER(name, class)                                                        \
-	static int cfg_set_net_##name(struct pm_config *cfg, const char *v, char *why,     \
-				      size_t len)                                          \
-	{                                                                                  \
-		return cfg_set_net(cfg, class, v, why, len);                               \
+#define CFG_NET_SETTER(name, class)                                                                \
+	static int cfg_set_net_##name(struct pm_config *cfg, const char *v, char *why, size_t len) \
+	{                                                                                          \
+		return cfg_set_net(cfg, class, v, why, len);                                       \
 	}
 CFG_NET_SETTER(local, PM_NET_LOCAL)
 CFG_NET_SETTER(in_zone, PM_NET_IN_ZONE)
@@ -452,8 +451,8 @@ static int cfg_price(const char *v, double *out, char *why, size_t len)
 	errno = 0;
 	d = strtod(v, &end);
 	/* digits only: strtod would also take "inf", "nan" and hex floats */
-	if ((!isdigit((unsigned char)*v) && *v != '.') || strpbrk(v, "xXpP") || *end ||
-	    errno || !isfinite(d)) {
+	if ((!isdigit((unsigned char)*v) && *v != '.') || strpbrk(v, "xXpP") || *end || errno ||
+	    !isfinite(d)) {
 		snprintf(why, len, "\"%s\" is not a price in dollars (e.g. 0.031611)", q);
 		return -EINVAL;
 	}
@@ -465,10 +464,10 @@ static int cfg_price(const char *v, double *out, char *why, size_t len)
 	return 0;
 }
 
-#define CFG_PRICE_SETTER(name, field)                                                      \
-	static int cfg_set_##name(struct pm_config *cfg, const char *v, char *why, size_t len) \
-	{                                                                                  \
-		return cfg_price(v, &cfg->field, why, len);                                \
+#define CFG_PRICE_SETTER(name, field)                                                              \
+	static int cfg_set_##name(struct pm_config *cfg, const char *v, char *why, size_t len)     \
+	{                                                                                          \
+		return cfg_price(v, &cfg->field, why, len);                                        \
 	}
 CFG_PRICE_SETTER(price_cpu, prices.cpu_core_hour)
 CFG_PRICE_SETTER(price_memory, prices.memory_gib_hour)
@@ -481,8 +480,8 @@ CFG_PRICE_SETTER(egress_cross_region, prices.egress_gib[PM_NET_CROSS_REGION])
 CFG_PRICE_SETTER(egress_internet, prices.egress_gib[PM_NET_INTERNET])
 
 /* A Kubernetes quantity, positive, in thousandths (@milli) or units; 0 = find it. */
-static int cfg_quantity(const char *v, bool milli, int64_t max, const char *example,
-			int64_t *out, char *why, size_t len)
+static int cfg_quantity(const char *v, bool milli, int64_t max, const char *example, int64_t *out,
+			char *why, size_t len)
 {
 	char q[CFG_QUOTE_MAX];
 	struct pm_quantity qty;
@@ -514,8 +513,8 @@ static int cfg_set_node_cpu(struct pm_config *cfg, const char *v, char *why, siz
 
 static int cfg_set_node_memory(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_quantity(v, false, INT64_MAX, "64Gi, 68719476736", &cfg->prices.node_memory_bytes,
-			    why, len);
+	return cfg_quantity(v, false, INT64_MAX, "64Gi, 68719476736",
+			    &cfg->prices.node_memory_bytes, why, len);
 }
 
 static int cfg_set_node_gpus(struct pm_config *cfg, const char *v, char *why, size_t len)
@@ -524,7 +523,8 @@ static int cfg_set_node_gpus(struct pm_config *cfg, const char *v, char *why, si
 	char q[CFG_QUOTE_MAX];
 
 	if (!ret && strpbrk(v, ".mun")) {
-		snprintf(why, len, "\"%s\" is not a whole number of GPUs", cfg_quote(v, q, sizeof(q)));
+		snprintf(why, len, "\"%s\" is not a whole number of GPUs",
+			 cfg_quote(v, q, sizeof(q)));
 		return -EINVAL;
 	}
 	return ret;
@@ -570,15 +570,16 @@ static int cfg_set_spool_max(struct pm_config *cfg, const char *v, char *why, si
 	int ret = cfg_quantity(v, false, INT64_MAX, "64Mi", &cfg->report.spool_max_bytes, why, len);
 
 	if (!ret && cfg->report.spool_max_bytes < 65536) {
-		snprintf(why, len, "\"%s\" is too small; give 64Ki or more", cfg_quote(v, q, sizeof(q)));
+		snprintf(why, len, "\"%s\" is too small; give 64Ki or more",
+			 cfg_quote(v, q, sizeof(q)));
 		return -EINVAL;
 	}
 	return ret;
 }
 
 /* An http(s) URL; without a path, @default_path (agent/url.c). */
-static int cfg_set_url(char *dst, size_t dstlen, const char *v, const char *default_path,
-		       char *why, size_t len)
+static int cfg_set_url(char *dst, size_t dstlen, const char *v, const char *default_path, char *why,
+		       size_t len)
 {
 	char q[CFG_QUOTE_MAX], reason[128];
 
@@ -595,10 +596,10 @@ static int cfg_set_reconciler(struct pm_config *cfg, const char *v, char *why, s
 			   len);
 }
 
-#define CFG_FILE_SETTER(name, field)                                                       \
-	static int cfg_set_##name(struct pm_config *cfg, const char *v, char *why, size_t len) \
-	{                                                                                  \
-		return cfg_set_file(cfg->field, v, why, len);                              \
+#define CFG_FILE_SETTER(name, field)                                                               \
+	static int cfg_set_##name(struct pm_config *cfg, const char *v, char *why, size_t len)     \
+	{                                                                                          \
+		return cfg_set_file(cfg->field, v, why, len);                                      \
 	}
 CFG_FILE_SETTER(rec_token, reconciler.token_file)
 CFG_FILE_SETTER(rec_ca, reconciler.ca_file)
@@ -702,12 +703,13 @@ static int cfg_set_idle_net(struct pm_config *cfg, const char *v, char *why, siz
 
 static int cfg_set_zombie_memory(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
-	return cfg_quantity(v, false, INT64_MAX, "16Mi", &cfg->detection.zombie_memory_bytes, why, len);
+	return cfg_quantity(v, false, INT64_MAX, "16Mi", &cfg->detection.zombie_memory_bytes, why,
+			    len);
 }
 
 void config__detect(const struct pm_config *cfg, struct pm_detect_cfg *out)
 {
-	detect__defaults(out);	/* what the config has no key for */
+	detect__defaults(out); /* what the config has no key for */
 	out->window_s = cfg->detection.idle_window_ms / 1000.0;
 	out->idle_cpu_ratio = cfg->detection.idle_cpu_ratio;
 	out->idle_cpu_cores = cfg->detection.idle_cpu_cores;
@@ -722,7 +724,8 @@ static bool cfg_label_key_ok(const char *k)
 	const char *slash = strchr(k, '/');
 	size_t n = strlen(k);
 
-	if (!n || n > PM_LABEL_KEY_MAX || (slash && (slash == k || !slash[1] || strchr(slash + 1, '/'))))
+	if (!n || n > PM_LABEL_KEY_MAX ||
+	    (slash && (slash == k || !slash[1] || strchr(slash + 1, '/'))))
 		return false;
 	if (strlen(slash ? slash + 1 : k) > 63)
 		return false;
@@ -790,174 +793,173 @@ static int cfg_set_gpu_devices(struct pm_config *cfg, const char *v, char *why, 
 #define CFG_STR_(x) #x
 #define CFG_STR(x)  CFG_STR_(x)
 /* The bytes a key's setter writes: one field, or the span of two adjacent ones. */
-#define CFG_F(f)	  offsetof(struct pm_config, f), sizeof(((struct pm_config *)0)->f)
-#define CFG_SPAN(a, b)                                                                     \
-	offsetof(struct pm_config, a),                                                     \
-		offsetof(struct pm_config, b) + sizeof(((struct pm_config *)0)->b) -       \
-			offsetof(struct pm_config, a)
+#define CFG_F(f) offsetof(struct pm_config, f), sizeof(((struct pm_config *)0)->f)
+#define CFG_SPAN(a, b)                                                                             \
+	offsetof(struct pm_config, a), offsetof(struct pm_config, b) +                             \
+					       sizeof(((struct pm_config *)0)->b) -                \
+					       offsetof(struct pm_config, a)
 
 static const struct cfg_key cfg_keys[] = {
-	{"listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen, "127.0.0.1:9477",
-	 NULL, "HOST:PORT",
-	 "serve metrics here; \":PORT\" = all addresses,\n\"[::1]:PORT\" for IPv6",
-	 CFG_SPAN(http.listen_host, http.listen_port), 0},
-	{"interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval, "1s", NULL,
-	 "DURATION", "sampling interval, 100ms to 1h", CFG_F(collect.interval_ms), 0},
-	{"web_config", "web-config", "a file path (TLS, bearer tokens)", cfg_set_web_config, NULL,
-	 NULL, "FILE",
-	 "TLS and bearer tokens for /metrics and /v1/pods\n(tls_server_config, "
-	 "bearer_tokens_file)",
-	 CFG_F(http.web_config), 0},
-	{"cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root, NULL,
-	 "found from /proc/self/mountinfo", "DIR", "cgroup root", CFG_F(collect.cgroup_root), 0},
-	{"proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root, "/proc", NULL,
-	 "DIR", "procfs root", CFG_F(collect.proc_root), 0},
-	{"cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode, "auto", NULL, "MODE",
-	 "auto, v2 or v1", CFG_F(collect.cgroup_mode), 0},
-	{"zombie_grace", "zombie-grace", "a duration, e.g. 60s", cfg_set_zombie_grace, "60s", NULL,
-	 "DUR", "exited, unreaped this long: a zombie", CFG_F(collect.zombie_grace_ms), 0},
-	{"force_raw_tp", "force-raw-tp", "true or false", cfg_set_force_raw_tp, "false", NULL,
-	 NULL,
-	 "attach the raw_tp twins even where tp_btf works\n(also when PODMETER_FORCE_RAW_TP "
-	 "is set at start)",
-	 CFG_F(collect.force_raw_tp), CFG_BOOL},
-	{"kubelet", "kubelet", "a URL, e.g. https://127.0.0.1:10250", cfg_set_kubelet, NULL,
-	 "none; names from --log-pods-dir", "URL",
-	 "the kubelet, e.g. https://127.0.0.1:10250 (its /pods;\na path given is kept)",
-	 CFG_F(kubelet.url), 0},
-	{"kubelet_token_file", "kubelet-token-file", "a file path", cfg_set_token_file, NULL, NULL,
-	 "F", "bearer token (e.g. the service account's)", CFG_F(kubelet.token_file), 0},
-	{"kubelet_ca_file", "kubelet-ca-file", "a file path", cfg_set_ca_file, NULL, NULL, "F",
-	 "CA to verify the kubelet's certificate", CFG_F(kubelet.ca_file), 0},
-	{"kubelet_insecure_tls", "kubelet-insecure-tls", "true or false", cfg_set_insecure_tls,
-	 "false", NULL, NULL, "do not verify it (labs only)", CFG_F(kubelet.insecure_tls),
-	 CFG_BOOL},
-	{"kubelet_interval", "kubelet-interval", "a duration, e.g. 30s", cfg_set_kubelet_interval,
-	 "30s", NULL, "DUR", "refresh (also when a new pod appears)",
-	 CFG_F(kubelet.interval_ms), 0},
-	{"log_pods_dir", "log-pods-dir", "a directory path", cfg_set_log_pods_dir,
-	 "/var/log/pods", NULL, "DIR", "<namespace>_<name>_<uid> dirs name the pods",
-	 CFG_F(kubelet.log_pods_dir), 0},
-	{"net_local", "net-local", "CIDRs, e.g. 10.1.0.0/16,fd00:1::/64", cfg_set_net_local, NULL,
-	 "built in: loopback", "CIDRS", "the CIDRs (comma-separated) of class local",
-	 CFG_F(net), CFG_RELOAD},
-	{"net_in_zone", "net-in-zone", "CIDRs, e.g. 10.1.0.0/16", cfg_set_net_in_zone, NULL,
-	 "built in: RFC 1918, 100.64/10, 169.254/16, fc00::/7, fe80::/10", "CIDRS",
-	 "the CIDRs of class in-zone", CFG_F(net), CFG_RELOAD},
-	{"net_cross_zone", "net-cross-zone", "CIDRs, e.g. 10.2.0.0/16", cfg_set_net_cross_zone,
-	 NULL, NULL, "CIDRS", "the CIDRs of class cross-zone", CFG_F(net), CFG_RELOAD},
-	{"net_cross_region", "net-cross-region", "CIDRs, e.g. 10.3.0.0/16",
-	 cfg_set_net_cross_region, NULL, NULL, "CIDRS", "the CIDRs of class cross-region",
-	 CFG_F(net), CFG_RELOAD},
-	{"net_internet", "net-internet", "CIDRs, e.g. 192.0.2.0/24", cfg_set_net_internet, NULL,
-	 "built in: the rest", "CIDRS",
-	 "the CIDRs of class internet (each net key's list\nis over the config file's list "
-	 "for it)",
-	 CFG_F(net), CFG_RELOAD},
-	{"price_cpu_core_hour", "price-cpu-core-hour", "dollars, e.g. 0.031611", cfg_set_price_cpu,
-	 CFG_STR(PM_PRICE_CPU_CORE_HOUR), NULL, "$", "CPU price per core-hour",
-	 CFG_F(prices.cpu_core_hour), CFG_RELOAD},
-	{"price_memory_gib_hour", "price-memory-gib-hour", "dollars, e.g. 0.004237",
-	 cfg_set_price_memory, CFG_STR(PM_PRICE_MEMORY_GIB_HOUR), NULL, "$",
-	 "memory price per GiB-hour", CFG_F(prices.memory_gib_hour), CFG_RELOAD},
-	{"price_gpu_hour", "price-gpu-hour", "dollars, e.g. 0.95", cfg_set_price_gpu,
-	 CFG_STR(PM_PRICE_GPU_HOUR), NULL, "$", "GPU price per GPU-hour", CFG_F(prices.gpu_hour),
-	 CFG_RELOAD},
-	{"price_node_hour", "price-node-hour", "dollars, e.g. 0.192", cfg_set_price_node, NULL,
-	 NULL, "$",
-	 "the node's hourly price, split into CPU, memory\nand GPU by the ratios of the three "
-	 "above\n(OpenCost spec, Appendix A)",
-	 CFG_F(prices.node_hour), CFG_RELOAD},
-	{"price_egress_local", "price-egress-local", "dollars per GiB, e.g. 0",
-	 cfg_set_egress_local, CFG_STR(PM_PRICE_EGRESS_LOCAL), NULL, "$",
-	 "egress per GiB to class local", CFG_F(prices.egress_gib[PM_NET_LOCAL]), CFG_RELOAD},
-	{"price_egress_in_zone", "price-egress-in-zone", "dollars per GiB, e.g. 0",
-	 cfg_set_egress_in_zone, CFG_STR(PM_PRICE_EGRESS_IN_ZONE), NULL, "$",
-	 "egress per GiB to class in-zone", CFG_F(prices.egress_gib[PM_NET_IN_ZONE]),
-	 CFG_RELOAD},
-	{"price_egress_cross_zone", "price-egress-cross-zone", "dollars per GiB, e.g. 0.01",
-	 cfg_set_egress_cross_zone, CFG_STR(PM_PRICE_EGRESS_CROSS_ZONE), NULL, "$",
-	 "egress per GiB to class cross-zone", CFG_F(prices.egress_gib[PM_NET_CROSS_ZONE]),
-	 CFG_RELOAD},
-	{"price_egress_cross_region", "price-egress-cross-region", "dollars per GiB, e.g. 0.02",
-	 cfg_set_egress_cross_region, CFG_STR(PM_PRICE_EGRESS_CROSS_REGION), NULL, "$",
-	 "egress per GiB to class cross-region", CFG_F(prices.egress_gib[PM_NET_CROSS_REGION]),
-	 CFG_RELOAD},
-	{"price_egress_internet", "price-egress-internet", "dollars per GiB, e.g. 0.12",
-	 cfg_set_egress_internet, CFG_STR(PM_PRICE_EGRESS_INTERNET), NULL, "$",
-	 "egress per GiB to class internet", CFG_F(prices.egress_gib[PM_NET_INTERNET]),
-	 CFG_RELOAD},
-	{"node_cpu_cores", "node-cpu-cores", "cores, e.g. 16", cfg_set_node_cpu, NULL,
-	 "online CPUs", "N", "cores the node is priced for", CFG_F(prices.node_cpu_cores),
-	 CFG_RELOAD},
-	{"node_memory", "node-memory", "bytes, e.g. 64Gi", cfg_set_node_memory, NULL, "MemTotal",
-	 "BYTES", "memory it is priced for", CFG_F(prices.node_memory_bytes), CFG_RELOAD},
-	{"node_gpus", "node-gpus", "a count, e.g. 8", cfg_set_node_gpus, "0", NULL, "N",
-	 "GPUs it is priced for", CFG_F(prices.node_gpus), CFG_RELOAD},
-	{"overhead_groups", "overhead-groups", "a count, 0 to 1000, e.g. 10",
-	 cfg_set_overhead_groups, "10", NULL, "N",
-	 "node overhead groups (units, slices, containers\noutside pods) shown by name; the "
-	 "rest in one\n\"other\" row",
-	 CFG_F(collect.overhead_groups), 0},
-	{"report_window", "report-window", "a duration, e.g. 60s", cfg_set_report_window, "60s",
-	 NULL, "DUR", "one report per window", CFG_F(report.window_ms), 0},
-	{"spool", "spool", "a directory path", cfg_set_spool, "/var/lib/podmeter/spool", NULL,
-	 "DIR", "reports are written here first", CFG_F(report.spool_dir), 0},
-	{"spool_max_bytes", "spool-max-bytes", "bytes, e.g. 64Mi", cfg_set_spool_max, "64Mi", NULL,
-	 "BYTES", "the spool's bound; the oldest go first", CFG_F(report.spool_max_bytes), 0},
-	{"pin_dir", "pin-dir", "a directory on bpffs, or none", cfg_set_pin_dir,
-	 "/sys/fs/bpf/podmeter", NULL, "DIR",
-	 "programs, links and counters are pinned here on\nbpffs and adopted by the next "
-	 "agent; none = off",
-	 CFG_F(collect.pin_dir), 0},
-	{"reconciler", "reconciler", "a URL, e.g. https://reconciler:8443", cfg_set_reconciler,
-	 NULL, "none; they stay spooled", "URL",
-	 "POST reports here, e.g. http://reconciler:9480\n(its /v1/reports)",
-	 CFG_F(reconciler.url), 0},
-	{"reconciler_token_file", "reconciler-token-file", "a file path", cfg_set_rec_token, NULL,
-	 NULL, "F", "bearer token for the reconciler", CFG_F(reconciler.token_file), 0},
-	{"reconciler_ca_file", "reconciler-ca-file", "a file path", cfg_set_rec_ca, NULL, NULL,
-	 "F", "CA to verify the reconciler's certificate", CFG_F(reconciler.ca_file), 0},
-	{"reconciler_cert_file", "reconciler-cert-file", "a file path", cfg_set_rec_cert, NULL,
-	 NULL, "F", "client certificate (mTLS)", CFG_F(reconciler.cert_file), 0},
-	{"reconciler_key_file", "reconciler-key-file", "a file path", cfg_set_rec_key, NULL, NULL,
-	 "F", "client key (mTLS)", CFG_F(reconciler.key_file), 0},
-	{"reconciler_timeout", "reconciler-timeout", "a duration, e.g. 10s", cfg_set_rec_timeout,
-	 "10s", NULL, "DUR", "per request", CFG_F(reconciler.timeout_ms), 0},
-	{"reconciler_retry_max", "reconciler-retry-max", "a duration, e.g. 30s",
-	 cfg_set_rec_retry_max, "30s", NULL, "DUR", "retries back off up to this",
-	 CFG_F(reconciler.retry_max_ms), 0},
-	{"cluster", "cluster", "a name, e.g. prod-eu-1", cfg_set_cluster, NULL, NULL, "NAME",
-	 "cluster name in reports", CFG_F(report.cluster), 0},
-	{"node_name", "node-name", "a name, e.g. node-a", cfg_set_node_name, NULL, "the host name",
-	 "NAME", "node name in reports", CFG_F(report.node_name), 0},
-	{"gpu_devices", "gpu-devices", "device paths, e.g. /dev/accel0", cfg_set_gpu_devices, NULL,
-	 NULL, "PATHS",
-	 "more device files whose ioctls count as GPU\ndriver calls (comma-separated; "
-	 "/dev/nvidia*,\n/dev/dri/renderD*, /dev/kfd, /dev/accel/* built in)",
-	 CFG_F(collect.gpu_devices), 0},
-	{"report_labels", "report-labels", "label keys, e.g. team,app.kubernetes.io/name",
-	 cfg_set_report_labels, NULL, NULL, "KEYS",
-	 "pod labels whose values go into reports, for\ncharge-back (comma-separated, at most 8)",
-	 CFG_F(report.labels), 0},
-	{"idle_window", "idle-window", "a duration, e.g. 1h", cfg_set_idle_window, "1h", NULL,
-	 "DUR", "idle and zombie pods are judged over this",
-	 CFG_F(detection.idle_window_ms), CFG_RELOAD},
-	{"idle_cpu_ratio", "idle-cpu-ratio", "a share of the request, e.g. 0.05", cfg_set_idle_ratio,
-	 "0.05", NULL, "R", "idle: CPU under this share of the request",
-	 CFG_F(detection.idle_cpu_ratio), CFG_RELOAD},
-	{"idle_cpu_cores", "idle-cpu-cores", "cores, e.g. 10m", cfg_set_idle_cpu, "10m", NULL, "C",
-	 "idle: CPU under C cores without a request",
-	 CFG_F(detection.idle_cpu_cores), CFG_RELOAD},
-	{"idle_net_bytes_per_second", "idle-net-bytes-per-second", "bytes, e.g. 1Ki",
-	 cfg_set_idle_net, "1Ki", NULL, "B", "idle: traffic under B a second (and no GPU work)",
-	 CFG_F(detection.idle_net_bytes_s), CFG_RELOAD},
-	{"zombie_cpu_cores", "zombie-cpu-cores", "cores, e.g. 5m", cfg_set_zombie_cpu, "5m", NULL,
-	 "C", "workload zombie: CPU under C cores, no traffic",
-	 CFG_F(detection.zombie_cpu_cores), CFG_RELOAD},
-	{"zombie_memory", "zombie-memory", "bytes, e.g. 16Mi", cfg_set_zombie_memory, "16Mi", NULL,
-	 "BYTES", "workload zombie: while holding this much memory\n(or any GPU memory)",
-	 CFG_F(detection.zombie_memory_bytes), CFG_RELOAD},
+	{ "listen", "listen", "HOST:PORT, e.g. 127.0.0.1:9477", cfg_set_listen, "127.0.0.1:9477",
+	  NULL, "HOST:PORT",
+	  "serve metrics here; \":PORT\" = all addresses,\n\"[::1]:PORT\" for IPv6",
+	  CFG_SPAN(http.listen_host, http.listen_port), 0 },
+	{ "interval", "interval", "a duration, e.g. 1s or 500ms", cfg_set_interval, "1s", NULL,
+	  "DURATION", "sampling interval, 100ms to 1h", CFG_F(collect.interval_ms), 0 },
+	{ "web_config", "web-config", "a file path (TLS, bearer tokens)", cfg_set_web_config, NULL,
+	  NULL, "FILE",
+	  "TLS and bearer tokens for /metrics and /v1/pods\n(tls_server_config, "
+	  "bearer_tokens_file)",
+	  CFG_F(http.web_config), 0 },
+	{ "cgroup_root", "cgroup-root", "an absolute directory path", cfg_set_cgroup_root, NULL,
+	  "found from /proc/self/mountinfo", "DIR", "cgroup root", CFG_F(collect.cgroup_root), 0 },
+	{ "proc_root", "proc-root", "an absolute directory path", cfg_set_proc_root, "/proc", NULL,
+	  "DIR", "procfs root", CFG_F(collect.proc_root), 0 },
+	{ "cgroup_mode", "cgroup-mode", "auto, v2 or v1", cfg_set_cgroup_mode, "auto", NULL, "MODE",
+	  "auto, v2 or v1", CFG_F(collect.cgroup_mode), 0 },
+	{ "zombie_grace", "zombie-grace", "a duration, e.g. 60s", cfg_set_zombie_grace, "60s", NULL,
+	  "DUR", "exited, unreaped this long: a zombie", CFG_F(collect.zombie_grace_ms), 0 },
+	{ "force_raw_tp", "force-raw-tp", "true or false", cfg_set_force_raw_tp, "false", NULL,
+	  NULL,
+	  "attach the raw_tp twins even where tp_btf works\n(also when PODMETER_FORCE_RAW_TP "
+	  "is set at start)",
+	  CFG_F(collect.force_raw_tp), CFG_BOOL },
+	{ "kubelet", "kubelet", "a URL, e.g. https://127.0.0.1:10250", cfg_set_kubelet, NULL,
+	  "none; names from --log-pods-dir", "URL",
+	  "the kubelet, e.g. https://127.0.0.1:10250 (its /pods;\na path given is kept)",
+	  CFG_F(kubelet.url), 0 },
+	{ "kubelet_token_file", "kubelet-token-file", "a file path", cfg_set_token_file, NULL, NULL,
+	  "F", "bearer token (e.g. the service account's)", CFG_F(kubelet.token_file), 0 },
+	{ "kubelet_ca_file", "kubelet-ca-file", "a file path", cfg_set_ca_file, NULL, NULL, "F",
+	  "CA to verify the kubelet's certificate", CFG_F(kubelet.ca_file), 0 },
+	{ "kubelet_insecure_tls", "kubelet-insecure-tls", "true or false", cfg_set_insecure_tls,
+	  "false", NULL, NULL, "do not verify it (labs only)", CFG_F(kubelet.insecure_tls),
+	  CFG_BOOL },
+	{ "kubelet_interval", "kubelet-interval", "a duration, e.g. 30s", cfg_set_kubelet_interval,
+	  "30s", NULL, "DUR", "refresh (also when a new pod appears)", CFG_F(kubelet.interval_ms),
+	  0 },
+	{ "log_pods_dir", "log-pods-dir", "a directory path", cfg_set_log_pods_dir, "/var/log/pods",
+	  NULL, "DIR", "<namespace>_<name>_<uid> dirs name the pods", CFG_F(kubelet.log_pods_dir),
+	  0 },
+	{ "net_local", "net-local", "CIDRs, e.g. 10.1.0.0/16,fd00:1::/64", cfg_set_net_local, NULL,
+	  "built in: loopback", "CIDRS", "the CIDRs (comma-separated) of class local", CFG_F(net),
+	  CFG_RELOAD },
+	{ "net_in_zone", "net-in-zone", "CIDRs, e.g. 10.1.0.0/16", cfg_set_net_in_zone, NULL,
+	  "built in: RFC 1918, 100.64/10, 169.254/16, fc00::/7, fe80::/10", "CIDRS",
+	  "the CIDRs of class in-zone", CFG_F(net), CFG_RELOAD },
+	{ "net_cross_zone", "net-cross-zone", "CIDRs, e.g. 10.2.0.0/16", cfg_set_net_cross_zone,
+	  NULL, NULL, "CIDRS", "the CIDRs of class cross-zone", CFG_F(net), CFG_RELOAD },
+	{ "net_cross_region", "net-cross-region", "CIDRs, e.g. 10.3.0.0/16",
+	  cfg_set_net_cross_region, NULL, NULL, "CIDRS", "the CIDRs of class cross-region",
+	  CFG_F(net), CFG_RELOAD },
+	{ "net_internet", "net-internet", "CIDRs, e.g. 192.0.2.0/24", cfg_set_net_internet, NULL,
+	  "built in: the rest", "CIDRS",
+	  "the CIDRs of class internet (each net key's list\nis over the config file's list "
+	  "for it)",
+	  CFG_F(net), CFG_RELOAD },
+	{ "price_cpu_core_hour", "price-cpu-core-hour", "dollars, e.g. 0.031611", cfg_set_price_cpu,
+	  CFG_STR(PM_PRICE_CPU_CORE_HOUR), NULL, "$", "CPU price per core-hour",
+	  CFG_F(prices.cpu_core_hour), CFG_RELOAD },
+	{ "price_memory_gib_hour", "price-memory-gib-hour", "dollars, e.g. 0.004237",
+	  cfg_set_price_memory, CFG_STR(PM_PRICE_MEMORY_GIB_HOUR), NULL, "$",
+	  "memory price per GiB-hour", CFG_F(prices.memory_gib_hour), CFG_RELOAD },
+	{ "price_gpu_hour", "price-gpu-hour", "dollars, e.g. 0.95", cfg_set_price_gpu,
+	  CFG_STR(PM_PRICE_GPU_HOUR), NULL, "$", "GPU price per GPU-hour", CFG_F(prices.gpu_hour),
+	  CFG_RELOAD },
+	{ "price_node_hour", "price-node-hour", "dollars, e.g. 0.192", cfg_set_price_node, NULL,
+	  NULL, "$",
+	  "the node's hourly price, split into CPU, memory\nand GPU by the ratios of the three "
+	  "above\n(OpenCost spec, Appendix A)",
+	  CFG_F(prices.node_hour), CFG_RELOAD },
+	{ "price_egress_local", "price-egress-local", "dollars per GiB, e.g. 0",
+	  cfg_set_egress_local, CFG_STR(PM_PRICE_EGRESS_LOCAL), NULL, "$",
+	  "egress per GiB to class local", CFG_F(prices.egress_gib[PM_NET_LOCAL]), CFG_RELOAD },
+	{ "price_egress_in_zone", "price-egress-in-zone", "dollars per GiB, e.g. 0",
+	  cfg_set_egress_in_zone, CFG_STR(PM_PRICE_EGRESS_IN_ZONE), NULL, "$",
+	  "egress per GiB to class in-zone", CFG_F(prices.egress_gib[PM_NET_IN_ZONE]), CFG_RELOAD },
+	{ "price_egress_cross_zone", "price-egress-cross-zone", "dollars per GiB, e.g. 0.01",
+	  cfg_set_egress_cross_zone, CFG_STR(PM_PRICE_EGRESS_CROSS_ZONE), NULL, "$",
+	  "egress per GiB to class cross-zone", CFG_F(prices.egress_gib[PM_NET_CROSS_ZONE]),
+	  CFG_RELOAD },
+	{ "price_egress_cross_region", "price-egress-cross-region", "dollars per GiB, e.g. 0.02",
+	  cfg_set_egress_cross_region, CFG_STR(PM_PRICE_EGRESS_CROSS_REGION), NULL, "$",
+	  "egress per GiB to class cross-region", CFG_F(prices.egress_gib[PM_NET_CROSS_REGION]),
+	  CFG_RELOAD },
+	{ "price_egress_internet", "price-egress-internet", "dollars per GiB, e.g. 0.12",
+	  cfg_set_egress_internet, CFG_STR(PM_PRICE_EGRESS_INTERNET), NULL, "$",
+	  "egress per GiB to class internet", CFG_F(prices.egress_gib[PM_NET_INTERNET]),
+	  CFG_RELOAD },
+	{ "node_cpu_cores", "node-cpu-cores", "cores, e.g. 16", cfg_set_node_cpu, NULL,
+	  "online CPUs", "N", "cores the node is priced for", CFG_F(prices.node_cpu_cores),
+	  CFG_RELOAD },
+	{ "node_memory", "node-memory", "bytes, e.g. 64Gi", cfg_set_node_memory, NULL, "MemTotal",
+	  "BYTES", "memory it is priced for", CFG_F(prices.node_memory_bytes), CFG_RELOAD },
+	{ "node_gpus", "node-gpus", "a count, e.g. 8", cfg_set_node_gpus, "0", NULL, "N",
+	  "GPUs it is priced for", CFG_F(prices.node_gpus), CFG_RELOAD },
+	{ "overhead_groups", "overhead-groups", "a count, 0 to 1000, e.g. 10",
+	  cfg_set_overhead_groups, "10", NULL, "N",
+	  "node overhead groups (units, slices, containers\noutside pods) shown by name; the "
+	  "rest in one\n\"other\" row",
+	  CFG_F(collect.overhead_groups), 0 },
+	{ "report_window", "report-window", "a duration, e.g. 60s", cfg_set_report_window, "60s",
+	  NULL, "DUR", "one report per window", CFG_F(report.window_ms), 0 },
+	{ "spool", "spool", "a directory path", cfg_set_spool, "/var/lib/podmeter/spool", NULL,
+	  "DIR", "reports are written here first", CFG_F(report.spool_dir), 0 },
+	{ "spool_max_bytes", "spool-max-bytes", "bytes, e.g. 64Mi", cfg_set_spool_max, "64Mi", NULL,
+	  "BYTES", "the spool's bound; the oldest go first", CFG_F(report.spool_max_bytes), 0 },
+	{ "pin_dir", "pin-dir", "a directory on bpffs, or none", cfg_set_pin_dir,
+	  "/sys/fs/bpf/podmeter", NULL, "DIR",
+	  "programs, links and counters are pinned here on\nbpffs and adopted by the next "
+	  "agent; none = off",
+	  CFG_F(collect.pin_dir), 0 },
+	{ "reconciler", "reconciler", "a URL, e.g. https://reconciler:8443", cfg_set_reconciler,
+	  NULL, "none; they stay spooled", "URL",
+	  "POST reports here, e.g. http://reconciler:9480\n(its /v1/reports)",
+	  CFG_F(reconciler.url), 0 },
+	{ "reconciler_token_file", "reconciler-token-file", "a file path", cfg_set_rec_token, NULL,
+	  NULL, "F", "bearer token for the reconciler", CFG_F(reconciler.token_file), 0 },
+	{ "reconciler_ca_file", "reconciler-ca-file", "a file path", cfg_set_rec_ca, NULL, NULL,
+	  "F", "CA to verify the reconciler's certificate", CFG_F(reconciler.ca_file), 0 },
+	{ "reconciler_cert_file", "reconciler-cert-file", "a file path", cfg_set_rec_cert, NULL,
+	  NULL, "F", "client certificate (mTLS)", CFG_F(reconciler.cert_file), 0 },
+	{ "reconciler_key_file", "reconciler-key-file", "a file path", cfg_set_rec_key, NULL, NULL,
+	  "F", "client key (mTLS)", CFG_F(reconciler.key_file), 0 },
+	{ "reconciler_timeout", "reconciler-timeout", "a duration, e.g. 10s", cfg_set_rec_timeout,
+	  "10s", NULL, "DUR", "per request", CFG_F(reconciler.timeout_ms), 0 },
+	{ "reconciler_retry_max", "reconciler-retry-max", "a duration, e.g. 30s",
+	  cfg_set_rec_retry_max, "30s", NULL, "DUR", "retries back off up to this",
+	  CFG_F(reconciler.retry_max_ms), 0 },
+	{ "cluster", "cluster", "a name, e.g. prod-eu-1", cfg_set_cluster, NULL, NULL, "NAME",
+	  "cluster name in reports", CFG_F(report.cluster), 0 },
+	{ "node_name", "node-name", "a name, e.g. node-a", cfg_set_node_name, NULL, "the host name",
+	  "NAME", "node name in reports", CFG_F(report.node_name), 0 },
+	{ "gpu_devices", "gpu-devices", "device paths, e.g. /dev/accel0", cfg_set_gpu_devices, NULL,
+	  NULL, "PATHS",
+	  "more device files whose ioctls count as GPU\ndriver calls (comma-separated; "
+	  "/dev/nvidia*,\n/dev/dri/renderD*, /dev/kfd, /dev/accel/* built in)",
+	  CFG_F(collect.gpu_devices), 0 },
+	{ "report_labels", "report-labels", "label keys, e.g. team,app.kubernetes.io/name",
+	  cfg_set_report_labels, NULL, NULL, "KEYS",
+	  "pod labels whose values go into reports, for\ncharge-back (comma-separated, at most 8)",
+	  CFG_F(report.labels), 0 },
+	{ "idle_window", "idle-window", "a duration, e.g. 1h", cfg_set_idle_window, "1h", NULL,
+	  "DUR", "idle and zombie pods are judged over this", CFG_F(detection.idle_window_ms),
+	  CFG_RELOAD },
+	{ "idle_cpu_ratio", "idle-cpu-ratio", "a share of the request, e.g. 0.05",
+	  cfg_set_idle_ratio, "0.05", NULL, "R", "idle: CPU under this share of the request",
+	  CFG_F(detection.idle_cpu_ratio), CFG_RELOAD },
+	{ "idle_cpu_cores", "idle-cpu-cores", "cores, e.g. 10m", cfg_set_idle_cpu, "10m", NULL, "C",
+	  "idle: CPU under C cores without a request", CFG_F(detection.idle_cpu_cores),
+	  CFG_RELOAD },
+	{ "idle_net_bytes_per_second", "idle-net-bytes-per-second", "bytes, e.g. 1Ki",
+	  cfg_set_idle_net, "1Ki", NULL, "B", "idle: traffic under B a second (and no GPU work)",
+	  CFG_F(detection.idle_net_bytes_s), CFG_RELOAD },
+	{ "zombie_cpu_cores", "zombie-cpu-cores", "cores, e.g. 5m", cfg_set_zombie_cpu, "5m", NULL,
+	  "C", "workload zombie: CPU under C cores, no traffic", CFG_F(detection.zombie_cpu_cores),
+	  CFG_RELOAD },
+	{ "zombie_memory", "zombie-memory", "bytes, e.g. 16Mi", cfg_set_zombie_memory, "16Mi", NULL,
+	  "BYTES", "workload zombie: while holding this much memory\n(or any GPU memory)",
+	  CFG_F(detection.zombie_memory_bytes), CFG_RELOAD },
 };
 
 #define CFG_NKEYS ((int)(sizeof(cfg_keys) / sizeof(cfg_keys[0])))
@@ -1401,7 +1403,7 @@ int config__from_args(struct pm_config *cfg, int argc, char **argv, char *err, s
 
 #define CFG_HELP_COL 32
 
-#define CFG_HELP_COL 32
+#define CFG_HELP_COL   32
 #define CFG_HELP_WIDTH 100
 
 /* One key's lines of --help: flag and value, then its text and default. */

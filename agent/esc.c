@@ -21,7 +21,7 @@ const char *esc__str(char *dst, size_t len, const char *src)
 		src = "(null)";
 	for (i = 0; src[i] && i < PM_ESC_SHOWN; i++) {
 		c = (unsigned char)src[i];
-		if (n + 5 > len)	/* an escape and the NUL */
+		if (n + 5 > len) /* an escape and the NUL */
 			break;
 		if (c == '\\' || c == '"') {
 			dst[n++] = '\\';

@@ -119,8 +119,8 @@ static void reload(struct pm_collector *col, struct pm_config *cfg, const struct
 }
 
 /* Tick on a fixed schedule until a stop signal; returns the signal. */
-static int tick_loop(struct pm_collector *col, struct pm_reporter *rep,
-		     struct pm_config *cfg, const sigset_t *set, const struct run_args *ra)
+static int tick_loop(struct pm_collector *col, struct pm_reporter *rep, struct pm_config *cfg,
+		     const sigset_t *set, const struct run_args *ra)
 {
 	static const struct timespec no_wait;
 	struct timespec next, now, wait;
@@ -205,8 +205,9 @@ static void *start_services(void *arg)
 			       collector__health, sv->col, &cfg->http.web);
 	if (!sv->http) {
 		sv->ret = -errno;
-		snprintf(sv->err, sizeof(sv->err), "listen on %s:%u: %s; choose another with --listen",
-			 cfg->http.listen_host, cfg->http.listen_port, strerror(errno));
+		snprintf(sv->err, sizeof(sv->err),
+			 "listen on %s:%u: %s; choose another with --listen", cfg->http.listen_host,
+			 cfg->http.listen_port, strerror(errno));
 		return NULL;
 	}
 	sv->watching = !pthread_create(&sv->watchdog, NULL, watch, sv);
@@ -282,11 +283,14 @@ static int cmd_run(int argc, char **argv)
 	drop_caps(col);
 	ret = collector__start_scanner(col);
 	if (ret)
-		fprintf(stderr, "warning: cuda: start the library scanner: %s; running without "
-				"CUDA counts\n", strerror(-ret));
+		fprintf(stderr,
+			"warning: cuda: start the library scanner: %s; running without "
+			"CUDA counts\n",
+			strerror(-ret));
 	tick(col, sv.rep);
-	fprintf(stderr, "podmeter %s: cpu via %s, pods under %s; serving http://%s:%u/metrics, "
-			"collecting every %llu ms\n",
+	fprintf(stderr,
+		"podmeter %s: cpu via %s, pods under %s; serving http://%s:%u/metrics, "
+		"collecting every %llu ms\n",
 		PM_VERSION, collector__attach_mode(col), collector__root(col),
 		cfg.http.listen_host[0] ? cfg.http.listen_host : "0.0.0.0", cfg.http.listen_port,
 		(unsigned long long)cfg.collect.interval_ms);
@@ -335,18 +339,22 @@ static int cmd_unpin(int argc, char **argv)
 			       config__key_default("pin_dir"));
 			return 0;
 		} else {
-			fprintf(stderr, "podmeter: unpin: unknown argument \"%s\"; see "
-					"podmeter unpin --help\n", argv[i]);
+			fprintf(stderr,
+				"podmeter: unpin: unknown argument \"%s\"; see "
+				"podmeter unpin --help\n",
+				argv[i]);
 			return 2;
 		}
 	}
 	if (dir[0] != '/') {
-		fprintf(stderr, "podmeter: unpin: --pin-dir: \"%s\" is not an absolute path\n", dir);
+		fprintf(stderr, "podmeter: unpin: --pin-dir: \"%s\" is not an absolute path\n",
+			dir);
 		return 2;
 	}
 	n = pin__remove(dir);
 	if (n == -EXDEV) {
-		fprintf(stderr, "podmeter: unpin: %s is not on a bpffs mount; nothing removed\n", dir);
+		fprintf(stderr, "podmeter: unpin: %s is not on a bpffs mount; nothing removed\n",
+			dir);
 		return 1;
 	}
 	if (n < 0) {
@@ -371,7 +379,7 @@ static int cmd_help(int argc, char **argv);
 static const struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
-	const char *help;	/* NULL: not listed (an alias) */
+	const char *help; /* NULL: not listed (an alias) */
 } cmds[] = {
 	{ "run", cmd_run,
 	  "run the agent in the foreground (SIGINT/SIGTERM stop it; SIGHUP\n"

@@ -18,16 +18,15 @@
 struct pm_reporter {
 	struct pm_report_window *window;
 	struct pm_spool *spool;
-	struct pm_shipper *shipper;	/* NULL: no reconciler */
+	struct pm_shipper *shipper; /* NULL: no reconciler */
 	double window_s;
 	char node[254];
 	char cluster[128];
 	char spool_dir[PATH_MAX];
-	bool failing;			/* reports being dropped: one log line per change */
+	bool failing; /* reports being dropped: one log line per change */
 };
 
-int reporter__open(struct pm_reporter **out, const struct pm_config *cfg, char *err,
-		   size_t errlen)
+int reporter__open(struct pm_reporter **out, const struct pm_config *cfg, char *err, size_t errlen)
 {
 	struct pm_shipper_opts o = { 0 };
 	struct pm_reporter *r;
@@ -47,7 +46,8 @@ int reporter__open(struct pm_reporter **out, const struct pm_config *cfg, char *
 		snprintf(r->node, sizeof(r->node), "unknown");
 	r->node[sizeof(r->node) - 1] = '\0';
 	snprintf(r->spool_dir, sizeof(r->spool_dir), "%s", cfg->report.spool_dir);
-	ret = spool__open(&r->spool, cfg->report.spool_dir, (uint64_t)cfg->report.spool_max_bytes, err, errlen);
+	ret = spool__open(&r->spool, cfg->report.spool_dir, (uint64_t)cfg->report.spool_max_bytes,
+			  err, errlen);
 	if (ret)
 		goto fail;
 	if (cfg->reconciler.url[0]) {
@@ -65,7 +65,8 @@ int reporter__open(struct pm_reporter **out, const struct pm_config *cfg, char *
 			goto fail;
 	}
 	fprintf(stderr, "podmeter: reports: every %.0f s as node \"%s\", spooled in %s%s%s\n",
-		r->window_s, r->node, cfg->report.spool_dir, r->shipper ? ", sent to " : " (no reconciler)",
+		r->window_s, r->node, cfg->report.spool_dir,
+		r->shipper ? ", sent to " : " (no reconciler)",
 		r->shipper ? cfg->reconciler.url : "");
 	*out = r;
 	return 0;
@@ -90,8 +91,9 @@ static void emit(struct pm_reporter *r, bool final)
 	meta.seq = spool__next_seq(r->spool);
 	ret = report__window_close(r->window, &meta, &gz, &len);
 	if (ret) {
-		fprintf(stderr, "warning: reports: closing window %llu: %s; its amounts go into "
-				"the next one\n",
+		fprintf(stderr,
+			"warning: reports: closing window %llu: %s; its amounts go into "
+			"the next one\n",
 			(unsigned long long)meta.seq, strerror(-ret));
 		return;
 	}

@@ -79,7 +79,7 @@ int u64map__put(struct u64map *m, uint64_t key, void *val)
 		return -EINVAL;
 	e = find(m, key);
 	if (e && e->val) {
-		e->val = val;	/* replacing never grows, so never fails */
+		e->val = val; /* replacing never grows, so never fails */
 		return 0;
 	}
 	/* keep the load factor under 3/4 */

@@ -12,7 +12,7 @@
 #include <strings.h>
 #include <podmeter/url.h>
 
-#define URL_SCHEME_SHOWN 16	/* an unknown scheme longer than this is not quoted back */
+#define URL_SCHEME_SHOWN 16 /* an unknown scheme longer than this is not quoted back */
 
 static bool url_printable(const char *s, size_t n)
 {
@@ -57,7 +57,7 @@ static bool url_host_ok(const char *h, size_t n)
 {
 	size_t i;
 
-	if (h[0] == '[') {	/* [IPv6], as RFC 3986 writes it */
+	if (h[0] == '[') { /* [IPv6], as RFC 3986 writes it */
 		if (n < 4 || h[n - 1] != ']' || !memchr(h, ':', n))
 			return false;
 		for (i = 1; i < n - 1; i++)
@@ -159,9 +159,9 @@ int url__normalize(const char *in, const char *default_path, char *out, size_t o
 	path = auth + authlen;
 	pathlen = strcspn(path, "?#");
 	if (!default_path || pathlen > 1)
-		default_path = "";	/* the path as given */
+		default_path = ""; /* the path as given */
 	else
-		path += pathlen;	/* the default, then any query */
+		path += pathlen; /* the default, then any query */
 	need = strlen(scheme) + 3 + authlen + strlen(default_path) + strlen(path);
 	if (need >= outlen) {
 		snprintf(why, whylen, "is too long; %zu bytes at most", outlen ? outlen - 1 : 0);

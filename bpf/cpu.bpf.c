@@ -26,11 +26,10 @@
 #define barrier() asm volatile("" ::: "memory")
 
 /* Set by the agent before load. */
-const volatile bool track_v1 = false;	/* key by the v1 cpuacct id, not v2 */
+const volatile bool track_v1 = false; /* key by the v1 cpuacct id, not v2 */
 const volatile __u32 hier = PM_HIER_V2;
-const volatile bool use_task_storage = false;	/* tp_btf on kernels >= 6.4 */
-const volatile int hierarchy_id = 0;		/* of the counted hierarchy; v2 is 0 */
-
+const volatile bool use_task_storage = false; /* tp_btf on kernels >= 6.4 */
+const volatile int hierarchy_id = 0;	      /* of the counted hierarchy; v2 is 0 */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -163,10 +162,10 @@ static __always_inline __u64 run_delay(struct task_struct *t, const bool btf)
 	return btf ? t->sched_info.run_delay : task_run_delay(t);
 }
 
-#define SCHED_NORMAL	0
-#define SCHED_BATCH	3
-#define SCHED_IDLE	5
-#define MAX_RT_PRIO	100
+#define SCHED_NORMAL 0
+#define SCHED_BATCH  3
+#define SCHED_IDLE   5
+#define MAX_RT_PRIO  100
 
 /*
  * Run by CFS: a fair policy, and not boosted into RT or deadline by priority
@@ -236,8 +235,8 @@ static __always_inline __u64 run_count(struct task_struct *t, const bool btf)
  * slice began (se.prev_sum_exec_runtime, kept by CFS only), its wait not at
  * all.
  */
-static __always_inline void close_slice(struct pm_cpu_run *run, struct task_struct *prev,
-					__u32 pid, bool seen_in, const bool btf)
+static __always_inline void close_slice(struct pm_cpu_run *run, struct task_struct *prev, __u32 pid,
+					bool seen_in, const bool btf)
 {
 	__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
 	__u64 delay = run_delay(prev, btf);
@@ -257,7 +256,7 @@ static __always_inline void close_slice(struct pm_cpu_run *run, struct task_stru
 		delay_start = delay;
 	}
 	if (!seen)
-		seen = &none;	/* no room for a baseline: this slice only */
+		seen = &none; /* no room for a baseline: this slice only */
 	charge(run, cgid, owed(&seen->oncpu_charged, sum, sum_start),
 	       owed(&seen->runq_charged, delay, delay_start));
 	/* by pid: the entry goes with the task (task storage does by itself) */
@@ -271,7 +270,7 @@ static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struc
 	run->task = (__u64)next;
 	run->pid = TASK_READ(btf, next, pid);
 	if (!run->pid) {
-		run->cgid = 0;	/* idle: charged to no one, pending kept */
+		run->cgid = 0; /* idle: charged to no one, pending kept */
 		return;
 	}
 	run->cgid = task_cgid(run, next, btf);

@@ -48,11 +48,11 @@ struct pending_key {
 };
 
 struct pending {
-	__u64 dptr_addr;	/* alloc: where the driver writes the device pointer */
-	__u64 pitch_addr;	/* alloc: cuMemAllocPitch's *pPitch; 0 for the others */
-	__u64 size;		/* alloc: bytes (or rows, with pitch_addr); sync: start ns */
-	__u64 cgid;		/* cgroup whose share it takes */
-	__u64 task;		/* the thread, and its start: a killed one's entry is dropped */
+	__u64 dptr_addr;  /* alloc: where the driver writes the device pointer */
+	__u64 pitch_addr; /* alloc: cuMemAllocPitch's *pPitch; 0 for the others */
+	__u64 size;	  /* alloc: bytes (or rows, with pitch_addr); sync: start ns */
+	__u64 cgid;	  /* cgroup whose share it takes */
+	__u64 task;	  /* the thread, and its start: a killed one's entry is dropped */
 	__u64 start_time;
 };
 
@@ -96,7 +96,7 @@ struct {
 PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(cuda_fold);
 
-#define RECOUNT_NS 1000000000ULL	/* a cgroup at its share is counted again at most this often */
+#define RECOUNT_NS 1000000000ULL /* a cgroup at its share is counted again at most this often */
 
 /* The stats of @cgid, as counted already (an allocation's). */
 static __always_inline struct pm_cuda_val *stats_of(__u64 cgid)
@@ -134,7 +134,7 @@ static __always_inline struct pm_cuda_val *current_stats(void)
 struct recount {
 	__u64 cgid;
 	__s64 live;
-	__s64 released;		/* bytes of dead owners' allocations dropped */
+	__s64 released; /* bytes of dead owners' allocations dropped */
 };
 
 /* @task (started at @start) has not exited: a freed task_struct reads another start. */
@@ -215,12 +215,12 @@ static __always_inline bool quota_take(__u64 cgid, bool allocs)
 	__s64 share = allocs ? PM_CUDA_ALLOCS_PER_CGROUP : PM_CUDA_PENDING_PER_CGROUP;
 
 	if (!q)
-		return true;	/* no room to keep a count: the table itself still bounds it */
+		return true; /* no room to keep a count: the table itself still bounds it */
 	if ((allocs ? q->allocs : q->pending) >= share) {
 		recount(q, cgid, allocs);
 		if ((allocs ? q->allocs : q->pending) >= share) {
-			errors_inc(&cuda_errors,
-				   allocs ? PM_CUDA_ERR_ALLOC_REFUSED : PM_CUDA_ERR_PENDING_REFUSED);
+			errors_inc(&cuda_errors, allocs ? PM_CUDA_ERR_ALLOC_REFUSED
+							: PM_CUDA_ERR_PENDING_REFUSED);
 			refusal_add(&refusals, cgid, hier,
 				    allocs ? PM_TABLE_CUDA_ALLOCS : PM_TABLE_CUDA_PENDING);
 			return false;
@@ -318,7 +318,7 @@ static __always_inline bool pending_exit(__u32 call, struct pending *out)
 	}
 	*out = *p;
 	if (bpf_map_delete_elem(&cuda_pending, &key))
-		return false;	/* dropped as a dead thread's meanwhile */
+		return false; /* dropped as a dead thread's meanwhile */
 	quota_give(out->cgid, false);
 	return true;
 }
@@ -401,7 +401,7 @@ int BPF_KRETPROBE(uretprobe_alloc, int ret)
 	v->allocs++;
 	release_stale(&key);
 	if (!quota_take(a.cgid, true))
-		return 0;	/* over its share: allocated, not held */
+		return 0; /* over its share: allocated, not held */
 	if (bpf_map_update_elem(&cuda_allocs, &key, &a, BPF_NOEXIST)) {
 		quota_give(a.cgid, true);
 		errors_inc(&cuda_errors, PM_CUDA_ERR_ALLOC_FULL);

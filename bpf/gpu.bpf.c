@@ -30,11 +30,11 @@
 #include <podmeter/gpu.h>
 
 #define S_IFMT	0170000
-#define S_IFCHR	0020000
+#define S_IFCHR 0020000
 
 const volatile bool track_v1 = false;
 const volatile __u32 hier = PM_HIER_V2;
-const volatile long ioctl_nr = -1;	/* __NR_ioctl of the agent's architecture */
+const volatile long ioctl_nr = -1; /* __NR_ioctl of the agent's architecture */
 
 /* Devices in gpu_devs, kept by the agent: 0 lets every ioctl leave at once. */
 volatile __u32 ndevs;
@@ -42,7 +42,7 @@ volatile __u32 ndevs;
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PM_GPU_MAX_DEVS);
-	__type(key, __u32);	/* kernel dev_t: major << 20 | minor */
+	__type(key, __u32); /* kernel dev_t: major << 20 | minor */
 	__type(value, struct pm_gpu_dev);
 } gpu_devs SEC(".maps");
 
@@ -50,7 +50,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PM_GPU_MAX_INFLIGHT);
-	__type(key, __u32);	/* tid */
+	__type(key, __u32); /* tid */
 	__type(value, struct pm_gpu_call);
 } gpu_inflight SEC(".maps");
 

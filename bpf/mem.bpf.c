@@ -36,7 +36,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PM_MEM_MAX_MMS);
-	__type(key, __u32);	/* tgid */
+	__type(key, __u32); /* tgid */
 	__type(value, struct pm_mm_state);
 } mm_state SEC(".maps");
 
@@ -199,7 +199,7 @@ static __always_inline int handle_fork(struct task_struct *child)
 	__u32 tgid;
 
 	if (!mm || BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
-		return 0;	/* a kernel thread, or a thread */
+		return 0; /* a kernel thread, or a thread */
 	owner = mm_owner(mm);
 	if (!owner)
 		return 0;
@@ -222,7 +222,7 @@ static __always_inline int handle_exit(struct task_struct *p)
 	return 0;
 }
 
-#define PM_PF_KTHREAD	0x00200000	/* include/linux/sched.h */
+#define PM_PF_KTHREAD 0x00200000 /* include/linux/sched.h */
 
 /*
  * The seed: @t's address space as it stands, for processes that were

@@ -22,8 +22,8 @@
 #include "tables.bpf.h"
 #include <podmeter/net.h>
 
-#define ETH_P_IP	0x0800
-#define ETH_P_IPV6	0x86DD
+#define ETH_P_IP   0x0800
+#define ETH_P_IPV6 0x86DD
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -80,16 +80,16 @@ static __always_inline __u32 peer_class(struct __sk_buff *skb, __u32 dir)
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct pm_lpm_v4 key = { .prefixlen = 32 };
-		__u32 off = dir == PM_NET_TX ? offsetof(struct iphdr, daddr) :
-					       offsetof(struct iphdr, saddr);
+		__u32 off = dir == PM_NET_TX ? offsetof(struct iphdr, daddr)
+					     : offsetof(struct iphdr, saddr);
 
 		if (bpf_skb_load_bytes(skb, off, key.addr, sizeof(key.addr)))
 			return PM_NET_INTERNET;
 		cls = bpf_map_lookup_elem(&class_v4, &key);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct pm_lpm_v6 key = { .prefixlen = 128 };
-		__u32 off = dir == PM_NET_TX ? offsetof(struct ipv6hdr, daddr) :
-					       offsetof(struct ipv6hdr, saddr);
+		__u32 off = dir == PM_NET_TX ? offsetof(struct ipv6hdr, daddr)
+					     : offsetof(struct ipv6hdr, saddr);
 
 		if (bpf_skb_load_bytes(skb, off, key.addr, sizeof(key.addr)))
 			return PM_NET_INTERNET;

@@ -74,7 +74,7 @@ static __always_inline int handle_fork(struct task_struct *child)
 	struct pm_proc_val *v;
 
 	if (!is_leader(child))
-		return 0;	/* a thread, not a process */
+		return 0; /* a thread, not a process */
 	v = stats_of(child);
 	if (v)
 		v->starts++;

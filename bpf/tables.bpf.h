@@ -27,11 +27,11 @@
 #include "common.bpf.h"
 #include <podmeter/cpu.h>
 
-#define PM_FOLD_TOP	10	/* the pod's cgroup is looked for at levels 1 .. 8 */
-#define PM_FOLD_CLIMB	64	/* levels climbed from a deeper cgroup */
-#define PM_CG_NAME	128
-#define PM_POD_UID	36	/* 8-4-4-4-12 */
-#define PM_POD_HASH	32	/* a static pod's hash */
+#define PM_FOLD_TOP   10 /* the pod's cgroup is looked for at levels 1 .. 8 */
+#define PM_FOLD_CLIMB 64 /* levels climbed from a deeper cgroup */
+#define PM_CG_NAME    128
+#define PM_POD_UID    36 /* 8-4-4-4-12 */
+#define PM_POD_HASH   32 /* a static pod's hash */
 
 static __always_inline struct cgroup *cg_parent(struct cgroup *cg)
 {

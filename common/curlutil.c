@@ -14,7 +14,7 @@ size_t curlutil__collect(char *p, size_t size, size_t n, void *body)
 	char *grown;
 
 	if (b->len + add + 1 > b->max)
-		return 0;	/* aborts the transfer */
+		return 0; /* aborts the transfer */
 	grown = realloc(b->buf, b->len + add + 1);
 	if (!grown)
 		return 0;

@@ -62,8 +62,7 @@ static int listen_port(const char *s, uint16_t *port, const char **why)
 	return 0;
 }
 
-static int listen_parse(const char *s, char *host, size_t hostlen, uint16_t *port,
-			const char **why)
+static int listen_parse(const char *s, char *host, size_t hostlen, uint16_t *port, const char **why)
 {
 	const char *h = s, *colon;
 	size_t hn;

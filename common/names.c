@@ -15,10 +15,8 @@ static const char *const names_qos[PM_QOS_CLASSES] = {
 };
 
 static const char *const names_runtime[PM_RT_RUNTIMES] = {
-	[PM_RT_NONE] = "",
-	[PM_RT_CONTAINERD] = "containerd",
-	[PM_RT_CRIO] = "crio",
-	[PM_RT_CRIO_CONMON] = "crio-conmon",
+	[PM_RT_NONE] = "",	   [PM_RT_CONTAINERD] = "containerd",
+	[PM_RT_CRIO] = "crio",	   [PM_RT_CRIO_CONMON] = "crio-conmon",
 	[PM_RT_DOCKER] = "docker",
 };
 
@@ -37,10 +35,8 @@ static const char *const names_res[PM_RES_MAX] = {
 };
 
 static const char *const names_net_class[PM_NET_CLASSES] = {
-	[PM_NET_LOCAL] = "local",
-	[PM_NET_IN_ZONE] = "in_zone",
-	[PM_NET_CROSS_ZONE] = "cross_zone",
-	[PM_NET_CROSS_REGION] = "cross_region",
+	[PM_NET_LOCAL] = "local",	    [PM_NET_IN_ZONE] = "in_zone",
+	[PM_NET_CROSS_ZONE] = "cross_zone", [PM_NET_CROSS_REGION] = "cross_region",
 	[PM_NET_INTERNET] = "internet",
 };
 
@@ -64,31 +60,22 @@ static const char *const names_zombie[PM_ZOMBIE_KINDS] = {
 };
 
 static const char *const names_gpu_op[PM_GPU_OPS] = {
-	[PM_GPU_OP_ALLOC] = "alloc",
-	[PM_GPU_OP_FREE] = "free",
-	[PM_GPU_OP_CONTROL] = "control",
-	[PM_GPU_OP_MAP] = "map",
-	[PM_GPU_OP_UNMAP] = "unmap",
-	[PM_GPU_OP_OTHER] = "other",
+	[PM_GPU_OP_ALLOC] = "alloc", [PM_GPU_OP_FREE] = "free",	  [PM_GPU_OP_CONTROL] = "control",
+	[PM_GPU_OP_MAP] = "map",     [PM_GPU_OP_UNMAP] = "unmap", [PM_GPU_OP_OTHER] = "other",
 };
 
 /* in the order of enum pm_table (cpu.h), which the collector asserts */
 static const char *const names_table[PM_SNAP_TABLES] = {
-	"task_seen_pid", "mm_state", "exited", "gpu_inflight", "cuda_allocs", "cuda_pending",
-	"cgroups",
+	"task_seen_pid", "mm_state",	 "exited",  "gpu_inflight",
+	"cuda_allocs",	 "cuda_pending", "cgroups",
 };
 
 static const char *const names_cuda_refusal[PM_CUDA_REFUSE_MAX] = {
-	[PM_CUDA_REFUSE_ESCAPE] = "escape",
-	[PM_CUDA_REFUSE_NOT_REGULAR] = "not_regular",
-	[PM_CUDA_REFUSE_OTHER_FILE] = "other_file",
-	[PM_CUDA_REFUSE_TOO_BIG] = "too_big",
-	[PM_CUDA_REFUSE_DENIED] = "denied",
-	[PM_CUDA_REFUSE_BAD_ELF] = "bad_elf",
-	[PM_CUDA_REFUSE_NO_SYMBOLS] = "no_symbols",
-	[PM_CUDA_REFUSE_ATTACH] = "attach",
-	[PM_CUDA_REFUSE_POD_SHARE] = "pod_share",
-	[PM_CUDA_REFUSE_TABLE_FULL] = "table_full",
+	[PM_CUDA_REFUSE_ESCAPE] = "escape",	    [PM_CUDA_REFUSE_NOT_REGULAR] = "not_regular",
+	[PM_CUDA_REFUSE_OTHER_FILE] = "other_file", [PM_CUDA_REFUSE_TOO_BIG] = "too_big",
+	[PM_CUDA_REFUSE_DENIED] = "denied",	    [PM_CUDA_REFUSE_BAD_ELF] = "bad_elf",
+	[PM_CUDA_REFUSE_NO_SYMBOLS] = "no_symbols", [PM_CUDA_REFUSE_ATTACH] = "attach",
+	[PM_CUDA_REFUSE_POD_SHARE] = "pod_share",   [PM_CUDA_REFUSE_TABLE_FULL] = "table_full",
 	[PM_CUDA_REFUSE_MAPS_LONG] = "maps_long",
 };
 

@@ -7,16 +7,15 @@
 #include <string.h>
 #include <podmeter/quantity.h>
 
-#define MAX_DIGITS 36	/* fits an __int128 with room to scale */
+#define MAX_DIGITS 36 /* fits an __int128 with room to scale */
 
 static const struct {
 	const char *suffix;
 	int exp10, exp2;
 } suffixes[] = {
-	{ "Ki", 0, 10 }, { "Mi", 0, 20 }, { "Gi", 0, 30 }, { "Ti", 0, 40 },
-	{ "Pi", 0, 50 }, { "Ei", 0, 60 }, { "n", -9, 0 },  { "u", -6, 0 },
-	{ "m", -3, 0 },  { "k", 3, 0 },   { "M", 6, 0 },   { "G", 9, 0 },
-	{ "T", 12, 0 },  { "P", 15, 0 },  { "E", 18, 0 },
+	{ "Ki", 0, 10 }, { "Mi", 0, 20 }, { "Gi", 0, 30 }, { "Ti", 0, 40 }, { "Pi", 0, 50 },
+	{ "Ei", 0, 60 }, { "n", -9, 0 },  { "u", -6, 0 },  { "m", -3, 0 },  { "k", 3, 0 },
+	{ "M", 6, 0 },	 { "G", 9, 0 },	  { "T", 12, 0 },  { "P", 15, 0 },  { "E", 18, 0 },
 };
 
 /* "e3", "E-2", "e+4" after the number; returns 0 or -EINVAL. */
@@ -79,7 +78,7 @@ int quantity__parse(const char *s, struct pm_quantity *q)
 			q->exp10--;
 	}
 	if (!any)
-		return -EINVAL;	/* "", ".", "Mi" */
+		return -EINVAL; /* "", ".", "Mi" */
 	if (neg)
 		q->mantissa = -q->mantissa;
 	return parse_suffix(s, q);
@@ -107,7 +106,7 @@ static int scaled(const struct pm_quantity *q, int scale, int64_t *out)
 		v /= 10;
 	}
 	if (inexact && v >= 0 && q->mantissa > 0)
-		v++;	/* round up, as MilliValue()/Value() */
+		v++; /* round up, as MilliValue()/Value() */
 	if (v > limit || v < -limit)
 		return -ERANGE;
 	*out = (int64_t)v;

@@ -196,8 +196,9 @@ long snapshot__overhead_rows(const struct pm_snapshot *s, struct pm_overhead_sna
 	other->cpu_ns = s->node_cpu_overhead_ns > cpu ? s->node_cpu_overhead_ns - cpu : 0;
 	other->cpu_seconds = other->cpu_ns / 1e9;
 	other->memory_bytes = s->node_memory_overhead_bytes < 0 ? -1
-				: s->node_memory_overhead_bytes > mem ? s->node_memory_overhead_bytes - mem
-								      : 0;
+			      : s->node_memory_overhead_bytes > mem
+				      ? s->node_memory_overhead_bytes - mem
+				      : 0;
 	for (r = 0; r < PM_RES_GPU; r++)
 		other->cost_dollars[r] = oh_rest(s->node_overhead_cost_dollars[r], cost[r]);
 	*rows = out;

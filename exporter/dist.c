@@ -8,7 +8,7 @@
 #include <podmeter/dist.h>
 
 #define DIST_BLOB_VERSION 1
-#define DIST_BLOB_HEAD	  (4 + 8 + 4 + 4)	/* version, zero, lo, count */
+#define DIST_BLOB_HEAD	  (4 + 8 + 4 + 4) /* version, zero, lo, count */
 
 static double dist_ln_gamma(void)
 {

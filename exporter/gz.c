@@ -15,8 +15,7 @@ int gz__compress(const void *in, size_t len, void **out, size_t *outlen)
 	int ret;
 
 	/* level 4: within 2% of the default level's size at two thirds of its time */
-	if (deflateInit2(&z, 4, Z_DEFLATED, GZ_WINDOW, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&z, 4, Z_DEFLATED, GZ_WINDOW, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return -ENOMEM;
 	cap = deflateBound(&z, len);
 	buf = malloc(cap);
@@ -66,7 +65,7 @@ int gz__decompress(const void *in, size_t len, size_t max, void **out, size_t *o
 		if (ret == Z_STREAM_END)
 			break;
 		if (ret != Z_OK || (!z.avail_in && z.avail_out)) {
-			ret = -EINVAL;	/* corrupt or truncated */
+			ret = -EINVAL; /* corrupt or truncated */
 			goto fail;
 		}
 		if (used > max) {
@@ -76,7 +75,7 @@ int gz__decompress(const void *in, size_t len, size_t max, void **out, size_t *o
 		cap *= 2;
 	}
 	if (used > max || z.avail_in) {
-		ret = used > max ? -EFBIG : -EINVAL;	/* trailing bytes: not one member */
+		ret = used > max ? -EFBIG : -EINVAL; /* trailing bytes: not one member */
 		goto fail;
 	}
 	inflateEnd(&z);

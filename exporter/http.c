@@ -27,11 +27,11 @@
 #define PM_GIT_REV "unknown"
 #endif
 
-#define HTTP_BACKLOG   64u
-#define HTTP_MAX_CONNS 64u
-#define HTTP_MAX_CONNS_PER_IP 32u	/* one client cannot take every connection */
-#define HTTP_TIMEOUT_S 10u
-#define HTTP_NROUTES   2u
+#define HTTP_BACKLOG	      64u
+#define HTTP_MAX_CONNS	      64u
+#define HTTP_MAX_CONNS_PER_IP 32u /* one client cannot take every connection */
+#define HTTP_TIMEOUT_S	      10u
+#define HTTP_NROUTES	      2u
 
 #define CT_TEXT "text/plain; charset=utf-8"
 #define CT_PROM "text/plain; version=0.0.4; charset=utf-8"
@@ -40,14 +40,14 @@
 /* A route's last rendered response, for the snapshot it was rendered from. */
 struct http_cache {
 	pthread_mutex_t lock;
-	struct pm_snapshot *snap;	/* referenced, so its address is not reused */
+	struct pm_snapshot *snap; /* referenced, so its address is not reused */
 	struct MHD_Response *resp;
 };
 
 /* The bearer tokens, read again when their file changes (tokens rotate). */
 struct http_tokens {
 	pthread_mutex_t lock;
-	struct stat st;			/* the file as last read */
+	struct stat st; /* the file as last read */
 	struct pm_web_tokens *t;
 };
 
@@ -57,7 +57,7 @@ struct pm_http {
 	pm_health_fn health;
 	void *ctx;
 	struct pm_web_config web;
-	char *cert, *key, *ca;		/* PEM, for the daemon's life */
+	char *cert, *key, *ca; /* PEM, for the daemon's life */
 	struct http_tokens tokens;
 	struct http_cache cache[HTTP_NROUTES];
 };
@@ -69,12 +69,12 @@ struct http_body {
 	char *buf;
 	size_t len;
 	bool owned;
-	const char *challenge;	/* WWW-Authenticate, with a 401 */
+	const char *challenge; /* WWW-Authenticate, with a 401 */
 };
 
 static void http_const(struct http_body *b, unsigned int status, const char *text)
 {
-	*b = (struct http_body){status, CT_TEXT, (char *)text, strlen(text), false, NULL};
+	*b = (struct http_body){ status, CT_TEXT, (char *)text, strlen(text), false, NULL };
 }
 
 static void http_metrics(const struct pm_snapshot *s, struct http_body *b)
@@ -116,8 +116,8 @@ static const struct http_route {
 	void (*render)(const struct pm_snapshot *s, struct http_body *b);
 	const char *unavailable; /* body when no snapshot exists yet */
 } http_routes[HTTP_NROUTES] = {
-	{"/metrics", http_metrics, "no snapshot yet\n"},
-	{"/v1/pods", http_pods, "no snapshot yet\n"},
+	{ "/metrics", http_metrics, "no snapshot yet\n" },
+	{ "/v1/pods", http_pods, "no snapshot yet\n" },
 };
 
 /*
@@ -182,7 +182,7 @@ static enum MHD_Result http_cached(struct pm_http *h, size_t i, struct pm_snapsh
 {
 	struct http_cache *c = &h->cache[i];
 	struct MHD_Response *resp;
-	struct http_body b = {0};
+	struct http_body b = { 0 };
 	enum MHD_Result ret;
 
 	pthread_mutex_lock(&c->lock);
@@ -200,7 +200,7 @@ static enum MHD_Result http_cached(struct pm_http *h, size_t i, struct pm_snapsh
 			return MHD_NO;
 		}
 		if (c->resp)
-			MHD_destroy_response(c->resp);	/* sent on while queued elsewhere */
+			MHD_destroy_response(c->resp); /* sent on while queued elsewhere */
 		snapshot__put(c->snap);
 		c->snap = snapshot__get(s);
 		c->resp = resp;
@@ -214,7 +214,7 @@ static enum MHD_Result http_cached(struct pm_http *h, size_t i, struct pm_snapsh
 static enum MHD_Result http_route(struct pm_http *h, struct MHD_Connection *conn, const char *url)
 {
 	struct pm_snapshot *s;
-	struct http_body b = {0};
+	struct http_body b = { 0 };
 	size_t i;
 
 	if (!strcmp(url, "/healthz")) {
@@ -322,7 +322,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
 				    void **req_cls)
 {
 	static int seen;
-	struct http_body b = {0};
+	struct http_body b = { 0 };
 
 	(void)version;
 	(void)upload_data;
@@ -366,19 +366,19 @@ static struct MHD_Daemon *http_start_at(struct pm_http *h, const struct addrinfo
 {
 	unsigned int flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION;
 	struct MHD_OptionItem opts[] = {
-		{MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
-		{MHD_OPTION_CONNECTION_TIMEOUT, HTTP_TIMEOUT_S, NULL},
-		{MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNS, NULL},
-		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_MAX_CONNS_PER_IP, NULL},
-		{MHD_OPTION_LISTEN_BACKLOG_SIZE, HTTP_BACKLOG, NULL},
+		{ MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, HTTP_TIMEOUT_S, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNS, NULL },
+		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_MAX_CONNS_PER_IP, NULL },
+		{ MHD_OPTION_LISTEN_BACKLOG_SIZE, HTTP_BACKLOG, NULL },
 		/* TLS: these four, or the end */
-		{MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert},
-		{MHD_OPTION_HTTPS_MEM_KEY, 0, h->key},
-		{MHD_OPTION_HTTPS_PRIORITIES, 0,
-		 h->web.tls13 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3" :
-				"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
-		{h->ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, h->ca},
-		{MHD_OPTION_END, 0, NULL},
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0,
+		  h->web.tls13 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+			       : "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" },
+		{ h->ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, h->ca },
+		{ MHD_OPTION_END, 0, NULL },
 	};
 
 	if (!h->cert)
@@ -463,8 +463,8 @@ static void http_free(struct pm_http *h)
 	free(h);
 }
 
-struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn,
-			    pm_health_fn health, void *ctx, const struct pm_web_config *web)
+struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn, pm_health_fn health,
+			    void *ctx, const struct pm_web_config *web)
 {
 	struct pm_http *h;
 	size_t i;

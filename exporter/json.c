@@ -38,8 +38,9 @@ static json_t *json_num(double v)
 static json_t *json_resources(int64_t cpu_milli, int64_t memory, int64_t gpus)
 {
 	return json_pack("{s:o,s:o,s:I}", "cpu_cores",
-			 cpu_milli < 0 ? json_null() : json_real(cpu_milli / 1000.0), "memory_bytes",
-			 memory < 0 ? json_null() : json_integer(memory), "gpus", (json_int_t)gpus);
+			 cpu_milli < 0 ? json_null() : json_real(cpu_milli / 1000.0),
+			 "memory_bytes", memory < 0 ? json_null() : json_integer(memory), "gpus",
+			 (json_int_t)gpus);
 }
 
 static json_t *json_container(const struct pm_container_snap *c)
@@ -54,9 +55,9 @@ static json_t *json_container(const struct pm_container_snap *c)
 	err |= json_object_set_new(o, "runtime", json_str(names__runtime(c->runtime)));
 	err |= json_object_set_new(o, "cpu_seconds", json_num(c->cpu_seconds));
 	err |= json_object_set_new(o, "runqueue_seconds", json_num(c->runq_seconds));
-	err |= json_object_set_new(o, "working_set_bytes", c->working_set_bytes < 0
-								  ? json_null()
-								  : json_integer(c->working_set_bytes));
+	err |= json_object_set_new(o, "working_set_bytes",
+				   c->working_set_bytes < 0 ? json_null()
+							    : json_integer(c->working_set_bytes));
 	err |= json_object_set_new(o, "requests",
 				   json_resources(c->cpu_request_milli, c->memory_request_bytes,
 						  c->gpu_request));
@@ -125,12 +126,11 @@ static json_t *json_reals(const double *v, int n, const char *(*name)(int))
 
 static json_t *json_memory(const struct pm_pod_snap *p)
 {
-	return json_pack("{s:o,s:o,s:I,s:I}", "rss_bytes",
-			 json_counts(p->rss_bytes, PM_MEM_KINDS, names__mem_kind),
-			 "working_set_bytes",
-			 p->working_set_bytes < 0 ? json_null() : json_integer(p->working_set_bytes),
-			 "page_faults", (json_int_t)p->page_faults, "oom_kills",
-			 (json_int_t)p->oom_kills);
+	return json_pack(
+		"{s:o,s:o,s:I,s:I}", "rss_bytes",
+		json_counts(p->rss_bytes, PM_MEM_KINDS, names__mem_kind), "working_set_bytes",
+		p->working_set_bytes < 0 ? json_null() : json_integer(p->working_set_bytes),
+		"page_faults", (json_int_t)p->page_faults, "oom_kills", (json_int_t)p->oom_kills);
 }
 
 static json_t *json_net_dir(const struct pm_pod_snap *p, int d)
@@ -208,13 +208,12 @@ static json_t *json_gpu(const struct pm_pod_snap *p)
 						       p->gpu_ops[i].ns / 1e9));
 	return json_pack("{s:o,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:f},s:o}", "driver_calls",
 			 calls ? calls : json_null(), "drm_jobs", (json_int_t)p->gpu_jobs, "cuda",
-			 "kernel_launches",
-			 (json_int_t)c->launches, "allocs", (json_int_t)c->allocs, "frees",
-			 (json_int_t)c->frees, "memory_bytes", (json_int_t)c->memory_bytes,
-			 "memcpy_bytes", (json_int_t)c->memcpy_bytes, "syncs",
-			 (json_int_t)c->sync_calls, "sync_seconds", c->sync_ns / 1e9,
-			 "utilization", p->gpu_utilization < 0 ? json_null()
-							       : json_real(p->gpu_utilization));
+			 "kernel_launches", (json_int_t)c->launches, "allocs",
+			 (json_int_t)c->allocs, "frees", (json_int_t)c->frees, "memory_bytes",
+			 (json_int_t)c->memory_bytes, "memcpy_bytes", (json_int_t)c->memcpy_bytes,
+			 "syncs", (json_int_t)c->sync_calls, "sync_seconds", c->sync_ns / 1e9,
+			 "utilization",
+			 p->gpu_utilization < 0 ? json_null() : json_real(p->gpu_utilization));
 }
 
 static json_t *json_findings(const struct pm_pod_snap *p)
@@ -229,11 +228,11 @@ static json_t *json_findings(const struct pm_pod_snap *p)
 		attrs = json_object();
 		for (k = 0; attrs && k < f->n_attrs; k++)
 			json_object_set_new(attrs, f->attrs[k].key, json_str(f->attrs[k].value));
-		json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "id", json_str(f->id),
-						   "kind", json_str(f->kind), "since", json_num(f->since),
-						   "score", json_num(f->score), "detail",
-						   json_str(f->detail), "evidence",
-						   attrs ? attrs : json_null()));
+		json_array_append_new(
+			a, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "id", json_str(f->id), "kind",
+				     json_str(f->kind), "since", json_num(f->since), "score",
+				     json_num(f->score), "detail", json_str(f->detail), "evidence",
+				     attrs ? attrs : json_null()));
 	}
 	return a;
 }
@@ -260,15 +259,16 @@ static json_t *json_pod(const struct pm_pod_snap *p, bool has_net, bool has_gpu)
 	err |= json_object_set_new(o, "namespace", json_str(p->namespace_));
 	err |= json_object_set_new(o, "pod", json_str(p->name));
 	err |= json_object_set_new(o, "qos", json_str(names__qos(p->qos)));
-	err |= json_object_set_new(o, "owner", json_pack("{s:o,s:o}", "kind",
-							    json_str(p->owner_kind), "name",
-							    json_str(p->owner_name)));
+	err |= json_object_set_new(o, "owner",
+				   json_pack("{s:o,s:o}", "kind", json_str(p->owner_kind), "name",
+					     json_str(p->owner_name)));
 	err |= json_object_set_new(o, "node", json_str(p->node));
-	err |= json_object_set_new(o, "requests", json_resources(p->cpu_request_milli,
-								  p->memory_request_bytes,
-								  p->gpu_request));
-	err |= json_object_set_new(o, "limits", json_resources(p->cpu_limit_milli,
-								p->memory_limit_bytes, p->gpu_limit));
+	err |= json_object_set_new(o, "requests",
+				   json_resources(p->cpu_request_milli, p->memory_request_bytes,
+						  p->gpu_request));
+	err |= json_object_set_new(o, "limits",
+				   json_resources(p->cpu_limit_milli, p->memory_limit_bytes,
+						  p->gpu_limit));
 	err |= json_object_set_new(o, "cpu_seconds", json_num(p->cpu_seconds));
 	err |= json_object_set_new(o, "runqueue_seconds", json_num(p->runq_seconds));
 	err |= json_object_set_new(o, "memory", json_memory(p));
@@ -285,9 +285,11 @@ static json_t *json_pod(const struct pm_pod_snap *p, bool has_net, bool has_gpu)
 	err |= json_object_set_new(o, "savings_dollars_per_month",
 				   json_num(p->savings_dollars_month));
 	err |= json_object_set_new(o, "cost_dollars",
-				   json_dollars(p->cost_dollars, has_net ? PM_RES_MAX : PM_RES_NETWORK));
+				   json_dollars(p->cost_dollars,
+						has_net ? PM_RES_MAX : PM_RES_NETWORK));
 	err |= json_object_set_new(o, "waste_dollars",
-				   json_dollars(p->waste_dollars, has_gpu ? PM_RES_NETWORK : PM_RES_GPU));
+				   json_dollars(p->waste_dollars,
+						has_gpu ? PM_RES_NETWORK : PM_RES_GPU));
 	err |= json_object_set_new(o, "containers", json_containers(p));
 	if (err) {
 		json_decref(o);
@@ -318,13 +320,12 @@ static json_t *json_node(const struct pm_snapshot *s)
 				   json_pack("{s:f,s:f,s:f}", "cpu_cores", s->capacity[PM_RES_CPU],
 					     "memory_bytes", s->capacity[PM_RES_MEMORY], "gpus",
 					     s->capacity[PM_RES_GPU]));
-	err |= json_object_set_new(o, "prices",
-				   json_pack("{s:f,s:f,s:f,s:o}", "cpu_core_hour",
-					     s->price[PM_RES_CPU], "memory_gib_hour",
-					     s->price[PM_RES_MEMORY], "gpu_hour", s->price[PM_RES_GPU],
-					     "egress_gib",
-					     json_reals(s->egress_price_gib, PM_NET_CLASSES,
-							names__net_class)));
+	err |= json_object_set_new(
+		o, "prices",
+		json_pack("{s:f,s:f,s:f,s:o}", "cpu_core_hour", s->price[PM_RES_CPU],
+			  "memory_gib_hour", s->price[PM_RES_MEMORY], "gpu_hour",
+			  s->price[PM_RES_GPU], "egress_gib",
+			  json_reals(s->egress_price_gib, PM_NET_CLASSES, names__net_class)));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -340,7 +341,8 @@ static json_t *json_pods(const struct pm_snapshot *s)
 	if (!a)
 		return NULL;
 	for (i = 0; i < s->n_pods; i++) {
-		if (json_array_append_new(a, json_pod(&s->pods[i], s->has_net, s->has_gpu || s->has_cuda))) {
+		if (json_array_append_new(a, json_pod(&s->pods[i], s->has_net,
+						      s->has_gpu || s->has_cuda))) {
 			json_decref(a);
 			return NULL;
 		}
@@ -359,13 +361,13 @@ static json_t *json_overhead_row(const struct pm_overhead_snap *g, bool has_net)
 	err |= json_object_set_new(o, "kind", json_string(names__oh_kind(g->kind)));
 	err |= json_object_set_new(o, "cpu_seconds", json_num(g->cpu_seconds));
 	err |= json_object_set_new(o, "memory_bytes",
-				   g->memory_bytes < 0 ? json_null() : json_integer(g->memory_bytes));
-	err |= json_object_set_new(o, "network",
-				   has_net ? json_pack("{s:I,s:I}", "tx_bytes",
-						       (json_int_t)g->net_bytes[PM_NET_TX],
-						       "rx_bytes",
-						       (json_int_t)g->net_bytes[PM_NET_RX])
-					   : json_null());
+				   g->memory_bytes < 0 ? json_null()
+						       : json_integer(g->memory_bytes));
+	err |= json_object_set_new(
+		o, "network",
+		has_net ? json_pack("{s:I,s:I}", "tx_bytes", (json_int_t)g->net_bytes[PM_NET_TX],
+				    "rx_bytes", (json_int_t)g->net_bytes[PM_NET_RX])
+			: json_null());
 	err |= json_object_set_new(o, "cost_dollars", json_dollars(g->cost_dollars, PM_RES_GPU));
 	if (err) {
 		json_decref(o);

@@ -36,9 +36,9 @@
  * report over either limit is refused. A 1000-pod report of the benchmark
  * (tests/bench/report_bench.c) is charged about a tenth of each.
  */
-#define PBJSON_MAX_VALUES (1u << 20)	/* JSON values, and fields protobuf-c keeps unknown */
-#define PBJSON_MAX_BYTES  (64u << 20)	/* bytes of JSON, an upper bound */
-#define PBJSON_SCALAR_MAX 26		/* a number, bool or enum name rendered, quoted */
+#define PBJSON_MAX_VALUES (1u << 20)  /* JSON values, and fields protobuf-c keeps unknown */
+#define PBJSON_MAX_BYTES  (64u << 20) /* bytes of JSON, an upper bound */
+#define PBJSON_SCALAR_MAX 26	      /* a number, bool or enum name rendered, quoted */
 
 static json_t *pbjson_message(const ProtobufCMessage *m, int depth);
 
@@ -371,8 +371,8 @@ static bool pbjson_varint(const uint8_t **p, const uint8_t *end, unsigned int ma
 	return false;
 }
 
-static int pbjson_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
-		       int depth, struct pbjson_budget *b);
+static int pbjson_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int depth,
+		       struct pbjson_budget *b);
 
 /* One field as found on the wire (@val, @n: a length-delimited payload). */
 static int pbjson_scan_field(const ProtobufCFieldDescriptor *f, unsigned int wire,
@@ -381,17 +381,17 @@ static int pbjson_scan_field(const ProtobufCFieldDescriptor *f, unsigned int wir
 	size_t rep = f && f->label == PROTOBUF_C_LABEL_REPEATED;
 	bool ok;
 
-	if (!f)		/* unknown to the schema: kept by protobuf-c, not rendered */
+	if (!f) /* unknown to the schema: kept by protobuf-c, not rendered */
 		ok = pbjson_charge(b, 1, 0);
 	else if (wire != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED)
 		ok = pbjson_charge(b, rep, rep * (PBJSON_SCALAR_MAX + 1));
 	else if (f->type == PROTOBUF_C_TYPE_MESSAGE)
 		return pbjson_scan(f->descriptor, val, n, depth + 1, b);
-	else if (f->type == PROTOBUF_C_TYPE_STRING)	/* "\u0001" for each byte at worst */
+	else if (f->type == PROTOBUF_C_TYPE_STRING) /* "\u0001" for each byte at worst */
 		ok = n <= b->bytes / 6 && pbjson_charge(b, rep, n * 6 + 3);
-	else if (f->type == PROTOBUF_C_TYPE_BYTES)	/* base64 */
+	else if (f->type == PROTOBUF_C_TYPE_BYTES) /* base64 */
 		ok = pbjson_charge(b, rep, n / 3 * 4 + 7);
-	else	/* packed scalars: a byte each at least */
+	else /* packed scalars: a byte each at least */
 		ok = n <= b->values && n <= b->bytes / (PBJSON_SCALAR_MAX + 1) &&
 		     pbjson_charge(b, n, n * (PBJSON_SCALAR_MAX + 1));
 	return ok ? 0 : -EFBIG;
@@ -403,8 +403,8 @@ static int pbjson_scan_field(const ProtobufCFieldDescriptor *f, unsigned int wir
  * is charged twice). -EINVAL when the wire format is broken, -EFBIG when a
  * limit is passed.
  */
-static int pbjson_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
-		       int depth, struct pbjson_budget *b)
+static int pbjson_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int depth,
+		       struct pbjson_budget *b)
 {
 	const uint8_t *end = p + len, *val;
 	const ProtobufCFieldDescriptor *f;
@@ -443,7 +443,7 @@ static int pbjson_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, si
 			val = p;
 			p += n;
 			break;
-		default:	/* groups: protobuf-c refuses them too */
+		default: /* groups: protobuf-c refuses them too */
 			return -EINVAL;
 		}
 		f = protobuf_c_message_descriptor_get_field(d, (uint32_t)(tag >> 3));

@@ -145,8 +145,9 @@ static void prom_write_rss(FILE *f, const struct pm_snapshot *s)
 	const char *name = "podmeter_pod_memory_rss_bytes";
 	size_t i, k;
 
-	prom_family(f, name, "gauge",
-		    "Resident memory of the pod's processes by kind (their mm counters), in bytes.");
+	prom_family(
+		f, name, "gauge",
+		"Resident memory of the pod's processes by kind (their mm counters), in bytes.");
 	for (i = 0; i < s->n_pods; i++) {
 		for (k = 0; k < PM_MEM_KINDS; k++) {
 			prom_pod_labels(f, name, &s->pods[i]);
@@ -286,16 +287,17 @@ static void prom_write_dollars(FILE *f, const struct pm_snapshot *s, bool waste)
 	const char *name = waste ? "podmeter_pod_waste_dollars_total"
 				 : "podmeter_pod_cost_dollars_total";
 	/* waste: gpu only where GPU work is measured; network has none */
-	int r, n = waste ? (s->has_gpu || s->has_cuda ? PM_RES_NETWORK : PM_RES_GPU)
-			 : s->has_net ? PM_RES_MAX
-				      : PM_RES_NETWORK;
+	int r, n = waste	? (s->has_gpu || s->has_cuda ? PM_RES_NETWORK : PM_RES_GPU)
+		   : s->has_net ? PM_RES_MAX
+				: PM_RES_NETWORK;
 	size_t i;
 
-	prom_family(f, name, "counter",
-		    waste ? "Requested and unused, priced: (request - usage) x time x price; GPUs "
-			    "with no launch and no driver call, in dollars."
-			  : "Cost allocated to the pod: max(request, usage) x time x price; GPUs by "
-			    "request; network by egress bytes per class, in dollars.");
+	prom_family(
+		f, name, "counter",
+		waste ? "Requested and unused, priced: (request - usage) x time x price; GPUs "
+			"with no launch and no driver call, in dollars."
+		      : "Cost allocated to the pod: max(request, usage) x time x price; GPUs by "
+			"request; network by egress bytes per class, in dollars.");
 	for (i = 0; i < s->n_pods; i++) {
 		for (r = 0; r < n; r++) {
 			prom_pod_labels(f, name, &s->pods[i]);
@@ -365,8 +367,9 @@ static void prom_write_gpu_driver(FILE *f, const struct pm_snapshot *s)
 			prom_put_value(f, (double)p->gpu_ops[j].calls);
 		}
 	}
-	prom_family(f, secs, "counter",
-		    "Time the pod's processes spent in ioctl calls on GPU device files, by device.");
+	prom_family(
+		f, secs, "counter",
+		"Time the pod's processes spent in ioctl calls on GPU device files, by device.");
 	for (i = 0; i < s->n_pods; i++) {
 		const struct pm_pod_snap *p = &s->pods[i];
 
@@ -401,9 +404,10 @@ static void prom_write_gpu(FILE *f, const struct pm_snapshot *s)
 	}
 	if (!s->has_cuda)
 		return;
-	prom_pod_family(f, s, "podmeter_pod_gpu_kernel_launches_total", "counter",
-			"CUDA kernel launches (cuLaunchKernel, cuLaunchKernelEx) of pods using CUDA.",
-			pod_gpu_launches);
+	prom_pod_family(
+		f, s, "podmeter_pod_gpu_kernel_launches_total", "counter",
+		"CUDA kernel launches (cuLaunchKernel, cuLaunchKernelEx) of pods using CUDA.",
+		pod_gpu_launches);
 	prom_pod_family(f, s, "podmeter_pod_gpu_memory_bytes", "gauge",
 			"GPU memory the pod holds through cuMemAlloc, in bytes.", pod_gpu_memory);
 	prom_pod_family(f, s, "podmeter_pod_gpu_memcpy_bytes_total", "counter",
@@ -559,11 +563,12 @@ static void prom_write_pods(FILE *f, const struct pm_snapshot *s)
 			"User page faults of the pod's processes.", pod_faults);
 	prom_pod_family(f, s, "podmeter_pod_oom_kills_total", "counter",
 			"Processes of the pod chosen as OOM victims.", pod_ooms);
-	prom_pod_family(f, s, "podmeter_pod_processes", "gauge",
-			"Processes in the pod's cgroups.", pod_procs);
-	prom_pod_family(f, s, "podmeter_pod_zombie_processes", "gauge",
-			"Processes that exited and were not reaped for longer than the grace period.",
-			pod_zombies);
+	prom_pod_family(f, s, "podmeter_pod_processes", "gauge", "Processes in the pod's cgroups.",
+			pod_procs);
+	prom_pod_family(
+		f, s, "podmeter_pod_zombie_processes", "gauge",
+		"Processes that exited and were not reaped for longer than the grace period.",
+		pod_zombies);
 	prom_pod_family(f, s, "podmeter_pod_process_starts_total", "counter",
 			"Processes started in the pod (threads not counted).", pod_starts);
 	prom_write_refusals(f, s);
@@ -595,7 +600,9 @@ static void prom_write_node_cost(FILE *f, const struct pm_snapshot *s)
 {
 	static const char *const units[] = { "core_hour", "gib_hour", "gpu_hour" };
 	static const char *const capacity[] = {
-		"podmeter_node_cpu_cores", "podmeter_node_memory_bytes", "podmeter_node_gpus",
+		"podmeter_node_cpu_cores",
+		"podmeter_node_memory_bytes",
+		"podmeter_node_gpus",
 	};
 	int r;
 
@@ -603,8 +610,7 @@ static void prom_write_node_cost(FILE *f, const struct pm_snapshot *s)
 		    "Node price less the cost allocated to pods (usage outside pods included), "
 		    "in dollars.");
 	for (r = 0; r < PM_RES_NETWORK; r++) {
-		fprintf(f, "podmeter_node_idle_cost_dollars_total{resource=\"%s\"}",
-			names__res(r));
+		fprintf(f, "podmeter_node_idle_cost_dollars_total{resource=\"%s\"}", names__res(r));
 		prom_put_value(f, s->node_idle_cost_dollars[r]);
 	}
 	prom_family(f, "podmeter_node_overhead_cost_dollars_total", "counter",
@@ -617,8 +623,8 @@ static void prom_write_node_cost(FILE *f, const struct pm_snapshot *s)
 	prom_family(f, "podmeter_price_dollars", "gauge",
 		    "Hourly price in use per unit of each resource.");
 	for (r = 0; r < PM_RES_NETWORK; r++) {
-		fprintf(f, "podmeter_price_dollars{resource=\"%s\",unit=\"%s\"}",
-			names__res(r), units[r]);
+		fprintf(f, "podmeter_price_dollars{resource=\"%s\",unit=\"%s\"}", names__res(r),
+			units[r]);
 		prom_put_value(f, s->price[r]);
 	}
 	prom_family(f, "podmeter_egress_price_dollars_per_gib", "gauge",
@@ -675,7 +681,8 @@ static int prom_write_overhead(FILE *f, const struct pm_snapshot *s)
 			    "slice or container.");
 		for (i = 0; i < n; i++) {
 			for (r = 0; r < PM_NET_DIRS; r++) {
-				prom_oh_labels(f, "podmeter_overhead_network_bytes_total", &rows[i]);
+				prom_oh_labels(f, "podmeter_overhead_network_bytes_total",
+					       &rows[i]);
 				fprintf(f, ",direction=\"%s\"}", names__net_dir(r));
 				prom_put_value(f, (double)rows[i].net_bytes[r]);
 			}
@@ -751,8 +758,9 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		    "libcuda files pods map that were not probed, by reason.");
 	for (i = 0; i < PM_CUDA_REFUSE_MAX; i++)
 		if (names__cuda_refusal(i))
-			fprintf(f, "podmeter_agent_cuda_library_refusals_total{reason=\"%s\"} %" PRIu64
-				   "\n",
+			fprintf(f,
+				"podmeter_agent_cuda_library_refusals_total{reason=\"%s\"} %" PRIu64
+				"\n",
 				names__cuda_refusal(i), a->cuda_refusals[i]);
 
 	prom_family(f, "podmeter_agent_kubelet_errors_total", "counter",
@@ -775,8 +783,8 @@ static void prom_write_reports(FILE *f, const struct pm_report_stats *r)
 {
 	if (!r->enabled)
 		return;
-	prom_counter(f, "podmeter_agent_reports_written_total",
-		     "Reports written to the spool.", r->written);
+	prom_counter(f, "podmeter_agent_reports_written_total", "Reports written to the spool.",
+		     r->written);
 	prom_counter(f, "podmeter_agent_reports_sent_total",
 		     "Reports the reconciler answered 2xx (then deleted).", r->sent);
 	prom_counter(f, "podmeter_agent_reports_retries_total",
@@ -817,8 +825,9 @@ static void prom_write_agent(FILE *f, const struct pm_snapshot *s, const char *v
 	prom_family(f, "podmeter_agent_cgroups_removed_total", "counter",
 		    "Dead cgroups read one last time and removed from the maps.");
 	fprintf(f, "podmeter_agent_cgroups_removed_total %" PRIu64 "\n", a->cgroups_removed);
-	prom_family(f, "podmeter_agent_cgroup_walks_total", "counter",
-		    "Walks of the cgroup hierarchy (every 5 ticks, and when an unknown cgroup shows).");
+	prom_family(
+		f, "podmeter_agent_cgroup_walks_total", "counter",
+		"Walks of the cgroup hierarchy (every 5 ticks, and when an unknown cgroup shows).");
 	fprintf(f, "podmeter_agent_cgroup_walks_total %" PRIu64 "\n", a->walks);
 
 	prom_family(f, "podmeter_agent_build_info", "gauge",

@@ -134,7 +134,7 @@ static void recv_note(struct recv *r, char *name, uint64_t seq)
 		return;
 	}
 	memmove(&r->nodes[i + 1], &r->nodes[i], (r->n_nodes - i) * sizeof(r->nodes[0]));
-	r->nodes[i] = (struct recv_node){name, seq};
+	r->nodes[i] = (struct recv_node){ name, seq };
 	r->n_nodes++;
 }
 
@@ -620,7 +620,7 @@ static enum MHD_Result recv_respond(struct MHD_Connection *conn, const struct re
 static enum MHD_Result recv_answer_refused(struct MHD_Connection *conn, const char *method,
 					   const char *url, struct recv_req *q)
 {
-	struct recv_result res = {0};
+	struct recv_result res = { 0 };
 	char where[96];
 	size_t i;
 
@@ -639,7 +639,7 @@ static enum MHD_Result recv_answer_refused(struct MHD_Connection *conn, const ch
 
 static enum MHD_Result recv_answer(struct recv *r, struct MHD_Connection *conn, struct recv_req *q)
 {
-	struct recv_result res = {0};
+	struct recv_result res = { 0 };
 
 	recv_ident(&res, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, RECV_HDR_NODE),
 		   MHD_lookup_connection_value(conn, MHD_HEADER_KIND, RECV_HDR_SEQ));
@@ -849,7 +849,7 @@ static void recv_close(struct recv *r)
 
 int receiver__main(int argc, char **argv)
 {
-	struct recv r = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
+	struct recv r = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 	const char *listen = NULL, *out = NULL, *shown;
 	char host[256], err[PATH_MAX + 128];
 	uint16_t port;

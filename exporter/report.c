@@ -20,43 +20,43 @@
 /* A container's figures over the window, by container id within its pod. */
 struct ctr_stat {
 	char id[PM_CID_MAX + 1];
-	struct pm_dist cpu;		/* cores used at each tick, weighed by its ms */
-	uint64_t ws_peak;		/* working set, highest tick */
-	struct pm_container_snap last;	/* as last seen: reported once more when it goes */
+	struct pm_dist cpu;	       /* cores used at each tick, weighed by its ms */
+	uint64_t ws_peak;	       /* working set, highest tick */
+	struct pm_container_snap last; /* as last seen: reported once more when it goes */
 };
 
 struct mem_stat {
 	char uid[PM_UID_LEN + 1];
-	struct ctr_stat *ctrs;		/* its containers seen in the window */
+	struct ctr_stat *ctrs; /* its containers seen in the window */
 	size_t n_ctrs;
-	double sum;		/* bytes x ticks */
+	double sum; /* bytes x ticks */
 	uint64_t peak;
 	uint32_t ticks;
-	uint64_t gpu_peak;	/* CUDA memory held */
-	double util_sum;	/* NVML utilisation x ticks it was known */
+	uint64_t gpu_peak; /* CUDA memory held */
+	double util_sum;   /* NVML utilisation x ticks it was known */
 	uint32_t util_ticks;
 };
 
 /* A container's recommendation as last sent: resent when it moves, and hourly. */
 struct rec_sent {
-	uint64_t key;		/* hash of (pod uid, container id) */
+	uint64_t key; /* hash of (pod uid, container id) */
 	uint32_t cpu_milli, mem_mib;
-	double at;		/* unix seconds it was sent */
+	double at; /* unix seconds it was sent */
 };
 
-#define REC_MOVE	0.02	/* resent when either moves by 2% */
-#define REC_REFRESH_S	3600.0	/* ... or this long after it was last sent */
+#define REC_MOVE      0.02   /* resent when either moves by 2% */
+#define REC_REFRESH_S 3600.0 /* ... or this long after it was last sent */
 
 struct pm_report_window {
-	struct pm_snapshot *start;	/* first tick (the last tick of the previous window) */
+	struct pm_snapshot *start; /* first tick (the last tick of the previous window) */
 	struct pm_snapshot *last;
-	struct mem_stat *mem;		/* sorted by uid */
+	struct mem_stat *mem; /* sorted by uid */
 	size_t n_mem;
-	struct pm_pod_snap *gone;	/* pods that left the snapshots in this window */
+	struct pm_pod_snap *gone; /* pods that left the snapshots in this window */
 	size_t n_gone;
-	struct rec_sent *sent;		/* sorted by key */
+	struct rec_sent *sent; /* sorted by key */
 	size_t n_sent;
-	struct rec_sent *next_sent;	/* being built by a close */
+	struct rec_sent *next_sent; /* being built by a close */
 	size_t n_next, cap_next;
 };
 
@@ -187,9 +187,7 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s, b
 	if (!out)
 		return -ENOMEM;
 	while (i < w->n_mem || j < s->n_pods) {
-		c = i == w->n_mem    ? 1
-		    : j == s->n_pods ? -1
-				     : strcmp(w->mem[i].uid, s->pods[j].uid);
+		c = i == w->n_mem ? 1 : j == s->n_pods ? -1 : strcmp(w->mem[i].uid, s->pods[j].uid);
 		if (c < 0) {
 			out[n++] = w->mem[i++];
 			continue;
@@ -210,7 +208,8 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s, b
 			out[n].ticks++;
 			if (m > out[n].peak)
 				out[n].peak = m;
-			if (p->cuda.memory_bytes > 0 && (uint64_t)p->cuda.memory_bytes > out[n].gpu_peak)
+			if (p->cuda.memory_bytes > 0 &&
+			    (uint64_t)p->cuda.memory_bytes > out[n].gpu_peak)
 				out[n].gpu_peak = (uint64_t)p->cuda.memory_bytes;
 			if (p->gpu_utilization >= 0) {
 				out[n].util_sum += p->gpu_utilization;
@@ -361,8 +360,7 @@ static uint64_t nano(double dollars)
 	return dollars > 0 ? (uint64_t)(dollars * 1e9 + 0.5) : 0;
 }
 
-static Podmeter__V1__Dollars *dollars(struct arena *a, const double *now, const double *then,
-				      int n)
+static Podmeter__V1__Dollars *dollars(struct arena *a, const double *now, const double *then, int n)
 {
 	Podmeter__V1__Dollars *d = arena_alloc(a, sizeof(*d));
 	double v[PM_RES_MAX] = { 0 };
@@ -438,8 +436,8 @@ static bool moved(uint32_t then, uint32_t now)
  * moved, or an hour after it was last sent: it changes slowly, and sending
  * it each minute would cost more than the rest of the pod.
  */
-static int recommend(struct pm_report_window *w, Podmeter__V1__ContainerReport *r,
-		     const char *uid, const struct pm_container_snap *c)
+static int recommend(struct pm_report_window *w, Podmeter__V1__ContainerReport *r, const char *uid,
+		     const struct pm_container_snap *c)
 {
 	uint32_t cpu = (uint32_t)(c->rec_cpu_cores * 1000 + 0.5);
 	uint32_t mem = (uint32_t)ceil(c->rec_memory_bytes / 1048576);
@@ -458,7 +456,7 @@ static int recommend(struct pm_report_window *w, Podmeter__V1__ContainerReport *
 	e = &w->next_sent[w->n_next++];
 	if (prev && !moved(prev->cpu_milli, cpu) && !moved(prev->mem_mib, mem) &&
 	    now - prev->at < REC_REFRESH_S) {
-		*e = *prev;	/* unchanged: not sent */
+		*e = *prev; /* unchanged: not sent */
 		return 0;
 	}
 	*e = (struct rec_sent){ .key = key, .cpu_milli = cpu, .mem_mib = mem, .at = now };
@@ -515,8 +513,9 @@ static int container_v2(struct arena *a, Podmeter__V1__ContainerReport *r,
 			return -ENOMEM;
 	}
 	r->memory_working_set_peak_bytes = st ? st->ws_peak
-				       : c->working_set_bytes > 0 ? (uint64_t)c->working_set_bytes
-								  : 0;
+					   : c->working_set_bytes > 0
+						   ? (uint64_t)c->working_set_bytes
+						   : 0;
 	r->oom_kills = delta(c->oom_kills, b ? b->oom_kills : 0);
 	r->cpu_throttled_periods = delta(c->throttled_periods, b ? b->throttled_periods : 0);
 	r->cpu_throttled_usec = delta(c->throttled_usec, b ? b->throttled_usec : 0);
@@ -525,7 +524,8 @@ static int container_v2(struct arena *a, Podmeter__V1__ContainerReport *r,
 
 static Podmeter__V1__ContainerReport *container(struct arena *a, struct pm_report_window *w,
 						const char *uid, const struct pm_container_snap *c,
-						const struct pm_pod_snap *then, const struct mem_stat *m)
+						const struct pm_pod_snap *then,
+						const struct mem_stat *m)
 {
 	Podmeter__V1__ContainerReport *r = arena_alloc(a, sizeof(*r));
 	const struct pm_container_snap *b = snapshot__container(then, c->id);
@@ -561,7 +561,8 @@ static int containers(struct arena *a, struct pm_report_window *w, Podmeter__V1_
 	if (!r->containers)
 		return -ENOMEM;
 	for (i = 0; i < p->n_containers; i++) {
-		r->containers[r->n_containers] = container(a, w, p->uid, &p->containers[i], then, m);
+		r->containers[r->n_containers] = container(a, w, p->uid, &p->containers[i], then,
+							   m);
 		if (!r->containers[r->n_containers++])
 			return -ENOMEM;
 	}
@@ -612,9 +613,10 @@ static int network(struct arena *a, Podmeter__V1__PodReport *r, const struct pm_
 		return -ENOMEM;
 	for (d = 0; d < PM_NET_DIRS; d++) {
 		for (k = 0; k < PM_NET_CLASSES; k++) {
-			uint64_t bytes = delta(p->net_bytes[d][k], then ? then->net_bytes[d][k] : 0);
-			uint64_t packets =
-				delta(p->net_packets[d][k], then ? then->net_packets[d][k] : 0);
+			uint64_t bytes = delta(p->net_bytes[d][k],
+					       then ? then->net_bytes[d][k] : 0);
+			uint64_t packets = delta(p->net_packets[d][k],
+						 then ? then->net_packets[d][k] : 0);
 
 			if (!bytes && !packets)
 				continue;
@@ -715,15 +717,16 @@ static void gpu(Podmeter__V1__PodReport *r, const struct mem_stat *m, const stru
 	if (m) {
 		r->gpu_memory_peak_bytes = m->gpu_peak;
 		if (m->util_ticks)
-			r->gpu_utilization_permille =
-				(uint32_t)(m->util_sum / m->util_ticks * 1000 + 0.5);
+			r->gpu_utilization_permille = (uint32_t)(m->util_sum / m->util_ticks *
+									 1000 +
+								 0.5);
 	}
 }
 
 /* @p's report over the window; @then is its state at the window's start, NULL when born since. */
 static Podmeter__V1__PodReport *pod(struct arena *a, struct pm_report_window *w,
-				   const struct pm_pod_snap *p, const struct pm_pod_snap *then,
-				   bool gone)
+				    const struct pm_pod_snap *p, const struct pm_pod_snap *then,
+				    bool gone)
 {
 	Podmeter__V1__PodReport *r = arena_alloc(a, sizeof(*r));
 	const struct mem_stat *m = find_mem(w, p->uid);
@@ -738,7 +741,7 @@ static Podmeter__V1__PodReport *pod(struct arena *a, struct pm_report_window *w,
 	r->owner_kind = (char *)p->owner_kind;
 	r->owner_name = (char *)p->owner_name;
 	r->qos = p->qos < sizeof(qos_pb) / sizeof(qos_pb[0]) ? qos_pb[p->qos]
-							      : PODMETER__V1__QOS__QOS_UNKNOWN;
+							     : PODMETER__V1__QOS__QOS_UNKNOWN;
 	if (containers(a, w, r, p, then, m) || labels(a, r, p, w->last))
 		return NULL;
 	r->cpu_usec = delta(p->cpu_ns, then ? then->cpu_ns : 0) / 1000;
@@ -764,7 +767,8 @@ static Podmeter__V1__PodReport *pod(struct arena *a, struct pm_report_window *w,
 	/* with the recommendations it follows from: when one of them is sent */
 	for (i = 0; i < r->n_containers; i++)
 		if (r->containers[i]->recommended_cpu_millicores)
-			r->savings_cents_per_month = (int64_t)llround(p->savings_dollars_month * 100);
+			r->savings_cents_per_month = (int64_t)llround(p->savings_dollars_month *
+								      100);
 	return r->cost && r->waste ? r : NULL;
 }
 
@@ -808,9 +812,11 @@ static int node_parts(struct arena *a, Podmeter__V1__NodeReport *r, const struct
 	cap->memory_bytes = (uint64_t)s->capacity[PM_RES_MEMORY];
 	cap->gpus = s->capacity[PM_RES_GPU];
 	podmeter__v1__node_usage__init(u);
-	u->pods_cpu_usec = (uint64_t)(ddelta(s->node_cpu_pods_seconds, b->node_cpu_pods_seconds) * 1e6);
-	u->overhead_cpu_usec =
-		(uint64_t)(ddelta(s->node_cpu_overhead_seconds, b->node_cpu_overhead_seconds) * 1e6);
+	u->pods_cpu_usec = (uint64_t)(ddelta(s->node_cpu_pods_seconds, b->node_cpu_pods_seconds) *
+				      1e6);
+	u->overhead_cpu_usec = (uint64_t)(ddelta(s->node_cpu_overhead_seconds,
+						 b->node_cpu_overhead_seconds) *
+					  1e6);
 	u->idle_cost = dollars(a, s->node_idle_cost_dollars, b->node_idle_cost_dollars,
 			       PM_RES_NETWORK);
 	u->overhead_cost = dollars(a, s->node_overhead_cost_dollars, b->node_overhead_cost_dollars,
@@ -821,8 +827,8 @@ static int node_parts(struct arena *a, Podmeter__V1__NodeReport *r, const struct
 	return u->idle_cost && u->overhead_cost && r->prices ? 0 : -ENOMEM;
 }
 
-static int build(struct arena *a, struct pm_report_window *w,
-		 const struct pm_report_meta *meta, Podmeter__V1__NodeReport *r)
+static int build(struct arena *a, struct pm_report_window *w, const struct pm_report_meta *meta,
+		 Podmeter__V1__NodeReport *r)
 {
 	const struct pm_snapshot *s = w->last, *b = w->start;
 	size_t i, n = 0;
@@ -856,8 +862,8 @@ static int build(struct arena *a, struct pm_report_window *w,
 	return 0;
 }
 
-int report__window_close(struct pm_report_window *w, const struct pm_report_meta *meta,
-			 void **gz, size_t *gzlen)
+int report__window_close(struct pm_report_window *w, const struct pm_report_meta *meta, void **gz,
+			 size_t *gzlen)
 {
 	Podmeter__V1__NodeReport r;
 	struct arena a = { 0 };

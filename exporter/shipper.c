@@ -21,15 +21,15 @@
 #include <podmeter/report.h>
 #include <podmeter/spool.h>
 
-#define SHIPPER_CONNECT_MAX_MS	5000
-#define SHIPPER_BODY_KEEP	200	/* of a refusal's body, in the reason */
+#define SHIPPER_CONNECT_MAX_MS 5000
+#define SHIPPER_BODY_KEEP      200 /* of a refusal's body, in the reason */
 /* whatever the settings say, never retry in a tight loop */
 #define SHIPPER_BACKOFF_FLOOR_MS 100
 
 struct pm_shipper {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;		/* CLOCK_MONOTONIC */
+	pthread_cond_t cond; /* CLOCK_MONOTONIC */
 	bool stop, woken, started;
 	struct pm_spool *spool;
 	char *url, *node, *token_file, *ca_file, *cert_file, *key_file;
@@ -72,7 +72,7 @@ static struct curl_slist *ship_headers(struct pm_shipper *s, uint64_t seq)
 	const char *fixed[] = {
 		"Content-Type: " PM_REPORT_CONTENT_TYPE,
 		"Content-Encoding: gzip",
-		"Expect:",	/* no 100-continue round trip for large reports */
+		"Expect:", /* no 100-continue round trip for large reports */
 		line,
 	};
 	size_t i;
@@ -186,8 +186,10 @@ static void ship_state(struct pm_shipper *s, bool failing, const char *why)
 		return;
 	s->failing = failing;
 	if (failing)
-		fprintf(stderr, "warning: reports: POST %s: %s; retrying with backoff, "
-				"reports stay in the spool\n", s->url, why);
+		fprintf(stderr,
+			"warning: reports: POST %s: %s; retrying with backoff, "
+			"reports stay in the spool\n",
+			s->url, why);
 	else
 		fprintf(stderr, "reports: %s answering again\n", s->url);
 }
@@ -234,13 +236,14 @@ static uint64_t ship_oldest(struct pm_shipper *s, uint64_t seq, void *payload, s
 		ship_state(s, true, why);
 		return next_delay(s, delay);
 	}
-	ship_state(s, false, NULL);	/* it answered, even if to refuse */
+	ship_state(s, false, NULL); /* it answered, even if to refuse */
 	if (r == SHIP_SENT) {
 		/* -ENOENT: the spool dropped it meanwhile, to stay bounded */
 		ret = spool__remove(s->spool, seq);
 		if (ret && ret != -ENOENT)
-			fprintf(stderr, "warning: reports: spool: remove report %" PRIu64
-					" (sent): %s; it may be sent again after a restart\n",
+			fprintf(stderr,
+				"warning: reports: spool: remove report %" PRIu64
+				" (sent): %s; it may be sent again after a restart\n",
 				seq, strerror(-ret));
 		pthread_mutex_lock(&s->lock);
 		s->st.sent++;
@@ -249,9 +252,9 @@ static uint64_t ship_oldest(struct pm_shipper *s, uint64_t seq, void *payload, s
 		return 0;
 	}
 	ret = spool__reject(s->spool, seq, why);
-	fprintf(stderr, "warning: reports: POST %s: report %" PRIu64 " refused, %s; %s%s\n",
-		s->url, seq, why,
-		!ret		? "kept in the spool's rejected/ directory"
+	fprintf(stderr, "warning: reports: POST %s: report %" PRIu64 " refused, %s; %s%s\n", s->url,
+		seq, why,
+		!ret		 ? "kept in the spool's rejected/ directory"
 		: ret == -ENOENT ? "it had been dropped from the spool already"
 				 : "deleted, it could not be moved to rejected/: ",
 		ret && ret != -ENOENT ? strerror(-ret) : "");
@@ -272,7 +275,7 @@ static void *run(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
-		s->woken = false;	/* what is put from here on is seen by spool__oldest */
+		s->woken = false; /* what is put from here on is seen by spool__oldest */
 		pthread_mutex_unlock(&s->lock);
 		ret = spool__oldest(s->spool, &seq, &payload, &len);
 		if (!ret) {
@@ -333,16 +336,15 @@ static int shipper_init(struct pm_shipper *s, struct pm_spool *spool,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	if (!s->url || !s->node || !s->token_file || !s->ca_file || !s->cert_file ||
-	    !s->key_file)
+	if (!s->url || !s->node || !s->token_file || !s->ca_file || !s->cert_file || !s->key_file)
 		return -ENOMEM;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	s->curl = curl_easy_init();
 	return s->curl ? 0 : -ENOMEM;
 }
 
-int shipper__start(struct pm_shipper **out, struct pm_spool *spool,
-		   const struct pm_shipper_opts *o, char *err, size_t errlen)
+int shipper__start(struct pm_shipper **out, struct pm_spool *spool, const struct pm_shipper_opts *o,
+		   char *err, size_t errlen)
 {
 	struct pm_shipper *s;
 	int ret;

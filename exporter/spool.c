@@ -39,7 +39,7 @@
 
 struct spool_ent {
 	uint64_t seq;
-	uint64_t size;		/* of the file, header included */
+	uint64_t size; /* of the file, header included */
 };
 
 struct pm_spool {
@@ -49,7 +49,7 @@ struct pm_spool {
 	uint64_t max_bytes;	/* 0: no bound */
 	uint64_t next;		/* the next report's sequence */
 	uint64_t committed;	/* what <dir>/seq holds, durably */
-	struct spool_ent *ents;	/* present, ascending sequence */
+	struct spool_ent *ents; /* present, ascending sequence */
 	size_t n, cap;
 	struct pm_spool_stats st;
 };
@@ -103,7 +103,7 @@ static int read_all(int fd, void *buf, size_t len)
 		if (n < 0)
 			return -errno;
 		if (!n)
-			return -EINVAL;	/* shrank under us: as torn */
+			return -EINVAL; /* shrank under us: as torn */
 		p += n;
 		len -= n;
 	}
@@ -264,8 +264,8 @@ static int spool_commit(struct pm_spool *s, uint64_t seq)
 	int n, ret;
 
 	n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", seq);
-	ret = spool_write_durable(s, SPOOL_TMP_PREFIX SPOOL_SEQ_FILE, SPOOL_SEQ_FILE, buf, n,
-				  NULL, 0);
+	ret = spool_write_durable(s, SPOOL_TMP_PREFIX SPOOL_SEQ_FILE, SPOOL_SEQ_FILE, buf, n, NULL,
+				  0);
 	if (!ret)
 		s->committed = seq;
 	return ret;
@@ -429,7 +429,7 @@ static int spool_scan_one(struct pm_spool *s, const char *name, uint64_t *max, c
 	int ret;
 
 	if (!strncmp(name, SPOOL_TMP_PREFIX, strlen(SPOOL_TMP_PREFIX))) {
-		unlinkat(s->dfd, name, 0);	/* a put a crash cut short */
+		unlinkat(s->dfd, name, 0); /* a put a crash cut short */
 		return 0;
 	}
 	if (!spool_parse_name(name, PM_SPOOL_SUFFIX, &seq))
@@ -651,15 +651,18 @@ int spool__put(struct pm_spool *s, uint64_t seq, const void *payload, size_t len
 
 	pthread_mutex_lock(&s->lock);
 	if (seq != s->next) {
-		snprintf(err, errlen, "spool: report %" PRIu64 " out of sequence, expected %" PRIu64,
-			 seq, s->next);
+		snprintf(err, errlen,
+			 "spool: report %" PRIu64 " out of sequence, expected %" PRIu64, seq,
+			 s->next);
 		pthread_mutex_unlock(&s->lock);
 		return -EINVAL;
 	}
-	s->next++;	/* consumed, whatever happens below */
+	s->next++; /* consumed, whatever happens below */
 	if (len > UINT32_MAX) {
-		snprintf(err, errlen, "spool: report %" PRIu64 " is %zu bytes, more than a spool "
-			 "file holds (4 GiB); not stored", seq, len);
+		snprintf(err, errlen,
+			 "spool: report %" PRIu64 " is %zu bytes, more than a spool "
+			 "file holds (4 GiB); not stored",
+			 seq, len);
 		ret = -EFBIG;
 		goto out_dropped;
 	}
@@ -736,7 +739,7 @@ int spool__oldest(struct pm_spool *s, uint64_t *seq, void **payload, size_t *len
 		if (i < 0) {
 			/* dropped or removed meanwhile: not a fault of the file */
 		} else if (ret == -ENOENT) {
-			spool_forget(s, i);	/* deleted behind our back */
+			spool_forget(s, i); /* deleted behind our back */
 		} else if (ret == -EINVAL || ret == -EIO) {
 			spool_quarantine(s, at);
 			spool_forget(s, i);
@@ -797,7 +800,7 @@ int spool__reject(struct pm_spool *s, uint64_t seq, const char *reason)
 	ret = spool_move(s, SPOOL_REJECTED, seq);
 	if (ret && ret != -ENOENT) {
 		spool_name(name, seq);
-		unlinkat(s->dfd, name, 0);	/* never offered again */
+		unlinkat(s->dfd, name, 0); /* never offered again */
 	}
 	spool_forget(s, i);
 	if (ret != -ENOENT)

@@ -33,10 +33,9 @@
 #define WEB_WHY_MAX 512
 
 struct web_key {
-	const char *section;	/* NULL: top level */
+	const char *section; /* NULL: top level */
 	const char *key;
-	int (*set)(struct pm_web_config *wc, const char *dir, const char *v, char *why,
-		   size_t len);
+	int (*set)(struct pm_web_config *wc, const char *dir, const char *v, char *why, size_t len);
 };
 
 static void web_err(char *err, size_t errlen, const char *fmt, ...)
@@ -107,8 +106,7 @@ static bool web_token_char(unsigned char c)
 	return c > 0x20 && c < 0x7f;
 }
 
-static int web_token_line(struct pm_web_tokens *t, char *line, int lineno, char *err,
-			  size_t errlen)
+static int web_token_line(struct pm_web_tokens *t, char *line, int lineno, char *err, size_t errlen)
 {
 	char *end = line + strlen(line);
 	size_t n;
@@ -198,8 +196,8 @@ bool webcfg__bearer_ok(const struct pm_web_tokens *t, const char *authorization)
 /* @v, relative to the web config file's directory unless absolute, into @dst. */
 static int web_path(char *dst, const char *dir, const char *v, char *why, size_t len)
 {
-	int n = *v == '/' ? snprintf(dst, PATH_MAX, "%s", v) :
-			    snprintf(dst, PATH_MAX, "%s/%s", dir, v);
+	int n = *v == '/' ? snprintf(dst, PATH_MAX, "%s", v)
+			  : snprintf(dst, PATH_MAX, "%s/%s", dir, v);
 
 	if (n < 0 || n >= PATH_MAX) {
 		web_err(why, len, "path longer than %d bytes", PATH_MAX - 1);
@@ -213,39 +211,39 @@ static int web_path(char *dst, const char *dir, const char *v, char *why, size_t
 }
 
 static int web_set_cert(struct pm_web_config *wc, const char *dir, const char *v, char *why,
-			   size_t len)
+			size_t len)
 {
 	return web_path(wc->cert_file, dir, v, why, len);
 }
 
 static int web_set_key(struct pm_web_config *wc, const char *dir, const char *v, char *why,
-			   size_t len)
+		       size_t len)
 {
 	return web_path(wc->key_file, dir, v, why, len);
 }
 
 static int web_set_ca(struct pm_web_config *wc, const char *dir, const char *v, char *why,
-			   size_t len)
+		      size_t len)
 {
 	return web_path(wc->client_ca_file, dir, v, why, len);
 }
 
 static int web_set_tokens(struct pm_web_config *wc, const char *dir, const char *v, char *why,
-			   size_t len)
+			  size_t len)
 {
 	return web_path(wc->tokens_file, dir, v, why, len);
 }
 
-static int web_set_client_auth(struct pm_web_config *wc, const char *dir, const char *v,
-			       char *why, size_t len)
+static int web_set_client_auth(struct pm_web_config *wc, const char *dir, const char *v, char *why,
+			       size_t len)
 {
 	static const struct {
 		const char *name;
 		enum pm_client_auth auth;
 	} types[] = {
-		{"NoClientCert", PM_CLIENT_AUTH_NONE},
-		{"VerifyClientCertIfGiven", PM_CLIENT_AUTH_IF_GIVEN},
-		{"RequireAndVerifyClientCert", PM_CLIENT_AUTH_REQUIRE},
+		{ "NoClientCert", PM_CLIENT_AUTH_NONE },
+		{ "VerifyClientCertIfGiven", PM_CLIENT_AUTH_IF_GIVEN },
+		{ "RequireAndVerifyClientCert", PM_CLIENT_AUTH_REQUIRE },
 	};
 	size_t i;
 
@@ -256,13 +254,15 @@ static int web_set_client_auth(struct pm_web_config *wc, const char *dir, const 
 			return 0;
 		}
 	}
-	web_err(why, len, "\"%.64s\" is not NoClientCert, VerifyClientCertIfGiven or "
-		"RequireAndVerifyClientCert (certificates not verified are not accepted)", v);
+	web_err(why, len,
+		"\"%.64s\" is not NoClientCert, VerifyClientCertIfGiven or "
+		"RequireAndVerifyClientCert (certificates not verified are not accepted)",
+		v);
 	return -EINVAL;
 }
 
-static int web_set_min_version(struct pm_web_config *wc, const char *dir, const char *v,
-			       char *why, size_t len)
+static int web_set_min_version(struct pm_web_config *wc, const char *dir, const char *v, char *why,
+			       size_t len)
 {
 	(void)dir;
 	if (strcmp(v, "TLS12") && strcmp(v, "TLS13")) {
@@ -274,12 +274,12 @@ static int web_set_min_version(struct pm_web_config *wc, const char *dir, const 
 }
 
 static const struct web_key web_keys[] = {
-	{"tls_server_config", "cert_file", web_set_cert},
-	{"tls_server_config", "key_file", web_set_key},
-	{"tls_server_config", "client_auth_type", web_set_client_auth},
-	{"tls_server_config", "client_ca_file", web_set_ca},
-	{"tls_server_config", "min_version", web_set_min_version},
-	{NULL, "bearer_tokens_file", web_set_tokens},
+	{ "tls_server_config", "cert_file", web_set_cert },
+	{ "tls_server_config", "key_file", web_set_key },
+	{ "tls_server_config", "client_auth_type", web_set_client_auth },
+	{ "tls_server_config", "client_ca_file", web_set_ca },
+	{ "tls_server_config", "min_version", web_set_min_version },
+	{ NULL, "bearer_tokens_file", web_set_tokens },
 };
 
 #define WEB_NKEYS (sizeof(web_keys) / sizeof(web_keys[0]))
@@ -312,9 +312,9 @@ static void web_known(const char *section, char *buf, size_t len)
 struct web_load {
 	struct pm_web_config *wc;
 	yaml_document_t *doc;
-	const char *dir;	/* paths are relative to it */
-	uint64_t seen;		/* keys met, by row */
-	bool tls;		/* tls_server_config met */
+	const char *dir; /* paths are relative to it */
+	uint64_t seen;	 /* keys met, by row */
+	bool tls;	 /* tls_server_config met */
 };
 
 static int web_mapping(struct web_load *l, yaml_node_t *map, const char *section, char *err,
@@ -418,7 +418,8 @@ static int web_check(const struct pm_web_config *wc, bool tls_section, char *err
 		return -EINVAL;
 	}
 	if (wc->client_ca_file[0] && wc->client_auth == PM_CLIENT_AUTH_NONE) {
-		web_err(err, errlen, "tls_server_config: client_ca_file without client_auth_type; "
+		web_err(err, errlen,
+			"tls_server_config: client_ca_file without client_auth_type; "
 			"set RequireAndVerifyClientCert");
 		return -EINVAL;
 	}
@@ -446,7 +447,7 @@ static int web_doc(struct web_load *l, char *err, size_t errlen)
 	int ret;
 
 	if (!root || (root->type == YAML_SCALAR_NODE && !root->data.scalar.length))
-		return 0;	/* empty: plain HTTP, no token */
+		return 0; /* empty: plain HTTP, no token */
 	if (root->type != YAML_MAPPING_NODE) {
 		web_err(err, errlen,
 			"expected a mapping (tls_server_config:, bearer_tokens_file:)");
@@ -461,7 +462,7 @@ int webcfg__load(struct pm_web_config *wc, const char *path, char *err, size_t e
 	char dir[PATH_MAX], *slash, why[WEB_WHY_MAX];
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct pm_web_config tmp = {0};
+	struct pm_web_config tmp = { 0 };
 	FILE *f;
 	int ret;
 

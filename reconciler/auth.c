@@ -14,25 +14,25 @@
 #include "auth.h"
 #include "rec_limits.h"
 
-#define TOKEN_FILE_MAX	(16u << 20)
-#define NODE_CLAIM	"authentication.kubernetes.io/node-name"
+#define TOKEN_FILE_MAX (16u << 20)
+#define NODE_CLAIM     "authentication.kubernetes.io/node-name"
 
 struct tok_ent {
 	char *token;
-	char *cluster;	/* NULL: any cluster */
-	char *name;	/* the node, or the API client */
+	char *cluster; /* NULL: any cluster */
+	char *name;    /* the node, or the API client */
 };
 
 struct tok_table {
 	struct tok_ent *e;
 	size_t n;
-	size_t *slot;	/* open addressing: index + 1 into e, 0 = empty */
+	size_t *slot; /* open addressing: index + 1 into e, 0 = empty */
 	size_t cap;
 };
 
 struct tr_ent {
 	char *token;
-	char *node;	/* NULL: refused */
+	char *node; /* NULL: refused */
 	double until;
 };
 
@@ -109,10 +109,12 @@ static int tok_index(struct tok_table *t, uint64_t seed, char *err, size_t errle
 	}
 	for (i = 0; i < t->n; i++) {
 		if (tok_find(t, seed, t->e[i].token)) {
-			snprintf(err, errlen, "the token of \"%.100s\" is given twice", t->e[i].name);
+			snprintf(err, errlen, "the token of \"%.100s\" is given twice",
+				 t->e[i].name);
 			return -EINVAL;
 		}
-		for (j = tok_hash(seed, t->e[i].token) & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1))
+		for (j = tok_hash(seed, t->e[i].token) & (t->cap - 1); t->slot[j];
+		     j = (j + 1) & (t->cap - 1))
 			;
 		t->slot[j] = i + 1;
 	}
@@ -147,8 +149,10 @@ static int tok_line(struct tok_table *t, char *line, bool node_file, char *why, 
 		f[1] = f[0];
 		f[0] = "";
 	}
-	if (strlen(f[1]) > REC_TOKEN_MAX || !token_chars_ok(f[1]) || strlen(f[0]) > REC_NAME_MAX * 2) {
-		snprintf(why, whylen, "a token is printable ASCII, at most %d bytes", REC_TOKEN_MAX);
+	if (strlen(f[1]) > REC_TOKEN_MAX || !token_chars_ok(f[1]) ||
+	    strlen(f[0]) > REC_NAME_MAX * 2) {
+		snprintf(why, whylen, "a token is printable ASCII, at most %d bytes",
+			 REC_TOKEN_MAX);
 		return -EINVAL;
 	}
 	slash = node_file ? strchr(f[0], '/') : NULL;
@@ -406,7 +410,7 @@ static void tr_remember(struct rec_auth *a, const char *token, const char *node)
 	for (i = 0; i < a->tr_n && a->tr[i].until > now; i++)
 		;
 	if (i == a->tr_n && a->tr_n == REC_TOKENREVIEW_CACHE)
-		i = (size_t)(now * 1000) % REC_TOKENREVIEW_CACHE;	/* full: take any */
+		i = (size_t)(now * 1000) % REC_TOKENREVIEW_CACHE; /* full: take any */
 	e = &a->tr[i];
 	if (i == a->tr_n)
 		a->tr_n++;
@@ -509,8 +513,9 @@ static int tr_answer(const struct rec_auth *a, const char *body, char **node, ch
 		snprintf(why, whylen, "the token is %.100s's, not %.100s's", name ? name : "nobody",
 			 a->cfg.tokenreview_user);
 	else if (!json_is_string(claim))
-		snprintf(why, whylen, "the token has no node claim (a projected, pod-bound token "
-				      "is needed)");
+		snprintf(why, whylen,
+			 "the token has no node claim (a projected, pod-bound token "
+			 "is needed)");
 	else if (!(*node = strdup(json_string_value(claim))))
 		ret = -ENOMEM;
 	json_decref(root);
@@ -542,7 +547,8 @@ static int tr_ask(struct rec_auth *a, const char *token, char **node, char *why,
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	}
 	if (rc != CURLE_OK || (status != 201 && status != 200)) {
-		snprintf(why, whylen, "TokenReview: %s", rc != CURLE_OK ? curl_easy_strerror(rc) : "");
+		snprintf(why, whylen, "TokenReview: %s",
+			 rc != CURLE_OK ? curl_easy_strerror(rc) : "");
 		if (rc == CURLE_OK)
 			snprintf(why, whylen, "TokenReview: HTTP %ld from the API server", status);
 		ret = -EIO;
@@ -605,7 +611,8 @@ enum auth_result auth__node(struct rec_auth *a, const char *authorization, const
 	snprintf(why, whylen, "the token is not one this reconciler knows");
 	pthread_rwlock_rdlock(&a->lock);
 	e = tok_find(&a->nodes, a->seed, token);
-	if (e && (strcmp(e->name, node) || (e->cluster && cluster && strcmp(e->cluster, cluster)))) {
+	if (e &&
+	    (strcmp(e->name, node) || (e->cluster && cluster && strcmp(e->cluster, cluster)))) {
 		snprintf(why, whylen, "the token is %s%s%.100s's", e->cluster ? e->cluster : "",
 			 e->cluster ? "/" : "", e->name);
 		r = AUTH_OTHER;

@@ -18,21 +18,21 @@
 #include "metrics.h"
 
 struct rec_auth_cfg {
-	const char *node_tokens;	/* file, or NULL */
-	const char *api_tokens;		/* file, or NULL */
-	const char *tokenreview_url;	/* https://API/apis/authentication.k8s.io/v1/tokenreviews */
-	const char *tokenreview_token;	/* the reconciler's own token file */
-	const char *tokenreview_ca;	/* the API server's CA file */
-	const char *tokenreview_audience;	/* asked of the token; NULL = the API server's */
-	const char *tokenreview_user;	/* the agents' ServiceAccount user name */
+	const char *node_tokens;       /* file, or NULL */
+	const char *api_tokens;	       /* file, or NULL */
+	const char *tokenreview_url;   /* https://API/apis/authentication.k8s.io/v1/tokenreviews */
+	const char *tokenreview_token; /* the reconciler's own token file */
+	const char *tokenreview_ca;    /* the API server's CA file */
+	const char *tokenreview_audience; /* asked of the token; NULL = the API server's */
+	const char *tokenreview_user;	  /* the agents' ServiceAccount user name */
 };
 
 enum auth_result {
 	AUTH_OK = 0,
-	AUTH_MISSING,	/* no credentials: 401 */
-	AUTH_UNKNOWN,	/* credentials nobody issued: 401 */
-	AUTH_OTHER,	/* another node's: 403 */
-	AUTH_UNAVAILABLE,	/* the API server did not answer: 503 */
+	AUTH_MISSING,	  /* no credentials: 401 */
+	AUTH_UNKNOWN,	  /* credentials nobody issued: 401 */
+	AUTH_OTHER,	  /* another node's: 403 */
+	AUTH_UNAVAILABLE, /* the API server did not answer: 503 */
 };
 
 struct rec_auth;

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include "costs.h"
 
-#define ND 1e-9	/* nanodollars to dollars */
+#define ND 1e-9 /* nanodollars to dollars */
 
 static const char *const resources[] = { "cpu", "memory", "gpu", "network" };
 
@@ -21,7 +21,7 @@ struct row_sum {
 static const struct {
 	const char *name;
 	enum store_costs_by by;
-	int keys;			/* key columns after cluster */
+	int keys; /* key columns after cluster */
 	const char *heads[3];
 } groupings[] = {
 	{ "namespace", COSTS_BY_NAMESPACE, 1, { "namespace" } },
@@ -58,8 +58,8 @@ int costs__parse_duration(const char *s, double *seconds)
 	static const struct {
 		const char *unit;
 		double s;
-	} units[] = { { "", 1 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 },
-		      { "w", 7 * 86400 } };
+	} units[] = { { "", 1 },     { "s", 1 },     { "m", 60 },
+		      { "h", 3600 }, { "d", 86400 }, { "w", 7 * 86400 } };
 	char *end;
 	double v;
 	size_t i;
@@ -206,7 +206,7 @@ static void put_cell(FILE *f, const char *s, enum costs_format fmt, int width)
 		fprintf(f, "%-*s ", width, *s ? s : "-");
 		return;
 	}
-	if (strpbrk(s, ",\"\n")) {	/* RFC 4180 */
+	if (strpbrk(s, ",\"\n")) { /* RFC 4180 */
 		fputc('"', f);
 		for (; *s; s++) {
 			if (*s == '"')
@@ -229,8 +229,8 @@ static void put_money(FILE *f, int64_t nd, enum costs_format fmt, bool last)
 
 static void text_head(FILE *f, int g, enum costs_format fmt, const char *label)
 {
-	static const char *const money[] = { "cpu", "memory", "gpu", "network", "cost", "waste",
-					     "idle", "total" };
+	static const char *const money[] = { "cpu",  "memory", "gpu",  "network",
+					     "cost", "waste",  "idle", "total" };
 	int k;
 
 	put_cell(f, "cluster", fmt, 12);

@@ -16,8 +16,8 @@ enum costs_format {
 
 struct costs_query {
 	enum store_costs_by by;
-	char label[COSTS_LABEL_MAX + 1];	/* COSTS_BY_LABEL */
-	double since, until;			/* unix seconds */
+	char label[COSTS_LABEL_MAX + 1]; /* COSTS_BY_LABEL */
+	double since, until;		 /* unix seconds */
 	enum costs_format format;
 };
 

@@ -31,9 +31,9 @@ struct db_val {
 	size_t len;
 };
 
-#define DB_I(x) ((struct db_val){ .type = DB_INT, .i = (int64_t)(x) })
-#define DB_R(x) ((struct db_val){ .type = DB_REAL, .d = (double)(x) })
-#define DB_T(x) ((struct db_val){ .type = DB_TEXT, .s = (x) })
+#define DB_I(x)	   ((struct db_val){ .type = DB_INT, .i = (int64_t)(x) })
+#define DB_R(x)	   ((struct db_val){ .type = DB_REAL, .d = (double)(x) })
+#define DB_T(x)	   ((struct db_val){ .type = DB_TEXT, .s = (x) })
 #define DB_B(p, n) ((struct db_val){ .type = DB_BLOB, .b = (p), .len = (n) })
 
 struct db;
@@ -72,9 +72,9 @@ struct db_call {
 	int id;
 	const struct db_val *params;
 	int n;
-	db_row_fn fn;		/* may be NULL */
+	db_row_fn fn; /* may be NULL */
 	void *ctx;
-	int64_t *changes;	/* may be NULL */
+	int64_t *changes; /* may be NULL */
 };
 
 /*

@@ -20,8 +20,8 @@
 #include "db.h"
 
 #define PG_STATEMENT_TIMEOUT "SET statement_timeout = '60s'"
-#define PG_MAX_PARAMS	512
-#define PG_PENDING_MAX	1024	/* sent before waiting: results must not pile up unread */
+#define PG_MAX_PARAMS	     512
+#define PG_PENDING_MAX	     1024 /* sent before waiting: results must not pile up unread */
 
 /* Where a sent statement's results go. */
 struct pg_slot {
@@ -32,19 +32,19 @@ struct pg_slot {
 
 struct pg {
 	PGconn *c;
-	bool *prepared;		/* sent to the server for preparing */
-	bool reprepare;		/* a pipeline failed: maybe a PREPARE did; start over */
-	bool pipeline;		/* in a write transaction */
-	int pending;		/* sent, results not read: slots[0..pending) */
+	bool *prepared; /* sent to the server for preparing */
+	bool reprepare; /* a pipeline failed: maybe a PREPARE did; start over */
+	bool pipeline;	/* in a write transaction */
+	int pending;	/* sent, results not read: slots[0..pending) */
 	struct pg_slot *slots;
 	int cap_slots;
-	bool failed;		/* a pipelined statement failed: the transaction is lost */
+	bool failed; /* a pipelined statement failed: the transaction is lost */
 };
 
 struct pg_row {
 	PGresult *res;
 	int row;
-	unsigned char *blob;	/* the last bytea unescaped, freed after the row */
+	unsigned char *blob; /* the last bytea unescaped, freed after the row */
 };
 
 static bool pg_claims(const char *url)
@@ -55,7 +55,7 @@ static bool pg_claims(const char *url)
 static void pg_quiet(void *arg, const char *message)
 {
 	(void)arg;
-	(void)message;	/* NOTICEs ("already exists, skipping") are not errors */
+	(void)message; /* NOTICEs ("already exists, skipping") are not errors */
 }
 
 /* libpq's messages end with a newline */
@@ -81,12 +81,13 @@ static int pg_status(struct db *db, PGresult *res, const char *what)
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return 0;
 	if (st == PGRES_PIPELINE_ABORTED)
-		return -EIO;	/* an earlier statement's error is the one to report */
+		return -EIO; /* an earlier statement's error is the one to report */
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	db__fail(db, -EIO, "postgresql: %s: %s", what,
 		 PQresultErrorMessage(res) ? PQresultErrorMessage(res) : "failed");
 	/* 40001 serialization, 40P01 deadlock, 55P03 lock not available */
-	if (state && (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03")))
+	if (state &&
+	    (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03")))
 		return -EBUSY;
 	return -EIO;
 }
@@ -213,7 +214,7 @@ static int pg_drain(struct db *db)
 		if (!res) {
 			if (PQstatus(p->c) != CONNECTION_OK)
 				return ret ? ret : pg_fail(db, -EIO, "connection");
-			q++;	/* the end of one statement's results */
+			q++; /* the end of one statement's results */
 			continue;
 		}
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
@@ -253,8 +254,8 @@ static int pg_sync(struct db *db)
 
 /* ---- statements ---- */
 
-static void pg_params(const struct db_val *v, int n, char (*txt)[32], const char **vals,
-		      int *lens, int *fmts)
+static void pg_params(const struct db_val *v, int n, char (*txt)[32], const char **vals, int *lens,
+		      int *fmts)
 {
 	int i;
 
@@ -399,7 +400,7 @@ static int pg_exec(struct db *db, const char *sql)
 	else if (pg_slot(db, NULL, NULL, NULL))
 		ret = -ENOMEM;
 	else {
-		p->failed = false;	/* ROLLBACK's own result is what counts now */
+		p->failed = false; /* ROLLBACK's own result is what counts now */
 		ret = pg_sync(db);
 	}
 	if (ends || ret) {

@@ -18,7 +18,7 @@
 struct sq {
 	sqlite3 *h;
 	char *path;
-	sqlite3_stmt **stmts;	/* prepared on first use */
+	sqlite3_stmt **stmts; /* prepared on first use */
 };
 
 struct sq_row {
@@ -33,7 +33,7 @@ static bool sq_claims(const char *url)
 static const char *sq_path(const char *url)
 {
 	url += 7;
-	if (!strncmp(url, "//", 2))	/* sqlite:///abs/path and sqlite://rel */
+	if (!strncmp(url, "//", 2)) /* sqlite:///abs/path and sqlite://rel */
 		url += 2;
 	return url;
 }
@@ -55,7 +55,7 @@ static int sq_exec(struct db *db, const char *sql)
 static int sq_open(struct db *db, const char *url)
 {
 	static const char *const setup[] = {
-		"PRAGMA auto_vacuum = INCREMENTAL",	/* takes effect in a new file only */
+		"PRAGMA auto_vacuum = INCREMENTAL", /* takes effect in a new file only */
 		"PRAGMA journal_mode = WAL",
 		"PRAGMA synchronous = FULL",
 		"PRAGMA foreign_keys = OFF",
@@ -76,7 +76,8 @@ static int sq_open(struct db *db, const char *url)
 	if (!q->path || !q->stmts)
 		return db__fail(db, -ENOMEM, "out of memory");
 	rc = sqlite3_open_v2(path, &q->h,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
 	if (rc != SQLITE_OK)
 		return db__fail(db, -EIO, "sqlite: open %s: %s", path,
 				q->h ? sqlite3_errmsg(q->h) : sqlite3_errstr(rc));
@@ -187,8 +188,8 @@ static int sq_run(struct db *db, int id, const struct db_val *p, int n, db_row_f
 	while (!ret && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		ret = fn ? fn(ctx, &row) : 0;
 	if (!ret && rc != SQLITE_DONE)
-		ret = db__fail(db, rc == SQLITE_BUSY ? -EBUSY : -EIO, "sqlite: statement %d: %s", id,
-			       sqlite3_errmsg(q->h));
+		ret = db__fail(db, rc == SQLITE_BUSY ? -EBUSY : -EIO, "sqlite: statement %d: %s",
+			       id, sqlite3_errmsg(q->h));
 	if (!ret && changes)
 		*changes = sqlite3_changes64(q->h);
 	sqlite3_reset(st);
@@ -225,8 +226,10 @@ static int sq_size(struct db *db, int64_t *bytes)
 	int64_t pages = 0, size = 0;
 
 	/* page_count x page_size without a statement table entry: fixed SQL, no values */
-	if (sqlite3_prepare_v2(q->h, "SELECT page_count * page_size FROM pragma_page_count(), "
-				     "pragma_page_size()", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(q->h,
+			       "SELECT page_count * page_size FROM pragma_page_count(), "
+			       "pragma_page_size()",
+			       -1, &s, NULL) != SQLITE_OK)
 		return db__fail(db, -EIO, "sqlite: size: %s", sqlite3_errmsg(q->h));
 	if (sqlite3_step(s) == SQLITE_ROW)
 		pages = sqlite3_column_int64(s, 0);

@@ -11,9 +11,9 @@
 #include "ingest.h"
 #include "rec_limits.h"
 
-#define WINDOW_EARLIEST	1577836800.0	/* 2020-01-01: older is not a podmeter window */
-#define WINDOW_AHEAD_S	86400.0		/* clocks may be off; a day is not a clock */
-#define WINDOW_SPAN_MAX	(7 * 86400.0)
+#define WINDOW_EARLIEST 1577836800.0 /* 2020-01-01: older is not a podmeter window */
+#define WINDOW_AHEAD_S	86400.0	     /* clocks may be off; a day is not a clock */
+#define WINDOW_SPAN_MAX (7 * 86400.0)
 
 static int refuse(enum rec_reason *reason, enum rec_reason r, char *why, size_t whylen,
 		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -73,7 +73,8 @@ int ingest__decode(const void *body, size_t len, Podmeter__V1__NodeReport **out,
 	if (ret == -ENOMEM)
 		return refuse(reason, REASON_OVERLOADED, why, whylen, "out of memory; try again");
 	if (ret)
-		return refuse(reason, REASON_BAD_GZIP, why, whylen, "the body is not gzip or is corrupt");
+		return refuse(reason, REASON_BAD_GZIP, why, whylen,
+			      "the body is not gzip or is corrupt");
 	*out = podmeter__v1__node_report__unpack(&alloc, plen, pb);
 	free(pb);
 	if (*out)
@@ -139,21 +140,23 @@ struct checker {
 #define NAME(c, s, what)                                                                           \
 	do {                                                                                       \
 		if (!str_ok((s), REC_NAME_MAX, true))                                              \
-			return refuse((c)->reason, REASON_BAD_REPORT, (c)->why, (c)->whylen,        \
-				      "%s is not a name (UTF-8, at most %d bytes, no control "      \
-				      "characters)", what, REC_NAME_MAX);                           \
+			return refuse((c)->reason, REASON_BAD_REPORT, (c)->why, (c)->whylen,       \
+				      "%s is not a name (UTF-8, at most %d bytes, no control "     \
+				      "characters)",                                               \
+				      what, REC_NAME_MAX);                                         \
 	} while (0)
 #define TEXT(c, s, what)                                                                           \
 	do {                                                                                       \
 		if (!str_ok((s), REC_STRING_MAX, false))                                           \
-			return refuse((c)->reason, REASON_BAD_REPORT, (c)->why, (c)->whylen,        \
-				      "%s is not UTF-8 of at most %d bytes", what, REC_STRING_MAX); \
+			return refuse((c)->reason, REASON_BAD_REPORT, (c)->why, (c)->whylen,       \
+				      "%s is not UTF-8 of at most %d bytes", what,                 \
+				      REC_STRING_MAX);                                             \
 	} while (0)
 #define MANY(c, n, max, what)                                                                      \
 	do {                                                                                       \
 		if ((n) > (size_t)(max))                                                           \
-			return refuse((c)->reason, REASON_TOO_MANY_ITEMS, (c)->why, (c)->whylen,    \
-				      "%zu %s, at most %zu", (size_t)(n), what, (size_t)(max));     \
+			return refuse((c)->reason, REASON_TOO_MANY_ITEMS, (c)->why, (c)->whylen,   \
+				      "%zu %s, at most %zu", (size_t)(n), what, (size_t)(max));    \
 	} while (0)
 
 static int check_finding(struct checker *c, const Podmeter__V1__Finding *f)
@@ -215,7 +218,8 @@ static int check_window(struct checker *c, const Podmeter__V1__NodeReport *r, do
 {
 	if (!isfinite(r->window_start) || !isfinite(r->window_end) ||
 	    r->window_start < WINDOW_EARLIEST || r->window_end < r->window_start ||
-	    r->window_end > now + WINDOW_AHEAD_S || r->window_end - r->window_start > WINDOW_SPAN_MAX)
+	    r->window_end > now + WINDOW_AHEAD_S ||
+	    r->window_end - r->window_start > WINDOW_SPAN_MAX)
 		return refuse(c->reason, REASON_BAD_REPORT, c->why, c->whylen,
 			      "the window %.3f..%.3f is not one (after 2020, ordered, at most 7 "
 			      "days, not a day ahead of this clock)",
@@ -223,14 +227,15 @@ static int check_window(struct checker *c, const Podmeter__V1__NodeReport *r, do
 	return 0;
 }
 
-int ingest__check(const Podmeter__V1__NodeReport *r, double now, enum rec_reason *reason,
-		  char *why, size_t whylen)
+int ingest__check(const Podmeter__V1__NodeReport *r, double now, enum rec_reason *reason, char *why,
+		  size_t whylen)
 {
 	struct checker c = { reason, why, whylen, 0, 0 };
 	size_t i;
 
 	if (!r->node[0])
-		return refuse(reason, REASON_BAD_REPORT, why, whylen, "the report has no node name");
+		return refuse(reason, REASON_BAD_REPORT, why, whylen,
+			      "the report has no node name");
 	NAME(&c, r->node, "the node name");
 	NAME(&c, r->cluster, "the cluster name");
 	NAME(&c, r->agent_version, "the agent version");

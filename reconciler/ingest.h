@@ -25,8 +25,8 @@ int ingest__decode(const void *body, size_t len, Podmeter__V1__NodeReport **out,
  * characters in names), sequence, window times against @now.
  * 0, or -1 with *@reason and @why set.
  */
-int ingest__check(const Podmeter__V1__NodeReport *r, double now, enum rec_reason *reason,
-		  char *why, size_t whylen);
+int ingest__check(const Podmeter__V1__NodeReport *r, double now, enum rec_reason *reason, char *why,
+		  size_t whylen);
 
 void ingest__free(Podmeter__V1__NodeReport *r);
 

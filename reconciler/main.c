@@ -43,7 +43,8 @@ int migrate__main(int argc, char **argv)
 static const struct cmd cmds[] = {
 	{ "serve", serve__main, "take the agents' reports into the store (and serve /v1/costs)" },
 	{ "costs", costs__main, "what each namespace, workload, node, pod or label cost" },
-	{ "propose", propose__main, "one cycle: decide, guard, write pull requests (--dry-run: print)" },
+	{ "propose", propose__main,
+	  "one cycle: decide, guard, write pull requests (--dry-run: print)" },
 	{ "explain", explain__main, "why a workload got, or did not get, a proposal" },
 	{ "migrate", migrate__main, "bring a store's schema up to date and print its version" },
 	{ "version", version_main, "print the version" },

@@ -32,12 +32,12 @@ const struct rec_reason_row rec_reasons[REASON_N] = {
 };
 
 /* seconds */
-static const double tx_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-				     1, 2.5, 5, 10 };
+static const double tx_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+				     0.25,  0.5,    1,	   2.5,	 5,	10 };
 #define N_TX_BUCKETS (sizeof(tx_buckets) / sizeof(tx_buckets[0]))
 
 struct node_gauge {
-	char *key;	/* cluster \0 node */
+	char *key; /* cluster \0 node */
 	const char *node;
 	double received, window_end;
 };
@@ -55,7 +55,7 @@ struct rec_metrics {
 	uint64_t compactions, compactions_failed, rows_deleted;
 	double last_compaction;
 	uint64_t tr_ok, tr_refused, tr_error;
-	struct node_gauge *nodes;	/* open addressing */
+	struct node_gauge *nodes; /* open addressing */
 	size_t cap, n;
 	/* proposals (reconciler/gitops/) */
 	const char *const *prop_names;
@@ -153,7 +153,8 @@ static struct node_gauge *node_of(struct rec_metrics *m, const char *cluster, co
 
 	if ((m->n + 1) * 2 > m->cap && (m->n >= REC_NODES_TRACKED || grow(m)))
 		return NULL;
-	for (j = key_hash(cluster, node) & (m->cap - 1); m->nodes[j].key; j = (j + 1) & (m->cap - 1))
+	for (j = key_hash(cluster, node) & (m->cap - 1); m->nodes[j].key;
+	     j = (j + 1) & (m->cap - 1))
 		if (key_is(&m->nodes[j], cluster, node))
 			return &m->nodes[j];
 	g = &m->nodes[j];
@@ -313,8 +314,10 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 static void write_counts(struct rec_metrics *m, FILE *f)
 {
 	static const char *const verdicts[] = {
-		[STORE_STORED] = "stored", [STORE_DUPLICATE] = "duplicate",
-		[STORE_SEQ_REUSED] = "seq_reused", [STORE_FAILED] = "failed",
+		[STORE_STORED] = "stored",
+		[STORE_DUPLICATE] = "duplicate",
+		[STORE_SEQ_REUSED] = "seq_reused",
+		[STORE_FAILED] = "failed",
 	};
 	int i;
 
@@ -337,9 +340,10 @@ static void write_counts(struct rec_metrics *m, FILE *f)
 	fprintf(f, "podmeter_reconciler_seq_jumps_total %llu\n", (unsigned long long)m->seq_jumps);
 	family(f, "podmeter_reconciler_tokenreview_requests_total", "counter",
 	       "TokenReviews sent to the API server, by result.");
-	fprintf(f, "podmeter_reconciler_tokenreview_requests_total{result=\"authenticated\"} %llu\n"
-		   "podmeter_reconciler_tokenreview_requests_total{result=\"refused\"} %llu\n"
-		   "podmeter_reconciler_tokenreview_requests_total{result=\"error\"} %llu\n",
+	fprintf(f,
+		"podmeter_reconciler_tokenreview_requests_total{result=\"authenticated\"} %llu\n"
+		"podmeter_reconciler_tokenreview_requests_total{result=\"refused\"} %llu\n"
+		"podmeter_reconciler_tokenreview_requests_total{result=\"error\"} %llu\n",
 		(unsigned long long)m->tr_ok, (unsigned long long)m->tr_refused,
 		(unsigned long long)m->tr_error);
 }
@@ -353,16 +357,16 @@ static void write_store(struct rec_metrics *m, FILE *f, int64_t store_bytes)
 	for (i = 0; i < N_TX_BUCKETS; i++)
 		fprintf(f, "podmeter_reconciler_transaction_seconds_bucket{le=\"%g\"} %llu\n",
 			tx_buckets[i], (unsigned long long)m->tx_buckets[i]);
-	fprintf(f, "podmeter_reconciler_transaction_seconds_bucket{le=\"+Inf\"} %llu\n"
-		   "podmeter_reconciler_transaction_seconds_sum %.6f\n"
-		   "podmeter_reconciler_transaction_seconds_count %llu\n",
+	fprintf(f,
+		"podmeter_reconciler_transaction_seconds_bucket{le=\"+Inf\"} %llu\n"
+		"podmeter_reconciler_transaction_seconds_sum %.6f\n"
+		"podmeter_reconciler_transaction_seconds_count %llu\n",
 		(unsigned long long)m->tx_count, m->tx_sum, (unsigned long long)m->tx_count);
 	family(f, "podmeter_reconciler_transactions_failed_total", "counter",
 	       "Store transactions rolled back: their reports were answered 503.");
 	fprintf(f, "podmeter_reconciler_transactions_failed_total %llu\n",
 		(unsigned long long)m->tx_failed);
-	family(f, "podmeter_reconciler_queue_reports", "gauge",
-	       "Reports waiting for the writer.");
+	family(f, "podmeter_reconciler_queue_reports", "gauge", "Reports waiting for the writer.");
 	fprintf(f, "podmeter_reconciler_queue_reports %zu\n", m->queue);
 	if (store_bytes >= 0) {
 		family(f, "podmeter_reconciler_store_bytes", "gauge",
@@ -371,8 +375,9 @@ static void write_store(struct rec_metrics *m, FILE *f, int64_t store_bytes)
 	}
 	family(f, "podmeter_reconciler_compactions_total", "counter",
 	       "Retention and compaction runs, by result.");
-	fprintf(f, "podmeter_reconciler_compactions_total{result=\"ok\"} %llu\n"
-		   "podmeter_reconciler_compactions_total{result=\"failed\"} %llu\n",
+	fprintf(f,
+		"podmeter_reconciler_compactions_total{result=\"ok\"} %llu\n"
+		"podmeter_reconciler_compactions_total{result=\"failed\"} %llu\n",
 		(unsigned long long)m->compactions, (unsigned long long)m->compactions_failed);
 	family(f, "podmeter_reconciler_compaction_rows_deleted_total", "counter",
 	       "Rows retention deleted, all tables.");

@@ -31,8 +31,8 @@ enum rec_reason {
 };
 
 struct rec_reason_row {
-	const char *name;	/* the counter's reason label */
-	unsigned int status;	/* HTTP */
+	const char *name;    /* the counter's reason label */
+	unsigned int status; /* HTTP */
 };
 
 extern const struct rec_reason_row rec_reasons[REASON_N];

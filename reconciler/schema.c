@@ -105,19 +105,20 @@ static const char *const migration_2[] = {
 };
 
 const char *const *const store_migrations[] = {
-	migration_1,
-	migration_2,
-	store_migration_3,	/* reconciler/gitops/gstore.c: proposals, verdicts */
+	migration_1, migration_2,
+	store_migration_3, /* reconciler/gitops/gstore.c: proposals, verdicts */
 };
 const int store_n_migrations = sizeof(store_migrations) / sizeof(store_migrations[0]);
 
 /* "a = CASE WHEN excluded.a > t.a THEN excluded.a ELSE t.a END": both engines, unlike max() */
-#define GREATER(t, c) c " = CASE WHEN excluded." c " > " t "." c " THEN excluded." c " ELSE " t "." c " END"
-#define LESSER(t, c) c " = CASE WHEN excluded." c " < " t "." c " THEN excluded." c " ELSE " t "." c " END"
+#define GREATER(t, c)                                                                              \
+	c " = CASE WHEN excluded." c " > " t "." c " THEN excluded." c " ELSE " t "." c " END"
+#define LESSER(t, c)                                                                               \
+	c " = CASE WHEN excluded." c " < " t "." c " THEN excluded." c " ELSE " t "." c " END"
 #define ADD(t, c) c " = " t "." c " + excluded." c
 
 #define COST_SUMS                                                                                  \
-	"SUM(cost_cpu), SUM(cost_memory), SUM(cost_gpu), SUM(cost_network), SUM(waste_cpu), "     \
+	"SUM(cost_cpu), SUM(cost_memory), SUM(cost_gpu), SUM(cost_network), SUM(waste_cpu), "      \
 	"SUM(waste_memory), SUM(waste_gpu), SUM(idle_cpu), SUM(idle_memory), SUM(idle_gpu)"
 
 const char *store_sql[SQL_N] = {
@@ -126,7 +127,8 @@ const char *store_sql[SQL_N] = {
 	[SQL_MIG_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
 	[SQL_MIG_INSERT] = "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
 
-	[SQL_NODE_GET] = "SELECT last_seq, ledger_floor FROM nodes WHERE cluster = $1 AND node = $2",
+	[SQL_NODE_GET] =
+		"SELECT last_seq, ledger_floor FROM nodes WHERE cluster = $1 AND node = $2",
 	/* nothing at or below the node's floor: retention deleted those rows, they were seen */
 	[SQL_LEDGER_INSERT] =
 		"INSERT INTO ledger (cluster, node, seq, window_start, window_end, received_at, bytes,"
@@ -136,17 +138,22 @@ const char *store_sql[SQL_N] = {
 		" WHERE NOT EXISTS (SELECT 1 FROM nodes WHERE cluster = $1 AND node = $2"
 		" AND ledger_floor >= CAST($3 AS BIGINT))"
 		" ON CONFLICT (cluster, node, seq) DO NOTHING",
-	[SQL_LEDGER_JUMP] = "UPDATE ledger SET seq_jump = 1 WHERE cluster = $1 AND node = $2 AND seq = $3",
-	[SQL_LEDGER_GET] = "SELECT window_start FROM ledger WHERE cluster = $1 AND node = $2 AND seq = $3",
+	[SQL_LEDGER_JUMP] =
+		"UPDATE ledger SET seq_jump = 1 WHERE cluster = $1 AND node = $2 AND seq = $3",
+	[SQL_LEDGER_GET] =
+		"SELECT window_start FROM ledger WHERE cluster = $1 AND node = $2 AND seq = $3",
 	[SQL_NODE_UPSERT] =
 		"INSERT INTO nodes (cluster, node, last_seq, last_window_end, last_received_at, reports,"
 		" seq_jumps, ledger_floor, agent_version, cpu_core_hour, memory_gib_hour, gpu_hour)"
 		" VALUES ($1, $2, $3, $4, $5, 1, $6, 0, $7, $8, $9, $10)"
-		" ON CONFLICT (cluster, node) DO UPDATE SET " GREATER("nodes", "last_seq") ", "
-		GREATER("nodes", "last_window_end") ", last_received_at = excluded.last_received_at,"
-		" reports = nodes.reports + 1, " ADD("nodes", "seq_jumps") ","
-		" agent_version = excluded.agent_version, cpu_core_hour = excluded.cpu_core_hour,"
-		" memory_gib_hour = excluded.memory_gib_hour, gpu_hour = excluded.gpu_hour",
+		" ON CONFLICT (cluster, node) DO UPDATE SET " GREATER("nodes", "last_seq") ", " GREATER(
+			"nodes",
+			"last_window_end") ", last_received_at = excluded.last_received_at,"
+					   " reports = nodes.reports + 1, " ADD(
+						   "nodes",
+						   "seq_jumps") ","
+								" agent_version = excluded.agent_version, cpu_core_hour = excluded.cpu_core_hour,"
+								" memory_gib_hour = excluded.memory_gib_hour, gpu_hour = excluded.gpu_hour",
 	[SQL_POD_WINDOW] =
 		"INSERT INTO pod_windows (cluster, node, seq, uid, namespace, pod, owner_kind, owner_name,"
 		" window_start, window_end, cpu_usec, memory_avg_bytes, memory_peak_bytes, net_tx_bytes,"
@@ -159,28 +166,32 @@ const char *store_sql[SQL_N] = {
 		" idle_cpu, idle_memory, idle_gpu, cpu_core_seconds, memory_byte_seconds, net_tx_bytes,"
 		" pod_windows, runqueue_usec, process_starts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
 		" $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
-		" ON CONFLICT (cluster, hour, namespace, owner_kind, owner_name, node) DO UPDATE SET "
-		ADD("rollups_hourly", "cost_cpu") ", " ADD("rollups_hourly", "cost_memory") ", "
-		ADD("rollups_hourly", "cost_gpu") ", " ADD("rollups_hourly", "cost_network") ", "
-		ADD("rollups_hourly", "waste_cpu") ", " ADD("rollups_hourly", "waste_memory") ", "
-		ADD("rollups_hourly", "waste_gpu") ", " ADD("rollups_hourly", "idle_cpu") ", "
-		ADD("rollups_hourly", "idle_memory") ", " ADD("rollups_hourly", "idle_gpu") ", "
-		ADD("rollups_hourly", "cpu_core_seconds") ", "
-		ADD("rollups_hourly", "memory_byte_seconds") ", "
-		ADD("rollups_hourly", "net_tx_bytes") ", " ADD("rollups_hourly", "pod_windows") ", "
-		ADD("rollups_hourly", "runqueue_usec") ", " ADD("rollups_hourly", "process_starts"),
+		" ON CONFLICT (cluster, hour, namespace, owner_kind, owner_name, node) DO UPDATE SET " ADD(
+			"rollups_hourly",
+			"cost_cpu") ", " ADD("rollups_hourly",
+					     "cost_memory") ", " ADD("rollups_hourly",
+								     "cost_gpu") ", " ADD("rollups_hourly",
+											  "cost_network") ", " ADD("rollups_hourly",
+														   "waste_cpu") ", " ADD("rollups_hourly", "waste_memory") ", " ADD("rollups_hourly", "waste_gpu") ", " ADD("rollups_hourly", "idle_cpu") ", " ADD("rollups_hourly", "idle_memory") ", " ADD("rollups_hourly",
+																																					     "idle_gpu") ", " ADD("rollups_hourly",
+																																								  "cpu_core_seconds") ", " ADD("rollups_hourly",
+																																											       "memory_byte_seconds") ", " ADD("rollups_hourly",
+																																															       "net_tx_bytes") ", " ADD("rollups_hourly",
+																																																			"pod_windows") ", " ADD("rollups_hourly",
+																																																						"runqueue_usec") ", " ADD("rollups_hourly",
+																																																									  "process_starts"),
 	[SQL_WORKLOAD] =
 		"INSERT INTO workloads (cluster, namespace, owner_kind, owner_name, first_seen, last_seen)"
 		" VALUES ($1, $2, $3, $4, $5, $6)"
-		" ON CONFLICT (cluster, namespace, owner_kind, owner_name) DO UPDATE SET "
-		LESSER("workloads", "first_seen") ", " GREATER("workloads", "last_seen"),
+		" ON CONFLICT (cluster, namespace, owner_kind, owner_name) DO UPDATE SET " LESSER(
+			"workloads", "first_seen") ", " GREATER("workloads", "last_seen"),
 	[SQL_LABEL] =
 		"INSERT INTO workload_labels (cluster, namespace, owner_kind, owner_name, key, value,"
 		" updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
 		" ON CONFLICT (cluster, namespace, owner_kind, owner_name, key) DO UPDATE SET"
 		" value = CASE WHEN excluded.updated_at >= workload_labels.updated_at"
-		" THEN excluded.value ELSE workload_labels.value END, "
-		GREATER("workload_labels", "updated_at"),
+		" THEN excluded.value ELSE workload_labels.value END, " GREATER("workload_labels",
+										"updated_at"),
 	[SQL_CTR_HOURLY] =
 		"INSERT INTO container_hourly (cluster, hour, namespace, owner_kind, owner_name, container,"
 		" cpu_usec, memory_peak_bytes, oom_kills, throttled_periods, throttled_usec,"
@@ -188,16 +199,18 @@ const char *store_sql[SQL_N] = {
 		" pod_windows, runqueue_usec, pod_seconds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
 		" $10, $11, $12, $13, $14, $15, $16, $17, $18)"
 		" ON CONFLICT (cluster, hour, namespace, owner_kind, owner_name, container)"
-		" DO UPDATE SET " ADD("container_hourly", "cpu_usec") ", "
-		GREATER("container_hourly", "memory_peak_bytes") ", "
-		ADD("container_hourly", "oom_kills") ", " ADD("container_hourly", "throttled_periods") ", "
-		ADD("container_hourly", "throttled_usec") ", "
-		"cpu_request_millicores = excluded.cpu_request_millicores,"
-		" memory_request_bytes = excluded.memory_request_bytes,"
-		" cpu_limit_millicores = excluded.cpu_limit_millicores,"
-		" memory_limit_bytes = excluded.memory_limit_bytes, "
-		ADD("container_hourly", "pod_windows") ", " ADD("container_hourly", "runqueue_usec") ", "
-		ADD("container_hourly", "pod_seconds"),
+		" DO UPDATE SET " ADD("container_hourly", "cpu_usec") ", " GREATER("container_hourly", "memory_peak_bytes") ", " ADD("container_hourly", "oom_kills") ", " ADD(
+			"container_hourly",
+			"throttled_periods") ", " ADD("container_hourly",
+						      "throttled_usec") ", "
+									"cpu_request_millicores = excluded.cpu_request_millicores,"
+									" memory_request_bytes = excluded.memory_request_bytes,"
+									" cpu_limit_millicores = excluded.cpu_limit_millicores,"
+									" memory_limit_bytes = excluded.memory_limit_bytes, " ADD(
+										"container_hourly",
+										"pod_windows") ", " ADD("container_hourly",
+													"runqueue_usec") ", " ADD("container_hourly",
+																  "pod_seconds"),
 	[SQL_DIST_GET] =
 		"SELECT cpu_dist, ref_time FROM container_stats WHERE cluster = $1 AND namespace = $2"
 		" AND owner_kind = $3 AND owner_name = $4 AND container = $5",
@@ -205,8 +218,9 @@ const char *store_sql[SQL_N] = {
 		"INSERT INTO container_stats (cluster, namespace, owner_kind, owner_name, container,"
 		" cpu_dist, ref_time, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 		" ON CONFLICT (cluster, namespace, owner_kind, owner_name, container) DO UPDATE SET"
-		" cpu_dist = excluded.cpu_dist, ref_time = excluded.ref_time, "
-		LESSER("container_stats", "first_seen") ", " GREATER("container_stats", "last_seen"),
+		" cpu_dist = excluded.cpu_dist, ref_time = excluded.ref_time, " LESSER(
+			"container_stats", "first_seen") ", " GREATER("container_stats",
+								      "last_seen"),
 	[SQL_FINDING] =
 		"INSERT INTO findings (cluster, id, kind, namespace, pod, uid, owner_kind, owner_name,"
 		" node, first_seen, last_seen, since, score, detail, attributes) VALUES ($1, $2, $3, $4,"
@@ -219,8 +233,8 @@ const char *store_sql[SQL_N] = {
 		" attributes = CASE WHEN excluded.last_seen >= findings.last_seen"
 		" THEN excluded.attributes ELSE findings.attributes END,"
 		" node = CASE WHEN excluded.last_seen >= findings.last_seen THEN excluded.node"
-		" ELSE findings.node END, "
-		LESSER("findings", "first_seen") ", " GREATER("findings", "last_seen"),
+		" ELSE findings.node END, " LESSER("findings", "first_seen") ", " GREATER(
+			"findings", "last_seen"),
 
 	[SQL_DEL_POD_WINDOWS] = "DELETE FROM pod_windows WHERE window_end < $1",
 	[SQL_OLDEST_POD_WINDOW] = "SELECT MIN(window_end) FROM pod_windows",
@@ -238,15 +252,15 @@ const char *store_sql[SQL_N] = {
 	[SQL_DEL_FINDINGS] = "DELETE FROM findings WHERE last_seen < $1",
 	[SQL_DEL_STATS] = "DELETE FROM container_stats WHERE last_seen < $1",
 
-	[SQL_COSTS_NAMESPACE] =
-		"SELECT cluster, namespace, '', '', " COST_SUMS " FROM rollups_hourly"
-		" WHERE hour >= $1 AND hour < $2 GROUP BY cluster, namespace",
+	[SQL_COSTS_NAMESPACE] = "SELECT cluster, namespace, '', '', " COST_SUMS
+				" FROM rollups_hourly"
+				" WHERE hour >= $1 AND hour < $2 GROUP BY cluster, namespace",
 	[SQL_COSTS_WORKLOAD] =
-		"SELECT cluster, namespace, owner_kind, owner_name, " COST_SUMS " FROM rollups_hourly"
+		"SELECT cluster, namespace, owner_kind, owner_name, " COST_SUMS
+		" FROM rollups_hourly"
 		" WHERE hour >= $1 AND hour < $2 GROUP BY cluster, namespace, owner_kind, owner_name",
-	[SQL_COSTS_NODE] =
-		"SELECT cluster, node, '', '', " COST_SUMS " FROM rollups_hourly"
-		" WHERE hour >= $1 AND hour < $2 GROUP BY cluster, node",
+	[SQL_COSTS_NODE] = "SELECT cluster, node, '', '', " COST_SUMS " FROM rollups_hourly"
+			   " WHERE hour >= $1 AND hour < $2 GROUP BY cluster, node",
 	[SQL_COSTS_LABEL] =
 		"SELECT r.cluster, CASE WHEN r.namespace = '__idle__' THEN '__idle__'"
 		" ELSE COALESCE(l.value, '') END, '', '', "
@@ -263,7 +277,8 @@ const char *store_sql[SQL_N] = {
 		" SUM(cost_network), SUM(waste_cpu), SUM(waste_memory), SUM(waste_gpu), 0, 0, 0"
 		" FROM pod_windows WHERE window_end > $1 AND window_start < $2"
 		" GROUP BY cluster, namespace, pod",
-	[SQL_NODES_ALL] = "SELECT cluster, node, last_received_at, last_window_end, last_seq FROM nodes",
+	[SQL_NODES_ALL] =
+		"SELECT cluster, node, last_received_at, last_window_end, last_seq FROM nodes",
 	[SQL_LEDGER_COUNT] = "SELECT COUNT(*) FROM ledger",
 };
 
@@ -284,7 +299,8 @@ static char *multi_row(const char *sql, int k, int rows)
 	for (r = 0; r < rows; r++) {
 		n += (size_t)snprintf(out + n, cap - n, "%s(", r ? ", " : "");
 		for (i = 0; i < k; i++)
-			n += (size_t)snprintf(out + n, cap - n, "%s$%d", i ? ", " : "", r * k + i + 1);
+			n += (size_t)snprintf(out + n, cap - n, "%s$%d", i ? ", " : "",
+					      r * k + i + 1);
 		n += (size_t)snprintf(out + n, cap - n, ")");
 	}
 	snprintf(out + n, cap - n, "%s", close + 1);

@@ -24,7 +24,7 @@
 
 #define DEFAULT_LISTEN	":9480"
 #define DEFAULT_STORE	"sqlite:/var/lib/podmeter-reconciler/podmeter.db"
-#define DEFAULT_TR_USER	"system:serviceaccount:podmeter:podmeter"
+#define DEFAULT_TR_USER "system:serviceaccount:podmeter:podmeter"
 #define DEFAULT_TR_AUD	"podmeter-reconciler"
 #define SA_DIR		"/var/run/secrets/kubernetes.io/serviceaccount"
 #define WRITERS_MAX	16
@@ -37,7 +37,7 @@ struct serve_opts {
 	struct store_retention retention;
 	double compact_every, request_max_s;
 	int writers;
-	struct proposer_opts gitops;	/* --propose-every and the GitOps flags */
+	struct proposer_opts gitops; /* --propose-every and the GitOps flags */
 };
 
 struct compactor {
@@ -98,13 +98,18 @@ static int opt(struct serve_opts *o, const char *a, const char *v)
 		size_t off;
 	} strs[] = {
 #define S(f, m) { f, offsetof(struct serve_opts, m) }
-		S("--listen", listen), S("--store", store), S("--node-tokens", auth.node_tokens),
-		S("--api-tokens", auth.api_tokens), S("--tokenreview", auth.tokenreview_url),
+		S("--listen", listen),
+		S("--store", store),
+		S("--node-tokens", auth.node_tokens),
+		S("--api-tokens", auth.api_tokens),
+		S("--tokenreview", auth.tokenreview_url),
 		S("--tokenreview-token-file", auth.tokenreview_token),
 		S("--tokenreview-ca-file", auth.tokenreview_ca),
 		S("--tokenreview-audience", auth.tokenreview_audience),
-		S("--tokenreview-user", auth.tokenreview_user), S("--tls-cert", tls_cert),
-		S("--tls-key", tls_key), S("--client-ca", client_ca),
+		S("--tokenreview-user", auth.tokenreview_user),
+		S("--tls-cert", tls_cert),
+		S("--tls-key", tls_key),
+		S("--client-ca", client_ca),
 #undef S
 	};
 	size_t i;
@@ -179,7 +184,8 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 			continue;
 		}
 		if (i + 1 >= argc) {
-			fprintf(stderr, "serve: %s: unknown, or needs a value; see --help\n", argv[i]);
+			fprintf(stderr, "serve: %s: unknown, or needs a value; see --help\n",
+				argv[i]);
 			return -1;
 		}
 		r = opt(o, argv[i], argv[i + 1]);
@@ -242,10 +248,12 @@ static void compact_once(struct compactor *c, struct store *s)
 		return;
 	}
 	if (st.pod_windows || st.ledger || st.rollups || st.findings)
-		fprintf(stderr, "retention: deleted %lld pod-windows, %lld ledger rows, %lld "
-				"rollups, %lld findings; store %lld -> %lld bytes\n",
+		fprintf(stderr,
+			"retention: deleted %lld pod-windows, %lld ledger rows, %lld "
+			"rollups, %lld findings; store %lld -> %lld bytes\n",
 			(long long)st.pod_windows, (long long)st.ledger, (long long)st.rollups,
-			(long long)st.findings, (long long)st.bytes_before, (long long)st.bytes_after);
+			(long long)st.findings, (long long)st.bytes_before,
+			(long long)st.bytes_after);
 }
 
 static void *compactor_run(void *arg)
@@ -345,7 +353,8 @@ static int open_stores(struct serve_state *st, char *err, size_t errlen)
 
 static int start(struct serve_state *st, char *err, size_t errlen)
 {
-	struct rec_server_cfg sc = { .tls_cert = st->o.tls_cert, .tls_key = st->o.tls_key,
+	struct rec_server_cfg sc = { .tls_cert = st->o.tls_cert,
+				     .tls_key = st->o.tls_key,
 				     .client_ca = st->o.client_ca,
 				     .insecure_no_auth = st->o.insecure,
 				     .request_max_s = st->o.request_max_s };
@@ -385,7 +394,7 @@ static void stop(struct serve_state *st)
 	int i;
 
 	proposer__stop(st->proposer);
-	server__stop(st->server);	/* requests in flight finish first */
+	server__stop(st->server); /* requests in flight finish first */
 	writer__stop(st->writer);
 	compactor_stop(&st->comp);
 	auth__close(st->auth);
@@ -409,7 +418,8 @@ static void wait_signals(struct serve_state *st, sigset_t *set)
 			return;
 		}
 		if (auth__reload(st->auth, err, sizeof(err)))
-			fprintf(stderr, "warning: reload: %s; keeping the tokens as they were\n", err);
+			fprintf(stderr, "warning: reload: %s; keeping the tokens as they were\n",
+				err);
 		else
 			fprintf(stderr, "podmeter-reconciler: tokens re-read\n");
 	}
@@ -422,7 +432,8 @@ int serve__main(int argc, char **argv)
 	sigset_t set;
 	int ret;
 
-	st.o = (struct serve_opts){ .listen = DEFAULT_LISTEN, .store = DEFAULT_STORE,
+	st.o = (struct serve_opts){ .listen = DEFAULT_LISTEN,
+				    .store = DEFAULT_STORE,
 				    .compact_every = 3600 };
 	proposer__defaults(&st.o.gitops);
 	st.o.auth.tokenreview_token = SA_DIR "/token";
@@ -446,8 +457,9 @@ int serve__main(int argc, char **argv)
 	if (ret) {
 		fprintf(stderr, "serve: %s\n", err);
 	} else {
-		fprintf(stderr, "podmeter-reconciler: listening on %s (port %u), store %s (%s, "
-				"schema %d), %d writer(s)%s\n",
+		fprintf(stderr,
+			"podmeter-reconciler: listening on %s (port %u), store %s (%s, "
+			"schema %d), %d writer(s)%s\n",
 			st.o.listen, server__port(st.server),
 			redacted(st.o.store, shown, sizeof(shown)), store__engine(st.reader),
 			store__schema_version(st.reader), st.n_writers,

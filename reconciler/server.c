@@ -30,13 +30,13 @@
 #include "rec_limits.h"
 #include "server.h"
 
-#define HDR_NODE	"X-Podmeter-Node"
-#define HDR_SEQ		"X-Podmeter-Seq"
-#define CT_TEXT		"text/plain; charset=utf-8"
-#define CT_JSON		"application/json"
-#define CT_PROM		"text/plain; version=0.0.4; charset=utf-8"
-#define LOG_PER_S	20	/* refusal lines a second, the rest counted */
-#define DROP_MAX	(2 * (size_t)REC_BODY_MAX)	/* of a refused body, read to answer */
+#define HDR_NODE  "X-Podmeter-Node"
+#define HDR_SEQ	  "X-Podmeter-Seq"
+#define CT_TEXT	  "text/plain; charset=utf-8"
+#define CT_JSON	  "application/json"
+#define CT_PROM	  "text/plain; version=0.0.4; charset=utf-8"
+#define LOG_PER_S 20			     /* refusal lines a second, the rest counted */
+#define DROP_MAX  (2 * (size_t)REC_BODY_MAX) /* of a refused body, read to answer */
 
 enum route {
 	ROUTE_NONE = -1,
@@ -71,8 +71,8 @@ struct req {
 	bool refused;
 	enum rec_reason reason;
 	char why[256];
-	char node[REC_NAME_MAX + 1];	/* X-Podmeter-Node */
-	bool by_token;			/* authenticated by a bearer token: the cluster is checked after */
+	char node[REC_NAME_MAX + 1]; /* X-Podmeter-Node */
+	bool by_token; /* authenticated by a bearer token: the cluster is checked after */
 	char *body;
 	size_t len, cap, dropped;
 	double start;
@@ -226,8 +226,8 @@ static bool token_is(const char *v, const char *want)
  */
 static int cert_node(struct MHD_Connection *conn, char *out, size_t len)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	const gnutls_datum_t *certs;
 	gnutls_session_t tls;
 	gnutls_x509_crt_t crt;
@@ -256,7 +256,7 @@ static int cert_node(struct MHD_Connection *conn, char *out, size_t len)
 static void authenticate(struct rec_server *s, struct MHD_Connection *conn, struct req *q)
 {
 	const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							  MHD_HTTP_HEADER_AUTHORIZATION);
+							MHD_HTTP_HEADER_AUTHORIZATION);
 	char node[REC_NAME_MAX + 1];
 	enum auth_result r;
 
@@ -264,12 +264,14 @@ static void authenticate(struct rec_server *s, struct MHD_Connection *conn, stru
 		return;
 	if (s->cfg.client_ca && cert_node(conn, node, sizeof(node))) {
 		if (strcmp(node, q->node))
-			refuse(q, REASON_FORBIDDEN, "the client certificate is node %.100s's", node);
+			refuse(q, REASON_FORBIDDEN, "the client certificate is node %.100s's",
+			       node);
 		return;
 	}
 	if (!auth__nodes_enabled(s->d.auth)) {
-		refuse(q, REASON_UNAUTHENTICATED, "a client certificate signed by --client-ca is "
-						  "needed");
+		refuse(q, REASON_UNAUTHENTICATED,
+		       "a client certificate signed by --client-ca is "
+		       "needed");
 		return;
 	}
 	r = auth__node(s->d.auth, authz, NULL, q->node, q->why, sizeof(q->why));
@@ -277,7 +279,7 @@ static void authenticate(struct rec_server *s, struct MHD_Connection *conn, stru
 	if (r == AUTH_OK)
 		return;
 	q->refused = true;
-	q->reason = r == AUTH_OTHER	  ? REASON_FORBIDDEN
+	q->reason = r == AUTH_OTHER	    ? REASON_FORBIDDEN
 		    : r == AUTH_UNAVAILABLE ? REASON_AUTH_UNAVAILABLE
 					    : REASON_UNAUTHENTICATED;
 }
@@ -285,11 +287,11 @@ static void authenticate(struct rec_server *s, struct MHD_Connection *conn, stru
 static void parse_report_headers(struct rec_server *s, struct MHD_Connection *conn, struct req *q)
 {
 	const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_CONTENT_TYPE);
+						     MHD_HTTP_HEADER_CONTENT_TYPE);
 	const char *ce = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_CONTENT_ENCODING);
+						     MHD_HTTP_HEADER_CONTENT_ENCODING);
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_CONTENT_LENGTH);
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
 	const char *node = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, HDR_NODE);
 
 	if (!token_is(ct, PM_REPORT_CONTENT_TYPE))
@@ -297,7 +299,8 @@ static void parse_report_headers(struct rec_server *s, struct MHD_Connection *co
 	else if (!token_is(ce, "gzip") && !token_is(ce, "x-gzip"))
 		refuse(q, REASON_MEDIA_TYPE, "Content-Encoding must be gzip");
 	else if (cl && strtoull(cl, NULL, 10) > REC_BODY_MAX)
-		refuse(q, REASON_BODY_TOO_LARGE, "the body is larger than %u MiB", REC_BODY_MAX >> 20);
+		refuse(q, REASON_BODY_TOO_LARGE, "the body is larger than %u MiB",
+		       REC_BODY_MAX >> 20);
 	else if (!node || !*node || strlen(node) > REC_NAME_MAX)
 		refuse(q, REASON_HEADER_MISMATCH, HDR_NODE " must name the node");
 	if (q->refused)
@@ -318,7 +321,8 @@ static void take(struct req *q, const char *data, size_t len, double max_s)
 		return;
 	}
 	if (len > REC_BODY_MAX - q->len) {
-		refuse(q, REASON_BODY_TOO_LARGE, "the body is larger than %u MiB", REC_BODY_MAX >> 20);
+		refuse(q, REASON_BODY_TOO_LARGE, "the body is larger than %u MiB",
+		       REC_BODY_MAX >> 20);
 		return;
 	}
 	while (cap < q->len + len)
@@ -362,7 +366,7 @@ static bool cluster_allowed(struct rec_server *s, struct MHD_Connection *conn,
 			    const Podmeter__V1__NodeReport *r, struct req *q)
 {
 	const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							  MHD_HTTP_HEADER_AUTHORIZATION);
+							MHD_HTTP_HEADER_AUTHORIZATION);
 	enum auth_result a;
 
 	if (!q->by_token)
@@ -371,7 +375,7 @@ static bool cluster_allowed(struct rec_server *s, struct MHD_Connection *conn,
 	if (a == AUTH_OK)
 		return true;
 	q->refused = true;
-	q->reason = a == AUTH_OTHER	  ? REASON_FORBIDDEN
+	q->reason = a == AUTH_OTHER	    ? REASON_FORBIDDEN
 		    : a == AUTH_UNAVAILABLE ? REASON_AUTH_UNAVAILABLE
 					    : REASON_UNAUTHENTICATED;
 	return false;
@@ -387,8 +391,9 @@ static enum MHD_Result store_answer(struct rec_server *s, struct MHD_Connection 
 	case STORE_DUPLICATE:
 		if (sr->seq_jump) {
 			clean(node, sizeof(node), sr->rep->node);
-			fprintf(stderr, "warning: serve: %s seq %llu: far past the node's last "
-					"sequence; stored, the node's last sequence kept\n",
+			fprintf(stderr,
+				"warning: serve: %s seq %llu: far past the node's last "
+				"sequence; stored, the node's last sequence kept\n",
 				node, (unsigned long long)sr->rep->seq);
 		}
 		q->answered = true;
@@ -405,8 +410,7 @@ static enum MHD_Result store_answer(struct rec_server *s, struct MHD_Connection 
 	return answer_refusal(s, conn, q);
 }
 
-static enum MHD_Result act_report(struct rec_server *s, struct MHD_Connection *conn,
-				  struct req *q)
+static enum MHD_Result act_report(struct rec_server *s, struct MHD_Connection *conn, struct req *q)
 {
 	struct store_report sr = { .received_at = wall(), .bytes = q->len };
 	Podmeter__V1__NodeReport *r;
@@ -458,7 +462,7 @@ static void costs_args(struct MHD_Connection *conn, struct costs_query *cq, stru
 static enum MHD_Result act_costs(struct rec_server *s, struct MHD_Connection *conn, struct req *q)
 {
 	const char *authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							  MHD_HTTP_HEADER_AUTHORIZATION);
+							MHD_HTTP_HEADER_AUTHORIZATION);
 	struct costs_query cq = { 0 };
 	enum auth_result a = AUTH_OK;
 	enum MHD_Result ret;
@@ -469,9 +473,10 @@ static enum MHD_Result act_costs(struct rec_server *s, struct MHD_Connection *co
 	else if (!s->cfg.insecure_no_auth)
 		a = AUTH_UNKNOWN;
 	if (a != AUTH_OK)
-		refuse(q, REASON_UNAUTHENTICATED, "%s", auth__api_enabled(s->d.auth)
-				  ? "an API token from --api-tokens is needed"
-				  : "no --api-tokens were given: costs are read with the CLI");
+		refuse(q, REASON_UNAUTHENTICATED, "%s",
+		       auth__api_enabled(s->d.auth)
+			       ? "an API token from --api-tokens is needed"
+			       : "no --api-tokens were given: costs are read with the CLI");
 	costs_args(conn, &cq, q);
 	if (q->refused)
 		return answer_refusal(s, conn, q);
@@ -488,8 +493,7 @@ static enum MHD_Result act_costs(struct rec_server *s, struct MHD_Connection *co
 	return ret;
 }
 
-static enum MHD_Result act_metrics(struct rec_server *s, struct MHD_Connection *conn,
-				   struct req *q)
+static enum MHD_Result act_metrics(struct rec_server *s, struct MHD_Connection *conn, struct req *q)
 {
 	int64_t bytes = -1;
 	char *buf = NULL;
@@ -684,8 +688,8 @@ static struct MHD_Daemon *start_at(struct rec_server *s, const struct addrinfo *
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)REC_CONNS_PER_IP,
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)REC_BACKLOG,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(4 * REC_HEADER_MAX),
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY, tls,
+				MHD_OPTION_END);
 }
 
 static int bind_daemon(struct rec_server *s, char *err, size_t errlen)
@@ -716,8 +720,8 @@ static int bind_daemon(struct rec_server *s, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	if (!s->daemon) {
-		snprintf(err, errlen, "cannot listen on %s port %u: %s", any ? "every address," :
-			 s->cfg.host, s->cfg.port, strerror(e));
+		snprintf(err, errlen, "cannot listen on %s port %u: %s",
+			 any ? "every address," : s->cfg.host, s->cfg.port, strerror(e));
 		return -e;
 	}
 	s->port = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT)->port;

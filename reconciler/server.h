@@ -18,19 +18,19 @@
 #include "writer.h"
 
 struct rec_server_cfg {
-	const char *host;	/* "" = every address */
+	const char *host; /* "" = every address */
 	uint16_t port;
-	const char *tls_cert, *tls_key;	/* PEM files; NULL = plain HTTP */
-	const char *client_ca;	/* PEM: clients may name their node by certificate */
+	const char *tls_cert, *tls_key; /* PEM files; NULL = plain HTTP */
+	const char *client_ca;		/* PEM: clients may name their node by certificate */
 	bool insecure_no_auth;
-	double request_max_s;	/* a whole request; 0 = REC_REQUEST_MAX_S */
+	double request_max_s; /* a whole request; 0 = REC_REQUEST_MAX_S */
 };
 
 struct rec_server_deps {
 	struct rec_writer *writer;
 	struct rec_auth *auth;
 	struct rec_metrics *metrics;
-	struct store *reader;		/* GET /v1/costs, the store's size */
+	struct store *reader; /* GET /v1/costs, the store's size */
 	pthread_mutex_t *reader_lock;
 };
 

@@ -11,8 +11,8 @@
 #include "store_int.h"
 #include "store_sql.h"
 
-#define COMPACT_SLICE	 5000	/* ledger rows deleted per transaction */
-#define COMPACT_WINDOW_S 10.0	/* seconds of pod-windows deleted per transaction */
+#define COMPACT_SLICE	 5000 /* ledger rows deleted per transaction */
+#define COMPACT_WINDOW_S 10.0 /* seconds of pod-windows deleted per transaction */
 
 static double store_now(void)
 {
@@ -82,9 +82,10 @@ static int store_migrate(struct store *s, char *err, size_t errlen)
 		if (v < 0 || v >= store_n_migrations) {
 			db__exec(s->db, "ROLLBACK");
 			if (v > store_n_migrations) {
-				snprintf(err, errlen, "the store's schema is version %d, this "
-					 "reconciler knows up to %d: run a newer one", v,
-					 store_n_migrations);
+				snprintf(err, errlen,
+					 "the store's schema is version %d, this "
+					 "reconciler knows up to %d: run a newer one",
+					 v, store_n_migrations);
 				return -EPROTO;
 			}
 			if (v < 0)
@@ -287,8 +288,10 @@ int store__costs(struct store *s, enum store_costs_by by, const char *label_key,
 		 double until, struct store_costs *out, char *err, size_t errlen)
 {
 	static const int ids[] = {
-		[COSTS_BY_NAMESPACE] = SQL_COSTS_NAMESPACE, [COSTS_BY_WORKLOAD] = SQL_COSTS_WORKLOAD,
-		[COSTS_BY_NODE] = SQL_COSTS_NODE,	    [COSTS_BY_POD] = SQL_COSTS_POD,
+		[COSTS_BY_NAMESPACE] = SQL_COSTS_NAMESPACE,
+		[COSTS_BY_WORKLOAD] = SQL_COSTS_WORKLOAD,
+		[COSTS_BY_NODE] = SQL_COSTS_NODE,
+		[COSTS_BY_POD] = SQL_COSTS_POD,
 		[COSTS_BY_LABEL] = SQL_COSTS_LABEL,
 	};
 	struct costs_ctx c = { .out = out };
@@ -359,8 +362,8 @@ int store__cpu_dist(struct store *s, const char *cluster, const char *namespace_
 		    const char *owner_kind, const char *owner_name, const char *container,
 		    struct pm_dist *out, double *ref_time)
 {
-	struct db_val key[5] = { DB_T(cluster), DB_T(namespace_), DB_T(owner_kind), DB_T(owner_name),
-				 DB_T(container) };
+	struct db_val key[5] = { DB_T(cluster), DB_T(namespace_), DB_T(owner_kind),
+				 DB_T(owner_name), DB_T(container) };
 
 	return store_dist_get(s, key, out, ref_time);
 }

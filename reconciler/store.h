@@ -14,8 +14,8 @@
 #include <podmeter/dist.h>
 #include "podmeter.pb-c.h"
 
-#define STORE_HALF_LIFE_S	(24 * 3600.0)	/* CPU distributions decay as VPA's */
-#define STORE_IDLE_NAMESPACE	"__idle__"	/* rollup rows of nodes' idle cost */
+#define STORE_HALF_LIFE_S    (24 * 3600.0) /* CPU distributions decay as VPA's */
+#define STORE_IDLE_NAMESPACE "__idle__"	   /* rollup rows of nodes' idle cost */
 
 struct store;
 
@@ -30,19 +30,19 @@ int store__schema_latest(void);
 enum store_verdict {
 	STORE_PENDING = 0,
 	STORE_STORED,
-	STORE_DUPLICATE,	/* the ledger has (cluster, node, seq) with this window */
-	STORE_SEQ_REUSED,	/* ... with another window: the node's sequence restarted */
-	STORE_FAILED,		/* not stored; the sender should retry */
+	STORE_DUPLICATE,  /* the ledger has (cluster, node, seq) with this window */
+	STORE_SEQ_REUSED, /* ... with another window: the node's sequence restarted */
+	STORE_FAILED,	  /* not stored; the sender should retry */
 };
 
 /* One report for the writer: decoded and checked (reconciler/ingest.c). */
 struct store_report {
 	const Podmeter__V1__NodeReport *rep;
 	double received_at;
-	size_t bytes;			/* as received (gzip'ed) */
-	enum store_verdict verdict;	/* set by store__ingest */
-	bool seq_jump;			/* stored, far past the node's last sequence */
-	char why[160];			/* for a verdict other than STORED */
+	size_t bytes;		    /* as received (gzip'ed) */
+	enum store_verdict verdict; /* set by store__ingest */
+	bool seq_jump;		    /* stored, far past the node's last sequence */
+	char why[160];		    /* for a verdict other than STORED */
 };
 
 /*
@@ -55,16 +55,16 @@ struct store_report {
 int store__ingest(struct store *s, struct store_report *reps, size_t n, char *err, size_t errlen);
 
 struct store_retention {
-	double pod_windows_s;	/* raw pod-windows (default 7 days) */
-	double ledger_s;	/* ledger rows; older sequences count as seen (default 30 days) */
-	double rollups_s;	/* hourly rollups, container hours (default 400 days) */
-	double findings_s;	/* findings not seen since (default 30 days) */
+	double pod_windows_s; /* raw pod-windows (default 7 days) */
+	double ledger_s;      /* ledger rows; older sequences count as seen (default 30 days) */
+	double rollups_s;     /* hourly rollups, container hours (default 400 days) */
+	double findings_s;    /* findings not seen since (default 30 days) */
 };
 
 void store__retention_defaults(struct store_retention *r);
 
 struct store_compaction {
-	int64_t pod_windows, ledger, rollups, container_hours, findings, stats;	/* rows deleted */
+	int64_t pod_windows, ledger, rollups, container_hours, findings, stats; /* rows deleted */
 	int64_t bytes_before, bytes_after;
 };
 
@@ -86,10 +86,10 @@ enum store_costs_by {
 
 struct store_cost_row {
 	char cluster[128];
-	char key[3][256];		/* namespace | namespace, kind, name | node | namespace, pod | value */
-	int64_t cost[4];		/* nanodollars: cpu, memory, gpu, network */
-	int64_t waste[3];		/* cpu, memory, gpu */
-	int64_t idle[3];		/* cpu, memory, gpu */
+	char key[3][256]; /* namespace | namespace, kind, name | node | namespace, pod | value */
+	int64_t cost[4];  /* nanodollars: cpu, memory, gpu, network */
+	int64_t waste[3]; /* cpu, memory, gpu */
+	int64_t idle[3];  /* cpu, memory, gpu */
 };
 
 struct store_costs {

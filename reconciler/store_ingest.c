@@ -30,15 +30,15 @@
 #define KEY_PARTS 7
 
 struct dacc_ent {
-	char *key;		/* parts joined by \x1f */
-	const char *part[KEY_PARTS];	/* into a copy of key, split */
+	char *key;		     /* parts joined by \x1f */
+	const char *part[KEY_PARTS]; /* into a copy of key, split */
 	int n_parts;
 	char *parts;
-	struct pm_dist d;	/* distributions: weights as of the accumulator's ref */
-	double first, last;	/* window times seen */
+	struct pm_dist d;   /* distributions: weights as of the accumulator's ref */
+	double first, last; /* window times seen */
 	/* container hours */
 	int64_t cpu_usec, peak, ooms, thr_periods, thr_usec, pods, res[4], rq_usec;
-	double pod_s;		/* seconds of pod-windows: per-replica means */
+	double pod_s; /* seconds of pod-windows: per-replica means */
 	/* labels: the value of the latest report */
 	char *value;
 	/* distributions: the stored row, read with the ledger */
@@ -49,7 +49,7 @@ struct dacc_ent {
 };
 
 struct dacc {
-	struct dacc_ent *tab;	/* open addressing, cap a power of two */
+	struct dacc_ent *tab; /* open addressing, cap a power of two */
 	size_t cap, n;
 	double ref;
 	bool has_ref;
@@ -182,7 +182,7 @@ static double decay(double from, double to)
 
 struct wl_acc {
 	const char *ns, *kind, *name;
-	const Podmeter__V1__PodReport *first;	/* its labels */
+	const Podmeter__V1__PodReport *first; /* its labels */
 	int64_t cost[4], waste[3], net_tx, pods, runq, starts;
 	double cpu_s, mem_byte_s;
 };
@@ -193,7 +193,7 @@ struct batch {
 
 /* Rows of one statement, written STORE_ROWS to a statement (the rest one by one). */
 struct rows {
-	int one, many, k;	/* the statements, and values a row */
+	int one, many, k; /* the statements, and values a row */
 	struct db_val v[STORE_ROWS * 24];
 	int n;
 };
@@ -297,8 +297,9 @@ static struct wl_acc *wl_of(struct one *o, const Podmeter__V1__PodReport *p)
 		if (!strcmp(o->wl[i].ns, p->namespace_) && !strcmp(o->wl[i].kind, kind) &&
 		    !strcmp(o->wl[i].name, name))
 			return &o->wl[i];
-	o->wl[o->n_wl] = (struct wl_acc){ .ns = p->namespace_, .kind = kind, .name = name,
-					  .first = p };
+	o->wl[o->n_wl] = (struct wl_acc){
+		.ns = p->namespace_, .kind = kind, .name = name, .first = p
+	};
 	return &o->wl[o->n_wl++];
 }
 
@@ -306,10 +307,21 @@ static int pod_window(struct one *o, const Podmeter__V1__PodReport *p, const str
 {
 	const Podmeter__V1__NodeReport *r = o->r;
 	struct db_val v[24] = {
-		DB_T(r->cluster), DB_T(r->node), DB_I(r->seq), DB_T(p->uid), DB_T(p->namespace_),
-		DB_T(p->name), DB_T(wl->kind), DB_T(wl->name), DB_R(r->window_start),
-		DB_R(r->window_end), DB_I(nd(p->cpu_usec)), DB_I(nd(p->memory_avg_bytes)),
-		DB_I(nd(p->memory_peak_bytes)), DB_I(nd(net_tx(p))), DB_I(nd(p->oom_kills)),
+		DB_T(r->cluster),
+		DB_T(r->node),
+		DB_I(r->seq),
+		DB_T(p->uid),
+		DB_T(p->namespace_),
+		DB_T(p->name),
+		DB_T(wl->kind),
+		DB_T(wl->name),
+		DB_R(r->window_start),
+		DB_R(r->window_end),
+		DB_I(nd(p->cpu_usec)),
+		DB_I(nd(p->memory_avg_bytes)),
+		DB_I(nd(p->memory_peak_bytes)),
+		DB_I(nd(net_tx(p))),
+		DB_I(nd(p->oom_kills)),
 	};
 	int k;
 
@@ -374,7 +386,7 @@ static int ctr_dist(struct one *o, const struct wl_acc *wl, const Podmeter__V1__
 		return -ENOMEM;
 	err = hist_add(&e->d, c->cpu_cores, decay(r->window_end, a->ref));
 	if (err == -EINVAL)
-		return 0;	/* another bucketing: the rest of the report still counts */
+		return 0; /* another bucketing: the rest of the report still counts */
 	e->first = fmin(e->first, r->window_start);
 	e->last = fmax(e->last, r->window_end);
 	return err;
@@ -406,12 +418,14 @@ static int containers(struct one *o, const struct wl_acc *wl, const Podmeter__V1
 
 		if (!c->name[0])
 			continue;
-		a = batch_get(&o->b->hours, 6, r->cluster, hour, wl->ns, wl->kind, wl->name, c->name);
+		a = batch_get(&o->b->hours, 6, r->cluster, hour, wl->ns, wl->kind, wl->name,
+			      c->name);
 		if (!a)
 			return -ENOMEM;
 		/* the pod's run-queue wait, shared by CPU time: the ratio per CPU-second holds */
-		a->rq_usec += llround((double)nd(p->runqueue_usec) *
-				      (cpu_sum > 0 ? (double)nd(c->cpu_usec) / cpu_sum : 1.0 / named));
+		a->rq_usec += llround(
+			(double)nd(p->runqueue_usec) *
+			(cpu_sum > 0 ? (double)nd(c->cpu_usec) / cpu_sum : 1.0 / named));
 		a->pod_s += fmax(r->window_end - r->window_start, 0);
 		a->cpu_usec += nd(c->cpu_usec);
 		a->ooms += nd(c->oom_kills);
@@ -482,8 +496,8 @@ static int rollup_hour(struct one *o, const struct rollup *ru, int64_t hour, dou
 {
 	const Podmeter__V1__NodeReport *r = o->r;
 	struct db_val v[22] = {
-		DB_T(r->cluster), DB_I(hour), DB_T(ru->ns), DB_T(ru->kind), DB_T(ru->name),
-		DB_T(r->node),
+		DB_T(r->cluster), DB_I(hour),	  DB_T(ru->ns),
+		DB_T(ru->kind),	  DB_T(ru->name), DB_T(r->node),
 	};
 	int k;
 
@@ -496,7 +510,7 @@ static int rollup_hour(struct one *o, const struct rollup *ru, int64_t hour, dou
 	v[16] = DB_R(ru->cpu_s * (f1 - f0));
 	v[17] = DB_R(ru->mem_byte_s * (f1 - f0));
 	v[18] = DB_I(part(ru->net_tx, f0, f1));
-	v[19] = DB_I(f0 == 0 ? ru->pods : 0);	/* pod-windows counted once, in the first hour */
+	v[19] = DB_I(f0 == 0 ? ru->pods : 0); /* pod-windows counted once, in the first hour */
 	v[20] = DB_I(part(ru->runq, f0, f1));
 	v[21] = DB_I(part(ru->starts, f0, f1));
 	return rows_add(o->s->db, &o->rollups, v);
@@ -577,7 +591,7 @@ static int note_workloads(struct one *o)
 			if (!e)
 				return -ENOMEM;
 			if (r->window_end < e->last)
-				continue;	/* a later report of the batch said otherwise */
+				continue; /* a later report of the batch said otherwise */
 			free(e->value);
 			e->value = strdup(w->first->labels[k]->value);
 			if (!e->value)
@@ -597,7 +611,7 @@ static int flush_workloads(struct store *s, const struct batch *b)
 	for (i = 0; !ret && (e = wls[i]); i++) {
 		{
 			struct db_val v[6] = { DB_T(e->part[0]), DB_T(e->part[1]), DB_T(e->part[2]),
-					       DB_T(e->part[3]), DB_R(e->first), DB_R(e->last) };
+					       DB_T(e->part[3]), DB_R(e->first),   DB_R(e->last) };
 
 			ret = db__queue(s->db, SQL_WORKLOAD, v, 6);
 		}
@@ -639,18 +653,27 @@ static int write_finding(struct one *o, const Podmeter__V1__Finding *f,
 	int ret;
 
 	if (!f->id[0])
-		return 0;	/* without a stable id there is nothing to follow */
+		return 0; /* without a stable id there is nothing to follow */
 	attrs = attributes_json(f);
 	if (!attrs)
 		return -ENOMEM;
 	{
 		struct db_val v[15] = {
-			DB_T(r->cluster), DB_T(f->id), DB_T(f->kind),
-			DB_T(p ? p->namespace_ : ""), DB_T(p ? p->name : ""), DB_T(p ? p->uid : ""),
-			DB_T(wl ? wl->kind : ""), DB_T(wl ? wl->name : ""), DB_T(r->node),
-			DB_R(r->window_start), DB_R(r->window_end),
+			DB_T(r->cluster),
+			DB_T(f->id),
+			DB_T(f->kind),
+			DB_T(p ? p->namespace_ : ""),
+			DB_T(p ? p->name : ""),
+			DB_T(p ? p->uid : ""),
+			DB_T(wl ? wl->kind : ""),
+			DB_T(wl ? wl->name : ""),
+			DB_T(r->node),
+			DB_R(r->window_start),
+			DB_R(r->window_end),
 			DB_R(isfinite(f->since) ? f->since : 0),
-			DB_R(isfinite(f->score) ? f->score : 0), DB_T(f->detail), DB_T(attrs),
+			DB_R(isfinite(f->score) ? f->score : 0),
+			DB_T(f->detail),
+			DB_T(attrs),
 		};
 
 		ret = db__queue(o->s->db, SQL_FINDING, v, 15);
@@ -682,7 +705,7 @@ static int write_pods(struct one *o)
 		const Podmeter__V1__PodReport *p = r->pods[i];
 
 		if (listed_before(r, i))
-			continue;	/* a pod is counted once a report */
+			continue; /* a pod is counted once a report */
 		wl = wl_of(o, p);
 		wl_add(wl, p, span > 0 ? span : 0);
 		ret = pod_window(o, p, wl);
@@ -705,11 +728,11 @@ struct node_state {
 
 /* What the batch knows of each report before writing it. */
 struct pre {
-	struct node_state db;	/* the node as the store had it */
-	int64_t last;		/* the node's last sequence once this report is in */
-	int64_t changes;	/* the ledger insert's */
-	double was;		/* the ledger's window for a sequence already there */
-	bool known;		/* already seen: a duplicate, a reuse, or at or below the floor */
+	struct node_state db; /* the node as the store had it */
+	int64_t last;	      /* the node's last sequence once this report is in */
+	int64_t changes;      /* the ledger insert's */
+	double was;	      /* the ledger's window for a sequence already there */
+	bool known;	      /* already seen: a duplicate, a reuse, or at or below the floor */
 	struct db_val key[9];
 };
 
@@ -765,8 +788,8 @@ static int dist_keys(struct batch *b, struct store_report *reps, size_t n)
 				const Podmeter__V1__ContainerReport *c = r->pods[j]->containers[k];
 
 				if (c->name[0] && c->cpu_cores &&
-				    !batch_get(&b->dists, 5, r->cluster, r->pods[j]->namespace_, kind,
-					       name, c->name))
+				    !batch_get(&b->dists, 5, r->cluster, r->pods[j]->namespace_,
+					       kind, name, c->name))
 					return -ENOMEM;
 			}
 		}
@@ -801,7 +824,9 @@ static int read_and_insert(struct store *s, struct store_report *reps, struct pr
 		v[6] = DB_I(reps[i].bytes);
 		v[7] = DB_I(r->n_pods);
 		calls[k++] = (struct db_call){ SQL_NODE_GET, v, 2, node_row, &pre[i].db, NULL };
-		calls[k++] = (struct db_call){ SQL_LEDGER_INSERT, v, 8, NULL, NULL, &pre[i].changes };
+		calls[k++] = (struct db_call){
+			SQL_LEDGER_INSERT, v, 8, NULL, NULL, &pre[i].changes
+		};
 	}
 	for (i = 0; i < b->dists.cap; i++) {
 		struct dacc_ent *e = &b->dists.tab[i];
@@ -849,8 +874,8 @@ static int judge_known(struct store *s, struct store_report *reps, struct pre *p
 		pre[i].was = NAN;
 		if (!pre[i].changes) {
 			pre[i].known = true;
-			calls[k++] = (struct db_call){ SQL_LEDGER_GET, pre[i].key, 3, window_row,
-						       &pre[i].was, NULL };
+			calls[k++] = (struct db_call){ SQL_LEDGER_GET, pre[i].key,  3,
+						       window_row,     &pre[i].was, NULL };
 		}
 	}
 	ret = k ? db__batch(s->db, calls, (int)k) : 0;
@@ -869,7 +894,8 @@ static int judge_known(struct store *s, struct store_report *reps, struct pre *p
 			reps[i].verdict = STORE_SEQ_REUSED;
 			snprintf(reps[i].why, sizeof(reps[i].why),
 				 "seq %llu was taken for another window; was the node's spool "
-				 "reset?", (unsigned long long)reps[i].rep->seq);
+				 "reset?",
+				 (unsigned long long)reps[i].rep->seq);
 		}
 	}
 	return ret;
@@ -900,9 +926,10 @@ static int judge_sequences(struct store *s, struct store_report *reps, struct pr
 			}
 		}
 		reps[i].seq_jump = st.found && r->seq > (uint64_t)st.last_seq + REC_SEQ_JUMP_MAX;
-		pre[i].last = !st.found ? (int64_t)r->seq
-			      : reps[i].seq_jump ? st.last_seq
-			      : (int64_t)r->seq > st.last_seq ? (int64_t)r->seq : st.last_seq;
+		pre[i].last = !st.found			      ? (int64_t)r->seq
+			      : reps[i].seq_jump	      ? st.last_seq
+			      : (int64_t)r->seq > st.last_seq ? (int64_t)r->seq
+							      : st.last_seq;
 		if (reps[i].seq_jump)
 			ret = db__queue(s->db, SQL_LEDGER_JUMP, pre[i].key, 3);
 	}
@@ -913,10 +940,16 @@ static int node_upsert(struct one *o, const struct store_report *sr, int64_t las
 {
 	const Podmeter__V1__NodeReport *r = o->r;
 	const Podmeter__V1__Prices *pr = r->prices;
-	struct db_val v[10] = { DB_T(r->cluster), DB_T(r->node), DB_I(last_seq),
-				DB_R(r->window_end), DB_R(sr->received_at), DB_I(sr->seq_jump),
-				DB_T(r->agent_version), DB_R(pr ? pr->cpu_core_hour : 0),
-				DB_R(pr ? pr->memory_gib_hour : 0), DB_R(pr ? pr->gpu_hour : 0) };
+	struct db_val v[10] = { DB_T(r->cluster),
+				DB_T(r->node),
+				DB_I(last_seq),
+				DB_R(r->window_end),
+				DB_R(sr->received_at),
+				DB_I(sr->seq_jump),
+				DB_T(r->agent_version),
+				DB_R(pr ? pr->cpu_core_hour : 0),
+				DB_R(pr ? pr->memory_gib_hour : 0),
+				DB_R(pr ? pr->gpu_hour : 0) };
 
 	return db__queue(o->s->db, SQL_NODE_UPSERT, v, 10);
 }
@@ -930,7 +963,9 @@ static int write_report(struct store *s, struct store_report *sr, int64_t last, 
 
 	if (!o)
 		return -ENOMEM;
-	*o = (struct one){ .s = s, .r = r, .b = b,
+	*o = (struct one){ .s = s,
+			   .r = r,
+			   .b = b,
 			   .pods = { .one = SQL_POD_WINDOW, .many = SQL_POD_WINDOW_ROWS, .k = 24 },
 			   .rollups = { .one = SQL_ROLLUP, .many = SQL_ROLLUP_ROWS, .k = 22 } };
 	o->wl = calloc(r->n_pods + 1, sizeof(*o->wl));
@@ -993,7 +1028,7 @@ static int flush_dists(struct store *s, const struct dacc *a)
 	int ret = sorted ? 0 : -ENOMEM;
 
 	for (i = 0; !ret && sorted[i]; i++)
-		if (sorted[i]->last >= sorted[i]->first)	/* a stored report fed it */
+		if (sorted[i]->last >= sorted[i]->first) /* a stored report fed it */
 			ret = put_dist(s, a, (struct dacc_ent *)sorted[i]);
 	free(sorted);
 	return ret;

@@ -35,8 +35,8 @@ enum store_sql_id {
 	SQL_COSTS_POD,
 	SQL_NODES_ALL,
 	SQL_LEDGER_COUNT,
-	SQL_POD_WINDOW_ROWS,	/* SQL_POD_WINDOW, STORE_ROWS rows at once (built by store_sql_init) */
-	SQL_ROLLUP_ROWS,	/* SQL_ROLLUP, likewise */
+	SQL_POD_WINDOW_ROWS, /* SQL_POD_WINDOW, STORE_ROWS rows at once (built by store_sql_init) */
+	SQL_ROLLUP_ROWS,     /* SQL_ROLLUP, likewise */
 	/* part 2, reconciler/gitops/gstore.c: deciding, proposals, verdicts */
 	SQL_G_CONTAINERS,
 	SQL_G_HOURS,
@@ -66,7 +66,7 @@ enum store_sql_id {
 	SQL_N,
 };
 
-#define STORE_ROWS 16	/* rows a multi-row INSERT takes */
+#define STORE_ROWS 16 /* rows a multi-row INSERT takes */
 
 /* The statements; the multi-row ones exist once store_sql_init has run (0 or -ENOMEM). */
 extern const char *store_sql[SQL_N];

@@ -25,8 +25,8 @@ struct worker {
 
 struct rec_writer {
 	pthread_mutex_t lock;
-	pthread_cond_t work;	/* a job queued, or stopping */
-	pthread_cond_t done;	/* a batch finished */
+	pthread_cond_t work; /* a job queued, or stopping */
+	pthread_cond_t done; /* a batch finished */
 	struct job *head, **tail;
 	size_t queued;
 	bool stop;
@@ -71,8 +71,10 @@ static void write_batch(struct worker *k, struct job **batch, struct store_repor
 	ret = store__ingest(k->store, reps, n, err, sizeof(err));
 	metrics__transaction(k->w->m, mono() - t0, n, !ret);
 	if (ret)
-		fprintf(stderr, "warning: store: a batch of %zu reports: %s; answered 503, the "
-				"agents retry\n", n, err);
+		fprintf(stderr,
+			"warning: store: a batch of %zu reports: %s; answered 503, the "
+			"agents retry\n",
+			n, err);
 	for (i = 0; i < n; i++) {
 		batch[i]->sr->verdict = reps[i].verdict;
 		batch[i]->sr->seq_jump = reps[i].seq_jump;

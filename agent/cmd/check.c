@@ -27,10 +27,10 @@
 #define CHECK_DETAIL_MAX 1024
 
 /* Capability numbers, from linux/capability.h (CAP_BPF/CAP_PERFMON need 5.8 headers). */
-#define CHECK_CAP_SYS_ADMIN	21
-#define CHECK_CAP_SYS_RESOURCE	24
-#define CHECK_CAP_PERFMON	38
-#define CHECK_CAP_BPF		39
+#define CHECK_CAP_SYS_ADMIN    21
+#define CHECK_CAP_SYS_RESOURCE 24
+#define CHECK_CAP_PERFMON      38
+#define CHECK_CAP_BPF	       39
 
 struct check_ctx {
 	const struct pm_config *cfg;
@@ -372,7 +372,7 @@ static int check_capabilities(struct check_ctx *ctx, char *detail, size_t len)
  */
 struct check_tps {
 	const char *names[5];
-	const char *without;	/* NULL: required */
+	const char *without; /* NULL: required */
 };
 
 static int check_tracepoints(const struct check_tps *tps, char *detail, size_t len)
@@ -450,14 +450,16 @@ static int check_tp_gpu(struct check_ctx *ctx, char *detail, size_t len)
 		snprintf(path, sizeof(path), "%s/events/syscalls/sys_enter_ioctl", mnt);
 		if (!access(path, F_OK)) {
 			snprintf(detail, len, "syscalls/sys_enter_ioctl sys_exit_ioctl%s",
-				 drm ? " gpu_scheduler" : "; no gpu_scheduler events (no DRM "
-							  "scheduler loaded): DRM jobs not counted");
+				 drm ? " gpu_scheduler"
+				     : "; no gpu_scheduler events (no DRM "
+				       "scheduler loaded): DRM jobs not counted");
 			return 0;
 		}
 	}
 	if (libbpf_find_vmlinux_btf_id("sys_enter", BPF_TRACE_RAW_TP) > 0) {
-		snprintf(detail, len, "raw_syscalls sys_enter sys_exit (every syscall is filtered "
-				      "in the kernel; syscalls/sys_*_ioctl are cheaper)");
+		snprintf(detail, len,
+			 "raw_syscalls sys_enter sys_exit (every syscall is filtered "
+			 "in the kernel; syscalls/sys_*_ioctl are cheaper)");
 		return 0;
 	}
 	snprintf(detail, len, "no syscall tracepoints: GPU driver calls are not counted");

@@ -17,14 +17,14 @@
 #include <podmeter/replay.h>
 
 #define REPLAY_ERR_MAX	 (PATH_MAX + 256)
-#define REPLAY_QUOTE_MAX 48	/* a field quoted in a message, "..." included */
+#define REPLAY_QUOTE_MAX 48 /* a field quoted in a message, "..." included */
 #define REPLAY_HEADER	 "timestamp,value,anomaly_score,state,kind\n"
 #define REPLAY_TS_HINT	 "use YYYY-MM-DD HH:MM:SS (UTC) or unix seconds"
 
 struct replay_signal_def {
 	const char *name;
 	const char *unit;
-	double resolution;	/* the scales' floor: a smaller change is not a change */
+	double resolution; /* the scales' floor: a smaller change is not a change */
 };
 
 /*
@@ -123,9 +123,9 @@ int replay__step(struct pm_replay *r, double t, double x, struct pm_anomaly_resu
 /* ---- the CSV ---- */
 
 struct replay_field {
-	const char *raw;	/* as given, echoed */
+	const char *raw; /* as given, echoed */
 	size_t raw_len;
-	const char *s;		/* without surrounding blanks, parsed */
+	const char *s; /* without surrounding blanks, parsed */
 	size_t len;
 };
 
@@ -134,8 +134,8 @@ struct replay_reader {
 	char *line;
 	size_t cap, len;
 	size_t lineno;
-	size_t blank;		/* first blank line since the last row; 0: none */
-	size_t prev_line;	/* the last row's line; 0: none yet */
+	size_t blank;	  /* first blank line since the last row; 0: none */
+	size_t prev_line; /* the last row's line; 0: none yet */
 	double prev_t;
 	char prev_ts[REPLAY_QUOTE_MAX];
 	bool strict;
@@ -240,8 +240,8 @@ static int replay_value(const struct replay_field *f, double *x, char *err, size
 	char q[REPLAY_QUOTE_MAX];
 
 	if (!f->len) {
-		replay_err(err, errlen, "line %zu: no value after the comma; expected TIMESTAMP,VALUE",
-			   lineno);
+		replay_err(err, errlen,
+			   "line %zu: no value after the comma; expected TIMESTAMP,VALUE", lineno);
 		return -EINVAL;
 	}
 	if (!replay_decimal(f->s, f->len)) {
@@ -292,9 +292,9 @@ static long long replay_days(int y, int m, int d)
 
 enum replay_ts {
 	REPLAY_TS_OK,
-	REPLAY_TS_FORMAT,	/* neither form */
-	REPLAY_TS_DATE,		/* the date form, with a field out of range */
-	REPLAY_TS_BIG,		/* unix seconds past PM_MODEL_TIME_MAX */
+	REPLAY_TS_FORMAT, /* neither form */
+	REPLAY_TS_DATE,	  /* the date form, with a field out of range */
+	REPLAY_TS_BIG,	  /* unix seconds past PM_MODEL_TIME_MAX */
 };
 
 /* YYYY-MM-DD HH:MM:SS[.frac], UTC; 'T' for the space and a final 'Z' also taken. */
@@ -315,7 +315,7 @@ static enum replay_ts replay_date(const char *s, size_t n, double *t)
 	if (i < n && s[i] == '.') {
 		if (!replay_digits(s + i + 1, n - i - 1))
 			return REPLAY_TS_FORMAT;
-		frac = strtod(s + i, NULL);	/* ".ddd": stops at the digits' end */
+		frac = strtod(s + i, NULL); /* ".ddd": stops at the digits' end */
 		i += 1 + replay_digits(s + i + 1, n - i - 1);
 	}
 	if (i < n && s[i] == 'Z')
@@ -364,7 +364,7 @@ static int replay_time(const struct replay_field *f, double *t, char *err, size_
 		return -EINVAL;
 	}
 	r = f->len >= 5 && f->s[4] == '-' ? replay_date(f->s, f->len, t)
-					   : replay_unix(f->s, f->len, t);
+					  : replay_unix(f->s, f->len, t);
 	if (r == REPLAY_TS_OK)
 		return 0;
 	replay_quote(f->s, f->len, q, sizeof(q));
@@ -372,8 +372,9 @@ static int replay_time(const struct replay_field *f, double *t, char *err, size_
 		replay_err(err, errlen, "line %zu: \"%s\" is not a valid date and time (UTC)",
 			   lineno, q);
 	else if (r == REPLAY_TS_BIG)
-		replay_err(err, errlen, "line %zu: \"%s\" is out of range; unix seconds are below %g",
-			   lineno, q, PM_MODEL_TIME_MAX);
+		replay_err(err, errlen,
+			   "line %zu: \"%s\" is out of range; unix seconds are below %g", lineno, q,
+			   PM_MODEL_TIME_MAX);
 	else
 		replay_err(err, errlen, "line %zu: \"%s\" is not a timestamp; %s", lineno, q,
 			   REPLAY_TS_HINT);
@@ -411,8 +412,7 @@ static int replay_order(struct replay_reader *rd, const struct replay_row *row, 
 }
 
 /* Split and parse the current line (not blank) into @row. */
-static int replay_parse(struct replay_reader *rd, struct replay_row *row, char *err,
-			size_t errlen)
+static int replay_parse(struct replay_reader *rd, struct replay_row *row, char *err, size_t errlen)
 {
 	char *comma = memchr(rd->line, ',', rd->len), *c;
 	size_t fields = 2;
@@ -429,7 +429,7 @@ static int replay_parse(struct replay_reader *rd, struct replay_row *row, char *
 			   rd->lineno, fields);
 		return -EINVAL;
 	}
-	*comma = '\0';	/* the timestamp's end, for strtod() */
+	*comma = '\0'; /* the timestamp's end, for strtod() */
 	row->ts = replay_field(rd->line, comma - rd->line);
 	row->val = replay_field(comma + 1, rd->len - (comma + 1 - rd->line));
 	ret = replay_time(&row->ts, &row->t, err, errlen, rd->lineno);
@@ -484,8 +484,7 @@ static bool replay_blank(const struct replay_reader *rd)
 }
 
 /* The next row: 1, 0 at the end of the series, or a negative errno with @err set. */
-static int replay_next(struct replay_reader *rd, struct replay_row *row, char *err,
-		       size_t errlen)
+static int replay_next(struct replay_reader *rd, struct replay_row *row, char *err, size_t errlen)
 {
 	int ret;
 
@@ -526,8 +525,8 @@ static int replay_write(FILE *out, const char *s, char *err, size_t errlen)
 }
 
 /* Score, learn and write one row: everything this row's output depends on is in @r. */
-static int replay_row_out(struct pm_replay *r, const struct replay_row *row, FILE *out,
-			  char *err, size_t errlen, size_t lineno)
+static int replay_row_out(struct pm_replay *r, const struct replay_row *row, FILE *out, char *err,
+			  size_t errlen, size_t lineno)
 {
 	struct pm_anomaly_result res;
 	enum pm_replay_state st;
@@ -561,8 +560,9 @@ int replay__run(FILE *in, FILE *out, const struct pm_replay_opts *o, char *err, 
 	/* the header: any text, not parsed */
 	ret = replay_getline(&rd, err, errlen);
 	if (ret == 0) {
-		replay_err(err, errlen, "empty; expected a header line (e.g. timestamp,value), "
-					"then TIMESTAMP,VALUE rows");
+		replay_err(err, errlen,
+			   "empty; expected a header line (e.g. timestamp,value), "
+			   "then TIMESTAMP,VALUE rows");
 		ret = -EINVAL;
 	}
 	if (ret < 0)
@@ -621,11 +621,10 @@ void replay__usage(FILE *f)
 			fprintf(f, "      %-8s the smallest step between two rows (default)\n",
 				d->name);
 	}
-	fprintf(f,
-		"  -h, --help           this text\n\n"
-		"Exit status: 0; 2 for a usage error, an unreadable file or a malformed row\n"
-		"(the message names the line; the rows before it are printed); 1 when writing\n"
-		"the output fails.\n");
+	fprintf(f, "  -h, --help           this text\n\n"
+		   "Exit status: 0; 2 for a usage error, an unreadable file or a malformed row\n"
+		   "(the message names the line; the rows before it are printed); 1 when writing\n"
+		   "the output fails.\n");
 }
 
 struct replay_args {

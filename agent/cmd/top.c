@@ -24,18 +24,18 @@
 #include <podmeter/url.h>
 
 #define TOP_MAX_BODY	(256u << 20)
-#define TOP_DEFAULT_URL	"http://127.0.0.1:9477/v1/pods"
+#define TOP_DEFAULT_URL "http://127.0.0.1:9477/v1/pods"
 /* 10000-01-01: a reading's time past it (or before 1970) is shown as --:--:-- */
-#define TOP_TIME_MAX	253402300800.0
+#define TOP_TIME_MAX 253402300800.0
 
 struct top_row {
 	char uid[40];
-	char name[128];		/* namespace/pod, or the uid */
-	double cpu;		/* cores */
-	double mem;		/* bytes: working set */
-	double net;		/* bytes/s, both directions */
-	double gpu;		/* kernel launches/s */
-	double cost;		/* dollars an hour */
+	char name[128]; /* namespace/pod, or the uid */
+	double cpu;	/* cores */
+	double mem;	/* bytes: working set */
+	double net;	/* bytes/s, both directions */
+	double gpu;	/* kernel launches/s */
+	double cost;	/* dollars an hour */
 	char flags[48];
 };
 
@@ -147,7 +147,8 @@ static json_t *index_pods(json_t *pods)
 	const char *uid;
 	size_t i;
 
-	json_array_foreach(pods, i, p) {
+	json_array_foreach(pods, i, p)
+	{
 		uid = json_string_value(json_object_get(p, "uid")) ?: "";
 		if (idx && !json_object_get(idx, uid) && json_object_set(idx, uid, p)) {
 			json_decref(idx);
@@ -165,10 +166,9 @@ static void flags_of(json_t *pod, char *out, size_t len)
 	out[0] = '\0';
 	if (json_is_true(json_object_get(pod, "idle")))
 		n += snprintf(out + n, len - n, "idle");
-	json_array_foreach(z, i, k)
-		if (n < len)
-			n += snprintf(out + n, len - n, "%szombie:%s", n ? " " : "",
-				      json_string_value(k) ?: "?");
+	json_array_foreach(z, i, k) if (n < len)
+		n += snprintf(out + n, len - n, "%szombie:%s", n ? " " : "",
+			      json_string_value(k) ?: "?");
 }
 
 /* Rows from two readings: rates over the interval between them. */
@@ -187,7 +187,8 @@ static size_t rows_of(const struct top_read *a, const struct top_read *b, struct
 		json_decref(before);
 		return 0;
 	}
-	json_array_foreach(pods, i, p) {
+	json_array_foreach(pods, i, p)
+	{
 		struct top_row *r = &rows[i];
 		const char *ns = json_string_value(json_object_get(p, "namespace")) ?: "";
 		const char *name = json_string_value(json_object_get(p, "pod")) ?: "";
@@ -206,7 +207,8 @@ static size_t rows_of(const struct top_read *a, const struct top_read *b, struct
 		r->cpu = fmax(0, (num(p, "cpu_seconds") - num(q, "cpu_seconds")) / dt);
 		r->net = fmax(0, (net_bytes(p) - net_bytes(q)) / dt);
 		r->gpu = fmax(0, (num(p, "gpu.cuda.kernel_launches") -
-				  num(q, "gpu.cuda.kernel_launches")) / dt);
+				  num(q, "gpu.cuda.kernel_launches")) /
+					 dt);
 		r->cost = fmax(0, (cost_total(p) - cost_total(q)) / dt * 3600);
 	}
 	json_decref(before);
@@ -278,10 +280,10 @@ static json_t *oh_find(json_t *rows, const char *group, const char *kind)
 	json_t *g;
 	size_t i;
 
-	json_array_foreach(rows, i, g)
-		if (!strcmp(json_string_value(json_object_get(g, "group")) ?: "", group) &&
-		    !strcmp(json_string_value(json_object_get(g, "kind")) ?: "", kind))
-			return g;
+	json_array_foreach(
+		rows, i,
+		g) if (!strcmp(json_string_value(json_object_get(g, "group")) ?: "", group) &&
+		       !strcmp(json_string_value(json_object_get(g, "kind")) ?: "", kind)) return g;
 	return NULL;
 }
 
@@ -296,7 +298,8 @@ static void frame_overhead(FILE *f, const struct top_read *a, const struct top_r
 		return;
 	fprintf(f, "\n%-48s %7s %9s %10s %8s %10s  %s\n", "NODE OVERHEAD", "CPU", "MEM", "NET/s",
 		"", "$/HOUR", "KIND");
-	json_array_foreach(rows, i, g) {
+	json_array_foreach(rows, i, g)
+	{
 		const char *grp = json_string_value(json_object_get(g, "group")) ?: "";
 		const char *kind = json_string_value(json_object_get(g, "kind")) ?: "";
 		double cpu = 0, nb = 0, cost = 0;
@@ -305,7 +308,8 @@ static void frame_overhead(FILE *f, const struct top_read *a, const struct top_r
 		if (q && dt > 0) {
 			cpu = fmax(0, (num(g, "cpu_seconds") - num(q, "cpu_seconds")) / dt);
 			nb = fmax(0, (num(g, "network.tx_bytes") + num(g, "network.rx_bytes") -
-				      num(q, "network.tx_bytes") - num(q, "network.rx_bytes")) / dt);
+				      num(q, "network.tx_bytes") - num(q, "network.rx_bytes")) /
+					     dt);
 			cost = fmax(0, (cost_total(g) - cost_total(q)) / dt * 3600);
 		}
 		if (json_is_number(json_object_get(g, "memory_bytes")))
@@ -321,8 +325,8 @@ static void frame_overhead(FILE *f, const struct top_read *a, const struct top_r
 	}
 }
 
-static void frame(FILE *f, const struct top_read *a, const struct top_read *b,
-		  struct top_row *rows, size_t n, char sort, int lines, bool clear)
+static void frame(FILE *f, const struct top_read *a, const struct top_read *b, struct top_row *rows,
+		  size_t n, char sort, int lines, bool clear)
 {
 	char mem[16], net[16], when[32];
 	double cost = 0;
@@ -336,8 +340,9 @@ static void frame(FILE *f, const struct top_read *a, const struct top_read *b,
 	if (clear)
 		fputs("\033[H\033[2J", f);
 	/* rates are over the two readings' collections: the interval shown */
-	fprintf(f, "podmeter top - %s  over %.3f s  %zu pods  $%.4f/h  sort: %c (c cpu, m mem, "
-		   "n net, g gpu, $ cost, p pod; q quits)\n\n",
+	fprintf(f,
+		"podmeter top - %s  over %.3f s  %zu pods  $%.4f/h  sort: %c (c cpu, m mem, "
+		"n net, g gpu, $ cost, p pod; q quits)\n\n",
 		when, b->time - a->time, n, cost, sort);
 	fprintf(f, "%-48s %7s %9s %10s %8s %10s  %s\n", "POD", "CPU", "MEM", "NET/s", "GPU/s",
 		"$/HOUR", "FLAGS");
@@ -373,13 +378,14 @@ int top__frame(FILE *f, const char *prev, size_t prevlen, const char *cur, size_
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: podmeter top [--url URL] [--once] [--sort c|m|n|g|$|p] [--interval S]\n"
-		   "  --url URL       a running agent, e.g. http://HOST:9477 (its /v1/pods; a\n"
-		   "                  path given is kept; default %s)\n"
-		   "  --once          print one frame (after one interval) and exit: for scripts\n"
-		   "  --sort KEY      c cpu (default), m memory, n network, g GPU launches, $ cost,\n"
-		   "                  p pod name; keys typed while it runs change it too\n"
-		   "  --interval S    seconds between frames (default 1)\n",
+	fprintf(f,
+		"usage: podmeter top [--url URL] [--once] [--sort c|m|n|g|$|p] [--interval S]\n"
+		"  --url URL       a running agent, e.g. http://HOST:9477 (its /v1/pods; a\n"
+		"                  path given is kept; default %s)\n"
+		"  --once          print one frame (after one interval) and exit: for scripts\n"
+		"  --sort KEY      c cpu (default), m memory, n network, g GPU launches, $ cost,\n"
+		"                  p pod name; keys typed while it runs change it too\n"
+		"  --interval S    seconds between frames (default 1)\n",
 		TOP_DEFAULT_URL);
 }
 
@@ -428,8 +434,8 @@ int top__main(int argc, char **argv)
 			once = true;
 		else if (!strcmp(argv[i], "--url") && i + 1 < argc)
 			url_arg = argv[++i];
-		else if (!strcmp(argv[i], "--sort") && i + 1 < argc && strchr("cmng$p", argv[i + 1][0]) &&
-			 argv[i + 1][0] && !argv[i + 1][1])
+		else if (!strcmp(argv[i], "--sort") && i + 1 < argc &&
+			 strchr("cmng$p", argv[i + 1][0]) && argv[i + 1][0] && !argv[i + 1][1])
 			sort = argv[++i][0];
 		else if (!strcmp(argv[i], "--interval") && i + 1 < argc &&
 			 (interval = atof(argv[++i])) >= 0.1 && interval <= 3600)

@@ -122,7 +122,7 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, struct pm_
 	while (u64map__next(&c->cgroups, &i, &key, &v)) {
 		r = v;
 		if (r->tomb_since)
-			continue;	/* folded into its pod already */
+			continue; /* folded into its pod already */
 		if (!r->pod) {
 			*overhead_ns += r->n.total.oncpu_ns;
 			usage__net_dirs(&r->n.total, net);

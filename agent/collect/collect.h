@@ -19,43 +19,43 @@
 #include <podmeter/source.h>
 #include <podmeter/u64map.h>
 
-#define NS_PER_S		1e9
-#define PM_MAX_SOURCES		8
+#define NS_PER_S       1e9
+#define PM_MAX_SOURCES 8
 
 struct pod_rec {
 	char uid[PM_UID_LEN + 1];
 	enum pm_qos qos;
-	struct pm_usage retired;	/* from its cgroups that are gone */
-	char path[PATH_MAX];		/* the pod cgroup, from the hierarchy root */
-	long long working_set;		/* bytes, read at walks (see walk.c); -1 = none */
-	bool files_stale;		/* a cgroup of it changed: read its working set */
-	int live_cgroups;		/* counted by the last walk */
-	int refs;			/* cg_recs pointing here */
+	struct pm_usage retired; /* from its cgroups that are gone */
+	char path[PATH_MAX];	 /* the pod cgroup, from the hierarchy root */
+	long long working_set;	 /* bytes, read at walks (see walk.c); -1 = none */
+	bool files_stale;	 /* a cgroup of it changed: read its working set */
+	int live_cgroups;	 /* counted by the last walk */
+	int refs;		 /* cg_recs pointing here */
 	size_t snap_idx;
-	double gone_since;		/* unix s; 0 while it has cgroups */
+	double gone_since; /* unix s; 0 while it has cgroups */
 	struct pod_rec *next_same_hash;
 	struct pod_rec *next_expired;
 };
 
 struct cg_rec {
-	struct pm_cg_counts n;		/* what the sources read: first, a sink hands it out */
+	struct pm_cg_counts n; /* what the sources read: first, a sink hands it out */
 	__u64 cgid;
-	struct pod_rec *pod;		/* NULL: node overhead */
-	struct pm_oh_rec *grp;		/* its overhead group (not in a pod); NULL: "other" */
+	struct pod_rec *pod;   /* NULL: node overhead */
+	struct pm_oh_rec *grp; /* its overhead group (not in a pod); NULL: "other" */
 	char container_id[PM_CID_MAX + 1];
 	enum pm_runtime runtime;
-	__u64 procs;			/* cgroup.procs lines at the last walk */
-	long long working_set;		/* a container's, read at walks (see walk.c); -1 = none */
-	int *pids;			/* cgroup.procs at its last read */
+	__u64 procs;	       /* cgroup.procs lines at the last walk */
+	long long working_set; /* a container's, read at walks (see walk.c); -1 = none */
+	int *pids;	       /* cgroup.procs at its last read */
 	size_t n_pids, cap_pids;
-	bool files_read;		/* its files were read once */
-	__u64 files_oncpu_ns;		/* its CPU time and process starts then */
+	bool files_read;      /* its files were read once */
+	__u64 files_oncpu_ns; /* its CPU time and process starts then */
 	__u64 files_starts;
-	__u64 walk_gen;			/* last walk that found it */
-	bool dead;			/* not found by the last walk */
-	unsigned int dead_reads;	/* reads since, with no CPU holding any of it */
-	double tomb_since;		/* retired (totals folded into its pod) at; 0 = live */
-	bool parsed;			/* path classified (pod or not) */
+	__u64 walk_gen;		 /* last walk that found it */
+	bool dead;		 /* not found by the last walk */
+	unsigned int dead_reads; /* reads since, with no CPU holding any of it */
+	double tomb_since;	 /* retired (totals folded into its pod) at; 0 = live */
+	bool parsed;		 /* path classified (pod or not) */
 };
 
 /* An open source: its descriptor and its state. */
@@ -67,50 +67,50 @@ struct pm_source_inst {
 struct pm_collector {
 	pthread_mutex_t lock;
 	/* read without the lock, by /healthz and the watchdog */
-	_Atomic __u64 tick_end_ns;	/* monotonic; 0 before the first periodic tick */
-	_Atomic(const char *) phase;	/* what the collection is doing */
-	_Atomic __u64 phase_ns;		/* entered at */
+	_Atomic __u64 tick_end_ns;   /* monotonic; 0 before the first periodic tick */
+	_Atomic(const char *) phase; /* what the collection is doing */
+	_Atomic __u64 phase_ns;	     /* entered at */
 	atomic_bool stall_logged;
 	__u64 stall_ns;
-	struct pm_source_inst srcs[PM_MAX_SOURCES];	/* the signals present, in table order */
+	struct pm_source_inst srcs[PM_MAX_SOURCES]; /* the signals present, in table order */
 	int n_srcs;
-	const struct pm_source_inst *keeper;	/* keeps retired totals across restarts */
-	char gpu_devs[PM_GPU_MAX_DEVS][32];	/* device labels; index = pm_gpu_usage row */
+	const struct pm_source_inst *keeper; /* keeps retired totals across restarts */
+	char gpu_devs[PM_GPU_MAX_DEVS][32];  /* device labels; index = pm_gpu_usage row */
 	int n_gpu_devs;
-	struct pm_cuda_job *jobs;	/* pods' processes, from the last walk */
+	struct pm_cuda_job *jobs; /* pods' processes, from the last walk */
 	size_t n_jobs, cap_jobs;
-	struct u64map pid_cg;		/* pid -> cg_rec, from the last walk (NVML) */
+	struct u64map pid_cg; /* pid -> cg_rec, from the last walk (NVML) */
 	struct pm_kubemeta *meta;
-	size_t last_unknown;		/* pods without metadata at the last collection */
+	size_t last_unknown; /* pods without metadata at the last collection */
 	struct zombie_seen {
 		__u64 cgid;
 		struct pm_zombie_snap z;
-	} *zombies;			/* this read's */
+	} * zombies; /* this read's */
 	size_t n_zombies, cap_zombies;
-	char mem_root[PATH_MAX];	/* memory controller's hierarchy; "" = none */
+	char mem_root[PATH_MAX]; /* memory controller's hierarchy; "" = none */
 	bool mem_v2;
-	char cpu_root[PATH_MAX];	/* cpu controller's hierarchy (throttling); "" = none */
+	char cpu_root[PATH_MAX]; /* cpu controller's hierarchy (throttling); "" = none */
 	bool cpu_v2;
 	enum pm_hier hier;
-	char root[PATH_MAX];		/* hierarchy walked for cgroup ids */
-	struct u64map cgroups;		/* cgid -> cg_rec */
-	struct u64map pods;		/* hash(uid) -> pod_rec chain */
+	char root[PATH_MAX];   /* hierarchy walked for cgroup ids */
+	struct u64map cgroups; /* cgid -> cg_rec */
+	struct u64map pods;    /* hash(uid) -> pod_rec chain */
 	__u64 walk_gen;
-	bool walk_cpu;			/* a CPU source: a quiet cgroup's files are not read */
+	bool walk_cpu; /* a CPU source: a quiet cgroup's files are not read */
 	unsigned int ticks_since_walk;
 	bool unknown_seen;
-	struct pm_usage retired_overhead;	/* node overhead's gone cgroups: CPU time */
-	struct pm_overhead *oh;		/* node overhead by unit, slice, container */
+	struct pm_usage retired_overhead; /* node overhead's gone cgroups: CPU time */
+	struct pm_overhead *oh;		  /* node overhead by unit, slice, container */
 	int oh_top;
 	bool retired_full_warned;
-	__u64 retired_pods_ns;		/* of pods no longer tracked */
+	__u64 retired_pods_ns; /* of pods no longer tracked */
 	struct pm_agent_stats stats;
 	struct pm_snapshot *snap;
 	struct timespec snap_mono;
 	char proc_root[PATH_MAX];
-	struct pm_prices prices;	/* in use: configured, or split from the node price */
+	struct pm_prices prices; /* in use: configured, or split from the node price */
 	struct pm_node_capacity capacity;
-	struct pm_snapshot *cost_base;	/* the last periodic tick's: cost intervals start there */
+	struct pm_snapshot *cost_base; /* the last periodic tick's: cost intervals start there */
 	struct pm_detector *detector;
 	void (*report_stats)(void *ctx, struct pm_report_stats *st);
 	void *report_ctx;

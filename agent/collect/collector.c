@@ -12,13 +12,13 @@
 #include <podmeter/pin.h>
 #include "collect.h"
 
-#define WALK_EVERY_TICKS	5	/* also walked at once when an unknown id shows up */
-#define STALL_TICKS		5	/* no periodic tick for this many intervals: stalled ... */
-#define STALL_MIN_NS		(15 * 1000000000ULL)	/* ... and at least this long */
+#define WALK_EVERY_TICKS 5 /* also walked at once when an unknown id shows up */
+#define STALL_TICKS	 5 /* no periodic tick for this many intervals: stalled ... */
+#define STALL_MIN_NS	 (15 * 1000000000ULL) /* ... and at least this long */
 
 /* The signals, in the order they open and are read. */
 static const struct pm_source *const sources[] = {
-	&pm_source_cpu, &pm_source_mem, &pm_source_net, &pm_source_proc,
+	&pm_source_cpu, &pm_source_mem,	 &pm_source_net,  &pm_source_proc,
 	&pm_source_gpu, &pm_source_cuda, &pm_source_nvml,
 };
 
@@ -124,7 +124,7 @@ static void label(struct pm_collector *c, struct pm_snapshot *s)
 	size_t unknown;
 
 	if (!c->meta)
-		return;	/* not started yet */
+		return; /* not started yet */
 	unknown = kubemeta__label(c->meta, s);
 
 	if (unknown > c->last_unknown)
@@ -265,8 +265,8 @@ struct pm_snapshot *collector__fresh(void *collector)
 
 static bool has_kubepods(const char *root)
 {
-	return root[0] && (cgroupfs__has_dir(root, "kubepods.slice") ||
-			   cgroupfs__has_dir(root, "kubepods"));
+	return root[0] &&
+	       (cgroupfs__has_dir(root, "kubepods.slice") || cgroupfs__has_dir(root, "kubepods"));
 }
 
 /*
@@ -285,13 +285,15 @@ static int choose_hierarchy(struct pm_collector *c, const struct pm_config *cfg,
 			mode = PM_CG_V2;
 	}
 	if (mode == PM_CG_V2 && !fs->v2[0]) {
-		snprintf(err, errlen, "cgroup: no cgroup v2 hierarchy found; "
-				      "use --cgroup-mode v1 or --cgroup-root");
+		snprintf(err, errlen,
+			 "cgroup: no cgroup v2 hierarchy found; "
+			 "use --cgroup-mode v1 or --cgroup-root");
 		return -ENOENT;
 	}
 	if (mode == PM_CG_V1 && !fs->v1_cpuacct[0]) {
-		snprintf(err, errlen, "cgroup: no cgroup v1 hierarchy with cpuacct found; "
-				      "use --cgroup-mode v2 or --cgroup-root");
+		snprintf(err, errlen,
+			 "cgroup: no cgroup v1 hierarchy with cpuacct found; "
+			 "use --cgroup-mode v2 or --cgroup-root");
 		return -ENOENT;
 	}
 	c->hier = mode == PM_CG_V2 ? PM_HIER_V2 : PM_HIER_V1_CPUACCT;
@@ -363,10 +365,13 @@ static int setup_prices(struct pm_collector *c, const struct pm_config *cfg, cha
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	assemble__meminfo(cfg->collect.proc_root, &total, &avail);
-	cap->cpu_cores = cfg->prices.node_cpu_cores > 0 ? cfg->prices.node_cpu_cores : ncpu > 0 ? ncpu : 0;
-	cap->memory_bytes = cfg->prices.node_memory_bytes > 0 ? (double)cfg->prices.node_memory_bytes
-			    : total > 0		   ? (double)total
-						   : 0;
+	cap->cpu_cores = cfg->prices.node_cpu_cores > 0 ? cfg->prices.node_cpu_cores
+			 : ncpu > 0			? ncpu
+							: 0;
+	cap->memory_bytes = cfg->prices.node_memory_bytes > 0
+				    ? (double)cfg->prices.node_memory_bytes
+			    : total > 0 ? (double)total
+					: 0;
 	cap->gpus = (double)cfg->prices.node_gpus;
 	base.cpu_core_hour = cfg->prices.cpu_core_hour;
 	base.memory_gib_hour = cfg->prices.memory_gib_hour;
@@ -410,7 +415,7 @@ static int open_sources(struct pm_collector *c, const struct pm_source_env *env,
 		if (ret)
 			return ret;
 		if (!src)
-			continue;	/* an optional signal not here: it said why */
+			continue; /* an optional signal not here: it said why */
 		c->srcs[c->n_srcs++] = (struct pm_source_inst){ .ops = ops, .src = src };
 		if (!c->keeper && ops->keep_get) {
 			c->keeper = &c->srcs[c->n_srcs - 1];
@@ -531,8 +536,7 @@ bool collector__gpu_node(struct pm_collector *c)
 	       gpu__devices(gpu->src, names, PM_GPU_MAX_DEVS) > 0;
 }
 
-int collector__reload(struct pm_collector *c, const struct pm_config *cfg, char *err,
-		      size_t errlen)
+int collector__reload(struct pm_collector *c, const struct pm_config *cfg, char *err, size_t errlen)
 {
 	const struct pm_source_inst *s;
 	struct pm_node_capacity cap;

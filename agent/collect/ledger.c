@@ -13,14 +13,14 @@
 #include <podmeter/esc.h>
 #include "collect.h"
 
-#define POD_LINGER_S		120	/* a gone pod stays in snapshots this long */
-#define DEAD_READS		2	/* reads a dead cgroup is seen dead, unheld, before retiring */
-#define TOMB_S			60	/* a retired cgroup's id is remembered this long */
-#define AGE_MAX			256	/* cgroups forgotten a read at most: the rest go next time */
+#define POD_LINGER_S 120 /* a gone pod stays in snapshots this long */
+#define DEAD_READS   2	 /* reads a dead cgroup is seen dead, unheld, before retiring */
+#define TOMB_S	     60	 /* a retired cgroup's id is remembered this long */
+#define AGE_MAX	     256 /* cgroups forgotten a read at most: the rest go next time */
 
 __u64 ledger__uid_hash(const char *uid)
 {
-	__u64 h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	__u64 h = 0xcbf29ce484222325ULL; /* FNV-1a */
 
 	for (; *uid; uid++)
 		h = (h ^ (unsigned char)*uid) * 0x100000001b3ULL;
@@ -137,8 +137,7 @@ static void sink_oom(void *ctx, __u64 cgid, __u32 pid, const char *comm)
 	char ecomm[PM_ESC_BUF], euid[PM_ESC_BUF];
 
 	fprintf(stderr, "oom: pid %u (\"%s\") killed in %s%s\n", pid,
-		esc__str(ecomm, sizeof(ecomm), comm),
-		r && r->pod ? "pod " : "cgroup outside pods",
+		esc__str(ecomm, sizeof(ecomm), comm), r && r->pod ? "pod " : "cgroup outside pods",
 		r && r->pod ? esc__str(euid, sizeof(euid), r->pod->uid) : "");
 }
 
@@ -234,8 +233,10 @@ static void fold(struct pm_collector *c, struct pod_rec *pod, const struct pm_us
 		return;
 	err = c->keeper->ops->keep_set(c->keeper->src, pod ? pod->uid : "", kept);
 	if (err && !c->retired_full_warned) {
-		fprintf(stderr, "warning: %s: keep removed cgroups' totals: %s; a restart "
-				"would lose them\n", c->keeper->ops->name, strerror(-err));
+		fprintf(stderr,
+			"warning: %s: keep removed cgroups' totals: %s; a restart "
+			"would lose them\n",
+			c->keeper->ops->name, strerror(-err));
 		c->retired_full_warned = true;
 	}
 }
@@ -351,7 +352,7 @@ static void pod_free(struct pm_collector *c, struct pod_rec *p)
 		}
 	}
 	if (head)
-		u64map__put(&c->pods, h, head);	/* a replace: cannot fail */
+		u64map__put(&c->pods, h, head); /* a replace: cannot fail */
 	else
 		u64map__del(&c->pods, h);
 	c->retired_pods_ns += p->retired.oncpu_ns;

@@ -16,8 +16,8 @@
 #include <podmeter/esc.h>
 #include "collect.h"
 
-#define WALK_MAX_DEPTH		32
-#define WALK_REFRESH_EVERY	12	/* walks: a quiet cgroup's files read again */
+#define WALK_MAX_DEPTH	   32
+#define WALK_REFRESH_EVERY 12 /* walks: a quiet cgroup's files read again */
 
 /* Pod or node overhead, from the cgroup's path; once per cgroup. */
 void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
@@ -30,8 +30,10 @@ void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 		return;
 	err = podpath__parse(rel, &id);
 	if (err == -EINVAL)
-		fprintf(stderr, "warning: cgroup: malformed pod cgroup path \"%s\"; "
-				"counting it as node overhead\n", esc__str(erel, sizeof(erel), rel));
+		fprintf(stderr,
+			"warning: cgroup: malformed pod cgroup path \"%s\"; "
+			"counting it as node overhead\n",
+			esc__str(erel, sizeof(erel), rel));
 	if (err) {
 		r->parsed = true;
 		r->grp = overhead__ref(c->oh, rel);
@@ -39,7 +41,7 @@ void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 	}
 	r->pod = ledger__pod(c, &id);
 	if (!r->pod)
-		return;	/* out of memory: classified again next time */
+		return; /* out of memory: classified again next time */
 	r->parsed = true;
 	r->pod->refs++;
 	if (id.runtime == PM_RT_NONE && !r->pod->path[0])
@@ -105,8 +107,9 @@ static void add_jobs(struct pm_collector *c, struct cg_rec *r)
 			}
 			c->jobs = grown;
 		}
-		c->jobs[c->n_jobs++] = (struct pm_cuda_job){
-			.pid = r->pids[i], .cgid = r->cgid, .pod = ledger__uid_hash(r->pod->uid) };
+		c->jobs[c->n_jobs++] = (struct pm_cuda_job){ .pid = r->pids[i],
+							     .cgid = r->cgid,
+							     .pod = ledger__uid_hash(r->pod->uid) };
 		u64map__put(&c->pid_cg, (uint64_t)r->pids[i], r);
 	}
 }
@@ -218,8 +221,7 @@ static void read_throttling(const struct pm_collector *c, struct cg_rec *r, cons
  */
 static bool files_due(const struct pm_collector *c, const struct cg_rec *r)
 {
-	return !c->walk_cpu || !r->files_read ||
-	       r->n.total.oncpu_ns != r->files_oncpu_ns ||
+	return !c->walk_cpu || !r->files_read || r->n.total.oncpu_ns != r->files_oncpu_ns ||
 	       r->n.total.starts != r->files_starts ||
 	       (c->walk_gen + r->cgid) % WALK_REFRESH_EVERY == 0;
 }

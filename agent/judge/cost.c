@@ -60,12 +60,12 @@ static double grown(uint64_t now, uint64_t then)
 
 /* What one pod was allocated over @dt seconds. */
 struct pod_alloc {
-	double cpu_core_s;	/* core-seconds */
-	double mem_byte_s;	/* byte-seconds */
-	double gpu_s;		/* GPU-seconds */
+	double cpu_core_s; /* core-seconds */
+	double mem_byte_s; /* byte-seconds */
+	double gpu_s;	   /* GPU-seconds */
 	double cpu_waste_core_s;
 	double mem_waste_byte_s;
-	double gpu_waste_s;	/* requested GPUs that saw no launch and no driver call */
+	double gpu_waste_s; /* requested GPUs that saw no launch and no driver call */
 	double egress_bytes[PM_NET_CLASSES];
 };
 
@@ -134,13 +134,12 @@ static void price_pod(const struct pm_prices *p, const struct pod_alloc *a,
 	for (k = 0; k < PM_NET_CLASSES; k++)
 		net += a->egress_bytes[k] / PM_GIB * p->egress_gib[k];
 	ps->cost_dollars[PM_RES_CPU] += a->cpu_core_s / S_PER_HOUR * p->cpu_core_hour;
-	ps->cost_dollars[PM_RES_MEMORY] +=
-		a->mem_byte_s / PM_GIB / S_PER_HOUR * p->memory_gib_hour;
+	ps->cost_dollars[PM_RES_MEMORY] += a->mem_byte_s / PM_GIB / S_PER_HOUR * p->memory_gib_hour;
 	ps->cost_dollars[PM_RES_GPU] += a->gpu_s / S_PER_HOUR * p->gpu_hour;
 	ps->cost_dollars[PM_RES_NETWORK] += net;
 	ps->waste_dollars[PM_RES_CPU] += a->cpu_waste_core_s / S_PER_HOUR * p->cpu_core_hour;
-	ps->waste_dollars[PM_RES_MEMORY] +=
-		a->mem_waste_byte_s / PM_GIB / S_PER_HOUR * p->memory_gib_hour;
+	ps->waste_dollars[PM_RES_MEMORY] += a->mem_waste_byte_s / PM_GIB / S_PER_HOUR *
+					    p->memory_gib_hour;
 	ps->waste_dollars[PM_RES_GPU] += a->gpu_waste_s / S_PER_HOUR * p->gpu_hour;
 }
 
@@ -228,19 +227,19 @@ void cost__advance(const struct pm_prices *p, const struct pm_node_capacity *cap
 	price_overhead(p, base, s, dt);
 	if (!base)
 		return;
-	s->node_idle_cost_dollars[PM_RES_CPU] +=
-		idle(cap->cpu_cores, cpu, dt) / S_PER_HOUR * p->cpu_core_hour;
-	s->node_idle_cost_dollars[PM_RES_MEMORY] +=
-		idle(cap->memory_bytes, mem, dt) / PM_GIB / S_PER_HOUR * p->memory_gib_hour;
-	s->node_idle_cost_dollars[PM_RES_GPU] +=
-		idle(cap->gpus, gpu, dt) / S_PER_HOUR * p->gpu_hour;
+	s->node_idle_cost_dollars[PM_RES_CPU] += idle(cap->cpu_cores, cpu, dt) / S_PER_HOUR *
+						 p->cpu_core_hour;
+	s->node_idle_cost_dollars[PM_RES_MEMORY] += idle(cap->memory_bytes, mem, dt) / PM_GIB /
+						    S_PER_HOUR * p->memory_gib_hour;
+	s->node_idle_cost_dollars[PM_RES_GPU] += idle(cap->gpus, gpu, dt) / S_PER_HOUR *
+						 p->gpu_hour;
 	oh_cpu = s->node_cpu_overhead_seconds - base->node_cpu_overhead_seconds;
 	if (oh_cpu > 0)
 		s->node_overhead_cost_dollars[PM_RES_CPU] += oh_cpu / S_PER_HOUR * p->cpu_core_hour;
 	if (s->node_memory_overhead_bytes > 0)
-		s->node_overhead_cost_dollars[PM_RES_MEMORY] +=
-			s->node_memory_overhead_bytes * dt / PM_GIB / S_PER_HOUR *
-			p->memory_gib_hour;
+		s->node_overhead_cost_dollars[PM_RES_MEMORY] += s->node_memory_overhead_bytes * dt /
+								PM_GIB / S_PER_HOUR *
+								p->memory_gib_hour;
 }
 
 static void keep_max(double *now, const double *before, int n)
@@ -269,8 +268,8 @@ void cost__keep_monotonic(const struct pm_snapshot *prev, struct pm_snapshot *s)
 	keep_max(s->node_idle_cost_dollars, prev->node_idle_cost_dollars, PM_RES_NETWORK);
 	keep_max(s->node_overhead_cost_dollars, prev->node_overhead_cost_dollars, PM_RES_GPU);
 	for (i = 0; i < s->n_overhead; i++) {
-		const struct pm_overhead_snap *bg =
-			snapshot__overhead(prev, s->overhead[i].kind, s->overhead[i].name);
+		const struct pm_overhead_snap *bg = snapshot__overhead(prev, s->overhead[i].kind,
+								       s->overhead[i].name);
 
 		if (bg)
 			keep_max(s->overhead[i].cost_dollars, bg->cost_dollars, PM_RES_GPU);

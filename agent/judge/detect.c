@@ -31,11 +31,11 @@
 #include <podmeter/cost.h>
 #include <podmeter/model.h>
 
-#define RS_CPU_FLOOR	0.01		/* cores */
-#define RS_MEM_FLOOR	(20.0 * 1048576)
-#define RS_CONF_S	86400.0		/* confidence 0.5 after a day observed */
-#define HOURS_MONTH	730.0
-#define DAY_SLOTS	24		/* cfg->season_slot_s is an hour of the pods' day */
+#define RS_CPU_FLOOR 0.01 /* cores */
+#define RS_MEM_FLOOR (20.0 * 1048576)
+#define RS_CONF_S    86400.0 /* confidence 0.5 after a day observed */
+#define HOURS_MONTH  730.0
+#define DAY_SLOTS    24 /* cfg->season_slot_s is an hour of the pods' day */
 
 /* A container's right-sizing state: its CPU rates, its highest working set. */
 struct det_ctr {
@@ -44,42 +44,42 @@ struct det_ctr {
 	double mem_peak;
 	double first_seen;
 	uint64_t last_cpu_ns;
-	bool primed;		/* last_cpu_ns holds a sample */
+	bool primed; /* last_cpu_ns holds a sample */
 };
 
 /* A detector's last alarm: what it said, when, and the value it judged. */
 struct det_alarm {
 	struct pm_anomaly_result res;
-	double at;		/* 0 = none */
+	double at; /* 0 = none */
 	double value;
 };
 
 struct det_pod {
 	char uid[PM_UID_LEN + 1];
 	double first_seen;
-	double last_busy;	/* idle thresholds exceeded */
-	double last_work;	/* above the background floor, or traffic */
-	double last_gpu_work;	/* a launch, a DRM job or a driver call */
-	double held_since;	/* holding memory or GPU memory, continuously; 0 = not */
-	double gpu_held_since;	/* holding GPU memory; 0 = not */
-	double orphan_since;	/* unlisted with processes; 0 = not */
-	double zombies_since;	/* unreaped children present; 0 = none */
-	double cost_at_busy;	/* its total cost at the last busy interval */
-	double cpu_max;		/* highest CPU rate (cores) since last busy */
-	double net_max;		/* highest traffic (bytes/s) since last busy */
-	struct pm_pod_model *model;	/* NULL until its first periodic interval */
-	double last_model_t;	/* time and counters of the last model sample */
+	double last_busy;	    /* idle thresholds exceeded */
+	double last_work;	    /* above the background floor, or traffic */
+	double last_gpu_work;	    /* a launch, a DRM job or a driver call */
+	double held_since;	    /* holding memory or GPU memory, continuously; 0 = not */
+	double gpu_held_since;	    /* holding GPU memory; 0 = not */
+	double orphan_since;	    /* unlisted with processes; 0 = not */
+	double zombies_since;	    /* unreaped children present; 0 = none */
+	double cost_at_busy;	    /* its total cost at the last busy interval */
+	double cpu_max;		    /* highest CPU rate (cores) since last busy */
+	double net_max;		    /* highest traffic (bytes/s) since last busy */
+	struct pm_pod_model *model; /* NULL until its first periodic interval */
+	double last_model_t;	    /* time and counters of the last model sample */
 	uint64_t last_cpu_ns;
 	double last_cost;
 	uint64_t anomalies;
-	struct det_alarm cost_alarm, cpu_alarm;	/* the last of each */
+	struct det_alarm cost_alarm, cpu_alarm; /* the last of each */
 	struct det_ctr *ctrs;
 	size_t n_ctrs;
 };
 
 struct pm_detector {
 	struct pm_detect_cfg cfg;
-	struct det_pod *pods;	/* sorted by uid */
+	struct det_pod *pods; /* sorted by uid */
 	size_t n;
 	struct pm_snapshot *prev;
 };
@@ -174,14 +174,15 @@ static double rate(uint64_t now, uint64_t then, double dt)
 
 /* One interval of @p (from @b, NULL when new) moves its times of activity. */
 static void observe(const struct pm_detect_cfg *cfg, struct det_pod *st,
-		    const struct pm_pod_snap *b, const struct pm_pod_snap *p, double now,
-		    double dt, bool kubelet_listed)
+		    const struct pm_pod_snap *b, const struct pm_pod_snap *p, double now, double dt,
+		    bool kubelet_listed)
 {
 	double cpu = b ? rate(p->cpu_ns, b->cpu_ns, dt) / 1e9 : 0;
 	double net = b ? rate(net_bytes(p), net_bytes(b), dt) : 0;
 	bool gpu = b && gpu_work(p) > gpu_work(b);
-	double floor = p->cpu_request_milli > 0 ? p->cpu_request_milli / 1000.0 * cfg->idle_cpu_ratio
-						: cfg->idle_cpu_cores;
+	double floor = p->cpu_request_milli > 0
+			       ? p->cpu_request_milli / 1000.0 * cfg->idle_cpu_ratio
+			       : cfg->idle_cpu_cores;
 	bool holds = (p->working_set_bytes > 0 &&
 		      (uint64_t)p->working_set_bytes >= cfg->zombie_memory_bytes) ||
 		     p->cuda.memory_bytes > 0;
@@ -204,8 +205,9 @@ static void observe(const struct pm_detect_cfg *cfg, struct det_pod *st,
 	if (gpu)
 		st->last_gpu_work = now;
 	st->held_since = holds ? (st->held_since ? st->held_since : now) : 0;
-	st->gpu_held_since = p->cuda.memory_bytes > 0 ? (st->gpu_held_since ? st->gpu_held_since : now)
-						      : 0;
+	st->gpu_held_since = p->cuda.memory_bytes > 0
+				     ? (st->gpu_held_since ? st->gpu_held_since : now)
+				     : 0;
 	st->orphan_since = kubelet_listed && !p->has_meta && p->processes
 				   ? (st->orphan_since ? st->orphan_since : now)
 				   : 0;
@@ -287,8 +289,8 @@ static struct det_ctr *ctr_state(struct det_pod *st, const char *id, double now)
 	return c;
 }
 
-static void note_alarm(struct det_pod *st, struct det_alarm *a,
-		       const struct pm_anomaly_result *res, double value, double now)
+static void note_alarm(struct det_pod *st, struct det_alarm *a, const struct pm_anomaly_result *res,
+		       double value, double now)
 {
 	if (!res->alarm)
 		return;
@@ -299,8 +301,7 @@ static void note_alarm(struct det_pod *st, struct det_alarm *a,
 }
 
 /* Containers' right-sizing state: CPU rate into each one's sketch, peak working set. */
-static int learn_containers(struct det_pod *st, const struct pm_pod_snap *p, double now,
-			    double dt)
+static int learn_containers(struct det_pod *st, const struct pm_pod_snap *p, double now, double dt)
 {
 	struct det_ctr *c;
 	size_t i;
@@ -385,10 +386,11 @@ static void right_size(const struct pm_detect_cfg *cfg, const struct det_pod *st
 		cs->rec_memory_bytes = mem;
 		cs->rec_confidence = (now - c->first_seen) / (now - c->first_seen + RS_CONF_S);
 		if (cs->cpu_request_milli >= 0)
-			save += (cs->cpu_request_milli / 1000.0 - cpu) * price[PM_RES_CPU] * HOURS_MONTH;
+			save += (cs->cpu_request_milli / 1000.0 - cpu) * price[PM_RES_CPU] *
+				HOURS_MONTH;
 		if (cs->memory_request_bytes >= 0)
-			save += (cs->memory_request_bytes - mem) / PM_GIB *
-				price[PM_RES_MEMORY] * HOURS_MONTH;
+			save += (cs->memory_request_bytes - mem) / PM_GIB * price[PM_RES_MEMORY] *
+				HOURS_MONTH;
 	}
 	p->savings_dollars_month = save;
 }
@@ -425,8 +427,8 @@ static int anomaly_finding(struct pm_pod_snap *p, const struct det_alarm *a, con
 	return 0;
 }
 
-static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st,
-		 struct pm_pod_snap *p, double now)
+static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st, struct pm_pod_snap *p,
+		 double now)
 {
 	double w = cfg->window_s, t;
 	struct pm_finding_snap *f;
@@ -472,9 +474,10 @@ static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st,
 		f = finding(p, "zombie-workload", t, now, w);
 		if (!f)
 			return -ENOMEM;
-		snprintf(f->detail, sizeof(f->detail),
-			 "holds %.0f MiB and did no work (CPU under %g cores, no traffic) for %.0f s",
-			 fmax(p->working_set_bytes, 0) / 1048576.0, cfg->zombie_cpu_cores, now - t);
+		snprintf(
+			f->detail, sizeof(f->detail),
+			"holds %.0f MiB and did no work (CPU under %g cores, no traffic) for %.0f s",
+			fmax(p->working_set_bytes, 0) / 1048576.0, cfg->zombie_cpu_cores, now - t);
 		attr(f, "working_set_bytes", "%.0f", (double)fmax(p->working_set_bytes, 0));
 		attr(f, "cpu_max_cores", "%.4f", st->cpu_max);
 	}
@@ -499,8 +502,7 @@ static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st,
 	return 0;
 }
 
-int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed,
-		 bool periodic)
+int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed, bool periodic)
 {
 	struct det_pod *next = calloc(s->n_pods ? s->n_pods : 1, sizeof(*next));
 	double dt = d->prev ? s->mono - d->prev->mono : 0;
@@ -514,9 +516,9 @@ int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_list
 		const struct pm_pod_snap *b = snapshot__pod(d->prev, p->uid);
 
 		for (c = 1; j < d->n && (c = strcmp(d->pods[j].uid, p->uid)) < 0;)
-			pod_state_free(&d->pods[j++]);	/* gone */
+			pod_state_free(&d->pods[j++]); /* gone */
 		if (!c) {
-			next[i] = d->pods[j];	/* its models move along */
+			next[i] = d->pods[j]; /* its models move along */
 			memset(&d->pods[j++], 0, sizeof(d->pods[0]));
 		}
 		if (c || !b) {

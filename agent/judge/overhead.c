@@ -15,27 +15,27 @@
 
 struct pm_oh_rec {
 	struct pm_oh_group g;
-	char *path;			/* its own cgroup, from the hierarchy's root */
+	char *path; /* its own cgroup, from the hierarchy's root */
 	uint64_t retired_ns;
 	uint64_t retired_net[2];
-	uint64_t live_ns;		/* this snapshot's */
+	uint64_t live_ns; /* this snapshot's */
 	uint64_t live_net[2];
-	long long working_set;		/* at the last walk; -1 = none */
-	int refs;			/* cgroups (live or remembered) in it */
-	double gone_since;		/* unix s; 0 while it has cgroups */
+	long long working_set; /* at the last walk; -1 = none */
+	int refs;	       /* cgroups (live or remembered) in it */
+	double gone_since;     /* unix s; 0 while it has cgroups */
 	uint64_t key;
 	struct pm_oh_rec *next_same_hash;
 };
 
 struct pm_overhead {
-	struct u64map groups;		/* hash(kind, name) -> chain */
+	struct u64map groups; /* hash(kind, name) -> chain */
 	size_t n;
 	uint64_t gone_net[2];
 };
 
 static uint64_t oh_hash(int kind, const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)kind;	/* FNV-1a */
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)kind; /* FNV-1a */
 
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
@@ -167,7 +167,7 @@ static void oh_drop(struct pm_overhead *o, struct pm_oh_rec *g)
 		}
 	}
 	if (head)
-		u64map__put(&o->groups, g->key, head);	/* a replace: cannot fail */
+		u64map__put(&o->groups, g->key, head); /* a replace: cannot fail */
 	else
 		u64map__del(&o->groups, g->key);
 	o->gone_net[0] += g->retired_net[0];
@@ -192,7 +192,7 @@ static void oh_age(struct pm_overhead *o, double now)
 			if (!g->gone_since)
 				g->gone_since = now;
 			else if (now - g->gone_since > PM_OH_LINGER_S && n < 256)
-				expired[n++] = g;	/* the rest go next time */
+				expired[n++] = g; /* the rest go next time */
 		}
 	}
 	for (i = 0; i < n; i++)

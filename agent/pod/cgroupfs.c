@@ -17,9 +17,8 @@
 
 /* The v1 controllers a "cgroup" mount's super options may name (v1 is frozen). */
 static const char *const cgroupfs_v1_controllers[] = {
-	"cpu",	   "cpuacct", "cpuset",	   "memory", "devices", "freezer", "net_cls",
-	"net_prio", "blkio",   "perf_event", "hugetlb", "pids",	"rdma",	   "misc",
-	"debug",
+	"cpu",	 "cpuacct",    "cpuset",  "memory", "devices", "freezer", "net_cls", "net_prio",
+	"blkio", "perf_event", "hugetlb", "pids",   "rdma",    "misc",	  "debug",
 };
 
 static bool cgroupfs_is_controller(const char *opt)
@@ -287,8 +286,8 @@ static bool cgroupfs_v2_has(const char *v2, const char *ctl)
 	return found;
 }
 
-int cgroupfs__controller_root(const struct pm_cgroupfs *fs, const char *ctl, char *out,
-			      size_t len, bool *v2)
+int cgroupfs__controller_root(const struct pm_cgroupfs *fs, const char *ctl, char *out, size_t len,
+			      bool *v2)
 {
 	int i;
 

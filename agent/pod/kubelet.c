@@ -20,15 +20,15 @@
 #include <podmeter/kubelet.h>
 #include <podmeter/quantity.h>
 
-#define KL_MAX_DEPTH	64		/* a pod is about 20 deep (managedFields) */
-#define KL_PIECE	(64u << 10)	/* fed to yajl at most this much at a time */
-#define KL_MAX_TOKEN	(16u << 20)	/* bytes without an event: one token, buffered */
-#define KL_QTY_LEN	64
-#define KL_HASH_LEN	(PM_LABEL_VALUE_MAX + 1)
+#define KL_MAX_DEPTH 64		 /* a pod is about 20 deep (managedFields) */
+#define KL_PIECE     (64u << 10) /* fed to yajl at most this much at a time */
+#define KL_MAX_TOKEN (16u << 20) /* bytes without an event: one token, buffered */
+#define KL_QTY_LEN   64
+#define KL_HASH_LEN  (PM_LABEL_VALUE_MAX + 1)
 
 enum kl_ctx {
-	KL_TOP,		/* before the document */
-	KL_ROOT,	/* the PodList */
+	KL_TOP,	 /* before the document */
+	KL_ROOT, /* the PodList */
 	KL_ITEMS,
 	KL_POD,
 	KL_META,
@@ -51,10 +51,10 @@ enum kl_type { KL_OBJ, KL_ARR, KL_STR, KL_BOOL };
 
 /* What a value of the wrong type, or a second one for the same key, costs. */
 enum kl_strict {
-	KL_IGNORE,	/* nothing: treated as absent (a duplicate: the last wins) */
-	KL_BAD_REF,	/* the owner reference is unusable */
-	KL_BAD_POD,	/* the pod is skipped */
-	KL_BAD_DOC,	/* the body is no PodList */
+	KL_IGNORE,  /* nothing: treated as absent (a duplicate: the last wins) */
+	KL_BAD_REF, /* the owner reference is unusable */
+	KL_BAD_POD, /* the pod is skipped */
+	KL_BAD_DOC, /* the body is no PodList */
 };
 
 enum kl_res { KL_CPU, KL_MEMORY, KL_GPU };
@@ -67,18 +67,18 @@ typedef void (*kl_take)(struct pm_kubelet_parser *p, const struct kl_field *f, c
 
 struct kl_field {
 	enum kl_ctx in;
-	const char *key;	/* NULL: every element of the array */
+	const char *key; /* NULL: every element of the array */
 	enum kl_type type;
 	enum kl_strict strict;
-	enum kl_ctx child;	/* objects and arrays */
-	kl_take take;		/* strings and booleans */
+	enum kl_ctx child; /* objects and arrays */
+	kl_take take;	   /* strings and booleans */
 	int arg;
 };
 
 struct kl_frame {
 	enum kl_ctx ctx;
-	const struct kl_field *next;	/* what the next value is; NULL: not read */
-	uint64_t seen;			/* fields met in this object, by row */
+	const struct kl_field *next; /* what the next value is; NULL: not read */
+	uint64_t seen;		     /* fields met in this object, by row */
 };
 
 struct kl_status {
@@ -91,30 +91,30 @@ struct kl_pod {
 	struct pm_pod_meta m;
 	size_t cap;
 	bool bad, has_meta, has_spec, has_ctrs, has_uid, has_ns, has_name;
-	bool owned;			/* the controlling reference was met */
-	char hash[KL_HASH_LEN];		/* pod-template-hash */
+	bool owned;		/* the controlling reference was met */
+	char hash[KL_HASH_LEN]; /* pod-template-hash */
 	bool has_hash;
-	char label_key[PM_LABEL_KEY_MAX + 1];	/* the label whose value comes next */
+	char label_key[PM_LABEL_KEY_MAX + 1]; /* the label whose value comes next */
 	bool label_key_ok;
 	size_t cap_labels;
 	struct {
 		char kind[64], name[254];
 		bool controller, bad, has_kind, has_name;
 	} ref;
-	struct pm_container_meta *ctr;	/* the container being read; NULL: over the cap */
+	struct pm_container_meta *ctr; /* the container being read; NULL: over the cap */
 	bool ctr_named;
-	struct kl_status st;		/* the container status being read */
+	struct kl_status st; /* the container status being read */
 };
 
 struct pm_kubelet_parser {
 	yajl_handle yajl;
 	struct kl_frame stack[KL_MAX_DEPTH];
-	int depth;		/* frames in stack */
-	int skip;		/* levels inside a value not read */
-	size_t offset;		/* bytes fed before this piece */
-	size_t quiet;		/* bytes fed since the last event */
+	int depth;     /* frames in stack */
+	int skip;      /* levels inside a value not read */
+	size_t offset; /* bytes fed before this piece */
+	size_t quiet;  /* bytes fed since the last event */
 	bool items_seen;
-	const char *const *want;	/* the labels kept; NULL: the first that fit */
+	const char *const *want; /* the labels kept; NULL: the first that fit */
 	size_t n_want;
 	struct kl_pod pod;
 	struct kl_status *statuses;
@@ -193,8 +193,10 @@ static void take_kind(struct pm_kubelet_parser *p, const struct kl_field *f, con
 		kl_fail(p, -EINVAL, "not a PodList (kind \"%s\")", kl_quote(s, len, q, sizeof(q)));
 }
 
-#define KL_FIELD(member) { offsetof(struct pm_pod_meta, member), \
-			  sizeof(((struct pm_pod_meta *)0)->member) }
+#define KL_FIELD(member)                                                                           \
+	{                                                                                          \
+		offsetof(struct pm_pod_meta, member), sizeof(((struct pm_pod_meta *)0)->member)    \
+	}
 
 /* A string of the pod, into its field; too long or not text: malformed. */
 static void take_pod_str(struct pm_kubelet_parser *p, const struct kl_field *f, const char *s,
@@ -203,11 +205,8 @@ static void take_pod_str(struct pm_kubelet_parser *p, const struct kl_field *f, 
 	static const struct {
 		size_t off, size;
 	} dst[] = {
-		KL_FIELD(uid),
-		KL_FIELD(namespace_),
-		KL_FIELD(name),
-		KL_FIELD(node),
-		KL_FIELD(phase),
+		KL_FIELD(uid),	KL_FIELD(namespace_), KL_FIELD(name),
+		KL_FIELD(node), KL_FIELD(phase),
 	};
 	struct kl_pod *pod = &p->pod;
 	bool *required[] = { &pod->has_uid, &pod->has_ns, &pod->has_name, NULL, NULL };
@@ -345,7 +344,7 @@ static void take_qty(struct pm_kubelet_parser *p, const struct kl_field *f, cons
 	else if (f->arg == KL_MEMORY)
 		r->memory_bytes = v;
 	else
-		r->gpus = kubelet__qty_add(r->gpus, v);	/* nvidia.com + amd.com */
+		r->gpus = kubelet__qty_add(r->gpus, v); /* nvidia.com + amd.com */
 }
 
 /* "containerd://<hex>", "cri-o://<hex>", "docker://<hex>" -> "<hex>" */
@@ -368,7 +367,7 @@ static void take_status(struct pm_kubelet_parser *p, const struct kl_field *f, c
 		}
 	}
 	if (id == s)
-		len = 0;	/* no runtime prefix: no id */
+		len = 0; /* no runtime prefix: no id */
 	else
 		len -= id - s;
 	if (len > PM_CID_MAX)
@@ -377,12 +376,24 @@ static void take_status(struct pm_kubelet_parser *p, const struct kl_field *f, c
 		st->id[0] = '\0';
 }
 
-#define OBJ(in, key, strict, child) { in, key, KL_OBJ, strict, child, NULL, 0 }
-#define ARR(in, key, strict, child) { in, key, KL_ARR, strict, child, NULL, 0 }
-#define STR(in, key, strict, take, arg) { in, key, KL_STR, strict, KL_TOP, take, arg }
-#define BOOL(in, key, strict, take, arg) { in, key, KL_BOOL, strict, KL_TOP, take, arg }
+#define OBJ(in, key, strict, child)                                                                \
+	{                                                                                          \
+		in, key, KL_OBJ, strict, child, NULL, 0                                            \
+	}
+#define ARR(in, key, strict, child)                                                                \
+	{                                                                                          \
+		in, key, KL_ARR, strict, child, NULL, 0                                            \
+	}
+#define STR(in, key, strict, take, arg)                                                            \
+	{                                                                                          \
+		in, key, KL_STR, strict, KL_TOP, take, arg                                         \
+	}
+#define BOOL(in, key, strict, take, arg)                                                           \
+	{                                                                                          \
+		in, key, KL_BOOL, strict, KL_TOP, take, arg                                        \
+	}
 
-static const char kl_any[] = "";	/* a key: any key */
+static const char kl_any[] = ""; /* a key: any key */
 
 static const struct kl_field kl_fields[] = {
 	OBJ(KL_TOP, NULL, KL_BAD_DOC, KL_ROOT),
@@ -439,8 +450,8 @@ static const struct kl_field *kl_field(enum kl_ctx ctx, const char *key, size_t 
 	for (i = 0; i < KL_NFIELDS; i++) {
 		const struct kl_field *f = &kl_fields[i];
 
-		if (f->in == ctx && (key ? f->key && (f->key == kl_any || kl_is(key, len, f->key)) :
-					   !f->key))
+		if (f->in == ctx &&
+		    (key ? f->key && (f->key == kl_any || kl_is(key, len, f->key)) : !f->key))
 			return f;
 	}
 	return NULL;
@@ -601,14 +612,10 @@ static const struct {
 	void (*begin)(struct pm_kubelet_parser *p);
 	void (*end)(struct pm_kubelet_parser *p);
 } kl_ctxs[KL_NCTX] = {
-	[KL_ITEMS] = { kl_items_begin, NULL },
-	[KL_POD] = { kl_pod_begin, kl_pod_end },
-	[KL_META] = { kl_meta_begin, NULL },
-	[KL_OWNER] = { kl_ref_begin, kl_ref_end },
-	[KL_SPEC] = { kl_spec_begin, NULL },
-	[KL_CTRS] = { kl_ctrs_begin, NULL },
-	[KL_CTR] = { kl_ctr_begin, kl_ctr_end },
-	[KL_CSTAT] = { kl_status_begin, kl_status_end },
+	[KL_ITEMS] = { kl_items_begin, NULL },	 [KL_POD] = { kl_pod_begin, kl_pod_end },
+	[KL_META] = { kl_meta_begin, NULL },	 [KL_OWNER] = { kl_ref_begin, kl_ref_end },
+	[KL_SPEC] = { kl_spec_begin, NULL },	 [KL_CTRS] = { kl_ctrs_begin, NULL },
+	[KL_CTR] = { kl_ctr_begin, kl_ctr_end }, [KL_CSTAT] = { kl_status_begin, kl_status_end },
 };
 
 /* ---- yajl events ---- */
@@ -629,12 +636,13 @@ static void kl_wrong(struct pm_kubelet_parser *p, const struct kl_field *f)
 {
 	switch (f->strict) {
 	case KL_BAD_DOC:
-		kl_fail(p, -EINVAL, f->in == KL_TOP ? "not a PodList (not a JSON object)" :
-			"not a PodList (\"items\" is not one array)");
+		kl_fail(p, -EINVAL,
+			f->in == KL_TOP ? "not a PodList (not a JSON object)"
+					: "not a PodList (\"items\" is not one array)");
 		break;
 	case KL_BAD_POD:
 		if (f->in == KL_ITEMS)
-			p->skipped++;	/* no pod begun */
+			p->skipped++; /* no pod begun */
 		else
 			p->pod.bad = true;
 		break;

@@ -26,12 +26,12 @@
  * longer than MAX_BODY (250 pods of 1.5 MiB, etcd's largest object, are
  * about 375 MiB).
  */
-#define MAX_BODY	(1ull << 30)
-#define TIMEOUT_MS	120000L
-#define LOW_SPEED	1024L
-#define LOW_SPEED_S	10L
+#define MAX_BODY    (1ull << 30)
+#define TIMEOUT_MS  120000L
+#define LOW_SPEED   1024L
+#define LOW_SPEED_S 10L
 /* A refresh asked for by an unknown pod waits this long, or twice the last one. */
-#define POKE_GAP_MS	1000
+#define POKE_GAP_MS 1000
 
 struct pm_kubemeta {
 	pthread_t thread;
@@ -39,12 +39,12 @@ struct pm_kubemeta {
 	pthread_cond_t wake;
 	bool stop, poked, started;
 	struct pm_config cfg;
-	struct pm_pod_meta *pods;	/* the last good list */
+	struct pm_pod_meta *pods; /* the last good list */
 	size_t n_pods;
 	uint64_t errors;
-	bool failing;			/* for one log line per state change */
-	bool listed;			/* a kubelet list is in hand: unlisted pods are orphans */
-	int n_label_keys;		/* --report-labels, split */
+	bool failing;	  /* for one log line per state change */
+	bool listed;	  /* a kubelet list is in hand: unlisted pods are orphans */
+	int n_label_keys; /* --report-labels, split */
 	char label_keys[PM_POD_LABELS][PM_LABEL_KEY_MAX + 1];
 };
 
@@ -69,7 +69,7 @@ static size_t fetch_write(char *ptr, size_t size, size_t n, void *arg)
 	s->bytes += len;
 	if (s->bytes > MAX_BODY) {
 		s->too_long = true;
-		return 0;	/* aborts the transfer */
+		return 0; /* aborts the transfer */
 	}
 	if (kubelet__parser_feed(s->parser, ptr, len)) {
 		s->parse_failed = true;
@@ -202,8 +202,8 @@ static void state_change(struct pm_kubemeta *k, bool failing, const char *why)
 }
 
 /* The kubelet's list, parsed as it arrives. */
-static int list_pods(struct pm_kubemeta *k, struct pm_pod_meta **pods, size_t *n,
-		     size_t *skipped, char *err, size_t errlen)
+static int list_pods(struct pm_kubemeta *k, struct pm_pod_meta **pods, size_t *n, size_t *skipped,
+		     char *err, size_t errlen)
 {
 	const char *keys[PM_POD_LABELS];
 	struct pm_kubelet_parser *parser;
@@ -215,7 +215,7 @@ static int list_pods(struct pm_kubemeta *k, struct pm_pod_meta **pods, size_t *n
 	}
 	for (i = 0; i < k->n_label_keys; i++)
 		keys[i] = k->label_keys[i];
-	kubelet__parser_labels(parser, keys, k->n_label_keys);	/* the ones reports name */
+	kubelet__parser_labels(parser, keys, k->n_label_keys); /* the ones reports name */
 	ret = fetch(&k->cfg, parser, err, errlen);
 	if (!ret || ret == -EINVAL)
 		ret = kubelet__parser_finish(parser, pods, n, skipped, err, errlen);
@@ -239,8 +239,10 @@ static void refresh(struct pm_kubemeta *k)
 		return;
 	}
 	if (skipped)
-		fprintf(stderr, "warning: kubelet: %zu pods in /pods malformed or past podmeter's "
-				"limits; labelled from their cgroups only\n", skipped);
+		fprintf(stderr,
+			"warning: kubelet: %zu pods in /pods malformed or past podmeter's "
+			"limits; labelled from their cgroups only\n",
+			skipped);
 	publish(k, pods, n);
 	state_change(k, false, NULL);
 }

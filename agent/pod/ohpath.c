@@ -10,8 +10,8 @@
 #include <podmeter/esc.h>
 #include <podmeter/ohpath.h>
 
-#define OH_ID_MIN	12	/* hex digits an id needs to be taken for a container id */
-#define OH_ID_MAX	128
+#define OH_ID_MIN 12 /* hex digits an id needs to be taken for a container id */
+#define OH_ID_MAX 128
 
 struct seg {
 	const char *s;
@@ -23,10 +23,8 @@ static const struct {
 	const char *prefix;
 	const char *runtime;
 } oh_scopes[] = {
-	{ "docker-", "docker" },
-	{ "libpod-", "podman" },
-	{ "nerdctl-", "nerdctl" },
-	{ "cri-containerd-", "containerd" },
+	{ "docker-", "docker" },   { "libpod-", "podman" },
+	{ "nerdctl-", "nerdctl" }, { "cri-containerd-", "containerd" },
 	{ "crio-", "crio" },
 };
 
@@ -97,8 +95,8 @@ static const char *container_scope(struct seg a, struct seg *id)
 }
 
 /* @prefix (may be NULL) and @a, escaped and bounded, as the group's name. */
-static void set_group(struct pm_oh_group *g, enum pm_oh_kind kind, const char *prefix,
-		      struct seg a, const char *path, bool own_memory)
+static void set_group(struct pm_oh_group *g, enum pm_oh_kind kind, const char *prefix, struct seg a,
+		      const char *path, bool own_memory)
 {
 	char raw[2 * PM_OH_NAME_MAX];
 	size_t n = a.n <= PM_OH_NAME_MAX ? a.n : PM_OH_NAME_MAX + 1;
@@ -112,8 +110,8 @@ static void set_group(struct pm_oh_group *g, enum pm_oh_kind kind, const char *p
 	g->own_memory = own_memory;
 }
 
-static void set_container(struct pm_oh_group *g, const char *runtime, struct seg id,
-			  struct seg end, const char *path)
+static void set_container(struct pm_oh_group *g, const char *runtime, struct seg id, struct seg end,
+			  const char *path)
 {
 	id.n = id.n < PM_OH_SHORT_ID ? id.n : PM_OH_SHORT_ID;
 	set_group(g, PM_OH_CONTAINER, runtime, id, path, true);
@@ -140,8 +138,8 @@ static void top_level(struct pm_oh_group *g, const char *path, struct seg a, con
 		/* docker's cgroupfs driver (docker/<id>), containerd namespaces (<ns>/<id>) */
 		char tree[PM_OH_NAME_MAX - PM_OH_SHORT_ID];
 
-		snprintf(tree, sizeof(tree), "%.*s", (int)(a.n < sizeof(tree) ? a.n : sizeof(tree) - 1),
-			 a.s);
+		snprintf(tree, sizeof(tree), "%.*s",
+			 (int)(a.n < sizeof(tree) ? a.n : sizeof(tree) - 1), a.s);
 		set_container(g, tree, b, b, path);
 	} else if (ends(a, ".scope") || ends(a, ".service")) {
 		set_group(g, PM_OH_UNIT, NULL, a, path, true);
@@ -171,7 +169,8 @@ int ohpath__parse(const char *path, struct pm_oh_group *g)
 		if (!next_seg(&p, &b))
 			set_group(g, PM_OH_SLICE, NULL, a, path, false);
 		else
-			set_group(g, ends(b, ".slice") ? PM_OH_SLICE : PM_OH_UNIT, NULL, b, path, true);
+			set_group(g, ends(b, ".slice") ? PM_OH_SLICE : PM_OH_UNIT, NULL, b, path,
+				  true);
 		return 0;
 	}
 	/* down through slices, to the first unit or container */

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <podmeter/podpath.h>
 
-#define COMP_MAX 255
+#define COMP_MAX  255
 #define MAX_COMPS 64
 
 struct comp {
@@ -159,10 +159,10 @@ static int match_cgroupfs_pod(const struct comp *comps, int i, struct pm_pod_ide
 
 	if (c->len < 3 || memcmp(c->s, "pod", 3) || i < 1)
 		return 0;
-	under_qos = comps[i - 1].len && (comp_is(&comps[i - 1], "burstable") ||
-					 comp_is(&comps[i - 1], "besteffort"));
-	if (under_qos ? !(i >= 2 && comp_is(&comps[i - 2], "kubepods")) :
-			!comp_is(&comps[i - 1], "kubepods"))
+	under_qos = comps[i - 1].len &&
+		    (comp_is(&comps[i - 1], "burstable") || comp_is(&comps[i - 1], "besteffort"));
+	if (under_qos ? !(i >= 2 && comp_is(&comps[i - 2], "kubepods"))
+		      : !comp_is(&comps[i - 1], "kubepods"))
 		return 0;
 	if (parse_uid(c->s + 3, c->len - 3, '-', id->uid))
 		return -EINVAL;
@@ -204,7 +204,7 @@ static int parse_container(const struct comp *c, struct pm_pod_ident *id)
 			return copy_cid(s + n, len - n, id->container_id);
 		}
 	}
-	if (len != c->len)	/* a .scope of no runtime we know */
+	if (len != c->len) /* a .scope of no runtime we know */
 		return -EINVAL;
 	id->runtime = PM_RT_CONTAINERD;
 	return copy_cid(s, len, id->container_id);

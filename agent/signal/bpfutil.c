@@ -102,8 +102,8 @@ int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn
 #define BATCH 256
 
 /* Key by key, for kernels without batch lookups (before 5.6). */
-static int for_each_walk(int fd, size_t ksz, void *key, void *next, void *val,
-			 pm_entry_fn fn, void *ctx)
+static int for_each_walk(int fd, size_t ksz, void *key, void *next, void *val, pm_entry_fn fn,
+			 void *ctx)
 {
 	int more = !bpf_map_get_next_key(fd, NULL, next);
 
@@ -128,7 +128,7 @@ int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx)
 	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
 	int fd = bpf_map__fd(map), err = 0, ncpus;
 	char *keys = NULL, *vals = NULL;
-	__u64 token = 0;	/* the kernel's position: a bucket number for hashes */
+	__u64 token = 0; /* the kernel's position: a bucket number for hashes */
 	bool first = true;
 	__u32 n, i;
 
@@ -151,7 +151,7 @@ int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx)
 		if (err < 0 && err != -ENOENT) {
 			if (first)
 				err = for_each_walk(fd, ksz, keys, keys + ksz, vals, fn, ctx);
-			break;	/* a bucket of more than BATCH entries: not with a hash's spread */
+			break; /* a bucket of more than BATCH entries: not with a hash's spread */
 		}
 		for (i = 0; i < n; i++)
 			fn(ctx, keys + i * ksz, vals + i * vsz);

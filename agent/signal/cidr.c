@@ -111,7 +111,7 @@ int cidr__parse_list(const char *s, int class, struct pm_cidr *out, int max, int
 			snprintf(why, whylen, "%s is given twice", item);
 			return -EEXIST;
 		}
-		out[(*n)++].class = (uint8_t)class;
+		out[(*n)++].class = (uint8_t) class;
 	}
 	return 0;
 }
@@ -122,8 +122,8 @@ int cidr__defaults(struct pm_cidr *out, int max)
 		const char *cidr;
 		int class;
 	} defs[] = {
-		{ "127.0.0.0/8", PM_NET_LOCAL },    { "::1/128", PM_NET_LOCAL },
-		{ "10.0.0.0/8", PM_NET_IN_ZONE },   { "172.16.0.0/12", PM_NET_IN_ZONE },
+		{ "127.0.0.0/8", PM_NET_LOCAL },      { "::1/128", PM_NET_LOCAL },
+		{ "10.0.0.0/8", PM_NET_IN_ZONE },     { "172.16.0.0/12", PM_NET_IN_ZONE },
 		{ "192.168.0.0/16", PM_NET_IN_ZONE }, { "100.64.0.0/10", PM_NET_IN_ZONE },
 		{ "169.254.0.0/16", PM_NET_IN_ZONE }, { "fc00::/7", PM_NET_IN_ZONE },
 		{ "fe80::/10", PM_NET_IN_ZONE },

@@ -13,9 +13,9 @@
 #include "cpu.skel.h"
 
 struct thread_stat {
-	__u64 runtime;	/* se.sum_exec_runtime: current to the last scheduler tick */
-	__u64 delay;	/* sched_info.run_delay */
-	__u64 pcount;	/* sched_info.pcount: times put on a CPU */
+	__u64 runtime; /* se.sum_exec_runtime: current to the last scheduler tick */
+	__u64 delay;   /* sched_info.run_delay */
+	__u64 pcount;  /* sched_info.pcount: times put on a CPU */
 };
 
 struct pm_cpu {
@@ -24,16 +24,16 @@ struct pm_cpu {
 	enum pm_hier hier;
 	int ncpus;
 	const char *mode;
-	struct pm_cpu_run *runs;	/* before reading runtimes ... */
-	struct pm_cpu_run *runs2;	/* ... and after */
-	struct thread_stat *ts;		/* running threads' schedstat, per CPU */
-	int hierarchy_id;		/* counted hierarchy, for cgroup_mkdir events */
-	struct ring_buffer *born;	/* cgroup_mkdir events */
-	const struct pm_cpu_visitor *visitor;	/* during cpu__read() */
+	struct pm_cpu_run *runs;	      /* before reading runtimes ... */
+	struct pm_cpu_run *runs2;	      /* ... and after */
+	struct thread_stat *ts;		      /* running threads' schedstat, per CPU */
+	int hierarchy_id;		      /* counted hierarchy, for cgroup_mkdir events */
+	struct ring_buffer *born;	      /* cgroup_mkdir events */
+	const struct pm_cpu_visitor *visitor; /* during cpu__read() */
 	struct pm_cpu_sample {
 		__u64 cgid;
 		struct pm_cpu_val sum;
-	} *samples;			/* one map walk */
+	} * samples; /* one map walk */
 	size_t n_samples, cap_samples;
 	char proc_root[PATH_MAX];
 };
@@ -99,7 +99,7 @@ static void size_task_seen(struct cpu_bpf *skel)
 	struct bpf_map *map = skel->maps.task_seen_pid;
 
 	if (skel->rodata->use_task_storage) {
-		bpf_map__set_max_entries(map, 1);	/* unused */
+		bpf_map__set_max_entries(map, 1); /* unused */
 		return;
 	}
 	if (bpfutil__alloc_on_use())
@@ -162,8 +162,10 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 	snprintf(cpu->proc_root, sizeof(cpu->proc_root), "%s", proc_root);
 	cpu->ncpus = libbpf_num_possible_cpus();
 	if (hier == PM_HIER_V1_CPUACCT && cpuacct_hierarchy(proc_root, &cpu->hierarchy_id))
-		fprintf(stderr, "warning: cpu: no cpuacct line in %s/cgroups; "
-				"pods are found by walking the tree only\n", proc_root);
+		fprintf(stderr,
+			"warning: cpu: no cpuacct line in %s/cgroups; "
+			"pods are found by walking the tree only\n",
+			proc_root);
 	if (cpu->ncpus <= 0) {
 		ret = cpu->ncpus ? cpu->ncpus : -EINVAL;
 		goto out_err;
@@ -253,7 +255,7 @@ static int read_runs(struct pm_cpu *cpu, struct pm_cpu_run *runs)
 	}
 	for (i = 0; i < cpu->ncpus; i++)
 		if (runs[i].seq_begin != runs[i].seq_end)
-			runs[i].task = runs[i].pid = 0;	/* see visit_unflushed() */
+			runs[i].task = runs[i].pid = 0; /* see visit_unflushed() */
 	return 0;
 }
 
@@ -309,7 +311,7 @@ static void sample_entry(void *ctx, const void *key, const void *value)
 	struct pm_cpu_sample *smp;
 
 	if (k->hier != cpu->hier || w->err)
-		return;	/* not ours */
+		return; /* not ours */
 	if (cpu->n_samples == cpu->cap_samples) {
 		size_t cap = cpu->cap_samples ? cpu->cap_samples * 2 : 256;
 
@@ -392,7 +394,7 @@ int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 		for (i = 0; i < cpu->ncpus; i++)
 			if (!cpu->runs[i].pid ||
 			    thread_schedstat(cpu, cpu->runs[i].pid, &cpu->ts[i]))
-				cpu->ts[i].pcount = 0;	/* fails same_slice() */
+				cpu->ts[i].pcount = 0; /* fails same_slice() */
 		err = read_runs(cpu, cpu->runs2);
 		if (err)
 			return err;
@@ -515,8 +517,8 @@ static void src_cpu_born(void *ctx, __u64 cgid, const char *path)
 
 static int src_cpu_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
 {
-	return cpu__open((struct pm_cpu **)out, env->hier, env->cfg->collect.proc_root, env->force_raw_tp,
-			 err, errlen);
+	return cpu__open((struct pm_cpu **)out, env->hier, env->cfg->collect.proc_root,
+			 env->force_raw_tp, err, errlen);
 }
 
 static int src_cpu_read(void *src, const struct pm_sink *sink)

@@ -46,24 +46,24 @@
 #include <podmeter/u64map.h>
 #include "cuda.skel.h"
 
-#define CUDA_MAX_LIBS		256	/* distinct libcuda files, attached or refused */
-#define CUDA_LIBS_PER_POD	4	/* ... of them brought by one pod */
-#define CUDA_RETRY_S		600	/* a refused file is looked at again after */
-#define CUDA_MAPS_MAX_LINES	65536	/* of one process's maps (vm.max_map_count is 65530) */
-#define CUDA_POD_ROUND_LINES	(1 << 20)	/* maps lines read for one pod in a round */
-#define CUDA_STUCK_S		30	/* one file this long: logged */
-#define CUDA_JOIN_S		2	/* stopping waits this long for the scanner */
+#define CUDA_MAX_LIBS	     256       /* distinct libcuda files, attached or refused */
+#define CUDA_LIBS_PER_POD    4	       /* ... of them brought by one pod */
+#define CUDA_RETRY_S	     600       /* a refused file is looked at again after */
+#define CUDA_MAPS_MAX_LINES  65536     /* of one process's maps (vm.max_map_count is 65530) */
+#define CUDA_POD_ROUND_LINES (1 << 20) /* maps lines read for one pod in a round */
+#define CUDA_STUCK_S	     30	       /* one file this long: logged */
+#define CUDA_JOIN_S	     2	       /* stopping waits this long for the scanner */
 
 _Static_assert(PM_CUDA_REFUSE_FILE + PM_PODFILE_ESCAPE == PM_CUDA_REFUSE_ESCAPE &&
 		       PM_CUDA_REFUSE_FILE + PM_PODFILE_DENIED == PM_CUDA_REFUSE_DENIED &&
 		       PM_CUDA_REFUSE_FILE + PM_PODFILE_ERR_MAX == PM_CUDA_REFUSE_BAD_ELF,
 	       "file refusals follow enum pm_podfile_err");
-#define CUDA_RESCAN_MIN_S	5	/* a process without libcuda: first rescan after */
-#define CUDA_RESCAN_MAX_S	60	/* ... backing off to */
-#define CUDA_RECHECK_S		30	/* a process with libcuda: pid reuse checked every */
-#define CUDA_FORGET_S		300	/* a pid not passed to scan for this long is forgotten */
-#define CUDA_REAP_EVERY		5	/* reads between releases of dead processes' memory */
-#define NSEC_PER_SEC		1000000000ULL
+#define CUDA_RESCAN_MIN_S 5   /* a process without libcuda: first rescan after */
+#define CUDA_RESCAN_MAX_S 60  /* ... backing off to */
+#define CUDA_RECHECK_S	  30  /* a process with libcuda: pid reuse checked every */
+#define CUDA_FORGET_S	  300 /* a pid not passed to scan for this long is forgotten */
+#define CUDA_REAP_EVERY	  5   /* reads between releases of dead processes' memory */
+#define NSEC_PER_SEC	  1000000000ULL
 
 /*
  * Entry points and the programs attached to them. Programs of one shape are
@@ -84,7 +84,7 @@ enum cuda_prog {
 static const struct cuda_probe {
 	const char *sym;
 	enum cuda_prog entry;
-	bool ret;	/* the return probe of the same family too */
+	bool ret; /* the return probe of the same family too */
 } cuda_probes[] = {
 	{ "cuLaunchKernel", P_LAUNCH, false },
 	{ "cuLaunchKernel_ptsz", P_LAUNCH, false },
@@ -127,20 +127,20 @@ static const struct cuda_probe {
 struct cuda_lib {
 	__u64 dev;
 	__u64 ino;
-	__u64 pod;		/* the pod that brought it (its key), against the per-pod share */
-	__u64 retry_ns;		/* refused: looked at again after; 0 when attached */
-	struct pm_file_id id;	/* attached: the file, whichever mount maps it */
+	__u64 pod;	      /* the pod that brought it (its key), against the per-pod share */
+	__u64 retry_ns;	      /* refused: looked at again after; 0 when attached */
+	struct pm_file_id id; /* attached: the file, whichever mount maps it */
 	size_t nlinks;
 	struct bpf_link *links[2 * CUDA_NPROBES];
 };
 
 /* What is known of a pid handed to the scanner (the scanner's alone). */
 struct cuda_pid {
-	__u64 start;		/* start time in clock ticks, against pid reuse */
-	__u64 next_ns;		/* not looked at again before */
-	__u64 passed_ns;	/* last handed over */
+	__u64 start;	 /* start time in clock ticks, against pid reuse */
+	__u64 next_ns;	 /* not looked at again before */
+	__u64 passed_ns; /* last handed over */
 	__u32 backoff_s;
-	bool mapped;		/* maps a libcuda already attached */
+	bool mapped; /* maps a libcuda already attached */
 };
 
 struct pm_cuda {
@@ -153,27 +153,27 @@ struct pm_cuda {
 	struct pm_cuda_val *vals;
 	struct bpf_program *progs[P_NONE];
 	struct bpf_program *ret_progs[P_NONE];
-	struct u64map released;	/* cgid -> __u64 bytes of dead processes' allocations */
+	struct u64map released; /* cgid -> __u64 bytes of dead processes' allocations */
 
 	/* the scanner thread: handed jobs under lock, the rest its own */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct pm_cuda_job *jobs;	/* the latest walk's, not taken yet */
+	struct pm_cuda_job *jobs; /* the latest walk's, not taken yet */
 	size_t n_jobs;
 	bool pending;
 	bool stop;
-	uint64_t refused[PM_CUDA_REFUSE_MAX];	/* by reason; under lock */
-	char busy[PATH_MAX + 64];		/* what it does now; under lock */
-	__u64 busy_since_ns;			/* 0 when waiting */
+	uint64_t refused[PM_CUDA_REFUSE_MAX]; /* by reason; under lock */
+	char busy[PATH_MAX + 64];	      /* what it does now; under lock */
+	__u64 busy_since_ns;		      /* 0 when waiting */
 	bool stuck_logged;
 	atomic_size_t n_attached;
 	struct cuda_lib *libs[CUDA_MAX_LIBS];
 	size_t nlibs;
 	__u64 pruned_ns;
-	struct u64map pids;	/* pid -> struct cuda_pid */
-	struct u64map pod_lines;	/* pod -> maps lines read this round */
+	struct u64map pids;	 /* pid -> struct cuda_pid */
+	struct u64map pod_lines; /* pod -> maps lines read this round */
 };
 
 static __u64 now_ns(void)
@@ -327,14 +327,16 @@ static int attach_lib(struct pm_cuda *c, struct cuda_lib *lib, int fd, const uin
 		lib->links[lib->nlinks++] = entry;
 	}
 	if (!lib->nlinks) {
-		fprintf(stderr, "warning: cuda: \"%s\": no driver API entry point could be probed: "
-				"%s; CUDA use through it is not counted\n",
+		fprintf(stderr,
+			"warning: cuda: \"%s\": no driver API entry point could be probed: "
+			"%s; CUDA use through it is not counted\n",
 			esc__str(e, sizeof(e), shown), strerror(-err));
 		return err;
 	}
 	if (err)
-		fprintf(stderr, "warning: cuda: \"%s\": some entry points could not be probed: %s; "
-				"counting through the %zu probes attached\n",
+		fprintf(stderr,
+			"warning: cuda: \"%s\": some entry points could not be probed: %s; "
+			"counting through the %zu probes attached\n",
 			esc__str(e, sizeof(e), shown), strerror(-err), lib->nlinks);
 	return 0;
 }
@@ -446,8 +448,9 @@ static int add_lib(struct pm_cuda *c, const struct pm_cuda_job *j, const char *l
 	struct cuda_lib *lib;
 	int why;
 
-	if (sscanf(line, "%63s %*s %*s %x:%x %llu %4095[^\n]", range, &major, &minor, &ino,
-		   file) != 5 || file[0] != '/')
+	if (sscanf(line, "%63s %*s %*s %x:%x %llu %4095[^\n]", range, &major, &minor, &ino, file) !=
+		    5 ||
+	    file[0] != '/')
 		return -EINVAL;
 	deleted = strstr(file, " (deleted)");
 	if (deleted)
@@ -482,7 +485,8 @@ static int add_lib(struct pm_cuda *c, const struct pm_cuda_job *j, const char *l
 		return 0;
 	}
 	atomic_fetch_add(&c->n_attached, 1);
-	fprintf(stderr, "podmeter: cuda: probes on \"%s\", mapped by pid %d (%zu libcuda file%s in all)\n",
+	fprintf(stderr,
+		"podmeter: cuda: probes on \"%s\", mapped by pid %d (%zu libcuda file%s in all)\n",
 		esc__str(shown, sizeof(shown), file), j->pid, atomic_load(&c->n_attached),
 		atomic_load(&c->n_attached) > 1 ? "s" : "");
 	return 1;
@@ -548,8 +552,10 @@ static __u64 start_ticks(const char *proc_root, __u32 pid)
 	fclose(f);
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-				"%*d %*d %*d %*d %llu", &start) != 1)
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %llu",
+			 &start) != 1)
 		return 0;
 	return start;
 }
@@ -741,7 +747,7 @@ static void release_dead(struct pm_cuda *c)
 	int fd = bpf_map__fd(c->skel->maps.cuda_allocs);
 	struct pm_cuda_alloc_key key, next;
 	struct pm_cuda_alloc a;
-	struct u64map starts;	/* tgid -> its start in clock ticks + 1 (never NULL) */
+	struct u64map starts; /* tgid -> its start in clock ticks + 1 (never NULL) */
 	uintptr_t start;
 	int more;
 
@@ -838,7 +844,8 @@ static bool stop_scanner(struct pm_cuda *c)
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += CUDA_JOIN_S;
 	if (pthread_timedjoin_np(c->thread, NULL, &until)) {
-		fprintf(stderr, "warning: cuda: the library scanner does not stop (%s); leaving it\n",
+		fprintf(stderr,
+			"warning: cuda: the library scanner does not stop (%s); leaving it\n",
 			c->busy);
 		return false;
 	}
@@ -887,7 +894,8 @@ static int src_cuda_open(void **out, const struct pm_source_env *env, char *err,
 
 	(void)err;
 	(void)errlen;
-	if (cuda__open((struct pm_cuda **)out, env->hier, env->cfg->collect.proc_root, why, sizeof(why))) {
+	if (cuda__open((struct pm_cuda **)out, env->hier, env->cfg->collect.proc_root, why,
+		       sizeof(why))) {
 		fprintf(stderr, "warning: cuda: %s; running without CUDA counts\n", why);
 		*out = NULL;
 	}
@@ -921,8 +929,10 @@ static void src_cuda_errors(void *src, struct pm_agent_stats *st)
 				   unmatched;
 	cuda__refusals(src, st->cuda_refusals, stuck, sizeof(stuck));
 	if (stuck[0])
-		fprintf(stderr, "warning: cuda: the library scanner has spent %s; "
-				"libraries of new processes wait, the rest is counted\n", stuck);
+		fprintf(stderr,
+			"warning: cuda: the library scanner has spent %s; "
+			"libraries of new processes wait, the rest is counted\n",
+			stuck);
 	st->table_refusals[PM_TABLE_CUDA_ALLOCS] += errs[PM_CUDA_ERR_ALLOC_FULL] +
 						    errs[PM_CUDA_ERR_ALLOC_REFUSED];
 	st->table_refusals[PM_TABLE_CUDA_PENDING] += errs[PM_CUDA_ERR_PENDING_REFUSED];

@@ -17,7 +17,7 @@
 #include <unistd.h>
 #include <podmeter/elfsym.h>
 
-#define SYM_CHUNK 1024	/* symbols read at once */
+#define SYM_CHUNK 1024 /* symbols read at once */
 
 struct elf_shdr {
 	uint32_t type;
@@ -61,7 +61,7 @@ static int rd(const struct pm_elf_src *s, uint64_t off, void *dst, size_t len)
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
-			return -EIO;	/* changed under us: truncated, or an I/O error */
+			return -EIO; /* changed under us: truncated, or an I/O error */
 		p += got;
 		off += got;
 		len -= got;
@@ -120,12 +120,12 @@ static int read_shdr(struct elf_rd *r, uint64_t off, struct elf_shdr *out)
 
 	if (r->is64) {
 		err = rd(r->src, off, &s64, sizeof(s64));
-		*out = (struct elf_shdr){ s64.sh_type, s64.sh_link, s64.sh_addr, s64.sh_offset,
-					  s64.sh_size, s64.sh_entsize };
+		*out = (struct elf_shdr){ s64.sh_type,	 s64.sh_link, s64.sh_addr,
+					  s64.sh_offset, s64.sh_size, s64.sh_entsize };
 	} else {
 		err = rd(r->src, off, &s32, sizeof(s32));
-		*out = (struct elf_shdr){ s32.sh_type, s32.sh_link, s32.sh_addr, s32.sh_offset,
-					  s32.sh_size, s32.sh_entsize };
+		*out = (struct elf_shdr){ s32.sh_type,	 s32.sh_link, s32.sh_addr,
+					  s32.sh_offset, s32.sh_size, s32.sh_entsize };
 	}
 	return err;
 }

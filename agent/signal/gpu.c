@@ -34,17 +34,17 @@
 #include <podmeter/source.h>
 #include "gpu.skel.h"
 
-#define GPU_NAME_MAX	32
-#define GPU_NV_MAJORS	16	/* character majors the NVIDIA drivers registered */
-#define GPU_NV_MAJOR	195	/* nvidia, nvidia-frontend: fixed */
-#define GPU_STALE_NS	10000000000ULL	/* an in-flight entry this old is checked */
-#define GPU_TRACEFS	"/sys/kernel/tracing"
+#define GPU_NAME_MAX  32
+#define GPU_NV_MAJORS 16	     /* character majors the NVIDIA drivers registered */
+#define GPU_NV_MAJOR  195	     /* nvidia, nvidia-frontend: fixed */
+#define GPU_STALE_NS  10000000000ULL /* an in-flight entry this old is checked */
+#define GPU_TRACEFS   "/sys/kernel/tracing"
 
 struct gpu_dev {
-	__u32 rdev;		/* kernel dev_t encoding, the gpu_devs key */
-	__u32 flags;		/* PM_GPU_DEV_* */
-	bool present;		/* found at the last scan */
-	bool in_map;		/* in gpu_devs now */
+	__u32 rdev;   /* kernel dev_t encoding, the gpu_devs key */
+	__u32 flags;  /* PM_GPU_DEV_* */
+	bool present; /* found at the last scan */
+	bool in_map;  /* in gpu_devs now */
 	char name[GPU_NAME_MAX];
 };
 
@@ -52,20 +52,20 @@ struct pm_gpu {
 	struct gpu_bpf *skel;
 	struct pm_pin pin;
 	enum pm_hier hier;
-	bool syscalls;		/* sys_{enter,exit}_ioctl programs, else raw sys_enter/exit */
-	bool attached;		/* while a GPU device is in gpu_devs */
+	bool syscalls; /* sys_{enter,exit}_ioctl programs, else raw sys_enter/exit */
+	bool attached; /* while a GPU device is in gpu_devs */
 	int ncpus;
 	struct pm_gpu_val *vals;
 	char dev_root[PATH_MAX];
 	char *extra_paths;
 	struct gpu_dev devs[PM_GPU_MAX_DEVS];
-	__u32 ndevs;		/* table entries used */
-	__u64 devs_full;	/* devices found with the table full */
+	__u32 ndevs;	 /* table entries used */
+	__u64 devs_full; /* devices found with the table full */
 	__u32 nv_majors[GPU_NV_MAJORS];
 	size_t n_nv_majors;
-	struct bpf_link *drm_link;	/* gpu_scheduler's job-queued event, when loaded */
+	struct bpf_link *drm_link; /* gpu_scheduler's job-queued event, when loaded */
 	const char *drm_event;
-	__u64 *job_vals;		/* per-CPU values of gpu_jobs */
+	__u64 *job_vals; /* per-CPU values of gpu_jobs */
 };
 
 _Static_assert((int)PM_GPU_IOCTL_ALLOC == (int)PM_GPU_OP_ALLOC &&
@@ -372,8 +372,10 @@ static int gpu_attach_any(struct pm_gpu *g, bool force_raw_tp, char *err, size_t
 	if (!force_raw_tp) {
 		if (!gpu_load(g, true, first, sizeof(first)))
 			return 0;
-		fprintf(stderr, "warning: %s; falling back to raw sys_enter/sys_exit, which run at "
-				"every syscall\n", first);
+		fprintf(stderr,
+			"warning: %s; falling back to raw sys_enter/sys_exit, which run at "
+			"every syscall\n",
+			first);
 	}
 	ret = gpu_load(g, false, err, errlen);
 	if (!ret)
@@ -415,8 +417,9 @@ static void gpu_attach_drm(struct pm_gpu *g)
 		g->drm_link = bpf_program__attach_tracepoint(g->skel->progs.drm_sched_job,
 							     "gpu_scheduler", events[i]);
 		if (!g->drm_link) {
-			fprintf(stderr, "warning: gpu: attach gpu_scheduler/%s: %s; DRM jobs are "
-					"not counted\n",
+			fprintf(stderr,
+				"warning: gpu: attach gpu_scheduler/%s: %s; DRM jobs are "
+				"not counted\n",
 				events[i], strerror(errno));
 			return;
 		}
@@ -436,7 +439,7 @@ static int gpu_set_attached(struct pm_gpu *g, bool on)
 	if (on) {
 		ret = gpu_bpf__attach(g->skel);
 		if (ret) {
-			gpu_bpf__detach(g->skel);	/* the links made before the failure */
+			gpu_bpf__detach(g->skel); /* the links made before the failure */
 			return ret;
 		}
 	} else {
@@ -458,8 +461,8 @@ int gpu__refresh(struct pm_gpu *g)
 	return ret ? ret : n;
 }
 
-int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root,
-	      const char *extra_paths, bool force_raw_tp, char *err, size_t errlen)
+int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root, const char *extra_paths,
+	      bool force_raw_tp, char *err, size_t errlen)
 {
 	struct pm_gpu *g;
 	int ret = -ENOMEM;
@@ -636,8 +639,7 @@ void gpu__close(struct pm_gpu *g)
 
 /* ---- the collector's source ---- */
 
-static void src_gpu_ioctl(void *ctx, __u64 cgid, const char *device, int o, __u64 calls,
-			  __u64 ns)
+static void src_gpu_ioctl(void *ctx, __u64 cgid, const char *device, int o, __u64 calls, __u64 ns)
 {
 	const struct pm_sink *sink = ctx;
 	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
@@ -672,7 +674,8 @@ static int src_gpu_open(void **out, const struct pm_source_env *env, char *err, 
 	(void)err;
 	(void)errlen;
 	*out = NULL;
-	if (gpu__open(&g, env->hier, NULL, cfg->collect.gpu_devices[0] ? cfg->collect.gpu_devices : NULL,
+	if (gpu__open(&g, env->hier, NULL,
+		      cfg->collect.gpu_devices[0] ? cfg->collect.gpu_devices : NULL,
 		      env->force_raw_tp, why, sizeof(why))) {
 		fprintf(stderr, "warning: gpu: %s; running without GPU driver counts\n", why);
 		return 0;

@@ -16,20 +16,20 @@
 #include <podmeter/source.h>
 #include "mem.skel.h"
 
-#define VALIDATE_EVERY	10	/* reads between checks that owners are alive */
-#define SEED_BATCH	4096	/* tasks the seed walks per read(2): one byte each */
-#define SEED_MS		2000	/* the most the seed may take */
+#define VALIDATE_EVERY 10   /* reads between checks that owners are alive */
+#define SEED_BATCH     4096 /* tasks the seed walks per read(2): one byte each */
+#define SEED_MS	       2000 /* the most the seed may take */
 
 struct pm_mem {
 	struct mem_bpf *skel;
 	struct pm_pin pin;
 	enum pm_hier hier;
-	bool seed;		/* seed_task loaded: a task iterator */
+	bool seed; /* seed_task loaded: a task iterator */
 	int ncpus;
 	long page_size;
 	unsigned int reads;
 	struct ring_buffer *ooms;
-	const struct pm_mem_visitor *visitor;	/* during mem__read() */
+	const struct pm_mem_visitor *visitor; /* during mem__read() */
 };
 
 static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults, bool seed)
@@ -178,12 +178,15 @@ static void seed_all(struct pm_mem *mem)
 		fprintf(stderr, "mem: resident memory read at start: %lu tasks in %ld ms\n", tasks,
 			ms);
 	else if (err == -ETIME)
-		fprintf(stderr, "warning: mem: reading resident memory at start stopped after %lu "
-				"tasks (%ld ms); processes not reached are counted from their next "
-				"change\n", tasks, ms);
+		fprintf(stderr,
+			"warning: mem: reading resident memory at start stopped after %lu "
+			"tasks (%ld ms); processes not reached are counted from their next "
+			"change\n",
+			tasks, ms);
 	else if (err)
-		fprintf(stderr, "warning: mem: reading resident memory at start: %s; processes "
-				"idle since before the start are counted from their next change\n",
+		fprintf(stderr,
+			"warning: mem: reading resident memory at start: %s; processes "
+			"idle since before the start are counted from their next change\n",
 			strerror(-err));
 }
 
@@ -198,15 +201,17 @@ int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, boo
 		goto out_nomem;
 	mem->hier = hier;
 	mem->page_size = sysconf(_SC_PAGESIZE);
-	(void)proc_root;	/* the owner checks need no more than kill(2) */
+	(void)proc_root; /* the owner checks need no more than kill(2) */
 	mem->ncpus = libbpf_num_possible_cpus();
 	if (mem->ncpus <= 0)
 		goto out_nomem;
 	mem->seed = libbpf_find_vmlinux_btf_id("task", BPF_TRACE_ITER) > 0;
 	ret = load_twin(mem, force_raw_tp, err, errlen);
 	if (ret && mem->seed) {
-		fprintf(stderr, "warning: %s; loading again without reading resident memory "
-				"at start\n", err);
+		fprintf(stderr,
+			"warning: %s; loading again without reading resident memory "
+			"at start\n",
+			err);
 		mem->seed = false;
 		ret = load_twin(mem, force_raw_tp, err, errlen);
 	}
@@ -226,8 +231,8 @@ out_free:
 struct rss_read {
 	struct pm_mem *mem;
 	const struct pm_mem_visitor *v;
-	bool check;		/* owners checked this read */
-	__u32 *dead;		/* their tgids, deleted after the walk */
+	bool check;  /* owners checked this read */
+	__u32 *dead; /* their tgids, deleted after the walk */
 	size_t n_dead, cap_dead;
 };
 
@@ -251,7 +256,8 @@ static void rss_entry(void *ctx, const void *key, const void *value)
 	}
 	for (k = 0; k < PM_MEM_KINDS; k++)
 		if (st->pages[k] > 0)
-			rd->v->rss(rd->v->ctx, st->cgid, k, (__u64)st->pages[k] * rd->mem->page_size);
+			rd->v->rss(rd->v->ctx, st->cgid, k,
+				   (__u64)st->pages[k] * rd->mem->page_size);
 }
 
 /*
@@ -376,8 +382,8 @@ static void src_mem_oom(void *ctx, __u64 cgid, __u32 pid, const char *comm)
 
 static int src_mem_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
 {
-	return mem__open((struct pm_mem **)out, env->hier, env->cfg->collect.proc_root, env->force_raw_tp,
-			 err, errlen);
+	return mem__open((struct pm_mem **)out, env->hier, env->cfg->collect.proc_root,
+			 env->force_raw_tp, err, errlen);
 }
 
 static int src_mem_read(void *src, const struct pm_sink *sink)

@@ -52,12 +52,14 @@ static int fill_classes(struct pm_net *net, const struct pm_cidr *all, int n, ch
 			struct pm_lpm_v4 k = { .prefixlen = c->prefix };
 
 			memcpy(k.addr, c->addr, 4);
-			ret = bpf_map_update_elem(bpf_map__fd(net->skel->maps.class_v4), &k, &cls, 0);
+			ret = bpf_map_update_elem(bpf_map__fd(net->skel->maps.class_v4), &k, &cls,
+						  0);
 		} else {
 			struct pm_lpm_v6 k = { .prefixlen = c->prefix };
 
 			memcpy(k.addr, c->addr, 16);
-			ret = bpf_map_update_elem(bpf_map__fd(net->skel->maps.class_v6), &k, &cls, 0);
+			ret = bpf_map_update_elem(bpf_map__fd(net->skel->maps.class_v6), &k, &cls,
+						  0);
 		}
 		if (ret) {
 			snprintf(err, errlen, "net: load network classes: %s", strerror(errno));
@@ -81,7 +83,7 @@ static bool listed(const struct pm_cidr *all, int n, int family, __u32 prefix, c
 /* Remove networks no longer listed (after the listed ones were written). */
 static void prune_classes(struct bpf_map *map, const struct pm_cidr *all, int n, int family)
 {
-	struct pm_lpm_v6 key, next;	/* the larger of the two key shapes */
+	struct pm_lpm_v6 key, next; /* the larger of the two key shapes */
 	int fd = bpf_map__fd(map);
 	void *prev = NULL;
 
@@ -147,7 +149,7 @@ int net__open(struct pm_net **out, const struct pm_config *cfg, const char *v2_r
 		snprintf(err, errlen, "net: load: %s", strerror(-ret));
 		goto out_free;
 	}
-	ret = net__set_classes(net, cfg, err, errlen);	/* none pruned: the maps are new */
+	ret = net__set_classes(net, cfg, err, errlen); /* none pruned: the maps are new */
 	if (ret)
 		goto out_free;
 	fd = open(v2_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -210,7 +212,7 @@ void net__remove(struct pm_net *net, __u64 cgid)
 	struct pm_net_key key = { .cgid = cgid };
 
 	for (key.dir = 0; key.dir < PM_NET_DIRS; key.dir++)
-		for (key.class = 0; key.class < PM_NET_CLASSES; key.class++)
+		for (key.class = 0; key.class < PM_NET_CLASSES; key.class ++)
 			bpf_map_delete_elem(bpf_map__fd(net->skel->maps.net_stats), &key);
 	bpf_map_delete_elem(bpf_map__fd(net->skel->maps.tcp_retrans), &cgid);
 }
@@ -234,8 +236,7 @@ void net__close(struct pm_net *net)
 
 /* ---- the collector's source ---- */
 
-static void src_net_traffic(void *ctx, __u64 cgid, __u32 dir, __u32 cls, __u64 bytes,
-			    __u64 packets)
+static void src_net_traffic(void *ctx, __u64 cgid, __u32 dir, __u32 cls, __u64 bytes, __u64 packets)
 {
 	const struct pm_sink *sink = ctx;
 	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);

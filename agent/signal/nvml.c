@@ -15,21 +15,21 @@
 #include <podmeter/agent.h>
 #include <podmeter/source.h>
 
-#define NVML_LIBRARY		"libnvidia-ml.so.1"
-#define NVML_MAX_DEVICES	64
+#define NVML_LIBRARY	 "libnvidia-ml.so.1"
+#define NVML_MAX_DEVICES 64
 
 /* nvml.h */
 typedef int nvmlReturn_t;
 typedef struct nvmlDevice_st *nvmlDevice_t;
 
-#define NVML_SUCCESS			0
-#define NVML_ERROR_NOT_SUPPORTED	3
-#define NVML_ERROR_NOT_FOUND		6
-#define NVML_ERROR_INSUFFICIENT_SIZE	7
+#define NVML_SUCCESS		     0
+#define NVML_ERROR_NOT_SUPPORTED     3
+#define NVML_ERROR_NOT_FOUND	     6
+#define NVML_ERROR_INSUFFICIENT_SIZE 7
 
 typedef struct {
 	unsigned int pid;
-	unsigned long long timeStamp;	/* CPU time of the sample, us */
+	unsigned long long timeStamp; /* CPU time of the sample, us */
 	unsigned int smUtil;
 	unsigned int memUtil;
 	unsigned int encUtil;
@@ -52,7 +52,7 @@ struct pm_nvml {
 	unsigned int ndevices;
 	nvmlDevice_t devices[NVML_MAX_DEVICES];
 	unsigned long long last_seen_us[NVML_MAX_DEVICES];
-	bool unsupported[NVML_MAX_DEVICES];	/* said so once: not asked again */
+	bool unsupported[NVML_MAX_DEVICES]; /* said so once: not asked again */
 	nvmlProcessUtilizationSample_t *samples;
 	unsigned int cap;
 };
@@ -127,8 +127,9 @@ int nvml__open(struct pm_nvml **out, const char *library, char *err, size_t errl
 	}
 	n->dl = dlopen(name, RTLD_NOW | RTLD_LOCAL);
 	if (!n->dl) {
-		snprintf(err, errlen, "nvml: %s not found (no NVIDIA driver on this node, or not "
-				      "mounted into the agent's container)",
+		snprintf(err, errlen,
+			 "nvml: %s not found (no NVIDIA driver on this node, or not "
+			 "mounted into the agent's container)",
 			 name);
 		ret = -ENOENT;
 		goto out_free;

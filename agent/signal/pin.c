@@ -34,9 +34,9 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-#define PIN_BPFFS "/sys/fs/bpf"	/* where bpffs is mounted by convention */
+#define PIN_BPFFS   "/sys/fs/bpf" /* where bpffs is mounted by convention */
 #define LAYOUT_NAME "layout"
-#define LINK_PREFIX "link_"	/* bpffs refuses names with a dot */
+#define LINK_PREFIX "link_" /* bpffs refuses names with a dot */
 
 static int mkdir_p(const char *path)
 {
@@ -144,8 +144,7 @@ static int write_layout(const char *dir)
 	snprintf(path, sizeof(path), "%s/" LAYOUT_NAME, dir);
 	if (!access(path, F_OK))
 		return 0;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pm_layout", sizeof(__u32), sizeof(__u64), 1,
-			    NULL);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pm_layout", sizeof(__u32), sizeof(__u64), 1, NULL);
 	if (fd < 0)
 		return -errno;
 	if (bpf_map_update_elem(fd, &zero, &layout, BPF_ANY) || bpf_obj_pin(fd, path))
@@ -208,16 +207,18 @@ static int adopt_maps(struct pm_pin *pin, struct bpf_object *obj)
 	else if (layout != PM_PIN_LAYOUT)
 		why = "another layout version";
 	/* every map first: a set is taken whole or not at all */
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map(map, obj)
+	{
 		if (why)
 			break;
 		fd = pinned_map(pin, map);
 		if (fd < 0)
-			continue;	/* not kept, or new in this version: made fresh */
+			continue; /* not kept, or new in this version: made fresh */
 		why = mismatch(map, fd);
 		close(fd);
 	}
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map(map, obj)
+	{
 		if (why)
 			break;
 		fd = pinned_map(pin, map);
@@ -226,7 +227,7 @@ static int adopt_maps(struct pm_pin *pin, struct bpf_object *obj)
 		err = bpf_map__reuse_fd(map, fd);
 		close(fd);
 		if (err)
-			return err;	/* libbpf keeps no half state worth loading */
+			return err; /* libbpf keeps no half state worth loading */
 		found++;
 	}
 	if (!why) {
@@ -235,8 +236,10 @@ static int adopt_maps(struct pm_pin *pin, struct bpf_object *obj)
 				found == 1 ? "" : "s", pin->dir);
 		return 0;
 	}
-	fprintf(stderr, "warning: pin: %s holds an incompatible set (%s); replacing it, "
-			"counting starts over\n", pin->dir, why);
+	fprintf(stderr,
+		"warning: pin: %s holds an incompatible set (%s); replacing it, "
+		"counting starts over\n",
+		pin->dir, why);
 	err = remove_tree(pin->dir);
 	return err < 0 ? err : mkdir_p(pin->dir);
 }
@@ -261,13 +264,15 @@ static int mount_bpffs(const char *root, char *why, size_t len)
 	int err;
 
 	if (!under_sys_fs_bpf(root) || on_bpffs(PIN_BPFFS) != -EXDEV) {
-		snprintf(why, len, "mount one there with mount -t bpf bpf DIR, or use --pin-dir "
-				   PIN_BPFFS "/podmeter");
+		snprintf(why, len,
+			 "mount one there with mount -t bpf bpf DIR, or use --pin-dir " PIN_BPFFS
+			 "/podmeter");
 		return -EXDEV;
 	}
 	if (!caps__held(CAP_SYS_ADMIN)) {
-		snprintf(why, len, "mounting one on " PIN_BPFFS " takes CAP_SYS_ADMIN; mount it "
-				   "on the host with mount -t bpf bpf " PIN_BPFFS);
+		snprintf(why, len,
+			 "mounting one on " PIN_BPFFS " takes CAP_SYS_ADMIN; mount it "
+			 "on the host with mount -t bpf bpf " PIN_BPFFS);
 		return -EPERM;
 	}
 	if (mount("bpf", PIN_BPFFS, "bpf", 0, "mode=0700")) {
@@ -278,8 +283,7 @@ static int mount_bpffs(const char *root, char *why, size_t len)
 	fprintf(stderr, "podmeter: pin: mounted bpffs on " PIN_BPFFS "\n");
 	err = on_bpffs(root);
 	if (err)
-		snprintf(why, len, "after mounting bpffs on " PIN_BPFFS ": %s",
-			 strerror(-err));
+		snprintf(why, len, "after mounting bpffs on " PIN_BPFFS ": %s", strerror(-err));
 	return err;
 }
 
@@ -301,8 +305,10 @@ void pin__set_root(const char *root)
 	else if (err)
 		snprintf(why, sizeof(why), "%s", strerror(-err));
 	if (err) {
-		fprintf(stderr, "warning: pin: %s is not on a bpffs mount (%s); pinning is off: "
-				"counts start over with each agent\n", root, why);
+		fprintf(stderr,
+			"warning: pin: %s is not on a bpffs mount (%s); pinning is off: "
+			"counts start over with each agent\n",
+			root, why);
 		return;
 	}
 	snprintf(pin_root, sizeof(pin_root), "%s", root);
@@ -320,8 +326,10 @@ int pin__prepare(struct pm_pin *pin, struct bpf_object *obj, const char *const *
 	err = on_bpffs(root);
 	if (err) {
 		/* unmounted since pin__set_root: off for every object from here */
-		fprintf(stderr, "warning: pin: %s is not on a bpffs mount (%s); pinning is off: "
-				"counts start over with each agent\n", root, strerror(-err));
+		fprintf(stderr,
+			"warning: pin: %s is not on a bpffs mount (%s); pinning is off: "
+			"counts start over with each agent\n",
+			root, strerror(-err));
 		pin_root[0] = '\0';
 		return 0;
 	}
@@ -423,12 +431,13 @@ int pin__commit(struct pm_pin *pin, struct bpf_object *obj)
 		fprintf(stderr, "warning: pin: %s/" LAYOUT_NAME ": %s\n", pin->dir, strerror(-err));
 		return err;
 	}
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map(map, obj)
+	{
 		if (skipped(pin, map))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin->dir, bpf_map__name(map));
 		if (!access(path, F_OK))
-			continue;	/* adopted */
+			continue; /* adopted */
 		err = bpf_map__pin(map, path);
 		if (err) {
 			fprintf(stderr, "warning: pin: %s: %s\n", path, strerror(-err));
@@ -446,8 +455,7 @@ void pin__release(struct pm_pin *pin, const struct bpf_object_skeleton *s)
 		return;
 	/* pinned links stay attached: closing our fds must not detach them */
 	for (i = 0; i < s->prog_cnt; i++)
-		if (s->progs[i].link && *s->progs[i].link &&
-		    bpf_link__pin_path(*s->progs[i].link))
+		if (s->progs[i].link && *s->progs[i].link && bpf_link__pin_path(*s->progs[i].link))
 			bpf_link__disconnect(*s->progs[i].link);
 }
 
@@ -456,7 +464,7 @@ int pin__remove(const char *root)
 	int err;
 
 	if (access(root, F_OK) && errno == ENOENT)
-		return 0;	/* nothing pinned: whatever the file system */
+		return 0; /* nothing pinned: whatever the file system */
 	err = on_bpffs(root);
 
 	if (err == -ENOENT)
@@ -466,8 +474,8 @@ int pin__remove(const char *root)
 	return remove_tree(root);
 }
 
-int pin__load(struct pm_pin *pin, const struct bpf_object_skeleton *s,
-	      const char *const *transient, const char **what)
+int pin__load(struct pm_pin *pin, const struct bpf_object_skeleton *s, const char *const *transient,
+	      const char **what)
 {
 	int ret;
 

@@ -27,9 +27,9 @@
 #ifndef OVERLAYFS_SUPER_MAGIC
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #endif
-#define PODFILE_MAX_DEPTH 64	/* path components, in the fallback walk */
+#define PODFILE_MAX_DEPTH 64 /* path components, in the fallback walk */
 
-static atomic_bool podfile_no_openat2;	/* the kernel said ENOSYS once */
+static atomic_bool podfile_no_openat2; /* the kernel said ENOSYS once */
 
 static const char *const podfile_reasons[PM_PODFILE_ERR_MAX] = {
 	[PM_PODFILE_OK] = "ok",

@@ -24,14 +24,14 @@ struct pm_proc {
 	int ncpus;
 	__u64 grace_ns;
 	char proc_root[PATH_MAX];
-	bool verify;		/* /proc shows the node's pids (the init pid namespace) */
+	bool verify; /* /proc shows the node's pids (the init pid namespace) */
 	long clk_tck;
-	size_t verify_from;	/* where this read's checks start among the old entries */
-	__u64 stale;		/* entries dropped: /proc no longer shows that zombie */
+	size_t verify_from; /* where this read's checks start among the old entries */
+	__u64 stale;	    /* entries dropped: /proc no longer shows that zombie */
 };
 
 /* Zombies checked against /proc per read, in turn: a pod's thousands cannot stall a tick. */
-#define VERIFY_PER_READ	4096
+#define VERIFY_PER_READ 4096
 
 static void set_twin(struct proc_bpf *skel, bool tp_btf)
 {
@@ -137,9 +137,9 @@ struct exited_read {
 	struct pm_proc *p;
 	const struct pm_proc_visitor *v;
 	__u64 now, grace_ns;
-	size_t old, checked;	/* entries past the grace period; of them, checked */
-	struct u64map seen;	/* a pid deleted and made again during the walk: taken once */
-	__u32 *drop;		/* pids whose entry /proc contradicts */
+	size_t old, checked; /* entries past the grace period; of them, checked */
+	struct u64map seen;  /* a pid deleted and made again during the walk: taken once */
+	__u32 *drop;	     /* pids whose entry /proc contradicts */
 	size_t n_drop, cap_drop;
 };
 
@@ -165,7 +165,7 @@ static bool still_zombie(const struct pm_proc *p, __u32 pid, const struct pm_exi
 	if (n <= 0)
 		return n < 0 && errno != ESRCH;
 	buf[n] = '\0';
-	s = strrchr(buf, ')');	/* comm may hold anything, ")" included */
+	s = strrchr(buf, ')'); /* comm may hold anything, ")" included */
 	if (!s || s[1] != ' ' || s[2] != 'Z')
 		return false;
 	/* after "state": fields 4 .. 22, starttime the last */

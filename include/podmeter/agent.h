@@ -154,7 +154,7 @@ void proc__close(struct pm_proc *p);
 struct pm_kubemeta;
 
 int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg);
-void kubemeta__poke(struct pm_kubemeta *k);	/* refresh now: an unknown pod showed up */
+void kubemeta__poke(struct pm_kubemeta *k); /* refresh now: an unknown pod showed up */
 size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s);
 uint64_t kubemeta__errors(struct pm_kubemeta *k);
 /* The kubelet's pod list is in hand (not only /var/log/pods names). */
@@ -216,8 +216,7 @@ int top__frame(FILE *f, const char *prev, size_t prevlen, const char *cur, size_
 /* ---- agent/reporter.c: windows -> reports -> spool -> shipper ---- */
 struct pm_reporter;
 
-int reporter__open(struct pm_reporter **out, const struct pm_config *cfg, char *err,
-		   size_t errlen);
+int reporter__open(struct pm_reporter **out, const struct pm_config *cfg, char *err, size_t errlen);
 /* A periodic snapshot: added to the window, which is closed into a report when due. */
 void reporter__tick(struct pm_reporter *r, const struct pm_snapshot *s);
 /* Stopping: close the window so far into a final report. */
@@ -251,8 +250,8 @@ struct pm_gpu_visitor {
  * -EOPNOTSUPP with @err set when neither hook attaches (the agent runs
  * without GPU counts), or another negative errno.
  */
-int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root,
-	      const char *extra_paths, bool force_raw_tp, char *err, size_t errlen);
+int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root, const char *extra_paths,
+	      bool force_raw_tp, char *err, size_t errlen);
 /* "syscalls" or "raw_syscalls" */
 const char *gpu__attach_mode(const struct pm_gpu *g);
 /*
@@ -296,8 +295,8 @@ int cuda__open(struct pm_cuda **out, enum pm_hier hier, const char *proc_root, c
 /* A process of a pod, handed to the library scanner. */
 struct pm_cuda_job {
 	int pid;
-	__u64 cgid;	/* its cgroup */
-	__u64 pod;	/* its pod's key: the per-pod share of the libraries table */
+	__u64 cgid; /* its cgroup */
+	__u64 pod;  /* its pod's key: the per-pod share of the libraries table */
 };
 
 /*
@@ -333,13 +332,13 @@ struct pm_nvml;
 
 /* One process on one GPU: the driver's utilisation figures over its last sample period. */
 struct pm_nvml_proc {
-	__u32 pid;		/* in the host's pid namespace */
-	__u32 gpu;		/* NVML device index */
-	__u32 sm_util;		/* percent */
-	__u32 mem_util;		/* percent of memory bandwidth */
-	__u32 enc_util;		/* percent */
-	__u32 dec_util;		/* percent */
-	__u64 ts_us;		/* CPU time of the sample */
+	__u32 pid;	/* in the host's pid namespace */
+	__u32 gpu;	/* NVML device index */
+	__u32 sm_util;	/* percent */
+	__u32 mem_util; /* percent of memory bandwidth */
+	__u32 enc_util; /* percent */
+	__u32 dec_util; /* percent */
+	__u64 ts_us;	/* CPU time of the sample */
 };
 
 /*

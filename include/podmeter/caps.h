@@ -7,9 +7,9 @@
 #include <stdio.h>
 
 struct pm_cap_need {
-	int cap;		/* CAP_* number */
-	const char *name;	/* "CAP_BPF" */
-	bool after_start;	/* still needed once everything is attached */
+	int cap;	  /* CAP_* number */
+	const char *name; /* "CAP_BPF" */
+	bool after_start; /* still needed once everything is attached */
 	const char *why;
 };
 

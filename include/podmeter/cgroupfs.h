@@ -12,12 +12,12 @@
 
 struct pm_cg_v1 {
 	char path[PATH_MAX];
-	char options[256];	/* controllers, comma-separated ("cpu,cpuacct", "name=systemd") */
+	char options[256]; /* controllers, comma-separated ("cpu,cpuacct", "name=systemd") */
 };
 
 struct pm_cgroupfs {
-	char v2[PATH_MAX];		/* "" when there is no v2 mount */
-	char v1_cpuacct[PATH_MAX];	/* "" when no v1 hierarchy carries cpuacct */
+	char v2[PATH_MAX];	   /* "" when there is no v2 mount */
+	char v1_cpuacct[PATH_MAX]; /* "" when no v1 hierarchy carries cpuacct */
 	struct pm_cg_v1 v1[PM_CG_MAX_V1];
 	int n_v1;
 };
@@ -42,8 +42,8 @@ bool cgroupfs__has_dir(const char *root, const char *dir);
  * cgroup.controllers lists it (*@v2 true), else the v1 mount whose options
  * name it. 0, or -ENOENT when no hierarchy has it (@out "").
  */
-int cgroupfs__controller_root(const struct pm_cgroupfs *fs, const char *ctl, char *out,
-			      size_t len, bool *v2);
+int cgroupfs__controller_root(const struct pm_cgroupfs *fs, const char *ctl, char *out, size_t len,
+			      bool *v2);
 
 /*
  * CPU throttling of a cgroup from its cpu.stat (@path): nr_throttled and

@@ -5,13 +5,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <podmeter/names.h>	/* enum pm_net_class, names__net_class */
+#include <podmeter/names.h> /* enum pm_net_class, names__net_class */
 
 struct pm_cidr {
-	int family;		/* AF_INET or AF_INET6 */
-	uint8_t addr[16];	/* network byte order; IPv4 in the first 4 */
-	uint8_t prefix;		/* 0-32 or 0-128 */
-	uint8_t class;		/* enum pm_net_class (names__net_class) */
+	int family;	  /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order; IPv4 in the first 4 */
+	uint8_t prefix;	  /* 0-32 or 0-128 */
+	uint8_t class;	  /* enum pm_net_class (names__net_class) */
 };
 
 /* "10.0.0.0/8", "fd00::/8"; a bare address is a /32 or /128. Host bits must be 0. */

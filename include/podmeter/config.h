@@ -13,10 +13,10 @@
 #include <podmeter/webcfg.h>
 #include <podmeter/snapshot.h>
 
-#define PM_CFG_MAX_CIDRS	256
+#define PM_CFG_MAX_CIDRS 256
 
 enum pm_cgroup_mode {
-	PM_CG_AUTO = 0,	/* v2 unless pod cgroups are found only in v1 cpuacct */
+	PM_CG_AUTO = 0, /* v2 unless pod cgroups are found only in v1 cpuacct */
 	PM_CG_V2,
 	PM_CG_V1,
 };
@@ -31,26 +31,26 @@ enum pm_cgroup_mode {
 struct pm_cfg_http {
 	char listen_host[256];
 	uint16_t listen_port;
-	char web_config[PATH_MAX];	/* "" = plain HTTP, no token */
-	struct pm_web_config web;	/* what it says, checked at load */
+	char web_config[PATH_MAX]; /* "" = plain HTTP, no token */
+	struct pm_web_config web;  /* what it says, checked at load */
 };
 
 /* What is read from the kernel, and how. */
 struct pm_cfg_collect {
 	uint64_t interval_ms;
-	char cgroup_root[PATH_MAX];	/* "" = find from mountinfo */
+	char cgroup_root[PATH_MAX]; /* "" = find from mountinfo */
 	char proc_root[PATH_MAX];
 	enum pm_cgroup_mode cgroup_mode;
-	uint64_t zombie_grace_ms;	/* unreaped this long: a zombie */
-	int64_t overhead_groups;	/* node overhead groups shown by name; the rest "other" */
-	char gpu_devices[1024];		/* more GPU device files, comma-separated */
-	char pin_dir[PATH_MAX];		/* "" = not pinning */
-	bool force_raw_tp;		/* raw_tp even where tp_btf works (tests, old kernels) */
+	uint64_t zombie_grace_ms; /* unreaped this long: a zombie */
+	int64_t overhead_groups;  /* node overhead groups shown by name; the rest "other" */
+	char gpu_devices[1024];	  /* more GPU device files, comma-separated */
+	char pin_dir[PATH_MAX];	  /* "" = not pinning */
+	bool force_raw_tp;	  /* raw_tp even where tp_btf works (tests, old kernels) */
 };
 
 /* Pod names and labels. */
 struct pm_cfg_kubelet {
-	char url[512];			/* "" = no kubelet: names from log_pods_dir */
+	char url[512]; /* "" = no kubelet: names from log_pods_dir */
 	char token_file[PATH_MAX];
 	char ca_file[PATH_MAX];
 	bool insecure_tls;
@@ -69,7 +69,7 @@ struct pm_cfg_prices {
 	double cpu_core_hour;
 	double memory_gib_hour;
 	double gpu_hour;
-	double node_hour;		/* > 0: split over the node by the ratios above */
+	double node_hour; /* > 0: split over the node by the ratios above */
 	double egress_gib[PM_NET_CLASSES];
 	/* 0 = found (online CPUs, MemTotal, no GPUs) */
 	double node_cpu_cores;
@@ -83,20 +83,20 @@ struct pm_cfg_report {
 	char spool_dir[PATH_MAX];
 	int64_t spool_max_bytes;
 	char cluster[128];
-	char node_name[254];		/* "" = the host name */
+	char node_name[254]; /* "" = the host name */
 	/* pod label keys carried into reports, comma-separated; "" = none */
 	char labels[PM_POD_LABELS * (PM_LABEL_KEY_MAX + 1)];
 };
 
 /* Where reports go. */
 struct pm_cfg_reconciler {
-	char url[512];			/* "" = reports stay in the spool */
+	char url[512]; /* "" = reports stay in the spool */
 	char token_file[PATH_MAX];
 	char ca_file[PATH_MAX];
 	char cert_file[PATH_MAX];
 	char key_file[PATH_MAX];
 	uint64_t timeout_ms;
-	uint64_t retry_max_ms;		/* backoff cap */
+	uint64_t retry_max_ms; /* backoff cap */
 };
 
 /* Idle and zombie pods (see config__detect). */
@@ -118,7 +118,7 @@ struct pm_config {
 	struct pm_cfg_report report;
 	struct pm_cfg_reconciler reconciler;
 	struct pm_cfg_detection detection;
-	char config_file[PATH_MAX];	/* "" = none */
+	char config_file[PATH_MAX]; /* "" = none */
 };
 
 struct pm_detect_cfg;

@@ -15,16 +15,16 @@
  * OpenCost's default prices (its cost-model "default.json"), used when the
  * config sets none: per core-hour, GiB-hour, GPU-hour; egress per GiB.
  */
-#define PM_PRICE_CPU_CORE_HOUR	0.031611
-#define PM_PRICE_MEMORY_GIB_HOUR 0.004237
-#define PM_PRICE_GPU_HOUR	0.95
-#define PM_PRICE_EGRESS_LOCAL	0.0
-#define PM_PRICE_EGRESS_IN_ZONE	0.0
-#define PM_PRICE_EGRESS_CROSS_ZONE 0.01
+#define PM_PRICE_CPU_CORE_HOUR	     0.031611
+#define PM_PRICE_MEMORY_GIB_HOUR     0.004237
+#define PM_PRICE_GPU_HOUR	     0.95
+#define PM_PRICE_EGRESS_LOCAL	     0.0
+#define PM_PRICE_EGRESS_IN_ZONE	     0.0
+#define PM_PRICE_EGRESS_CROSS_ZONE   0.01
 #define PM_PRICE_EGRESS_CROSS_REGION 0.01
-#define PM_PRICE_EGRESS_INTERNET 0.12
+#define PM_PRICE_EGRESS_INTERNET     0.12
 
-#define PM_GIB	1073741824.0
+#define PM_GIB 1073741824.0
 
 struct pm_prices {
 	double cpu_core_hour;

@@ -8,14 +8,14 @@
 #endif
 
 /* Named map sizes; the agent may change them before load. */
-#define PM_CPU_MAX_CGROUPS	16384
-#define PM_CPU_MAX_TASKS	65536	/* per-pid baselines, preallocated (kernels < 6.1) */
-#define PM_CPU_FOLD_SLOTS	8	/* per-CPU cache of counted cgroups; a power of two */
+#define PM_CPU_MAX_CGROUPS 16384
+#define PM_CPU_MAX_TASKS   65536 /* per-pid baselines, preallocated (kernels < 6.1) */
+#define PM_CPU_FOLD_SLOTS  8	 /* per-CPU cache of counted cgroups; a power of two */
 
 /* Which hierarchy a cgroup id belongs to: ids are only unique per hierarchy. */
 enum pm_hier {
 	PM_HIER_V2 = 0,		/* cgroup v2 (unified) */
-	PM_HIER_V1_CPUACCT = 1,	/* cgroup v1, the hierarchy carrying cpuacct */
+	PM_HIER_V1_CPUACCT = 1, /* cgroup v1, the hierarchy carrying cpuacct */
 };
 
 struct pm_cg_key {
@@ -26,8 +26,8 @@ struct pm_cg_key {
 
 /* Per-CPU value of the cpu_stats map; user space sums across CPUs. */
 struct pm_cpu_val {
-	__u64 oncpu_ns;		/* time tasks of the cgroup ran */
-	__u64 runq_ns;		/* time they waited runnable on a run queue */
+	__u64 oncpu_ns; /* time tasks of the cgroup ran */
+	__u64 runq_ns;	/* time they waited runnable on a run queue */
 };
 
 /*
@@ -40,16 +40,16 @@ struct pm_cpu_val {
  */
 struct pm_cpu_run {
 	__u64 seq_begin;
-	__u64 cgid;		/* cgroup of the task running now; 0 = idle */
-	__u64 sum_start;	/* its se.sum_exec_runtime at switch-in */
-	__u64 delay_start;	/* its sched_info.run_delay at switch-in */
-	__u64 pcount_start;	/* its sched_info.pcount at switch-in (one less than now) */
-	__u64 pend_cgid;	/* cgroup the pending amounts belong to */
+	__u64 cgid;	    /* cgroup of the task running now; 0 = idle */
+	__u64 sum_start;    /* its se.sum_exec_runtime at switch-in */
+	__u64 delay_start;  /* its sched_info.run_delay at switch-in */
+	__u64 pcount_start; /* its sched_info.pcount at switch-in (one less than now) */
+	__u64 pend_cgid;    /* cgroup the pending amounts belong to */
 	__u64 pend_oncpu_ns;
 	__u64 pend_runq_ns;
-	__u64 flushes;		/* times pending was moved into cpu_stats */
-	__u64 task;		/* task_struct running now (0 = no switch seen yet) */
-	__u32 pid;		/* its pid; 0 = idle */
+	__u64 flushes; /* times pending was moved into cpu_stats */
+	__u64 task;    /* task_struct running now (0 = no switch seen yet) */
+	__u32 pid;     /* its pid; 0 = idle */
 	__u32 pad;
 	__u64 seq_end;
 	/*
@@ -66,9 +66,9 @@ struct pm_cpu_run {
  * baseline yet.
  */
 struct pm_task_seen {
-	__u64 task;		/* task_struct, against pid reuse (pid map only) */
-	__u64 oncpu_charged;	/* se.sum_exec_runtime already charged */
-	__u64 runq_charged;	/* sched_info.run_delay already charged */
+	__u64 task;	     /* task_struct, against pid reuse (pid map only) */
+	__u64 oncpu_charged; /* se.sum_exec_runtime already charged */
+	__u64 runq_charged;  /* sched_info.run_delay already charged */
 };
 
 /*
@@ -80,7 +80,7 @@ struct pm_task_seen {
 
 struct pm_cg_born {
 	__u64 cgid;
-	char path[PM_CG_PATH_MAX];	/* from the hierarchy root, "/..." */
+	char path[PM_CG_PATH_MAX]; /* from the hierarchy root, "/..." */
 };
 
 /*
@@ -89,8 +89,8 @@ struct pm_cg_born {
  * survives the agent's restart after its containers' entries are gone.
  * Keyed by pod uid; "" is node overhead.
  */
-#define PM_CPU_MAX_PODS		4096
-#define PM_UID_KEY_LEN		40
+#define PM_CPU_MAX_PODS 4096
+#define PM_UID_KEY_LEN	40
 
 struct pm_retired_key {
 	char uid[PM_UID_KEY_LEN];
@@ -109,31 +109,31 @@ struct pm_retired_val {
  * shared by the CPUs).
  */
 enum pm_table {
-	PM_TABLE_TASKS = 0,	/* cpu task_seen_pid: per-task baselines */
-	PM_TABLE_MMS,		/* mem mm_state: address spaces */
-	PM_TABLE_EXITED,	/* proc exited: processes exited, not freed */
-	PM_TABLE_GPU_INFLIGHT,	/* gpu gpu_inflight: threads inside a GPU ioctl */
-	PM_TABLE_CUDA_ALLOCS,	/* cuda cuda_allocs: live device allocations */
-	PM_TABLE_CUDA_PENDING,	/* cuda cuda_pending: threads inside an alloc or sync call */
-	PM_TABLE_CGROUPS,	/* a stats map keyed by cgroup (cpu_stats, mem_events, ...) */
+	PM_TABLE_TASKS = 0,    /* cpu task_seen_pid: per-task baselines */
+	PM_TABLE_MMS,	       /* mem mm_state: address spaces */
+	PM_TABLE_EXITED,       /* proc exited: processes exited, not freed */
+	PM_TABLE_GPU_INFLIGHT, /* gpu gpu_inflight: threads inside a GPU ioctl */
+	PM_TABLE_CUDA_ALLOCS,  /* cuda cuda_allocs: live device allocations */
+	PM_TABLE_CUDA_PENDING, /* cuda cuda_pending: threads inside an alloc or sync call */
+	PM_TABLE_CGROUPS,      /* a stats map keyed by cgroup (cpu_stats, mem_events, ...) */
 	PM_TABLES,
 };
 
-#define PM_REFUSAL_MAX_KEYS	1024	/* (cgroup, table) pairs with a refusal */
-#define PM_FOLD_CACHE		4096	/* cgroups whose counted cgroup is known */
+#define PM_REFUSAL_MAX_KEYS 1024 /* (cgroup, table) pairs with a refusal */
+#define PM_FOLD_CACHE	    4096 /* cgroups whose counted cgroup is known */
 
 struct pm_refusal_key {
-	__u64 cgid;		/* as counted: a container's below it are folded into it */
-	__u32 hier;		/* enum pm_hier */
-	__u32 table;		/* enum pm_table */
+	__u64 cgid;  /* as counted: a container's below it are folded into it */
+	__u32 hier;  /* enum pm_hier */
+	__u32 table; /* enum pm_table */
 };
 
 /* Indexes into the cpu_errors per-CPU array. */
 enum pm_cpu_err {
-	PM_CPU_ERR_CGROUP_FULL = 0,	/* cpu_stats insert failed */
-	PM_CPU_ERR_RESYNC = 1,		/* prev was not the task seen switching in */
-	PM_CPU_ERR_BORN_LOST = 2,	/* cgroup_mkdir event dropped: ring buffer full */
-	PM_CPU_ERR_TASK_FULL = 3,	/* task_seen_pid insert failed */
+	PM_CPU_ERR_CGROUP_FULL = 0, /* cpu_stats insert failed */
+	PM_CPU_ERR_RESYNC = 1,	    /* prev was not the task seen switching in */
+	PM_CPU_ERR_BORN_LOST = 2,   /* cgroup_mkdir event dropped: ring buffer full */
+	PM_CPU_ERR_TASK_FULL = 3,   /* task_seen_pid insert failed */
 	PM_CPU_ERR_MAX,
 };
 

@@ -8,7 +8,7 @@
 
 /* A response body, NUL-terminated; a body longer than @max aborts the transfer. */
 struct pm_curl_body {
-	char *buf;	/* free() it */
+	char *buf; /* free() it */
 	size_t len;
 	size_t max;
 };

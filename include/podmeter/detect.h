@@ -12,16 +12,16 @@
 #include <podmeter/snapshot.h>
 
 struct pm_detect_cfg {
-	double window_s;		/* idle and zombie window (--idle-window, 1 h) */
-	double idle_cpu_ratio;		/* busy above this share of the CPU request (0.05) */
-	double idle_cpu_cores;		/* ... or above this without a request (0.01) */
-	double idle_net_bytes_s;	/* busy above this traffic, both directions (1024) */
-	double zombie_cpu_cores;	/* a workload zombie stays under this floor (0.005) */
-	uint64_t zombie_memory_bytes;	/* ... while holding at least this (16 MiB) */
-	double rs_quantile;		/* right-sizing: CPU quantile (0.95) */
-	double rs_target;		/* ... divided by this utilisation (0.7) */
-	double rs_headroom;		/* memory: peak x this (1.2) */
-	double season_slot_s;		/* CPU's seasonal baseline: 24 slots of this (1 h) */
+	double window_s;	      /* idle and zombie window (--idle-window, 1 h) */
+	double idle_cpu_ratio;	      /* busy above this share of the CPU request (0.05) */
+	double idle_cpu_cores;	      /* ... or above this without a request (0.01) */
+	double idle_net_bytes_s;      /* busy above this traffic, both directions (1024) */
+	double zombie_cpu_cores;      /* a workload zombie stays under this floor (0.005) */
+	uint64_t zombie_memory_bytes; /* ... while holding at least this (16 MiB) */
+	double rs_quantile;	      /* right-sizing: CPU quantile (0.95) */
+	double rs_target;	      /* ... divided by this utilisation (0.7) */
+	double rs_headroom;	      /* memory: peak x this (1.2) */
+	double season_slot_s;	      /* CPU's seasonal baseline: 24 slots of this (1 h) */
 };
 
 void detect__defaults(struct pm_detect_cfg *cfg);
@@ -39,8 +39,7 @@ void detect__set_cfg(struct pm_detector *d, const struct pm_detect_cfg *cfg);
  * (orphans can be told). The models learn from @periodic ticks only, one
  * sample each, so scrapes in between do not weigh. 0 or -ENOMEM.
  */
-int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed,
-		 bool periodic);
+int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed, bool periodic);
 
 /* What the detector keeps for a pod of @containers containers, in bytes. */
 size_t detect__state_bytes(size_t containers);

@@ -24,19 +24,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PM_DIST_ALPHA	0.02	/* relative accuracy */
-#define PM_DIST_MIN	0.001	/* cores: one millicore; below counts as zero */
-#define PM_DIST_MAX	10000.0	/* cores: above goes to the top bucket */
+#define PM_DIST_ALPHA 0.02    /* relative accuracy */
+#define PM_DIST_MIN   0.001   /* cores: one millicore; below counts as zero */
+#define PM_DIST_MAX   10000.0 /* cores: above goes to the top bucket */
 /* keys of PM_DIST_MIN and PM_DIST_MAX at PM_DIST_ALPHA */
-#define PM_DIST_KEY_MIN	(-172)
-#define PM_DIST_KEY_MAX	231
+#define PM_DIST_KEY_MIN (-172)
+#define PM_DIST_KEY_MAX 231
 #define PM_DIST_KEYS	(PM_DIST_KEY_MAX - PM_DIST_KEY_MIN + 1)
 
 struct pm_dist {
-	double zero;		/* weight below PM_DIST_MIN */
-	double total;		/* zero included */
-	int32_t lo, hi;		/* keys held in w[]: lo..hi; lo > hi when none */
-	double *w;		/* hi - lo + 1 weights, malloc'ed */
+	double zero;	/* weight below PM_DIST_MIN */
+	double total;	/* zero included */
+	int32_t lo, hi; /* keys held in w[]: lo..hi; lo > hi when none */
+	double *w;	/* hi - lo + 1 weights, malloc'ed */
 };
 
 void dist__init(struct pm_dist *d);

@@ -7,15 +7,15 @@
 #include <stdint.h>
 
 /* Bounds on what one file may make the reader do. */
-#define PM_ELF_MAX_SECTIONS	4096
-#define PM_ELF_MAX_SYMBOLS	(1u << 20)	/* per symbol table */
-#define PM_ELF_MAX_STRTAB	(16u << 20)	/* bytes of one string table */
-#define PM_ELF_MAX_MS		2000		/* wall time of one file */
+#define PM_ELF_MAX_SECTIONS 4096
+#define PM_ELF_MAX_SYMBOLS  (1u << 20)	/* per symbol table */
+#define PM_ELF_MAX_STRTAB   (16u << 20) /* bytes of one string table */
+#define PM_ELF_MAX_MS	    2000	/* wall time of one file */
 
 struct pm_elf_src {
-	int fd;				/* read with pread, when buf is NULL */
-	const unsigned char *buf;	/* or a buffer (tests, fuzzing) */
-	uint64_t size;			/* bytes of the file, as fstat gave them */
+	int fd;			  /* read with pread, when buf is NULL */
+	const unsigned char *buf; /* or a buffer (tests, fuzzing) */
+	uint64_t size;		  /* bytes of the file, as fstat gave them */
 };
 
 /*

@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 
-#define PM_ESC_SHOWN	160			/* bytes of the source shown at most */
-#define PM_ESC_BUF	(PM_ESC_SHOWN * 4 + 8)	/* room for all of them escaped, and "..." */
+#define PM_ESC_SHOWN 160		    /* bytes of the source shown at most */
+#define PM_ESC_BUF   (PM_ESC_SHOWN * 4 + 8) /* room for all of them escaped, and "..." */
 
 /*
  * @src (a comm, a cgroup or file name, a pod name: anything a tenant

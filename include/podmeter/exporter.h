@@ -44,8 +44,8 @@ struct pm_web_config;
  * snapshot @fn returns, its body rendered once per snapshot. Returns NULL
  * with errno set when the address cannot be bound or the TLS files read.
  */
-struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn,
-			    pm_health_fn health, void *ctx, const struct pm_web_config *web);
+struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn, pm_health_fn health,
+			    void *ctx, const struct pm_web_config *web);
 void http__stop(struct pm_http *h);
 
 #endif /* PODMETER_EXPORTER_H */

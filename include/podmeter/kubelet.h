@@ -18,30 +18,30 @@
  * (twice that while its arrays grow), however it is written. Annotations and
  * every other field podmeter does not read are passed over unstored.
  */
-#define PM_KUBELET_MAX_PODS		4096
-#define PM_KUBELET_MAX_CONTAINERS	256
-#define PM_KUBELET_MAX_ALL_CONTAINERS	32768
+#define PM_KUBELET_MAX_PODS	      4096
+#define PM_KUBELET_MAX_CONTAINERS     256
+#define PM_KUBELET_MAX_ALL_CONTAINERS 32768
 
 /*
  * Requests and limits are clamped to [0, PM_KUBELET_QTY_MAX] (2^53: exact in
  * a double, which prices them), and so are their sums over containers and GPU
  * vendors, so no arithmetic on a tenant's numbers can overflow.
  */
-#define PM_KUBELET_QTY_MAX	(1LL << 53)
+#define PM_KUBELET_QTY_MAX (1LL << 53)
 
 struct pm_resources {
-	int64_t cpu_milli;	/* -1 = not set */
-	int64_t memory_bytes;	/* -1 = not set */
-	int64_t gpus;		/* nvidia.com/gpu + amd.com/gpu; 0 = none */
+	int64_t cpu_milli;    /* -1 = not set */
+	int64_t memory_bytes; /* -1 = not set */
+	int64_t gpus;	      /* nvidia.com/gpu + amd.com/gpu; 0 = none */
 };
 
 struct pm_container_meta {
 	char name[254];
-	char id[PM_CID_MAX + 1];	/* from containerStatuses, runtime prefix dropped */
+	char id[PM_CID_MAX + 1]; /* from containerStatuses, runtime prefix dropped */
 	struct pm_resources requests, limits;
 };
 
-#define PM_META_LABELS_MAX 64	/* labels kept per pod; the rest are not looked at */
+#define PM_META_LABELS_MAX 64 /* labels kept per pod; the rest are not looked at */
 
 struct pm_label_meta {
 	char key[PM_LABEL_KEY_MAX + 1];
@@ -55,7 +55,7 @@ struct pm_pod_meta {
 	char node[254];
 	char phase[16];
 	enum pm_qos qos;
-	char owner_kind[64];	/* controller; a ReplicaSet of a Deployment is the Deployment */
+	char owner_kind[64]; /* controller; a ReplicaSet of a Deployment is the Deployment */
 	char owner_name[254];
 	size_t n_containers;
 	struct pm_container_meta *containers;

@@ -8,8 +8,8 @@
 #endif
 
 /* Named map sizes. */
-#define PM_MEM_MAX_CGROUPS	16384
-#define PM_MEM_MAX_MMS		65536	/* preallocated (kernels < 6.1); else the node's task limit */
+#define PM_MEM_MAX_CGROUPS 16384
+#define PM_MEM_MAX_MMS	   65536 /* preallocated (kernels < 6.1); else the node's task limit */
 
 /* The kernel's mm counters (enum MM_*), the `kind` label. */
 enum pm_mem_kind {
@@ -22,8 +22,8 @@ enum pm_mem_kind {
 
 /* Per-CPU value of mem_events, keyed by struct pm_cg_key (cpu.h). */
 struct pm_mem_val {
-	__u64 faults;		/* user page faults */
-	__u64 oom_kills;	/* tasks chosen as OOM victims */
+	__u64 faults;	 /* user page faults */
+	__u64 oom_kills; /* tasks chosen as OOM victims */
 };
 
 /*
@@ -36,10 +36,10 @@ struct pm_mem_val {
  * the new process's first counter change brings another mm).
  */
 struct pm_mm_state {
-	__u64 cgid;		/* the owner's cgroup as counted (bpf/tables.bpf.h) */
-	__u64 own;		/* the owner's cgroup itself, to see it move */
-	__u64 mm;		/* the mm_struct counted: another one (exec, a reused pid) starts over */
-	__u32 tgid;		/* owner process, the key */
+	__u64 cgid; /* the owner's cgroup as counted (bpf/tables.bpf.h) */
+	__u64 own;  /* the owner's cgroup itself, to see it move */
+	__u64 mm;   /* the mm_struct counted: another one (exec, a reused pid) starts over */
+	__u32 tgid; /* owner process, the key */
 	__u32 pad;
 	__s64 pages[PM_MEM_KINDS];
 };
@@ -53,9 +53,9 @@ struct pm_oom_event {
 };
 
 enum pm_mem_err {
-	PM_MEM_ERR_CGROUP_FULL = 0,	/* mem_events insert failed */
-	PM_MEM_ERR_MM_FULL = 1,		/* mm_state insert failed */
-	PM_MEM_ERR_OOM_LOST = 2,	/* OOM event dropped: ring buffer full */
+	PM_MEM_ERR_CGROUP_FULL = 0, /* mem_events insert failed */
+	PM_MEM_ERR_MM_FULL = 1,	    /* mm_state insert failed */
+	PM_MEM_ERR_OOM_LOST = 2,    /* OOM event dropped: ring buffer full */
 	PM_MEM_ERR_MAX,
 };
 

@@ -21,9 +21,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PM_MODEL_VALUE_MAX	1e30	/* |x|: squares and float copies stay finite */
-#define PM_MODEL_TIME_MAX	1e15	/* |t| in seconds: 3e7 years */
-#define PM_Z_MAX		1e6	/* z-scores are clamped to +-PM_Z_MAX */
+#define PM_MODEL_VALUE_MAX 1e30 /* |x|: squares and float copies stay finite */
+#define PM_MODEL_TIME_MAX  1e15 /* |t| in seconds: 3e7 years */
+#define PM_Z_MAX	   1e6	/* z-scores are clamped to +-PM_Z_MAX */
 
 /*
  * Quantile sketch (the DDSketch construction). A value x > 0 falls in bucket
@@ -52,30 +52,30 @@
  * one bucket would pass PM_SKETCH_WEIGHT_MAX the sketch decays itself by 1/2
  * first: after ~8 million samples in one bucket, older samples weigh half.
  */
-#define PM_SKETCH_BINS		320
-#define PM_SKETCH_ALPHA		0.01	/* general default */
-#define PM_SKETCH_ALPHA_POD	0.02	/* per-pod sketches: 5.6 decades in 320 bins */
-#define PM_SKETCH_ALPHA_MIN	1e-4
-#define PM_SKETCH_ALPHA_MAX	0.2
-#define PM_SKETCH_MIN_VALUE	1e-9	/* below: counted as zero */
-#define PM_SKETCH_WEIGHT_MAX	8388608.0f	/* 2^23: whole numbers stay exact in a float */
-#define PM_SKETCH_PRUNE		1e-3	/* a bucket decayed below this weight is dropped */
+#define PM_SKETCH_BINS	     320
+#define PM_SKETCH_ALPHA	     0.01 /* general default */
+#define PM_SKETCH_ALPHA_POD  0.02 /* per-pod sketches: 5.6 decades in 320 bins */
+#define PM_SKETCH_ALPHA_MIN  1e-4
+#define PM_SKETCH_ALPHA_MAX  0.2
+#define PM_SKETCH_MIN_VALUE  1e-9	/* below: counted as zero */
+#define PM_SKETCH_WEIGHT_MAX 8388608.0f /* 2^23: whole numbers stay exact in a float */
+#define PM_SKETCH_PRUNE	     1e-3	/* a bucket decayed below this weight is dropped */
 
 struct pm_sketch {
-	double ln_gamma;	/* log(gamma) */
+	double ln_gamma; /* log(gamma) */
 	double inv_ln_gamma;
 	double alpha;
-	double count;		/* total weight, zero bucket included */
-	double zero;		/* weight of values < PM_SKETCH_MIN_VALUE */
-	int32_t off;		/* bucket key of bins[0] */
-	int32_t collapse_key;	/* lowest keys folded into this one; INT32_MIN: none */
-	uint16_t lo, hi;	/* first and last non-empty bin; lo > hi: none */
+	double count;	      /* total weight, zero bucket included */
+	double zero;	      /* weight of values < PM_SKETCH_MIN_VALUE */
+	int32_t off;	      /* bucket key of bins[0] */
+	int32_t collapse_key; /* lowest keys folded into this one; INT32_MIN: none */
+	uint16_t lo, hi;      /* first and last non-empty bin; lo > hi: none */
 	float bins[PM_SKETCH_BINS];
 };
 
 /* -EINVAL unless PM_SKETCH_ALPHA_MIN <= @alpha <= PM_SKETCH_ALPHA_MAX. */
 int sketch__init(struct pm_sketch *s, double alpha);
-void sketch__reset(struct pm_sketch *s);	/* empty, same alpha */
+void sketch__reset(struct pm_sketch *s); /* empty, same alpha */
 /* -EINVAL for x < 0, NaN or infinite. */
 int sketch__add(struct pm_sketch *s, double x);
 /*
@@ -122,14 +122,14 @@ int sketch__decay(struct pm_sketch *s, double factor);
  * PM_TAIL_PRIOR samples of a Gaussian's tail, so a short history claims
  * nothing extreme. Measurements behind these choices: README, Anomalies.
  */
-#define PM_TAIL_U		2.3263
-#define PM_TAIL_PRIOR		50.0	/* samples: one excess above u */
-#define PM_TAIL_GAMMA_MAX	0.45	/* the excess keeps a finite variance */
-#define PM_TAIL_SURPRISE_MAX	30.0	/* -log10 p is clamped here */
+#define PM_TAIL_U	     2.3263
+#define PM_TAIL_PRIOR	     50.0 /* samples: one excess above u */
+#define PM_TAIL_GAMMA_MAX    0.45 /* the excess keeps a finite variance */
+#define PM_TAIL_SURPRISE_MAX 30.0 /* -log10 p is clamped here */
 
 struct pm_tail {
-	double n, nu;		/* decayed weights: samples, and those above u */
-	double s1, s2;		/* decayed sums of the (winsorised) excesses z - u and squares */
+	double n, nu;  /* decayed weights: samples, and those above u */
+	double s1, s2; /* decayed sums of the (winsorised) excesses z - u and squares */
 };
 
 void tail__init(struct pm_tail *t);
@@ -146,24 +146,24 @@ void tail__add(struct pm_tail *t, double z, double keep);
  * plain mean of the slot's samples at first, then an EWMA whose memory is
  * PM_PROFILE_KEEP periods.
  */
-#define PM_PROFILE_SLOTS_MAX	168
-#define PM_PROFILE_KEEP		4.0	/* periods: half-life of a slot's memory */
+#define PM_PROFILE_SLOTS_MAX 168
+#define PM_PROFILE_KEEP	     4.0 /* periods: half-life of a slot's memory */
 
 struct pm_profile {
 	double period_s;
 	double sum;		/* of the slots seen */
 	double t0;		/* the first sample's time */
-	double rate_step, rate;	/* a slot's steady EWMA weight, for samples rate_step apart */
+	double rate_step, rate; /* a slot's steady EWMA weight, for samples rate_step apart */
 	uint32_t slots, nseen;
 	bool started;
-	uint8_t seen[PM_PROFILE_SLOTS_MAX];	/* samples in each slot (saturates) */
+	uint8_t seen[PM_PROFILE_SLOTS_MAX]; /* samples in each slot (saturates) */
 	float v[PM_PROFILE_SLOTS_MAX];
 };
 
 /* Where a time falls: the slots either side of its phase, and the nearer one. */
 struct pm_profile_pos {
 	uint32_t i, j, near;
-	double frac;		/* weight of j */
+	double frac; /* weight of j */
 };
 
 /* -EINVAL unless 2 <= @slots <= PM_PROFILE_SLOTS_MAX and @period_s > 0 is finite. */
@@ -230,59 +230,59 @@ void profile__add_at(struct pm_profile *p, const struct pm_profile_pos *pos, dou
  */
 enum pm_anomaly_kind {
 	PM_ANOMALY_NONE,
-	PM_ANOMALY_JUMP,	/* a spike, or the first step of a change */
-	PM_ANOMALY_LEVEL,	/* the level moved */
-	PM_ANOMALY_DRIFT,	/* the level moved slowly, or far from its long-run value */
-	PM_ANOMALY_VARIANCE,	/* noisier or quieter */
-	PM_ANOMALY_PATTERN,	/* away from the daily or weekly pattern */
+	PM_ANOMALY_JUMP,     /* a spike, or the first step of a change */
+	PM_ANOMALY_LEVEL,    /* the level moved */
+	PM_ANOMALY_DRIFT,    /* the level moved slowly, or far from its long-run value */
+	PM_ANOMALY_VARIANCE, /* noisier or quieter */
+	PM_ANOMALY_PATTERN,  /* away from the daily or weekly pattern */
 	PM_ANOMALY_KINDS,
 };
 
-#define PM_ANOMALY_STATS	8
-#define PM_ANOMALY_MEANS	3	/* e averaged over 4, 16, 64 samples */
-#define PM_ANOMALY_LEVEL_HL	256.0	/* typical intervals */
-#define PM_ANOMALY_MEMORY	2048.0	/* samples: scales and tails */
-#define PM_ANOMALY_WARMUP	96	/* samples scored 0: the longest average and its scale */
-#define PM_ANOMALY_ALARM	0.5	/* 1e-5 */
-#define PM_ANOMALY_HOLD_FLOOR	0.1699	/* -log10(1 - PM_TAIL_Q) / 10 */
-#define PM_ANOMALY_HOLD_AUTO	(-1.0)	/* hold_s: PM_ANOMALY_LEVEL_HL typical intervals */
-#define PM_ANOMALY_SEASON_GAIN	0.5
-#define PM_ANOMALY_DAY_S	86400.0
-#define PM_ANOMALY_DAY_SLOTS	96
-#define PM_ANOMALY_WEEK_SLOTS	168
-#define PM_ANOMALY_TRACKS	3	/* no season, daily, weekly */
+#define PM_ANOMALY_STATS       8
+#define PM_ANOMALY_MEANS       3      /* e averaged over 4, 16, 64 samples */
+#define PM_ANOMALY_LEVEL_HL    256.0  /* typical intervals */
+#define PM_ANOMALY_MEMORY      2048.0 /* samples: scales and tails */
+#define PM_ANOMALY_WARMUP      96     /* samples scored 0: the longest average and its scale */
+#define PM_ANOMALY_ALARM       0.5    /* 1e-5 */
+#define PM_ANOMALY_HOLD_FLOOR  0.1699 /* -log10(1 - PM_TAIL_Q) / 10 */
+#define PM_ANOMALY_HOLD_AUTO   (-1.0) /* hold_s: PM_ANOMALY_LEVEL_HL typical intervals */
+#define PM_ANOMALY_SEASON_GAIN 0.5
+#define PM_ANOMALY_DAY_S       86400.0
+#define PM_ANOMALY_DAY_SLOTS   96
+#define PM_ANOMALY_WEEK_SLOTS  168
+#define PM_ANOMALY_TRACKS      3 /* no season, daily, weekly */
 
 struct pm_anomaly_cfg {
-	double alarm;		/* score of an alarm, [PM_ANOMALY_HOLD_FLOOR, 1] */
-	double hold_s;		/* seconds an event holds; 0: none; PM_ANOMALY_HOLD_AUTO */
-	double resolution;	/* floor of the scales, the series' units; 0: the smallest step seen */
-	double day_s;		/* the daily period (PM_ANOMALY_DAY_S; a week is 7); 0: no seasons */
+	double alarm;	   /* score of an alarm, [PM_ANOMALY_HOLD_FLOOR, 1] */
+	double hold_s;	   /* seconds an event holds; 0: none; PM_ANOMALY_HOLD_AUTO */
+	double resolution; /* floor of the scales, the series' units; 0: the smallest step seen */
+	double day_s;	   /* the daily period (PM_ANOMALY_DAY_S; a week is 7); 0: no seasons */
 };
 
 struct pm_anomaly_result {
-	double score;		/* [0, 1] */
-	double surprise;	/* -log10 of the false-alarm probability */
-	double expected;	/* the baseline the sample was judged against */
-	enum pm_anomaly_kind kind;	/* what scored highest */
-	int dir;		/* +1 above the baseline, -1 below, 0 none */
-	bool warmup;		/* too early to judge: score 0 */
-	bool alarm;		/* a new alarm */
-	bool held;		/* part of an event that alarmed or scored higher (then capped) */
+	double score;		   /* [0, 1] */
+	double surprise;	   /* -log10 of the false-alarm probability */
+	double expected;	   /* the baseline the sample was judged against */
+	enum pm_anomaly_kind kind; /* what scored highest */
+	int dir;		   /* +1 above the baseline, -1 below, 0 none */
+	bool warmup;		   /* too early to judge: score 0 */
+	bool alarm;		   /* a new alarm */
+	bool held; /* part of an event that alarmed or scored higher (then capped) */
 };
 
 struct anomaly_norm {
-	double c, d;		/* centre, mean clipped absolute deviation */
+	double c, d; /* centre, mean clipped absolute deviation */
 };
 
 /* One candidate baseline, its residual's statistics and their calibration. */
 struct anomaly_track {
-	double level;		/* EWMA of x less the candidate's profile */
-	double far, far_mean;	/* long-run level; x less it, averaged */
-	double err;		/* EWMA of the squared residual */
+	double level;	      /* EWMA of x less the candidate's profile */
+	double far, far_mean; /* long-run level; x less it, averaged */
+	double err;	      /* EWMA of the squared residual */
 	double e, phi_num, phi_den;
 	double mean[PM_ANOMALY_MEANS];
 	double v_short, v_long, e2_short, e2_long;
-	uint64_t n;		/* residuals scored */
+	uint64_t n; /* residuals scored */
 	struct anomaly_norm norm[PM_ANOMALY_STATS];
 	struct pm_tail tail[PM_ANOMALY_STATS];
 };
@@ -290,18 +290,18 @@ struct anomaly_track {
 /* Per-sample EWMA weights and scale floors, worked out once at init. */
 struct anomaly_rates {
 	double mean[PM_ANOMALY_MEANS], recent, level, memory;
-	double floor[PM_ANOMALY_STATS];	/* of each statistic, in resolutions (0: fixed) */
+	double floor[PM_ANOMALY_STATS]; /* of each statistic, in resolutions (0: fixed) */
 };
 
 struct pm_anomaly {
 	struct pm_anomaly_cfg cfg;
 	struct anomaly_rates r;
 	uint64_t n;
-	double t, step;		/* last time; typical interval */
-	double x;		/* the last sample */
-	double res;		/* resolution in use */
-	int season;		/* the track in use */
-	double event_t, event_score;	/* the last event's highest score, and when */
+	double t, step;		     /* last time; typical interval */
+	double x;		     /* the last sample */
+	double res;		     /* resolution in use */
+	int season;		     /* the track in use */
+	double event_t, event_score; /* the last event's highest score, and when */
 	bool event, event_alarmed;
 	struct anomaly_track track[PM_ANOMALY_TRACKS];
 	struct pm_profile day, week;
@@ -327,9 +327,9 @@ const char *anomaly__kind_name(enum pm_anomaly_kind k);
  * CPU (cores), whose daily and weekly patterns it learns. Quantile sketches
  * are kept per container, where right-sizing needs them (the detector's).
  */
-#define PM_POD_CPU_RESOLUTION	1e-4	/* cores */
-#define PM_POD_MEM_RESOLUTION	4096.0	/* bytes */
-#define PM_POD_COST_RESOLUTION	1e-6	/* per hour */
+#define PM_POD_CPU_RESOLUTION  1e-4   /* cores */
+#define PM_POD_MEM_RESOLUTION  4096.0 /* bytes */
+#define PM_POD_COST_RESOLUTION 1e-6   /* per hour */
 
 struct pm_pod_model {
 	struct pm_anomaly cost, cpu;

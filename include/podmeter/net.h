@@ -7,8 +7,8 @@
 #include <linux/types.h>
 #endif
 
-#define PM_NET_MAX_KEYS		65536	/* cgroups x directions x classes seen */
-#define PM_NET_MAX_CIDRS	4096	/* per address family */
+#define PM_NET_MAX_KEYS	 65536 /* cgroups x directions x classes seen */
+#define PM_NET_MAX_CIDRS 4096  /* per address family */
 
 /* Where traffic goes (tx) or comes from (rx): what egress is priced by. */
 enum pm_net_class {
@@ -16,7 +16,7 @@ enum pm_net_class {
 	PM_NET_IN_ZONE,
 	PM_NET_CROSS_ZONE,
 	PM_NET_CROSS_REGION,
-	PM_NET_INTERNET,	/* no CIDR matched */
+	PM_NET_INTERNET, /* no CIDR matched */
 	PM_NET_CLASSES,
 };
 
@@ -27,7 +27,7 @@ enum pm_net_dir {
 };
 
 struct pm_net_key {
-	__u64 cgid;	/* cgroup v2 id of the socket */
+	__u64 cgid; /* cgroup v2 id of the socket */
 	__u32 dir;
 	__u32 class;
 };

@@ -5,9 +5,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <podmeter/names.h>	/* PM_OH_NAME_MAX, enum pm_oh_kind (names__oh_kind) */
+#include <podmeter/names.h> /* PM_OH_NAME_MAX, enum pm_oh_kind (names__oh_kind) */
 
-#define PM_OH_SHORT_ID	12	/* a container id is shown by its first 12 hex digits */
+#define PM_OH_SHORT_ID 12 /* a container id is shown by its first 12 hex digits */
 
 struct pm_oh_group {
 	enum pm_oh_kind kind;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <podmeter/snapshot.h>
 
-#define PM_OH_LINGER_S	120	/* a group without cgroups stays in snapshots this long */
+#define PM_OH_LINGER_S 120 /* a group without cgroups stays in snapshots this long */
 
 struct pm_overhead;
 struct pm_oh_rec;

@@ -14,16 +14,14 @@
  */
 #define PM_PIN_LAYOUT 2
 
-
-
 struct bpf_object;
 struct bpf_object_skeleton;
 struct bpf_program;
 struct bpf_link;
 
 struct pm_pin {
-	char dir[PATH_MAX / 2];	/* <root>/<object>; "" = not pinning */
-	const char *const *transient;	/* maps of configuration: not pinned */
+	char dir[PATH_MAX / 2];	      /* <root>/<object>; "" = not pinning */
+	const char *const *transient; /* maps of configuration: not pinned */
 };
 
 /* Where every object's set lives, for the process; "" (the start) = not pinning. */
@@ -51,8 +49,8 @@ int pin__commit(struct pm_pin *pin, struct bpf_object *obj);
  * as libbpf would, commit. Returns 0, or the error of the step named in
  * @what ("pin", "load", "attach").
  */
-int pin__load(struct pm_pin *pin, const struct bpf_object_skeleton *s,
-	      const char *const *transient, const char **what);
+int pin__load(struct pm_pin *pin, const struct bpf_object_skeleton *s, const char *const *transient,
+	      const char **what);
 /* Before destroying @s: pinned links stay attached when the agent exits. */
 void pin__release(struct pm_pin *pin, const struct bpf_object_skeleton *s);
 /* podmeter unpin: remove everything under @root (detaching pinned links). */

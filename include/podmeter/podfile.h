@@ -6,17 +6,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PM_PODFILE_MAX_SIZE	(1ULL << 30)	/* bytes: larger files are refused */
+#define PM_PODFILE_MAX_SIZE (1ULL << 30) /* bytes: larger files are refused */
 
 /* Why a file was refused: counted per reason. */
 enum pm_podfile_err {
 	PM_PODFILE_OK = 0,
-	PM_PODFILE_GONE,	/* the process or the file is gone */
-	PM_PODFILE_ESCAPE,	/* resolving it would leave the pod's root, or a symlink at the end */
-	PM_PODFILE_NOT_REGULAR,	/* a FIFO, a device, a socket, a directory */
+	PM_PODFILE_GONE,   /* the process or the file is gone */
+	PM_PODFILE_ESCAPE, /* resolving it would leave the pod's root, or a symlink at the end */
+	PM_PODFILE_NOT_REGULAR, /* a FIFO, a device, a socket, a directory */
 	PM_PODFILE_OTHER_FILE,	/* not the (device, inode) the mapping names */
 	PM_PODFILE_TOO_BIG,
-	PM_PODFILE_DENIED,	/* no permission (capabilities) */
+	PM_PODFILE_DENIED, /* no permission (capabilities) */
 	PM_PODFILE_ERR_MAX,
 };
 
@@ -29,16 +29,16 @@ enum pm_podfile_err {
  * the kernel sets) tell the file.
  */
 struct pm_file_id {
-	uint64_t dev;		/* 0 on overlayfs */
+	uint64_t dev; /* 0 on overlayfs */
 	uint64_t ino;
 	uint64_t size;
 	int64_t ctime_ns;
 };
 
 struct pm_podfile {
-	int fd;			/* O_RDONLY | O_NONBLOCK | O_CLOEXEC, a regular file */
+	int fd; /* O_RDONLY | O_NONBLOCK | O_CLOEXEC, a regular file */
 	uint64_t size;
-	bool overlay;		/* on overlayfs */
+	bool overlay; /* on overlayfs */
 	struct pm_file_id id;
 };
 

@@ -5,13 +5,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <podmeter/names.h>	/* PM_UID_LEN, PM_CID_MAX, enum pm_qos, enum pm_runtime */
+#include <podmeter/names.h> /* PM_UID_LEN, PM_CID_MAX, enum pm_qos, enum pm_runtime */
 
-#define PM_UID_HASH_LEN	32	/* static (manifest) pods: 32 hex, no dashes */
+#define PM_UID_HASH_LEN 32 /* static (manifest) pods: 32 hex, no dashes */
 
 struct pm_pod_ident {
-	char uid[PM_UID_LEN + 1];		/* dashed, lower-case; or 32 hex (static pod) */
-	char container_id[PM_CID_MAX + 1];	/* "" when runtime == PM_RT_NONE */
+	char uid[PM_UID_LEN + 1];	   /* dashed, lower-case; or 32 hex (static pod) */
+	char container_id[PM_CID_MAX + 1]; /* "" when runtime == PM_RT_NONE */
 	enum pm_qos qos;
 	enum pm_runtime runtime;
 };

@@ -7,12 +7,12 @@
 #include <linux/types.h>
 #endif
 
-#define PM_PROC_MAX_CGROUPS	16384
-#define PM_PROC_MAX_EXITED	65536	/* preallocated (kernels < 6.1); else the node's task limit */
+#define PM_PROC_MAX_CGROUPS 16384
+#define PM_PROC_MAX_EXITED  65536 /* preallocated (kernels < 6.1); else the node's task limit */
 
 /* Per-CPU value of proc_stats, keyed by struct pm_cg_key (cpu.h). */
 struct pm_proc_val {
-	__u64 starts;	/* processes started (forks of a new thread group) */
+	__u64 starts; /* processes started (forks of a new thread group) */
 	__u64 execs;
 };
 
@@ -24,20 +24,20 @@ struct pm_proc_val {
  * also drops an entry /proc no longer shows as that zombie.
  */
 struct pm_exited {
-	__u64 ts;		/* bpf_ktime_get_ns() at exit */
-	__u64 cgid;		/* as counted (bpf/tables.bpf.h) */
-	__u32 ppid;		/* the parent that should reap it */
+	__u64 ts;   /* bpf_ktime_get_ns() at exit */
+	__u64 cgid; /* as counted (bpf/tables.bpf.h) */
+	__u32 ppid; /* the parent that should reap it */
 	__u32 pad;
 	char comm[16];
 	char parent_comm[16];
-	__u64 start_ns;		/* the process's start_boottime: /proc's starttime */
+	__u64 start_ns; /* the process's start_boottime: /proc's starttime */
 };
 
 enum pm_proc_err {
 	PM_PROC_ERR_CGROUP_FULL = 0,
 	PM_PROC_ERR_EXITED_FULL = 1,
-	PM_PROC_ERR_KERNEL,		/* the ones the programs count */
-	PM_PROC_ERR_STALE = PM_PROC_ERR_KERNEL,	/* exited entries /proc contradicted */
+	PM_PROC_ERR_KERNEL,			/* the ones the programs count */
+	PM_PROC_ERR_STALE = PM_PROC_ERR_KERNEL, /* exited entries /proc contradicted */
 	PM_PROC_ERR_MAX,
 };
 

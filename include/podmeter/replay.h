@@ -39,10 +39,10 @@
 
 enum pm_replay_signal {
 	PM_REPLAY_GENERIC,
-	PM_REPLAY_CPU,		/* cores */
-	PM_REPLAY_MEMORY,	/* bytes */
-	PM_REPLAY_COST,		/* per hour */
-	PM_REPLAY_NETWORK,	/* bytes per second */
+	PM_REPLAY_CPU,	   /* cores */
+	PM_REPLAY_MEMORY,  /* bytes */
+	PM_REPLAY_COST,	   /* per hour */
+	PM_REPLAY_NETWORK, /* bytes per second */
 	PM_REPLAY_SIGNALS,
 };
 
@@ -55,14 +55,14 @@ enum pm_replay_state {
 
 struct pm_replay_opts {
 	struct pm_anomaly_cfg model;
-	bool strict;		/* refuse repeated and late timestamps */
+	bool strict; /* refuse repeated and late timestamps */
 };
 
 struct pm_replay {
 	struct pm_replay_opts o;
 	struct pm_anomaly model;
-	uint64_t n;		/* rows learnt */
-	double t;		/* the latest time seen */
+	uint64_t n; /* rows learnt */
+	double t;   /* the latest time seen */
 };
 
 /* The defaults of @sig into @o (see replay__usage()); -EINVAL for an unknown signal. */

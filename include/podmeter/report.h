@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <podmeter/snapshot.h>
 
-#define PM_REPORT_CONTENT_TYPE	"application/x-protobuf"
-#define PM_REPORT_PATH		"/v1/reports"
-#define PM_REPORT_MAX_BYTES	(64u << 20)	/* decompressed or not, larger is refused */
+#define PM_REPORT_CONTENT_TYPE "application/x-protobuf"
+#define PM_REPORT_PATH	       "/v1/reports"
+#define PM_REPORT_MAX_BYTES    (64u << 20) /* decompressed or not, larger is refused */
 
 /* ---- exporter/gz.c: gzip (zlib) in memory ---- */
 
@@ -35,7 +35,7 @@ struct pm_report_meta {
 	const char *node;
 	const char *agent_version;
 	uint64_t seq;
-	bool final;		/* closed early: the agent is stopping */
+	bool final; /* closed early: the agent is stopping */
 };
 
 struct pm_report_window *report__window_new(void);
@@ -49,8 +49,8 @@ bool report__window_empty(const struct pm_report_window *w);
  * Close the window into a packed, gzip-compressed NodeReport (malloc'ed) and
  * start the next one at its last tick. 0, -ENODATA (no tick yet), -ENOMEM.
  */
-int report__window_close(struct pm_report_window *w, const struct pm_report_meta *meta,
-			 void **gz, size_t *gzlen);
+int report__window_close(struct pm_report_window *w, const struct pm_report_meta *meta, void **gz,
+			 size_t *gzlen);
 
 /* ---- exporter/pbjson.c: a decoded report as JSON ---- */
 

@@ -12,43 +12,43 @@
 #include <podmeter/names.h>
 
 struct pm_container_snap {
-	char id[PM_CID_MAX + 1];	/* "" = cgroups of the pod outside any container */
+	char id[PM_CID_MAX + 1]; /* "" = cgroups of the pod outside any container */
 	enum pm_runtime runtime;
-	double cpu_seconds;		/* cumulative on-CPU time */
-	double runq_seconds;		/* cumulative run-queue wait */
-	uint64_t cpu_ns, runq_ns;	/* the same, exact: summed in ns, divided once */
-	long long working_set_bytes;	/* its memory cgroup, as of the last walk; -1 = none */
+	double cpu_seconds;	     /* cumulative on-CPU time */
+	double runq_seconds;	     /* cumulative run-queue wait */
+	uint64_t cpu_ns, runq_ns;    /* the same, exact: summed in ns, divided once */
+	long long working_set_bytes; /* its memory cgroup, as of the last walk; -1 = none */
 	/* from the kubelet, matched by container id; -1 = none set or not known */
-	char name[64];			/* "" = not known */
+	char name[64]; /* "" = not known */
 	int64_t cpu_request_milli, memory_request_bytes;
-	int64_t gpu_request;		/* 0 = none */
+	int64_t gpu_request; /* 0 = none */
 	int64_t cpu_limit_milli, memory_limit_bytes;
 	int64_t gpu_limit;
 	/* right-sizing from what it used: < 0 = not enough seen yet */
-	double rec_cpu_cores;		/* chosen quantile / target utilisation, >= 10m */
-	double rec_memory_bytes;	/* peak working set x headroom, >= 20 MiB */
-	double rec_confidence;		/* 0..1, grows with the time observed */
-	uint64_t oom_kills;		/* cumulative, while its cgroup lives */
-	uint64_t throttled_periods;	/* cpu.stat nr_throttled, as of the last walk */
-	uint64_t throttled_usec;	/* cpu.stat throttled_usec (v1 throttled_time / 1000) */
+	double rec_cpu_cores;	    /* chosen quantile / target utilisation, >= 10m */
+	double rec_memory_bytes;    /* peak working set x headroom, >= 20 MiB */
+	double rec_confidence;	    /* 0..1, grows with the time observed */
+	uint64_t oom_kills;	    /* cumulative, while its cgroup lives */
+	uint64_t throttled_periods; /* cpu.stat nr_throttled, as of the last walk */
+	uint64_t throttled_usec;    /* cpu.stat throttled_usec (v1 throttled_time / 1000) */
 };
 
 /* Pod labels carried into reports: the keys --report-labels names. */
-#define PM_POD_LABELS		8
-#define PM_LABEL_KEY_MAX	317	/* prefix (a DNS subdomain) / name */
-#define PM_LABEL_VALUE_MAX	63
+#define PM_POD_LABELS	   8
+#define PM_LABEL_KEY_MAX   317 /* prefix (a DNS subdomain) / name */
+#define PM_LABEL_VALUE_MAX 63
 
-#define PM_SNAP_ZOMBIES 8	/* listed per pod; the count is exact */
+#define PM_SNAP_ZOMBIES 8 /* listed per pod; the count is exact */
 
 #define PM_FINDING_ATTRS 6
 
 /* A detection with its evidence; the same condition keeps the same id. */
 struct pm_finding_snap {
-	char id[17];		/* hex of a hash of (uid, kind, since) */
-	char kind[24];		/* "idle", "zombie-process", "zombie-workload", ... */
-	double since;		/* unix seconds the condition began */
-	double score;		/* 0..1: grows with how long it has held */
-	char detail[160];	/* one line for people */
+	char id[17];	  /* hex of a hash of (uid, kind, since) */
+	char kind[24];	  /* "idle", "zombie-process", "zombie-workload", ... */
+	double since;	  /* unix seconds the condition began */
+	double score;	  /* 0..1: grows with how long it has held */
+	char detail[160]; /* one line for people */
 	int n_attrs;
 	struct {
 		char key[24];
@@ -58,155 +58,155 @@ struct pm_finding_snap {
 
 /* Driver calls of one pod on one device, one op class: cumulative. */
 struct pm_gpu_op_snap {
-	char device[32];	/* "nvidia0", "renderD128", ... */
-	int op;			/* enum pm_gpu_op */
+	char device[32]; /* "nvidia0", "renderD128", ... */
+	int op;		 /* enum pm_gpu_op */
 	uint64_t calls;
-	uint64_t ns;		/* time spent in the calls */
+	uint64_t ns; /* time spent in the calls */
 };
 
 /* CUDA driver API use, by uprobes on libcuda.so.1: cumulative, except held bytes. */
 struct pm_cuda_snap {
-	uint64_t launches;	/* cuLaunchKernel, cuLaunchKernelEx */
+	uint64_t launches; /* cuLaunchKernel, cuLaunchKernelEx */
 	uint64_t allocs, frees;
-	long long memory_bytes;	/* device memory held through cuMemAlloc, now */
+	long long memory_bytes; /* device memory held through cuMemAlloc, now */
 	uint64_t memcpy_bytes;
 	uint64_t sync_calls;
-	uint64_t sync_ns;	/* time in cuCtxSynchronize */
+	uint64_t sync_ns; /* time in cuCtxSynchronize */
 };
 
 struct pm_zombie_snap {
 	uint32_t pid, ppid;
 	char comm[16];
-	char parent_comm[16];	/* the parent that does not reap it */
-	double age_seconds;	/* since it exited */
+	char parent_comm[16]; /* the parent that does not reap it */
+	double age_seconds;   /* since it exited */
 };
 
 struct pm_pod_snap {
 	char uid[PM_UID_LEN + 1];
-	char namespace_[64];		/* "" until kubelet metadata exists */
-	char name[254];			/* "" until kubelet metadata exists */
+	char namespace_[64]; /* "" until kubelet metadata exists */
+	char name[254];	     /* "" until kubelet metadata exists */
 	char owner_kind[64], owner_name[254], node[254];
-	int has_meta;			/* named by the kubelet or /var/log/pods */
-	int64_t cpu_request_milli, cpu_limit_milli;	/* sums over containers; -1 = none set */
+	int has_meta;				    /* named by the kubelet or /var/log/pods */
+	int64_t cpu_request_milli, cpu_limit_milli; /* sums over containers; -1 = none set */
 	int64_t memory_request_bytes, memory_limit_bytes;
 	int64_t gpu_request, gpu_limit;
 	enum pm_qos qos;
-	double cpu_seconds;		/* sum over the pod's cgroups, live and gone */
+	double cpu_seconds; /* sum over the pod's cgroups, live and gone */
 	double runq_seconds;
 	uint64_t cpu_ns, runq_ns;
-	uint64_t rss_bytes[PM_MEM_KINDS];	/* resident, by kind (enum pm_mem_kind) */
-	long long working_set_bytes;	/* memory cgroup usage - inactive file; -1 = none */
-	uint64_t page_faults;		/* cumulative user page faults */
-	uint64_t oom_kills;		/* cumulative OOM kills */
-	uint64_t net_bytes[PM_NET_DIRS][PM_NET_CLASSES];	/* IP bytes by direction, class */
-	uint64_t net_packets[PM_NET_DIRS][PM_NET_CLASSES];	/* by direction and class */
+	uint64_t rss_bytes[PM_MEM_KINDS]; /* resident, by kind (enum pm_mem_kind) */
+	long long working_set_bytes;	  /* memory cgroup usage - inactive file; -1 = none */
+	uint64_t page_faults;		  /* cumulative user page faults */
+	uint64_t oom_kills;		  /* cumulative OOM kills */
+	uint64_t net_bytes[PM_NET_DIRS][PM_NET_CLASSES];   /* IP bytes by direction, class */
+	uint64_t net_packets[PM_NET_DIRS][PM_NET_CLASSES]; /* by direction and class */
 	uint64_t tcp_retransmits;
-	uint64_t processes;		/* in the pod's cgroups (cgroup.procs, as of the last walk) */
-	uint64_t process_starts;	/* cumulative */
-	uint64_t zombies;		/* exited, unreaped for longer than the grace period */
-	double cost_dollars[PM_RES_MAX];	/* cumulative: allocated x time x price */
-	double waste_dollars[PM_RES_MAX];	/* cumulative: requested, unused (cpu, memory, gpu) */
+	uint64_t processes;	 /* in the pod's cgroups (cgroup.procs, as of the last walk) */
+	uint64_t process_starts; /* cumulative */
+	uint64_t zombies;	 /* exited, unreaped for longer than the grace period */
+	double cost_dollars[PM_RES_MAX];  /* cumulative: allocated x time x price */
+	double waste_dollars[PM_RES_MAX]; /* cumulative: requested, unused (cpu, memory, gpu) */
 	size_t n_zombie_list;
 	struct pm_zombie_snap zombie_list[PM_SNAP_ZOMBIES];
 	size_t n_containers;
 	struct pm_container_snap *containers;
 	size_t n_gpu_ops;
-	struct pm_gpu_op_snap *gpu_ops;	/* non-zero (device, op) pairs */
+	struct pm_gpu_op_snap *gpu_ops; /* non-zero (device, op) pairs */
 	struct pm_cuda_snap cuda;
-	uint64_t gpu_jobs;		/* DRM scheduler jobs queued, cumulative */
-	double gpu_utilization;		/* NVML SM utilisation 0..1; < 0 = not known */
-	uint64_t anomalies;		/* changes of its cost rate found, cumulative */
-	double savings_dollars_month;	/* requests -> recommendations, priced; 0 = none */
-	int idle;			/* under the idle thresholds for the window, no zombie */
-	double idle_seconds;		/* since it last was busy, while idle; else 0 */
-	unsigned int zombie_mask;	/* 1 << enum pm_zombie_kind */
-	uint64_t table_refusals[PM_SNAP_TABLES];	/* entries its events needed and were refused */
+	uint64_t gpu_jobs;	      /* DRM scheduler jobs queued, cumulative */
+	double gpu_utilization;	      /* NVML SM utilisation 0..1; < 0 = not known */
+	uint64_t anomalies;	      /* changes of its cost rate found, cumulative */
+	double savings_dollars_month; /* requests -> recommendations, priced; 0 = none */
+	int idle;		      /* under the idle thresholds for the window, no zombie */
+	double idle_seconds;	      /* since it last was busy, while idle; else 0 */
+	unsigned int zombie_mask;     /* 1 << enum pm_zombie_kind */
+	uint64_t table_refusals[PM_SNAP_TABLES]; /* entries its events needed and were refused */
 	size_t n_findings;
 	struct pm_finding_snap *findings;
-	uint64_t throttled_periods;	/* its containers', removed ones included: cumulative */
+	uint64_t throttled_periods; /* its containers', removed ones included: cumulative */
 	uint64_t throttled_usec;
 	/* values of the snapshot's label_keys; "" = the pod has no such label */
 	char labels[PM_POD_LABELS][PM_LABEL_VALUE_MAX + 1];
 };
 
 struct pm_report_stats {
-	int enabled;			/* reports are being made */
-	int shipping;			/* a reconciler URL is set */
-	uint64_t written;		/* reports put in the spool */
-	uint64_t sent;			/* answered 2xx and deleted */
-	uint64_t retries;		/* sends retried after an error, timeout or 5xx/408/429 */
-	uint64_t rejected;		/* moved to rejected/ on another 4xx */
-	uint64_t dropped;		/* the spool's bound dropped them, or they could not be stored */
-	uint64_t corrupt;		/* torn or corrupt spool files quarantined */
+	int enabled;	   /* reports are being made */
+	int shipping;	   /* a reconciler URL is set */
+	uint64_t written;  /* reports put in the spool */
+	uint64_t sent;	   /* answered 2xx and deleted */
+	uint64_t retries;  /* sends retried after an error, timeout or 5xx/408/429 */
+	uint64_t rejected; /* moved to rejected/ on another 4xx */
+	uint64_t dropped;  /* the spool's bound dropped them, or they could not be stored */
+	uint64_t corrupt;  /* torn or corrupt spool files quarantined */
 	uint64_t spool_bytes, spool_files;
-	double last_success;		/* unix seconds of the last 2xx; 0 = never */
+	double last_success; /* unix seconds of the last 2xx; 0 = never */
 };
 
 struct pm_agent_stats {
-	double collect_seconds_last;	/* duration of the last collection */
-	double collect_seconds_sum;	/* all collections since start */
+	double collect_seconds_last; /* duration of the last collection */
+	double collect_seconds_sum;  /* all collections since start */
 	uint64_t collections;
-	uint64_t cgroup_insert_failures;	/* cpu_stats map full */
-	uint64_t sched_resyncs;			/* switches the tracepoint never saw */
-	uint64_t born_lost;			/* cgroup_mkdir events the ring dropped */
-	uint64_t mem_insert_failures;		/* mem_events map full */
-	uint64_t mm_insert_failures;		/* mm_state map full */
-	uint64_t oom_lost;			/* OOM events the ring dropped */
-	uint64_t net_insert_failures;		/* net_stats / tcp_retrans full */
-	uint64_t gpu_insert_failures;		/* gpu_stats / gpu_inflight full */
-	uint64_t cuda_insert_failures;		/* cuda_stats / allocations / pending full */
-	uint64_t proc_insert_failures;		/* proc_stats full */
-	uint64_t exited_insert_failures;	/* exited full */
-	uint64_t exited_stale;			/* exited entries /proc contradicted */
-	uint64_t task_insert_failures;		/* task_seen_pid full */
-	uint64_t table_refusals[PM_SNAP_TABLES];	/* node-wide, as the kernel counted them */
-	uint64_t cuda_refusals[PM_CUDA_REFUSE_MAX];	/* libcuda files not probed, by reason */
-	uint64_t kubelet_errors;		/* failed or garbled /pods requests */
-	uint64_t cgroups_tracked;		/* entries in cpu_stats */
-	uint64_t cgroups_removed;		/* dead cgroups read one last time and removed */
-	uint64_t walks;				/* walks of the cgroup hierarchy */
-	const char *cgroup_hierarchy;		/* "v2" or "v1" */
-	const char *attach_mode;		/* "tp_btf" or "raw_tp" */
-	double start_time;			/* unix seconds */
+	uint64_t cgroup_insert_failures;	    /* cpu_stats map full */
+	uint64_t sched_resyncs;			    /* switches the tracepoint never saw */
+	uint64_t born_lost;			    /* cgroup_mkdir events the ring dropped */
+	uint64_t mem_insert_failures;		    /* mem_events map full */
+	uint64_t mm_insert_failures;		    /* mm_state map full */
+	uint64_t oom_lost;			    /* OOM events the ring dropped */
+	uint64_t net_insert_failures;		    /* net_stats / tcp_retrans full */
+	uint64_t gpu_insert_failures;		    /* gpu_stats / gpu_inflight full */
+	uint64_t cuda_insert_failures;		    /* cuda_stats / allocations / pending full */
+	uint64_t proc_insert_failures;		    /* proc_stats full */
+	uint64_t exited_insert_failures;	    /* exited full */
+	uint64_t exited_stale;			    /* exited entries /proc contradicted */
+	uint64_t task_insert_failures;		    /* task_seen_pid full */
+	uint64_t table_refusals[PM_SNAP_TABLES];    /* node-wide, as the kernel counted them */
+	uint64_t cuda_refusals[PM_CUDA_REFUSE_MAX]; /* libcuda files not probed, by reason */
+	uint64_t kubelet_errors;		    /* failed or garbled /pods requests */
+	uint64_t cgroups_tracked;		    /* entries in cpu_stats */
+	uint64_t cgroups_removed;     /* dead cgroups read one last time and removed */
+	uint64_t walks;		      /* walks of the cgroup hierarchy */
+	const char *cgroup_hierarchy; /* "v2" or "v1" */
+	const char *attach_mode;      /* "tp_btf" or "raw_tp" */
+	double start_time;	      /* unix seconds */
 	struct pm_report_stats reports;
 };
 
 /* Node overhead of one group: a systemd unit or slice, or a container outside Kubernetes. */
 struct pm_overhead_snap {
-	char name[PM_OH_NAME_MAX + 1];	/* escaped (agent/pod/ohpath.c) */
-	int kind;			/* enum pm_oh_kind */
-	uint64_t cpu_ns;		/* cumulative, its removed cgroups' included */
+	char name[PM_OH_NAME_MAX + 1]; /* escaped (agent/pod/ohpath.c) */
+	int kind;		       /* enum pm_oh_kind */
+	uint64_t cpu_ns;	       /* cumulative, its removed cgroups' included */
 	double cpu_seconds;
-	long long memory_bytes;		/* working set; -1 = not its own, or unknown */
-	uint64_t net_bytes[PM_NET_DIRS];	/* cumulative: sent, received (every peer class) */
-	double cost_dollars[PM_RES_GPU];	/* cumulative cpu, memory */
+	long long memory_bytes;		 /* working set; -1 = not its own, or unknown */
+	uint64_t net_bytes[PM_NET_DIRS]; /* cumulative: sent, received (every peer class) */
+	double cost_dollars[PM_RES_GPU]; /* cumulative cpu, memory */
 };
 
 struct pm_snapshot {
 	int refcnt;
-	double time;			/* unix seconds when collected */
-	double read_time;		/* unix seconds when its kernel counters began to be read */
-	double mono;			/* CLOCK_MONOTONIC seconds of the read: cost intervals */
-	double node_cpu_pods_seconds;	/* all pod cgroups */
-	double node_cpu_overhead_seconds;	/* everything else that ran (not the idle task) */
-	long long node_memory_overhead_bytes;	/* in use outside pods' working sets; -1 = unknown */
-	double node_idle_cost_dollars[PM_RES_NETWORK];	/* cumulative, cpu/memory/gpu */
-	double node_overhead_cost_dollars[PM_RES_GPU];	/* cumulative, cpu/memory */
-	uint64_t node_cpu_overhead_ns;	/* node_cpu_overhead_seconds, as summed */
+	double time;		      /* unix seconds when collected */
+	double read_time;	      /* unix seconds when its kernel counters began to be read */
+	double mono;		      /* CLOCK_MONOTONIC seconds of the read: cost intervals */
+	double node_cpu_pods_seconds; /* all pod cgroups */
+	double node_cpu_overhead_seconds;     /* everything else that ran (not the idle task) */
+	long long node_memory_overhead_bytes; /* in use outside pods' working sets; -1 = unknown */
+	double node_idle_cost_dollars[PM_RES_NETWORK]; /* cumulative, cpu/memory/gpu */
+	double node_overhead_cost_dollars[PM_RES_GPU]; /* cumulative, cpu/memory */
+	uint64_t node_cpu_overhead_ns;		       /* node_cpu_overhead_seconds, as summed */
 	size_t n_overhead;
-	struct pm_overhead_snap *overhead;	/* every group tracked, by kind then name */
-	uint64_t overhead_gone_net[PM_NET_DIRS];	/* of groups no longer tracked */
-	int overhead_top;		/* groups shown by name; the rest are "other" */
-	double price[PM_RES_NETWORK];	/* per core-hour, GiB-hour, GPU-hour in use */
-	double egress_price_gib[PM_NET_CLASSES];	/* per class (enum pm_net_class) */
-	double capacity[PM_RES_NETWORK];	/* node: cores, bytes, GPUs */
-	int has_net;			/* network is measured on this node */
-	int has_gpu;			/* GPU driver calls are measured */
-	int has_cuda;			/* libcuda.so.1 uprobes are attached somewhere */
+	struct pm_overhead_snap *overhead;	 /* every group tracked, by kind then name */
+	uint64_t overhead_gone_net[PM_NET_DIRS]; /* of groups no longer tracked */
+	int overhead_top;			 /* groups shown by name; the rest are "other" */
+	double price[PM_RES_NETWORK];		 /* per core-hour, GiB-hour, GPU-hour in use */
+	double egress_price_gib[PM_NET_CLASSES]; /* per class (enum pm_net_class) */
+	double capacity[PM_RES_NETWORK];	 /* node: cores, bytes, GPUs */
+	int has_net;				 /* network is measured on this node */
+	int has_gpu;				 /* GPU driver calls are measured */
+	int has_cuda;				 /* libcuda.so.1 uprobes are attached somewhere */
 	size_t n_pods;
-	struct pm_pod_snap *pods;	/* sorted by uid */
+	struct pm_pod_snap *pods; /* sorted by uid */
 	struct pm_agent_stats agent;
-	int n_label_keys;		/* --report-labels */
+	int n_label_keys; /* --report-labels */
 	char label_keys[PM_POD_LABELS][PM_LABEL_KEY_MAX + 1];
 };
 

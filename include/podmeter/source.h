@@ -21,9 +21,9 @@ struct pm_cuda_job;
 /* What every source opens from. */
 struct pm_source_env {
 	const struct pm_config *cfg;
-	enum pm_hier hier;		/* the hierarchy whose ids the collector walks */
-	const struct pm_cgroupfs *fs;	/* the node's cgroup mounts */
-	bool force_raw_tp;		/* raw_tp at once, no tp_btf */
+	enum pm_hier hier;	      /* the hierarchy whose ids the collector walks */
+	const struct pm_cgroupfs *fs; /* the node's cgroup mounts */
+	bool force_raw_tp;	      /* raw_tp at once, no tp_btf */
 };
 
 /* Where a source reads to: the collector's cgroup records and its few events. */
@@ -49,8 +49,8 @@ struct pm_sink {
 };
 
 struct pm_source {
-	const char *name;		/* "cpu", "mem", ...: the log's prefix */
-	const char *reading;		/* what a stalled read is doing, for /healthz */
+	const char *name;    /* "cpu", "mem", ...: the log's prefix */
+	const char *reading; /* what a stalled read is doing, for /healthz */
 	/*
 	 * Open, configure, load and attach. 0 with *@out set; 0 with *@out NULL
 	 * when an optional signal is not there (the source said why); or a
@@ -91,7 +91,7 @@ struct pm_source {
 	int (*keep_set)(void *src, const char *uid, const struct pm_usage *u);
 	void (*keep_del)(void *src, const char *uid);
 	void (*close)(void *src);
-	bool optional;			/* a read error is logged, not returned */
+	bool optional; /* a read error is logged, not returned */
 };
 
 /* The signals, in the order they open and are read. */

@@ -12,18 +12,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PM_SPOOL_MAGIC		"PMR1"
-#define PM_SPOOL_HEADER		16
-#define PM_SPOOL_SUFFIX		".pmr"
+#define PM_SPOOL_MAGIC	"PMR1"
+#define PM_SPOOL_HEADER 16
+#define PM_SPOOL_SUFFIX ".pmr"
 
 struct pm_spool;
 
 struct pm_spool_stats {
-	uint64_t written;	/* reports put */
-	uint64_t dropped;	/* oldest dropped to stay under the bound, or not written at all */
-	uint64_t corrupt;	/* torn or corrupt files moved to corrupt/ */
-	uint64_t rejected;	/* moved to rejected/ on a 4xx */
-	uint64_t bytes;		/* in the spool now */
+	uint64_t written;  /* reports put */
+	uint64_t dropped;  /* oldest dropped to stay under the bound, or not written at all */
+	uint64_t corrupt;  /* torn or corrupt files moved to corrupt/ */
+	uint64_t rejected; /* moved to rejected/ on a 4xx */
+	uint64_t bytes;	   /* in the spool now */
 	uint64_t files;
 };
 
@@ -67,27 +67,27 @@ int spool__read_file(const char *path, void **payload, size_t *len, char *err, s
 struct pm_shipper;
 
 struct pm_shipper_opts {
-	const char *url;		/* e.g. http://reconciler:8080/v1/reports */
-	const char *node;		/* X-Podmeter-Node */
-	const char *token_file;		/* "" = none; re-read at each request */
-	const char *ca_file;		/* "" = system CAs */
-	const char *cert_file;		/* client certificate for mTLS, "" = none */
+	const char *url;	/* e.g. http://reconciler:8080/v1/reports */
+	const char *node;	/* X-Podmeter-Node */
+	const char *token_file; /* "" = none; re-read at each request */
+	const char *ca_file;	/* "" = system CAs */
+	const char *cert_file;	/* client certificate for mTLS, "" = none */
 	const char *key_file;
-	uint64_t timeout_ms;		/* whole request */
-	uint64_t backoff_min_ms;	/* first retry after about this */
-	uint64_t backoff_max_ms;	/* cap */
+	uint64_t timeout_ms;	 /* whole request */
+	uint64_t backoff_min_ms; /* first retry after about this */
+	uint64_t backoff_max_ms; /* cap */
 };
 
 struct pm_shipper_stats {
 	uint64_t sent;
 	uint64_t retries;
 	uint64_t rejected;
-	double last_success;		/* unix seconds; 0 = never */
+	double last_success; /* unix seconds; 0 = never */
 };
 
-int shipper__start(struct pm_shipper **out, struct pm_spool *spool,
-		   const struct pm_shipper_opts *o, char *err, size_t errlen);
-void shipper__wake(struct pm_shipper *s);	/* a report was put */
+int shipper__start(struct pm_shipper **out, struct pm_spool *spool, const struct pm_shipper_opts *o,
+		   char *err, size_t errlen);
+void shipper__wake(struct pm_shipper *s); /* a report was put */
 void shipper__stats(struct pm_shipper *s, struct pm_shipper_stats *st);
 /* Stop after the request in flight (bounded by the timeout). */
 void shipper__stop(struct pm_shipper *s);

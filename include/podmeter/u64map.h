@@ -8,12 +8,12 @@
 
 struct u64map_entry {
 	uint64_t key;
-	void *val;	/* NULL = empty slot */
+	void *val; /* NULL = empty slot */
 };
 
 struct u64map {
 	struct u64map_entry *slots;
-	size_t cap;	/* power of two */
+	size_t cap; /* power of two */
 	size_t len;
 };
 

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#define PM_URL_MAX	512	/* bytes, with the NUL: the config's URL fields */
+#define PM_URL_MAX 512 /* bytes, with the NUL: the config's URL fields */
 
 /*
  * @in, an http:// or https:// URL as given on a flag or in the config, into

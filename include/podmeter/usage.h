@@ -23,39 +23,39 @@ struct pm_gpu_usage {
 };
 
 struct pm_usage {
-	__u64 oncpu_ns;			/* cpu: on a CPU, in-flight slice included */
-	__u64 runq_ns;			/* cpu: runnable, waiting for a CPU */
-	__u64 throttled_periods;	/* cpu.stat of a container, read at each walk */
+	__u64 oncpu_ns;		 /* cpu: on a CPU, in-flight slice included */
+	__u64 runq_ns;		 /* cpu: runnable, waiting for a CPU */
+	__u64 throttled_periods; /* cpu.stat of a container, read at each walk */
 	__u64 throttled_usec;
-	__u64 faults;			/* mem: user page faults */
-	__u64 oom_kills;		/* mem */
-	__u64 net_bytes[PM_NET_DIRS][PM_NET_CLASSES];	/* net: IP bytes */
+	__u64 faults;				      /* mem: user page faults */
+	__u64 oom_kills;			      /* mem */
+	__u64 net_bytes[PM_NET_DIRS][PM_NET_CLASSES]; /* net: IP bytes */
 	__u64 net_packets[PM_NET_DIRS][PM_NET_CLASSES];
-	__u64 retransmits;		/* net: TCP */
-	__u64 starts;			/* proc: processes started */
-	__u64 gpu_jobs;			/* gpu: DRM scheduler jobs queued */
-	struct pm_gpu_usage *gpu;	/* gpu: ioctls; NULL until one */
-	struct pm_cuda_val cuda;	/* cuda: bytes_held is now, not cumulative */
-	__u64 refused[PM_TABLES];	/* table inserts refused */
+	__u64 retransmits;	  /* net: TCP */
+	__u64 starts;		  /* proc: processes started */
+	__u64 gpu_jobs;		  /* gpu: DRM scheduler jobs queued */
+	struct pm_gpu_usage *gpu; /* gpu: ioctls; NULL until one */
+	struct pm_cuda_val cuda;  /* cuda: bytes_held is now, not cumulative */
+	__u64 refused[PM_TABLES]; /* table inserts refused */
 };
 
 /* A cgroup's figures of one read, not cumulative. */
 struct pm_reading {
-	__u64 map_oncpu_ns;		/* cpu: the map's values ... */
+	__u64 map_oncpu_ns; /* cpu: the map's values ... */
 	__u64 map_runq_ns;
-	__u64 inflight_oncpu_ns;	/* ... and what the map does not hold yet */
+	__u64 inflight_oncpu_ns; /* ... and what the map does not hold yet */
 	__u64 inflight_runq_ns;
-	bool in_map;			/* cpu: the map has an entry for it */
-	bool held;			/* cpu: a CPU still holds some of it */
-	__u64 rss_bytes[PM_MEM_KINDS];	/* mem: resident, by kind */
-	double gpu_util;		/* nvml: SM utilisation 0..1 summed; < 0 = none */
+	bool in_map;		       /* cpu: the map has an entry for it */
+	bool held;		       /* cpu: a CPU still holds some of it */
+	__u64 rss_bytes[PM_MEM_KINDS]; /* mem: resident, by kind */
+	double gpu_util;	       /* nvml: SM utilisation 0..1 summed; < 0 = none */
 };
 
 /* What a source reads a cgroup into (the collector keeps one per cgroup). */
 struct pm_cg_counts {
-	struct pm_usage total;		/* cumulative: each source keeps its fields monotonic */
-	struct pm_reading now;		/* cleared before each read */
-	bool retired;			/* its totals are in its pod already: leave them be */
+	struct pm_usage total; /* cumulative: each source keeps its fields monotonic */
+	struct pm_reading now; /* cleared before each read */
+	bool retired;	       /* its totals are in its pod already: leave them be */
 };
 
 /*

@@ -12,24 +12,24 @@
 #include <stddef.h>
 
 enum pm_client_auth {
-	PM_CLIENT_AUTH_NONE,		/* NoClientCert */
-	PM_CLIENT_AUTH_IF_GIVEN,	/* VerifyClientCertIfGiven */
-	PM_CLIENT_AUTH_REQUIRE,		/* RequireAndVerifyClientCert */
+	PM_CLIENT_AUTH_NONE,	 /* NoClientCert */
+	PM_CLIENT_AUTH_IF_GIVEN, /* VerifyClientCertIfGiven */
+	PM_CLIENT_AUTH_REQUIRE,	 /* RequireAndVerifyClientCert */
 };
 
 struct pm_web_config {
-	char cert_file[PATH_MAX];	/* "" = plain HTTP */
+	char cert_file[PATH_MAX]; /* "" = plain HTTP */
 	char key_file[PATH_MAX];
 	char client_ca_file[PATH_MAX];
 	enum pm_client_auth client_auth;
-	bool tls13;			/* min_version TLS13; TLS12 otherwise */
-	char tokens_file[PATH_MAX];	/* "" = no token asked */
+	bool tls13;		    /* min_version TLS13; TLS12 otherwise */
+	char tokens_file[PATH_MAX]; /* "" = no token asked */
 };
 
-#define PM_WEB_TOKENS_MAX	32
-#define PM_WEB_TOKEN_MIN	16	/* shorter is guessable */
-#define PM_WEB_TOKEN_MAX	512
-#define PM_WEB_FILE_MAX		(1u << 20)	/* a PEM or token file */
+#define PM_WEB_TOKENS_MAX 32
+#define PM_WEB_TOKEN_MIN  16 /* shorter is guessable */
+#define PM_WEB_TOKEN_MAX  512
+#define PM_WEB_FILE_MAX	  (1u << 20) /* a PEM or token file */
 
 struct pm_web_tokens {
 	int n;

@@ -37,15 +37,22 @@ int proposer__opt(struct proposer_opts *o, const char *a, const char *v)
 		size_t off;
 	} strs[] = {
 #define S(f, m) { f, offsetof(struct proposer_opts, m) }
-		S("--base", cfg.base), S("--git-cache", cfg.git.cache_dir),
-		S("--git-username", cfg.git.username), S("--git-token-file", cfg.git.token_file),
-		S("--git-ssh-key", cfg.git.ssh_key), S("--git-ssh-pubkey", cfg.git.ssh_pubkey),
+		S("--base", cfg.base),
+		S("--git-cache", cfg.git.cache_dir),
+		S("--git-username", cfg.git.username),
+		S("--git-token-file", cfg.git.token_file),
+		S("--git-ssh-key", cfg.git.ssh_key),
+		S("--git-ssh-pubkey", cfg.git.ssh_pubkey),
 		S("--git-ssh-passphrase-file", cfg.git.ssh_passphrase_file),
-		S("--git-known-hosts", cfg.git.known_hosts), S("--git-ca-file", cfg.git.ca_file),
+		S("--git-known-hosts", cfg.git.known_hosts),
+		S("--git-ca-file", cfg.git.ca_file),
 		S("--git-author-name", cfg.git.author_name),
-		S("--git-author-email", cfg.git.author_email), S("--forge-url", cfg.forge.api_url),
-		S("--forge-repo", cfg.forge.repo), S("--forge-token-file", cfg.forge.token_file),
-		S("--forge-ca-file", cfg.forge.ca_file), S("--policy", cfg.policy_file),
+		S("--git-author-email", cfg.git.author_email),
+		S("--forge-url", cfg.forge.api_url),
+		S("--forge-repo", cfg.forge.repo),
+		S("--forge-token-file", cfg.forge.token_file),
+		S("--forge-ca-file", cfg.forge.ca_file),
+		S("--policy", cfg.policy_file),
 		S("--crash-at", cfg.crash_at),
 #undef S
 	};
@@ -134,8 +141,9 @@ static int sqlite_lock(const char *url)
 
 static void summary(FILE *f, const struct cycle_result *r)
 {
-	fprintf(f, "cycle: %d groups; %d candidates, %d pushed, %d opened, %d updated, %d merged, "
-		   "%d closed, %d superseded, %d verified, %d reverted, %d left alone, %d errors\n",
+	fprintf(f,
+		"cycle: %d groups; %d candidates, %d pushed, %d opened, %d updated, %d merged, "
+		"%d closed, %d superseded, %d verified, %d reverted, %d left alone, %d errors\n",
 		r->groups, r->candidates, r->pushed, r->opened, r->updated, r->merged, r->closed,
 		r->superseded, r->verified, r->reverted, r->left_alone, r->errors);
 }
@@ -310,7 +318,8 @@ int explain__main(int argc, char **argv)
 	ret = gstore__verdicts(s, &w, show_verdict, last);
 	if (!ret && !last[0])
 		printf("%s: no verdicts yet (no cycle has judged it: is it reported, and has "
-		       "propose or serve --propose-every run?)\n", target);
+		       "propose or serve --propose-every run?)\n",
+		       target);
 	if (!ret) {
 		printf("proposals:\n");
 		last[0] = '\0';

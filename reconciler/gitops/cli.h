@@ -15,7 +15,7 @@ struct rec_metrics;
 
 struct proposer_opts {
 	struct cycle_cfg cfg;
-	double every;		/* seconds; 0: serve proposes nothing */
+	double every; /* seconds; 0: serve proposes nothing */
 	bool repo_given;
 };
 

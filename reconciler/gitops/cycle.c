@@ -15,12 +15,12 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
 
-#define SEEN_S	   (2 * 86400.0)	/* containers reported within this are decided */
-#define LOCAL_MAX  (1 << 20)
-#define LABEL_BASE "podmeter"
+#define SEEN_S	     (2 * 86400.0) /* containers reported within this are decided */
+#define LOCAL_MAX    (1 << 20)
+#define LABEL_BASE   "podmeter"
 #define LABEL_BUDGET "podmeter/needs-budget-approval"
-#define LABEL_AUTO "podmeter/auto-merge"
-#define LABEL_IDLE "podmeter/scale-to-zero"
+#define LABEL_AUTO   "podmeter/auto-merge"
+#define LABEL_IDLE   "podmeter/scale-to-zero"
 #define LABEL_REVERT "podmeter/revert"
 
 /* A workload's verdicts of this cycle, kept until the groups are written. */
@@ -45,13 +45,13 @@ struct cyc {
 	char mf_err[TGT_MAX][256];
 	struct group groups[CYCLE_MAX_GROUPS];
 	size_t n_groups;
-	struct gs_prop *props;	/* every proposal, read at the start */
+	struct gs_prop *props; /* every proposal, read at the start */
 	size_t n_props;
 	struct wlv *wlv;
 	size_t n_wlv, cap_wlv;
 	struct dash_idle *idle;
 	size_t n_idle, cap_idle;
-	int64_t fresh;		/* new groups' revisions this cycle: open soon, paced too */
+	int64_t fresh; /* new groups' revisions this cycle: open soon, paced too */
 	double now;
 	FILE *out;
 };
@@ -142,7 +142,8 @@ static int open_repo(struct cyc *c, char *err, size_t errlen)
 		return ret;
 	ret = c->tree.read(c->tree.ctx, ".podmeter/targets.yaml", &tg, &tlen);
 	if (ret == -ENOENT) {
-		say(c, "note: %s has no .podmeter/targets.yaml: nothing can be written", c->cfg->base);
+		say(c, "note: %s has no .podmeter/targets.yaml: nothing can be written",
+		    c->cfg->base);
 		return 0;
 	}
 	if (!ret)
@@ -328,15 +329,15 @@ static const struct gs_prop *merged_with(struct cyc *c, const struct gs_item *it
 			if (!memcmp(&items[k].wl, &it->wl, sizeof(it->wl)) &&
 			    !strcmp(items[k].container, it->container) &&
 			    !strcmp(items[k].resource, it->resource) &&
-			    fabs(items[k].proposed - it->proposed) < 1e-6 * fmax(1, fabs(it->proposed)))
+			    fabs(items[k].proposed - it->proposed) <
+				    1e-6 * fmax(1, fabs(it->proposed)))
 				hit = &c->props[i];
 		free(items);
 	}
 	return hit;
 }
 
-static void item_set(struct gs_item *it, const struct rec *r, const char *res, double cur,
-		     double v)
+static void item_set(struct gs_item *it, const struct rec *r, const char *res, double cur, double v)
 {
 	memset(it, 0, sizeof(*it));
 	it->wl = r->wl;
@@ -374,8 +375,10 @@ static int add_items(struct cyc *c, const struct tgt *tg, struct rec *r, struct 
 			snprintf(v.resource, sizeof(v.resource), "%s", names[k]);
 			snprintf(v.rule, sizeof(v.rule), "merged");
 			snprintf(v.outcome, sizeof(v.outcome), "block");
-			snprintf(v.detail, sizeof(v.detail), "%s (#%lld) merged this value; waiting "
-				 "for the agents to report it", m->id, (long long)m->number);
+			snprintf(v.detail, sizeof(v.detail),
+				 "%s (#%lld) merged this value; waiting "
+				 "for the agents to report it",
+				 m->id, (long long)m->number);
 			v.at = c->now;
 			wlv_add(w, &v);
 			continue;
@@ -459,10 +462,15 @@ static int decide_one(void *ctx, const struct gs_container *k)
 		d->ns_increase = 0;
 	}
 	tg = targets__find(&c->tgts, k->wl.cluster, k->wl.ns);
-	in = (struct guard_in){ .r = r, .st = &st, .pol = &c->pol, .has_target = tg != NULL,
+	in = (struct guard_in){ .r = r,
+				.st = &st,
+				.pol = &c->pol,
+				.has_target = tg != NULL,
 				.target_path = tg ? tg->path : "",
 				.mf = tg ? manifest(c, tg, k->wl.kind, k->wl.name) : NULL,
-				.now = c->now, .s = c->s, .ns_increase = &d->ns_increase };
+				.now = c->now,
+				.s = c->s,
+				.ns_increase = &d->ns_increase };
 	gstore__last_merge(c->s, &k->wl, &in.last_merge);
 	in.ns_cost_month = policy__budget(&c->pol, k->wl.ns) >= 0 ? ns_cost_month(c, &k->wl) : 0;
 	guard__run(&in, o);
@@ -527,10 +535,12 @@ static void idle_done(struct decide_ctx *d)
 	    !policy__in_scope(&c->pol, d->wl.ns, d->wl.kind, d->wl.name, why, sizeof(why)) ||
 	    d->wl_st.exclude) {
 		snprintf(v.outcome, sizeof(v.outcome), "info");
-		snprintf(v.detail, sizeof(v.detail), "idle %.1f days (at most %.4f cores a replica), "
-			 "$%.2f a month; listed on the dashboard%s", d->wl_days, d->wl_max,
-			 di->cost_month, d->wl_st.idle_scale_to_zero ? ""
-				 : "; policy idle.scaleToZero is off for it");
+		snprintf(v.detail, sizeof(v.detail),
+			 "idle %.1f days (at most %.4f cores a replica), "
+			 "$%.2f a month; listed on the dashboard%s",
+			 d->wl_days, d->wl_max, di->cost_month,
+			 d->wl_st.idle_scale_to_zero ? ""
+						     : "; policy idle.scaleToZero is off for it");
 		wlv_add(wlv_of(c, &d->wl), &v);
 		return;
 	}
@@ -540,9 +550,12 @@ static void idle_done(struct decide_ctx *d)
 		if (!gstore__rejected(c->s, &d->wl, "", "replicas",
 				      c->now - d->wl_st.rej_days * 86400, &val, &at)) {
 			snprintf(v.outcome, sizeof(v.outcome), "block");
-			snprintf(v.detail, sizeof(v.detail), "idle %.1f days; a scale-to-zero pull "
-				 "request was closed unmerged %.1f days ago: not proposed again for "
-				 "%.0f days", d->wl_days, (c->now - at) / 86400, d->wl_st.rej_days);
+			snprintf(
+				v.detail, sizeof(v.detail),
+				"idle %.1f days; a scale-to-zero pull "
+				"request was closed unmerged %.1f days ago: not proposed again for "
+				"%.0f days",
+				d->wl_days, (c->now - at) / 86400, d->wl_st.rej_days);
 			wlv_add(wlv_of(c, &d->wl), &v);
 			return;
 		}
@@ -561,7 +574,8 @@ static void idle_done(struct decide_ctx *d)
 		return;
 	g->savings_nd += llround(di->cost_month * 1e9);
 	snprintf(v.outcome, sizeof(v.outcome), "label");
-	snprintf(v.detail, sizeof(v.detail), "idle %.1f days (at most %.4f cores a replica): "
+	snprintf(v.detail, sizeof(v.detail),
+		 "idle %.1f days (at most %.4f cores a replica): "
 		 "scale to zero proposed in %s, $%.2f a month; never merged automatically",
 		 d->wl_days, d->wl_max, name, di->cost_month);
 	wlv_add(wlv_of(c, &d->wl), &v);
@@ -651,8 +665,8 @@ static void verify_one(struct cyc *c, struct gs_prop *p)
 	ret = verify__check(c->s, p, items, n, &st, c->now, &vo);
 	if (ret || vo.decision == VERIFY_WAIT || c->cfg->dry_run) {
 		if (!ret && vo.decision != VERIFY_WAIT)
-			say(c, "would mark %s %s: %s", p->id, vo.decision == VERIFY_OK ? "verified"
-								   : "reverted", vo.detail);
+			say(c, "would mark %s %s: %s", p->id,
+			    vo.decision == VERIFY_OK ? "verified" : "reverted", vo.detail);
 		free(vo.json);
 		free(items);
 		return;
@@ -729,7 +743,8 @@ static void revert_groups(struct cyc *c)
 			g->urgent = true;
 			g->savings_nd = p->savings_nd;
 			snprintf(g->reverts, sizeof(g->reverts), "%s", p->reverts);
-			snprintf(g->evidence, sizeof(g->evidence), "%s", p->outcome ? p->outcome : "");
+			snprintf(g->evidence, sizeof(g->evidence), "%s",
+				 p->outcome ? p->outcome : "");
 		}
 		free(items);
 	}
@@ -812,9 +827,10 @@ static char *commit_message(const struct group *g, const char *title, const char
 	char *m = malloc(len);
 
 	if (m)
-		snprintf(m, len, "%s\n\nRegenerated by podmeter-reconciler from the base branch at "
-			 "each cycle.\n\nPodmeter-Proposal: %s\nPodmeter-Group: %s\n", title, id,
-			 g->name);
+		snprintf(m, len,
+			 "%s\n\nRegenerated by podmeter-reconciler from the base branch at "
+			 "each cycle.\n\nPodmeter-Proposal: %s\nPodmeter-Group: %s\n",
+			 title, id, g->name);
 	return m;
 }
 
@@ -881,7 +897,7 @@ static int step_open(struct cyc *c, const struct group *g, struct gs_prop *row,
 		snprintf(pr.url, sizeof(pr.url), "%s", prev->url);
 		update = true;
 	} else if (!forge__find_pr(c->forge, row->branch, row->base, &pr)) {
-		update = true;	/* a pull request a crashed cycle opened: adopted */
+		update = true; /* a pull request a crashed cycle opened: adopted */
 	}
 	if (update) {
 		ret = forge__update_pr(c->forge, pr.number, title, body);
@@ -893,7 +909,7 @@ static int step_open(struct cyc *c, const struct group *g, struct gs_prop *row,
 
 			snprintf(why, sizeof(why), "%s", forge__error(c->forge));
 			ret = forge__find_pr(c->forge, row->branch, row->base, &pr);
-			if (ret == -ENOENT)	/* not a duplicate: the forge's refusal stands */
+			if (ret == -ENOENT) /* not a duplicate: the forge's refusal stands */
 				snprintf(err, errlen, "%s", why);
 		}
 		crash_point(c, "after-create");
@@ -942,7 +958,7 @@ static int step_rebase(struct cyc *c, const struct group *g, struct gs_prop *row
 	if (row->human)
 		return 0;
 	if (gitw__head(c->git, row->branch, head))
-		return 0;	/* the branch is gone: the forge will say the pull request closed */
+		return 0; /* the branch is gone: the forge will say the pull request closed */
 	if (strcmp(head, row->commit_sha) && !gitw__is_ours(c->git, head, g->name)) {
 		q = *row;
 		q.human = 1;
@@ -981,7 +997,8 @@ static int step_rebase(struct cyc *c, const struct group *g, struct gs_prop *row
 			ret = gstore__prop_update(c->s, &q, GS_OPEN, NULL, 0);
 			if (!ret) {
 				*row = q;
-				say(c, "%s: regenerated on %.12s as %.12s", row->id, c->base_sha, sha);
+				say(c, "%s: regenerated on %.12s as %.12s", row->id, c->base_sha,
+				    sha);
 			}
 		}
 		free(title);
@@ -1045,8 +1062,9 @@ static bool paced(struct cyc *c, const struct group *g, const struct gs_prop *li
 	}
 	group_verdict(c, g, "freeze", "pass", why);
 	if ((live && live->state == GS_OPEN) || g->urgent) {
-		group_verdict(c, g, "pace", "pass", live && live->state == GS_OPEN
-				    ? "updates its open pull request" : "urgent: not paced");
+		group_verdict(c, g, "pace", "pass",
+			      live && live->state == GS_OPEN ? "updates its open pull request"
+							     : "urgent: not paced");
 		return false;
 	}
 	for (i = 0; i < c->n_props; i++)
@@ -1054,9 +1072,10 @@ static bool paced(struct cyc *c, const struct group *g, const struct gs_prop *li
 	open += c->fresh;
 	gstore__opened_since(c->s, c->now - 3600, &hour);
 	if (open >= c->pol.max_open || hour >= c->pol.per_hour) {
-		snprintf(why, sizeof(why), "%lld pull requests open (pace.maxOpen %d), %lld opened in "
-			 "the last hour (pace.perHour %d): waiting", (long long)open, c->pol.max_open,
-			 (long long)hour, c->pol.per_hour);
+		snprintf(why, sizeof(why),
+			 "%lld pull requests open (pace.maxOpen %d), %lld opened in "
+			 "the last hour (pace.perHour %d): waiting",
+			 (long long)open, c->pol.max_open, (long long)hour, c->pol.per_hour);
 		group_verdict(c, g, "pace", "block", why);
 		return true;
 	}
@@ -1077,8 +1096,8 @@ static void dry_run(struct cyc *c, const struct group *g, const char *hash)
 		say(c, "  cannot render: %s", err);
 	} else {
 		for (i = 0; i < ch.n; i++)
-			say(c, "--- %s (%zu bytes)\n%.*s", ch.v[i].path, ch.v[i].len, (int)ch.v[i].len,
-			    ch.v[i].data);
+			say(c, "--- %s (%zu bytes)\n%.*s", ch.v[i].path, ch.v[i].len,
+			    (int)ch.v[i].len, ch.v[i].data);
 		body = report__body(g, "dry-run", hash, doc);
 		say(c, "--- pull request body\n%s", body ? body : "");
 		free(body);
@@ -1142,8 +1161,10 @@ static int write_group(struct cyc *c, struct group *g, char *err, size_t errlen)
 
 	report__hash(g, hash);
 	if (!g->n)
-		return live ? retire(c, live, "podmeter has nothing left to propose here: the "
-				     "values moved, or a guardrail holds them now") : 0;
+		return live ? retire(c, live,
+				     "podmeter has nothing left to propose here: the "
+				     "values moved, or a guardrail holds them now")
+			    : 0;
 	if (live && live->human) {
 		group_verdict(c, g, "branch", "block", "somebody pushed to the branch: left alone");
 		return 0;
@@ -1241,8 +1262,10 @@ static int dashboard_issue(struct cyc *c, const char *cluster, const char *md)
 	if (!number && forge__find_issue(c->forge, "podmeter-dashboard", marker, &number))
 		number = 0;
 	if (number)
-		ret = forge__update_issue(c->forge, number, "podmeter: zombies, orphans and idle "
-					  "workloads", md);
+		ret = forge__update_issue(c->forge, number,
+					  "podmeter: zombies, orphans and idle "
+					  "workloads",
+					  md);
 	else
 		ret = forge__create_issue(c->forge, "podmeter: zombies, orphans and idle workloads",
 					  md, "podmeter-dashboard", &number);
@@ -1261,9 +1284,10 @@ static int dashboard_file(struct cyc *c, const char *md)
 	int ret = changes__set(&ch, "PODMETER-DASHBOARD.md", strdup(md), strlen(md));
 
 	if (!ret)
-		ret = gitw__commit(c->git, c->base_sha, &ch, "podmeter: dashboard\n\n"
-				   "Podmeter-Group: dashboard\n", floor(c->now / 86400) * 86400, sha,
-				   &same, err, sizeof(err));
+		ret = gitw__commit(c->git, c->base_sha, &ch,
+				   "podmeter: dashboard\n\n"
+				   "Podmeter-Group: dashboard\n",
+				   floor(c->now / 86400) * 86400, sha, &same, err, sizeof(err));
 	changes__free(&ch);
 	if (ret)
 		return ret;

@@ -27,21 +27,21 @@
 #include "guard.h"
 #include "gstore.h"
 
-#define CYCLE_LOCK_KEY 0x706f646d6574LL	/* "podmet": PostgreSQL advisory lock */
+#define CYCLE_LOCK_KEY	 0x706f646d6574LL /* "podmet": PostgreSQL advisory lock */
 #define CYCLE_MAX_GROUPS 512
 #define CYCLE_MAX_ITEMS	 4096
 
 struct cycle_cfg {
 	struct gitw_cfg git;
-	const char *base;		/* the base branch (default main) */
+	const char *base; /* the base branch (default main) */
 	struct forge_cfg forge;
 	bool has_forge;
-	const char *policy_file;	/* local policy, under the repository's */
-	const char *dashboard;		/* "issue" (default), "file", "none" */
+	const char *policy_file; /* local policy, under the repository's */
+	const char *dashboard;	 /* "issue" (default), "file", "none" */
 	bool dry_run;
-	const char *crash_at;		/* tests: SIGKILL itself at this step */
-	FILE *out;			/* what it did, or would do */
-	double now;			/* 0: the clock */
+	const char *crash_at; /* tests: SIGKILL itself at this step */
+	FILE *out;	      /* what it did, or would do */
+	double now;	      /* 0: the clock */
 };
 
 struct cycle_result {
@@ -52,11 +52,11 @@ struct cycle_result {
 /* One proposal group being written this cycle. */
 struct group {
 	char name[200], kind[16], cluster[GS_NAME], ns[GS_NAME], reverts[GS_NAME];
-	char evidence[1024];	/* a revert: what the verification saw */
+	char evidence[1024]; /* a revert: what the verification saw */
 	const struct tgt *tg;
 	struct gs_item *items;
-	struct guard_out **outs;	/* per item: the verdicts that let it through (may be NULL) */
-	struct rec **recs;		/* per item: its evidence (may be NULL) */
+	struct guard_out **outs; /* per item: the verdicts that let it through (may be NULL) */
+	struct rec **recs;	 /* per item: its evidence (may be NULL) */
 	size_t n, cap;
 	bool urgent, needs_budget, auto_merge;
 	int64_t savings_nd;
@@ -93,8 +93,8 @@ enum verify_decision { VERIFY_WAIT = 0, VERIFY_OK, VERIFY_HARM };
 struct verify_out {
 	enum verify_decision decision;
 	double applied_at;
-	char detail[1024];	/* one line for people */
-	char *json;		/* the outcome kept in the store (malloc'ed) */
+	char detail[1024]; /* one line for people */
+	char *json;	   /* the outcome kept in the store (malloc'ed) */
 };
 
 /* Judge merged proposal @p (its @items) against the policy's thresholds @st as of @now. */

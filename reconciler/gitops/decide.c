@@ -107,9 +107,9 @@ int decide__season(const double *y, const bool *have, size_t n, int64_t first_ho
 	recent = nr ? recent / (double)nr : 0;
 	out->period = period;
 	out->mean = mu;
-	out->strength = ss_tot > 0 ? 1 - (ss_res / (double)(m - phases)) /
-						 (ss_tot / (double)(m - 1))
-				   : 0;
+	out->strength = ss_tot > 0
+				? 1 - (ss_res / (double)(m - phases)) / (ss_tot / (double)(m - 1))
+				: 0;
 	out->strength = fmax(0, fmin(1, out->strength));
 	/* a flat series (within 5% of its mean) has no season worth the name */
 	if (sqrt(ss_tot / (double)m) < 0.05 * fabs(mu))
@@ -155,8 +155,8 @@ static void current_of(struct rec *r, const struct gs_hour *h, size_t n)
 	}
 }
 
-static void usage_of(struct rec *r, const struct gs_hour *h, size_t n, const struct pol_settings *st,
-		     double now)
+static void usage_of(struct rec *r, const struct gs_hour *h, size_t n,
+		     const struct pol_settings *st, double now)
 {
 	double mem_from = now - st->mem_days * 86400, day = now - 86400, rep = 0, thr = 0, cpu = 0;
 	double ooms_from = fmax(mem_from, r->last_change);
@@ -188,8 +188,8 @@ static void usage_of(struct rec *r, const struct gs_hour *h, size_t n, const str
 }
 
 /* Hourly mean cores per replica since @from; the season of it (daily or weekly), if strong. */
-static int season_of(struct rec *r, const struct gs_hour *h, size_t n, const struct pol_settings *st,
-		     double now)
+static int season_of(struct rec *r, const struct gs_hour *h, size_t n,
+		     const struct pol_settings *st, double now)
 {
 	int64_t first = (int64_t)floor((now - st->season_lookback_days * 86400) / 3600) * 3600;
 	size_t len = (size_t)((int64_t)floor(now / 3600) * 3600 - first) / 3600, i;
@@ -256,8 +256,9 @@ static int dist_of(struct store *s, const struct gs_container *c, struct rec *r,
 int decide__container(struct store *s, const struct gs_container *c, const struct pol_settings *st,
 		      double now, struct rec *out)
 {
-	double since = now - fmax(fmax(st->mem_days, st->season_lookback_days), st->idle_days) *
-				     86400 - 86400;
+	double since = now -
+		       fmax(fmax(st->mem_days, st->season_lookback_days), st->idle_days) * 86400 -
+		       86400;
 	struct gs_hour *h = NULL;
 	size_t n = 0;
 	int ret;
@@ -272,7 +273,7 @@ int decide__container(struct store *s, const struct gs_container *c, const struc
 	if (ret)
 		return ret;
 	out->days = fmax(0, (c->last_seen - c->first_seen) / 86400);
-	out->confidence = out->days / (out->days + 1);	/* 50% after a day, as the agent's */
+	out->confidence = out->days / (out->days + 1); /* 50% after a day, as the agent's */
 	current_of(out, h, n);
 	usage_of(out, h, n, st, now);
 	ret = season_of(out, h, n, st, now);

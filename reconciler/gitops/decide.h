@@ -19,10 +19,10 @@
 
 /* A seasonal model of an hourly series: phase means and a level. */
 struct season {
-	int period;		/* hours: 24, 168; 0 when no season was found */
-	double strength;	/* adjusted R^2 of the phase means, [0, 1] */
-	double peak;		/* forecast peak of the coming period (the series' unit) */
-	double peak_at;		/* unix seconds of that hour */
+	int period;	 /* hours: 24, 168; 0 when no season was found */
+	double strength; /* adjusted R^2 of the phase means, [0, 1] */
+	double peak;	 /* forecast peak of the coming period (the series' unit) */
+	double peak_at;	 /* unix seconds of that hour */
 	double mean;
 };
 
@@ -43,19 +43,19 @@ struct rec {
 	double quantile, q_cores, p50, p99, max_cores;
 	double mem_peak, mem_days;
 	double days, confidence, replicas;
-	int64_t ooms;			/* in the memory window, since the last change */
-	double throttle_ratio;		/* throttled µs per CPU µs, last 24 h */
-	struct season season;		/* the chosen one (period 0: none) */
-	double last_change;		/* when its requests last changed in the reports; 0 */
-	double cpu_price, mem_price;	/* $ per core-hour, per GiB-hour */
+	int64_t ooms;		     /* in the memory window, since the last change */
+	double throttle_ratio;	     /* throttled µs per CPU µs, last 24 h */
+	struct season season;	     /* the chosen one (period 0: none) */
+	double last_change;	     /* when its requests last changed in the reports; 0 */
+	double cpu_price, mem_price; /* $ per core-hour, per GiB-hour */
 	/* before guardrails */
-	double cpu_basis;		/* cores sized for: the quantile, or the forecast peak */
-	double cpu_target;		/* the target utilisation it was divided by */
-	double cpu_want, mem_want;	/* cores, bytes */
+	double cpu_basis;	   /* cores sized for: the quantile, or the forecast peak */
+	double cpu_target;	   /* the target utilisation it was divided by */
+	double cpu_want, mem_want; /* cores, bytes */
 	/* idle over the policy's days */
 	bool idle;
-	double idle_max_cores;		/* the highest hourly mean per replica in that time */
-	double idle_hours;		/* hours with data in it */
+	double idle_max_cores; /* the highest hourly mean per replica in that time */
+	double idle_hours;     /* hours with data in it */
 };
 
 /* Decide @c as of @now with @st; 0, -ENOENT (no distribution), or a negative errno. */

@@ -10,13 +10,13 @@
 #include <jansson.h>
 #include "forge.h"
 
-#define FORGE_BODY_MAX (8 << 20)	/* an answer larger than this is refused */
-#define FORGE_PAGES 20			/* Gitea: pages of pull requests looked through */
+#define FORGE_BODY_MAX (8 << 20) /* an answer larger than this is refused */
+#define FORGE_PAGES    20	 /* Gitea: pages of pull requests looked through */
 
 struct forge {
 	struct forge_cfg cfg;
 	char token[4096];
-	char repo_enc[768];	/* GitLab: the project path URL-encoded */
+	char repo_enc[768]; /* GitLab: the project path URL-encoded */
 	char err[512];
 	CURL *curl;
 };
@@ -142,8 +142,7 @@ static void resp_free(struct resp *r)
 }
 
 /* METHOD /path?query with @body (JSON, may be NULL): 0 with r->status set, or -EIO. */
-static int call(struct forge *f, const char *method, const char *path, json_t *body,
-		struct resp *r)
+static int call(struct forge *f, const char *method, const char *path, json_t *body, struct resp *r)
 {
 	struct curl_slist *h = NULL;
 	char url[2048], auth[4200], *data = NULL;
@@ -161,7 +160,7 @@ static int call(struct forge *f, const char *method, const char *path, json_t *b
 	if (f->token[0])
 		h = curl_slist_append(h, auth);
 	h = curl_slist_append(h, f->cfg.kind == FORGE_GITHUB ? "Accept: application/vnd.github+json"
-							      : "Accept: application/json");
+							     : "Accept: application/json");
 	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "User-Agent: podmeter-reconciler");
 	curl_easy_setopt(f->curl, CURLOPT_URL, url);
@@ -170,7 +169,8 @@ static int call(struct forge *f, const char *method, const char *path, json_t *b
 	curl_easy_setopt(f->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(f->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(f->curl, CURLOPT_TIMEOUT_MS, (long)((f->cfg.timeout_s > 0 ? f->cfg.timeout_s : 30) * 1000));
+	curl_easy_setopt(f->curl, CURLOPT_TIMEOUT_MS,
+			 (long)((f->cfg.timeout_s > 0 ? f->cfg.timeout_s : 30) * 1000));
 	curl_easy_setopt(f->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (f->cfg.ca_file)
 		curl_easy_setopt(f->curl, CURLOPT_CAINFO, f->cfg.ca_file);
@@ -243,24 +243,24 @@ static void pr_of(struct forge *f, json_t *o, struct forge_pr *pr)
 	const char *st = json_string_value(json_object_get(o, "state"));
 
 	memset(pr, 0, sizeof(*pr));
-	pr->number = json_integer_value(json_object_get(o, f->cfg.kind == FORGE_GITLAB ? "iid"
-									       : "number"));
+	pr->number = json_integer_value(
+		json_object_get(o, f->cfg.kind == FORGE_GITLAB ? "iid" : "number"));
 	snprintf(pr->url, sizeof(pr->url), "%s",
-		 json_string_value(json_object_get(o, f->cfg.kind == FORGE_GITLAB ? "web_url"
-									       : "html_url"))
+		 json_string_value(
+			 json_object_get(o, f->cfg.kind == FORGE_GITLAB ? "web_url" : "html_url"))
 			 ?: "");
 	pr->merged_at = iso_time(json_object_get(o, "merged_at"));
 	pr->closed_at = iso_time(json_object_get(o, "closed_at"));
 	if (f->cfg.kind == FORGE_GITLAB)
 		snprintf(pr->state, sizeof(pr->state), "%s",
-			 st && !strcmp(st, "opened") ? "open"
+			 st && !strcmp(st, "opened")   ? "open"
 			 : st && !strcmp(st, "merged") ? "merged"
 						       : "closed");
 	else
 		snprintf(pr->state, sizeof(pr->state), "%s",
 			 json_is_true(json_object_get(o, "merged")) || pr->merged_at > 0 ? "merged"
-			 : st && !strcmp(st, "open")				  ? "open"
-										  : "closed");
+			 : st && !strcmp(st, "open")					 ? "open"
+						     : "closed");
 }
 
 static char *esc(struct forge *f, const char *s)
@@ -283,8 +283,10 @@ static int find_gitea(struct forge *f, const char *branch, const char *base, str
 			return ret;
 		for (i = 0; i < json_array_size(r.json); i++) {
 			json_t *o = json_array_get(r.json, i);
-			const char *h = json_string_value(json_object_get(json_object_get(o, "head"), "ref"));
-			const char *b = json_string_value(json_object_get(json_object_get(o, "base"), "ref"));
+			const char *h = json_string_value(
+				json_object_get(json_object_get(o, "head"), "ref"));
+			const char *b = json_string_value(
+				json_object_get(json_object_get(o, "base"), "ref"));
 
 			if (h && b && !strcmp(h, branch) && !strcmp(b, base)) {
 				pr_of(f, o, out);
@@ -319,11 +321,14 @@ int forge__find_pr(struct forge *f, const char *branch, const char *base, struct
 		return find_gitea(f, branch, base, out);
 	}
 	if (f->cfg.kind == FORGE_GITHUB)
-		snprintf(path, sizeof(path), "/repos/%s/pulls?state=open&head=%s:%s&base=%s&per_page=100",
-			 f->cfg.repo, owner, eb, ebase);
+		snprintf(path, sizeof(path),
+			 "/repos/%s/pulls?state=open&head=%s:%s&base=%s&per_page=100", f->cfg.repo,
+			 owner, eb, ebase);
 	else
-		snprintf(path, sizeof(path), "/projects/%s/merge_requests?state=opened&source_branch=%s"
-			 "&target_branch=%s", f->repo_enc, eb, ebase);
+		snprintf(path, sizeof(path),
+			 "/projects/%s/merge_requests?state=opened&source_branch=%s"
+			 "&target_branch=%s",
+			 f->repo_enc, eb, ebase);
 	curl_free(eb);
 	curl_free(ebase);
 	ret = call_ok(f, "GET", path, NULL, &r);
@@ -474,7 +479,8 @@ static int gitea_label(struct forge *f, const char *name, int64_t *id)
 	}
 	resp_free(&r);
 	snprintf(path, sizeof(path), "/repos/%s/labels", f->cfg.repo);
-	ret = call_ok(f, "POST", path, json_pack("{s:s, s:s}", "name", name, "color", "#5319e7"), &r);
+	ret = call_ok(f, "POST", path, json_pack("{s:s, s:s}", "name", name, "color", "#5319e7"),
+		      &r);
 	if (ret)
 		return ret;
 	*id = json_integer_value(json_object_get(r.json, "id"));
@@ -506,8 +512,8 @@ static int labels_gitlab(struct forge *f, int64_t number, const char *const *add
 
 	pr_path(f, number, path, sizeof(path));
 	if (a && r)
-		ret = send_json(f, "PUT", path, json_pack("{s:s, s:s}", "add_labels", a,
-							  "remove_labels", r));
+		ret = send_json(f, "PUT", path,
+				json_pack("{s:s, s:s}", "add_labels", a, "remove_labels", r));
 	free(a);
 	free(r);
 	return ret;
@@ -534,7 +540,8 @@ int forge__labels(struct forge *f, int64_t number, const char *const *add,
 			json_array_append_new(arr, json_string(add[i]));
 		}
 	}
-	snprintf(path, sizeof(path), "/repos/%s/issues/%lld/labels", f->cfg.repo, (long long)number);
+	snprintf(path, sizeof(path), "/repos/%s/issues/%lld/labels", f->cfg.repo,
+		 (long long)number);
 	if (!ret && json_array_size(arr))
 		ret = send_json(f, "POST", path, json_pack("{s:O}", "labels", arr));
 	json_decref(arr);
@@ -545,15 +552,15 @@ int forge__labels(struct forge *f, int64_t number, const char *const *add,
 			ret = gitea_label(f, remove[i], &id);
 			if (ret)
 				break;
-			snprintf(path, sizeof(path), "/repos/%s/issues/%lld/labels/%lld", f->cfg.repo,
-				 (long long)number, (long long)id);
+			snprintf(path, sizeof(path), "/repos/%s/issues/%lld/labels/%lld",
+				 f->cfg.repo, (long long)number, (long long)id);
 		} else {
 			e = esc(f, remove[i]);
 			snprintf(path, sizeof(path), "/repos/%s/issues/%lld/labels/%s", f->cfg.repo,
 				 (long long)number, e ? e : "");
 			curl_free(e);
 		}
-		ret = call(f, "DELETE", path, NULL, &r);	/* 404: it was not there */
+		ret = call(f, "DELETE", path, NULL, &r); /* 404: it was not there */
 		if (!ret && r.status >= 300 && r.status != 404)
 			ret = ffail(f, -EIO, "DELETE %s: HTTP %ld", path, r.status);
 		resp_free(&r);
@@ -613,12 +620,14 @@ int forge__create_issue(struct forge *f, const char *title, const char *body, co
 
 	issues_path(f, path, sizeof(path));
 	if (f->cfg.kind == FORGE_GITLAB) {
-		o = json_pack("{s:s, s:s, s:s}", "title", title, "description", body, "labels", label);
+		o = json_pack("{s:s, s:s, s:s}", "title", title, "description", body, "labels",
+			      label);
 	} else if (f->cfg.kind == FORGE_GITEA) {
 		ret = gitea_label(f, label, &id);
 		if (ret)
 			return ret;
-		o = json_pack("{s:s, s:s, s:[I]}", "title", title, "body", body, "labels", (json_int_t)id);
+		o = json_pack("{s:s, s:s, s:[I]}", "title", title, "body", body, "labels",
+			      (json_int_t)id);
 	} else {
 		o = json_pack("{s:s, s:s, s:[s]}", "title", title, "body", body, "labels", label);
 	}

@@ -15,17 +15,17 @@ enum forge_kind { FORGE_GITHUB = 0, FORGE_GITLAB, FORGE_GITEA };
 
 struct forge_cfg {
 	enum forge_kind kind;
-	const char *api_url;	/* https://api.github.com, https://gitlab.example/api/v4, .../api/v1 */
-	const char *repo;	/* OWNER/NAME (GitLab: the project's path or id) */
+	const char *api_url; /* https://api.github.com, https://gitlab.example/api/v4, .../api/v1 */
+	const char *repo;    /* OWNER/NAME (GitLab: the project's path or id) */
 	const char *token_file;
 	const char *ca_file;
 	double timeout_s;
 };
 
 struct forge_pr {
-	int64_t number;		/* GitLab: the merge request's iid */
+	int64_t number; /* GitLab: the merge request's iid */
 	char url[512];
-	char state[16];		/* open, closed, merged */
+	char state[16]; /* open, closed, merged */
 	double merged_at, closed_at;
 };
 

@@ -15,10 +15,10 @@
 struct gitw {
 	struct gitw_cfg cfg;
 	git_repository *repo;
-	git_tree *tree;		/* of gitw__tree */
+	git_tree *tree; /* of gitw__tree */
 	int cred_tries;
-	char expect[GITW_SHA];	/* push lease */
-	char why[256];		/* from callbacks */
+	char expect[GITW_SHA]; /* push lease */
+	char why[256];	       /* from callbacks */
 };
 
 static void lg_err(char *err, size_t errlen, const char *what)
@@ -58,9 +58,10 @@ static int cred_cb(git_credential **out, const char *url, const char *user_from_
 		if (g->cfg.ssh_passphrase_file &&
 		    read_secret(g->cfg.ssh_passphrase_file, secret, sizeof(secret)))
 			return GIT_EUSER;
-		return git_credential_ssh_key_new(out, user_from_url ? user_from_url
-							: g->cfg.username ? g->cfg.username
-									  : "git",
+		return git_credential_ssh_key_new(out,
+						  user_from_url	    ? user_from_url
+						  : g->cfg.username ? g->cfg.username
+								    : "git",
 						  g->cfg.ssh_pubkey, g->cfg.ssh_key,
 						  secret[0] ? secret : NULL);
 	}
@@ -143,11 +144,12 @@ static int cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 	git_cert_hostkey *hk = (git_cert_hostkey *)cert;
 
 	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
-		return valid ? 0 : GIT_PASSTHROUGH;	/* TLS: libgit2's verification stands */
+		return valid ? 0 : GIT_PASSTHROUGH; /* TLS: libgit2's verification stands */
 	if (!g->cfg.known_hosts)
 		return valid ? 0 : GIT_PASSTHROUGH;
-	if ((hk->type & GIT_CERT_SSH_RAW) && known_host(g->cfg.known_hosts, host, (const unsigned char *)hk->hostkey,
-						      hk->hostkey_len))
+	if ((hk->type & GIT_CERT_SSH_RAW) &&
+	    known_host(g->cfg.known_hosts, host, (const unsigned char *)hk->hostkey,
+		       hk->hostkey_len))
 		return 0;
 	snprintf(g->why, sizeof(g->why), "ssh: %s's key is not in %s", host, g->cfg.known_hosts);
 	return GIT_ECERTIFICATE;
@@ -328,9 +330,8 @@ int gitw__tree(struct gitw *g, const char *sha, struct tree_src *t)
 	return ret;
 }
 
-int gitw__commit(struct gitw *g, const char *base_sha, const struct changes *c,
-		 const char *message, double when, char sha[GITW_SHA], bool *same, char *err,
-		 size_t errlen)
+int gitw__commit(struct gitw *g, const char *base_sha, const struct changes *c, const char *message,
+		 double when, char sha[GITW_SHA], bool *same, char *err, size_t errlen)
 {
 	git_tree_update *up = calloc(c->n ? c->n : 1, sizeof(*up));
 	git_signature *sig = NULL;

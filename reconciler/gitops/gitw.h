@@ -16,15 +16,15 @@
 #define GITW_SHA 41
 
 struct gitw_cfg {
-	const char *url;		/* file:///..., https://..., ssh://... or git@host:path */
-	const char *cache_dir;		/* the bare cache */
-	const char *username;		/* https: with the token (default "x-access-token"); ssh: user */
-	const char *token_file;		/* https: password or token */
-	const char *ssh_key;		/* ssh: private key file */
-	const char *ssh_pubkey;		/* ssh: public key file (optional) */
+	const char *url;	/* file:///..., https://..., ssh://... or git@host:path */
+	const char *cache_dir;	/* the bare cache */
+	const char *username;	/* https: with the token (default "x-access-token"); ssh: user */
+	const char *token_file; /* https: password or token */
+	const char *ssh_key;	/* ssh: private key file */
+	const char *ssh_pubkey; /* ssh: public key file (optional) */
 	const char *ssh_passphrase_file;
-	const char *known_hosts;	/* ssh: the server's key must be listed here */
-	const char *ca_file;		/* https: CA bundle */
+	const char *known_hosts; /* ssh: the server's key must be listed here */
+	const char *ca_file;	 /* https: CA bundle */
 	const char *author_name, *author_email;
 };
 
@@ -43,9 +43,8 @@ int gitw__tree(struct gitw *g, const char *sha, struct tree_src *t);
  * the bot at @when (so that the same inputs make the same commit id).
  * *@same is set when the tree is the base's (nothing to change).
  */
-int gitw__commit(struct gitw *g, const char *base_sha, const struct changes *c,
-		 const char *message, double when, char sha[GITW_SHA], bool *same, char *err,
-		 size_t errlen);
+int gitw__commit(struct gitw *g, const char *base_sha, const struct changes *c, const char *message,
+		 double when, char sha[GITW_SHA], bool *same, char *err, size_t errlen);
 /*
  * Push @sha to @branch if the remote's @branch is still @expect ("" = it
  * must not exist): -ESTALE when it moved (somebody pushed), -EIO otherwise.

@@ -60,14 +60,14 @@ const char *const store_migration_3[] = {
 
 #define WL_KEY "cluster = $1 AND namespace = $2 AND owner_kind = $3 AND owner_name = $4"
 #define P_COLS                                                                                     \
-	"id, grp, rev, kind, cluster, branch, base, state, content_hash, commit_sha, number, url,"   \
-	" title, reverts, savings_nanodollars, needs_budget, urgent, human, closing, created_at,"    \
-	" pushed_at, opened_at, merged_at, closed_at, verified_at, applied_at, updated_at, doc,"    \
+	"id, grp, rev, kind, cluster, branch, base, state, content_hash, commit_sha, number, url," \
+	" title, reverts, savings_nanodollars, needs_budget, urgent, human, closing, created_at,"  \
+	" pushed_at, opened_at, merged_at, closed_at, verified_at, applied_at, updated_at, doc,"   \
 	" outcome"
 #define P_COLS_P                                                                                   \
-	"p.id, p.grp, p.rev, p.kind, p.cluster, p.branch, p.base, p.state, p.content_hash,"         \
-	" p.commit_sha, p.number, p.url, p.title, p.reverts, p.savings_nanodollars,"                \
-	" p.needs_budget, p.urgent, p.human, p.closing, p.created_at, p.pushed_at, p.opened_at,"    \
+	"p.id, p.grp, p.rev, p.kind, p.cluster, p.branch, p.base, p.state, p.content_hash,"        \
+	" p.commit_sha, p.number, p.url, p.title, p.reverts, p.savings_nanodollars,"               \
+	" p.needs_budget, p.urgent, p.human, p.closing, p.created_at, p.pushed_at, p.opened_at,"   \
 	" p.merged_at, p.closed_at, p.verified_at, p.applied_at, p.updated_at, p.doc, p.outcome"
 
 void store_gitops_sql(const char **sql)
@@ -83,7 +83,8 @@ void store_gitops_sql(const char **sql)
 		" WHERE " WL_KEY " AND container = $5 AND hour >= $6 ORDER BY hour";
 	sql[SQL_G_WL_HOURS] =
 		"SELECT hour, SUM(net_tx_bytes), SUM(cost_cpu + cost_memory + cost_gpu + cost_network),"
-		" SUM(cpu_core_seconds), SUM(process_starts) FROM rollups_hourly WHERE " WL_KEY " AND hour >= $5"
+		" SUM(cpu_core_seconds), SUM(process_starts) FROM rollups_hourly WHERE " WL_KEY
+		" AND hour >= $5"
 		" GROUP BY hour ORDER BY hour";
 	sql[SQL_G_WL_COST] =
 		"SELECT COALESCE(SUM(cost_cpu + cost_memory + cost_gpu + cost_network), 0)"
@@ -91,9 +92,8 @@ void store_gitops_sql(const char **sql)
 	sql[SQL_G_NS_COST] =
 		"SELECT COALESCE(SUM(cost_cpu + cost_memory + cost_gpu + cost_network), 0)"
 		" FROM rollups_hourly WHERE cluster = $1 AND namespace = $2 AND hour >= $3 AND hour < $4";
-	sql[SQL_G_PRICES] =
-		"SELECT AVG(cpu_core_hour), AVG(memory_gib_hour), COUNT(*) FROM nodes"
-		" WHERE cluster = $1 AND last_received_at >= $2 AND cpu_core_hour > 0";
+	sql[SQL_G_PRICES] = "SELECT AVG(cpu_core_hour), AVG(memory_gib_hour), COUNT(*) FROM nodes"
+			    " WHERE cluster = $1 AND last_received_at >= $2 AND cpu_core_hour > 0";
 	sql[SQL_G_FINDINGS] =
 		"SELECT kind, namespace, pod, owner_kind, owner_name, node, first_seen, last_seen, since,"
 		" detail FROM findings WHERE cluster = $1 AND last_seen >= $2"
@@ -102,7 +102,8 @@ void store_gitops_sql(const char **sql)
 	sql[SQL_G_UNLOCK] = "SELECT pg_advisory_unlock(CAST($1 AS BIGINT))";
 
 	sql[SQL_P_INSERT] =
-		"INSERT INTO proposals (" P_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+		"INSERT INTO proposals (" P_COLS
+		") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
 		" $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27,"
 		" $28, $29)";
 	sql[SQL_P_ITEM] =
@@ -134,7 +135,8 @@ void store_gitops_sql(const char **sql)
 		" ON p.id = i.proposal WHERE p.merged_at > 0 AND i.cluster = $1 AND i.namespace = $2"
 		" AND i.owner_kind = $3 AND i.owner_name = $4";
 	sql[SQL_P_OF_WORKLOAD] =
-		"SELECT " P_COLS_P ", i.cluster, i.namespace, i.owner_kind, i.owner_name, i.container,"
+		"SELECT " P_COLS_P
+		", i.cluster, i.namespace, i.owner_kind, i.owner_name, i.container,"
 		" i.resource, i.current_value, i.proposed_value FROM proposals p JOIN proposal_items i"
 		" ON p.id = i.proposal WHERE i.cluster LIKE $1 AND i.namespace = $2"
 		" AND i.owner_kind LIKE $3 AND i.owner_name = $4"
@@ -306,8 +308,8 @@ static int wl_hour_row(void *ctx, const struct db_row *r)
 	return 0;
 }
 
-int gstore__wl_hours(struct store *s, const struct gs_wl *w, int64_t since,
-		     struct gs_wl_hour **out, size_t *n)
+int gstore__wl_hours(struct store *s, const struct gs_wl *w, int64_t since, struct gs_wl_hour **out,
+		     size_t *n)
 {
 	struct vec v = { .size = sizeof(struct gs_wl_hour) };
 	struct db_val p[5];
@@ -435,7 +437,7 @@ int gstore__try_lock(struct store *s, int64_t key)
 	int got = 0, ret;
 
 	if (strcmp(store__engine(s), "postgresql"))
-		return 1;	/* SQLite: one process writes the file; serve takes a file lock */
+		return 1; /* SQLite: one process writes the file; serve takes a file lock */
 	ret = db__run(s->db, SQL_G_LOCK, &p, 1, bool_row, &got, NULL);
 	return ret ? ret : got;
 }
@@ -488,23 +490,46 @@ static int insert_fn(struct store *s, void *ctx)
 	struct insert_ctx *c = ctx;
 	const struct gs_prop *p = c->p;
 	struct db_val v[29] = {
-		DB_T(p->id), DB_T(p->grp), DB_I(p->rev), DB_T(p->kind), DB_T(p->cluster),
-		DB_T(p->branch), DB_T(p->base), DB_T(gs_state_names[p->state]),
-		DB_T(p->content_hash), DB_T(p->commit_sha), DB_I(p->number), DB_T(p->url),
-		DB_T(p->title), DB_T(p->reverts), DB_I(p->savings_nd), DB_I(p->needs_budget),
-		DB_I(p->urgent), DB_I(p->human), DB_I(p->closing), DB_R(p->created_at),
-		DB_R(p->pushed_at), DB_R(p->opened_at), DB_R(p->merged_at), DB_R(p->closed_at),
-		DB_R(p->verified_at), DB_R(p->applied_at), DB_R(p->updated_at),
-		DB_T(p->doc ? p->doc : "{}"), DB_T(p->outcome ? p->outcome : ""),
+		DB_T(p->id),
+		DB_T(p->grp),
+		DB_I(p->rev),
+		DB_T(p->kind),
+		DB_T(p->cluster),
+		DB_T(p->branch),
+		DB_T(p->base),
+		DB_T(gs_state_names[p->state]),
+		DB_T(p->content_hash),
+		DB_T(p->commit_sha),
+		DB_I(p->number),
+		DB_T(p->url),
+		DB_T(p->title),
+		DB_T(p->reverts),
+		DB_I(p->savings_nd),
+		DB_I(p->needs_budget),
+		DB_I(p->urgent),
+		DB_I(p->human),
+		DB_I(p->closing),
+		DB_R(p->created_at),
+		DB_R(p->pushed_at),
+		DB_R(p->opened_at),
+		DB_R(p->merged_at),
+		DB_R(p->closed_at),
+		DB_R(p->verified_at),
+		DB_R(p->applied_at),
+		DB_R(p->updated_at),
+		DB_T(p->doc ? p->doc : "{}"),
+		DB_T(p->outcome ? p->outcome : ""),
 	};
 	size_t i;
 	int ret = db__run(s->db, SQL_P_INSERT, v, 29, NULL, NULL, NULL);
 
 	for (i = 0; !ret && i < c->n; i++) {
 		const struct gs_item *it = &c->items[i];
-		struct db_val w[9] = { DB_T(p->id),	   DB_T(it->wl.cluster), DB_T(it->wl.ns),
-				       DB_T(it->wl.kind),  DB_T(it->wl.name),	 DB_T(it->container),
-				       DB_T(it->resource), DB_R(it->current),	 DB_R(it->proposed) };
+		struct db_val w[9] = { DB_T(p->id),	   DB_T(it->wl.cluster),
+				       DB_T(it->wl.ns),	   DB_T(it->wl.kind),
+				       DB_T(it->wl.name),  DB_T(it->container),
+				       DB_T(it->resource), DB_R(it->current),
+				       DB_R(it->proposed) };
 
 		ret = db__run(s->db, SQL_P_ITEM, w, 9, NULL, NULL, NULL);
 	}
@@ -525,14 +550,22 @@ int gstore__prop_insert(struct store *s, struct gs_prop *p, const struct gs_item
 static int update_one(struct store *s, const struct gs_prop *p, enum gs_state expect)
 {
 	struct db_val v[17] = {
-		DB_T(p->id),		 DB_T(gs_state_names[p->state]),
-		DB_T(p->commit_sha),	 DB_I(p->number),
-		DB_T(p->url),		 DB_R(p->pushed_at),
-		DB_R(p->opened_at),	 DB_R(p->merged_at),
-		DB_R(p->closed_at),	 DB_R(p->verified_at),
-		DB_R(p->applied_at),	 DB_I(p->human),
-		DB_I(p->closing),	 DB_R(p->updated_at),
-		DB_T(p->outcome ? p->outcome : ""), DB_T(p->base),
+		DB_T(p->id),
+		DB_T(gs_state_names[p->state]),
+		DB_T(p->commit_sha),
+		DB_I(p->number),
+		DB_T(p->url),
+		DB_R(p->pushed_at),
+		DB_R(p->opened_at),
+		DB_R(p->merged_at),
+		DB_R(p->closed_at),
+		DB_R(p->verified_at),
+		DB_R(p->applied_at),
+		DB_I(p->human),
+		DB_I(p->closing),
+		DB_R(p->updated_at),
+		DB_T(p->outcome ? p->outcome : ""),
+		DB_T(p->base),
 		DB_T(gs_state_names[expect]),
 	};
 	int64_t changed = 0;

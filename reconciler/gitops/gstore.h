@@ -31,13 +31,13 @@ struct gs_container {
 /* One hour of a container, summed over its replicas and nodes (container_hourly). */
 struct gs_hour {
 	int64_t hour, cpu_usec, mem_peak, ooms, thr_periods, thr_usec, rq_usec, pod_windows;
-	int64_t req_cpu_m, req_mem, lim_cpu_m, lim_mem;	/* -1: not set */
+	int64_t req_cpu_m, req_mem, lim_cpu_m, lim_mem; /* -1: not set */
 	double pod_s;
 };
 
 /* One hour of a workload (rollups_hourly, every node). */
 struct gs_wl_hour {
-	int64_t hour, net_tx, cost, starts;	/* starts: processes started, a sign of restarts */
+	int64_t hour, net_tx, cost, starts; /* starts: processes started, a sign of restarts */
 	double cpu_s;
 };
 
@@ -52,8 +52,8 @@ int gstore__containers(struct store *s, double seen_since, gs_container_fn fn, v
 /* The hours of a container since @since, oldest first (malloc'ed *@out). */
 int gstore__hours(struct store *s, const struct gs_wl *w, const char *container, int64_t since,
 		  struct gs_hour **out, size_t *n);
-int gstore__wl_hours(struct store *s, const struct gs_wl *w, int64_t since,
-		     struct gs_wl_hour **out, size_t *n);
+int gstore__wl_hours(struct store *s, const struct gs_wl *w, int64_t since, struct gs_wl_hour **out,
+		     size_t *n);
 /* Nanodollars the workload (or namespace, @w->kind NULL) cost over [since, until). */
 int gstore__cost(struct store *s, const struct gs_wl *w, int64_t since, int64_t until,
 		 int64_t *nanodollars);
@@ -93,14 +93,14 @@ struct gs_prop {
 	int64_t rev, number, savings_nd, needs_budget, urgent, human, closing;
 	double created_at, pushed_at, opened_at, merged_at, closed_at, verified_at, applied_at;
 	double updated_at;
-	char *doc;	/* the proposal document (JSON), malloc'ed */
-	char *outcome;	/* verification (JSON), malloc'ed; may be NULL */
+	char *doc;     /* the proposal document (JSON), malloc'ed */
+	char *outcome; /* verification (JSON), malloc'ed; may be NULL */
 };
 
 /* One value a proposal changes. Values: cores, bytes, replicas; -1 = not set / removed. */
 struct gs_item {
 	struct gs_wl wl;
-	char container[GS_NAME], resource[24];	/* cpu, memory, cpu_limit, memory_limit, replicas */
+	char container[GS_NAME], resource[24]; /* cpu, memory, cpu_limit, memory_limit, replicas */
 	double current, proposed;
 };
 

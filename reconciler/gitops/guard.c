@@ -15,7 +15,7 @@
 enum { R_CPU = 0, R_MEM, R_N };
 
 struct res {
-	const char *name;	/* cpu, memory */
+	const char *name; /* cpu, memory */
 	double cur, want, lim_cur;
 	bool blocked, urgent;
 };
@@ -72,7 +72,8 @@ static double step_price(const struct g *g, const struct res *r, double delta)
 
 	return !strcmp(r->name, "cpu")
 		       ? decide__monthly(delta, 0, rc->replicas, rc->cpu_price, rc->mem_price) / 1e9
-		       : decide__monthly(0, delta, rc->replicas, rc->cpu_price, rc->mem_price) / 1e9;
+		       : decide__monthly(0, delta, rc->replicas, rc->cpu_price, rc->mem_price) /
+				 1e9;
 }
 
 /* ---- the rules ---- */
@@ -86,10 +87,11 @@ static void rule_evidence(struct g *g)
 	decide__fmt_mem(r->mem_want, mw, sizeof(mw));
 	decide__fmt_mem(decide__round_mem(r->mem_peak), pk, sizeof(pk));
 	if (r->season.period)
-		snprintf(season, sizeof(season), "%s season (strength %.2f): forecast peak %.3f cores "
-			 "at hour %.0f", r->season.period == 24 ? "daily" : "weekly",
-			 r->season.strength, r->season.peak, fmod(r->season.peak_at / 3600,
-								r->season.period));
+		snprintf(season, sizeof(season),
+			 "%s season (strength %.2f): forecast peak %.3f cores "
+			 "at hour %.0f",
+			 r->season.period == 24 ? "daily" : "weekly", r->season.strength,
+			 r->season.peak, fmod(r->season.peak_at / 3600, r->season.period));
 	verdict(g, "cpu", "evidence", "info",
 		"p%.0f %.3f cores (p50 %.3f, p99 %.3f, max %.3f) over %.1f days, confidence %.0f%%; "
 		"%s; sized for %.3f ÷ target %.2f = %s; %.2f replicas at $%.4f/core-hour",
@@ -98,8 +100,8 @@ static void rule_evidence(struct g *g)
 		r->cpu_price);
 	verdict(g, "memory", "evidence", "info",
 		"peak working set %s over %.0f days × headroom %.2f = %s; %lld OOM kills; "
-		"$%.4f/GiB-hour", pk, r->mem_days, g->in->st->mem_headroom, mw, (long long)r->ooms,
-		r->mem_price);
+		"$%.4f/GiB-hour",
+		pk, r->mem_days, g->in->st->mem_headroom, mw, (long long)r->ooms, r->mem_price);
 }
 
 static void block_all(struct g *g, const char *rule, const char *why)
@@ -122,8 +124,9 @@ static void rule_scope(struct g *g)
 	if (g->in->st->exclude)
 		return block_all(g, "scope", "a policy rule says exclude: true");
 	if (g->in->mf && g->in->mf->opted_out) {
-		snprintf(why, sizeof(why), "annotation %s: \"%s\" on %s/%s", g->in->pol->opt_out_key,
-			 g->in->pol->opt_out_value, r->wl.kind, r->wl.name);
+		snprintf(why, sizeof(why), "annotation %s: \"%s\" on %s/%s",
+			 g->in->pol->opt_out_key, g->in->pol->opt_out_value, r->wl.kind,
+			 r->wl.name);
 		return block_all(g, "scope", why);
 	}
 	verdict(g, "*", "scope", "pass", "%s; no opt-out annotation", why);
@@ -137,8 +140,10 @@ static void rule_target(struct g *g)
 	if (g->all_blocked)
 		return;
 	if (!g->in->has_target) {
-		snprintf(why, sizeof(why), "no entry in .podmeter/targets.yaml for cluster \"%s\", "
-			 "namespace %s", r->wl.cluster, r->wl.ns);
+		snprintf(why, sizeof(why),
+			 "no entry in .podmeter/targets.yaml for cluster \"%s\", "
+			 "namespace %s",
+			 r->wl.cluster, r->wl.ns);
 		return block_all(g, "target", why);
 	}
 	if (!g->in->mf) {
@@ -171,9 +176,10 @@ static void rule_urgent(struct g *g)
 		m->urgent = true;
 		fmt_res(m, want, a, sizeof(a));
 		fmt_res(m, base, b, sizeof(b));
-		verdict(g, "memory", "urgent", "adjust", "%lld OOM kills (policy: %.0f): memory goes "
-			"up at once, to %s (at least %s × %.2f)", (long long)r->ooms, st->urgent_ooms,
-			a, b, st->oom_increase);
+		verdict(g, "memory", "urgent", "adjust",
+			"%lld OOM kills (policy: %.0f): memory goes "
+			"up at once, to %s (at least %s × %.2f)",
+			(long long)r->ooms, st->urgent_ooms, a, b, st->oom_increase);
 		m->want = want;
 	} else {
 		verdict(g, "memory", "urgent", "pass", "%lld OOM kills (urgent at %.0f)",
@@ -184,12 +190,14 @@ static void rule_urgent(struct g *g)
 
 		c->urgent = true;
 		fmt_res(c, want, a, sizeof(a));
-		verdict(g, "cpu", "urgent", "adjust", "throttled %.1f%% of its CPU time (urgent at "
-			"%.0f%%): CPU goes up at once, to %s", r->throttle_ratio * 100,
-			st->urgent_throttle_pct, a);
+		verdict(g, "cpu", "urgent", "adjust",
+			"throttled %.1f%% of its CPU time (urgent at "
+			"%.0f%%): CPU goes up at once, to %s",
+			r->throttle_ratio * 100, st->urgent_throttle_pct, a);
 		c->want = want;
 	} else {
-		verdict(g, "cpu", "urgent", "pass", "throttled %.1f%% of its CPU time (urgent at %.0f%%)",
+		verdict(g, "cpu", "urgent", "pass",
+			"throttled %.1f%% of its CPU time (urgent at %.0f%%)",
 			r->throttle_ratio * 100, st->urgent_throttle_pct);
 	}
 	g->out->urgent = m->urgent || c->urgent;
@@ -204,23 +212,27 @@ static void rule_data(struct g *g)
 	if (g->all_blocked)
 		return;
 	if (r->days >= st->min_days && r->confidence >= st->min_confidence) {
-		verdict(g, "*", "data", "pass", "%.1f days observed (min %.1f), confidence %.0f%% "
-			"(min %.0f%%)", r->days, st->min_days, r->confidence * 100,
-			st->min_confidence * 100);
+		verdict(g, "*", "data", "pass",
+			"%.1f days observed (min %.1f), confidence %.0f%% "
+			"(min %.0f%%)",
+			r->days, st->min_days, r->confidence * 100, st->min_confidence * 100);
 		return;
 	}
 	for (k = 0; k < R_N; k++) {
 		struct res *x = &g->res[k];
 
 		if (x->urgent) {
-			verdict(g, x->name, "data", "pass", "%.1f days observed (min %.1f): an urgent "
-				"increase does not wait", r->days, st->min_days);
+			verdict(g, x->name, "data", "pass",
+				"%.1f days observed (min %.1f): an urgent "
+				"increase does not wait",
+				r->days, st->min_days);
 			continue;
 		}
 		x->blocked = true;
-		verdict(g, x->name, "data", "block", "%.1f days observed (min %.1f), confidence "
-			"%.0f%% (min %.0f%%): not enough yet", r->days, st->min_days,
-			r->confidence * 100, st->min_confidence * 100);
+		verdict(g, x->name, "data", "block",
+			"%.1f days observed (min %.1f), confidence "
+			"%.0f%% (min %.0f%%): not enough yet",
+			r->days, st->min_days, r->confidence * 100, st->min_confidence * 100);
 	}
 }
 
@@ -233,12 +245,16 @@ static void rule_hpa(struct g *g)
 		return;
 	if (mf && mf->hpa_cpu && g->in->st->hpa == POL_HPA_SKIP_CPU) {
 		c->blocked = true;
-		verdict(g, "cpu", "hpa", "block", "HorizontalPodAutoscaler %s scales it on CPU: its "
-			"CPU request is the HPA's yardstick, left alone", mf->hpa);
+		verdict(g, "cpu", "hpa", "block",
+			"HorizontalPodAutoscaler %s scales it on CPU: its "
+			"CPU request is the HPA's yardstick, left alone",
+			mf->hpa);
 		return;
 	}
-	verdict(g, "cpu", "hpa", "pass", mf && mf->hpa_cpu ? "an HPA scales it on CPU; policy "
-		"hpa: ignore" : "no HorizontalPodAutoscaler scales it on CPU");
+	verdict(g, "cpu", "hpa", "pass",
+		mf && mf->hpa_cpu ? "an HPA scales it on CPU; policy "
+				    "hpa: ignore"
+				  : "no HorizontalPodAutoscaler scales it on CPU");
 }
 
 static void rule_bounds(struct g *g)
@@ -279,12 +295,14 @@ static void rule_floor(struct g *g)
 		fmt_res(x, x->cur, c, sizeof(c));
 		if (x->cur <= floor_[k]) {
 			x->blocked = true;
-			verdict(g, x->name, "floor", "block", "now %s, at or under the floor %s: not "
-				"decreased", c, f);
+			verdict(g, x->name, "floor", "block",
+				"now %s, at or under the floor %s: not "
+				"decreased",
+				c, f);
 		} else if (x->want < floor_[k]) {
 			x->want = floor_[k];
-			verdict(g, x->name, "floor", "adjust", "decreased no further than the floor %s",
-				f);
+			verdict(g, x->name, "floor", "adjust",
+				"decreased no further than the floor %s", f);
 		} else {
 			verdict(g, x->name, "floor", "pass", "above the floor %s", f);
 		}
@@ -307,8 +325,10 @@ static void rule_step(struct g *g)
 		lowest = k == R_CPU ? decide__round_cpu(lowest) : decide__round_mem(lowest);
 		if (x->want < lowest) {
 			fmt_res(x, lowest, a, sizeof(a));
-			verdict(g, x->name, "step", "adjust", "down %.0f%% is more than the largest "
-				"step, %.0f%%: %s this time", (1 - x->want / x->cur) * 100, pct, a);
+			verdict(g, x->name, "step", "adjust",
+				"down %.0f%% is more than the largest "
+				"step, %.0f%%: %s this time",
+				(1 - x->want / x->cur) * 100, pct, a);
 			x->want = lowest;
 		} else {
 			verdict(g, x->name, "step", "pass", "down %.0f%% (largest step %.0f%%)",
@@ -330,11 +350,15 @@ static void rule_cooldown(struct g *g)
 			continue;
 		if (last > 0 && ago < days) {
 			x->blocked = true;
-			verdict(g, x->name, "cooldown", "block", "last changed %.1f days ago (cooldown "
-				"%.1f days): no decrease yet", ago, days);
+			verdict(g, x->name, "cooldown", "block",
+				"last changed %.1f days ago (cooldown "
+				"%.1f days): no decrease yet",
+				ago, days);
 		} else {
-			verdict(g, x->name, "cooldown", "pass", last > 0 ? "last changed %.1f days ago "
-				"(cooldown %.1f days)" : "no change seen (cooldown %.1f days)",
+			verdict(g, x->name, "cooldown", "pass",
+				last > 0 ? "last changed %.1f days ago "
+					   "(cooldown %.1f days)"
+					 : "no change seen (cooldown %.1f days)",
 				last > 0 ? ago : days, days);
 		}
 	}
@@ -359,15 +383,17 @@ static void rule_worth(struct g *g)
 		dollars = -step_price(g, x, x->want - x->cur);
 		if (pct < st->min_change_pct) {
 			x->blocked = true;
-			verdict(g, x->name, "worth", "block", "a %.1f%% change (min %.0f%%), $%.2f a "
-				"month", pct, st->min_change_pct, dollars);
+			verdict(g, x->name, "worth", "block",
+				"a %.1f%% change (min %.0f%%), $%.2f a "
+				"month",
+				pct, st->min_change_pct, dollars);
 		} else if (decrease(x) && dollars < st->min_savings && !x->urgent) {
 			x->blocked = true;
-			verdict(g, x->name, "worth", "block", "saves $%.2f a month (min $%.2f)", dollars,
-				st->min_savings);
+			verdict(g, x->name, "worth", "block", "saves $%.2f a month (min $%.2f)",
+				dollars, st->min_savings);
 		} else {
-			verdict(g, x->name, "worth", "pass", "a %.1f%% change, $%.2f a month %s", pct,
-				fabs(dollars), dollars >= 0 ? "saved" : "more");
+			verdict(g, x->name, "worth", "pass", "a %.1f%% change, $%.2f a month %s",
+				pct, fabs(dollars), dollars >= 0 ? "saved" : "more");
 		}
 	}
 }
@@ -383,24 +409,29 @@ static void rule_rejection(struct g *g)
 
 		if (x->blocked || x->urgent)
 			continue;
-		if (!g->in->s || gstore__rejected(g->in->s, &g->in->r->wl, g->in->r->container,
-						   x->name, g->in->now - st->rej_days * 86400, &val,
-						   &at)) {
-			verdict(g, x->name, "rejection", "pass", "no pull request closed unmerged in "
-				"%.0f days", st->rej_days);
+		if (!g->in->s ||
+		    gstore__rejected(g->in->s, &g->in->r->wl, g->in->r->container, x->name,
+				     g->in->now - st->rej_days * 86400, &val, &at)) {
+			verdict(g, x->name, "rejection", "pass",
+				"no pull request closed unmerged in "
+				"%.0f days",
+				st->rej_days);
 			continue;
 		}
 		moved = val > 0 ? fabs(x->want - val) / val * 100 : 100;
 		if (moved <= st->rej_change_pct) {
 			x->blocked = true;
-			verdict(g, x->name, "rejection", "block", "a pull request for %.4g was closed "
+			verdict(g, x->name, "rejection", "block",
+				"a pull request for %.4g was closed "
 				"unmerged %.1f days ago; %.1f%% from it (needs more than %.0f%%, or "
-				"%.0f days)", val, (g->in->now - at) / 86400, moved, st->rej_change_pct,
+				"%.0f days)",
+				val, (g->in->now - at) / 86400, moved, st->rej_change_pct,
 				st->rej_days);
 		} else {
-			verdict(g, x->name, "rejection", "pass", "%.1f%% from the value closed unmerged "
-				"%.1f days ago (more than %.0f%%)", moved, (g->in->now - at) / 86400,
-				st->rej_change_pct);
+			verdict(g, x->name, "rejection", "pass",
+				"%.1f%% from the value closed unmerged "
+				"%.1f days ago (more than %.0f%%)",
+				moved, (g->in->now - at) / 86400, st->rej_change_pct);
 		}
 	}
 }
@@ -419,8 +450,10 @@ static void limit_of(struct g *g, struct res *x, double *out)
 		if (x->lim_cur > 0 && x->want > x->lim_cur) {
 			x->blocked = true;
 			fmt_res(x, x->lim_cur, a, sizeof(a));
-			verdict(g, x->name, "limits", "block", "requests only (policy set: requests), "
-				"and the request would exceed its limit %s", a);
+			verdict(g, x->name, "limits", "block",
+				"requests only (policy set: requests), "
+				"and the request would exceed its limit %s",
+				a);
 		} else {
 			verdict(g, x->name, "limits", "pass", "requests only; the limit stays");
 		}
@@ -467,20 +500,23 @@ static void rule_budget(struct g *g)
 		if (!g->res[k].blocked)
 			delta += step_price(g, &g->res[k], g->res[k].want - fmax(g->res[k].cur, 0));
 	if (budget < 0 || delta <= 0) {
-		verdict(g, "*", "budget", "pass", budget < 0 ? "no budget for namespace %s"
-			: "namespace %s: no increase", r->wl.ns);
+		verdict(g, "*", "budget", "pass",
+			budget < 0 ? "no budget for namespace %s" : "namespace %s: no increase",
+			r->wl.ns);
 		return;
 	}
 	if (g->in->ns_cost_month + *g->in->ns_increase + delta > budget) {
 		g->out->needs_budget = true;
-		verdict(g, "*", "budget", "label", "namespace %s costs $%.2f a month, +$%.2f proposed "
+		verdict(g, "*", "budget", "label",
+			"namespace %s costs $%.2f a month, +$%.2f proposed "
 			"so far, +$%.2f here: over its budget $%.2f; labelled for budget approval, "
-			"never merged automatically", r->wl.ns, g->in->ns_cost_month,
-			*g->in->ns_increase, delta, budget);
+			"never merged automatically",
+			r->wl.ns, g->in->ns_cost_month, *g->in->ns_increase, delta, budget);
 	} else {
-		verdict(g, "*", "budget", "pass", "namespace %s: $%.2f + $%.2f a month within its "
-			"budget $%.2f", r->wl.ns, g->in->ns_cost_month + *g->in->ns_increase, delta,
-			budget);
+		verdict(g, "*", "budget", "pass",
+			"namespace %s: $%.2f + $%.2f a month within its "
+			"budget $%.2f",
+			r->wl.ns, g->in->ns_cost_month + *g->in->ns_increase, delta, budget);
 	}
 	*g->in->ns_increase += delta;
 }
@@ -509,7 +545,8 @@ static void rule_result(struct g *g)
 		d_cpu = g->out->cpu - fmax(g->res[R_CPU].cur, 0);
 	if (g->out->mem >= 0)
 		d_mem = g->out->mem - fmax(g->res[R_MEM].cur, 0);
-	g->out->savings_nd = -decide__monthly(d_cpu, d_mem, r->replicas, r->cpu_price, r->mem_price);
+	g->out->savings_nd = -decide__monthly(d_cpu, d_mem, r->replicas, r->cpu_price,
+					      r->mem_price);
 	g->out->auto_merge = g->in->st->auto_merge && !g->out->needs_budget;
 }
 
@@ -519,16 +556,16 @@ struct rule {
 };
 
 static const struct rule rules[] = {
-	{ "evidence", rule_evidence }, { "scope", rule_scope },	    { "target", rule_target },
-	{ "urgent", rule_urgent },     { "data", rule_data },	    { "hpa", rule_hpa },
-	{ "bounds", rule_bounds },     { "floor", rule_floor },	    { "step", rule_step },
-	{ "cooldown", rule_cooldown }, { "worth", rule_worth },	    { "rejection", rule_rejection },
-	{ "limits", rule_limits },     { "budget", rule_budget },   { "result", rule_result },
+	{ "evidence", rule_evidence }, { "scope", rule_scope },	  { "target", rule_target },
+	{ "urgent", rule_urgent },     { "data", rule_data },	  { "hpa", rule_hpa },
+	{ "bounds", rule_bounds },     { "floor", rule_floor },	  { "step", rule_step },
+	{ "cooldown", rule_cooldown }, { "worth", rule_worth },	  { "rejection", rule_rejection },
+	{ "limits", rule_limits },     { "budget", rule_budget }, { "result", rule_result },
 };
 
-const char *const guard_rule_names[] = { "evidence", "scope",	 "target", "urgent",   "data",
-					 "hpa",	     "bounds",	 "floor",  "step",     "cooldown",
-					 "worth",    "rejection", "limits", "budget",  "pace",
+const char *const guard_rule_names[] = { "evidence", "scope",	  "target", "urgent", "data",
+					 "hpa",	     "bounds",	  "floor",  "step",   "cooldown",
+					 "worth",    "rejection", "limits", "budget", "pace",
 					 "freeze",   NULL };
 
 void guard__run(const struct guard_in *in, struct guard_out *out)
@@ -540,8 +577,8 @@ void guard__run(const struct guard_in *in, struct guard_out *out)
 	out->cpu = out->mem = out->cpu_lim = out->mem_lim = GUARD_UNTOUCHED;
 	g.res[R_CPU] = (struct res){ "cpu", in->r->cur_cpu, in->r->cpu_want, in->r->cur_cpu_lim,
 				     false, false };
-	g.res[R_MEM] = (struct res){ "memory", in->r->cur_mem, in->r->mem_want, in->r->cur_mem_lim,
-				     false, false };
+	g.res[R_MEM] = (struct res){ "memory",		 in->r->cur_mem, in->r->mem_want,
+				     in->r->cur_mem_lim, false,		 false };
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		rules[i].fn(&g);
 	for (i = 0; i < out->n; i++)

@@ -15,25 +15,25 @@
 #include "targets.h"
 
 #define GUARD_MAX_VERDICTS 40
-#define GUARD_UNTOUCHED	   -2.0	/* a value no item changes */
+#define GUARD_UNTOUCHED	   -2.0 /* a value no item changes */
 
 struct guard_in {
 	const struct rec *r;
 	const struct pol_settings *st;
 	const struct policy *pol;
-	bool has_target;		/* targets.yaml maps its cluster and namespace */
+	bool has_target; /* targets.yaml maps its cluster and namespace */
 	const char *target_path;
-	const struct mf_workload *mf;	/* in the target's manifests; NULL: not found */
-	double now, last_merge;		/* when a proposal touching it last merged; 0 */
-	struct store *s;		/* rejection memory; NULL: not consulted */
-	double ns_cost_month;		/* the namespace's cost now, dollars a month */
-	double *ns_increase;		/* increases proposed in it so far this cycle, $/month */
+	const struct mf_workload *mf; /* in the target's manifests; NULL: not found */
+	double now, last_merge;	      /* when a proposal touching it last merged; 0 */
+	struct store *s;	      /* rejection memory; NULL: not consulted */
+	double ns_cost_month;	      /* the namespace's cost now, dollars a month */
+	double *ns_increase;	      /* increases proposed in it so far this cycle, $/month */
 };
 
 struct guard_out {
-	double cpu, mem, cpu_lim, mem_lim;	/* cores, bytes; -1 removed; GUARD_UNTOUCHED */
+	double cpu, mem, cpu_lim, mem_lim; /* cores, bytes; -1 removed; GUARD_UNTOUCHED */
 	bool urgent, needs_budget, auto_merge;
-	int64_t savings_nd;			/* nanodollars a month saved (negative: costs) */
+	int64_t savings_nd; /* nanodollars a month saved (negative: costs) */
 	struct gs_verdict v[GUARD_MAX_VERDICTS];
 	size_t n;
 };

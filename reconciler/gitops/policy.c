@@ -13,10 +13,10 @@
 enum key_type { K_NUM, K_FRACTION, K_CPU, K_MEM, K_BOOL, K_SET, K_LIMITS, K_HPA };
 
 struct key {
-	const char *path;	/* dotted, as written in YAML */
+	const char *path; /* dotted, as written in YAML */
 	size_t off;
 	enum key_type type;
-	double lo, hi;		/* K_NUM bounds */
+	double lo, hi; /* K_NUM bounds */
 };
 
 #define O(m) offsetof(struct pol_settings, m)
@@ -65,17 +65,42 @@ static const struct key keys[] = {
 void policy__builtin(struct pol_settings *s)
 {
 	*s = (struct pol_settings){
-		.cpu_quantile = 0.95, .cpu_target = 0.7, .cpu_min = 0.01, .cpu_max = 64,
-		.cpu_floor = 0, .mem_headroom = 1.2, .mem_days = 7, .mem_min = 16 << 20,
-		.mem_max = 256.0 * (1 << 30), .mem_floor = 0, .set = POL_SET_REQUESTS_LIMITS,
-		.limits = POL_LIM_KEEP_RATIO, .limit_multiplier = 2, .min_days = 3,
-		.min_confidence = 0.5, .min_change_pct = 10, .min_savings = 1,
-		.max_step_down_pct = 50, .cooldown_days = 7, .urgent_ooms = 1,
-		.urgent_throttle_pct = 25, .oom_increase = 1.5, .season_min_strength = 0.5,
-		.season_lookback_days = 28, .idle_days = 7, .idle_max_cores = 0.005,
-		.idle_scale_to_zero = false, .rej_change_pct = 20, .rej_days = 30,
-		.verify_after_h = 24, .verify_ooms = 1, .verify_throttle_pct = 10,
-		.verify_rq_pct = 50, .verify_restarts = 1, .hpa = POL_HPA_SKIP_CPU, .auto_merge = false,
+		.cpu_quantile = 0.95,
+		.cpu_target = 0.7,
+		.cpu_min = 0.01,
+		.cpu_max = 64,
+		.cpu_floor = 0,
+		.mem_headroom = 1.2,
+		.mem_days = 7,
+		.mem_min = 16 << 20,
+		.mem_max = 256.0 * (1 << 30),
+		.mem_floor = 0,
+		.set = POL_SET_REQUESTS_LIMITS,
+		.limits = POL_LIM_KEEP_RATIO,
+		.limit_multiplier = 2,
+		.min_days = 3,
+		.min_confidence = 0.5,
+		.min_change_pct = 10,
+		.min_savings = 1,
+		.max_step_down_pct = 50,
+		.cooldown_days = 7,
+		.urgent_ooms = 1,
+		.urgent_throttle_pct = 25,
+		.oom_increase = 1.5,
+		.season_min_strength = 0.5,
+		.season_lookback_days = 28,
+		.idle_days = 7,
+		.idle_max_cores = 0.005,
+		.idle_scale_to_zero = false,
+		.rej_change_pct = 20,
+		.rej_days = 30,
+		.verify_after_h = 24,
+		.verify_ooms = 1,
+		.verify_throttle_pct = 10,
+		.verify_rq_pct = 50,
+		.verify_restarts = 1,
+		.hpa = POL_HPA_SKIP_CPU,
+		.auto_merge = false,
 	};
 }
 
@@ -191,7 +216,8 @@ static int apply_block(struct pol_settings *s, yaml_document_t *d, yaml_node_t *
 			return -EINVAL;
 		}
 		if (key_set(s, key, v)) {
-			snprintf(err, errlen, "%s: bad value \"%.64s\"", path, yt__str(v) ? yt__str(v) : "");
+			snprintf(err, errlen, "%s: bad value \"%.64s\"", path,
+				 yt__str(v) ? yt__str(v) : "");
 			return -EINVAL;
 		}
 	}
@@ -252,8 +278,8 @@ static int load_rules(struct policy *p, yaml_document_t *d, yaml_node_t *rules, 
 	return 0;
 }
 
-static int load_patterns(struct pol_patterns *pp, yaml_document_t *d, yaml_node_t *seq,
-			 char *err, size_t errlen)
+static int load_patterns(struct pol_patterns *pp, yaml_document_t *d, yaml_node_t *seq, char *err,
+			 size_t errlen)
 {
 	size_t i;
 
@@ -403,8 +429,10 @@ static int load_freeze(struct policy *p, yaml_document_t *d, yaml_node_t *fz, ch
 				      ? -EINVAL
 				      : 0;
 		if (ret) {
-			snprintf(err, errlen, "freeze[%zu]: give from and to (2006-01-02T15:04:05Z), "
-					      "or days [mon, ...] with from and to (HH:MM, UTC)", i);
+			snprintf(err, errlen,
+				 "freeze[%zu]: give from and to (2006-01-02T15:04:05Z), "
+				 "or days [mon, ...] with from and to (HH:MM, UTC)",
+				 i);
 			return -EINVAL;
 		}
 		p->n_freeze++;
@@ -433,8 +461,8 @@ bad:
 	return -EINVAL;
 }
 
-static const char *const top_keys[] = { "version", "defaults", "rules", "scope", "budgets",
-					 "pace", "freeze", NULL };
+static const char *const top_keys[] = { "version", "defaults", "rules",	 "scope",
+					"budgets", "pace",     "freeze", NULL };
 
 static int load_file(struct policy *p, int which, char *err, size_t errlen)
 {
@@ -454,8 +482,10 @@ static int load_file(struct policy *p, int which, char *err, size_t errlen)
 		const char *k = yt__str(yaml_document_get_node(d, pr->key));
 
 		if (!k || enum_of(k, top_keys) < 0) {
-			snprintf(err, errlen, "unknown key %s (known: defaults, rules, scope, "
-					      "budgets, pace, freeze)", k ? k : "?");
+			snprintf(err, errlen,
+				 "unknown key %s (known: defaults, rules, scope, "
+				 "budgets, pace, freeze)",
+				 k ? k : "?");
 			return -EINVAL;
 		}
 	}
@@ -627,7 +657,8 @@ bool policy__frozen(const struct policy *p, double now, char *why, size_t len)
 	for (i = 0; i < p->n_freeze; i++) {
 		const struct pol_freeze *f = &p->freeze[i];
 
-		if (f->days ? (f->days & (1u << tm.tm_wday)) && min >= f->from_min && min < f->to_min
+		if (f->days ? (f->days & (1u << tm.tm_wday)) && min >= f->from_min &&
+				      min < f->to_min
 			    : now >= f->from && now < f->to) {
 			snprintf(why, len, "freeze[%zu] holds now", i);
 			return true;

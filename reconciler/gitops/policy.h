@@ -24,8 +24,8 @@ struct pol_settings {
 	bool exclude;
 	double cpu_quantile, cpu_target, cpu_min, cpu_max, cpu_floor;
 	double mem_headroom, mem_days, mem_min, mem_max, mem_floor;
-	int set;		/* enum pol_set */
-	int limits;		/* enum pol_limits */
+	int set;    /* enum pol_set */
+	int limits; /* enum pol_limits */
 	double limit_multiplier;
 	double min_days, min_confidence;
 	double min_change_pct, min_savings;
@@ -37,7 +37,7 @@ struct pol_settings {
 	bool idle_scale_to_zero;
 	double rej_change_pct, rej_days;
 	double verify_after_h, verify_ooms, verify_throttle_pct, verify_rq_pct, verify_restarts;
-	int hpa;		/* enum pol_hpa */
+	int hpa; /* enum pol_hpa */
 	bool auto_merge;
 };
 
@@ -53,9 +53,9 @@ struct pol_patterns {
 };
 
 struct pol_freeze {
-	double from, to;	/* absolute unix seconds; 0 for weekly ones */
-	unsigned int days;	/* weekly: bit 0 = Sunday ... bit 6 = Saturday */
-	int from_min, to_min;	/* weekly: minutes of the day, UTC, [from, to) */
+	double from, to;      /* absolute unix seconds; 0 for weekly ones */
+	unsigned int days;    /* weekly: bit 0 = Sunday ... bit 6 = Saturday */
+	int from_min, to_min; /* weekly: minutes of the day, UTC, [from, to) */
 };
 
 struct pol_rule {
@@ -66,7 +66,7 @@ struct pol_rule {
 };
 
 struct policy {
-	struct yt files[2];	/* local, repository */
+	struct yt files[2]; /* local, repository */
 	struct pol_rule rules[POL_MAX_RULES];
 	size_t n_rules;
 	yaml_document_t *defaults_doc[2];

@@ -10,7 +10,7 @@
 #include "cycle.h"
 #include "yamlt.h"
 
-#define REPORT_BODY_MAX 60000	/* bytes: under GitHub's 65,536 characters */
+#define REPORT_BODY_MAX 60000 /* bytes: under GitHub's 65,536 characters */
 #define REPORT_ROWS_CUT 150
 
 #ifndef __clang__
@@ -36,9 +36,9 @@ static void value_text(const struct gs_item *it, double v, char *buf, size_t len
 
 static const char *res_label(const char *r)
 {
-	return !strcmp(r, "cpu")	   ? "CPU request"
-	       : !strcmp(r, "memory")	   ? "memory request"
-	       : !strcmp(r, "cpu_limit")   ? "CPU limit"
+	return !strcmp(r, "cpu")	    ? "CPU request"
+	       : !strcmp(r, "memory")	    ? "memory request"
+	       : !strcmp(r, "cpu_limit")    ? "CPU limit"
 	       : !strcmp(r, "memory_limit") ? "memory limit"
 					    : "replicas";
 }
@@ -91,8 +91,9 @@ char *report__title(const struct group *g, int64_t reverts_number)
 	if (!strcmp(g->kind, "revert"))
 		snprintf(t, 512, "podmeter: revert %s, which made %s worse", g->reverts, g->ns);
 	else if (!strcmp(g->kind, "idle"))
-		snprintf(t, 512, "podmeter: scale %zu idle workload%s in %s to zero ($%.2f a month)",
-			 g->n, g->n == 1 ? "" : "s", g->ns, -dollars);
+		snprintf(t, 512,
+			 "podmeter: scale %zu idle workload%s in %s to zero ($%.2f a month)", g->n,
+			 g->n == 1 ? "" : "s", g->ns, -dollars);
 	else
 		snprintf(t, 512, "podmeter: %s %zu value%s in %s (%s$%.2f a month)",
 			 g->urgent ? "raise" : "right-size", g->n, g->n == 1 ? "" : "s", g->ns,
@@ -102,21 +103,21 @@ char *report__title(const struct group *g, int64_t reverts_number)
 
 static json_t *evidence(const struct rec *r)
 {
-	json_t *e = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:f, s:f}",
-			      "quantile", r->quantile, "quantileCores", r->q_cores, "p50Cores",
-			      r->p50, "p99Cores", r->p99, "maxCores", r->max_cores, "daysObserved",
-			      r->days, "confidence", r->confidence, "replicas", r->replicas,
-			      "memoryPeakBytes", r->mem_peak, "memoryDays", r->mem_days, "oomKills",
-			      (json_int_t)r->ooms, "throttledRatio", r->throttle_ratio,
-			      "cpuDollarsPerCoreHour", r->cpu_price, "memoryDollarsPerGiBHour",
-			      r->mem_price);
+	json_t *e = json_pack(
+		"{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:f, s:f}",
+		"quantile", r->quantile, "quantileCores", r->q_cores, "p50Cores", r->p50,
+		"p99Cores", r->p99, "maxCores", r->max_cores, "daysObserved", r->days, "confidence",
+		r->confidence, "replicas", r->replicas, "memoryPeakBytes", r->mem_peak,
+		"memoryDays", r->mem_days, "oomKills", (json_int_t)r->ooms, "throttledRatio",
+		r->throttle_ratio, "cpuDollarsPerCoreHour", r->cpu_price, "memoryDollarsPerGiBHour",
+		r->mem_price);
 
 	if (e && r->season.period)
 		json_object_set_new(e, "season",
 				    json_pack("{s:s, s:f, s:f, s:f}", "period",
-					      r->season.period == 24 ? "daily" : "weekly", "strength",
-					      r->season.strength, "forecastPeakCores", r->season.peak,
-					      "forecastPeakAt", r->season.peak_at));
+					      r->season.period == 24 ? "daily" : "weekly",
+					      "strength", r->season.strength, "forecastPeakCores",
+					      r->season.peak, "forecastPeakAt", r->season.peak_at));
 	if (e)
 		json_object_set_new(e, "sizedForCores", json_real(r->cpu_basis));
 	return e;
@@ -156,10 +157,10 @@ char *report__doc(const struct group *g, const char *id, const char *hash)
 			snprintf(prop, sizeof(prop), "unset");
 		o = json_pack("{s:{s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:f, s:f, s:f}",
 			      "workload", "cluster", it->wl.cluster, "namespace", it->wl.ns, "kind",
-			      it->wl.kind, "name", it->wl.name, "container", it->container, "resource",
-			      it->resource, "current", cur, "proposed", prop, "currentValue",
-			      it->current, "proposedValue", it->proposed, "costDeltaDollarsPerMonth",
-			      item_dollars(g, i));
+			      it->wl.kind, "name", it->wl.name, "container", it->container,
+			      "resource", it->resource, "current", cur, "proposed", prop,
+			      "currentValue", it->current, "proposedValue", it->proposed,
+			      "costDeltaDollarsPerMonth", item_dollars(g, i));
 		total += item_dollars(g, i);
 		if (o && g->recs && g->recs[i])
 			json_object_set_new(o, "evidence", evidence(g->recs[i]));
@@ -177,9 +178,9 @@ char *report__doc(const struct group *g, const char *id, const char *hash)
 	if (!strcmp(g->kind, "idle") || !strcmp(g->kind, "revert"))
 		total = -g->savings_nd / 1e9;
 	doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:f, s:o}",
-			"apiVersion", "podmeter.io/v1", "kind", "Proposal", "id", id, "group", g->name,
-			"type", g->kind, "cluster", g->cluster, "namespace", g->ns, "contentHash",
-			hash, "labels", labels, "autoMerge",
+			"apiVersion", "podmeter.io/v1", "kind", "Proposal", "id", id, "group",
+			g->name, "type", g->kind, "cluster", g->cluster, "namespace", g->ns,
+			"contentHash", hash, "labels", labels, "autoMerge",
 			g->auto_merge && !g->needs_budget && !strcmp(g->kind, "resize"),
 			"needsBudgetApproval", g->needs_budget, "urgent", g->urgent,
 			"costDeltaDollarsPerMonth", total, "items", items);
@@ -198,17 +199,18 @@ static void row_evidence(struct yt_buf *b, const struct group *g, size_t i)
 	const struct rec *r = g->recs ? g->recs[i] : NULL;
 
 	if (!r) {
-		yt_buf__printf(b, "%s", !strcmp(g->kind, "idle") ? "idle for the policy's days"
-					: !strcmp(g->kind, "revert") ? "the merged value hurt"
-								     : "");
+		yt_buf__printf(b, "%s",
+			       !strcmp(g->kind, "idle")	    ? "idle for the policy's days"
+			       : !strcmp(g->kind, "revert") ? "the merged value hurt"
+							    : "");
 		return;
 	}
 	if (!strcmp(it->resource, "cpu"))
 		yt_buf__printf(b, "p%.0f %.3f cores%s ÷ %.2f; %.1f days, confidence %.0f%%",
 			       r->quantile * 100, r->q_cores,
-			       r->season.period && r->cpu_basis > r->q_cores ? " (forecast peak)" : "",
-			       r->cpu_target, r->days,
-			       r->confidence * 100);
+			       r->season.period && r->cpu_basis > r->q_cores ? " (forecast peak)"
+									     : "",
+			       r->cpu_target, r->days, r->confidence * 100);
 	else if (!strcmp(it->resource, "memory"))
 		yt_buf__printf(b, "peak %.0f MiB over %.0f days × headroom; %lld OOM kills",
 			       r->mem_peak / 1048576.0, r->mem_days, (long long)r->ooms);
@@ -254,12 +256,14 @@ static void forecasts(struct yt_buf *b, const struct group *g)
 		if (!r || !r->season.period || strcmp(g->items[i].resource, "cpu"))
 			continue;
 		if (!any)
-			yt_buf__printf(b, "\n**Forecast** (a seasonal model over the hourly rollups):\n");
+			yt_buf__printf(
+				b, "\n**Forecast** (a seasonal model over the hourly rollups):\n");
 		any = true;
 		t = (time_t)r->season.peak_at;
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%a %H:00 UTC", &tm);
-		yt_buf__printf(b, "- %s/%s `%s`: %s season (strength %.2f), the coming %s peaks at "
+		yt_buf__printf(b,
+			       "- %s/%s `%s`: %s season (strength %.2f), the coming %s peaks at "
 			       "%.3f cores a replica, %s; sized for %.3f cores\n",
 			       r->wl.kind, r->wl.name, r->container,
 			       r->season.period == 24 ? "daily" : "weekly", r->season.strength,
@@ -290,9 +294,9 @@ static void passed(struct yt_buf *b, const struct group *g)
 			yt_buf__printf(b, " %s%s%s%s (%s)%s", v->rule,
 				       strcmp(v->resource, "*") ? "/" : "",
 				       strcmp(v->resource, "*") ? v->resource : "",
-				       !strcmp(v->outcome, "pass") ? " ✓" : !strcmp(v->outcome, "adjust")
-									 ? " adjusted"
-									 : " labelled",
+				       !strcmp(v->outcome, "pass")     ? " ✓"
+				       : !strcmp(v->outcome, "adjust") ? " adjusted"
+								       : " labelled",
 				       v->detail, k + 1 < o->n ? ";" : "");
 		}
 		yt_buf__printf(b, "\n");
@@ -310,21 +314,29 @@ static char *body_at(const struct group *g, const char *id, const char *hash, co
 	struct yt_buf b = { 0 };
 	struct group cut = *g;
 
-	yt_buf__printf(&b, "<!-- podmeter-proposal group=%s id=%s hash=%s -->\n", g->name, id, hash);
+	yt_buf__printf(&b, "<!-- podmeter-proposal group=%s id=%s hash=%s -->\n", g->name, id,
+		       hash);
 	if (!strcmp(g->kind, "revert"))
-		yt_buf__printf(&b, "podmeter-reconciler merged %s, then saw it make things worse "
-			       "(OOM kills, CPU throttling or run-queue wait past the policy's "
-			       "verify thresholds). This puts the values back.\n\n**Evidence** (the "
-			       "hours after it applied against the day before it merged): %s\n\n",
-			       g->reverts, g->evidence[0] ? g->evidence : "see podmeter-reconciler explain");
+		yt_buf__printf(
+			&b,
+			"podmeter-reconciler merged %s, then saw it make things worse "
+			"(OOM kills, CPU throttling or run-queue wait past the policy's "
+			"verify thresholds). This puts the values back.\n\n**Evidence** (the "
+			"hours after it applied against the day before it merged): %s\n\n",
+			g->reverts,
+			g->evidence[0] ? g->evidence : "see podmeter-reconciler explain");
 	else if (!strcmp(g->kind, "idle"))
-		yt_buf__printf(&b, "These workloads have been idle for the policy's days. podmeter "
-			       "proposes scaling them to zero; **never merged automatically**.\n\n");
+		yt_buf__printf(
+			&b, "These workloads have been idle for the policy's days. podmeter "
+			    "proposes scaling them to zero; **never merged automatically**.\n\n");
 	else
-		yt_buf__printf(&b, "podmeter-reconciler proposes these requests from what its agents "
-			       "measured on every node of cluster `%s`: CPU from the merged "
-			       "distribution (quantile ÷ target utilisation, or the forecast peak), "
-			       "memory from the peak working set × headroom.\n\n", g->cluster);
+		yt_buf__printf(
+			&b,
+			"podmeter-reconciler proposes these requests from what its agents "
+			"measured on every node of cluster `%s`: CPU from the merged "
+			"distribution (quantile ÷ target utilisation, or the forecast peak), "
+			"memory from the peak working set × headroom.\n\n",
+			g->cluster);
 	if (level >= 3 && cut.n > REPORT_ROWS_CUT)
 		cut.n = REPORT_ROWS_CUT;
 	table(&b, &cut);
@@ -337,19 +349,25 @@ static char *body_at(const struct group *g, const char *id, const char *hash, co
 	if (level < 2)
 		passed(&b, g);
 	else
-		yt_buf__printf(&b, "\nEvery guardrail verdict is in `.podmeter/proposals/%s.json` "
-			       "and `podmeter-reconciler explain`.\n", g->name);
+		yt_buf__printf(&b,
+			       "\nEvery guardrail verdict is in `.podmeter/proposals/%s.json` "
+			       "and `podmeter-reconciler explain`.\n",
+			       g->name);
 	if (g->needs_budget)
-		yt_buf__printf(&b, "\n:warning: Takes namespace `%s` over its monthly budget: "
+		yt_buf__printf(&b,
+			       "\n:warning: Takes namespace `%s` over its monthly budget: "
 			       "labelled `podmeter/needs-budget-approval`, never merged "
-			       "automatically.\n", g->ns);
+			       "automatically.\n",
+			       g->ns);
 	yt_buf__printf(&b, "\nThe files changed are podmeter's own (regenerated from the base "
-		       "branch at each cycle). Close this pull request to reject it: podmeter "
-		       "remembers, and asks again only when the value moves or time passes.\n");
+			   "branch at each cycle). Close this pull request to reject it: podmeter "
+			   "remembers, and asks again only when the value moves or time passes.\n");
 	if (level < 1)
-		yt_buf__printf(&b, "\n<details><summary>Proposal document (<code>.podmeter/"
+		yt_buf__printf(&b,
+			       "\n<details><summary>Proposal document (<code>.podmeter/"
 			       "proposals/%s.json</code>)</summary>\n\n```json\n%s\n```\n"
-			       "</details>\n", g->name, doc ? doc : "{}");
+			       "</details>\n",
+			       g->name, doc ? doc : "{}");
 	if (b.err) {
 		yt_buf__free(&b);
 		return NULL;
@@ -377,7 +395,7 @@ char *report__body(const struct group *g, const char *id, const char *hash, cons
 struct dash {
 	struct store *s;
 	struct yt_buf *b;
-	const char *cluster, *kinds;	/* "zombie" or "orphan" */
+	const char *cluster, *kinds; /* "zombie" or "orphan" */
 	double now, total;
 	int rows;
 };
@@ -404,7 +422,8 @@ static int dash_finding(void *ctx, const struct gs_finding *f)
 	month = nd / 1e9 * DEC_HOURS_PER_MONTH / (7 * 24);
 	d->total += month;
 	if (!d->rows++)
-		yt_buf__printf(d->b, "| Kind | Namespace | Pod | Workload | Node | Since | $/month | "
+		yt_buf__printf(d->b,
+			       "| Kind | Namespace | Pod | Workload | Node | Since | $/month | "
 			       "Detail |\n|---|---|---|---|---|---|---:|---|\n");
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
@@ -421,16 +440,19 @@ char *report__dashboard(struct store *s, const char *cluster, const struct dash_
 	double total = 0;
 	size_t i;
 
-	yt_buf__printf(&b, "<!-- podmeter-dashboard cluster=%s -->\n"
+	yt_buf__printf(&b,
+		       "<!-- podmeter-dashboard cluster=%s -->\n"
 		       "podmeter-reconciler keeps this issue up to date (cluster `%s`): workloads "
 		       "idle for the policy's days, zombie and orphan findings from the agents. "
 		       "Nothing here is patched, except idle workloads where the policy allows a "
-		       "scale-to-zero pull request.\n\n## Idle workloads\n\n", cluster, cluster);
+		       "scale-to-zero pull request.\n\n## Idle workloads\n\n",
+		       cluster, cluster);
 	for (i = 0; i < n_idle; i++) {
 		if (strcmp(idle[i].wl.cluster, cluster))
 			continue;
 		if (!d.rows++)
-			yt_buf__printf(&b, "| Namespace | Workload | Observed | Max cores a replica | "
+			yt_buf__printf(&b,
+				       "| Namespace | Workload | Observed | Max cores a replica | "
 				       "$/month |\n|---|---|---:|---:|---:|\n");
 		yt_buf__printf(&b, "| %s | %s/%s | %.1f days | %.4f | $%.0f |\n", idle[i].wl.ns,
 			       idle[i].wl.kind, idle[i].wl.name, idle[i].days, idle[i].max_cores,

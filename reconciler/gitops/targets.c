@@ -18,7 +18,7 @@
 
 #define MF_MAX_FILES 2000
 #define MF_MAX_DEPTH 16
-#define MAX_FILE (16 << 20)
+#define MAX_FILE     (16 << 20)
 
 /* ---- a directory as a tree ---- */
 
@@ -107,8 +107,10 @@ static int helm_wls(struct tgt *tg, yaml_document_t *d, yaml_node_t *m, char *er
 				 yt__str(yt__get(d, v, "replicas")));
 		cs = yt__get(d, v, "containers");
 		if (!yt__is_map(cs)) {
-			snprintf(err, errlen, "helm.workloads.%s.containers: a mapping of "
-					      "container: values.path.to.resources", k);
+			snprintf(err, errlen,
+				 "helm.workloads.%s.containers: a mapping of "
+				 "container: values.path.to.resources",
+				 k);
 			return -EINVAL;
 		}
 		for (c = cs->data.mapping.pairs.start; c < cs->data.mapping.pairs.top; c++) {
@@ -142,8 +144,10 @@ static bool safe_path(const char *p)
 static int one_target(struct tgt *tg, yaml_document_t *d, yaml_node_t *n, size_t i, char *err,
 		      size_t errlen)
 {
-	const char *cl = yt__str(yt__get(d, n, "cluster")), *ns = yt__str(yt__get(d, n, "namespace"));
-	const char *kz = yt__str(yt__get(d, n, "kustomize")), *grp = yt__str(yt__get(d, n, "group"));
+	const char *cl = yt__str(yt__get(d, n, "cluster")),
+		   *ns = yt__str(yt__get(d, n, "namespace"));
+	const char *kz = yt__str(yt__get(d, n, "kustomize")),
+		   *grp = yt__str(yt__get(d, n, "group"));
 	yaml_node_t *helm = yt__get(d, n, "helm");
 	const char *values = yt__str(yt__get(d, helm, "values"));
 
@@ -232,8 +236,8 @@ const struct tgt *targets__find(const struct targets *t, const char *cluster, co
 static void sanitize(char *s)
 {
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '-' || *s == '_' || *s == '.'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
 			*s = '-';
 }
 
@@ -403,11 +407,11 @@ static int scan_file(struct scan *sc, const char *path, struct yt *keep)
 	return 0;
 }
 
-static const char *const kz_names[] = { "kustomization.yaml", "kustomization.yml",
-					 "Kustomization", NULL };
+static const char *const kz_names[] = { "kustomization.yaml", "kustomization.yml", "Kustomization",
+					NULL };
 
-static int read_kustomization(const struct tree_src *src, const char *dir, char **data,
-			      size_t *len, char *name, size_t namelen)
+static int read_kustomization(const struct tree_src *src, const char *dir, char **data, size_t *len,
+			      char *name, size_t namelen)
 {
 	char path[TGT_PATH * 2];
 	int i, ret = -ENOENT;
@@ -465,7 +469,7 @@ static int norm_path(char *out, size_t len, const char *dir, const char *rel)
 			continue;
 		if (!strcmp(tok, "..")) {
 			if (!n)
-				return -EINVAL;	/* outside the repository */
+				return -EINVAL; /* outside the repository */
 			n--;
 			continue;
 		}
@@ -475,7 +479,8 @@ static int norm_path(char *out, size_t len, const char *dir, const char *rel)
 	}
 	out[0] = '\0';
 	for (i = 0; i < n; i++)
-		o += (size_t)snprintf(out + o, o < len ? len - o : 0, "%s%s", i ? "/" : "", parts[i]);
+		o += (size_t)snprintf(out + o, o < len ? len - o : 0, "%s%s", i ? "/" : "",
+				      parts[i]);
 	return o < len ? 0 : -ENAMETOOLONG;
 }
 
@@ -724,10 +729,11 @@ static int flatten(struct kvs *m, yaml_document_t *d, yaml_node_t *n, const char
 	int ret = 0;
 
 	if (!yt__is_map(n))
-		return yt__str(n) ? kvs_set(m, prefix, n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-							      !strcmp(yt__str(n), "null")
-							      ? "null"
-							      : yt__str(n))
+		return yt__str(n) ? kvs_set(m, prefix,
+					    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+							    !strcmp(yt__str(n), "null")
+						    ? "null"
+						    : yt__str(n))
 				  : 0;
 	for (pr = n->data.mapping.pairs.start; !ret && pr < n->data.mapping.pairs.top; pr++) {
 		const char *k = yt__str(yaml_document_get_node(d, pr->key));
@@ -774,8 +780,9 @@ static const char HEADER[] =
 	"# or close the pull request; podmeter remembers a rejection.\n";
 
 /* Helm: values path -> value */
-static int render_helm(const struct tgt *tg, const struct tree_src *src, const struct gs_item *items,
-		       size_t n, struct changes *c, char *err, size_t errlen)
+static int render_helm(const struct tgt *tg, const struct tree_src *src,
+		       const struct gs_item *items, size_t n, struct changes *c, char *err,
+		       size_t errlen)
 {
 	struct kvs m = { 0 };
 	struct yt_buf b = { 0 };
@@ -812,7 +819,8 @@ static int render_helm(const struct tgt *tg, const struct tree_src *src, const s
 			snprintf(key, sizeof(key), "%s", h->replicas);
 		for (k = 0; k < h->n_ctr && !key[0] && res_path(it->resource); k++)
 			if (!strcmp(h->ctr[k], it->container))
-				snprintf(key, sizeof(key), "%s.%s", h->path[k], res_path(it->resource));
+				snprintf(key, sizeof(key), "%s.%s", h->path[k],
+					 res_path(it->resource));
 		if (key[0])
 			ret = kvs_set(&m, key, val);
 	}
@@ -934,7 +942,7 @@ static void patch_emit(struct yt_buf *b, struct kv *v, size_t n)
 			    strcmp(part[2], ctr))
 				break;
 		}
-		if (!ctr[0]) {	/* replicas: their container part is empty, they sort first */
+		if (!ctr[0]) { /* replicas: their container part is empty, they sort first */
 			for (size_t r = 0; r < k; r++)
 				if (!strcmp(run[r].key, "replicas"))
 					yt_buf__printf(b, "  replicas: %s\n", run[r].val);

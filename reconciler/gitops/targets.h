@@ -17,11 +17,11 @@
 #include <stddef.h>
 #include "gstore.h"
 
-#define TGT_PATCH_FILE	"podmeter-resources.yaml"	/* in each kustomize directory */
-#define TGT_PATH	512
-#define TGT_MAX		256
-#define TGT_HELM_WLS	64
-#define TGT_HELM_CTRS	16
+#define TGT_PATCH_FILE "podmeter-resources.yaml" /* in each kustomize directory */
+#define TGT_PATH       512
+#define TGT_MAX	       256
+#define TGT_HELM_WLS   64
+#define TGT_HELM_CTRS  16
 
 /* A tree of files: a commit (gitw.c) or a directory. */
 struct tree_src {
@@ -39,20 +39,20 @@ void tree_src__dir(struct tree_src *t, const char *root);
 enum tgt_type { TGT_KUSTOMIZE = 0, TGT_HELM };
 
 struct tgt_helm_wl {
-	char workload[320];	/* KIND/NAME */
-	char replicas[256];	/* values path of its replica count; "" none */
+	char workload[320]; /* KIND/NAME */
+	char replicas[256]; /* values path of its replica count; "" none */
 	char ctr[TGT_HELM_CTRS][128], path[TGT_HELM_CTRS][256];
 	int n_ctr;
 };
 
 struct tgt {
-	char cluster[GS_NAME];	/* "" any */
-	char ns[GS_NAME];	/* exact, or a regular expression when it starts with ^ */
+	char cluster[GS_NAME]; /* "" any */
+	char ns[GS_NAME];      /* exact, or a regular expression when it starts with ^ */
 	regex_t re;
 	bool is_re;
-	char group[128];	/* the branch podmeter/<group>; "" = <cluster>-<namespace> */
+	char group[128]; /* the branch podmeter/<group>; "" = <cluster>-<namespace> */
 	enum tgt_type type;
-	char path[TGT_PATH];	/* kustomize directory, or the bot's values file */
+	char path[TGT_PATH]; /* kustomize directory, or the bot's values file */
 	struct tgt_helm_wl *wls;
 	size_t n_wls;
 };
@@ -78,15 +78,15 @@ struct mf_workload {
 	char kind[64], name[GS_NAME], ns[GS_NAME];
 	char ctr[MF_CTRS][128];
 	int n_ctr;
-	bool opted_out;		/* the policy's annotation says so */
-	bool hpa_cpu;		/* an HPA scales it on CPU */
+	bool opted_out; /* the policy's annotation says so */
+	bool hpa_cpu;	/* an HPA scales it on CPU */
 	char hpa[GS_NAME];
 };
 
 struct mf_index {
 	struct mf_workload *v;
 	size_t n, cap;
-	int files;		/* manifest files read */
+	int files; /* manifest files read */
 };
 
 /*

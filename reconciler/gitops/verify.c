@@ -13,13 +13,13 @@
 #include <jansson.h>
 #include "cycle.h"
 
-#define NEVER_APPLIED_S	(7 * 86400.0)	/* merged, never seen in the reports: given up */
-#define RQ_FLOOR	0.05		/* run-queue s per CPU-s under which nothing is judged */
+#define NEVER_APPLIED_S (7 * 86400.0) /* merged, never seen in the reports: given up */
+#define RQ_FLOOR	0.05	      /* run-queue s per CPU-s under which nothing is judged */
 #define MIB		1048576.0
 
 struct side {
 	double ooms, thr_usec, cpu_usec, rq_usec, pod_s;
-	double starts, wl_pod_s;	/* process starts of the workloads, their replica-seconds */
+	double starts, wl_pod_s; /* process starts of the workloads, their replica-seconds */
 };
 
 /* The first hour at or after the merge whose requests are the proposed ones; 0 not yet. */
@@ -81,22 +81,22 @@ static void judge(const struct side *b, const struct side *a, const struct pol_s
 		 "OOM kills %.0f after (%.3f a replica-hour, before %.3f)%s; throttled %.1f%% of "
 		 "CPU time after, %.1f%% before%s; run-queue wait %.3f s per CPU-second after, "
 		 "%.3f before%s; process starts (restarts) %.2f a replica-hour after, %.2f "
-		 "before%s", a->ooms, oom_a, oom_b, h_oom ? " WORSE" : "", thr_a * 100, thr_b * 100,
+		 "before%s",
+		 a->ooms, oom_a, oom_b, h_oom ? " WORSE" : "", thr_a * 100, thr_b * 100,
 		 h_thr ? " WORSE" : "", rq_a, rq_b, h_rq ? " WORSE" : "", st_a, st_b,
 		 h_st ? " WORSE" : "");
-	out->json = json_dumps(json_pack("{s:s, s:f, s:{s:f, s:f, s:f, s:f, s:f},"
-					 " s:{s:f, s:f, s:f, s:f, s:f}, s:b, s:b, s:b, s:b, s:s}",
-					 "decision", out->decision == VERIFY_OK ? "verified" : "harm",
-					 "appliedAt", out->applied_at, "before", "oomKills", b->ooms,
-					 "oomPerReplicaHour", oom_b, "throttledRatio", thr_b,
-					 "runqueuePerCpuSecond", rq_b, "startsPerReplicaHour", st_b,
-					 "after", "oomKills", a->ooms,
-					 "oomPerReplicaHour", oom_a, "throttledRatio", thr_a,
-					 "runqueuePerCpuSecond", rq_a, "startsPerReplicaHour", st_a,
-					 "oomWorse", h_oom, "throttlingWorse", h_thr, "runqueueWorse", h_rq,
-					 "restartsWorse", h_st, "detail",
-					 out->detail),
-			       JSON_COMPACT | JSON_SORT_KEYS);
+	out->json = json_dumps(
+		json_pack("{s:s, s:f, s:{s:f, s:f, s:f, s:f, s:f},"
+			  " s:{s:f, s:f, s:f, s:f, s:f}, s:b, s:b, s:b, s:b, s:s}",
+			  "decision", out->decision == VERIFY_OK ? "verified" : "harm", "appliedAt",
+			  out->applied_at, "before", "oomKills", b->ooms, "oomPerReplicaHour",
+			  oom_b, "throttledRatio", thr_b, "runqueuePerCpuSecond", rq_b,
+			  "startsPerReplicaHour", st_b, "after", "oomKills", a->ooms,
+			  "oomPerReplicaHour", oom_a, "throttledRatio", thr_a,
+			  "runqueuePerCpuSecond", rq_a, "startsPerReplicaHour", st_a, "oomWorse",
+			  h_oom, "throttlingWorse", h_thr, "runqueueWorse", h_rq, "restartsWorse",
+			  h_st, "detail", out->detail),
+		JSON_COMPACT | JSON_SORT_KEYS);
 }
 
 static bool first_of_workload(const struct gs_item *items, size_t i)
@@ -104,7 +104,8 @@ static bool first_of_workload(const struct gs_item *items, size_t i)
 	size_t k;
 
 	for (k = 0; k < i; k++)
-		if (items[k].container[0] && !memcmp(&items[k].wl, &items[i].wl, sizeof(items[i].wl)))
+		if (items[k].container[0] &&
+		    !memcmp(&items[k].wl, &items[i].wl, sizeof(items[i].wl)))
 			return false;
 	return true;
 }
@@ -161,11 +162,14 @@ int verify__check(struct store *s, const struct gs_prop *p, const struct gs_item
 			free(h);
 			if (now - p->merged_at > NEVER_APPLIED_S) {
 				out->decision = VERIFY_OK;
-				snprintf(out->detail, sizeof(out->detail), "merged %.1f days ago, never "
+				snprintf(out->detail, sizeof(out->detail),
+					 "merged %.1f days ago, never "
 					 "seen applied in the agents' reports: not judged",
 					 (now - p->merged_at) / 86400);
-				out->json = json_dumps(json_pack("{s:s, s:s}", "decision", "unapplied",
-								 "detail", out->detail), 0);
+				out->json = json_dumps(json_pack("{s:s, s:s}", "decision",
+								 "unapplied", "detail",
+								 out->detail),
+						       0);
 			}
 			return 0;
 		}
@@ -178,20 +182,21 @@ int verify__check(struct store *s, const struct gs_prop *p, const struct gs_item
 		}
 		free(h);
 		if (first_of_workload(items, i)) {
-			ret = starts(s, &items[i].wl, from, merged_hour, at, after_s, &before, &after);
+			ret = starts(s, &items[i].wl, from, merged_hour, at, after_s, &before,
+				     &after);
 			if (ret)
 				return ret;
 		}
 	}
 	out->applied_at = applied;
-	if (!applied) {	/* replicas only (scale to zero): nothing to compare */
+	if (!applied) { /* replicas only (scale to zero): nothing to compare */
 		out->decision = VERIFY_OK;
 		snprintf(out->detail, sizeof(out->detail), "no requests changed: not judged");
 		out->json = json_dumps(json_pack("{s:s}", "decision", "verified"), 0);
 		return 0;
 	}
 	if (now < applied + after_s)
-		return 0;	/* wait for the hours after */
+		return 0; /* wait for the hours after */
 	judge(&before, &after, st, out);
 	return out->json ? 0 : -ENOMEM;
 }

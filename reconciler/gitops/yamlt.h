@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <yaml.h>
 
-#define YT_MAX_DOCS 4096	/* documents a file may hold */
+#define YT_MAX_DOCS 4096 /* documents a file may hold */
 
 struct yt {
 	yaml_document_t *docs;
@@ -30,7 +30,7 @@ yaml_node_t *yt__get(yaml_document_t *d, yaml_node_t *n, const char *key);
 const char *yt__str(yaml_node_t *n);
 /* yt__get of a path of keys ("a", "b", NULL). */
 yaml_node_t *yt__path(yaml_document_t *d, yaml_node_t *n, ...);
-size_t yt__len(yaml_node_t *n);	/* items of a sequence, 0 otherwise */
+size_t yt__len(yaml_node_t *n); /* items of a sequence, 0 otherwise */
 yaml_node_t *yt__item(yaml_document_t *d, yaml_node_t *n, size_t i);
 bool yt__is_map(yaml_node_t *n);
 /* A scalar as a number, a boolean. 0 or -EINVAL. */

@@ -26,7 +26,7 @@
 #include <sys/syscall.h>
 #include <podmeter/agent.h>
 
-#define SPIN_BATCH	1024	/* calls between clock reads */
+#define SPIN_BATCH 1024 /* calls between clock reads */
 
 static double now_s(void)
 {
@@ -60,7 +60,7 @@ static int spin(const char *kind, const char *path, double secs)
 			if (ioctls)
 				(void)ioctl(fd, cmd, buf);
 			else
-				(void)syscall(SYS_getppid);	/* not cached by libc */
+				(void)syscall(SYS_getppid); /* not cached by libc */
 		}
 		calls += SPIN_BATCH;
 		end = now_s();
@@ -113,7 +113,9 @@ int main(int argc, char **argv)
 		return attach(raw, argv[2 + raw], argv[3 + raw]);
 	if (argc == 5 && !strcmp(argv[1], "spin"))
 		return spin(argv[2], argv[3], atof(argv[4]));
-	fprintf(stderr, "usage: %s attach [--raw] DEV_ROOT PATHS\n"
-			"       %s spin getppid|ioctl PATH SECONDS\n", argv[0], argv[0]);
+	fprintf(stderr,
+		"usage: %s attach [--raw] DEV_ROOT PATHS\n"
+		"       %s spin getppid|ioctl PATH SECONDS\n",
+		argv[0], argv[0]);
 	return 2;
 }

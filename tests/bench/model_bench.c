@@ -27,9 +27,9 @@
 #include <podmeter/detect.h>
 #include <podmeter/model.h>
 
-#define SERIES 1000
-#define STEP_S 300.0
-#define WARM_S (15 * 86400.0)	/* two weeks and a day: every baseline is scored */
+#define SERIES	   1000
+#define STEP_S	   300.0
+#define WARM_S	   (15 * 86400.0) /* two weeks and a day: every baseline is scored */
 #define CONTAINERS 2
 
 static double cpu_ns(void)
@@ -89,8 +89,7 @@ static void warm(struct pm_anomaly *a, int nseries)
  * CPU ns for @n samples spread over @nseries series from tick @first on;
  * @models: update them, or just sum.
  */
-static double run(struct pm_anomaly *a, int nseries, long n, long first, int models,
-		  double *sink)
+static double run(struct pm_anomaly *a, int nseries, long n, long first, int models, double *sink)
 {
 	long i;
 	struct pm_anomaly_result res;
@@ -136,8 +135,10 @@ static void bench(struct pm_anomaly *a, int nseries, long n, int runs)
 	       "%.1f ns/sample: update %.1f ns/sample/series (goal <= 1000), ratio to baseline "
 	       "%.2f; baselines in use: %s\n",
 	       nseries, n, runs, b, m, m - b, median(ratio, runs),
-	       a[0].season == 1 ? "level + daily" : a[0].season == 2 ? "level + weekly" : "level");
-	if (sink == 0.5)	/* keeps the loops' results alive */
+	       a[0].season == 1	  ? "level + daily"
+	       : a[0].season == 2 ? "level + weekly"
+				  : "level");
+	if (sink == 0.5) /* keeps the loops' results alive */
 		printf("%g\n", sink);
 }
 
@@ -187,8 +188,7 @@ int main(int argc, char **argv)
 	}
 	printf("state of one series: %zu bytes (goal <= 4096): 3 baselines x %zu, daily and "
 	       "weekly profiles %zu each\n",
-	       sizeof(struct pm_anomaly), sizeof(struct anomaly_track),
-	       sizeof(struct pm_profile));
+	       sizeof(struct pm_anomaly), sizeof(struct anomaly_track), sizeof(struct pm_profile));
 	printf("state of a pod, %d containers: %zu bytes (its two series %zu, a container's "
 	       "sketch %zu); 1 container: %zu, 3: %zu\n",
 	       CONTAINERS, detect__state_bytes(CONTAINERS), sizeof(struct pm_pod_model),

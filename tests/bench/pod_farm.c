@@ -163,7 +163,7 @@ static pid_t spawn(int pod, long seq, uint64_t burn_ns, unsigned wake_s)
 			waitpid(pid, NULL, 0);
 			pid = -1;
 		}
-		close(go[1]);	/* the child goes on at EOF */
+		close(go[1]); /* the child goes on at EOF */
 		return pid;
 	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -294,7 +294,8 @@ static int cmd_churn(int npods, int rate, int secs, int life_ms, int burn_ms)
 		uint64_t t = now_ns(CLOCK_MONOTONIC);
 		struct ctr *c;
 
-		while (tail != head && t - ring[tail % cap].born_ns >= (uint64_t)life_ms * 1000000) {
+		while (tail != head &&
+		       t - ring[tail % cap].born_ns >= (uint64_t)life_ms * 1000000) {
 			bad |= retire(&ring[tail % cap], usec);
 			tail++;
 			removed++;
@@ -305,7 +306,7 @@ static int cmd_churn(int npods, int rate, int secs, int life_ms, int burn_ms)
 		}
 		next += period;
 		if (head - tail == cap)
-			continue;	/* behind: the ring is full, skip a birth */
+			continue; /* behind: the ring is full, skip a birth */
 		c = &ring[head % cap];
 		c->pod = seq % npods;
 		c->seq = seq;

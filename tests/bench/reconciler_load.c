@@ -33,9 +33,9 @@
 #include <podmeter/report.h>
 #include "podmeter.pb-c.h"
 
-#define WINDOW_S	60.0
-#define WORKLOADS	40	/* shared by the nodes: replicas everywhere */
-#define GIVE_UP_S	60.0	/* a report not acknowledged for this long is given up */
+#define WINDOW_S  60.0
+#define WORKLOADS 40   /* shared by the nodes: replicas everywhere */
+#define GIVE_UP_S 60.0 /* a report not acknowledged for this long is given up */
 
 struct opts {
 	const char *url, *cluster, *sums, *write_tokens, *dump;
@@ -47,14 +47,14 @@ struct opts {
 
 /* What the acknowledged reports carried, by node: the truth a test checks the store against. */
 struct node_sum {
-	uint64_t acked;			/* distinct reports answered 2xx */
-	uint64_t stored, duplicates;	/* as the answers said */
+	uint64_t acked;		     /* distinct reports answered 2xx */
+	uint64_t stored, duplicates; /* as the answers said */
 	uint64_t cost[4], waste[3], idle[3];
 };
 
 struct stats {
 	pthread_mutex_t lock;
-	double *lat;			/* seconds, one a first answered try */
+	double *lat; /* seconds, one a first answered try */
 	size_t n_lat, cap_lat;
 	uint64_t sent, ok, stored, duplicates, retries, refused[600], errors;
 };
@@ -240,7 +240,7 @@ static Podmeter__V1__PodReport *pod(struct arena *a, const struct opts *o, int n
 	l->value = str(a, buf);
 	p->labels = al(a, sizeof(*p->labels));
 	p->labels[p->n_labels++] = l;
-	if (i % 10 == 0)	/* every tenth pod idle, the same finding window after window */
+	if (i % 10 == 0) /* every tenth pod idle, the same finding window after window */
 		finding(a, p, node, i, o->time_base);
 	if (sum) {
 		for (k = 0; k < 4; k++)
@@ -395,7 +395,7 @@ static bool deliver(struct worker *w, int node, uint64_t seq, bool count_sum)
 		}
 		if (status == 409 || (status >= 400 && status < 500 && status != 408 &&
 				      status != 429 && status != 401 && status != 403))
-			break;	/* a lasting refusal: an agent moves it to rejected/ */
+			break; /* a lasting refusal: an agent moves it to rejected/ */
 		usleep(20000 + 1000 * (tries < 50 ? tries : 50));
 	}
 	free(gz);
@@ -446,8 +446,9 @@ static void *run(void *arg)
 	struct worker *w = arg;
 	const struct opts *o = w->o;
 	double start = mono(), gap = o->rate > 0 ? o->concurrency / o->rate : 0, next;
-	uint64_t *seqs = calloc(o->reports, sizeof(*seqs) * (size_t)((o->nodes + o->concurrency - 1) /
-								   o->concurrency));
+	uint64_t *seqs = calloc(o->reports,
+				sizeof(*seqs) *
+					(size_t)((o->nodes + o->concurrency - 1) / o->concurrency));
 	int r, node, k, n = 0;
 
 	if (!seqs)
@@ -466,7 +467,7 @@ static void *run(void *arg)
 			}
 			deliver(w, node, seq, true);
 			if (u01(o->seed, node, seq, 8888) < o->dup)
-				deliver(w, node, seq, false);	/* its answer "lost": sent again */
+				deliver(w, node, seq, false); /* its answer "lost": sent again */
 		}
 	}
 	curl_easy_cleanup(w->curl);
@@ -504,8 +505,8 @@ static void write_sums(const struct opts *o, const struct node_sum *s)
 		perror(o->sums);
 		return;
 	}
-	fprintf(f, "{\"cluster\": \"%s\", \"seq_start\": %llu, \"reports\": %d, \"nodes\": {", o->cluster,
-		(unsigned long long)o->seq_start, o->reports);
+	fprintf(f, "{\"cluster\": \"%s\", \"seq_start\": %llu, \"reports\": %d, \"nodes\": {",
+		o->cluster, (unsigned long long)o->seq_start, o->reports);
 	for (i = 0; i < o->nodes; i++) {
 		node_name(i, name, sizeof(name));
 		fprintf(f, "%s\"%s\": {\"acked\": %llu, \"stored\": %llu, \"duplicates\": %llu}",
@@ -519,8 +520,9 @@ static void write_sums(const struct opts *o, const struct node_sum *s)
 			t.idle[k] += s[i].idle[k];
 		}
 	}
-	fprintf(f, "}, \"acked\": %llu, \"cost\": [%llu, %llu, %llu, %llu], \"waste\": [%llu, "
-		   "%llu, %llu], \"idle\": [%llu, %llu, %llu]}\n",
+	fprintf(f,
+		"}, \"acked\": %llu, \"cost\": [%llu, %llu, %llu, %llu], \"waste\": [%llu, "
+		"%llu, %llu], \"idle\": [%llu, %llu, %llu]}\n",
 		(unsigned long long)t.acked, (unsigned long long)t.cost[0],
 		(unsigned long long)t.cost[1], (unsigned long long)t.cost[2],
 		(unsigned long long)t.cost[3], (unsigned long long)t.waste[0],
@@ -542,8 +544,9 @@ static void print_stats(const struct opts *o, struct stats *st, double secs)
 	printf("load: latency p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu first tries answered)\n",
 	       pct(st->lat, st->n_lat, 0.5) * 1e3, pct(st->lat, st->n_lat, 0.99) * 1e3,
 	       pct(st->lat, st->n_lat, 1) * 1e3, st->n_lat);
-	printf("load: %llu posts, %llu retried, %llu without an answer", (unsigned long long)st->sent,
-	       (unsigned long long)st->retries, (unsigned long long)st->errors);
+	printf("load: %llu posts, %llu retried, %llu without an answer",
+	       (unsigned long long)st->sent, (unsigned long long)st->retries,
+	       (unsigned long long)st->errors);
 	for (s = 0; s < 600; s++)
 		if (st->refused[s])
 			printf(", %llu x %d", (unsigned long long)st->refused[s], s);
@@ -593,23 +596,41 @@ static int parse(int argc, char **argv, struct opts *o)
 	for (i = 1; i + 1 < argc; i += 2) {
 		const char *a = argv[i], *v = argv[i + 1];
 
-		if (!strcmp(a, "--url")) o->url = v;
-		else if (!strcmp(a, "--cluster")) o->cluster = v;
-		else if (!strcmp(a, "--sums")) o->sums = v;
-		else if (!strcmp(a, "--write-tokens")) o->write_tokens = v;
-		else if (!strcmp(a, "--dump")) o->dump = v;
-		else if (!strcmp(a, "--nodes")) o->nodes = atoi(v);
-		else if (!strcmp(a, "--pods")) o->pods = atoi(v);
-		else if (!strcmp(a, "--reports")) o->reports = atoi(v);
-		else if (!strcmp(a, "--concurrency")) o->concurrency = atoi(v);
-		else if (!strcmp(a, "--rate")) o->rate = atof(v);
-		else if (!strcmp(a, "--dup")) o->dup = atof(v);
-		else if (!strcmp(a, "--reorder")) o->reorder = atof(v);
-		else if (!strcmp(a, "--seq-start")) o->seq_start = strtoull(v, NULL, 10);
-		else if (!strcmp(a, "--time-base")) o->time_base = atof(v);
-		else if (!strcmp(a, "--seed")) o->seed = strtoull(v, NULL, 10);
-		else if (!strcmp(a, "--quiet")) { o->quiet = true; i--; }
-		else return -1;
+		if (!strcmp(a, "--url"))
+			o->url = v;
+		else if (!strcmp(a, "--cluster"))
+			o->cluster = v;
+		else if (!strcmp(a, "--sums"))
+			o->sums = v;
+		else if (!strcmp(a, "--write-tokens"))
+			o->write_tokens = v;
+		else if (!strcmp(a, "--dump"))
+			o->dump = v;
+		else if (!strcmp(a, "--nodes"))
+			o->nodes = atoi(v);
+		else if (!strcmp(a, "--pods"))
+			o->pods = atoi(v);
+		else if (!strcmp(a, "--reports"))
+			o->reports = atoi(v);
+		else if (!strcmp(a, "--concurrency"))
+			o->concurrency = atoi(v);
+		else if (!strcmp(a, "--rate"))
+			o->rate = atof(v);
+		else if (!strcmp(a, "--dup"))
+			o->dup = atof(v);
+		else if (!strcmp(a, "--reorder"))
+			o->reorder = atof(v);
+		else if (!strcmp(a, "--seq-start"))
+			o->seq_start = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--time-base"))
+			o->time_base = atof(v);
+		else if (!strcmp(a, "--seed"))
+			o->seed = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--quiet")) {
+			o->quiet = true;
+			i--;
+		} else
+			return -1;
 	}
 	if (i < argc && !strcmp(argv[i], "--quiet"))
 		o->quiet = true;
@@ -622,8 +643,15 @@ static int parse(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .cluster = "lab", .nodes = 50, .pods = 30, .reports = 20,
-			  .concurrency = 8, .dup = 0.02, .reorder = 0.02, .seq_start = 1, .seed = 1 };
+	struct opts o = { .cluster = "lab",
+			  .nodes = 50,
+			  .pods = 30,
+			  .reports = 20,
+			  .concurrency = 8,
+			  .dup = 0.02,
+			  .reorder = 0.02,
+			  .seq_start = 1,
+			  .seed = 1 };
 	struct stats st = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct worker *w;
 	struct node_sum *sums;
@@ -631,7 +659,8 @@ int main(int argc, char **argv)
 	int i;
 
 	if (parse(argc, argv, &o)) {
-		fprintf(stderr, "usage: see the comment at the top of tests/bench/reconciler_load.c\n");
+		fprintf(stderr,
+			"usage: see the comment at the top of tests/bench/reconciler_load.c\n");
 		return 2;
 	}
 	if (o.write_tokens)

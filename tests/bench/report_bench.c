@@ -45,8 +45,9 @@ static int cmp_uid(const void *a, const void *b)
 /* @n pods, sorted by uid as the collector sorts them; counters scaled by @step. */
 static void fill(struct pm_snapshot *s, int n, double t, unsigned int step)
 {
-	static const char *const ns[] = { "shop", "payments", "search", "kube-system", "monitoring",
-					   "batch", "auth", "web", "data", "ml" };
+	static const char *const ns[] = { "shop",	"payments", "search", "kube-system",
+					  "monitoring", "batch",    "auth",   "web",
+					  "data",	"ml" };
 	unsigned int seed = 12345;
 	int i, k;
 
@@ -62,8 +63,8 @@ static void fill(struct pm_snapshot *s, int n, double t, unsigned int step)
 		struct pm_pod_snap *p = &s->pods[i];
 		unsigned int r = rand_r(&seed);
 
-		snprintf(p->uid, sizeof(p->uid), "%08x-%04x-4%03x-8%03x-%012x", r, i & 0xffff, r % 4096,
-			 (r >> 12) % 4096, r ^ 0x5a5a5a5a);
+		snprintf(p->uid, sizeof(p->uid), "%08x-%04x-4%03x-8%03x-%012x", r, i & 0xffff,
+			 r % 4096, (r >> 12) % 4096, r ^ 0x5a5a5a5a);
 		snprintf(p->namespace_, sizeof(p->namespace_), "%s", ns[i % 10]);
 		snprintf(p->owner_kind, sizeof(p->owner_kind), "Deployment");
 		snprintf(p->owner_name, sizeof(p->owner_name), "svc-%d", i / 3);
@@ -117,7 +118,8 @@ int main(int argc, char **argv)
 	void *gz, *raw;
 
 	for (i = 0; i < reps; i++) {
-		struct pm_snapshot *a = snapshot__new(n), *b = snapshot__new(n), *c = snapshot__new(n);
+		struct pm_snapshot *a = snapshot__new(n), *b = snapshot__new(n),
+				   *c = snapshot__new(n);
 		struct pm_report_window *w = report__window_new();
 		char *text;
 

@@ -30,13 +30,13 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
 }
 
 /* A check the harness makes beyond the sanitizers': a crash libFuzzer records. */
-#define fuzz_assert(cond)                                                                  \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "fuzz: %s:%d: %s does not hold\n", __FILE__, __LINE__, \
-				#cond);                                                    \
-			abort();                                                           \
-		}                                                                          \
+#define fuzz_assert(cond)                                                                          \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz: %s:%d: %s does not hold\n", __FILE__, __LINE__,     \
+				#cond);                                                            \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 struct fuzz_file {

@@ -8,7 +8,7 @@
 #include "fuzz.h"
 
 static const char *const names[] = {
-	"cuLaunchKernel", "cuLaunchKernelEx",	"cuMemAlloc_v2", "cuMemFree_v2",
+	"cuLaunchKernel", "cuLaunchKernelEx", "cuMemAlloc_v2", "cuMemFree_v2",
 	"cuMemcpy",	  "cuCtxSynchronize", "cuInit",	       "",
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))

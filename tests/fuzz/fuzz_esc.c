@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < n; i++)
 		fuzz_assert(dst[i] >= 0x20 && dst[i] < 0x7f);
 	if (n >= 3 && !strcmp(dst + n - 3, "...") && srclen > 0) {
-		dst[n - 3] = '\0';	/* a cut, or a source ending in "..." itself */
+		dst[n - 3] = '\0'; /* a cut, or a source ending in "..." itself */
 		n = unescape(dst, back);
 		fuzz_assert(!memcmp(back, src, n));
 	} else {

@@ -29,8 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fuzz_assert(!strchr(s, '\n'));
 	j = json_loads(s, 0, &jerr);
-	fuzz_assert(j && json_object_size(j) ==
-				 podmeter__v1__node_report__descriptor.n_fields);
+	fuzz_assert(j && json_object_size(j) == podmeter__v1__node_report__descriptor.n_fields);
 	json_decref(j);
 	free(s);
 	return 0;

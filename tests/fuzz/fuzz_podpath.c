@@ -7,7 +7,8 @@
 static bool lower_hex(const char *s, bool dashes)
 {
 	for (; *s; s++)
-		if (!(isdigit((unsigned char)*s) || (*s >= 'a' && *s <= 'f') || (dashes && *s == '-')))
+		if (!(isdigit((unsigned char)*s) || (*s >= 'a' && *s <= 'f') ||
+		      (dashes && *s == '-')))
 			return false;
 	return true;
 }

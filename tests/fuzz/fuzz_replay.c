@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret;
 
 	if (!size)
-		return 0;	/* fmemopen wants a buffer */
+		return 0; /* fmemopen wants a buffer */
 	if (!devnull && !(devnull = fopen("/dev/null", "we")))
 		abort();
 	in = fmemopen((void *)data, size, "r");

@@ -10,24 +10,22 @@
 #include <podmeter/webcfg.h>
 #include "fuzz.h"
 
-static const char fuzz_key[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgOXDbP5JCDJY29u4Z\n"
-	"Bl7pgtsdwwTBRROMoey4cqwsHbmhRANCAAQpga7v/JvwXX6kwAr53t+HHyNwfdEX\n"
-	"05j9jzrJR8e/NgZSo8I6gQD5VC1SLW4cKI68u9OufISLJrS3Fu0CiPAo\n"
-	"-----END PRIVATE KEY-----\n";
-static const char fuzz_crt[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBhzCCAS2gAwIBAgIUWebZgTHttQaa1bu8Dk4Zl9VzF5MwCgYIKoZIzj0EAwIw\n"
-	"GDEWMBQGA1UEAwwNcG9kbWV0ZXItZnV6ejAgFw0yNjEyMDQxODQ3MDZaGA8yMTI2\n"
-	"MTExMDE4NDcwNlowGDEWMBQGA1UEAwwNcG9kbWV0ZXItZnV6ejBZMBMGByqGSM49\n"
-	"AgEGCCqGSM49AwEHA0IABCmBru/8m/BdfqTACvne34cfI3B90RfTmP2POslHx782\n"
-	"BlKjwjqBAPlULVItbhwojry70658hIsmtLcW7QKI8CijUzBRMB0GA1UdDgQWBBSH\n"
-	"F52kmQ2pA4LPBWoZ3H+Wt5ki/TAfBgNVHSMEGDAWgBSHF52kmQ2pA4LPBWoZ3H+W\n"
-	"t5ki/TAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQCJC7QbO5EV\n"
-	"CUQoeuPMgs7SDfbuAS3nd2uYEfYCtWLe7gIgZr0ne3o3sD5BcbC5ECXzeqc07wPu\n"
-	"XCPlS7sbUmFDeIE=\n"
-	"-----END CERTIFICATE-----\n";
+static const char fuzz_key[] = "-----BEGIN PRIVATE KEY-----\n"
+			       "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgOXDbP5JCDJY29u4Z\n"
+			       "Bl7pgtsdwwTBRROMoey4cqwsHbmhRANCAAQpga7v/JvwXX6kwAr53t+HHyNwfdEX\n"
+			       "05j9jzrJR8e/NgZSo8I6gQD5VC1SLW4cKI68u9OufISLJrS3Fu0CiPAo\n"
+			       "-----END PRIVATE KEY-----\n";
+static const char fuzz_crt[] = "-----BEGIN CERTIFICATE-----\n"
+			       "MIIBhzCCAS2gAwIBAgIUWebZgTHttQaa1bu8Dk4Zl9VzF5MwCgYIKoZIzj0EAwIw\n"
+			       "GDEWMBQGA1UEAwwNcG9kbWV0ZXItZnV6ejAgFw0yNjEyMDQxODQ3MDZaGA8yMTI2\n"
+			       "MTExMDE4NDcwNlowGDEWMBQGA1UEAwwNcG9kbWV0ZXItZnV6ejBZMBMGByqGSM49\n"
+			       "AgEGCCqGSM49AwEHA0IABCmBru/8m/BdfqTACvne34cfI3B90RfTmP2POslHx782\n"
+			       "BlKjwjqBAPlULVItbhwojry70658hIsmtLcW7QKI8CijUzBRMB0GA1UdDgQWBBSH\n"
+			       "F52kmQ2pA4LPBWoZ3H+Wt5ki/TAfBgNVHSMEGDAWgBSHF52kmQ2pA4LPBWoZ3H+W\n"
+			       "t5ki/TAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQCJC7QbO5EV\n"
+			       "CUQoeuPMgs7SDfbuAS3nd2uYEfYCtWLe7gIgZr0ne3o3sD5BcbC5ECXzeqc07wPu\n"
+			       "XCPlS7sbUmFDeIE=\n"
+			       "-----END CERTIFICATE-----\n";
 
 static char dir[] = "/tmp/fuzz_webcfg.XXXXXX", path[64];
 

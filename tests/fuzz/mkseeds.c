@@ -143,8 +143,9 @@ static struct pm_snapshot *snap(int step)
 
 int main(int argc, char **argv)
 {
-	struct pm_report_meta meta = { .cluster = "prod-eu", .node = "node-a",
-				       .agent_version = "0.1.0", .seq = 42 };
+	struct pm_report_meta meta = {
+		.cluster = "prod-eu", .node = "node-a", .agent_version = "0.1.0", .seq = 42
+	};
 	struct pm_snapshot *a, *b;
 	struct pm_report_window *w;
 	char *ja, *jb, *both, err[512], name[64];

@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
-#define NV_CMD(nr)	_IOC(_IOC_READ | _IOC_WRITE, 'F', (nr), 32)
+#define NV_CMD(nr) _IOC(_IOC_READ | _IOC_WRITE, 'F', (nr), 32)
 
 struct op_class {
 	const char *name;

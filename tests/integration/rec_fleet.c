@@ -78,8 +78,13 @@ static int post(CURL *c, const char *url, const struct fx *x)
 
 int main(int argc, char **argv)
 {
-	struct fleet f = { .wl = wls, .n_wl = N_WL, .nodes = 3, .cluster = "lab",
-			   .cpu_price = 0.04, .mem_price = 0.005, .rng = 42 };
+	struct fleet f = { .wl = wls,
+			   .n_wl = N_WL,
+			   .nodes = 3,
+			   .cluster = "lab",
+			   .cpu_price = 0.04,
+			   .mem_price = 0.005,
+			   .rng = 42 };
 	const char *url = NULL;
 	double from = 0, to = 0, hour;
 	unsigned long long seq = 1;

@@ -91,16 +91,19 @@ static const char two_v2[] =
 	"601 500 0:30 / /host/sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup rw\n";
 
 /* Malformed lines (no " - ", too few fields) are skipped, not fatal. */
-static const char malformed[] =
-	"garbage\n"
-	"1 2 3 - cgroup2 cgroup2 rw\n"
-	"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2\n"
-	"42 31 0:38 / /ok rw,relatime - cgroup2 cgroup2 rw\n";
+static const char malformed[] = "garbage\n"
+				"1 2 3 - cgroup2 cgroup2 rw\n"
+				"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2\n"
+				"42 31 0:38 / /ok rw,relatime - cgroup2 cgroup2 rw\n";
 
 static const char no_cgroup[] = "22 27 0:21 / /proc rw,relatime - proc proc rw\n";
 
 static struct mountinfo_case mountinfo_cases[] = {
-	{ "mountinfo/hybrid", hybrid, "/sys/fs/cgroup/unified", "/sys/fs/cgroup/cpuacct", 9,
+	{ "mountinfo/hybrid",
+	  hybrid,
+	  "/sys/fs/cgroup/unified",
+	  "/sys/fs/cgroup/cpuacct",
+	  9,
 	  { { "/sys/fs/cgroup/cpu", "cpu" },
 	    { "/sys/fs/cgroup/cpuacct", "cpuacct" },
 	    { "/sys/fs/cgroup/cpuset", "cpuset" },
@@ -111,13 +114,21 @@ static struct mountinfo_case mountinfo_cases[] = {
 	    { "/sys/fs/cgroup/pids", "pids" },
 	    { "/sys/fs/cgroup/systemd", "name=systemd" } } },
 	{ "mountinfo/pure_v2", pure_v2, "/sys/fs/cgroup", "", 0, { { 0 } } },
-	{ "mountinfo/v1_combined", v1_combined, "", "/sys/fs/cgroup/cpu,cpuacct", 5,
+	{ "mountinfo/v1_combined",
+	  v1_combined,
+	  "",
+	  "/sys/fs/cgroup/cpu,cpuacct",
+	  5,
 	  { { "/sys/fs/cgroup/systemd", "name=systemd" },
 	    { "/sys/fs/cgroup/cpu,cpuacct", "cpu,cpuacct" },
 	    { "/sys/fs/cgroup/net_cls,net_prio", "net_cls,net_prio" },
 	    { "/sys/fs/cgroup/cpuset", "cpuset" },
 	    { "/sys/fs/cgroup/memory", "memory" } } },
-	{ "mountinfo/escaped", escaped, "/mnt/my cgroups", "/mnt/tab\tand\\slash", 1,
+	{ "mountinfo/escaped",
+	  escaped,
+	  "/mnt/my cgroups",
+	  "/mnt/tab\tand\\slash",
+	  1,
 	  { { "/mnt/tab\tand\\slash", "cpuacct" } } },
 	{ "mountinfo/two_v2", two_v2, "/sys/fs/cgroup", "", 0, { { 0 } } },
 	{ "mountinfo/malformed", malformed, "/ok", "", 0, { { 0 } } },

@@ -81,24 +81,24 @@ static const struct {
 	struct exp_net want;
 	const char *fmt; /* cidr__format of the result */
 } good_cases[] = {
-	{"10.0.0.0/8", {AF_INET, 8, {10}}, "10.0.0.0/8"},
-	{"192.168.1.0/24", {AF_INET, 24, {192, 168, 1}}, "192.168.1.0/24"},
-	{"0.0.0.0/0", {AF_INET, 0, {0}}, "0.0.0.0/0"},
-	{"1.2.3.4", {AF_INET, 32, {1, 2, 3, 4}}, "1.2.3.4/32"},
-	{"1.2.3.4/32", {AF_INET, 32, {1, 2, 3, 4}}, "1.2.3.4/32"},
-	{"255.255.255.255/32", {AF_INET, 32, {255, 255, 255, 255}}, "255.255.255.255/32"},
-	{"172.16.0.0/12", {AF_INET, 12, {172, 16}}, "172.16.0.0/12"},
+	{ "10.0.0.0/8", { AF_INET, 8, { 10 } }, "10.0.0.0/8" },
+	{ "192.168.1.0/24", { AF_INET, 24, { 192, 168, 1 } }, "192.168.1.0/24" },
+	{ "0.0.0.0/0", { AF_INET, 0, { 0 } }, "0.0.0.0/0" },
+	{ "1.2.3.4", { AF_INET, 32, { 1, 2, 3, 4 } }, "1.2.3.4/32" },
+	{ "1.2.3.4/32", { AF_INET, 32, { 1, 2, 3, 4 } }, "1.2.3.4/32" },
+	{ "255.255.255.255/32", { AF_INET, 32, { 255, 255, 255, 255 } }, "255.255.255.255/32" },
+	{ "172.16.0.0/12", { AF_INET, 12, { 172, 16 } }, "172.16.0.0/12" },
 	/* strtol reads base 10: a leading zero is not octal */
-	{"10.0.0.0/08", {AF_INET, 8, {10}}, "10.0.0.0/8"},
-	{"fd00::/8", {AF_INET6, 8, {0xfd}}, "fd00::/8"},
-	{"::1", {AF_INET6, 128, {[15] = 1}}, "::1/128"},
-	{"2001:db8::/32", {AF_INET6, 32, {0x20, 0x01, 0x0d, 0xb8}}, "2001:db8::/32"},
-	{"2001:0DB8:0000::/32", {AF_INET6, 32, {0x20, 0x01, 0x0d, 0xb8}}, "2001:db8::/32"},
-	{"::/0", {AF_INET6, 0, {0}}, "::/0"},
-	{"fe80::/10", {AF_INET6, 10, {0xfe, 0x80}}, "fe80::/10"},
-	{"::ffff:10.0.0.0/104",
-	 {AF_INET6, 104, {[10] = 0xff, [11] = 0xff, [12] = 10}},
-	 "::ffff:10.0.0.0/104"},
+	{ "10.0.0.0/08", { AF_INET, 8, { 10 } }, "10.0.0.0/8" },
+	{ "fd00::/8", { AF_INET6, 8, { 0xfd } }, "fd00::/8" },
+	{ "::1", { AF_INET6, 128, { [15] = 1 } }, "::1/128" },
+	{ "2001:db8::/32", { AF_INET6, 32, { 0x20, 0x01, 0x0d, 0xb8 } }, "2001:db8::/32" },
+	{ "2001:0DB8:0000::/32", { AF_INET6, 32, { 0x20, 0x01, 0x0d, 0xb8 } }, "2001:db8::/32" },
+	{ "::/0", { AF_INET6, 0, { 0 } }, "::/0" },
+	{ "fe80::/10", { AF_INET6, 10, { 0xfe, 0x80 } }, "fe80::/10" },
+	{ "::ffff:10.0.0.0/104",
+	  { AF_INET6, 104, { [10] = 0xff, [11] = 0xff, [12] = 10 } },
+	  "::ffff:10.0.0.0/104" },
 };
 
 static void test_parse_good(void **state)
@@ -153,32 +153,32 @@ static const struct {
 	const char *in;
 	const char *why; /* part of the message */
 } bad_cases[] = {
-	{"10.0.0.1/8", "host bits set"},
-	{"10.128.0.0/8", "host bits set"},
-	{"192.168.1.1/24", "host bits set"},
-	{"1.0.0.0/0", "host bits set"},
-	{"fd00::1/8", "host bits set"},
-	{"fe80::/8", "host bits set"},
-	{"::1/127", "host bits set"},
-	{"10.0.0.0/33", "prefix length must be 0-32"},
-	{"fd00::/129", "prefix length must be 0-128"},
-	{"10.0.0.0/-1", "prefix length must be 0-32"},
-	{"fd00::/-1", "prefix length must be 0-128"},
-	{"10.0.0.0/", "prefix length must be 0-32"},
-	{"10.0.0.0/8x", "prefix length must be 0-32"},
-	{"10.0.0.0/+8", "prefix length must be 0-32"},
-	{"10.0.0.0/ 8", "prefix length must be 0-32"},
-	{"10.0.0.0/8 ", "prefix length must be 0-32"},
-	{"10.0.0.0/8/9", "prefix length must be 0-32"},
-	{"10.0.0.0/99999999999999999999", "prefix length must be 0-32"},
-	{"abc", "not an IPv4 or IPv6 CIDR"},
-	{"10.0.0/8", "not an IPv4 or IPv6 CIDR"},
-	{"10.0.0.256/32", "not an IPv4 or IPv6 CIDR"},
-	{"", "not an IPv4 or IPv6 CIDR"},
-	{"/8", "not an IPv4 or IPv6 CIDR"},
-	{" 10.0.0.0/8", "not an IPv4 or IPv6 CIDR"},
-	{"fe80::1%eth0", "not an IPv4 or IPv6 CIDR"},
-	{"fd00:::/8", "not an IPv4 or IPv6 CIDR"},
+	{ "10.0.0.1/8", "host bits set" },
+	{ "10.128.0.0/8", "host bits set" },
+	{ "192.168.1.1/24", "host bits set" },
+	{ "1.0.0.0/0", "host bits set" },
+	{ "fd00::1/8", "host bits set" },
+	{ "fe80::/8", "host bits set" },
+	{ "::1/127", "host bits set" },
+	{ "10.0.0.0/33", "prefix length must be 0-32" },
+	{ "fd00::/129", "prefix length must be 0-128" },
+	{ "10.0.0.0/-1", "prefix length must be 0-32" },
+	{ "fd00::/-1", "prefix length must be 0-128" },
+	{ "10.0.0.0/", "prefix length must be 0-32" },
+	{ "10.0.0.0/8x", "prefix length must be 0-32" },
+	{ "10.0.0.0/+8", "prefix length must be 0-32" },
+	{ "10.0.0.0/ 8", "prefix length must be 0-32" },
+	{ "10.0.0.0/8 ", "prefix length must be 0-32" },
+	{ "10.0.0.0/8/9", "prefix length must be 0-32" },
+	{ "10.0.0.0/99999999999999999999", "prefix length must be 0-32" },
+	{ "abc", "not an IPv4 or IPv6 CIDR" },
+	{ "10.0.0/8", "not an IPv4 or IPv6 CIDR" },
+	{ "10.0.0.256/32", "not an IPv4 or IPv6 CIDR" },
+	{ "", "not an IPv4 or IPv6 CIDR" },
+	{ "/8", "not an IPv4 or IPv6 CIDR" },
+	{ " 10.0.0.0/8", "not an IPv4 or IPv6 CIDR" },
+	{ "fe80::1%eth0", "not an IPv4 or IPv6 CIDR" },
+	{ "fd00:::/8", "not an IPv4 or IPv6 CIDR" },
 };
 
 static void test_parse_bad(void **state)
@@ -229,58 +229,58 @@ static const struct {
 	struct exp_net want[3];
 	const char *why; /* part of the message on failure */
 } list_cases[] = {
-	{.in = "10.0.0.0/8, 192.168.0.0/16",
-	 .max = 8,
-	 .n = 2,
-	 .want = {{AF_INET, 8, {10}}, {AF_INET, 16, {192, 168}}}},
-	{.in = "  10.0.0.0/8 ,fd00::/8  ",
-	 .max = 8,
-	 .n = 2,
-	 .want = {{AF_INET, 8, {10}}, {AF_INET6, 8, {0xfd}}}},
-	{.in = "10.0.0.0/8\t, \t1.2.3.4",
-	 .max = 8,
-	 .n = 2,
-	 .want = {{AF_INET, 8, {10}}, {AF_INET, 32, {1, 2, 3, 4}}}},
-	{.in = "10.0.0.0/8,", .max = 8, .n = 1, .want = {{AF_INET, 8, {10}}}},
-	{.in = ",10.0.0.0/8,,::1,",
-	 .max = 8,
-	 .n = 2,
-	 .want = {{AF_INET, 8, {10}}, {AF_INET6, 128, {[15] = 1}}}},
-	{.in = "", .max = 8},
-	{.in = "   ", .max = 8},
-	{.in = ",", .max = 8},
+	{ .in = "10.0.0.0/8, 192.168.0.0/16",
+	  .max = 8,
+	  .n = 2,
+	  .want = { { AF_INET, 8, { 10 } }, { AF_INET, 16, { 192, 168 } } } },
+	{ .in = "  10.0.0.0/8 ,fd00::/8  ",
+	  .max = 8,
+	  .n = 2,
+	  .want = { { AF_INET, 8, { 10 } }, { AF_INET6, 8, { 0xfd } } } },
+	{ .in = "10.0.0.0/8\t, \t1.2.3.4",
+	  .max = 8,
+	  .n = 2,
+	  .want = { { AF_INET, 8, { 10 } }, { AF_INET, 32, { 1, 2, 3, 4 } } } },
+	{ .in = "10.0.0.0/8,", .max = 8, .n = 1, .want = { { AF_INET, 8, { 10 } } } },
+	{ .in = ",10.0.0.0/8,,::1,",
+	  .max = 8,
+	  .n = 2,
+	  .want = { { AF_INET, 8, { 10 } }, { AF_INET6, 128, { [15] = 1 } } } },
+	{ .in = "", .max = 8 },
+	{ .in = "   ", .max = 8 },
+	{ .in = ",", .max = 8 },
 	/* overlapping, different prefixes: two networks */
-	{.in = "10.0.0.0/8,10.0.0.0/16",
-	 .max = 8,
-	 .n = 2,
-	 .want = {{AF_INET, 8, {10}}, {AF_INET, 16, {10}}}},
-	{.in = "10.0.0.0/8,192.168.0.0/16",
-	 .max = 2,
-	 .n = 2,
-	 .want = {{AF_INET, 8, {10}}, {AF_INET, 16, {192, 168}}}},
-	{.in = "10.0.0.0/8, 10.0.0.0/8",
-	 .max = 8,
-	 .ret = -EEXIST,
-	 .why = "10.0.0.0/8 is given twice"},
-	{.in = "fd00::/8, FD00:0::/8", .max = 8, .ret = -EEXIST, .why = "given twice"},
-	{.in = "10.0.0.0/8,10.0.0.0/08", .max = 8, .ret = -EEXIST, .why = "given twice"},
-	{.in = "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8",
-	 .max = 2,
-	 .ret = -E2BIG,
-	 .why = "more than 2 CIDRs"},
-	{.in = "1.0.0.0/8", .max = 0, .ret = -E2BIG, .why = "more than 0 CIDRs"},
-	{.in = "10.0.0.0/8,abc", .max = 8, .ret = -EINVAL, .why = "\"abc\""},
-	{.in = "10.0.0.1/8", .max = 8, .ret = -EINVAL, .why = "\"10.0.0.1/8\" has host bits set"},
+	{ .in = "10.0.0.0/8,10.0.0.0/16",
+	  .max = 8,
+	  .n = 2,
+	  .want = { { AF_INET, 8, { 10 } }, { AF_INET, 16, { 10 } } } },
+	{ .in = "10.0.0.0/8,192.168.0.0/16",
+	  .max = 2,
+	  .n = 2,
+	  .want = { { AF_INET, 8, { 10 } }, { AF_INET, 16, { 192, 168 } } } },
+	{ .in = "10.0.0.0/8, 10.0.0.0/8",
+	  .max = 8,
+	  .ret = -EEXIST,
+	  .why = "10.0.0.0/8 is given twice" },
+	{ .in = "fd00::/8, FD00:0::/8", .max = 8, .ret = -EEXIST, .why = "given twice" },
+	{ .in = "10.0.0.0/8,10.0.0.0/08", .max = 8, .ret = -EEXIST, .why = "given twice" },
+	{ .in = "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8",
+	  .max = 2,
+	  .ret = -E2BIG,
+	  .why = "more than 2 CIDRs" },
+	{ .in = "1.0.0.0/8", .max = 0, .ret = -E2BIG, .why = "more than 0 CIDRs" },
+	{ .in = "10.0.0.0/8,abc", .max = 8, .ret = -EINVAL, .why = "\"abc\"" },
+	{ .in = "10.0.0.1/8", .max = 8, .ret = -EINVAL, .why = "\"10.0.0.1/8\" has host bits set" },
 	/* only ',' and blanks separate: the rest is read as the prefix */
-	{.in = "10.0.0.0/8;192.168.0.0/16",
-	 .max = 8,
-	 .ret = -EINVAL,
-	 .why = "prefix length must be 0-32"},
-	{.in = "10.0.0.0/8,"
-	       "1111111111111111111111111111111111111111111111111111111111111111111111",
-	 .max = 8,
-	 .ret = -EINVAL,
-	 .why = "too long"},
+	{ .in = "10.0.0.0/8;192.168.0.0/16",
+	  .max = 8,
+	  .ret = -EINVAL,
+	  .why = "prefix length must be 0-32" },
+	{ .in = "10.0.0.0/8,"
+		"1111111111111111111111111111111111111111111111111111111111111111111111",
+	  .max = 8,
+	  .ret = -EINVAL,
+	  .why = "too long" },
 };
 
 static void test_parse_list(void **state)
@@ -314,8 +314,8 @@ static void test_parse_list(void **state)
 /* A list appends after what @out already holds and checks against it. */
 static void test_parse_list_appends(void **state)
 {
-	static const struct exp_net ten = {AF_INET, 8, {10}};
-	static const struct exp_net v6 = {AF_INET6, 8, {0xfd}};
+	static const struct exp_net ten = { AF_INET, 8, { 10 } };
+	static const struct exp_net v6 = { AF_INET6, 8, { 0xfd } };
 	struct pm_cidr out[4];
 	char why[256];
 	int n = 0;
@@ -344,15 +344,15 @@ static const struct {
 	struct exp_net net;
 	int class;
 } default_nets[] = {
-	{{AF_INET, 8, {127}}, PM_NET_LOCAL},
-	{{AF_INET6, 128, {[15] = 1}}, PM_NET_LOCAL},
-	{{AF_INET, 8, {10}}, PM_NET_IN_ZONE},
-	{{AF_INET, 12, {172, 16}}, PM_NET_IN_ZONE},
-	{{AF_INET, 16, {192, 168}}, PM_NET_IN_ZONE},
-	{{AF_INET, 10, {100, 64}}, PM_NET_IN_ZONE},
-	{{AF_INET, 16, {169, 254}}, PM_NET_IN_ZONE},
-	{{AF_INET6, 7, {0xfc}}, PM_NET_IN_ZONE},
-	{{AF_INET6, 10, {0xfe, 0x80}}, PM_NET_IN_ZONE},
+	{ { AF_INET, 8, { 127 } }, PM_NET_LOCAL },
+	{ { AF_INET6, 128, { [15] = 1 } }, PM_NET_LOCAL },
+	{ { AF_INET, 8, { 10 } }, PM_NET_IN_ZONE },
+	{ { AF_INET, 12, { 172, 16 } }, PM_NET_IN_ZONE },
+	{ { AF_INET, 16, { 192, 168 } }, PM_NET_IN_ZONE },
+	{ { AF_INET, 10, { 100, 64 } }, PM_NET_IN_ZONE },
+	{ { AF_INET, 16, { 169, 254 } }, PM_NET_IN_ZONE },
+	{ { AF_INET6, 7, { 0xfc } }, PM_NET_IN_ZONE },
+	{ { AF_INET6, 10, { 0xfe, 0x80 } }, PM_NET_IN_ZONE },
 };
 
 static void test_defaults(void **state)
@@ -412,27 +412,27 @@ static void assert_cfg_has(const struct pm_config *cfg, const struct exp_net *e,
 			 class, cfg->net.n_cidrs);
 }
 
-static const struct exp_net net_10 = {AF_INET, 8, {10}};
-static const struct exp_net net_10_1 = {AF_INET, 16, {10, 1}};
-static const struct exp_net net_10_2 = {AF_INET, 16, {10, 2}};
-static const struct exp_net net_10_3 = {AF_INET, 16, {10, 3}};
-static const struct exp_net net_10_4 = {AF_INET, 16, {10, 4}};
-static const struct exp_net net_fd00 = {AF_INET6, 8, {0xfd}};
+static const struct exp_net net_10 = { AF_INET, 8, { 10 } };
+static const struct exp_net net_10_1 = { AF_INET, 16, { 10, 1 } };
+static const struct exp_net net_10_2 = { AF_INET, 16, { 10, 2 } };
+static const struct exp_net net_10_3 = { AF_INET, 16, { 10, 3 } };
+static const struct exp_net net_10_4 = { AF_INET, 16, { 10, 4 } };
+static const struct exp_net net_fd00 = { AF_INET6, 8, { 0xfd } };
 
 static const struct {
 	const char *key;
 	int class;
 } net_keys[] = {
-	{"net_local", PM_NET_LOCAL},
-	{"net_in_zone", PM_NET_IN_ZONE},
-	{"net_cross_zone", PM_NET_CROSS_ZONE},
-	{"net_cross_region", PM_NET_CROSS_REGION},
-	{"net_internet", PM_NET_INTERNET},
-	{"net-local", PM_NET_LOCAL},
-	{"net-in-zone", PM_NET_IN_ZONE},
-	{"net-cross-zone", PM_NET_CROSS_ZONE},
-	{"net-cross-region", PM_NET_CROSS_REGION},
-	{"net-internet", PM_NET_INTERNET},
+	{ "net_local", PM_NET_LOCAL },
+	{ "net_in_zone", PM_NET_IN_ZONE },
+	{ "net_cross_zone", PM_NET_CROSS_ZONE },
+	{ "net_cross_region", PM_NET_CROSS_REGION },
+	{ "net_internet", PM_NET_INTERNET },
+	{ "net-local", PM_NET_LOCAL },
+	{ "net-in-zone", PM_NET_IN_ZONE },
+	{ "net-cross-zone", PM_NET_CROSS_ZONE },
+	{ "net-cross-region", PM_NET_CROSS_REGION },
+	{ "net-internet", PM_NET_INTERNET },
 };
 
 static void test_config_keys(void **state)
@@ -460,9 +460,9 @@ static void test_config_replace(void **state)
 
 	(void)state;
 	config__defaults(&cfg);
-	assert_int_equal(
-		config__set(&cfg, "net_cross_zone", "10.2.0.0/16, 10.3.0.0/16", err, sizeof(err)),
-		0);
+	assert_int_equal(config__set(&cfg, "net_cross_zone", "10.2.0.0/16, 10.3.0.0/16", err,
+				     sizeof(err)),
+			 0);
 	assert_int_equal(cfg.net.n_cidrs, 2);
 	assert_cfg_has(&cfg, &net_10_2, PM_NET_CROSS_ZONE);
 	assert_cfg_has(&cfg, &net_10_3, PM_NET_CROSS_ZONE);
@@ -473,9 +473,9 @@ static void test_config_replace(void **state)
 	assert_cfg_has(&cfg, &net_10_4, PM_NET_CROSS_ZONE);
 
 	/* the same network again in its own class is no conflict */
-	assert_int_equal(
-		config__set(&cfg, "net_cross_zone", "10.4.0.0/16,10.2.0.0/16", err, sizeof(err)),
-		0);
+	assert_int_equal(config__set(&cfg, "net_cross_zone", "10.4.0.0/16,10.2.0.0/16", err,
+				     sizeof(err)),
+			 0);
 	assert_int_equal(cfg.net.n_cidrs, 2);
 
 	/* "," is not blank: it empties the class */
@@ -498,9 +498,9 @@ static void test_config_two_classes(void **state)
 	assert_cfg_has(&cfg, &net_10_1, PM_NET_CROSS_ZONE);
 
 	/* replacing one class leaves the other alone */
-	assert_int_equal(
-		config__set(&cfg, "net_cross_zone", "10.2.0.0/16, 10.3.0.0/16", err, sizeof(err)),
-		0);
+	assert_int_equal(config__set(&cfg, "net_cross_zone", "10.2.0.0/16, 10.3.0.0/16", err,
+				     sizeof(err)),
+			 0);
 	assert_int_equal(cfg.net.n_cidrs, 3);
 	assert_cfg_has(&cfg, &net_10, PM_NET_IN_ZONE);
 	assert_cfg_has(&cfg, &net_10_2, PM_NET_CROSS_ZONE);
@@ -524,9 +524,9 @@ static void test_config_conflict(void **state)
 	assert_int_equal(config__set(&cfg, "net_cross_zone", "10.2.0.0/16", err, sizeof(err)), 0);
 	before = cfg;
 	err[0] = '\0';
-	assert_int_equal(
-		config__set(&cfg, "net_cross_region", "10.5.0.0/16, 10.2.0.0/16", err, sizeof(err)),
-		-EINVAL);
+	assert_int_equal(config__set(&cfg, "net_cross_region", "10.5.0.0/16, 10.2.0.0/16", err,
+				     sizeof(err)),
+			 -EINVAL);
 	assert_has(err, "net_cross_region");
 	assert_has(err, "10.2.0.0/16");
 	assert_memory_equal(&cfg, &before, sizeof(cfg));
@@ -542,13 +542,13 @@ static const struct {
 	const char *value;
 	const char *why; /* part of the message */
 } config_bad[] = {
-	{"10.0.0.1/8", "\"10.0.0.1/8\""},
-	{"10.0.0.0/8, fd00::1/8", "\"fd00::1/8\""},
-	{"10.0.0.0/33", "\"10.0.0.0/33\""},
-	{"abc", "\"abc\""},
-	{"10.0.0.0/8, 10.0.0.0/8", "given twice"},
-	{"", "empty value"},
-	{"  ", "empty value"},
+	{ "10.0.0.1/8", "\"10.0.0.1/8\"" },
+	{ "10.0.0.0/8, fd00::1/8", "\"fd00::1/8\"" },
+	{ "10.0.0.0/33", "\"10.0.0.0/33\"" },
+	{ "abc", "\"abc\"" },
+	{ "10.0.0.0/8, 10.0.0.0/8", "given twice" },
+	{ "", "empty value" },
+	{ "  ", "empty value" },
 };
 
 static void test_config_bad(void **state)
@@ -653,7 +653,7 @@ static void test_config_args_override(void **state)
 {
 	char path[PATH_MAX], err[ERRLEN];
 	struct pm_config cfg;
-	char *argv[] = {"run", "--config", path, "--net-cross-region", "10.3.0.0/16"};
+	char *argv[] = { "run", "--config", path, "--net-cross-region", "10.3.0.0/16" };
 
 	(void)state;
 	tmp_file(path, sizeof(path), "args.yaml",
@@ -674,9 +674,9 @@ static void test_config_args_conflict(void **state)
 {
 	char path[PATH_MAX], err[ERRLEN];
 	struct pm_config cfg, before;
-	char *argv[] = {"run", "--config", path, "--net-cross-region=10.3.0.0/16"};
+	char *argv[] = { "run", "--config", path, "--net-cross-region=10.3.0.0/16" };
 	char zone[] = "--net-cross-zone=10.2.0.0/16", region[] = "--net-cross-region=10.3.0.0/16";
-	char *fixed[] = {"run", "--config", path, zone, region};
+	char *fixed[] = { "run", "--config", path, zone, region };
 
 	(void)state;
 	tmp_file(path, sizeof(path), "args2.yaml", "net_cross_zone: \"10.2.0.0/16,10.3.0.0/16\"\n");
@@ -706,15 +706,15 @@ static void test_config_conflict_names_class(void **state)
 {
 	char path[PATH_MAX], err[3][ERRLEN];
 	struct pm_config cfg;
-	char *argv[] = {"run", "--config", path, "--net-internet", "fd00::/8"};
+	char *argv[] = { "run", "--config", path, "--net-internet", "fd00::/8" };
 	int i;
 
 	(void)state;
 	config__defaults(&cfg);
 	assert_int_equal(config__set(&cfg, "net_cross_zone", "10.2.0.0/16", err[0], ERRLEN), 0);
-	assert_int_equal(
-		config__set(&cfg, "net_cross_region", "10.5.0.0/16, 10.2.0.0/16", err[0], ERRLEN),
-		-EINVAL);
+	assert_int_equal(config__set(&cfg, "net_cross_region", "10.5.0.0/16, 10.2.0.0/16", err[0],
+				     ERRLEN),
+			 -EINVAL);
 	tmp_file(path, sizeof(path), "names.yaml",
 		 "net_in_zone: 10.2.0.0/16\n"
 		 "net_cross_region: 10.2.0.0/16\n");

@@ -109,10 +109,10 @@ static void test_duration_good(void **state)
 		const char *in;
 		uint64_t ms;
 	} cases[] = {
-		{"1s", 1000},	   {"500ms", 500}, {"2m", 120000}, {"1h", 3600000},
-		{"1.5s", 1500},	   {"2", 2000},	   {"0.1", 100},   {"0ms", 0},
-		{"1.25m", 75000},  {"0.001s", 1},  {"007s", 7000}, {"1.000s", 1000},
-		{"0.5h", 1800000}, {"100ms", 100},
+		{ "1s", 1000 },	     { "500ms", 500 }, { "2m", 120000 }, { "1h", 3600000 },
+		{ "1.5s", 1500 },    { "2", 2000 },    { "0.1", 100 },	 { "0ms", 0 },
+		{ "1.25m", 75000 },  { "0.001s", 1 },  { "007s", 7000 }, { "1.000s", 1000 },
+		{ "0.5h", 1800000 }, { "100ms", 100 },
 	};
 	size_t i;
 
@@ -133,25 +133,25 @@ static void test_duration_bad(void **state)
 		const char *in;
 		int ret;
 	} cases[] = {
-		{"", -EINVAL},
-		{"abc", -EINVAL},
-		{"1sx", -EINVAL},
-		{"-1s", -EINVAL},
-		{" 1s", -EINVAL},
-		{"1s ", -EINVAL},
-		{"1 s", -EINVAL},
-		{"1.s", -EINVAL},
-		{".5s", -EINVAL},
-		{"1.5ms", -EINVAL},
-		{"1S", -EINVAL},
-		{"s", -EINVAL},
-		{"+1s", -EINVAL},
-		{"1d", -EINVAL},
-		{"1.2.3s", -EINVAL},
-		{"0.0000000001s", -EINVAL},
-		{"99999999999999999999s", -ERANGE},
-		{"18446744073709551615h", -ERANGE},
-		{"18446744073709551615s", -ERANGE},
+		{ "", -EINVAL },
+		{ "abc", -EINVAL },
+		{ "1sx", -EINVAL },
+		{ "-1s", -EINVAL },
+		{ " 1s", -EINVAL },
+		{ "1s ", -EINVAL },
+		{ "1 s", -EINVAL },
+		{ "1.s", -EINVAL },
+		{ ".5s", -EINVAL },
+		{ "1.5ms", -EINVAL },
+		{ "1S", -EINVAL },
+		{ "s", -EINVAL },
+		{ "+1s", -EINVAL },
+		{ "1d", -EINVAL },
+		{ "1.2.3s", -EINVAL },
+		{ "0.0000000001s", -EINVAL },
+		{ "99999999999999999999s", -ERANGE },
+		{ "18446744073709551615h", -ERANGE },
+		{ "18446744073709551615s", -ERANGE },
 	};
 	size_t i;
 
@@ -172,15 +172,15 @@ static void test_listen_good(void **state)
 		const char *in, *host;
 		uint16_t port;
 	} cases[] = {
-		{"127.0.0.1:9477", "127.0.0.1", 9477},
-		{":9477", "", 9477},
-		{"0.0.0.0:65535", "0.0.0.0", 65535},
-		{"localhost:1", "localhost", 1},
-		{"node-1.example.com:080", "node-1.example.com", 80},
-		{"[::1]:9477", "::1", 9477},
-		{"[::]:9477", "::", 9477},
-		{"[fe80::1%eth0]:80", "fe80::1%eth0", 80},
-		{"[2001:db8::a:b]:443", "2001:db8::a:b", 443},
+		{ "127.0.0.1:9477", "127.0.0.1", 9477 },
+		{ ":9477", "", 9477 },
+		{ "0.0.0.0:65535", "0.0.0.0", 65535 },
+		{ "localhost:1", "localhost", 1 },
+		{ "node-1.example.com:080", "node-1.example.com", 80 },
+		{ "[::1]:9477", "::1", 9477 },
+		{ "[::]:9477", "::", 9477 },
+		{ "[fe80::1%eth0]:80", "fe80::1%eth0", 80 },
+		{ "[2001:db8::a:b]:443", "2001:db8::a:b", 443 },
 	};
 	size_t i;
 
@@ -306,80 +306,92 @@ static void check_bad_set(const struct bad_case *c)
 static void test_set_bad(void **state)
 {
 	const struct bad_case cases[] = {
-		{"interval",
-		 "abc",
-		 -EINVAL,
-		 {"config: interval: \"abc\" is not a duration (e.g. 1s, 500ms)"}},
-		{"interval", "", -EINVAL, {"interval", "empty value"}},
-		{"interval", "   ", -EINVAL, {"interval", "empty value"}},
-		{"interval", "1sx", -EINVAL, {"interval", "\"1sx\"", "not a duration"}},
-		{"interval", "-1s", -EINVAL, {"interval", "\"-1s\"", "negative"}},
-		{"interval", "50ms", -EINVAL, {"interval", "\"50ms\"", "100ms to 1h"}},
-		{"interval", "0", -EINVAL, {"interval", "\"0\"", "out of range"}},
-		{"interval", "61m", -EINVAL, {"interval", "\"61m\"", "out of range"}},
-		{"interval", "99999999999999999999999s", -EINVAL, {"interval", "out of range"}},
-		{"listen", "", -EINVAL, {"listen", "empty value", "HOST:PORT"}},
-		{"listen", "abc", -EINVAL, {"listen", "\"abc\"", ":PORT"}},
-		{"listen", ":0", -EINVAL, {"listen", "\":0\"", "1-65535"}},
-		{"listen", ":65536", -EINVAL, {"listen", "\":65536\"", "1-65535"}},
-		{"listen", "::1:80", -EINVAL, {"listen", "\"::1:80\"", "brackets"}},
-		{"listen", "h:x", -EINVAL, {"listen", "\"h:x\"", "not a number"}},
-		{"cgroup_root",
-		 "sys/fs/cgroup",
-		 -EINVAL,
-		 {"cgroup_root", "\"sys/fs/cgroup\"", "absolute"}},
-		{"cgroup-root",
-		 "/nonexistent/podmeter",
-		 -EINVAL,
-		 {"cgroup-root", "\"/nonexistent/podmeter\"", "No such file"}},
-		{"cgroup_root", plainfile, -EINVAL, {"cgroup_root", plainfile, "not a directory"}},
-		{"cgroup_root", " ", -EINVAL, {"cgroup_root", "empty value"}},
-		{"proc_root", "proc", -EINVAL, {"proc_root", "\"proc\"", "absolute"}},
-		{"proc_root", "/no/such/proc", -EINVAL, {"proc_root", "\"/no/such/proc\""}},
-		{"cgroup_mode", "v3", -EINVAL, {"cgroup_mode", "\"v3\"", "auto, v2 or v1"}},
-		{"cgroup_mode", "V2", -EINVAL, {"cgroup_mode", "\"V2\""}},
-		{"cgroup_mode", "", -EINVAL, {"cgroup_mode", "empty value"}},
-		{"foo", "1", -ENOENT, {"config: unknown key \"foo\""}},
-		{"Interval", "1s", -ENOENT, {"unknown key \"Interval\""}},
-		{"", "1s", -ENOENT, {"unknown key \"\""}},
-		{"listen", "h:1\n2", -EINVAL, {"listen", "\"h:1?2\""}},
-		{"price_cpu_core_hour", "-0.1", -EINVAL, {"price_cpu_core_hour", "negative"}},
-		{"price_cpu_core_hour", "abc", -EINVAL, {"\"abc\"", "not a price"}},
-		{"price_memory_gib_hour", "inf", -EINVAL, {"\"inf\"", "not a price"}},
-		{"price_gpu_hour", "nan", -EINVAL, {"\"nan\"", "not a price"}},
-		{"price_gpu_hour", "0x10", -EINVAL, {"\"0x10\"", "not a price"}},
-		{"price_node_hour", "1e400", -EINVAL, {"\"1e400\"", "not a price"}},
-		{"price_node_hour", "2000000", -EINVAL, {"\"2000000\"", "out of range"}},
-		{"price_node_hour", "$1", -EINVAL, {"\"$1\"", "not a price"}},
-		{"price-egress-internet", "0.12/GiB", -EINVAL, {"\"0.12/GiB\"", "not a price"}},
-		{"price_egress_cross_zone", "", -EINVAL, {"price_egress_cross_zone", "empty value"}},
-		{"node_cpu_cores", "lots", -EINVAL, {"node_cpu_cores", "not a quantity"}},
-		{"node_cpu_cores", "-4", -EINVAL, {"node_cpu_cores", "out of range"}},
-		{"node_memory", "64GiB", -EINVAL, {"node_memory", "not a quantity"}},
-		{"node_gpus", "1.5", -EINVAL, {"node_gpus", "whole number"}},
-		{"node_gpus", "100000", -EINVAL, {"node_gpus", "out of range"}},
-		{"report_window", "500ms", -EINVAL, {"report_window", "1s to 24h"}},
-		{"report_window", "soon", -EINVAL, {"report_window", "not a duration"}},
-		{"spool", "spool", -EINVAL, {"spool", "absolute"}},
-		{"spool_max_bytes", "1Ki", -EINVAL, {"spool_max_bytes", "too small"}},
-		{"spool_max_bytes", "lots", -EINVAL, {"spool_max_bytes", "not a quantity"}},
-		{"reconciler", "ftp://r/v1/reports", -EINVAL, {"reconciler", "scheme \"ftp\""}},
-		{"reconciler", "r:9480", -EINVAL, {"reconciler", "\"r:9480\" has no scheme"}},
-		{"kubelet",
-		 "127.0.0.1:10250",
-		 -EINVAL,
-		 {"kubelet", "\"127.0.0.1:10250\" has no scheme"}},
-		{"kubelet", "unix:///run/kubelet.sock", -EINVAL, {"kubelet", "scheme \"unix\""}},
-		{"kubelet", "https://:10250/pods", -EINVAL, {"kubelet", "no host"}},
-		{"kubelet", "https://node:102500", -EINVAL, {"kubelet", "port out of range"}},
-		{"kubelet", "https://node:https", -EINVAL, {"kubelet", "not a number"}},
-		{"reconciler_token_file", "/no/such/token", -EINVAL, {"reconciler_token_file"}},
-		{"reconciler_timeout", "20m", -EINVAL, {"reconciler_timeout", "100ms to 10m"}},
-		{"reconciler_retry_max", "10ms", -EINVAL, {"reconciler_retry_max", "500ms to 1h"}},
-		{"cluster", "prod eu", -EINVAL, {"cluster", "space"}},
-		{"node_name", "a\"b", -EINVAL, {"node_name", "quote"}},
-		{"force_raw_tp", "yes", -EINVAL, {"force_raw_tp", "\"yes\"", "true or false"}},
-		{"force-raw-tp", "", -EINVAL, {"force-raw-tp", "empty value", "true or false"}},
+		{ "interval",
+		  "abc",
+		  -EINVAL,
+		  { "config: interval: \"abc\" is not a duration (e.g. 1s, 500ms)" } },
+		{ "interval", "", -EINVAL, { "interval", "empty value" } },
+		{ "interval", "   ", -EINVAL, { "interval", "empty value" } },
+		{ "interval", "1sx", -EINVAL, { "interval", "\"1sx\"", "not a duration" } },
+		{ "interval", "-1s", -EINVAL, { "interval", "\"-1s\"", "negative" } },
+		{ "interval", "50ms", -EINVAL, { "interval", "\"50ms\"", "100ms to 1h" } },
+		{ "interval", "0", -EINVAL, { "interval", "\"0\"", "out of range" } },
+		{ "interval", "61m", -EINVAL, { "interval", "\"61m\"", "out of range" } },
+		{ "interval", "99999999999999999999999s", -EINVAL, { "interval", "out of range" } },
+		{ "listen", "", -EINVAL, { "listen", "empty value", "HOST:PORT" } },
+		{ "listen", "abc", -EINVAL, { "listen", "\"abc\"", ":PORT" } },
+		{ "listen", ":0", -EINVAL, { "listen", "\":0\"", "1-65535" } },
+		{ "listen", ":65536", -EINVAL, { "listen", "\":65536\"", "1-65535" } },
+		{ "listen", "::1:80", -EINVAL, { "listen", "\"::1:80\"", "brackets" } },
+		{ "listen", "h:x", -EINVAL, { "listen", "\"h:x\"", "not a number" } },
+		{ "cgroup_root",
+		  "sys/fs/cgroup",
+		  -EINVAL,
+		  { "cgroup_root", "\"sys/fs/cgroup\"", "absolute" } },
+		{ "cgroup-root",
+		  "/nonexistent/podmeter",
+		  -EINVAL,
+		  { "cgroup-root", "\"/nonexistent/podmeter\"", "No such file" } },
+		{ "cgroup_root",
+		  plainfile,
+		  -EINVAL,
+		  { "cgroup_root", plainfile, "not a directory" } },
+		{ "cgroup_root", " ", -EINVAL, { "cgroup_root", "empty value" } },
+		{ "proc_root", "proc", -EINVAL, { "proc_root", "\"proc\"", "absolute" } },
+		{ "proc_root", "/no/such/proc", -EINVAL, { "proc_root", "\"/no/such/proc\"" } },
+		{ "cgroup_mode", "v3", -EINVAL, { "cgroup_mode", "\"v3\"", "auto, v2 or v1" } },
+		{ "cgroup_mode", "V2", -EINVAL, { "cgroup_mode", "\"V2\"" } },
+		{ "cgroup_mode", "", -EINVAL, { "cgroup_mode", "empty value" } },
+		{ "foo", "1", -ENOENT, { "config: unknown key \"foo\"" } },
+		{ "Interval", "1s", -ENOENT, { "unknown key \"Interval\"" } },
+		{ "", "1s", -ENOENT, { "unknown key \"\"" } },
+		{ "listen", "h:1\n2", -EINVAL, { "listen", "\"h:1?2\"" } },
+		{ "price_cpu_core_hour", "-0.1", -EINVAL, { "price_cpu_core_hour", "negative" } },
+		{ "price_cpu_core_hour", "abc", -EINVAL, { "\"abc\"", "not a price" } },
+		{ "price_memory_gib_hour", "inf", -EINVAL, { "\"inf\"", "not a price" } },
+		{ "price_gpu_hour", "nan", -EINVAL, { "\"nan\"", "not a price" } },
+		{ "price_gpu_hour", "0x10", -EINVAL, { "\"0x10\"", "not a price" } },
+		{ "price_node_hour", "1e400", -EINVAL, { "\"1e400\"", "not a price" } },
+		{ "price_node_hour", "2000000", -EINVAL, { "\"2000000\"", "out of range" } },
+		{ "price_node_hour", "$1", -EINVAL, { "\"$1\"", "not a price" } },
+		{ "price-egress-internet", "0.12/GiB", -EINVAL, { "\"0.12/GiB\"", "not a price" } },
+		{ "price_egress_cross_zone",
+		  "",
+		  -EINVAL,
+		  { "price_egress_cross_zone", "empty value" } },
+		{ "node_cpu_cores", "lots", -EINVAL, { "node_cpu_cores", "not a quantity" } },
+		{ "node_cpu_cores", "-4", -EINVAL, { "node_cpu_cores", "out of range" } },
+		{ "node_memory", "64GiB", -EINVAL, { "node_memory", "not a quantity" } },
+		{ "node_gpus", "1.5", -EINVAL, { "node_gpus", "whole number" } },
+		{ "node_gpus", "100000", -EINVAL, { "node_gpus", "out of range" } },
+		{ "report_window", "500ms", -EINVAL, { "report_window", "1s to 24h" } },
+		{ "report_window", "soon", -EINVAL, { "report_window", "not a duration" } },
+		{ "spool", "spool", -EINVAL, { "spool", "absolute" } },
+		{ "spool_max_bytes", "1Ki", -EINVAL, { "spool_max_bytes", "too small" } },
+		{ "spool_max_bytes", "lots", -EINVAL, { "spool_max_bytes", "not a quantity" } },
+		{ "reconciler", "ftp://r/v1/reports", -EINVAL, { "reconciler", "scheme \"ftp\"" } },
+		{ "reconciler", "r:9480", -EINVAL, { "reconciler", "\"r:9480\" has no scheme" } },
+		{ "kubelet",
+		  "127.0.0.1:10250",
+		  -EINVAL,
+		  { "kubelet", "\"127.0.0.1:10250\" has no scheme" } },
+		{ "kubelet",
+		  "unix:///run/kubelet.sock",
+		  -EINVAL,
+		  { "kubelet", "scheme \"unix\"" } },
+		{ "kubelet", "https://:10250/pods", -EINVAL, { "kubelet", "no host" } },
+		{ "kubelet", "https://node:102500", -EINVAL, { "kubelet", "port out of range" } },
+		{ "kubelet", "https://node:https", -EINVAL, { "kubelet", "not a number" } },
+		{ "reconciler_token_file", "/no/such/token", -EINVAL, { "reconciler_token_file" } },
+		{ "reconciler_timeout", "20m", -EINVAL, { "reconciler_timeout", "100ms to 10m" } },
+		{ "reconciler_retry_max",
+		  "10ms",
+		  -EINVAL,
+		  { "reconciler_retry_max", "500ms to 1h" } },
+		{ "cluster", "prod eu", -EINVAL, { "cluster", "space" } },
+		{ "node_name", "a\"b", -EINVAL, { "node_name", "quote" } },
+		{ "force_raw_tp", "yes", -EINVAL, { "force_raw_tp", "\"yes\"", "true or false" } },
+		{ "force-raw-tp", "", -EINVAL, { "force-raw-tp", "empty value", "true or false" } },
 	};
 	size_t i;
 
@@ -440,9 +452,8 @@ static void test_report_keys(void **state)
 	assert_string_equal(cfg.report.spool_dir, "/tmp/not/yet/there");
 	assert_int_equal(config__set(&cfg, "spool-max-bytes", "1Gi", err, sizeof(err)), 0);
 	assert_int_equal(cfg.report.spool_max_bytes, 1LL << 30);
-	assert_int_equal(config__set(&cfg, "reconciler", "https://r:8443/v1/reports", err,
-				     sizeof(err)),
-			 0);
+	assert_int_equal(
+		config__set(&cfg, "reconciler", "https://r:8443/v1/reports", err, sizeof(err)), 0);
 	assert_string_equal(cfg.reconciler.url, "https://r:8443/v1/reports");
 	/* without a path: the reconciler's /v1/reports */
 	assert_int_equal(config__set(&cfg, "reconciler", "https://r:8443/", err, sizeof(err)), 0);
@@ -462,7 +473,13 @@ static void test_report_keys(void **state)
 static void test_report_labels_bad(void **state)
 {
 	static const char *const bad[] = {
-		"team,team", "a b", "/name", "prefix/", "a/b/c", "team,,x=y", "a,b,c,d,e,f,g,h,i",
+		"team,team",
+		"a b",
+		"/name",
+		"prefix/",
+		"a/b/c",
+		"team,,x=y",
+		"a,b,c,d,e,f,g,h,i",
 		"x/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	};
 	char err[ERRLEN];
@@ -479,7 +496,8 @@ static void test_report_labels_bad(void **state)
 		assert_true(err[0] != '\0');
 		assert_string_equal(cfg.report.labels, "team");
 	}
-	assert_int_equal(config__set(&cfg, "report_labels", "a,b,c,d,e,f,g,h", err, sizeof(err)), 0);
+	assert_int_equal(config__set(&cfg, "report_labels", "a,b,c,d,e,f,g,h", err, sizeof(err)),
+			 0);
 }
 
 /* Detection settings from the config, the rest at the detector's defaults. */
@@ -493,7 +511,7 @@ static void test_detect_keys(void **state)
 	config__defaults(&cfg);
 	assert_int_equal(config__set(&cfg, "idle_window", "30s", err, sizeof(err)), 0);
 	assert_int_equal(config__set(&cfg, "zombie_memory", "32Mi", err, sizeof(err)), 0);
-	memset(&d, 0x7f, sizeof(d));	/* garbage, as on a stack */
+	memset(&d, 0x7f, sizeof(d)); /* garbage, as on a stack */
 	config__detect(&cfg, &d);
 	detect__defaults(&def);
 	assert_true(d.window_s == 30);
@@ -557,7 +575,7 @@ static void test_file_good(void **state)
 
 static void test_file_empty(void **state)
 {
-	static const char *const texts[] = {"", "\n# only a comment\n", "---\n", "~\n"};
+	static const char *const texts[] = { "", "\n# only a comment\n", "---\n", "~\n" };
 	char path[PATH_MAX], err[ERRLEN] = "";
 	struct pm_config cfg, want;
 	size_t i;
@@ -602,39 +620,42 @@ static void check_bad_file(const struct file_case *c)
 static void test_file_bad(void **state)
 {
 	static const struct file_case cases[] = {
-		{"unknown.yaml",
-		 "interval: 2s\nfoo: 1\n",
-		 -ENOENT,
-		 {"line 2", "unknown key \"foo\""}},
-		{"unknown2.yaml",
-		 "interval: 2s\nlisten: 1.2.3.4:9\ninterval2: x\n",
-		 -ENOENT,
-		 {"line 3", "\"interval2\""}},
-		{"badinterval.yaml",
-		 "listen: :80\ninterval: abc\n",
-		 -EINVAL,
-		 {"line 2", "interval: \"abc\" is not a duration"}},
-		{"badport.yaml", "listen: \":0\"\n", -EINVAL, {"line 1", "listen", "\":0\""}},
-		{"nullval.yaml", "interval:\n", -EINVAL, {"interval", "empty value"}},
-		{"syntax.yaml", "interval: 1s\nlisten: :80\n  bad: [\n", -EINVAL, {"line 3"}},
-		{"syntax2.yaml", "a: b\n\"unterminated\n", -EINVAL, {"line "}},
-		{"nested.yaml",
-		 "interval: 1s\ncgroup_root:\n  path: /sys\n",
-		 -EINVAL,
-		 {"line 2", "cgroup_root", "single value"}},
-		{"seq.yaml", "cgroup-mode: [v1, v2]\n", -EINVAL, {"cgroup-mode", "single value"}},
-		{"v6unquoted.yaml", "listen: [::1]:9477\n", -EINVAL, {"line 1"}},
-		{"toplist.yaml", "- interval: 1s\n", -EINVAL, {"line 1", "mapping"}},
-		{"topscalar.yaml", "hello\n", -EINVAL, {"mapping"}},
-		{"dup.yaml",
-		 "interval: 1s\ncgroup_mode: v2\ninterval: 2s\n",
-		 -EINVAL,
-		 {"line 3", "interval", "twice"}},
-		{"dupspell.yaml", "cgroup_mode: v2\ncgroup-mode: v1\n", -EINVAL, {"twice"}},
-		{"twodocs.yaml", "interval: 1s\n---\ninterval: 2s\n", -EINVAL, {"document"}},
-		{"nulbyte.yaml", "cgroup_mode: \"v2\\0x\"\n", -EINVAL, {"cgroup_mode", "NUL"}},
-		{"mapkey.yaml", "? [a, b]\n: 1\n", -EINVAL, {"keys"}},
-		{"badutf8.yaml", "interval: \xff\xfe\n", -EINVAL, {"UTF-8"}},
+		{ "unknown.yaml",
+		  "interval: 2s\nfoo: 1\n",
+		  -ENOENT,
+		  { "line 2", "unknown key \"foo\"" } },
+		{ "unknown2.yaml",
+		  "interval: 2s\nlisten: 1.2.3.4:9\ninterval2: x\n",
+		  -ENOENT,
+		  { "line 3", "\"interval2\"" } },
+		{ "badinterval.yaml",
+		  "listen: :80\ninterval: abc\n",
+		  -EINVAL,
+		  { "line 2", "interval: \"abc\" is not a duration" } },
+		{ "badport.yaml", "listen: \":0\"\n", -EINVAL, { "line 1", "listen", "\":0\"" } },
+		{ "nullval.yaml", "interval:\n", -EINVAL, { "interval", "empty value" } },
+		{ "syntax.yaml", "interval: 1s\nlisten: :80\n  bad: [\n", -EINVAL, { "line 3" } },
+		{ "syntax2.yaml", "a: b\n\"unterminated\n", -EINVAL, { "line " } },
+		{ "nested.yaml",
+		  "interval: 1s\ncgroup_root:\n  path: /sys\n",
+		  -EINVAL,
+		  { "line 2", "cgroup_root", "single value" } },
+		{ "seq.yaml",
+		  "cgroup-mode: [v1, v2]\n",
+		  -EINVAL,
+		  { "cgroup-mode", "single value" } },
+		{ "v6unquoted.yaml", "listen: [::1]:9477\n", -EINVAL, { "line 1" } },
+		{ "toplist.yaml", "- interval: 1s\n", -EINVAL, { "line 1", "mapping" } },
+		{ "topscalar.yaml", "hello\n", -EINVAL, { "mapping" } },
+		{ "dup.yaml",
+		  "interval: 1s\ncgroup_mode: v2\ninterval: 2s\n",
+		  -EINVAL,
+		  { "line 3", "interval", "twice" } },
+		{ "dupspell.yaml", "cgroup_mode: v2\ncgroup-mode: v1\n", -EINVAL, { "twice" } },
+		{ "twodocs.yaml", "interval: 1s\n---\ninterval: 2s\n", -EINVAL, { "document" } },
+		{ "nulbyte.yaml", "cgroup_mode: \"v2\\0x\"\n", -EINVAL, { "cgroup_mode", "NUL" } },
+		{ "mapkey.yaml", "? [a, b]\n: 1\n", -EINVAL, { "keys" } },
+		{ "badutf8.yaml", "interval: \xff\xfe\n", -EINVAL, { "UTF-8" } },
 	};
 	size_t i;
 
@@ -690,7 +711,7 @@ static int from_args(struct pm_config *cfg, char *err, const char **argv, char *
 
 static void test_args_defaults(void **state)
 {
-	const char *argv[] = {"run", NULL};
+	const char *argv[] = { "run", NULL };
 	char err[ERRLEN] = "";
 	struct pm_config cfg, want;
 
@@ -706,7 +727,8 @@ static void test_args_forms(void **state)
 	char err[ERRLEN] = "", cgflag[PATH_MAX + 32];
 	const char *argv[] = {
 		"check",       "--listen=:9000", "--interval", "250ms", "--cgroup-mode=v2",
-		"--proc-root", procdir,		 cgflag,       "--",	NULL};
+		"--proc-root", procdir,		 cgflag,       "--",	NULL
+	};
 	struct pm_config cfg;
 
 	(void)state;
@@ -725,9 +747,9 @@ static void test_args_forms(void **state)
 static void test_args_flags_win_over_file(void **state)
 {
 	char path[PATH_MAX], cfgflag[PATH_MAX + 16], err[ERRLEN] = "";
-	const char *before[] = {"run", "--interval", "2s", "--config", path, NULL};
-	const char *after[] = {"run", cfgflag, "--interval=2s", NULL};
-	const char **lines[] = {before, after};
+	const char *before[] = { "run", "--interval", "2s", "--config", path, NULL };
+	const char *after[] = { "run", cfgflag, "--interval=2s", NULL };
+	const char **lines[] = { before, after };
 	struct pm_config cfg;
 	size_t i;
 
@@ -750,8 +772,8 @@ static void test_args_flags_win_over_file(void **state)
 static void test_args_file_errors(void **state)
 {
 	char path[PATH_MAX], missing[PATH_MAX + 16], err[ERRLEN] = "";
-	const char *bad[] = {"run", "--config", path, "--interval", "2s", NULL};
-	const char *gone[] = {"run", "--config", missing, NULL};
+	const char *bad[] = { "run", "--config", path, "--interval", "2s", NULL };
+	const char *gone[] = { "run", "--config", missing, NULL };
 	struct pm_config cfg;
 
 	(void)state;
@@ -774,9 +796,13 @@ struct args_case {
 static void test_kubelet_url(void **state)
 {
 	char path[PATH_MAX], err[ERRLEN] = "";
-	const char *proxy[] = {"run", "--config", path, "--kubelet",
-			       "https://api:6443/api/v1/nodes/node-a/proxy/pods", NULL};
-	const char *slash[] = {"run", "--kubelet=HTTPS://node-a:10250/", NULL};
+	const char *proxy[] = { "run",
+				"--config",
+				path,
+				"--kubelet",
+				"https://api:6443/api/v1/nodes/node-a/proxy/pods",
+				NULL };
+	const char *slash[] = { "run", "--kubelet=HTTPS://node-a:10250/", NULL };
 	struct pm_config cfg;
 
 	(void)state;
@@ -797,33 +823,37 @@ static void test_kubelet_url(void **state)
 static void test_args_bad(void **state)
 {
 	static const struct args_case cases[] = {
-		{{"run", "--foo", NULL},
-		 -EINVAL,
-		 {"unknown option \"--foo\"; see podmeter run --help"}},
-		{{"check", "--foo=bar", NULL},
-		 -EINVAL,
-		 {"unknown option \"--foo\"; see podmeter check --help"}},
-		{{"run", "-x", NULL}, -EINVAL, {"unknown option \"-x\""}},
-		{{"run", "--int", "1s", NULL}, -EINVAL, {"unknown option \"--int\""}},
-		{{"run", "--cgroup_root", "/", NULL}, -EINVAL, {"\"--cgroup_root\""}},
-		{{"run", "extra", NULL}, -EINVAL, {"unexpected argument \"extra\"", "--help"}},
-		{{"run", "--interval", "1s", "extra", NULL}, -EINVAL, {"\"extra\""}},
-		{{"run", "--", "extra", NULL}, -EINVAL, {"unexpected argument \"extra\""}},
-		{{"run", "-", NULL}, -EINVAL, {"unexpected argument \"-\""}},
-		{{"run", "--interval", NULL}, -EINVAL, {"missing value", "\"--interval\""}},
-		{{"run", "--help=yes", NULL}, -EINVAL, {"\"--help=yes\""}},
-		{{"run", "--interval=abc", NULL},
-		 -EINVAL,
-		 {"--interval: \"abc\" is not a duration"}},
-		{{"run", "--interval", "", NULL}, -EINVAL, {"--interval", "empty value"}},
-		{{"run", "--listen", ":70000", NULL}, -EINVAL, {"--listen", "\":70000\""}},
-		{{"run", "--proc-root=proc", NULL}, -EINVAL, {"--proc-root", "\"proc\""}},
-		{{"run", "--cgroup-mode", "v9", NULL}, -EINVAL, {"--cgroup-mode", "\"v9\""}},
-		{{"run", "--config=", NULL}, -EINVAL, {"config file path"}},
-		{{"run", "--kubelet", "node:10250", NULL},
-		 -EINVAL,
-		 {"--kubelet: \"node:10250\" has no scheme"}},
-		{{"run", "--reconciler=http://r:0", NULL}, -EINVAL, {"--reconciler", "out of range"}},
+		{ { "run", "--foo", NULL },
+		  -EINVAL,
+		  { "unknown option \"--foo\"; see podmeter run --help" } },
+		{ { "check", "--foo=bar", NULL },
+		  -EINVAL,
+		  { "unknown option \"--foo\"; see podmeter check --help" } },
+		{ { "run", "-x", NULL }, -EINVAL, { "unknown option \"-x\"" } },
+		{ { "run", "--int", "1s", NULL }, -EINVAL, { "unknown option \"--int\"" } },
+		{ { "run", "--cgroup_root", "/", NULL }, -EINVAL, { "\"--cgroup_root\"" } },
+		{ { "run", "extra", NULL },
+		  -EINVAL,
+		  { "unexpected argument \"extra\"", "--help" } },
+		{ { "run", "--interval", "1s", "extra", NULL }, -EINVAL, { "\"extra\"" } },
+		{ { "run", "--", "extra", NULL }, -EINVAL, { "unexpected argument \"extra\"" } },
+		{ { "run", "-", NULL }, -EINVAL, { "unexpected argument \"-\"" } },
+		{ { "run", "--interval", NULL }, -EINVAL, { "missing value", "\"--interval\"" } },
+		{ { "run", "--help=yes", NULL }, -EINVAL, { "\"--help=yes\"" } },
+		{ { "run", "--interval=abc", NULL },
+		  -EINVAL,
+		  { "--interval: \"abc\" is not a duration" } },
+		{ { "run", "--interval", "", NULL }, -EINVAL, { "--interval", "empty value" } },
+		{ { "run", "--listen", ":70000", NULL }, -EINVAL, { "--listen", "\":70000\"" } },
+		{ { "run", "--proc-root=proc", NULL }, -EINVAL, { "--proc-root", "\"proc\"" } },
+		{ { "run", "--cgroup-mode", "v9", NULL }, -EINVAL, { "--cgroup-mode", "\"v9\"" } },
+		{ { "run", "--config=", NULL }, -EINVAL, { "config file path" } },
+		{ { "run", "--kubelet", "node:10250", NULL },
+		  -EINVAL,
+		  { "--kubelet: \"node:10250\" has no scheme" } },
+		{ { "run", "--reconciler=http://r:0", NULL },
+		  -EINVAL,
+		  { "--reconciler", "out of range" } },
 	};
 	struct pm_config cfg, before;
 	char err[ERRLEN];
@@ -848,15 +878,16 @@ static void test_args_bad(void **state)
 static void test_args_help(void **state)
 {
 	static const char *const lines[][4] = {
-		{"run", "--help", NULL},
-		{"run", "-h", NULL},
-		{"check", "--interval", "1s", "-h"},
-		{"run", "--config", "/nonexistent.yaml", "--help"},
+		{ "run", "--help", NULL },
+		{ "run", "-h", NULL },
+		{ "check", "--interval", "1s", "-h" },
+		{ "run", "--config", "/nonexistent.yaml", "--help" },
 	};
 	static const char *const subs[] = {
 		"--listen",	 "127.0.0.1:9477", "--interval",  "1s",	   "--config",
 		"--cgroup-root", "mountinfo",	   "--proc-root", "/proc", "--cgroup-mode",
-		"auto",		 "--help",	   NULL};
+		"auto",		 "--help",	   NULL
+	};
 	char err[ERRLEN] = "", out[8192];
 	const char *argv[5];
 	struct pm_config cfg;
@@ -926,17 +957,28 @@ static void test_reload_fixed(void **state)
 		const char *key, *value;
 		bool reloadable;
 	} cases[] = {
-		{"price_cpu_core_hour", "0.05", true},	{"price_node_hour", "0.2", true},
-		{"price_egress_internet", "0.2", true}, {"node_cpu_cores", "4", true},
-		{"node_memory", "8Gi", true},		{"net_in_zone", "10.9.0.0/16", true},
-		{"idle_window", "2h", true},		{"zombie_memory", "32Mi", true},
-		{"listen", ":9999", false},		{"interval", "2s", false},
-		{"report_window", "5m", false},		{"spool", "/tmp/elsewhere", false},
-		{"pin_dir", "none", false},		{"reconciler", "http://r:9480", false},
-		{"node_name", "n1", false},		{"cluster", "c1", false},
-		{"report_labels", "team", false},	{"overhead_groups", "3", false},
-		{"cgroup_mode", "v1", false},		{"force_raw_tp", "true", false},
-		{"gpu_devices", "/dev/x", false},	{"kubelet_interval", "1m", false},
+		{ "price_cpu_core_hour", "0.05", true },
+		{ "price_node_hour", "0.2", true },
+		{ "price_egress_internet", "0.2", true },
+		{ "node_cpu_cores", "4", true },
+		{ "node_memory", "8Gi", true },
+		{ "net_in_zone", "10.9.0.0/16", true },
+		{ "idle_window", "2h", true },
+		{ "zombie_memory", "32Mi", true },
+		{ "listen", ":9999", false },
+		{ "interval", "2s", false },
+		{ "report_window", "5m", false },
+		{ "spool", "/tmp/elsewhere", false },
+		{ "pin_dir", "none", false },
+		{ "reconciler", "http://r:9480", false },
+		{ "node_name", "n1", false },
+		{ "cluster", "c1", false },
+		{ "report_labels", "team", false },
+		{ "overhead_groups", "3", false },
+		{ "cgroup_mode", "v1", false },
+		{ "force_raw_tp", "true", false },
+		{ "gpu_devices", "/dev/x", false },
+		{ "kubelet_interval", "1m", false },
 	};
 	struct pm_config old, fresh;
 	char err[ERRLEN] = "";
@@ -964,8 +1006,8 @@ static void test_reload_fixed(void **state)
 	/* all the restart-only ones at once, counted beyond @max */
 	fresh = old;
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		assert_int_equal(config__set(&fresh, cases[i].key, cases[i].value, err,
-					     sizeof(err)), 0);
+		assert_int_equal(
+			config__set(&fresh, cases[i].key, cases[i].value, err, sizeof(err)), 0);
 	assert_int_equal(config__fixed_changed(&old, &fresh, keys, 2), 14);
 	assert_string_equal(keys[0], "listen");
 }
@@ -973,10 +1015,10 @@ static void test_reload_fixed(void **state)
 /* The raw_tp switch: a key and a flag; the environment variable only when loading. */
 static void test_force_raw_tp(void **state)
 {
-	const char *plain[] = {"run", NULL};
-	const char *flag[] = {"run", "--force-raw-tp", NULL};
-	const char *off[] = {"run", "--force-raw-tp=false", NULL};
-	const char *bad[] = {"run", "--force-raw-tp=maybe", NULL};
+	const char *plain[] = { "run", NULL };
+	const char *flag[] = { "run", "--force-raw-tp", NULL };
+	const char *off[] = { "run", "--force-raw-tp=false", NULL };
+	const char *bad[] = { "run", "--force-raw-tp=maybe", NULL };
 	char err[ERRLEN] = "";
 	struct pm_config cfg;
 
@@ -1002,7 +1044,7 @@ static void test_force_raw_tp(void **state)
 
 static void test_args_no_subcommand(void **state)
 {
-	const char *argv[] = {NULL};
+	const char *argv[] = { NULL };
 	char err[ERRLEN] = "";
 	struct pm_config cfg;
 
@@ -1014,23 +1056,21 @@ static void test_args_no_subcommand(void **state)
 /* ---- the web config (exporter/webcfg.c) ---- */
 
 /* A self-signed EC certificate and its key, made for this test only, and another key. */
-static const char web_cert[] =
-	"-----BEGIN CERTIFICATE-----\n"
-	"MIIBdTCCARugAwIBAgIUY871f1BRHbnj8HM0DF5JeTtu5EQwCgYIKoZIzj0EAwIw\n"
-	"DzENMAsGA1UEAwwEdW5pdDAgFw0yNjEyMDQxNzQwNThaGA8yMTI2MTExMDE3NDA1\n"
-	"OFowDzENMAsGA1UEAwwEdW5pdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABIjO\n"
-	"EkRIA30aFYTzEsW3Hqh/ibqhNXwBmi7wUsmqw0xlffOb0ZaVeArDIfp0922ntkRq\n"
-	"cNh8z8n94EM1DPwnXdyjUzBRMB0GA1UdDgQWBBQCAp6Hv4Aji3UlTjWwWB5X6uhP\n"
-	"ijAfBgNVHSMEGDAWgBQCAp6Hv4Aji3UlTjWwWB5X6uhPijAPBgNVHRMBAf8EBTAD\n"
-	"AQH/MAoGCCqGSM49BAMCA0gAMEUCIQDPv16Ab7jA2v8hOlQoKzA+p43MuutxYa6a\n"
-	"GAZDP7ZI+AIgDNJD7mVSdDkUvgC0A9FyW8gkKohrHvB+fthgazFL/Cg=\n"
-	"-----END CERTIFICATE-----\n";
-static const char web_key[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgXqaBYS2NvnaIYiNq\n"
-	"opJPCLNSNmWfwgXhQQkU4llAoG2hRANCAASIzhJESAN9GhWE8xLFtx6of4m6oTV8\n"
-	"AZou8FLJqsNMZX3zm9GWlXgKwyH6dPdtp7ZEanDYfM/J/eBDNQz8J13c\n"
-	"-----END PRIVATE KEY-----\n";
+static const char web_cert[] = "-----BEGIN CERTIFICATE-----\n"
+			       "MIIBdTCCARugAwIBAgIUY871f1BRHbnj8HM0DF5JeTtu5EQwCgYIKoZIzj0EAwIw\n"
+			       "DzENMAsGA1UEAwwEdW5pdDAgFw0yNjEyMDQxNzQwNThaGA8yMTI2MTExMDE3NDA1\n"
+			       "OFowDzENMAsGA1UEAwwEdW5pdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABIjO\n"
+			       "EkRIA30aFYTzEsW3Hqh/ibqhNXwBmi7wUsmqw0xlffOb0ZaVeArDIfp0922ntkRq\n"
+			       "cNh8z8n94EM1DPwnXdyjUzBRMB0GA1UdDgQWBBQCAp6Hv4Aji3UlTjWwWB5X6uhP\n"
+			       "ijAfBgNVHSMEGDAWgBQCAp6Hv4Aji3UlTjWwWB5X6uhPijAPBgNVHRMBAf8EBTAD\n"
+			       "AQH/MAoGCCqGSM49BAMCA0gAMEUCIQDPv16Ab7jA2v8hOlQoKzA+p43MuutxYa6a\n"
+			       "GAZDP7ZI+AIgDNJD7mVSdDkUvgC0A9FyW8gkKohrHvB+fthgazFL/Cg=\n"
+			       "-----END CERTIFICATE-----\n";
+static const char web_key[] = "-----BEGIN PRIVATE KEY-----\n"
+			      "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgXqaBYS2NvnaIYiNq\n"
+			      "opJPCLNSNmWfwgXhQQkU4llAoG2hRANCAASIzhJESAN9GhWE8xLFtx6of4m6oTV8\n"
+			      "AZou8FLJqsNMZX3zm9GWlXgKwyH6dPdtp7ZEanDYfM/J/eBDNQz8J13c\n"
+			      "-----END PRIVATE KEY-----\n";
 static const char web_other_key[] =
 	"-----BEGIN PRIVATE KEY-----\n"
 	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgVPZgycj/RRVOrg3Z\n"
@@ -1082,7 +1122,9 @@ static void test_web_good(void **state)
 	assert_int_equal(web_load("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
 				  "  client_auth_type: RequireAndVerifyClientCert\n"
 				  "  client_ca_file: tls.crt\n  min_version: TLS13\n"
-				  "bearer_tokens_file: tokens\n", &wc, err), 0);
+				  "bearer_tokens_file: tokens\n",
+				  &wc, err),
+			 0);
 	snprintf(want, sizeof(want), "%s/web/tls.crt", tmpdir);
 	assert_string_equal(wc.cert_file, want);
 	assert_string_equal(wc.client_ca_file, want);
@@ -1109,9 +1151,11 @@ static const struct web_bad web_bads[] = {
 	{ "tls_server_config:\n  cert_file: tls.crt\n  key_file: other.key\n",
 	  { "cert_file", "key_file", NULL } },
 	{ "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
-	  "  client_auth_type: RequireAndVerifyClientCert\n", { "needs client_ca_file", NULL } },
+	  "  client_auth_type: RequireAndVerifyClientCert\n",
+	  { "needs client_ca_file", NULL } },
 	{ "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
-	  "  client_ca_file: tls.crt\n", { "without client_auth_type", NULL } },
+	  "  client_ca_file: tls.crt\n",
+	  { "without client_auth_type", NULL } },
 	{ "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n"
 	  "  client_auth_type: RequireAnyClientCert\n  client_ca_file: tls.crt\n",
 	  { "RequireAnyClientCert", "not verified", NULL } },

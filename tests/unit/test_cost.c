@@ -125,7 +125,7 @@ static struct pm_prices unit_prices(void)
 
 	memset(&p, 0, sizeof(p));
 	p.cpu_core_hour = 3600;
-	p.memory_gib_hour = 3600;	/* 1 $/GiB-second */
+	p.memory_gib_hour = 3600; /* 1 $/GiB-second */
 	p.gpu_hour = 3600;
 	p.egress_gib[PM_NET_INTERNET] = 0.12;
 	p.egress_gib[PM_NET_CROSS_ZONE] = 0.01;
@@ -181,14 +181,14 @@ static void test_memory_gpu_network(void **state)
 	strcpy(pb->uid, "u");
 	container(pa, "m", -1, 10000000, 2);
 	c = container(pb, "m", -1, 10000000, 2);
-	c->working_set_bytes = 75000000;	/* OpenCost's vector: usage wins */
+	c->working_set_bytes = 75000000; /* OpenCost's vector: usage wins */
 	c = container(pb, "small", -1, 100000000, 0);
-	c->working_set_bytes = 25000000;	/* request wins, 75e6 unused */
-	pb->working_set_bytes = 75000000 + 25000000 + 4096;	/* pod's own charge */
+	c->working_set_bytes = 25000000;		    /* request wins, 75e6 unused */
+	pb->working_set_bytes = 75000000 + 25000000 + 4096; /* pod's own charge */
 	pa->net_bytes[PM_NET_TX][PM_NET_INTERNET] = 1000;
 	pb->net_bytes[PM_NET_TX][PM_NET_INTERNET] = 1000 + 2 * (uint64_t)PM_GIB;
 	pb->net_bytes[PM_NET_TX][PM_NET_IN_ZONE] = 5 * (uint64_t)PM_GIB;
-	pb->net_bytes[PM_NET_RX][PM_NET_INTERNET] = 7 * (uint64_t)PM_GIB;	/* ingress: free */
+	pb->net_bytes[PM_NET_RX][PM_NET_INTERNET] = 7 * (uint64_t)PM_GIB; /* ingress: free */
 
 	cost__advance(&p, &cap4, NULL, a);
 	cost__advance(&p, &cap4, a, b);
@@ -232,7 +232,7 @@ static void test_carry_and_new_pods(void **state)
 	NEAR(b->pods[1].waste_dollars[PM_RES_MEMORY], 7);
 	NEAR(b->node_idle_cost_dollars[PM_RES_CPU], 1000 + 40 - 3);
 	NEAR(b->node_overhead_cost_dollars[PM_RES_CPU], 0.5);
-	NEAR(b->node_overhead_cost_dollars[PM_RES_MEMORY], 10);	/* 1 GiB x 10 s */
+	NEAR(b->node_overhead_cost_dollars[PM_RES_MEMORY], 10); /* 1 GiB x 10 s */
 	NEAR(b->price[PM_RES_CPU], 3600);
 	NEAR(b->capacity[PM_RES_CPU], 4);
 	snapshot__put(a);
@@ -316,7 +316,7 @@ static void test_gpu_waste(void **state)
 	NEAR(b->pods[1].cost_dollars[PM_RES_GPU], 2 * 0.5 * PM_PRICE_GPU_HOUR);
 	b->has_gpu = 1;
 	cost__advance(&p, &cap4, a, b);
-	NEAR(b->pods[0].waste_dollars[PM_RES_GPU], 0);	/* made driver calls */
+	NEAR(b->pods[0].waste_dollars[PM_RES_GPU], 0); /* made driver calls */
 	NEAR(b->pods[1].waste_dollars[PM_RES_GPU], 2 * 0.5 * PM_PRICE_GPU_HOUR);
 	/* a launch alone is work too, and so is a DRM scheduler job */
 	b->pods[1].cuda.launches = 1;
@@ -365,11 +365,11 @@ static void test_overhead_groups(void **state)
 	oh_group(&b->overhead[2], PM_OH_CONTAINER, "docker y", 3000000000ULL, 3 * PM_GIB);
 	a->node_cpu_overhead_seconds = 2;
 	b->node_cpu_overhead_seconds = 14;
-	b->node_memory_overhead_bytes = 2 * PM_GIB;	/* half of the groups' 4 GiB */
+	b->node_memory_overhead_bytes = 2 * PM_GIB; /* half of the groups' 4 GiB */
 
 	cost__advance(&p, &cap4, a, b);
 	NEAR(b->overhead[0].cost_dollars[PM_RES_CPU], 1 + 5);
-	NEAR(b->overhead[1].cost_dollars[PM_RES_CPU], 1);	/* new: all of its CPU */
+	NEAR(b->overhead[1].cost_dollars[PM_RES_CPU], 1); /* new: all of its CPU */
 	NEAR(b->overhead[2].cost_dollars[PM_RES_CPU], 3);
 	NEAR(b->overhead[0].cost_dollars[PM_RES_MEMORY], 2 + 1 * 0.5 * 10);
 	NEAR(b->overhead[1].cost_dollars[PM_RES_MEMORY], 0);

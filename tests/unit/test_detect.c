@@ -16,8 +16,8 @@
 #include <podmeter/detect.h>
 
 enum { BUSY, IDLE, BURST, HOLDER, GPU, ORPHAN, UNREAPED, NPODS };
-static const char *const uids[NPODS] = { "a-busy", "b-idle", "c-burst", "d-holder",
-					  "e-gpu", "f-orphan", "g-unreaped" };
+static const char *const uids[NPODS] = { "a-busy", "b-idle",   "c-burst",   "d-holder",
+					 "e-gpu",  "f-orphan", "g-unreaped" };
 
 /* The snapshot at second @t: every pod's cumulative counters as its load says. */
 static struct pm_snapshot *at(int t)
@@ -38,8 +38,8 @@ static struct pm_snapshot *at(int t)
 		p->working_set_bytes = 4 << 20;
 		p->cost_dollars[PM_RES_CPU] = t * 1e-5;
 	}
-	s->pods[BUSY].cpu_ns = (uint64_t)t * 900000000ULL;	/* 0.9 cores */
-	s->pods[IDLE].cpu_ns = (uint64_t)t * 1000000ULL;	/* 0.001 cores */
+	s->pods[BUSY].cpu_ns = (uint64_t)t * 900000000ULL; /* 0.9 cores */
+	s->pods[IDLE].cpu_ns = (uint64_t)t * 1000000ULL;   /* 0.001 cores */
 	/* 0.4 s of CPU every 4 s, nothing in between */
 	s->pods[BURST].cpu_ns = (uint64_t)(t / 4) * 400000000ULL;
 	s->pods[HOLDER].working_set_bytes = 64 << 20;
@@ -159,7 +159,7 @@ static void test_stable_id(void **state)
 	d = detect__new(&cfg);
 	for (t = 0; t <= 40; t++) {
 		s = at(t);
-		if (t == 25)	/* a burst: busy again */
+		if (t == 25) /* a burst: busy again */
 			s->pods[IDLE].cpu_ns += 5000000000ULL;
 		if (t > 25)
 			s->pods[IDLE].cpu_ns += 5000000000ULL;
@@ -220,7 +220,8 @@ static struct pm_snapshot *one(int t, int step)
 	p->cpu_ns = (uint64_t)t * 350000000ULL;
 	p->working_set_bytes = 100 << 20;
 	/* $0.1/h, then $0.3/h */
-	p->cost_dollars[PM_RES_CPU] = t < step ? t * 0.1 / 3600 : (step * 0.1 + (t - step) * 0.3) / 3600;
+	p->cost_dollars[PM_RES_CPU] = t < step ? t * 0.1 / 3600
+					       : (step * 0.1 + (t - step) * 0.3) / 3600;
 	p->containers = calloc(1, sizeof(*c));
 	assert_non_null(p->containers);
 	p->n_containers = 1;
@@ -276,7 +277,7 @@ static void test_right_sizing_and_anomaly(void **state)
 	/* p95 of a steady 0.35 cores / 0.7 = 0.5 cores, within the sketch's 2% */
 	assert_true(fabs(c->rec_cpu_cores - 0.5) <= 0.5 * 0.021);
 	assert_true(fabs(c->rec_memory_bytes - 120.0 * 1048576) < 1);
-	assert_true(c->rec_confidence > 0 && c->rec_confidence < 0.01);	/* 400 s of a day */
+	assert_true(c->rec_confidence > 0 && c->rec_confidence < 0.01); /* 400 s of a day */
 	want_save = (1 - c->rec_cpu_cores) * 0.031611 * 730 +
 		    (512.0 - 120.0) / 1024 * 0.004237 * 730;
 	assert_true(fabs(s->pods[0].savings_dollars_month - want_save) < 1e-9);
@@ -314,7 +315,7 @@ static void test_usage_anomaly_with_season(void **state)
 
 		if (t > shift_at)
 			cores += 0.5;
-		s = one(t, 1000000);	/* constant cost rate: no cost anomaly */
+		s = one(t, 1000000); /* constant cost rate: no cost anomaly */
 		cpu_ns += (uint64_t)(cores * 1e9);
 		s->pods[0].cpu_ns = cpu_ns;
 		s->pods[0].containers[0].cpu_ns = cpu_ns;

@@ -208,7 +208,7 @@ static void test_encode(void **state)
 	buf[16] ^= 0x40;
 	assert_int_equal(dist__decode(&back, p, len), -EINVAL);
 	buf[16] ^= 0x40;
-	buf[20 + 7] = 0xbf;	/* the first weight's sign and exponent: -0.1 and so on */
+	buf[20 + 7] = 0xbf; /* the first weight's sign and exponent: -0.1 and so on */
 	assert_int_equal(dist__decode(&back, p, len), -EINVAL);
 	free(p);
 	/* empty */

@@ -252,10 +252,8 @@ static void test_shrunk_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_self_symtab),
-		cmocka_unit_test(test_libc_dynsym),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_self_symtab), cmocka_unit_test(test_libc_dynsym),
+		cmocka_unit_test(test_truncated),   cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_shrunk_file),
 	};
 

@@ -46,7 +46,7 @@ static void test_fixture(void **state)
 	(void)state;
 	assert_int_equal(kubelet__parse_pods(json, len, &pods, &n, &skipped, err, sizeof(err)), 0);
 	assert_int_equal(n, 3);
-	assert_int_equal(skipped, 2);	/* "12x" is no quantity; a pod without uid */
+	assert_int_equal(skipped, 2); /* "12x" is no quantity; a pod without uid */
 
 	assert_string_equal(pods[0].uid, "2f5a7c1e-3b4d-4e8f-9a0b-1c2d3e4f5a6b");
 	assert_string_equal(pods[0].namespace_, "shop");
@@ -66,7 +66,7 @@ static void test_fixture(void **state)
 	assert_int_equal(pods[0].containers[0].limits.memory_bytes, 256 << 20);
 	assert_int_equal(pods[0].containers[1].requests.cpu_milli, 100);
 	assert_int_equal(pods[0].containers[1].requests.memory_bytes, 64000000);
-	assert_int_equal(pods[0].containers[1].limits.cpu_milli, -1);	/* not set */
+	assert_int_equal(pods[0].containers[1].limits.cpu_milli, -1); /* not set */
 
 	assert_string_equal(pods[1].owner_kind, "StatefulSet");
 	assert_string_equal(pods[1].owner_name, "trainer");
@@ -93,10 +93,19 @@ static void test_fixture(void **state)
 static void test_not_a_podlist(void **state)
 {
 	static const char *const bodies[] = {
-		"", "not json", "[]", "{\"kind\":\"Status\",\"items\":[]}", "{\"items\":{}}",
-		"<html>503</html>", "{\"items\": [", "{\"items\":[],\"items\":[]}",
-		"{\"items\":[]} trailing", "{\"items\":[],\"kind\":\"Status\"}", "{\"items\":null}",
-		"{\"kind\":\"PodList\"}", "{\"items\":[]}{\"items\":[]}",
+		"",
+		"not json",
+		"[]",
+		"{\"kind\":\"Status\",\"items\":[]}",
+		"{\"items\":{}}",
+		"<html>503</html>",
+		"{\"items\": [",
+		"{\"items\":[],\"items\":[]}",
+		"{\"items\":[]} trailing",
+		"{\"items\":[],\"kind\":\"Status\"}",
+		"{\"items\":null}",
+		"{\"kind\":\"PodList\"}",
+		"{\"items\":[]}{\"items\":[]}",
 		"{\"items\":[{\"metadata\":{\"name\":\"\xff\"}}]}",
 	};
 	struct pm_pod_meta *pods;
@@ -122,8 +131,8 @@ static void test_empty_list(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(kubelet__parse_pods(body, strlen(body), &pods, &n, &skipped, err,
-					     sizeof(err)), 0);
+	assert_int_equal(
+		kubelet__parse_pods(body, strlen(body), &pods, &n, &skipped, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	kubelet__free_pods(pods, n);
 }
@@ -214,16 +223,17 @@ static char *one_pod(const char *meta, const char *container, const char *status
 {
 	char *json;
 
-	assert_true(asprintf(&json, "{\"kind\":\"PodList\",\"items\":[{\"metadata\":{%s},"
-				    "\"spec\":{\"nodeName\":\"n\",\"containers\":[%s]},"
-				    "\"status\":{%s}}]}",
+	assert_true(asprintf(&json,
+			     "{\"kind\":\"PodList\",\"items\":[{\"metadata\":{%s},"
+			     "\"spec\":{\"nodeName\":\"n\",\"containers\":[%s]},"
+			     "\"status\":{%s}}]}",
 			     meta, container, status) > 0);
 	return json;
 }
 
-#define UID "\"uid\":\"0d7c8a55-6f2b-4f0e-9b1d-3a8e5c7d9f10\""
+#define UID  "\"uid\":\"0d7c8a55-6f2b-4f0e-9b1d-3a8e5c7d9f10\""
 #define META UID ",\"namespace\":\"ns\",\"name\":\"p\""
-#define CTR "{\"name\":\"c\"}"
+#define CTR  "{\"name\":\"c\"}"
 
 struct pod_case {
 	const char *what, *meta, *container, *status;
@@ -233,20 +243,23 @@ struct pod_case {
 static const struct pod_case pod_cases[] = {
 	{ "plain", META, CTR, "", true },
 	{ "no uid", "\"namespace\":\"ns\",\"name\":\"p\"", CTR, "", false },
-	{ "uid too long", "\"uid\":\"0d7c8a55-6f2b-4f0e-9b1d-3a8e5c7d9f10x\",\"namespace\":\"ns\","
-			  "\"name\":\"p\"", CTR, "", false },
+	{ "uid too long",
+	  "\"uid\":\"0d7c8a55-6f2b-4f0e-9b1d-3a8e5c7d9f10x\",\"namespace\":\"ns\","
+	  "\"name\":\"p\"",
+	  CTR, "", false },
 	{ "name a number", UID ",\"namespace\":\"ns\",\"name\":5", CTR, "", false },
 	{ "name twice", META ",\"name\":\"q\"", CTR, "", false },
 	{ "name null: absent", UID ",\"namespace\":\"ns\",\"name\":null", CTR, "", false },
 	{ "name with a NUL", UID ",\"namespace\":\"ns\",\"name\":\"a\\u0000b\"", CTR, "", false },
-	{ "namespace too long", UID ",\"name\":\"p\",\"namespace\":"
-				"\"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
-				"nnnnnnnnnnnnn\"",
+	{ "namespace too long",
+	  UID ",\"name\":\"p\",\"namespace\":"
+	      "\"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+	      "nnnnnnnnnnnnn\"",
 	  CTR, "", false },
 	{ "container without a name", META, "{\"image\":\"x\"}", "", false },
 	{ "container not an object", META, "\"c\"", "", false },
-	{ "requests not an object", META,
-	  "{\"name\":\"c\",\"resources\":{\"requests\":[\"cpu\"]}}", "", false },
+	{ "requests not an object", META, "{\"name\":\"c\",\"resources\":{\"requests\":[\"cpu\"]}}",
+	  "", false },
 	{ "cpu a number", META, "{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":1}}}", "",
 	  false },
 	{ "cpu twice", META,
@@ -293,9 +306,9 @@ static void test_items_not_objects(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(kubelet__parse_pods(body, strlen(body), &pods, &n, &skipped, err,
-					     sizeof(err)), 0);
-	assert_int_equal(n, 1);	/* a status that is no object is passed over */
+	assert_int_equal(
+		kubelet__parse_pods(body, strlen(body), &pods, &n, &skipped, err, sizeof(err)), 0);
+	assert_int_equal(n, 1); /* a status that is no object is passed over */
 	assert_int_equal(skipped, 6);
 	kubelet__free_pods(pods, n);
 }
@@ -310,12 +323,12 @@ static int64_t request_of(const char *quantities, int which)
 	snprintf(ctr, sizeof(ctr), "{\"name\":\"c\",\"resources\":{\"requests\":{%s}}}",
 		 quantities);
 	json = one_pod(META, ctr, "");
-	assert_int_equal(kubelet__parse_pods(json, strlen(json), &pods, &n, &skipped, err,
-					     sizeof(err)), 0);
+	assert_int_equal(
+		kubelet__parse_pods(json, strlen(json), &pods, &n, &skipped, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
-	v = which == 0 ? pods[0].containers[0].requests.cpu_milli :
-	    which == 1 ? pods[0].containers[0].requests.memory_bytes :
-			 pods[0].containers[0].requests.gpus;
+	v = which == 0	 ? pods[0].containers[0].requests.cpu_milli
+	    : which == 1 ? pods[0].containers[0].requests.memory_bytes
+			 : pods[0].containers[0].requests.gpus;
 	kubelet__free_pods(pods, n);
 	free(json);
 	return v;
@@ -329,7 +342,7 @@ static void test_clamps(void **state)
 	assert_int_equal(request_of("\"cpu\":\"-2\"", 0), 0);
 	assert_int_equal(request_of("\"cpu\":\"9e99\"", 0), PM_KUBELET_QTY_MAX);
 	assert_int_equal(request_of("\"memory\":\"8Ei\"", 1), PM_KUBELET_QTY_MAX);
-	assert_int_equal(request_of("\"memory\":\"8Pi\"", 1), PM_KUBELET_QTY_MAX);	/* 2^53 */
+	assert_int_equal(request_of("\"memory\":\"8Pi\"", 1), PM_KUBELET_QTY_MAX); /* 2^53 */
 	assert_int_equal(request_of("\"memory\":\"7Pi\"", 1), 7LL << 50);
 	assert_int_equal(request_of("\"nvidia.com/gpu\":\"2\",\"amd.com/gpu\":\"3\"", 2), 5);
 	assert_int_equal(request_of("\"nvidia.com/gpu\":\"9e18\",\"amd.com/gpu\":\"9e18\"", 2),
@@ -346,8 +359,8 @@ static void owner_of(const char *meta, const char *kind, const char *name)
 	size_t n, skipped;
 	char err[256], *json = one_pod(meta, CTR, "");
 
-	assert_int_equal(kubelet__parse_pods(json, strlen(json), &pods, &n, &skipped, err,
-					     sizeof(err)), 0);
+	assert_int_equal(
+		kubelet__parse_pods(json, strlen(json), &pods, &n, &skipped, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(pods[0].owner_kind, kind);
 	assert_string_equal(pods[0].owner_name, name);
@@ -360,20 +373,21 @@ static void test_owners(void **state)
 	(void)state;
 	/* the hash label after the references still names the Deployment */
 	owner_of(META ",\"ownerReferences\":[{\"controller\":true,\"kind\":\"ReplicaSet\","
-		 "\"name\":\"web-abc\"}],\"labels\":{\"pod-template-hash\":\"abc\"}",
+		      "\"name\":\"web-abc\"}],\"labels\":{\"pod-template-hash\":\"abc\"}",
 		 "Deployment", "web");
 	owner_of(META ",\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"web-abc\"}]", "",
 		 "");
 	owner_of(META ",\"ownerReferences\":["
-		 "{\"kind\":\"Job\",\"name\":\"j\",\"controller\":false},"
-		 "{\"name\":\"s\",\"kind\":\"StatefulSet\",\"controller\":true},"
-		 "{\"kind\":\"Job\",\"name\":\"k\",\"controller\":true}]",
+		      "{\"kind\":\"Job\",\"name\":\"j\",\"controller\":false},"
+		      "{\"name\":\"s\",\"kind\":\"StatefulSet\",\"controller\":true},"
+		      "{\"kind\":\"Job\",\"name\":\"k\",\"controller\":true}]",
 		 "StatefulSet", "s");
 	owner_of(META ",\"ownerReferences\":[{\"controller\":true,\"kind\":7,\"name\":\"x\"},"
-		 "{\"kind\":\"Job\",\"name\":\"k\",\"controller\":true}]",
+		      "{\"kind\":\"Job\",\"name\":\"k\",\"controller\":true}]",
 		 "", "");
 	owner_of(META ",\"ownerReferences\":[{\"controller\":true,\"kind\":\"ReplicaSet\","
-		 "\"name\":\"web-abc\"}]", "ReplicaSet", "web-abc");
+		      "\"name\":\"web-abc\"}]",
+		 "ReplicaSet", "web-abc");
 }
 
 /* @n bytes of "a", as a JSON string. */
@@ -398,8 +412,9 @@ static void test_big_values(void **state)
 
 	(void)state;
 	val = big_string(4u << 20);
-	assert_true(asprintf(&json, "{\"items\":[{\"metadata\":{" META ",\"annotations\":"
-				    "{\"a\":%s,\"b\":%s}},\"spec\":{\"containers\":[" CTR "]}}]}",
+	assert_true(asprintf(&json,
+			     "{\"items\":[{\"metadata\":{" META ",\"annotations\":"
+			     "{\"a\":%s,\"b\":%s}},\"spec\":{\"containers\":[" CTR "]}}]}",
 			     val, val) > 0);
 	len = strlen(json);
 	assert_int_equal(parse_in_pieces(json, len, 16384, 16384, &pods, &n, &skipped), 0);
@@ -428,7 +443,8 @@ static void test_too_deep(void **state)
 	for (i = 0; i < 70; i++)
 		strcat(json, "[");
 	assert_int_equal(kubelet__parse_pods(json, strlen(json), &pods, &n, &skipped, err,
-					     sizeof(err)), -EINVAL);
+					     sizeof(err)),
+			 -EINVAL);
 	assert_non_null(strstr(err, "nested deeper"));
 }
 
@@ -444,8 +460,8 @@ static void test_container_cap(void **state)
 	for (i = 0; i <= PM_KUBELET_MAX_CONTAINERS; i++)
 		at += sprintf(ctrs + at, "%s{\"name\":\"c%zu\"}", i ? "," : "", i);
 	json = one_pod(META, ctrs, "");
-	assert_int_equal(kubelet__parse_pods(json, strlen(json), &pods, &n, &skipped, err,
-					     sizeof(err)), 0);
+	assert_int_equal(
+		kubelet__parse_pods(json, strlen(json), &pods, &n, &skipped, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(skipped, 1);
 	kubelet__free_pods(pods, n);
@@ -453,8 +469,8 @@ static void test_container_cap(void **state)
 	/* one fewer fits */
 	strrchr(ctrs, ',')[0] = '\0';
 	json = one_pod(META, ctrs, "");
-	assert_int_equal(kubelet__parse_pods(json, strlen(json), &pods, &n, &skipped, err,
-					     sizeof(err)), 0);
+	assert_int_equal(
+		kubelet__parse_pods(json, strlen(json), &pods, &n, &skipped, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(pods[0].n_containers, PM_KUBELET_MAX_CONTAINERS);
 	kubelet__free_pods(pods, n);
@@ -479,8 +495,8 @@ static void test_pod_cap(void **state)
 		at += sprintf(json + at, pod, i);
 	}
 	strcpy(json + at, "]}");
-	assert_int_equal(kubelet__parse_pods(json, strlen(json), &pods, &n, &skipped, err,
-					     sizeof(err)), 0);
+	assert_int_equal(
+		kubelet__parse_pods(json, strlen(json), &pods, &n, &skipped, err, sizeof(err)), 0);
 	assert_int_equal(n, PM_KUBELET_MAX_PODS);
 	assert_int_equal(skipped, extra);
 	assert_string_equal(pods[n - 1].uid, "u4095");
@@ -512,8 +528,8 @@ static void test_labels(void **state)
 	assert_int_equal(kubelet__parse_pods(json, len, &pods, &n, &skipped, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(kubelet__label(&pods[0], "team"), "payments");
-	assert_null(kubelet__label(&pods[0], "num"));	/* not a string */
-	assert_null(kubelet__label(&pods[0], "long"));	/* longer than a label value can be */
+	assert_null(kubelet__label(&pods[0], "num"));  /* not a string */
+	assert_null(kubelet__label(&pods[0], "long")); /* longer than a label value can be */
 	assert_int_equal(pods[0].n_labels, PM_META_LABELS_MAX);
 	kubelet__free_pods(pods, n);
 	free(json);
@@ -524,13 +540,14 @@ static void test_labels_wanted(void **state)
 {
 	static const char *const keys[] = { "team", "tier" };
 	const char *json = "{\"items\":["
-		"{\"metadata\":{" UID ",\"namespace\":\"ns\",\"name\":\"a\",\"labels\":"
-		"{\"app\":\"x\",\"team\":\"pay\",\"pod-template-hash\":\"abc\"},"
-		"\"ownerReferences\":[{\"controller\":true,\"kind\":\"ReplicaSet\","
-		"\"name\":\"w-abc\"}]},"
-		"\"spec\":{\"containers\":[" CTR "]}},"
-		"{\"metadata\":{" UID ",\"namespace\":\"ns\",\"name\":\"b\",\"labels\":"
-		"{\"team\":\"pay\",\"team\":\"ops\"}},\"spec\":{\"containers\":[" CTR "]}}]}";
+			   "{\"metadata\":{" UID ",\"namespace\":\"ns\",\"name\":\"a\",\"labels\":"
+			   "{\"app\":\"x\",\"team\":\"pay\",\"pod-template-hash\":\"abc\"},"
+			   "\"ownerReferences\":[{\"controller\":true,\"kind\":\"ReplicaSet\","
+			   "\"name\":\"w-abc\"}]},"
+			   "\"spec\":{\"containers\":[" CTR "]}},"
+			   "{\"metadata\":{" UID ",\"namespace\":\"ns\",\"name\":\"b\",\"labels\":"
+			   "{\"team\":\"pay\",\"team\":\"ops\"}},\"spec\":{\"containers\":[" CTR
+			   "]}}]}";
 	struct pm_kubelet_parser *p;
 	struct pm_pod_meta *pods;
 	size_t n, skipped;
@@ -556,20 +573,13 @@ static void test_labels_wanted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fixture),
-		cmocka_unit_test(test_labels),
-		cmocka_unit_test(test_labels_wanted),
-		cmocka_unit_test(test_not_a_podlist),
-		cmocka_unit_test(test_empty_list),
-		cmocka_unit_test(test_streamed_in_pieces),
-		cmocka_unit_test(test_malformed_pods),
-		cmocka_unit_test(test_items_not_objects),
-		cmocka_unit_test(test_clamps),
-		cmocka_unit_test(test_owners),
-		cmocka_unit_test(test_big_values),
-		cmocka_unit_test(test_too_deep),
-		cmocka_unit_test(test_container_cap),
-		cmocka_unit_test(test_pod_cap),
+		cmocka_unit_test(test_fixture),	       cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_labels_wanted),  cmocka_unit_test(test_not_a_podlist),
+		cmocka_unit_test(test_empty_list),     cmocka_unit_test(test_streamed_in_pieces),
+		cmocka_unit_test(test_malformed_pods), cmocka_unit_test(test_items_not_objects),
+		cmocka_unit_test(test_clamps),	       cmocka_unit_test(test_owners),
+		cmocka_unit_test(test_big_values),     cmocka_unit_test(test_too_deep),
+		cmocka_unit_test(test_container_cap),  cmocka_unit_test(test_pod_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -277,8 +277,8 @@ static void test_sketch_window_moves(void **state)
 		}
 	}
 	printf("window moving over 1e-6..1e12 with %d halvings: %d quantiles within alpha %.2f, "
-	       "%d below the collapse point (upper bounds)\n", decays, exact_q,
-	       PM_SKETCH_ALPHA_POD, collapsed_q);
+	       "%d below the collapse point (upper bounds)\n",
+	       decays, exact_q, PM_SKETCH_ALPHA_POD, collapsed_q);
 }
 
 /* A: uniform(0.5, 50), B: lognormal around 20; merge(A, B) against the union. */
@@ -316,7 +316,8 @@ static void test_sketch_merge(void **state)
 		assert_true(qm == qu);
 	}
 	printf("merge of two 50k sketches: every quantile equal to the union's sketch; "
-	       "max rel.err vs exact %.5f (bound %.2f)\n", worst, PM_SKETCH_ALPHA);
+	       "max rel.err vs exact %.5f (bound %.2f)\n",
+	       worst, PM_SKETCH_ALPHA);
 
 	/* merging into an empty sketch copies; different alphas do not merge */
 	assert_int_equal(sketch__init(&b, PM_SKETCH_ALPHA), 0);
@@ -422,7 +423,6 @@ static void test_sketch_edges(void **state)
 	assert_true(fabs(q - 50) <= 50 * PM_SKETCH_ALPHA);
 }
 
-
 /* ---- tail calibration ---- */
 
 static double rng_t3(struct rng *r)
@@ -471,7 +471,8 @@ static void test_tail_calibration(void **state)
 		double true_e = z / M_LN10, true_g = -log10(erfc(z / M_SQRT2));
 
 		printf("z %.0f: exponential %.3f (exact %.3f), Gaussian %.3f (exact %.3f), "
-		       "Student t3 %.3f\n", z, se, true_e, sg, true_g, st3);
+		       "Student t3 %.3f\n",
+		       z, se, true_e, sg, true_g, st3);
 		/* within what ~60 excesses in memory allow; the Gaussian's light tail on the safe side */
 		assert_true(fabs(se - true_e) <= 0.1 * true_e + 0.1);
 		assert_true(sg <= true_g + 0.3);
@@ -520,7 +521,7 @@ static void test_profile(void **state)
 	for (t = 0; t < 86400; t += 137)
 		err = fmax(err, fabs(profile__value(&p, t) - 20 * sin(2 * M_PI * t / 86400)));
 	printf("daily sine of amplitude 20 on 1000, 96 slots: largest error %.4f\n", err);
-	assert_true(err < 0.4);	/* 2% */
+	assert_true(err < 0.4); /* 2% */
 	assert_true(fabs(profile__age(&p, 3 * 86400) - 3) < 0.01);
 	assert_int_equal(profile__init(&p, 0, 96), -EINVAL);
 	assert_int_equal(profile__init(&p, NAN, 96), -EINVAL);
@@ -532,17 +533,17 @@ static void test_profile(void **state)
 
 /* ---- the anomaly detector ---- */
 
-#define ROWS	4032		/* two weeks of 5-minute samples */
-#define ONSET	3000
-#define STEP	300.0
-#define SEEDS	4
+#define ROWS  4032 /* two weeks of 5-minute samples */
+#define ONSET 3000
+#define STEP  300.0
+#define SEEDS 4
 
 enum shape { LEVEL, SPIKE, VARIANCE, PERIOD, DRIFT, SINE, SHAPES };
 
 static const struct {
 	const char *name;
-	int max_delay;		/* rows from the onset to its first high score */
-	bool alarms;		/* alarms at the default level in every seed */
+	int max_delay; /* rows from the onset to its first high score */
+	bool alarms;   /* alarms at the default level in every seed */
 } shapes[SHAPES] = {
 	[LEVEL] = { "level +6 sigma", 2, true },
 	[SPIKE] = { "spike +10 sigma", 0, true },
@@ -684,8 +685,13 @@ static double rng_poisson3(struct rng *r)
 enum noise { GAUSS, GAUSS_BIG, LAPLACE, T3, UNIFORM, AR1, COUNTS, NOISES };
 
 static const char *const noise_names[NOISES] = {
-	"Gaussian", "Gaussian x1e6 + 1e9", "Laplace", "Student t3", "uniform",
-	"AR(1) 0.9 (wanders)", "Poisson 3 (counts)",
+	"Gaussian",
+	"Gaussian x1e6 + 1e9",
+	"Laplace",
+	"Student t3",
+	"uniform",
+	"AR(1) 0.9 (wanders)",
+	"Poisson 3 (counts)",
 };
 
 static double noise_x(enum noise k, struct rng *r, double *ar)
@@ -730,7 +736,7 @@ static void test_anomaly_calibration(void **state)
 
 	(void)state;
 	anomaly__defaults(&cfg);
-	cfg.hold_s = 0;	/* every row counts */
+	cfg.hold_s = 0; /* every row counts */
 	for (k = 0; k < NOISES; k++) {
 		struct rng r;
 		double ar = 0, mean = 0, var = 0;
@@ -842,7 +848,7 @@ static void test_anomaly_edges(void **state)
 	anomaly__defaults(&cfg);
 	assert_int_equal(anomaly__init(&a, &cfg), 0);
 	assert_int_equal(anomaly__update(&a, 100, 42, &res), 0);
-	assert_int_equal(anomaly__update(&a, 100, 42, &res), 0);	/* the same time again */
+	assert_int_equal(anomaly__update(&a, 100, 42, &res), 0); /* the same time again */
 	assert_int_equal(anomaly__update(&a, 99, 1, &res), -EINVAL);
 	assert_int_equal(anomaly__update(&a, 101, NAN, &res), -EINVAL);
 	assert_int_equal(anomaly__update(&a, 101, INFINITY, &res), -EINVAL);
@@ -894,7 +900,8 @@ static void test_anomaly_intervals(void **state)
 		alarms += res.alarm;
 	}
 	printf("intervals of 300, 600 and 900 s, a 5-day gap: typical interval %.0f s, %d "
-	       "alarms\n", a.step, alarms);
+	       "alarms\n",
+	       a.step, alarms);
 	assert_true(a.step >= 300 / 1.06 && a.step <= 300 * 1.06);
 	assert_int_equal(alarms, 0);
 }
@@ -918,21 +925,22 @@ static void test_pod_model(void **state)
 		double cost = (i < 2000 ? 0.10 : 0.30) + 0.001 * rng_gauss(&r);
 
 		assert_int_equal(pod_model__update(&m, i * 10.0, 0.25 + 0.01 * rng_u01(&r),
-						   fmax(cost, 0), &cr, &ur), 0);
+						   fmax(cost, 0), &cr, &ur),
+				 0);
 		if (cr.alarm && first < 0)
 			first = i;
 		cost_alarms += cr.alarm;
 		cpu_alarms += ur.alarm;
 	}
 	printf("cost rate 0.10 -> 0.30 at tick 2000: first alarm at tick %d (%s, %+d), %d cost "
-	       "alarm(s), %d CPU alarm(s)\n", first, anomaly__kind_name(cr.kind), cr.dir,
-	       cost_alarms, cpu_alarms);
+	       "alarm(s), %d CPU alarm(s)\n",
+	       first, anomaly__kind_name(cr.kind), cr.dir, cost_alarms, cpu_alarms);
 	assert_true(first >= 2000 && first <= 2002);
 	assert_int_equal(cost_alarms, 1);
 	assert_int_equal(cpu_alarms, 0);
 	assert_int_equal(pod_model__update(&m, 1e9, NAN, 1, &cr, &ur), -EINVAL);
 	assert_int_equal(pod_model__update(&m, 1e9, 1, -1, &cr, &ur), -EINVAL);
-	assert_int_equal(pod_model__update(&m, 10, 1, 1, &cr, &ur), -EINVAL);	/* back in time */
+	assert_int_equal(pod_model__update(&m, 10, 1, 1, &cr, &ur), -EINVAL); /* back in time */
 	assert_true(m.cpu.n == 3000 && m.cost.n == 3000);
 }
 

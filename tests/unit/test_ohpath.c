@@ -23,7 +23,7 @@ struct ohcase {
 	const char *path;
 	enum pm_oh_kind kind;
 	const char *name;
-	const char *group_path;	/* the group's own cgroup, as a prefix of path */
+	const char *group_path; /* the group's own cgroup, as a prefix of path */
 	bool own_memory;
 };
 
@@ -50,8 +50,8 @@ static const struct ohcase cases[] = {
 	  "/system.slice/docker-notanid.scope", true },
 	{ "/machine.slice/libpod-" ID64 ".scope/container", PM_OH_CONTAINER, "podman " ID12,
 	  "/machine.slice/libpod-" ID64 ".scope", true },
-	{ "/machine.slice/libpod-conmon-" ID64 ".scope", PM_OH_UNIT,
-	  "libpod-conmon-" ID64 ".scope", "/machine.slice/libpod-conmon-" ID64 ".scope", true },
+	{ "/machine.slice/libpod-conmon-" ID64 ".scope", PM_OH_UNIT, "libpod-conmon-" ID64 ".scope",
+	  "/machine.slice/libpod-conmon-" ID64 ".scope", true },
 	{ "/system.slice/nerdctl-" ID64 ".scope", PM_OH_CONTAINER, "nerdctl " ID12,
 	  "/system.slice/nerdctl-" ID64 ".scope", true },
 	{ "/system.slice/cri-containerd-" ID64 ".scope", PM_OH_CONTAINER, "containerd " ID12,

@@ -44,7 +44,7 @@ static int setup(void **state)
 	if (symlink("/etc/passwd", p))
 		return -1;
 	snprintf(p, sizeof(p), "%s/dlink", dir);
-	if (symlink("/etc", p))	/* a directory link out of the "root" */
+	if (symlink("/etc", p)) /* a directory link out of the "root" */
 		return -1;
 	snprintf(p, sizeof(p), "%s/sub", dir);
 	return mkdir(p, 0700);
@@ -215,9 +215,9 @@ static int overlay_child(void)
 	    open_as_mapped("m1/other.so", &other))
 		return 1;
 	if (!a.overlay || !b.overlay || a.id.dev || !podfile__same(&a.id, &b.id))
-		return 2;	/* one file of the layer, whichever mount */
+		return 2; /* one file of the layer, whichever mount */
 	if (podfile__same(&a.id, &other.id))
-		return 3;	/* another file of the same size */
+		return 3; /* another file of the same size */
 	/* before Linux 6.8 maps named the file underneath: its device, the inode above */
 	snprintf(file, sizeof(file), "%s/layer/lib.so", dir);
 	if (stat(file, &st))
@@ -275,10 +275,8 @@ static void test_reasons(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_regular),
-		cmocka_unit_test(test_hostile_shapes),
-		cmocka_unit_test(test_in_root),
-		cmocka_unit_test(test_overlay_mounts),
+		cmocka_unit_test(test_regular), cmocka_unit_test(test_hostile_shapes),
+		cmocka_unit_test(test_in_root), cmocka_unit_test(test_overlay_mounts),
 		cmocka_unit_test(test_reasons),
 	};
 

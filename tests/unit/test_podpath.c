@@ -55,10 +55,18 @@ struct pp_case {
 	enum pm_runtime rt;
 };
 
-#define OK(n, p, u, c, q, r)                                                                 \
-	{ .name = n, .path = p, .ret = 0, .uid = u, .cid = c, .qos = q, .rt = r }
-#define NOPOD(n, p) { .name = n, .path = p, .ret = -ENOENT }
-#define BAD(n, p)   { .name = n, .path = p, .ret = -EINVAL }
+#define OK(n, p, u, c, q, r)                                                                       \
+	{                                                                                          \
+		.name = n, .path = p, .ret = 0, .uid = u, .cid = c, .qos = q, .rt = r              \
+	}
+#define NOPOD(n, p)                                                                                \
+	{                                                                                          \
+		.name = n, .path = p, .ret = -ENOENT                                               \
+	}
+#define BAD(n, p)                                                                                  \
+	{                                                                                          \
+		.name = n, .path = p, .ret = -EINVAL                                               \
+	}
 
 #define BU PM_QOS_BURSTABLE
 #define BE PM_QOS_BESTEFFORT
@@ -68,41 +76,42 @@ struct pp_case {
 #define UID_STATIC "5c7d9a3f0e1b2c4d6e8f0a1b3c5d7e9f"
 
 static const struct pp_case systemd_cases[] = {
-	OK("sd static pod", SD_BU(UID_STATIC) "/cri-containerd-" CID_1 ".scope",
-	   UID_STATIC, CID_1, BU, PM_RT_CONTAINERD),
-	OK("fs static pod", "/kubepods/burstable/pod" UID_STATIC "/" CID_1,
-	   UID_STATIC, CID_1, BU, PM_RT_CONTAINERD),
-	BAD("static pod uid of 31 hex", "/kubepods/burstable/pod5c7d9a3f0e1b2c4d6e8f0a1b3c5d7e9/" CID_1),
-	OK("sd containerd burstable", SD_BU(UID_A_) "/cri-containerd-" CID_1 ".scope",
-	   UID_A, CID_1, BU, PM_RT_CONTAINERD),
-	OK("sd containerd guaranteed", SD_GU(UID_B_) "/cri-containerd-" CID_2 ".scope",
-	   UID_B, CID_2, GU, PM_RT_CONTAINERD),
-	OK("sd containerd besteffort", SD_BE(UID_C_) "/cri-containerd-" CID_3 ".scope",
-	   UID_C, CID_3, BE, PM_RT_CONTAINERD),
-	OK("sd crio burstable", SD_BU(UID_A_) "/crio-" CID_1 ".scope",
-	   UID_A, CID_1, BU, PM_RT_CRIO),
-	OK("sd crio guaranteed", SD_GU(UID_B_) "/crio-" CID_2 ".scope",
-	   UID_B, CID_2, GU, PM_RT_CRIO),
-	OK("sd crio besteffort", SD_BE(UID_C_) "/crio-" CID_3 ".scope",
-	   UID_C, CID_3, BE, PM_RT_CRIO),
-	OK("sd crio conmon burstable", SD_BU(UID_A_) "/crio-conmon-" CID_1 ".scope",
-	   UID_A, CID_1, BU, PM_RT_CRIO_CONMON),
-	OK("sd crio conmon guaranteed", SD_GU(UID_B_) "/crio-conmon-" CID_2 ".scope",
-	   UID_B, CID_2, GU, PM_RT_CRIO_CONMON),
-	OK("sd docker besteffort", SD_BE(UID_C_) "/docker-" CID_3 ".scope",
-	   UID_C, CID_3, BE, PM_RT_DOCKER),
-	OK("sd docker guaranteed", SD_GU(UID_A_) "/docker-" CID_4 ".scope",
-	   UID_A, CID_4, GU, PM_RT_DOCKER),
+	OK("sd static pod", SD_BU(UID_STATIC) "/cri-containerd-" CID_1 ".scope", UID_STATIC, CID_1,
+	   BU, PM_RT_CONTAINERD),
+	OK("fs static pod", "/kubepods/burstable/pod" UID_STATIC "/" CID_1, UID_STATIC, CID_1, BU,
+	   PM_RT_CONTAINERD),
+	BAD("static pod uid of 31 hex",
+	    "/kubepods/burstable/pod5c7d9a3f0e1b2c4d6e8f0a1b3c5d7e9/" CID_1),
+	OK("sd containerd burstable", SD_BU(UID_A_) "/cri-containerd-" CID_1 ".scope", UID_A, CID_1,
+	   BU, PM_RT_CONTAINERD),
+	OK("sd containerd guaranteed", SD_GU(UID_B_) "/cri-containerd-" CID_2 ".scope", UID_B,
+	   CID_2, GU, PM_RT_CONTAINERD),
+	OK("sd containerd besteffort", SD_BE(UID_C_) "/cri-containerd-" CID_3 ".scope", UID_C,
+	   CID_3, BE, PM_RT_CONTAINERD),
+	OK("sd crio burstable", SD_BU(UID_A_) "/crio-" CID_1 ".scope", UID_A, CID_1, BU,
+	   PM_RT_CRIO),
+	OK("sd crio guaranteed", SD_GU(UID_B_) "/crio-" CID_2 ".scope", UID_B, CID_2, GU,
+	   PM_RT_CRIO),
+	OK("sd crio besteffort", SD_BE(UID_C_) "/crio-" CID_3 ".scope", UID_C, CID_3, BE,
+	   PM_RT_CRIO),
+	OK("sd crio conmon burstable", SD_BU(UID_A_) "/crio-conmon-" CID_1 ".scope", UID_A, CID_1,
+	   BU, PM_RT_CRIO_CONMON),
+	OK("sd crio conmon guaranteed", SD_GU(UID_B_) "/crio-conmon-" CID_2 ".scope", UID_B, CID_2,
+	   GU, PM_RT_CRIO_CONMON),
+	OK("sd docker besteffort", SD_BE(UID_C_) "/docker-" CID_3 ".scope", UID_C, CID_3, BE,
+	   PM_RT_DOCKER),
+	OK("sd docker guaranteed", SD_GU(UID_A_) "/docker-" CID_4 ".scope", UID_A, CID_4, GU,
+	   PM_RT_DOCKER),
 	OK("sd pod slice burstable", SD_BU(UID_A_), UID_A, "", BU, PM_RT_NONE),
 	OK("sd pod slice guaranteed", SD_GU(UID_B_), UID_B, "", GU, PM_RT_NONE),
 	OK("sd pod slice besteffort", SD_BE(UID_C_), UID_C, "", BE, PM_RT_NONE),
 	/* a container's own sub-cgroups (systemd or cgroup v2 delegation inside it) */
 	OK("sd sub-cgroup of containerd scope",
-	   SD_BU(UID_A_) "/cri-containerd-" CID_1 ".scope/init.scope",
-	   UID_A, CID_1, BU, PM_RT_CONTAINERD),
+	   SD_BU(UID_A_) "/cri-containerd-" CID_1 ".scope/init.scope", UID_A, CID_1, BU,
+	   PM_RT_CONTAINERD),
 	OK("sd deep sub-cgroups of crio scope",
-	   SD_GU(UID_B_) "/crio-" CID_2 ".scope/container/app.slice/worker-1.scope",
-	   UID_B, CID_2, GU, PM_RT_CRIO),
+	   SD_GU(UID_B_) "/crio-" CID_2 ".scope/container/app.slice/worker-1.scope", UID_B, CID_2,
+	   GU, PM_RT_CRIO),
 	OK("sd sub-cgroup of docker scope", SD_BE(UID_C_) "/docker-" CID_3 ".scope/system.slice",
 	   UID_C, CID_3, BE, PM_RT_DOCKER),
 	/* kind and other kubelets run with --cgroup-root=/kubelet */
@@ -135,40 +144,40 @@ static const struct pp_case systemd_cases[] = {
 	   UID_A, CID_1, BU, PM_RT_CONTAINERD),
 	OK("sd trailing slash", SD_BU(UID_A_) "/crio-" CID_1 ".scope/", UID_A, CID_1, BU,
 	   PM_RT_CRIO),
-	OK("sd pod slice relative, trailing slash",
-	   "kubepods.slice/kubepods-pod" UID_B_ ".slice/", UID_B, "", GU, PM_RT_NONE),
+	OK("sd pod slice relative, trailing slash", "kubepods.slice/kubepods-pod" UID_B_ ".slice/",
+	   UID_B, "", GU, PM_RT_NONE),
 };
 
 static const struct pp_case cgroupfs_cases[] = {
-	OK("fs containerd burstable", "/kubepods/burstable/pod" UID_A "/" CID_1,
-	   UID_A, CID_1, BU, PM_RT_CONTAINERD),
-	OK("fs containerd guaranteed", "/kubepods/pod" UID_B "/" CID_2,
-	   UID_B, CID_2, GU, PM_RT_CONTAINERD),
-	OK("fs containerd besteffort", "/kubepods/besteffort/pod" UID_C "/" CID_3,
-	   UID_C, CID_3, BE, PM_RT_CONTAINERD),
-	OK("fs crio burstable", "/kubepods/burstable/pod" UID_A "/crio-" CID_1,
-	   UID_A, CID_1, BU, PM_RT_CRIO),
-	OK("fs crio guaranteed", "/kubepods/pod" UID_B "/crio-" CID_2,
-	   UID_B, CID_2, GU, PM_RT_CRIO),
+	OK("fs containerd burstable", "/kubepods/burstable/pod" UID_A "/" CID_1, UID_A, CID_1, BU,
+	   PM_RT_CONTAINERD),
+	OK("fs containerd guaranteed", "/kubepods/pod" UID_B "/" CID_2, UID_B, CID_2, GU,
+	   PM_RT_CONTAINERD),
+	OK("fs containerd besteffort", "/kubepods/besteffort/pod" UID_C "/" CID_3, UID_C, CID_3, BE,
+	   PM_RT_CONTAINERD),
+	OK("fs crio burstable", "/kubepods/burstable/pod" UID_A "/crio-" CID_1, UID_A, CID_1, BU,
+	   PM_RT_CRIO),
+	OK("fs crio guaranteed", "/kubepods/pod" UID_B "/crio-" CID_2, UID_B, CID_2, GU,
+	   PM_RT_CRIO),
 	/* CRI-O's cgroupfs manager names conmon's cgroup crio-conmon-<id> */
-	OK("fs crio conmon", "/kubepods/burstable/pod" UID_A "/crio-conmon-" CID_1,
-	   UID_A, CID_1, BU, PM_RT_CRIO_CONMON),
+	OK("fs crio conmon", "/kubepods/burstable/pod" UID_A "/crio-conmon-" CID_1, UID_A, CID_1,
+	   BU, PM_RT_CRIO_CONMON),
 	/* docker (dockershim / cri-dockerd) under cgroupfs is a bare id too: the
 	 * header files every bare id under containerd */
-	OK("fs docker bare id", "/kubepods/besteffort/pod" UID_C "/" CID_4,
-	   UID_C, CID_4, BE, PM_RT_CONTAINERD),
+	OK("fs docker bare id", "/kubepods/besteffort/pod" UID_C "/" CID_4, UID_C, CID_4, BE,
+	   PM_RT_CONTAINERD),
 	OK("fs pod burstable", "/kubepods/burstable/pod" UID_A, UID_A, "", BU, PM_RT_NONE),
 	OK("fs pod guaranteed", "/kubepods/pod" UID_B, UID_B, "", GU, PM_RT_NONE),
 	OK("fs pod besteffort", "/kubepods/besteffort/pod" UID_C, UID_C, "", BE, PM_RT_NONE),
-	OK("fs sub-cgroup of container", "/kubepods/burstable/pod" UID_A "/" CID_1 "/sub",
-	   UID_A, CID_1, BU, PM_RT_CONTAINERD),
-	OK("fs deep sub-cgroups of crio", "/kubepods/pod" UID_B "/crio-" CID_2 "/a/b/c",
-	   UID_B, CID_2, GU, PM_RT_CRIO),
+	OK("fs sub-cgroup of container", "/kubepods/burstable/pod" UID_A "/" CID_1 "/sub", UID_A,
+	   CID_1, BU, PM_RT_CONTAINERD),
+	OK("fs deep sub-cgroups of crio", "/kubepods/pod" UID_B "/crio-" CID_2 "/a/b/c", UID_B,
+	   CID_2, GU, PM_RT_CRIO),
 	/* kind on cgroup v1 without cgroupns: the node container's cgroup first */
 	OK("fs kind v1 node prefix", "/docker/" CID_4 "/kubepods/besteffort/pod" UID_C "/" CID_3,
 	   UID_C, CID_3, BE, PM_RT_CONTAINERD),
-	OK("fs relative", "kubepods/burstable/pod" UID_A "/" CID_1,
-	   UID_A, CID_1, BU, PM_RT_CONTAINERD),
+	OK("fs relative", "kubepods/burstable/pod" UID_A "/" CID_1, UID_A, CID_1, BU,
+	   PM_RT_CONTAINERD),
 	OK("fs trailing slash", "/kubepods/pod" UID_B "/", UID_B, "", GU, PM_RT_NONE),
 };
 
@@ -214,24 +223,28 @@ static const struct pp_case malformed_cases[] = {
 			    "kubepods-burstable-pod.slice"),
 	BAD("sd uid too long", SD_BU(UID_A_ "0") "/cri-containerd-" CID_1 ".scope"),
 	BAD("sd uid non-hex", SD_BE("zzzzzzzz_3b4d_4e8f_9a0b_1c2d3e4f5a6b")),
-	BAD("sd uid mixed separators", SD_BU("2f5a7c1e_3b4d-4e8f_9a0b_1c2d3e4f5a6b")
-				       "/cri-containerd-" CID_1 ".scope"),
+	BAD("sd uid mixed separators",
+	    SD_BU("2f5a7c1e_3b4d-4e8f_9a0b_1c2d3e4f5a6b") "/cri-containerd-" CID_1 ".scope"),
 	BAD("sd uid underscores misplaced", SD_GU("2f5a7c1e3_b4d_4e8f_9a0b_1c2d3e4f5a6b")),
 	/* container id */
-	BAD("sd containerd id non-hex", SD_BU(UID_A_) "/cri-containerd-"
-		"495bedb5e9bccf9d7e53e088bfff2ee8619d180c14e8c761e128050d18759e0g.scope"),
+	BAD("sd containerd id non-hex",
+	    SD_BU(UID_A_) "/cri-containerd-"
+			  "495bedb5e9bccf9d7e53e088bfff2ee8619d180c14e8c761e128050d18759e0g.scope"),
 	BAD("sd containerd id 65 hex", SD_BU(UID_A_) "/cri-containerd-" CID_1 "0.scope"),
 	BAD("sd containerd id empty", SD_BU(UID_A_) "/cri-containerd-.scope"),
-	BAD("sd crio id non-hex", SD_GU(UID_B_) "/crio-"
-		"70270237b02e0b9aeba1dacf96853a072704ecca63fad6232fce2c73473a25dx.scope"),
+	BAD("sd crio id non-hex",
+	    SD_GU(UID_B_) "/crio-"
+			  "70270237b02e0b9aeba1dacf96853a072704ecca63fad6232fce2c73473a25dx.scope"),
 	BAD("sd crio id 65 hex", SD_GU(UID_B_) "/crio-" CID_2 "f.scope"),
 	BAD("sd crio id empty", SD_GU(UID_B_) "/crio-.scope"),
 	BAD("sd crio conmon id 65 hex", SD_GU(UID_B_) "/crio-conmon-" CID_2 "f.scope"),
-	BAD("sd docker id non-hex", SD_BE(UID_C_) "/docker-"
-		"2f301ee5a676574afe9afbbb4334bd2eeb585fb593fb4e2d3b986abc1ac58fbq.scope"),
+	BAD("sd docker id non-hex",
+	    SD_BE(UID_C_) "/docker-"
+			  "2f301ee5a676574afe9afbbb4334bd2eeb585fb593fb4e2d3b986abc1ac58fbq.scope"),
 	BAD("sd docker id 65 hex", SD_BE(UID_C_) "/docker-" CID_3 "1.scope"),
-	BAD("fs bare id non-hex", "/kubepods/burstable/pod" UID_A
-		"/495bedb5e9bccf9d7e53e088bfff2ee8619d180c14e8c761e128050d18759e0z"),
+	BAD("fs bare id non-hex",
+	    "/kubepods/burstable/pod" UID_A
+	    "/495bedb5e9bccf9d7e53e088bfff2ee8619d180c14e8c761e128050d18759e0z"),
 	BAD("fs bare id 65 hex", "/kubepods/burstable/pod" UID_A "/" CID_1 "5"),
 	BAD("fs crio id 65 hex", "/kubepods/pod" UID_B "/crio-" CID_2 "a"),
 	BAD("fs crio id empty", "/kubepods/pod" UID_B "/crio-"),
@@ -473,9 +486,9 @@ static void test_reuse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_systemd),	  cmocka_unit_test(test_cgroupfs),
-		cmocka_unit_test(test_not_pods),  cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_lengths),	  cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_systemd),	 cmocka_unit_test(test_cgroupfs),
+		cmocka_unit_test(test_not_pods), cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_lengths),	 cmocka_unit_test(test_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,13 +29,13 @@ struct esc_case {
 };
 
 static const struct esc_case esc_cases[] = {
-	{"plain", "kube-system", "kube-system"},
-	{"empty", "", ""},
-	{"backslash", "a\\b", "a\\\\b"},
-	{"quote", "a\"b", "a\\\"b"},
-	{"newline", "a\nb", "a\\nb"},
-	{"mixed", "\"\\\n\\\"x\n", "\\\"\\\\\\n\\\\\\\"x\\n"},
-	{"other bytes verbatim", "t\tr\r{}=,\xc3\xa9", "t\tr\r{}=,\xc3\xa9"},
+	{ "plain", "kube-system", "kube-system" },
+	{ "empty", "", "" },
+	{ "backslash", "a\\b", "a\\\\b" },
+	{ "quote", "a\"b", "a\\\"b" },
+	{ "newline", "a\nb", "a\\nb" },
+	{ "mixed", "\"\\\n\\\"x\n", "\\\"\\\\\\n\\\\\\\"x\\n" },
+	{ "other bytes verbatim", "t\tr\r{}=,\xc3\xa9", "t\tr\r{}=,\xc3\xa9" },
 };
 
 static void test_escape_table(void **state)
@@ -293,16 +293,19 @@ static void test_prom_cost(void **state)
 	s->egress_price_gib[PM_NET_INTERNET] = 0.12;
 	s->capacity[PM_RES_MEMORY] = 1073741824;
 	text = write_checked(s);
-	snprintf(want, sizeof(want), "podmeter_pod_cost_dollars_total{%s,resource=\"cpu\"} 0.5", pod);
-	assert_line(text, want);
-	snprintf(want, sizeof(want), "podmeter_pod_cost_dollars_total{%s,resource=\"gpu\"} 2.25", pod);
-	assert_line(text, want);
-	snprintf(want, sizeof(want), "podmeter_pod_waste_dollars_total{%s,resource=\"memory\"} 0.125",
+	snprintf(want, sizeof(want), "podmeter_pod_cost_dollars_total{%s,resource=\"cpu\"} 0.5",
 		 pod);
 	assert_line(text, want);
+	snprintf(want, sizeof(want), "podmeter_pod_cost_dollars_total{%s,resource=\"gpu\"} 2.25",
+		 pod);
+	assert_line(text, want);
+	snprintf(want, sizeof(want),
+		 "podmeter_pod_waste_dollars_total{%s,resource=\"memory\"} 0.125", pod);
+	assert_line(text, want);
 	assert_null(strstr(text, "resource=\"network\"} "));
-	assert_null(strstr(text, "podmeter_pod_waste_dollars_total{namespace=\"\",pod=\"\",uid=\"\","
-				 "resource=\"gpu\"}"));
+	assert_null(strstr(text,
+			   "podmeter_pod_waste_dollars_total{namespace=\"\",pod=\"\",uid=\"\","
+			   "resource=\"gpu\"}"));
 	assert_line(text, "podmeter_node_idle_cost_dollars_total{resource=\"cpu\"} 3.5");
 	assert_line(text, "podmeter_node_overhead_cost_dollars_total{resource=\"memory\"} 0.75");
 	assert_line(text, "podmeter_price_dollars{resource=\"cpu\",unit=\"core_hour\"} 0.031611");
@@ -457,17 +460,18 @@ static void test_json_empty(void **state)
 	text = json__pods(s);
 	assert_non_null(text);
 	assert_string_equal(
-		text, "{\"time\":0.0,\"read_time\":0.0,\"node\":{\"cpu_seconds_pods\":0.0,\"cpu_seconds_overhead\":0.0,"
-		      "\"memory_overhead_bytes\":null,"
-		      "\"idle_cost_dollars\":{\"cpu\":0.0,\"memory\":0.0,\"gpu\":0.0},"
-		      "\"overhead_cost_dollars\":{\"cpu\":0.0,\"memory\":0.0},"
-		      "\"capacity\":{\"cpu_cores\":0.0,\"memory_bytes\":0.0,\"gpus\":0.0},"
-		      "\"prices\":{\"cpu_core_hour\":0.0,\"memory_gib_hour\":0.0,\"gpu_hour\":0.0,"
-		      "\"egress_gib\":{\"local\":0.0,\"in_zone\":0.0,\"cross_zone\":0.0,"
-		      "\"cross_region\":0.0,\"internet\":0.0}}},\"pods\":[],"
-		      "\"overhead\":[{\"group\":\"other\",\"kind\":\"other\",\"cpu_seconds\":0.0,"
-		      "\"memory_bytes\":null,\"network\":null,"
-		      "\"cost_dollars\":{\"cpu\":0.0,\"memory\":0.0}}]}");
+		text,
+		"{\"time\":0.0,\"read_time\":0.0,\"node\":{\"cpu_seconds_pods\":0.0,\"cpu_seconds_overhead\":0.0,"
+		"\"memory_overhead_bytes\":null,"
+		"\"idle_cost_dollars\":{\"cpu\":0.0,\"memory\":0.0,\"gpu\":0.0},"
+		"\"overhead_cost_dollars\":{\"cpu\":0.0,\"memory\":0.0},"
+		"\"capacity\":{\"cpu_cores\":0.0,\"memory_bytes\":0.0,\"gpus\":0.0},"
+		"\"prices\":{\"cpu_core_hour\":0.0,\"memory_gib_hour\":0.0,\"gpu_hour\":0.0,"
+		"\"egress_gib\":{\"local\":0.0,\"in_zone\":0.0,\"cross_zone\":0.0,"
+		"\"cross_region\":0.0,\"internet\":0.0}}},\"pods\":[],"
+		"\"overhead\":[{\"group\":\"other\",\"kind\":\"other\",\"cpu_seconds\":0.0,"
+		"\"memory_bytes\":null,\"network\":null,"
+		"\"cost_dollars\":{\"cpu\":0.0,\"memory\":0.0}}]}");
 	free(text);
 	snapshot__put(s);
 }
@@ -530,9 +534,9 @@ static void test_overhead_rows(void **state)
 	assert_string_equal(rows[1].name, "docker b\\\"x");
 	assert_string_equal(rows[2].name, "other");
 	assert_int_equal(rows[2].kind, PM_OH_OTHER);
-	assert_int_equal(rows[2].cpu_ns, 4000000000ULL);	/* 10 s less 5 s and 1 s */
-	assert_int_equal(rows[2].memory_bytes, 600);		/* 1000 less 100 and 300 */
-	assert_int_equal(rows[2].net_bytes[0], 1100);	/* c's and the gone groups' */
+	assert_int_equal(rows[2].cpu_ns, 4000000000ULL); /* 10 s less 5 s and 1 s */
+	assert_int_equal(rows[2].memory_bytes, 600);	 /* 1000 less 100 and 300 */
+	assert_int_equal(rows[2].net_bytes[0], 1100);	 /* c's and the gone groups' */
 	assert_int_equal(rows[2].net_bytes[1], 2200);
 	assert_true(fabs(rows[2].cost_dollars[PM_RES_CPU] - 0.4) < 1e-12);
 	assert_true(fabs(rows[2].cost_dollars[PM_RES_MEMORY] - 0.1) < 1e-12);
@@ -562,7 +566,8 @@ static void test_prom_overhead(void **state)
 
 	(void)state;
 	text = write_checked(s);
-	assert_line(text, "podmeter_overhead_cpu_seconds_total{group=\"a.service\",kind=\"unit\"} 5");
+	assert_line(text,
+		    "podmeter_overhead_cpu_seconds_total{group=\"a.service\",kind=\"unit\"} 5");
 	assert_line(text, "podmeter_overhead_cpu_seconds_total{group=\"docker b\\\\\\\"x\","
 			  "kind=\"container\"} 1");
 	assert_line(text, "podmeter_overhead_cpu_seconds_total{group=\"other\",kind=\"other\"} 4");
@@ -596,12 +601,13 @@ static void test_snapshot_refcount(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape_table),	 cmocka_unit_test(test_escape_exact_fit),
-		cmocka_unit_test(test_escape_too_small), cmocka_unit_test(test_prom_write),
-		cmocka_unit_test(test_prom_precision),	 cmocka_unit_test(test_prom_empty),
-		cmocka_unit_test(test_prom_write_error), cmocka_unit_test(test_json_pods),
-		cmocka_unit_test(test_json_empty), cmocka_unit_test(test_prom_cost),
-		cmocka_unit_test(test_overhead_rows), cmocka_unit_test(test_prom_overhead),	 cmocka_unit_test(test_snapshot_refcount),
+		cmocka_unit_test(test_escape_table),	  cmocka_unit_test(test_escape_exact_fit),
+		cmocka_unit_test(test_escape_too_small),  cmocka_unit_test(test_prom_write),
+		cmocka_unit_test(test_prom_precision),	  cmocka_unit_test(test_prom_empty),
+		cmocka_unit_test(test_prom_write_error),  cmocka_unit_test(test_json_pods),
+		cmocka_unit_test(test_json_empty),	  cmocka_unit_test(test_prom_cost),
+		cmocka_unit_test(test_overhead_rows),	  cmocka_unit_test(test_prom_overhead),
+		cmocka_unit_test(test_snapshot_refcount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

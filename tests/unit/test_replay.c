@@ -190,11 +190,11 @@ static const struct {
 } dates[] = {
 	{ "1970-01-01 00:00:00", 0 },
 	{ "1999-12-31 23:59:59", 946684799 },
-	{ "2000-02-29 00:00:00", 951782400 },	/* 2000 is a leap year */
+	{ "2000-02-29 00:00:00", 951782400 }, /* 2000 is a leap year */
 	{ "2000-03-01 00:00:00", 951868800 },
 	{ "2024-02-29 12:34:56", 1709210096 },
 	{ "2038-01-19 03:14:08", 2147483648LL },
-	{ "2100-03-01 00:00:00", 4107542400LL },	/* 2100 is not */
+	{ "2100-03-01 00:00:00", 4107542400LL }, /* 2100 is not */
 	{ "2024-05-01T10:00:00Z", 1714557600 },
 };
 
@@ -213,8 +213,9 @@ static void test_timestamp_forms(void **state)
 	for (i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
 		snprintf(csv, sizeof(csv), "t,v\n%s,1\n%lld,2\n", dates[i].date, dates[i].unix_s);
 		res = run_strict(csv);
-		snprintf(msg, sizeof(msg), "line 3: timestamp \"%lld\" repeats line 2's; "
-					   "keep one row per timestamp, or drop --strict",
+		snprintf(msg, sizeof(msg),
+			 "line 3: timestamp \"%lld\" repeats line 2's; "
+			 "keep one row per timestamp, or drop --strict",
 			 dates[i].unix_s);
 		assert_int_equal(res.ret, -EINVAL);
 		assert_string_equal(res.err, msg);
@@ -224,7 +225,7 @@ static void test_timestamp_forms(void **state)
 		assert_int_equal(res.ret, 0);
 		result_free(&res);
 		if (!dates[i].unix_s)
-			continue;	/* no unix seconds before 0 */
+			continue; /* no unix seconds before 0 */
 		snprintf(csv, sizeof(csv), "t,v\n%s,1\n%lld,2\n", dates[i].date,
 			 dates[i].unix_s - 1);
 		res = run_strict(csv);
@@ -244,12 +245,11 @@ static void test_timestamp_forms(void **state)
 			 PM_REPLAY_CPU);
 	assert_int_equal(res.ret, 0);
 	assert_int_equal(count_lines(res.out), 1 + 5);
-	assert_string_equal(res.out, HEADER
-			    "2024-05-01 10:00:00,0.25,0.0000,warmup,none\n"
-			    "2024-05-01T10:00:01Z, 0.5,0.0000,warmup,none\n"
-			    "2024-05-01 10:00:01.250,1e-3,0.0000,warmup,none\n"
-			    "1714557602,7,0.0000,warmup,none\n"
-			    " 1714557602.75 ,-3,0.0000,warmup,none\n");
+	assert_string_equal(res.out, HEADER "2024-05-01 10:00:00,0.25,0.0000,warmup,none\n"
+					    "2024-05-01T10:00:01Z, 0.5,0.0000,warmup,none\n"
+					    "2024-05-01 10:00:01.250,1e-3,0.0000,warmup,none\n"
+					    "1714557602,7,0.0000,warmup,none\n"
+					    " 1714557602.75 ,-3,0.0000,warmup,none\n");
 	get_row(res.out, 4, &r);
 	assert_string_equal(r.ts, " 1714557602.75 ");
 	result_free(&res);
@@ -264,13 +264,13 @@ static void test_timestamp_forms_agree(void **state)
 	struct result ra, rb;
 	struct row x, y;
 	struct rng g = { .s = 7 };
-	long long t0 = 1714604400;	/* 2024-05-01 23:00:00 */
+	long long t0 = 1714604400; /* 2024-05-01 23:00:00 */
 
 	(void)state;
 	fprintf(fa, "time,v\n");
 	fprintf(fb, "time,v\n");
 	for (i = 0; i < 400; i++) {
-		long long s = 82800 + i * 30;	/* every 30 s from 23:00, across midnight */
+		long long s = 82800 + i * 30; /* every 30 s from 23:00, across midnight */
 		double v = 3 + rng_gauss(&g) + (i >= 300 ? 6 : 0);
 
 		fprintf(fa, "2024-05-%02lld %02lld:%02lld:%02lld,%.6f\n", 1 + s / 86400,
@@ -300,11 +300,11 @@ static void test_timestamp_forms_agree(void **state)
 
 /* ---- timestamps as exports have them ---- */
 
-#define REAL_ROWS	600
-#define REAL_REPEAT	200	/* this row repeats the one before's time */
-#define REAL_LATE	300	/* from here, 11 rows an hour late (a clock set back) */
-#define REAL_LATE_N	11
-#define REAL_GAP	450	/* three days missing before this row */
+#define REAL_ROWS   600
+#define REAL_REPEAT 200 /* this row repeats the one before's time */
+#define REAL_LATE   300 /* from here, 11 rows an hour late (a clock set back) */
+#define REAL_LATE_N 11
+#define REAL_GAP    450 /* three days missing before this row */
 
 /* Times of the rows, with the repeat, the late rows and the gap; @latest: as documented. */
 static void real_times(double *t, bool latest)
@@ -318,7 +318,7 @@ static void real_times(double *t, bool latest)
 		if (t[i] > max)
 			max = t[i];
 		if (latest)
-			t[i] = max;	/* a late row stands for a sample at the latest time */
+			t[i] = max; /* a late row stands for a sample at the latest time */
 	}
 }
 
@@ -392,13 +392,13 @@ static void test_real_timestamps(void **state)
 
 #define SHIFT_ROWS	1000
 #define SHIFT_AT	500
-#define SHIFT_MAX_DELAY 10	/* rows from the shift to its top score */
-#define SHIFT_SETTLE	200	/* rows after which the shift is the new normal */
+#define SHIFT_MAX_DELAY 10  /* rows from the shift to its top score */
+#define SHIFT_SETTLE	200 /* rows after which the shift is the new normal */
 
 static const struct {
 	enum pm_replay_signal sig;
 	const char *name;
-	double mean, sigma, step_s, shift;	/* shift in sigma */
+	double mean, sigma, step_s, shift; /* shift in sigma */
 	uint64_t seed;
 } shifts[] = {
 	{ PM_REPLAY_GENERIC, "generic", 0, 1, 1, 5, 1 },
@@ -440,8 +440,9 @@ static void test_level_shift(void **state)
 		struct row r;
 
 		for (i = 0; i < SHIFT_ROWS; i++)
-			x[i] = shifts[c].mean + shifts[c].sigma * (rng_gauss(&g) +
-					(i >= SHIFT_AT ? shifts[c].shift : 0));
+			x[i] = shifts[c].mean +
+			       shifts[c].sigma *
+				       (rng_gauss(&g) + (i >= SHIFT_AT ? shifts[c].shift : 0));
 		csv = series_csv(x, SHIFT_ROWS, shifts[c].step_s);
 		res = run_signal(csv, shifts[c].sig);
 		assert_int_equal(res.ret, 0);
@@ -464,7 +465,8 @@ static void test_level_shift(void **state)
 			if (anomaly && !anomalies++)
 				first = i;
 			/* the models adapt: the score falls back */
-			high_after += i >= SHIFT_AT + SHIFT_SETTLE && r.score >= PM_ANOMALY_HOLD_FLOOR;
+			high_after += i >= SHIFT_AT + SHIFT_SETTLE &&
+				      r.score >= PM_ANOMALY_HOLD_FLOOR;
 		}
 		printf("%-8s shift %+g sigma at row %d (every %gs): top score %.4f at row %zu, "
 		       "%zu alarm(s)%s; rows %d..%d: top score %.4f, %zu alarms; from row %d: %zu "
@@ -537,7 +539,7 @@ static void test_online(void **state)
 static const struct {
 	const char *csv;
 	const char *err;
-	size_t rows;	/* rows written before the error */
+	size_t rows; /* rows written before the error */
 } bad[] = {
 	{ "t,v\n1,1\n2,2\n3,3\n4,4\n5,5\n6,abc\n", "line 7: \"abc\" is not a number", 5 },
 	{ "t,v\n1,nan\n", "line 2: \"nan\" is not a number", 0 },
@@ -547,8 +549,8 @@ static const struct {
 	{ "t,v\n1,1e\n", "line 2: \"1e\" is not a number", 0 },
 	{ "t,v\n1,\"5\"\n", "line 2: \"\"5\"\" is not a number", 0 },
 	{ "t,v\n1,1\n2,1e31\n", "line 3: \"1e31\" is out of range; values are within +-1e+30", 1 },
-	{ "t,v\n1,1\n2,-1e400\n",
-	  "line 3: \"-1e400\" is out of range; values are within +-1e+30", 1 },
+	{ "t,v\n1,1\n2,-1e400\n", "line 3: \"-1e400\" is out of range; values are within +-1e+30",
+	  1 },
 	{ "t,v\n1,\n", "line 2: no value after the comma; expected TIMESTAMP,VALUE", 0 },
 	{ "t,v\n1, \t\n", "line 2: no value after the comma; expected TIMESTAMP,VALUE", 0 },
 	{ "t,v\n,1\n",
@@ -680,7 +682,7 @@ static void test_empty_and_counts(void **state)
 		{ "timestamp,value\n", 0 },
 		{ "timestamp,value", 0 },
 		{ "timestamp,value\n\n\n", 0 },
-		{ "\n", 0 },		/* an empty header is still a header */
+		{ "\n", 0 }, /* an empty header is still a header */
 		{ "t,v\n1,1", 1 },
 		{ "t,v\n1,1\n2,2\n\n \n\t\n", 2 },
 		{ "t,v\r\n1,1\r\n2,2\r\n\r\n", 2 },
@@ -748,7 +750,7 @@ static void test_api(void **state)
 	assert_int_equal(replay__signal("CPU", &sig), -EINVAL);
 	assert_int_equal(replay__defaults(&o, PM_REPLAY_SIGNALS), -EINVAL);
 	replay__defaults(&o, PM_REPLAY_GENERIC);
-	o.model.alarm = 0.1;	/* under the hold floor */
+	o.model.alarm = 0.1; /* under the hold floor */
 	assert_int_equal(replay__init(&r, &o), -EINVAL);
 	replay__defaults(&o, PM_REPLAY_GENERIC);
 	o.model.hold_s = -2;
@@ -761,8 +763,8 @@ static void test_api(void **state)
 	assert_int_equal(replay__init(&r, &o), 0);
 	assert_int_equal(replay__step(&r, 10, 1, &res, &st), 0);
 	assert_int_equal(st, PM_REPLAY_STATE_WARMUP);
-	assert_int_equal(replay__step(&r, 10, 1, &res, &st), 0);	/* repeated */
-	assert_int_equal(replay__step(&r, 9, 1, &res, &st), 0);	/* late: taken at 10 */
+	assert_int_equal(replay__step(&r, 10, 1, &res, &st), 0); /* repeated */
+	assert_int_equal(replay__step(&r, 9, 1, &res, &st), 0);	 /* late: taken at 10 */
 	assert_true(r.t == 10);
 	assert_int_equal(replay__step(&r, 11, NAN, &res, &st), -EINVAL);
 	assert_int_equal(replay__step(&r, 11, 2e30, &res, &st), -EINVAL);

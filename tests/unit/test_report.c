@@ -66,8 +66,8 @@ static void fixture_attr(Podmeter__V1__Finding__AttributesEntry *e, const char *
 
 static void fixture_containers(struct fixture *fx)
 {
-	static const char *ids[] = {"0123456789abcdef", "fedcba9876543210"};
-	static const char *names[] = {"app", "sidecar"};
+	static const char *ids[] = { "0123456789abcdef", "fedcba9876543210" };
+	static const char *names[] = { "app", "sidecar" };
 	size_t i;
 
 	fixture_resources(&fx->req[0], 250, 268435456, 1);
@@ -88,7 +88,7 @@ static void fixture_containers(struct fixture *fx)
 		fx->hist[i].relative_accuracy = 0.02;
 		fx->hist[i].min_value = 0.001;
 		fx->hist[i].zero_count = 7 + i;
-		fx->hist[i].first_key = -40 - (int)i;	/* sint32: negative on the wire */
+		fx->hist[i].first_key = -40 - (int)i; /* sint32: negative on the wire */
 		fx->counts[i][0] = 1;
 		fx->counts[i][1] = 0;
 		fx->counts[i][2] = 300000000000ULL + i;
@@ -283,18 +283,18 @@ static void test_pb_fixture_covers_schema(void **state)
 		const ProtobufCMessageDescriptor *d;
 		unsigned fields;
 	} known[] = {
-		{&podmeter__v1__node_report__descriptor, 13},
-		{&podmeter__v1__prices__descriptor, 4},
-		{&podmeter__v1__egress_price__descriptor, 2},
-		{&podmeter__v1__capacity__descriptor, 3},
-		{&podmeter__v1__node_usage__descriptor, 4},
-		{&podmeter__v1__dollars__descriptor, 4},
-		{&podmeter__v1__resources__descriptor, 3},
-		{&podmeter__v1__container_report__descriptor, 13},
-		{&podmeter__v1__histogram__descriptor, 5},
-		{&podmeter__v1__net_traffic__descriptor, 4},
-		{&podmeter__v1__pod_report__descriptor, 32},
-		{&podmeter__v1__finding__descriptor, 6},
+		{ &podmeter__v1__node_report__descriptor, 13 },
+		{ &podmeter__v1__prices__descriptor, 4 },
+		{ &podmeter__v1__egress_price__descriptor, 2 },
+		{ &podmeter__v1__capacity__descriptor, 3 },
+		{ &podmeter__v1__node_usage__descriptor, 4 },
+		{ &podmeter__v1__dollars__descriptor, 4 },
+		{ &podmeter__v1__resources__descriptor, 3 },
+		{ &podmeter__v1__container_report__descriptor, 13 },
+		{ &podmeter__v1__histogram__descriptor, 5 },
+		{ &podmeter__v1__net_traffic__descriptor, 4 },
+		{ &podmeter__v1__pod_report__descriptor, 32 },
+		{ &podmeter__v1__finding__descriptor, 6 },
 	};
 	size_t i;
 
@@ -402,7 +402,8 @@ static void check_pod(const Podmeter__V1__PodReport *p, const struct fixture *fx
 		assert_int_equal(p->containers[i]->cpu_cores->n_counts, 3);
 		assert_memory_equal(p->containers[i]->cpu_cores->counts, fx->counts[i],
 				    sizeof(fx->counts[i]));
-		assert_int_equal(p->containers[i]->memory_working_set_peak_bytes, 5368709120ULL + i);
+		assert_int_equal(p->containers[i]->memory_working_set_peak_bytes,
+				 5368709120ULL + i);
 		assert_int_equal(p->containers[i]->oom_kills, 2 + i);
 		assert_int_equal(p->containers[i]->cpu_throttled_periods, 1234 + i);
 		assert_int_equal(p->containers[i]->cpu_throttled_usec, 5678901 + i);
@@ -782,9 +783,9 @@ static void test_pbjson_rejects_garbage(void **state)
 		const char *data;
 		size_t len;
 	} bad[] = {
-		{"\xff\xff\xff\xff", 4}, /* a tag that is not a varint */
-		{"\x12\x10node", 6},	 /* node: a string longer than the input */
-		{"\x1f\x8b\x08\x00", 4}, /* gzip: not decompressed first */
+		{ "\xff\xff\xff\xff", 4 }, /* a tag that is not a varint */
+		{ "\x12\x10node", 6 },	   /* node: a string longer than the input */
+		{ "\x1f\x8b\x08\x00", 4 }, /* gzip: not decompressed first */
 	};
 	char err[128];
 	size_t i;
@@ -852,7 +853,7 @@ static void test_pbjson_bounded(void **state)
 
 		big = malloc(n + 5);
 		assert_non_null(big);
-		big[0] = 0x12;	/* field 2, length-delimited; the length as a 4-byte varint */
+		big[0] = 0x12; /* field 2, length-delimited; the length as a 4-byte varint */
 		big[1] = (n & 0x7f) | 0x80;
 		big[2] = ((n >> 7) & 0x7f) | 0x80;
 		big[3] = ((n >> 14) & 0x7f) | 0x80;
@@ -863,7 +864,7 @@ static void test_pbjson_bounded(void **state)
 		if (i) {
 			if (!s)
 				fail_msg("%s", err);
-			assert_true(strlen(s) > 6 * n);	/* "\u0001" each */
+			assert_true(strlen(s) > 6 * n); /* "\u0001" each */
 		} else {
 			assert_null(s);
 		}
@@ -875,12 +876,22 @@ static void test_pbjson_bounded(void **state)
 	 * The bound reads the wire as protobuf-c does: field 0 in a two-byte tag
 	 * is an unknown field it keeps, in a one-byte tag an error.
 	 */
-	assert_int_equal(pbjson__check("\x81\x00" "12345678", 10, err, sizeof(err)), 0);
-	s = pbjson__report("\x81\x00" "12345678", 10, err, sizeof(err));
+	assert_int_equal(pbjson__check("\x81\x00"
+				       "12345678",
+				       10, err, sizeof(err)),
+			 0);
+	s = pbjson__report("\x81\x00"
+			   "12345678",
+			   10, err, sizeof(err));
 	assert_non_null(s);
 	free(s);
-	assert_int_equal(pbjson__check("\x01" "12345678", 9, err, sizeof(err)), -EINVAL);
-	assert_null(pbjson__report("\x01" "12345678", 9, err, sizeof(err)));
+	assert_int_equal(pbjson__check("\x01"
+				       "12345678",
+				       9, err, sizeof(err)),
+			 -EINVAL);
+	assert_null(pbjson__report("\x01"
+				   "12345678",
+				   9, err, sizeof(err)));
 }
 
 /* ---- windows of snapshots -> NodeReport (exporter/report.c) ---- */
@@ -920,8 +931,9 @@ static void win_pod(struct pm_pod_snap *p, const char *uid, uint64_t cpu_s, long
 
 static Podmeter__V1__NodeReport *win_close(struct pm_report_window *w, uint64_t seq)
 {
-	struct pm_report_meta meta = { .cluster = "c", .node = "n", .agent_version = "v",
-				       .seq = seq };
+	struct pm_report_meta meta = {
+		.cluster = "c", .node = "n", .agent_version = "v", .seq = seq
+	};
 	Podmeter__V1__NodeReport *r;
 	size_t gzlen, len;
 	void *gz, *raw;
@@ -987,7 +999,7 @@ static void test_window_deltas(void **state)
 
 	a = win_find(r, "a");
 	assert_int_equal(a->cpu_usec, 30000000);
-	assert_int_equal(a->memory_avg_bytes, 200);	/* (100 + 300 + 200) / 3 */
+	assert_int_equal(a->memory_avg_bytes, 200); /* (100 + 300 + 200) / 3 */
 	assert_int_equal(a->memory_peak_bytes, 300);
 	assert_int_equal(a->cost->cpu_nanodollars, 500000000);
 	assert_false(a->gone);
@@ -998,18 +1010,18 @@ static void test_window_deltas(void **state)
 	assert_int_equal(a->network[0]->packets, 30);
 	assert_int_equal(a->n_containers, 1);
 	assert_string_equal(a->containers[0]->name, "app");
-	assert_string_equal(a->containers[0]->id, "");	/* named: no id */
+	assert_string_equal(a->containers[0]->id, ""); /* named: no id */
 	assert_int_equal(a->containers[0]->cpu_usec, 30000000);
 	assert_int_equal(a->containers[0]->requests->cpu_millicores, 250);
 	assert_int_equal(a->containers[0]->requests->memory_bytes, -1);
 	assert_int_equal(a->containers[0]->limits->memory_bytes, 1 << 30);
 
-	b = win_find(r, "b");	/* born in the window: from zero */
+	b = win_find(r, "b"); /* born in the window: from zero */
 	assert_int_equal(b->cpu_usec, 5000000);
 	assert_int_equal(b->memory_avg_bytes, 50);
 	assert_int_equal(b->cost->cpu_nanodollars, 246);
 
-	c = win_find(r, "c");	/* gone: its last values, once, marked */
+	c = win_find(r, "c"); /* gone: its last values, once, marked */
 	assert_true(c->gone);
 	assert_int_equal(c->cpu_usec, 2000000);
 	assert_int_equal(c->memory_peak_bytes, 70);
@@ -1020,7 +1032,7 @@ static void test_window_deltas(void **state)
 	s0 = win_snap(90, 2);
 	win_pod(&s0->pods[0], "a", 41, 100, 1.0);
 	win_pod(&s0->pods[1], "b", 5, 60, 0.000000246);
-	s0->pods[1].containers[0].name[0] = '\0';	/* not known: the id instead */
+	s0->pods[1].containers[0].name[0] = '\0'; /* not known: the id instead */
 	assert_int_equal(report__window_tick(w, s0), 0);
 	r = win_close(w, 10);
 	assert_true(r->window_start == 1790000060);
@@ -1041,10 +1053,10 @@ static void test_window_recommendations(void **state)
 {
 	static const struct {
 		double t, cpu;
-		unsigned int want;	/* millicores sent; 0 = not sent */
+		unsigned int want; /* millicores sent; 0 = not sent */
 	} steps[] = {
-		{ 0, 0.5, 0 }, { 60, 0.5, 500 }, { 120, 0.505, 0 }, { 180, 0.55, 550 },
-		{ 240, 0.55, 0 }, { 3780, 0.55, 550 },
+		{ 0, 0.5, 0 },	    { 60, 0.5, 500 }, { 120, 0.505, 0 },
+		{ 180, 0.55, 550 }, { 240, 0.55, 0 }, { 3780, 0.55, 550 },
 	};
 	struct pm_report_window *w = report__window_new();
 	Podmeter__V1__NodeReport *r;
@@ -1062,13 +1074,15 @@ static void test_window_recommendations(void **state)
 		assert_int_equal(report__window_tick(w, s), 0);
 		snapshot__put(s);
 		if (!i)
-			continue;	/* the first tick only opens the window */
+			continue; /* the first tick only opens the window */
 		r = win_close(w, i);
 		print_message("t=%.0f cpu %.3f: sent %u millicores, %u MiB, savings %lld cents\n",
-			      steps[i].t, steps[i].cpu, r->pods[0]->containers[0]->recommended_cpu_millicores,
+			      steps[i].t, steps[i].cpu,
+			      r->pods[0]->containers[0]->recommended_cpu_millicores,
 			      r->pods[0]->containers[0]->recommended_memory_mib,
 			      (long long)r->pods[0]->savings_cents_per_month);
-		assert_int_equal(r->pods[0]->containers[0]->recommended_cpu_millicores, steps[i].want);
+		assert_int_equal(r->pods[0]->containers[0]->recommended_cpu_millicores,
+				 steps[i].want);
 		assert_int_equal(r->pods[0]->containers[0]->recommended_memory_mib,
 				 steps[i].want ? 100 : 0);
 		assert_int_equal(r->pods[0]->savings_cents_per_month, steps[i].want ? 150 : 0);
@@ -1152,12 +1166,12 @@ static void test_window_v2(void **state)
 	s[0] = v2_snap(0, 2);
 	v2_ctr(&s[0]->pods[0].containers[0], "c1", "app", 10, 100, 4, 10, 500);
 	v2_ctr(&s[0]->pods[0].containers[1], "c2", "init", 3, 50, 0, 0, 0);
-	s[1] = v2_snap(2, 2);	/* 2 s: app used 1 core, init 0.1 */
+	s[1] = v2_snap(2, 2); /* 2 s: app used 1 core, init 0.1 */
 	v2_ctr(&s[1]->pods[0].containers[0], "c1", "app", 12, 300, 4, 10, 500);
 	v2_ctr(&s[1]->pods[0].containers[1], "c2", "init", 3.2, 70, 0, 0, 0);
-	s[2] = v2_snap(3, 1);	/* init is gone; app used 0.25 core, OOM-killed once, throttled */
+	s[2] = v2_snap(3, 1); /* init is gone; app used 0.25 core, OOM-killed once, throttled */
 	v2_ctr(&s[2]->pods[0].containers[0], "c1", "app", 12.25, 200, 5, 13, 40500);
-	s[3] = v2_snap(4, 1);	/* app idle */
+	s[3] = v2_snap(4, 1); /* app idle */
 	v2_ctr(&s[3]->pods[0].containers[0], "c1", "app", 12.25, 150, 5, 13, 40500);
 	s[3]->n_label_keys = 2;
 	strcpy(s[3]->label_keys[0], "team");
@@ -1178,13 +1192,13 @@ static void test_window_v2(void **state)
 	assert_int_equal(v2_count(c1->cpu_cores, INT32_MIN), 1000);
 	for (i = 0; i < c1->cpu_cores->n_counts; i++)
 		total += c1->cpu_cores->counts[i];
-	assert_int_equal(total + c1->cpu_cores->zero_count, 4000);	/* the window's 4 s */
+	assert_int_equal(total + c1->cpu_cores->zero_count, 4000); /* the window's 4 s */
 	assert_int_equal(c1->cpu_usec, 2250000);
 	assert_int_equal(c1->memory_working_set_peak_bytes, 300);
 	assert_int_equal(c1->oom_kills, 1);
 	assert_int_equal(c1->cpu_throttled_periods, 3);
 	assert_int_equal(c1->cpu_throttled_usec, 40000);
-	c2 = v2_find(r->pods[0], "init");	/* left in the window: its last values */
+	c2 = v2_find(r->pods[0], "init"); /* left in the window: its last values */
 	assert_int_equal(c2->cpu_usec, 200000);
 	assert_int_equal(c2->memory_working_set_peak_bytes, 70);
 	assert_non_null(c2->cpu_cores);
@@ -1207,7 +1221,7 @@ static void test_window_v2(void **state)
 	assert_int_equal(c1->cpu_cores->n_counts, 1);
 	assert_int_equal(c1->oom_kills, 0);
 	assert_int_equal(c1->memory_working_set_peak_bytes, 150);
-	assert_int_equal(r->pods[0]->n_labels, 0);	/* the labels of the last tick */
+	assert_int_equal(r->pods[0]->n_labels, 0); /* the labels of the last tick */
 	podmeter__v1__node_report__free_unpacked(r, NULL);
 	report__window_free(w);
 	for (i = 0; i < 4; i++)

@@ -48,8 +48,8 @@ static int test_teardown(void **state)
 
 static void path_of(char *buf, size_t len, const char *sub, uint64_t seq, const char *suffix)
 {
-	snprintf(buf, len, "%s/%s%s%020llu%s", dir, sub, sub[0] ? "/" : "",
-		 (unsigned long long)seq, suffix);
+	snprintf(buf, len, "%s/%s%s%020llu%s", dir, sub, sub[0] ? "/" : "", (unsigned long long)seq,
+		 suffix);
 }
 
 static bool exists(const char *path)
@@ -206,7 +206,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(st.bytes, PM_SPOOL_HEADER + 100);
 
 	assert_oldest(s, 1);
-	assert_oldest(s, 1);	/* still there until removed */
+	assert_oldest(s, 1); /* still there until removed */
 	assert_int_equal(spool__remove(s, 1), 0);
 	assert_false(exists(path));
 	assert_int_equal(spool__remove(s, 1), -ENOENT);
@@ -342,12 +342,14 @@ static void test_read_file_checks(void **state)
 {
 	struct {
 		const char *what;
-		off_t off;		/* where to tamper */
-		const char *bytes;	/* NULL: truncate at off */
+		off_t off;	   /* where to tamper */
+		const char *bytes; /* NULL: truncate at off */
 		const char *msg;
 	} cases[] = {
-		{ "flipped payload byte", PM_SPOOL_HEADER + 5, "", "CRC mismatch: torn or corrupt" },
-		{ "truncated payload", PM_SPOOL_HEADER + 40, NULL, "length says 100, file holds 40" },
+		{ "flipped payload byte", PM_SPOOL_HEADER + 5, "",
+		  "CRC mismatch: torn or corrupt" },
+		{ "truncated payload", PM_SPOOL_HEADER + 40, NULL,
+		  "length says 100, file holds 40" },
 		{ "truncated header", 7, NULL, "less than the 16-byte header" },
 		{ "bad magic", 0, "PMR9", "bad magic" },
 	};
@@ -633,7 +635,7 @@ static void test_concurrent_put_and_take(void **state)
 		last = seq;
 		free(p);
 		ret = spool__remove(r.s, seq);
-		assert_true(ret == 0 || ret == -ENOENT);	/* -ENOENT: dropped meanwhile */
+		assert_true(ret == 0 || ret == -ENOENT); /* -ENOENT: dropped meanwhile */
 		if (!ret)
 			taken++;
 	}

@@ -63,7 +63,7 @@ static void test_rates(void **state)
 	assert_int_equal(ret, 0);
 	assert_true(cpu_of(out, "ns/web") == 0.5);
 	assert_true(cpu_of(out, "ns/db") == 1.2);
-	assert_true(cpu_of(out, "ns/new") == 0);	/* not in the first reading: no rate */
+	assert_true(cpu_of(out, "ns/new") == 0); /* not in the first reading: no rate */
 	assert_non_null(localtime_r(&t, &tm));
 	strftime(want, sizeof(want), "%H:%M:%S", &tm);
 	assert_non_null(strstr(out, want));
@@ -73,16 +73,16 @@ static void test_rates(void **state)
 
 static void test_time_out_of_range(void **state)
 {
-	static const char *const times[] = { "1e17", "1e19", "-1e19", "253402300800", "-5",
-					     "\"noon\"" };
+	static const char *const times[] = { "1e17",	     "1e19", "-1e19",
+					     "253402300800", "-5",   "\"noon\"" };
 	char a[128], *out;
 	size_t i;
 	int ret;
 
 	(void)state;
 	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-		snprintf(a, sizeof(a), "{\"time\":%s,\"pods\":[{\"uid\":\"u1\",\"cpu_seconds\":1}]}",
-			 times[i]);
+		snprintf(a, sizeof(a),
+			 "{\"time\":%s,\"pods\":[{\"uid\":\"u1\",\"cpu_seconds\":1}]}", times[i]);
 		out = frame_of(a, a, &ret);
 		assert_int_equal(ret, 0);
 		if (i < 5)

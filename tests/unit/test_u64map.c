@@ -8,8 +8,8 @@
 #include <cmocka.h>
 #include <podmeter/u64map.h>
 
-#define KEYS 512	/* small key space: many collisions, deletes, re-inserts */
-#define OPS 200000
+#define KEYS 512 /* small key space: many collisions, deletes, re-inserts */
+#define OPS  200000
 
 static void test_random_ops_match_reference(void **state)
 {
@@ -23,7 +23,7 @@ static void test_random_ops_match_reference(void **state)
 	u64map__init(&m);
 	srand(42);
 	for (i = 0; i < OPS; i++) {
-		uint64_t key = (uint64_t)(rand() % KEYS) * 4096 + 1;	/* cgroup-like ids */
+		uint64_t key = (uint64_t)(rand() % KEYS) * 4096 + 1; /* cgroup-like ids */
 		size_t idx = (key - 1) / 4096;
 
 		switch (rand() % 3) {

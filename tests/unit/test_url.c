@@ -92,7 +92,9 @@ static void test_bad(void **state)
 		{ "http://user:pw@node/pods", "user name" },
 		{ "http://no de/pods", "space" },
 		{ "http://node/po\nds", "control character" },
-		{ "http://n\xc3\xb6" "de/", "outside ASCII" },
+		{ "http://n\xc3\xb6"
+		  "de/",
+		  "outside ASCII" },
 	};
 	char out[PM_URL_MAX], why[128];
 	size_t i;

@@ -12,10 +12,11 @@
 #include <cmocka.h>
 #include <podmeter/usage.h>
 
-#define WORDS (sizeof(struct pm_usage) / sizeof(__u64))
+#define WORDS  (sizeof(struct pm_usage) / sizeof(__u64))
 #define GPU_AT (offsetof(struct pm_usage, gpu) / sizeof(__u64))
-#define HELD_AT ((offsetof(struct pm_usage, cuda) + offsetof(struct pm_cuda_val, bytes_held)) / \
-		 sizeof(__u64))
+#define HELD_AT                                                                                    \
+	((offsetof(struct pm_usage, cuda) + offsetof(struct pm_cuda_val, bytes_held)) /            \
+	 sizeof(__u64))
 
 _Static_assert(sizeof(struct pm_usage) % sizeof(__u64) == 0, "pm_usage is whole words");
 
@@ -91,7 +92,7 @@ static void test_net_dirs(void **state)
 	for (k = 0; k < PM_NET_CLASSES; k++) {
 		u.net_bytes[PM_NET_TX][k] = 1ULL << k;
 		u.net_bytes[PM_NET_RX][k] = 100;
-		u.net_packets[PM_NET_TX][k] = 5;	/* packets are not bytes */
+		u.net_packets[PM_NET_TX][k] = 5; /* packets are not bytes */
 	}
 	usage__net_dirs(&u, out);
 	assert_int_equal(out[0], (1ULL << PM_NET_CLASSES) - 1);

@@ -12,24 +12,24 @@
 #include <string.h>
 #include <podmeter/model.h>
 
-#define ANOM_WEEK_DAYS	7
-#define ANOM_CLIP	3.0	/* Huber clip of the scales' updates, in scales */
-#define ANOM_STAT_WARM	64	/* samples before the statistics are judged: the longest mean's */
-#define ANOM_NORM_WARM	16	/* then samples of plain mean and deviation first */
+#define ANOM_WEEK_DAYS 7
+#define ANOM_CLIP      3.0 /* Huber clip of the scales' updates, in scales */
+#define ANOM_STAT_WARM 64  /* samples before the statistics are judged: the longest mean's */
+#define ANOM_NORM_WARM 16  /* then samples of plain mean and deviation first */
 /* sigma / E|Z| clipped at ANOM_CLIP, Z ~ N(0, sigma^2): E = sqrt(2/pi) (1 - e^-4.5) + 6 Q(3) */
 #define ANOM_ABSDEV	1.254516
-#define ANOM_SHORT_HL	16.0	/* samples: the recent window of variance, energy and far */
-#define ANOM_VAR_FLOOR	0.05	/* floor of its scale: log units */
-#define ANOM_STEP_GAIN	1.05	/* the typical interval's median tracker */
+#define ANOM_SHORT_HL	16.0 /* samples: the recent window of variance, energy and far */
+#define ANOM_VAR_FLOOR	0.05 /* floor of its scale: log units */
+#define ANOM_STEP_GAIN	1.05 /* the typical interval's median tracker */
 #define ANOM_PHI_MAX	0.99
-#define ANOM_SEASON_AGE	2.0	/* periods seen before a profile may be used */
-#define ANOM_HOLD_CAP	1e-4	/* held rows score this much below the floor */
-#define ANOM_T_MAX	(2 * PM_ANOMALY_MEMORY / M_LN2)	/* a scale EWMA's effective count */
+#define ANOM_SEASON_AGE 2.0  /* periods seen before a profile may be used */
+#define ANOM_HOLD_CAP	1e-4 /* held rows score this much below the floor */
+#define ANOM_T_MAX	(2 * PM_ANOMALY_MEMORY / M_LN2) /* a scale EWMA's effective count */
 
 enum {
 	STAT_JUMP,
 	STAT_DEV,
-	STAT_MEAN,	/* PM_ANOMALY_MEANS of them */
+	STAT_MEAN, /* PM_ANOMALY_MEANS of them */
 	STAT_VAR = STAT_MEAN + PM_ANOMALY_MEANS,
 	STAT_FAR,
 	STAT_ENERGY,
@@ -38,12 +38,9 @@ enum {
 static const double anom_mean_hl[PM_ANOMALY_MEANS] = { 4, 16, 64 };
 
 static const char *const anom_kind_names[PM_ANOMALY_KINDS] = {
-	[PM_ANOMALY_NONE] = "none",
-	[PM_ANOMALY_JUMP] = "jump",
-	[PM_ANOMALY_LEVEL] = "level",
-	[PM_ANOMALY_DRIFT] = "drift",
-	[PM_ANOMALY_VARIANCE] = "variance",
-	[PM_ANOMALY_PATTERN] = "pattern",
+	[PM_ANOMALY_NONE] = "none",	    [PM_ANOMALY_JUMP] = "jump",
+	[PM_ANOMALY_LEVEL] = "level",	    [PM_ANOMALY_DRIFT] = "drift",
+	[PM_ANOMALY_VARIANCE] = "variance", [PM_ANOMALY_PATTERN] = "pattern",
 };
 
 const char *anomaly__kind_name(enum pm_anomaly_kind k)
@@ -207,7 +204,7 @@ static double anom_log(double x)
 	double m, u, u2;
 	int k;
 
-	m = frexp(x, &k);	/* [1/2, 1) */
+	m = frexp(x, &k); /* [1/2, 1) */
 	if (m < M_SQRT1_2) {
 		m *= 2;
 		k--;
@@ -261,8 +258,8 @@ static void anom_stats(const struct anomaly_rates *rt, struct anomaly_track *k, 
  */
 static void anom_flush(struct anomaly_track *k)
 {
-	double *v[] = { &k->v_short, &k->v_long, &k->e2_short, &k->e2_long, &k->phi_num,
-			&k->phi_den, &k->far_mean, &k->mean[0], &k->mean[1], &k->mean[2] };
+	double *v[] = { &k->v_short, &k->v_long,   &k->e2_short, &k->e2_long, &k->phi_num,
+			&k->phi_den, &k->far_mean, &k->mean[0],	 &k->mean[1], &k->mean[2] };
 	size_t i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
@@ -278,8 +275,8 @@ static void anom_flush(struct anomaly_track *k)
  * the track in use (@judge) works out surprises: the others keep their
  * histories ready for when they are chosen.
  */
-static double anom_score(const struct anomaly_rates *rt, struct anomaly_track *k,
-			 const double *f, double res, uint64_t n, bool judge, int *top, int *dir)
+static double anom_score(const struct anomaly_rates *rt, struct anomaly_track *k, const double *f,
+			 double res, uint64_t n, bool judge, int *top, int *dir)
 {
 	double best = 0, keep = 1 - rt->memory, floor, z, s, w;
 	int i;
@@ -316,14 +313,10 @@ static double anom_score(const struct anomaly_rates *rt, struct anomaly_track *k
 static enum pm_anomaly_kind anom_kind(int season, int stat)
 {
 	static const enum pm_anomaly_kind kinds[PM_ANOMALY_STATS] = {
-		[STAT_JUMP] = PM_ANOMALY_JUMP,
-		[STAT_DEV] = PM_ANOMALY_LEVEL,
-		[STAT_MEAN] = PM_ANOMALY_LEVEL,
-		[STAT_MEAN + 1] = PM_ANOMALY_LEVEL,
-		[STAT_MEAN + 2] = PM_ANOMALY_DRIFT,
-		[STAT_VAR] = PM_ANOMALY_VARIANCE,
-		[STAT_FAR] = PM_ANOMALY_DRIFT,
-		[STAT_ENERGY] = PM_ANOMALY_VARIANCE,
+		[STAT_JUMP] = PM_ANOMALY_JUMP,	    [STAT_DEV] = PM_ANOMALY_LEVEL,
+		[STAT_MEAN] = PM_ANOMALY_LEVEL,	    [STAT_MEAN + 1] = PM_ANOMALY_LEVEL,
+		[STAT_MEAN + 2] = PM_ANOMALY_DRIFT, [STAT_VAR] = PM_ANOMALY_VARIANCE,
+		[STAT_FAR] = PM_ANOMALY_DRIFT,	    [STAT_ENERGY] = PM_ANOMALY_VARIANCE,
 	};
 	enum pm_anomaly_kind k = kinds[stat];
 
@@ -418,7 +411,7 @@ static void anom_tracks(struct pm_anomaly *a, double t, double x, double w,
 static double anom_steps(struct pm_anomaly *a, double dt)
 {
 	if (dt <= 0)
-		return 1;	/* a repeated timestamp: one more sample */
+		return 1; /* a repeated timestamp: one more sample */
 	if (a->step == 0)
 		a->step = dt;
 	else if (dt > a->step * ANOM_STEP_GAIN)

@@ -26,7 +26,7 @@ int profile__pos(const struct pm_profile *p, double t, struct pm_profile_pos *po
 	if (!isfinite(t) || fabs(t) >= PM_MODEL_TIME_MAX)
 		return -EINVAL;
 	ph = t / p->period_s;
-	ph = (ph - floor(ph)) * p->slots - 0.5;	/* in slots, from the first centre */
+	ph = (ph - floor(ph)) * p->slots - 0.5; /* in slots, from the first centre */
 	k = floor(ph);
 	pos->frac = ph - k;
 	pos->i = (uint32_t)(k < 0 ? k + p->slots : k);

@@ -49,7 +49,7 @@ static int32_t sketch_key(const struct pm_sketch *s, double x)
 /* exp(@e) without overflow: the top bucket's bounds may pass DBL_MAX by up to alpha */
 static double sketch_exp(double e)
 {
-	return e < 709.78 ? exp(e) : DBL_MAX;	/* log(DBL_MAX) = 709.7827 */
+	return e < 709.78 ? exp(e) : DBL_MAX; /* log(DBL_MAX) = 709.7827 */
 }
 
 /* The value reported for bucket @key: within alpha of all its values. */

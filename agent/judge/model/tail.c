@@ -11,12 +11,12 @@
  * The prior: |Z| for Z ~ N(0, 1), whose mean excess over u is
  * phi(u) / Q(u) - u, taken as exponential (second moment 2 m^2).
  */
-#define TAIL_P_U	0.02	/* P(|Z| > 2.3263) */
-#define TAIL_LR0	1.69897	/* -log10(TAIL_P_U) */
-#define TAIL_EXCESS0	0.3389
-#define TAIL_CLIP	10.0	/* an excess counts up to this many mean excesses */
-#define TAIL_M_MIN	1e-3	/* the mean excess is at least this */
-#define TAIL_EMPTY	1e-200	/* decayed weights below this are none */
+#define TAIL_P_U     0.02    /* P(|Z| > 2.3263) */
+#define TAIL_LR0     1.69897 /* -log10(TAIL_P_U) */
+#define TAIL_EXCESS0 0.3389
+#define TAIL_CLIP    10.0   /* an excess counts up to this many mean excesses */
+#define TAIL_M_MIN   1e-3   /* the mean excess is at least this */
+#define TAIL_EMPTY   1e-200 /* decayed weights below this are none */
 
 void tail__init(struct pm_tail *t)
 {

@@ -67,9 +67,9 @@ enum alloc_kind { ALLOC_PLAIN, ALLOC_MANAGED, ALLOC_ASYNC, ALLOC_PITCH };
 
 struct alloc {
 	enum alloc_kind kind;
-	size_t size, height;	/* width and rows for ALLOC_PITCH */
+	size_t size, height; /* width and rows for ALLOC_PITCH */
 	CUdeviceptr dptr;
-	size_t held;		/* bytes the driver gave; 0 when it failed */
+	size_t held; /* bytes the driver gave; 0 when it failed */
 };
 
 struct plan {
@@ -114,28 +114,53 @@ static int parse(struct plan *p, int argc, char **argv)
 
 	while ((o = getopt(argc, argv, "l:L:a:M:S:P:f:c:s:t:we:A:T:")) != -1) {
 		switch (o) {
-		case 'l': p->launches = atol(optarg); break;
-		case 'L': p->launches_ex = atol(optarg); break;
-		case 'a': err |= add_alloc(p, ALLOC_PLAIN, optarg); break;
-		case 'M': err |= add_alloc(p, ALLOC_MANAGED, optarg); break;
-		case 'S': err |= add_alloc(p, ALLOC_ASYNC, optarg); break;
-		case 'P': err |= add_alloc(p, ALLOC_PITCH, optarg); break;
-		case 'f': p->frees = atol(optarg); break;
+		case 'l':
+			p->launches = atol(optarg);
+			break;
+		case 'L':
+			p->launches_ex = atol(optarg);
+			break;
+		case 'a':
+			err |= add_alloc(p, ALLOC_PLAIN, optarg);
+			break;
+		case 'M':
+			err |= add_alloc(p, ALLOC_MANAGED, optarg);
+			break;
+		case 'S':
+			err |= add_alloc(p, ALLOC_ASYNC, optarg);
+			break;
+		case 'P':
+			err |= add_alloc(p, ALLOC_PITCH, optarg);
+			break;
+		case 'f':
+			p->frees = atol(optarg);
+			break;
 		case 'c':
 			if (p->ncopies == MAX_OPS)
 				return -1;
 			p->copies[p->ncopies++] = strtoull(optarg, NULL, 0);
 			break;
-		case 's': p->syncs = atol(optarg); break;
-		case 't': p->stream_syncs = atol(optarg); break;
-		case 'w': p->wait = 1; break;
-		case 'e': p->exit_ms = atol(optarg); break;
+		case 's':
+			p->syncs = atol(optarg);
+			break;
+		case 't':
+			p->stream_syncs = atol(optarg);
+			break;
+		case 'w':
+			p->wait = 1;
+			break;
+		case 'e':
+			p->exit_ms = atol(optarg);
+			break;
 		case 'A':
 			if (sscanf(optarg, "%ld:%zu", &p->bulk, &p->bulk_size) != 2)
 				return -1;
 			break;
-		case 'T': p->threads = atol(optarg); break;
-		default: return -1;
+		case 'T':
+			p->threads = atol(optarg);
+			break;
+		default:
+			return -1;
 		}
 	}
 	return err;
@@ -147,10 +172,18 @@ static void do_alloc(struct alloc *a, struct done *d)
 	CUresult r;
 
 	switch (a->kind) {
-	case ALLOC_PLAIN: r = cuMemAlloc_v2(&a->dptr, a->size); break;
-	case ALLOC_MANAGED: r = cuMemAllocManaged(&a->dptr, a->size, 1); break;
-	case ALLOC_ASYNC: r = cuMemAllocAsync(&a->dptr, a->size, NULL); break;
-	default: r = cuMemAllocPitch_v2(&a->dptr, &pitch, a->size, a->height, 4); break;
+	case ALLOC_PLAIN:
+		r = cuMemAlloc_v2(&a->dptr, a->size);
+		break;
+	case ALLOC_MANAGED:
+		r = cuMemAllocManaged(&a->dptr, a->size, 1);
+		break;
+	case ALLOC_ASYNC:
+		r = cuMemAllocAsync(&a->dptr, a->size, NULL);
+		break;
+	default:
+		r = cuMemAllocPitch_v2(&a->dptr, &pitch, a->size, a->height, 4);
+		break;
 	}
 	if (r) {
 		d->alloc_failed++;
@@ -269,9 +302,10 @@ int main(int argc, char **argv)
 	char line[64];
 
 	if (parse(&p, argc, argv)) {
-		fprintf(stderr, "usage: %s [-l N] [-L N] [-a SIZE]... [-M SIZE]... [-S SIZE]... "
-				"[-P WxH]... [-f N] [-c BYTES]... [-s N] [-t N] [-w] [-e MS] "
-				"[-A N:SIZE] [-T N]\n",
+		fprintf(stderr,
+			"usage: %s [-l N] [-L N] [-a SIZE]... [-M SIZE]... [-S SIZE]... "
+			"[-P WxH]... [-f N] [-c BYTES]... [-s N] [-t N] [-w] [-e MS] "
+			"[-A N:SIZE] [-T N]\n",
 			argv[0]);
 		return 2;
 	}

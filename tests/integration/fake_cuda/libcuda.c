@@ -28,8 +28,8 @@ enum {
 	CUDA_ERROR_INVALID_VALUE = 1,
 };
 
-#define FAKE_BASE	0x7f0000000000ULL
-#define FAKE_ALIGN	512ULL
+#define FAKE_BASE  0x7f0000000000ULL
+#define FAKE_ALIGN 512ULL
 
 static CUdeviceptr next_dptr = FAKE_BASE;
 
@@ -164,8 +164,8 @@ EXPORT CUresult cuMemcpyDtoD_v2(CUdeviceptr dstDevice, CUdeviceptr srcDevice, si
 	return CUDA_SUCCESS;
 }
 
-EXPORT CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dstDevice, CUdeviceptr srcDevice,
-				     size_t ByteCount, CUstream hStream)
+EXPORT CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount,
+				     CUstream hStream)
 {
 	(void)dstDevice, (void)srcDevice, (void)ByteCount, (void)hStream;
 	return CUDA_SUCCESS;

@@ -120,7 +120,7 @@ static inline void fx_label(struct fx *f, Podmeter__V1__PodReport *p, const char
 
 /* A container; with @d, its CPU histogram from that distribution's weights. */
 static inline Podmeter__V1__ContainerReport *fx_container(struct fx *f, Podmeter__V1__PodReport *p,
-							   const char *name, const struct pm_dist *d)
+							  const char *name, const struct pm_dist *d)
 {
 	Podmeter__V1__ContainerReport *c = fx_alloc(f, sizeof(*c));
 	Podmeter__V1__Histogram *h;

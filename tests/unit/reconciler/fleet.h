@@ -20,20 +20,20 @@
 enum fleet_dist { FLEET_LOGNORMAL = 0, FLEET_UNIFORM, FLEET_GAMMA, FLEET_MIXTURE, FLEET_CONST };
 enum fleet_season { FLEET_FLAT = 0, FLEET_DAILY, FLEET_WEEKLY };
 
-#define FLEET_TICK_S	10
-#define FLEET_TICKS	(3600 / FLEET_TICK_S)
-#define FLEET_MIB	1048576.0
+#define FLEET_TICK_S 10
+#define FLEET_TICKS  (3600 / FLEET_TICK_S)
+#define FLEET_MIB    1048576.0
 
 struct fleet_wl {
 	const char *ns, *kind, *name, *container;
 	int replicas;
 	enum fleet_dist dist;
-	double a, b;			/* lognormal median, sigma; uniform lo, hi; gamma k, theta;
+	double a, b; /* lognormal median, sigma; uniform lo, hi; gamma k, theta;
 					   mixture: 80% near a, 20% near b */
 	enum fleet_season season;
-	double season_mult;		/* CPU x this in the peak hours */
-	double mem_peak;		/* bytes: the highest working set it ever shows */
-	double req_cpu, req_mem, lim_cpu, lim_mem;	/* cores, bytes; -1 not set */
+	double season_mult; /* CPU x this in the peak hours */
+	double mem_peak;    /* bytes: the highest working set it ever shows */
+	double req_cpu, req_mem, lim_cpu, lim_mem; /* cores, bytes; -1 not set */
 	double ooms_per_hour, thr_ratio, rq_ratio;
 	/* filled as it goes: what was emitted */
 	double emitted_peak;
@@ -43,7 +43,7 @@ struct fleet {
 	struct fleet_wl *wl;
 	int n_wl, nodes;
 	const char *cluster;
-	double cpu_price, mem_price;	/* $ per core-hour, per GiB-hour */
+	double cpu_price, mem_price; /* $ per core-hour, per GiB-hour */
 	uint64_t rng;
 };
 
@@ -90,7 +90,7 @@ static inline double fleet_draw(struct fleet *f, const struct fleet_wl *w)
 		return fleet_gamma(f, w->a) * w->b;
 	case FLEET_MIXTURE:
 		return fmax(0, fleet_u(f) < 0.8 ? w->a * (1 + 0.05 * fleet_normal(f))
-						 : w->b * (1 + 0.05 * fleet_normal(f)));
+						: w->b * (1 + 0.05 * fleet_normal(f)));
 	case FLEET_CONST:
 		return w->a;
 	}
@@ -103,7 +103,7 @@ static inline double fleet_true_quantile(const struct fleet_wl *w, double q, uin
 	static double v[2000000];
 	struct fleet f = { .rng = seed | 1 };
 	size_t n = sizeof(v) / sizeof(v[0]), i, j;
-	double z = 1.6448536269514722;	/* the standard normal's 0.95 quantile */
+	double z = 1.6448536269514722; /* the standard normal's 0.95 quantile */
 
 	if (w->dist == FLEET_LOGNORMAL && q == 0.95)
 		return w->a * exp(w->b * z);
@@ -207,7 +207,8 @@ static inline void fleet_report(struct fleet *f, struct fx *x, int node, uint64_
 				dist__add(&d, v, FLEET_TICK_S * 1000.0);
 			}
 			p = fx_pod(x, uid, w->ns, pod, w->kind, w->name, (uint64_t)cost_cpu,
-				   (uint64_t)(fmax(w->req_mem, 0) / (1 << 30) * f->mem_price * 1e9));
+				   (uint64_t)(fmax(w->req_mem, 0) / (1 << 30) * f->mem_price *
+					      1e9));
 			p->cpu_usec = (uint64_t)llround(sum * 1e6);
 			p->runqueue_usec = (uint64_t)llround(sum * 1e6 * w->rq_ratio);
 			c = fx_container(x, p, w->container, &d);

@@ -41,7 +41,7 @@ static void test_parse(void **state)
 		{ "", 0, 0 },
 		{ "node-a\n", -EINVAL, 0 },			/* no token */
 		{ "node-a tok extra\n", -EINVAL, 0 },		/* three fields */
-		{ "node-a tok-1\nnode-b tok-1\n", -EINVAL, 0 },	/* one token, two nodes */
+		{ "node-a tok-1\nnode-b tok-1\n", -EINVAL, 0 }, /* one token, two nodes */
 		{ "node-a tok\x01x\n", -EINVAL, 0 },		/* not printable */
 	};
 	char err[256];
@@ -100,7 +100,7 @@ static void test_nodes(void **state)
 	assert_int_equal(auth__node(a, "Bearer tok-bbbbbbbb", "lab", "node-b", why, sizeof(why)),
 			 AUTH_OTHER);
 	assert_int_equal(auth__node(a, "Bearer tok-bbbbbbb", "prod", "node-b", why, sizeof(why)),
-			 AUTH_UNKNOWN);	/* a prefix is not the token */
+			 AUTH_UNKNOWN); /* a prefix is not the token */
 	assert_int_equal(auth__api(a, "Bearer api-1111"), AUTH_OK);
 	assert_int_equal(auth__api(a, "Bearer api-2222"), AUTH_OK);
 	assert_int_equal(auth__api(a, "Bearer tok-aaaaaaaa"), AUTH_UNKNOWN);

@@ -92,9 +92,9 @@ static json_t *row_of(json_t *rows, const char *ns)
 	size_t i;
 	json_t *r;
 
-	json_array_foreach(rows, i, r)
-		if (!strcmp(json_string_value(json_object_get(r, "namespace")), ns))
-			return r;
+	json_array_foreach(rows, i,
+			   r) if (!strcmp(json_string_value(json_object_get(r, "namespace")),
+					  ns)) return r;
 	fail_msg("no row %s", ns);
 	return NULL;
 }
@@ -109,8 +109,9 @@ static double num(json_t *o, const char *a, const char *b)
 /* shop: 7 $ cost (6 CPU, 1 memory), waste half of it; batch 1 $; idle 2 $: 10 $ in all. */
 static void test_json(void **state)
 {
-	struct costs_query q = { .by = COSTS_BY_NAMESPACE, .since = T0, .until = T0 + 60,
-				 .format = COSTS_JSON };
+	struct costs_query q = {
+		.by = COSTS_BY_NAMESPACE, .since = T0, .until = T0 + 60, .format = COSTS_JSON
+	};
 	struct store *s = filled();
 	json_t *root, *rows, *shop;
 	double shares = 0;
@@ -133,8 +134,8 @@ static void test_json(void **state)
 	assert_true(fabs(num(row_of(rows, "__idle__"), "idle", "cpu") - 2) < 1e-9);
 	assert_true(fabs(num(row_of(rows, "__idle__"), "share", NULL) - 0.2) < 1e-9);
 	/* sorted by total, shares add up */
-	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "namespace")),
-			    "shop");
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(rows, 0), "namespace")), "shop");
 	for (i = 0; i < 3; i++)
 		shares += num(json_array_get(rows, i), "share", NULL);
 	assert_true(fabs(shares - 1) < 1e-9);
@@ -146,8 +147,9 @@ static void test_json(void **state)
 
 static void test_csv_and_table(void **state)
 {
-	struct costs_query q = { .by = COSTS_BY_NODE, .since = T0, .until = T0 + 60,
-				 .format = COSTS_CSV };
+	struct costs_query q = {
+		.by = COSTS_BY_NODE, .since = T0, .until = T0 + 60, .format = COSTS_CSV
+	};
 	struct store *s = filled();
 	char err[256], *out, *line;
 
@@ -155,7 +157,8 @@ static void test_csv_and_table(void **state)
 	out = costs__query(s, &q, err, sizeof(err));
 	assert_non_null(out);
 	print_message("%s", out);
-	assert_non_null(strstr(out, "cluster,node,cpu,memory,gpu,network,cost,waste,idle,total,share\n"));
+	assert_non_null(
+		strstr(out, "cluster,node,cpu,memory,gpu,network,cost,waste,idle,total,share\n"));
 	line = strstr(out, "lab,node-a,");
 	assert_non_null(line);
 	/* 4 $ CPU, 1 $ memory, 0, 0; cost 5, waste 2.5, idle 2, total 7, share 0.7 */

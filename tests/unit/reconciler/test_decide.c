@@ -22,7 +22,7 @@
 #include "fleet.h"
 #include "store.h"
 
-#define T_END 1790208000.0	/* a whole hour, a Thursday 00:00 UTC */
+#define T_END 1790208000.0 /* a whole hour, a Thursday 00:00 UTC */
 
 static char url[512];
 
@@ -65,7 +65,8 @@ static struct store *fill(struct fleet *f, int hours)
 		for (n = 0; n < f->nodes; n++) {
 			fleet_report(f, &x[n], n, (uint64_t)h + 1, T_END - (hours - h) * 3600.0);
 			r[n] = (struct store_report){ .rep = &x[n].r,
-						      .received_at = T_END - (hours - h - 1) * 3600.0,
+						      .received_at = T_END -
+								     (hours - h - 1) * 3600.0,
 						      .bytes = 100 };
 		}
 		if (store__ingest(s, r, (size_t)f->nodes, err, sizeof(err)))
@@ -106,15 +107,20 @@ static void test_accuracy(void **state)
 	struct fleet_wl wl[] = {
 		{ "shop", "Deployment", "web", "app", 6, FLEET_LOGNORMAL, 0.3, 0.4, FLEET_FLAT, 1,
 		  700 * FLEET_MIB, 2, 2048 * FLEET_MIB, -1, -1, 0, 0, 0, 0 },
-		{ "shop", "Deployment", "batch", "worker", 4, FLEET_UNIFORM, 0.5, 1.5, FLEET_FLAT, 1,
-		  1500 * FLEET_MIB, 2, 4096 * FLEET_MIB, -1, -1, 0, 0, 0, 0 },
+		{ "shop", "Deployment", "batch", "worker", 4, FLEET_UNIFORM, 0.5, 1.5, FLEET_FLAT,
+		  1, 1500 * FLEET_MIB, 2, 4096 * FLEET_MIB, -1, -1, 0, 0, 0, 0 },
 		{ "data", "StatefulSet", "etl", "main", 3, FLEET_GAMMA, 2, 0.15, FLEET_FLAT, 1,
 		  3000 * FLEET_MIB, 1, 4096 * FLEET_MIB, -1, -1, 0, 0, 0, 0 },
 		{ "data", "Deployment", "api", "api", 5, FLEET_MIXTURE, 0.1, 0.8, FLEET_FLAT, 1,
 		  400 * FLEET_MIB, 1.5, 1024 * FLEET_MIB, -1, -1, 0, 0, 0, 0 },
 	};
-	struct fleet f = { .wl = wl, .n_wl = 4, .nodes = 4, .cluster = "lab", .cpu_price = 0.031,
-			   .mem_price = 0.0042, .rng = 7 };
+	struct fleet f = { .wl = wl,
+			   .n_wl = 4,
+			   .nodes = 4,
+			   .cluster = "lab",
+			   .cpu_price = 0.031,
+			   .mem_price = 0.0042,
+			   .rng = 7 };
 	struct store *s = fill(&f, 72);
 	struct pol_settings st;
 	struct found fd = { .n = 0 };
@@ -131,30 +137,36 @@ static void test_accuracy(void **state)
 		double d_cpu, d_mem, want_nd;
 		struct rec r;
 
-		assert_int_equal(decide__container(s, container_of(&fd, w->name), &st, T_END, &r), 0);
+		assert_int_equal(decide__container(s, container_of(&fd, w->name), &st, T_END, &r),
+				 0);
 		printf("accuracy %-6s %-9s proposed %.4f cores, true p95/0.7 %.4f (%+.2f%%); memory "
-		       "%.0f MiB, peak x 1.2 %.0f MiB; %.2f replicas of %d\n", w->name,
-		       w->dist == FLEET_LOGNORMAL ? "lognormal" : w->dist == FLEET_UNIFORM ? "uniform"
-		       : w->dist == FLEET_GAMMA ? "gamma" : "mixture", r.cpu_want, truth,
-		       (r.cpu_want / truth - 1) * 100, r.mem_want / FLEET_MIB, mem_truth / FLEET_MIB,
-		       r.replicas, w->replicas);
+		       "%.0f MiB, peak x 1.2 %.0f MiB; %.2f replicas of %d\n",
+		       w->name,
+		       w->dist == FLEET_LOGNORMAL ? "lognormal"
+		       : w->dist == FLEET_UNIFORM ? "uniform"
+		       : w->dist == FLEET_GAMMA	  ? "gamma"
+						  : "mixture",
+		       r.cpu_want, truth, (r.cpu_want / truth - 1) * 100, r.mem_want / FLEET_MIB,
+		       mem_truth / FLEET_MIB, r.replicas, w->replicas);
 		assert_true(fabs(r.cpu_want / truth - 1) <= 0.05);
 		assert_true(fabs(r.mem_want - mem_truth) < 1);
 		assert_true(fabs(r.replicas - w->replicas) < 1e-6);
-		assert_true(fabs(r.cur_cpu - w->req_cpu) < 1e-9 && fabs(r.cur_mem - w->req_mem) < 1);
+		assert_true(fabs(r.cur_cpu - w->req_cpu) < 1e-9 &&
+			    fabs(r.cur_mem - w->req_mem) < 1);
 		/* $/month at the generator's prices, worked out here */
 		d_cpu = r.cpu_want - w->req_cpu;
 		d_mem = r.mem_want - w->req_mem;
-		want_nd = (d_cpu * f.cpu_price + d_mem / (1 << 30) * f.mem_price) * w->replicas * 730 *
-			  1e9;
+		want_nd = (d_cpu * f.cpu_price + d_mem / (1 << 30) * f.mem_price) * w->replicas *
+			  730 * 1e9;
 		printf("savings  %-6s %+.2f $/month, from the prices %+.2f\n", w->name,
 		       -decide__monthly(d_cpu, d_mem, r.replicas, r.cpu_price, r.mem_price) / 1e9,
 		       -want_nd / 1e9);
 		assert_true(fabs(r.cpu_price - f.cpu_price) < 1e-12);
 		assert_true(fabs(r.mem_price - f.mem_price) < 1e-12);
-		assert_true(llabs(decide__monthly(d_cpu, d_mem, r.replicas, r.cpu_price, r.mem_price) -
-				  llround(want_nd)) <= 2);
-		assert_int_equal(r.season.period, 0);	/* flat: no season */
+		assert_true(
+			llabs(decide__monthly(d_cpu, d_mem, r.replicas, r.cpu_price, r.mem_price) -
+			      llround(want_nd)) <= 2);
+		assert_int_equal(r.season.period, 0); /* flat: no season */
 	}
 	store__close(s);
 }
@@ -163,15 +175,20 @@ static void test_accuracy(void **state)
 static void test_weekly_peak(void **state)
 {
 	struct fleet_wl wl[] = {
-		{ "shop", "Deployment", "report", "app", 2, FLEET_UNIFORM, 0.2, 0.4, FLEET_WEEKLY, 5,
-		  300 * FLEET_MIB, 1, 1024 * FLEET_MIB, -1, -1, 0, 0, 0, 0 },
+		{ "shop", "Deployment", "report", "app", 2, FLEET_UNIFORM, 0.2, 0.4, FLEET_WEEKLY,
+		  5, 300 * FLEET_MIB, 1, 1024 * FLEET_MIB, -1, -1, 0, 0, 0, 0 },
 	};
-	struct fleet f = { .wl = wl, .n_wl = 1, .nodes = 2, .cluster = "lab", .cpu_price = 0.03,
-			   .mem_price = 0.004, .rng = 11 };
+	struct fleet f = { .wl = wl,
+			   .n_wl = 1,
+			   .nodes = 2,
+			   .cluster = "lab",
+			   .cpu_price = 0.03,
+			   .mem_price = 0.004,
+			   .rng = 11 };
 	struct store *s = fill(&f, 21 * 24);
 	struct pol_settings st;
 	struct found fd = { .n = 0 };
-	double peak_mean = 0.3 * 5;	/* the peak hours' mean: uniform(0.2, 0.4) x 5 */
+	double peak_mean = 0.3 * 5; /* the peak hours' mean: uniform(0.2, 0.4) x 5 */
 	struct rec r;
 	time_t t;
 	struct tm tm;
@@ -183,10 +200,10 @@ static void test_weekly_peak(void **state)
 	t = (time_t)r.season.peak_at;
 	gmtime_r(&t, &tm);
 	printf("weekly: p95 %.3f cores (decayed), season %d h strength %.2f, forecast peak %.3f "
-	       "cores (true %.3f) on day %d at %02d:00, proposed %.3f\n", r.q_cores,
-	       r.season.period, r.season.strength, r.season.peak, peak_mean, tm.tm_wday,
+	       "cores (true %.3f) on day %d at %02d:00, proposed %.3f\n",
+	       r.q_cores, r.season.period, r.season.strength, r.season.peak, peak_mean, tm.tm_wday,
 	       tm.tm_hour, r.cpu_want);
-	assert_true(r.q_cores < 0.5);		/* the distribution alone misses it */
+	assert_true(r.q_cores < 0.5); /* the distribution alone misses it */
 	assert_int_equal(r.season.period, 168);
 	assert_true(fabs(r.season.peak / peak_mean - 1) < 0.05);
 	assert_int_equal(tm.tm_wday, 1);
@@ -203,8 +220,13 @@ static void test_idle(void **state)
 		{ "shop", "Deployment", "busy", "app", 1, FLEET_CONST, 0.05, 0, FLEET_FLAT, 1,
 		  40 * FLEET_MIB, 0.5, 256 * FLEET_MIB, -1, -1, 0, 0, 0, 0 },
 	};
-	struct fleet f = { .wl = wl, .n_wl = 2, .nodes = 1, .cluster = "lab", .cpu_price = 0.03,
-			   .mem_price = 0.004, .rng = 5 };
+	struct fleet f = { .wl = wl,
+			   .n_wl = 2,
+			   .nodes = 1,
+			   .cluster = "lab",
+			   .cpu_price = 0.03,
+			   .mem_price = 0.004,
+			   .rng = 5 };
 	struct store *s = fill(&f, 4 * 24);
 	struct pol_settings st;
 	struct found fd = { .n = 0 };
@@ -219,7 +241,7 @@ static void test_idle(void **state)
 	assert_true(r.idle_max_cores < st.idle_max_cores);
 	assert_int_equal(decide__container(s, container_of(&fd, "busy"), &st, T_END, &r), 0);
 	assert_false(r.idle);
-	st.idle_days = 7;	/* not observed that long */
+	st.idle_days = 7; /* not observed that long */
 	assert_int_equal(decide__container(s, container_of(&fd, "old"), &st, T_END, &r), 0);
 	assert_false(r.idle);
 	store__close(s);
@@ -240,7 +262,7 @@ static void test_season_model(void **state)
 		int h = (int)((first / 3600 + (int64_t)i) % 24);
 
 		y[i] = 1 + 0.5 * sin(2 * M_PI * h / 24) + 0.05 * fleet_normal(&f);
-		have[i] = i % 17 != 0;	/* a few hours missing */
+		have[i] = i % 17 != 0; /* a few hours missing */
 	}
 	assert_int_equal(decide__season(y, have, 24 * 14, first, 24, first + 24 * 14 * 3600.0, &s),
 			 0);

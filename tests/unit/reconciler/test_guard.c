@@ -63,8 +63,14 @@ static void base(struct env *e, struct store *s)
 	snprintf(e->mf.ctr[0], sizeof(e->mf.ctr[0]), "app");
 	e->mf.n_ctr = 1;
 	e->s = s;
-	e->in = (struct guard_in){ .r = &e->r, .st = &e->st, .pol = &e->pol, .has_target = true,
-				   .target_path = "apps/shop", .mf = &e->mf, .now = NOW, .s = s,
+	e->in = (struct guard_in){ .r = &e->r,
+				   .st = &e->st,
+				   .pol = &e->pol,
+				   .has_target = true,
+				   .target_path = "apps/shop",
+				   .mf = &e->mf,
+				   .now = NOW,
+				   .s = s,
 				   .ns_increase = &e->ns_increase };
 }
 
@@ -122,7 +128,7 @@ static void test_scope(void **state)
 	run(&e, &o);
 	expect(&o, "scope", "*", "block");
 	with_policy(&e, "defaults: {}\n");
-	e.mf.opted_out = true;	/* the annotation, as the manifest scan reads it */
+	e.mf.opted_out = true; /* the annotation, as the manifest scan reads it */
 	run(&e, &o);
 	expect(&o, "scope", "*", "block");
 	assert_non_null(strstr(find(&o, "scope", "*")->detail, "podmeter.io/rightsize"));
@@ -162,7 +168,7 @@ static void test_data_and_urgent(void **state)
 	e.r.days = 1;
 	e.r.confidence = 0.5;
 	run(&e, &o);
-	expect(&o, "data", "cpu", "block");	/* min 3 days */
+	expect(&o, "data", "cpu", "block"); /* min 3 days */
 	assert_false(guard__any(&o));
 	/* OOM kills: memory goes up at once, whatever the data */
 	e.r.ooms = 2;
@@ -254,7 +260,7 @@ static void test_cooldown(void **state)
 	e.in.last_merge = NOW - 10 * 86400;
 	run(&e, &o);
 	expect(&o, "cooldown", "cpu", "pass");
-	e.in.last_merge = NOW - 2 * 86400;	/* within 7 days */
+	e.in.last_merge = NOW - 2 * 86400; /* within 7 days */
 	run(&e, &o);
 	expect(&o, "cooldown", "cpu", "block");
 	expect(&o, "cooldown", "memory", "block");
@@ -280,10 +286,10 @@ static void test_worth(void **state)
 
 	(void)state;
 	base(&e, NULL);
-	e.r.cpu_want = 0.95;	/* 5% */
+	e.r.cpu_want = 0.95; /* 5% */
 	run(&e, &o);
 	expect(&o, "worth", "cpu", "block");
-	e.r.cpu_want = 0.6;	/* 40% */
+	e.r.cpu_want = 0.6; /* 40% */
 	run(&e, &o);
 	expect(&o, "worth", "cpu", "pass");
 	/* 0.4 cores x 4 replicas x $0.04 x 730 h = $46.72 a month; the policy asks for $50 */
@@ -300,7 +306,8 @@ static void test_worth(void **state)
 	assert_true(llabs(o.savings_nd - llround(saved * 1e9)) <= 2);
 	with_policy(&e, "defaults:\n  minMonthlySavings: 4\n");
 	run(&e, &o);
-	assert_true(llabs(o.savings_nd - llround((saved + 324.0 / 1024 * 4 * 0.005 * 730) * 1e9)) <= 2);
+	assert_true(llabs(o.savings_nd - llround((saved + 324.0 / 1024 * 4 * 0.005 * 730) * 1e9)) <=
+		    2);
 	policy__free(&e.pol);
 }
 
@@ -337,15 +344,15 @@ static void test_rejection(void **state)
 	q.state = GS_CLOSED;
 	q.closed_at = NOW - 3 * 86400;
 	assert_int_equal(gstore__prop_update(s, &q, GS_OPEN, NULL, 0), 0);
-	assert_int_equal(gstore__prop_update(s, &q, GS_OPEN, NULL, 0), -ESTALE);	/* moved on */
+	assert_int_equal(gstore__prop_update(s, &q, GS_OPEN, NULL, 0), -ESTALE); /* moved on */
 	run(&e, &o);
-	expect(&o, "rejection", "cpu", "block");	/* 600m is 3% from 620m */
+	expect(&o, "rejection", "cpu", "block"); /* 600m is 3% from 620m */
 	expect(&o, "rejection", "memory", "pass");
-	e.r.cpu_want = 0.8;	/* 29% from it: moved enough */
+	e.r.cpu_want = 0.8; /* 29% from it: moved enough */
 	run(&e, &o);
 	expect(&o, "rejection", "cpu", "pass");
 	e.r.cpu_want = 0.6;
-	e.in.now = NOW + 28 * 86400;	/* 31 days after: forgotten */
+	e.in.now = NOW + 28 * 86400; /* 31 days after: forgotten */
 	run(&e, &o);
 	expect(&o, "rejection", "cpu", "pass");
 	store__close(s);
@@ -360,7 +367,7 @@ static void test_limits(void **state)
 
 	(void)state;
 	base(&e, NULL);
-	run(&e, &o);	/* keep-ratio: 2x */
+	run(&e, &o); /* keep-ratio: 2x */
 	expect(&o, "limits", "cpu", "pass");
 	assert_true(fabs(o.cpu_lim - 1.2) < 1e-9 && fabs(o.mem_lim - 1400 * MIB) < 1);
 	with_policy(&e, "defaults:\n  limits: multiplier\n  limitMultiplier: 3\n");
@@ -368,7 +375,7 @@ static void test_limits(void **state)
 	assert_true(fabs(o.cpu_lim - 1.8) < 1e-9);
 	with_policy(&e, "defaults:\n  limits: none\n");
 	run(&e, &o);
-	assert_true(o.cpu_lim == -1 && o.mem_lim == -1);	/* removed */
+	assert_true(o.cpu_lim == -1 && o.mem_lim == -1); /* removed */
 	/* requests only: an increase past the current limit is held */
 	with_policy(&e, "defaults:\n  set: requests\n");
 	run(&e, &o);
@@ -388,7 +395,7 @@ static void test_budget(void **state)
 
 	(void)state;
 	base(&e, NULL);
-	e.r.cpu_want = 1.5;	/* +0.5 core x 4 x $0.04 x 730 = +$58.40 a month */
+	e.r.cpu_want = 1.5; /* +0.5 core x 4 x $0.04 x 730 = +$58.40 a month */
 	e.r.mem_want = 1024 * MIB;
 	run(&e, &o);
 	expect(&o, "budget", "*", "pass");
@@ -396,13 +403,13 @@ static void test_budget(void **state)
 	with_policy(&e, "budgets:\n  shop: 1000\n");
 	e.in.ns_cost_month = 900;
 	run(&e, &o);
-	expect(&o, "budget", "*", "pass");	/* 958.40 <= 1000 */
+	expect(&o, "budget", "*", "pass"); /* 958.40 <= 1000 */
 	e.ns_increase = 0;
 	e.in.ns_cost_month = 950;
 	run(&e, &o);
-	expect(&o, "budget", "*", "label");	/* 1008.40 > 1000 */
+	expect(&o, "budget", "*", "label"); /* 1008.40 > 1000 */
 	assert_true(o.needs_budget);
-	assert_true(o.cpu != GUARD_UNTOUCHED);	/* labelled, not held */
+	assert_true(o.cpu != GUARD_UNTOUCHED); /* labelled, not held */
 	/* auto-merge is never asked for a change that needs budget approval */
 	with_policy(&e, "defaults:\n  autoMerge: true\nbudgets:\n  shop: 1000\n");
 	e.ns_increase = 0;
@@ -420,7 +427,8 @@ static void test_freeze(void **state)
 	struct policy p;
 	char err[256], why[256];
 	/* NOW is Thursday 2026-09-24 00:00 UTC */
-	const char *abs_ = "freeze:\n  - {from: \"2026-09-20T00:00:00Z\", to: \"2026-09-25T00:00:00Z\"}\n";
+	const char *abs_ =
+		"freeze:\n  - {from: \"2026-09-20T00:00:00Z\", to: \"2026-09-25T00:00:00Z\"}\n";
 	const char *weekly = "freeze:\n  - {days: [thu], from: \"00:00\", to: \"06:00\"}\n";
 
 	(void)state;
@@ -461,13 +469,14 @@ static void test_policy_file(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_not_equal(policy__load(&p, NULL, 0, bad[i].yaml, strlen(bad[i].yaml), err,
-						  sizeof(err)), 0);
+		assert_int_not_equal(policy__load(&p, NULL, 0, bad[i].yaml, strlen(bad[i].yaml),
+						  err, sizeof(err)),
+				     0);
 		if (!strstr(err, bad[i].err))
 			fail_msg("%s: got \"%s\", wanted \"%s\"", bad[i].yaml, err, bad[i].err);
 	}
-	assert_int_equal(policy__load(&p, local, strlen(local), repo, strlen(repo), err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		policy__load(&p, local, strlen(local), repo, strlen(repo), err, sizeof(err)), 0);
 	policy__for(&p, "shop", "Deployment", "web", &st);
 	assert_true(st.cpu_target == 0.4 && st.min_days == 5);
 	policy__for(&p, "shop", "Deployment", "api", &st);
@@ -482,12 +491,18 @@ static void test_policy_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scope),	    cmocka_unit_test(test_target),
-		cmocka_unit_test(test_data_and_urgent), cmocka_unit_test(test_hpa),
-		cmocka_unit_test(test_bounds_floor_step), cmocka_unit_test(test_cooldown),
-		cmocka_unit_test(test_worth),	    cmocka_unit_test(test_rejection),
-		cmocka_unit_test(test_limits),	    cmocka_unit_test(test_budget),
-		cmocka_unit_test(test_freeze),	    cmocka_unit_test(test_policy_file),
+		cmocka_unit_test(test_scope),
+		cmocka_unit_test(test_target),
+		cmocka_unit_test(test_data_and_urgent),
+		cmocka_unit_test(test_hpa),
+		cmocka_unit_test(test_bounds_floor_step),
+		cmocka_unit_test(test_cooldown),
+		cmocka_unit_test(test_worth),
+		cmocka_unit_test(test_rejection),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_freeze),
+		cmocka_unit_test(test_policy_file),
 	};
 
 	return cmocka_run_group_tests_name("guard", tests, NULL, NULL);

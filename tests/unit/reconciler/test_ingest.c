@@ -64,7 +64,7 @@ static void test_bad_bodies(void **state)
 	(void)state;
 	assert_int_equal(decode(not_gzip, sizeof(not_gzip), &r, &reason), -1);
 	assert_int_equal(reason, REASON_BAD_GZIP);
-	memset(junk, 0xff, sizeof(junk));	/* gzip of bytes that are no protobuf */
+	memset(junk, 0xff, sizeof(junk)); /* gzip of bytes that are no protobuf */
 	assert_int_equal(gz__compress(junk, sizeof(junk), &gz, &len), 0);
 	assert_int_equal(decode(gz, len, &r, &reason), -1);
 	assert_int_equal(reason, REASON_BAD_PROTOBUF);
@@ -105,11 +105,11 @@ static void test_empty_messages(void **state)
 
 	(void)state;
 	assert_non_null(pb);
-	pb[off++] = 0x12;	/* field 2 (node), length-delimited */
+	pb[off++] = 0x12; /* field 2 (node), length-delimited */
 	pb[off++] = 1;
 	pb[off++] = 'n';
 	for (i = 0; i < n; i++) {
-		pb[off++] = 0x4a;	/* field 9 (pods), length-delimited */
+		pb[off++] = 0x4a; /* field 9 (pods), length-delimited */
 		pb[off++] = 0;
 	}
 	assert_int_equal(gz__compress(pb, off, &gz, &len), 0);
@@ -129,11 +129,16 @@ static void test_checks(void **state)
 		const char *what;
 		enum rec_reason want;
 	} cases[] = {
-		{ "no node", REASON_BAD_REPORT },      { "seq 0", REASON_BAD_REPORT },
-		{ "old window", REASON_BAD_REPORT },   { "future window", REASON_BAD_REPORT },
-		{ "reversed window", REASON_BAD_REPORT }, { "bad utf-8", REASON_BAD_REPORT },
-		{ "control char", REASON_BAD_REPORT }, { "long name", REASON_BAD_REPORT },
-		{ "no uid", REASON_BAD_REPORT },       { "too many pods", REASON_TOO_MANY_ITEMS },
+		{ "no node", REASON_BAD_REPORT },
+		{ "seq 0", REASON_BAD_REPORT },
+		{ "old window", REASON_BAD_REPORT },
+		{ "future window", REASON_BAD_REPORT },
+		{ "reversed window", REASON_BAD_REPORT },
+		{ "bad utf-8", REASON_BAD_REPORT },
+		{ "control char", REASON_BAD_REPORT },
+		{ "long name", REASON_BAD_REPORT },
+		{ "no uid", REASON_BAD_REPORT },
+		{ "too many pods", REASON_TOO_MANY_ITEMS },
 		{ "too many containers", REASON_TOO_MANY_ITEMS },
 		{ "too many labels", REASON_TOO_MANY_ITEMS },
 	};
@@ -150,15 +155,34 @@ static void test_checks(void **state)
 		fx_init(&f, "lab", "node-a", 3, NOW - 60, NOW);
 		p = fx_pod(&f, "u1", "shop", "web-1", "Deployment", "web", 1, 1);
 		switch (i) {
-		case 0: f.r.node = ""; break;
-		case 1: f.r.seq = 0; break;
-		case 2: f.r.window_start = 1000; f.r.window_end = 1060; break;
-		case 3: f.r.window_end = NOW + 3 * 86400; break;
-		case 4: f.r.window_start = NOW + 1; break;
-		case 5: p->name = "web\xc3("; break;
-		case 6: p->namespace_ = "sh\nop"; break;
-		case 7: p->owner_name = long_name; break;
-		case 8: p->uid = ""; break;
+		case 0:
+			f.r.node = "";
+			break;
+		case 1:
+			f.r.seq = 0;
+			break;
+		case 2:
+			f.r.window_start = 1000;
+			f.r.window_end = 1060;
+			break;
+		case 3:
+			f.r.window_end = NOW + 3 * 86400;
+			break;
+		case 4:
+			f.r.window_start = NOW + 1;
+			break;
+		case 5:
+			p->name = "web\xc3(";
+			break;
+		case 6:
+			p->namespace_ = "sh\nop";
+			break;
+		case 7:
+			p->owner_name = long_name;
+			break;
+		case 8:
+			p->uid = "";
+			break;
 		case 9:
 			f.r.pods = fx_alloc(&f, (REC_PODS_MAX + 1) * sizeof(*f.r.pods));
 			for (f.r.n_pods = 0; f.r.n_pods <= REC_PODS_MAX; f.r.n_pods++)
@@ -188,10 +212,8 @@ static void test_checks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_report),
-		cmocka_unit_test(test_bad_bodies),
-		cmocka_unit_test(test_inflated_bound),
-		cmocka_unit_test(test_empty_messages),
+		cmocka_unit_test(test_good_report),    cmocka_unit_test(test_bad_bodies),
+		cmocka_unit_test(test_inflated_bound), cmocka_unit_test(test_empty_messages),
 		cmocka_unit_test(test_checks),
 	};
 

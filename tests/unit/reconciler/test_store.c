@@ -26,7 +26,7 @@
 #include "fixture.h"
 
 static char url[512];
-static const char *engine_url;	/* NULL: SQLite */
+static const char *engine_url; /* NULL: SQLite */
 
 static int setup(void **state)
 {
@@ -113,7 +113,7 @@ static void costs(struct store *s, enum store_costs_by by, const char *label, do
 		fail_msg("costs: %s", err);
 }
 
-#define T0 1789999200.0	/* a whole hour */
+#define T0 1789999200.0 /* a whole hour */
 
 /* Three pods, two namespaces, an idle cost; returns the amounts put in. */
 static void node_pods(struct fx *f, const char *node, uint64_t seq, double ws, double we)
@@ -126,7 +126,7 @@ static void node_pods(struct fx *f, const char *node, uint64_t seq, double ws, d
 	fx_container(f, p, "app", NULL);
 	p = fx_pod(f, "u2", "shop", "web-2", "Deployment", "web", 3000, 4000);
 	fx_label(f, p, "team", "payments");
-	fx_pod(f, "u3", "batch", "job-x", "", "", 5000, 6000);	/* a bare pod: its own workload */
+	fx_pod(f, "u3", "batch", "job-x", "", "", 5000, 6000); /* a bare pod: its own workload */
 	fx_idle(f, 700, 800, 0);
 }
 
@@ -144,7 +144,7 @@ static void test_exactly_once(void **state)
 
 	(void)state;
 	three_pods(&a, 1, T0, T0 + 60);
-	three_pods(&b, 1, T0, T0 + 60);	/* the same report, sent again */
+	three_pods(&b, 1, T0, T0 + 60); /* the same report, sent again */
 	r[0] = sr_of(&a, T0 + 61);
 	r[1] = sr_of(&b, T0 + 61);
 	ingest(s, r, 2);
@@ -173,7 +173,7 @@ static void test_seq_reused(void **state)
 
 	(void)state;
 	three_pods(&a, 1, T0, T0 + 60);
-	three_pods(&b, 1, T0 + 600, T0 + 660);	/* seq 1 again, another window */
+	three_pods(&b, 1, T0 + 600, T0 + 660); /* seq 1 again, another window */
 	r = sr_of(&a, T0 + 61);
 	ingest(s, &r, 1);
 	r = sr_of(&b, T0 + 661);
@@ -181,7 +181,7 @@ static void test_seq_reused(void **state)
 	assert_int_equal(r.verdict, STORE_SEQ_REUSED);
 	assert_non_null(strstr(r.why, "seq 1"));
 	costs(s, COSTS_BY_NAMESPACE, NULL, T0, T0 + 3600, &c);
-	assert_int_equal(ns_cost(&c, "batch", 0), 5000);	/* once */
+	assert_int_equal(ns_cost(&c, "batch", 0), 5000); /* once */
 	store__costs_free(&c);
 	fx_free(&a);
 	fx_free(&b);
@@ -223,7 +223,7 @@ static void test_seq_jump(void **state)
 		fx_free(&f);
 	}
 	assert_int_equal(store__nodes(s, node_cb, &ls), 0);
-	assert_int_equal(ls.seq, 5);	/* the jump did not move it */
+	assert_int_equal(ls.seq, 5); /* the jump did not move it */
 	costs(s, COSTS_BY_NAMESPACE, NULL, T0, T0 + 3600, &c);
 	assert_int_equal(ns_cost(&c, "batch", 0), 6 * 5000);
 	store__costs_free(&c);
@@ -239,7 +239,7 @@ static void test_hour_split(void **state)
 	struct fx f;
 
 	(void)state;
-	fx_init(&f, "lab", "node-a", 1, T0 + 3600 - 90, T0 + 3600 + 30);	/* 3/4, 1/4 */
+	fx_init(&f, "lab", "node-a", 1, T0 + 3600 - 90, T0 + 3600 + 30); /* 3/4, 1/4 */
 	fx_pod(&f, "u1", "shop", "web-1", "Deployment", "web", 1001, 4000);
 	r = sr_of(&f, T0 + 3700);
 	ingest(s, &r, 1);
@@ -255,8 +255,7 @@ static void test_hour_split(void **state)
 	store__close(s);
 }
 
-static const struct store_cost_row *row(const struct store_costs *c, const char *k0,
-					const char *k1)
+static const struct store_cost_row *row(const struct store_costs *c, const char *k0, const char *k1)
 {
 	size_t i;
 
@@ -297,7 +296,7 @@ static void test_groupings(void **state)
 	store__costs_free(&c);
 	costs(s, COSTS_BY_LABEL, "team", T0, T0 + 60, &c);
 	assert_int_equal(row(&c, "payments", NULL)->cost[0], 2 * (1000 + 3000));
-	assert_int_equal(row(&c, "", NULL)->cost[0], 2 * 5000);	/* no team label */
+	assert_int_equal(row(&c, "", NULL)->cost[0], 2 * 5000); /* no team label */
 	assert_int_equal(row(&c, STORE_IDLE_NAMESPACE, NULL)->idle[0], 2 * 700);
 	assert_int_equal(c.n, 3);
 	store__costs_free(&c);
@@ -344,7 +343,7 @@ static double rnd(uint64_t *st)
 }
 
 #define NODES	6
-#define WINDOWS 48	/* an hour apart: two days, so decay matters */
+#define WINDOWS 48 /* an hour apart: two days, so decay matters */
 #define TICKS	60
 
 /*
@@ -378,8 +377,9 @@ static void test_merged_quantiles(void **state)
 		p = fx_pod(&f[i], uid, "shop", uid, "Deployment", "web", 1, 1);
 		dist__init(&d);
 		for (j = 0; j < TICKS; j++) {
-			double x = rnd(&st) < 0.1 ? 0 : 0.05 * (nd + 1) * exp(rnd(&st) - 0.5) *
-						      (1 + 0.5 * sin(w / 4.0));
+			double x = rnd(&st) < 0.1 ? 0
+						  : 0.05 * (nd + 1) * exp(rnd(&st) - 0.5) *
+							    (1 + 0.5 * sin(w / 4.0));
 
 			assert_int_equal(dist__add(&d, x, ms), 0);
 			all[n++] = (struct sample){ x, ms * exp2((we - T0) / STORE_HALF_LIFE_S) };
@@ -388,7 +388,7 @@ static void test_merged_quantiles(void **state)
 		dist__free(&d);
 		order[i] = i;
 	}
-	for (i = NODES * WINDOWS - 1; i > 0; i--) {	/* any order: decay is by window time */
+	for (i = NODES * WINDOWS - 1; i > 0; i--) { /* any order: decay is by window time */
 		size_t t = (size_t)(rnd(&st) * (i + 1)), x = order[i];
 
 		order[i] = order[t];
@@ -400,8 +400,8 @@ static void test_merged_quantiles(void **state)
 		k = 1 + (size_t)(rnd(&st) * 40);
 		ingest(s, &r[i], i + k > NODES * WINDOWS ? NODES * WINDOWS - i : k);
 	}
-	assert_int_equal(store__cpu_dist(s, "lab", "shop", "Deployment", "web", "app", &merged,
-					 &ref), 0);
+	assert_int_equal(
+		store__cpu_dist(s, "lab", "shop", "Deployment", "web", "app", &merged, &ref), 0);
 	for (k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
 		assert_int_equal(dist__quantile(&merged, qs[k], &got), 0);
 		want = exact_quantile(all, n, qs[k]);
@@ -433,7 +433,7 @@ static void test_retention(void **state)
 
 	(void)state;
 	store__retention_defaults(&ret);
-	for (i = 1; i <= 4; i++) {	/* 1..3 forty days old, 4 now */
+	for (i = 1; i <= 4; i++) { /* 1..3 forty days old, 4 now */
 		double we = i < 4 ? T0 + 60.0 * i : now - 60;
 
 		three_pods(&f, i, we - 60, we);
@@ -445,10 +445,10 @@ static void test_retention(void **state)
 	assert_int_equal(st.pod_windows, 3 * 3);
 	assert_int_equal(st.ledger, 3);
 	assert_int_equal(st.rollups, 0);
-	costs(s, COSTS_BY_POD, NULL, T0 - 3600, now, &c);	/* raw windows: only seq 4's */
+	costs(s, COSTS_BY_POD, NULL, T0 - 3600, now, &c); /* raw windows: only seq 4's */
 	assert_int_equal(row(&c, "batch", "job-x")->cost[0], 5000);
 	store__costs_free(&c);
-	costs(s, COSTS_BY_NAMESPACE, NULL, T0 - 3600, now, &c);	/* rollups: all four */
+	costs(s, COSTS_BY_NAMESPACE, NULL, T0 - 3600, now, &c); /* rollups: all four */
 	assert_int_equal(ns_cost(&c, "batch", 0), 4 * 5000);
 	store__costs_free(&c);
 	/* seq 2 again: its ledger row is gone, the node's floor remembers it */
@@ -470,7 +470,7 @@ static void test_schema(void **state)
 	(void)state;
 	assert_int_equal(store__schema_version(s), store__schema_latest());
 	store__close(s);
-	s = open_store();	/* a second open migrates nothing */
+	s = open_store(); /* a second open migrates nothing */
 	assert_int_equal(store__schema_version(s), store__schema_latest());
 	store__close(s);
 }
@@ -502,8 +502,8 @@ static void test_migrate_from_v1(void **state)
 	};
 	const char *const *ddl = store_migrations[0];
 	struct db_val v1[2] = { DB_I(1), DB_R(T0) };
-	struct db_val row[9] = { DB_T("lab"), DB_T("old-node"), DB_I(7), DB_R(T0 - 60), DB_R(T0),
-				 DB_R(T0), DB_I(1), DB_I(0) };
+	struct db_val row[9] = { DB_T("lab"), DB_T("old-node"), DB_I(7), DB_R(T0 - 60),
+				 DB_R(T0),    DB_R(T0),		DB_I(1), DB_I(0) };
 	int64_t got[4] = { 0 };
 	struct store_report r;
 	struct store *s;
@@ -545,7 +545,7 @@ static void test_migrate_from_v1(void **state)
 	assert_int_equal(got[0], 123456);
 	assert_int_equal(got[1], 7);
 	assert_int_equal(got[2], 2);
-	assert_int_equal(got[3], 2);	/* the old ledger row and the new one */
+	assert_int_equal(got[3], 2); /* the old ledger row and the new one */
 	db__close(db);
 }
 

@@ -129,7 +129,8 @@ static const char *leaf(struct yt *y, const char *kind, const char *name, const 
 		yaml_document_t *d = &y->docs[i];
 		yaml_node_t *r = yt__root(y, i), *cs;
 
-		if (!yt__str(yt__get(d, r, "kind")) || strcmp(yt__str(yt__get(d, r, "kind")), kind) ||
+		if (!yt__str(yt__get(d, r, "kind")) ||
+		    strcmp(yt__str(yt__get(d, r, "kind")), kind) ||
 		    strcmp(yt__str(yt__path(d, r, "metadata", "name", NULL)), name))
 			continue;
 		if (!ctr)
@@ -159,7 +160,8 @@ static void read_yaml(const char *path, struct yt *y)
 
 static void test_kustomize(void **state)
 {
-	const char *ty = "targets:\n  - cluster: lab\n    namespace: shop\n    kustomize: apps/shop\n";
+	const char
+		*ty = "targets:\n  - cluster: lab\n    namespace: shop\n    kustomize: apps/shop\n";
 	struct targets t;
 	struct tree_src src;
 	struct changes c = { 0 };
@@ -189,7 +191,8 @@ static void test_kustomize(void **state)
 	assert_null(targets__find(&t, "prod", "shop"));
 	tree_src__dir(&src, dir);
 	assert_int_equal(mf__scan(&ix, &src, &t.v[0], "podmeter.io/rightsize", "false", err,
-				  sizeof(err)), 0);
+				  sizeof(err)),
+			 0);
 	w = mf__find(&ix, "Deployment", "web");
 	assert_non_null(w);
 	assert_true(w->opted_out && w->hpa_cpu && mf__has_container(w, "app"));
@@ -201,7 +204,7 @@ static void test_kustomize(void **state)
 	item(&it[1], "Deployment", "web", "app", "cpu_limit", 2, 0.7);
 	item(&it[2], "StatefulSet", "db", "pg", "memory", 1024 * MIB, 410 * MIB);
 	assert_int_equal(targets__render(&t.v[0], &src, it, 3, &c, err, sizeof(err)), 0);
-	assert_int_equal(c.n, 2);	/* the patch file and the kustomization's line */
+	assert_int_equal(c.n, 2); /* the patch file and the kustomization's line */
 	apply(&c);
 	/* second change, on the new base: web's memory; removing db's CPU limit; replicas */
 	item(&it[0], "Deployment", "web", "app", "memory", 512 * MIB, 300 * MIB);
@@ -209,7 +212,7 @@ static void test_kustomize(void **state)
 	item(&it[2], "StatefulSet", "db", "", "replicas", -1, 0);
 	item(&it[3], "Deployment", "web", "app", "cpu", 0.35, 0.3);
 	assert_int_equal(targets__render(&t.v[0], &src, it, 4, &c, err, sizeof(err)), 0);
-	assert_int_equal(c.n, 1);	/* the kustomization lists it already */
+	assert_int_equal(c.n, 1); /* the kustomization lists it already */
 	apply(&c);
 	read_yaml("apps/shop/" TGT_PATCH_FILE, &y);
 	assert_string_equal(leaf(&y, "Deployment", "web", "app", "requests", "cpu"), "300m");
@@ -254,12 +257,16 @@ static void test_helm(void **state)
 	read_yaml("charts/shop/values-podmeter.yaml", &y);
 	d = &y.docs[0];
 	assert_string_equal(yt__str(yt__path(d, yt__root(&y, 0), "web", "resources", "requests",
-					     "cpu", NULL)), "250m");
+					     "cpu", NULL)),
+			    "250m");
 	assert_string_equal(yt__str(yt__path(d, yt__root(&y, 0), "web", "resources", "requests",
-					     "memory", NULL)), "2Gi");
+					     "memory", NULL)),
+			    "2Gi");
 	assert_string_equal(yt__str(yt__path(d, yt__root(&y, 0), "web", "mesh", "sidecar",
-					     "resources", "requests", "memory", NULL)), "64Mi");
-	assert_string_equal(yt__str(yt__path(d, yt__root(&y, 0), "web", "replicaCount", NULL)), "0");
+					     "resources", "requests", "memory", NULL)),
+			    "64Mi");
+	assert_string_equal(yt__str(yt__path(d, yt__root(&y, 0), "web", "replicaCount", NULL)),
+			    "0");
 	yt__free(&y);
 	targets__free(&t);
 }
@@ -280,7 +287,8 @@ static void test_targets_bad(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_not_equal(targets__parse(&t, bad[i], strlen(bad[i]), err, sizeof(err)), 0);
+		assert_int_not_equal(targets__parse(&t, bad[i], strlen(bad[i]), err, sizeof(err)),
+				     0);
 		assert_non_null(strstr(err, "targets"));
 	}
 }
@@ -307,7 +315,7 @@ static void test_body_bounded(void **state)
 	report__hash(&g, hash);
 	doc = report__doc(&g, "lab-shop#1", hash);
 	body = report__body(&g, "lab-shop#1", hash, doc);
-	assert_non_null(strstr(body, "```json"));	/* small: everything */
+	assert_non_null(strstr(body, "```json")); /* small: everything */
 	free(body);
 	free(doc);
 	for (i = g.n; i < 1000; i++) {

@@ -24,7 +24,7 @@ struct mem {
 static int mem_read(void *ctx, const char *path, char **out, size_t *len)
 {
 	static const char *const names[] = { "d/kustomization.yaml", "d/m.yaml",
-					      ("d/" TGT_PATCH_FILE), "v.yaml" };
+					     ("d/" TGT_PATCH_FILE), "v.yaml" };
 	struct mem *m = ctx;
 	int i;
 

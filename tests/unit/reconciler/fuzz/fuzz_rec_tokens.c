@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = s[size + 1] = '\0';
 	if (!auth__parse_node_tokens(s, &n, err, sizeof(err)) && n > size)
-		abort();	/* more entries than lines could hold */
+		abort(); /* more entries than lines could hold */
 	by = s;
 	since = by + strlen(by) + 1 <= s + size ? by + strlen(by) + 1 : s + size;
 	if (!costs__parse_by(by, &q) && q.by == COSTS_BY_LABEL && !q.label[0])
