@@ -166,15 +166,6 @@ int config__parse_duration_ms(const char *s, uint64_t *ms)
 	return 0;
 }
 
-int config__parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
-{
-	const char *why;
-
-	if (!s || !host || !hostlen || !port)
-		return -EINVAL;
-	return listen__parse(s, host, hostlen, port, &why);
-}
-
 static int cfg_set_listen(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
 	char host[sizeof(cfg->http.listen_host)], q[CFG_QUOTE_MAX];

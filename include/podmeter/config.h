@@ -164,9 +164,6 @@ int config__from_args(struct pm_config *cfg, int argc, char **argv, char *err, s
 /* "1s", "500ms", "2m", "1h", "1.5s", plain number = seconds. */
 int config__parse_duration_ms(const char *s, uint64_t *ms);
 
-/* "HOST:PORT", "[v6]:PORT", ":PORT" (= all addresses). */
-int config__parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port);
-
 void config__usage(FILE *f);
 
 #endif /* PODMETER_CONFIG_H */

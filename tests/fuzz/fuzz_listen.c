@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Listen addresses, "HOST:PORT" and "[V6]:PORT": common/listen.c (podmeter
- * receive) and agent/config.c (podmeter run) read each the same way.
+ * receive) and the agent's listen key (podmeter run) read each the same way.
  */
 #include <podmeter/config.h>
 #include <podmeter/listen.h>
@@ -9,15 +9,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = fuzz_cstr(data, size), host[64], again_host[64], text[96], run_host[64];
-	uint16_t port, again_port, run_port;
+	static struct pm_config cfg;
+	char *s = fuzz_cstr(data, size), host[sizeof(cfg.http.listen_host)],
+	     again_host[sizeof(host)], text[sizeof(host) + 16], err[256];
+	uint16_t port, again_port;
 	const char *why = NULL;
 	int ret = listen__parse(s, host, sizeof(host), &port, &why);
 
-	fuzz_assert(ret == config__parse_listen(s, run_host, sizeof(run_host), &run_port));
+	config__defaults(&cfg);
+	fuzz_assert(!ret == !config__set(&cfg, "listen", s, err, sizeof(err)));
 	if (!ret) {
 		fuzz_assert(port >= 1 && strlen(host) < sizeof(host));
-		fuzz_assert(run_port == port && !strcmp(run_host, host));
+		fuzz_assert(cfg.http.listen_port == port && !strcmp(cfg.http.listen_host, host));
 		snprintf(text, sizeof(text), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 		ret = listen__parse(text, again_host, sizeof(again_host), &again_port, NULL);
 		fuzz_assert(!ret);

@@ -166,88 +166,6 @@ static void test_duration_bad(void **state)
 	}
 }
 
-static void test_listen_good(void **state)
-{
-	static const struct {
-		const char *in, *host;
-		uint16_t port;
-	} cases[] = {
-		{ "127.0.0.1:9477", "127.0.0.1", 9477 },
-		{ ":9477", "", 9477 },
-		{ "0.0.0.0:65535", "0.0.0.0", 65535 },
-		{ "localhost:1", "localhost", 1 },
-		{ "node-1.example.com:080", "node-1.example.com", 80 },
-		{ "[::1]:9477", "::1", 9477 },
-		{ "[::]:9477", "::", 9477 },
-		{ "[fe80::1%eth0]:80", "fe80::1%eth0", 80 },
-		{ "[2001:db8::a:b]:443", "2001:db8::a:b", 443 },
-	};
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		char host[256] = "unset";
-		uint16_t port = 0;
-		int ret = config__parse_listen(cases[i].in, host, sizeof(host), &port);
-
-		if (ret || strcmp(host, cases[i].host) || port != cases[i].port)
-			fail_msg("\"%s\": ret %d host \"%s\" port %u", cases[i].in, ret, host,
-				 port);
-	}
-}
-
-static void test_listen_bad(void **state)
-{
-	static const char *const cases[] = {
-		"",
-		"127.0.0.1",
-		"127.0.0.1:",
-		":0",
-		":65536",
-		":99999999999",
-		"::1:9477",
-		"[::1]9477",
-		"[::1",
-		"[::1]:",
-		"[]:9477",
-		"[nothost]:80",
-		"[127.0.0.1]:80",
-		"[fe80::1%]:80",
-		"host:-1",
-		"host:+80",
-		"host:80x",
-		"a b:80",
-		" :80",
-		"host: 80",
-		"ho/st:80",
-		"[::1]:0",
-		"[::1]:70000",
-	};
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		char host[256] = "unset";
-		uint16_t port = 7;
-		int ret = config__parse_listen(cases[i], host, sizeof(host), &port);
-
-		if (ret >= 0 || strcmp(host, "unset") || port != 7)
-			fail_msg("\"%s\": ret %d host \"%s\" port %u, want an error", cases[i], ret,
-				 host, port);
-	}
-}
-
-static void test_listen_host_too_long(void **state)
-{
-	char host[4];
-	uint16_t port;
-
-	(void)state;
-	assert_int_equal(config__parse_listen("abc:80", host, sizeof(host), &port), 0);
-	assert_string_equal(host, "abc");
-	assert_int_equal(config__parse_listen("abcd:80", host, sizeof(host), &port), -ENAMETOOLONG);
-}
-
 static void test_set_good(void **state)
 {
 	char err[ERRLEN] = "", slashed[PATH_MAX + 16];
@@ -1259,9 +1177,6 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_duration_good),
 		cmocka_unit_test(test_duration_bad),
-		cmocka_unit_test(test_listen_good),
-		cmocka_unit_test(test_listen_bad),
-		cmocka_unit_test(test_listen_host_too_long),
 		cmocka_unit_test(test_set_good),
 		cmocka_unit_test(test_set_bad),
 		cmocka_unit_test(test_set_tiny_err_buffer),
