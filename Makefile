@@ -160,7 +160,7 @@ run: deps
 	$(OUTPUT)/podmeter run $(ARGS)
 
 test: test-deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc \
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/mover \
 		$(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver $(OUTPUT)/tests/hostile \
 		$(OUTPUT)/bench/reconciler_load $(OUTPUT)/tests/rec_fleet fuzz-build
 	@$(MAKE) --no-print-directory layers unit fuzz-smoke fuzz-reconciler integration
@@ -201,6 +201,9 @@ $(OUTPUT)/tests/pm_alloc: tests/integration/pm_alloc.c | $(OUTPUT)/tests
 $(OUTPUT)/tests/gpu_ioctl: tests/integration/gpu_ioctl.c | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< -o $@
 
+$(OUTPUT)/tests/mover: tests/integration/mover.c | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) -pthread $< -o $@
+
 # static: it also runs chrooted, standing in for a container's process
 $(OUTPUT)/tests/hostile: tests/integration/hostile.c | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -static $< -o $@
@@ -213,10 +216,10 @@ $(OUTPUT)/tests/fake_cuda/libcuda.so.1: tests/integration/fake_cuda/libcuda.c
 $(OUTPUT)/tests/fake_cuda/cuda_driver: tests/integration/fake_cuda/cuda_driver.c $(OUTPUT)/tests/fake_cuda/libcuda.so.1
 	$(CC) $(CFLAGS) $^ -Wl,-rpath,'$$ORIGIN' -o $@
 
-integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver \
+integration: all $(OUTPUT)/tests/pm_alloc $(OUTPUT)/tests/mover $(OUTPUT)/tests/gpu_ioctl $(OUTPUT)/tests/fake_cuda/cuda_driver \
 		$(OUTPUT)/tests/hostile $(OUTPUT)/bench/reconciler_load $(OUTPUT)/tests/reconciler/test_store \
 		$(OUTPUT)/tests/rec_fleet
-	@REC_FLEET=$(OUTPUT)/tests/rec_fleet PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc GPU_IOCTL=$(OUTPUT)/tests/gpu_ioctl \
+	@REC_FLEET=$(OUTPUT)/tests/rec_fleet PODMETER=$(OUTPUT)/podmeter PM_ALLOC=$(OUTPUT)/tests/pm_alloc MOVER=$(OUTPUT)/tests/mover GPU_IOCTL=$(OUTPUT)/tests/gpu_ioctl \
 		CUDA_DRIVER=$(OUTPUT)/tests/fake_cuda/cuda_driver HOSTILE=$(OUTPUT)/tests/hostile \
 		RECONCILER=$(OUTPUT)/podmeter-reconciler LOAD=$(OUTPUT)/bench/reconciler_load \
 		STORE_TEST=$(OUTPUT)/tests/reconciler/test_store tests/integration/run.sh

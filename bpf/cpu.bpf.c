@@ -11,8 +11,10 @@
  * arrives on the CPU, so no wakeup hook is needed. Both are charged at
  * switch-out to the cgroup the task had at switch-in, as counted: a cgroup
  * below a container is counted in the container's (bpf/tables.bpf.h),
- * decided once per cgroup and kept in a few slots per CPU. Nothing is sent
- * to user space per event.
+ * decided once per cgroup and kept in a few slots per CPU. A task moved to
+ * another cgroup while it runs (cgroup_attach_task, rare) has its slice
+ * split where the move found its runtime, as the kernel charges it: the
+ * part before is the old cgroup's. Nothing is sent to user space per event.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -30,6 +32,10 @@ const volatile bool track_v1 = false; /* key by the v1 cpuacct id, not v2 */
 const volatile __u32 hier = PM_HIER_V2;
 const volatile bool use_task_storage = false; /* tp_btf on kernels >= 6.4 */
 const volatile int hierarchy_id = 0;	      /* of the counted hierarchy; v2 is 0 */
+const volatile __u32 nr_cpus = 1;	      /* possible CPUs */
+
+extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *p) __ksym __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -228,6 +234,32 @@ static __always_inline __u64 run_count(struct task_struct *t, const bool btf)
 }
 
 /*
+ * @prev was moved to another cgroup (cgroup_attach_task) since its last
+ * charge, its runtime then @seen->moved_sum. The kernel charges a running
+ * task's time to the cgroup it has when the time is accounted: what ran up
+ * to the move goes to @cgid, the old one (with the wait before the slice);
+ * the cgroup it is counted in now, returned, takes the rest (all of it when
+ * the move came before the baseline, e.g. a new task that had not run).
+ */
+static __always_inline __u64 split_moved(struct pm_cpu_run *run, struct task_struct *prev,
+					 struct pm_task_seen *seen, __u64 cgid, __u64 sum,
+					 __u64 sum_start, __u64 delay, __u64 delay_start,
+					 const bool btf)
+{
+	__u64 moved = seen->moved_sum, charged = seen->oncpu_charged, base, to;
+
+	seen->moved = 0;
+	if (moved > sum)
+		return cgid;
+	to = task_cgid(run, prev, btf);
+	base = charged && charged <= sum ? charged : sum_start;
+	if (to != cgid && moved > base)
+		charge(run, cgid, owed(&seen->oncpu_charged, moved, sum_start),
+		       owed(&seen->runq_charged, delay, delay_start));
+	return to;
+}
+
+/*
  * @prev switches out. Charged: the growth of its runtime and run_delay since
  * its last charge. Without a baseline (first sight, or the pid map had no
  * room): from zero when this is the task's first slice ever; else from its
@@ -257,6 +289,8 @@ static __always_inline void close_slice(struct pm_cpu_run *run, struct task_stru
 	}
 	if (!seen)
 		seen = &none; /* no room for a baseline: this slice only */
+	if (seen->moved)
+		cgid = split_moved(run, prev, seen, cgid, sum, sum_start, delay, delay_start, btf);
 	charge(run, cgid, owed(&seen->oncpu_charged, sum, sum_start),
 	       owed(&seen->runq_charged, delay, delay_start));
 	/* by pid: the entry goes with the task (task storage does by itself) */
@@ -310,6 +344,96 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	barrier();
 	run->seq_end = run->seq_begin;
 	return 0;
+}
+
+/* The first move since @seen's last charge: where the runtime stood. */
+static __always_inline void mark_moved(struct pm_task_seen *seen, __u64 sum)
+{
+	if (seen && !seen->moved) {
+		seen->moved_sum = sum;
+		seen->moved = 1;
+	}
+}
+
+struct moved_group {
+	__u64 leader; /* task_struct */
+	__s32 tgid;
+};
+
+/*
+ * A thread of the moved group running on @cpu now: its slice so far stays
+ * its old cgroup's (split_moved()). Threads not running were charged at
+ * their last switch-out and start their next slice in the new cgroup.
+ */
+static long mark_running_thread(__u32 cpu, struct moved_group *g)
+{
+	struct task_struct *t;
+	struct pm_cpu_run *run;
+	__u32 zero = 0, pid;
+
+	run = bpf_map_lookup_percpu_elem(&cpu_run, &zero, cpu);
+	if (!run || !run->task || run->task == g->leader)
+		return 0;
+	pid = run->pid;
+	t = (struct task_struct *)run->task;
+	if (!pid || BPF_CORE_READ(t, tgid) != g->tgid)
+		return 0;
+	if (use_task_storage) {
+		if (!bpf_task_from_pid) /* weak: 0 where the kernel lacks it */
+			return 1;
+		t = bpf_task_from_pid(pid);
+		if (!t)
+			return 0;
+		if (t->tgid == g->tgid)
+			mark_moved(bpf_task_storage_get(&task_seen, t, 0,
+							BPF_LOCAL_STORAGE_GET_F_CREATE),
+				   t->se.sum_exec_runtime);
+		bpf_task_release(t);
+	} else {
+		struct pm_task_seen *seen = bpf_map_lookup_elem(&task_seen_pid, &pid);
+
+		if (seen && seen->task == run->task)
+			mark_moved(seen, BPF_CORE_READ(t, se.sum_exec_runtime));
+	}
+	return 0;
+}
+
+/*
+ * Rare: @t (with its thread group when @group) was moved into @dst. The
+ * tracepoint names the leader only; its threads running now are found on
+ * the CPUs.
+ */
+static __always_inline int handle_attach(struct cgroup *dst, struct task_struct *t, bool group,
+					 const bool btf)
+{
+	struct moved_group g;
+	__u32 pid;
+
+	if (BPF_CORE_READ(dst, root, hierarchy_id) != hierarchy_id)
+		return 0;
+	pid = TASK_READ(btf, t, pid);
+	mark_moved(task_seen_get(t, pid, BPF_CORE_READ(dst, kn, id), btf),
+		   TASK_READ(btf, t, se.sum_exec_runtime));
+	if (!btf || !group)
+		return 0;
+	g.leader = (__u64)t;
+	g.tgid = t->tgid;
+	bpf_loop(nr_cpus, mark_running_thread, &g, 0);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(tp_btf_cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *t,
+	     bool group)
+{
+	return handle_attach(dst, t, group, true);
+}
+
+SEC("raw_tp/cgroup_attach_task")
+int BPF_PROG(raw_tp_cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *t,
+	     bool group)
+{
+	return handle_attach(dst, t, group, false);
 }
 
 /* Rare: a cgroup is made. Its id and path, for the agent's resolver. */

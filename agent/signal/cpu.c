@@ -44,6 +44,8 @@ static void set_twin(struct cpu_bpf *skel, bool tp_btf)
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_switch, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_mkdir, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_mkdir, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_attach_task, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_attach_task, !tp_btf);
 	bpf_map__set_autocreate(skel->maps.task_seen, tp_btf);
 }
 
@@ -124,6 +126,8 @@ static int load_twin(void *ctx, bool tp_btf, char *err, size_t errlen)
 	/* before 6.4 task storage allocated with GFP_ATOMIC: not under the rq lock */
 	cpu->skel->rodata->use_task_storage = tp_btf && bpfutil__kernel_at_least(6, 4);
 	cpu->skel->rodata->hierarchy_id = cpu->hierarchy_id;
+	cpu->skel->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus()
+								    : 1;
 	set_twin(cpu->skel, tp_btf);
 	size_task_seen(cpu->skel);
 	ret = pin__load(&cpu->pin, cpu->skel->skeleton, NULL, &what);

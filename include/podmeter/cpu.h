@@ -69,6 +69,14 @@ struct pm_task_seen {
 	__u64 task;	     /* task_struct, against pid reuse (pid map only) */
 	__u64 oncpu_charged; /* se.sum_exec_runtime already charged */
 	__u64 runq_charged;  /* sched_info.run_delay already charged */
+	/*
+	 * Moved to another cgroup since the last charge (cgroup_attach_task),
+	 * its se.sum_exec_runtime then: what ran before is its old cgroup's,
+	 * the rest its new one's.
+	 */
+	__u64 moved_sum;
+	__u32 moved;
+	__u32 pad;
 };
 
 /*

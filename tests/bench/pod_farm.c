@@ -143,8 +143,10 @@ static int place(pid_t pid, int pod, long seq)
 /*
  * A container's process: placed in its cgroups by the farm while it waits on
  * a pipe, as a runtime places a container's first process; then it burns
- * @burn_ns of CPU and sleeps. (A process that moved itself would be running
- * across the move: its slice so far is the old cgroup's.)
+ * @burn_ns of CPU and sleeps. The child may still be on a CPU when it is
+ * placed (it has not reached the pipe yet) and burn on without a switch:
+ * what it ran before the move is the farm's cgroup's, the rest the
+ * container's, as the kernel charges it.
  */
 static pid_t spawn(int pod, long seq, uint64_t burn_ns, unsigned wake_s)
 {

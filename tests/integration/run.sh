@@ -15,6 +15,9 @@ run() {
 run tests/integration/test_cpu.sh v2 tp_btf
 run tests/integration/test_cpu.sh v1 tp_btf
 run tests/integration/test_cpu.sh v2 raw_tp
+run tests/integration/test_move.sh v2 tp_btf
+run tests/integration/test_move.sh v1 tp_btf
+run tests/integration/test_move.sh v2 raw_tp
 run tests/integration/test_churn.sh
 run tests/integration/test_restart.sh
 run tests/integration/test_reload.sh
