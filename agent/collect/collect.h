@@ -26,7 +26,7 @@ struct pod_rec {
 	char uid[PM_UID_LEN + 1];
 	enum pm_qos qos;
 	struct pm_usage retired; /* from its cgroups that are gone */
-	char path[PATH_MAX];	 /* the pod cgroup, from the hierarchy root */
+	char *path;		 /* the pod cgroup, from the hierarchy root; NULL = not seen */
 	long long working_set;	 /* bytes, read at walks (see walk.c); -1 = none */
 	bool files_stale;	 /* a cgroup of it changed: read its working set */
 	int live_cgroups;	 /* counted by the last walk */

@@ -359,6 +359,7 @@ static void pod_free(struct pm_collector *c, struct pod_rec *p)
 	if (c->keeper)
 		c->keeper->ops->keep_del(c->keeper->src, p->uid);
 	usage__free(&p->retired);
+	free(p->path);
 	free(p);
 }
 
@@ -409,6 +410,7 @@ void ledger__free(struct pm_collector *c)
 		for (p = v; p; p = next) {
 			next = p->next_same_hash;
 			usage__free(&p->retired);
+			free(p->path);
 			free(p);
 		}
 	}

@@ -44,8 +44,8 @@ void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 		return; /* out of memory: classified again next time */
 	r->parsed = true;
 	r->pod->refs++;
-	if (id.runtime == PM_RT_NONE && !r->pod->path[0])
-		snprintf(r->pod->path, sizeof(r->pod->path), "%s", rel);
+	if (id.runtime == PM_RT_NONE && !r->pod->path)
+		r->pod->path = strdup(rel); /* NULL (out of memory): no working set */
 	memcpy(r->container_id, id.container_id, sizeof(r->container_id));
 	r->runtime = id.runtime;
 }
@@ -346,7 +346,7 @@ static void refresh_working_sets(struct pm_collector *c)
 	while (u64map__next(&c->pods, &i, &key, &v))
 		for (p = v; p; p = p->next_same_hash) {
 			if (p->files_stale || (c->walk_gen + key) % WALK_REFRESH_EVERY == 0)
-				p->working_set = walk__working_set(c, p->path);
+				p->working_set = p->path ? walk__working_set(c, p->path) : -1;
 			p->files_stale = false;
 		}
 }
