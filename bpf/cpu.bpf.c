@@ -436,8 +436,8 @@ int BPF_PROG(raw_tp_cgroup_attach_task, struct cgroup *dst, const char *path, st
 	return handle_attach(dst, t, group, false);
 }
 
-/* Rare: a cgroup is made. Its id and path, for the agent's resolver. */
-static __always_inline int handle_mkdir(struct cgroup *cgrp, const char *path)
+/* Rare: a cgroup is made or renamed (its id and path) or removed, for the agent's walk. */
+static __always_inline int handle_tree(struct cgroup *cgrp, const char *path, bool gone)
 {
 	struct pm_cg_born *e;
 
@@ -449,7 +449,10 @@ static __always_inline int handle_mkdir(struct cgroup *cgrp, const char *path)
 		return 0;
 	}
 	e->cgid = BPF_CORE_READ(cgrp, kn, id);
-	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
+	e->gone = gone;
+	e->pad = 0;
+	e->path[0] = '\0';
+	if (!gone && bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
 		e->path[0] = '\0';
 	bpf_ringbuf_submit(e, 0);
 	return 0;
@@ -458,13 +461,38 @@ static __always_inline int handle_mkdir(struct cgroup *cgrp, const char *path)
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(tp_btf_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
-	return handle_mkdir(cgrp, path);
+	return handle_tree(cgrp, path, false);
 }
 
 SEC("raw_tp/cgroup_mkdir")
 int BPF_PROG(raw_tp_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
-	return handle_mkdir(cgrp, path);
+	return handle_tree(cgrp, path, false);
+}
+
+/* a rename is a new path for the same id: as a mkdir, the walk reads the tree */
+SEC("tp_btf/cgroup_rename")
+int BPF_PROG(tp_btf_cgroup_rename, struct cgroup *cgrp, const char *path)
+{
+	return handle_tree(cgrp, path, false);
+}
+
+SEC("raw_tp/cgroup_rename")
+int BPF_PROG(raw_tp_cgroup_rename, struct cgroup *cgrp, const char *path)
+{
+	return handle_tree(cgrp, path, false);
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(tp_btf_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	return handle_tree(cgrp, path, true);
+}
+
+SEC("raw_tp/cgroup_rmdir")
+int BPF_PROG(raw_tp_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	return handle_tree(cgrp, path, true);
 }
 
 SEC("tp_btf/sched_switch")

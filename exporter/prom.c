@@ -829,6 +829,10 @@ static void prom_write_agent(FILE *f, const struct pm_snapshot *s, const char *v
 		f, "podmeter_agent_cgroup_walks_total", "counter",
 		"Walks of the cgroup hierarchy (every 5 ticks, and when an unknown cgroup shows).");
 	fprintf(f, "podmeter_agent_cgroup_walks_total %" PRIu64 "\n", a->walks);
+	prom_family(f, "podmeter_agent_cgroup_tree_reads_total", "counter",
+		    "Walks that listed the hierarchy's directories (the others took it from the "
+		    "records and the cgroup_mkdir/rmdir events).");
+	fprintf(f, "podmeter_agent_cgroup_tree_reads_total %" PRIu64 "\n", a->tree_reads);
 
 	prom_family(f, "podmeter_agent_build_info", "gauge",
 		    "Agent build and runtime mode; the value is always 1.");

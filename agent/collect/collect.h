@@ -52,6 +52,8 @@ struct cg_rec {
 	__u64 files_oncpu_ns; /* its CPU time and process starts then */
 	__u64 files_starts;
 	__u64 walk_gen;		 /* last walk that found it */
+	char *rel;		 /* its path as the last full walk found it; NULL = none */
+	bool removed;		 /* a cgroup_rmdir event named it */
 	bool dead;		 /* not found by the last walk */
 	unsigned int dead_reads; /* reads since, with no CPU holding any of it */
 	double tomb_since;	 /* retired (totals folded into its pod) at; 0 = live */
@@ -99,6 +101,10 @@ struct pm_collector {
 	bool walk_cpu; /* a CPU source: a quiet cgroup's files are not read */
 	unsigned int ticks_since_walk;
 	bool unknown_seen;
+	/* what the next walk must read from the hierarchy itself (see walk.c) */
+	bool tree_born;			  /* a cgroup was made since the last full walk */
+	unsigned int light_walks;	  /* since the last full walk */
+	__u64 tree_lost_walked;		  /* lost mkdir/rmdir events, at the last full walk */
 	struct pm_usage retired_overhead; /* node overhead's gone cgroups: CPU time */
 	struct pm_overhead *oh;		  /* node overhead by unit, slice, container */
 	int oh_top;

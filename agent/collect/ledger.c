@@ -107,8 +107,19 @@ static void sink_born(void *ctx, __u64 cgid, const char *path)
 	struct pm_collector *c = ctx;
 	struct cg_rec *r = ledger__cgroup(c, cgid);
 
+	c->tree_born = true;
 	if (r && path[0])
 		walk__classify(c, r, path);
+}
+
+/* Removed: the next walk counts it dead without reading the hierarchy. */
+static void sink_gone(void *ctx, __u64 cgid)
+{
+	struct pm_collector *c = ctx;
+	struct cg_rec *r = u64map__get(&c->cgroups, cgid);
+
+	if (r)
+		r->removed = true;
 }
 
 static void sink_zombie(void *ctx, __u64 cgid, const struct pm_zombie_snap *zs)
@@ -169,6 +180,7 @@ void ledger__begin_read(struct pm_collector *c, struct pm_sink *sink)
 		.known = sink_known,
 		.by_pid = sink_by_pid,
 		.born = sink_born,
+		.gone = sink_gone,
 		.zombie = sink_zombie,
 		.oom = sink_oom,
 		.gpu_dev = sink_gpu_dev,
@@ -319,6 +331,7 @@ static void cgroup_free(struct pm_collector *c, struct cg_rec *r)
 	u64map__del(&c->cgroups, r->cgid);
 	usage__free(&r->n.total);
 	free(r->pids);
+	free(r->rel);
 	free(r);
 }
 
@@ -404,6 +417,8 @@ void ledger__free(struct pm_collector *c)
 
 	while (u64map__next(&c->cgroups, &i, &key, &v)) {
 		usage__free(&((struct cg_rec *)v)->n.total);
+		free(((struct cg_rec *)v)->pids);
+		free(((struct cg_rec *)v)->rel);
 		free(v);
 	}
 	for (i = 0; u64map__next(&c->pods, &i, &key, &v);) {

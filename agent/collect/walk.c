@@ -18,6 +18,7 @@
 
 #define WALK_MAX_DEPTH	   32
 #define WALK_REFRESH_EVERY 12 /* walks: a quiet cgroup's files read again */
+#define WALK_FULL_EVERY	   12 /* walks: the hierarchy itself read, whatever the events say */
 
 /* Pod or node overhead, from the cgroup's path; once per cgroup. */
 void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
@@ -232,6 +233,14 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 
 	if (!r)
 		return;
+	if (!r->rel || strcmp(r->rel, rel)) {
+		char *copy = strdup(rel);
+
+		if (copy) {
+			free(r->rel);
+			r->rel = copy;
+		}
+	}
 	r->walk_gen = c->walk_gen;
 	r->dead = false;
 	walk__classify(c, r, rel);
@@ -283,6 +292,54 @@ static void walk_dir(struct pm_collector *c, int dfd, char *rel, size_t len, int
 	closedir(d);
 }
 
+/*
+ * Whether this walk may take the hierarchy from the records and events
+ * (light) rather than read it: with the CPU source's cgroup_mkdir and
+ * cgroup_rmdir events, a cgroup removed since is named, and one made since
+ * (or an id no walk has found) asks for a full walk. Full also when events
+ * were lost, at the first walk, and every WALK_FULL_EVERY-th walk whatever
+ * happened.
+ */
+static bool walk_light(struct pm_collector *c)
+{
+	if (!c->walk_cpu || !c->walk_gen || c->tree_born || c->unknown_seen ||
+	    c->stats.born_lost != c->tree_lost_walked || c->light_walks + 1 >= WALK_FULL_EVERY)
+		return false;
+	return true;
+}
+
+/* The cgroups the last walk found, less those removed since, as found again. */
+static void walk_records(struct pm_collector *c)
+{
+	struct cg_rec **found = NULL, *r;
+	size_t i = 0, n = 0, cap = 0;
+	uint64_t key;
+	void *v;
+
+	/* walk_found() may add records: collect first, then visit */
+	while (u64map__next(&c->cgroups, &i, &key, &v)) {
+		r = v;
+		if (!r->rel || r->removed || r->walk_gen != c->walk_gen - 1)
+			continue;
+		if (n == cap) {
+			struct cg_rec **grown;
+
+			cap = cap ? cap * 2 : 256;
+			grown = realloc(found, cap * sizeof(*grown));
+			if (!grown) {
+				free(found);
+				c->tree_born = true; /* read the hierarchy next time */
+				return;
+			}
+			found = grown;
+		}
+		found[n++] = r;
+	}
+	for (i = 0; i < n; i++)
+		walk_found(c, found[i]->cgid, found[i]->rel);
+	free(found);
+}
+
 static void walk(struct pm_collector *c)
 {
 	static char rel[PATH_MAX];
@@ -291,6 +348,7 @@ static void walk(struct pm_collector *c)
 	struct stat st;
 	size_t i = 0;
 	uint64_t key;
+	bool light;
 	void *v;
 	int fd;
 
@@ -300,6 +358,7 @@ static void walk(struct pm_collector *c)
 	for (i = 0; i < (size_t)c->n_srcs; i++)
 		if (!strcmp(c->srcs[i].ops->name, "cpu"))
 			c->walk_cpu = true;
+	light = walk_light(c);
 	i = 0;
 	c->ticks_since_walk = 0;
 	c->n_jobs = 0;
@@ -308,17 +367,26 @@ static void walk(struct pm_collector *c)
 	while (u64map__next(&c->pods, &i, &key, &v))
 		for (p = v; p; p = p->next_same_hash)
 			p->live_cgroups = 0;
-	fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
-		fprintf(stderr, "warning: cgroup: open %s: %s; keeping the last view\n", c->root,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
+	if (light) {
+		c->light_walks++;
+		walk_records(c);
+	} else {
+		fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st)) {
+			fprintf(stderr, "warning: cgroup: open %s: %s; keeping the last view\n",
+				c->root, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		c->stats.tree_reads++;
+		c->light_walks = 0;
+		c->tree_born = false;
+		c->tree_lost_walked = c->stats.born_lost;
+		rel[0] = '\0';
+		walk_found(c, st.st_ino, "/");
+		walk_dir(c, fd, rel, 0, 0);
 	}
-	rel[0] = '\0';
-	walk_found(c, st.st_ino, "/");
-	walk_dir(c, fd, rel, 0, 0);
 	for (i = 0; u64map__next(&c->cgroups, &i, &key, &v);) {
 		r = v;
 		r->dead = r->walk_gen != c->walk_gen;

@@ -28,7 +28,7 @@ struct pm_cpu {
 	struct pm_cpu_run *runs2;	      /* ... and after */
 	struct thread_stat *ts;		      /* running threads' schedstat, per CPU */
 	int hierarchy_id;		      /* counted hierarchy, for cgroup_mkdir events */
-	struct ring_buffer *born;	      /* cgroup_mkdir events */
+	struct ring_buffer *born;	      /* cgroup_mkdir, _rename and _rmdir events */
 	const struct pm_cpu_visitor *visitor; /* during cpu__read() */
 	struct pm_cpu_sample {
 		__u64 cgid;
@@ -44,6 +44,10 @@ static void set_twin(struct cpu_bpf *skel, bool tp_btf)
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_switch, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_mkdir, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_mkdir, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_rename, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_rename, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_rmdir, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_rmdir, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_attach_task, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_attach_task, !tp_btf);
 	bpf_map__set_autocreate(skel->maps.task_seen, tp_btf);
@@ -57,6 +61,10 @@ static int on_born(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*e) || !cpu->visitor)
 		return 0;
+	if (e->gone) {
+		cpu->visitor->gone(cpu->visitor->ctx, e->cgid);
+		return 0;
+	}
 	/* the ring is mapped read-only: terminate a copy */
 	snprintf(path, sizeof(path), "%.*s", PM_CG_PATH_MAX - 1, e->path);
 	cpu->visitor->born(cpu->visitor->ctx, e->cgid, path);
@@ -519,6 +527,13 @@ static void src_cpu_born(void *ctx, __u64 cgid, const char *path)
 	sink->born(sink->ctx, cgid, path);
 }
 
+static void src_cpu_gone(void *ctx, __u64 cgid)
+{
+	const struct pm_sink *sink = ctx;
+
+	sink->gone(sink->ctx, cgid);
+}
+
 static int src_cpu_open(void **out, const struct pm_source_env *env, char *err, size_t errlen)
 {
 	return cpu__open((struct pm_cpu **)out, env->hier, env->cfg->collect.proc_root,
@@ -532,6 +547,7 @@ static int src_cpu_read(void *src, const struct pm_sink *sink)
 		.inflight = src_cpu_inflight,
 		.held = src_cpu_held,
 		.born = src_cpu_born,
+		.gone = src_cpu_gone,
 		.ctx = (void *)sink,
 	};
 

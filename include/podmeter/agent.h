@@ -66,6 +66,8 @@ struct pm_cpu_visitor {
 	void (*held)(void *ctx, __u64 cgid);
 	/* a cgroup made since the last read, with its path from the hierarchy root */
 	void (*born)(void *ctx, __u64 cgid, const char *path);
+	/* a cgroup removed since the last read */
+	void (*gone)(void *ctx, __u64 cgid);
 	void *ctx;
 };
 

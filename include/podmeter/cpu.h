@@ -88,6 +88,8 @@ struct pm_task_seen {
 
 struct pm_cg_born {
 	__u64 cgid;
+	__u32 gone; /* 1: removed (cgroup_rmdir), no path */
+	__u32 pad;
 	char path[PM_CG_PATH_MAX]; /* from the hierarchy root, "/..." */
 };
 
@@ -140,7 +142,7 @@ struct pm_refusal_key {
 enum pm_cpu_err {
 	PM_CPU_ERR_CGROUP_FULL = 0, /* cpu_stats insert failed */
 	PM_CPU_ERR_RESYNC = 1,	    /* prev was not the task seen switching in */
-	PM_CPU_ERR_BORN_LOST = 2,   /* cgroup_mkdir event dropped: ring buffer full */
+	PM_CPU_ERR_BORN_LOST = 2,   /* cgroup_mkdir/rmdir event dropped: ring buffer full */
 	PM_CPU_ERR_TASK_FULL = 3,   /* task_seen_pid insert failed */
 	PM_CPU_ERR_MAX,
 };

@@ -165,6 +165,7 @@ struct pm_agent_stats {
 	uint64_t cgroups_tracked;		    /* entries in cpu_stats */
 	uint64_t cgroups_removed;     /* dead cgroups read one last time and removed */
 	uint64_t walks;		      /* walks of the cgroup hierarchy */
+	uint64_t tree_reads;	      /* of them, those that listed its directories */
 	const char *cgroup_hierarchy; /* "v2" or "v1" */
 	const char *attach_mode;      /* "tp_btf" or "raw_tp" */
 	double start_time;	      /* unix seconds */

@@ -39,6 +39,8 @@ struct pm_sink {
 	struct pm_cg_counts *(*by_pid)(void *ctx, __u32 pid);
 	/* A cgroup made since the last read, with its path from the hierarchy root. */
 	void (*born)(void *ctx, __u64 cgid, const char *path);
+	/* A cgroup removed since the last read (cgroup_rmdir). */
+	void (*gone)(void *ctx, __u64 cgid);
 	/* A process exited and not reaped for longer than the grace period. */
 	void (*zombie)(void *ctx, __u64 cgid, const struct pm_zombie_snap *z);
 	/* An OOM kill since the last read. */

@@ -25,6 +25,22 @@ k0=$(kernel_cpu_ns "$pod")
 tracked0=$(metric_value "$WORK/m0" podmeter_agent_cgroups_tracked "")
 removed0=$(metric_value "$WORK/m0" podmeter_agent_cgroups_removed_total "")
 
+# a walk over an unchanged tree takes it from the records and the mkdir/rmdir
+# events: over 20 quiet seconds the walks go on (every 5 ticks) while at most
+# the every-12th-walk listing (and one for a cgroup something else made) reads
+# the directories
+sleep 20
+scrape "$WORK/mq"
+walks=$(awk -v a="$(metric_value "$WORK/m0" podmeter_agent_cgroup_walks_total "")" \
+	-v b="$(metric_value "$WORK/mq" podmeter_agent_cgroup_walks_total "")" 'BEGIN { print b - a }')
+lists=$(awk -v a="$(metric_value "$WORK/m0" podmeter_agent_cgroup_tree_reads_total "")" \
+	-v b="$(metric_value "$WORK/mq" podmeter_agent_cgroup_tree_reads_total "")" 'BEGIN { print b - a }')
+if [ "$walks" -ge 3 ] && [ "$lists" -le $((walks - 2)) ]; then
+	pass "quiet tree: $walks walks, $lists of them listed the hierarchy"
+else
+	fail "quiet tree: $walks walks, $lists of them listed the hierarchy (want >= 3 walks, 2 or more without a listing)"
+fi
+
 for i in $(seq 1 "$ROUNDS"); do
 	c="$pod/$(printf '%064x' $((i * 7919)))"
 	mkdir "$c" || { fail "mkdir $c"; break; }
