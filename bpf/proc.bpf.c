@@ -95,10 +95,14 @@ static __always_inline int handle_exit(struct task_struct *p)
 {
 	struct task_struct *parent;
 	struct pm_exited e = {};
+	struct pm_proc_val *v;
 	__u32 tgid;
 
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
+	v = stats_of(p);
+	if (v)
+		v->exits++;
 	tgid = BPF_CORE_READ(p, tgid);
 	parent = BPF_CORE_READ(p, real_parent);
 	e.ts = bpf_ktime_get_ns();
@@ -166,6 +170,30 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(raw_tp_sched_process_exit, struct task_struct *p)
 {
 	return handle_exit(p);
+}
+
+/* after the move: the task's cgroup is the one it joined (in the counted hierarchy) */
+static __always_inline int handle_join(struct task_struct *t)
+{
+	struct pm_proc_val *v = stats_of(t);
+
+	if (v)
+		v->joins++;
+	return 0;
+}
+
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(tp_btf_cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *t,
+	     bool threadgroup)
+{
+	return handle_join(t);
+}
+
+SEC("raw_tp/cgroup_attach_task")
+int BPF_PROG(raw_tp_cgroup_attach_task, struct cgroup *dst, const char *path, struct task_struct *t,
+	     bool threadgroup)
+{
+	return handle_join(t);
 }
 
 SEC("tp_btf/sched_process_free")

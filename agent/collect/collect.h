@@ -48,9 +48,12 @@ struct cg_rec {
 	long long working_set; /* a container's, read at walks (see walk.c); -1 = none */
 	int *pids;	       /* cgroup.procs at its last read */
 	size_t n_pids, cap_pids;
-	bool files_read;      /* its files were read once */
-	__u64 files_oncpu_ns; /* its CPU time and process starts then */
-	__u64 files_starts;
+	bool files_read;     /* its files were read once */
+	__u64 procs_changes; /* process starts + exits + joins at its cgroup.procs read */
+	__u64 ws_oncpu_ns;   /* CPU time, faults and resident bytes at its working-set read */
+	__u64 ws_faults;
+	__u64 ws_rss;
+	__u64 thr_oncpu_ns;	 /* CPU time at its throttling read */
 	__u64 walk_gen;		 /* last walk that found it */
 	char *rel;		 /* its path as the last full walk found it; NULL = none */
 	bool removed;		 /* a cgroup_rmdir event named it */
@@ -98,7 +101,9 @@ struct pm_collector {
 	struct u64map cgroups; /* cgid -> cg_rec */
 	struct u64map pods;    /* hash(uid) -> pod_rec chain */
 	__u64 walk_gen;
-	bool walk_cpu; /* a CPU source: a quiet cgroup's files are not read */
+	bool walk_cpu;	/* a CPU source: a quiet cgroup's files are not read */
+	bool walk_mem;	/* a memory source: faults and resident bytes tell memory change */
+	bool walk_proc; /* a process source: starts and exits tell cgroup.procs change */
 	unsigned int ticks_since_walk;
 	bool unknown_seen;
 	/* what the next walk must read from the hierarchy itself (see walk.c) */

@@ -35,6 +35,8 @@ int usage__add(struct pm_usage *to, const struct pm_usage *from)
 	}
 	to->retransmits += from->retransmits;
 	to->starts += from->starts;
+	to->exits += from->exits;
+	to->joins += from->joins;
 	to->gpu_jobs += from->gpu_jobs;
 	to->cuda.launches += from->cuda.launches;
 	to->cuda.allocs += from->cuda.allocs;

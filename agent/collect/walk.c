@@ -110,7 +110,10 @@ static void add_jobs(struct pm_collector *c, struct cg_rec *r)
 		}
 		c->jobs[c->n_jobs++] = (struct pm_cuda_job){ .pid = r->pids[i],
 							     .cgid = r->cgid,
-							     .pod = ledger__uid_hash(r->pod->uid) };
+							     .pod = ledger__uid_hash(r->pod->uid),
+							     .ran_ns = c->walk_cpu
+									       ? r->n.total.oncpu_ns
+									       : 0 };
 		u64map__put(&c->pid_cg, (uint64_t)r->pids[i], r);
 	}
 }
@@ -213,23 +216,57 @@ static void read_throttling(const struct pm_collector *c, struct cg_rec *r, cons
 }
 
 /*
- * Whether a pod cgroup's files (cgroup.procs, working set, throttling) are
- * read again at this walk: when it is new, or ran or started a process since
- * they were read (a process that exits runs; one that sleeps neither adds
- * memory nor is throttled), or always with no CPU source to tell; every other one
- * at every WALK_REFRESH_EVERY-th walk, spread by cgroup id, for what changes
- * with nothing of it running (reclaim, a sleeping process moved in).
+ * Which of a pod cgroup's files are read again at this walk. All of them
+ * when it is new, with no CPU source to tell, and at its turn every
+ * WALK_REFRESH_EVERY-th walk (spread by cgroup id), for what changes with
+ * nothing of it running: reclaim, a sleeping process moved in. Otherwise
+ * each file when what changes it happened since its last read:
+ *  - cgroup.procs: a process started, ended or was moved in (without a
+ *    process source: it ran);
+ *  - the working set: a page fault or a change of resident bytes, or
+ *    WALK_RAN_NS of CPU (page cache and kernel memory grow without faults,
+ *    but not without running); without a memory source: it ran;
+ *  - throttling: WALK_RAN_NS of CPU; less cannot have used up a CFS quota,
+ *    whose least is 1 ms a period.
+ * A woken idle process (a health check, a timer) re-reads nothing.
  */
-static bool files_due(const struct pm_collector *c, const struct cg_rec *r)
+#define WALK_RAN_NS 1000000ULL
+
+enum { FILE_PROCS = 1, FILE_WS = 2, FILE_THROTTLE = 4, FILE_ALL = 7 };
+
+static __u64 rss_sum(const struct cg_rec *r)
 {
-	return !c->walk_cpu || !r->files_read || r->n.total.oncpu_ns != r->files_oncpu_ns ||
-	       r->n.total.starts != r->files_starts ||
-	       (c->walk_gen + r->cgid) % WALK_REFRESH_EVERY == 0;
+	__u64 sum = 0;
+	int k;
+
+	for (k = 0; k < PM_MEM_KINDS; k++)
+		sum += r->n.now.rss_bytes[k];
+	return sum;
+}
+
+static unsigned int files_due(const struct pm_collector *c, const struct cg_rec *r)
+{
+	const struct pm_usage *u = &r->n.total;
+	unsigned int due = 0;
+
+	if (!c->walk_cpu || !r->files_read || (c->walk_gen + r->cgid) % WALK_REFRESH_EVERY == 0)
+		return FILE_ALL;
+	if (c->walk_proc ? u->starts + u->exits + u->joins != r->procs_changes
+			 : u->oncpu_ns != r->ws_oncpu_ns)
+		due |= FILE_PROCS;
+	if (u->oncpu_ns - r->ws_oncpu_ns >= WALK_RAN_NS ||
+	    (c->walk_mem ? u->faults != r->ws_faults || rss_sum(r) != r->ws_rss
+			 : u->oncpu_ns != r->ws_oncpu_ns))
+		due |= FILE_WS;
+	if (u->oncpu_ns - r->thr_oncpu_ns >= WALK_RAN_NS)
+		due |= FILE_THROTTLE;
+	return due;
 }
 
 static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 {
 	struct cg_rec *r = ledger__cgroup(c, ino);
+	unsigned int due;
 
 	if (!r)
 		return;
@@ -247,17 +284,25 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 	if (!r->pod)
 		return;
 	r->pod->live_cgroups++;
-	if (files_due(c, r)) {
-		r->pod->files_stale = true;
-		r->files_read = true;
-		r->files_oncpu_ns = r->n.total.oncpu_ns;
-		r->files_starts = r->n.total.starts;
+	due = files_due(c, r);
+	r->files_read = true;
+	if (due & FILE_PROCS) {
+		r->procs_changes = r->n.total.starts + r->n.total.exits + r->n.total.joins;
 		read_procs(c, r, rel);
+	}
+	if (due & FILE_WS) {
+		r->pod->files_stale = true;
+		r->ws_oncpu_ns = r->n.total.oncpu_ns;
+		r->ws_faults = r->n.total.faults;
+		r->ws_rss = rss_sum(r);
 		/* a container's own, for its allocation; the pod's is read for the pod */
-		if (r->container_id[0]) {
+		if (r->container_id[0])
 			r->working_set = walk__working_set(c, rel);
+	}
+	if (due & FILE_THROTTLE) {
+		r->thr_oncpu_ns = r->n.total.oncpu_ns;
+		if (r->container_id[0])
 			read_throttling(c, r, rel);
-		}
 	}
 	add_jobs(c, r);
 }
@@ -354,10 +399,14 @@ static void walk(struct pm_collector *c)
 
 	c->walk_gen++;
 	c->stats.walks++;
-	c->walk_cpu = false;
+	c->walk_cpu = c->walk_mem = c->walk_proc = false;
 	for (i = 0; i < (size_t)c->n_srcs; i++)
 		if (!strcmp(c->srcs[i].ops->name, "cpu"))
 			c->walk_cpu = true;
+		else if (!strcmp(c->srcs[i].ops->name, "mem"))
+			c->walk_mem = true;
+		else if (!strcmp(c->srcs[i].ops->name, "proc"))
+			c->walk_proc = true;
 	light = walk_light(c);
 	i = 0;
 	c->ticks_since_walk = 0;

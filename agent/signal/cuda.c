@@ -139,6 +139,8 @@ struct cuda_pid {
 	__u64 start;	 /* start time in clock ticks, against pid reuse */
 	__u64 next_ns;	 /* not looked at again before */
 	__u64 passed_ns; /* last handed over */
+	__u64 cgid;	 /* its cgroup and that cgroup's CPU time at the last look */
+	__u64 ran_ns;	 /* (0: not known) */
 	__u32 backoff_s;
 	bool mapped; /* maps a libcuda already attached */
 };
@@ -564,6 +566,9 @@ static __u64 start_ticks(const char *proc_root, __u32 pid)
  * One pid: its maps are read when it is new, then again with a growing
  * interval while it maps no libcuda (a program loads it after it starts),
  * and once it does, only its start time is checked, against pid reuse.
+ * Neither when nothing of its cgroup ran since the last look: a process
+ * maps nothing without running, and a pid taken again by a process of the
+ * same cgroup ran there.
  */
 static int scan_pid(struct pm_cuda *c, const struct pm_cuda_job *j, __u64 now)
 {
@@ -576,6 +581,11 @@ static int scan_pid(struct pm_cuda *c, const struct pm_cuda_job *j, __u64 now)
 		p->passed_ns = now;
 		if (now < p->next_ns)
 			return 0;
+		if (j->ran_ns && p->cgid == j->cgid && p->ran_ns == j->ran_ns) {
+			p->next_ns = now +
+				     (p->mapped ? CUDA_RECHECK_S : p->backoff_s) * NSEC_PER_SEC;
+			return 0;
+		}
 	}
 	start = start_ticks(c->proc_root, j->pid);
 	if (!start) {
@@ -590,6 +600,8 @@ static int scan_pid(struct pm_cuda *c, const struct pm_cuda_job *j, __u64 now)
 		}
 		p->passed_ns = now;
 	}
+	p->cgid = j->cgid;
+	p->ran_ns = j->ran_ns;
 	if (p->start != start) {
 		p->start = start;
 		p->mapped = false;

@@ -43,6 +43,8 @@ static void set_twin(struct proc_bpf *skel, bool tp_btf)
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_exec, !tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_exit, !tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_free, !tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_attach_task, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_attach_task, !tp_btf);
 }
 
 /* open -> configure -> load -> attach; one cleanup path */
@@ -232,14 +234,18 @@ static void starts_entry(void *ctx, const void *key, const void *value)
 	const struct pm_proc_val *vals = value;
 	const struct pm_cg_key *k = key;
 	struct exited_read *rd = ctx;
-	__u64 starts = 0;
+	struct pm_proc_val sum = {};
 	int i;
 
 	if (k->hier != rd->p->hier)
 		return;
-	for (i = 0; i < rd->p->ncpus; i++)
-		starts += vals[i].starts;
-	rd->v->starts(rd->v->ctx, k->cgid, starts);
+	for (i = 0; i < rd->p->ncpus; i++) {
+		sum.starts += vals[i].starts;
+		sum.execs += vals[i].execs;
+		sum.exits += vals[i].exits;
+		sum.joins += vals[i].joins;
+	}
+	rd->v->starts(rd->v->ctx, k->cgid, &sum);
 }
 
 int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
@@ -285,13 +291,16 @@ void proc__close(struct pm_proc *p)
 
 /* ---- the collector's source ---- */
 
-static void src_proc_starts(void *ctx, __u64 cgid, __u64 n)
+static void src_proc_starts(void *ctx, __u64 cgid, const struct pm_proc_val *sum)
 {
 	const struct pm_sink *sink = ctx;
 	struct pm_cg_counts *r = sink->cgroup(sink->ctx, cgid);
 
-	if (r && !r->retired)
-		usage__raise(&r->total.starts, n);
+	if (r && !r->retired) {
+		usage__raise(&r->total.starts, sum->starts);
+		usage__raise(&r->total.exits, sum->exits);
+		usage__raise(&r->total.joins, sum->joins);
+	}
 }
 
 static void src_proc_zombie(void *ctx, __u64 cgid, __u32 pid, __u32 ppid, const char *comm,

@@ -136,8 +136,8 @@ void net__close(struct pm_net *net);
 struct pm_proc;
 
 struct pm_proc_visitor {
-	/* cumulative processes started in a cgroup */
-	void (*starts)(void *ctx, __u64 cgid, __u64 n);
+	/* a cgroup's cumulative process counts (starts, exits, joins), over all CPUs */
+	void (*starts)(void *ctx, __u64 cgid, const struct pm_proc_val *sum);
 	/* a process exited longer than the grace period ago and not reaped */
 	void (*zombie)(void *ctx, __u64 cgid, __u32 pid, __u32 ppid, const char *comm,
 		       const char *parent_comm, double age_s);
@@ -297,8 +297,9 @@ int cuda__open(struct pm_cuda **out, enum pm_hier hier, const char *proc_root, c
 /* A process of a pod, handed to the library scanner. */
 struct pm_cuda_job {
 	int pid;
-	__u64 cgid; /* its cgroup */
-	__u64 pod;  /* its pod's key: the per-pod share of the libraries table */
+	__u64 cgid;   /* its cgroup */
+	__u64 pod;    /* its pod's key: the per-pod share of the libraries table */
+	__u64 ran_ns; /* its cgroup's CPU time at the walk; 0 = not known (scanned when due) */
 };
 
 /*

@@ -14,6 +14,8 @@
 struct pm_proc_val {
 	__u64 starts; /* processes started (forks of a new thread group) */
 	__u64 execs;
+	__u64 exits; /* processes ended: their last thread exited */
+	__u64 joins; /* processes (or threads) moved in */
 };
 
 /*

@@ -33,6 +33,8 @@ struct pm_usage {
 	__u64 net_packets[PM_NET_DIRS][PM_NET_CLASSES];
 	__u64 retransmits;	  /* net: TCP */
 	__u64 starts;		  /* proc: processes started */
+	__u64 exits;		  /* proc: processes ended (their last thread) */
+	__u64 joins;		  /* proc: processes or threads moved in */
 	__u64 gpu_jobs;		  /* gpu: DRM scheduler jobs queued */
 	struct pm_gpu_usage *gpu; /* gpu: ioctls; NULL until one */
 	struct pm_cuda_val cuda;  /* cuda: bytes_held is now, not cumulative */
