@@ -48,9 +48,9 @@ struct cg_rec {
 	long long working_set; /* a container's, read at walks (see walk.c); -1 = none */
 	int *pids;	       /* cgroup.procs at its last read */
 	size_t n_pids, cap_pids;
-	bool files_read;     /* its files were read once */
-	__u64 procs_changes; /* process starts + exits + joins at its cgroup.procs read */
-	__u64 ws_oncpu_ns;   /* CPU time, faults and resident bytes at its working-set read */
+	bool files_read;   /* its files were read once */
+	__u64 procs_mark;  /* procs_mark() (walk.c) at its cgroup.procs read */
+	__u64 ws_oncpu_ns; /* CPU time, faults and resident bytes at its working-set read */
 	__u64 ws_faults;
 	__u64 ws_rss;
 	__u64 thr_oncpu_ns;	 /* CPU time at its throttling read */
@@ -107,9 +107,9 @@ struct pm_collector {
 	unsigned int ticks_since_walk;
 	bool unknown_seen;
 	/* what the next walk must read from the hierarchy itself (see walk.c) */
-	bool tree_born;			  /* a cgroup was made since the last full walk */
-	unsigned int light_walks;	  /* since the last full walk */
-	__u64 tree_lost_walked;		  /* lost mkdir/rmdir events, at the last full walk */
+	bool tree_born;		  /* a cgroup was made or renamed since the last full walk */
+	unsigned int light_walks; /* since the last full walk */
+	__u64 tree_lost_walked;	  /* lost mkdir/rmdir events, at the last full walk */
 	struct pm_usage retired_overhead; /* node overhead's gone cgroups: CPU time */
 	struct pm_overhead *oh;		  /* node overhead by unit, slice, container */
 	int oh_top;

@@ -244,6 +244,12 @@ static __u64 rss_sum(const struct cg_rec *r)
 	return sum;
 }
 
+/* What moves when cgroup.procs may have changed: process events, else CPU time. */
+static __u64 procs_mark(const struct pm_collector *c, const struct pm_usage *u)
+{
+	return c->walk_proc ? u->starts + u->exits + u->joins : u->oncpu_ns;
+}
+
 static unsigned int files_due(const struct pm_collector *c, const struct cg_rec *r)
 {
 	const struct pm_usage *u = &r->n.total;
@@ -251,8 +257,7 @@ static unsigned int files_due(const struct pm_collector *c, const struct cg_rec 
 
 	if (!c->walk_cpu || !r->files_read || (c->walk_gen + r->cgid) % WALK_REFRESH_EVERY == 0)
 		return FILE_ALL;
-	if (c->walk_proc ? u->starts + u->exits + u->joins != r->procs_changes
-			 : u->oncpu_ns != r->ws_oncpu_ns)
+	if (procs_mark(c, u) != r->procs_mark)
 		due |= FILE_PROCS;
 	if (u->oncpu_ns - r->ws_oncpu_ns >= WALK_RAN_NS ||
 	    (c->walk_mem ? u->faults != r->ws_faults || rss_sum(r) != r->ws_rss
@@ -287,7 +292,7 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 	due = files_due(c, r);
 	r->files_read = true;
 	if (due & FILE_PROCS) {
-		r->procs_changes = r->n.total.starts + r->n.total.exits + r->n.total.joins;
+		r->procs_mark = procs_mark(c, &r->n.total);
 		read_procs(c, r, rel);
 	}
 	if (due & FILE_WS) {
@@ -339,9 +344,10 @@ static void walk_dir(struct pm_collector *c, int dfd, char *rel, size_t len, int
 
 /*
  * Whether this walk may take the hierarchy from the records and events
- * (light) rather than read it: with the CPU source's cgroup_mkdir and
- * cgroup_rmdir events, a cgroup removed since is named, and one made since
- * (or an id no walk has found) asks for a full walk. Full also when events
+ * (light) rather than read it: with the CPU source's cgroup_mkdir,
+ * cgroup_rename and cgroup_rmdir events, a cgroup removed since is named,
+ * and one made or renamed since (or an id no walk has found) asks for a
+ * full walk. Full also when events
  * were lost, at the first walk, and every WALK_FULL_EVERY-th walk whatever
  * happened.
  */

@@ -142,7 +142,7 @@ struct pm_refusal_key {
 enum pm_cpu_err {
 	PM_CPU_ERR_CGROUP_FULL = 0, /* cpu_stats insert failed */
 	PM_CPU_ERR_RESYNC = 1,	    /* prev was not the task seen switching in */
-	PM_CPU_ERR_BORN_LOST = 2,   /* cgroup_mkdir/rmdir event dropped: ring buffer full */
+	PM_CPU_ERR_BORN_LOST = 2,   /* cgroup_mkdir/rename/rmdir event dropped: ring full */
 	PM_CPU_ERR_TASK_FULL = 3,   /* task_seen_pid insert failed */
 	PM_CPU_ERR_MAX,
 };
