@@ -74,6 +74,20 @@ const struct pm_pod_snap *snapshot__pod(const struct pm_snapshot *s, const char 
 	return NULL;
 }
 
+const struct pm_pod_snap *snapshot__pod_next(const struct pm_snapshot *s, const char *uid,
+					     size_t *at)
+{
+	const struct pm_pod_snap *p;
+
+	if (s && *at < s->n_pods && !strcmp(s->pods[*at].uid, uid))
+		p = &s->pods[*at];
+	else
+		p = snapshot__pod(s, uid);
+	if (p)
+		*at = (size_t)(p - s->pods) + 1;
+	return p;
+}
+
 const struct pm_container_snap *snapshot__container(const struct pm_pod_snap *p, const char *id)
 {
 	size_t i;

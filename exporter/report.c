@@ -181,7 +181,7 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s, b
 	double dt = prev ? s->mono - prev->mono : 0;
 	int err = 0;
 	struct mem_stat *out = malloc((w->n_mem + s->n_pods + 1) * sizeof(*out));
-	size_t i = 0, j = 0, n = 0;
+	size_t i = 0, j = 0, n = 0, at = 0;
 	int c;
 
 	if (!out)
@@ -202,7 +202,7 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s, b
 			const struct pm_pod_snap *p = &s->pods[j++];
 			uint64_t m = pod_memory(p);
 
-			if (add_containers(&out[n], p, snapshot__pod(prev, p->uid), dt))
+			if (add_containers(&out[n], p, snapshot__pod_next(prev, p->uid, &at), dt))
 				err = -ENOMEM;
 			out[n].sum += (double)m;
 			out[n].ticks++;
@@ -831,7 +831,7 @@ static int build(struct arena *a, struct pm_report_window *w, const struct pm_re
 		 Podmeter__V1__NodeReport *r)
 {
 	const struct pm_snapshot *s = w->last, *b = w->start;
-	size_t i, n = 0;
+	size_t i, n = 0, at = 0;
 
 	podmeter__v1__node_report__init(r);
 	r->cluster = (char *)(meta->cluster ? meta->cluster : "");
@@ -849,7 +849,8 @@ static int build(struct arena *a, struct pm_report_window *w, const struct pm_re
 	if (!r->pods)
 		return -ENOMEM;
 	for (i = 0; i < s->n_pods; i++) {
-		r->pods[n] = pod(a, w, &s->pods[i], snapshot__pod(b, s->pods[i].uid), false);
+		r->pods[n] = pod(a, w, &s->pods[i], snapshot__pod_next(b, s->pods[i].uid, &at),
+				 false);
 		if (!r->pods[n++])
 			return -ENOMEM;
 	}

@@ -29,6 +29,7 @@ struct pod_rec {
 	char *path;		 /* the pod cgroup, from the hierarchy root; NULL = not seen */
 	long long working_set;	 /* bytes, read at walks (see walk.c); -1 = none */
 	bool files_stale;	 /* a cgroup of it changed: read its working set */
+	__u64 ws_walk;		 /* walk of its working-set read */
 	int live_cgroups;	 /* counted by the last walk */
 	int refs;		 /* cg_recs pointing here */
 	size_t snap_idx;
@@ -53,6 +54,7 @@ struct cg_rec {
 	__u64 ws_oncpu_ns; /* CPU time, faults and resident bytes at its working-set read */
 	__u64 ws_faults;
 	__u64 ws_rss;
+	__u64 ws_walk;		 /* the walk of that read */
 	__u64 thr_oncpu_ns;	 /* CPU time at its throttling read */
 	__u64 walk_gen;		 /* last walk that found it */
 	char *rel;		 /* its path as the last full walk found it; NULL = none */
@@ -105,6 +107,8 @@ struct pm_collector {
 	bool walk_mem;	/* a memory source: faults and resident bytes tell memory change */
 	bool walk_proc; /* a process source: starts and exits tell cgroup.procs change */
 	unsigned int ticks_since_walk;
+	__u64 reclaim_mark; /* /proc/vmstat's reclaim counters at the last walk (walk.c) */
+	__u64 reclaim_walk; /* the last walk that found them moved (or unreadable) */
 	bool unknown_seen;
 	/* what the next walk must read from the hierarchy itself (see walk.c) */
 	bool tree_born;		  /* a cgroup was made or renamed since the last full walk */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,7 +18,8 @@
 #include "collect.h"
 
 #define WALK_MAX_DEPTH	   32
-#define WALK_REFRESH_EVERY 12 /* walks: a quiet cgroup's files read again */
+#define WALK_REFRESH_EVERY 12 /* walks: a quiet cgroup's working set, after reclaim */
+#define WALK_QUIET_EVERY   60 /* walks: a quiet cgroup's files read again, whatever happened */
 #define WALK_FULL_EVERY	   12 /* walks: the hierarchy itself read, whatever the events say */
 
 /* Pod or node overhead, from the cgroup's path; once per cgroup. */
@@ -218,14 +220,19 @@ static void read_throttling(const struct pm_collector *c, struct cg_rec *r, cons
 /*
  * Which of a pod cgroup's files are read again at this walk. All of them
  * when it is new, with no CPU source to tell, and at its turn every
- * WALK_REFRESH_EVERY-th walk (spread by cgroup id), for what changes with
- * nothing of it running: reclaim, a sleeping process moved in. Otherwise
- * each file when what changes it happened since its last read:
+ * WALK_QUIET_EVERY-th walk (spread by cgroup id), for what changes with
+ * nothing of it running and no event to tell: page cache or socket buffers
+ * charged to it. Otherwise each file when what changes it happened since
+ * its last read:
  *  - cgroup.procs: a process started, ended or was moved in (without a
- *    process source: it ran);
+ *    process source: it ran, or its turn every WALK_REFRESH_EVERY-th walk,
+ *    for a sleeping process moved in);
  *  - the working set: a page fault or a change of resident bytes, or
  *    WALK_RAN_NS of CPU (page cache and kernel memory grow without faults,
- *    but not without running); without a memory source: it ran;
+ *    but not without running); without a memory source: it ran. And at its
+ *    turn every WALK_REFRESH_EVERY-th walk when the node reclaimed memory
+ *    since its last read (reclaim_seen()), which lowers it with nothing of
+ *    it running;
  *  - throttling: WALK_RAN_NS of CPU; less cannot have used up a CFS quota,
  *    whose least is 1 ms a period.
  * A woken idle process (a health check, a timer) re-reads nothing.
@@ -253,13 +260,15 @@ static __u64 procs_mark(const struct pm_collector *c, const struct pm_usage *u)
 static unsigned int files_due(const struct pm_collector *c, const struct cg_rec *r)
 {
 	const struct pm_usage *u = &r->n.total;
+	__u64 turn = c->walk_gen + r->cgid;
 	unsigned int due = 0;
 
-	if (!c->walk_cpu || !r->files_read || (c->walk_gen + r->cgid) % WALK_REFRESH_EVERY == 0)
+	if (!c->walk_cpu || !r->files_read || turn % WALK_QUIET_EVERY == 0)
 		return FILE_ALL;
-	if (procs_mark(c, u) != r->procs_mark)
+	if (procs_mark(c, u) != r->procs_mark || (!c->walk_proc && turn % WALK_REFRESH_EVERY == 0))
 		due |= FILE_PROCS;
-	if (u->oncpu_ns - r->ws_oncpu_ns >= WALK_RAN_NS ||
+	if ((turn % WALK_REFRESH_EVERY == 0 && c->reclaim_walk > r->ws_walk) ||
+	    u->oncpu_ns - r->ws_oncpu_ns >= WALK_RAN_NS ||
 	    (c->walk_mem ? u->faults != r->ws_faults || rss_sum(r) != r->ws_rss
 			 : u->oncpu_ns != r->ws_oncpu_ns))
 		due |= FILE_WS;
@@ -300,6 +309,7 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 		r->ws_oncpu_ns = r->n.total.oncpu_ns;
 		r->ws_faults = r->n.total.faults;
 		r->ws_rss = rss_sum(r);
+		r->ws_walk = c->walk_gen;
 		/* a container's own, for its allocation; the pod's is read for the pod */
 		if (r->container_id[0])
 			r->working_set = walk__working_set(c, rel);
@@ -340,6 +350,44 @@ static void walk_dir(struct pm_collector *c, int dfd, char *rel, size_t len, int
 		rel[len] = '\0';
 	}
 	closedir(d);
+}
+
+/*
+ * Reclaim on the node, for the working sets of cgroups that did not run:
+ * /proc/vmstat's pgscan_anon and pgscan_file count pages scanned by every
+ * reclaimer (kswapd, direct, a cgroup's limit or memory.high,
+ * memory.reclaim), drop_pagecache and drop_slab the writes to drop_caches.
+ * Their sum, or UINT64_MAX when unreadable.
+ */
+static __u64 reclaim_count(const struct pm_collector *c)
+{
+	static const char *const keys[] = { "pgscan_anon ", "pgscan_file ", "drop_pagecache ",
+					    "drop_slab " };
+	char path[PATH_MAX + 16], buf[16384], *at;
+	__u64 sum = 0;
+	size_t k;
+
+	snprintf(path, sizeof(path), "%s/vmstat", c->proc_root);
+	if (read_small(path, buf, sizeof(buf)) <= 0)
+		return UINT64_MAX;
+	for (at = buf; at && *at; at = strchr(at, '\n')) {
+		if (*at == '\n')
+			at++;
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (!strncmp(at, keys[k], strlen(keys[k])))
+				sum += strtoull(at + strlen(keys[k]), NULL, 10);
+	}
+	return sum;
+}
+
+/* Whether the node reclaimed since the last walk: reclaim_walk is this walk then. */
+static void reclaim_seen(struct pm_collector *c)
+{
+	__u64 n = reclaim_count(c);
+
+	if (n == UINT64_MAX || n != c->reclaim_mark)
+		c->reclaim_walk = c->walk_gen;
+	c->reclaim_mark = n;
 }
 
 /*
@@ -414,6 +462,7 @@ static void walk(struct pm_collector *c)
 		else if (!strcmp(c->srcs[i].ops->name, "proc"))
 			c->walk_proc = true;
 	light = walk_light(c);
+	reclaim_seen(c);
 	i = 0;
 	c->ticks_since_walk = 0;
 	c->n_jobs = 0;
@@ -455,8 +504,9 @@ static void walk(struct pm_collector *c)
 
 /*
  * Pods' working sets, two reads a pod: of those with a cgroup read again at
- * this walk (files_due()), and every other at every WALK_REFRESH_EVERY-th
- * walk. A pod's cgroup holds more than its containers' (the pause
+ * this walk (files_due()), and every other at its turn every
+ * WALK_REFRESH_EVERY-th walk after reclaim on the node, every
+ * WALK_QUIET_EVERY-th whatever happened. A pod's cgroup holds more than its containers' (the pause
  * container's, pages of removed containers), so it is read, not summed.
  */
 static void refresh_working_sets(struct pm_collector *c)
@@ -468,8 +518,13 @@ static void refresh_working_sets(struct pm_collector *c)
 
 	while (u64map__next(&c->pods, &i, &key, &v))
 		for (p = v; p; p = p->next_same_hash) {
-			if (p->files_stale || (c->walk_gen + key) % WALK_REFRESH_EVERY == 0)
+			__u64 turn = c->walk_gen + key;
+
+			if (p->files_stale || turn % WALK_QUIET_EVERY == 0 ||
+			    (turn % WALK_REFRESH_EVERY == 0 && c->reclaim_walk > p->ws_walk)) {
 				p->working_set = p->path ? walk__working_set(c, p->path) : -1;
+				p->ws_walk = c->walk_gen;
+			}
 			p->files_stale = false;
 		}
 }

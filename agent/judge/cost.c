@@ -195,14 +195,14 @@ void cost__advance(const struct pm_prices *p, const struct pm_node_capacity *cap
 {
 	double dt = base ? s->mono - base->mono : 0, cpu = 0, mem = 0, gpu = 0, oh_cpu;
 	struct pod_alloc a;
-	size_t i;
+	size_t i, at = 0;
 	int r;
 
 	if (!(dt > 0))
 		dt = 0;
 	for (i = 0; i < s->n_pods; i++) {
 		struct pm_pod_snap *ps = &s->pods[i];
-		const struct pm_pod_snap *bp = snapshot__pod(base, ps->uid);
+		const struct pm_pod_snap *bp = snapshot__pod_next(base, ps->uid, &at);
 
 		pod_allocation(bp, ps, dt, s->has_gpu || s->has_cuda, &a);
 		if (!base)
@@ -254,12 +254,12 @@ static void keep_max(double *now, const double *before, int n)
 void cost__keep_monotonic(const struct pm_snapshot *prev, struct pm_snapshot *s)
 {
 	const struct pm_pod_snap *bp;
-	size_t i;
+	size_t i, at = 0;
 
 	if (!prev)
 		return;
 	for (i = 0; i < s->n_pods; i++) {
-		bp = snapshot__pod(prev, s->pods[i].uid);
+		bp = snapshot__pod_next(prev, s->pods[i].uid, &at);
 		if (!bp)
 			continue;
 		keep_max(s->pods[i].cost_dollars, bp->cost_dollars, PM_RES_MAX);

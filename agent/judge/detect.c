@@ -506,14 +506,14 @@ int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_list
 {
 	struct det_pod *next = calloc(s->n_pods ? s->n_pods : 1, sizeof(*next));
 	double dt = d->prev ? s->mono - d->prev->mono : 0;
-	size_t i, j = 0;
+	size_t i, j = 0, at = 0;
 	int c, err = 0;
 
 	if (!next)
 		return -ENOMEM;
 	for (i = 0; i < s->n_pods; i++) {
 		struct pm_pod_snap *p = &s->pods[i];
-		const struct pm_pod_snap *b = snapshot__pod(d->prev, p->uid);
+		const struct pm_pod_snap *b = snapshot__pod_next(d->prev, p->uid, &at);
 
 		for (c = 1; j < d->n && (c = strcmp(d->pods[j].uid, p->uid)) < 0;)
 			pod_state_free(&d->pods[j++]); /* gone */

@@ -230,6 +230,13 @@ void snapshot__put(struct pm_snapshot *s);
 
 /* The pod of @uid in @s (NULL: not there, or @s NULL): pods are sorted by uid. */
 const struct pm_pod_snap *snapshot__pod(const struct pm_snapshot *s, const char *uid);
+/*
+ * The same, for a caller visiting another snapshot's pods in uid order (a
+ * merge of the two): the pod at *@at is tried first, and *@at is left just
+ * past the one found. Start *@at at 0.
+ */
+const struct pm_pod_snap *snapshot__pod_next(const struct pm_snapshot *s, const char *uid,
+					     size_t *at);
 /* The container of @id in @p (NULL: not there, or @p NULL). */
 const struct pm_container_snap *snapshot__container(const struct pm_pod_snap *p, const char *id);
 /* GPU driver calls of @p over all devices and ops, and the ns spent in them (0 for NULL). */

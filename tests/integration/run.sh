@@ -22,6 +22,7 @@ run tests/integration/test_churn.sh
 run tests/integration/test_restart.sh
 run tests/integration/test_reload.sh
 run tests/integration/test_mem.sh tp_btf
+run tests/integration/test_reclaim.sh
 run tests/integration/test_mem.sh raw_tp
 run tests/integration/test_net.sh
 run tests/integration/test_proc.sh

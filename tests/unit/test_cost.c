@@ -239,6 +239,37 @@ static void test_carry_and_new_pods(void **state)
 	snapshot__put(b);
 }
 
+/*
+ * The merge lookup finds what the binary search finds, whether its cursor
+ * is right (the same pods), behind (a pod added) or ahead (a pod gone).
+ */
+static void test_pod_lookup_merge(void **state)
+{
+	static const char *const have[] = { "a", "c", "d", "f" };
+	static const char *const ask[] = { "a", "b", "c", "d", "e", "f", "g", "c", "a" };
+	struct pm_snapshot *s = snap(1, 4);
+	const struct pm_pod_snap *p;
+	size_t i, at = 0;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		strcpy(s->pods[i].uid, have[i]);
+	for (i = 0; i < sizeof(ask) / sizeof(ask[0]); i++) {
+		size_t before = at;
+
+		p = snapshot__pod_next(s, ask[i], &at);
+		assert_ptr_equal(p, snapshot__pod(s, ask[i]));
+		if (p)
+			assert_int_equal(at, (size_t)(p - s->pods) + 1);
+		else
+			assert_int_equal(at, before);
+	}
+	at = 0;
+	assert_null(snapshot__pod_next(NULL, "a", &at));
+	assert_int_equal(at, 0);
+	snapshot__put(s);
+}
+
 /* A clock that did not move prices nothing; counters never step back. */
 static void test_no_time_and_monotonic(void **state)
 {
@@ -391,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_cpu_request_or_usage),
 		cmocka_unit_test(test_memory_gpu_network),
 		cmocka_unit_test(test_carry_and_new_pods),
+		cmocka_unit_test(test_pod_lookup_merge),
 		cmocka_unit_test(test_no_time_and_monotonic),
 		cmocka_unit_test(test_container_steps_back),
 		cmocka_unit_test(test_gpu_waste),

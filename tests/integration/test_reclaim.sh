@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# A quiet pod's working set after reclaim, against the memory cgroup's own.
+#   test_reclaim.sh
+#   A fake pod's process writes and reads 64 MiB of page cache, then sleeps:
+#   nothing of the pod runs, faults or changes its resident bytes again. Its
+#   memory cgroup's limit is then lowered to 8 MiB and the kernel reclaims
+#   the cache. The pod's working set (usage less inactive file pages, as the
+#   kubelet counts it) matches the kernel's before (5%) and after (1 MiB),
+#   within 14 walks of the reclaim: the agent reads a quiet cgroup's working
+#   set again when /proc/vmstat shows the node reclaimed.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+V2=$(cg_v2_root)
+MEM=$(cg_mem_root)
+[ -n "$V2" ] && [ -n "$MEM" ] || { echo "  skip: needs cgroup v2 and a memory controller"; exit 0; }
+echo "reclaim: ids from cgroup v2 at $V2, memory controller at $MEM"
+
+# the kernel's working set of a memory cgroup: usage less inactive file pages
+kernel_ws() {
+	local u i
+	u=$(kernel_mem_usage "$1")
+	i=$(awk '$1 == "total_inactive_file" || ($1 == "inactive_file" && !v1) {
+		v = $2; if ($1 == "total_inactive_file") v1 = 1 } END { print v + 0 }' "$1/memory.stat")
+	echo $((u > i ? u - i : 0))
+}
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+agent_ws() {
+	scrape "$WORK/m" && metric_value "$WORK/m" podmeter_pod_memory_working_set_bytes "uid=\"$uid\""
+}
+
+uid=$(newuid)
+pod="kubepods/burstable/pod$uid"
+ctr="$pod/$(printf '%064x' $RANDOM)"
+make_pod "$ctr" || { fail "create fake pod"; finish; exit; }
+start_agent --cgroup-mode v2 --interval 200ms || { fail "agent start"; finish; exit; }
+
+# the pod's own page cache: written, synced, read twice (active), then sleep
+# shellcheck disable=SC2046 # one word per cgroup dir
+run_in_cgs $(cg_dirs "$ctr") -- sh -c "head -c 64M /dev/urandom >$WORK/cache.bin && sync &&
+	cat $WORK/cache.bin >/dev/null && cat $WORK/cache.bin >/dev/null &&
+	echo cached >$WORK/pod.out && exec sleep 600"
+for _ in $(seq 1 100); do grep -qx cached "$WORK/pod.out" 2>/dev/null && break; sleep 0.1; done
+grep -qx cached "$WORK/pod.out" 2>/dev/null || { fail "the pod did not fill its page cache"; finish; exit; }
+
+wait_walks 2
+k=$(kernel_ws "$MEM/$pod")
+a=$(agent_ws)
+[ "$a" != missing ] && [ "$k" -ge $((48 << 20)) ] && near "$a" "$k" 0.05 &&
+	pass "before reclaim: working set $(mib "$a"), the kernel's $(mib "$k")" ||
+	fail "before reclaim: working set $a, the kernel's $k (5%, at least 48 MiB)"
+
+if [ -f "$MEM/$pod/memory.max" ]; then
+	echo $((8 << 20)) >"$MEM/$pod/memory.max"
+else
+	echo $((8 << 20)) >"$MEM/$pod/memory.limit_in_bytes"
+fi || { fail "lower the pod's memory limit"; finish; exit; }
+for ((i = 0; i < 14; i++)); do
+	wait_walks 1 || break
+	k=$(kernel_ws "$MEM/$pod")
+	a=$(agent_ws)
+	[ "$a" != missing ] && awk -v a="$a" -v k="$k" 'BEGIN { d = a - k; exit !(d * d <= 1048576 * 1048576) }' &&
+		break
+done
+[ "$a" != missing ] && [ "$k" -le $((8 << 20)) ] &&
+	awk -v a="$a" -v k="$k" 'BEGIN { d = a - k; exit !(d * d <= 1048576 * 1048576) }' &&
+	pass "after reclaim: working set $(mib "$a"), the kernel's $(mib "$k"), $((i + 1)) walks" ||
+	fail "after reclaim: working set $a, the kernel's $k (1 MiB) after 14 walks"
+
+stop_agent
+finish
