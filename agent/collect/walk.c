@@ -20,7 +20,7 @@
 #define WALK_MAX_DEPTH	   32
 #define WALK_REFRESH_EVERY 12 /* walks: a quiet cgroup's working set, after reclaim */
 #define WALK_QUIET_EVERY   60 /* walks: a quiet cgroup's files read again, whatever happened */
-#define WALK_FULL_EVERY	   12 /* walks: the hierarchy itself read, whatever the events say */
+#define WALK_FULL_EVERY	   60 /* walks: the hierarchy itself read, whatever the events say */
 
 /* Pod or node overhead, from the cgroup's path; once per cgroup. */
 void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
@@ -395,9 +395,10 @@ static void reclaim_seen(struct pm_collector *c)
  * (light) rather than read it: with the CPU source's cgroup_mkdir,
  * cgroup_rename and cgroup_rmdir events, a cgroup removed since is named,
  * and one made or renamed since (or an id no walk has found) asks for a
- * full walk. Full also when events
- * were lost, at the first walk, and every WALK_FULL_EVERY-th walk whatever
- * happened.
+ * full walk. Full also when events were lost, at the first walk, and every
+ * WALK_FULL_EVERY-th walk whatever happened: a cgroup whose making no event
+ * told is found at once when anything in it runs (its id is unknown), so
+ * the listing only finds the ones where nothing ran.
  */
 static bool walk_light(struct pm_collector *c)
 {

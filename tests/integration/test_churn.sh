@@ -27,7 +27,7 @@ removed0=$(metric_value "$WORK/m0" podmeter_agent_cgroups_removed_total "")
 
 # a walk over an unchanged tree takes it from the records and the mkdir/rmdir
 # events: over 20 quiet seconds the walks go on (every 5 ticks) while at most
-# the every-12th-walk listing (and one for a cgroup something else made) reads
+# the every-60th-walk listing (and one for a cgroup something else made) reads
 # the directories
 sleep 20
 scrape "$WORK/mq"
