@@ -6,6 +6,43 @@
 #include <string.h>
 #include <podmeter/snapshot.h>
 
+struct pm_pod_names *snapshot__names_new(void)
+{
+	struct pm_pod_names *n = calloc(1, sizeof(*n));
+
+	if (n)
+		n->refcnt = 1;
+	return n;
+}
+
+struct pm_pod_names *snapshot__names_get(struct pm_pod_names *n)
+{
+	if (n)
+		__atomic_add_fetch(&n->refcnt, 1, __ATOMIC_RELAXED);
+	return n;
+}
+
+void snapshot__names_put(struct pm_pod_names *n)
+{
+	if (n && __atomic_sub_fetch(&n->refcnt, 1, __ATOMIC_ACQ_REL) == 0)
+		free(n);
+}
+
+void snapshot__pod_names(struct pm_pod_snap *p, struct pm_pod_names *n)
+{
+	int i;
+
+	snapshot__names_put(p->names);
+	p->names = n;
+	p->namespace_ = n ? n->namespace_ : "";
+	p->name = n ? n->name : "";
+	p->owner_kind = n ? n->owner_kind : "";
+	p->owner_name = n ? n->owner_name : "";
+	p->node = n ? n->node : "";
+	for (i = 0; i < PM_POD_LABELS; i++)
+		p->labels[i] = n ? n->labels[i] : "";
+}
+
 struct pm_snapshot *snapshot__new(size_t n_pods)
 {
 	struct pm_snapshot *s;
@@ -21,8 +58,10 @@ struct pm_snapshot *snapshot__new(size_t n_pods)
 		}
 	}
 	s->n_pods = n_pods;
-	for (size_t i = 0; i < n_pods; i++)
+	for (size_t i = 0; i < n_pods; i++) {
 		s->pods[i].gpu_utilization = -1;
+		snapshot__pod_names(&s->pods[i], NULL);
+	}
 	s->node_memory_overhead_bytes = -1;
 	s->refcnt = 1;
 	return s;
@@ -43,6 +82,8 @@ static void snapshot_free(struct pm_snapshot *s)
 		free(s->pods[i].containers);
 		free(s->pods[i].gpu_ops);
 		free(s->pods[i].findings);
+		free(s->pods[i].zombie_list);
+		snapshot__names_put(s->pods[i].names);
 	}
 	free(s->pods);
 	free(s->overhead);

@@ -73,6 +73,8 @@ static void free_pods(struct pm_pod_snap *pods, size_t n)
 		free(pods[i].containers);
 		free(pods[i].gpu_ops);
 		free(pods[i].findings);
+		free(pods[i].zombie_list);
+		snapshot__names_put(pods[i].names);
 	}
 	free(pods);
 }
@@ -244,18 +246,24 @@ static int copy_pod(struct pm_pod_snap *dst, const struct pm_pod_snap *src)
 	int err = 0;
 
 	*dst = *src;
+	snapshot__names_get(dst->names); /* its name strings point there */
 	dst->containers = dup_array(src->containers, src->n_containers, sizeof(*src->containers),
 				    &err);
 	dst->gpu_ops = dup_array(src->gpu_ops, src->n_gpu_ops, sizeof(*src->gpu_ops), &err);
 	dst->findings = dup_array(src->findings, src->n_findings, sizeof(*src->findings), &err);
+	dst->zombie_list = dup_array(src->zombie_list, src->n_zombie_list,
+				     sizeof(*src->zombie_list), &err);
 	if (err) {
 		free(dst->containers);
 		free(dst->gpu_ops);
 		free(dst->findings);
+		free(dst->zombie_list);
 		dst->containers = NULL;
 		dst->gpu_ops = NULL;
 		dst->findings = NULL;
-		dst->n_containers = dst->n_gpu_ops = dst->n_findings = 0;
+		dst->zombie_list = NULL;
+		dst->n_containers = dst->n_gpu_ops = dst->n_findings = dst->n_zombie_list = 0;
+		snapshot__pod_names(dst, NULL); /* the caller does not keep it */
 	}
 	return err;
 }

@@ -230,7 +230,10 @@ static void add_zombies(struct pm_collector *c, struct pm_snapshot *s)
 			continue;
 		ps = &s->pods[r->pod->snap_idx];
 		ps->zombies++;
-		if (ps->n_zombie_list < PM_SNAP_ZOMBIES)
+		if (!ps->zombie_list)
+			ps->zombie_list = calloc(PM_SNAP_ZOMBIES, sizeof(*ps->zombie_list));
+		/* out of memory: counted, not listed */
+		if (ps->zombie_list && ps->n_zombie_list < PM_SNAP_ZOMBIES)
 			ps->zombie_list[ps->n_zombie_list++] = c->zombies[i].z;
 	}
 }

@@ -41,6 +41,7 @@ struct pm_kubemeta {
 	struct pm_config cfg;
 	struct pm_pod_meta *pods; /* the last good list */
 	size_t n_pods;
+	struct pm_pod_names **names; /* pods[i]'s, made at its first labeling; NULL: none */
 	uint64_t errors;
 	bool failing;	  /* for one log line per state change */
 	bool listed;	  /* a kubelet list is in hand: unlisted pods are orphans */
@@ -175,14 +176,40 @@ static int scan_log_pods(const char *dir, struct pm_pod_meta **out, size_t *n)
 	return 0;
 }
 
+static int cmp_uid(const void *a, const void *b)
+{
+	return strcmp(((const struct pm_pod_meta *)a)->uid, ((const struct pm_pod_meta *)b)->uid);
+}
+
+static void free_names(struct pm_pod_names **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; names && i < n; i++)
+		snapshot__names_put(names[i]);
+	free(names);
+}
+
+/*
+ * The new list, in uid order as a snapshot's pods are: kubemeta__label()
+ * merges the two. Snapshots keep the names they were given.
+ */
 static void publish(struct pm_kubemeta *k, struct pm_pod_meta *pods, size_t n)
 {
+	struct pm_pod_names **names = calloc(n ? n : 1, sizeof(*names)), **old;
+	size_t n_old;
+
+	qsort(pods, n, sizeof(*pods), cmp_uid);
 	pthread_mutex_lock(&k->lock);
 	kubelet__free_pods(k->pods, k->n_pods);
+	old = k->names;
+	n_old = k->n_pods;
+	k->names = names; /* NULL (out of memory): made at each labeling */
 	k->pods = pods;
 	k->n_pods = n;
 	k->listed = k->cfg.kubelet.url[0] != '\0';
 	pthread_mutex_unlock(&k->lock);
+	free_names(old, n_old);
 }
 
 static void state_change(struct pm_kubemeta *k, bool failing, const char *why)
@@ -428,26 +455,45 @@ static size_t container_resources(const struct pm_pod_meta *m, struct pm_pod_sna
 	return unknown;
 }
 
-/* The values of the keys --report-labels names. */
-static void pod_labels(const struct pm_kubemeta *k, const struct pm_pod_meta *m,
-		       struct pm_pod_snap *ps)
+/* A pod's names, with the values of the keys --report-labels names; NULL: out of memory. */
+static struct pm_pod_names *names_of(const struct pm_kubemeta *k, const struct pm_pod_meta *m)
 {
+	struct pm_pod_names *n = snapshot__names_new();
 	const char *v;
 	int i;
 
+	if (!n)
+		return NULL;
+	snprintf(n->namespace_, sizeof(n->namespace_), "%s", m->namespace_);
+	snprintf(n->name, sizeof(n->name), "%s", m->name);
+	snprintf(n->owner_kind, sizeof(n->owner_kind), "%s", m->owner_kind);
+	snprintf(n->owner_name, sizeof(n->owner_name), "%s", m->owner_name);
+	snprintf(n->node, sizeof(n->node), "%s", m->node);
 	for (i = 0; i < k->n_label_keys; i++) {
 		v = kubelet__label(m, k->label_keys[i]);
-		snprintf(ps->labels[i], sizeof(ps->labels[i]), "%s", v ? v : "");
+		snprintf(n->labels[i], sizeof(n->labels[i]), "%s", v ? v : "");
 	}
+	return n;
+}
+
+/* The names of the list's pod @j, for one more snapshot: made once, then shared. */
+static struct pm_pod_names *names_at(struct pm_kubemeta *k, size_t j)
+{
+	if (!k->names)
+		return names_of(k, &k->pods[j]);
+	if (!k->names[j])
+		k->names[j] = names_of(k, &k->pods[j]);
+	return snapshot__names_get(k->names[j]);
 }
 
 /*
  * Name the snapshot's pods and price their containers' requests; returns
- * how many pods and containers it does not know.
+ * how many pods and containers it does not know. Both lists are in uid
+ * order: one pass over each.
  */
 size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s)
 {
-	size_t i, j, unknown = 0;
+	size_t i, j = 0, unknown = 0;
 
 	pthread_mutex_lock(&k->lock);
 	s->n_label_keys = k->n_label_keys;
@@ -455,26 +501,23 @@ size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s)
 	for (i = 0; i < s->n_pods; i++) {
 		struct pm_pod_snap *ps = &s->pods[i];
 		const struct pm_pod_meta *m = NULL;
+		int c = 1;
 
-		for (j = 0; j < k->n_pods && !m; j++)
-			if (!strcmp(k->pods[j].uid, ps->uid))
-				m = &k->pods[j];
+		while (j < k->n_pods && (c = strcmp(k->pods[j].uid, ps->uid)) < 0)
+			j++;
+		if (j < k->n_pods && !c)
+			m = &k->pods[j];
 		ps->cpu_request_milli = ps->memory_request_bytes = -1;
 		ps->cpu_limit_milli = ps->memory_limit_bytes = -1;
 		if (!m) {
 			unknown++;
 			continue;
 		}
-		snprintf(ps->namespace_, sizeof(ps->namespace_), "%s", m->namespace_);
-		snprintf(ps->name, sizeof(ps->name), "%s", m->name);
-		snprintf(ps->owner_kind, sizeof(ps->owner_kind), "%s", m->owner_kind);
-		snprintf(ps->owner_name, sizeof(ps->owner_name), "%s", m->owner_name);
-		snprintf(ps->node, sizeof(ps->node), "%s", m->node);
+		snapshot__pod_names(ps, names_at(k, j)); /* NULL (out of memory): "" */
 		if (m->qos != PM_QOS_UNKNOWN)
 			ps->qos = m->qos;
 		ps->has_meta = true;
 		sum_resources(m, ps);
-		pod_labels(k, m, ps);
 		unknown += container_resources(m, ps);
 	}
 	pthread_mutex_unlock(&k->lock);
@@ -492,6 +535,7 @@ void kubemeta__close(struct pm_kubemeta *k)
 		pthread_mutex_unlock(&k->lock);
 		pthread_join(k->thread, NULL);
 	}
+	free_names(k->names, k->n_pods);
 	kubelet__free_pods(k->pods, k->n_pods);
 	pthread_mutex_destroy(&k->lock);
 	pthread_cond_destroy(&k->wake);

@@ -81,11 +81,22 @@ struct pm_zombie_snap {
 	double age_seconds;   /* since it exited */
 };
 
+/*
+ * Who a pod is, as the kubelet (or /var/log/pods) names it: made once per
+ * pod and listing, shared by every snapshot that names the pod.
+ */
+struct pm_pod_names {
+	int refcnt;
+	char namespace_[64], name[254];
+	char owner_kind[64], owner_name[254], node[254];
+	char labels[PM_POD_LABELS][PM_LABEL_VALUE_MAX + 1]; /* of the snapshot's label_keys */
+};
+
 struct pm_pod_snap {
 	char uid[PM_UID_LEN + 1];
-	char namespace_[64]; /* "" until kubelet metadata exists */
-	char name[254];	     /* "" until kubelet metadata exists */
-	char owner_kind[64], owner_name[254], node[254];
+	/* "" until kubelet metadata exists; then into names (snapshot__pod_names()) */
+	const char *namespace_, *name, *owner_kind, *owner_name, *node;
+	struct pm_pod_names *names;		    /* a reference, or NULL */
 	int has_meta;				    /* named by the kubelet or /var/log/pods */
 	int64_t cpu_request_milli, cpu_limit_milli; /* sums over containers; -1 = none set */
 	int64_t memory_request_bytes, memory_limit_bytes;
@@ -107,7 +118,7 @@ struct pm_pod_snap {
 	double cost_dollars[PM_RES_MAX];  /* cumulative: allocated x time x price */
 	double waste_dollars[PM_RES_MAX]; /* cumulative: requested, unused (cpu, memory, gpu) */
 	size_t n_zombie_list;
-	struct pm_zombie_snap zombie_list[PM_SNAP_ZOMBIES];
+	struct pm_zombie_snap *zombie_list; /* room for PM_SNAP_ZOMBIES; NULL while none */
 	size_t n_containers;
 	struct pm_container_snap *containers;
 	size_t n_gpu_ops;
@@ -126,7 +137,7 @@ struct pm_pod_snap {
 	uint64_t throttled_periods; /* its containers', removed ones included: cumulative */
 	uint64_t throttled_usec;
 	/* values of the snapshot's label_keys; "" = the pod has no such label */
-	char labels[PM_POD_LABELS][PM_LABEL_VALUE_MAX + 1];
+	const char *labels[PM_POD_LABELS];
 };
 
 struct pm_report_stats {
@@ -223,7 +234,14 @@ const struct pm_overhead_snap *snapshot__overhead(const struct pm_snapshot *s, i
  */
 long snapshot__overhead_rows(const struct pm_snapshot *s, struct pm_overhead_snap **rows);
 
-/* A new snapshot with refcnt 1 and room for @n_pods pods (zeroed). */
+/* Pod names with refcnt 1, all "" (NULL: out of memory). */
+struct pm_pod_names *snapshot__names_new(void);
+struct pm_pod_names *snapshot__names_get(struct pm_pod_names *n);
+void snapshot__names_put(struct pm_pod_names *n);
+/* @p's names from @n, whose reference it takes (NULL: none, all ""). */
+void snapshot__pod_names(struct pm_pod_snap *p, struct pm_pod_names *n);
+
+/* A new snapshot with refcnt 1 and room for @n_pods pods (zeroed, names ""). */
 struct pm_snapshot *snapshot__new(size_t n_pods);
 struct pm_snapshot *snapshot__get(struct pm_snapshot *s);
 void snapshot__put(struct pm_snapshot *s);

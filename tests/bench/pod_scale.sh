@@ -7,14 +7,15 @@
 # (--interval 1s --cgroup-mode v2), then COUNT fake pods are made by
 # build/bench/pod_farm (cgroupfs shape kubepods/besteffort/pod<uid>/<id>, in
 # cgroup v2 and the memory hierarchy, one process each that sleeps and wakes
-# every WAKE seconds); once the agent shows them all and has walked the
+# every WAKE seconds; with KUBELET=1 a stand-in kubelet lists them and the
+# agent is given its URL); once the agent shows (and names) them all and has walked the
 # hierarchy twice more, its CPU time (/proc/<pid>/stat utime + stime, all
 # threads) is read over WINDOW seconds with nothing scraping it, and its RSS
 # at the end. The baseline is the first count (0: the agent on this node with
 # no fake pod); every figure is also printed as a ratio to it.
 #
 # Goal (issue 15): at 1,000 pods under 0.5% of a core and under 24 MiB RSS.
-# Knobs: COUNTS, WINDOW (20), WAKE (10). Root. SCALE_OUT=FILE also writes
+# Knobs: COUNTS, WINDOW (20), WAKE (10), KUBELET (0). Root. SCALE_OUT=FILE also writes
 # "COUNT PCT RSS_MIB" lines there (churn.sh compares with the 1,000 line).
 set -u
 . "$(dirname "$0")/farm_lib.sh"
@@ -22,13 +23,41 @@ set -u
 COUNTS=${COUNTS:-0 100 1000 5000}
 WINDOW=${WINDOW:-20}
 WAKE=${WAKE:-10}
+KUBELET=${KUBELET:-0}	# 1: a stand-in kubelet lists the farm's pods, so the agent names them
+KPORT=${KPORT:-19489}
 farm_setup || exit 1
-echo "bench: pod_scale: counts $COUNTS, ${WINDOW}s window, processes wake every ${WAKE}s, $(nproc) CPUs"
+echo "bench: pod_scale: counts $COUNTS, ${WINDOW}s window, processes wake every ${WAKE}s, $(nproc) CPUs$([ "$KUBELET" = 1 ] && echo ", pods listed by a kubelet")"
+
+# kubelet N: a stand-in kubelet serving a PodList of the farm's first N pods
+KUBELET_PID=""
+kubelet() {
+	python3 - "$1" "$PREFIX" >"$WORK/pods.json" <<'PY' || return 1
+import json, sys
+n, prefix = int(sys.argv[1]), sys.argv[2]
+items = [{"metadata": {"name": "app-%d" % i, "namespace": "farm",
+                       "uid": "%s-0000-4000-8000-%012x" % (prefix, i),
+                       "labels": {"app": "farm"}},
+          "spec": {"nodeName": "node-a", "containers": [
+              {"name": "app", "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]},
+          "status": {"phase": "Running", "qosClass": "Burstable"}} for i in range(n)]
+print(json.dumps({"kind": "PodList", "apiVersion": "v1", "items": items}))
+PY
+	echo ok >"$WORK/kmode"
+	python3 "$(dirname "$0")/../integration/fake_kubelet.py" --port "$KPORT" \
+		--podlist "$WORK/pods.json" --mode-file "$WORK/kmode" --lifetime 3600 &
+	KUBELET_PID=$!
+	STARTED_PIDS+=("$KUBELET_PID")
+	sleep 0.7
+}
 
 declare -A pct rss hwm
 stage() {
-	local n=$1 seen=0 i
-	start_agent --cgroup-mode v2 || return 1
+	local n=$1 seen=0 i args=(--cgroup-mode v2)
+	if [ "$KUBELET" = 1 ]; then
+		kubelet "$n" || return 1
+		args+=(--kubelet "http://127.0.0.1:$KPORT/pods")
+	fi
+	start_agent "${args[@]}" || return 1
 	if [ "$n" -gt 0 ]; then
 		farm_start hold "$WORK/farm.out" "$n" "$WAKE"
 		farm_wait '^ready' 300 || return 1
@@ -38,6 +67,17 @@ stage() {
 			sleep 0.5
 		done
 		[ "$seen" -ge "$n" ] || { echo "bench: the agent shows $seen of $n pods"; return 1; }
+		if [ "$KUBELET" = 1 ]; then
+			# a kubelet list is taken up to 4096 pods (PM_KUBELET_MAX_PODS)
+			local want=$((n < 4096 ? n : 4096))
+			for ((i = 0; i < 120; i++)); do
+				scrape "$WORK/m"
+				seen=$(grep -c '^podmeter_pod_cpu_seconds_total{.*namespace="farm"' "$WORK/m")
+				[ "$seen" -ge "$want" ] && break
+				sleep 0.5
+			done
+			[ "$seen" -ge "$want" ] || { echo "bench: the agent names $seen of $want pods"; return 1; }
+		fi
 	fi
 	wait_walks 2 || return 1
 	agent_window "$WINDOW" || return 1
@@ -49,6 +89,11 @@ stage() {
 		"$(metric_value "$WORK/m" podmeter_agent_collect_duration_seconds_sum "")"
 	farm_stop || { echo "bench: pod_farm failed:"; tail -5 "$WORK/farm.out"; return 1; }
 	stop_agent
+	if [ -n "$KUBELET_PID" ]; then
+		kill "$KUBELET_PID" 2>/dev/null
+		wait "$KUBELET_PID" 2>/dev/null
+		KUBELET_PID=""
+	fi
 }
 
 for n in $COUNTS; do

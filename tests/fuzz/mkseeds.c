@@ -62,11 +62,11 @@ static void pod(struct pm_pod_snap *p, int i, int step)
 	struct pm_finding_snap *f;
 
 	snprintf(p->uid, sizeof(p->uid), "%s", uids[i]);
-	snprintf(p->namespace_, sizeof(p->namespace_), "%s", i == 1 ? "ml" : "shop");
-	snprintf(p->name, sizeof(p->name), "%s", names[i]);
-	snprintf(p->owner_kind, sizeof(p->owner_kind), "%s", i == 1 ? "StatefulSet" : "Deployment");
-	snprintf(p->owner_name, sizeof(p->owner_name), "%s", i == 1 ? "trainer" : "web");
-	snprintf(p->node, sizeof(p->node), "node-a");
+	p->namespace_ = i == 1 ? "ml" : "shop";
+	p->name = names[i];
+	p->owner_kind = i == 1 ? "StatefulSet" : "Deployment";
+	p->owner_name = i == 1 ? "trainer" : "web";
+	p->node = "node-a";
 	p->has_meta = 1;
 	p->qos = i == 1 ? PM_QOS_GUARANTEED : PM_QOS_BURSTABLE;
 	p->cpu_ns = step * 3000000000ULL * (i + 1);

@@ -84,6 +84,7 @@ static struct pm_snapshot *make_snapshot(void)
 {
 	struct pm_snapshot *s = snapshot__new(2);
 	struct pm_pod_snap *a, *b;
+	struct pm_pod_names *names;
 
 	assert_non_null(s);
 	s->time = 1700000000.5;
@@ -104,8 +105,11 @@ static struct pm_snapshot *make_snapshot(void)
 
 	a = &s->pods[0];
 	strcpy(a->uid, UID_A);
-	strcpy(a->namespace_, "we\"ird\\ns\n");
-	strcpy(a->name, "pod \"x\"\\y\nz");
+	names = snapshot__names_new();
+	assert_non_null(names);
+	strcpy(names->namespace_, "we\"ird\\ns\n");
+	strcpy(names->name, "pod \"x\"\\y\nz");
+	snapshot__pod_names(a, names);
 	a->qos = PM_QOS_BURSTABLE;
 	a->cpu_seconds = 12.5;
 	a->runq_seconds = 0.25;

@@ -909,9 +909,13 @@ static struct pm_snapshot *win_snap(double t, size_t n)
 static void win_pod(struct pm_pod_snap *p, const char *uid, uint64_t cpu_s, long long ws,
 		    double cost_cpu)
 {
+	struct pm_pod_names *names = snapshot__names_new();
+
+	assert_non_null(names);
 	strcpy(p->uid, uid);
-	strcpy(p->namespace_, "shop");
-	strcpy(p->name, uid);
+	strcpy(names->namespace_, "shop");
+	snprintf(names->name, sizeof(names->name), "%s", uid);
+	snapshot__pod_names(p, names);
 	p->cpu_ns = cpu_s * 1000000000ULL;
 	p->working_set_bytes = ws;
 	p->net_bytes[PM_NET_TX][PM_NET_INTERNET] = cpu_s * 1000;
@@ -1110,9 +1114,12 @@ static void v2_ctr(struct pm_container_snap *c, const char *id, const char *name
 static struct pm_snapshot *v2_snap(double t, int n_ctrs)
 {
 	struct pm_snapshot *s = win_snap(t, 1);
+	struct pm_pod_names *names = snapshot__names_new();
 
+	assert_non_null(names);
 	strcpy(s->pods[0].uid, "a");
-	strcpy(s->pods[0].namespace_, "shop");
+	strcpy(names->namespace_, "shop");
+	snapshot__pod_names(&s->pods[0], names);
 	s->pods[0].working_set_bytes = 1000;
 	s->pods[0].n_containers = n_ctrs;
 	s->pods[0].containers = calloc(n_ctrs, sizeof(*s->pods[0].containers));
@@ -1176,7 +1183,7 @@ static void test_window_v2(void **state)
 	s[3]->n_label_keys = 2;
 	strcpy(s[3]->label_keys[0], "team");
 	strcpy(s[3]->label_keys[1], "tier");
-	strcpy(s[3]->pods[0].labels[0], "payments");
+	strcpy(s[3]->pods[0].names->labels[0], "payments");
 	for (i = 0; i < 4; i++)
 		assert_int_equal(report__window_tick(w, s[i]), 0);
 	r = win_close(w, 1);
