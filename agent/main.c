@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* podmeter: per-pod resource telemetry for Kubernetes nodes. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -61,8 +62,10 @@ static bool before(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* One periodic collection, and its snapshot into the report window. */
-static void tick(struct pm_collector *col, struct pm_reporter *rep)
+#define AGENT_MMAP_MIN (1 << 20)
+
+/* One periodic collection, and its snapshot into the report window; older renderings go. */
+static void tick(struct pm_collector *col, struct pm_reporter *rep, struct pm_http *http)
 {
 	struct pm_snapshot *s;
 	int err;
@@ -75,6 +78,7 @@ static void tick(struct pm_collector *col, struct pm_reporter *rep)
 	s = collector__last(col);
 	if (s)
 		reporter__tick(rep, s);
+	http__snapshot_out(http, s);
 	snapshot__put(s);
 }
 
@@ -119,8 +123,8 @@ static void reload(struct pm_collector *col, struct pm_config *cfg, const struct
 }
 
 /* Tick on a fixed schedule until a stop signal; returns the signal. */
-static int tick_loop(struct pm_collector *col, struct pm_reporter *rep, struct pm_config *cfg,
-		     const sigset_t *set, const struct run_args *ra)
+static int tick_loop(struct pm_collector *col, struct pm_reporter *rep, struct pm_http *http,
+		     struct pm_config *cfg, const sigset_t *set, const struct run_args *ra)
 {
 	static const struct timespec no_wait;
 	struct timespec next, now, wait;
@@ -129,7 +133,7 @@ static int tick_loop(struct pm_collector *col, struct pm_reporter *rep, struct p
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
 		add_ms(&next, cfg->collect.interval_ms);
-		tick(col, rep);
+		tick(col, rep, http);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (!before(&now, &next)) {
 			/* overran: take a pending signal, then a whole interval from now */
@@ -263,6 +267,12 @@ static int cmd_run(int argc, char **argv)
 	ret = config__from_args(&cfg, argc, argv, err, sizeof(err));
 	if (ret)
 		return ret > 0 ? 0 : (fprintf(stderr, "podmeter: %s\n", err), 2);
+	/*
+	 * Blocks of AGENT_MMAP_MIN or more (a metrics body, a large node's
+	 * snapshot) are mapped and unmapped whole: glibc would otherwise raise
+	 * the bar to the largest block freed and keep such blocks resident.
+	 */
+	mallopt(M_MMAP_THRESHOLD, AGENT_MMAP_MIN);
 	block_signals(&set);
 	libbpf_set_print(libbpf_print);
 
@@ -287,7 +297,7 @@ static int cmd_run(int argc, char **argv)
 			"warning: cuda: start the library scanner: %s; running without "
 			"CUDA counts\n",
 			strerror(-ret));
-	tick(col, sv.rep);
+	tick(col, sv.rep, sv.http);
 	fprintf(stderr,
 		"podmeter %s: cpu via %s, pods under %s; serving http://%s:%u/metrics, "
 		"collecting every %llu ms\n",
@@ -295,10 +305,10 @@ static int cmd_run(int argc, char **argv)
 		cfg.http.listen_host[0] ? cfg.http.listen_host : "0.0.0.0", cfg.http.listen_port,
 		(unsigned long long)cfg.collect.interval_ms);
 
-	sig = tick_loop(col, sv.rep, &cfg, &set, &(struct run_args){ argc, argv });
+	sig = tick_loop(col, sv.rep, sv.http, &cfg, &set, &(struct run_args){ argc, argv });
 	fprintf(stderr, "podmeter: %s, stopping\n", strsignal(sig));
 	/* the window so far becomes a final report */
-	tick(col, sv.rep);
+	tick(col, sv.rep, sv.http);
 	reporter__finish(sv.rep);
 	services__stop(&sv);
 	collector__close(col);

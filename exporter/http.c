@@ -211,6 +211,25 @@ static enum MHD_Result http_cached(struct pm_http *h, size_t i, struct pm_snapsh
 	return ret;
 }
 
+void http__snapshot_out(struct pm_http *h, const struct pm_snapshot *s)
+{
+	struct http_cache *c;
+	size_t i;
+
+	for (i = 0; h && i < HTTP_NROUTES; i++) {
+		c = &h->cache[i];
+		pthread_mutex_lock(&c->lock);
+		if (c->snap && c->snap != s) {
+			if (c->resp)
+				MHD_destroy_response(c->resp); /* sent on while queued elsewhere */
+			snapshot__put(c->snap);
+			c->snap = NULL;
+			c->resp = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
 static enum MHD_Result http_route(struct pm_http *h, struct MHD_Connection *conn, const char *url)
 {
 	struct pm_snapshot *s;

@@ -47,5 +47,10 @@ struct pm_web_config;
 struct pm_http *http__start(const char *host, uint16_t port, pm_snapshot_fn fn, pm_health_fn health,
 			    void *ctx, const struct pm_web_config *web);
 void http__stop(struct pm_http *h);
+/*
+ * A newer snapshot than the rendered ones is out: they are let go (a
+ * body is a few KiB a pod, and it held its snapshot). NULL @h: nothing.
+ */
+void http__snapshot_out(struct pm_http *h, const struct pm_snapshot *s);
 
 #endif /* PODMETER_EXPORTER_H */
