@@ -56,6 +56,8 @@ struct cg_rec {
 	__u64 ws_rss;
 	__u64 ws_walk;		 /* the walk of that read */
 	__u64 thr_oncpu_ns;	 /* CPU time at its throttling read */
+	bool cpu_quota;		 /* a CFS quota of its own, as last read (walk.c) */
+	bool quota_ran;		 /* ... read after the cgroup had run */
 	__u64 walk_gen;		 /* last walk that found it */
 	char *rel;		 /* its path as the last full walk found it; NULL = none */
 	bool removed;		 /* a cgroup_rmdir event named it */

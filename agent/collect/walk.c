@@ -217,6 +217,17 @@ static void read_throttling(const struct pm_collector *c, struct cg_rec *r, cons
 	r->n.total.throttled_usec = usec;
 }
 
+/* A container's own CFS quota, from the cpu controller; unreadable: as if set. */
+static bool quota_set(const struct pm_collector *c, const char *rel)
+{
+	char dir[2 * PATH_MAX];
+
+	if (!c->cpu_root[0])
+		return true;
+	snprintf(dir, sizeof(dir), "%s/%s", c->cpu_root, rel);
+	return cgroupfs__cpu_quota_set(dir) != 0;
+}
+
 /*
  * Which of a pod cgroup's files are read again at this walk. All of them
  * when it is new, with no CPU source to tell, and at its turn every
@@ -233,13 +244,16 @@ static void read_throttling(const struct pm_collector *c, struct cg_rec *r, cons
  *    turn every WALK_REFRESH_EVERY-th walk when the node reclaimed memory
  *    since its last read (reclaim_seen()), which lowers it with nothing of
  *    it running;
- *  - throttling: WALK_RAN_NS of CPU; less cannot have used up a CFS quota,
- *    whose least is 1 ms a period.
+ *  - throttling: only with a CFS quota of its own (without one it is never
+ *    throttled), after WALK_RAN_NS of CPU: less cannot have used up a
+ *    quota, whose least is 1 ms a period. The quota is read with the rest,
+ *    and once more after the cgroup first ran: a runtime sets the limits
+ *    after making the cgroup, before it starts the process.
  * A woken idle process (a health check, a timer) re-reads nothing.
  */
 #define WALK_RAN_NS 1000000ULL
 
-enum { FILE_PROCS = 1, FILE_WS = 2, FILE_THROTTLE = 4, FILE_ALL = 7 };
+enum { FILE_PROCS = 1, FILE_WS = 2, FILE_THROTTLE = 4, FILE_QUOTA = 8, FILE_ALL = 15 };
 
 static __u64 rss_sum(const struct cg_rec *r)
 {
@@ -272,7 +286,9 @@ static unsigned int files_due(const struct pm_collector *c, const struct cg_rec 
 	    (c->walk_mem ? u->faults != r->ws_faults || rss_sum(r) != r->ws_rss
 			 : u->oncpu_ns != r->ws_oncpu_ns))
 		due |= FILE_WS;
-	if (u->oncpu_ns - r->thr_oncpu_ns >= WALK_RAN_NS)
+	if (!r->quota_ran && u->oncpu_ns)
+		due |= FILE_QUOTA;
+	if (r->cpu_quota && u->oncpu_ns - r->thr_oncpu_ns >= WALK_RAN_NS)
 		due |= FILE_THROTTLE;
 	return due;
 }
@@ -313,6 +329,12 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 		/* a container's own, for its allocation; the pod's is read for the pod */
 		if (r->container_id[0])
 			r->working_set = walk__working_set(c, rel);
+	}
+	if ((due & FILE_QUOTA) && r->container_id[0]) {
+		r->cpu_quota = quota_set(c, rel);
+		r->quota_ran = r->n.total.oncpu_ns > 0;
+		if (r->cpu_quota)
+			due |= FILE_THROTTLE;
 	}
 	if (due & FILE_THROTTLE) {
 		r->thr_oncpu_ns = r->n.total.oncpu_ns;

@@ -307,6 +307,36 @@ int cgroupfs__controller_root(const struct pm_cgroupfs *fs, const char *ctl, cha
 	return -ENOENT;
 }
 
+int cgroupfs__cpu_quota_set(const char *dir)
+{
+	char path[PATH_MAX + 32], buf[64], *end;
+	bool v2 = true;
+	long long q;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cpu.max", dir);
+	f = fopen(path, "re");
+	if (!f) {
+		v2 = false;
+		snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", dir);
+		f = fopen(path, "re");
+	}
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -ENODATA;
+	}
+	fclose(f);
+	if (v2 && !strncmp(buf, "max", 3) && (buf[3] == ' ' || buf[3] == '\n' || !buf[3]))
+		return 0;
+	errno = 0;
+	q = strtoll(buf, &end, 10);
+	if (end == buf || errno || (*end != ' ' && *end != '\n' && *end))
+		return -EINVAL;
+	return v2 ? q > 0 : q != -1;
+}
+
 int cgroupfs__cpu_throttling(const char *path, uint64_t *periods, uint64_t *usec)
 {
 	unsigned long long v;

@@ -51,5 +51,11 @@ int cgroupfs__controller_root(const struct pm_cgroupfs *fs, const char *ctl, cha
  * 0, or a negative errno when the file cannot be read or has neither.
  */
 int cgroupfs__cpu_throttling(const char *path, uint64_t *periods, uint64_t *usec);
+/*
+ * Whether the cgroup at @dir has a CFS quota of its own (v2 cpu.max other
+ * than "max", v1 cpu.cfs_quota_us other than -1): 1 or 0, or a negative
+ * errno when neither file can be read or makes sense.
+ */
+int cgroupfs__cpu_quota_set(const char *dir);
 
 #endif /* PODMETER_CGROUPFS_H */

@@ -412,6 +412,39 @@ static void test_cpu_throttling(void **state)
 	assert_int_equal(cgroupfs__cpu_throttling(path, &periods, &usec), -ENOENT);
 }
 
+/* A CFS quota of its own, as v2's cpu.max and v1's cpu.cfs_quota_us write it. */
+static void test_cpu_quota(void **state)
+{
+	static const struct {
+		const char *file, *text;
+		int want;
+	} cases[] = {
+		{ "v2/cpu.max", "max 100000\n", 0 },
+		{ "v2/cpu.max", "50000 100000\n", 1 },
+		{ "v2/cpu.max", "max\n", 0 },
+		{ "v2/cpu.max", "maximal 1\n", -EINVAL },
+		{ "v2/cpu.max", "", -ENODATA },
+		{ "v1/cpu.cfs_quota_us", "-1\n", 0 },
+		{ "v1/cpu.cfs_quota_us", "20000\n", 1 },
+		{ "v1/cpu.cfs_quota_us", "12x\n", -EINVAL },
+	};
+	char dir[PATH_MAX * 2];
+	size_t i;
+
+	(void)state;
+	tree_make("v2", true);
+	tree_make("v1", true);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tree_write(cases[i].file, cases[i].text);
+		tree_path(dir, sizeof(dir), cases[i].file[1] == '2' ? "v2" : "v1");
+		if (cgroupfs__cpu_quota_set(dir) != cases[i].want)
+			fail_msg("%s \"%s\": got %d, want %d", cases[i].file, cases[i].text,
+				 cgroupfs__cpu_quota_set(dir), cases[i].want);
+	}
+	tree_path(dir, sizeof(dir), "absent");
+	assert_int_equal(cgroupfs__cpu_quota_set(dir), -ENOENT);
+}
+
 #define N_MI (sizeof(mountinfo_cases) / sizeof(mountinfo_cases[0]))
 
 int main(void)
@@ -426,6 +459,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_has_dir, tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_controller_root, tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(test_cpu_throttling, tree_setup, tree_teardown),
+		cmocka_unit_test_setup_teardown(test_cpu_quota, tree_setup, tree_teardown),
 	};
 	size_t i;
 	int fails;
