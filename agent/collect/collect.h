@@ -30,6 +30,7 @@ struct pod_rec {
 	long long working_set;	 /* bytes, read at walks (see walk.c); -1 = none */
 	bool files_stale;	 /* a cgroup of it changed: read its working set */
 	__u64 ws_walk;		 /* walk of its working-set read */
+	long long ws_usage;	 /* the memory cgroup's usage at that read */
 	int live_cgroups;	 /* counted by the last walk */
 	int refs;		 /* cg_recs pointing here */
 	size_t snap_idx;
@@ -55,6 +56,7 @@ struct cg_rec {
 	__u64 ws_faults;
 	__u64 ws_rss;
 	__u64 ws_walk;		 /* the walk of that read */
+	long long ws_usage;	 /* the memory cgroup's usage then */
 	__u64 thr_oncpu_ns;	 /* CPU time at its throttling read */
 	bool cpu_quota;		 /* a CFS quota of its own, as last read (walk.c) */
 	bool quota_ran;		 /* ... read after the cgroup had run */

@@ -175,10 +175,10 @@ static long long cg_stat(const char *path, const char *key)
  * Working set as the kubelet and cAdvisor count it: the memory cgroup's
  * usage less its inactive file pages. -1 when there is no memory cgroup.
  */
-long long walk__working_set(const struct pm_collector *c, const char *rel)
+static long long mem_usage(const struct pm_collector *c, const char *rel)
 {
 	char path[2 * PATH_MAX + 32], buf[32], *end;
-	long long usage, inactive;
+	long long usage;
 
 	if (!c->mem_root[0] || !rel[0])
 		return -1;
@@ -188,13 +188,44 @@ long long walk__working_set(const struct pm_collector *c, const char *rel)
 		return -1;
 	errno = 0;
 	usage = strtoll(buf, &end, 10);
-	if (end == buf || errno || usage < 0)
+	return end == buf || errno || usage < 0 ? -1 : usage;
+}
+
+static long long ws_of_usage(const struct pm_collector *c, const char *rel, long long usage)
+{
+	char path[2 * PATH_MAX + 32];
+	long long inactive;
+
+	if (usage < 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s/memory.stat", c->mem_root, rel);
 	inactive = cg_stat(path, c->mem_v2 ? "inactive_file" : "total_inactive_file");
 	if (inactive < 0)
 		inactive = 0;
 	return usage > inactive ? usage - inactive : 0;
+}
+
+long long walk__working_set(const struct pm_collector *c, const char *rel)
+{
+	return ws_of_usage(c, rel, mem_usage(c, rel));
+}
+
+/*
+ * A working set read again, last @last when the usage was *@usage: the
+ * usage first (a small file), then memory.stat's inactive file pages only
+ * when the usage moved, the node reclaimed since the walk @since, or
+ * @full. With the same usage and no reclaim, pages move between the file
+ * lists only when something touches them: the full reads' turn.
+ */
+static long long ws_again(const struct pm_collector *c, const char *rel, long long *usage,
+			  long long last, __u64 since, bool full)
+{
+	long long now = mem_usage(c, rel);
+
+	if (!full && last >= 0 && now >= 0 && now == *usage && c->reclaim_walk <= since)
+		return last;
+	*usage = now;
+	return ws_of_usage(c, rel, now);
 }
 
 static long long oh_working_set(void *c, const char *rel)
@@ -217,15 +248,20 @@ static void read_throttling(const struct pm_collector *c, struct cg_rec *r, cons
 	r->n.total.throttled_usec = usec;
 }
 
-/* A container's own CFS quota, from the cpu controller; unreadable: as if set. */
+/*
+ * A container's own CFS quota, from the cpu controller. None without the
+ * files (the controller does not manage it); any other failure: as if set.
+ */
 static bool quota_set(const struct pm_collector *c, const char *rel)
 {
 	char dir[2 * PATH_MAX];
+	int ret;
 
 	if (!c->cpu_root[0])
-		return true;
+		return false; /* no throttling is read at all */
 	snprintf(dir, sizeof(dir), "%s/%s", c->cpu_root, rel);
-	return cgroupfs__cpu_quota_set(dir) != 0;
+	ret = cgroupfs__cpu_quota_set(dir);
+	return ret != 0 && ret != -ENOENT;
 }
 
 /*
@@ -325,10 +361,11 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 		r->ws_oncpu_ns = r->n.total.oncpu_ns;
 		r->ws_faults = r->n.total.faults;
 		r->ws_rss = rss_sum(r);
-		r->ws_walk = c->walk_gen;
 		/* a container's own, for its allocation; the pod's is read for the pod */
 		if (r->container_id[0])
-			r->working_set = walk__working_set(c, rel);
+			r->working_set = ws_again(c, rel, &r->ws_usage, r->working_set, r->ws_walk,
+						  due == FILE_ALL);
+		r->ws_walk = c->walk_gen;
 	}
 	if ((due & FILE_QUOTA) && r->container_id[0]) {
 		r->cpu_quota = quota_set(c, rel);
@@ -543,9 +580,14 @@ static void refresh_working_sets(struct pm_collector *c)
 		for (p = v; p; p = p->next_same_hash) {
 			__u64 turn = c->walk_gen + key;
 
-			if (p->files_stale || turn % WALK_QUIET_EVERY == 0 ||
+			bool full = !p->ws_walk || turn % WALK_QUIET_EVERY == 0;
+
+			if (full || p->files_stale ||
 			    (turn % WALK_REFRESH_EVERY == 0 && c->reclaim_walk > p->ws_walk)) {
-				p->working_set = p->path ? walk__working_set(c, p->path) : -1;
+				p->working_set = p->path ? ws_again(c, p->path, &p->ws_usage,
+								    p->working_set, p->ws_walk,
+								    full)
+							 : -1;
 				p->ws_walk = c->walk_gen;
 			}
 			p->files_stale = false;
