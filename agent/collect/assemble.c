@@ -328,9 +328,18 @@ struct pm_snapshot *assemble__snapshot(struct pm_collector *c, double now)
 	if (!s)
 		goto out_free;
 	s->time = now;
-	accs = calloc(n ? n : 1, sizeof(*accs));
+	if ((size_t)n > c->cap_accs) {
+		/* kept between snapshots: usage__free() leaves each entry zeroed */
+		accs = realloc(c->accs, n * sizeof(*accs));
+		if (accs) {
+			memset(accs + c->cap_accs, 0, (n - c->cap_accs) * sizeof(*accs));
+			c->accs = accs;
+			c->cap_accs = n;
+		}
+	}
+	accs = (size_t)n <= c->cap_accs ? c->accs : NULL;
 	overhead__begin(c->oh);
-	err = !accs || add_pods(s, pods, accs, &pods_ns) ||
+	err = (n && !accs) || add_pods(s, pods, accs, &pods_ns) ||
 	      add_cgroups(c, s, accs, &pods_ns, &overhead_ns);
 	for (i = 0; !err && i < (size_t)n; i++)
 		err = pod_fields(c, &accs[i], &s->pods[i]);
@@ -345,7 +354,6 @@ struct pm_snapshot *assemble__snapshot(struct pm_collector *c, double now)
 out_free:
 	for (i = 0; accs && i < (size_t)n; i++)
 		usage__free(&accs[i]);
-	free(accs);
 	free(pods);
 	return s;
 }

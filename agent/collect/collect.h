@@ -88,6 +88,8 @@ struct pm_collector {
 	const struct pm_source_inst *keeper; /* keeps retired totals across restarts */
 	char gpu_devs[PM_GPU_MAX_DEVS][32];  /* device labels; index = pm_gpu_usage row */
 	int n_gpu_devs;
+	struct pm_usage *accs; /* assembly's per-pod sums, zeroed between uses */
+	size_t cap_accs;
 	struct pm_cuda_job *jobs; /* pods' processes, from the last walk */
 	size_t n_jobs, cap_jobs;
 	struct u64map pid_cg; /* pid -> cg_rec, from the last walk (NVML) */

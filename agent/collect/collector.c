@@ -577,6 +577,7 @@ void collector__close(struct pm_collector *c)
 		c->srcs[i].ops->close(c->srcs[i].src);
 	ledger__free(c);
 	free(c->jobs);
+	free(c->accs);
 	u64map__free(&c->pid_cg);
 	snapshot__put(c->snap);
 	snapshot__put(c->cost_base);
