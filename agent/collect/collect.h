@@ -109,6 +109,7 @@ struct pm_collector {
 	struct u64map cgroups; /* cgid -> cg_rec */
 	struct u64map pods;    /* hash(uid) -> pod_rec chain */
 	__u64 walk_gen;
+	/* which sources are open (set at open): what the walk may trust to tell change */
 	bool walk_cpu;	/* a CPU source: a quiet cgroup's files are not read */
 	bool walk_mem;	/* a memory source: faults and resident bytes tell memory change */
 	bool walk_proc; /* a process source: starts and exits tell cgroup.procs change */

@@ -417,6 +417,9 @@ static int open_sources(struct pm_collector *c, const struct pm_source_env *env,
 		if (!src)
 			continue; /* an optional signal not here: it said why */
 		c->srcs[c->n_srcs++] = (struct pm_source_inst){ .ops = ops, .src = src };
+		c->walk_cpu |= !strcmp(ops->name, "cpu");
+		c->walk_mem |= !strcmp(ops->name, "mem");
+		c->walk_proc |= !strcmp(ops->name, "proc");
 		if (!c->keeper && ops->keep_get) {
 			c->keeper = &c->srcs[c->n_srcs - 1];
 			/* node overhead's removed cgroups, before this agent */

@@ -150,15 +150,14 @@ static ssize_t read_small(const char *path, char *buf, size_t size)
 	return len;
 }
 
-/* The value of a "key value" line of a cgroup file; -1 when absent. */
-static long long cg_stat(const char *path, const char *key)
+/* The value of @key's "key value" line in @buf (a file's text); -1 when absent or bad. */
+static long long kv_value(const char *buf, const char *key)
 {
-	char buf[16384], *at, *end;
 	size_t klen = strlen(key);
+	const char *at;
+	char *end;
 	long long v;
 
-	if (read_small(path, buf, sizeof(buf)) < 0)
-		return -1;
 	for (at = buf; at; at = strchr(at, '\n')) {
 		if (*at == '\n')
 			at++;
@@ -171,10 +170,17 @@ static long long cg_stat(const char *path, const char *key)
 	return -1;
 }
 
-/*
- * Working set as the kubelet and cAdvisor count it: the memory cgroup's
- * usage less its inactive file pages. -1 when there is no memory cgroup.
- */
+/* The value of a "key value" line of a cgroup file; -1 when absent. */
+static long long cg_stat(const char *path, const char *key)
+{
+	char buf[16384];
+
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	return kv_value(buf, key);
+}
+
+/* The memory cgroup's usage (memory.current, v1 memory.usage_in_bytes); -1 when none. */
 static long long mem_usage(const struct pm_collector *c, const char *rel)
 {
 	char path[2 * PATH_MAX + 32], buf[32], *end;
@@ -205,9 +211,19 @@ static long long ws_of_usage(const struct pm_collector *c, const char *rel, long
 	return usage > inactive ? usage - inactive : 0;
 }
 
+/*
+ * Working set as the kubelet and cAdvisor count it: the memory cgroup's
+ * usage less its inactive file pages. -1 when there is no memory cgroup.
+ */
 long long walk__working_set(const struct pm_collector *c, const char *rel)
 {
 	return ws_of_usage(c, rel, mem_usage(c, rel));
+}
+
+/* Whether the node reclaimed memory after the walk @since (reclaim_seen()). */
+static bool reclaimed_since(const struct pm_collector *c, __u64 since)
+{
+	return c->reclaim_walk > since;
 }
 
 /*
@@ -222,7 +238,7 @@ static long long ws_again(const struct pm_collector *c, const char *rel, long lo
 {
 	long long now = mem_usage(c, rel);
 
-	if (!full && last >= 0 && now >= 0 && now == *usage && c->reclaim_walk <= since)
+	if (!full && last >= 0 && now >= 0 && now == *usage && !reclaimed_since(c, since))
 		return last;
 	*usage = now;
 	return ws_of_usage(c, rel, now);
@@ -317,7 +333,7 @@ static unsigned int files_due(const struct pm_collector *c, const struct cg_rec 
 		return FILE_ALL;
 	if (procs_mark(c, u) != r->procs_mark || (!c->walk_proc && turn % WALK_REFRESH_EVERY == 0))
 		due |= FILE_PROCS;
-	if ((turn % WALK_REFRESH_EVERY == 0 && c->reclaim_walk > r->ws_walk) ||
+	if ((turn % WALK_REFRESH_EVERY == 0 && reclaimed_since(c, r->ws_walk)) ||
 	    u->oncpu_ns - r->ws_oncpu_ns >= WALK_RAN_NS ||
 	    (c->walk_mem ? u->faults != r->ws_faults || rss_sum(r) != r->ws_rss
 			 : u->oncpu_ns != r->ws_oncpu_ns))
@@ -420,21 +436,20 @@ static void walk_dir(struct pm_collector *c, int dfd, char *rel, size_t len, int
  */
 static __u64 reclaim_count(const struct pm_collector *c)
 {
-	static const char *const keys[] = { "pgscan_anon ", "pgscan_file ", "drop_pagecache ",
-					    "drop_slab " };
-	char path[PATH_MAX + 16], buf[16384], *at;
+	static const char *const keys[] = { "pgscan_anon", "pgscan_file", "drop_pagecache",
+					    "drop_slab" };
+	char path[PATH_MAX + 16], buf[16384];
 	__u64 sum = 0;
+	long long v;
 	size_t k;
 
 	snprintf(path, sizeof(path), "%s/vmstat", c->proc_root);
 	if (read_small(path, buf, sizeof(buf)) <= 0)
 		return UINT64_MAX;
-	for (at = buf; at && *at; at = strchr(at, '\n')) {
-		if (*at == '\n')
-			at++;
-		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-			if (!strncmp(at, keys[k], strlen(keys[k])))
-				sum += strtoull(at + strlen(keys[k]), NULL, 10);
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		v = kv_value(buf, keys[k]);
+		if (v > 0)
+			sum += v;
 	}
 	return sum;
 }
@@ -513,14 +528,6 @@ static void walk(struct pm_collector *c)
 
 	c->walk_gen++;
 	c->stats.walks++;
-	c->walk_cpu = c->walk_mem = c->walk_proc = false;
-	for (i = 0; i < (size_t)c->n_srcs; i++)
-		if (!strcmp(c->srcs[i].ops->name, "cpu"))
-			c->walk_cpu = true;
-		else if (!strcmp(c->srcs[i].ops->name, "mem"))
-			c->walk_mem = true;
-		else if (!strcmp(c->srcs[i].ops->name, "proc"))
-			c->walk_proc = true;
 	light = walk_light(c);
 	reclaim_seen(c);
 	i = 0;
@@ -563,10 +570,10 @@ static void walk(struct pm_collector *c)
 }
 
 /*
- * Pods' working sets, two reads a pod: of those with a cgroup read again at
- * this walk (files_due()), and every other at its turn every
- * WALK_REFRESH_EVERY-th walk after reclaim on the node, every
- * WALK_QUIET_EVERY-th whatever happened. A pod's cgroup holds more than its containers' (the pause
+ * Pods' working sets: of those with a cgroup read again at this walk
+ * (files_due()), and every other at its turn every WALK_REFRESH_EVERY-th
+ * walk after reclaim on the node, every WALK_QUIET_EVERY-th whatever
+ * happened. A pod's cgroup holds more than its containers' (the pause
  * container's, pages of removed containers), so it is read, not summed.
  */
 static void refresh_working_sets(struct pm_collector *c)
@@ -579,11 +586,10 @@ static void refresh_working_sets(struct pm_collector *c)
 	while (u64map__next(&c->pods, &i, &key, &v))
 		for (p = v; p; p = p->next_same_hash) {
 			__u64 turn = c->walk_gen + key;
-
 			bool full = !p->ws_walk || turn % WALK_QUIET_EVERY == 0;
 
 			if (full || p->files_stale ||
-			    (turn % WALK_REFRESH_EVERY == 0 && c->reclaim_walk > p->ws_walk)) {
+			    (turn % WALK_REFRESH_EVERY == 0 && reclaimed_since(c, p->ws_walk))) {
 				p->working_set = p->path ? ws_again(c, p->path, &p->ws_usage,
 								    p->working_set, p->ws_walk,
 								    full)
