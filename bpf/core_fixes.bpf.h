@@ -62,6 +62,24 @@ static __always_inline bool task_dead(struct task_struct *t)
 }
 
 /*
+ * The CPU a task runs or waits on: thread_info.cpu where the architecture
+ * keeps thread_info in task_struct (x86 since Linux 5.16),
+ * task_struct::cpu before.
+ */
+struct task_struct___cpu {
+	unsigned int cpu;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 task_cpu_of(struct task_struct *t)
+{
+	struct task_struct___cpu *o = (void *)t;
+
+	if (bpf_core_field_exists(t->thread_info.cpu))
+		return BPF_CORE_READ(t, thread_info.cpu);
+	return BPF_CORE_READ(o, cpu);
+}
+
+/*
  * Linux 6.2 made the mm counters percpu_counters (commit f1a7941243c1
  * "mm: convert mm's rss stats into percpu_counter"); before, an array of
  * atomic_long_t in mm->rss_stat.count[]. mm_counter_pages() in mem.bpf.c

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * On-CPU time and run-queue wait per cgroup, aggregated in the kernel, from
- * sched_switch alone.
+ * sched_switch.
  *
  * A slice is the growth of the task's se.sum_exec_runtime between its
  * switch-in and switch-out: the very clock the kernel charges cpuacct and
@@ -11,10 +11,20 @@
  * arrives on the CPU, so no wakeup hook is needed. Both are charged at
  * switch-out to the cgroup the task had at switch-in, as counted: a cgroup
  * below a container is counted in the container's (bpf/tables.bpf.h),
- * decided once per cgroup and kept in a few slots per CPU. A task moved to
- * another cgroup while it runs (cgroup_attach_task, rare) has its slice
- * split where the move found its runtime, as the kernel charges it: the
- * part before is the old cgroup's. Nothing is sent to user space per event.
+ * decided once per cgroup and kept in a few slots per CPU.
+ *
+ * A switch touches only its CPU's state (struct pm_cpu_run), no per-task
+ * map: a per-task lookup cost more than the rest of the program together.
+ * What that leaves to mend, each rare:
+ * - a task moved to another cgroup while it runs (cgroup_attach_task) has
+ *   its CPU marked: its slice is split where the move found its runtime, as
+ *   the kernel charges it;
+ * - a waiting task the load balancer moves to another CPU has that wait
+ *   added to run_delay between two slices: sched_migrate_task carries the
+ *   wait already charged to the new CPU (pm_cpu_run.bases);
+ * - a switch the tracepoint never shows (seen on a 6.18 guest) is settled
+ *   at the next one seen on the CPU (see handle_switch()).
+ * Nothing is sent to user space per event.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -30,12 +40,8 @@
 /* Set by the agent before load. */
 const volatile bool track_v1 = false; /* key by the v1 cpuacct id, not v2 */
 const volatile __u32 hier = PM_HIER_V2;
-const volatile bool use_task_storage = false; /* tp_btf on kernels >= 6.4 */
-const volatile int hierarchy_id = 0;	      /* of the counted hierarchy; v2 is 0 */
-const volatile __u32 nr_cpus = 1;	      /* possible CPUs */
-
-extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
-extern void bpf_task_release(struct task_struct *p) __ksym __weak;
+const volatile int hierarchy_id = 0; /* of the counted hierarchy; v2 is 0 */
+const volatile __u32 nr_cpus = 1;    /* possible CPUs */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -50,32 +56,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pm_cpu_run);
 } cpu_run SEC(".maps");
-
-/*
- * Per task: the runtime and run_delay already charged (struct pm_task_seen).
- * A slice is charged as the growth since the task's last charge, so running
- * that no tracepoint showed (see handle_switch()) is charged at the task's next
- * switch-out seen. The kernel also adds to run_delay while a task waits and
- * is moved to another CPU's queue (sched_info_dequeue), between two of its
- * slices; charging from here keeps that part too. tp_btf uses task storage on
- * kernels >= 6.4, whose task storage does not allocate with GFP_ATOMIC under
- * the run-queue lock; otherwise, and for the raw_tp twin (untrusted task
- * pointers), an LRU hash by pid. The task storage map is created only for
- * tp_btf.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct pm_task_seen);
-} task_seen SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PM_CPU_MAX_TASKS);
-	__type(key, __u32);
-	__type(value, struct pm_task_seen);
-} task_seen_pid SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -173,6 +153,8 @@ static __always_inline __u64 run_delay(struct task_struct *t, const bool btf)
 #define SCHED_IDLE   5
 #define MAX_RT_PRIO  100
 
+#define TASK_ON_RQ_MIGRATING 2
+
 /*
  * Run by CFS: a fair policy, and not boosted into RT or deadline by priority
  * inheritance (prio below MAX_RT_PRIO). (fair_sched_class itself is not in
@@ -187,31 +169,12 @@ static __always_inline bool task_is_fair(struct task_struct *t, const bool btf)
 	       prio >= MAX_RT_PRIO;
 }
 
-static __always_inline struct pm_task_seen *task_seen_get(struct task_struct *t, __u32 pid,
-							  __u64 cgid, const bool btf)
+/* Times @t was put on a CPU (sched_info.pcount); 0 when not kept. */
+static __always_inline __u64 run_count(struct task_struct *t, const bool btf)
 {
-	struct pm_task_seen *seen, fresh = { .task = (__u64)t };
-
-	if (btf && use_task_storage)
-		return bpf_task_storage_get(&task_seen, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	seen = bpf_map_lookup_elem(&task_seen_pid, &pid);
-	if (seen && seen->task == (__u64)t)
-		return seen;
-	if (bpf_map_update_elem(&task_seen_pid, &pid, &fresh, BPF_ANY)) {
-		errors_inc(&cpu_errors, PM_CPU_ERR_TASK_FULL);
-		refusal_add(&refusals, cgid, hier, PM_TABLE_TASKS);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&task_seen_pid, &pid);
-}
-
-/* Growth of a per-task clock since its baseline, which moves to @now. */
-static __always_inline __u64 owed(__u64 *charged, __u64 now, __u64 start)
-{
-	__u64 base = *charged && *charged <= now ? *charged : start;
-
-	*charged = now;
-	return now > base ? now - base : 0;
+	if (!bpf_core_field_exists(t->sched_info))
+		return 0;
+	return TASK_READ(btf, t, sched_info.pcount);
 }
 
 static __always_inline void charge(struct pm_cpu_run *run, __u64 cgid, __u64 oncpu, __u64 runq)
@@ -225,108 +188,186 @@ static __always_inline void charge(struct pm_cpu_run *run, __u64 cgid, __u64 onc
 	run->pend_runq_ns += runq;
 }
 
-/* Times @t was put on a CPU (sched_info.pcount); 0 when not kept. */
-static __always_inline __u64 run_count(struct task_struct *t, const bool btf)
+static __always_inline __u64 growth(__u64 now, __u64 start)
 {
-	if (!bpf_core_field_exists(t->sched_info))
-		return 0;
-	return TASK_READ(btf, t, sched_info.pcount);
+	return now > start ? now - start : 0;
+}
+
+static __always_inline struct pm_cpu_base *base_slot(struct pm_cpu_run *run, __u32 pid)
+{
+	__u32 h = pid * 0x9E3779B1U;
+
+	return &run->bases[(h >> (32 - PM_CPU_BASE_BITS)) & ((1 << PM_CPU_BASE_BITS) - 1)];
+}
+
+static __always_inline __u32 base_check(__u32 pid, __u64 sum, __u64 delay)
+{
+	return pid ^ (__u32)sum ^ (__u32)(sum >> 32) ^ (__u32)delay ^ (__u32)(delay >> 32);
+}
+
+/* Task @task (@pid) is charged up to runtime @sum and run_delay @delay, as @run's CPU knows. */
+static __always_inline void base_keep(struct pm_cpu_run *run, void *task, __u32 pid, __u64 sum,
+				      __u64 delay)
+{
+	struct pm_cpu_base *b = base_slot(run, pid);
+
+	b->task = (__u64)task;
+	b->sum = sum;
+	b->delay = delay;
+	b->pid = pid;
+	b->check = base_check(pid, sum, delay);
 }
 
 /*
- * @prev was moved to another cgroup (cgroup_attach_task) since its last
- * charge, its runtime then @seen->moved_sum. The kernel charges a running
- * task's time to the cgroup it has when the time is accounted: what ran up
- * to the move goes to @cgid, the old one (with the wait before the slice);
- * the cgroup it is counted in now, returned, takes the rest (all of it when
- * the move came before the baseline, e.g. a new task that had not run).
+ * Where task @task (@pid), at runtime @sum and run_delay @delay now, is
+ * charged up to, as @run's CPU knows it: true with *@sum_base and
+ * *@delay_base set, else false.
  */
-static __always_inline __u64 split_moved(struct pm_cpu_run *run, struct task_struct *prev,
-					 struct pm_task_seen *seen, __u64 cgid, __u64 sum,
-					 __u64 sum_start, __u64 delay, __u64 delay_start,
-					 const bool btf)
+static __always_inline bool base_find(struct pm_cpu_run *run, void *task, __u32 pid, __u64 sum,
+				      __u64 delay, __u64 *sum_base, __u64 *delay_base)
 {
-	__u64 moved = seen->moved_sum, charged = seen->oncpu_charged, base, to;
+	struct pm_cpu_base *b = base_slot(run, pid);
+	__u64 bs = b->sum, bd = b->delay;
 
-	seen->moved = 0;
-	if (moved > sum)
-		return cgid;
-	to = task_cgid(run, prev, btf);
-	base = charged && charged <= sum ? charged : sum_start;
-	if (to != cgid && moved > base)
-		charge(run, cgid, owed(&seen->oncpu_charged, moved, sum_start),
-		       owed(&seen->runq_charged, delay, delay_start));
-	return to;
+	if (b->task != (__u64)task || b->pid != pid || b->check != base_check(pid, bs, bd) ||
+	    bs > sum || bd > delay)
+		return false;
+	*sum_base = bs;
+	*delay_base = bd;
+	return true;
 }
 
 /*
- * @prev switches out. Charged: the growth of its runtime and run_delay since
- * its last charge. Without a baseline (first sight, or the pid map had no
- * room): from zero when this is the task's first slice ever; else from its
- * switch-in when seen here; else from the kernel's own mark of where its
- * slice began (se.prev_sum_exec_runtime, kept by CFS only), its wait not at
- * all.
+ * The slice of @t, the task this CPU saw switching in, ends with its runtime
+ * at @sum and its run_delay at @delay. Moved to another cgroup while it ran
+ * (see mark_running()): what ran up to the move is the old cgroup's (with
+ * the wait before the slice), the rest the new one's. @btf: @t is trusted.
  */
-static __always_inline void close_slice(struct pm_cpu_run *run, struct task_struct *prev, __u32 pid,
-					bool seen_in, const bool btf)
+static __always_inline void close_slice(struct pm_cpu_run *run, struct task_struct *t, __u64 sum,
+					__u64 delay, const bool btf)
+{
+	__u64 runq = growth(delay, run->delay_start), cgid = run->cgid, moved, to;
+
+	if (run->moved_task != run->task) {
+		charge(run, cgid, growth(sum, run->sum_start), runq);
+		return;
+	}
+	moved = run->moved_sum;
+	run->moved_task = 0;
+	to = task_cgid(run, t, btf);
+	if (moved >= sum || to == cgid) {
+		charge(run, cgid, growth(sum, run->sum_start), runq);
+	} else if (moved > run->sum_start) {
+		charge(run, cgid, moved - run->sum_start, runq);
+		charge(run, to, sum - moved, 0);
+	} else {
+		charge(run, to, growth(sum, run->sum_start), runq);
+	}
+}
+
+/* @prev, seen switching in on this CPU, switches out: the common case. */
+static __always_inline void close_seen(struct pm_cpu_run *run, struct task_struct *prev,
+				       const bool btf)
 {
 	__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
 	__u64 delay = run_delay(prev, btf);
-	__u64 cgid = seen_in ? run->cgid : task_cgid(run, prev, btf);
-	struct pm_task_seen *seen = task_seen_get(prev, pid, cgid, btf), none = {};
-	__u64 sum_start, delay_start;
 
-	if (run_count(prev, btf) == 1) {
-		sum_start = 0;
-		delay_start = 0;
-	} else if (seen_in) {
-		sum_start = run->sum_start;
-		delay_start = run->delay_start;
-	} else {
-		sum_start = task_is_fair(prev, btf) ? TASK_READ(btf, prev, se.prev_sum_exec_runtime)
-						    : sum;
-		delay_start = delay;
+	base_keep(run, prev, run->pid, sum, delay);
+	close_slice(run, prev, sum, delay, btf);
+}
+
+/*
+ * The task this CPU saw switching in left it unseen. Its slice ended where
+ * its runtime stands now when it has not been put on a CPU since (pcount
+ * one more than at its switch-in): charged so. Otherwise (or when the task
+ * is gone: its pid no longer reads back) the slice is lost and counted.
+ */
+static __always_inline void settle_missed(struct pm_cpu_run *run, const bool btf)
+{
+	struct task_struct *t = (struct task_struct *)run->task;
+	__u64 sum, delay, pcount;
+	__u32 pid;
+
+	if (!run->pid)
+		return; /* the idle task */
+	/* not a trusted pointer any more: read through BPF_CORE_READ */
+	sum = BPF_CORE_READ(t, se.sum_exec_runtime);
+	delay = task_run_delay(t);
+	barrier();
+	pcount = bpf_core_field_exists(t->sched_info) ? BPF_CORE_READ(t, sched_info.pcount) : 0;
+	pid = BPF_CORE_READ(t, pid);
+	if (pid != run->pid || !pcount || pcount != run->pcount_start + 1) {
+		errors_inc(&cpu_errors, PM_CPU_ERR_SLICE_LOST);
+		return;
 	}
-	if (!seen)
-		seen = &none; /* no room for a baseline: this slice only */
-	if (seen->moved)
-		cgid = split_moved(run, prev, seen, cgid, sum, sum_start, delay, delay_start, btf);
-	charge(run, cgid, owed(&seen->oncpu_charged, sum, sum_start),
-	       owed(&seen->runq_charged, delay, delay_start));
-	/* by pid: the entry goes with the task (task storage does by itself) */
-	if (!(btf && use_task_storage) && task_dead(prev))
-		bpf_map_delete_elem(&task_seen_pid, &pid);
+	base_keep(run, t, pid, sum, delay);
+	close_slice(run, t, sum, delay, false);
+}
+
+/*
+ * @prev switches out, its switch-in unseen. Charged from where this CPU
+ * knows it was charged up to (its last switch-out here, or its arrival by
+ * migration); else from zero when this is its first slice ever; else from
+ * where CFS marked the start of its slice (se.prev_sum_exec_runtime, kept
+ * by CFS only), its wait not at all; a slice of another class is lost and
+ * counted.
+ */
+static __always_inline void close_unseen(struct pm_cpu_run *run, struct task_struct *prev,
+					 __u32 pid, const bool btf)
+{
+	__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
+	__u64 delay = run_delay(prev, btf), pcount = run_count(prev, btf), start, base;
+	__u64 cgid = task_cgid(run, prev, btf);
+
+	if (!base_find(run, prev, pid, sum, delay, &start, &base)) {
+		base = pcount == 1 ? 0 : delay;
+		if (pcount == 1) {
+			start = 0;
+		} else if (task_is_fair(prev, btf)) {
+			start = TASK_READ(btf, prev, se.prev_sum_exec_runtime);
+		} else {
+			start = sum;
+			errors_inc(&cpu_errors, PM_CPU_ERR_SLICE_LOST);
+		}
+	}
+	base_keep(run, prev, pid, sum, delay);
+	charge(run, cgid, growth(sum, start), growth(delay, base));
 }
 
 static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struct *next,
 				       const bool btf)
 {
+	__u64 sum, delay, pcount, sum_base;
+
 	run->task = (__u64)next;
 	run->pid = TASK_READ(btf, next, pid);
+	run->moved_task = 0;
 	if (!run->pid) {
 		run->cgid = 0; /* idle: charged to no one, pending kept */
 		return;
 	}
 	run->cgid = task_cgid(run, next, btf);
-	run->sum_start = TASK_READ(btf, next, se.sum_exec_runtime);
-	run->delay_start = run_delay(next, btf);
-	if (bpf_core_field_exists(next->sched_info))
-		run->pcount_start = TASK_READ(btf, next, sched_info.pcount);
+	sum = TASK_READ(btf, next, se.sum_exec_runtime);
+	delay = run_delay(next, btf);
+	pcount = run_count(next, btf);
+	run->sum_start = sum;
+	/* the wait since its last charge: from zero for a task never on a CPU */
+	if (!base_find(run, next, run->pid, sum, delay, &sum_base, &run->delay_start))
+		run->delay_start = pcount ? delay : 0;
+	run->pcount_start = pcount;
 }
 
 /*
  * Some switches never reach the tracepoint (seen on a 6.18 guest: a thread's
  * switch-out and the next task's switch-in both missing), so prev is not the
- * task this CPU saw switch in. Each is counted. The task seen switching in
- * is charged at its next switch-out seen, from its baseline; prev is charged
- * from its own baseline now. Only a task whose last switch-out is missed
- * (it exits there) loses that slice.
+ * task this CPU saw switch in. Each is counted; the task seen switching in
+ * is settled (settle_missed()), and prev charged from its own marks
+ * (close_unseen()).
  */
 static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next,
 					 const bool btf)
 {
 	struct pm_cpu_run *run;
-	bool seen_in;
 	__u32 zero = 0, pid;
 
 	run = bpf_map_lookup_elem(&cpu_run, &zero);
@@ -334,91 +375,113 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 		return 0;
 	run->seq_begin++;
 	barrier();
-	seen_in = run->task == (__u64)prev;
-	if (!seen_in && run->task)
+	if (run->task == (__u64)prev) {
+		if (run->pid)
+			close_seen(run, prev, btf);
+	} else if (run->task) {
 		errors_inc(&cpu_errors, PM_CPU_ERR_RESYNC);
-	pid = TASK_READ(btf, prev, pid);
-	if (pid && (seen_in || run->task))
-		close_slice(run, prev, pid, seen_in, btf);
+		settle_missed(run, btf);
+		pid = TASK_READ(btf, prev, pid);
+		if (pid)
+			close_unseen(run, prev, pid, btf);
+	}
 	open_slice(run, next, btf);
 	barrier();
 	run->seq_end = run->seq_begin;
 	return 0;
 }
 
-/* The first move since @seen's last charge: where the runtime stood. */
-static __always_inline void mark_moved(struct pm_task_seen *seen, __u64 sum)
+/*
+ * @p moves to @dest (set_task_cpu), not running: it is charged up to its
+ * runtime now. A task woken elsewhere has waited for nothing since its last
+ * slice: its wait is charged up to its run_delay now. A task taken off a run
+ * queue (the load balancer, an affinity change) has just had that wait
+ * added to run_delay: its base on @dest is the one its old CPU kept, so its
+ * next slice charges that wait too (from zero for a task never on a CPU; a
+ * base the old CPU lost is counted).
+ */
+static __always_inline int handle_migrate(struct task_struct *p, int dest, const bool btf)
 {
-	if (seen && !seen->moved) {
-		seen->moved_sum = sum;
-		seen->moved = 1;
+	__u32 src = task_cpu_of(p), zero = 0, pid = TASK_READ(btf, p, pid);
+	__u64 sum, delay, sum_base, base;
+	struct pm_cpu_run *from, *to;
+
+	if (src == (__u32)dest || !pid)
+		return 0;
+	sum = TASK_READ(btf, p, se.sum_exec_runtime);
+	delay = run_delay(p, btf);
+	base = delay;
+	if (TASK_READ(btf, p, on_rq) == TASK_ON_RQ_MIGRATING) {
+		from = bpf_map_lookup_percpu_elem(&cpu_run, &zero, src);
+		if (!from || !base_find(from, p, pid, sum, delay, &sum_base, &base)) {
+			if (run_count(p, btf))
+				errors_inc(&cpu_errors, PM_CPU_ERR_WAIT_LOST);
+			else
+				base = 0;
+		}
 	}
+	to = bpf_map_lookup_percpu_elem(&cpu_run, &zero, dest);
+	if (to)
+		base_keep(to, p, pid, sum, base);
+	return 0;
+}
+
+SEC("tp_btf/sched_migrate_task")
+int BPF_PROG(tp_btf_sched_migrate_task, struct task_struct *p, int dest_cpu)
+{
+	return handle_migrate(p, dest_cpu, true);
+}
+
+SEC("raw_tp/sched_migrate_task")
+int BPF_PROG(raw_tp_sched_migrate_task, struct task_struct *p, int dest_cpu)
+{
+	return handle_migrate(p, dest_cpu, false);
 }
 
 struct moved_group {
-	__u64 leader; /* task_struct */
-	__s32 tgid;
+	__u64 task; /* task_struct moved */
+	__s32 tgid; /* with its thread group when not 0 */
+	__u32 pad;
 };
 
 /*
- * A thread of the moved group running on @cpu now: its slice so far stays
- * its old cgroup's (split_moved()). Threads not running were charged at
- * their last switch-out and start their next slice in the new cgroup.
+ * The moved task (or a thread of the moved group) running on @cpu now: its
+ * slice so far stays its old cgroup's (close_seen()). Tasks not running
+ * start their next slice in the new cgroup.
  */
-static long mark_running_thread(__u32 cpu, struct moved_group *g)
+static long mark_running(__u32 cpu, struct moved_group *g)
 {
 	struct task_struct *t;
 	struct pm_cpu_run *run;
-	__u32 zero = 0, pid;
+	__u32 zero = 0;
 
 	run = bpf_map_lookup_percpu_elem(&cpu_run, &zero, cpu);
-	if (!run || !run->task || run->task == g->leader)
+	if (!run || !run->task || !run->pid)
 		return 0;
-	pid = run->pid;
 	t = (struct task_struct *)run->task;
-	if (!pid || BPF_CORE_READ(t, tgid) != g->tgid)
+	if (run->task != g->task && (!g->tgid || BPF_CORE_READ(t, tgid) != g->tgid))
 		return 0;
-	if (use_task_storage) {
-		if (!bpf_task_from_pid) /* weak: 0 where the kernel lacks it */
-			return 1;
-		t = bpf_task_from_pid(pid);
-		if (!t)
-			return 0;
-		if (t->tgid == g->tgid)
-			mark_moved(bpf_task_storage_get(&task_seen, t, 0,
-							BPF_LOCAL_STORAGE_GET_F_CREATE),
-				   t->se.sum_exec_runtime);
-		bpf_task_release(t);
-	} else {
-		struct pm_task_seen *seen = bpf_map_lookup_elem(&task_seen_pid, &pid);
-
-		if (seen && seen->task == run->task)
-			mark_moved(seen, BPF_CORE_READ(t, se.sum_exec_runtime));
-	}
+	run->moved_sum = BPF_CORE_READ(t, se.sum_exec_runtime);
+	barrier();
+	run->moved_task = (__u64)t;
 	return 0;
 }
 
 /*
  * Rare: @t (with its thread group when @group) was moved into @dst. The
- * tracepoint names the leader only; its threads running now are found on
+ * tracepoint names the leader only; whichever of them runs now is found on
  * the CPUs.
  */
 static __always_inline int handle_attach(struct cgroup *dst, struct task_struct *t, bool group,
 					 const bool btf)
 {
-	struct moved_group g;
-	__u32 pid;
+	struct moved_group g = { .task = (__u64)t };
 
 	if (BPF_CORE_READ(dst, root, hierarchy_id) != hierarchy_id)
 		return 0;
-	pid = TASK_READ(btf, t, pid);
-	mark_moved(task_seen_get(t, pid, BPF_CORE_READ(dst, kn, id), btf),
-		   TASK_READ(btf, t, se.sum_exec_runtime));
-	if (!btf || !group)
-		return 0;
-	g.leader = (__u64)t;
-	g.tgid = t->tgid;
-	bpf_loop(nr_cpus, mark_running_thread, &g, 0);
+	if (group)
+		g.tgid = TASK_READ(btf, t, tgid);
+	bpf_loop(nr_cpus, mark_running, &g, 0);
 	return 0;
 }
 

@@ -66,8 +66,7 @@ static const char *const names_gpu_op[PM_GPU_OPS] = {
 
 /* in the order of enum pm_table (cpu.h), which the collector asserts */
 static const char *const names_table[PM_SNAP_TABLES] = {
-	"task_seen_pid", "mm_state",	 "exited",  "gpu_inflight",
-	"cuda_allocs",	 "cuda_pending", "cgroups",
+	"mm_state", "exited", "gpu_inflight", "cuda_allocs", "cuda_pending", "cgroups",
 };
 
 static const char *const names_cuda_refusal[PM_CUDA_REFUSE_MAX] = {

@@ -739,8 +739,6 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		a->proc_insert_failures);
 	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"exited\"} %" PRIu64 "\n",
 		a->exited_insert_failures);
-	fprintf(f, "podmeter_agent_map_insert_failures_total{map=\"task_seen_pid\"} %" PRIu64 "\n",
-		a->task_insert_failures);
 
 	prom_family(f, "podmeter_agent_exited_stale_total", "counter",
 		    "Exited-process entries dropped because /proc no longer showed that zombie "
@@ -771,6 +769,16 @@ static void prom_write_collect(FILE *f, const struct pm_agent_stats *a)
 		    "Context switches that never reached the tracepoint, closed from the kernel's "
 		    "own marks.");
 	fprintf(f, "podmeter_agent_sched_resyncs_total %" PRIu64 "\n", a->sched_resyncs);
+
+	prom_family(
+		f, "podmeter_agent_sched_lost_total", "counter",
+		"Of those, what could not be charged: a slice the switches around it did not "
+		"bound (part=\"slice\"), or a run-queue wait before a migration whose start the "
+		"CPU had forgotten (part=\"wait\").");
+	fprintf(f, "podmeter_agent_sched_lost_total{part=\"slice\"} %" PRIu64 "\n",
+		a->sched_slices_lost);
+	fprintf(f, "podmeter_agent_sched_lost_total{part=\"wait\"} %" PRIu64 "\n",
+		a->sched_waits_lost);
 }
 
 static void prom_counter(FILE *f, const char *name, const char *help, uint64_t v)

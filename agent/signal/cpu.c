@@ -50,7 +50,8 @@ static void set_twin(struct cpu_bpf *skel, bool tp_btf)
 	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_rmdir, !tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_cgroup_attach_task, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_cgroup_attach_task, !tp_btf);
-	bpf_map__set_autocreate(skel->maps.task_seen, tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_sched_migrate_task, tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_sched_migrate_task, !tp_btf);
 }
 
 static int on_born(void *ctx, void *data, size_t len)
@@ -98,25 +99,6 @@ static int cpuacct_hierarchy(const char *proc_root, int *id)
 	return -ENOENT;
 }
 
-/*
- * Baselines by pid, where task storage is not used: a hash as large as the
- * node's task limit, each entry gone at its task's last switch-out, allocated
- * as used; where the kernel needs it preallocated, an LRU of PM_CPU_MAX_TASKS
- * (a baseline pushed out only loses the running its tracepoint never showed).
- */
-static void size_task_seen(struct cpu_bpf *skel)
-{
-	struct bpf_map *map = skel->maps.task_seen_pid;
-
-	if (skel->rodata->use_task_storage) {
-		bpf_map__set_max_entries(map, 1); /* unused */
-		return;
-	}
-	if (bpfutil__alloc_on_use())
-		bpf_map__set_type(map, BPF_MAP_TYPE_HASH);
-	bpfutil__size_by_tasks(map, PM_CPU_MAX_TASKS);
-}
-
 /* open -> configure -> load -> attach, one twin; one cleanup path */
 static int load_twin(void *ctx, bool tp_btf, char *err, size_t errlen)
 {
@@ -131,13 +113,10 @@ static int load_twin(void *ctx, bool tp_btf, char *err, size_t errlen)
 	}
 	cpu->skel->rodata->track_v1 = cpu->hier == PM_HIER_V1_CPUACCT;
 	cpu->skel->rodata->hier = cpu->hier;
-	/* before 6.4 task storage allocated with GFP_ATOMIC: not under the rq lock */
-	cpu->skel->rodata->use_task_storage = tp_btf && bpfutil__kernel_at_least(6, 4);
 	cpu->skel->rodata->hierarchy_id = cpu->hierarchy_id;
 	cpu->skel->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus()
 								    : 1;
 	set_twin(cpu->skel, tp_btf);
-	size_task_seen(cpu->skel);
 	ret = pin__load(&cpu->pin, cpu->skel->skeleton, NULL, &what);
 	if (ret)
 		goto out_destroy;
@@ -574,8 +553,8 @@ static void src_cpu_errors(void *src, struct pm_agent_stats *st)
 	st->cgroup_insert_failures = errs[PM_CPU_ERR_CGROUP_FULL];
 	st->sched_resyncs = errs[PM_CPU_ERR_RESYNC];
 	st->born_lost = errs[PM_CPU_ERR_BORN_LOST];
-	st->task_insert_failures = errs[PM_CPU_ERR_TASK_FULL];
-	st->table_refusals[PM_TABLE_TASKS] += errs[PM_CPU_ERR_TASK_FULL];
+	st->sched_slices_lost = errs[PM_CPU_ERR_SLICE_LOST];
+	st->sched_waits_lost = errs[PM_CPU_ERR_WAIT_LOST];
 	st->table_refusals[PM_TABLE_CGROUPS] += errs[PM_CPU_ERR_CGROUP_FULL];
 }
 

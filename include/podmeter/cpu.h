@@ -9,8 +9,8 @@
 
 /* Named map sizes; the agent may change them before load. */
 #define PM_CPU_MAX_CGROUPS 16384
-#define PM_CPU_MAX_TASKS   65536 /* per-pid baselines, preallocated (kernels < 6.1) */
-#define PM_CPU_FOLD_SLOTS  8	 /* per-CPU cache of counted cgroups; a power of two */
+#define PM_CPU_FOLD_SLOTS  8 /* per-CPU cache of counted cgroups; a power of two */
+#define PM_CPU_BASE_BITS   6 /* per-CPU charged-up-to bases: 1 << 6 slots */
 
 /* Which hierarchy a cgroup id belongs to: ids are only unique per hierarchy. */
 enum pm_hier {
@@ -42,7 +42,7 @@ struct pm_cpu_run {
 	__u64 seq_begin;
 	__u64 cgid;	    /* cgroup of the task running now; 0 = idle */
 	__u64 sum_start;    /* its se.sum_exec_runtime at switch-in */
-	__u64 delay_start;  /* its sched_info.run_delay at switch-in */
+	__u64 delay_start;  /* its sched_info.run_delay already charged (see bases) */
 	__u64 pcount_start; /* its sched_info.pcount at switch-in (one less than now) */
 	__u64 pend_cgid;    /* cgroup the pending amounts belong to */
 	__u64 pend_oncpu_ns;
@@ -58,25 +58,31 @@ struct pm_cpu_run {
 	 */
 	__u64 fold_from[PM_CPU_FOLD_SLOTS];
 	__u64 fold_to[PM_CPU_FOLD_SLOTS];
-};
-
-/*
- * Per task: what is already charged. Task storage on tp_btf (kernels >= 6.4);
- * an LRU hash by pid for the raw_tp twin and older kernels. Zero = no
- * baseline yet.
- */
-struct pm_task_seen {
-	__u64 task;	     /* task_struct, against pid reuse (pid map only) */
-	__u64 oncpu_charged; /* se.sum_exec_runtime already charged */
-	__u64 runq_charged;  /* sched_info.run_delay already charged */
 	/*
-	 * Moved to another cgroup since the last charge (cgroup_attach_task),
-	 * its se.sum_exec_runtime then: what ran before is its old cgroup's,
-	 * the rest its new one's.
+	 * The task running now was moved to another cgroup (cgroup_attach_task)
+	 * while it ran, its se.sum_exec_runtime then: the slice is split there.
+	 * Written by the CPU the move ran on; 0 = no move.
 	 */
+	__u64 moved_task;
 	__u64 moved_sum;
-	__u32 moved;
-	__u32 pad;
+	/*
+	 * What tasks that left this CPU, or were moved onto it, are charged up
+	 * to: se.sum_exec_runtime and sched_info.run_delay at a task's
+	 * switch-out here, or at its migration here (sched_migrate_task). A
+	 * task waiting on a run queue that the load balancer moves to another
+	 * has that wait added to run_delay between its slices: its base moves
+	 * with it, the wait is charged with its next slice. A switch-in the
+	 * tracepoint never showed is charged from here. Slot by pid; check =
+	 * pid ^ the halves of sum and delay (a slot written by two CPUs at once
+	 * is not taken).
+	 */
+	struct pm_cpu_base {
+		__u64 task; /* task_struct */
+		__u64 sum;
+		__u64 delay;
+		__u32 pid;
+		__u32 check;
+	} bases[1 << PM_CPU_BASE_BITS];
 };
 
 /*
@@ -119,8 +125,7 @@ struct pm_retired_val {
  * shared by the CPUs).
  */
 enum pm_table {
-	PM_TABLE_TASKS = 0,    /* cpu task_seen_pid: per-task baselines */
-	PM_TABLE_MMS,	       /* mem mm_state: address spaces */
+	PM_TABLE_MMS = 0,      /* mem mm_state: address spaces */
 	PM_TABLE_EXITED,       /* proc exited: processes exited, not freed */
 	PM_TABLE_GPU_INFLIGHT, /* gpu gpu_inflight: threads inside a GPU ioctl */
 	PM_TABLE_CUDA_ALLOCS,  /* cuda cuda_allocs: live device allocations */
@@ -143,7 +148,8 @@ enum pm_cpu_err {
 	PM_CPU_ERR_CGROUP_FULL = 0, /* cpu_stats insert failed */
 	PM_CPU_ERR_RESYNC = 1,	    /* prev was not the task seen switching in */
 	PM_CPU_ERR_BORN_LOST = 2,   /* cgroup_mkdir/rename/rmdir event dropped: ring full */
-	PM_CPU_ERR_TASK_FULL = 3,   /* task_seen_pid insert failed */
+	PM_CPU_ERR_SLICE_LOST = 3,  /* a slice no switch showed whole, not charged */
+	PM_CPU_ERR_WAIT_LOST = 4,   /* a wait before a migration, not charged */
 	PM_CPU_ERR_MAX,
 };
 

@@ -78,7 +78,7 @@ enum pm_gpu_op {
  * Tables a pod can fill, in the order of enum pm_table (cpu.h): the `table`
  * label of refusals.
  */
-#define PM_SNAP_TABLES 7
+#define PM_SNAP_TABLES 6
 
 /*
  * Each returns the label of one value. Out of range, what each has always
@@ -96,7 +96,7 @@ const char *names__net_dir(int dir);	  /* enum pm_net_dir: "tx", "rx" */
 const char *names__mem_kind(int kind);	  /* enum pm_mem_kind: "file", ... */
 const char *names__zombie(int kind);	  /* enum pm_zombie_kind: "process", ... */
 const char *names__gpu_op(int op);	  /* enum pm_gpu_op: "alloc", ... */
-const char *names__table(int table);	  /* enum pm_table: "task_seen_pid", ... */
+const char *names__table(int table);	  /* enum pm_table: "mm_state", ... */
 const char *names__cuda_refusal(int why); /* enum pm_cuda_refusal: "escape", ... */
 
 #endif /* PODMETER_NAMES_H */

@@ -169,7 +169,8 @@ struct pm_agent_stats {
 	uint64_t proc_insert_failures;		    /* proc_stats full */
 	uint64_t exited_insert_failures;	    /* exited full */
 	uint64_t exited_stale;			    /* exited entries /proc contradicted */
-	uint64_t task_insert_failures;		    /* task_seen_pid full */
+	uint64_t sched_slices_lost;		    /* slices no switch showed whole */
+	uint64_t sched_waits_lost;		    /* waits before a migration not known */
 	uint64_t table_refusals[PM_SNAP_TABLES];    /* node-wide, as the kernel counted them */
 	uint64_t cuda_refusals[PM_CUDA_REFUSE_MAX]; /* libcuda files not probed, by reason */
 	uint64_t kubelet_errors;		    /* failed or garbled /pods requests */

@@ -198,8 +198,6 @@ map_line() {	# the agent's map NAME: "max_entries flags memlock", or its id with
 
 }
 tables="mm_state exited gpu_inflight"
-# per-task baselines are a table where task storage is not used (the raw_tp twin)
-grep -q "cpu via raw_tp" "$WORK/agent.log" && tables="$tables task_seen_pid"
 for m in $tables; do
 	read -r n flags mem <<<"$(map_line "$m")"
 	if [ "${n:-}" = "$limit" ] && [ $((flags & 1)) = 1 ]; then
@@ -259,7 +257,7 @@ st=$(awk -v a="$(val "$WORK/h0" podmeter_pod_process_starts_total "uid=\"$uh\"")
 	-v b="$(val "$WORK/m2" podmeter_pod_process_starts_total "uid=\"$uh\"")" 'BEGIN { print b - a }')
 [ "$st" = 200 ] && pass "honest process starts: podmeter $st, the shell forked 200" ||
 	fail "honest process starts: podmeter $st, the shell forked 200"
-for t in mm_state exited task_seen_pid; do
+for t in mm_state exited; do
 	r="$(pod_refusals "$WORK/m2" "$ux" "$t") $(pod_refusals "$WORK/m2" "$uh" "$t")"
 	f=$(val "$WORK/m2" podmeter_agent_map_insert_failures_total "map=\"$t\"")
 	[ "$r" = "0 0" ] && [ "$f" = 0 ] && pass "$t: nothing refused (hostile, honest: $r; insert failures $f)" ||

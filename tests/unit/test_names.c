@@ -34,8 +34,8 @@ static const char *const want_dir[] = { "tx", "rx" };
 static const char *const want_mem[] = { "file", "anon", "swap", "shmem" };
 static const char *const want_zombie[] = { "process", "workload", "orphan", "gpu" };
 static const char *const want_gpu_op[] = { "alloc", "free", "control", "map", "unmap", "other" };
-static const char *const want_table[] = { "task_seen_pid", "mm_state",	   "exited", "gpu_inflight",
-					  "cuda_allocs",   "cuda_pending", "cgroups" };
+static const char *const want_table[] = { "mm_state",	 "exited",	 "gpu_inflight",
+					  "cuda_allocs", "cuda_pending", "cgroups" };
 /* the podfile reasons 0-1 (ok, gone) have no refusal label: the file went away */
 static const char *const want_cuda[] = {
 	NULL,	   NULL,	 "escape", "not_regular", "other_file", "too_big",   "denied",

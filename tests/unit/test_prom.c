@@ -221,6 +221,7 @@ static const char *const families[] = {
 	"podmeter_agent_last_collect_duration_seconds gauge",
 	"podmeter_agent_map_insert_failures_total counter",
 	"podmeter_agent_sched_resyncs_total counter",
+	"podmeter_agent_sched_lost_total counter",
 	"podmeter_agent_pods_tracked gauge",
 	"podmeter_agent_cgroups_tracked gauge",
 	"podmeter_agent_cgroups_removed_total counter",
