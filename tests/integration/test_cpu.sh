@@ -166,5 +166,72 @@ d=$(awk -v a="$m0" -v b="$m3" 'BEGIN { printf "%.6f", b - a }')
 within "$d" "$lo" "$hi" "$TOL" && pass "gone pod keeps its final total: ${d}s, kernel ${lo}..${hi}s" ||
 	fail "gone pod's final total: ${d}s, kernel ${lo}..${hi}s"
 
+# run-queue wait across migrations: one spinner more than the node has CPUs
+# keeps a queue, and the load balancer moves waiting threads to the other
+# CPU, the kernel adding their wait so far to run_delay between two slices.
+# Frozen (cgroup.freeze), nothing in the pod runs or waits, so its totals
+# are read exactly at both ends of the window: the pod's figures must move
+# like its threads' schedstat sums, within 0.2% (charging each slice's wait
+# from its own switch-in alone lost 0.5 to 2% of it here).
+freeze() {
+	local i
+	echo "$2" >"$1/cgroup.freeze" || return 1
+	for ((i = 0; i < 50; i++)); do
+		grep -qx "frozen $2" "$1/cgroup.events" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# frozen_sample POD UID N: the kernel's figures, then a collection made after them
+frozen_sample() {
+	local t0 i
+	kernel_cpu_ns "$1" >"$WORK/fk$3"
+	kernel_runq_ns "$1" >"$WORK/fq$3"
+	t0=$(date +%s.%N)
+	for ((i = 0; i < 20; i++)); do
+		sleep 0.3
+		scrape "$WORK/fm$3" || continue
+		awk -v t0="$t0" '$1 == "podmeter_collection_time_seconds" { ok = $2 >= t0 }
+			END { exit !ok }' "$WORK/fm$3" && return 0
+	done
+	return 1
+}
+frozen_check() {
+	local uid=$1 metric=$2 k=$3 what=$4 d kd
+	d=$(awk -v a="$(metric_value "$WORK/fm0" "$metric" "uid=\"$uid\"")" \
+		-v b="$(metric_value "$WORK/fm1" "$metric" "uid=\"$uid\"")" 'BEGIN { printf "%.6f", b - a }')
+	kd=$(awk -v a="$(cat "$WORK/${k}0")" -v b="$(cat "$WORK/${k}1")" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
+	if awk -v d="$d" -v k="$kd" 'BEGIN { exit !(k > 1 && d >= k * 0.998 && d <= k * 1.002) }'; then
+		pass "$what: podmeter ${d}s, kernel ${kd}s"
+	else
+		fail "$what: podmeter ${d}s, kernel ${kd}s (0.2%, and over 1 s)"
+	fi
+}
+if [ "$MODE" = v2 ]; then
+	muid=$(u)
+	mpod="$ROOT/kubepods/burstable/pod$muid"
+	mctr="$mpod/$(cid)"
+	if mkcg "$mctr" && [ -f "$mpod/cgroup.freeze" ]; then
+		run_in_cg "$mctr" stress-ng --cpu $(($(nproc) + 1)) --timeout 60s
+		sleep 2
+		if freeze "$mpod" 1 && frozen_sample "$mpod" "$muid" 0 && freeze "$mpod" 0; then
+			sleep "$((WINDOW * 2))"
+			if freeze "$mpod" 1 && frozen_sample "$mpod" "$muid" 1; then
+				frozen_check "$muid" podmeter_pod_cpu_runqueue_seconds_total fq \
+					"run-queue wait, $(($(nproc) + 1)) spinners, frozen ends"
+				frozen_check "$muid" podmeter_pod_cpu_seconds_total fk \
+					"cpu, $(($(nproc) + 1)) spinners, frozen ends"
+			else
+				fail "freeze the spinners' pod (second end)"
+			fi
+		else
+			fail "freeze the spinners' pod (first end)"
+		fi
+		freeze "$mpod" 0
+	else
+		echo "  skip: no cgroup.freeze under $ROOT"
+	fi
+fi
+
 if stop_agent; then pass "SIGTERM: clean exit"; else fail "SIGTERM: exit status $?"; fi
 finish
