@@ -15,6 +15,7 @@ OUTPUT ?= build
 CLANG ?= clang
 BPFTOOL ?= bpftool
 CLANG_FORMAT ?= clang-format
+LLVM_STRIP ?= llvm-strip
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/s390x/s390/')
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -96,6 +97,7 @@ $(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/exporter $(OUTPUT)/common $(OUTPUT)/tests $(
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/vmlinux.h $(wildcard bpf/*.bpf.h) $(wildcard include/podmeter/*.h) | $(OUTPUT)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(LLVM_STRIP) -g $@ # DWARF: libbpf reads BTF only, and the skeleton embeds the object
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
