@@ -12,7 +12,8 @@
  * starts over. After load, a pinned link is moved to the new program when the
  * kernel can do that in place (cgroup links); otherwise it is unpinned, which
  * detaches the old program, and the new one attached and pinned right after:
- * switches missed in between are charged from the per-task baselines.
+ * switches missed in between are charged from the per-CPU bases and the
+ * kernel's own marks (bpf/cpu.bpf.c).
  */
 #include <dirent.h>
 #include <errno.h>
