@@ -42,26 +42,6 @@ static __always_inline struct cgroup *task_cpuacct_cgroup(struct task_struct *t)
 }
 
 /*
- * The task is switching out for the last time (do_task_dead() set
- * TASK_DEAD). Linux 5.14 renamed task_struct::state to __state (commit
- * 2f064a59a11f "sched: Change task_struct::state").
- */
-#define PM_TASK_DEAD 0x80
-
-struct task_struct___o {
-	long state;
-} __attribute__((preserve_access_index));
-
-static __always_inline bool task_dead(struct task_struct *t)
-{
-	struct task_struct___o *o = (void *)t;
-
-	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state) & PM_TASK_DEAD;
-	return BPF_CORE_READ(o, state) & PM_TASK_DEAD;
-}
-
-/*
  * The CPU a task runs or waits on: thread_info.cpu where the architecture
  * keeps thread_info in task_struct (x86 since Linux 5.16),
  * task_struct::cpu before.

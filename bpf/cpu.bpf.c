@@ -282,7 +282,7 @@ static __always_inline void close_seen(struct pm_cpu_run *run, struct task_struc
  * one more than at its switch-in): charged so. Otherwise (or when the task
  * is gone: its pid no longer reads back) the slice is lost and counted.
  */
-static __always_inline void settle_missed(struct pm_cpu_run *run, const bool btf)
+static __always_inline void settle_missed(struct pm_cpu_run *run)
 {
 	struct task_struct *t = (struct task_struct *)run->task;
 	__u64 sum, delay, pcount;
@@ -292,9 +292,9 @@ static __always_inline void settle_missed(struct pm_cpu_run *run, const bool btf
 		return; /* the idle task */
 	/* not a trusted pointer any more: read through BPF_CORE_READ */
 	sum = BPF_CORE_READ(t, se.sum_exec_runtime);
-	delay = task_run_delay(t);
+	delay = run_delay(t, false);
 	barrier();
-	pcount = bpf_core_field_exists(t->sched_info) ? BPF_CORE_READ(t, sched_info.pcount) : 0;
+	pcount = run_count(t, false);
 	pid = BPF_CORE_READ(t, pid);
 	if (pid != run->pid || !pcount || pcount != run->pcount_start + 1) {
 		errors_inc(&cpu_errors, PM_CPU_ERR_SLICE_LOST);
@@ -320,15 +320,14 @@ static __always_inline void close_unseen(struct pm_cpu_run *run, struct task_str
 	__u64 cgid = task_cgid(run, prev, btf);
 
 	if (!base_find(run, prev, pid, sum, delay, &start, &base)) {
-		base = pcount == 1 ? 0 : delay;
-		if (pcount == 1) {
-			start = 0;
-		} else if (task_is_fair(prev, btf)) {
+		start = sum;
+		base = delay;
+		if (pcount == 1)
+			start = base = 0;
+		else if (task_is_fair(prev, btf))
 			start = TASK_READ(btf, prev, se.prev_sum_exec_runtime);
-		} else {
-			start = sum;
+		else
 			errors_inc(&cpu_errors, PM_CPU_ERR_SLICE_LOST);
-		}
 	}
 	base_keep(run, prev, pid, sum, delay);
 	charge(run, cgid, growth(sum, start), growth(delay, base));
@@ -380,7 +379,7 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 			close_seen(run, prev, btf);
 	} else if (run->task) {
 		errors_inc(&cpu_errors, PM_CPU_ERR_RESYNC);
-		settle_missed(run, btf);
+		settle_missed(run);
 		pid = TASK_READ(btf, prev, pid);
 		if (pid)
 			close_unseen(run, prev, pid, btf);
@@ -446,7 +445,7 @@ struct moved_group {
 
 /*
  * The moved task (or a thread of the moved group) running on @cpu now: its
- * slice so far stays its old cgroup's (close_seen()). Tasks not running
+ * slice so far stays its old cgroup's (close_slice()). Tasks not running
  * start their next slice in the new cgroup.
  */
 static long mark_running(__u32 cpu, struct moved_group *g)

@@ -159,6 +159,12 @@ stop_agent() {
 
 scrape() { curl -sf "$PM_URL/metrics" >"$1"; }
 
+# collected_since FILE T0: the scrape in FILE is of a collection made at or after T0 (seconds)
+collected_since() {
+	awk -v t0="$2" '$1 == "podmeter_collection_time_seconds" { ok = $2 >= t0 }
+		END { exit !ok }' "$1"
+}
+
 # wait_walks [N]: until N (default 2) more walks of the cgroup hierarchy have ended,
 # so that one began after the call (the working sets, processes and throttling are
 # read at walks); at most 60 s, whatever the machine's load makes of the ticks

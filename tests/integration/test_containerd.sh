@@ -423,8 +423,7 @@ sample() {
 		for pod in $CPU_PODS; do kernel_cpu_ns "$(pod_v2 "$pod")" >"$WORK/k$1.pre.$pod"; done
 		scrape "$WORK/m$1" || fail "scrape $1"
 		for pod in $CPU_PODS; do kernel_cpu_ns "$(pod_v2 "$pod")" >"$WORK/k$1.post.$pod"; done
-		awk -v t0="$t0" '$1 == "podmeter_collection_time_seconds" { ok = $2 >= t0 }
-			END { exit !ok }' "$WORK/m$1" && break
+		collected_since "$WORK/m$1" "$t0" && break
 		sleep 0.3
 	done
 }

@@ -75,8 +75,7 @@ sample() {
 			kernel_cpu_ns "${POD_DIR[$p]}" >"$WORK/k$n.post.$p"
 			kernel_runq_ns "${POD_DIR[$p]}" >"$WORK/q$n.post.$p"
 		done
-		awk -v t0="$t0" '$1 == "podmeter_collection_time_seconds" { ok = $2 >= t0 }
-			END { exit !ok }' "$WORK/m$n" && break
+		collected_since "$WORK/m$n" "$t0" && break
 		sleep 0.3
 	done
 }
@@ -182,17 +181,16 @@ freeze() {
 	done
 	return 1
 }
-# frozen_sample POD UID N: the kernel's figures, then a collection made after them
+# frozen_sample POD N: the kernel's figures, then a collection made after them
 frozen_sample() {
 	local t0 i
-	kernel_cpu_ns "$1" >"$WORK/fk$3"
-	kernel_runq_ns "$1" >"$WORK/fq$3"
+	kernel_cpu_ns "$1" >"$WORK/fk$2"
+	kernel_runq_ns "$1" >"$WORK/fq$2"
 	t0=$(date +%s.%N)
 	for ((i = 0; i < 20; i++)); do
 		sleep 0.3
-		scrape "$WORK/fm$3" || continue
-		awk -v t0="$t0" '$1 == "podmeter_collection_time_seconds" { ok = $2 >= t0 }
-			END { exit !ok }' "$WORK/fm$3" && return 0
+		scrape "$WORK/fm$2" || continue
+		collected_since "$WORK/fm$2" "$t0" && return 0
 	done
 	return 1
 }
@@ -214,9 +212,9 @@ if [ "$MODE" = v2 ]; then
 	if mkcg "$mctr" && [ -f "$mpod/cgroup.freeze" ]; then
 		run_in_cg "$mctr" stress-ng --cpu $(($(nproc) + 1)) --timeout 60s
 		sleep 2
-		if freeze "$mpod" 1 && frozen_sample "$mpod" "$muid" 0 && freeze "$mpod" 0; then
+		if freeze "$mpod" 1 && frozen_sample "$mpod" 0 && freeze "$mpod" 0; then
 			sleep "$((WINDOW * 2))"
-			if freeze "$mpod" 1 && frozen_sample "$mpod" "$muid" 1; then
+			if freeze "$mpod" 1 && frozen_sample "$mpod" 1; then
 				frozen_check "$muid" podmeter_pod_cpu_runqueue_seconds_total fq \
 					"run-queue wait, $(($(nproc) + 1)) spinners, frozen ends"
 				frozen_check "$muid" podmeter_pod_cpu_seconds_total fk \

@@ -42,8 +42,7 @@ sample() {
 		t0=$(date +%s.%N)
 		sleep 0.2
 		scrape "$WORK/m$n" || fail "scrape $n"
-		awk -v t0="$t0" '$1 == "podmeter_collection_time_seconds" { ok = $2 >= t0 }
-			END { exit !ok }' "$WORK/m$n" && return 0
+		collected_since "$WORK/m$n" "$t0" && return 0
 		sleep 0.3
 	done
 	fail "sample $n: no collection newer than the kernel's reading"
