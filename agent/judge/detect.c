@@ -40,11 +40,15 @@
 /* A container's right-sizing state: its CPU rates, its highest working set. */
 struct det_ctr {
 	char id[PM_CID_MAX + 1];
-	struct pm_sketch cpu;
+	bool primed;   /* last_cpu_ns holds a sample */
+	bool q_stale;  /* the sketch learnt since q was read */
+	int q_err;     /* sketch__quantile()'s answer for q */
+	double q_rank; /* the rank q is of */
+	double q;      /* the CPU quantile, read when right-sizing needs it after a change */
 	double mem_peak;
 	double first_seen;
 	uint64_t last_cpu_ns;
-	bool primed; /* last_cpu_ns holds a sample */
+	struct pm_sketch cpu; /* last: a tick without learning reads the fields above only */
 };
 
 /* A detector's last alarm: what it said, when, and the value it judged. */
@@ -75,12 +79,14 @@ struct det_pod {
 	struct det_alarm cost_alarm, cpu_alarm; /* the last of each */
 	struct det_ctr *ctrs;
 	size_t n_ctrs;
+	uint32_t turn; /* from its uid: which periodic ticks it learns on */
 };
 
 struct pm_detector {
 	struct pm_detect_cfg cfg;
 	struct det_pod *pods; /* sorted by uid */
 	size_t n;
+	uint64_t ticks; /* periodic ones */
 	struct pm_snapshot *prev;
 };
 
@@ -96,6 +102,7 @@ void detect__defaults(struct pm_detect_cfg *cfg)
 	cfg->rs_target = 0.7;
 	cfg->rs_headroom = 1.2;
 	cfg->season_slot_s = 3600;
+	cfg->learn_every = 1;
 }
 
 size_t detect__state_bytes(size_t containers)
@@ -285,6 +292,7 @@ static struct det_ctr *ctr_state(struct det_pod *st, const char *id, double now)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	sketch__init(&c->cpu, PM_SKETCH_ALPHA_POD);
+	c->q_stale = true;
 	c->first_seen = now;
 	return c;
 }
@@ -315,8 +323,10 @@ static int learn_containers(struct det_pod *st, const struct pm_pod_snap *p, dou
 		c = ctr_state(st, cs->id, now);
 		if (!c)
 			return -ENOMEM;
-		if (dt > 0 && c->primed && cs->cpu_ns >= c->last_cpu_ns)
+		if (dt > 0 && c->primed && cs->cpu_ns >= c->last_cpu_ns) {
 			sketch__add(&c->cpu, (cs->cpu_ns - c->last_cpu_ns) / 1e9 / dt);
+			c->q_stale = true;
+		}
 		c->last_cpu_ns = cs->cpu_ns;
 		c->primed = true;
 		c->mem_peak = fmax(c->mem_peak, (double)cs->working_set_bytes);
@@ -363,22 +373,34 @@ static int learn(const struct pm_detect_cfg *cfg, struct det_pod *st, const stru
 }
 
 /* Requests from usage: CPU quantile / target, memory peak x headroom; priced. */
-static void right_size(const struct pm_detect_cfg *cfg, const struct det_pod *st,
-		       struct pm_pod_snap *p, const double *price, double now)
+/* The container's CPU quantile of rank cfg->rs_quantile, read again only after a change. */
+static int ctr_quantile(const struct pm_detect_cfg *cfg, struct det_ctr *c, double *q)
+{
+	if (c->q_stale || c->q_rank != cfg->rs_quantile) {
+		c->q_err = sketch__quantile(&c->cpu, cfg->rs_quantile, &c->q);
+		c->q_rank = cfg->rs_quantile;
+		c->q_stale = false;
+	}
+	*q = c->q;
+	return c->q_err;
+}
+
+static void right_size(const struct pm_detect_cfg *cfg, struct det_pod *st, struct pm_pod_snap *p,
+		       const double *price, double now)
 {
 	double q, cpu, mem, save = 0;
 	size_t i, j;
 
 	for (i = 0; i < p->n_containers; i++) {
 		struct pm_container_snap *cs = &p->containers[i];
-		const struct det_ctr *c = NULL;
+		struct det_ctr *c = NULL;
 
 		cs->rec_cpu_cores = cs->rec_memory_bytes = -1;
 		cs->rec_confidence = 0;
 		for (j = 0; j < st->n_ctrs && !c; j++)
 			if (!strcmp(st->ctrs[j].id, cs->id))
 				c = &st->ctrs[j];
-		if (!c || sketch__quantile(&c->cpu, cfg->rs_quantile, &q))
+		if (!c || ctr_quantile(cfg, c, &q))
 			continue;
 		cpu = fmax(RS_CPU_FLOOR, q / cfg->rs_target);
 		mem = fmax(RS_MEM_FLOOR, c->mem_peak * cfg->rs_headroom);
@@ -502,6 +524,24 @@ static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st, stru
 	return 0;
 }
 
+/* FNV-1a of the uid: turns spread evenly whatever the uids share. */
+static uint32_t uid_turn(const char *uid)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *uid; uid++)
+		h = (h ^ (unsigned char)*uid) * 16777619u;
+	return h;
+}
+
+/* Whether a pod learns at this periodic tick: one in cfg.learn_every, by turn. */
+static bool my_turn(const struct pm_detector *d, const struct det_pod *st)
+{
+	unsigned int every = d->cfg.learn_every ? d->cfg.learn_every : 1;
+
+	return (d->ticks + st->turn) % every == 0;
+}
+
 int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed, bool periodic)
 {
 	struct det_pod *next = calloc(s->n_pods ? s->n_pods : 1, sizeof(*next));
@@ -525,11 +565,12 @@ int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_list
 			/* new to the detector: no interval yet */
 			pod_state_free(&next[i]);
 			memset(&next[i], 0, sizeof(next[i]));
+			memcpy(next[i].uid, p->uid, sizeof(next[i].uid));
+			next[i].turn = uid_turn(p->uid);
 			b = NULL;
 		}
-		memcpy(next[i].uid, p->uid, sizeof(next[i].uid));
 		observe(&d->cfg, &next[i], b, p, s->time, dt, kubelet_listed);
-		if (periodic && !err)
+		if (periodic && !err && my_turn(d, &next[i]))
 			err = learn(&d->cfg, &next[i], p, s->time);
 		right_size(&d->cfg, &next[i], p, s->price, s->time);
 		if (!err)
@@ -540,6 +581,7 @@ int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_list
 	free(d->pods);
 	d->pods = next;
 	d->n = s->n_pods;
+	d->ticks += periodic;
 	snapshot__put(d->prev);
 	d->prev = snapshot__get(s);
 	return err;

@@ -102,6 +102,7 @@ struct pm_cfg_reconciler {
 /* Idle and zombie pods (see config__detect). */
 struct pm_cfg_detection {
 	uint64_t idle_window_ms;
+	uint64_t model_step_ms; /* each pod's models learn a sample this long */
 	double idle_cpu_ratio;
 	double idle_cpu_cores;
 	double idle_net_bytes_s;

@@ -22,6 +22,8 @@ struct pm_detect_cfg {
 	double rs_target;	      /* ... divided by this utilisation (0.7) */
 	double rs_headroom;	      /* memory: peak x this (1.2) */
 	double season_slot_s;	      /* CPU's seasonal baseline: 24 slots of this (1 h) */
+	unsigned int learn_every;     /* a pod's models learn every this many periodic
+				       * ticks, pods taking turns (1: every tick) */
 };
 
 void detect__defaults(struct pm_detect_cfg *cfg);
@@ -37,7 +39,9 @@ void detect__set_cfg(struct pm_detector *d, const struct pm_detect_cfg *cfg);
  * the previous call): fills each pod's idle, zombie, anomaly, right-sizing
  * and findings fields. @kubelet_listed: the kubelet's pod list is known
  * (orphans can be told). The models learn from @periodic ticks only, one
- * sample each, so scrapes in between do not weigh. 0 or -ENOMEM.
+ * sample each, so scrapes in between do not weigh; with cfg.learn_every
+ * n > 1, a pod learns on one periodic tick in n (a sample of n ticks), each
+ * pod on its own turn, so a tick learns for 1/n of the pods. 0 or -ENOMEM.
  */
 int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed, bool periodic);
 

@@ -116,7 +116,11 @@ trap bench_cleanup EXIT
 agent_window() {
 	local t0 t1
 	t0=$(cpu_ticks "$AGENT_PID")
-	sleep "$1"
+	if [ -n "${PERF_OUT:-}" ]; then
+		perf record -q --call-graph dwarf,16384 -F 499 -p "$AGENT_PID" -o "$PERF_OUT" -- sleep "$1" 2>/dev/null
+	else
+		sleep "$1"
+	fi
 	kill -0 "$AGENT_PID" 2>/dev/null || { echo "bench: the agent exited"; return 1; }
 	t1=$(cpu_ticks "$AGENT_PID")
 	PCT=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v s="$1" 'BEGIN { printf "%.3f", d / hz / s * 100 }')

@@ -15,7 +15,9 @@
 # no fake pod); every figure is also printed as a ratio to it.
 #
 # Goal (issue 15): at 1,000 pods under 0.5% of a core and under 24 MiB RSS.
-# Knobs: COUNTS, WINDOW (20), WAKE (10), KUBELET (0). Root. SCALE_OUT=FILE also writes
+# Knobs: COUNTS, WINDOW (20), WAKE (10), KUBELET (0), PERF_OUT (a file: perf
+# records the agent's stacks over the window; the CPU figure then includes
+# perf's sampling). Root. SCALE_OUT=FILE also writes
 # "COUNT PCT RSS_MIB" lines there (churn.sh compares with the 1,000 line).
 set -u
 . "$(dirname "$0")/farm_lib.sh"

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <setjmp.h>
@@ -367,6 +368,60 @@ static void test_right_sizing_floors(void **state)
 	detect__free(d);
 }
 
+/*
+ * learn_every 5: each pod learns on one periodic tick in five, the pods on
+ * different ticks. A container's first recommendation needs two samples
+ * (a baseline, then a rate): none before the fifth tick, some pods at the
+ * fifth, all by the ninth, and the rate learnt is the five ticks' average.
+ */
+static void test_learn_turns(void **state)
+{
+	enum { N = 40 };
+	struct pm_detect_cfg cfg;
+	struct pm_detector *d;
+	struct pm_snapshot *s = NULL;
+	size_t with_rec[10] = { 0 };
+	int t, i;
+
+	(void)state;
+	detect__defaults(&cfg);
+	assert_int_equal(cfg.learn_every, 1);
+	cfg.learn_every = 5;
+	d = detect__new(&cfg);
+	assert_non_null(d);
+	for (t = 0; t < 10; t++) {
+		snapshot__put(s);
+		s = snapshot__new(N);
+		assert_non_null(s);
+		s->time = 1790000000 + t;
+		s->mono = t;
+		for (i = 0; i < N; i++) {
+			struct pm_snapshot *o = one(t, 1000000);
+
+			/* one()'s pod under its own uid; sorted: zero-padded */
+			s->pods[i] = o->pods[0];
+			snprintf(s->pods[i].uid, sizeof(s->pods[i].uid), "pod-%02d", i);
+			memset(&o->pods[0], 0, sizeof(o->pods[0]));
+			o->n_pods = 0;
+			snapshot__put(o);
+		}
+		assert_int_equal(detect__tick(d, s, true, true), 0);
+		for (i = 0; i < N; i++)
+			with_rec[t] += s->pods[i].containers[0].rec_cpu_cores >= 0;
+		print_message("tick %d: %zu of %d pods with a recommendation\n", t, with_rec[t], N);
+	}
+	assert_int_equal(with_rec[4], 0);
+	assert_true(with_rec[5] > 0 && with_rec[5] < N);
+	assert_int_equal(with_rec[9], N);
+	for (t = 5; t < 10; t++)
+		assert_true(with_rec[t] >= with_rec[t - 1]);
+	/* 0.35 cores whatever the sample's length: p95 / 0.7 = 0.5 cores, within 2% */
+	for (i = 0; i < N; i++)
+		assert_true(fabs(s->pods[i].containers[0].rec_cpu_cores - 0.5) <= 0.5 * 0.021);
+	snapshot__put(s);
+	detect__free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_right_sizing_and_anomaly),
 		cmocka_unit_test(test_right_sizing_floors),
 		cmocka_unit_test(test_usage_anomaly_with_season),
+		cmocka_unit_test(test_learn_turns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
