@@ -62,6 +62,7 @@ _Static_assert(PM_CUDA_REFUSE_FILE + PM_PODFILE_ESCAPE == PM_CUDA_REFUSE_ESCAPE 
 #define CUDA_RESCAN_MAX_S 60  /* ... backing off to */
 #define CUDA_RECHECK_S	  30  /* a process with libcuda: pid reuse checked every */
 #define CUDA_FORGET_S	  300 /* a pid not passed to scan for this long is forgotten */
+#define CUDA_MAPS_FULL_S  600 /* maps read again after this even when its size stayed */
 #define CUDA_REAP_EVERY	  5   /* reads between releases of dead processes' memory */
 #define NSEC_PER_SEC	  1000000000ULL
 
@@ -141,6 +142,8 @@ struct cuda_pid {
 	__u64 passed_ns; /* last handed over */
 	__u64 cgid;	 /* its cgroup and that cgroup's CPU time at the last look */
 	__u64 ran_ns;	 /* (0: not known) */
+	__u64 vsize;	 /* its address space's size at the last maps read */
+	__u64 maps_ns;	 /* ... and when */
 	__u32 backoff_s;
 	bool mapped; /* maps a libcuda already attached */
 };
@@ -538,11 +541,15 @@ static int scan_maps(struct pm_cuda *c, const struct pm_cuda_job *j, bool *mappe
 	return n;
 }
 
-/* Field 22 of /proc/<pid>/stat, in clock ticks; 0 when the process is gone. */
-static __u64 start_ticks(const char *proc_root, __u32 pid)
+/*
+ * Fields 22 and 23 of /proc/<pid>/stat: the start time in clock ticks
+ * (returned; 0 when the process is gone) and the address space's size in
+ * bytes (into @vsize when not NULL).
+ */
+static __u64 proc_stat(const char *proc_root, __u32 pid, __u64 *vsize)
 {
 	char path[PATH_MAX + 32], buf[1024], *p;
-	unsigned long long start;
+	unsigned long long start, vs;
 	size_t n;
 	FILE *f;
 
@@ -556,9 +563,11 @@ static __u64 start_ticks(const char *proc_root, __u32 pid)
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 2,
 			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-			 "%*d %*d %*d %*d %llu",
-			 &start) != 1)
+			 "%*d %*d %*d %*d %llu %llu",
+			 &start, &vs) != 2)
 		return 0;
+	if (vsize)
+		*vsize = vs;
 	return start;
 }
 
@@ -568,12 +577,15 @@ static __u64 start_ticks(const char *proc_root, __u32 pid)
  * and once it does, only its start time is checked, against pid reuse.
  * Neither when nothing of its cgroup ran since the last look: a process
  * maps nothing without running, and a pid taken again by a process of the
- * same cgroup ran there.
+ * same cgroup ran there. Nor, for CUDA_MAPS_FULL_S, while its address
+ * space keeps the size it had at the last read: loading a library maps
+ * more (the kernel's maps text costs some 50 us a process; the size comes
+ * with the start time).
  */
 static int scan_pid(struct pm_cuda *c, const struct pm_cuda_job *j, __u64 now)
 {
 	struct cuda_pid *p = u64map__get(&c->pids, j->pid);
-	__u64 start;
+	__u64 start, vsize = 0;
 	bool mapped;
 	int n;
 
@@ -587,7 +599,7 @@ static int scan_pid(struct pm_cuda *c, const struct pm_cuda_job *j, __u64 now)
 			return 0;
 		}
 	}
-	start = start_ticks(c->proc_root, j->pid);
+	start = proc_stat(c->proc_root, j->pid, &vsize);
 	if (!start) {
 		free(u64map__del(&c->pids, j->pid));
 		return 0;
@@ -605,14 +617,22 @@ static int scan_pid(struct pm_cuda *c, const struct pm_cuda_job *j, __u64 now)
 	if (p->start != start) {
 		p->start = start;
 		p->mapped = false;
+		p->maps_ns = 0;
 		p->backoff_s = 0;
 	}
 	if (p->mapped) {
 		p->next_ns = now + CUDA_RECHECK_S * NSEC_PER_SEC;
 		return 0;
 	}
-	n = scan_maps(c, j, &mapped);
-	p->mapped = mapped;
+	if (p->maps_ns && vsize == p->vsize && now - p->maps_ns < CUDA_MAPS_FULL_S * NSEC_PER_SEC) {
+		n = 0;
+		mapped = false;
+	} else {
+		n = scan_maps(c, j, &mapped);
+		p->mapped = mapped;
+		p->vsize = vsize;
+		p->maps_ns = now;
+	}
 	p->backoff_s = !p->backoff_s ? CUDA_RESCAN_MIN_S
 				     : (p->backoff_s * 2 > CUDA_RESCAN_MAX_S ? CUDA_RESCAN_MAX_S
 									     : p->backoff_s * 2);
@@ -773,7 +793,7 @@ static void release_dead(struct pm_cuda *c)
 		/* one /proc read per process and walk; the start time tells reused pids apart */
 		start = (uintptr_t)u64map__get(&starts, key.tgid);
 		if (!start) {
-			start = start_ticks(c->proc_root, key.tgid) + 1;
+			start = proc_stat(c->proc_root, key.tgid, NULL) + 1;
 			u64map__put(&starts, key.tgid, (void *)start);
 		}
 		if (start - 1 == a.start_time / (NSEC_PER_SEC / c->clk_tck) ||
