@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Reference-counted snapshots: the collector publishes, HTTP responses hold. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,52 @@ void snapshot__pod_names(struct pm_pod_snap *p, struct pm_pod_names *n)
 		p->labels[i] = n ? n->labels[i] : "";
 }
 
+/*
+ * The pods array of the last snapshot freed, for the next one: an agent
+ * makes a snapshot a tick, and 800 bytes a pod freshly mapped each time
+ * (past malloc's mmap threshold, or after a trim) is a page fault every
+ * 4 KiB. Taken when it fits without being more than twice the need.
+ */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pm_pod_snap *spare;
+static size_t spare_cap;
+
+static struct pm_pod_snap *pods_new(size_t n, size_t *cap)
+{
+	struct pm_pod_snap *p = NULL;
+
+	pthread_mutex_lock(&spare_lock);
+	if (spare && spare_cap >= n && spare_cap <= 2 * n + 64) {
+		p = spare;
+		*cap = spare_cap;
+		spare = NULL;
+	}
+	pthread_mutex_unlock(&spare_lock);
+	if (p) {
+		memset(p, 0, n * sizeof(*p));
+		return p;
+	}
+	*cap = n;
+	return calloc(n, sizeof(*p));
+}
+
+/* Kept as the spare unless the one kept is larger; the other freed. */
+static void pods_free(struct pm_pod_snap *p, size_t cap)
+{
+	struct pm_pod_snap *drop = p;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&spare_lock);
+	if (!spare || spare_cap < cap) {
+		drop = spare;
+		spare = p;
+		spare_cap = cap;
+	}
+	pthread_mutex_unlock(&spare_lock);
+	free(drop);
+}
+
 struct pm_snapshot *snapshot__new(size_t n_pods)
 {
 	struct pm_snapshot *s;
@@ -51,7 +98,7 @@ struct pm_snapshot *snapshot__new(size_t n_pods)
 	if (!s)
 		return NULL;
 	if (n_pods) {
-		s->pods = calloc(n_pods, sizeof(*s->pods));
+		s->pods = pods_new(n_pods, &s->pods_cap);
 		if (!s->pods) {
 			free(s);
 			return NULL;
@@ -85,7 +132,7 @@ static void snapshot_free(struct pm_snapshot *s)
 		free(s->pods[i].zombie_list);
 		snapshot__names_put(s->pods[i].names);
 	}
-	free(s->pods);
+	pods_free(s->pods, s->pods_cap);
 	free(s->overhead);
 	free(s);
 }

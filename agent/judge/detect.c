@@ -85,7 +85,9 @@ struct det_pod {
 struct pm_detector {
 	struct pm_detect_cfg cfg;
 	struct det_pod *pods; /* sorted by uid */
-	size_t n;
+	size_t n, cap;
+	struct det_pod *spare; /* the last tick's array, for the next (no fresh pages) */
+	size_t spare_cap;
 	uint64_t ticks; /* periodic ones */
 	struct pm_snapshot *prev;
 };
@@ -144,7 +146,26 @@ void detect__free(struct pm_detector *d)
 	for (i = 0; i < d->n; i++)
 		pod_state_free(&d->pods[i]);
 	free(d->pods);
+	free(d->spare);
 	free(d);
+}
+
+/* Room for @n pods' state, zeroed: the spare array when it fits. */
+static struct det_pod *pods_room(struct pm_detector *d, size_t n, size_t *cap)
+{
+	struct det_pod *p;
+
+	if (!n)
+		n = 1;
+	if (d->spare && d->spare_cap >= n && d->spare_cap <= 2 * n + 64) {
+		p = d->spare;
+		*cap = d->spare_cap;
+		d->spare = NULL;
+		memset(p, 0, n * sizeof(*p));
+		return p;
+	}
+	*cap = n;
+	return calloc(n, sizeof(*p));
 }
 
 static double total_cost(const struct pm_pod_snap *p)
@@ -544,7 +565,8 @@ static bool my_turn(const struct pm_detector *d, const struct det_pod *st)
 
 int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed, bool periodic)
 {
-	struct det_pod *next = calloc(s->n_pods ? s->n_pods : 1, sizeof(*next));
+	size_t next_cap;
+	struct det_pod *next = pods_room(d, s->n_pods, &next_cap);
 	double dt = d->prev ? s->mono - d->prev->mono : 0;
 	size_t i, j = 0, at = 0;
 	int c, err = 0;
@@ -578,8 +600,12 @@ int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_list
 	}
 	for (; j < d->n; j++)
 		pod_state_free(&d->pods[j]);
-	free(d->pods);
+	/* what moved along was zeroed there: the old array holds nothing now */
+	free(d->spare);
+	d->spare = d->pods;
+	d->spare_cap = d->cap;
 	d->pods = next;
+	d->cap = next_cap;
 	d->n = s->n_pods;
 	d->ticks += periodic;
 	snapshot__put(d->prev);
