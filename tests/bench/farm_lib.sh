@@ -112,16 +112,19 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 
 # agent_window SECS: the agent's CPU over SECS seconds as % of one core in
-# PCT, its resident memory at the end in RSS_MIB and its peak in HWM_MIB
+# PCT, its resident memory at the end in RSS_MIB and its peak in HWM_MIB.
+# PERF_OUT=FILE: perf records its stacks (PERF_FREQ, 499 Hz); SMAPS_OUT=FILE:
+# its /proc/<pid>/smaps at the end.
 agent_window() {
 	local t0 t1
 	t0=$(cpu_ticks "$AGENT_PID")
 	if [ -n "${PERF_OUT:-}" ]; then
-		perf record -q --call-graph dwarf,16384 -F 499 -p "$AGENT_PID" -o "$PERF_OUT" -- sleep "$1" 2>/dev/null
+		perf record -q --call-graph dwarf,16384 -F "${PERF_FREQ:-499}" -p "$AGENT_PID" -o "$PERF_OUT" -- sleep "$1" 2>/dev/null
 	else
 		sleep "$1"
 	fi
 	kill -0 "$AGENT_PID" 2>/dev/null || { echo "bench: the agent exited"; return 1; }
+	[ -z "${SMAPS_OUT:-}" ] || cp "/proc/$AGENT_PID/smaps" "$SMAPS_OUT"
 	t1=$(cpu_ticks "$AGENT_PID")
 	PCT=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v s="$1" 'BEGIN { printf "%.3f", d / hz / s * 100 }')
 	RSS_MIB=$(awk -v k="$(status_kb "$AGENT_PID" VmRSS)" 'BEGIN { printf "%.1f", k / 1024 }')
