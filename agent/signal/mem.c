@@ -16,9 +16,9 @@
 #include <podmeter/source.h>
 #include "mem.skel.h"
 
-#define VALIDATE_EVERY 10   /* reads between checks that owners are alive */
-#define SEED_BATCH     4096 /* tasks the seed walks per read(2): one byte each */
-#define SEED_MS	       2000 /* the most the seed may take */
+#define VALIDATE_MS 300000 /* between checks that owners are alive, after the first read's */
+#define SEED_BATCH  4096   /* tasks the seed walks per read(2): one byte each */
+#define SEED_MS	    2000   /* the most the seed may take */
 
 struct pm_mem {
 	struct mem_bpf *skel;
@@ -27,7 +27,8 @@ struct pm_mem {
 	bool seed; /* seed_task loaded: a task iterator */
 	int ncpus;
 	long page_size;
-	unsigned int reads;
+	bool checked;		    /* owners checked once */
+	struct timespec checked_at; /* monotonic */
 	struct ring_buffer *ooms;
 	const struct pm_mem_visitor *visitor; /* during mem__read() */
 };
@@ -262,14 +263,20 @@ static void rss_entry(void *ctx, const void *key, const void *value)
 
 /*
  * Resident pages by cgroup. The kernel drops a process's entry at its
- * exit; every few reads, entries whose owner is gone (exits missed while no
- * program was attached) are dropped here.
+ * exit; entries whose owner is gone (exits missed while no program was
+ * attached: a pinned table from before) are dropped at the first read, and
+ * every VALIDATE_MS after, a signal 0 to each owner, in case.
  */
 static void read_rss(struct pm_mem *mem, const struct pm_mem_visitor *v)
 {
-	struct rss_read rd = { .mem = mem, .v = v, .check = mem->reads++ % VALIDATE_EVERY == 0 };
+	struct rss_read rd = { .mem = mem, .v = v };
 	int fd = bpf_map__fd(mem->skel->maps.mm_state);
 	size_t i;
+
+	if (!mem->checked || ms_since(&mem->checked_at) >= VALIDATE_MS) {
+		rd.check = mem->checked = true;
+		clock_gettime(CLOCK_MONOTONIC, &mem->checked_at);
+	}
 
 	bpfutil__for_each(mem->skel->maps.mm_state, rss_entry, &rd);
 	for (i = 0; i < rd.n_dead; i++)
