@@ -15,33 +15,34 @@ static int cmp_pod(const void *a, const void *b)
 	return strcmp((*(struct pod_rec *const *)a)->uid, (*(struct pod_rec *const *)b)->uid);
 }
 
-/* Pods sorted by uid; returns the count, or -ENOMEM. */
-static ssize_t sorted_pods(struct pm_collector *c, struct pod_rec ***out)
+/*
+ * Pods sorted by uid (c->by_uid); returns the count, or -ENOMEM. Sorted
+ * again only when a pod record was made or freed since.
+ */
+static ssize_t sorted_pods(struct pm_collector *c)
 {
-	struct pod_rec **pods, *p;
-	size_t i = 0, n = 0, cap = c->pods.len + 8;
+	struct pod_rec **grown, *p;
+	size_t i = 0, n = 0;
 	uint64_t key;
 	void *v;
 
-	pods = malloc(cap * sizeof(*pods));
-	if (!pods)
-		return -ENOMEM;
+	if (!c->pods_moved)
+		return c->n_by_uid;
 	while (u64map__next(&c->pods, &i, &key, &v)) {
 		for (p = v; p; p = p->next_same_hash) {
-			if (n == cap) {
-				struct pod_rec **grown = realloc(pods, (cap *= 2) * sizeof(*pods));
-
-				if (!grown) {
-					free(pods);
+			if (n == c->cap_by_uid) {
+				grown = realloc(c->by_uid, (n * 2 + 64) * sizeof(*grown));
+				if (!grown)
 					return -ENOMEM;
-				}
-				pods = grown;
+				c->by_uid = grown;
+				c->cap_by_uid = n * 2 + 64;
 			}
-			pods[n++] = p;
+			c->by_uid[n++] = p;
 		}
 	}
-	qsort(pods, n, sizeof(*pods), cmp_pod);
-	*out = pods;
+	qsort(c->by_uid, n, sizeof(*c->by_uid), cmp_pod);
+	c->n_by_uid = n;
+	c->pods_moved = false;
 	return n;
 }
 
@@ -321,9 +322,10 @@ struct pm_snapshot *assemble__snapshot(struct pm_collector *c, double now)
 	size_t i;
 	int err;
 
-	n = sorted_pods(c, &pods);
+	n = sorted_pods(c);
 	if (n < 0)
 		return NULL;
+	pods = c->by_uid;
 	s = snapshot__new(n);
 	if (!s)
 		goto out_free;
@@ -354,6 +356,5 @@ struct pm_snapshot *assemble__snapshot(struct pm_collector *c, double now)
 out_free:
 	for (i = 0; accs && i < (size_t)n; i++)
 		usage__free(&accs[i]);
-	free(pods);
 	return s;
 }

@@ -105,9 +105,12 @@ struct pm_collector {
 	char cpu_root[PATH_MAX]; /* cpu controller's hierarchy (throttling); "" = none */
 	bool cpu_v2;
 	enum pm_hier hier;
-	char root[PATH_MAX];   /* hierarchy walked for cgroup ids */
-	struct u64map cgroups; /* cgid -> cg_rec */
-	struct u64map pods;    /* hash(uid) -> pod_rec chain */
+	char root[PATH_MAX];	 /* hierarchy walked for cgroup ids */
+	struct u64map cgroups;	 /* cgid -> cg_rec */
+	struct u64map pods;	 /* hash(uid) -> pod_rec chain */
+	struct pod_rec **by_uid; /* the pods sorted by uid, for assembly */
+	size_t n_by_uid, cap_by_uid;
+	bool pods_moved; /* a pod record made or freed since by_uid was sorted */
 	__u64 walk_gen;
 	/* which sources are open (set at open): what the walk may trust to tell change */
 	bool walk_cpu;	/* a CPU source: a quiet cgroup's files are not read */

@@ -45,6 +45,7 @@ struct pod_rec *ledger__pod(struct pm_collector *c, const struct pm_pod_ident *i
 	if (c->keeper)
 		c->keeper->ops->keep_get(c->keeper->src, p->uid, &p->retired);
 	p->next_same_hash = head;
+	c->pods_moved = true;
 	if (u64map__put(&c->pods, h, p)) {
 		free(p);
 		return NULL;
@@ -369,6 +370,7 @@ static void pod_free(struct pm_collector *c, struct pod_rec *p)
 	else
 		u64map__del(&c->pods, h);
 	c->retired_pods_ns += p->retired.oncpu_ns;
+	c->pods_moved = true;
 	if (c->keeper)
 		c->keeper->ops->keep_del(c->keeper->src, p->uid);
 	usage__free(&p->retired);
@@ -431,4 +433,7 @@ void ledger__free(struct pm_collector *c)
 	}
 	u64map__free(&c->cgroups);
 	u64map__free(&c->pods);
+	free(c->by_uid);
+	c->by_uid = NULL;
+	c->n_by_uid = c->cap_by_uid = 0;
 }
