@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <podmeter/spare.h>
 #include <podmeter/snapshot.h>
 
 struct pm_pod_names *snapshot__names_new(void)
@@ -44,26 +45,16 @@ void snapshot__pod_names(struct pm_pod_snap *p, struct pm_pod_names *n)
 		p->labels[i] = n ? n->labels[i] : "";
 }
 
-/*
- * The pods array of the last snapshot freed, for the next one: an agent
- * makes a snapshot a tick, and 800 bytes a pod freshly mapped each time
- * (past malloc's mmap threshold, or after a trim) is a page fault every
- * 4 KiB. Taken when it fits without being more than twice the need.
- */
+/* The pods array of the last snapshot freed, for the next: a snapshot a tick. */
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pm_pod_snap *spare;
-static size_t spare_cap;
+static struct pm_spare spare;
 
 static struct pm_pod_snap *pods_new(size_t n, size_t *cap)
 {
-	struct pm_pod_snap *p = NULL;
+	struct pm_pod_snap *p;
 
 	pthread_mutex_lock(&spare_lock);
-	if (spare && spare_cap >= n && spare_cap <= 2 * n + 64) {
-		p = spare;
-		*cap = spare_cap;
-		spare = NULL;
-	}
+	p = spare__take(&spare, n, cap);
 	pthread_mutex_unlock(&spare_lock);
 	if (p) {
 		memset(p, 0, n * sizeof(*p));
@@ -73,21 +64,12 @@ static struct pm_pod_snap *pods_new(size_t n, size_t *cap)
 	return calloc(n, sizeof(*p));
 }
 
-/* Kept as the spare unless the one kept is larger; the other freed. */
 static void pods_free(struct pm_pod_snap *p, size_t cap)
 {
-	struct pm_pod_snap *drop = p;
-
-	if (!p)
-		return;
 	pthread_mutex_lock(&spare_lock);
-	if (!spare || spare_cap < cap) {
-		drop = spare;
-		spare = p;
-		spare_cap = cap;
-	}
+	p = spare__give(&spare, p, cap);
 	pthread_mutex_unlock(&spare_lock);
-	free(drop);
+	free(p);
 }
 
 struct pm_snapshot *snapshot__new(size_t n_pods)

@@ -30,6 +30,7 @@
 #include <podmeter/detect.h>
 #include <podmeter/cost.h>
 #include <podmeter/model.h>
+#include <podmeter/spare.h>
 
 #define RS_CPU_FLOOR 0.01 /* cores */
 #define RS_MEM_FLOOR (20.0 * 1048576)
@@ -86,9 +87,8 @@ struct pm_detector {
 	struct pm_detect_cfg cfg;
 	struct det_pod *pods; /* sorted by uid */
 	size_t n, cap;
-	struct det_pod *spare; /* the last tick's array, for the next (no fresh pages) */
-	size_t spare_cap;
-	uint64_t ticks; /* periodic ones */
+	struct pm_spare spare; /* the last tick's array, for the next */
+	uint64_t ticks;	       /* periodic ones */
 	struct pm_snapshot *prev;
 };
 
@@ -146,7 +146,7 @@ void detect__free(struct pm_detector *d)
 	for (i = 0; i < d->n; i++)
 		pod_state_free(&d->pods[i]);
 	free(d->pods);
-	free(d->spare);
+	free(d->spare.p);
 	free(d);
 }
 
@@ -157,10 +157,8 @@ static struct det_pod *pods_room(struct pm_detector *d, size_t n, size_t *cap)
 
 	if (!n)
 		n = 1;
-	if (d->spare && d->spare_cap >= n && d->spare_cap <= 2 * n + 64) {
-		p = d->spare;
-		*cap = d->spare_cap;
-		d->spare = NULL;
+	p = spare__take(&d->spare, n, cap);
+	if (p) {
 		memset(p, 0, n * sizeof(*p));
 		return p;
 	}
@@ -545,7 +543,11 @@ static int judge(const struct pm_detect_cfg *cfg, const struct det_pod *st, stru
 	return 0;
 }
 
-/* FNV-1a of the uid: turns spread evenly whatever the uids share. */
+/*
+ * 32-bit FNV-1a of the uid: turns spread evenly whatever the uids share.
+ * Not fnv() above: a 64-bit FNV-1a's halves modulo a power of two put
+ * uids that differ in their last characters on one turn.
+ */
 static uint32_t uid_turn(const char *uid)
 {
 	uint32_t h = 2166136261u;
@@ -601,9 +603,7 @@ int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_list
 	for (; j < d->n; j++)
 		pod_state_free(&d->pods[j]);
 	/* what moved along was zeroed there: the old array holds nothing now */
-	free(d->spare);
-	d->spare = d->pods;
-	d->spare_cap = d->cap;
+	free(spare__give(&d->spare, d->pods, d->cap));
 	d->pods = next;
 	d->cap = next_cap;
 	d->n = s->n_pods;
