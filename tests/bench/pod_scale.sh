@@ -114,12 +114,14 @@ base=${COUNTS%% *}
 echo
 printf '%6s %10s %10s %8s %9s %10s %10s\n' pods "CPU first" "CPU steady" "x base" "RSS MiB" "x base" "peak MiB"
 for n in $COUNTS; do
-	awk -v n="$n" -v p="${pct[$n]}" -v sp="${steady[$n]}" -v bp="${steady[$base]}" \
-		-v r="${rss[$n]}" -v br="${rss[$base]}" -v h="${hwm[$n]}" 'BEGIN {
+	# x base: of the steady figures, or of the first ones when there are none
+	awk -v n="$n" -v p="${pct[$n]}" -v sp="${steady[$n]}" -v b="${pct[$base]}" \
+		-v bs="${steady[$base]}" -v r="${rss[$n]}" -v br="${rss[$base]}" -v h="${hwm[$n]}" 'BEGIN {
+		q = sp != "n/a" ? sp : p; bq = bs != "n/a" ? bs : b
 		printf "%6d %10.3f %10s %8s %9.1f %10.2f %10.1f\n", n, p, sp,
-			(bp > 0 && sp != "n/a" ? sprintf("%.2f", sp / bp) : "n/a"), r, (br > 0 ? r / br : 0), h }'
+			(bq > 0 ? sprintf("%.2f", q / bq) : "n/a"), r, (br > 0 ? r / br : 0), h }'
 done
-echo "(CPU in % of a core over ${WINDOW}s: first, once the agent shows the pods; steady, ${SETTLE}s later (SETTLE=0: none), as x base)"
+echo "(CPU in % of a core over ${WINDOW}s: first, once the agent shows the pods; steady, ${SETTLE}s later (SETTLE=0: none, and x base is of the first))"
 echo "(CPU resolution $(awk -v hz="$HZ" -v w="$WINDOW" 'BEGIN { printf "%.3f", 100 / hz / w }')% of a core; goal at 1000 pods: < 0.5% and < 24 MiB RSS)"
 if [ -n "${SCALE_OUT:-}" ]; then
 	for n in $COUNTS; do echo "$n ${pct[$n]} ${rss[$n]} ${steady[$n]}"; done >"$SCALE_OUT"
