@@ -231,7 +231,8 @@ static bool reclaimed_since(const struct pm_collector *c, __u64 since)
  * usage first (a small file), then memory.stat's inactive file pages only
  * when the usage moved, the node reclaimed since the walk @since, or
  * @full. With the same usage and no reclaim, pages move between the file
- * lists only when something touches them: the full reads' turn.
+ * lists only when something touches them: @full when the cgroup ran
+ * (ws_ran()), and at the full reads' turn.
  */
 static long long ws_again(const struct pm_collector *c, const char *rel, long long *usage,
 			  long long last, __u64 since, bool full)
@@ -317,6 +318,15 @@ static __u64 rss_sum(const struct cg_rec *r)
 	return sum;
 }
 
+/*
+ * It ran WALK_RAN_NS since its working set was read: it may have touched
+ * file pages, which moves them between the file lists with its usage the same.
+ */
+static bool ws_ran(const struct cg_rec *r)
+{
+	return r->n.total.oncpu_ns - r->ws_oncpu_ns >= WALK_RAN_NS;
+}
+
 /* What moves when cgroup.procs may have changed: process events, else CPU time. */
 static __u64 procs_mark(const struct pm_collector *c, const struct pm_usage *u)
 {
@@ -333,8 +343,7 @@ static unsigned int files_due(const struct pm_collector *c, const struct cg_rec 
 		return FILE_ALL;
 	if (procs_mark(c, u) != r->procs_mark || (!c->walk_proc && turn % WALK_REFRESH_EVERY == 0))
 		due |= FILE_PROCS;
-	if ((turn % WALK_REFRESH_EVERY == 0 && reclaimed_since(c, r->ws_walk)) ||
-	    u->oncpu_ns - r->ws_oncpu_ns >= WALK_RAN_NS ||
+	if ((turn % WALK_REFRESH_EVERY == 0 && reclaimed_since(c, r->ws_walk)) || ws_ran(r) ||
 	    (c->walk_mem ? u->faults != r->ws_faults || rss_sum(r) != r->ws_rss
 			 : u->oncpu_ns != r->ws_oncpu_ns))
 		due |= FILE_WS;
@@ -373,14 +382,17 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 		read_procs(c, r, rel);
 	}
 	if (due & FILE_WS) {
+		bool ran = ws_ran(r);
+
 		r->pod->files_stale = true;
+		r->pod->files_ran |= ran;
 		r->ws_oncpu_ns = r->n.total.oncpu_ns;
 		r->ws_faults = r->n.total.faults;
 		r->ws_rss = rss_sum(r);
 		/* a container's own, for its allocation; the pod's is read for the pod */
 		if (r->container_id[0])
 			r->working_set = ws_again(c, rel, &r->ws_usage, r->working_set, r->ws_walk,
-						  due == FILE_ALL);
+						  due == FILE_ALL || ran);
 		r->ws_walk = c->walk_gen;
 	}
 	if ((due & FILE_QUOTA) && r->container_id[0]) {
@@ -592,11 +604,11 @@ static void refresh_working_sets(struct pm_collector *c)
 			    (turn % WALK_REFRESH_EVERY == 0 && reclaimed_since(c, p->ws_walk))) {
 				p->working_set = p->path ? ws_again(c, p->path, &p->ws_usage,
 								    p->working_set, p->ws_walk,
-								    full)
+								    full || p->files_ran)
 							 : -1;
 				p->ws_walk = c->walk_gen;
 			}
-			p->files_stale = false;
+			p->files_stale = p->files_ran = false;
 		}
 }
 
