@@ -127,9 +127,14 @@ int sketch__decay(struct pm_sketch *s, double factor);
 #define PM_TAIL_GAMMA_MAX    0.45 /* the excess keeps a finite variance */
 #define PM_TAIL_SURPRISE_MAX 30.0 /* -log10 p is clamped here */
 
+/*
+ * Floats: a pod keeps 48 of these (struct pm_pod_model), and their 24 bits
+ * hold a surprise to far better than it is known; |z| <= PM_Z_MAX keeps the
+ * sums finite.
+ */
 struct pm_tail {
-	double n, nu;  /* decayed weights: samples, and those above u */
-	double s1, s2; /* decayed sums of the (winsorised) excesses z - u and squares */
+	float n, nu;  /* decayed weights: samples, and those above u */
+	float s1, s2; /* decayed sums of the (winsorised) excesses z - u and squares */
 };
 
 void tail__init(struct pm_tail *t);
@@ -270,8 +275,9 @@ struct pm_anomaly_result {
 	bool held; /* part of an event that alarmed or scored higher (then capped) */
 };
 
+/* Floats, as struct pm_tail: statistics stay within 4 PM_MODEL_VALUE_MAX. */
 struct anomaly_norm {
-	double c, d; /* centre, mean clipped absolute deviation */
+	float c, d; /* centre, mean clipped absolute deviation */
 };
 
 /* One candidate baseline, its residual's statistics and their calibration. */

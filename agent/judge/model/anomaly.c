@@ -122,6 +122,11 @@ static double anom_normal(double x)
 	return fabs(x) < DBL_MIN ? 0 : x;
 }
 
+static float anom_normalf(float x)
+{
+	return fabsf(x) < FLT_MIN ? 0 : x;
+}
+
 /* Weight @rate while fewer than @n samples were seen: their plain mean, no start bias. */
 static double anom_young(double rate, uint64_t n)
 {
@@ -265,8 +270,8 @@ static void anom_flush(struct anomaly_track *k)
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		*v[i] = anom_normal(*v[i]);
 	for (i = 0; i < PM_ANOMALY_STATS; i++) {
-		k->norm[i].c = anom_normal(k->norm[i].c);
-		k->norm[i].d = anom_normal(k->norm[i].d);
+		k->norm[i].c = anom_normalf(k->norm[i].c);
+		k->norm[i].d = anom_normalf(k->norm[i].d);
 	}
 }
 

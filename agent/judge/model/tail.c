@@ -16,7 +16,7 @@
 #define TAIL_EXCESS0 0.3389
 #define TAIL_CLIP    10.0   /* an excess counts up to this many mean excesses */
 #define TAIL_M_MIN   1e-3   /* the mean excess is at least this */
-#define TAIL_EMPTY   1e-200 /* decayed weights below this are none */
+#define TAIL_EMPTY   1e-30f /* decayed weights below this are none (floats: above FLT_MIN) */
 
 void tail__init(struct pm_tail *t)
 {
@@ -84,7 +84,7 @@ void tail__add(struct pm_tail *t, double z, double keep)
 	t->s1 *= keep;
 	t->s2 *= keep;
 	/*
-	 * No excess for ~2 million samples: the sums would sink into subnormal
+	 * No excess for ~200,000 samples: the sums would sink into subnormal
 	 * numbers, where every operation is slow and the decay stalls. Nothing.
 	 */
 	if (t->nu < TAIL_EMPTY)
