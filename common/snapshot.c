@@ -108,13 +108,15 @@ static void snapshot_free(struct pm_snapshot *s)
 	size_t i;
 
 	for (i = 0; i < s->n_pods; i++) {
-		free(s->pods[i].containers);
+		if (!s->ctr_pool)
+			free(s->pods[i].containers);
 		free(s->pods[i].gpu_ops);
 		free(s->pods[i].findings);
 		free(s->pods[i].zombie_list);
 		snapshot__names_put(s->pods[i].names);
 	}
 	pods_free(s->pods, s->pods_cap);
+	free(s->ctr_pool);
 	free(s->overhead);
 	free(s);
 }

@@ -46,7 +46,54 @@ static ssize_t sorted_pods(struct pm_collector *c)
 	return n;
 }
 
-static struct pm_container_snap *container_in(struct pm_pod_snap *ps, const struct cg_rec *r)
+/* A live cgroup that is a container of its pod: the pod's own cgroup only if tasks ran in it. */
+static bool cg_container(const struct cg_rec *r)
+{
+	return r->container_id[0] || r->n.total.oncpu_ns || r->n.total.runq_ns;
+}
+
+/*
+ * Every pod's containers in one block, each pod's at most as many as its
+ * cgroups that are containers: one allocation a tick instead of one a pod,
+ * and a pod's containers next to the next pod's when later steps read them.
+ */
+static int ctr_pool(struct pm_collector *c, struct pm_snapshot *s)
+{
+	size_t i = 0, n = s->n_pods, total = 0, *room;
+	struct cg_rec *r;
+	uint64_t key;
+	void *v;
+
+	if (n > c->cap_room) {
+		room = realloc(c->ctr_room, n * sizeof(*room));
+		if (!room)
+			return -ENOMEM;
+		c->ctr_room = room;
+		c->cap_room = n;
+	}
+	room = c->ctr_room;
+	memset(room, 0, n * sizeof(*room));
+	while (u64map__next(&c->cgroups, &i, &key, &v)) {
+		r = v;
+		if (!r->tomb_since && r->pod && cg_container(r))
+			room[r->pod->snap_idx]++;
+	}
+	for (i = 0; i < n; i++)
+		total += room[i];
+	if (!total)
+		return 0;
+	s->ctr_pool = malloc(total * sizeof(*s->ctr_pool));
+	if (!s->ctr_pool)
+		return -ENOMEM;
+	for (i = 0, total = 0; i < n; i++) {
+		s->pods[i].containers = room[i] ? s->ctr_pool + total : NULL;
+		total += room[i];
+	}
+	return 0;
+}
+
+static struct pm_container_snap *container_in(struct pm_pod_snap *ps, size_t room,
+					      const struct cg_rec *r)
 {
 	struct pm_container_snap *cs;
 	size_t i;
@@ -54,11 +101,9 @@ static struct pm_container_snap *container_in(struct pm_pod_snap *ps, const stru
 	for (i = 0; i < ps->n_containers; i++)
 		if (!strcmp(ps->containers[i].id, r->container_id))
 			return &ps->containers[i];
-	cs = realloc(ps->containers, (ps->n_containers + 1) * sizeof(*cs));
-	if (!cs)
-		return NULL;
-	ps->containers = cs;
-	cs = &cs[ps->n_containers++];
+	if (ps->n_containers == room)
+		return NULL; /* ctr_pool() counted otherwise: cannot happen */
+	cs = &ps->containers[ps->n_containers++];
 	memset(cs, 0, sizeof(*cs));
 	memcpy(cs->id, r->container_id, sizeof(cs->id));
 	cs->runtime = r->runtime;
@@ -84,7 +129,8 @@ static void container_add(struct pm_container_snap *cs, const struct cg_rec *r)
 }
 
 /* A live cgroup into its pod's usage (@acc) and snapshot, and its container. */
-static int pod_add(struct pm_pod_snap *ps, struct pm_usage *acc, const struct cg_rec *r)
+static int pod_add(struct pm_pod_snap *ps, size_t room, struct pm_usage *acc,
+		   const struct cg_rec *r)
 {
 	const struct pm_reading *now = &r->n.now;
 	struct pm_container_snap *cs;
@@ -101,10 +147,9 @@ static int pod_add(struct pm_pod_snap *ps, struct pm_usage *acc, const struct cg
 				      now->gpu_util;
 	for (k = 0; k < PM_MEM_KINDS; k++)
 		ps->rss_bytes[k] += now->rss_bytes[k];
-	/* the pod's own cgroup is a container only if tasks ran in it */
-	if (!r->container_id[0] && !r->n.total.oncpu_ns && !r->n.total.runq_ns)
+	if (!cg_container(r))
 		return 0;
-	cs = container_in(ps, r);
+	cs = container_in(ps, room, r);
 	if (!cs)
 		return -ENOMEM;
 	container_add(cs, r);
@@ -117,7 +162,7 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, struct pm_
 {
 	struct cg_rec *r;
 	uint64_t key, net[2];
-	size_t i = 0;
+	size_t i = 0, k;
 	void *v;
 
 	while (u64map__next(&c->cgroups, &i, &key, &v)) {
@@ -132,7 +177,8 @@ static int add_cgroups(struct pm_collector *c, struct pm_snapshot *s, struct pm_
 			continue;
 		}
 		*pods_ns += r->n.total.oncpu_ns;
-		if (pod_add(&s->pods[r->pod->snap_idx], &accs[r->pod->snap_idx], r))
+		k = r->pod->snap_idx;
+		if (pod_add(&s->pods[k], c->ctr_room[k], &accs[k], r))
 			return -ENOMEM;
 	}
 	return 0;
@@ -341,7 +387,7 @@ struct pm_snapshot *assemble__snapshot(struct pm_collector *c, double now)
 	}
 	accs = (size_t)n <= c->cap_accs ? c->accs : NULL;
 	overhead__begin(c->oh);
-	err = (n && !accs) || add_pods(s, pods, accs, &pods_ns) ||
+	err = (n && !accs) || add_pods(s, pods, accs, &pods_ns) || ctr_pool(c, s) ||
 	      add_cgroups(c, s, accs, &pods_ns, &overhead_ns);
 	for (i = 0; !err && i < (size_t)n; i++)
 		err = pod_fields(c, &accs[i], &s->pods[i]);

@@ -91,6 +91,8 @@ struct pm_collector {
 	int n_gpu_devs;
 	struct pm_usage *accs; /* assembly's per-pod sums, zeroed between uses */
 	size_t cap_accs;
+	size_t *ctr_room; /* assembly's containers a pod may have, by snapshot index */
+	size_t cap_room;
 	struct pm_cuda_job *jobs; /* pods' processes, from the last walk */
 	size_t n_jobs, cap_jobs;
 	struct u64map pid_cg; /* pid -> cg_rec, from the last walk (NVML) */

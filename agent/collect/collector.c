@@ -581,6 +581,7 @@ void collector__close(struct pm_collector *c)
 	ledger__free(c);
 	free(c->jobs);
 	free(c->accs);
+	free(c->ctr_room);
 	u64map__free(&c->pid_cg);
 	snapshot__put(c->snap);
 	snapshot__put(c->cost_base);

@@ -197,11 +197,13 @@ struct pm_overhead_snap {
 
 struct pm_snapshot {
 	int refcnt;
-	size_t pods_cap;  /* pods' room (snapshot__new()'s, perhaps a spare one larger) */
-	double time;	  /* unix seconds when collected */
-	double read_time; /* unix seconds when its kernel counters began to be read */
-	double mono;	  /* CLOCK_MONOTONIC seconds of the read: cost intervals */
-	double node_cpu_pods_seconds;	      /* all pod cgroups */
+	size_t pods_cap; /* pods' room (snapshot__new()'s, perhaps a spare one larger) */
+	/* when set, every pod's containers lie in this one block (the collector's snapshots) */
+	struct pm_container_snap *ctr_pool;
+	double time;		      /* unix seconds when collected */
+	double read_time;	      /* unix seconds when its kernel counters began to be read */
+	double mono;		      /* CLOCK_MONOTONIC seconds of the read: cost intervals */
+	double node_cpu_pods_seconds; /* all pod cgroups */
 	double node_cpu_overhead_seconds;     /* everything else that ran (not the idle task) */
 	long long node_memory_overhead_bytes; /* in use outside pods' working sets; -1 = unknown */
 	double node_idle_cost_dollars[PM_RES_NETWORK]; /* cumulative, cpu/memory/gpu */
