@@ -161,8 +161,15 @@ struct pm_profile {
 	double rate_step, rate; /* a slot's steady EWMA weight, for samples rate_step apart */
 	uint32_t slots, nseen;
 	bool started;
-	uint8_t seen[PM_PROFILE_SLOTS_MAX]; /* samples in each slot (saturates) */
-	float v[PM_PROFILE_SLOTS_MAX];
+};
+
+/*
+ * A profile's slots, in arrays of its @slots the caller keeps (a daily and a
+ * weekly profile differ in size) and passes with each call.
+ */
+struct pm_profile_slots {
+	float *v;
+	uint8_t *seen; /* samples in each slot (saturates) */
 };
 
 /* Where a time falls: the slots either side of its phase, and the nearer one. */
@@ -171,22 +178,28 @@ struct pm_profile_pos {
 	double frac; /* weight of j */
 };
 
-/* -EINVAL unless 2 <= @slots <= PM_PROFILE_SLOTS_MAX and @period_s > 0 is finite. */
-int profile__init(struct pm_profile *p, double period_s, uint32_t slots);
+/*
+ * -EINVAL unless 2 <= @slots <= PM_PROFILE_SLOTS_MAX and @period_s > 0 is
+ * finite; @s's @slots entries are cleared.
+ */
+int profile__init(struct pm_profile *p, const struct pm_profile_slots *s, double period_s,
+		  uint32_t slots);
 /* Whether the slot nearest @t's phase has seen a sample. */
-bool profile__knows(const struct pm_profile *p, double t);
+bool profile__knows(const struct pm_profile *p, const struct pm_profile_slots *s, double t);
 /* The centred profile at @t (|@t| < PM_MODEL_TIME_MAX); 0 where it knows nothing. */
-double profile__value(const struct pm_profile *p, double t);
+double profile__value(const struct pm_profile *p, const struct pm_profile_slots *s, double t);
 /* Learn @x at @t, samples coming every @step_s seconds. */
-void profile__add(struct pm_profile *p, double t, double x, double step_s);
+void profile__add(struct pm_profile *p, const struct pm_profile_slots *s, double t, double x,
+		  double step_s);
 /* Periods of data seen since the first sample. */
 double profile__age(const struct pm_profile *p, double t);
 /* The same, with @t's position worked out once: -EINVAL for a @t out of range. */
 int profile__pos(const struct pm_profile *p, double t, struct pm_profile_pos *pos);
-bool profile__knows_at(const struct pm_profile *p, const struct pm_profile_pos *pos);
-double profile__value_at(const struct pm_profile *p, const struct pm_profile_pos *pos);
-void profile__add_at(struct pm_profile *p, const struct pm_profile_pos *pos, double t, double x,
-		     double step_s);
+bool profile__knows_at(const struct pm_profile_slots *s, const struct pm_profile_pos *pos);
+double profile__value_at(const struct pm_profile *p, const struct pm_profile_slots *s,
+			 const struct pm_profile_pos *pos);
+void profile__add_at(struct pm_profile *p, const struct pm_profile_slots *s,
+		     const struct pm_profile_pos *pos, double t, double x, double step_s);
 
 /*
  * Anomaly detector for one series: scores each sample at its arrival with
@@ -311,6 +324,8 @@ struct pm_anomaly {
 	bool event, event_alarmed;
 	struct anomaly_track track[PM_ANOMALY_TRACKS];
 	struct pm_profile day, week;
+	uint8_t day_seen[PM_ANOMALY_DAY_SLOTS], week_seen[PM_ANOMALY_WEEK_SLOTS];
+	float day_v[PM_ANOMALY_DAY_SLOTS], week_v[PM_ANOMALY_WEEK_SLOTS];
 };
 
 void anomaly__defaults(struct pm_anomaly_cfg *cfg);

@@ -187,8 +187,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("state of one series: %zu bytes (goal <= 4096): 3 baselines x %zu, daily and "
-	       "weekly profiles %zu each\n",
-	       sizeof(struct pm_anomaly), sizeof(struct anomaly_track), sizeof(struct pm_profile));
+	       "weekly profiles %zu and %zu\n",
+	       sizeof(struct pm_anomaly), sizeof(struct anomaly_track),
+	       sizeof(struct pm_profile) + PM_ANOMALY_DAY_SLOTS * (sizeof(float) + 1),
+	       sizeof(struct pm_profile) + PM_ANOMALY_WEEK_SLOTS * (sizeof(float) + 1));
 	printf("state of a pod, %d containers: %zu bytes (its two series %zu, a container's "
 	       "sketch %zu); 1 container: %zu, 3: %zu\n",
 	       CONTAINERS, detect__state_bytes(CONTAINERS), sizeof(struct pm_pod_model),

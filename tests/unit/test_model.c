@@ -502,33 +502,36 @@ static void test_tail_calibration(void **state)
 
 static void test_profile(void **state)
 {
+	static float v[PM_PROFILE_SLOTS_MAX];
+	static uint8_t seen[PM_PROFILE_SLOTS_MAX];
+	struct pm_profile_slots sl = { v, seen };
 	struct pm_profile p;
 	double t, err = 0;
 	int i;
 
 	(void)state;
-	assert_int_equal(profile__init(&p, 86400, 96), 0);
-	assert_false(profile__knows(&p, 0));
-	assert_true(profile__value(&p, 0) == 0);
+	assert_int_equal(profile__init(&p, &sl, 86400, 96), 0);
+	assert_false(profile__knows(&p, &sl, 0));
+	assert_true(profile__value(&p, &sl, 0) == 0);
 	/* half a day: the morning is known, the afternoon is not */
 	for (i = 0; i < 144; i++)
-		profile__add(&p, i * 300.0, 1000 + 20 * sin(2 * M_PI * i / 288.0), 300);
-	assert_true(profile__knows(&p, 3 * 3600));
-	assert_false(profile__knows(&p, 18 * 3600));
+		profile__add(&p, &sl, i * 300.0, 1000 + 20 * sin(2 * M_PI * i / 288.0), 300);
+	assert_true(profile__knows(&p, &sl, 3 * 3600));
+	assert_false(profile__knows(&p, &sl, 18 * 3600));
 	/* three days, on an offset the profile leaves out: the shape, within 2% */
 	for (; i < 3 * 288; i++)
-		profile__add(&p, i * 300.0, 1000 + 20 * sin(2 * M_PI * i / 288.0), 300);
+		profile__add(&p, &sl, i * 300.0, 1000 + 20 * sin(2 * M_PI * i / 288.0), 300);
 	for (t = 0; t < 86400; t += 137)
-		err = fmax(err, fabs(profile__value(&p, t) - 20 * sin(2 * M_PI * t / 86400)));
+		err = fmax(err, fabs(profile__value(&p, &sl, t) - 20 * sin(2 * M_PI * t / 86400)));
 	printf("daily sine of amplitude 20 on 1000, 96 slots: largest error %.4f\n", err);
 	assert_true(err < 0.4); /* 2% */
 	assert_true(fabs(profile__age(&p, 3 * 86400) - 3) < 0.01);
-	assert_int_equal(profile__init(&p, 0, 96), -EINVAL);
-	assert_int_equal(profile__init(&p, NAN, 96), -EINVAL);
-	assert_int_equal(profile__init(&p, 60, 1), -EINVAL);
-	assert_int_equal(profile__init(&p, 60, PM_PROFILE_SLOTS_MAX + 1), -EINVAL);
-	assert_false(profile__knows(&p, NAN));
-	assert_true(profile__value(&p, INFINITY) == 0);
+	assert_int_equal(profile__init(&p, &sl, 0, 96), -EINVAL);
+	assert_int_equal(profile__init(&p, &sl, NAN, 96), -EINVAL);
+	assert_int_equal(profile__init(&p, &sl, 60, 1), -EINVAL);
+	assert_int_equal(profile__init(&p, &sl, 60, PM_PROFILE_SLOTS_MAX + 1), -EINVAL);
+	assert_false(profile__knows(&p, &sl, NAN));
+	assert_true(profile__value(&p, &sl, INFINITY) == 0);
 }
 
 /* ---- the anomaly detector ---- */

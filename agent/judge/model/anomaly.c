@@ -107,8 +107,11 @@ int anomaly__init(struct pm_anomaly *a, const struct pm_anomaly_cfg *cfg)
 		for (i = 0; i < PM_ANOMALY_STATS; i++)
 			tail__init(&a->track[c].tail[i]);
 	if (cfg->day_s > 0) {
-		profile__init(&a->day, cfg->day_s, PM_ANOMALY_DAY_SLOTS);
-		profile__init(&a->week, cfg->day_s * ANOM_WEEK_DAYS, PM_ANOMALY_WEEK_SLOTS);
+		struct pm_profile_slots day = { a->day_v, a->day_seen };
+		struct pm_profile_slots week = { a->week_v, a->week_seen };
+
+		profile__init(&a->day, &day, cfg->day_s, PM_ANOMALY_DAY_SLOTS);
+		profile__init(&a->week, &week, cfg->day_s * ANOM_WEEK_DAYS, PM_ANOMALY_WEEK_SLOTS);
 	}
 	return 0;
 }
@@ -186,11 +189,20 @@ static void anom_norm_add(struct anomaly_norm *nm, double f, double floor, uint6
 	nm->d += w * (fabs(r) - nm->d);
 }
 
-static struct pm_profile *anom_profile(struct pm_anomaly *a, int c)
+/* Track @c's profile and its slots (into @sl); NULL for the plain level, or without seasons. */
+static struct pm_profile *anom_profile(struct pm_anomaly *a, int c, struct pm_profile_slots *sl)
 {
 	if (!a->cfg.day_s)
 		return NULL;
-	return c == 1 ? &a->day : c == 2 ? &a->week : NULL;
+	if (c == 1) {
+		*sl = (struct pm_profile_slots){ a->day_v, a->day_seen };
+		return &a->day;
+	}
+	if (c == 2) {
+		*sl = (struct pm_profile_slots){ a->week_v, a->week_seen };
+		return &a->week;
+	}
+	return NULL;
 }
 
 /*
@@ -336,12 +348,13 @@ static enum pm_anomaly_kind anom_kind(int season, int stat)
  * track learns its baseline only.
  */
 static bool anom_track_scores(const struct pm_anomaly *a, const struct pm_profile *p,
-			      const struct pm_profile_pos *pos, double t)
+			      const struct pm_profile_slots *sl, const struct pm_profile_pos *pos,
+			      double t)
 {
 	if (!p)
 		return true;
 	return profile__age(p, t) >= ANOM_SEASON_AGE && a->step * 8 <= p->period_s &&
-	       profile__knows_at(p, pos);
+	       profile__knows_at(sl, pos);
 }
 
 /* In use once it has scored a period's samples, and when it explains the series. */
@@ -352,7 +365,8 @@ static void anom_choose(struct pm_anomaly *a)
 
 	a->season = 0;
 	for (c = 1; c < PM_ANOMALY_TRACKS; c++) {
-		const struct pm_profile *p = anom_profile(a, c);
+		struct pm_profile_slots sl;
+		const struct pm_profile *p = anom_profile(a, c, &sl);
 
 		if (!p || a->step <= 0 || a->track[c].n < p->period_s / a->step)
 			continue;
@@ -378,7 +392,8 @@ static void anom_tracks(struct pm_anomaly *a, double t, double x, double w,
 
 	for (c = 0; c < PM_ANOMALY_TRACKS; c++) {
 		struct anomaly_track *k = &a->track[c];
-		struct pm_profile *p = anom_profile(a, c);
+		struct pm_profile_slots sl;
+		struct pm_profile *p = anom_profile(a, c, &sl);
 		struct pm_profile_pos pos;
 		double s, e, sur = 0;
 
@@ -387,10 +402,10 @@ static void anom_tracks(struct pm_anomaly *a, double t, double x, double w,
 		/* validated by the caller: the position is found */
 		if (p)
 			profile__pos(p, t, &pos);
-		s = p ? profile__value_at(p, &pos) : 0;
+		s = p ? profile__value_at(p, &sl, &pos) : 0;
 		e = x - k->level - s;
 		top = dir = 0;
-		if (anom_track_scores(a, p, &pos, t)) {
+		if (anom_track_scores(a, p, &sl, &pos, t)) {
 			k->n++;
 			anom_stats(&a->r, k, e, x - s - k->far, a->res, f);
 			sur = anom_score(&a->r, k, f, a->res, k->n, c == a->season, &top, &dir);
@@ -405,7 +420,7 @@ static void anom_tracks(struct pm_anomaly *a, double t, double x, double w,
 			res->dir = dir;
 		}
 		if (p)
-			profile__add_at(p, &pos, t, x, a->step > 0 ? a->step : p->period_s);
+			profile__add_at(p, &sl, &pos, t, x, a->step > 0 ? a->step : p->period_s);
 		k->level += anom_young(lw, a->n) * (x - s - k->level);
 		k->far += anom_young(fw, a->n) * (x - s - k->far);
 	}

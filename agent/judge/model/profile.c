@@ -9,11 +9,14 @@
 #include <string.h>
 #include <podmeter/model.h>
 
-int profile__init(struct pm_profile *p, double period_s, uint32_t slots)
+int profile__init(struct pm_profile *p, const struct pm_profile_slots *s, double period_s,
+		  uint32_t slots)
 {
 	if (slots < 2 || slots > PM_PROFILE_SLOTS_MAX || !isfinite(period_s) || period_s <= 0)
 		return -EINVAL;
 	memset(p, 0, sizeof(*p));
+	memset(s->v, 0, slots * sizeof(*s->v));
+	memset(s->seen, 0, slots * sizeof(*s->seen));
 	p->period_s = period_s;
 	p->slots = slots;
 	return 0;
@@ -35,23 +38,24 @@ int profile__pos(const struct pm_profile *p, double t, struct pm_profile_pos *po
 	return 0;
 }
 
-bool profile__knows_at(const struct pm_profile *p, const struct pm_profile_pos *pos)
+bool profile__knows_at(const struct pm_profile_slots *s, const struct pm_profile_pos *pos)
 {
-	return p->seen[pos->near] > 0;
+	return s->seen[pos->near] > 0;
 }
 
-double profile__value_at(const struct pm_profile *p, const struct pm_profile_pos *pos)
+double profile__value_at(const struct pm_profile *p, const struct pm_profile_slots *s,
+			 const struct pm_profile_pos *pos)
 {
 	double v;
 
-	if (!profile__knows_at(p, pos))
+	if (!profile__knows_at(s, pos))
 		return 0;
-	if (!p->seen[pos->i])
-		v = p->v[pos->j];
-	else if (!p->seen[pos->j])
-		v = p->v[pos->i];
+	if (!s->seen[pos->i])
+		v = s->v[pos->j];
+	else if (!s->seen[pos->j])
+		v = s->v[pos->i];
 	else
-		v = (1 - pos->frac) * p->v[pos->i] + pos->frac * p->v[pos->j];
+		v = (1 - pos->frac) * s->v[pos->i] + pos->frac * s->v[pos->j];
 	return v - p->sum / p->nseen;
 }
 
@@ -68,8 +72,8 @@ static double profile_rate(struct pm_profile *p, double step_s)
 	return p->rate;
 }
 
-void profile__add_at(struct pm_profile *p, const struct pm_profile_pos *pos, double t, double x,
-		     double step_s)
+void profile__add_at(struct pm_profile *p, const struct pm_profile_slots *s,
+		     const struct pm_profile_pos *pos, double t, double x, double step_s)
 {
 	double rate = profile_rate(p, step_s);
 	uint32_t k = pos->near;
@@ -81,42 +85,43 @@ void profile__add_at(struct pm_profile *p, const struct pm_profile_pos *pos, dou
 		p->started = true;
 		p->t0 = t;
 	}
-	old = p->v[k];
-	if (!p->seen[k]) {
+	old = s->v[k];
+	if (!s->seen[k]) {
 		p->nseen++;
 		old = 0;
-		p->v[k] = (float)x;
+		s->v[k] = (float)x;
 	} else {
 		/* the plain mean while the slot is young */
-		if (1.0 / (p->seen[k] + 1) > rate)
-			rate = 1.0 / (p->seen[k] + 1);
-		p->v[k] += (float)(rate * (x - p->v[k]));
+		if (1.0 / (s->seen[k] + 1) > rate)
+			rate = 1.0 / (s->seen[k] + 1);
+		s->v[k] += (float)(rate * (x - s->v[k]));
 	}
-	if (p->seen[k] < UINT8_MAX)
-		p->seen[k]++;
-	p->sum += (double)p->v[k] - old;
+	if (s->seen[k] < UINT8_MAX)
+		s->seen[k]++;
+	p->sum += (double)s->v[k] - old;
 }
 
-bool profile__knows(const struct pm_profile *p, double t)
+bool profile__knows(const struct pm_profile *p, const struct pm_profile_slots *s, double t)
 {
 	struct pm_profile_pos pos;
 
-	return !profile__pos(p, t, &pos) && profile__knows_at(p, &pos);
+	return !profile__pos(p, t, &pos) && profile__knows_at(s, &pos);
 }
 
-double profile__value(const struct pm_profile *p, double t)
+double profile__value(const struct pm_profile *p, const struct pm_profile_slots *s, double t)
 {
 	struct pm_profile_pos pos;
 
-	return profile__pos(p, t, &pos) ? 0 : profile__value_at(p, &pos);
+	return profile__pos(p, t, &pos) ? 0 : profile__value_at(p, s, &pos);
 }
 
-void profile__add(struct pm_profile *p, double t, double x, double step_s)
+void profile__add(struct pm_profile *p, const struct pm_profile_slots *s, double t, double x,
+		  double step_s)
 {
 	struct pm_profile_pos pos;
 
 	if (!profile__pos(p, t, &pos))
-		profile__add_at(p, &pos, t, x, step_s);
+		profile__add_at(p, s, &pos, t, x, step_s);
 }
 
 double profile__age(const struct pm_profile *p, double t)
