@@ -49,7 +49,7 @@ struct det_ctr {
 	double mem_peak;
 	double first_seen;
 	uint64_t last_cpu_ns;
-	struct pm_sketch cpu; /* last: a tick without learning reads the fields above only */
+	struct pm_sketch cpu; /* its bins (sketch__free()) as the CPU rates spread */
 };
 
 /* A detector's last alarm: what it said, when, and the value it judged. */
@@ -110,7 +110,7 @@ void detect__defaults(struct pm_detect_cfg *cfg)
 size_t detect__state_bytes(size_t containers)
 {
 	return sizeof(struct det_pod) + sizeof(struct pm_pod_model) +
-	       containers * sizeof(struct det_ctr);
+	       containers * (sizeof(struct det_ctr) + PM_SKETCH_BINS * sizeof(float));
 }
 
 struct pm_detector *detect__new(const struct pm_detect_cfg *cfg)
@@ -129,6 +129,10 @@ void detect__set_cfg(struct pm_detector *d, const struct pm_detect_cfg *cfg)
 
 static void pod_state_free(struct det_pod *st)
 {
+	size_t i;
+
+	for (i = 0; i < st->n_ctrs; i++)
+		sketch__free(&st->ctrs[i].cpu);
 	free(st->model);
 	free(st->ctrs);
 	st->model = NULL;
@@ -343,7 +347,8 @@ static int learn_containers(struct det_pod *st, const struct pm_pod_snap *p, dou
 		if (!c)
 			return -ENOMEM;
 		if (dt > 0 && c->primed && cs->cpu_ns >= c->last_cpu_ns) {
-			sketch__add(&c->cpu, (cs->cpu_ns - c->last_cpu_ns) / 1e9 / dt);
+			if (sketch__add(&c->cpu, (cs->cpu_ns - c->last_cpu_ns) / 1e9 / dt) == -ENOMEM)
+				return -ENOMEM;
 			c->q_stale = true;
 		}
 		c->last_cpu_ns = cs->cpu_ns;

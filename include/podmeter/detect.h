@@ -45,7 +45,7 @@ void detect__set_cfg(struct pm_detector *d, const struct pm_detect_cfg *cfg);
  */
 int detect__tick(struct pm_detector *d, struct pm_snapshot *s, bool kubelet_listed, bool periodic);
 
-/* What the detector keeps for a pod of @containers containers, in bytes. */
+/* What the detector keeps at most for a pod of @containers containers, in bytes. */
 size_t detect__state_bytes(size_t containers);
 
 #endif /* PODMETER_DETECT_H */

@@ -19,6 +19,7 @@
 #define PODMETER_MODEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define PM_MODEL_VALUE_MAX 1e30 /* |x|: squares and float copies stay finite */
@@ -33,8 +34,11 @@
  * Values below PM_SKETCH_MIN_VALUE (and 0) are counted in a separate zero
  * bucket and reported as 0.
  *
- * Fixed memory: PM_SKETCH_BINS float weights over a window of consecutive
- * bucket keys, which follows the data. The window spans a factor of
+ * Bounded memory: at most PM_SKETCH_BINS float weights over a window of
+ * consecutive bucket keys, which follows the data. Only the bins between the
+ * lowest and the highest non-empty one are held (allocated as the data
+ * spread, a few spare either way), so a series that keeps to a factor of 2
+ * holds about 50 bins, not 320: sketch__free() releases them. The window spans a factor of
  * gamma^PM_SKETCH_BINS between the smallest and the largest value kept:
  * about 2.8 decades at alpha = 0.01, 5.6 decades at alpha = 0.02. When the
  * data span more, the lowest buckets are collapsed into the window's lowest
@@ -70,13 +74,20 @@ struct pm_sketch {
 	int32_t off;	      /* bucket key of bins[0] */
 	int32_t collapse_key; /* lowest keys folded into this one; INT32_MIN: none */
 	uint16_t lo, hi;      /* first and last non-empty bin; lo > hi: none */
-	float bins[PM_SKETCH_BINS];
+	uint16_t base, room;  /* bins base .. base + room - 1 are held in v[] */
+	float *v;	      /* room weights, malloc'ed; NULL while room is 0 */
 };
 
-/* -EINVAL unless PM_SKETCH_ALPHA_MIN <= @alpha <= PM_SKETCH_ALPHA_MAX. */
+/*
+ * -EINVAL unless PM_SKETCH_ALPHA_MIN <= @alpha <= PM_SKETCH_ALPHA_MAX. @s
+ * holds nothing yet: sketch__init() of a sketch that holds bins leaks them.
+ */
 int sketch__init(struct pm_sketch *s, double alpha);
-void sketch__reset(struct pm_sketch *s); /* empty, same alpha */
-/* -EINVAL for x < 0, NaN or infinite. */
+void sketch__reset(struct pm_sketch *s); /* empty, same alpha; its bins released */
+void sketch__free(struct pm_sketch *s);	 /* its bins released; sketch__init() again to use it */
+/* Bytes of bins @s holds now: at most PM_SKETCH_BINS floats. */
+size_t sketch__bytes(const struct pm_sketch *s);
+/* -EINVAL for x < 0, NaN or infinite; -ENOMEM, nothing learnt, when its bins cannot grow. */
 int sketch__add(struct pm_sketch *s, double x);
 /*
  * The value of rank q (0 = min, 0.5 = median, 1 = max) into @out: the first
@@ -91,6 +102,7 @@ double sketch__exact_above(const struct pm_sketch *s);
  * Add @src's weights to @dst: the sketch of the union. -EINVAL when the two
  * alphas differ. When a bucket of the sum would pass PM_SKETCH_WEIGHT_MAX,
  * both are halved first, so the proportions stay those of the union.
+ * -ENOMEM when @dst's bins cannot grow: @dst is left unchanged.
  */
 int sketch__merge(struct pm_sketch *dst, const struct pm_sketch *src);
 /*

@@ -165,8 +165,11 @@ static void bench_pod(long n)
 		acc += cr.score + ur.score;
 	}
 	t1 = cpu_ns();
-	printf("a pod's tick (two series and two containers' sketches), %ld ticks: %.1f ns\n", n,
-	       (t1 - t0) / n);
+	printf("a pod's tick (two series and two containers' sketches), %ld ticks: %.1f ns; "
+	       "the sketches hold %zu and %zu bytes of bins\n",
+	       n, (t1 - t0) / n, sketch__bytes(&ctr[0]), sketch__bytes(&ctr[1]));
+	sketch__free(&ctr[0]);
+	sketch__free(&ctr[1]);
 	if (acc == 0.5)
 		printf("%g\n", acc);
 }
@@ -191,10 +194,11 @@ int main(int argc, char **argv)
 	       sizeof(struct pm_anomaly), sizeof(struct anomaly_track),
 	       sizeof(struct pm_profile) + PM_ANOMALY_DAY_SLOTS * (sizeof(float) + 1),
 	       sizeof(struct pm_profile) + PM_ANOMALY_WEEK_SLOTS * (sizeof(float) + 1));
-	printf("state of a pod, %d containers: %zu bytes (its two series %zu, a container's "
-	       "sketch %zu); 1 container: %zu, 3: %zu\n",
+	printf("state of a pod, %d containers: at most %zu bytes (its two series %zu, a "
+	       "container's sketch %zu and up to %zu of bins); 1 container: %zu, 3: %zu\n",
 	       CONTAINERS, detect__state_bytes(CONTAINERS), sizeof(struct pm_pod_model),
-	       sizeof(struct pm_sketch), detect__state_bytes(1), detect__state_bytes(3));
+	       sizeof(struct pm_sketch), PM_SKETCH_BINS * sizeof(float), detect__state_bytes(1),
+	       detect__state_bytes(3));
 	bench(a, 1, n, runs);
 	bench(a, SERIES, n, runs);
 	bench_pod(n / 10);

@@ -204,6 +204,8 @@ static void test_sketch_distributions(void **state)
 			assert_int_equal(sketch__quantile(&s, 0.5, &p50), 0);
 			if (alphas[a] == PM_SKETCH_ALPHA_POD)
 				assert_true(p50 == 0 || p50 > sketch__exact_above(&s));
+			assert_true(sketch__bytes(&s) <= PM_SKETCH_BINS * sizeof(float));
+			sketch__free(&s);
 		}
 	}
 }
@@ -279,6 +281,8 @@ static void test_sketch_window_moves(void **state)
 	printf("window moving over 1e-6..1e12 with %d halvings: %d quantiles within alpha %.2f, "
 	       "%d below the collapse point (upper bounds)\n",
 	       decays, exact_q, PM_SKETCH_ALPHA_POD, collapsed_q);
+	assert_true(sketch__bytes(&s) <= PM_SKETCH_BINS * sizeof(float));
+	sketch__free(&s);
 }
 
 /* A: uniform(0.5, 50), B: lognormal around 20; merge(A, B) against the union. */
@@ -320,14 +324,19 @@ static void test_sketch_merge(void **state)
 	       worst, PM_SKETCH_ALPHA);
 
 	/* merging into an empty sketch copies; different alphas do not merge */
+	sketch__free(&b);
 	assert_int_equal(sketch__init(&b, PM_SKETCH_ALPHA), 0);
 	assert_int_equal(sketch__merge(&b, &a), 0);
 	assert_true(sketch__count(&b) == NSAMPLES);
+	sketch__free(&b);
 	assert_int_equal(sketch__init(&b, PM_SKETCH_ALPHA_POD), 0);
 	assert_int_equal(sketch__merge(&b, &a), -EINVAL);
 	/* with itself: the union of a multiset with itself, same quantiles */
 	assert_int_equal(sketch__merge(&a, &a), 0);
 	assert_true(sketch__count(&a) == 2 * NSAMPLES);
+	sketch__free(&a);
+	sketch__free(&b);
+	sketch__free(&u);
 }
 
 /*
@@ -371,6 +380,7 @@ static void test_sketch_decay(void **state)
 	assert_true(sketch__count(&s) == 0);
 	assert_int_equal(sketch__decay(&s, 1.5), -EINVAL);
 	assert_int_equal(sketch__decay(&s, NAN), -EINVAL);
+	sketch__free(&s);
 }
 
 static void test_sketch_edges(void **state)
@@ -421,6 +431,53 @@ static void test_sketch_edges(void **state)
 	assert_true(fabs(q - 5) <= 5 * PM_SKETCH_ALPHA);
 	assert_int_equal(sketch__quantile(&s, 0.76, &q), 0);
 	assert_true(fabs(q - 50) <= 50 * PM_SKETCH_ALPHA);
+	sketch__free(&s);
+}
+
+/*
+ * The bins held follow the data's spread: a pod's CPU within a factor of 2
+ * holds a few dozen bins (log(2) / log(gamma) = 18 at the pod's alpha, and
+ * the spare), a spread over 5 decades nearly all of them, and every bin
+ * comes back with sketch__reset(). Quantiles as before each growth.
+ */
+static void test_sketch_footprint(void **state)
+{
+	struct pm_sketch s;
+	struct rng r;
+	double q;
+	size_t i, narrow;
+
+	(void)state;
+	rng_seed(&r, 5);
+	assert_int_equal(sketch__init(&s, PM_SKETCH_ALPHA_POD), 0);
+	assert_int_equal(sketch__bytes(&s), 0);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(sketch__add(&s, i % 3 ? 0 : 0.05 * (1 + rng_u01(&r))), 0);
+	narrow = sketch__bytes(&s);
+	assert_int_equal(sketch__quantile(&s, 0.9, &q), 0);
+	printf("CPU within 0.05..0.1 cores, a third of the ticks: %zu bytes of bins (all: %zu), "
+	       "p90 %.4f\n",
+	       narrow, PM_SKETCH_BINS * sizeof(float), q);
+	assert_true(q >= 0.05 * (1 - PM_SKETCH_ALPHA_POD) && q <= 0.1 * (1 + PM_SKETCH_ALPHA_POD));
+	assert_true(narrow > 0 && narrow <= 64 * sizeof(float));
+	/* spreading up, then down: grows, and the earlier buckets keep their weight */
+	for (i = 0; i < 100; i++)
+		assert_int_equal(sketch__add(&s, 2 + rng_u01(&r)), 0);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(sketch__add(&s, 1e-4 * (1 + rng_u01(&r))), 0);
+	assert_true(sketch__bytes(&s) > narrow);
+	assert_true(sketch__bytes(&s) <= PM_SKETCH_BINS * sizeof(float));
+	assert_true(sketch__count(&s) == 1200);
+	assert_int_equal(sketch__quantile(&s, 0.85, &q), 0);
+	assert_true(q >= 0.05 * (1 - PM_SKETCH_ALPHA_POD) && q <= 0.1 * (1 + PM_SKETCH_ALPHA_POD));
+	assert_int_equal(sketch__quantile(&s, 1, &q), 0);
+	assert_true(q >= 2 * (1 - PM_SKETCH_ALPHA_POD) && q <= 3 * (1 + PM_SKETCH_ALPHA_POD));
+	assert_int_equal(sketch__quantile(&s, 0.6, &q), 0);
+	assert_true(q >= 1e-4 * (1 - PM_SKETCH_ALPHA_POD) && q <= 2e-4 * (1 + PM_SKETCH_ALPHA_POD));
+	sketch__reset(&s);
+	assert_int_equal(sketch__bytes(&s), 0);
+	assert_int_equal(sketch__quantile(&s, 0.5, &q), -ENODATA);
+	sketch__free(&s);
 }
 
 /* ---- tail calibration ---- */
@@ -955,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_sketch_merge),
 		cmocka_unit_test(test_sketch_decay),
 		cmocka_unit_test(test_sketch_edges),
+		cmocka_unit_test(test_sketch_footprint),
 		cmocka_unit_test(test_tail_calibration),
 		cmocka_unit_test(test_profile),
 		cmocka_unit_test(test_anomaly_shapes),
