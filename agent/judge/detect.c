@@ -347,7 +347,8 @@ static int learn_containers(struct det_pod *st, const struct pm_pod_snap *p, dou
 		if (!c)
 			return -ENOMEM;
 		if (dt > 0 && c->primed && cs->cpu_ns >= c->last_cpu_ns) {
-			if (sketch__add(&c->cpu, (cs->cpu_ns - c->last_cpu_ns) / 1e9 / dt) == -ENOMEM)
+			if (sketch__add(&c->cpu, (cs->cpu_ns - c->last_cpu_ns) / 1e9 / dt) ==
+			    -ENOMEM)
 				return -ENOMEM;
 			c->q_stale = true;
 		}
