@@ -17,16 +17,38 @@
 #include <podmeter/report.h>
 #include "podmeter.pb-c.h"
 
+/* A container's cumulative counters at the window's start: its report subtracts them. */
+struct ctr_base {
+	uint64_t cpu_ns, oom_kills, throttled_periods, throttled_usec;
+};
+
 /* A container's figures over the window, by container id within its pod. */
 struct ctr_stat {
 	char id[PM_CID_MAX + 1];
+	bool has_base;		       /* it was there at the window's start */
+	struct ctr_base base;	       /* ... with these counters */
 	struct pm_dist cpu;	       /* cores used at each tick, weighed by its ms */
 	uint64_t ws_peak;	       /* working set, highest tick */
 	struct pm_container_snap last; /* as last seen: reported once more when it goes */
 };
 
+/*
+ * A pod's cumulative counters at the window's start, which its report
+ * subtracts: what the window keeps of its first tick instead of the whole
+ * snapshot.
+ */
+struct pod_base {
+	uint64_t cpu_ns, runq_ns, tcp_retransmits, oom_kills, process_starts, anomalies;
+	uint64_t net_bytes[PM_NET_DIRS][PM_NET_CLASSES];
+	uint64_t net_packets[PM_NET_DIRS][PM_NET_CLASSES];
+	uint64_t gpu_calls, gpu_ns, gpu_jobs;
+	uint64_t cuda_launches, cuda_memcpy_bytes, cuda_sync_ns;
+	double cost_dollars[PM_RES_MAX], waste_dollars[PM_RES_MAX];
+};
+
 struct mem_stat {
 	char uid[PM_UID_LEN + 1];
+	struct pod_base *base; /* NULL: not there at the window's start */
 	struct ctr_stat *ctrs; /* its containers seen in the window */
 	size_t n_ctrs;
 	double sum; /* bytes x ticks */
@@ -47,8 +69,17 @@ struct rec_sent {
 #define REC_MOVE      0.02   /* resent when either moves by 2% */
 #define REC_REFRESH_S 3600.0 /* ... or this long after it was last sent */
 
+/* The node at the window's first tick (the last tick of the previous window). */
+struct node_base {
+	bool set;
+	double time, mono;
+	double cpu_pods_seconds, cpu_overhead_seconds;
+	double idle_cost_dollars[PM_RES_NETWORK];
+	double overhead_cost_dollars[PM_RES_GPU];
+};
+
 struct pm_report_window {
-	struct pm_snapshot *start; /* first tick (the last tick of the previous window) */
+	struct node_base start; /* the pods' are in mem[] */
 	struct pm_snapshot *last;
 	struct mem_stat *mem; /* sorted by uid */
 	size_t n_mem;
@@ -87,6 +118,7 @@ static void free_mem(struct mem_stat *mem, size_t n)
 		for (k = 0; k < mem[i].n_ctrs; k++)
 			dist__free(&mem[i].ctrs[k].cpu);
 		free(mem[i].ctrs);
+		free(mem[i].base);
 	}
 	free(mem);
 }
@@ -95,7 +127,6 @@ void report__window_free(struct pm_report_window *w)
 {
 	if (!w)
 		return;
-	snapshot__put(w->start);
 	snapshot__put(w->last);
 	free_mem(w->mem, w->n_mem);
 	free_pods(w->gone, w->n_gone);
@@ -111,7 +142,7 @@ bool report__window_empty(const struct pm_report_window *w)
 
 double report__window_span(const struct pm_report_window *w)
 {
-	return w->start && w->last ? w->last->mono - w->start->mono : 0;
+	return w->start.set && w->last ? w->last->mono - w->start.mono : 0;
 }
 
 /* What a pod has in memory at one tick: its working set, else its resident bytes. */
@@ -144,10 +175,11 @@ static struct ctr_stat *ctr_stat_of(struct mem_stat *m, const char *id)
  * This tick's containers of pod @p: working-set peaks, and when there was a
  * previous tick @dt seconds before (@prev: the pod then, NULL when it was
  * not there), a CPU sample each. A container born since has used all its
- * CPU within the tick.
+ * CPU within the tick. @base: the window's first tick, whose counters the
+ * report subtracts.
  */
 static int add_containers(struct mem_stat *m, const struct pm_pod_snap *p,
-			  const struct pm_pod_snap *prev, double dt)
+			  const struct pm_pod_snap *prev, double dt, bool base)
 {
 	const struct pm_container_snap *c, *b;
 	uint64_t then;
@@ -161,6 +193,11 @@ static int add_containers(struct mem_stat *m, const struct pm_pod_snap *p,
 		if (!st)
 			return -ENOMEM;
 		st->last = *c;
+		if (base) {
+			st->has_base = true;
+			st->base = (struct ctr_base){ c->cpu_ns, c->oom_kills, c->throttled_periods,
+						      c->throttled_usec };
+		}
 		if (c->working_set_bytes > 0 && (uint64_t)c->working_set_bytes > st->ws_peak)
 			st->ws_peak = (uint64_t)c->working_set_bytes;
 		b = snapshot__container(prev, c->id);
@@ -173,11 +210,33 @@ static int add_containers(struct mem_stat *m, const struct pm_pod_snap *p,
 	return err;
 }
 
+static void pod_base_of(struct pod_base *b, const struct pm_pod_snap *p)
+{
+	b->cpu_ns = p->cpu_ns;
+	b->runq_ns = p->runq_ns;
+	b->tcp_retransmits = p->tcp_retransmits;
+	b->oom_kills = p->oom_kills;
+	b->process_starts = p->process_starts;
+	b->anomalies = p->anomalies;
+	memcpy(b->net_bytes, p->net_bytes, sizeof(b->net_bytes));
+	memcpy(b->net_packets, p->net_packets, sizeof(b->net_packets));
+	b->gpu_calls = snapshot__gpu_calls(p, &b->gpu_ns);
+	b->gpu_jobs = p->gpu_jobs;
+	b->cuda_launches = p->cuda.launches;
+	b->cuda_memcpy_bytes = p->cuda.memcpy_bytes;
+	b->cuda_sync_ns = p->cuda.sync_ns;
+	memcpy(b->cost_dollars, p->cost_dollars, sizeof(b->cost_dollars));
+	memcpy(b->waste_dollars, p->waste_dollars, sizeof(b->waste_dollars));
+}
+
 /*
  * Merge this tick's pods (sorted by uid) into the memory statistics; with
- * @sample, one CPU sample per container since the previous tick.
+ * @sample, one CPU sample per container since the previous tick. The
+ * window's first tick (@base) also keeps each pod's and container's counters
+ * and the node's: a report is what grew since them.
  */
-static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s, bool sample)
+static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s, bool sample,
+		      bool base)
 {
 	const struct pm_snapshot *prev = sample ? w->last : NULL;
 	double dt = prev ? s->mono - prev->mono : 0;
@@ -186,8 +245,21 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s, b
 	size_t i = 0, j = 0, n = 0, at = 0;
 	int c;
 
+	if (base) {
+		w->start = (struct node_base){
+			.set = true,
+			.time = s->time,
+			.mono = s->mono,
+			.cpu_pods_seconds = s->node_cpu_pods_seconds,
+			.cpu_overhead_seconds = s->node_cpu_overhead_seconds,
+		};
+		memcpy(w->start.idle_cost_dollars, s->node_idle_cost_dollars,
+		       sizeof(w->start.idle_cost_dollars));
+		memcpy(w->start.overhead_cost_dollars, s->node_overhead_cost_dollars,
+		       sizeof(w->start.overhead_cost_dollars));
+	}
 	if (!out)
-		return -ENOMEM;
+		return -ENOMEM; /* the window's pods then have no start: reported from 0 */
 	while (i < w->n_mem || j < s->n_pods) {
 		c = i == w->n_mem ? 1 : j == s->n_pods ? -1 : strcmp(w->mem[i].uid, s->pods[j].uid);
 		if (c < 0) {
@@ -204,7 +276,15 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s, b
 			const struct pm_pod_snap *p = &s->pods[j++];
 			uint64_t m = pod_memory(p);
 
-			if (add_containers(&out[n], p, snapshot__pod_next(prev, p->uid, &at), dt))
+			if (base && !out[n].base) {
+				out[n].base = malloc(sizeof(*out[n].base));
+				if (out[n].base)
+					pod_base_of(out[n].base, p);
+				else
+					err = -ENOMEM;
+			}
+			if (add_containers(&out[n], p, snapshot__pod_next(prev, p->uid, &at), dt,
+					   base))
 				err = -ENOMEM;
 			out[n].sum += (double)m;
 			out[n].ticks++;
@@ -301,13 +381,11 @@ int report__window_tick(struct pm_report_window *w, const struct pm_snapshot *s)
 		if (err)
 			return err;
 	}
-	err = add_memory(w, s, true);
+	err = add_memory(w, s, true, !w->start.set);
 	if (err)
 		return err;
 	snapshot__put(w->last);
 	w->last = snapshot__get((struct pm_snapshot *)s);
-	if (!w->start)
-		w->start = snapshot__get((struct pm_snapshot *)s);
 	return 0;
 }
 
@@ -512,7 +590,7 @@ static const struct ctr_stat *find_ctr(const struct mem_stat *m, const char *id)
 
 /* Reports v2: the distribution, peak, OOM kills and throttling of a container. */
 static int container_v2(struct arena *a, Podmeter__V1__ContainerReport *r,
-			const struct pm_container_snap *c, const struct pm_container_snap *b,
+			const struct pm_container_snap *c, const struct ctr_base *b,
 			const struct ctr_stat *st)
 {
 	if (st && st->cpu.total > 0) {
@@ -532,11 +610,11 @@ static int container_v2(struct arena *a, Podmeter__V1__ContainerReport *r,
 
 static Podmeter__V1__ContainerReport *container(struct arena *a, struct pm_report_window *w,
 						const char *uid, const struct pm_container_snap *c,
-						const struct pm_pod_snap *then,
 						const struct mem_stat *m)
 {
 	Podmeter__V1__ContainerReport *r = arena_alloc(a, sizeof(*r));
-	const struct pm_container_snap *b = snapshot__container(then, c->id);
+	const struct ctr_stat *st = find_ctr(m, c->id);
+	const struct ctr_base *b = st && st->has_base ? &st->base : NULL;
 
 	if (!r)
 		return NULL;
@@ -548,7 +626,7 @@ static Podmeter__V1__ContainerReport *container(struct arena *a, struct pm_repor
 	r->cpu_usec = delta(c->cpu_ns, b ? b->cpu_ns : 0) / 1000;
 	if (c->rec_cpu_cores >= 0 && c->id[0] && recommend(w, r, uid, c))
 		return NULL;
-	if (container_v2(a, r, c, b, find_ctr(m, c->id)))
+	if (container_v2(a, r, c, b, st))
 		return NULL;
 	return r;
 }
@@ -558,8 +636,7 @@ static Podmeter__V1__ContainerReport *container(struct arena *a, struct pm_repor
  * within the window, once more with their last values.
  */
 static int containers(struct arena *a, struct pm_report_window *w, Podmeter__V1__PodReport *r,
-		      const struct pm_pod_snap *p, const struct pm_pod_snap *then,
-		      const struct mem_stat *m)
+		      const struct pm_pod_snap *p, const struct mem_stat *m)
 {
 	size_t i, n_gone = 0;
 
@@ -569,15 +646,14 @@ static int containers(struct arena *a, struct pm_report_window *w, Podmeter__V1_
 	if (!r->containers)
 		return -ENOMEM;
 	for (i = 0; i < p->n_containers; i++) {
-		r->containers[r->n_containers] = container(a, w, p->uid, &p->containers[i], then,
-							   m);
+		r->containers[r->n_containers] = container(a, w, p->uid, &p->containers[i], m);
 		if (!r->containers[r->n_containers++])
 			return -ENOMEM;
 	}
 	for (i = 0; m && i < m->n_ctrs; i++) {
 		if (snapshot__container(p, m->ctrs[i].id))
 			continue;
-		r->containers[r->n_containers] = container(a, w, p->uid, &m->ctrs[i].last, then, m);
+		r->containers[r->n_containers] = container(a, w, p->uid, &m->ctrs[i].last, m);
 		if (!r->containers[r->n_containers++])
 			return -ENOMEM;
 	}
@@ -611,7 +687,7 @@ static int labels(struct arena *a, Podmeter__V1__PodReport *r, const struct pm_p
 }
 
 static int network(struct arena *a, Podmeter__V1__PodReport *r, const struct pm_pod_snap *p,
-		   const struct pm_pod_snap *then)
+		   const struct pod_base *then)
 {
 	Podmeter__V1__NetTraffic *t;
 	int d, k;
@@ -710,18 +786,17 @@ static int findings(struct arena *a, Podmeter__V1__PodReport *r, const struct pm
 }
 
 static void gpu(Podmeter__V1__PodReport *r, const struct mem_stat *m, const struct pm_pod_snap *p,
-		const struct pm_pod_snap *then)
+		const struct pod_base *then)
 {
-	uint64_t calls, ns, calls0, ns0;
+	uint64_t calls, ns;
 
 	calls = snapshot__gpu_calls(p, &ns);
-	calls0 = snapshot__gpu_calls(then, &ns0);
-	r->gpu_driver_calls = delta(calls, calls0);
-	r->gpu_driver_usec = delta(ns, ns0) / 1000;
-	r->gpu_kernel_launches = delta(p->cuda.launches, then ? then->cuda.launches : 0);
+	r->gpu_driver_calls = delta(calls, then ? then->gpu_calls : 0);
+	r->gpu_driver_usec = delta(ns, then ? then->gpu_ns : 0) / 1000;
+	r->gpu_kernel_launches = delta(p->cuda.launches, then ? then->cuda_launches : 0);
 	r->gpu_jobs = delta(p->gpu_jobs, then ? then->gpu_jobs : 0);
-	r->gpu_memcpy_bytes = delta(p->cuda.memcpy_bytes, then ? then->cuda.memcpy_bytes : 0);
-	r->gpu_sync_usec = delta(p->cuda.sync_ns, then ? then->cuda.sync_ns : 0) / 1000;
+	r->gpu_memcpy_bytes = delta(p->cuda.memcpy_bytes, then ? then->cuda_memcpy_bytes : 0);
+	r->gpu_sync_usec = delta(p->cuda.sync_ns, then ? then->cuda_sync_ns : 0) / 1000;
 	if (m) {
 		r->gpu_memory_peak_bytes = m->gpu_peak;
 		if (m->util_ticks)
@@ -731,13 +806,13 @@ static void gpu(Podmeter__V1__PodReport *r, const struct mem_stat *m, const stru
 	}
 }
 
-/* @p's report over the window; @then is its state at the window's start, NULL when born since. */
+/* @p's report over the window: what grew since its counters at the window's start, if there. */
 static Podmeter__V1__PodReport *pod(struct arena *a, struct pm_report_window *w,
-				    const struct pm_pod_snap *p, const struct pm_pod_snap *then,
-				    bool gone)
+				    const struct pm_pod_snap *p, bool gone)
 {
 	Podmeter__V1__PodReport *r = arena_alloc(a, sizeof(*r));
 	const struct mem_stat *m = find_mem(w, p->uid);
+	const struct pod_base *then = m ? m->base : NULL;
 	size_t i;
 
 	if (!r)
@@ -750,7 +825,7 @@ static Podmeter__V1__PodReport *pod(struct arena *a, struct pm_report_window *w,
 	r->owner_name = (char *)p->owner_name;
 	r->qos = p->qos < sizeof(qos_pb) / sizeof(qos_pb[0]) ? qos_pb[p->qos]
 							     : PODMETER__V1__QOS__QOS_UNKNOWN;
-	if (containers(a, w, r, p, then, m) || labels(a, r, p, w->last))
+	if (containers(a, w, r, p, m) || labels(a, r, p, w->last))
 		return NULL;
 	r->cpu_usec = delta(p->cpu_ns, then ? then->cpu_ns : 0) / 1000;
 	r->runqueue_usec = delta(p->runq_ns, then ? then->runq_ns : 0) / 1000;
@@ -808,7 +883,7 @@ static Podmeter__V1__Prices *prices(struct arena *a, const struct pm_snapshot *s
 }
 
 static int node_parts(struct arena *a, Podmeter__V1__NodeReport *r, const struct pm_snapshot *s,
-		      const struct pm_snapshot *b)
+		      const struct node_base *b)
 {
 	Podmeter__V1__Capacity *cap = arena_alloc(a, sizeof(*cap));
 	Podmeter__V1__NodeUsage *u = arena_alloc(a, sizeof(*u));
@@ -820,14 +895,12 @@ static int node_parts(struct arena *a, Podmeter__V1__NodeReport *r, const struct
 	cap->memory_bytes = (uint64_t)s->capacity[PM_RES_MEMORY];
 	cap->gpus = s->capacity[PM_RES_GPU];
 	podmeter__v1__node_usage__init(u);
-	u->pods_cpu_usec = (uint64_t)(ddelta(s->node_cpu_pods_seconds, b->node_cpu_pods_seconds) *
-				      1e6);
+	u->pods_cpu_usec = (uint64_t)(ddelta(s->node_cpu_pods_seconds, b->cpu_pods_seconds) * 1e6);
 	u->overhead_cpu_usec = (uint64_t)(ddelta(s->node_cpu_overhead_seconds,
-						 b->node_cpu_overhead_seconds) *
+						 b->cpu_overhead_seconds) *
 					  1e6);
-	u->idle_cost = dollars(a, s->node_idle_cost_dollars, b->node_idle_cost_dollars,
-			       PM_RES_NETWORK);
-	u->overhead_cost = dollars(a, s->node_overhead_cost_dollars, b->node_overhead_cost_dollars,
+	u->idle_cost = dollars(a, s->node_idle_cost_dollars, b->idle_cost_dollars, PM_RES_NETWORK);
+	u->overhead_cost = dollars(a, s->node_overhead_cost_dollars, b->overhead_cost_dollars,
 				   PM_RES_GPU);
 	r->capacity = cap;
 	r->node_usage = u;
@@ -838,8 +911,9 @@ static int node_parts(struct arena *a, Podmeter__V1__NodeReport *r, const struct
 static int build(struct arena *a, struct pm_report_window *w, const struct pm_report_meta *meta,
 		 Podmeter__V1__NodeReport *r)
 {
-	const struct pm_snapshot *s = w->last, *b = w->start;
-	size_t i, n = 0, at = 0;
+	const struct pm_snapshot *s = w->last;
+	const struct node_base *b = &w->start;
+	size_t i, n = 0;
 
 	podmeter__v1__node_report__init(r);
 	r->cluster = (char *)(meta->cluster ? meta->cluster : "");
@@ -857,13 +931,12 @@ static int build(struct arena *a, struct pm_report_window *w, const struct pm_re
 	if (!r->pods)
 		return -ENOMEM;
 	for (i = 0; i < s->n_pods; i++) {
-		r->pods[n] = pod(a, w, &s->pods[i], snapshot__pod_next(b, s->pods[i].uid, &at),
-				 false);
+		r->pods[n] = pod(a, w, &s->pods[i], false);
 		if (!r->pods[n++])
 			return -ENOMEM;
 	}
 	for (i = 0; i < w->n_gone; i++) {
-		r->pods[n] = pod(a, w, &w->gone[i], snapshot__pod(b, w->gone[i].uid), true);
+		r->pods[n] = pod(a, w, &w->gone[i], true);
 		if (!r->pods[n++])
 			return -ENOMEM;
 	}
@@ -912,13 +985,11 @@ int report__window_close(struct pm_report_window *w, const struct pm_report_meta
 		w->n_next = 0;
 	}
 	/* the next window starts where this one ended */
-	snapshot__put(w->start);
-	w->start = snapshot__get(w->last);
 	free_mem(w->mem, w->n_mem);
 	w->mem = NULL;
 	w->n_mem = 0;
 	free_pods(w->gone, w->n_gone);
 	w->gone = NULL;
 	w->n_gone = 0;
-	return add_memory(w, w->last, false);
+	return add_memory(w, w->last, false, true);
 }
