@@ -38,6 +38,7 @@ struct pm_kubemeta {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stop, poked, started;
+	bool curl_started; /* curl_global_init() was called (a kubelet URL at start) */
 	struct pm_config cfg;
 	struct pm_pod_meta *pods; /* the last good list */
 	size_t n_pods;
@@ -359,7 +360,12 @@ int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg)
 	split_label_keys(k);
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->wake, NULL);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	/*
+	 * Only with a kubelet to ask: libcurl's start brings up its TLS library
+	 * (about 1.5 MiB resident). A URL a reload sets later starts it at the
+	 * first request (curl_easy_init()).
+	 */
+	k->curl_started = cfg->kubelet.url[0] && !curl_global_init(CURL_GLOBAL_DEFAULT);
 	ret = pthread_create(&k->thread, NULL, run, k);
 	if (ret) {
 		kubemeta__close(k);
@@ -539,6 +545,7 @@ void kubemeta__close(struct pm_kubemeta *k)
 	kubelet__free_pods(k->pods, k->n_pods);
 	pthread_mutex_destroy(&k->lock);
 	pthread_cond_destroy(&k->wake);
-	curl_global_cleanup();
+	if (k->curl_started)
+		curl_global_cleanup();
 	free(k);
 }
