@@ -318,15 +318,8 @@ struct anomaly_track {
 	struct pm_tail tail[PM_ANOMALY_STATS];
 };
 
-/* Per-sample EWMA weights and scale floors, worked out once at init. */
-struct anomaly_rates {
-	double mean[PM_ANOMALY_MEANS], recent, level, memory;
-	double floor[PM_ANOMALY_STATS]; /* of each statistic, in resolutions (0: fixed) */
-};
-
 struct pm_anomaly {
 	struct pm_anomaly_cfg cfg;
-	struct anomaly_rates r;
 	uint64_t n;
 	double t, step;		     /* last time; typical interval */
 	double x;		     /* the last sample */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <podmeter/model.h>
 
@@ -62,14 +63,25 @@ static double anom_rate(double hl, double w)
 	return -expm1(-M_LN2 * w / hl);
 }
 
+/* Per-sample EWMA weights and scale floors: the same for every series, worked out once. */
+struct anomaly_rates {
+	double mean[PM_ANOMALY_MEANS], recent, level, memory;
+	double floor[PM_ANOMALY_STATS]; /* of each statistic, in resolutions (0: fixed) */
+};
+
+static struct anomaly_rates anom_rates_v;
+static pthread_once_t anom_rates_once = PTHREAD_ONCE_INIT;
+
 /*
  * Each statistic's floor in resolutions: 1 for a sample, less for an
  * average, as much less as the average's spread is (sqrt(a / (2 - a)) of a
  * sample's for an EWMA of weight a); 0 for the logs of mean squares, whose
  * floor is ANOM_VAR_FLOOR.
  */
-static void anom_rates(struct anomaly_rates *r)
+
+static void anom_rates_init(void)
 {
+	struct anomaly_rates *r = &anom_rates_v;
 	int i;
 
 	for (i = 0; i < PM_ANOMALY_MEANS; i++)
@@ -83,6 +95,13 @@ static void anom_rates(struct anomaly_rates *r)
 		r->floor[STAT_MEAN + i] = sqrt(r->mean[i] / (2 - r->mean[i]));
 	r->floor[STAT_FAR] = sqrt(r->recent / (2 - r->recent));
 	r->floor[STAT_VAR] = r->floor[STAT_ENERGY] = 0;
+}
+
+/* The same for every series: worked out once, not kept in each. */
+static const struct anomaly_rates *anom_rates(void)
+{
+	pthread_once(&anom_rates_once, anom_rates_init);
+	return &anom_rates_v;
 }
 
 int anomaly__init(struct pm_anomaly *a, const struct pm_anomaly_cfg *cfg)
@@ -102,7 +121,7 @@ int anomaly__init(struct pm_anomaly *a, const struct pm_anomaly_cfg *cfg)
 		return -EINVAL;
 	memset(a, 0, sizeof(*a));
 	a->cfg = *cfg;
-	anom_rates(&a->r);
+	anom_rates();
 	for (c = 0; c < PM_ANOMALY_TRACKS; c++)
 		for (i = 0; i < PM_ANOMALY_STATS; i++)
 			tail__init(&a->track[c].tail[i]);
@@ -384,9 +403,10 @@ static void anom_choose(struct pm_anomaly *a)
 static void anom_tracks(struct pm_anomaly *a, double t, double x, double w,
 			struct pm_anomaly_result *res)
 {
+	const struct anomaly_rates *rt = anom_rates();
 	/* a gap ages the baselines: as many samples' weight as intervals it spans */
-	double lw = w == 1 ? a->r.level : anom_rate(PM_ANOMALY_LEVEL_HL, w);
-	double fw = w == 1 ? a->r.memory : anom_rate(PM_ANOMALY_MEMORY, w);
+	double lw = w == 1 ? rt->level : anom_rate(PM_ANOMALY_LEVEL_HL, w);
+	double fw = w == 1 ? rt->memory : anom_rate(PM_ANOMALY_MEMORY, w);
 	double f[PM_ANOMALY_STATS];
 	int c, top, dir;
 
@@ -407,9 +427,9 @@ static void anom_tracks(struct pm_anomaly *a, double t, double x, double w,
 		top = dir = 0;
 		if (anom_track_scores(a, p, &sl, &pos, t)) {
 			k->n++;
-			anom_stats(&a->r, k, e, x - s - k->far, a->res, f);
-			sur = anom_score(&a->r, k, f, a->res, k->n, c == a->season, &top, &dir);
-			k->err += anom_young(a->r.memory, k->n) * (e * e - k->err);
+			anom_stats(rt, k, e, x - s - k->far, a->res, f);
+			sur = anom_score(rt, k, f, a->res, k->n, c == a->season, &top, &dir);
+			k->err += anom_young(rt->memory, k->n) * (e * e - k->err);
 			if (!(k->n % 1024))
 				anom_flush(k);
 		}
