@@ -25,11 +25,11 @@ struct ctr_base {
 /* A container's figures over the window, by container id within its pod. */
 struct ctr_stat {
 	char id[PM_CID_MAX + 1];
-	bool has_base;		       /* it was there at the window's start */
-	struct ctr_base base;	       /* ... with these counters */
-	struct pm_dist cpu;	       /* cores used at each tick, weighed by its ms */
-	uint64_t ws_peak;	       /* working set, highest tick */
-	struct pm_container_snap last; /* as last seen: reported once more when it goes */
+	bool has_base;			/* it was there at the window's start */
+	struct ctr_base base;		/* ... with these counters */
+	struct pm_dist cpu;		/* cores used at each tick, weighed by its ms */
+	uint64_t ws_peak;		/* working set, highest tick */
+	struct pm_container_snap *gone; /* its last values once it left the pod; NULL: there */
 };
 
 /*
@@ -115,8 +115,10 @@ static void free_mem(struct mem_stat *mem, size_t n)
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
-		for (k = 0; k < mem[i].n_ctrs; k++)
+		for (k = 0; k < mem[i].n_ctrs; k++) {
 			dist__free(&mem[i].ctrs[k].cpu);
+			free(mem[i].ctrs[k].gone);
+		}
 		free(mem[i].ctrs);
 		free(mem[i].base);
 	}
@@ -176,7 +178,8 @@ static struct ctr_stat *ctr_stat_of(struct mem_stat *m, const char *id)
  * previous tick @dt seconds before (@prev: the pod then, NULL when it was
  * not there), a CPU sample each. A container born since has used all its
  * CPU within the tick. @base: the window's first tick, whose counters the
- * report subtracts.
+ * report subtracts. A container of @prev that @p no longer has keeps its
+ * last values, to be reported once more.
  */
 static int add_containers(struct mem_stat *m, const struct pm_pod_snap *p,
 			  const struct pm_pod_snap *prev, double dt, bool base)
@@ -192,7 +195,8 @@ static int add_containers(struct mem_stat *m, const struct pm_pod_snap *p,
 		st = ctr_stat_of(m, c->id);
 		if (!st)
 			return -ENOMEM;
-		st->last = *c;
+		free(st->gone); /* back, or never gone */
+		st->gone = NULL;
 		if (base) {
 			st->has_base = true;
 			st->base = (struct ctr_base){ c->cpu_ns, c->oom_kills, c->throttled_periods,
@@ -206,6 +210,17 @@ static int add_containers(struct mem_stat *m, const struct pm_pod_snap *p,
 		if (dt > 0 && c->cpu_ns >= then &&
 		    dist__add(&st->cpu, (c->cpu_ns - then) / 1e9 / dt, dt * 1000))
 			err = -ENOMEM;
+	}
+	for (i = 0; prev && i < prev->n_containers; i++) {
+		c = &prev->containers[i];
+		if (snapshot__container(p, c->id))
+			continue;
+		st = ctr_stat_of(m, c->id);
+		if (st && !st->gone)
+			st->gone = malloc(sizeof(*st->gone));
+		if (!st || !st->gone)
+			return -ENOMEM;
+		*st->gone = *c;
 	}
 	return err;
 }
@@ -641,7 +656,7 @@ static int containers(struct arena *a, struct pm_report_window *w, Podmeter__V1_
 	size_t i, n_gone = 0;
 
 	for (i = 0; m && i < m->n_ctrs; i++)
-		n_gone += !snapshot__container(p, m->ctrs[i].id);
+		n_gone += m->ctrs[i].gone && !snapshot__container(p, m->ctrs[i].id);
 	r->containers = arena_alloc(a, (p->n_containers + n_gone) * sizeof(*r->containers));
 	if (!r->containers)
 		return -ENOMEM;
@@ -651,9 +666,9 @@ static int containers(struct arena *a, struct pm_report_window *w, Podmeter__V1_
 			return -ENOMEM;
 	}
 	for (i = 0; m && i < m->n_ctrs; i++) {
-		if (snapshot__container(p, m->ctrs[i].id))
+		if (!m->ctrs[i].gone || snapshot__container(p, m->ctrs[i].id))
 			continue;
-		r->containers[r->n_containers] = container(a, w, p->uid, &m->ctrs[i].last, m);
+		r->containers[r->n_containers] = container(a, w, p->uid, m->ctrs[i].gone, m);
 		if (!r->containers[r->n_containers++])
 			return -ENOMEM;
 	}
