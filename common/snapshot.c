@@ -8,12 +8,45 @@
 #include <podmeter/spare.h>
 #include <podmeter/snapshot.h>
 
-struct pm_pod_names *snapshot__names_new(void)
+/* @s (NULL: "") cut at @max bytes, copied to *@at, which moves past it; its copy. */
+static const char *names_put(char **at, const char *s, size_t max)
 {
-	struct pm_pod_names *n = calloc(1, sizeof(*n));
+	size_t len = s ? strnlen(s, max) : 0;
+	char *copy = *at;
 
-	if (n)
-		n->refcnt = 1;
+	memcpy(copy, s ? s : "", len);
+	copy[len] = '\0';
+	*at += len + 1;
+	return copy;
+}
+
+struct pm_pod_names *snapshot__names_new(const char *namespace_, const char *name,
+					 const char *owner_kind, const char *owner_name,
+					 const char *node, const char *const *labels)
+{
+	size_t size = sizeof(struct pm_pod_names), i;
+	struct pm_pod_names *n;
+	char *at;
+
+	size += (namespace_ ? strnlen(namespace_, PM_NAMESPACE_MAX) : 0) + 1;
+	size += (name ? strnlen(name, PM_NAME_MAX) : 0) + 1;
+	size += (owner_kind ? strnlen(owner_kind, PM_KIND_MAX) : 0) + 1;
+	size += (owner_name ? strnlen(owner_name, PM_NAME_MAX) : 0) + 1;
+	size += (node ? strnlen(node, PM_NAME_MAX) : 0) + 1;
+	for (i = 0; i < PM_POD_LABELS; i++)
+		size += (labels && labels[i] ? strnlen(labels[i], PM_LABEL_VALUE_MAX) : 0) + 1;
+	n = malloc(size);
+	if (!n)
+		return NULL;
+	n->refcnt = 1;
+	at = n->buf;
+	n->namespace_ = names_put(&at, namespace_, PM_NAMESPACE_MAX);
+	n->name = names_put(&at, name, PM_NAME_MAX);
+	n->owner_kind = names_put(&at, owner_kind, PM_KIND_MAX);
+	n->owner_name = names_put(&at, owner_name, PM_NAME_MAX);
+	n->node = names_put(&at, node, PM_NAME_MAX);
+	for (i = 0; i < PM_POD_LABELS; i++)
+		n->labels[i] = names_put(&at, labels ? labels[i] : NULL, PM_LABEL_VALUE_MAX);
 	return n;
 }
 

@@ -464,22 +464,13 @@ static size_t container_resources(const struct pm_pod_meta *m, struct pm_pod_sna
 /* A pod's names, with the values of the keys --report-labels names; NULL: out of memory. */
 static struct pm_pod_names *names_of(const struct pm_kubemeta *k, const struct pm_pod_meta *m)
 {
-	struct pm_pod_names *n = snapshot__names_new();
-	const char *v;
+	const char *labels[PM_POD_LABELS] = { 0 };
 	int i;
 
-	if (!n)
-		return NULL;
-	snprintf(n->namespace_, sizeof(n->namespace_), "%s", m->namespace_);
-	snprintf(n->name, sizeof(n->name), "%s", m->name);
-	snprintf(n->owner_kind, sizeof(n->owner_kind), "%s", m->owner_kind);
-	snprintf(n->owner_name, sizeof(n->owner_name), "%s", m->owner_name);
-	snprintf(n->node, sizeof(n->node), "%s", m->node);
-	for (i = 0; i < k->n_label_keys; i++) {
-		v = kubelet__label(m, k->label_keys[i]);
-		snprintf(n->labels[i], sizeof(n->labels[i]), "%s", v ? v : "");
-	}
-	return n;
+	for (i = 0; i < k->n_label_keys; i++)
+		labels[i] = kubelet__label(m, k->label_keys[i]);
+	return snapshot__names_new(m->namespace_, m->name, m->owner_kind, m->owner_name, m->node,
+				   labels);
 }
 
 /* The names of the list's pod @j, for one more snapshot: made once, then shared. */

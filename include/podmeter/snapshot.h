@@ -83,13 +83,19 @@ struct pm_zombie_snap {
 
 /*
  * Who a pod is, as the kubelet (or /var/log/pods) names it: made once per
- * pod and listing, shared by every snapshot that names the pod.
+ * pod and listing, shared by every snapshot that names the pod. The strings
+ * lie packed after it (a pod's names take about 100 bytes there, where
+ * arrays of the names' bounds would take 1.4 KiB).
  */
+#define PM_NAMESPACE_MAX 63  /* a DNS label */
+#define PM_NAME_MAX	 253 /* a DNS subdomain: pod, owner and node names */
+#define PM_KIND_MAX	 63
+
 struct pm_pod_names {
 	int refcnt;
-	char namespace_[64], name[254];
-	char owner_kind[64], owner_name[254], node[254];
-	char labels[PM_POD_LABELS][PM_LABEL_VALUE_MAX + 1]; /* of the snapshot's label_keys */
+	const char *namespace_, *name, *owner_kind, *owner_name, *node;
+	const char *labels[PM_POD_LABELS]; /* values of the snapshot's label_keys; "" = none */
+	char buf[];
 };
 
 struct pm_pod_snap {
@@ -238,8 +244,15 @@ const struct pm_overhead_snap *snapshot__overhead(const struct pm_snapshot *s, i
  */
 long snapshot__overhead_rows(const struct pm_snapshot *s, struct pm_overhead_snap **rows);
 
-/* Pod names with refcnt 1, all "" (NULL: out of memory). */
-struct pm_pod_names *snapshot__names_new(void);
+/*
+ * Pod names with refcnt 1 (NULL: out of memory). Each string is copied, cut
+ * at its bound (PM_NAMESPACE_MAX, PM_NAME_MAX, PM_KIND_MAX for the owner's
+ * kind, PM_LABEL_VALUE_MAX for a label); NULL is "". @labels: NULL, or
+ * PM_POD_LABELS values.
+ */
+struct pm_pod_names *snapshot__names_new(const char *namespace_, const char *name,
+					 const char *owner_kind, const char *owner_name,
+					 const char *node, const char *const *labels);
 struct pm_pod_names *snapshot__names_get(struct pm_pod_names *n);
 void snapshot__names_put(struct pm_pod_names *n);
 /* @p's names from @n, whose reference it takes (NULL: none, all ""). */

@@ -62,16 +62,16 @@ static void fill(struct pm_snapshot *s, int n, double t, unsigned int step)
 	for (i = 0; i < n; i++) {
 		struct pm_pod_snap *p = &s->pods[i];
 		unsigned int r = rand_r(&seed);
-		struct pm_pod_names *nm = snapshot__names_new();
+		char owner[32], name[48];
+		struct pm_pod_names *nm;
 
-		if (!nm)
-			abort();
 		snprintf(p->uid, sizeof(p->uid), "%08x-%04x-4%03x-8%03x-%012x", r, i & 0xffff,
 			 r % 4096, (r >> 12) % 4096, r ^ 0x5a5a5a5a);
-		snprintf(nm->namespace_, sizeof(nm->namespace_), "%s", ns[i % 10]);
-		snprintf(nm->owner_kind, sizeof(nm->owner_kind), "Deployment");
-		snprintf(nm->owner_name, sizeof(nm->owner_name), "svc-%d", i / 3);
-		snprintf(nm->name, sizeof(nm->name), "svc-%d-7f9c8d6b5-%05x", i / 3, r % 0xfffff);
+		snprintf(owner, sizeof(owner), "svc-%d", i / 3);
+		snprintf(name, sizeof(name), "svc-%d-7f9c8d6b5-%05x", i / 3, r % 0xfffff);
+		nm = snapshot__names_new(ns[i % 10], name, "Deployment", owner, NULL, NULL);
+		if (!nm)
+			abort();
 		snapshot__pod_names(p, nm);
 		p->qos = PM_QOS_BURSTABLE;
 		p->cpu_ns = (uint64_t)step * (r % 2000000000ULL);

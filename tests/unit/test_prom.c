@@ -105,10 +105,8 @@ static struct pm_snapshot *make_snapshot(void)
 
 	a = &s->pods[0];
 	strcpy(a->uid, UID_A);
-	names = snapshot__names_new();
+	names = snapshot__names_new("we\"ird\\ns\n", "pod \"x\"\\y\nz", NULL, NULL, NULL, NULL);
 	assert_non_null(names);
-	strcpy(names->namespace_, "we\"ird\\ns\n");
-	strcpy(names->name, "pod \"x\"\\y\nz");
 	snapshot__pod_names(a, names);
 	a->qos = PM_QOS_BURSTABLE;
 	a->cpu_seconds = 12.5;

@@ -909,12 +909,10 @@ static struct pm_snapshot *win_snap(double t, size_t n)
 static void win_pod(struct pm_pod_snap *p, const char *uid, uint64_t cpu_s, long long ws,
 		    double cost_cpu)
 {
-	struct pm_pod_names *names = snapshot__names_new();
+	struct pm_pod_names *names = snapshot__names_new("shop", uid, NULL, NULL, NULL, NULL);
 
 	assert_non_null(names);
 	strcpy(p->uid, uid);
-	strcpy(names->namespace_, "shop");
-	snprintf(names->name, sizeof(names->name), "%s", uid);
 	snapshot__pod_names(p, names);
 	p->cpu_ns = cpu_s * 1000000000ULL;
 	p->working_set_bytes = ws;
@@ -1114,11 +1112,10 @@ static void v2_ctr(struct pm_container_snap *c, const char *id, const char *name
 static struct pm_snapshot *v2_snap(double t, int n_ctrs)
 {
 	struct pm_snapshot *s = win_snap(t, 1);
-	struct pm_pod_names *names = snapshot__names_new();
+	struct pm_pod_names *names = snapshot__names_new("shop", NULL, NULL, NULL, NULL, NULL);
 
 	assert_non_null(names);
 	strcpy(s->pods[0].uid, "a");
-	strcpy(names->namespace_, "shop");
 	snapshot__pod_names(&s->pods[0], names);
 	s->pods[0].working_set_bytes = 1000;
 	s->pods[0].n_containers = n_ctrs;
@@ -1183,7 +1180,10 @@ static void test_window_v2(void **state)
 	s[3]->n_label_keys = 2;
 	strcpy(s[3]->label_keys[0], "team");
 	strcpy(s[3]->label_keys[1], "tier");
-	strcpy(s[3]->pods[0].names->labels[0], "payments");
+	snapshot__pod_names(&s[3]->pods[0],
+			    snapshot__names_new("shop", NULL, NULL, NULL, NULL,
+						(const char *[PM_POD_LABELS]){ "payments" }));
+	assert_non_null(s[3]->pods[0].names);
 	for (i = 0; i < 4; i++)
 		assert_int_equal(report__window_tick(w, s[i]), 0);
 	r = win_close(w, 1);
