@@ -33,6 +33,22 @@
 /* A refresh asked for by an unknown pod waits this long, or twice the last one. */
 #define POKE_GAP_MS 1000
 
+/* What labeling needs of a listed container. */
+struct meta_ctr {
+	char id[PM_CID_MAX + 1];
+	char name[64]; /* a DNS label: 63 bytes at most (cut so) */
+	struct pm_resources requests, limits;
+};
+
+/* What labeling needs of a listed pod: the rest of its metadata is in its names. */
+struct meta_pod {
+	char uid[PM_UID_LEN + 1];
+	enum pm_qos qos;
+	struct pm_pod_names *names; /* NULL (out of memory): "" */
+	size_t n_containers;
+	struct meta_ctr *containers; /* in the list's one block */
+};
+
 struct pm_kubemeta {
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -40,9 +56,9 @@ struct pm_kubemeta {
 	bool stop, poked, started;
 	bool curl_started; /* curl_global_init() was called (a kubelet URL at start) */
 	struct pm_config cfg;
-	struct pm_pod_meta *pods; /* the last good list */
+	struct meta_pod *pods; /* the last good list, in uid order */
 	size_t n_pods;
-	struct pm_pod_names **names; /* pods[i]'s, made at its first labeling; NULL: none */
+	struct meta_ctr *ctrs; /* its containers, one block */
 	uint64_t errors;
 	bool failing;	  /* for one log line per state change */
 	bool listed;	  /* a kubelet list is in hand: unlisted pods are orphans */
@@ -182,35 +198,72 @@ static int cmp_uid(const void *a, const void *b)
 	return strcmp(((const struct pm_pod_meta *)a)->uid, ((const struct pm_pod_meta *)b)->uid);
 }
 
-static void free_names(struct pm_pod_names **names, size_t n)
+static void free_list(struct meta_pod *pods, size_t n, struct meta_ctr *ctrs)
 {
 	size_t i;
 
-	for (i = 0; names && i < n; i++)
-		snapshot__names_put(names[i]);
-	free(names);
+	for (i = 0; pods && i < n; i++)
+		snapshot__names_put(pods[i].names);
+	free(pods);
+	free(ctrs);
 }
 
+static struct pm_pod_names *names_of(const struct pm_kubemeta *k, const struct pm_pod_meta *m);
+
 /*
- * The new list, in uid order as a snapshot's pods are: kubemeta__label()
- * merges the two. Snapshots keep the names they were given.
+ * The new list (freed here), in uid order as a snapshot's pods are:
+ * kubemeta__label() merges the two. What labeling needs is kept, each
+ * pod's names made once (about 400 bytes a pod of one container, where the
+ * parsed list takes 1.7 KiB). Snapshots keep the names they were given. A
+ * list with no room to keep it leaves the last one in place.
  */
 static void publish(struct pm_kubemeta *k, struct pm_pod_meta *pods, size_t n)
 {
-	struct pm_pod_names **names = calloc(n ? n : 1, sizeof(*names)), **old;
-	size_t n_old;
+	struct meta_pod *mp = calloc(n ? n : 1, sizeof(*mp)), *old;
+	struct meta_ctr *ctrs = NULL, *old_ctrs;
+	size_t i, j, n_ctrs = 0, n_old;
 
+	for (i = 0; i < n; i++)
+		n_ctrs += pods[i].n_containers;
+	if (n_ctrs)
+		ctrs = malloc(n_ctrs * sizeof(*ctrs));
+	if (!mp || (n_ctrs && !ctrs)) {
+		free(mp);
+		free(ctrs);
+		kubelet__free_pods(pods, n);
+		fprintf(stderr,
+			"warning: kubelet: no memory for a list of %zu pods; keeping the "
+			"last one\n",
+			n);
+		return;
+	}
 	qsort(pods, n, sizeof(*pods), cmp_uid);
+	for (i = 0, n_ctrs = 0; i < n; i++) {
+		memcpy(mp[i].uid, pods[i].uid, sizeof(mp[i].uid));
+		mp[i].qos = pods[i].qos;
+		mp[i].names = names_of(k, &pods[i]);
+		mp[i].n_containers = pods[i].n_containers;
+		mp[i].containers = ctrs + n_ctrs;
+		for (j = 0; j < pods[i].n_containers; j++, n_ctrs++) {
+			const struct pm_container_meta *c = &pods[i].containers[j];
+
+			memcpy(ctrs[n_ctrs].id, c->id, sizeof(ctrs[n_ctrs].id));
+			snprintf(ctrs[n_ctrs].name, sizeof(ctrs[n_ctrs].name), "%.63s", c->name);
+			ctrs[n_ctrs].requests = c->requests;
+			ctrs[n_ctrs].limits = c->limits;
+		}
+	}
+	kubelet__free_pods(pods, n);
 	pthread_mutex_lock(&k->lock);
-	kubelet__free_pods(k->pods, k->n_pods);
-	old = k->names;
+	old = k->pods;
+	old_ctrs = k->ctrs;
 	n_old = k->n_pods;
-	k->names = names; /* NULL (out of memory): made at each labeling */
-	k->pods = pods;
+	k->pods = mp;
+	k->ctrs = ctrs;
 	k->n_pods = n;
 	k->listed = k->cfg.kubelet.url[0] != '\0';
 	pthread_mutex_unlock(&k->lock);
-	free_names(old, n_old);
+	free_list(old, n_old, old_ctrs);
 }
 
 static void state_change(struct pm_kubemeta *k, bool failing, const char *why)
@@ -411,7 +464,7 @@ static void add_set(int64_t *sum, int64_t v)
 		*sum = kubelet__qty_add(*sum < 0 ? 0 : *sum, v);
 }
 
-static void sum_resources(const struct pm_pod_meta *m, struct pm_pod_snap *ps)
+static void sum_resources(const struct meta_pod *m, struct pm_pod_snap *ps)
 {
 	size_t i;
 
@@ -419,7 +472,7 @@ static void sum_resources(const struct pm_pod_meta *m, struct pm_pod_snap *ps)
 	ps->cpu_limit_milli = ps->memory_limit_bytes = -1;
 	ps->gpu_request = ps->gpu_limit = 0;
 	for (i = 0; i < m->n_containers; i++) {
-		const struct pm_container_meta *c = &m->containers[i];
+		const struct meta_ctr *c = &m->containers[i];
 
 		add_set(&ps->cpu_request_milli, c->requests.cpu_milli);
 		add_set(&ps->memory_request_bytes, c->requests.memory_bytes);
@@ -434,13 +487,13 @@ static void sum_resources(const struct pm_pod_meta *m, struct pm_pod_snap *ps)
  * Each container's own requests, by container id. Returns how many it does
  * not know: a sandbox, or a container started since the last refresh.
  */
-static size_t container_resources(const struct pm_pod_meta *m, struct pm_pod_snap *ps)
+static size_t container_resources(const struct meta_pod *m, struct pm_pod_snap *ps)
 {
 	size_t i, j, unknown = 0;
 
 	for (i = 0; i < ps->n_containers; i++) {
 		struct pm_container_snap *cs = &ps->containers[i];
-		const struct pm_container_meta *cm = NULL;
+		const struct meta_ctr *cm = NULL;
 
 		for (j = 0; j < m->n_containers && !cm && cs->id[0]; j++)
 			if (!strcmp(m->containers[j].id, cs->id))
@@ -449,8 +502,7 @@ static size_t container_resources(const struct pm_pod_meta *m, struct pm_pod_sna
 			unknown += cs->id[0] != '\0';
 			continue;
 		}
-		/* container names are DNS labels: 63 bytes at most */
-		snprintf(cs->name, sizeof(cs->name), "%.63s", cm->name);
+		snprintf(cs->name, sizeof(cs->name), "%s", cm->name);
 		cs->cpu_request_milli = cm->requests.cpu_milli;
 		cs->memory_request_bytes = cm->requests.memory_bytes;
 		cs->gpu_request = cm->requests.gpus;
@@ -473,16 +525,6 @@ static struct pm_pod_names *names_of(const struct pm_kubemeta *k, const struct p
 				   labels);
 }
 
-/* The names of the list's pod @j, for one more snapshot: made once, then shared. */
-static struct pm_pod_names *names_at(struct pm_kubemeta *k, size_t j)
-{
-	if (!k->names)
-		return names_of(k, &k->pods[j]);
-	if (!k->names[j])
-		k->names[j] = names_of(k, &k->pods[j]);
-	return snapshot__names_get(k->names[j]);
-}
-
 /*
  * Name the snapshot's pods and price their containers' requests; returns
  * how many pods and containers it does not know. Both lists are in uid
@@ -497,7 +539,7 @@ size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s)
 	memcpy(s->label_keys, k->label_keys, sizeof(s->label_keys));
 	for (i = 0; i < s->n_pods; i++) {
 		struct pm_pod_snap *ps = &s->pods[i];
-		const struct pm_pod_meta *m = NULL;
+		const struct meta_pod *m = NULL;
 		int c = 1;
 
 		while (j < k->n_pods && (c = strcmp(k->pods[j].uid, ps->uid)) < 0)
@@ -510,7 +552,7 @@ size_t kubemeta__label(struct pm_kubemeta *k, struct pm_snapshot *s)
 			unknown++;
 			continue;
 		}
-		snapshot__pod_names(ps, names_at(k, j)); /* NULL (out of memory): "" */
+		snapshot__pod_names(ps, snapshot__names_get(m->names)); /* NULL: "" */
 		if (m->qos != PM_QOS_UNKNOWN)
 			ps->qos = m->qos;
 		ps->has_meta = true;
@@ -532,8 +574,7 @@ void kubemeta__close(struct pm_kubemeta *k)
 		pthread_mutex_unlock(&k->lock);
 		pthread_join(k->thread, NULL);
 	}
-	free_names(k->names, k->n_pods);
-	kubelet__free_pods(k->pods, k->n_pods);
+	free_list(k->pods, k->n_pods, k->ctrs);
 	pthread_mutex_destroy(&k->lock);
 	pthread_cond_destroy(&k->wake);
 	if (k->curl_started)
