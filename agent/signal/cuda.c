@@ -155,7 +155,6 @@ struct pm_cuda {
 	long clk_tck;
 	unsigned int reads;
 	char proc_root[PATH_MAX];
-	struct pm_cuda_val *vals;
 	struct bpf_program *progs[P_NONE];
 	struct bpf_program *ret_progs[P_NONE];
 	struct u64map released; /* cgid -> __u64 bytes of dead processes' allocations */
@@ -244,9 +243,6 @@ int cuda__open(struct pm_cuda **out, enum pm_hier hier, const char *proc_root, c
 	pthread_cond_init(&c->wake, NULL);
 	c->ncpus = libbpf_num_possible_cpus();
 	if (c->ncpus <= 0)
-		goto out_nomem;
-	c->vals = calloc(c->ncpus, sizeof(*c->vals));
-	if (!c->vals)
 		goto out_nomem;
 	ret = load(c, err, errlen);
 	if (ret)
@@ -804,38 +800,49 @@ static void release_dead(struct pm_cuda *c)
 	u64map__free(&starts);
 }
 
+struct cuda_walk {
+	const struct pm_cuda *c;
+	const struct pm_cuda_visitor *v;
+};
+
+/* One cuda_stats entry: a cgroup's calls summed over CPUs, less what dead processes held. */
+static void cuda_stats_entry(void *ctx, const void *key, const void *val)
+{
+	const struct cuda_walk *w = ctx;
+	const struct pm_cuda_val *vals = val;
+	struct pm_cuda_val sum = { 0 };
+	struct pm_cg_key k;
+	__u64 *released;
+	int i;
+
+	memcpy(&k, key, sizeof(k));
+	if (k.hier != w->c->hier)
+		return;
+	for (i = 0; i < w->c->ncpus; i++) {
+		sum.launches += vals[i].launches;
+		sum.allocs += vals[i].allocs;
+		sum.frees += vals[i].frees;
+		sum.bytes_held += vals[i].bytes_held;
+		sum.bytes_copied += vals[i].bytes_copied;
+		sum.sync_ns += vals[i].sync_ns;
+		sum.sync_calls += vals[i].sync_calls;
+	}
+	released = u64map__get(&w->c->released, k.cgid);
+	if (released)
+		sum.bytes_held -= (__s64)*released;
+	if (sum.bytes_held < 0)
+		sum.bytes_held = 0;
+	w->v->usage(w->v->ctx, k.cgid, &sum);
+}
+
 int cuda__read(struct pm_cuda *c, const struct pm_cuda_visitor *v)
 {
-	int fd = bpf_map__fd(c->skel->maps.cuda_stats), i;
-	struct pm_cg_key key, next, *prev = NULL;
-	struct pm_cuda_val sum;
-	__u64 *released;
+	struct cuda_walk w = { c, v };
 
 	if (c->reads++ % CUDA_REAP_EVERY == 0)
 		release_dead(c);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (key.hier != c->hier || bpf_map_lookup_elem(fd, &key, c->vals))
-			continue;
-		memset(&sum, 0, sizeof(sum));
-		for (i = 0; i < c->ncpus; i++) {
-			sum.launches += c->vals[i].launches;
-			sum.allocs += c->vals[i].allocs;
-			sum.frees += c->vals[i].frees;
-			sum.bytes_held += c->vals[i].bytes_held;
-			sum.bytes_copied += c->vals[i].bytes_copied;
-			sum.sync_ns += c->vals[i].sync_ns;
-			sum.sync_calls += c->vals[i].sync_calls;
-		}
-		released = u64map__get(&c->released, key.cgid);
-		if (released)
-			sum.bytes_held -= (__s64)*released;
-		if (sum.bytes_held < 0)
-			sum.bytes_held = 0;
-		v->usage(v->ctx, key.cgid, &sum);
-	}
-	return 0;
+	/* in batches: a walk key by key costs two calls an entry, and more in a sparse map */
+	return bpfutil__for_each(c->skel->maps.cuda_stats, cuda_stats_entry, &w);
 }
 
 void cuda__remove(struct pm_cuda *c, __u64 cgid)
@@ -905,7 +912,6 @@ void cuda__close(struct pm_cuda *c)
 	cuda_bpf__destroy(c->skel);
 	free_values(&c->pids);
 	free_values(&c->released);
-	free(c->vals);
 	free(c);
 }
 

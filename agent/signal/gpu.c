@@ -55,7 +55,6 @@ struct pm_gpu {
 	bool syscalls; /* sys_{enter,exit}_ioctl programs, else raw sys_enter/exit */
 	bool attached; /* while a GPU device is in gpu_devs */
 	int ncpus;
-	struct pm_gpu_val *vals;
 	char dev_root[PATH_MAX];
 	char *extra_paths;
 	struct gpu_dev devs[PM_GPU_MAX_DEVS];
@@ -65,7 +64,6 @@ struct pm_gpu {
 	size_t n_nv_majors;
 	struct bpf_link *drm_link; /* gpu_scheduler's job-queued event, when loaded */
 	const char *drm_event;
-	__u64 *job_vals; /* per-CPU values of gpu_jobs */
 };
 
 _Static_assert((int)PM_GPU_IOCTL_ALLOC == (int)PM_GPU_OP_ALLOC &&
@@ -480,10 +478,6 @@ int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root, cons
 	g->ncpus = libbpf_num_possible_cpus();
 	if (g->ncpus <= 0)
 		goto out_nomem;
-	g->vals = calloc(g->ncpus, sizeof(*g->vals));
-	g->job_vals = calloc(g->ncpus, sizeof(*g->job_vals));
-	if (!g->vals || !g->job_vals)
-		goto out_nomem;
 	gpu_read_nv_majors(g);
 	gpu_scan(g);
 	ret = gpu_attach_any(g, force_raw_tp, err, errlen);
@@ -551,47 +545,58 @@ static void gpu_sweep_inflight(struct pm_gpu *g)
 	}
 }
 
-/* DRM scheduler jobs per cgroup, summed over CPUs. */
-static void gpu_read_jobs(struct pm_gpu *g, const struct pm_gpu_visitor *v)
-{
-	int fd = bpf_map__fd(g->skel->maps.gpu_jobs), i;
-	struct pm_cg_key key, next, *prev = NULL;
-	__u64 jobs;
+struct gpu_walk {
+	const struct pm_gpu *g;
+	const struct pm_gpu_visitor *v;
+};
 
-	if (!v->jobs)
+/* One gpu_jobs entry: DRM scheduler jobs of a cgroup, summed over CPUs. */
+static void gpu_jobs_entry(void *ctx, const void *key, const void *val)
+{
+	const struct gpu_walk *w = ctx;
+	const __u64 *vals = val;
+	struct pm_cg_key k;
+	__u64 jobs = 0;
+	int i;
+
+	memcpy(&k, key, sizeof(k));
+	if (k.hier != w->g->hier)
 		return;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (key.hier != g->hier || bpf_map_lookup_elem(fd, &key, g->job_vals))
-			continue;
-		for (jobs = 0, i = 0; i < g->ncpus; i++)
-			jobs += g->job_vals[i];
-		v->jobs(v->ctx, key.cgid, jobs);
+	for (i = 0; i < w->g->ncpus; i++)
+		jobs += vals[i];
+	w->v->jobs(w->v->ctx, k.cgid, jobs);
+}
+
+/* One gpu_stats entry: a cgroup's calls of one op on one device, summed over CPUs. */
+static void gpu_stats_entry(void *ctx, const void *key, const void *val)
+{
+	const struct gpu_walk *w = ctx;
+	const struct pm_gpu_val *vals = val;
+	struct pm_gpu_key k;
+	__u64 calls = 0, ns = 0;
+	int i;
+
+	memcpy(&k, key, sizeof(k));
+	if (k.hier != w->g->hier || k.op >= PM_GPU_IOCTL_OPS || k.dev >= w->g->ndevs)
+		return;
+	for (i = 0; i < w->g->ncpus; i++) {
+		calls += vals[i].calls;
+		ns += vals[i].ns;
 	}
+	w->v->ioctl(w->v->ctx, k.cgid, w->g->devs[k.dev].name, (int)k.op, calls, ns);
 }
 
 int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)
 {
-	int fd = bpf_map__fd(g->skel->maps.gpu_stats), i;
-	struct pm_gpu_key key, next, *prev = NULL;
-	__u64 calls, ns;
+	struct gpu_walk w = { g, v };
+	int err;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (key.hier != g->hier || key.op >= PM_GPU_IOCTL_OPS || key.dev >= g->ndevs ||
-		    bpf_map_lookup_elem(fd, &key, g->vals))
-			continue;
-		for (calls = ns = 0, i = 0; i < g->ncpus; i++) {
-			calls += g->vals[i].calls;
-			ns += g->vals[i].ns;
-		}
-		v->ioctl(v->ctx, key.cgid, g->devs[key.dev].name, (int)key.op, calls, ns);
-	}
+	/* in batches: a walk key by key costs two calls an entry, and more in a sparse map */
+	err = bpfutil__for_each(g->skel->maps.gpu_stats, gpu_stats_entry, &w);
 	gpu_sweep_inflight(g);
-	gpu_read_jobs(g, v);
-	return 0;
+	if (!err && v->jobs)
+		err = bpfutil__for_each(g->skel->maps.gpu_jobs, gpu_jobs_entry, &w);
+	return err;
 }
 
 /* The next key is taken before an entry is deleted: a deleted key restarts the walk. */
@@ -631,8 +636,6 @@ void gpu__close(struct pm_gpu *g)
 		return;
 	bpf_link__destroy(g->drm_link);
 	gpu_bpf__destroy(g->skel);
-	free(g->vals);
-	free(g->job_vals);
 	free(g->extra_paths);
 	free(g);
 }

@@ -23,8 +23,6 @@ struct pm_net {
 	struct net_bpf *skel;
 	struct pm_pin pin;
 	int ncpus;
-	struct pm_net_val *vals;
-	__u64 *counts;
 };
 
 #define NET_DEFAULT_CIDRS 16
@@ -130,9 +128,7 @@ int net__open(struct pm_net **out, const struct pm_config *cfg, const char *v2_r
 	if (!net)
 		goto out_nomem;
 	net->ncpus = libbpf_num_possible_cpus();
-	net->vals = calloc(net->ncpus > 0 ? net->ncpus : 1, sizeof(*net->vals));
-	net->counts = calloc(net->ncpus > 0 ? net->ncpus : 1, sizeof(*net->counts));
-	if (net->ncpus <= 0 || !net->vals || !net->counts)
+	if (net->ncpus <= 0)
 		goto out_nomem;
 	net->skel = net_bpf__open();
 	if (!net->skel) {
@@ -175,35 +171,53 @@ out_free:
 	return ret;
 }
 
+struct net_walk {
+	const struct pm_net *net;
+	const struct pm_net_visitor *v;
+};
+
+/* One net_stats entry: its per-CPU values summed. */
+static void net_traffic_entry(void *ctx, const void *key, const void *val)
+{
+	const struct net_walk *w = ctx;
+	const struct pm_net_val *vals = val;
+	struct pm_net_key k;
+	__u64 bytes = 0, packets = 0;
+	int i;
+
+	memcpy(&k, key, sizeof(k));
+	if (k.dir >= PM_NET_DIRS || k.class >= PM_NET_CLASSES)
+		return;
+	for (i = 0; i < w->net->ncpus; i++) {
+		bytes += vals[i].bytes;
+		packets += vals[i].packets;
+	}
+	w->v->traffic(w->v->ctx, k.cgid, k.dir, k.class, bytes, packets);
+}
+
+static void net_retrans_entry(void *ctx, const void *key, const void *val)
+{
+	const struct net_walk *w = ctx;
+	const __u64 *counts = val;
+	__u64 cgid, n = 0;
+	int i;
+
+	memcpy(&cgid, key, sizeof(cgid));
+	for (i = 0; i < w->net->ncpus; i++)
+		n += counts[i];
+	w->v->retransmits(w->v->ctx, cgid, n);
+}
+
+/* Both maps in batches: a walk key by key costs two calls an entry, and more in a sparse map. */
 int net__read(struct pm_net *net, const struct pm_net_visitor *v)
 {
-	int fd = bpf_map__fd(net->skel->maps.net_stats), i;
-	struct pm_net_key key, next, *prev = NULL;
-	__u64 ck, cnext, *cprev = NULL, bytes, packets, n;
+	struct net_walk w = { net, v };
+	int err;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, net->vals) || key.dir >= PM_NET_DIRS ||
-		    key.class >= PM_NET_CLASSES)
-			continue;
-		for (bytes = packets = 0, i = 0; i < net->ncpus; i++) {
-			bytes += net->vals[i].bytes;
-			packets += net->vals[i].packets;
-		}
-		v->traffic(v->ctx, key.cgid, key.dir, key.class, bytes, packets);
-	}
-	fd = bpf_map__fd(net->skel->maps.tcp_retrans);
-	while (!bpf_map_get_next_key(fd, cprev, &cnext)) {
-		ck = cnext;
-		cprev = &ck;
-		if (bpf_map_lookup_elem(fd, &ck, net->counts))
-			continue;
-		for (n = 0, i = 0; i < net->ncpus; i++)
-			n += net->counts[i];
-		v->retransmits(v->ctx, ck, n);
-	}
-	return 0;
+	err = bpfutil__for_each(net->skel->maps.net_stats, net_traffic_entry, &w);
+	if (!err)
+		err = bpfutil__for_each(net->skel->maps.tcp_retrans, net_retrans_entry, &w);
+	return err;
 }
 
 /* A dead cgroup's entries: all directions and classes, and its retransmits. */
@@ -229,8 +243,6 @@ void net__close(struct pm_net *net)
 	if (net->skel)
 		pin__release(&net->pin, net->skel->skeleton);
 	net_bpf__destroy(net->skel);
-	free(net->vals);
-	free(net->counts);
 	free(net);
 }
 
