@@ -415,8 +415,8 @@ int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg)
 	pthread_cond_init(&k->wake, NULL);
 	/*
 	 * Only with a kubelet to ask: libcurl's start brings up its TLS library
-	 * (about 1.5 MiB resident). A URL a reload sets later starts it at the
-	 * first request (curl_easy_init()).
+	 * (2 MiB resident, measured at 0 pods). A URL a reload sets later starts
+	 * it at the first request (curl_easy_init()).
 	 */
 	k->curl_started = cfg->kubelet.url[0] && !curl_global_init(CURL_GLOBAL_DEFAULT);
 	ret = pthread_create(&k->thread, NULL, run, k);
