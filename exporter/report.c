@@ -260,6 +260,10 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s, b
 	size_t i = 0, j = 0, n = 0, at = 0;
 	int c;
 
+	if (!out) {
+		w->start.set = !base && w->start.set; /* else the next tick starts the window */
+		return -ENOMEM;
+	}
 	if (base) {
 		w->start = (struct node_base){
 			.set = true,
@@ -273,8 +277,6 @@ static int add_memory(struct pm_report_window *w, const struct pm_snapshot *s, b
 		memcpy(w->start.overhead_cost_dollars, s->node_overhead_cost_dollars,
 		       sizeof(w->start.overhead_cost_dollars));
 	}
-	if (!out)
-		return -ENOMEM; /* the window's pods then have no start: reported from 0 */
 	while (i < w->n_mem || j < s->n_pods) {
 		c = i == w->n_mem ? 1 : j == s->n_pods ? -1 : strcmp(w->mem[i].uid, s->pods[j].uid);
 		if (c < 0) {
