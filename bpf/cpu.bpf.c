@@ -96,6 +96,7 @@ static __always_inline void flush(struct pm_cpu_run *run)
 	}
 	run->pend_oncpu_ns = 0;
 	run->pend_runq_ns = 0;
+	run->flushed[run->flushes & ((1 << PM_CPU_FLUSH_BITS) - 1)] = run->pend_cgid;
 	run->flushes++;
 }
 

@@ -18,22 +18,33 @@ struct thread_stat {
 	__u64 pcount;  /* sched_info.pcount: times put on a CPU */
 };
 
+struct pm_cpu_sample {
+	__u64 cgid;
+	struct pm_cpu_val sum;
+	bool found;  /* (redo) in the map when read again */
+	bool merged; /* (redo) replaced a sample of the walk */
+};
+
+#define FLUSH_LOG (1 << PM_CPU_FLUSH_BITS)
+
 struct pm_cpu {
 	struct cpu_bpf *skel;
 	struct pm_pin pin;
 	enum pm_hier hier;
 	int ncpus;
 	const char *mode;
-	struct pm_cpu_run *runs;	      /* before reading runtimes ... */
-	struct pm_cpu_run *runs2;	      /* ... and after */
+	struct pm_cpu_run *runs;    /* before the map's walk ... */
+	struct pm_cpu_run *runs2;   /* ... and after */
+	struct pm_cpu_run *runs3;   /* ... and after the running threads' schedstat */
+	struct pm_cpu_val *vals;    /* one cgroup's per-CPU values */
+	struct pm_cpu_sample *redo; /* cgroups flushed behind the walk, read again */
+	size_t n_redo;
+	bool *flushed_after;		      /* per CPU: flushed between runs2 and runs3 */
 	struct thread_stat *ts;		      /* running threads' schedstat, per CPU */
 	int hierarchy_id;		      /* counted hierarchy, for cgroup_mkdir events */
 	struct ring_buffer *born;	      /* cgroup_mkdir, _rename and _rmdir events */
 	const struct pm_cpu_visitor *visitor; /* during cpu__read() */
-	struct pm_cpu_sample {
-		__u64 cgid;
-		struct pm_cpu_val sum;
-	} * samples; /* one map walk */
+	struct pm_cpu_sample *samples;	      /* one map walk */
 	size_t n_samples, cap_samples;
 	char proc_root[PATH_MAX];
 };
@@ -163,8 +174,13 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 	}
 	cpu->runs = calloc(cpu->ncpus, sizeof(*cpu->runs));
 	cpu->runs2 = calloc(cpu->ncpus, sizeof(*cpu->runs2));
+	cpu->runs3 = calloc(cpu->ncpus, sizeof(*cpu->runs3));
+	cpu->vals = calloc(cpu->ncpus, sizeof(*cpu->vals));
+	cpu->redo = calloc((size_t)cpu->ncpus * FLUSH_LOG, sizeof(*cpu->redo));
+	cpu->flushed_after = calloc(cpu->ncpus, sizeof(*cpu->flushed_after));
 	cpu->ts = calloc(cpu->ncpus, sizeof(*cpu->ts));
-	if (!cpu->runs || !cpu->runs2 || !cpu->ts)
+	if (!cpu->runs || !cpu->runs2 || !cpu->runs3 || !cpu->vals || !cpu->redo ||
+	    !cpu->flushed_after || !cpu->ts)
 		goto out_err;
 
 	ret = bpfutil__load_twin(load_twin, cpu, force_raw_tp, err, errlen);
@@ -179,6 +195,10 @@ out_free:
 	if (cpu) {
 		free(cpu->runs);
 		free(cpu->runs2);
+		free(cpu->runs3);
+		free(cpu->vals);
+		free(cpu->redo);
+		free(cpu->flushed_after);
 		free(cpu->ts);
 		free(cpu);
 	}
@@ -250,22 +270,64 @@ static int read_runs(struct pm_cpu *cpu, struct pm_cpu_run *runs)
 	return 0;
 }
 
-static bool same_slice(const struct pm_cpu_run *a, const struct pm_cpu_run *b,
+/*
+ * The slice @b saw running still ran at @c, and @ts, read between the two,
+ * is its task's schedstat in that slice (pcount moves once when a slice
+ * starts): what it ran up to @ts is in no CPU's pending amounts nor in the
+ * map.
+ */
+static bool same_slice(const struct pm_cpu_run *b, const struct pm_cpu_run *c,
 		       const struct thread_stat *ts)
 {
-	/* pcount moves once when the slice starts: more means it ran again since */
-	return a->task && a->pid && a->task == b->task && a->sum_start == b->sum_start &&
-	       ts->pcount == a->pcount_start + 1;
+	return b->task && b->pid && b->task == c->task && b->sum_start == c->sum_start &&
+	       ts->pcount == b->pcount_start + 1;
+}
+
+/* schedstat of the tasks @runs saw running; pcount 0 where none or unread */
+static void read_running(struct pm_cpu *cpu, const struct pm_cpu_run *runs)
+{
+	int i;
+
+	for (i = 0; i < cpu->ncpus; i++)
+		if (!runs[i].pid || thread_schedstat(cpu, runs[i].pid, &cpu->ts[i]))
+			cpu->ts[i].pcount = 0; /* fails same_slice() */
+}
+
+static bool whole(const struct pm_cpu_run *r)
+{
+	return r->seq_begin == r->seq_end;
+}
+
+static int cmp_cgid(const void *a, const void *b)
+{
+	__u64 x = ((const struct pm_cpu_sample *)a)->cgid,
+	      y = ((const struct pm_cpu_sample *)b)->cgid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* @cgid was read again after the second state read, and found in the map. */
+static bool redone(const struct pm_cpu *cpu, __u64 cgid)
+{
+	struct pm_cpu_sample k = { .cgid = cgid }, *r;
+
+	if (!cpu->n_redo)
+		return false;
+	r = bsearch(&k, cpu->redo, cpu->n_redo, sizeof(k), cmp_cgid);
+	return r && r->found;
 }
 
 /*
- * What the map does not hold yet, per CPU: the amounts pending at the second
- * state read (never in the map: they were still pending after the walk), and
- * the slice running now (its runtime and the wait before it, from schedstat)
- * when it is the same slice at both state reads. What a flush moved into the
- * map behind the walk is missed by this read only: the next has it. Both
- * reads' cgroups are reported held, so none is retired while a CPU may still
- * move amounts of it into the map.
+ * What the map did not hold at the second state read, per CPU: the amounts
+ * pending then, and the slice running then, up to its task's schedstat,
+ * when it still ran at the third state read (a running slice reaches the
+ * map only after it ends). What a flush moved into the map behind the walk
+ * was read again after the second state read (reread_flushed()); a CPU
+ * that flushed after the second may have moved its pending amounts into
+ * what was read again: for those cgroups they are not counted twice (they
+ * come with the next read). Every state read's cgroups are reported held,
+ * so none is retired while a CPU may still move amounts of it into the
+ * map.
  */
 static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 {
@@ -273,19 +335,23 @@ static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 
 	for (i = 0; i < cpu->ncpus; i++) {
 		const struct pm_cpu_run *a = &cpu->runs[i], *b = &cpu->runs2[i];
+		const struct pm_cpu_run *c = &cpu->runs3[i];
 		const struct thread_stat *ts = &cpu->ts[i];
 
 		v->held(v->ctx, a->pend_cgid);
 		v->held(v->ctx, a->cgid);
 		v->held(v->ctx, b->pend_cgid);
 		v->held(v->ctx, b->cgid);
-		if (b->task && (b->pend_oncpu_ns || b->pend_runq_ns))
+		v->held(v->ctx, c->pend_cgid);
+		v->held(v->ctx, c->cgid);
+		if (b->task && (b->pend_oncpu_ns || b->pend_runq_ns) &&
+		    !(cpu->flushed_after[i] && redone(cpu, b->pend_cgid)))
 			v->inflight(v->ctx, b->pend_cgid, b->pend_oncpu_ns, b->pend_runq_ns);
-		if (!same_slice(a, b, ts))
+		if (!same_slice(b, c, ts))
 			continue;
-		v->inflight(v->ctx, a->cgid,
-			    ts->runtime > a->sum_start ? ts->runtime - a->sum_start : 0,
-			    ts->delay > a->delay_start ? ts->delay - a->delay_start : 0);
+		v->inflight(v->ctx, b->cgid,
+			    ts->runtime > b->sum_start ? ts->runtime - b->sum_start : 0,
+			    ts->delay > b->delay_start ? ts->delay - b->delay_start : 0);
 	}
 }
 
@@ -293,6 +359,22 @@ struct sample_walk {
 	struct pm_cpu *cpu;
 	int err;
 };
+
+static struct pm_cpu_sample *sample_push(struct pm_cpu *cpu)
+{
+	struct pm_cpu_sample *smp;
+
+	if (cpu->n_samples == cpu->cap_samples) {
+		size_t cap = cpu->cap_samples ? cpu->cap_samples * 2 : 256;
+
+		smp = realloc(cpu->samples, cap * sizeof(*smp));
+		if (!smp)
+			return NULL;
+		cpu->samples = smp;
+		cpu->cap_samples = cap;
+	}
+	return &cpu->samples[cpu->n_samples++];
+}
 
 static void sample_entry(void *ctx, const void *key, const void *value)
 {
@@ -303,18 +385,11 @@ static void sample_entry(void *ctx, const void *key, const void *value)
 
 	if (k->hier != cpu->hier || w->err)
 		return; /* not ours */
-	if (cpu->n_samples == cpu->cap_samples) {
-		size_t cap = cpu->cap_samples ? cpu->cap_samples * 2 : 256;
-
-		smp = realloc(cpu->samples, cap * sizeof(*smp));
-		if (!smp) {
-			w->err = -ENOMEM;
-			return;
-		}
-		cpu->samples = smp;
-		cpu->cap_samples = cap;
+	smp = sample_push(cpu);
+	if (!smp) {
+		w->err = -ENOMEM;
+		return;
 	}
-	smp = &cpu->samples[cpu->n_samples++];
 	smp->cgid = k->cgid;
 	sum_cpus(cpu, value, &smp->sum);
 }
@@ -334,9 +409,10 @@ static int walk_map(struct pm_cpu *cpu)
 }
 
 /*
- * More than this much flushed behind the walk: read again. What a flush
- * moves is what was pending at the first state read plus the slice that was
- * running then (it ended, went pending, and was flushed before the second).
+ * More than this much flushed behind the walk, and not in the CPUs' logs:
+ * read again. What a flush moves is what was pending at the first state
+ * read plus the slice that was running then (it ended, went pending, and
+ * was flushed before the second). cpu->ts: the tasks running at the first.
  */
 #define AT_RISK_NS 1000000ULL
 #define READ_TRIES 4
@@ -360,10 +436,94 @@ static bool flushed_much(const struct pm_cpu *cpu)
 	return false;
 }
 
+/* Some CPU flushed between the two state reads (or a copy was torn). */
+static bool flushed_behind(const struct pm_cpu *cpu)
+{
+	int i;
+
+	for (i = 0; i < cpu->ncpus; i++)
+		if (!whole(&cpu->runs[i]) || !whole(&cpu->runs2[i]) ||
+		    cpu->runs[i].flushes != cpu->runs2[i].flushes)
+			return true;
+	return false;
+}
+
 /*
- * Per-CPU state, the map, the running threads' schedstat, the per-CPU state
- * again: see visit_unflushed(). The collector keeps each cgroup's total
- * monotonic across reads.
+ * The cgroups the CPUs flushed between the two state reads, from their logs
+ * (pm_cpu_run.flushed), sorted and each once in cpu->redo: false when a log
+ * no longer holds them all or a copy was torn.
+ */
+static bool collect_redo(struct pm_cpu *cpu)
+{
+	size_t n = 0, i, u;
+	__u64 f;
+	int c;
+
+	for (c = 0; c < cpu->ncpus; c++) {
+		const struct pm_cpu_run *a = &cpu->runs[c], *b = &cpu->runs2[c];
+
+		if (!whole(a) || !whole(b) || b->flushes - a->flushes > FLUSH_LOG)
+			return false;
+		for (f = a->flushes; f != b->flushes; f++)
+			cpu->redo[n++] = (struct pm_cpu_sample){
+				.cgid = b->flushed[f & (FLUSH_LOG - 1)],
+			};
+	}
+	qsort(cpu->redo, n, sizeof(*cpu->redo), cmp_cgid);
+	for (i = 0, u = 0; i < n; i++)
+		if (!u || cpu->redo[i].cgid != cpu->redo[u - 1].cgid)
+			cpu->redo[u++].cgid = cpu->redo[i].cgid;
+	cpu->n_redo = u;
+	return true;
+}
+
+/*
+ * Read the cgroups flushed behind the walk again (after the second state
+ * read): what is read again replaces the walk's figure, or adds a cgroup
+ * the walk had not met.
+ */
+static int reread_flushed(struct pm_cpu *cpu)
+{
+	int fd = bpf_map__fd(cpu->skel->maps.cpu_stats);
+	struct pm_cg_key key = { .hier = cpu->hier };
+	struct pm_cpu_sample k = { 0 }, *r, *smp;
+	size_t i, n;
+
+	for (i = 0; i < cpu->n_redo; i++) {
+		r = &cpu->redo[i];
+		key.cgid = r->cgid;
+		r->found = !bpf_map_lookup_elem(fd, &key, cpu->vals);
+		if (r->found)
+			sum_cpus(cpu, cpu->vals, &r->sum);
+		else if (errno != ENOENT)
+			return -errno;
+	}
+	/* the walk's samples are in the map's order: one search each */
+	for (i = 0, n = cpu->n_samples; i < n; i++) {
+		k.cgid = cpu->samples[i].cgid;
+		r = bsearch(&k, cpu->redo, cpu->n_redo, sizeof(k), cmp_cgid);
+		if (r && r->found) {
+			cpu->samples[i].sum = r->sum;
+			r->merged = true;
+		}
+	}
+	for (i = 0; i < cpu->n_redo; i++) {
+		r = &cpu->redo[i];
+		if (!r->found || r->merged)
+			continue;
+		smp = sample_push(cpu);
+		if (!smp)
+			return -ENOMEM;
+		*smp = *r;
+	}
+	return 0;
+}
+
+/*
+ * Per-CPU state, the map, the per-CPU state again, the cgroups flushed
+ * behind the walk again, the running threads' schedstat, the per-CPU state
+ * a third time: see visit_unflushed(). The collector keeps each cgroup's total monotonic
+ * across reads.
  */
 int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 {
@@ -376,20 +536,36 @@ int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 	cpu->visitor = NULL;
 	if (err < 0)
 		return err;
-	do {
+	for (;;) {
+		cpu->n_redo = 0;
 		err = read_runs(cpu, cpu->runs);
 		if (!err)
 			err = walk_map(cpu);
+		if (!err)
+			err = read_runs(cpu, cpu->runs2);
 		if (err)
 			return err;
-		for (i = 0; i < cpu->ncpus; i++)
-			if (!cpu->runs[i].pid ||
-			    thread_schedstat(cpu, cpu->runs[i].pid, &cpu->ts[i]))
-				cpu->ts[i].pcount = 0; /* fails same_slice() */
-		err = read_runs(cpu, cpu->runs2);
-		if (err)
-			return err;
-	} while (flushed_much(cpu) && ++tries < READ_TRIES);
+		if (!flushed_behind(cpu))
+			break;
+		if (collect_redo(cpu)) {
+			err = reread_flushed(cpu);
+			if (err)
+				return err;
+			break;
+		}
+		/* a log overrun: the walk again, when much may be missing */
+		cpu->n_redo = 0;
+		read_running(cpu, cpu->runs);
+		if (!flushed_much(cpu) || ++tries == READ_TRIES)
+			break;
+	}
+	read_running(cpu, cpu->runs2);
+	err = read_runs(cpu, cpu->runs3);
+	if (err)
+		return err;
+	for (i = 0; i < cpu->ncpus; i++)
+		cpu->flushed_after[i] = !whole(&cpu->runs3[i]) ||
+					cpu->runs3[i].flushes != cpu->runs2[i].flushes;
 
 	for (k = 0; k < cpu->n_samples; k++)
 		v->cgroup(v->ctx, cpu->samples[k].cgid, &cpu->samples[k].sum);
@@ -460,6 +636,10 @@ void cpu__close(struct pm_cpu *cpu)
 	cpu_bpf__destroy(cpu->skel);
 	free(cpu->runs);
 	free(cpu->runs2);
+	free(cpu->runs3);
+	free(cpu->vals);
+	free(cpu->redo);
+	free(cpu->flushed_after);
 	free(cpu->ts);
 	free(cpu->samples);
 	free(cpu);

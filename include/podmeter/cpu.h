@@ -11,6 +11,7 @@
 #define PM_CPU_MAX_CGROUPS 16384
 #define PM_CPU_FOLD_SLOTS  8 /* per-CPU cache of counted cgroups; a power of two */
 #define PM_CPU_BASE_BITS   6 /* per-CPU charged-up-to bases: 1 << 6 slots */
+#define PM_CPU_FLUSH_BITS  6 /* per-CPU log of the cgroups last flushed: 1 << 6 */
 
 /* Which hierarchy a cgroup id belongs to: ids are only unique per hierarchy. */
 enum pm_hier {
@@ -65,6 +66,12 @@ struct pm_cpu_run {
 	 */
 	__u64 moved_task;
 	__u64 moved_sum;
+	/*
+	 * The cgroup of each of the CPU's last flushes, flush number n at
+	 * [n % (1 << PM_CPU_FLUSH_BITS)]: a reader that walked the map while
+	 * flushes happened reads these cgroups again (agent/signal/cpu.c).
+	 */
+	__u64 flushed[1 << PM_CPU_FLUSH_BITS];
 	/*
 	 * What tasks that left this CPU, or were moved onto it, are charged up
 	 * to: se.sum_exec_runtime and sched_info.run_delay at a task's
