@@ -67,12 +67,6 @@ struct pm_cpu_run {
 	__u64 moved_task;
 	__u64 moved_sum;
 	/*
-	 * The cgroup of each of the CPU's last flushes, flush number n at
-	 * [n % (1 << PM_CPU_FLUSH_BITS)]: a reader that walked the map while
-	 * flushes happened reads these cgroups again (agent/signal/cpu.c).
-	 */
-	__u64 flushed[1 << PM_CPU_FLUSH_BITS];
-	/*
 	 * What tasks that left this CPU, or were moved onto it, are charged up
 	 * to: se.sum_exec_runtime and sched_info.run_delay at a task's
 	 * switch-out here, or at its migration here (sched_migrate_task). A
@@ -90,6 +84,12 @@ struct pm_cpu_run {
 		__u32 pid;
 		__u32 check;
 	} bases[1 << PM_CPU_BASE_BITS];
+	/*
+	 * The cgroup of each of the CPU's last flushes, flush number n at
+	 * [n % (1 << PM_CPU_FLUSH_BITS)]: a reader that walked the map while
+	 * flushes happened reads these cgroups again (agent/signal/cpu.c).
+	 */
+	__u64 flushed[1 << PM_CPU_FLUSH_BITS];
 };
 
 /*
