@@ -101,9 +101,34 @@ int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn
 
 #define BATCH 256
 
+struct entry_walk {
+	pm_entry_fn fn;
+	void *ctx;
+	int ncpus; /* copies of each value; 1 unless per-CPU */
+	size_t vsz;
+	__u64 *sum; /* a per-CPU map's value, summed */
+};
+
+/* @val: the entry's ncpus copies. */
+static void entry(struct entry_walk *w, const void *key, const void *val)
+{
+	const __u64 *v = val;
+	size_t n = w->vsz / sizeof(__u64), f;
+	int c;
+
+	if (w->ncpus == 1) {
+		w->fn(w->ctx, key, val);
+		return;
+	}
+	memcpy(w->sum, v, w->vsz);
+	for (c = 1; c < w->ncpus; c++)
+		for (f = 0, v += n; f < n; f++)
+			w->sum[f] += v[f];
+	w->fn(w->ctx, key, w->sum);
+}
+
 /* Key by key, for kernels without batch lookups (before 5.6). */
-static int for_each_walk(int fd, size_t ksz, void *key, void *next, void *val, pm_entry_fn fn,
-			 void *ctx)
+static int for_each_walk(int fd, size_t ksz, void *key, void *next, void *val, struct entry_walk *w)
 {
 	int more = !bpf_map_get_next_key(fd, NULL, next);
 
@@ -112,7 +137,7 @@ static int for_each_walk(int fd, size_t ksz, void *key, void *next, void *val, p
 		/* the next key first: a deleted key would restart the walk */
 		more = !bpf_map_get_next_key(fd, key, next);
 		if (!bpf_map_lookup_elem(fd, key, val))
-			fn(ctx, key, val);
+			entry(w, key, val);
 	}
 	return 0;
 }
@@ -126,18 +151,24 @@ static bool per_cpu(enum bpf_map_type t)
 int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx)
 {
 	size_t ksz = bpf_map__key_size(map), vsz = bpf_map__value_size(map);
-	int fd = bpf_map__fd(map), err = 0, ncpus;
+	struct entry_walk w = { .fn = fn, .ctx = ctx, .ncpus = 1, .vsz = vsz };
+	int fd = bpf_map__fd(map), err = 0;
 	char *keys = NULL, *vals = NULL;
 	__u64 token = 0; /* the kernel's position: a bucket number for hashes */
 	bool first = true;
 	__u32 n, i;
 
 	if (per_cpu(bpf_map__type(map))) {
-		/* each CPU's copy, rounded up to 8 bytes, as the kernel copies them out */
-		ncpus = libbpf_num_possible_cpus();
-		if (ncpus <= 0)
-			return ncpus ? ncpus : -EINVAL;
-		vsz = ((vsz + 7) & ~(size_t)7) * ncpus;
+		/* each CPU's copy in turn, as the kernel copies them out */
+		w.ncpus = libbpf_num_possible_cpus();
+		if (w.ncpus <= 0)
+			return w.ncpus ? w.ncpus : -EINVAL;
+		if (vsz % sizeof(__u64))
+			return -EINVAL;
+		w.sum = malloc(vsz);
+		if (!w.sum)
+			return -ENOMEM;
+		vsz *= w.ncpus;
 	}
 	keys = malloc(BATCH * ksz);
 	vals = malloc(BATCH * vsz);
@@ -150,11 +181,11 @@ int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx)
 		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &n, NULL);
 		if (err < 0 && err != -ENOENT) {
 			if (first)
-				err = for_each_walk(fd, ksz, keys, keys + ksz, vals, fn, ctx);
+				err = for_each_walk(fd, ksz, keys, keys + ksz, vals, &w);
 			break; /* a bucket of more than BATCH entries: not with a hash's spread */
 		}
 		for (i = 0; i < n; i++)
-			fn(ctx, keys + i * ksz, vals + i * vsz);
+			entry(&w, keys + i * ksz, vals + i * vsz);
 		first = false;
 	} while (!err);
 	if (err == -ENOENT)
@@ -162,6 +193,7 @@ int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx)
 out_free:
 	free(keys);
 	free(vals);
+	free(w.sum);
 	return err;
 }
 

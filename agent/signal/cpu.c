@@ -391,7 +391,7 @@ static void sample_entry(void *ctx, const void *key, const void *value)
 		return;
 	}
 	smp->cgid = k->cgid;
-	sum_cpus(cpu, value, &smp->sum);
+	memcpy(&smp->sum, value, sizeof(smp->sum)); /* summed over the CPUs */
 }
 
 /*

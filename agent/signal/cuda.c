@@ -151,7 +151,6 @@ struct cuda_pid {
 struct pm_cuda {
 	struct cuda_bpf *skel;
 	enum pm_hier hier;
-	int ncpus;
 	long clk_tck;
 	unsigned int reads;
 	char proc_root[PATH_MAX];
@@ -241,9 +240,6 @@ int cuda__open(struct pm_cuda **out, enum pm_hier hier, const char *proc_root, c
 	u64map__init(&c->released);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->wake, NULL);
-	c->ncpus = libbpf_num_possible_cpus();
-	if (c->ncpus <= 0)
-		goto out_nomem;
 	ret = load(c, err, errlen);
 	if (ret)
 		goto out_free;
@@ -809,24 +805,14 @@ struct cuda_walk {
 static void cuda_stats_entry(void *ctx, const void *key, const void *val)
 {
 	const struct cuda_walk *w = ctx;
-	const struct pm_cuda_val *vals = val;
-	struct pm_cuda_val sum = { 0 };
+	struct pm_cuda_val sum; /* bytes_held: the CPUs' signed amounts, summed */
 	struct pm_cg_key k;
 	__u64 *released;
-	int i;
 
 	memcpy(&k, key, sizeof(k));
 	if (k.hier != w->c->hier)
 		return;
-	for (i = 0; i < w->c->ncpus; i++) {
-		sum.launches += vals[i].launches;
-		sum.allocs += vals[i].allocs;
-		sum.frees += vals[i].frees;
-		sum.bytes_held += vals[i].bytes_held;
-		sum.bytes_copied += vals[i].bytes_copied;
-		sum.sync_ns += vals[i].sync_ns;
-		sum.sync_calls += vals[i].sync_calls;
-	}
+	memcpy(&sum, val, sizeof(sum));
 	released = u64map__get(&w->c->released, k.cgid);
 	if (released)
 		sum.bytes_held -= (__s64)*released;

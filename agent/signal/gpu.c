@@ -54,7 +54,6 @@ struct pm_gpu {
 	enum pm_hier hier;
 	bool syscalls; /* sys_{enter,exit}_ioctl programs, else raw sys_enter/exit */
 	bool attached; /* while a GPU device is in gpu_devs */
-	int ncpus;
 	char dev_root[PATH_MAX];
 	char *extra_paths;
 	struct gpu_dev devs[PM_GPU_MAX_DEVS];
@@ -475,9 +474,6 @@ int gpu__open(struct pm_gpu **out, enum pm_hier hier, const char *dev_root, cons
 		if (!g->extra_paths)
 			goto out_nomem;
 	}
-	g->ncpus = libbpf_num_possible_cpus();
-	if (g->ncpus <= 0)
-		goto out_nomem;
 	gpu_read_nv_majors(g);
 	gpu_scan(g);
 	ret = gpu_attach_any(g, force_raw_tp, err, errlen);
@@ -554,36 +550,26 @@ struct gpu_walk {
 static void gpu_jobs_entry(void *ctx, const void *key, const void *val)
 {
 	const struct gpu_walk *w = ctx;
-	const __u64 *vals = val;
 	struct pm_cg_key k;
-	__u64 jobs = 0;
-	int i;
+	__u64 jobs;
 
 	memcpy(&k, key, sizeof(k));
-	if (k.hier != w->g->hier)
-		return;
-	for (i = 0; i < w->g->ncpus; i++)
-		jobs += vals[i];
-	w->v->jobs(w->v->ctx, k.cgid, jobs);
+	memcpy(&jobs, val, sizeof(jobs));
+	if (k.hier == w->g->hier)
+		w->v->jobs(w->v->ctx, k.cgid, jobs);
 }
 
 /* One gpu_stats entry: a cgroup's calls of one op on one device, summed over CPUs. */
 static void gpu_stats_entry(void *ctx, const void *key, const void *val)
 {
 	const struct gpu_walk *w = ctx;
-	const struct pm_gpu_val *vals = val;
+	const struct pm_gpu_val *sum = val;
 	struct pm_gpu_key k;
-	__u64 calls = 0, ns = 0;
-	int i;
 
 	memcpy(&k, key, sizeof(k));
-	if (k.hier != w->g->hier || k.op >= PM_GPU_IOCTL_OPS || k.dev >= w->g->ndevs)
-		return;
-	for (i = 0; i < w->g->ncpus; i++) {
-		calls += vals[i].calls;
-		ns += vals[i].ns;
-	}
-	w->v->ioctl(w->v->ctx, k.cgid, w->g->devs[k.dev].name, (int)k.op, calls, ns);
+	if (k.hier == w->g->hier && k.op < PM_GPU_IOCTL_OPS && k.dev < w->g->ndevs)
+		w->v->ioctl(w->v->ctx, k.cgid, w->g->devs[k.dev].name, (int)k.op, sum->calls,
+			    sum->ns);
 }
 
 int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)

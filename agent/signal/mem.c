@@ -25,7 +25,6 @@ struct pm_mem {
 	struct pm_pin pin;
 	enum pm_hier hier;
 	bool seed; /* seed_task loaded: a task iterator */
-	int ncpus;
 	long page_size;
 	bool checked;		    /* owners checked once */
 	struct timespec checked_at; /* monotonic */
@@ -203,9 +202,6 @@ int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, boo
 	mem->hier = hier;
 	mem->page_size = sysconf(_SC_PAGESIZE);
 	(void)proc_root; /* the owner checks need no more than kill(2) */
-	mem->ncpus = libbpf_num_possible_cpus();
-	if (mem->ncpus <= 0)
-		goto out_nomem;
 	mem->seed = libbpf_find_vmlinux_btf_id("task", BPF_TRACE_ITER) > 0;
 	ret = load_twin(mem, force_raw_tp, err, errlen);
 	if (ret && mem->seed) {
@@ -291,19 +287,12 @@ struct events_read {
 
 static void events_entry(void *ctx, const void *key, const void *value)
 {
-	const struct pm_mem_val *vals = value;
+	const struct pm_mem_val *sum = value;
 	const struct pm_cg_key *k = key;
 	struct events_read *rd = ctx;
-	__u64 faults = 0, ooms = 0;
-	int i;
 
-	if (k->hier != rd->mem->hier)
-		return;
-	for (i = 0; i < rd->mem->ncpus; i++) {
-		faults += vals[i].faults;
-		ooms += vals[i].oom_kills;
-	}
-	rd->v->events(rd->v->ctx, k->cgid, faults, ooms);
+	if (k->hier == rd->mem->hier)
+		rd->v->events(rd->v->ctx, k->cgid, sum->faults, sum->oom_kills);
 }
 
 /* In batches: a few system calls for the whole map rather than two a cgroup. */

@@ -22,7 +22,6 @@
 struct pm_net {
 	struct net_bpf *skel;
 	struct pm_pin pin;
-	int ncpus;
 };
 
 #define NET_DEFAULT_CIDRS 16
@@ -127,9 +126,6 @@ int net__open(struct pm_net **out, const struct pm_config *cfg, const char *v2_r
 	net = calloc(1, sizeof(*net));
 	if (!net)
 		goto out_nomem;
-	net->ncpus = libbpf_num_possible_cpus();
-	if (net->ncpus <= 0)
-		goto out_nomem;
 	net->skel = net_bpf__open();
 	if (!net->skel) {
 		ret = -errno;
@@ -180,31 +176,21 @@ struct net_walk {
 static void net_traffic_entry(void *ctx, const void *key, const void *val)
 {
 	const struct net_walk *w = ctx;
-	const struct pm_net_val *vals = val;
+	const struct pm_net_val *sum = val;
 	struct pm_net_key k;
-	__u64 bytes = 0, packets = 0;
-	int i;
 
 	memcpy(&k, key, sizeof(k));
-	if (k.dir >= PM_NET_DIRS || k.class >= PM_NET_CLASSES)
-		return;
-	for (i = 0; i < w->net->ncpus; i++) {
-		bytes += vals[i].bytes;
-		packets += vals[i].packets;
-	}
-	w->v->traffic(w->v->ctx, k.cgid, k.dir, k.class, bytes, packets);
+	if (k.dir < PM_NET_DIRS && k.class < PM_NET_CLASSES)
+		w->v->traffic(w->v->ctx, k.cgid, k.dir, k.class, sum->bytes, sum->packets);
 }
 
 static void net_retrans_entry(void *ctx, const void *key, const void *val)
 {
 	const struct net_walk *w = ctx;
-	const __u64 *counts = val;
-	__u64 cgid, n = 0;
-	int i;
+	__u64 cgid, n;
 
 	memcpy(&cgid, key, sizeof(cgid));
-	for (i = 0; i < w->net->ncpus; i++)
-		n += counts[i];
+	memcpy(&n, val, sizeof(n));
 	w->v->retransmits(w->v->ctx, cgid, n);
 }
 

@@ -21,7 +21,6 @@ struct pm_proc {
 	struct proc_bpf *skel;
 	struct pm_pin pin;
 	enum pm_hier hier;
-	int ncpus;
 	__u64 grace_ns;
 	char proc_root[PATH_MAX];
 	bool verify; /* /proc shows the node's pids (the init pid namespace) */
@@ -111,9 +110,6 @@ int proc__open(struct pm_proc **out, enum pm_hier hier, __u64 zombie_grace_ms, b
 	snprintf(p->proc_root, sizeof(p->proc_root), "%s", proc_root);
 	p->clk_tck = sysconf(_SC_CLK_TCK);
 	p->verify = p->clk_tck > 0 && host_pids(proc_root);
-	p->ncpus = libbpf_num_possible_cpus();
-	if (p->ncpus <= 0)
-		goto out_nomem;
 	ret = bpfutil__load_twin(load, p, force_raw_tp, err, errlen);
 	if (ret)
 		goto out_free;
@@ -231,21 +227,12 @@ static void drop_stale(struct pm_proc *p, struct exited_read *rd)
 
 static void starts_entry(void *ctx, const void *key, const void *value)
 {
-	const struct pm_proc_val *vals = value;
+	const struct pm_proc_val *sum = value;
 	const struct pm_cg_key *k = key;
 	struct exited_read *rd = ctx;
-	struct pm_proc_val sum = {};
-	int i;
 
-	if (k->hier != rd->p->hier)
-		return;
-	for (i = 0; i < rd->p->ncpus; i++) {
-		sum.starts += vals[i].starts;
-		sum.execs += vals[i].execs;
-		sum.exits += vals[i].exits;
-		sum.joins += vals[i].joins;
-	}
-	rd->v->starts(rd->v->ctx, k->cgid, &sum);
+	if (k->hier == rd->p->hier)
+		rd->v->starts(rd->v->ctx, k->cgid, sum);
 }
 
 int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)

@@ -46,10 +46,11 @@ typedef bool (*pm_refusal_fn)(void *ctx, __u64 cgid, __u32 table, __u64 n);
 /* Every (cgroup, table) pair of @hier in a "refusals" map. */
 int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn fn, void *ctx);
 /*
- * Every entry of a map, @fn called with copies (of a per-CPU map: each
- * CPU's value in turn, each rounded up to 8 bytes): in batches where the
- * kernel has batch lookups (5.6), else key by key. An entry deleted or added
- * meanwhile may be missed.
+ * Every entry of a map, @fn called with copies of its key and value: in
+ * batches where the kernel has batch lookups (5.6), else key by key. Of a
+ * per-CPU map, whose values must be runs of __u64 counters, each counter
+ * summed over the CPUs (-EINVAL for a value size that is not a multiple of
+ * 8). An entry deleted or added meanwhile may be missed.
  */
 typedef void (*pm_entry_fn)(void *ctx, const void *key, const void *value);
 int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx);
