@@ -522,8 +522,8 @@ static int reread_flushed(struct pm_cpu *cpu)
 /*
  * Per-CPU state, the map, the per-CPU state again, the cgroups flushed
  * behind the walk again, the running threads' schedstat, the per-CPU state
- * a third time: see visit_unflushed(). The collector keeps each cgroup's total monotonic
- * across reads.
+ * a third time: see visit_unflushed(). The collector keeps each cgroup's
+ * total monotonic across reads.
  */
 int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 {

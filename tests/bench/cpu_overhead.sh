@@ -12,7 +12,8 @@
 #
 # Run as root, from the repository root:
 #   PODMETER=build/podmeter FLOOR=build/bench/floor tests/bench/cpu_overhead.sh
-# Knobs: DUR (seconds per storm, 10), ROUNDS (3), TICKS (seconds for part b, 30).
+# Knobs: DUR (seconds per storm, 10), ROUNDS (3), TICKS (seconds for part b, 30),
+# PARTS (the parts to run, "a a2 b").
 set -euo pipefail
 
 PODMETER=${PODMETER:-build/podmeter}
@@ -20,6 +21,7 @@ FLOOR=${FLOOR:-build/bench/floor}
 DUR=${DUR:-10}
 ROUNDS=${ROUNDS:-3}
 TICKS=${TICKS:-30}
+PARTS=${PARTS:-a a2 b}
 NPODS=200
 WARMUP=3
 CONDITIONS=(none floor podmeter bpftrace)
@@ -131,6 +133,9 @@ check_env() {
 	for v in DUR ROUNDS TICKS; do
 		[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: want a positive whole number"
 	done
+	for v in $PARTS; do
+		[[ $v == a || $v == a2 || $v == b ]] || die "PARTS=$PARTS: want parts among a, a2, b"
+	done
 	for c in stress-ng bpftrace curl ss getconf awk; do
 		command -v "$c" >/dev/null || die "$c not found; run 'make test-deps'"
 	done
@@ -224,10 +229,16 @@ stop_tool() {
 }
 
 # One storm; sets OPS to stress-ng's bogo ops/s (real time).
+# With STORM_CPU=N: one pair of processes on CPU N alone (every switch from
+# one task to the other, none to or from the idle task).
 storm() {
-	local log=$WORK/storm-$1-$2.log pid rc=0
-	timeout --kill-after=5 $((DUR + 60)) \
-		stress-ng --switch 2 --timeout "${DUR}s" --metrics-brief --temp-path "$WORK" \
+	local log=$WORK/storm-$1-$2.log pid rc=0 pin=() workers=2
+	if [[ -n ${STORM_CPU:-} ]]; then
+		pin=(taskset -c "$STORM_CPU")
+		workers=1
+	fi
+	timeout --kill-after=5 $((DUR + 60)) "${pin[@]}" \
+		stress-ng --switch "$workers" --timeout "${DUR}s" --metrics-brief --temp-path "$WORK" \
 		>"$log" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
@@ -323,23 +334,39 @@ prog_cost_bench() {
 	local floor_pid=$TOOL_PID
 	TOOL_PID=""
 	start_podmeter "$WORK/podmeter-cost.log"
+	bpftool prog show -j >"$WORK/progs0.json"
 	storm cost 1
-	bpftool prog show -j >"$WORK/progs.json"
+	bpftool prog show -j >"$WORK/progs1.json"
+	# the same with the storm on one CPU: every switch from task to task
+	STORM_CPU=$(($(nproc) - 1)) storm cost 2
+	bpftool prog show -j >"$WORK/progs2.json"
 	stop_tool
 	stop_pid "$floor_pid" TERM 15
 	untrack "$floor_pid"
 	sysctl -qw kernel.bpf_stats_enabled="$was"
-	python3 - "$WORK/progs.json" <<'PY'
+	python3 - "$WORK"/progs{0,1,2}.json <<'PY'
 import json, sys
-progs = {p.get("name"): p for p in json.load(open(sys.argv[1])) if p.get("run_cnt")}
-f, p = progs.get("probe_tp_btf"), progs.get("tp_btf_sched_switch")
-if not f or not p:
-    print("no run-time statistics found (kernel.bpf_stats_enabled unsupported?)")
-    sys.exit(0)
-fn, pn = f["run_time_ns"] / f["run_cnt"], p["run_time_ns"] / p["run_cnt"]
-print("empty tp_btf program: %6.1f ns per switch (%d switches)" % (fn, f["run_cnt"]))
-print("podmeter cpu program: %6.1f ns per switch (%d switches)" % (pn, p["run_cnt"]))
-print("podmeter adds %.1f ns per switch over the empty program (ratio %.2f)" % (pn - fn, pn / fn))
+def load(path):
+    return {p.get("name"): p for p in json.load(open(path)) if p.get("run_cnt")}
+snaps = [load(p) for p in sys.argv[1:]]
+for what, a, b in (("stress-ng --switch 2", 0, 1), ("one pair on one CPU", 1, 2)):
+    d = {}
+    for name in ("probe_tp_btf", "tp_btf_sched_switch"):
+        if name not in snaps[b]:
+            print("no run-time statistics found (kernel.bpf_stats_enabled unsupported?)")
+            sys.exit(0)
+        old = snaps[a].get(name, {"run_cnt": 0, "run_time_ns": 0})
+        d[name] = (snaps[b][name]["run_cnt"] - old["run_cnt"],
+                   snaps[b][name]["run_time_ns"] - old["run_time_ns"])
+    (fc, ft), (pc, pt) = d["probe_tp_btf"], d["tp_btf_sched_switch"]
+    if not fc or not pc:
+        print("%s: no switches counted" % what)
+        continue
+    fn, pn = ft / fc, pt / pc
+    print("%s:" % what)
+    print("  empty tp_btf program: %6.1f ns per switch (%d switches)" % (fn, fc))
+    print("  podmeter cpu program: %6.1f ns per switch (%d switches)" % (pn, pc))
+    print("  podmeter adds %.1f ns per switch over the empty program (ratio %.2f)" % (pn - fn, pn / fn))
 PY
 	echo
 }
@@ -470,9 +497,9 @@ main() {
 	WORK=$(mktemp -d /tmp/podmeter-bench.XXXXXX)
 	ensure_tracefs
 	note_foreign_bpf
-	storm_bench
-	prog_cost_bench
-	agent_bench
+	[[ " $PARTS " == *" a "* ]] && storm_bench
+	[[ " $PARTS " == *" a2 "* ]] && prog_cost_bench
+	[[ " $PARTS " == *" b "* ]] && agent_bench
 	log "done"
 }
 
