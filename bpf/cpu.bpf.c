@@ -77,6 +77,13 @@ struct {
 	__type(value, __u64);
 } cpu_errors SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pm_cpu_flushlog);
+} cpu_flushlog SEC(".maps");
+
 PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(cpu_fold);
 
@@ -85,7 +92,9 @@ static __always_inline void flush(struct pm_cpu_run *run)
 {
 	struct pm_cg_key key = { .cgid = run->pend_cgid, .hier = hier };
 	static const struct pm_cpu_val zero;
+	struct pm_cpu_flushlog *log;
 	struct pm_cpu_val *v;
+	__u32 first = 0;
 
 	v = map_lookup_or_init(&cpu_stats, &key, &zero, &cpu_errors, PM_CPU_ERR_CGROUP_FULL);
 	if (v) {
@@ -96,7 +105,9 @@ static __always_inline void flush(struct pm_cpu_run *run)
 	}
 	run->pend_oncpu_ns = 0;
 	run->pend_runq_ns = 0;
-	run->flushed[run->flushes & ((1 << PM_CPU_FLUSH_BITS) - 1)] = run->pend_cgid;
+	log = bpf_map_lookup_elem(&cpu_flushlog, &first);
+	if (log)
+		log->cgid[run->flushes & ((1 << PM_CPU_FLUSH_BITS) - 1)] = run->pend_cgid;
 	run->flushes++;
 }
 
@@ -373,7 +384,7 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	run = bpf_map_lookup_elem(&cpu_run, &zero);
 	if (!run)
 		return 0;
-	run->seq_begin++;
+	run->seq_end++; /* seq_end first, seq_begin last: see struct pm_cpu_run */
 	barrier();
 	if (run->task == (__u64)prev) {
 		if (run->pid)
@@ -387,7 +398,7 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	}
 	open_slice(run, next, btf);
 	barrier();
-	run->seq_end = run->seq_begin;
+	run->seq_begin = run->seq_end;
 	return 0;
 }
 

@@ -26,6 +26,12 @@ struct pm_cpu_sample {
 };
 
 #define FLUSH_LOG (1 << PM_CPU_FLUSH_BITS)
+/*
+ * Flushes that may land between the second state read and the copy of the
+ * logs: a log is taken when it holds the walk's flushes with this many
+ * slots to spare.
+ */
+#define FLUSH_SLACK 16
 
 struct pm_cpu {
 	struct cpu_bpf *skel;
@@ -33,11 +39,12 @@ struct pm_cpu {
 	enum pm_hier hier;
 	int ncpus;
 	const char *mode;
-	struct pm_cpu_run *runs;    /* before the map's walk ... */
-	struct pm_cpu_run *runs2;   /* ... and after */
-	struct pm_cpu_run *runs3;   /* ... and after the running threads' schedstat */
-	struct pm_cpu_val *vals;    /* one cgroup's per-CPU values */
-	struct pm_cpu_sample *redo; /* cgroups flushed behind the walk, read again */
+	struct pm_cpu_run *runs;      /* before the map's walk ... */
+	struct pm_cpu_run *runs2;     /* ... and after */
+	struct pm_cpu_run *runs3;     /* ... and after the running threads' schedstat */
+	struct pm_cpu_val *vals;      /* one cgroup's per-CPU values */
+	struct pm_cpu_flushlog *logs; /* per CPU, read after runs2 */
+	struct pm_cpu_sample *redo;   /* cgroups flushed behind the walk, read again */
 	size_t n_redo;
 	bool *flushed_after;		      /* per CPU: flushed between runs2 and runs3 */
 	struct thread_stat *ts;		      /* running threads' schedstat, per CPU */
@@ -176,10 +183,11 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 	cpu->runs2 = calloc(cpu->ncpus, sizeof(*cpu->runs2));
 	cpu->runs3 = calloc(cpu->ncpus, sizeof(*cpu->runs3));
 	cpu->vals = calloc(cpu->ncpus, sizeof(*cpu->vals));
+	cpu->logs = calloc(cpu->ncpus, sizeof(*cpu->logs));
 	cpu->redo = calloc((size_t)cpu->ncpus * FLUSH_LOG, sizeof(*cpu->redo));
 	cpu->flushed_after = calloc(cpu->ncpus, sizeof(*cpu->flushed_after));
 	cpu->ts = calloc(cpu->ncpus, sizeof(*cpu->ts));
-	if (!cpu->runs || !cpu->runs2 || !cpu->runs3 || !cpu->vals || !cpu->redo ||
+	if (!cpu->runs || !cpu->runs2 || !cpu->runs3 || !cpu->vals || !cpu->logs || !cpu->redo ||
 	    !cpu->flushed_after || !cpu->ts)
 		goto out_err;
 
@@ -197,6 +205,7 @@ out_free:
 		free(cpu->runs2);
 		free(cpu->runs3);
 		free(cpu->vals);
+		free(cpu->logs);
 		free(cpu->redo);
 		free(cpu->flushed_after);
 		free(cpu->ts);
@@ -337,6 +346,7 @@ static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 		const struct pm_cpu_run *a = &cpu->runs[i], *b = &cpu->runs2[i];
 		const struct pm_cpu_run *c = &cpu->runs3[i];
 		const struct thread_stat *ts = &cpu->ts[i];
+		__u64 end;
 
 		v->held(v->ctx, a->pend_cgid);
 		v->held(v->ctx, a->cgid);
@@ -349,8 +359,11 @@ static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 			v->inflight(v->ctx, b->pend_cgid, b->pend_oncpu_ns, b->pend_runq_ns);
 		if (!same_slice(b, c, ts))
 			continue;
-		v->inflight(v->ctx, b->cgid,
-			    ts->runtime > b->sum_start ? ts->runtime - b->sum_start : 0,
+		/* moved to another cgroup as it ran: what ran since is the other's */
+		end = ts->runtime;
+		if (c->moved_task == c->task && c->moved_sum < end)
+			end = c->moved_sum;
+		v->inflight(v->ctx, b->cgid, end > b->sum_start ? end - b->sum_start : 0,
 			    ts->delay > b->delay_start ? ts->delay - b->delay_start : 0);
 	}
 }
@@ -450,11 +463,12 @@ static bool flushed_behind(const struct pm_cpu *cpu)
 
 /*
  * The cgroups the CPUs flushed between the two state reads, from their logs
- * (pm_cpu_run.flushed), sorted and each once in cpu->redo: false when a log
- * no longer holds them all or a copy was torn.
+ * (struct pm_cpu_flushlog), sorted and each once in cpu->redo: false when a
+ * log may no longer hold them all or a copy was torn.
  */
 static bool collect_redo(struct pm_cpu *cpu)
 {
+	__u32 zero = 0;
 	size_t n = 0, i, u;
 	__u64 f;
 	int c;
@@ -462,11 +476,17 @@ static bool collect_redo(struct pm_cpu *cpu)
 	for (c = 0; c < cpu->ncpus; c++) {
 		const struct pm_cpu_run *a = &cpu->runs[c], *b = &cpu->runs2[c];
 
-		if (!whole(a) || !whole(b) || b->flushes - a->flushes > FLUSH_LOG)
+		if (!whole(a) || !whole(b) || b->flushes - a->flushes > FLUSH_LOG - FLUSH_SLACK)
 			return false;
+	}
+	if (bpf_map_lookup_elem(bpf_map__fd(cpu->skel->maps.cpu_flushlog), &zero, cpu->logs))
+		return false;
+	for (c = 0; c < cpu->ncpus; c++) {
+		const struct pm_cpu_run *a = &cpu->runs[c], *b = &cpu->runs2[c];
+
 		for (f = a->flushes; f != b->flushes; f++)
 			cpu->redo[n++] = (struct pm_cpu_sample){
-				.cgid = b->flushed[f & (FLUSH_LOG - 1)],
+				.cgid = cpu->logs[c].cgid[f & (FLUSH_LOG - 1)],
 			};
 	}
 	qsort(cpu->redo, n, sizeof(*cpu->redo), cmp_cgid);
@@ -638,6 +658,7 @@ void cpu__close(struct pm_cpu *cpu)
 	free(cpu->runs2);
 	free(cpu->runs3);
 	free(cpu->vals);
+	free(cpu->logs);
 	free(cpu->redo);
 	free(cpu->flushed_after);
 	free(cpu->ts);

@@ -36,8 +36,11 @@ struct pm_cpu_val {
  * "pending" while consecutive slices on the CPU belong to one cgroup, and
  * moved into cpu_stats when another cgroup's task switches out: a CPU
  * running one pod (with idle in between) touches no hash map at all.
- * seq_begin and seq_end differ while the program updates the state: a copy
- * read by user space is whole only when they are equal.
+ * seq_begin and seq_end differ while the program updates the state: it
+ * moves seq_end first and sets seq_begin to it last, and a copy, made in
+ * address order, reads seq_begin first and seq_end last, so a copy that
+ * overlapped an update has them differ. The fields between the two are
+ * covered; those after seq_end (written by other CPUs too) are not.
  */
 struct pm_cpu_run {
 	__u64 seq_begin;
@@ -84,12 +87,17 @@ struct pm_cpu_run {
 		__u32 pid;
 		__u32 check;
 	} bases[1 << PM_CPU_BASE_BITS];
-	/*
-	 * The cgroup of each of the CPU's last flushes, flush number n at
-	 * [n % (1 << PM_CPU_FLUSH_BITS)]: a reader that walked the map while
-	 * flushes happened reads these cgroups again (agent/signal/cpu.c).
-	 */
-	__u64 flushed[1 << PM_CPU_FLUSH_BITS];
+};
+
+/*
+ * The cgroup of each of a CPU's last flushes, flush number n
+ * (pm_cpu_run.flushes counts them) at [n % (1 << PM_CPU_FLUSH_BITS)]: a
+ * reader that walked cpu_stats while flushes happened reads these cgroups
+ * again (agent/signal/cpu.c). A per-CPU map of its own, written by the
+ * flushes only.
+ */
+struct pm_cpu_flushlog {
+	__u64 cgid[1 << PM_CPU_FLUSH_BITS];
 };
 
 /*
