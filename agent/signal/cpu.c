@@ -328,13 +328,14 @@ static bool redone(const struct pm_cpu *cpu, __u64 cgid)
 
 /*
  * What the map did not hold at the second state read, per CPU: the amounts
- * pending then, and the slice running then, up to its task's schedstat,
- * when it still ran at the third state read (a running slice reaches the
- * map only after it ends). What a flush moved into the map behind the walk
- * was read again after the second state read (reread_flushed()); a CPU
- * that flushed after the second may have moved its pending amounts into
- * what was read again: for those cgroups they are not counted twice (they
- * come with the next read). Every state read's cgroups are reported held,
+ * pending then (or at the third state read, when the CPU flushed nothing
+ * in between: those include the slices that ended since), and the slice
+ * running then, up to its task's schedstat, when it still ran at the third
+ * state read (a running slice reaches the map only after it ends). What a
+ * flush moved into the map behind the walk was read again after the second
+ * state read (reread_flushed()); a CPU that flushed after the second may
+ * have moved its pending amounts into what was read again: for those
+ * cgroups they are not counted twice (they come with the next read). Every state read's cgroups are reported held,
  * so none is retired while a CPU may still move amounts of it into the
  * map.
  */
@@ -344,7 +345,7 @@ static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 
 	for (i = 0; i < cpu->ncpus; i++) {
 		const struct pm_cpu_run *a = &cpu->runs[i], *b = &cpu->runs2[i];
-		const struct pm_cpu_run *c = &cpu->runs3[i];
+		const struct pm_cpu_run *c = &cpu->runs3[i], *p;
 		const struct thread_stat *ts = &cpu->ts[i];
 		__u64 end;
 
@@ -354,9 +355,11 @@ static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 		v->held(v->ctx, b->cgid);
 		v->held(v->ctx, c->pend_cgid);
 		v->held(v->ctx, c->cgid);
-		if (b->task && (b->pend_oncpu_ns || b->pend_runq_ns) &&
-		    !(cpu->flushed_after[i] && redone(cpu, b->pend_cgid)))
-			v->inflight(v->ctx, b->pend_cgid, b->pend_oncpu_ns, b->pend_runq_ns);
+		/* no flush since the second read: the third's pending holds all of it */
+		p = !cpu->flushed_after[i] && whole(b) ? c : b;
+		if (p->task && (p->pend_oncpu_ns || p->pend_runq_ns) &&
+		    !(cpu->flushed_after[i] && redone(cpu, p->pend_cgid)))
+			v->inflight(v->ctx, p->pend_cgid, p->pend_oncpu_ns, p->pend_runq_ns);
 		if (!same_slice(b, c, ts))
 			continue;
 		/* moved to another cgroup as it ran: what ran since is the other's */
