@@ -10,18 +10,29 @@
 #include <bpf/libbpf.h>
 #include <podmeter/agent.h>
 
+/* @sum = the @ncpus copies of a value of @vsz bytes in @copies, counter by __u64 counter. */
+static void sum_copies(__u64 *sum, const void *copies, size_t vsz, int ncpus)
+{
+	const __u64 *v = copies;
+	size_t n = vsz / sizeof(__u64), f;
+	int c;
+
+	memcpy(sum, v, vsz);
+	for (c = 1; c < ncpus; c++)
+		for (f = 0, v += n; f < n; f++)
+			sum[f] += v[f];
+}
+
 void bpfutil__sum_counters(struct bpf_map *map, __u32 n, __u64 *out)
 {
-	int fd = bpf_map__fd(map), ncpus = libbpf_num_possible_cpus(), c;
+	int fd = bpf_map__fd(map), ncpus = libbpf_num_possible_cpus();
 	__u64 *vals = ncpus > 0 ? calloc(ncpus, sizeof(*vals)) : NULL;
 	__u32 i;
 
 	for (i = 0; i < n; i++) {
 		out[i] = 0;
-		if (!vals || bpf_map_lookup_elem(fd, &i, vals))
-			continue;
-		for (c = 0; c < ncpus; c++)
-			out[i] += vals[c];
+		if (vals && !bpf_map_lookup_elem(fd, &i, vals))
+			sum_copies(&out[i], vals, sizeof(*vals), ncpus);
 	}
 	free(vals);
 }
@@ -112,18 +123,11 @@ struct entry_walk {
 /* @val: the entry's ncpus copies. */
 static void entry(struct entry_walk *w, const void *key, const void *val)
 {
-	const __u64 *v = val;
-	size_t n = w->vsz / sizeof(__u64), f;
-	int c;
-
 	if (w->ncpus == 1) {
 		w->fn(w->ctx, key, val);
 		return;
 	}
-	memcpy(w->sum, v, w->vsz);
-	for (c = 1; c < w->ncpus; c++)
-		for (f = 0, v += n; f < n; f++)
-			w->sum[f] += v[f];
+	sum_copies(w->sum, val, w->vsz, w->ncpus);
 	w->fn(w->ctx, key, w->sum);
 }
 
@@ -194,6 +198,30 @@ out_free:
 	free(keys);
 	free(vals);
 	free(w.sum);
+	return err;
+}
+
+int bpfutil__lookup(struct bpf_map *map, const void *key, void *value)
+{
+	size_t vsz = bpf_map__value_size(map);
+	int ncpus, err = 0;
+	void *copies;
+
+	if (!per_cpu(bpf_map__type(map)))
+		return bpf_map_lookup_elem(bpf_map__fd(map), key, value) ? -errno : 0;
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	if (vsz % sizeof(__u64))
+		return -EINVAL;
+	copies = malloc(vsz * ncpus);
+	if (!copies)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(map), key, copies))
+		err = -errno;
+	else
+		sum_copies(value, copies, vsz, ncpus);
+	free(copies);
 	return err;
 }
 

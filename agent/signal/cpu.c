@@ -42,7 +42,6 @@ struct pm_cpu {
 	struct pm_cpu_run *runs;      /* before the map's walk ... */
 	struct pm_cpu_run *runs2;     /* ... and after */
 	struct pm_cpu_run *runs3;     /* ... and after the running threads' schedstat */
-	struct pm_cpu_val *vals;      /* one cgroup's per-CPU values */
 	struct pm_cpu_flushlog *logs; /* per CPU, read after runs2 */
 	struct pm_cpu_sample *redo;   /* cgroups flushed behind the walk, read again */
 	size_t n_redo;
@@ -182,12 +181,11 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 	cpu->runs = calloc(cpu->ncpus, sizeof(*cpu->runs));
 	cpu->runs2 = calloc(cpu->ncpus, sizeof(*cpu->runs2));
 	cpu->runs3 = calloc(cpu->ncpus, sizeof(*cpu->runs3));
-	cpu->vals = calloc(cpu->ncpus, sizeof(*cpu->vals));
 	cpu->logs = calloc(cpu->ncpus, sizeof(*cpu->logs));
 	cpu->redo = calloc((size_t)cpu->ncpus * FLUSH_LOG, sizeof(*cpu->redo));
 	cpu->flushed_after = calloc(cpu->ncpus, sizeof(*cpu->flushed_after));
 	cpu->ts = calloc(cpu->ncpus, sizeof(*cpu->ts));
-	if (!cpu->runs || !cpu->runs2 || !cpu->runs3 || !cpu->vals || !cpu->logs || !cpu->redo ||
+	if (!cpu->runs || !cpu->runs2 || !cpu->runs3 || !cpu->logs || !cpu->redo ||
 	    !cpu->flushed_after || !cpu->ts)
 		goto out_err;
 
@@ -204,7 +202,6 @@ out_free:
 		free(cpu->runs);
 		free(cpu->runs2);
 		free(cpu->runs3);
-		free(cpu->vals);
 		free(cpu->logs);
 		free(cpu->redo);
 		free(cpu->flushed_after);
@@ -217,18 +214,6 @@ out_free:
 const char *cpu__attach_mode(const struct pm_cpu *cpu)
 {
 	return cpu->mode;
-}
-
-static void sum_cpus(const struct pm_cpu *cpu, const struct pm_cpu_val *vals,
-		     struct pm_cpu_val *sum)
-{
-	int i;
-
-	memset(sum, 0, sizeof(*sum));
-	for (i = 0; i < cpu->ncpus; i++) {
-		sum->oncpu_ns += vals[i].oncpu_ns;
-		sum->runq_ns += vals[i].runq_ns;
-	}
 }
 
 /* /proc/<tid>/schedstat of a running thread (the host's /proc: hostPID). */
@@ -255,6 +240,11 @@ static int thread_schedstat(const struct pm_cpu *cpu, __u32 tid, struct thread_s
 
 #define WHOLE_TRIES 4
 
+static bool whole(const struct pm_cpu_run *r)
+{
+	return r->seq_begin == r->seq_end;
+}
+
 /*
  * The per-CPU state, each CPU's copy whole (see struct pm_cpu_run); a CPU
  * still torn after a few tries is marked and skipped by this read.
@@ -269,12 +259,12 @@ static int read_runs(struct pm_cpu *cpu, struct pm_cpu_run *runs)
 		if (bpf_map_lookup_elem(fd, &zero, runs))
 			return -errno;
 		for (torn = false, i = 0; i < cpu->ncpus; i++)
-			torn |= runs[i].seq_begin != runs[i].seq_end;
+			torn |= !whole(&runs[i]);
 		if (!torn)
 			return 0;
 	}
 	for (i = 0; i < cpu->ncpus; i++)
-		if (runs[i].seq_begin != runs[i].seq_end)
+		if (!whole(&runs[i]))
 			runs[i].task = runs[i].pid = 0; /* see visit_unflushed() */
 	return 0;
 }
@@ -300,11 +290,6 @@ static void read_running(struct pm_cpu *cpu, const struct pm_cpu_run *runs)
 	for (i = 0; i < cpu->ncpus; i++)
 		if (!runs[i].pid || thread_schedstat(cpu, runs[i].pid, &cpu->ts[i]))
 			cpu->ts[i].pcount = 0; /* fails same_slice() */
-}
-
-static bool whole(const struct pm_cpu_run *r)
-{
-	return r->seq_begin == r->seq_end;
 }
 
 static int cmp_cgid(const void *a, const void *b)
@@ -335,9 +320,9 @@ static bool redone(const struct pm_cpu *cpu, __u64 cgid)
  * flush moved into the map behind the walk was read again after the second
  * state read (reread_flushed()); a CPU that flushed after the second may
  * have moved its pending amounts into what was read again: for those
- * cgroups they are not counted twice (they come with the next read). Every state read's cgroups are reported held,
- * so none is retired while a CPU may still move amounts of it into the
- * map.
+ * cgroups they are not counted twice (they come with the next read).
+ * Every state read's cgroups are reported held, so none is retired while a
+ * CPU may still move amounts of it into the map.
  */
 static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 {
@@ -507,19 +492,18 @@ static bool collect_redo(struct pm_cpu *cpu)
  */
 static int reread_flushed(struct pm_cpu *cpu)
 {
-	int fd = bpf_map__fd(cpu->skel->maps.cpu_stats);
 	struct pm_cg_key key = { .hier = cpu->hier };
 	struct pm_cpu_sample k = { 0 }, *r, *smp;
 	size_t i, n;
+	int err;
 
 	for (i = 0; i < cpu->n_redo; i++) {
 		r = &cpu->redo[i];
 		key.cgid = r->cgid;
-		r->found = !bpf_map_lookup_elem(fd, &key, cpu->vals);
-		if (r->found)
-			sum_cpus(cpu, cpu->vals, &r->sum);
-		else if (errno != ENOENT)
-			return -errno;
+		err = bpfutil__lookup(cpu->skel->maps.cpu_stats, &key, &r->sum);
+		r->found = !err;
+		if (err && err != -ENOENT)
+			return err;
 	}
 	/* the walk's samples are in the map's order: one search each */
 	for (i = 0, n = cpu->n_samples; i < n; i++) {
@@ -660,7 +644,6 @@ void cpu__close(struct pm_cpu *cpu)
 	free(cpu->runs);
 	free(cpu->runs2);
 	free(cpu->runs3);
-	free(cpu->vals);
 	free(cpu->logs);
 	free(cpu->redo);
 	free(cpu->flushed_after);

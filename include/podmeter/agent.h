@@ -54,6 +54,8 @@ int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn
  */
 typedef void (*pm_entry_fn)(void *ctx, const void *key, const void *value);
 int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx);
+/* One entry's value, as bpfutil__for_each() hands it; -ENOENT when absent. */
+int bpfutil__lookup(struct bpf_map *map, const void *key, void *value);
 
 /* ---- agent/signal/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
 struct pm_cpu;
