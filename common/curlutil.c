@@ -1,11 +1,31 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* What the HTTP clients (kubelet, top, shipper) share: a bounded body, the bearer token. */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <podmeter/curlutil.h>
 
 #define CURLUTIL_TOKEN_MAX 8192
+
+/* libssh2.h's LIBSSH2_INIT_NO_CRYPTO */
+#define SSH2_INIT_NO_CRYPTO 0x0001
+
+CURLcode curlutil__global_init(void)
+{
+	int (*ssh2_init)(int flags);
+
+	/*
+	 * libssh2 counts its starts and starts its cryptography only on the
+	 * first: a first start without it leaves libcurl's own start (and a TLS
+	 * backend other than OpenSSL) the only one. Looked up, not linked:
+	 * present only where this libcurl brought it.
+	 */
+	*(void **)&ssh2_init = dlsym(RTLD_DEFAULT, "libssh2_init");
+	if (ssh2_init)
+		ssh2_init(SSH2_INIT_NO_CRYPTO);
+	return curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 size_t curlutil__collect(char *p, size_t size, size_t n, void *body)
 {

@@ -338,7 +338,7 @@ static int shipper_init(struct pm_shipper *s, struct pm_spool *spool,
 	pthread_condattr_destroy(&ca);
 	if (!s->url || !s->node || !s->token_file || !s->ca_file || !s->cert_file || !s->key_file)
 		return -ENOMEM;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curlutil__global_init();
 	s->curl = curl_easy_init();
 	return s->curl ? 0 : -ENOMEM;
 }

@@ -8,7 +8,7 @@ set -eu
 
 build_pkgs="make gcc clang clang-format llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libsqlite3-dev libpq-dev libgit2-dev
-	libcurl4-openssl-dev libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev
+	libcurl4-gnutls-dev libprotobuf-c-dev protobuf-c-compiler libmicrohttpd-dev
 	libjansson-dev libyaml-dev libyajl-dev libgnutls28-dev"
 test_pkgs="libcmocka-dev stress-ng bpftrace prometheus curl iproute2 procps python3 iperf3 openssl
 	protobuf-compiler tmux python3-yaml util-linux libclang-rt-dev busybox-static postgresql sqlite3 git jq"

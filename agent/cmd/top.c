@@ -462,7 +462,7 @@ int top__main(int argc, char **argv)
 		raw.c_cc[VTIME] = 0;
 		restore = !tcsetattr(0, TCSANOW, &raw);
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curlutil__global_init();
 	if (fetch(url, &prev, err, sizeof(err))) {
 		fprintf(stderr, "top: %s; is the agent running? (--url)\n", err);
 		ret = 1;

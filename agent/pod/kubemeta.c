@@ -54,7 +54,7 @@ struct pm_kubemeta {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stop, poked, started;
-	bool curl_started; /* curl_global_init() was called (a kubelet URL at start) */
+	bool curl_started; /* curlutil__global_init() was called */
 	struct pm_config cfg;
 	struct meta_pod *pods; /* the last good list, in uid order */
 	size_t n_pods;
@@ -297,6 +297,9 @@ static int list_pods(struct pm_kubemeta *k, struct pm_pod_meta **pods, size_t *n
 	for (i = 0; i < k->n_label_keys; i++)
 		keys[i] = k->label_keys[i];
 	kubelet__parser_labels(parser, keys, k->n_label_keys); /* the ones reports name */
+	/* not started at open: a URL a reload set */
+	if (!k->curl_started)
+		k->curl_started = !curlutil__global_init();
 	ret = fetch(&k->cfg, parser, err, errlen);
 	if (!ret || ret == -EINVAL)
 		ret = kubelet__parser_finish(parser, pods, n, skipped, err, errlen);
@@ -414,11 +417,10 @@ int kubemeta__open(struct pm_kubemeta **out, const struct pm_config *cfg)
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->wake, NULL);
 	/*
-	 * Only with a kubelet to ask: libcurl's start brings up its TLS library
-	 * (2 MiB resident, measured at 0 pods). A URL a reload sets later starts
-	 * it at the first request (curl_easy_init()).
+	 * Only with a kubelet to ask: libcurl's start brings up its TLS library.
+	 * A URL a reload sets later starts it at the first request (list_pods()).
 	 */
-	k->curl_started = cfg->kubelet.url[0] && !curl_global_init(CURL_GLOBAL_DEFAULT);
+	k->curl_started = cfg->kubelet.url[0] && !curlutil__global_init();
 	ret = pthread_create(&k->thread, NULL, run, k);
 	if (ret) {
 		kubemeta__close(k);

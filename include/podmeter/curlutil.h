@@ -13,6 +13,13 @@ struct pm_curl_body {
 	size_t max;
 };
 
+/*
+ * curl_global_init(CURL_GLOBAL_DEFAULT), without the cryptography start of
+ * the SSH library some libcurl builds link (libssh2 starts OpenSSL: 1.5 MiB
+ * resident for a protocol podmeter never speaks). Call it before any other
+ * libcurl call; pair it with curl_global_cleanup().
+ */
+CURLcode curlutil__global_init(void);
 /* CURLOPT_WRITEFUNCTION for a struct pm_curl_body (CURLOPT_WRITEDATA). */
 size_t curlutil__collect(char *p, size_t size, size_t n, void *body);
 /*

@@ -3,9 +3,9 @@
 """A stand-in kubelet for the tests: serves GET /pods from a PodList file,
 misbehaving as the file MODE says: ok, 500, hang (accepts, never answers),
 truncated (half the body), garbage; or "big": a PodList of --big-pods pods
-with --big-annotation-bytes of annotations each, written as it is made (the
-largest list a node serves is 250 pods of 1 MiB: 250 MiB), its first pod
---big-uid, named big-0. HTTPS when given a certificate and key.
+with --big-annotation-bytes of annotations each, written in chunks as it is
+made (the largest list a node serves is 250 pods of 1 MiB: 250 MiB), its
+first pod --big-uid, named big-0. HTTPS when given a certificate and key.
 The Authorization header of the last request goes to MODE.auth, and its
 path to MODE.path; each big list sent whole adds a line "BYTES" to MODE.sent.
 Paths other than /pods (or the API server's /api/v1/nodes/NODE/proxy/pods)
@@ -43,11 +43,13 @@ def big_pod(i, uid, annotation_bytes):
 
 
 def send_big(wfile, pods, annotation_bytes, first_uid):
-    """The PodList, pod by pod: never whole in this process either."""
+    """The PodList, pod by pod, a chunk each (as a kubelet streams a list it
+    has no length for): never whole in this process either."""
     sent = 0
     for part in iter_big(pods, annotation_bytes, first_uid):
-        wfile.write(part)
+        wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
         sent += len(part)
+    wfile.write(b"0\r\n\r\n")
     return sent
 
 
@@ -92,8 +94,11 @@ def main():
             mode = open(args.mode_file).read().strip()
             body = open(args.podlist, "rb").read()
             if mode == "big":
+                self.protocol_version = "HTTP/1.1"  # chunked is HTTP/1.1's
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Connection", "close")
                 self.end_headers()
                 try:
                     n = send_big(self.wfile, args.big_pods, args.big_annotation_bytes,
