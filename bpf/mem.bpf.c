@@ -9,8 +9,9 @@
  * attached are read once by a task iterator (the seed), since rss_stat only
  * reports changes. The table is keyed by process and its entry goes when the
  * process's last thread exits: it never holds more entries than the node
- * has processes, and the agent sizes it from the node's task limit. Faults
- * and OOM kills are flows, summed per cgroup as counted (bpf/tables.bpf.h).
+ * has processes, and the agent sizes it, with its spill, from the node's
+ * task limit. Faults and OOM kills are flows, summed per cgroup as counted
+ * (bpf/tables.bpf.h).
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -32,13 +33,25 @@ struct {
 	__type(value, struct pm_mem_val);
 } mem_events SEC(".maps");
 
-/* Sized and flagged by the agent before load (agent/signal/mem.c). */
+/*
+ * Sized and flagged by the agent before load (agent/signal/mem.c). A process
+ * has its entry in one of the two: mm_spill only when mm_state was full.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PM_MEM_MAX_MMS);
 	__type(key, __u32); /* tgid */
 	__type(value, struct pm_mm_state);
 } mm_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pm_mm_state);
+} mm_spill SEC(".maps");
+
+PM_SPILLS_MAP(mm_spills);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -136,8 +149,25 @@ static __always_inline void read_all(struct mm_struct *mm, struct pm_mm_state *s
 		st->pages[k] = mm_counter_pages(mm, k);
 }
 
-/* A fresh entry for @owner's address space @mm, every counter read. */
-static __always_inline void mm_fresh(struct mm_struct *mm, struct task_struct *owner, __u32 tgid)
+/* @tgid's entry, in mm_state or its spill (*@spilled set). */
+static __always_inline struct pm_mm_state *mm_entry(__u32 *tgid, bool *spilled)
+{
+	struct pm_mm_state *st = bpf_map_lookup_elem(&mm_state, tgid);
+
+	*spilled = false;
+	if (st)
+		return st;
+	st = bpf_map_lookup_elem(&mm_spill, tgid);
+	*spilled = st != NULL;
+	return st;
+}
+
+/*
+ * A fresh entry for @owner's address space @mm, every counter read: where
+ * the process's entry is (@spilled), else in mm_state, else in the spill.
+ */
+static __always_inline void mm_fresh(struct mm_struct *mm, struct task_struct *owner, __u32 tgid,
+				     bool spilled)
 {
 	struct pm_mm_state fresh = {};
 
@@ -146,10 +176,14 @@ static __always_inline void mm_fresh(struct mm_struct *mm, struct task_struct *o
 	fresh.tgid = tgid;
 	fresh.mm = (__u64)mm;
 	read_all(mm, &fresh);
-	if (bpf_map_update_elem(&mm_state, &tgid, &fresh, BPF_ANY)) {
-		errors_inc(&mem_errors, PM_MEM_ERR_MM_FULL);
-		refusal_add(&refusals, fresh.cgid, hier, PM_TABLE_MMS);
+	if (!spilled && !bpf_map_update_elem(&mm_state, &tgid, &fresh, BPF_ANY))
+		return;
+	if (!bpf_map_update_elem(&mm_spill, &tgid, &fresh, BPF_ANY)) {
+		errors_inc(&mm_spills, 0);
+		return;
 	}
+	errors_inc(&mem_errors, PM_MEM_ERR_MM_FULL);
+	refusal_add(&refusals, fresh.cgid, hier, PM_TABLE_MMS);
 }
 
 /* @st follows its owner into another cgroup, should it have moved since. */
@@ -171,18 +205,19 @@ static __always_inline int handle_rss_stat(struct mm_struct *mm, int member)
 {
 	struct task_struct *owner = mm_owner(mm);
 	struct pm_mm_state *st;
+	bool spilled;
 	__u32 tgid;
 
 	if (member < 0 || member >= PM_MEM_KINDS || !owner)
 		return 0;
 	tgid = BPF_CORE_READ(owner, tgid);
-	st = bpf_map_lookup_elem(&mm_state, &tgid);
+	st = mm_entry(&tgid, &spilled);
 	if (st && st->mm == (__u64)mm) {
 		mm_follow(st, owner);
 		st->pages[member & (PM_MEM_KINDS - 1)] = mm_counter_pages(mm, member);
 		return 0;
 	}
-	mm_fresh(mm, owner, tgid);
+	mm_fresh(mm, owner, tgid, spilled);
 	return 0;
 }
 
@@ -196,6 +231,7 @@ static __always_inline int handle_fork(struct task_struct *child)
 	struct mm_struct *mm = BPF_CORE_READ(child, mm);
 	struct task_struct *owner;
 	struct pm_mm_state *st;
+	bool spilled;
 	__u32 tgid;
 
 	if (!mm || BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
@@ -204,9 +240,9 @@ static __always_inline int handle_fork(struct task_struct *child)
 	if (!owner)
 		return 0;
 	tgid = BPF_CORE_READ(owner, tgid);
-	st = bpf_map_lookup_elem(&mm_state, &tgid);
+	st = mm_entry(&tgid, &spilled);
 	if (!st || st->mm != (__u64)mm)
-		mm_fresh(mm, owner, tgid);
+		mm_fresh(mm, owner, tgid, spilled);
 	return 0;
 }
 
@@ -218,7 +254,8 @@ static __always_inline int handle_exit(struct task_struct *p)
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	tgid = BPF_CORE_READ(p, tgid);
-	bpf_map_delete_elem(&mm_state, &tgid);
+	if (bpf_map_delete_elem(&mm_state, &tgid))
+		bpf_map_delete_elem(&mm_spill, &tgid);
 	return 0;
 }
 
@@ -241,6 +278,7 @@ static __always_inline int handle_seed(struct task_struct *t)
 	struct mm_struct *mm = BPF_CORE_READ(t, mm);
 	struct task_struct *owner;
 	struct pm_mm_state *st;
+	bool spilled;
 	__u32 tgid;
 
 	if (!mm || (BPF_CORE_READ(t, flags) & PM_PF_KTHREAD))
@@ -252,13 +290,13 @@ static __always_inline int handle_seed(struct task_struct *t)
 	if (!owner || BPF_CORE_READ(owner, signal, live.counter) == 0)
 		return 0;
 	tgid = BPF_CORE_READ(owner, tgid);
-	st = bpf_map_lookup_elem(&mm_state, &tgid);
+	st = mm_entry(&tgid, &spilled);
 	if (st && st->mm == (__u64)mm) {
 		mm_follow(st, owner);
 		read_all(mm, st);
 		return 0;
 	}
-	mm_fresh(mm, owner, tgid);
+	mm_fresh(mm, owner, tgid, spilled);
 	return 0;
 }
 

@@ -28,13 +28,25 @@ struct {
 	__type(value, struct pm_proc_val);
 } proc_stats SEC(".maps");
 
-/* Sized and flagged by the agent before load (agent/signal/proc.c). */
+/*
+ * Sized and flagged by the agent before load (agent/signal/proc.c); the
+ * spill takes exits while exited is full (bpf/tables.bpf.h).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PM_PROC_MAX_EXITED);
 	__type(key, __u32);
 	__type(value, struct pm_exited);
 } exited SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pm_exited);
+} exited_spill SEC(".maps");
+
+PM_SPILLS_MAP(exited_spills);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -111,10 +123,14 @@ static __always_inline int handle_exit(struct task_struct *p)
 	e.start_ns = BPF_CORE_READ(p, group_leader, start_boottime);
 	BPF_CORE_READ_STR_INTO(&e.comm, p, comm);
 	BPF_CORE_READ_STR_INTO(&e.parent_comm, parent, comm);
-	if (bpf_map_update_elem(&exited, &tgid, &e, BPF_ANY)) {
-		errors_inc(&proc_errors, PM_PROC_ERR_EXITED_FULL);
-		refusal_add(&refusals, e.cgid, hier, PM_TABLE_EXITED);
+	if (!bpf_map_update_elem(&exited, &tgid, &e, BPF_ANY))
+		return 0;
+	if (!bpf_map_update_elem(&exited_spill, &tgid, &e, BPF_ANY)) {
+		errors_inc(&exited_spills, 0);
+		return 0;
 	}
+	errors_inc(&proc_errors, PM_PROC_ERR_EXITED_FULL);
+	refusal_add(&refusals, e.cgid, hier, PM_TABLE_EXITED);
 	return 0;
 }
 
@@ -125,14 +141,21 @@ static __always_inline int handle_exit(struct task_struct *p)
 static __always_inline int handle_free(struct task_struct *p)
 {
 	struct pm_exited *e;
+	__u64 start;
 	__u32 tgid;
 
 	if (!is_leader(p))
 		return 0;
 	tgid = BPF_CORE_READ(p, tgid);
+	start = BPF_CORE_READ(p, start_boottime);
 	e = bpf_map_lookup_elem(&exited, &tgid);
-	if (e && e->start_ns == BPF_CORE_READ(p, start_boottime))
+	if (e && e->start_ns == start) {
 		bpf_map_delete_elem(&exited, &tgid);
+		return 0;
+	}
+	e = bpf_map_lookup_elem(&exited_spill, &tgid);
+	if (e && e->start_ns == start)
+		bpf_map_delete_elem(&exited_spill, &tgid);
 	return 0;
 }
 

@@ -155,4 +155,20 @@ static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32
 		__type(value, __u64);                                                              \
 	} name SEC(".maps")
 
+/*
+ * A table keyed by process comes in two: the first, sized for the processes
+ * a node has, is read every tick; its spill takes the rest up to the node's
+ * task limit and is read only while in use (bpfutil__size_split()). A hash
+ * table's read visits each of its buckets, and a task limit of 4,194,304 is
+ * common. Each insert into a spill is counted in one per-CPU slot, for the
+ * agent to know it has one to read.
+ */
+#define PM_SPILLS_MAP(name)                                                                        \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                           \
+		__uint(max_entries, 1);                                                            \
+		__type(key, __u32);                                                                \
+		__type(value, __u64);                                                              \
+	} name SEC(".maps")
+
 #endif /* PODMETER_TABLES_BPF_H */

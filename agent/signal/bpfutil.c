@@ -91,6 +91,38 @@ void bpfutil__size_by_tasks(struct bpf_map *map, __u32 prealloc_max)
 	bpf_map__set_max_entries(map, n);
 }
 
+#define PM_SPILL_MIN 4096
+
+void bpfutil__size_split(struct bpf_map *first, struct bpf_map *spill, __u32 first_max)
+{
+	__u32 n = bpfutil__task_limit(NULL, NULL), f = n < first_max ? n : first_max;
+
+	if (bpfutil__alloc_on_use()) {
+		bpf_map__set_map_flags(first, bpf_map__map_flags(first) | BPF_F_NO_PREALLOC);
+		bpf_map__set_map_flags(spill, bpf_map__map_flags(spill) | BPF_F_NO_PREALLOC);
+		/* allocated as used: a spill with no rest to hold costs its buckets alone */
+		bpf_map__set_max_entries(spill, n > f ? n - f : PM_SPILL_MIN);
+	} else {
+		bpf_map__set_max_entries(spill, 1); /* preallocated: the first alone */
+	}
+	bpf_map__set_max_entries(first, f);
+}
+
+bool bpfutil__spill_due(struct pm_spill *s, struct bpf_map *spills)
+{
+	__u32 zero = 0;
+	__u64 n = 0;
+	bool due;
+
+	if (bpfutil__lookup(spills, &zero, &n))
+		return true; /* unreadable: read the spill */
+	/* counted before the read: an insert after it is seen next time */
+	due = !s->read || s->held || n != s->spills;
+	s->read = true;
+	s->spills = n;
+	return due;
+}
+
 /* The next key is taken before an entry is deleted: a deleted key restarts the walk. */
 int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn fn, void *ctx)
 {

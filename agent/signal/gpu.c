@@ -38,6 +38,7 @@
 #define GPU_NV_MAJORS 16	     /* character majors the NVIDIA drivers registered */
 #define GPU_NV_MAJOR  195	     /* nvidia, nvidia-frontend: fixed */
 #define GPU_STALE_NS  10000000000ULL /* an in-flight entry this old is checked */
+#define GPU_SWEEP_NS  GPU_STALE_NS   /* and checked that often, not every read */
 #define GPU_TRACEFS   "/sys/kernel/tracing"
 
 struct gpu_dev {
@@ -63,6 +64,7 @@ struct pm_gpu {
 	size_t n_nv_majors;
 	struct bpf_link *drm_link; /* gpu_scheduler's job-queued event, when loaded */
 	const char *drm_event;
+	__u64 swept_ns; /* the last sweep of gpu_inflight (gpu_now_ns()) */
 };
 
 _Static_assert((int)PM_GPU_IOCTL_ALLOC == (int)PM_GPU_OP_ALLOC &&
@@ -520,7 +522,9 @@ static __u64 gpu_now_ns(void)
  * A thread that died inside a GPU ioctl (or whose exit went unseen, while
  * the programs were attaching) leaves its entry behind: drop those of
  * threads gone. The kernel deletes entries during the walk, and a walk
- * whose key was deleted starts over: the steps are bounded.
+ * whose key was deleted starts over: the steps are bounded. Once every
+ * GPU_SWEEP_NS: a walk visits each bucket of a table sized by the node's
+ * task limit (4,194,304 is common), even an empty one.
  */
 static void gpu_sweep_inflight(struct pm_gpu *g)
 {
@@ -530,6 +534,9 @@ static void gpu_sweep_inflight(struct pm_gpu *g)
 	struct pm_gpu_call call;
 	__u32 tid, next;
 
+	if (g->swept_ns && now - g->swept_ns < GPU_SWEEP_NS)
+		return;
+	g->swept_ns = now;
 	more = !bpf_map_get_next_key(fd, NULL, &next);
 	while (more && steps--) {
 		tid = next;

@@ -30,6 +30,7 @@ struct pm_mem {
 	struct timespec checked_at; /* monotonic */
 	struct ring_buffer *ooms;
 	const struct pm_mem_visitor *visitor; /* during mem__read() */
+	struct pm_spill spill;		      /* mm_spill */
 };
 
 static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults, bool seed)
@@ -82,7 +83,7 @@ static int load(void *ctx, bool tp_btf, char *err, size_t errlen)
 	mem->skel->rodata->hier = mem->hier;
 	set_twin(mem->skel, tp_btf, faults, mem->seed);
 	/* one entry per process: the node cannot have more */
-	bpfutil__size_by_tasks(mem->skel->maps.mm_state, PM_MEM_MAX_MMS);
+	bpfutil__size_split(mem->skel->maps.mm_state, mem->skel->maps.mm_spill, PM_MEM_MAX_MMS);
 	ret = pin__load(&mem->pin, mem->skel->skeleton, NULL, &what);
 	if (ret)
 		goto out_destroy;
@@ -231,6 +232,7 @@ struct rss_read {
 	bool check;  /* owners checked this read */
 	__u32 *dead; /* their tgids, deleted after the walk */
 	size_t n_dead, cap_dead;
+	size_t n; /* entries seen */
 };
 
 static void rss_entry(void *ctx, const void *key, const void *value)
@@ -240,6 +242,7 @@ static void rss_entry(void *ctx, const void *key, const void *value)
 	__u32 *grown;
 	int k;
 
+	rd->n++;
 	if (rd->check && kill(st->tgid, 0) && errno == ESRCH) {
 		if (rd->n_dead == rd->cap_dead) {
 			grown = realloc(rd->dead, (rd->cap_dead * 2 + 64) * sizeof(*grown));
@@ -257,26 +260,37 @@ static void rss_entry(void *ctx, const void *key, const void *value)
 				   (__u64)st->pages[k] * rd->mem->page_size);
 }
 
+/* One of the two tables, its dead owners' entries deleted after. */
+static void read_table(struct bpf_map *map, struct rss_read *rd)
+{
+	size_t i;
+
+	rd->n = rd->n_dead = 0;
+	bpfutil__for_each(map, rss_entry, rd);
+	for (i = 0; i < rd->n_dead; i++)
+		bpf_map_delete_elem(bpf_map__fd(map), &rd->dead[i]);
+}
+
 /*
  * Resident pages by cgroup. The kernel drops a process's entry at its
  * exit; entries whose owner is gone (exits missed while no program was
  * attached: a pinned table from before) are dropped at the first read, and
- * every VALIDATE_MS after, a signal 0 to each owner, in case.
+ * every VALIDATE_MS after, a signal 0 to each owner, in case. The spill is
+ * read only while it is in use.
  */
 static void read_rss(struct pm_mem *mem, const struct pm_mem_visitor *v)
 {
 	struct rss_read rd = { .mem = mem, .v = v };
-	int fd = bpf_map__fd(mem->skel->maps.mm_state);
-	size_t i;
 
 	if (!mem->checked || ms_since(&mem->checked_at) >= VALIDATE_MS) {
 		rd.check = mem->checked = true;
 		clock_gettime(CLOCK_MONOTONIC, &mem->checked_at);
 	}
-
-	bpfutil__for_each(mem->skel->maps.mm_state, rss_entry, &rd);
-	for (i = 0; i < rd.n_dead; i++)
-		bpf_map_delete_elem(fd, &rd.dead[i]);
+	read_table(mem->skel->maps.mm_state, &rd);
+	if (bpfutil__spill_due(&mem->spill, mem->skel->maps.mm_spills)) {
+		read_table(mem->skel->maps.mm_spill, &rd);
+		mem->spill.held = rd.n > 0;
+	}
 	free(rd.dead);
 }
 

@@ -25,8 +25,9 @@ struct pm_proc {
 	char proc_root[PATH_MAX];
 	bool verify; /* /proc shows the node's pids (the init pid namespace) */
 	long clk_tck;
-	size_t verify_from; /* where this read's checks start among the old entries */
-	__u64 stale;	    /* entries dropped: /proc no longer shows that zombie */
+	size_t verify_from;    /* where this read's checks start among the old entries */
+	__u64 stale;	       /* entries dropped: /proc no longer shows that zombie */
+	struct pm_spill spill; /* exited_spill */
 };
 
 /* Zombies checked against /proc per read, in turn: a pod's thousands cannot stall a tick. */
@@ -62,7 +63,7 @@ static int load(void *ctx, bool tp_btf, char *err, size_t errlen)
 	p->skel->rodata->hier = p->hier;
 	set_twin(p->skel, tp_btf);
 	/* an exited process holds its pid until freed: no more entries than pids in use */
-	bpfutil__size_by_tasks(p->skel->maps.exited, PM_PROC_MAX_EXITED);
+	bpfutil__size_split(p->skel->maps.exited, p->skel->maps.exited_spill, PM_PROC_MAX_EXITED);
 	ret = pin__load(&p->pin, p->skel->skeleton, NULL, &what);
 	if (!ret)
 		return 0;
@@ -139,6 +140,7 @@ struct exited_read {
 	struct u64map seen;  /* a pid deleted and made again during the walk: taken once */
 	__u32 *drop;	     /* pids whose entry /proc contradicts */
 	size_t n_drop, cap_drop;
+	size_t n; /* entries seen */
 };
 
 /*
@@ -182,6 +184,7 @@ static void exited_entry(void *ctx, const void *key, const void *value)
 	struct pm_exited e = *(const struct pm_exited *)value;
 	__u32 pid = *(const __u32 *)key, *grown;
 
+	rd->n++;
 	if (rd->now < e.ts || rd->now - e.ts < rd->grace_ns || u64map__get(&rd->seen, pid) ||
 	    u64map__put(&rd->seen, pid, &rd->seen))
 		return;
@@ -210,15 +213,17 @@ static void exited_entry(void *ctx, const void *key, const void *value)
 /* Entries /proc contradicted, unless the pid exited again meanwhile. */
 static void drop_stale(struct pm_proc *p, struct exited_read *rd)
 {
-	int fd = bpf_map__fd(p->skel->maps.exited);
+	int fds[] = { bpf_map__fd(p->skel->maps.exited), bpf_map__fd(p->skel->maps.exited_spill) };
 	struct pm_exited e;
-	size_t i;
+	size_t i, t;
 
 	for (i = 0; i < rd->n_drop; i++) {
-		if (bpf_map_lookup_elem(fd, &rd->drop[i], &e) || rd->now < e.ts)
-			continue;
-		if (!bpf_map_delete_elem(fd, &rd->drop[i]))
-			p->stale++;
+		for (t = 0; t < sizeof(fds) / sizeof(fds[0]); t++) {
+			if (bpf_map_lookup_elem(fds[t], &rd->drop[i], &e) || rd->now < e.ts)
+				continue;
+			if (!bpf_map_delete_elem(fds[t], &rd->drop[i]))
+				p->stale++;
+		}
 	}
 	/* the next read checks the entries after these */
 	p->verify_from = rd->checked == VERIFY_PER_READ ? p->verify_from + rd->checked : 0;
@@ -243,6 +248,12 @@ int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 	bpfutil__for_each(p->skel->maps.proc_stats, starts_entry, &rd);
 	u64map__init(&rd.seen);
 	bpfutil__for_each(p->skel->maps.exited, exited_entry, &rd);
+	/* the spill only while in use: a walk visits every bucket of a table */
+	if (bpfutil__spill_due(&p->spill, p->skel->maps.exited_spills)) {
+		rd.n = 0;
+		bpfutil__for_each(p->skel->maps.exited_spill, exited_entry, &rd);
+		p->spill.held = rd.n > 0;
+	}
 	u64map__free(&rd.seen);
 	drop_stale(p, &rd);
 	return 0;

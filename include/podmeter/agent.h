@@ -30,6 +30,21 @@ bool bpfutil__alloc_on_use(void);
  */
 void bpfutil__size_by_tasks(struct bpf_map *map, __u32 prealloc_max);
 /*
+ * A table of one entry per process and its spill (bpf/tables.bpf.h): @first
+ * holds up to @first_max, the spill the rest of the node's task limit (4096
+ * when there is no rest), both allocated as used; where the kernel needs
+ * them preallocated, @first alone.
+ */
+void bpfutil__size_split(struct bpf_map *first, struct bpf_map *spill, __u32 first_max);
+/* What a reader knows of a spill: read it only while due (bpfutil__spill_due()). */
+struct pm_spill {
+	bool read;    /* read once: the first read always is (a pinned one may hold entries) */
+	bool held;    /* the last read found entries */
+	__u64 spills; /* inserts the BPF side counted, at the last read */
+};
+/* Whether the spill counted by @spills needs reading now; then set @s->held after. */
+bool bpfutil__spill_due(struct pm_spill *s, struct bpf_map *spills);
+/*
  * A signal with twin programs: @load(@ctx, true) (tp_btf), else, saying
  * why, @load(@ctx, false) (raw_tp); raw_tp at once with @force_raw_tp.
  * Returns @load's answer, with @err set on error.

@@ -7,9 +7,11 @@
 #     processes' VmRSS (5%), process starts, GPU driver calls and CUDA use
 #     exactly;
 #   - the tables keyed by task are as large as the node's task limit
-#     (kernel.pid_max, kernel.threads-max), so the hostile pod's 2000
-#     processes and 2000 unreaped children are all counted: its zombies
-#     against /proc, its resident memory against its processes' VmRSS;
+#     (kernel.pid_max, kernel.threads-max), those keyed by process with
+#     their spills, so the hostile pod's 2000 processes and 2000 unreaped
+#     children are all counted: its zombies against /proc, its resident
+#     memory against its processes' VmRSS; still so with 200 of each moved
+#     into the spills, which empty as the processes go;
 #   - 3000 cgroups made inside the hostile container, a task run in each,
 #     take no entries in the stats maps (which hold 16384: with none taken,
 #     no number of them fills one): a container made among them is counted,
@@ -197,13 +199,25 @@ map_line() {	# the agent's map NAME: "max_entries flags memlock", or its id with
 	done | awk -v f="${2:-}" 'NR == 1 { if (f == "id") print $1; else print $2, $3, $4 }'
 
 }
-tables="mm_state exited gpu_inflight"
-for m in $tables; do
-	read -r n flags mem <<<"$(map_line "$m")"
-	if [ "${n:-}" = "$limit" ] && [ $((flags & 1)) = 1 ]; then
-		pass "$m holds $n entries, allocated as used (memlock $mem): kernel.pid_max $pid_max, kernel.threads-max $threads_max"
+read -r n flags mem <<<"$(map_line gpu_inflight)"
+if [ "${n:-}" = "$limit" ] && [ $((flags & 1)) = 1 ]; then
+	pass "gpu_inflight holds $n entries, allocated as used (memlock $mem): kernel.pid_max $pid_max, kernel.threads-max $threads_max"
+else
+	fail "gpu_inflight: ${n:-?} entries, flags ${flags:-?}; want $limit (pid_max $pid_max, threads-max $threads_max), BPF_F_NO_PREALLOC"
+fi
+# the tables keyed by process, each with its spill (bpf/tables.bpf.h): the
+# first holds up to 65536 (PM_MEM_MAX_MMS, PM_PROC_MAX_EXITED), the spill the
+# rest of the limit (4096 when there is no rest)
+first=$((limit < 65536 ? limit : 65536))
+rest=$((limit > first ? limit - first : 4096))
+for pair in "mm_state mm_spill" "exited exited_spill"; do
+	read -r t s <<<"$pair"
+	read -r n flags mem <<<"$(map_line "$t")"
+	read -r n2 flags2 mem2 <<<"$(map_line "$s")"
+	if [ "${n:-}" = "$first" ] && [ "${n2:-}" = "$rest" ] && [ $((flags & flags2 & 1)) = 1 ]; then
+		pass "$t holds $n entries and $s $n2, allocated as used (memlock $mem, $mem2): kernel.pid_max $pid_max, kernel.threads-max $threads_max"
 	else
-		fail "$m: ${n:-?} entries, flags ${flags:-?}; want $limit (pid_max $pid_max, threads-max $threads_max), BPF_F_NO_PREALLOC"
+		fail "$t: ${n:-?} entries, flags ${flags:-?}; $s: ${n2:-?}, flags ${flags2:-?}; want $first and $rest (pid_max $pid_max, threads-max $threads_max), BPF_F_NO_PREALLOC"
 	fi
 done
 
@@ -230,13 +244,19 @@ z=$(val "$WORK/m2" podmeter_pod_zombie_processes "uid=\"$ux\"")
 [ "$kz" = "$N_ZOMBIES" ] && [ "$z" = "$kz" ] &&
 	pass "hostile zombies: podmeter $z, /proc $kz in state Z under its parent" ||
 	fail "hostile zombies: podmeter $z, /proc $kz (made $N_ZOMBIES)"
-# every hostile process has its address space in mm_state (the kernel's table, by tgid)
-id=$(map_line mm_state id)
-bpftool -j map dump id "$id" 2>/dev/null | python3 -c '
+# every hostile process has its address space in mm_state or its spill (the kernel's tables, by tgid)
+mm_in() {	# processes listed in file $1: "how many, how many with an entry"
+	for t in mm_state mm_spill; do bpftool -j map dump id "$(map_line $t id)" 2>/dev/null; echo; done |
+		python3 -c '
 import json, sys
-have = {e.get("formatted", e)["value"]["tgid"] for e in json.load(sys.stdin)}
+have = set()
+for line in sys.stdin.read().split("\n"):
+	if line.strip():
+		have |= {e.get("formatted", e)["value"]["tgid"] for e in json.loads(line)}
 procs = [int(l) for l in open(sys.argv[1])]
-print(len(procs), sum(p in have for p in procs))' "$ctrx/cgroup.procs" >"$WORK/mms"
+print(len(procs), sum(p in have for p in procs))' "$1"
+}
+mm_in "$ctrx/cgroup.procs" >"$WORK/mms"
 read -r np nin <"$WORK/mms"
 [ "$np" -gt "$N_PROCS" ] && [ "$nin" = "$np" ] &&
 	pass "hostile address spaces: all $nin of its $np processes have their entry in mm_state" ||
@@ -263,10 +283,76 @@ for t in mm_state exited; do
 	[ "$r" = "0 0" ] && [ "$f" = 0 ] && pass "$t: nothing refused (hostile, honest: $r; insert failures $f)" ||
 		fail "$t: refused hostile, honest: $r; insert failures $f"
 done
+# the spills at work: 200 hostile processes' entries and 200 of its zombies'
+# moved by hand into the spills, and the spills' counters raised, as the
+# programs do when a first table is full (65536 entries: more processes than
+# this machine makes in a test): still counted, and gone from the spills
+# once the processes and the zombies are
+spill_batch() {	# FIRST SPILL N FIELD FILE: bpftool batch lines moving N entries whose FIELD is in FILE
+	bpftool -j map dump id "$(map_line "$1" id)" 2>/dev/null | python3 -c '
+import json, sys
+first, spill, n, field, want = sys.argv[1:6]
+want = {int(l) for l in open(want) if l.strip()}
+moved = 0
+for e in json.load(sys.stdin):
+	if moved == int(n):
+		break
+	if e["formatted"]["value"][field] not in want:
+		continue
+	k = " ".join(b[2:] for b in e["key"])
+	print("map update id %s key hex %s value hex %s" % (spill, k, " ".join(b[2:] for b in e["value"])))
+	print("map delete id %s key hex %s" % (first, k))
+	moved += 1' "$(map_line "$1" id)" "$(map_line "$2" id)" "$3" "$4" "$5"
+}
+in_map() { bpftool -j map dump id "$(map_line "$1" id)" 2>/dev/null | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
+echo "$hostile" >"$WORK/hostile.pid"
+{
+	spill_batch mm_state mm_spill 200 tgid "$ctrx/cgroup.procs"
+	spill_batch exited exited_spill 200 ppid "$WORK/hostile.pid"
+	echo "map update id $(map_line mm_spills id) key 0 0 0 0 value 0 0 1 0 0 0 0 0"
+	echo "map update id $(map_line exited_spills id) key 0 0 0 0 value 0 0 1 0 0 0 0 0"
+} >"$WORK/spill.batch"
+bpftool batch file "$WORK/spill.batch" >"$WORK/spill.out" 2>&1 || fail "bpftool batch: $(tail -1 "$WORK/spill.out")"
+sleep 3	# two reads
+scrape "$WORK/m3"
+ms=$(in_map mm_spill)
+es=$(in_map exited_spill)
+z=$(val "$WORK/m3" podmeter_pod_zombie_processes "uid=\"$ux\"")
+[ "$ms" = 200 ] && [ "$es" = 200 ] && [ "$z" = "$kz" ] &&
+	pass "spilled: 200 zombies in exited_spill, podmeter $z, /proc $kz" ||
+	fail "spilled: mm_spill $ms, exited_spill $es entries (200 moved); zombies podmeter $z, /proc $kz"
+mm_in "$ctrx/cgroup.procs" >"$WORK/mms"
+read -r np nin <"$WORK/mms"
+m0=$(rss_of "$WORK/m2" "$ux")
+m=$(rss_of "$WORK/m3" "$ux")
+k=$(sum_vmrss "$podx")
+# the moved processes' own VmRSS: the pod's figure may not move by a tenth of it
+km=$(bpftool -j map dump id "$(map_line mm_spill id)" 2>/dev/null | python3 -c '
+import json, sys
+kb = 0
+for e in json.load(sys.stdin):
+	try:
+		kb += int([l.split()[1] for l in open("/proc/%d/status" % e["formatted"]["value"]["tgid"])
+			   if l.startswith("VmRSS:")][0])
+	except (OSError, IndexError):
+		pass
+print(kb * 1024)')
+[ "$nin" = "$np" ] && awk -v m="$m" -v m0="$m0" -v km="$km" -v k="$k" -v s="$slack" \
+	'BEGIN { d = m - m0; if (d < 0) d = -d; exit !(km > 0 && d < km / 10 && m <= k * 1.05 && m >= k * 0.95 - s) }' &&
+	pass "spilled: 200 address spaces ($(mib "$km") VmRSS) in mm_spill, hostile rss podmeter $(mib "$m0") -> $(mib "$m"), VmRSS summed $(mib "$k")" ||
+	fail "spilled: $nin of $np processes with an entry; hostile rss podmeter $(mib "$m0") -> $(mib "$m") (the moved: $(mib "$km") VmRSS), VmRSS summed $(mib "$k")"
 kill -KILL "$hostile"
 for _ in $(seq 1 100); do kill -0 "$hostile" 2>/dev/null || break; sleep 0.1; done
 # shellcheck disable=SC2046 # its children, orphaned
 kill -KILL $(cat "$ctrx/cgroup.procs") 2>/dev/null
+for _ in $(seq 1 60); do	# 2000 orphaned zombies take init a while to reap
+	ms=$(in_map mm_spill)
+	es=$(in_map exited_spill)
+	[ "$ms$es" = 00 ] && break
+	sleep 0.5
+done
+[ "$ms$es" = 00 ] && pass "spills emptied once the processes exited and the zombies were reaped" ||
+	fail "spills after the hostile pod's end: mm_spill $ms, exited_spill $es entries"
 
 # ---- 3. cgroups inside the hostile container ----
 log "$(date +%T) cgroups inside the hostile container"
