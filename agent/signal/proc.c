@@ -132,13 +132,19 @@ static __u64 ktime_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* An entry to drop: its pid, and which process held it (a pid may be in both tables). */
+struct stale {
+	__u32 pid;
+	__u64 start_ns;
+};
+
 struct exited_read {
 	struct pm_proc *p;
 	const struct pm_proc_visitor *v;
 	__u64 now, grace_ns;
 	size_t old, checked; /* entries past the grace period; of them, checked */
 	struct u64map seen;  /* a pid deleted and made again during the walk: taken once */
-	__u32 *drop;	     /* pids whose entry /proc contradicts */
+	struct stale *drop;  /* entries /proc contradicts */
 	size_t n_drop, cap_drop;
 	size_t n; /* entries seen */
 };
@@ -182,7 +188,8 @@ static void exited_entry(void *ctx, const void *key, const void *value)
 {
 	struct exited_read *rd = ctx;
 	struct pm_exited e = *(const struct pm_exited *)value;
-	__u32 pid = *(const __u32 *)key, *grown;
+	__u32 pid = *(const __u32 *)key;
+	struct stale *grown;
 
 	rd->n++;
 	if (rd->now < e.ts || rd->now - e.ts < rd->grace_ns || u64map__get(&rd->seen, pid) ||
@@ -200,7 +207,8 @@ static void exited_entry(void *ctx, const void *key, const void *value)
 				rd->drop = grown;
 				rd->cap_drop = cap;
 			}
-			rd->drop[rd->n_drop++] = pid;
+			rd->drop[rd->n_drop].pid = pid;
+			rd->drop[rd->n_drop++].start_ns = e.start_ns;
 			return;
 		}
 	}
@@ -210,7 +218,7 @@ static void exited_entry(void *ctx, const void *key, const void *value)
 		      (rd->now - e.ts) / 1e9);
 }
 
-/* Entries /proc contradicted, unless the pid exited again meanwhile. */
+/* Entries /proc contradicted, unless their pid's process exited again meanwhile. */
 static void drop_stale(struct pm_proc *p, struct exited_read *rd)
 {
 	int fds[] = { bpf_map__fd(p->skel->maps.exited), bpf_map__fd(p->skel->maps.exited_spill) };
@@ -219,9 +227,10 @@ static void drop_stale(struct pm_proc *p, struct exited_read *rd)
 
 	for (i = 0; i < rd->n_drop; i++) {
 		for (t = 0; t < sizeof(fds) / sizeof(fds[0]); t++) {
-			if (bpf_map_lookup_elem(fds[t], &rd->drop[i], &e) || rd->now < e.ts)
+			if (bpf_map_lookup_elem(fds[t], &rd->drop[i].pid, &e) || rd->now < e.ts ||
+			    e.start_ns != rd->drop[i].start_ns)
 				continue;
-			if (!bpf_map_delete_elem(fds[t], &rd->drop[i]))
+			if (!bpf_map_delete_elem(fds[t], &rd->drop[i].pid))
 				p->stale++;
 		}
 	}
