@@ -312,13 +312,30 @@ static bool redone(const struct pm_cpu *cpu, __u64 cgid)
 }
 
 /*
+ * The slice @b saw running ended after the second state read, on a CPU
+ * that flushed before the third (the reading agent itself often takes the
+ * CPU then): @ts, its task's schedstat with no slice begun since, is where
+ * it ended or stands. It is in the CPU's pending amounts at the third read,
+ * or flushed behind the walk: in neither of what visit_unflushed() counts
+ * for that CPU, unless its cgroup was read again (it may be in that).
+ * Not when the task was moved as it ran: the cgroup of its end is unknown.
+ */
+static bool ended_behind(const struct pm_cpu *cpu, const struct pm_cpu_run *b,
+			 const struct thread_stat *ts)
+{
+	return b->task && b->pid && ts->pcount == b->pcount_start + 1 && b->moved_task != b->task &&
+	       !redone(cpu, b->cgid);
+}
+
+/*
  * What the map did not hold at the second state read, per CPU: the amounts
  * pending then (or at the third state read, when the CPU flushed nothing
  * in between: those include the slices that ended since), and the slice
  * running then, up to its task's schedstat, when it still ran at the third
- * state read (a running slice reaches the map only after it ends). What a
- * flush moved into the map behind the walk was read again after the second
- * state read (reread_flushed()); a CPU that flushed after the second may
+ * state read or ended behind a flush (ended_behind(); a running slice
+ * reaches the map only after it ends). What a flush moved into the map
+ * behind the walk was read again after the second state read
+ * (reread_flushed()); a CPU that flushed after the second may
  * have moved its pending amounts into what was read again: for those
  * cgroups they are not counted twice (they come with the next read).
  * Every state read's cgroups are reported held, so none is retired while a
@@ -345,12 +362,16 @@ static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 		if (p->task && (p->pend_oncpu_ns || p->pend_runq_ns) &&
 		    !(cpu->flushed_after[i] && redone(cpu, p->pend_cgid)))
 			v->inflight(v->ctx, p->pend_cgid, p->pend_oncpu_ns, p->pend_runq_ns);
-		if (!same_slice(b, c, ts))
+		if (same_slice(b, c, ts)) {
+			/* moved to another cgroup as it ran: what ran since is the other's */
+			end = ts->runtime;
+			if (c->moved_task == c->task && c->moved_sum < end)
+				end = c->moved_sum;
+		} else if (cpu->flushed_after[i] && ended_behind(cpu, b, ts)) {
+			end = ts->runtime;
+		} else {
 			continue;
-		/* moved to another cgroup as it ran: what ran since is the other's */
-		end = ts->runtime;
-		if (c->moved_task == c->task && c->moved_sum < end)
-			end = c->moved_sum;
+		}
 		v->inflight(v->ctx, b->cgid, end > b->sum_start ? end - b->sum_start : 0,
 			    ts->delay > b->delay_start ? ts->delay - b->delay_start : 0);
 	}
