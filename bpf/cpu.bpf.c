@@ -153,6 +153,17 @@ static __always_inline __u64 task_cgid(struct pm_cpu_run *run, struct task_struc
 	return fold_slow(run, cg, cgid);
 }
 
+/*
+ * task_cgid() from the shared cache only: for another CPU's event (the
+ * per-CPU slots are written by their own CPU's switches alone).
+ */
+static __always_inline __u64 task_cgid_shared(struct task_struct *t, const bool btf)
+{
+	struct cgroup *cg = task_cgroup(t, btf);
+
+	return fold_cgid(&cpu_fold, cg, BPF_CORE_READ(cg, kn, id));
+}
+
 static __always_inline __u64 run_delay(struct task_struct *t, const bool btf)
 {
 	if (!bpf_core_field_exists(t->sched_info))
@@ -212,22 +223,21 @@ static __always_inline struct pm_cpu_base *base_slot(struct pm_cpu_run *run, __u
 	return &run->bases[(h >> (32 - PM_CPU_BASE_BITS)) & ((1 << PM_CPU_BASE_BITS) - 1)];
 }
 
-static __always_inline __u32 base_check(__u32 pid, __u64 sum, __u64 delay)
-{
-	return pid ^ (__u32)sum ^ (__u32)(sum >> 32) ^ (__u32)delay ^ (__u32)(delay >> 32);
-}
-
-/* Task @task (@pid) is charged up to runtime @sum and run_delay @delay, as @run's CPU knows. */
+/*
+ * Task @task (@pid) is charged up to runtime @sum and run_delay @delay, as
+ * @run's CPU knows; @cgid: see struct pm_cpu_base (0 but for a wait moved).
+ */
 static __always_inline void base_keep(struct pm_cpu_run *run, void *task, __u32 pid, __u64 sum,
-				      __u64 delay)
+				      __u64 delay, __u64 cgid)
 {
 	struct pm_cpu_base *b = base_slot(run, pid);
 
 	b->task = (__u64)task;
 	b->sum = sum;
 	b->delay = delay;
+	b->cgid = cgid;
 	b->pid = pid;
-	b->check = base_check(pid, sum, delay);
+	b->check = pm_cpu_base_check(pid, sum, delay, cgid);
 }
 
 /*
@@ -241,8 +251,8 @@ static __always_inline bool base_find(struct pm_cpu_run *run, void *task, __u32 
 	struct pm_cpu_base *b = base_slot(run, pid);
 	__u64 bs = b->sum, bd = b->delay;
 
-	if (b->task != (__u64)task || b->pid != pid || b->check != base_check(pid, bs, bd) ||
-	    bs > sum || bd > delay)
+	if (b->task != (__u64)task || b->pid != pid ||
+	    b->check != pm_cpu_base_check(pid, bs, bd, b->cgid) || bs > sum || bd > delay)
 		return false;
 	*sum_base = bs;
 	*delay_base = bd;
@@ -284,7 +294,7 @@ static __always_inline void close_seen(struct pm_cpu_run *run, struct task_struc
 	__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
 	__u64 delay = run_delay(prev, btf);
 
-	base_keep(run, prev, run->pid, sum, delay);
+	base_keep(run, prev, run->pid, sum, delay, 0);
 	close_slice(run, prev, sum, delay, btf);
 }
 
@@ -312,7 +322,7 @@ static __always_inline void settle_missed(struct pm_cpu_run *run)
 		errors_inc(&cpu_errors, PM_CPU_ERR_SLICE_LOST);
 		return;
 	}
-	base_keep(run, t, pid, sum, delay);
+	base_keep(run, t, pid, sum, delay, 0);
 	close_slice(run, t, sum, delay, false);
 }
 
@@ -341,7 +351,7 @@ static __always_inline void close_unseen(struct pm_cpu_run *run, struct task_str
 		else
 			errors_inc(&cpu_errors, PM_CPU_ERR_SLICE_LOST);
 	}
-	base_keep(run, prev, pid, sum, delay);
+	base_keep(run, prev, pid, sum, delay, 0);
 	charge(run, cgid, growth(sum, start), growth(delay, base));
 }
 
@@ -409,7 +419,8 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
  * queue (the load balancer, an affinity change) has just had that wait
  * added to run_delay: its base on @dest is the one its old CPU kept, so its
  * next slice charges that wait too (from zero for a task never on a CPU; a
- * base the old CPU lost is counted).
+ * base the old CPU lost is counted), and its cgroup is kept with the base
+ * so that a read can count that wait before the task runs.
  */
 static __always_inline int handle_migrate(struct task_struct *p, int dest, const bool btf)
 {
@@ -433,7 +444,7 @@ static __always_inline int handle_migrate(struct task_struct *p, int dest, const
 	}
 	to = bpf_map_lookup_percpu_elem(&cpu_run, &zero, dest);
 	if (to)
-		base_keep(to, p, pid, sum, base);
+		base_keep(to, p, pid, sum, base, base < delay ? task_cgid_shared(p, btf) : 0);
 	return 0;
 }
 

@@ -47,6 +47,7 @@ struct pm_cpu {
 	size_t n_redo;
 	bool *flushed_after;		      /* per CPU: flushed between runs2 and runs3 */
 	struct thread_stat *ts;		      /* running threads' schedstat, per CPU */
+	struct pm_cpu_base *waiting;	      /* tasks moved while waiting (cpu_waiting()) */
 	int hierarchy_id;		      /* counted hierarchy, for cgroup_mkdir events */
 	struct ring_buffer *born;	      /* cgroup_mkdir, _rename and _rmdir events */
 	const struct pm_cpu_visitor *visitor; /* during cpu__read() */
@@ -185,8 +186,9 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 	cpu->redo = calloc((size_t)cpu->ncpus * FLUSH_LOG, sizeof(*cpu->redo));
 	cpu->flushed_after = calloc(cpu->ncpus, sizeof(*cpu->flushed_after));
 	cpu->ts = calloc(cpu->ncpus, sizeof(*cpu->ts));
+	cpu->waiting = calloc((size_t)cpu->ncpus << PM_CPU_BASE_BITS, sizeof(*cpu->waiting));
 	if (!cpu->runs || !cpu->runs2 || !cpu->runs3 || !cpu->logs || !cpu->redo ||
-	    !cpu->flushed_after || !cpu->ts)
+	    !cpu->flushed_after || !cpu->ts || !cpu->waiting)
 		goto out_err;
 
 	ret = bpfutil__load_twin(load_twin, cpu, force_raw_tp, err, errlen);
@@ -206,6 +208,7 @@ out_free:
 		free(cpu->redo);
 		free(cpu->flushed_after);
 		free(cpu->ts);
+		free(cpu->waiting);
 		free(cpu);
 	}
 	return ret;
@@ -374,6 +377,63 @@ static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 		}
 		v->inflight(v->ctx, b->cgid, end > b->sum_start ? end - b->sum_start : 0,
 			    ts->delay > b->delay_start ? ts->delay - b->delay_start : 0);
+	}
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	__u32 x = ((const struct pm_cpu_base *)a)->pid, y = ((const struct pm_cpu_base *)b)->pid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* @pid ran at the second or third state read */
+static bool running(const struct pm_cpu *cpu, __u32 pid)
+{
+	int i;
+
+	for (i = 0; i < cpu->ncpus; i++)
+		if (cpu->runs2[i].pid == pid || cpu->runs3[i].pid == pid)
+			return true;
+	return false;
+}
+
+/*
+ * Tasks the load balancer moved while they waited, not run since: the
+ * kernel added their wait so far to run_delay when it took them off the
+ * old run queue, and their next slice charges it (bpf/cpu.bpf.c,
+ * handle_migrate()). Until then a read counts it from the task's schedstat,
+ * while its runtime still stands where its base says: not run, so the wait
+ * is in neither the map nor a CPU's pending amounts. A task running at a
+ * state read is visit_unflushed()'s. Each task once (its bases on two CPUs
+ * agree).
+ */
+static void visit_waiting(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
+{
+	struct thread_stat ts;
+	size_t n = 0, i;
+	int c, s;
+
+	for (c = 0; c < cpu->ncpus; c++)
+		for (s = 0; s < (1 << PM_CPU_BASE_BITS); s++) {
+			const struct pm_cpu_base *b = &cpu->runs2[c].bases[s];
+
+			if (b->cgid && b->pid &&
+			    b->check == pm_cpu_base_check(b->pid, b->sum, b->delay, b->cgid))
+				cpu->waiting[n++] = *b;
+		}
+	if (!n)
+		return;
+	qsort(cpu->waiting, n, sizeof(*cpu->waiting), cmp_pid);
+	for (i = 0; i < n; i++) {
+		const struct pm_cpu_base *b = &cpu->waiting[i];
+
+		if ((i && b->pid == cpu->waiting[i - 1].pid) || running(cpu, b->pid) ||
+		    thread_schedstat(cpu, b->pid, &ts) || ts.runtime != b->sum ||
+		    ts.delay <= b->delay)
+			continue;
+		v->held(v->ctx, b->cgid);
+		v->inflight(v->ctx, b->cgid, 0, ts.delay - b->delay);
 	}
 }
 
@@ -598,6 +658,7 @@ int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 	for (k = 0; k < cpu->n_samples; k++)
 		v->cgroup(v->ctx, cpu->samples[k].cgid, &cpu->samples[k].sum);
 	visit_unflushed(cpu, v);
+	visit_waiting(cpu, v);
 	return 0;
 }
 
@@ -669,6 +730,7 @@ void cpu__close(struct pm_cpu *cpu)
 	free(cpu->redo);
 	free(cpu->flushed_after);
 	free(cpu->ts);
+	free(cpu->waiting);
 	free(cpu->samples);
 	free(cpu);
 }

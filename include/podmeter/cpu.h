@@ -77,17 +77,31 @@ struct pm_cpu_run {
 	 * has that wait added to run_delay between its slices: its base moves
 	 * with it, the wait is charged with its next slice. A switch-in the
 	 * tracepoint never showed is charged from here. Slot by pid; check =
-	 * pid ^ the halves of sum and delay (a slot written by two CPUs at once
-	 * is not taken).
+	 * pid ^ the halves of sum, delay and cgid (a slot written by two CPUs
+	 * at once is not taken).
 	 */
 	struct pm_cpu_base {
 		__u64 task; /* task_struct */
 		__u64 sum;
 		__u64 delay;
+		/*
+		 * Moved here waiting, with a wait not yet charged (delay below
+		 * its run_delay then): the cgroup it is counted in, so a reader
+		 * counts that wait until the task runs; else 0.
+		 */
+		__u64 cgid;
 		__u32 pid;
 		__u32 check;
 	} bases[1 << PM_CPU_BASE_BITS];
 };
+
+/* The check of a struct pm_cpu_base, for the programs and the reader alike. */
+static inline __attribute__((always_inline)) __u32 pm_cpu_base_check(__u32 pid, __u64 sum,
+								     __u64 delay, __u64 cgid)
+{
+	return pid ^ (__u32)sum ^ (__u32)(sum >> 32) ^ (__u32)delay ^ (__u32)(delay >> 32) ^
+	       (__u32)cgid ^ (__u32)(cgid >> 32);
+}
 
 /*
  * The cgroup of each of a CPU's last flushes, flush number n

@@ -3,7 +3,9 @@
 # A quiet pod's working set after reclaim, against the memory cgroup's own.
 #   test_reclaim.sh
 #   A fake pod's process writes and reads 64 MiB of page cache, then sleeps:
-#   nothing of the pod runs, faults or changes its resident bytes again. Its
+#   nothing of the pod runs, faults or changes its resident bytes again (the
+#   cache is read again by a short process of the pod first while the
+#   kernel keeps much of it inactive). Its
 #   memory cgroup's limit is then lowered to 8 MiB and the kernel reclaims
 #   the cache. The pod's working set (usage less inactive file pages, as the
 #   kubelet counts it) matches the kernel's before (5%) and after (1 MiB),
@@ -43,6 +45,19 @@ run_in_cgs $(cg_dirs "$ctr") -- sh -c "head -c 64M /dev/urandom >$WORK/cache.bin
 	echo cached >$WORK/pod.out && exec sleep 600"
 for _ in $(seq 1 100); do grep -qx cached "$WORK/pod.out" 2>/dev/null && break; sleep 0.1; done
 grep -qx cached "$WORK/pod.out" 2>/dev/null || { fail "the pod did not fill its page cache"; finish; exit; }
+
+# The kernel may leave some of the cache on its inactive list (an access it
+# did not promote): read it twice more in the pod, a few times at most, until
+# the kernel's own working set holds it. The check below stays the kernel's.
+for try in 1 2 3 4; do
+	k=$(kernel_ws "$MEM/$pod")
+	[ "$k" -ge $((48 << 20)) ] && break
+	echo "  (the kernel's working set of the pod is $(mib "$k"); reading its cache again, $try)"
+	# shellcheck disable=SC2046 # one word per cgroup dir
+	run_in_cgs $(cg_dirs "$ctr") -- sh -c "cat $WORK/cache.bin >/dev/null &&
+		cat $WORK/cache.bin >/dev/null && echo again >$WORK/again.$try"
+	for _ in $(seq 1 100); do [ -s "$WORK/again.$try" ] && break; sleep 0.1; done
+done
 
 wait_walks 2
 k=$(kernel_ws "$MEM/$pod")
