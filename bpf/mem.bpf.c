@@ -67,6 +67,7 @@ struct {
 
 PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(mem_fold);
+PM_CHANGED_MAP(mem_changed);
 
 /* The cgroup @t is counted in: its own, or its container's. */
 static __always_inline __u64 counted_cgid(struct task_struct *t)
@@ -77,8 +78,9 @@ static __always_inline __u64 counted_cgid(struct task_struct *t)
 }
 
 /*
- * @t's cgroup's stats. Its own entry is looked up first: a cgroup only
- * gets one when it is counted as itself, and nearly all are.
+ * @t's cgroup's stats, about to move (its key in the changed set). Its own
+ * entry is looked up first: a cgroup only gets one when it is counted as
+ * itself, and nearly all are.
  */
 static __always_inline struct pm_mem_val *stats_of(struct task_struct *t)
 {
@@ -88,12 +90,16 @@ static __always_inline struct pm_mem_val *stats_of(struct task_struct *t)
 	struct pm_mem_val *v;
 
 	v = bpf_map_lookup_elem(&mem_events, &key);
-	if (v)
-		return v;
-	key.cgid = fold_cgid(&mem_fold, cg, key.cgid);
-	v = map_lookup_or_init(&mem_events, &key, &zero, &mem_errors, PM_MEM_ERR_CGROUP_FULL);
-	if (!v)
+	if (!v) {
+		key.cgid = fold_cgid(&mem_fold, cg, key.cgid);
+		v = map_lookup_or_init(&mem_events, &key, &zero, &mem_errors,
+				       PM_MEM_ERR_CGROUP_FULL);
+	}
+	if (!v) {
 		refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
+		return NULL;
+	}
+	changed_mark(mem_changed, &key, &v->seen);
 	return v;
 }
 

@@ -57,8 +57,13 @@ struct {
 
 PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(proc_fold);
+PM_CHANGED_MAP(proc_changed);
 
-/* @t's cgroup's stats, as counted: its own entry first (bpf/tables.bpf.h). */
+/*
+ * @t's cgroup's stats, as counted: its own entry first (bpf/tables.bpf.h);
+ * about to move, so its key goes in the changed set (events are rare here:
+ * at each one).
+ */
 static __always_inline struct pm_proc_val *stats_of(struct task_struct *t)
 {
 	struct cgroup *cg = task_cgroup_of(t, track_v1);
@@ -67,12 +72,16 @@ static __always_inline struct pm_proc_val *stats_of(struct task_struct *t)
 	struct pm_proc_val *v;
 
 	v = bpf_map_lookup_elem(&proc_stats, &key);
-	if (v)
-		return v;
-	key.cgid = fold_cgid(&proc_fold, cg, key.cgid);
-	v = map_lookup_or_init(&proc_stats, &key, &zero, &proc_errors, PM_PROC_ERR_CGROUP_FULL);
-	if (!v)
+	if (!v) {
+		key.cgid = fold_cgid(&proc_fold, cg, key.cgid);
+		v = map_lookup_or_init(&proc_stats, &key, &zero, &proc_errors,
+				       PM_PROC_ERR_CGROUP_FULL);
+	}
+	if (!v) {
 		refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
+		return NULL;
+	}
+	changed_put_each(proc_changed, &key);
 	return v;
 }
 

@@ -171,4 +171,46 @@ static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32
 		__type(value, __u64);                                                              \
 	} name SEC(".maps")
 
+/*
+ * Changed sets. A stats map keyed by cgroup is read by change: a program
+ * that moves a cgroup's counters also puts its key in the map's changed set
+ * ("<name>", a hash of struct pm_cg_key), and the agent reads only the
+ * cgroups the set holds, draining it (bpfutil__changed()). "<name>_epoch"
+ * is the agent's read number, written by the agent: a program that keeps a
+ * per-CPU mark in the counters' value puts a key in the set once an epoch
+ * on each CPU, not once an event. A key the set has no room for is counted
+ * in "<name>_lost" (the agent reads the whole map then).
+ */
+#define PM_CHANGED_MAX 4096
+
+#define PM_CHANGED_MAP(name)                                                                       \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                   \
+		__uint(max_entries, PM_CHANGED_MAX);                                               \
+		__type(key, struct pm_cg_key);                                                     \
+		__type(value, __u8);                                                               \
+	} name SEC(".maps");                                                                       \
+	PM_SPILLS_MAP(name##_lost);                                                                \
+	__u64 name##_epoch
+
+static __always_inline void changed_put(void *set, void *lost, const struct pm_cg_key *key)
+{
+	static const __u8 one = 1;
+
+	if (bpf_map_update_elem(set, key, &one, BPF_ANY))
+		errors_inc(lost, 0);
+}
+
+/* @key's counters moved: into the set once this epoch on this CPU (@seen, in the value) */
+#define changed_mark(name, key, seen)                                                              \
+	do {                                                                                       \
+		if (*(seen) != name##_epoch) {                                                     \
+			*(seen) = name##_epoch;                                                    \
+			changed_put(&name, &name##_lost, key);                                     \
+		}                                                                                  \
+	} while (0)
+
+/* ... into the set at each event: for rare events, with no mark in the value */
+#define changed_put_each(name, key) changed_put(&name, &name##_lost, key)
+
 #endif /* PODMETER_TABLES_BPF_H */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -267,4 +268,154 @@ int bpfutil__load_twin(int (*load)(void *ctx, bool tp_btf, char *err, size_t err
 	if (!force_raw_tp)
 		fprintf(stderr, "warning: %s; falling back to raw_tp\n", err);
 	return load(ctx, false, err, errlen);
+}
+
+/* ---- stats maps read by change ---- */
+
+/* A whole read this often even so: a bound on what a mark the set lost could hide. */
+#define PM_CHANGED_WHOLE_EVERY 60
+
+void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf_map *lost,
+			   __u64 *epoch)
+{
+	struct timespec now;
+
+	memset(c, 0, sizeof(*c));
+	c->set = set;
+	c->lost = lost;
+	c->epoch = epoch;
+	/*
+	 * Marks in pinned values are from an earlier agent's epochs: start
+	 * where none of them can be.
+	 */
+	clock_gettime(CLOCK_REALTIME, &now);
+	__atomic_store_n(c->epoch, (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec,
+			 __ATOMIC_RELEASE);
+}
+
+static int keys_room(struct pm_cg_key **keys, size_t *cap, size_t want)
+{
+	struct pm_cg_key *grown;
+	size_t n = *cap ? *cap : 256;
+
+	if (want <= *cap)
+		return 0;
+	while (n < want)
+		n *= 2;
+	grown = realloc(*keys, n * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	*keys = grown;
+	*cap = n;
+	return 0;
+}
+
+/* The set's keys into c->keys, deleted from it. */
+static int drain(struct pm_changed *c)
+{
+	int fd = bpf_map__fd(c->set), err;
+	__u8 vals[BATCH];
+	__u64 token = 0;
+	bool first = true;
+	__u32 n;
+
+	c->n_keys = 0;
+	do {
+		err = keys_room(&c->keys, &c->cap_keys, c->n_keys + BATCH);
+		if (err)
+			return err;
+		n = BATCH;
+		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &token, &token,
+						      c->keys + c->n_keys, vals, &n, NULL);
+		if (err < 0 && err != -ENOENT)
+			return err;
+		c->n_keys += n;
+		first = false;
+	} while (!err);
+	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct pm_cg_key *x = a, *y = b;
+
+	if (x->cgid != y->cgid)
+		return x->cgid < y->cgid ? -1 : 1;
+	return x->hier < y->hier ? -1 : x->hier > y->hier;
+}
+
+/* Whether this read must be whole; c->keys holds the drained set either way. */
+static bool whole_due(struct pm_changed *c)
+{
+	__u32 zero = 0;
+	__u64 lost = 0;
+	bool whole;
+
+	/* a new epoch first: a program that moves a counter from now on marks it again */
+	__atomic_add_fetch(c->epoch, 1, __ATOMIC_SEQ_CST);
+	whole = c->no_batch || !c->whole_done || c->reads >= PM_CHANGED_WHOLE_EVERY;
+	if (!c->no_batch && drain(c)) {
+		c->no_batch = true; /* no batch deletes (before 5.6): whole reads */
+		whole = true;
+	}
+	if (bpfutil__lookup(c->lost, &zero, &lost) || lost != c->lost_seen)
+		whole = true;
+	c->lost_seen = lost;
+	return whole;
+}
+
+static int read_whole(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn, void *ctx)
+{
+	int err = bpfutil__for_each(stats, fn, ctx);
+
+	if (!err) {
+		c->whole_done = true;
+		c->reads = 0;
+	}
+	/* the drained keys are looked at again next time, as after a read by change */
+	c->n_last = 0;
+	if (!keys_room(&c->last, &c->cap_last, c->n_keys)) {
+		memcpy(c->last, c->keys, c->n_keys * sizeof(*c->keys));
+		c->n_last = c->n_keys;
+	}
+	return err;
+}
+
+int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn, void *ctx)
+{
+	size_t vsz = bpf_map__value_size(stats), drained, n, i, u;
+	void *val;
+
+	if (whole_due(c))
+		return read_whole(c, stats, fn, ctx);
+	c->reads++;
+	drained = c->n_keys;
+	val = malloc(vsz);
+	if (!val || keys_room(&c->keys, &c->cap_keys, drained + c->n_last) ||
+	    keys_room(&c->last, &c->cap_last, drained)) {
+		free(val);
+		c->whole_done = false; /* what was drained is read next time, whole */
+		return -ENOMEM;
+	}
+	/* this read's and the last one's, each once; the next looks at this one's again */
+	memcpy(c->keys + drained, c->last, c->n_last * sizeof(*c->keys));
+	n = drained + c->n_last;
+	memcpy(c->last, c->keys, drained * sizeof(*c->keys));
+	c->n_last = drained;
+	qsort(c->keys, n, sizeof(*c->keys), cmp_key);
+	for (i = 0, u = 0; i < n; i++)
+		if (!u || cmp_key(&c->keys[i], &c->keys[u - 1]))
+			c->keys[u++] = c->keys[i];
+	for (i = 0; i < u; i++)
+		if (!bpfutil__lookup(stats, &c->keys[i], val))
+			fn(ctx, &c->keys[i], val);
+	free(val);
+	return 0;
+}
+
+void bpfutil__changed_free(struct pm_changed *c)
+{
+	free(c->keys);
+	free(c->last);
+	c->keys = c->last = NULL;
 }

@@ -31,6 +31,7 @@ struct pm_mem {
 	struct ring_buffer *ooms;
 	const struct pm_mem_visitor *visitor; /* during mem__read() */
 	struct pm_spill spill;		      /* mm_spill */
+	struct pm_changed changed;	      /* mem_events' changed set */
 };
 
 static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults, bool seed)
@@ -309,12 +310,16 @@ static void events_entry(void *ctx, const void *key, const void *value)
 		rd->v->events(rd->v->ctx, k->cgid, sum->faults, sum->oom_kills);
 }
 
-/* In batches: a few system calls for the whole map rather than two a cgroup. */
+/* The cgroups whose processes faulted or were chosen by the OOM killer since the last read. */
 static void read_events(struct pm_mem *mem, const struct pm_mem_visitor *v)
 {
 	struct events_read rd = { .mem = mem, .v = v };
 
-	bpfutil__for_each(mem->skel->maps.mem_events, events_entry, &rd);
+	if (!mem->changed.set)
+		bpfutil__changed_init(&mem->changed, mem->skel->maps.mem_changed,
+				      mem->skel->maps.mem_changed_lost,
+				      &mem->skel->bss->mem_changed_epoch);
+	bpfutil__changed_each(&mem->changed, mem->skel->maps.mem_events, events_entry, &rd);
 }
 
 int mem__read(struct pm_mem *mem, const struct pm_mem_visitor *v)
@@ -358,6 +363,7 @@ void mem__close(struct pm_mem *mem)
 	if (mem->skel)
 		pin__release(&mem->pin, mem->skel->skeleton);
 	mem_bpf__destroy(mem->skel);
+	bpfutil__changed_free(&mem->changed);
 	free(mem);
 }
 

@@ -25,9 +25,10 @@ struct pm_proc {
 	char proc_root[PATH_MAX];
 	bool verify; /* /proc shows the node's pids (the init pid namespace) */
 	long clk_tck;
-	size_t verify_from;    /* where this read's checks start among the old entries */
-	__u64 stale;	       /* entries dropped: /proc no longer shows that zombie */
-	struct pm_spill spill; /* exited_spill */
+	size_t verify_from;	   /* where this read's checks start among the old entries */
+	__u64 stale;		   /* entries dropped: /proc no longer shows that zombie */
+	struct pm_spill spill;	   /* exited_spill */
+	struct pm_changed changed; /* proc_stats' changed set */
 };
 
 /* Zombies checked against /proc per read, in turn: a pod's thousands cannot stall a tick. */
@@ -253,8 +254,12 @@ int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 {
 	struct exited_read rd = { .p = p, .v = v, .now = ktime_ns(), .grace_ns = p->grace_ns };
 
-	/* in batches: a few system calls for the whole map rather than two a cgroup */
-	bpfutil__for_each(p->skel->maps.proc_stats, starts_entry, &rd);
+	/* the cgroups that forked, exec'd or exited since the last read */
+	if (!p->changed.set)
+		bpfutil__changed_init(&p->changed, p->skel->maps.proc_changed,
+				      p->skel->maps.proc_changed_lost,
+				      &p->skel->bss->proc_changed_epoch);
+	bpfutil__changed_each(&p->changed, p->skel->maps.proc_stats, starts_entry, &rd);
 	u64map__init(&rd.seen);
 	bpfutil__for_each(p->skel->maps.exited, exited_entry, &rd);
 	/* the spill only while in use: a walk visits every bucket of a table */
@@ -293,6 +298,7 @@ void proc__close(struct pm_proc *p)
 	if (p->skel)
 		pin__release(&p->pin, p->skel->skeleton);
 	proc_bpf__destroy(p->skel);
+	bpfutil__changed_free(&p->changed);
 	free(p);
 }
 

@@ -71,6 +71,32 @@ typedef void (*pm_entry_fn)(void *ctx, const void *key, const void *value);
 int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx);
 /* One entry's value, as bpfutil__for_each() hands it; -ENOENT when absent. */
 int bpfutil__lookup(struct bpf_map *map, const void *key, void *value);
+/*
+ * A stats map keyed by struct pm_cg_key, read by change: its changed set
+ * (bpf/tables.bpf.h, PM_CHANGED_MAP), the set's "_lost" counter and its
+ * epoch in the object's mapped .bss.
+ */
+struct pm_changed {
+	struct bpf_map *set, *lost;
+	__u64 *epoch;
+	__u64 lost_seen;	       /* the lost counter at the last read */
+	unsigned int reads;	       /* reads by change since the last whole one */
+	bool whole_done;	       /* a whole read was made (the first read is one) */
+	bool no_batch;		       /* the kernel cannot drain the set: every read is whole */
+	struct pm_cg_key *keys, *last; /* this read's changed cgroups, and the last read's */
+	size_t n_keys, n_last, cap_keys, cap_last;
+};
+void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf_map *lost,
+			   __u64 *epoch);
+/*
+ * @fn for each entry of @stats whose counters may have moved since the last
+ * read: the cgroups of the changed set, drained, and of the last read's
+ * (a program may have put a key in and moved its counters after that read
+ * looked); every entry at the first read, when the set lost a key, and
+ * every PM_CHANGED_WHOLE_EVERY reads. As bpfutil__for_each().
+ */
+int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn, void *ctx);
+void bpfutil__changed_free(struct pm_changed *c);
 
 /* ---- agent/signal/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
 struct pm_cpu;

@@ -24,6 +24,7 @@ enum pm_mem_kind {
 struct pm_mem_val {
 	__u64 faults;	 /* user page faults */
 	__u64 oom_kills; /* tasks chosen as OOM victims */
+	__u64 seen; /* the changed set's epoch this CPU last put the key in (bpf/tables.bpf.h) */
 };
 
 /*

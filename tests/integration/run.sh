@@ -26,6 +26,7 @@ run tests/integration/test_reclaim.sh
 run tests/integration/test_mem.sh raw_tp
 run tests/integration/test_net.sh
 run tests/integration/test_proc.sh
+run tests/integration/test_changed.sh
 run tests/integration/test_kubelet.sh
 run tests/integration/test_scrape.sh
 run tests/integration/test_cost.sh
