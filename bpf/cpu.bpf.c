@@ -86,8 +86,9 @@ struct {
 
 PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(cpu_fold);
+PM_CHANGED_MAP(cpu_changed);
 
-/* Move the CPU's pending amounts into cpu_stats. */
+/* Move the CPU's pending amounts into cpu_stats (the cgroup into the changed set). */
 static __always_inline void flush(struct pm_cpu_run *run)
 {
 	struct pm_cg_key key = { .cgid = run->pend_cgid, .hier = hier };
@@ -98,6 +99,7 @@ static __always_inline void flush(struct pm_cpu_run *run)
 
 	v = map_lookup_or_init(&cpu_stats, &key, &zero, &cpu_errors, PM_CPU_ERR_CGROUP_FULL);
 	if (v) {
+		changed_mark(cpu_changed, &key, &v->seen);
 		v->oncpu_ns += run->pend_oncpu_ns;
 		v->runq_ns += run->pend_runq_ns;
 	} else {

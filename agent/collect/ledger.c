@@ -224,11 +224,11 @@ void ledger__settle(struct pm_collector *c)
 	while (u64map__next(&c->cgroups, &i, &key, &v)) {
 		r = v;
 		now = &r->n.now;
-		c->stats.cgroups_tracked += now->in_map;
+		c->stats.cgroups_tracked += r->n.in_map;
 		if (r->tomb_since)
 			continue;
-		usage__raise(&r->n.total.oncpu_ns, now->map_oncpu_ns + now->inflight_oncpu_ns);
-		usage__raise(&r->n.total.runq_ns, now->map_runq_ns + now->inflight_runq_ns);
+		usage__raise(&r->n.total.oncpu_ns, r->n.map_oncpu_ns + now->inflight_oncpu_ns);
+		usage__raise(&r->n.total.runq_ns, r->n.map_runq_ns + now->inflight_runq_ns);
 	}
 }
 
@@ -252,6 +252,13 @@ static void fold(struct pm_collector *c, struct pod_rec *pod, const struct pm_us
 			c->keeper->ops->name, strerror(-err));
 		c->retired_full_warned = true;
 	}
+}
+
+/* The sources forgot @r: what a late flush brings back is new (bury_again()). */
+static void forgotten(struct cg_rec *r)
+{
+	r->n.in_map = false;
+	r->n.map_oncpu_ns = r->n.map_runq_ns = 0;
 }
 
 /*
@@ -279,6 +286,7 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 	}
 	if (removed)
 		c->stats.cgroups_removed++;
+	forgotten(r);
 	fold(c, r->pod, &r->n.total);
 	if (r->grp) {
 		usage__net_dirs(&r->n.total, net);
@@ -297,10 +305,11 @@ static void bury_again(struct pm_collector *c, struct cg_rec *r)
 {
 	struct pm_usage late = {};
 
-	if (!r->n.now.in_map || !c->keeper || c->keeper->ops->forget(c->keeper->src, r->cgid) != 1)
+	if (!r->n.in_map || !c->keeper || c->keeper->ops->forget(c->keeper->src, r->cgid) != 1)
 		return;
-	late.oncpu_ns = r->n.now.map_oncpu_ns;
-	late.runq_ns = r->n.now.map_runq_ns;
+	late.oncpu_ns = r->n.map_oncpu_ns;
+	late.runq_ns = r->n.map_runq_ns;
+	forgotten(r);
 	fold(c, r->pod, &late);
 	if (r->grp)
 		overhead__retire(r->grp, late.oncpu_ns, (uint64_t[2]){ 0, 0 });

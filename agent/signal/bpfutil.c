@@ -274,6 +274,8 @@ int bpfutil__load_twin(int (*load)(void *ctx, bool tp_btf, char *err, size_t err
 
 /* A whole read this often even so: a bound on what a mark the set lost could hide. */
 #define PM_CHANGED_WHOLE_EVERY 60
+/* ... and when more than this share of the entries (and 64) changed */
+#define PM_CHANGED_WHOLE_SHARE 4
 
 void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf_map *lost,
 			   __u64 *epoch)
@@ -351,26 +353,46 @@ static bool whole_due(struct pm_changed *c)
 	__u64 lost = 0;
 	bool whole;
 
-	/* a new epoch first: a program that moves a counter from now on marks it again */
-	__atomic_add_fetch(c->epoch, 1, __ATOMIC_SEQ_CST);
 	whole = c->no_batch || !c->whole_done || c->reads >= PM_CHANGED_WHOLE_EVERY;
 	if (!c->no_batch && drain(c)) {
 		c->no_batch = true; /* no batch deletes (before 5.6): whole reads */
 		whole = true;
 	}
+	/*
+	 * Then a new epoch: a counter that moves from now on is marked again.
+	 * One that moved since the drain, unmarked (its key was drained), is
+	 * looked at by the next read too (c->last).
+	 */
+	__atomic_add_fetch(c->epoch, 1, __ATOMIC_SEQ_CST);
 	if (bpfutil__lookup(c->lost, &zero, &lost) || lost != c->lost_seen)
 		whole = true;
 	c->lost_seen = lost;
 	return whole;
 }
 
+struct counted {
+	pm_entry_fn fn;
+	void *ctx;
+	size_t n;
+};
+
+static void count_entry(void *ctx, const void *key, const void *value)
+{
+	struct counted *w = ctx;
+
+	w->n++;
+	w->fn(w->ctx, key, value);
+}
+
 static int read_whole(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn, void *ctx)
 {
-	int err = bpfutil__for_each(stats, fn, ctx);
+	struct counted w = { .fn = fn, .ctx = ctx };
+	int err = bpfutil__for_each(stats, count_entry, &w);
 
 	if (!err) {
 		c->whole_done = true;
 		c->reads = 0;
+		c->entries = w.n;
 	}
 	/* the drained keys are looked at again next time, as after a read by change */
 	c->n_last = 0;
@@ -386,7 +408,8 @@ int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_
 	size_t vsz = bpf_map__value_size(stats), drained, n, i, u;
 	void *val;
 
-	if (whole_due(c))
+	/* a batch read costs less than a lookup a cgroup once many changed */
+	if (whole_due(c) || c->n_keys + c->n_last > c->entries / PM_CHANGED_WHOLE_SHARE + 64)
 		return read_whole(c, stats, fn, ctx);
 	c->reads++;
 	drained = c->n_keys;

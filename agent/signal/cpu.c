@@ -52,6 +52,7 @@ struct pm_cpu {
 	struct ring_buffer *born;	      /* cgroup_mkdir, _rename and _rmdir events */
 	const struct pm_cpu_visitor *visitor; /* during cpu__read() */
 	struct pm_cpu_sample *samples;	      /* one map walk */
+	struct pm_changed changed;	      /* cpu_stats' changed set */
 	size_t n_samples, cap_samples;
 	char proc_root[PATH_MAX];
 };
@@ -477,8 +478,9 @@ static void sample_entry(void *ctx, const void *key, const void *value)
 }
 
 /*
- * Sum every cgroup of our hierarchy into cpu->samples: in batches, a few
- * system calls for the whole map rather than two a cgroup.
+ * Sum each cgroup of our hierarchy whose entry moved since the last walk
+ * (every cgroup at times: bpfutil__changed_each()) into cpu->samples. The
+ * collector keeps what the others read last.
  */
 static int walk_map(struct pm_cpu *cpu)
 {
@@ -486,7 +488,11 @@ static int walk_map(struct pm_cpu *cpu)
 	int err;
 
 	cpu->n_samples = 0;
-	err = bpfutil__for_each(cpu->skel->maps.cpu_stats, sample_entry, &w);
+	if (!cpu->changed.set)
+		bpfutil__changed_init(&cpu->changed, cpu->skel->maps.cpu_changed,
+				      cpu->skel->maps.cpu_changed_lost,
+				      &cpu->skel->bss->cpu_changed_epoch);
+	err = bpfutil__changed_each(&cpu->changed, cpu->skel->maps.cpu_stats, sample_entry, &w);
 	return err ? err : w.err;
 }
 
@@ -732,6 +738,7 @@ void cpu__close(struct pm_cpu *cpu)
 	free(cpu->ts);
 	free(cpu->waiting);
 	free(cpu->samples);
+	bpfutil__changed_free(&cpu->changed);
 	free(cpu);
 }
 
@@ -744,9 +751,9 @@ static void src_cpu_cgroup(void *ctx, __u64 cgid, const struct pm_cpu_val *sum)
 
 	if (!r)
 		return;
-	r->now.in_map = true;
-	r->now.map_oncpu_ns = sum->oncpu_ns;
-	r->now.map_runq_ns = sum->runq_ns;
+	r->in_map = true;
+	r->map_oncpu_ns = sum->oncpu_ns;
+	r->map_runq_ns = sum->runq_ns;
 }
 
 static void src_cpu_inflight(void *ctx, __u64 cgid, __u64 oncpu_ns, __u64 runq_ns)

@@ -81,6 +81,7 @@ struct pm_changed {
 	__u64 *epoch;
 	__u64 lost_seen;	       /* the lost counter at the last read */
 	unsigned int reads;	       /* reads by change since the last whole one */
+	size_t entries;		       /* the map's at the last whole read */
 	bool whole_done;	       /* a whole read was made (the first read is one) */
 	bool no_batch;		       /* the kernel cannot drain the set: every read is whole */
 	struct pm_cg_key *keys, *last; /* this read's changed cgroups, and the last read's */
@@ -92,7 +93,8 @@ void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf
  * @fn for each entry of @stats whose counters may have moved since the last
  * read: the cgroups of the changed set, drained, and of the last read's
  * (a program may have put a key in and moved its counters after that read
- * looked); every entry at the first read, when the set lost a key, and
+ * looked); every entry at the first read, when the set lost a key, when
+ * a large share of the entries changed (a batch read is cheaper then), and
  * every PM_CHANGED_WHOLE_EVERY reads. As bpfutil__for_each().
  */
 int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn, void *ctx);

@@ -29,6 +29,7 @@ struct pm_cg_key {
 struct pm_cpu_val {
 	__u64 oncpu_ns; /* time tasks of the cgroup ran */
 	__u64 runq_ns;	/* time they waited runnable on a run queue */
+	__u64 seen; /* the changed set's epoch this CPU last put the key in (bpf/tables.bpf.h) */
 };
 
 /*

@@ -43,11 +43,8 @@ struct pm_usage {
 
 /* A cgroup's figures of one read, not cumulative. */
 struct pm_reading {
-	__u64 map_oncpu_ns; /* cpu: the map's values ... */
-	__u64 map_runq_ns;
-	__u64 inflight_oncpu_ns; /* ... and what the map does not hold yet */
+	__u64 inflight_oncpu_ns; /* cpu: what the map does not hold yet */
 	__u64 inflight_runq_ns;
-	bool in_map;		       /* cpu: the map has an entry for it */
 	bool held;		       /* cpu: a CPU still holds some of it */
 	__u64 rss_bytes[PM_MEM_KINDS]; /* mem: resident, by kind */
 	double gpu_util;	       /* nvml: SM utilisation 0..1 summed; < 0 = none */
@@ -57,7 +54,15 @@ struct pm_reading {
 struct pm_cg_counts {
 	struct pm_usage total; /* cumulative: each source keeps its fields monotonic */
 	struct pm_reading now; /* cleared before each read */
-	bool retired;	       /* its totals are in its pod already: leave them be */
+	/*
+	 * cpu: the map's values as last read, kept between reads (the map is
+	 * read by change: a cgroup whose entry did not move is not read), and
+	 * whether the map has an entry for it; cleared when it is retired.
+	 */
+	__u64 map_oncpu_ns;
+	__u64 map_runq_ns;
+	bool in_map;
+	bool retired; /* its totals are in its pod already: leave them be */
 };
 
 /*

@@ -6,7 +6,8 @@
 # programs saw them move since the last read (the changed sets,
 # bpf/tables.bpf.h). One pod forks bursts of /bin/true with quiet reads in
 # between, another's process touches memory in bursts: after each burst the
-# first pod's process starts equal the forks it made, and the second's page
+# first pod's process starts equal the forks it made and its CPU moved as
+# its cgroup's cpu.stat (1%, the pod quiet at the scrape), the second's page
 # faults move as its process's own count (5%); a third pod that started one
 # process before the first scrape keeps its counts. Then the agent stops, the first pod forks more while none
 # runs, and a new agent (adopting the pinned counters) counts those too.
@@ -42,6 +43,7 @@ quiet_scrape() {
 }
 starts() { metric_value "$1" podmeter_pod_process_starts_total "uid=\"$2\""; }
 faults() { metric_value "$1" podmeter_pod_page_faults_total "uid=\"$2\""; }
+cpu() { metric_value "$1" podmeter_pod_cpu_seconds_total "uid=\"$2\""; }
 
 declare -A CTR
 for p in forker toucher quiet; do
@@ -77,6 +79,7 @@ echo go >"$WORK/quiet" # the quiet pod starts one process, then nothing more
 wait_walks 2
 quiet_scrape "$WORK/s0" || { fail "no fresh scrape"; finish; exit; }
 kf0=$(faults_of "$tpid")
+kc0=$(kernel_cpu_ns "$V2/${CTR[forker]%/*}")
 s0=$(starts "$WORK/s0" "$uf")
 q0=$(starts "$WORK/s0" "$uq")
 qf0=$(faults "$WORK/s0" "$uq")
@@ -97,11 +100,14 @@ for r in 1 2 3 4 5 6; do
 	s=$(starts "$WORK/s$r" "$uf")
 	d=$((s - s0))
 	[ "$d" = "$want" ] || bad+=" round $r: starts $d, forks $want;"
+	c=$(awk -v a="$(cpu "$WORK/s0" "$uf")" -v b="$(cpu "$WORK/s$r" "$uf")" 'BEGIN { printf "%.6f", b - a }')
+	kc=$(awk -v a="$kc0" -v b="$(kernel_cpu_ns "$V2/${CTR[forker]%/*}")" 'BEGIN { printf "%.6f", (b - a) / 1e9 }')
+	within "$c" "$kc" "$kc" 0.01 || bad+=" round $r: CPU ${c}s, cpu.stat ${kc}s;"
 	f=$(($(faults "$WORK/s$r" "$ut") - f0))
 	kf=$(($(faults_of "$tpid") - kf0))
 	near "$f" "$kf" 0.05 || bad+=" round $r: faults $f, the process's own $kf;"
 done
-[ -z "$bad" ] && pass "6 bursts with quiet reads between: process starts equal the forks ($want), page faults the process's own ($f, $kf)" ||
+[ -z "$bad" ] && pass "6 bursts with quiet reads between: process starts equal the forks ($want), CPU cpu.stat's (${c}s, ${kc}s), page faults the process's own ($f, $kf)" ||
 	fail "bursts:$bad"
 
 q=$(starts "$WORK/s6" "$uq")
