@@ -99,9 +99,9 @@ static __always_inline void flush(struct pm_cpu_run *run)
 
 	v = map_lookup_or_init(&cpu_stats, &key, &zero, &cpu_errors, PM_CPU_ERR_CGROUP_FULL);
 	if (v) {
-		changed_mark(cpu_changed, &key, &v->seen);
 		v->oncpu_ns += run->pend_oncpu_ns;
 		v->runq_ns += run->pend_runq_ns;
+		changed_mark(cpu_changed, &key, &v->seen); /* after the count: bpf/tables.bpf.h */
 	} else {
 		refusal_add(&refusals, run->pend_cgid, hier, PM_TABLE_CGROUPS);
 	}

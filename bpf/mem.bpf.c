@@ -78,28 +78,26 @@ static __always_inline __u64 counted_cgid(struct task_struct *t)
 }
 
 /*
- * @t's cgroup's stats, about to move (its key in the changed set). Its own
- * entry is looked up first: a cgroup only gets one when it is counted as
- * itself, and nearly all are.
+ * @t's cgroup's stats (*@key: as counted). Its own entry is looked up
+ * first: a cgroup only gets one when it is counted as itself, and nearly
+ * all are.
  */
-static __always_inline struct pm_mem_val *stats_of(struct task_struct *t)
+static __always_inline struct pm_mem_val *stats_of(struct task_struct *t, struct pm_cg_key *key)
 {
 	struct cgroup *cg = task_cgroup_of(t, track_v1);
-	struct pm_cg_key key = { .cgid = BPF_CORE_READ(cg, kn, id), .hier = hier };
 	static const struct pm_mem_val zero;
 	struct pm_mem_val *v;
 
-	v = bpf_map_lookup_elem(&mem_events, &key);
-	if (!v) {
-		key.cgid = fold_cgid(&mem_fold, cg, key.cgid);
-		v = map_lookup_or_init(&mem_events, &key, &zero, &mem_errors,
-				       PM_MEM_ERR_CGROUP_FULL);
-	}
-	if (!v) {
-		refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
-		return NULL;
-	}
-	changed_mark(mem_changed, &key, &v->seen);
+	key->cgid = BPF_CORE_READ(cg, kn, id);
+	key->hier = hier;
+	key->pad = 0;
+	v = bpf_map_lookup_elem(&mem_events, key);
+	if (v)
+		return v;
+	key->cgid = fold_cgid(&mem_fold, cg, key->cgid);
+	v = map_lookup_or_init(&mem_events, key, &zero, &mem_errors, PM_MEM_ERR_CGROUP_FULL);
+	if (!v)
+		refusal_add(&refusals, key->cgid, hier, PM_TABLE_CGROUPS);
 	return v;
 }
 
@@ -308,21 +306,27 @@ static __always_inline int handle_seed(struct task_struct *t)
 
 static __always_inline int handle_fault(void)
 {
-	struct pm_mem_val *v = stats_of((struct task_struct *)bpf_get_current_task());
+	struct pm_cg_key key;
+	struct pm_mem_val *v = stats_of((struct task_struct *)bpf_get_current_task(), &key);
 
-	if (v)
+	if (v) {
 		v->faults++;
+		changed_mark(mem_changed, &key, &v->seen); /* after the count: bpf/tables.bpf.h */
+	}
 	return 0;
 }
 
 static __always_inline int handle_victim(struct task_struct *t)
 {
 	__u64 cgid = counted_cgid(t);
-	struct pm_mem_val *v = stats_of(t);
+	struct pm_cg_key key;
+	struct pm_mem_val *v = stats_of(t, &key);
 	struct pm_oom_event *e;
 
-	if (v)
+	if (v) {
 		v->oom_kills++;
+		changed_mark(mem_changed, &key, &v->seen);
+	}
 	e = bpf_ringbuf_reserve(&oom_events, sizeof(*e), 0);
 	if (!e) {
 		errors_inc(&mem_errors, PM_MEM_ERR_OOM_LOST);

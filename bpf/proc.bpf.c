@@ -59,31 +59,40 @@ PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(proc_fold);
 PM_CHANGED_MAP(proc_changed);
 
-/*
- * @t's cgroup's stats, as counted: its own entry first (bpf/tables.bpf.h);
- * about to move, so its key goes in the changed set (events are rare here:
- * at each one).
- */
-static __always_inline struct pm_proc_val *stats_of(struct task_struct *t)
+/* @t's cgroup's stats, as counted (*@key): its own entry first (bpf/tables.bpf.h). */
+static __always_inline struct pm_proc_val *stats_of(struct task_struct *t, struct pm_cg_key *key)
 {
 	struct cgroup *cg = task_cgroup_of(t, track_v1);
-	struct pm_cg_key key = { .cgid = BPF_CORE_READ(cg, kn, id), .hier = hier };
 	static const struct pm_proc_val zero;
 	struct pm_proc_val *v;
 
-	v = bpf_map_lookup_elem(&proc_stats, &key);
-	if (!v) {
-		key.cgid = fold_cgid(&proc_fold, cg, key.cgid);
-		v = map_lookup_or_init(&proc_stats, &key, &zero, &proc_errors,
-				       PM_PROC_ERR_CGROUP_FULL);
-	}
-	if (!v) {
-		refusal_add(&refusals, key.cgid, hier, PM_TABLE_CGROUPS);
-		return NULL;
-	}
-	changed_put_each(proc_changed, &key);
+	key->cgid = BPF_CORE_READ(cg, kn, id);
+	key->hier = hier;
+	key->pad = 0;
+	v = bpf_map_lookup_elem(&proc_stats, key);
+	if (v)
+		return v;
+	key->cgid = fold_cgid(&proc_fold, cg, key->cgid);
+	v = map_lookup_or_init(&proc_stats, key, &zero, &proc_errors, PM_PROC_ERR_CGROUP_FULL);
+	if (!v)
+		refusal_add(&refusals, key->cgid, hier, PM_TABLE_CGROUPS);
 	return v;
 }
+
+/*
+ * One more @field in @t's cgroup, which then goes in the changed set (after
+ * the count: see bpf/tables.bpf.h; events are rare here, so at each one).
+ */
+#define count_event(t, field)                                                                      \
+	do {                                                                                       \
+		struct pm_cg_key key_;                                                             \
+		struct pm_proc_val *v_ = stats_of(t, &key_);                                       \
+                                                                                                   \
+		if (v_) {                                                                          \
+			v_->field++;                                                               \
+			changed_put_each(proc_changed, &key_);                                     \
+		}                                                                                  \
+	} while (0)
 
 static __always_inline bool is_leader(struct task_struct *t)
 {
@@ -92,22 +101,15 @@ static __always_inline bool is_leader(struct task_struct *t)
 
 static __always_inline int handle_fork(struct task_struct *child)
 {
-	struct pm_proc_val *v;
-
 	if (!is_leader(child))
 		return 0; /* a thread, not a process */
-	v = stats_of(child);
-	if (v)
-		v->starts++;
+	count_event(child, starts);
 	return 0;
 }
 
 static __always_inline int handle_exec(struct task_struct *p)
 {
-	struct pm_proc_val *v = stats_of(p);
-
-	if (v)
-		v->execs++;
+	count_event(p, execs);
 	return 0;
 }
 
@@ -116,14 +118,11 @@ static __always_inline int handle_exit(struct task_struct *p)
 {
 	struct task_struct *parent;
 	struct pm_exited e = {};
-	struct pm_proc_val *v;
 	__u32 tgid;
 
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
-	v = stats_of(p);
-	if (v)
-		v->exits++;
+	count_event(p, exits);
 	tgid = BPF_CORE_READ(p, tgid);
 	parent = BPF_CORE_READ(p, real_parent);
 	e.ts = bpf_ktime_get_ns();
@@ -207,10 +206,7 @@ int BPF_PROG(raw_tp_sched_process_exit, struct task_struct *p)
 /* after the move: the task's cgroup is the one it joined (in the counted hierarchy) */
 static __always_inline int handle_join(struct task_struct *t)
 {
-	struct pm_proc_val *v = stats_of(t);
-
-	if (v)
-		v->joins++;
+	count_event(t, joins);
 	return 0;
 }
 

@@ -173,13 +173,17 @@ static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32
 
 /*
  * Changed sets. A stats map keyed by cgroup is read by change: a program
- * that moves a cgroup's counters also puts its key in the map's changed set
+ * that moves a cgroup's counters then puts its key in the map's changed set
  * ("<name>", a hash of struct pm_cg_key), and the agent reads only the
- * cgroups the set holds, draining it (bpfutil__changed()). "<name>_epoch"
- * is the agent's read number, written by the agent: a program that keeps a
- * per-CPU mark in the counters' value puts a key in the set once an epoch
- * on each CPU, not once an event. A key the set has no room for is counted
- * in "<name>_lost" (the agent reads the whole map then).
+ * cgroups the set holds, draining it (bpfutil__changed_each()).
+ * "<name>_epoch" is the agent's read number, written by the agent before
+ * it drains: a program that keeps a per-CPU mark in the counters' value
+ * puts a key in the set once an epoch on each CPU, not once an event. The
+ * key's value is the epoch it went in at: one put in after the agent moved
+ * the epoch and before it drained is read by the next read too (that CPU's
+ * later counts this epoch put nothing in). Counting comes before the put,
+ * so a key drained has its count in. A key the set has no room for is
+ * counted in "<name>_lost" (the agent reads the whole map then).
  */
 #define PM_CHANGED_MAX 4096
 
@@ -188,29 +192,30 @@ static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32
 		__uint(type, BPF_MAP_TYPE_HASH);                                                   \
 		__uint(max_entries, PM_CHANGED_MAX);                                               \
 		__type(key, struct pm_cg_key);                                                     \
-		__type(value, __u8);                                                               \
+		__type(value, __u64);                                                              \
 	} name SEC(".maps");                                                                       \
 	PM_SPILLS_MAP(name##_lost);                                                                \
 	__u64 name##_epoch
 
-static __always_inline void changed_put(void *set, void *lost, const struct pm_cg_key *key)
+static __always_inline void changed_put(void *set, void *lost, const struct pm_cg_key *key,
+					__u64 epoch)
 {
-	static const __u8 one = 1;
-
-	if (bpf_map_update_elem(set, key, &one, BPF_ANY))
+	if (bpf_map_update_elem(set, key, &epoch, BPF_ANY))
 		errors_inc(lost, 0);
 }
 
 /* @key's counters moved: into the set once this epoch on this CPU (@seen, in the value) */
 #define changed_mark(name, key, seen)                                                              \
 	do {                                                                                       \
-		if (*(seen) != name##_epoch) {                                                     \
-			*(seen) = name##_epoch;                                                    \
-			changed_put(&name, &name##_lost, key);                                     \
+		__u64 epoch_ = name##_epoch;                                                       \
+                                                                                                   \
+		if (*(seen) != epoch_) {                                                           \
+			*(seen) = epoch_;                                                          \
+			changed_put(&name, &name##_lost, key, epoch_);                             \
 		}                                                                                  \
 	} while (0)
 
 /* ... into the set at each event: for rare events, with no mark in the value */
-#define changed_put_each(name, key) changed_put(&name, &name##_lost, key)
+#define changed_put_each(name, key) changed_put(&name, &name##_lost, key, name##_epoch)
 
 #endif /* PODMETER_TABLES_BPF_H */

@@ -312,18 +312,22 @@ static int keys_room(struct pm_cg_key **keys, size_t *cap, size_t want)
 	return 0;
 }
 
-/* The set's keys into c->keys, deleted from it. */
-static int drain(struct pm_changed *c)
+/*
+ * The set's keys into c->keys, deleted from it; those put in at @epoch
+ * (after the agent moved to it) also into c->last, for the next read.
+ */
+static int drain(struct pm_changed *c, __u64 epoch)
 {
 	int fd = bpf_map__fd(c->set), err;
-	__u8 vals[BATCH];
-	__u64 token = 0;
+	__u64 vals[BATCH], token = 0;
 	bool first = true;
-	__u32 n;
+	__u32 n, i;
 
-	c->n_keys = 0;
+	c->n_keys = c->n_last = 0;
 	do {
 		err = keys_room(&c->keys, &c->cap_keys, c->n_keys + BATCH);
+		if (!err)
+			err = keys_room(&c->last, &c->cap_last, c->n_last + BATCH);
 		if (err)
 			return err;
 		n = BATCH;
@@ -331,6 +335,9 @@ static int drain(struct pm_changed *c)
 						      c->keys + c->n_keys, vals, &n, NULL);
 		if (err < 0 && err != -ENOENT)
 			return err;
+		for (i = 0; i < n; i++)
+			if (vals[i] == epoch)
+				c->last[c->n_last++] = c->keys[c->n_keys + i];
 		c->n_keys += n;
 		first = false;
 	} while (!err);
@@ -346,24 +353,28 @@ static int cmp_key(const void *a, const void *b)
 	return x->hier < y->hier ? -1 : x->hier > y->hier;
 }
 
-/* Whether this read must be whole; c->keys holds the drained set either way. */
+/*
+ * Whether this read must be whole; c->keys holds the drained set either
+ * way, and c->last the part of it the next read looks at again.
+ */
 static bool whole_due(struct pm_changed *c)
 {
+	__u64 lost = 0, epoch;
 	__u32 zero = 0;
-	__u64 lost = 0;
 	bool whole;
 
+	/*
+	 * A new epoch first: a counter that moves from now on is marked again.
+	 * One marked at the new epoch before the drain, and counted again
+	 * unmarked after it, is read by the next read too (drain()).
+	 */
+	epoch = __atomic_add_fetch(c->epoch, 1, __ATOMIC_SEQ_CST);
 	whole = c->no_batch || !c->whole_done || c->reads >= PM_CHANGED_WHOLE_EVERY;
-	if (!c->no_batch && drain(c)) {
+	if (!c->no_batch && drain(c, epoch)) {
 		c->no_batch = true; /* no batch deletes (before 5.6): whole reads */
+		c->n_keys = c->n_last = 0;
 		whole = true;
 	}
-	/*
-	 * Then a new epoch: a counter that moves from now on is marked again.
-	 * One that moved since the drain, unmarked (its key was drained), is
-	 * looked at by the next read too (c->last).
-	 */
-	__atomic_add_fetch(c->epoch, 1, __ATOMIC_SEQ_CST);
 	if (bpfutil__lookup(c->lost, &zero, &lost) || lost != c->lost_seen)
 		whole = true;
 	c->lost_seen = lost;
@@ -394,37 +405,34 @@ static int read_whole(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn f
 		c->reads = 0;
 		c->entries = w.n;
 	}
-	/* the drained keys are looked at again next time, as after a read by change */
-	c->n_last = 0;
-	if (!keys_room(&c->last, &c->cap_last, c->n_keys)) {
-		memcpy(c->last, c->keys, c->n_keys * sizeof(*c->keys));
-		c->n_last = c->n_keys;
-	}
 	return err;
 }
 
 int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn, void *ctx)
 {
-	size_t vsz = bpf_map__value_size(stats), drained, n, i, u;
+	size_t vsz = bpf_map__value_size(stats), n, i, u;
 	void *val;
 
+	/* the last read's keys to look at again, before the drain replaces them */
+	n = c->n_last;
+	if (keys_room(&c->prev, &c->cap_prev, n)) {
+		n = 0;
+		c->whole_done = false; /* read whole instead */
+	}
+	memcpy(c->prev, c->last, n * sizeof(*c->prev));
 	/* a batch read costs less than a lookup a cgroup once many changed */
-	if (whole_due(c) || c->n_keys + c->n_last > c->entries / PM_CHANGED_WHOLE_SHARE + 64)
+	if (whole_due(c) || c->n_keys + n > c->entries / PM_CHANGED_WHOLE_SHARE + 64)
 		return read_whole(c, stats, fn, ctx);
 	c->reads++;
-	drained = c->n_keys;
 	val = malloc(vsz);
-	if (!val || keys_room(&c->keys, &c->cap_keys, drained + c->n_last) ||
-	    keys_room(&c->last, &c->cap_last, drained)) {
+	if (!val || keys_room(&c->keys, &c->cap_keys, c->n_keys + n)) {
 		free(val);
 		c->whole_done = false; /* what was drained is read next time, whole */
 		return -ENOMEM;
 	}
-	/* this read's and the last one's, each once; the next looks at this one's again */
-	memcpy(c->keys + drained, c->last, c->n_last * sizeof(*c->keys));
-	n = drained + c->n_last;
-	memcpy(c->last, c->keys, drained * sizeof(*c->keys));
-	c->n_last = drained;
+	/* this read's and the ones the last read left, each once */
+	memcpy(c->keys + c->n_keys, c->prev, n * sizeof(*c->keys));
+	n += c->n_keys;
 	qsort(c->keys, n, sizeof(*c->keys), cmp_key);
 	for (i = 0, u = 0; i < n; i++)
 		if (!u || cmp_key(&c->keys[i], &c->keys[u - 1]))
@@ -440,5 +448,6 @@ void bpfutil__changed_free(struct pm_changed *c)
 {
 	free(c->keys);
 	free(c->last);
-	c->keys = c->last = NULL;
+	free(c->prev);
+	c->keys = c->last = c->prev = NULL;
 }

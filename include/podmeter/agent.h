@@ -79,23 +79,25 @@ int bpfutil__lookup(struct bpf_map *map, const void *key, void *value);
 struct pm_changed {
 	struct bpf_map *set, *lost;
 	__u64 *epoch;
-	__u64 lost_seen;	       /* the lost counter at the last read */
-	unsigned int reads;	       /* reads by change since the last whole one */
-	size_t entries;		       /* the map's at the last whole read */
-	bool whole_done;	       /* a whole read was made (the first read is one) */
-	bool no_batch;		       /* the kernel cannot drain the set: every read is whole */
-	struct pm_cg_key *keys, *last; /* this read's changed cgroups, and the last read's */
-	size_t n_keys, n_last, cap_keys, cap_last;
+	__u64 lost_seen;    /* the lost counter at the last read */
+	unsigned int reads; /* reads by change since the last whole one */
+	size_t entries;	    /* the map's at the last whole read */
+	bool whole_done;    /* a whole read was made (the first read is one) */
+	bool no_batch;	    /* the kernel cannot drain the set: every read is whole */
+	/* this read's changed cgroups; those the next looks at again; the last read's such */
+	struct pm_cg_key *keys, *last, *prev;
+	size_t n_keys, n_last, cap_keys, cap_last, cap_prev;
 };
 void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf_map *lost,
 			   __u64 *epoch);
 /*
  * @fn for each entry of @stats whose counters may have moved since the last
- * read: the cgroups of the changed set, drained, and of the last read's
- * (a program may have put a key in and moved its counters after that read
- * looked); every entry at the first read, when the set lost a key, when
- * a large share of the entries changed (a batch read is cheaper then), and
- * every PM_CHANGED_WHOLE_EVERY reads. As bpfutil__for_each().
+ * read: the cgroups of the changed set, drained, and those of the last
+ * read's put in at its epoch (their counters may have moved after that read
+ * looked, unmarked: bpf/tables.bpf.h); every entry at the first read, when
+ * the set lost a key, when a large share of the entries changed (a batch
+ * read is cheaper then), and every PM_CHANGED_WHOLE_EVERY reads. As
+ * bpfutil__for_each().
  */
 int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn, void *ctx);
 void bpfutil__changed_free(struct pm_changed *c);
