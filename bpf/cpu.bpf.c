@@ -86,7 +86,7 @@ struct {
 
 PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(cpu_fold);
-PM_CHANGED_MAP(cpu_changed);
+PM_CHANGED_MAP(cpu_changed, struct pm_cg_key);
 
 /* Move the CPU's pending amounts into cpu_stats (the cgroup into the changed set). */
 static __always_inline void flush(struct pm_cpu_run *run)

@@ -67,7 +67,8 @@ struct {
 
 PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(mem_fold);
-PM_CHANGED_MAP(mem_changed);
+PM_CHANGED_MAP(mem_changed, struct pm_cg_key);
+PM_CHANGED_MAP(mm_changed, __u32); /* mm_state's, by tgid */
 
 /* The cgroup @t is counted in: its own, or its container's. */
 static __always_inline __u64 counted_cgid(struct task_struct *t)
@@ -180,8 +181,10 @@ static __always_inline void mm_fresh(struct mm_struct *mm, struct task_struct *o
 	fresh.tgid = tgid;
 	fresh.mm = (__u64)mm;
 	read_all(mm, &fresh);
-	if (!spilled && !bpf_map_update_elem(&mm_state, &tgid, &fresh, BPF_ANY))
+	if (!spilled && !bpf_map_update_elem(&mm_state, &tgid, &fresh, BPF_ANY)) {
+		changed_put_each(mm_changed, &tgid);
 		return;
+	}
 	if (!bpf_map_update_elem(&mm_spill, &tgid, &fresh, BPF_ANY)) {
 		errors_inc(&mm_spills, 0);
 		return;
@@ -219,6 +222,7 @@ static __always_inline int handle_rss_stat(struct mm_struct *mm, int member)
 	if (st && st->mm == (__u64)mm) {
 		mm_follow(st, owner);
 		st->pages[member & (PM_MEM_KINDS - 1)] = mm_counter_pages(mm, member);
+		changed_mark(mm_changed, &tgid, &st->seen);
 		return 0;
 	}
 	mm_fresh(mm, owner, tgid, spilled);
@@ -260,6 +264,8 @@ static __always_inline int handle_exit(struct task_struct *p)
 	tgid = BPF_CORE_READ(p, tgid);
 	if (bpf_map_delete_elem(&mm_state, &tgid))
 		bpf_map_delete_elem(&mm_spill, &tgid);
+	else
+		changed_put_each(mm_changed, &tgid);
 	return 0;
 }
 
@@ -298,6 +304,7 @@ static __always_inline int handle_seed(struct task_struct *t)
 	if (st && st->mm == (__u64)mm) {
 		mm_follow(st, owner);
 		read_all(mm, st);
+		changed_put_each(mm_changed, &tgid);
 		return 0;
 	}
 	mm_fresh(mm, owner, tgid, spilled);

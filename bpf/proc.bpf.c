@@ -57,7 +57,7 @@ struct {
 
 PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(proc_fold);
-PM_CHANGED_MAP(proc_changed);
+PM_CHANGED_MAP(proc_changed, struct pm_cg_key);
 
 /* @t's cgroup's stats, as counted (*@key): its own entry first (bpf/tables.bpf.h). */
 static __always_inline struct pm_proc_val *stats_of(struct task_struct *t, struct pm_cg_key *key)

@@ -172,10 +172,10 @@ static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32
 	} name SEC(".maps")
 
 /*
- * Changed sets. A stats map keyed by cgroup is read by change: a program
- * that moves a cgroup's counters then puts its key in the map's changed set
- * ("<name>", a hash of struct pm_cg_key), and the agent reads only the
- * cgroups the set holds, draining it (bpfutil__changed_each()).
+ * Changed sets. A stats map keyed by cgroup (or by process) is read by
+ * change: a program that moves a cgroup's counters then puts its key in the
+ * map's changed set ("<name>", a hash of the map's key), and the agent reads
+ * only the keys the set holds, draining it (bpfutil__changed_each()).
  * "<name>_epoch" is the agent's read number, written by the agent before
  * it drains: a program that keeps a per-CPU mark in the counters' value
  * puts a key in the set once an epoch on each CPU, not once an event. The
@@ -187,18 +187,17 @@ static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32
  */
 #define PM_CHANGED_MAX 4096
 
-#define PM_CHANGED_MAP(name)                                                                       \
+#define PM_CHANGED_MAP(name, key_type)                                                             \
 	struct {                                                                                   \
 		__uint(type, BPF_MAP_TYPE_HASH);                                                   \
 		__uint(max_entries, PM_CHANGED_MAX);                                               \
-		__type(key, struct pm_cg_key);                                                     \
+		__type(key, key_type);                                                             \
 		__type(value, __u64);                                                              \
 	} name SEC(".maps");                                                                       \
 	PM_SPILLS_MAP(name##_lost);                                                                \
 	__u64 name##_epoch
 
-static __always_inline void changed_put(void *set, void *lost, const struct pm_cg_key *key,
-					__u64 epoch)
+static __always_inline void changed_put(void *set, void *lost, const void *key, __u64 epoch)
 {
 	if (bpf_map_update_elem(set, key, &epoch, BPF_ANY))
 		errors_inc(lost, 0);
@@ -209,7 +208,7 @@ static __always_inline void changed_put(void *set, void *lost, const struct pm_c
 	do {                                                                                       \
 		__u64 epoch_ = name##_epoch;                                                       \
                                                                                                    \
-		if (*(seen) != epoch_) {                                                           \
+		if (*(seen) != (__typeof__(*(seen)))epoch_) {                                      \
 			*(seen) = epoch_;                                                          \
 			changed_put(&name, &name##_lost, key, epoch_);                             \
 		}                                                                                  \

@@ -295,9 +295,9 @@ void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf
 			 __ATOMIC_RELEASE);
 }
 
-static int keys_room(struct pm_cg_key **keys, size_t *cap, size_t want)
+static int keys_room(struct pm_changed_key **keys, size_t *cap, size_t want)
 {
-	struct pm_cg_key *grown;
+	struct pm_changed_key *grown;
 	size_t n = *cap ? *cap : 256;
 
 	if (want <= *cap)
@@ -318,11 +318,15 @@ static int keys_room(struct pm_cg_key **keys, size_t *cap, size_t want)
  */
 static int drain(struct pm_changed *c, __u64 epoch)
 {
+	size_t ksz = bpf_map__key_size(c->set);
 	int fd = bpf_map__fd(c->set), err;
 	__u64 vals[BATCH], token = 0;
+	char raw[BATCH * sizeof(struct pm_changed_key)];
 	bool first = true;
 	__u32 n, i;
 
+	if (ksz > sizeof(struct pm_changed_key))
+		return -EINVAL;
 	c->n_keys = c->n_last = 0;
 	do {
 		err = keys_room(&c->keys, &c->cap_keys, c->n_keys + BATCH);
@@ -331,13 +335,18 @@ static int drain(struct pm_changed *c, __u64 epoch)
 		if (err)
 			return err;
 		n = BATCH;
-		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &token, &token,
-						      c->keys + c->n_keys, vals, &n, NULL);
+		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &token, &token, raw, vals,
+						      &n, NULL);
 		if (err < 0 && err != -ENOENT)
 			return err;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			struct pm_changed_key *k = &c->keys[c->n_keys + i];
+
+			memset(k, 0, sizeof(*k));
+			memcpy(k, raw + i * ksz, ksz);
 			if (vals[i] == epoch)
-				c->last[c->n_last++] = c->keys[c->n_keys + i];
+				c->last[c->n_last++] = *k;
+		}
 		c->n_keys += n;
 		first = false;
 	} while (!err);
@@ -346,11 +355,7 @@ static int drain(struct pm_changed *c, __u64 epoch)
 
 static int cmp_key(const void *a, const void *b)
 {
-	const struct pm_cg_key *x = a, *y = b;
-
-	if (x->cgid != y->cgid)
-		return x->cgid < y->cgid ? -1 : 1;
-	return x->hier < y->hier ? -1 : x->hier > y->hier;
+	return memcmp(a, b, sizeof(struct pm_changed_key));
 }
 
 /*
@@ -408,8 +413,16 @@ static int read_whole(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn f
 	return err;
 }
 
-int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn, void *ctx)
+void bpfutil__changed_whole_next(struct pm_changed *c)
 {
+	c->whole_done = false;
+}
+
+int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn,
+			  pm_key_fn gone, void *ctx)
+{
+	int err;
+
 	size_t vsz = bpf_map__value_size(stats), n, i, u;
 	void *val;
 
@@ -421,8 +434,10 @@ int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_
 	}
 	memcpy(c->prev, c->last, n * sizeof(*c->prev));
 	/* a batch read costs less than a lookup a cgroup once many changed */
-	if (whole_due(c) || c->n_keys + n > c->entries / PM_CHANGED_WHOLE_SHARE + 64)
-		return read_whole(c, stats, fn, ctx);
+	if (whole_due(c) || c->n_keys + n > c->entries / PM_CHANGED_WHOLE_SHARE + 64) {
+		err = read_whole(c, stats, fn, ctx);
+		return err ? err : 1;
+	}
 	c->reads++;
 	val = malloc(vsz);
 	if (!val || keys_room(&c->keys, &c->cap_keys, c->n_keys + n)) {
@@ -437,9 +452,13 @@ int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_
 	for (i = 0, u = 0; i < n; i++)
 		if (!u || cmp_key(&c->keys[i], &c->keys[u - 1]))
 			c->keys[u++] = c->keys[i];
-	for (i = 0; i < u; i++)
-		if (!bpfutil__lookup(stats, &c->keys[i], val))
+	for (i = 0; i < u; i++) {
+		err = bpfutil__lookup(stats, &c->keys[i], val);
+		if (!err)
 			fn(ctx, &c->keys[i], val);
+		else if (err == -ENOENT && gone)
+			gone(ctx, &c->keys[i]);
+	}
 	free(val);
 	return 0;
 }

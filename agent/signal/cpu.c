@@ -492,8 +492,9 @@ static int walk_map(struct pm_cpu *cpu)
 		bpfutil__changed_init(&cpu->changed, cpu->skel->maps.cpu_changed,
 				      cpu->skel->maps.cpu_changed_lost,
 				      &cpu->skel->bss->cpu_changed_epoch);
-	err = bpfutil__changed_each(&cpu->changed, cpu->skel->maps.cpu_stats, sample_entry, &w);
-	return err ? err : w.err;
+	err = bpfutil__changed_each(&cpu->changed, cpu->skel->maps.cpu_stats, sample_entry, NULL,
+				    &w);
+	return err < 0 ? err : w.err;
 }
 
 /*

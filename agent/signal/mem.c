@@ -14,6 +14,7 @@
 #include <podmeter/mem.h>
 #include <podmeter/pin.h>
 #include <podmeter/source.h>
+#include <podmeter/u64map.h>
 #include "mem.skel.h"
 
 #define VALIDATE_MS 300000 /* between checks that owners are alive, after the first read's */
@@ -32,6 +33,16 @@ struct pm_mem {
 	const struct pm_mem_visitor *visitor; /* during mem__read() */
 	struct pm_spill spill;		      /* mm_spill */
 	struct pm_changed changed;	      /* mem_events' changed set */
+	struct pm_changed mm_changed;	      /* mm_state's */
+	struct u64map mms;		      /* mm_state as last read, by tgid: struct mm_seen */
+	__u64 mms_gen;			      /* reads of it */
+};
+
+/* An mm_state entry as last read. */
+struct mm_seen {
+	__u64 cgid;
+	__s64 pages[PM_MEM_KINDS];
+	__u64 gen; /* the read that saw it last */
 };
 
 static void set_twin(struct mem_bpf *skel, bool tp_btf, bool faults, bool seed)
@@ -230,11 +241,86 @@ out_free:
 struct rss_read {
 	struct pm_mem *mem;
 	const struct pm_mem_visitor *v;
+	bool keep;   /* mm_state: entries kept in mem->mms; else (the spill) reported */
 	bool check;  /* owners checked this read */
 	__u32 *dead; /* their tgids, deleted after the walk */
 	size_t n_dead, cap_dead;
 	size_t n; /* entries seen */
 };
+
+static void keep(struct rss_read *rd, __u32 tgid, const struct pm_mm_state *st)
+{
+	struct pm_mem *mem = rd->mem;
+	struct mm_seen *s = u64map__get(&mem->mms, tgid);
+
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s || u64map__put(&mem->mms, tgid, s)) {
+			free(s);
+			bpfutil__changed_whole_next(&mem->mm_changed); /* out of memory: again */
+			return;
+		}
+	}
+	s->cgid = st->cgid;
+	memcpy(s->pages, st->pages, sizeof(s->pages));
+	s->gen = mem->mms_gen;
+}
+
+/* An entry gone from mm_state (its process exited). */
+static void mm_gone(void *ctx, const void *key)
+{
+	struct rss_read *rd = ctx;
+
+	free(u64map__del(&rd->mem->mms, *(const __u32 *)key));
+}
+
+/* After a whole read: what it did not see is gone. */
+static void drop_unseen(struct pm_mem *mem)
+{
+	size_t it = 0, n = 0, i;
+	uint64_t tgid, *old;
+	struct mm_seen *s;
+	void *val;
+
+	old = calloc(mem->mms.len + 1, sizeof(*old));
+	if (!old)
+		return;
+	while (u64map__next(&mem->mms, &it, &tgid, &val)) {
+		s = val;
+		if (s->gen != mem->mms_gen)
+			old[n++] = tgid;
+	}
+	for (i = 0; i < n; i++)
+		free(u64map__del(&mem->mms, old[i]));
+	free(old);
+}
+
+static void report_kept(struct pm_mem *mem, const struct pm_mem_visitor *v)
+{
+	struct mm_seen *s;
+	uint64_t tgid;
+	size_t it = 0;
+	void *val;
+	int k;
+
+	while (u64map__next(&mem->mms, &it, &tgid, &val)) {
+		s = val;
+		for (k = 0; k < PM_MEM_KINDS; k++)
+			if (s->pages[k] > 0)
+				v->rss(v->ctx, s->cgid, k, (__u64)s->pages[k] * mem->page_size);
+	}
+}
+
+static void free_kept(struct pm_mem *mem)
+{
+	uint64_t tgid;
+	size_t it = 0;
+	void *val;
+
+	while (u64map__next(&mem->mms, &it, &tgid, &val))
+		free(val);
+	u64map__free(&mem->mms);
+}
 
 static void rss_entry(void *ctx, const void *key, const void *value)
 {
@@ -255,6 +341,10 @@ static void rss_entry(void *ctx, const void *key, const void *value)
 		rd->dead[rd->n_dead++] = *(const __u32 *)key;
 		return;
 	}
+	if (rd->keep) {
+		keep(rd, *(const __u32 *)key, st);
+		return;
+	}
 	for (k = 0; k < PM_MEM_KINDS; k++)
 		if (st->pages[k] > 0)
 			rd->v->rss(rd->v->ctx, st->cgid, k,
@@ -273,21 +363,40 @@ static void read_table(struct bpf_map *map, struct rss_read *rd)
 }
 
 /*
- * Resident pages by cgroup. The kernel drops a process's entry at its
- * exit; entries whose owner is gone (exits missed while no program was
- * attached: a pinned table from before) are dropped at the first read, and
- * every VALIDATE_MS after, a signal 0 to each owner, in case. The spill is
- * read only while it is in use.
+ * Resident pages by cgroup. mm_state is read by change (the processes whose
+ * counters moved, were made or exited: mm_changed), into mem->mms, which is
+ * what is reported. The kernel drops a process's entry at its exit;
+ * entries whose owner is gone (exits missed while no program was attached:
+ * a pinned table from before) are dropped at the first read, and every
+ * VALIDATE_MS after, a signal 0 to each owner, in case (a whole read). The
+ * spill is read only while it is in use.
  */
 static void read_rss(struct pm_mem *mem, const struct pm_mem_visitor *v)
 {
-	struct rss_read rd = { .mem = mem, .v = v };
+	struct rss_read rd = { .mem = mem, .v = v, .keep = true };
+	int whole;
+	size_t i;
 
+	if (!mem->mm_changed.set)
+		bpfutil__changed_init(&mem->mm_changed, mem->skel->maps.mm_changed,
+				      mem->skel->maps.mm_changed_lost,
+				      &mem->skel->bss->mm_changed_epoch);
 	if (!mem->checked || ms_since(&mem->checked_at) >= VALIDATE_MS) {
 		rd.check = mem->checked = true;
 		clock_gettime(CLOCK_MONOTONIC, &mem->checked_at);
+		bpfutil__changed_whole_next(&mem->mm_changed);
 	}
-	read_table(mem->skel->maps.mm_state, &rd);
+	mem->mms_gen++;
+	whole = bpfutil__changed_each(&mem->mm_changed, mem->skel->maps.mm_state, rss_entry,
+				      mm_gone, &rd);
+	if (whole == 1)
+		drop_unseen(mem);
+	for (i = 0; i < rd.n_dead; i++) {
+		bpf_map_delete_elem(bpf_map__fd(mem->skel->maps.mm_state), &rd.dead[i]);
+		free(u64map__del(&mem->mms, rd.dead[i]));
+	}
+	report_kept(mem, v);
+	rd.keep = false;
 	if (bpfutil__spill_due(&mem->spill, mem->skel->maps.mm_spills)) {
 		read_table(mem->skel->maps.mm_spill, &rd);
 		mem->spill.held = rd.n > 0;
@@ -319,7 +428,7 @@ static void read_events(struct pm_mem *mem, const struct pm_mem_visitor *v)
 		bpfutil__changed_init(&mem->changed, mem->skel->maps.mem_changed,
 				      mem->skel->maps.mem_changed_lost,
 				      &mem->skel->bss->mem_changed_epoch);
-	bpfutil__changed_each(&mem->changed, mem->skel->maps.mem_events, events_entry, &rd);
+	bpfutil__changed_each(&mem->changed, mem->skel->maps.mem_events, events_entry, NULL, &rd);
 }
 
 int mem__read(struct pm_mem *mem, const struct pm_mem_visitor *v)
@@ -364,6 +473,8 @@ void mem__close(struct pm_mem *mem)
 		pin__release(&mem->pin, mem->skel->skeleton);
 	mem_bpf__destroy(mem->skel);
 	bpfutil__changed_free(&mem->changed);
+	bpfutil__changed_free(&mem->mm_changed);
+	free_kept(mem);
 	free(mem);
 }
 

@@ -259,7 +259,7 @@ int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 		bpfutil__changed_init(&p->changed, p->skel->maps.proc_changed,
 				      p->skel->maps.proc_changed_lost,
 				      &p->skel->bss->proc_changed_epoch);
-	bpfutil__changed_each(&p->changed, p->skel->maps.proc_stats, starts_entry, &rd);
+	bpfutil__changed_each(&p->changed, p->skel->maps.proc_stats, starts_entry, NULL, &rd);
 	u64map__init(&rd.seen);
 	bpfutil__for_each(p->skel->maps.exited, exited_entry, &rd);
 	/* the spill only while in use: a walk visits every bucket of a table */

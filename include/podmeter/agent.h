@@ -72,10 +72,13 @@ int bpfutil__for_each(struct bpf_map *map, pm_entry_fn fn, void *ctx);
 /* One entry's value, as bpfutil__for_each() hands it; -ENOENT when absent. */
 int bpfutil__lookup(struct bpf_map *map, const void *key, void *value);
 /*
- * A stats map keyed by struct pm_cg_key, read by change: its changed set
+ * A stats map keyed by cgroup (or process), read by change: its changed set
  * (bpf/tables.bpf.h, PM_CHANGED_MAP), the set's "_lost" counter and its
  * epoch in the object's mapped .bss.
  */
+struct pm_changed_key {
+	__u64 w[2]; /* the map's key, zero-padded: 16 bytes at most */
+};
 struct pm_changed {
 	struct bpf_map *set, *lost;
 	__u64 *epoch;
@@ -84,8 +87,8 @@ struct pm_changed {
 	size_t entries;	    /* the map's at the last whole read */
 	bool whole_done;    /* a whole read was made (the first read is one) */
 	bool no_batch;	    /* the kernel cannot drain the set: every read is whole */
-	/* this read's changed cgroups; those the next looks at again; the last read's such */
-	struct pm_cg_key *keys, *last, *prev;
+	/* this read's changed keys; those the next looks at again; the last read's such */
+	struct pm_changed_key *keys, *last, *prev;
 	size_t n_keys, n_last, cap_keys, cap_last, cap_prev;
 };
 void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf_map *lost,
@@ -97,9 +100,15 @@ void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf
  * looked, unmarked: bpf/tables.bpf.h); every entry at the first read, when
  * the set lost a key, when a large share of the entries changed (a batch
  * read is cheaper then), and every PM_CHANGED_WHOLE_EVERY reads. As
- * bpfutil__for_each().
+ * bpfutil__for_each(); @gone (may be NULL) for each key looked up and not
+ * found. Returns 1 after a whole read, 0 after a read by change, or a
+ * negative errno.
  */
-int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn, void *ctx);
+typedef void (*pm_key_fn)(void *ctx, const void *key);
+int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn,
+			  pm_key_fn gone, void *ctx);
+/* The next read is whole. */
+void bpfutil__changed_whole_next(struct pm_changed *c);
 void bpfutil__changed_free(struct pm_changed *c);
 
 /* ---- agent/signal/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */

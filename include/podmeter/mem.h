@@ -41,7 +41,7 @@ struct pm_mm_state {
 	__u64 own;  /* the owner's cgroup itself, to see it move */
 	__u64 mm;   /* the mm_struct counted: another one (exec, a reused pid) starts over */
 	__u32 tgid; /* owner process, the key */
-	__u32 pad;
+	__u32 seen; /* mm_changed's epoch (low half) it was last put in at (bpf/tables.bpf.h) */
 	__s64 pages[PM_MEM_KINDS];
 };
 

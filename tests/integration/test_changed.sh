@@ -8,8 +8,9 @@
 # between, another's process touches memory in bursts: after each burst the
 # first pod's process starts equal the forks it made and its CPU moved as
 # its cgroup's cpu.stat (1%, the pod quiet at the scrape), the second's page
-# faults move as its process's own count (5%); a third pod that started one
-# process before the first scrape keeps its counts. Then the agent stops, the first pod forks more while none
+# faults and resident bytes move as its process's own counts (5%, and 0 once
+# it exits); a third pod that started one process before the first scrape
+# keeps its counts. Then the agent stops, the first pod forks more while none
 # runs, and a new agent (adopting the pinned counters) counts those too.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -44,6 +45,11 @@ quiet_scrape() {
 starts() { metric_value "$1" podmeter_pod_process_starts_total "uid=\"$2\""; }
 faults() { metric_value "$1" podmeter_pod_page_faults_total "uid=\"$2\""; }
 cpu() { metric_value "$1" podmeter_pod_cpu_seconds_total "uid=\"$2\""; }
+rss() { # resident bytes of a pod: file + anon + shmem, as VmRSS
+	awk -v sel="uid=\"$2\"" 'index($0, "podmeter_pod_memory_rss_bytes{") == 1 && index($0, sel) &&
+		!index($0, "kind=\"swap\"") {
+		s += $NF } END { printf "%.0f\n", s }' "$1"
+}
 
 declare -A CTR
 for p in forker toucher quiet; do
@@ -106,9 +112,19 @@ for r in 1 2 3 4 5 6; do
 	f=$(($(faults "$WORK/s$r" "$ut") - f0))
 	kf=$(($(faults_of "$tpid") - kf0))
 	near "$f" "$kf" 0.05 || bad+=" round $r: faults $f, the process's own $kf;"
+	m=$(rss "$WORK/s$r" "$ut")
+	km=$(awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$tpid/status")
+	near "$m" "$km" 0.05 || bad+=" round $r: resident $m, VmRSS $km;"
 done
-[ -z "$bad" ] && pass "6 bursts with quiet reads between: process starts equal the forks ($want), CPU cpu.stat's (${c}s, ${kc}s), page faults the process's own ($f, $kf)" ||
+[ -z "$bad" ] && pass "6 bursts with quiet reads between: process starts equal the forks ($want), CPU cpu.stat's (${c}s, ${kc}s), page faults the process's own ($f, $kf), resident bytes its VmRSS ($m, $km)" ||
 	fail "bursts:$bad"
+
+# the toucher exits: its address space leaves mm_state, and its pod's resident bytes go
+kill "$tpid"
+quiet_scrape "$WORK/s6x" || fail "no fresh scrape after the exit"
+m=$(rss "$WORK/s6x" "$ut")
+[ "$m" = 0 ] && pass "the toucher exited: its pod's resident bytes 0" ||
+	fail "the toucher exited: its pod's resident bytes $m, want 0"
 
 q=$(starts "$WORK/s6" "$uq")
 qf=$(faults "$WORK/s6" "$uq")

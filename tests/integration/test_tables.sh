@@ -286,12 +286,14 @@ done
 # the spills at work: 200 hostile processes' entries and 200 of its zombies'
 # moved by hand into the spills, and the spills' counters raised, as the
 # programs do when a first table is full (65536 entries: more processes than
-# this machine makes in a test): still counted, and gone from the spills
-# once the processes and the zombies are
-spill_batch() {	# FIRST SPILL N FIELD FILE: bpftool batch lines moving N entries whose FIELD is in FILE
+# this machine makes in a test; a key leaving mm_state goes in its changed
+# set, mm_changed, as a program's delete puts it): still counted, and gone
+# from the spills once the processes and the zombies are
+spill_batch() {	# FIRST SPILL N FIELD FILE [CHANGED]: bpftool batch lines moving N entries whose FIELD is in FILE
 	bpftool -j map dump id "$(map_line "$1" id)" 2>/dev/null | python3 -c '
 import json, sys
 first, spill, n, field, want = sys.argv[1:6]
+changed = sys.argv[6] if len(sys.argv) > 6 else None
 want = {int(l) for l in open(want) if l.strip()}
 moved = 0
 for e in json.load(sys.stdin):
@@ -302,12 +304,14 @@ for e in json.load(sys.stdin):
 	k = " ".join(b[2:] for b in e["key"])
 	print("map update id %s key hex %s value hex %s" % (spill, k, " ".join(b[2:] for b in e["value"])))
 	print("map delete id %s key hex %s" % (first, k))
-	moved += 1' "$(map_line "$1" id)" "$(map_line "$2" id)" "$3" "$4" "$5"
+	if changed:
+		print("map update id %s key hex %s value hex 00 00 00 00 00 00 00 00" % (changed, k))
+	moved += 1' "$(map_line "$1" id)" "$(map_line "$2" id)" "$3" "$4" "$5" ${6:+"$(map_line "$6" id)"}
 }
 in_map() { bpftool -j map dump id "$(map_line "$1" id)" 2>/dev/null | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 echo "$hostile" >"$WORK/hostile.pid"
 {
-	spill_batch mm_state mm_spill 200 tgid "$ctrx/cgroup.procs"
+	spill_batch mm_state mm_spill 200 tgid "$ctrx/cgroup.procs" mm_changed
 	spill_batch exited exited_spill 200 ppid "$WORK/hostile.pid"
 	echo "map update id $(map_line mm_spills id) key 0 0 0 0 value 0 0 1 0 0 0 0 0"
 	echo "map update id $(map_line exited_spills id) key 0 0 0 0 value 0 0 1 0 0 0 0 0"
