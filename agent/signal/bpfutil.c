@@ -367,6 +367,7 @@ static bool whole_due(struct pm_changed *c)
 	__u64 lost = 0, epoch;
 	__u32 zero = 0;
 	bool whole;
+	int err;
 
 	/*
 	 * A new epoch first: a counter that moves from now on is marked again.
@@ -375,9 +376,14 @@ static bool whole_due(struct pm_changed *c)
 	 */
 	epoch = __atomic_add_fetch(c->epoch, 1, __ATOMIC_SEQ_CST);
 	whole = c->no_batch || !c->whole_done || c->reads >= PM_CHANGED_WHOLE_EVERY;
-	if (!c->no_batch && drain(c, epoch)) {
-		c->no_batch = true; /* no batch deletes (before 5.6): whole reads */
-		c->n_keys = c->n_last = 0;
+	err = c->no_batch ? 0 : drain(c, epoch);
+	if (err) {
+		/*
+		 * Whole, and from now on when the kernel has no batch deletes
+		 * (before 5.6); not for want of memory. The keys drained so
+		 * far stay for the next read to look at again.
+		 */
+		c->no_batch = err != -ENOMEM;
 		whole = true;
 	}
 	if (bpfutil__lookup(c->lost, &zero, &lost) || lost != c->lost_seen)
@@ -421,10 +427,9 @@ void bpfutil__changed_whole_next(struct pm_changed *c)
 int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_fn fn,
 			  pm_key_fn gone, void *ctx)
 {
-	int err;
-
 	size_t vsz = bpf_map__value_size(stats), n, i, u;
 	void *val;
+	int err;
 
 	/* the last read's keys to look at again, before the drain replaces them */
 	n = c->n_last;

@@ -47,7 +47,7 @@ struct pm_cpu {
 	size_t n_redo;
 	bool *flushed_after;		      /* per CPU: flushed between runs2 and runs3 */
 	struct thread_stat *ts;		      /* running threads' schedstat, per CPU */
-	struct pm_cpu_base *waiting;	      /* tasks moved while waiting (cpu_waiting()) */
+	struct pm_cpu_base *waiting;	      /* tasks moved while waiting (visit_waiting()) */
 	int hierarchy_id;		      /* counted hierarchy, for cgroup_mkdir events */
 	struct ring_buffer *born;	      /* cgroup_mkdir, _rename and _rmdir events */
 	const struct pm_cpu_visitor *visitor; /* during cpu__read() */

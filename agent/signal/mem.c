@@ -352,14 +352,24 @@ static void rss_entry(void *ctx, const void *key, const void *value)
 }
 
 /* One of the two tables, its dead owners' entries deleted after. */
-static void read_table(struct bpf_map *map, struct rss_read *rd)
+/* The entries of dead owners a read found, out of @map and of what the agent keeps. */
+static void drop_dead(struct bpf_map *map, struct rss_read *rd)
 {
 	size_t i;
 
-	rd->n = rd->n_dead = 0;
-	bpfutil__for_each(map, rss_entry, rd);
-	for (i = 0; i < rd->n_dead; i++)
+	for (i = 0; i < rd->n_dead; i++) {
 		bpf_map_delete_elem(bpf_map__fd(map), &rd->dead[i]);
+		free(u64map__del(&rd->mem->mms, rd->dead[i]));
+	}
+	rd->n_dead = 0;
+}
+
+/* One of the two tables, whole, its dead owners' entries deleted after. */
+static void read_table(struct bpf_map *map, struct rss_read *rd)
+{
+	rd->n = 0;
+	bpfutil__for_each(map, rss_entry, rd);
+	drop_dead(map, rd);
 }
 
 /*
@@ -375,7 +385,6 @@ static void read_rss(struct pm_mem *mem, const struct pm_mem_visitor *v)
 {
 	struct rss_read rd = { .mem = mem, .v = v, .keep = true };
 	int whole;
-	size_t i;
 
 	if (!mem->mm_changed.set)
 		bpfutil__changed_init(&mem->mm_changed, mem->skel->maps.mm_changed,
@@ -391,10 +400,7 @@ static void read_rss(struct pm_mem *mem, const struct pm_mem_visitor *v)
 				      mm_gone, &rd);
 	if (whole == 1)
 		drop_unseen(mem);
-	for (i = 0; i < rd.n_dead; i++) {
-		bpf_map_delete_elem(bpf_map__fd(mem->skel->maps.mm_state), &rd.dead[i]);
-		free(u64map__del(&mem->mms, rd.dead[i]));
-	}
+	drop_dead(mem->skel->maps.mm_state, &rd);
 	report_kept(mem, v);
 	rd.keep = false;
 	if (bpfutil__spill_due(&mem->spill, mem->skel->maps.mm_spills)) {
