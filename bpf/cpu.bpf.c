@@ -20,8 +20,9 @@
  *   its CPU marked: its slice is split where the move found its runtime, as
  *   the kernel charges it;
  * - a waiting task the load balancer moves to another CPU has that wait
- *   added to run_delay between two slices: sched_migrate_task carries the
- *   wait already charged to the new CPU (pm_cpu_run.bases);
+ *   added to run_delay between two slices: sched_migrate_task charges it
+ *   then, on the old CPU (whose run queue lock the move holds), from where
+ *   that CPU last charged the task (struct pm_cpu_bases);
  * - a switch the tracepoint never shows (seen on a 6.18 guest) is settled
  *   at the next one seen on the CPU (see handle_switch()).
  * Nothing is sent to user space per event.
@@ -58,6 +59,13 @@ struct {
 } cpu_run SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pm_cpu_bases);
+} cpu_bases SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } cg_born SEC(".maps");
@@ -88,8 +96,11 @@ PM_REFUSALS_MAP(refusals);
 PM_FOLD_MAP(cpu_fold);
 PM_CHANGED_MAP(cpu_changed, struct pm_cg_key);
 
-/* Move the CPU's pending amounts into cpu_stats (the cgroup into the changed set). */
-static __always_inline void flush(struct pm_cpu_run *run)
+/*
+ * Move the pending amounts of @run, the state of CPU @cpu (-1: this CPU's),
+ * into cpu_stats (the cgroup into the changed set).
+ */
+static __always_inline void flush(struct pm_cpu_run *run, const int cpu)
 {
 	struct pm_cg_key key = { .cgid = run->pend_cgid, .hier = hier };
 	static const struct pm_cpu_val zero;
@@ -107,7 +118,10 @@ static __always_inline void flush(struct pm_cpu_run *run)
 	}
 	run->pend_oncpu_ns = 0;
 	run->pend_runq_ns = 0;
-	log = bpf_map_lookup_elem(&cpu_flushlog, &first);
+	if (cpu < 0)
+		log = bpf_map_lookup_elem(&cpu_flushlog, &first);
+	else
+		log = bpf_map_lookup_percpu_elem(&cpu_flushlog, &first, cpu);
 	if (log)
 		log->cgid[run->flushes & ((1 << PM_CPU_FLUSH_BITS) - 1)] = run->pend_cgid;
 	run->flushes++;
@@ -202,15 +216,22 @@ static __always_inline __u64 run_count(struct task_struct *t, const bool btf)
 	return TASK_READ(btf, t, sched_info.pcount);
 }
 
-static __always_inline void charge(struct pm_cpu_run *run, __u64 cgid, __u64 oncpu, __u64 runq)
+/* Add to the pending amounts of @run, the state of CPU @cpu (-1: this CPU's). */
+static __always_inline void charge_on(struct pm_cpu_run *run, __u64 cgid, __u64 oncpu, __u64 runq,
+				      const int cpu)
 {
 	if (cgid != run->pend_cgid) {
 		if (run->pend_oncpu_ns || run->pend_runq_ns)
-			flush(run);
+			flush(run, cpu);
 		run->pend_cgid = cgid;
 	}
 	run->pend_oncpu_ns += oncpu;
 	run->pend_runq_ns += runq;
+}
+
+static __always_inline void charge(struct pm_cpu_run *run, __u64 cgid, __u64 oncpu, __u64 runq)
+{
+	charge_on(run, cgid, oncpu, runq, -1);
 }
 
 static __always_inline __u64 growth(__u64 now, __u64 start)
@@ -218,43 +239,44 @@ static __always_inline __u64 growth(__u64 now, __u64 start)
 	return now > start ? now - start : 0;
 }
 
-static __always_inline struct pm_cpu_base *base_slot(struct pm_cpu_run *run, __u32 pid)
+static __always_inline struct pm_cpu_base *base_slot(struct pm_cpu_bases *bases, __u32 pid)
 {
 	__u32 h = pid * 0x9E3779B1U;
 
-	return &run->bases[(h >> (32 - PM_CPU_BASE_BITS)) & ((1 << PM_CPU_BASE_BITS) - 1)];
+	return &bases->slot[(h >> (32 - PM_CPU_BASE_BITS)) & ((1 << PM_CPU_BASE_BITS) - 1)];
 }
 
-/*
- * Task @task (@pid) is charged up to runtime @sum and run_delay @delay, as
- * @run's CPU knows; @cgid: see struct pm_cpu_base (0 but for a wait moved).
- */
-static __always_inline void base_keep(struct pm_cpu_run *run, void *task, __u32 pid, __u64 sum,
-				      __u64 delay, __u64 cgid)
+static __always_inline __u32 base_check(__u32 pid, __u64 sum, __u64 delay)
 {
-	struct pm_cpu_base *b = base_slot(run, pid);
+	return pid ^ (__u32)sum ^ (__u32)(sum >> 32) ^ (__u32)delay ^ (__u32)(delay >> 32);
+}
+
+/* Task @task (@pid) is charged up to runtime @sum and run_delay @delay, as @bases' CPU knows. */
+static __always_inline void base_keep(struct pm_cpu_bases *bases, void *task, __u32 pid, __u64 sum,
+				      __u64 delay)
+{
+	struct pm_cpu_base *b = base_slot(bases, pid);
 
 	b->task = (__u64)task;
 	b->sum = sum;
 	b->delay = delay;
-	b->cgid = cgid;
 	b->pid = pid;
-	b->check = pm_cpu_base_check(pid, sum, delay, cgid);
+	b->check = base_check(pid, sum, delay);
 }
 
 /*
  * Where task @task (@pid), at runtime @sum and run_delay @delay now, is
- * charged up to, as @run's CPU knows it: true with *@sum_base and
+ * charged up to, as @bases' CPU knows it: true with *@sum_base and
  * *@delay_base set, else false.
  */
-static __always_inline bool base_find(struct pm_cpu_run *run, void *task, __u32 pid, __u64 sum,
+static __always_inline bool base_find(struct pm_cpu_bases *bases, void *task, __u32 pid, __u64 sum,
 				      __u64 delay, __u64 *sum_base, __u64 *delay_base)
 {
-	struct pm_cpu_base *b = base_slot(run, pid);
+	struct pm_cpu_base *b = base_slot(bases, pid);
 	__u64 bs = b->sum, bd = b->delay;
 
-	if (b->task != (__u64)task || b->pid != pid ||
-	    b->check != pm_cpu_base_check(pid, bs, bd, b->cgid) || bs > sum || bd > delay)
+	if (b->task != (__u64)task || b->pid != pid || b->check != base_check(pid, bs, bd) ||
+	    bs > sum || bd > delay)
 		return false;
 	*sum_base = bs;
 	*delay_base = bd;
@@ -290,13 +312,13 @@ static __always_inline void close_slice(struct pm_cpu_run *run, struct task_stru
 }
 
 /* @prev, seen switching in on this CPU, switches out: the common case. */
-static __always_inline void close_seen(struct pm_cpu_run *run, struct task_struct *prev,
-				       const bool btf)
+static __always_inline void close_seen(struct pm_cpu_run *run, struct pm_cpu_bases *bases,
+				       struct task_struct *prev, const bool btf)
 {
 	__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
 	__u64 delay = run_delay(prev, btf);
 
-	base_keep(run, prev, run->pid, sum, delay, 0);
+	base_keep(bases, prev, run->pid, sum, delay);
 	close_slice(run, prev, sum, delay, btf);
 }
 
@@ -306,7 +328,7 @@ static __always_inline void close_seen(struct pm_cpu_run *run, struct task_struc
  * one more than at its switch-in): charged so. Otherwise (or when the task
  * is gone: its pid no longer reads back) the slice is lost and counted.
  */
-static __always_inline void settle_missed(struct pm_cpu_run *run)
+static __always_inline void settle_missed(struct pm_cpu_run *run, struct pm_cpu_bases *bases)
 {
 	struct task_struct *t = (struct task_struct *)run->task;
 	__u64 sum, delay, pcount;
@@ -324,7 +346,7 @@ static __always_inline void settle_missed(struct pm_cpu_run *run)
 		errors_inc(&cpu_errors, PM_CPU_ERR_SLICE_LOST);
 		return;
 	}
-	base_keep(run, t, pid, sum, delay, 0);
+	base_keep(bases, t, pid, sum, delay);
 	close_slice(run, t, sum, delay, false);
 }
 
@@ -336,14 +358,14 @@ static __always_inline void settle_missed(struct pm_cpu_run *run)
  * by CFS only), its wait not at all; a slice of another class is lost and
  * counted.
  */
-static __always_inline void close_unseen(struct pm_cpu_run *run, struct task_struct *prev,
-					 __u32 pid, const bool btf)
+static __always_inline void close_unseen(struct pm_cpu_run *run, struct pm_cpu_bases *bases,
+					 struct task_struct *prev, __u32 pid, const bool btf)
 {
 	__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
 	__u64 delay = run_delay(prev, btf), pcount = run_count(prev, btf), start, base;
 	__u64 cgid = task_cgid(run, prev, btf);
 
-	if (!base_find(run, prev, pid, sum, delay, &start, &base)) {
+	if (!base_find(bases, prev, pid, sum, delay, &start, &base)) {
 		start = sum;
 		base = delay;
 		if (pcount == 1)
@@ -353,12 +375,12 @@ static __always_inline void close_unseen(struct pm_cpu_run *run, struct task_str
 		else
 			errors_inc(&cpu_errors, PM_CPU_ERR_SLICE_LOST);
 	}
-	base_keep(run, prev, pid, sum, delay, 0);
+	base_keep(bases, prev, pid, sum, delay);
 	charge(run, cgid, growth(sum, start), growth(delay, base));
 }
 
-static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struct *next,
-				       const bool btf)
+static __always_inline void open_slice(struct pm_cpu_run *run, struct pm_cpu_bases *bases,
+				       struct task_struct *next, const bool btf)
 {
 	__u64 sum, delay, pcount, sum_base;
 
@@ -375,7 +397,7 @@ static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struc
 	pcount = run_count(next, btf);
 	run->sum_start = sum;
 	/* the wait since its last charge: from zero for a task never on a CPU */
-	if (!base_find(run, next, run->pid, sum, delay, &sum_base, &run->delay_start))
+	if (!base_find(bases, next, run->pid, sum, delay, &sum_base, &run->delay_start))
 		run->delay_start = pcount ? delay : 0;
 	run->pcount_start = pcount;
 }
@@ -390,25 +412,27 @@ static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struc
 static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next,
 					 const bool btf)
 {
+	struct pm_cpu_bases *bases;
 	struct pm_cpu_run *run;
 	__u32 zero = 0, pid;
 
 	run = bpf_map_lookup_elem(&cpu_run, &zero);
-	if (!run)
+	bases = bpf_map_lookup_elem(&cpu_bases, &zero);
+	if (!run || !bases)
 		return 0;
 	run->seq_end++; /* seq_end first, seq_begin last: see struct pm_cpu_run */
 	barrier();
 	if (run->task == (__u64)prev) {
 		if (run->pid)
-			close_seen(run, prev, btf);
+			close_seen(run, bases, prev, btf);
 	} else if (run->task) {
 		errors_inc(&cpu_errors, PM_CPU_ERR_RESYNC);
-		settle_missed(run);
+		settle_missed(run, bases);
 		pid = TASK_READ(btf, prev, pid);
 		if (pid)
-			close_unseen(run, prev, pid, btf);
+			close_unseen(run, bases, prev, pid, btf);
 	}
-	open_slice(run, next, btf);
+	open_slice(run, bases, next, btf);
 	barrier();
 	run->seq_begin = run->seq_end;
 	return 0;
@@ -418,35 +442,48 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
  * @p moves to @dest (set_task_cpu), not running: it is charged up to its
  * runtime now. A task woken elsewhere has waited for nothing since its last
  * slice: its wait is charged up to its run_delay now. A task taken off a run
- * queue (the load balancer, an affinity change) has just had that wait
- * added to run_delay: its base on @dest is the one its old CPU kept, so its
- * next slice charges that wait too (from zero for a task never on a CPU; a
- * base the old CPU lost is counted), and its cgroup is kept with the base
- * so that a read can count that wait before the task runs.
+ * queue (the load balancer, an affinity change) has just had its wait so
+ * far added to run_delay: that wait is charged now, on the old CPU, from
+ * where that CPU last charged the task (from zero for a task never on a
+ * CPU; a base the old CPU lost is counted, the wait not charged). The move
+ * holds the old CPU's run queue lock, so none of that CPU's switches runs
+ * meanwhile; its state is written as a switch writes it (seq_end first,
+ * seq_begin last).
  */
 static __always_inline int handle_migrate(struct task_struct *p, int dest, const bool btf)
 {
 	__u32 src = task_cpu_of(p), zero = 0, pid = TASK_READ(btf, p, pid);
 	__u64 sum, delay, sum_base, base;
-	struct pm_cpu_run *from, *to;
+	struct pm_cpu_bases *bases;
+	struct pm_cpu_run *from;
 
 	if (src == (__u32)dest || !pid)
 		return 0;
 	sum = TASK_READ(btf, p, se.sum_exec_runtime);
 	delay = run_delay(p, btf);
-	base = delay;
 	if (TASK_READ(btf, p, on_rq) == TASK_ON_RQ_MIGRATING) {
 		from = bpf_map_lookup_percpu_elem(&cpu_run, &zero, src);
-		if (!from || !base_find(from, p, pid, sum, delay, &sum_base, &base)) {
-			if (run_count(p, btf))
-				errors_inc(&cpu_errors, PM_CPU_ERR_WAIT_LOST);
-			else
+		bases = bpf_map_lookup_percpu_elem(&cpu_bases, &zero, src);
+		if (!from || !bases)
+			return 0;
+		if (!base_find(bases, p, pid, sum, delay, &sum_base, &base)) {
+			base = delay;
+			if (!run_count(p, btf))
 				base = 0;
+			else
+				errors_inc(&cpu_errors, PM_CPU_ERR_WAIT_LOST);
+		}
+		if (base < delay) {
+			from->seq_end++;
+			barrier();
+			charge_on(from, task_cgid_shared(p, btf), 0, delay - base, src);
+			barrier();
+			from->seq_begin = from->seq_end;
 		}
 	}
-	to = bpf_map_lookup_percpu_elem(&cpu_run, &zero, dest);
-	if (to)
-		base_keep(to, p, pid, sum, base, base < delay ? task_cgid_shared(p, btf) : 0);
+	bases = bpf_map_lookup_percpu_elem(&cpu_bases, &zero, dest);
+	if (bases)
+		base_keep(bases, p, pid, sum, delay);
 	return 0;
 }
 

@@ -47,7 +47,6 @@ struct pm_cpu {
 	size_t n_redo;
 	bool *flushed_after;		      /* per CPU: flushed between runs2 and runs3 */
 	struct thread_stat *ts;		      /* running threads' schedstat, per CPU */
-	struct pm_cpu_base *waiting;	      /* tasks moved while waiting (visit_waiting()) */
 	int hierarchy_id;		      /* counted hierarchy, for cgroup_mkdir events */
 	struct ring_buffer *born;	      /* cgroup_mkdir, _rename and _rmdir events */
 	const struct pm_cpu_visitor *visitor; /* during cpu__read() */
@@ -187,9 +186,8 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 	cpu->redo = calloc((size_t)cpu->ncpus * FLUSH_LOG, sizeof(*cpu->redo));
 	cpu->flushed_after = calloc(cpu->ncpus, sizeof(*cpu->flushed_after));
 	cpu->ts = calloc(cpu->ncpus, sizeof(*cpu->ts));
-	cpu->waiting = calloc((size_t)cpu->ncpus << PM_CPU_BASE_BITS, sizeof(*cpu->waiting));
 	if (!cpu->runs || !cpu->runs2 || !cpu->runs3 || !cpu->logs || !cpu->redo ||
-	    !cpu->flushed_after || !cpu->ts || !cpu->waiting)
+	    !cpu->flushed_after || !cpu->ts)
 		goto out_err;
 
 	ret = bpfutil__load_twin(load_twin, cpu, force_raw_tp, err, errlen);
@@ -209,7 +207,6 @@ out_free:
 		free(cpu->redo);
 		free(cpu->flushed_after);
 		free(cpu->ts);
-		free(cpu->waiting);
 		free(cpu);
 	}
 	return ret;
@@ -378,63 +375,6 @@ static void visit_unflushed(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 		}
 		v->inflight(v->ctx, b->cgid, end > b->sum_start ? end - b->sum_start : 0,
 			    ts->delay > b->delay_start ? ts->delay - b->delay_start : 0);
-	}
-}
-
-static int cmp_pid(const void *a, const void *b)
-{
-	__u32 x = ((const struct pm_cpu_base *)a)->pid, y = ((const struct pm_cpu_base *)b)->pid;
-
-	return x < y ? -1 : x > y;
-}
-
-/* @pid ran at the second or third state read */
-static bool running(const struct pm_cpu *cpu, __u32 pid)
-{
-	int i;
-
-	for (i = 0; i < cpu->ncpus; i++)
-		if (cpu->runs2[i].pid == pid || cpu->runs3[i].pid == pid)
-			return true;
-	return false;
-}
-
-/*
- * Tasks the load balancer moved while they waited, not run since: the
- * kernel added their wait so far to run_delay when it took them off the
- * old run queue, and their next slice charges it (bpf/cpu.bpf.c,
- * handle_migrate()). Until then a read counts it from the task's schedstat,
- * while its runtime still stands where its base says: not run, so the wait
- * is in neither the map nor a CPU's pending amounts. A task running at a
- * state read is visit_unflushed()'s. Each task once (its bases on two CPUs
- * agree).
- */
-static void visit_waiting(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
-{
-	struct thread_stat ts;
-	size_t n = 0, i;
-	int c, s;
-
-	for (c = 0; c < cpu->ncpus; c++)
-		for (s = 0; s < (1 << PM_CPU_BASE_BITS); s++) {
-			const struct pm_cpu_base *b = &cpu->runs2[c].bases[s];
-
-			if (b->cgid && b->pid &&
-			    b->check == pm_cpu_base_check(b->pid, b->sum, b->delay, b->cgid))
-				cpu->waiting[n++] = *b;
-		}
-	if (!n)
-		return;
-	qsort(cpu->waiting, n, sizeof(*cpu->waiting), cmp_pid);
-	for (i = 0; i < n; i++) {
-		const struct pm_cpu_base *b = &cpu->waiting[i];
-
-		if ((i && b->pid == cpu->waiting[i - 1].pid) || running(cpu, b->pid) ||
-		    thread_schedstat(cpu, b->pid, &ts) || ts.runtime != b->sum ||
-		    ts.delay <= b->delay)
-			continue;
-		v->held(v->ctx, b->cgid);
-		v->inflight(v->ctx, b->cgid, 0, ts.delay - b->delay);
 	}
 }
 
@@ -615,10 +555,44 @@ static int reread_flushed(struct pm_cpu *cpu)
 }
 
 /*
+ * A slice running at the second state read ended before the third, behind
+ * a flush, and its task ran again before its schedstat was read: where it
+ * ended is unknown, and it may have gone into the map behind the walk, in
+ * nothing this read counts. Read again.
+ */
+#define AFTER_TRIES 2
+
+static bool slice_behind(const struct pm_cpu *cpu)
+{
+	int i;
+
+	for (i = 0; i < cpu->ncpus; i++) {
+		const struct pm_cpu_run *b = &cpu->runs2[i], *c = &cpu->runs3[i];
+		const struct thread_stat *ts = &cpu->ts[i];
+
+		if (cpu->flushed_after[i] && b->task && b->pid && !same_slice(b, c, ts) &&
+		    !ended_behind(cpu, b, ts))
+			return true;
+	}
+	return false;
+}
+
+/* The first state read gives way to the second, the second to the third. */
+static void rotate(struct pm_cpu *cpu)
+{
+	struct pm_cpu_run *first = cpu->runs;
+
+	cpu->runs = cpu->runs2;
+	cpu->runs2 = cpu->runs3;
+	cpu->runs3 = first;
+}
+
+/*
  * Per-CPU state, the map, the per-CPU state again, the cgroups flushed
  * behind the walk again, the running threads' schedstat, the per-CPU state
- * a third time: see visit_unflushed(). The collector keeps each cgroup's
- * total monotonic across reads.
+ * a third time: see visit_unflushed() (and again from the third when a
+ * slice was lost in between: slice_behind()). The collector keeps each
+ * cgroup's total monotonic across reads.
  */
 int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 {
@@ -654,18 +628,31 @@ int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v)
 		if (!flushed_much(cpu) || ++tries == READ_TRIES)
 			break;
 	}
-	read_running(cpu, cpu->runs2);
-	err = read_runs(cpu, cpu->runs3);
-	if (err)
-		return err;
-	for (i = 0; i < cpu->ncpus; i++)
-		cpu->flushed_after[i] = !whole(&cpu->runs3[i]) ||
-					cpu->runs3[i].flushes != cpu->runs2[i].flushes;
+	for (tries = 0;; tries++) {
+		read_running(cpu, cpu->runs2);
+		err = read_runs(cpu, cpu->runs3);
+		if (err)
+			return err;
+		for (i = 0; i < cpu->ncpus; i++)
+			cpu->flushed_after[i] = !whole(&cpu->runs3[i]) ||
+						cpu->runs3[i].flushes != cpu->runs2[i].flushes;
+		if (tries == AFTER_TRIES || !slice_behind(cpu))
+			break;
+		/* the third state read as the second: read again what was flushed since */
+		rotate(cpu);
+		if (!collect_redo(cpu)) {
+			rotate(cpu);
+			rotate(cpu);
+			break;
+		}
+		err = reread_flushed(cpu);
+		if (err)
+			return err;
+	}
 
 	for (k = 0; k < cpu->n_samples; k++)
 		v->cgroup(v->ctx, cpu->samples[k].cgid, &cpu->samples[k].sum);
 	visit_unflushed(cpu, v);
-	visit_waiting(cpu, v);
 	return 0;
 }
 
@@ -737,7 +724,6 @@ void cpu__close(struct pm_cpu *cpu)
 	free(cpu->redo);
 	free(cpu->flushed_after);
 	free(cpu->ts);
-	free(cpu->waiting);
 	free(cpu->samples);
 	bpfutil__changed_free(&cpu->changed);
 	free(cpu);

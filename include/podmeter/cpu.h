@@ -10,7 +10,7 @@
 /* Named map sizes; the agent may change them before load. */
 #define PM_CPU_MAX_CGROUPS 16384
 #define PM_CPU_FOLD_SLOTS  8 /* per-CPU cache of counted cgroups; a power of two */
-#define PM_CPU_BASE_BITS   6 /* per-CPU charged-up-to bases: 1 << 6 slots */
+#define PM_CPU_BASE_BITS   8 /* per-CPU charged-up-to bases: 1 << 8 slots */
 #define PM_CPU_FLUSH_BITS  6 /* per-CPU log of the cgroups last flushed: 1 << 6 */
 
 /* Which hierarchy a cgroup id belongs to: ids are only unique per hierarchy. */
@@ -41,13 +41,16 @@ struct pm_cpu_val {
  * moves seq_end first and sets seq_begin to it last, and a copy, made in
  * address order, reads seq_begin first and seq_end last, so a copy that
  * overlapped an update has them differ. The fields between the two are
- * covered; those after seq_end (written by other CPUs too) are not.
+ * covered; those after seq_end (written by other CPUs too) are not. The
+ * fields between are written by the CPU's own switches, and by a move of a
+ * waiting task off the CPU (sched_migrate_task), which holds the CPU's run
+ * queue lock: never two at once.
  */
 struct pm_cpu_run {
 	__u64 seq_begin;
 	__u64 cgid;	    /* cgroup of the task running now; 0 = idle */
 	__u64 sum_start;    /* its se.sum_exec_runtime at switch-in */
-	__u64 delay_start;  /* its sched_info.run_delay already charged (see bases) */
+	__u64 delay_start;  /* its sched_info.run_delay already charged (see pm_cpu_bases) */
 	__u64 pcount_start; /* its sched_info.pcount at switch-in (one less than now) */
 	__u64 pend_cgid;    /* cgroup the pending amounts belong to */
 	__u64 pend_oncpu_ns;
@@ -70,39 +73,28 @@ struct pm_cpu_run {
 	 */
 	__u64 moved_task;
 	__u64 moved_sum;
-	/*
-	 * What tasks that left this CPU, or were moved onto it, are charged up
-	 * to: se.sum_exec_runtime and sched_info.run_delay at a task's
-	 * switch-out here, or at its migration here (sched_migrate_task). A
-	 * task waiting on a run queue that the load balancer moves to another
-	 * has that wait added to run_delay between its slices: its base moves
-	 * with it, the wait is charged with its next slice. A switch-in the
-	 * tracepoint never showed is charged from here. Slot by pid; check =
-	 * pid ^ the halves of sum, delay and cgid (a slot written by two CPUs
-	 * at once is not taken).
-	 */
+};
+
+/*
+ * Per CPU, what tasks that left the CPU, or were moved onto it, are charged
+ * up to: se.sum_exec_runtime and sched_info.run_delay at a task's switch-out
+ * there, or at its migration there (sched_migrate_task). A task waiting on a
+ * run queue that the load balancer moves to another has that wait added to
+ * run_delay between its slices: it is charged at the move, from the old
+ * CPU's base. A switch-in the tracepoint never showed is charged from here.
+ * Slot by pid; check = pid ^ the halves of sum and delay (a slot written by
+ * two CPUs at once is not taken). A map of its own: the reader never copies
+ * it.
+ */
+struct pm_cpu_bases {
 	struct pm_cpu_base {
 		__u64 task; /* task_struct */
 		__u64 sum;
 		__u64 delay;
-		/*
-		 * Moved here waiting, with a wait not yet charged (delay below
-		 * its run_delay then): the cgroup it is counted in, so a reader
-		 * counts that wait until the task runs; else 0.
-		 */
-		__u64 cgid;
 		__u32 pid;
 		__u32 check;
-	} bases[1 << PM_CPU_BASE_BITS];
+	} slot[1 << PM_CPU_BASE_BITS];
 };
-
-/* The check of a struct pm_cpu_base, for the programs and the reader alike. */
-static inline __attribute__((always_inline)) __u32 pm_cpu_base_check(__u32 pid, __u64 sum,
-								     __u64 delay, __u64 cgid)
-{
-	return pid ^ (__u32)sum ^ (__u32)(sum >> 32) ^ (__u32)delay ^ (__u32)(delay >> 32) ^
-	       (__u32)cgid ^ (__u32)(cgid >> 32);
-}
 
 /*
  * The cgroup of each of a CPU's last flushes, flush number n

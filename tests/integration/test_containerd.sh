@@ -415,12 +415,13 @@ wait_file "$SHARE/mem.out" touched || fail "pm_alloc in pod web did not touch it
 
 # --- CPU over a window, against the pod cgroup's cpu.stat ----------------------------
 # sample N: the kernel's figures for $CPU_PODS just before and just after a scrape
-# (again while the agent serves a collection made before the first reading)
+# (again while the agent serves a collection begun before the last "before" reading:
+# the truth must bracket the whole of the collection)
 sample() {
 	local pod t0 i
 	for ((i = 0; i < 10; i++)); do
-		t0=$(date +%s.%N)
 		for pod in $CPU_PODS; do kernel_cpu_ns "$(pod_v2 "$pod")" >"$WORK/k$1.pre.$pod"; done
+		t0=$(date +%s.%N)
 		scrape "$WORK/m$1" || fail "scrape $1"
 		for pod in $CPU_PODS; do kernel_cpu_ns "$(pod_v2 "$pod")" >"$WORK/k$1.post.$pod"; done
 		collected_since "$WORK/m$1" "$t0" && break

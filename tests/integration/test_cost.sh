@@ -69,14 +69,14 @@ kernel_ws() {
 }
 # one observation around a /v1/pods: the kernel's CPU time of busy and idle, the
 # working sets of the alloc pod, the idle pod and the idle container. The agent
-# collects at most every 0.25 s and may serve a snapshot made just before the
-# kernel's first reading: taken again until the snapshot's time is inside.
+# collects at most every 0.25 s and may serve a snapshot begun before the
+# kernel's last "before" reading: taken again until the snapshot's time is inside.
 observe() {
 	local out=$1 b0 i0 b1 i1 t0 try
 	for try in 1 2 3 4 5 6 7 8 9 10; do
-		t0=$(date +%s.%N)
 		b0=$(kernel_cpu_ns "$V2/$(ctr busy)")
 		i0=$(kernel_cpu_ns "$V2/$(ctr idle)")
+		t0=$(date +%s.%N)
 		curl -sf "$PM_URL/v1/pods" >"$out.json"
 		b1=$(kernel_cpu_ns "$V2/$(ctr busy)")
 		i1=$(kernel_cpu_ns "$V2/$(ctr idle)")

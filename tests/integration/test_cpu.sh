@@ -61,15 +61,16 @@ fi
 sleep 2
 
 # sample N: kernel before, scrape, kernel after (CPU time and run-queue wait)
-# (again while the agent serves a collection made before the first reading)
+# (again while the agent serves a collection begun before the last "before" reading:
+# the truth must bracket the whole of the collection)
 sample() {
 	local n=$1 p t0 i
 	for ((i = 0; i < 10; i++)); do
-		t0=$(date +%s.%N)
 		for p in $PODS; do
 			kernel_cpu_ns "${POD_DIR[$p]}" >"$WORK/k$n.pre.$p"
 			kernel_runq_ns "${POD_DIR[$p]}" >"$WORK/q$n.pre.$p"
 		done
+		t0=$(date +%s.%N)
 		scrape "$WORK/m$n" || fail "scrape $n"
 		for p in $PODS; do
 			kernel_cpu_ns "${POD_DIR[$p]}" >"$WORK/k$n.post.$p"

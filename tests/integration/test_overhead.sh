@@ -51,13 +51,13 @@ grep -qx touched "$WORK/alloc.out" || fail "pm_alloc did not touch its memory"
 sleep 2
 
 # sample N: the kernel before and after a read of /v1/pods. The agent collects
-# at most every 0.25 s and may serve a collection made just before the kernel's
-# first reading: read again until the snapshot's time is inside the bracket.
+# at most every 0.25 s and may serve a collection begun before the kernel's
+# last "before" reading: read again until the snapshot's time is inside the bracket.
 sample() {
 	local n=$1 c t0 try
 	for try in 1 2 3 4 5 6 7 8 9 10; do
-		t0=$(date +%s.%N)
 		for c in SPIN GONE CTR; do kernel_cpu_ns "$V2/${!c}" >"$WORK/k$n.pre.$c"; done
+		t0=$(date +%s.%N)
 		pods "$WORK/p$n" || fail "GET /v1/pods $n"
 		for c in SPIN GONE CTR; do kernel_cpu_ns "$V2/${!c}" >"$WORK/k$n.post.$c"; done
 		jq -e --argjson t0 "$t0" '.read_time >= $t0' "$WORK/p$n" >/dev/null 2>&1 && break
