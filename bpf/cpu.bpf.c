@@ -379,11 +379,15 @@ static __always_inline void close_unseen(struct pm_cpu_run *run, struct pm_cpu_b
 	charge(run, cgid, growth(sum, start), growth(delay, base));
 }
 
-static __always_inline void open_slice(struct pm_cpu_run *run, struct pm_cpu_bases *bases,
-				       struct task_struct *next, const bool btf)
+/*
+ * @next switches in. Its run_delay does not hold the wait that ends now
+ * yet (the kernel adds it right after the tracepoint), and every wait
+ * before is charged (a wait the load balancer moved, at the move): its
+ * slice charges the growth of run_delay from here.
+ */
+static __always_inline void open_slice(struct pm_cpu_run *run, struct task_struct *next,
+				       const bool btf)
 {
-	__u64 sum, delay, pcount, sum_base;
-
 	run->task = (__u64)next;
 	run->pid = TASK_READ(btf, next, pid);
 	run->moved_task = 0;
@@ -392,14 +396,9 @@ static __always_inline void open_slice(struct pm_cpu_run *run, struct pm_cpu_bas
 		return;
 	}
 	run->cgid = task_cgid(run, next, btf);
-	sum = TASK_READ(btf, next, se.sum_exec_runtime);
-	delay = run_delay(next, btf);
-	pcount = run_count(next, btf);
-	run->sum_start = sum;
-	/* the wait since its last charge: from zero for a task never on a CPU */
-	if (!base_find(bases, next, run->pid, sum, delay, &sum_base, &run->delay_start))
-		run->delay_start = pcount ? delay : 0;
-	run->pcount_start = pcount;
+	run->sum_start = TASK_READ(btf, next, se.sum_exec_runtime);
+	run->delay_start = run_delay(next, btf);
+	run->pcount_start = run_count(next, btf);
 }
 
 /*
@@ -432,7 +431,7 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 		if (pid)
 			close_unseen(run, bases, prev, pid, btf);
 	}
-	open_slice(run, bases, next, btf);
+	open_slice(run, next, btf);
 	barrier();
 	run->seq_begin = run->seq_end;
 	return 0;

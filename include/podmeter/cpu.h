@@ -50,7 +50,7 @@ struct pm_cpu_run {
 	__u64 seq_begin;
 	__u64 cgid;	    /* cgroup of the task running now; 0 = idle */
 	__u64 sum_start;    /* its se.sum_exec_runtime at switch-in */
-	__u64 delay_start;  /* its sched_info.run_delay already charged (see pm_cpu_bases) */
+	__u64 delay_start;  /* its sched_info.run_delay at switch-in: all charged */
 	__u64 pcount_start; /* its sched_info.pcount at switch-in (one less than now) */
 	__u64 pend_cgid;    /* cgroup the pending amounts belong to */
 	__u64 pend_oncpu_ns;
