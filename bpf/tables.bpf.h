@@ -182,8 +182,11 @@ static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32
  * key's value is the epoch it went in at: one put in after the agent moved
  * the epoch and before it drained is read by the next read too (that CPU's
  * later counts this epoch put nothing in). Counting comes before the put,
- * so a key drained has its count in. A key the set has no room for is
- * counted in "<name>_lost" (the agent reads the whole map then).
+ * so a key drained has its count in. "<name>_counts" (per CPU) counts the
+ * keys the set had no room for (the agent reads the whole map then), and
+ * every put, after its key is in: a read that finds the puts where they
+ * stood at the last drain has nothing to drain (a drain visits every bucket
+ * of the set).
  */
 #define PM_CHANGED_MAX 4096
 
@@ -194,13 +197,19 @@ static __always_inline void refusal_add(void *map, __u64 cgid, __u32 hier, __u32
 		__type(key, key_type);                                                             \
 		__type(value, __u64);                                                              \
 	} name SEC(".maps");                                                                       \
-	PM_SPILLS_MAP(name##_lost);                                                                \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                           \
+		__uint(max_entries, PM_CHANGED_COUNTS);                                            \
+		__type(key, __u32);                                                                \
+		__type(value, __u64);                                                              \
+	} name##_counts SEC(".maps");                                                              \
 	__u64 name##_epoch
 
-static __always_inline void changed_put(void *set, void *lost, const void *key, __u64 epoch)
+static __always_inline void changed_put(void *set, void *counts, const void *key, __u64 epoch)
 {
 	if (bpf_map_update_elem(set, key, &epoch, BPF_ANY))
-		errors_inc(lost, 0);
+		errors_inc(counts, PM_CHANGED_LOST);
+	errors_inc(counts, PM_CHANGED_PUTS);
 }
 
 /* @key's counters moved: into the set once this epoch on this CPU (@seen, in the value) */
@@ -210,11 +219,11 @@ static __always_inline void changed_put(void *set, void *lost, const void *key, 
                                                                                                    \
 		if (*(seen) != (__typeof__(*(seen)))epoch_) {                                      \
 			*(seen) = epoch_;                                                          \
-			changed_put(&name, &name##_lost, key, epoch_);                             \
+			changed_put(&name, &name##_counts, key, epoch_);                           \
 		}                                                                                  \
 	} while (0)
 
 /* ... into the set at each event: for rare events, with no mark in the value */
-#define changed_put_each(name, key) changed_put(&name, &name##_lost, key, name##_epoch)
+#define changed_put_each(name, key) changed_put(&name, &name##_counts, key, name##_epoch)
 
 #endif /* PODMETER_TABLES_BPF_H */

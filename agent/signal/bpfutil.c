@@ -277,14 +277,14 @@ int bpfutil__load_twin(int (*load)(void *ctx, bool tp_btf, char *err, size_t err
 /* ... and when more than this share of the entries (and 64) changed */
 #define PM_CHANGED_WHOLE_SHARE 4
 
-void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf_map *lost,
+void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf_map *counts,
 			   __u64 *epoch)
 {
 	struct timespec now;
 
 	memset(c, 0, sizeof(*c));
 	c->set = set;
-	c->lost = lost;
+	c->counts = counts;
 	c->epoch = epoch;
 	/*
 	 * Marks in pinned values are from an earlier agent's epochs: start
@@ -364,9 +364,9 @@ static int cmp_key(const void *a, const void *b)
  */
 static bool whole_due(struct pm_changed *c)
 {
-	__u64 lost = 0, epoch;
-	__u32 zero = 0;
-	bool whole;
+	__u32 lost_key = PM_CHANGED_LOST, puts_key = PM_CHANGED_PUTS;
+	__u64 lost = 0, puts = 0, epoch;
+	bool whole, fresh;
 	int err;
 
 	/*
@@ -376,7 +376,19 @@ static bool whole_due(struct pm_changed *c)
 	 */
 	epoch = __atomic_add_fetch(c->epoch, 1, __ATOMIC_SEQ_CST);
 	whole = c->no_batch || !c->whole_done || c->reads >= PM_CHANGED_WHOLE_EVERY;
-	err = c->no_batch ? 0 : drain(c, epoch);
+	/*
+	 * Nothing put in since the last drain began: nothing to drain. A put
+	 * is counted after its key is in, and the count read before the drain.
+	 */
+	fresh = !bpfutil__lookup(c->counts, &puts_key, &puts);
+	if (c->no_batch || (fresh && c->drained && puts == c->puts_seen)) {
+		c->n_keys = c->n_last = 0;
+		err = 0;
+	} else {
+		err = drain(c, epoch);
+		c->drained = !err && fresh;
+		c->puts_seen = puts;
+	}
 	if (err) {
 		/*
 		 * Whole, and from now on when the kernel has no batch deletes
@@ -386,7 +398,7 @@ static bool whole_due(struct pm_changed *c)
 		c->no_batch = err != -ENOMEM;
 		whole = true;
 	}
-	if (bpfutil__lookup(c->lost, &zero, &lost) || lost != c->lost_seen)
+	if (bpfutil__lookup(c->counts, &lost_key, &lost) || lost != c->lost_seen)
 		whole = true;
 	c->lost_seen = lost;
 	return whole;

@@ -430,7 +430,7 @@ static int walk_map(struct pm_cpu *cpu)
 	cpu->n_samples = 0;
 	if (!cpu->changed.set)
 		bpfutil__changed_init(&cpu->changed, cpu->skel->maps.cpu_changed,
-				      cpu->skel->maps.cpu_changed_lost,
+				      cpu->skel->maps.cpu_changed_counts,
 				      &cpu->skel->bss->cpu_changed_epoch);
 	err = bpfutil__changed_each(&cpu->changed, cpu->skel->maps.cpu_stats, sample_entry, NULL,
 				    &w);

@@ -542,15 +542,18 @@ static __u64 proc_stat(const char *proc_root, __u32 pid, __u64 *vsize)
 {
 	char path[PATH_MAX + 32], buf[1024], *p;
 	unsigned long long start, vs;
-	size_t n;
-	FILE *f;
+	ssize_t n;
+	int fd;
 
+	/* open and read, no stdio: a scan reads one for every process it looks at */
 	snprintf(path, sizeof(path), "%s/%u/stat", proc_root, pid);
-	f = fopen(path, "re");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 2,

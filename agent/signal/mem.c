@@ -388,7 +388,7 @@ static void read_rss(struct pm_mem *mem, const struct pm_mem_visitor *v)
 
 	if (!mem->mm_changed.set)
 		bpfutil__changed_init(&mem->mm_changed, mem->skel->maps.mm_changed,
-				      mem->skel->maps.mm_changed_lost,
+				      mem->skel->maps.mm_changed_counts,
 				      &mem->skel->bss->mm_changed_epoch);
 	if (!mem->checked || ms_since(&mem->checked_at) >= VALIDATE_MS) {
 		rd.check = mem->checked = true;
@@ -432,7 +432,7 @@ static void read_events(struct pm_mem *mem, const struct pm_mem_visitor *v)
 
 	if (!mem->changed.set)
 		bpfutil__changed_init(&mem->changed, mem->skel->maps.mem_changed,
-				      mem->skel->maps.mem_changed_lost,
+				      mem->skel->maps.mem_changed_counts,
 				      &mem->skel->bss->mem_changed_epoch);
 	bpfutil__changed_each(&mem->changed, mem->skel->maps.mem_events, events_entry, NULL, &rd);
 }

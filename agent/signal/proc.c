@@ -257,7 +257,7 @@ int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 	/* the cgroups that forked, exec'd or exited since the last read */
 	if (!p->changed.set)
 		bpfutil__changed_init(&p->changed, p->skel->maps.proc_changed,
-				      p->skel->maps.proc_changed_lost,
+				      p->skel->maps.proc_changed_counts,
 				      &p->skel->bss->proc_changed_epoch);
 	bpfutil__changed_each(&p->changed, p->skel->maps.proc_stats, starts_entry, NULL, &rd);
 	u64map__init(&rd.seen);

@@ -80,9 +80,11 @@ struct pm_changed_key {
 	__u64 w[2]; /* the map's key, zero-padded: 16 bytes at most */
 };
 struct pm_changed {
-	struct bpf_map *set, *lost;
+	struct bpf_map *set, *counts; /* the set and its counts (enum pm_changed_count) */
 	__u64 *epoch;
-	__u64 lost_seen;    /* the lost counter at the last read */
+	__u64 lost_seen;    /* the lost count at the last read */
+	__u64 puts_seen;    /* the puts count before the last drain */
+	bool drained;	    /* a drain was made (puts_seen holds) */
 	unsigned int reads; /* reads by change since the last whole one */
 	size_t entries;	    /* the map's at the last whole read */
 	bool whole_done;    /* a whole read was made (the first read is one) */
@@ -91,7 +93,7 @@ struct pm_changed {
 	struct pm_changed_key *keys, *last, *prev;
 	size_t n_keys, n_last, cap_keys, cap_last, cap_prev;
 };
-void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf_map *lost,
+void bpfutil__changed_init(struct pm_changed *c, struct bpf_map *set, struct bpf_map *counts,
 			   __u64 *epoch);
 /*
  * @fn for each entry of @stats whose counters may have moved since the last

@@ -156,6 +156,13 @@ enum pm_table {
 	PM_TABLES,
 };
 
+/* The per-CPU counts of a changed set, "<set>_counts" (bpf/tables.bpf.h). */
+enum pm_changed_count {
+	PM_CHANGED_LOST = 0, /* keys the set had no room for */
+	PM_CHANGED_PUTS,     /* keys put in, each counted after it is in */
+	PM_CHANGED_COUNTS,
+};
+
 #define PM_REFUSAL_MAX_KEYS 1024 /* (cgroup, table) pairs with a refusal */
 #define PM_FOLD_CACHE	    4096 /* cgroups whose counted cgroup is known */
 

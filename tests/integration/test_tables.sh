@@ -287,7 +287,8 @@ done
 # moved by hand into the spills, and the spills' counters raised, as the
 # programs do when a first table is full (65536 entries: more processes than
 # this machine makes in a test; a key leaving mm_state goes in its changed
-# set, mm_changed, as a program's delete puts it): still counted, and gone
+# set, mm_changed, as a program's delete puts it, and counted in
+# mm_changed_counts): still counted, and gone
 # from the spills once the processes and the zombies are
 spill_batch() {	# FIRST SPILL N FIELD FILE [CHANGED]: bpftool batch lines moving N entries whose FIELD is in FILE
 	bpftool -j map dump id "$(map_line "$1" id)" 2>/dev/null | python3 -c '
@@ -312,6 +313,8 @@ in_map() { bpftool -j map dump id "$(map_line "$1" id)" 2>/dev/null | python3 -c
 echo "$hostile" >"$WORK/hostile.pid"
 {
 	spill_batch mm_state mm_spill 200 tgid "$ctrx/cgroup.procs" mm_changed
+	# ... and counts its puts, after the keys (the name cut to the kernel's 15 characters)
+	echo "map update id $(map_line mm_changed_coun id) key 1 0 0 0 value 0 0 0 1 0 0 0 0"
 	spill_batch exited exited_spill 200 ppid "$WORK/hostile.pid"
 	echo "map update id $(map_line mm_spills id) key 0 0 0 0 value 0 0 1 0 0 0 0 0"
 	echo "map update id $(map_line exited_spills id) key 0 0 0 0 value 0 0 1 0 0 0 0 0"
