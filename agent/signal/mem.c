@@ -351,7 +351,6 @@ static void rss_entry(void *ctx, const void *key, const void *value)
 				   (__u64)st->pages[k] * rd->mem->page_size);
 }
 
-/* One of the two tables, its dead owners' entries deleted after. */
 /* The entries of dead owners a read found, out of @map and of what the agent keeps. */
 static void drop_dead(struct bpf_map *map, struct rss_read *rd)
 {
