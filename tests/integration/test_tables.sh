@@ -297,19 +297,27 @@ first, spill, n, field, want = sys.argv[1:6]
 changed = sys.argv[6] if len(sys.argv) > 6 else None
 want = {int(l) for l in open(want) if l.strip()}
 moved = 0
+seen = set()
 for e in json.load(sys.stdin):
 	if moved == int(n):
 		break
-	if e["formatted"]["value"][field] not in want:
-		continue
 	k = " ".join(b[2:] for b in e["key"])
+	# a dump walks the keys one after another: when the key it stands on is
+	# deleted meanwhile (any process on the node exiting), the kernel starts
+	# it again from the first, and keys come twice
+	if k in seen or e["formatted"]["value"][field] not in want:
+		continue
+	seen.add(k)
 	print("map update id %s key hex %s value hex %s" % (spill, k, " ".join(b[2:] for b in e["value"])))
 	print("map delete id %s key hex %s" % (first, k))
 	if changed:
 		print("map update id %s key hex %s value hex 00 00 00 00 00 00 00 00" % (changed, k))
 	moved += 1' "$(map_line "$1" id)" "$(map_line "$2" id)" "$3" "$4" "$5" ${6:+"$(map_line "$6" id)"}
 }
-in_map() { bpftool -j map dump id "$(map_line "$1" id)" 2>/dev/null | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
+in_map() {	# distinct keys (a dump may give a key twice, above)
+	bpftool -j map dump id "$(map_line "$1" id)" 2>/dev/null |
+		python3 -c 'import json, sys; print(len({tuple(e["key"]) for e in json.load(sys.stdin)}))'
+}
 echo "$hostile" >"$WORK/hostile.pid"
 {
 	spill_batch mm_state mm_spill 200 tgid "$ctrx/cgroup.procs" mm_changed
