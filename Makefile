@@ -35,11 +35,12 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 
 # Shared ground (common/): the snapshot, the name tables, and helpers both the agent and the
 # exporter use; it depends on neither (`make layers` checks).
-COMMON_SRCS := common/snapshot.c common/names.c common/quantity.c common/listen.c common/curlutil.c
+COMMON_SRCS := common/snapshot.c common/names.c common/quantity.c common/listen.c common/curlutil.c \
+	common/u64map.c
 # Modules without BPF: unit-testable on their own.
 MODEL_SRCS := agent/judge/model/sketch.c agent/judge/model/tail.c agent/judge/model/profile.c agent/judge/model/anomaly.c \
 	agent/judge/model/pod.c
-LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/judge/cost.c agent/judge/detect.c agent/cmd/replay.c agent/signal/cidr.c agent/pod/kubelet.c agent/pod/podpath.c agent/pod/ohpath.c agent/judge/overhead.c agent/u64map.c agent/pod/cgroupfs.c agent/esc.c agent/signal/elfsym.c agent/signal/podfile.c agent/url.c agent/collect/usage.c \
+LIB_SRCS := $(MODEL_SRCS) agent/config.c agent/judge/cost.c agent/judge/detect.c agent/cmd/replay.c agent/signal/cidr.c agent/pod/kubelet.c agent/pod/podpath.c agent/pod/ohpath.c agent/judge/overhead.c agent/pod/cgroupfs.c agent/esc.c agent/signal/elfsym.c agent/signal/podfile.c agent/url.c agent/collect/usage.c \
 	exporter/prom.c exporter/json.c exporter/gz.c exporter/report.c \
 	exporter/spool.c exporter/pbjson.c exporter/dist.c exporter/webcfg.c $(COMMON_SRCS)
 # The collector, in parts (agent/collect/collect.h is their private header).

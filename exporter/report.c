@@ -15,6 +15,7 @@
 #include <string.h>
 #include <podmeter/dist.h>
 #include <podmeter/report.h>
+#include <podmeter/u64map.h>
 #include "podmeter.pb-c.h"
 
 /* A container's cumulative counters at the window's start: its report subtracts them. */
@@ -50,8 +51,9 @@ struct mem_stat {
 	char uid[PM_UID_LEN + 1];
 	struct pod_base *base; /* NULL: not there at the window's start */
 	struct ctr_stat *ctrs; /* its containers seen in the window */
-	size_t n_ctrs;
-	double sum; /* bytes x ticks */
+	size_t n_ctrs, cap_ctrs;
+	struct u64map ctr_at; /* ctr_hash(id) -> index in ctrs + 1, of the first with that hash */
+	double sum;	      /* bytes x ticks */
 	uint64_t peak;
 	uint32_t ticks;
 	uint64_t gpu_peak; /* CUDA memory held */
@@ -120,6 +122,7 @@ static void free_mem(struct mem_stat *mem, size_t n)
 			free(mem[i].ctrs[k].gone);
 		}
 		free(mem[i].ctrs);
+		u64map__free(&mem[i].ctr_at);
 		free(mem[i].base);
 	}
 	free(mem);
@@ -155,22 +158,57 @@ static uint64_t pod_memory(const struct pm_pod_snap *p)
 	return p->rss_bytes[PM_MEM_FILE] + p->rss_bytes[PM_MEM_ANON] + p->rss_bytes[PM_MEM_SHMEM];
 }
 
-static struct ctr_stat *ctr_stat_of(struct mem_stat *m, const char *id)
+static uint64_t ctr_hash(const char *id)
 {
-	struct ctr_stat *grown;
-	size_t i;
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
 
-	for (i = 0; i < m->n_ctrs; i++)
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * Container @id of @m, NULL when the window has not seen it. By its hash: a
+ * pod whose containers come and go (jobs, crash loops) sees hundreds in a
+ * window, each looked up every tick. Two ids of one hash: a walk of the rest.
+ */
+static struct ctr_stat *ctr_find(const struct mem_stat *m, const char *id)
+{
+	size_t at = (size_t)(uintptr_t)u64map__get(&m->ctr_at, ctr_hash(id)), i;
+
+	if (!at)
+		return NULL;
+	for (i = at - 1; i < m->n_ctrs; i++)
 		if (!strcmp(m->ctrs[i].id, id))
 			return &m->ctrs[i];
-	grown = realloc(m->ctrs, (m->n_ctrs + 1) * sizeof(*grown));
-	if (!grown)
+	return NULL;
+}
+
+static struct ctr_stat *ctr_stat_of(struct mem_stat *m, const char *id)
+{
+	struct ctr_stat *st = ctr_find(m, id), *grown;
+	uint64_t h = ctr_hash(id);
+	size_t cap;
+
+	if (st)
+		return st;
+	if (m->n_ctrs == m->cap_ctrs) {
+		cap = m->cap_ctrs ? m->cap_ctrs * 2 : 4;
+		grown = realloc(m->ctrs, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		m->ctrs = grown;
+		m->cap_ctrs = cap;
+	}
+	/* the first of a hash is indexed; one after it is found by the walk from there */
+	if (!u64map__get(&m->ctr_at, h) &&
+	    u64map__put(&m->ctr_at, h, (void *)(uintptr_t)(m->n_ctrs + 1)))
 		return NULL;
-	m->ctrs = grown;
-	memset(&grown[m->n_ctrs], 0, sizeof(*grown));
-	snprintf(grown[m->n_ctrs].id, sizeof(grown->id), "%s", id);
-	dist__init(&grown[m->n_ctrs].cpu);
-	return &grown[m->n_ctrs++];
+	st = &m->ctrs[m->n_ctrs++];
+	memset(st, 0, sizeof(*st));
+	snprintf(st->id, sizeof(st->id), "%s", id);
+	dist__init(&st->cpu);
+	return st;
 }
 
 /*
@@ -597,12 +635,7 @@ static Podmeter__V1__Histogram *histogram(struct arena *a, const struct pm_dist 
 
 static const struct ctr_stat *find_ctr(const struct mem_stat *m, const char *id)
 {
-	size_t i;
-
-	for (i = 0; m && i < m->n_ctrs; i++)
-		if (!strcmp(m->ctrs[i].id, id))
-			return &m->ctrs[i];
-	return NULL;
+	return m ? ctr_find(m, id) : NULL;
 }
 
 /* Reports v2: the distribution, peak, OOM kills and throttling of a container. */

@@ -49,6 +49,7 @@ struct det_ctr {
 	double mem_peak;
 	double first_seen;
 	uint64_t last_cpu_ns;
+	uint32_t learn_seen;  /* det_pod.learns when it was last in the pod */
 	struct pm_sketch cpu; /* its bins (sketch__free()) as the CPU rates spread */
 };
 
@@ -80,7 +81,8 @@ struct det_pod {
 	struct det_alarm cost_alarm, cpu_alarm; /* the last of each */
 	struct det_ctr *ctrs;
 	size_t n_ctrs;
-	uint32_t turn; /* from its uid: which periodic ticks it learns on */
+	uint32_t turn;	 /* from its uid: which periodic ticks it learns on */
+	uint32_t learns; /* its periodic samples so far */
 };
 
 struct pm_detector {
@@ -299,14 +301,22 @@ static struct pm_finding_snap *finding(struct pm_pod_snap *p, const char *kind, 
 	return f;
 }
 
-static struct det_ctr *ctr_state(struct det_pod *st, const char *id, double now)
+static struct det_ctr *ctr_find(struct det_pod *st, const char *id)
 {
-	struct det_ctr *c;
 	size_t i;
 
 	for (i = 0; i < st->n_ctrs; i++)
 		if (!strcmp(st->ctrs[i].id, id))
 			return &st->ctrs[i];
+	return NULL;
+}
+
+static struct det_ctr *ctr_state(struct det_pod *st, const char *id, double now)
+{
+	struct det_ctr *c = ctr_find(st, id);
+
+	if (c)
+		return c;
 	c = realloc(st->ctrs, (st->n_ctrs + 1) * sizeof(*c));
 	if (!c)
 		return NULL;
@@ -331,18 +341,47 @@ static void note_alarm(struct det_pod *st, struct det_alarm *a, const struct pm_
 	a->value = value;
 }
 
+/*
+ * The containers the pod no longer has: container ids are never reused (a
+ * restart is a new one), so a container gone at a periodic sample is gone
+ * for good. Kept, they would grow without end in a pod whose containers
+ * come and go, and with them each tick's lookups.
+ */
+static void drop_gone_ctrs(struct det_pod *st)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < st->n_ctrs; i++) {
+		if (st->ctrs[i].learn_seen != st->learns) {
+			sketch__free(&st->ctrs[i].cpu);
+			continue;
+		}
+		if (n != i)
+			st->ctrs[n] = st->ctrs[i];
+		n++;
+	}
+	st->n_ctrs = n;
+}
+
 /* Containers' right-sizing state: CPU rate into each one's sketch, peak working set. */
 static int learn_containers(struct det_pod *st, const struct pm_pod_snap *p, double now, double dt)
 {
 	struct det_ctr *c;
 	size_t i;
 
+	st->learns++;
 	for (i = 0; i < p->n_containers; i++) {
 		const struct pm_container_snap *cs = &p->containers[i];
 
-		/* a known pod's container the kubelet does not name is its sandbox */
-		if (!cs->id[0] || (p->has_meta && !cs->name[0]))
+		if (!cs->id[0])
 			continue;
+		/* a known pod's container the kubelet does not name is its sandbox */
+		if (p->has_meta && !cs->name[0]) {
+			c = ctr_find(st, cs->id); /* named before: kept */
+			if (c)
+				c->learn_seen = st->learns;
+			continue;
+		}
 		c = ctr_state(st, cs->id, now);
 		if (!c)
 			return -ENOMEM;
@@ -355,7 +394,9 @@ static int learn_containers(struct det_pod *st, const struct pm_pod_snap *p, dou
 		c->last_cpu_ns = cs->cpu_ns;
 		c->primed = true;
 		c->mem_peak = fmax(c->mem_peak, (double)cs->working_set_bytes);
+		c->learn_seen = st->learns;
 	}
+	drop_gone_ctrs(st);
 	return 0;
 }
 
@@ -414,17 +455,15 @@ static void right_size(const struct pm_detect_cfg *cfg, struct det_pod *st, stru
 		       const double *price, double now)
 {
 	double q, cpu, mem, save = 0;
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < p->n_containers; i++) {
 		struct pm_container_snap *cs = &p->containers[i];
-		struct det_ctr *c = NULL;
+		struct det_ctr *c;
 
 		cs->rec_cpu_cores = cs->rec_memory_bytes = -1;
 		cs->rec_confidence = 0;
-		for (j = 0; j < st->n_ctrs && !c; j++)
-			if (!strcmp(st->ctrs[j].id, cs->id))
-				c = &st->ctrs[j];
+		c = ctr_find(st, cs->id);
 		if (!c || ctr_quantile(cfg, c, &q))
 			continue;
 		cpu = fmax(RS_CPU_FLOOR, q / cfg->rs_target);

@@ -32,6 +32,7 @@
 #include <podmeter/gpu.h>
 #include <podmeter/pin.h>
 #include <podmeter/source.h>
+#include <podmeter/u64map.h>
 #include "gpu.skel.h"
 
 #define GPU_NAME_MAX  32
@@ -64,7 +65,8 @@ struct pm_gpu {
 	size_t n_nv_majors;
 	struct bpf_link *drm_link; /* gpu_scheduler's job-queued event, when loaded */
 	const char *drm_event;
-	__u64 swept_ns; /* the last sweep of gpu_inflight (gpu_now_ns()) */
+	__u64 swept_ns;	    /* the last sweep of gpu_inflight (gpu_now_ns()) */
+	struct u64map gone; /* cgroups removed since the last read: their entries go at it */
 };
 
 _Static_assert((int)PM_GPU_IOCTL_ALLOC == (int)PM_GPU_OP_ALLOC &&
@@ -549,9 +551,19 @@ static void gpu_sweep_inflight(struct pm_gpu *g)
 }
 
 struct gpu_walk {
-	const struct pm_gpu *g;
+	struct pm_gpu *g;
 	const struct pm_gpu_visitor *v;
 };
+
+/* A removed cgroup's entry, deleted as the read comes by: true when @cgid's is. */
+static bool gpu_drop_gone(const struct gpu_walk *w, struct bpf_map *map, const void *key,
+			  __u64 cgid)
+{
+	if (!w->g->gone.len || !u64map__get(&w->g->gone, cgid))
+		return false;
+	bpf_map_delete_elem(bpf_map__fd(map), key);
+	return true;
+}
 
 /* One gpu_jobs entry: DRM scheduler jobs of a cgroup, summed over CPUs. */
 static void gpu_jobs_entry(void *ctx, const void *key, const void *val)
@@ -562,7 +574,9 @@ static void gpu_jobs_entry(void *ctx, const void *key, const void *val)
 
 	memcpy(&k, key, sizeof(k));
 	memcpy(&jobs, val, sizeof(jobs));
-	if (k.hier == w->g->hier)
+	if (k.hier != w->g->hier || gpu_drop_gone(w, w->g->skel->maps.gpu_jobs, key, k.cgid))
+		return;
+	if (w->v->jobs)
 		w->v->jobs(w->v->ctx, k.cgid, jobs);
 }
 
@@ -574,42 +588,40 @@ static void gpu_stats_entry(void *ctx, const void *key, const void *val)
 	struct pm_gpu_key k;
 
 	memcpy(&k, key, sizeof(k));
-	if (k.hier == w->g->hier && k.op < PM_GPU_IOCTL_OPS && k.dev < w->g->ndevs)
+	if (k.hier != w->g->hier || gpu_drop_gone(w, w->g->skel->maps.gpu_stats, key, k.cgid))
+		return;
+	if (k.op < PM_GPU_IOCTL_OPS && k.dev < w->g->ndevs)
 		w->v->ioctl(w->v->ctx, k.cgid, w->g->devs[k.dev].name, (int)k.op, sum->calls,
 			    sum->ns);
 }
 
+/*
+ * Both tables in batches: a walk key by key costs two calls an entry, and
+ * more in a sparse map. The entries of cgroups removed since the last read
+ * are deleted on the way.
+ */
 int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)
 {
 	struct gpu_walk w = { g, v };
 	int err;
 
-	/* in batches: a walk key by key costs two calls an entry, and more in a sparse map */
 	err = bpfutil__for_each(g->skel->maps.gpu_stats, gpu_stats_entry, &w);
 	gpu_sweep_inflight(g);
-	if (!err && v->jobs)
+	if (!err && (v->jobs || g->gone.len))
 		err = bpfutil__for_each(g->skel->maps.gpu_jobs, gpu_jobs_entry, &w);
+	if (!err && g->gone.len)
+		u64map__free(&g->gone);
 	return err;
 }
 
-/* The next key is taken before an entry is deleted: a deleted key restarts the walk. */
-void gpu__remove(struct pm_gpu *g, __u64 cgid)
+/*
+ * A dead cgroup's entries go at the next read, which visits every entry
+ * anyway: finding them here took a walk of the whole table, key by key, for
+ * each cgroup removed.
+ */
+int gpu__remove(struct pm_gpu *g, __u64 cgid)
 {
-	int fd = bpf_map__fd(g->skel->maps.gpu_stats), more;
-	struct pm_gpu_key key, next;
-
-	more = !bpf_map_get_next_key(fd, NULL, &next);
-	while (more) {
-		key = next;
-		more = !bpf_map_get_next_key(fd, &key, &next);
-		if (key.cgid == cgid && key.hier == g->hier)
-			bpf_map_delete_elem(fd, &key);
-	}
-	{
-		struct pm_cg_key jkey = { .cgid = cgid, .hier = g->hier };
-
-		bpf_map_delete_elem(bpf_map__fd(g->skel->maps.gpu_jobs), &jkey);
-	}
+	return u64map__put(&g->gone, cgid, g);
 }
 
 int gpu__refusals(struct pm_gpu *g, pm_refusal_fn fn, void *ctx)
@@ -630,6 +642,7 @@ void gpu__close(struct pm_gpu *g)
 	bpf_link__destroy(g->drm_link);
 	gpu_bpf__destroy(g->skel);
 	free(g->extra_paths);
+	u64map__free(&g->gone);
 	free(g);
 }
 
@@ -705,8 +718,7 @@ static int src_gpu_refusals(void *src, pm_refusal_fn fn, void *ctx)
 
 static int src_gpu_forget(void *src, __u64 cgid)
 {
-	gpu__remove(src, cgid);
-	return 0;
+	return gpu__remove(src, cgid);
 }
 
 static void src_gpu_errors(void *src, struct pm_agent_stats *st)

@@ -17,11 +17,13 @@
 #include <podmeter/net.h>
 #include <podmeter/pin.h>
 #include <podmeter/source.h>
+#include <podmeter/u64map.h>
 #include "net.skel.h"
 
 struct pm_net {
 	struct net_bpf *skel;
 	struct pm_pin pin;
+	struct u64map gone; /* cgroups removed since the last read: their entries go at it */
 };
 
 #define NET_DEFAULT_CIDRS 16
@@ -168,9 +170,19 @@ out_free:
 }
 
 struct net_walk {
-	const struct pm_net *net;
+	struct pm_net *net;
 	const struct pm_net_visitor *v;
 };
+
+/* A removed cgroup's entry, deleted as the read comes by: true when @cgid's is. */
+static bool net_drop_gone(const struct net_walk *w, struct bpf_map *map, const void *key,
+			  __u64 cgid)
+{
+	if (!w->net->gone.len || !u64map__get(&w->net->gone, cgid))
+		return false;
+	bpf_map_delete_elem(bpf_map__fd(map), key);
+	return true;
+}
 
 /* One net_stats entry: its per-CPU values summed. */
 static void net_traffic_entry(void *ctx, const void *key, const void *val)
@@ -180,6 +192,8 @@ static void net_traffic_entry(void *ctx, const void *key, const void *val)
 	struct pm_net_key k;
 
 	memcpy(&k, key, sizeof(k));
+	if (net_drop_gone(w, w->net->skel->maps.net_stats, key, k.cgid))
+		return;
 	if (k.dir < PM_NET_DIRS && k.class < PM_NET_CLASSES)
 		w->v->traffic(w->v->ctx, k.cgid, k.dir, k.class, sum->bytes, sum->packets);
 }
@@ -191,10 +205,17 @@ static void net_retrans_entry(void *ctx, const void *key, const void *val)
 
 	memcpy(&cgid, key, sizeof(cgid));
 	memcpy(&n, val, sizeof(n));
+	if (net_drop_gone(w, w->net->skel->maps.tcp_retrans, key, cgid))
+		return;
 	w->v->retransmits(w->v->ctx, cgid, n);
 }
 
-/* Both maps in batches: a walk key by key costs two calls an entry, and more in a sparse map. */
+/*
+ * Both maps in batches: a walk key by key costs two calls an entry, and more
+ * in a sparse map. The entries of cgroups removed since the last read are
+ * deleted on the way (a dead cgroup's sockets may still bring some in after;
+ * those are new).
+ */
 int net__read(struct pm_net *net, const struct pm_net_visitor *v)
 {
 	struct net_walk w = { net, v };
@@ -203,18 +224,19 @@ int net__read(struct pm_net *net, const struct pm_net_visitor *v)
 	err = bpfutil__for_each(net->skel->maps.net_stats, net_traffic_entry, &w);
 	if (!err)
 		err = bpfutil__for_each(net->skel->maps.tcp_retrans, net_retrans_entry, &w);
+	if (!err && net->gone.len)
+		u64map__free(&net->gone);
 	return err;
 }
 
-/* A dead cgroup's entries: all directions and classes, and its retransmits. */
-void net__remove(struct pm_net *net, __u64 cgid)
+/*
+ * A dead cgroup's entries go at the next read, which visits every entry
+ * anyway: deleting each direction and class here cost a call each, most of
+ * them for keys a cgroup never had.
+ */
+int net__remove(struct pm_net *net, __u64 cgid)
 {
-	struct pm_net_key key = { .cgid = cgid };
-
-	for (key.dir = 0; key.dir < PM_NET_DIRS; key.dir++)
-		for (key.class = 0; key.class < PM_NET_CLASSES; key.class ++)
-			bpf_map_delete_elem(bpf_map__fd(net->skel->maps.net_stats), &key);
-	bpf_map_delete_elem(bpf_map__fd(net->skel->maps.tcp_retrans), &cgid);
+	return u64map__put(&net->gone, cgid, net);
 }
 
 void net__errors(struct pm_net *net, __u64 errs[PM_NET_ERR_MAX])
@@ -229,6 +251,7 @@ void net__close(struct pm_net *net)
 	if (net->skel)
 		pin__release(&net->pin, net->skel->skeleton);
 	net_bpf__destroy(net->skel);
+	u64map__free(&net->gone);
 	free(net);
 }
 
@@ -288,8 +311,7 @@ static int src_net_read(void *src, const struct pm_sink *sink)
 
 static int src_net_forget(void *src, __u64 cgid)
 {
-	net__remove(src, cgid);
-	return 0;
+	return net__remove(src, cgid);
 }
 
 static void src_net_errors(void *src, struct pm_agent_stats *st)

@@ -187,7 +187,8 @@ int net__open(struct pm_net **out, const struct pm_config *cfg, const char *v2_r
 int net__read(struct pm_net *net, const struct pm_net_visitor *v);
 /* SIGHUP: the classes of @cfg replace those in use, without a gap. */
 int net__set_classes(struct pm_net *net, const struct pm_config *cfg, char *err, size_t errlen);
-void net__remove(struct pm_net *net, __u64 cgid);
+/* A dead cgroup's entries go at the next read. 0, or -ENOMEM (to be tried again). */
+int net__remove(struct pm_net *net, __u64 cgid);
 void net__errors(struct pm_net *net, __u64 errs[PM_NET_ERR_MAX]);
 void net__close(struct pm_net *net);
 
@@ -326,8 +327,8 @@ int gpu__refresh(struct pm_gpu *g);
 size_t gpu__devices(struct pm_gpu *g, char names[][32], size_t max);
 /* Once per (cgroup, device, op), values summed over CPUs. */
 int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v);
-/* Drop a dead cgroup's entries. */
-void gpu__remove(struct pm_gpu *g, __u64 cgid);
+/* A dead cgroup's entries go at the next read. 0, or -ENOMEM (to be tried again). */
+int gpu__remove(struct pm_gpu *g, __u64 cgid);
 void gpu__errors(struct pm_gpu *g, __u64 errs[PM_GPU_ERR_MAX]);
 int gpu__refusals(struct pm_gpu *g, pm_refusal_fn fn, void *ctx);
 void gpu__close(struct pm_gpu *g);

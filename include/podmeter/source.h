@@ -68,7 +68,8 @@ struct pm_source {
 	int (*refusals)(void *src, bool (*fn)(void *ctx, __u64 cgid, __u32 table, __u64 n),
 			void *ctx);
 	/*
-	 * Drop a retired cgroup's entries: 1 when an entry of the tracked
+	 * Drop a retired cgroup's entries, now or at the source's next read
+	 * (which reports none of them): 1 when an entry of the tracked
 	 * cgroups' table went, 0 when nothing did, or a negative errno (other
 	 * than -ENOENT) when the cgroup must be kept and forgotten again later.
 	 */

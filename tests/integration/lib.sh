@@ -159,6 +159,26 @@ stop_agent() {
 
 scrape() { curl -sf "$PM_URL/metrics" >"$1"; }
 
+# agent_map_id NAME: the id of the running agent's BPF map NAME (by its open descriptors)
+agent_map_id() {
+	local f id
+	for f in /proc/"$AGENT_PID"/fdinfo/*; do
+		id=$(awk '$1 == "map_id:" { print $2 }' "$f" 2>/dev/null)
+		[ -n "$id" ] && bpftool map show id "$id" 2>/dev/null | grep -q " name $1 " &&
+			{ echo "$id"; return; }
+	done
+}
+
+# map_entries_of NAME CGID: how many entries of the agent's map NAME have a key that
+# starts with cgroup id CGID (the 8 bytes of every per-cgroup key)
+map_entries_of() {
+	bpftool -j map dump id "$(agent_map_id "$1")" 2>/dev/null | python3 -c '
+import json, sys
+want = int(sys.argv[1])
+print(sum(int.from_bytes(bytes(int(b, 16) for b in e["key"][:8]), "little") == want
+	  for e in json.load(sys.stdin)))' "$2"
+}
+
 # collected_since FILE T0: the scrape in FILE is of a collection made at or after T0 (seconds)
 collected_since() {
 	awk -v t0="$2" '$1 == "podmeter_collection_time_seconds" { ok = $2 >= t0 }

@@ -47,6 +47,25 @@ done <"$WORK/ioctl.out"
 t=$(metric_value "$WORK/m1" podmeter_pod_gpu_driver_seconds_total "uid=\"$u1\",device=\"nvidiatest0\"")
 awk -v t="$t" 'BEGIN { exit !(t > 0 && t < 1) }' && pass "time in driver calls: ${t}s" ||
 	fail "time in driver calls: $t"
+# the container removed: its entries leave gpu_stats once it is retired, its pod keeps its calls
+cgid=$(stat -c %i "$c1")
+n0=$(map_entries_of gpu_stats "$cgid")
+rmdir "$c1"
+for _ in $(seq 1 150); do
+	n1=$(map_entries_of gpu_stats "$cgid")
+	[ "$n1" = 0 ] && break
+	sleep 0.1
+done
+scrape "$WORK/m1b"
+calls_of() {	# the pod's driver calls, every op summed
+	awk -v sel="uid=\"$u1\"" 'index($0, "podmeter_pod_gpu_driver_calls_total{") == 1 &&
+		index($0, sel) { n += $NF } END { print n + 0 }' "$1"
+}
+kept=$(awk -v a="$(calls_of "$WORK/m1")" -v b="$(calls_of "$WORK/m1b")" \
+	'BEGIN { print (a == b && a > 0) ? "kept" : a " -> " b }')
+[ "$n0" -gt 0 ] && [ "$n1" = 0 ] && [ "$kept" = kept ] &&
+	pass "removed container: gpu_stats entries $n0 -> $n1; its pod kept its calls" ||
+	fail "removed container: gpu_stats entries $n0 -> $n1; its pod's calls $kept"
 
 # CUDA: the driver maps the library, waits until the agent has attached, then works
 mkfifo "$WORK/go"

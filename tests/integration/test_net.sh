@@ -170,5 +170,30 @@ for dir in tx rx; do
 		[ "$d" = 0 ] && pass "$dir $cls stays at 0" || fail "$dir $cls: $d B, want 0"
 	done
 done
+
+# the container removed: its entries leave net_stats and tcp_retrans once it is
+# retired, and its pod keeps every byte it counted
+cgid=$(stat -c %i "$ctr")
+n0=$(map_entries_of net_stats "$cgid")
+rmdir "$ctr"
+for _ in $(seq 1 150); do
+	n1=$(map_entries_of net_stats "$cgid")
+	r1=$(map_entries_of tcp_retrans "$cgid")
+	[ "$n1$r1" = 00 ] && break
+	sleep 0.1
+done
+scrape "$WORK/m2"
+lost=""
+for dir in tx rx; do
+	for cls in cross_zone cross_region internet; do
+		sel="uid=\"$uid\",direction=\"$dir\",class=\"$cls\""
+		a=$(metric_value "$WORK/m1" podmeter_pod_network_bytes_total "$sel")
+		b=$(metric_value "$WORK/m2" podmeter_pod_network_bytes_total "$sel")
+		awk -v a="$a" -v b="$b" 'BEGIN { exit !(b >= a) }' || lost="$lost $dir $cls: $a -> $b;"
+	done
+done
+[ "$n0" -gt 0 ] && [ "$n1" = 0 ] && [ "$r1" = 0 ] && [ -z "$lost" ] &&
+	pass "removed container: net_stats entries $n0 -> $n1, tcp_retrans $r1; its pod kept every byte" ||
+	fail "removed container: net_stats entries $n0 -> $n1, tcp_retrans $r1;$lost"
 stop_agent
 finish

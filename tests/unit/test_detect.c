@@ -422,6 +422,81 @@ static void test_learn_turns(void **state)
 	detect__free(d);
 }
 
+/*
+ * A pod whose containers come and go (a job runner, a crash loop): one
+ * container stays throughout, and a new one passes at each tick, each there
+ * for two ticks. The one that stays keeps its recommendation whatever
+ * passed; each passing one gets its own from its two samples; and a
+ * container gone at a periodic sample is forgotten: seen again under its
+ * id, it starts over (no rate from one sample).
+ */
+static void test_containers_come_and_go(void **state)
+{
+	enum { TICKS = 400, BACK_GONE = 100, BACK_AGAIN = 110 };
+	struct pm_detect_cfg cfg;
+	struct pm_detector *d;
+	struct pm_snapshot *s = NULL;
+	struct pm_container_snap *c;
+	int t, k, passing_recs = 0;
+	bool back_rec_at_again = true;
+
+	(void)state;
+	detect__defaults(&cfg);
+	d = detect__new(&cfg);
+	assert_non_null(d);
+	for (t = 0; t <= TICKS; t++) {
+		bool back = t < BACK_GONE || t >= BACK_AGAIN;
+
+		snapshot__put(s);
+		s = one(t, 1000000);
+		c = realloc(s->pods[0].containers, 4 * sizeof(*c));
+		assert_non_null(c);
+		s->pods[0].containers = c;
+		/* the one of one(), then the passing ones of this tick and the last, then "back" */
+		for (k = 0; k < 2 && t - k >= 0; k++) {
+			c = &s->pods[0].containers[s->pods[0].n_containers++];
+			memset(c, 0, sizeof(*c));
+			snprintf(c->id, sizeof(c->id), "job%04d", t - k);
+			strcpy(c->name, "job");
+			c->cpu_ns = k * 200000000ULL; /* 0.2 cores over its one second */
+			c->cpu_request_milli = c->memory_request_bytes = -1;
+		}
+		if (back) {
+			c = &s->pods[0].containers[s->pods[0].n_containers++];
+			memset(c, 0, sizeof(*c));
+			strcpy(c->id, "back");
+			strcpy(c->name, "back");
+			c->cpu_ns = (uint64_t)t * 100000000ULL;
+			c->cpu_request_milli = c->memory_request_bytes = -1;
+		}
+		assert_int_equal(detect__tick(d, s, true, true), 0);
+		for (k = 1; k < (int)s->pods[0].n_containers; k++) {
+			c = &s->pods[0].containers[k];
+			if (!strncmp(c->id, "job", 3) && strcmp(c->id + 3, "0000") &&
+			    c->rec_cpu_cores >= 0 && atoi(c->id + 3) == t - 1)
+				passing_recs++;
+			if (t == BACK_AGAIN && !strcmp(c->id, "back"))
+				back_rec_at_again = c->rec_cpu_cores >= 0;
+		}
+	}
+	c = &s->pods[0].containers[0];
+	print_message("%d containers passed; the one that stayed: %.4f cores, confidence %.4f; "
+		      "%d passing ones with a recommendation at their second tick\n",
+		      TICKS + 1, c->rec_cpu_cores, c->rec_confidence, passing_recs);
+	assert_string_equal(c->id, "c0ffee");
+	assert_true(fabs(c->rec_cpu_cores - 0.5) <= 0.5 * 0.021);
+	assert_true(c->rec_confidence > 0.004); /* its age: 400 s of the 1-day scale */
+	/* 0.2 cores / 0.7 above the floors, from a single rate */
+	assert_int_equal(passing_recs, TICKS - 1);
+	assert_false(back_rec_at_again);
+	/* and learnt again from there: 0.1 cores / 0.7 */
+	c = &s->pods[0].containers[s->pods[0].n_containers - 1];
+	assert_string_equal(c->id, "back");
+	assert_true(fabs(c->rec_cpu_cores - 0.1 / 0.7) <= 0.1 / 0.7 * 0.021);
+	snapshot__put(s);
+	detect__free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_right_sizing_floors),
 		cmocka_unit_test(test_usage_anomaly_with_season),
 		cmocka_unit_test(test_learn_turns),
+		cmocka_unit_test(test_containers_come_and_go),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1235,6 +1235,60 @@ static void test_window_v2(void **state)
 		snapshot__put(s[i]);
 }
 
+/*
+ * A pod whose containers come and go within one window (a job runner): at
+ * each of N ticks a new container is born, and each lives two ticks,
+ * burning 0.5 s in its second. Every one is reported once, with its own
+ * figures (its working set peak is told apart by its birth tick).
+ */
+static void test_window_many_containers(void **state)
+{
+	enum { N = 1500 };
+	struct pm_report_window *w = report__window_new();
+	const Podmeter__V1__ContainerReport *c;
+	Podmeter__V1__NodeReport *r;
+	struct pm_snapshot *s;
+	char name[32];
+	bool *seen;
+	int t, k, born;
+
+	(void)state;
+	seen = calloc(N + 1, sizeof(*seen));
+	assert_non_null(seen);
+	for (t = 0; t <= N; t++) {
+		s = v2_snap(t, t ? 3 : 2);
+		v2_ctr(&s->pods[0].containers[0], "app", "app", t * 0.1, 100, 0, 0, 0);
+		for (k = 0; k < 2 && t - k >= 0; k++) {
+			born = t - k;
+			snprintf(name, sizeof(name), "j%d", born);
+			v2_ctr(&s->pods[0].containers[1 + k], name, name, k * 0.5, 1000 + born, 0,
+			       0, 0);
+		}
+		assert_int_equal(report__window_tick(w, s), 0);
+		snapshot__put(s);
+	}
+	r = win_close(w, 1);
+	assert_int_equal(r->n_pods, 1);
+	print_message("%d containers born in the window, %zu reported\n", N + 1,
+		      r->pods[0]->n_containers - 1);
+	assert_int_equal(r->pods[0]->n_containers, N + 2);
+	for (k = 0; k < (int)r->pods[0]->n_containers; k++) {
+		c = r->pods[0]->containers[k];
+		if (!strcmp(c->name, "app")) {
+			assert_int_equal(c->cpu_usec, N * 100000);
+			continue;
+		}
+		born = atoi(c->name + 1);
+		assert_true(c->name[0] == 'j' && born >= 0 && born <= N && !seen[born]);
+		seen[born] = true;
+		assert_int_equal(c->memory_working_set_peak_bytes, 1000 + born);
+		assert_int_equal(c->cpu_usec, born == N ? 0 : 500000);
+	}
+	podmeter__v1__node_report__free_unpacked(r, NULL);
+	report__window_free(w);
+	free(seen);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1252,6 +1306,7 @@ int main(void)
 		cmocka_unit_test(test_window_deltas),
 		cmocka_unit_test(test_window_recommendations),
 		cmocka_unit_test(test_window_v2),
+		cmocka_unit_test(test_window_many_containers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
