@@ -167,18 +167,39 @@ static uint64_t ctr_hash(const char *id)
 	return h;
 }
 
+#define CTR_INDEX_MIN 8 /* a pod's containers in a window: past this many, indexed */
+
+/* Index @m's containers from @from on: their hash to the first of that hash. */
+static int ctr_index(struct mem_stat *m, size_t from)
+{
+	uint64_t h;
+	size_t i;
+	int err;
+
+	for (i = from; i < m->n_ctrs; i++) {
+		h = ctr_hash(m->ctrs[i].id);
+		if (u64map__get(&m->ctr_at, h))
+			continue; /* found by the walk from the first */
+		err = u64map__put(&m->ctr_at, h, (void *)(uintptr_t)(i + 1));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /*
- * Container @id of @m, NULL when the window has not seen it. By its hash: a
- * pod whose containers come and go (jobs, crash loops) sees hundreds in a
- * window, each looked up every tick. Two ids of one hash: a walk of the rest.
+ * Container @id of @m, NULL when the window has not seen it. A pod's few by
+ * a walk; a pod whose containers come and go (jobs, crash loops) sees
+ * hundreds in a window, each looked up every tick: by their hash. Two ids
+ * of one hash: a walk from the first.
  */
 static struct ctr_stat *ctr_find(const struct mem_stat *m, const char *id)
 {
-	size_t at = (size_t)(uintptr_t)u64map__get(&m->ctr_at, ctr_hash(id)), i;
+	size_t at = 1, i;
 
-	if (!at)
-		return NULL;
-	for (i = at - 1; i < m->n_ctrs; i++)
+	if (m->ctr_at.len)
+		at = (size_t)(uintptr_t)u64map__get(&m->ctr_at, ctr_hash(id));
+	for (i = at ? at - 1 : m->n_ctrs; i < m->n_ctrs; i++)
 		if (!strcmp(m->ctrs[i].id, id))
 			return &m->ctrs[i];
 	return NULL;
@@ -187,27 +208,27 @@ static struct ctr_stat *ctr_find(const struct mem_stat *m, const char *id)
 static struct ctr_stat *ctr_stat_of(struct mem_stat *m, const char *id)
 {
 	struct ctr_stat *st = ctr_find(m, id), *grown;
-	uint64_t h = ctr_hash(id);
 	size_t cap;
 
 	if (st)
 		return st;
 	if (m->n_ctrs == m->cap_ctrs) {
-		cap = m->cap_ctrs ? m->cap_ctrs * 2 : 4;
+		cap = m->cap_ctrs ? m->cap_ctrs * 2 : 1;
 		grown = realloc(m->ctrs, cap * sizeof(*grown));
 		if (!grown)
 			return NULL;
 		m->ctrs = grown;
 		m->cap_ctrs = cap;
 	}
-	/* the first of a hash is indexed; one after it is found by the walk from there */
-	if (!u64map__get(&m->ctr_at, h) &&
-	    u64map__put(&m->ctr_at, h, (void *)(uintptr_t)(m->n_ctrs + 1)))
-		return NULL;
 	st = &m->ctrs[m->n_ctrs++];
 	memset(st, 0, sizeof(*st));
 	snprintf(st->id, sizeof(st->id), "%s", id);
 	dist__init(&st->cpu);
+	/* the index holds all of them, or none */
+	if (m->ctr_at.len || m->n_ctrs > CTR_INDEX_MIN) {
+		if (ctr_index(m, m->ctr_at.len ? m->n_ctrs - 1 : 0))
+			u64map__free(&m->ctr_at); /* walked instead: found all the same */
+	}
 	return st;
 }
 
