@@ -65,6 +65,19 @@ struct {
 /* cgroup v2 id -> the id it is counted as, for cgroups made below a container */
 PM_FOLD_MAP(net_fold);
 
+/*
+ * Set once a counter of net_stats or tcp_retrans moved, cleared by the
+ * agent's read: a read that finds it clear has nothing new to read. Written
+ * only when clear, so the line is shared, not bounced, between packets.
+ */
+volatile __u32 net_moved;
+
+static __always_inline void moved(void)
+{
+	if (!net_moved)
+		net_moved = 1;
+}
+
 /* A socket's cgroup as counted; only asked when it has no entry of its own. */
 static __always_inline __u64 counted(__u64 cgid)
 {
@@ -120,6 +133,7 @@ static __always_inline void account(struct __sk_buff *skb, __u32 dir)
 		return;
 	v->bytes += skb->len;
 	v->packets++;
+	moved();
 }
 
 SEC("cgroup_skb/egress")
@@ -151,6 +165,7 @@ static __always_inline int handle_retransmit(const struct sock *sk)
 	if (!v)
 		return 0;
 	*v += 1;
+	moved();
 	return 0;
 }
 

@@ -124,6 +124,35 @@ bool bpfutil__spill_due(struct pm_spill *s, struct bpf_map *spills)
 	return due;
 }
 
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/*
+ * The flag is taken before the read: a count after it sets it again, for
+ * the next read. A count before it is in the table the read visits.
+ */
+bool bpfutil__moved_due(struct pm_moved *m, volatile __u32 *flag, size_t gone)
+{
+	__u64 now = mono_ns();
+
+	if (gone && !m->gone_since_ns)
+		m->gone_since_ns = now;
+	if (__atomic_exchange_n(flag, 0, __ATOMIC_SEQ_CST) || !m->read)
+		return true;
+	return m->gone_since_ns && now - m->gone_since_ns >= PM_MOVED_GONE_NS;
+}
+
+void bpfutil__moved_read(struct pm_moved *m)
+{
+	m->read = true;
+	m->gone_since_ns = 0;
+}
+
 /* The next key is taken before an entry is deleted: a deleted key restarts the walk. */
 int bpfutil__read_refusals(struct bpf_map *map, enum pm_hier hier, pm_refusal_fn fn, void *ctx)
 {

@@ -67,6 +67,7 @@ struct pm_gpu {
 	const char *drm_event;
 	__u64 swept_ns;	    /* the last sweep of gpu_inflight (gpu_now_ns()) */
 	struct u64map gone; /* cgroups removed since the last read: their entries go at it */
+	struct pm_moved moved;
 };
 
 _Static_assert((int)PM_GPU_IOCTL_ALLOC == (int)PM_GPU_OP_ALLOC &&
@@ -597,21 +598,28 @@ static void gpu_stats_entry(void *ctx, const void *key, const void *val)
 
 /*
  * Both tables in batches: a walk key by key costs two calls an entry, and
- * more in a sparse map. The entries of cgroups removed since the last read
- * are deleted on the way.
+ * more in a sparse map. Not at all while no counter moved (the totals read
+ * last stand), unless cgroups were removed a while ago: their entries are
+ * deleted on the way.
  */
 int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)
 {
 	struct gpu_walk w = { g, v };
 	int err;
 
-	err = bpfutil__for_each(g->skel->maps.gpu_stats, gpu_stats_entry, &w);
 	gpu_sweep_inflight(g);
+	if (!bpfutil__moved_due(&g->moved, &g->skel->bss->gpu_moved, g->gone.len))
+		return 0;
+	err = bpfutil__for_each(g->skel->maps.gpu_stats, gpu_stats_entry, &w);
 	if (!err && (v->jobs || g->gone.len))
 		err = bpfutil__for_each(g->skel->maps.gpu_jobs, gpu_jobs_entry, &w);
-	if (!err && g->gone.len)
-		u64map__free(&g->gone);
-	return err;
+	if (err) {
+		g->moved.read = false; /* what moved is read next time */
+		return err;
+	}
+	bpfutil__moved_read(&g->moved);
+	u64map__free(&g->gone);
+	return 0;
 }
 
 /*

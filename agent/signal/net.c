@@ -24,6 +24,7 @@ struct pm_net {
 	struct net_bpf *skel;
 	struct pm_pin pin;
 	struct u64map gone; /* cgroups removed since the last read: their entries go at it */
+	struct pm_moved moved;
 };
 
 #define NET_DEFAULT_CIDRS 16
@@ -212,21 +213,28 @@ static void net_retrans_entry(void *ctx, const void *key, const void *val)
 
 /*
  * Both maps in batches: a walk key by key costs two calls an entry, and more
- * in a sparse map. The entries of cgroups removed since the last read are
- * deleted on the way (a dead cgroup's sockets may still bring some in after;
- * those are new).
+ * in a sparse map. Not at all while no counter moved (the totals read last
+ * stand), unless cgroups were removed a while ago: their entries are deleted
+ * on the way (a dead cgroup's sockets may still bring some in after; those
+ * are new).
  */
 int net__read(struct pm_net *net, const struct pm_net_visitor *v)
 {
 	struct net_walk w = { net, v };
 	int err;
 
+	if (!bpfutil__moved_due(&net->moved, &net->skel->bss->net_moved, net->gone.len))
+		return 0;
 	err = bpfutil__for_each(net->skel->maps.net_stats, net_traffic_entry, &w);
 	if (!err)
 		err = bpfutil__for_each(net->skel->maps.tcp_retrans, net_retrans_entry, &w);
-	if (!err && net->gone.len)
-		u64map__free(&net->gone);
-	return err;
+	if (err) {
+		net->moved.read = false; /* what moved is read next time */
+		return err;
+	}
+	bpfutil__moved_read(&net->moved);
+	u64map__free(&net->gone);
+	return 0;
 }
 
 /*

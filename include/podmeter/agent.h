@@ -44,6 +44,22 @@ struct pm_spill {
 };
 /* Whether the spill counted by @spills needs reading now; then set @s->held after. */
 bool bpfutil__spill_due(struct pm_spill *s, struct bpf_map *spills);
+
+/*
+ * A table read whole at each read, skipped while none of its counters moved
+ * (a flag in the programs' .bss, set by each count while clear). Entries of
+ * removed cgroups are deleted by a read: one is made within
+ * PM_MOVED_GONE_NS of a removal whatever moved.
+ */
+struct pm_moved {
+	bool read; /* read once: the first read always is (a pinned table may hold entries) */
+	__u64 gone_since_ns; /* CLOCK_MONOTONIC of the oldest removal not yet read; 0: none */
+};
+#define PM_MOVED_GONE_NS 10000000000ULL
+/* Whether to read now, @flag taken (cleared) when so; @gone: removals waiting. */
+bool bpfutil__moved_due(struct pm_moved *m, volatile __u32 *flag, size_t gone);
+/* The read ended well: its removals are done. */
+void bpfutil__moved_read(struct pm_moved *m);
 /*
  * A signal with twin programs: @load(@ctx, true) (tp_btf), else, saying
  * why, @load(@ctx, false) (raw_tp); raw_tp at once with @force_raw_tp.

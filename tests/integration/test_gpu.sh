@@ -51,7 +51,7 @@ awk -v t="$t" 'BEGIN { exit !(t > 0 && t < 1) }' && pass "time in driver calls: 
 cgid=$(stat -c %i "$c1")
 n0=$(map_entries_of gpu_stats "$cgid")
 rmdir "$c1"
-for _ in $(seq 1 150); do
+for _ in $(seq 1 300); do	# retired after two reads, the entries gone at a read within 10 s
 	n1=$(map_entries_of gpu_stats "$cgid")
 	[ "$n1" = 0 ] && break
 	sleep 0.1

@@ -176,7 +176,7 @@ done
 cgid=$(stat -c %i "$ctr")
 n0=$(map_entries_of net_stats "$cgid")
 rmdir "$ctr"
-for _ in $(seq 1 150); do
+for _ in $(seq 1 300); do	# retired after two reads, the entries gone at a read within 10 s
 	n1=$(map_entries_of net_stats "$cgid")
 	r1=$(map_entries_of tcp_retrans "$cgid")
 	[ "$n1$r1" = 00 ] && break
