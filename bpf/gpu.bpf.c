@@ -38,7 +38,8 @@ const volatile long ioctl_nr = -1; /* __NR_ioctl of the agent's architecture */
 
 /*
  * Set once a counter of gpu_stats or gpu_jobs moved, cleared by the agent's
- * read: a read that finds it clear has nothing new to read.
+ * read: a read that finds it clear has nothing new to read (as net_moved in
+ * net.bpf.c).
  */
 volatile __u32 gpu_moved;
 

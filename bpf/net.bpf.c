@@ -68,7 +68,11 @@ PM_FOLD_MAP(net_fold);
 /*
  * Set once a counter of net_stats or tcp_retrans moved, cleared by the
  * agent's read: a read that finds it clear has nothing new to read. Written
- * only when clear, so the line is shared, not bounced, between packets.
+ * only when clear, so the line is shared, not bounced, between packets. A
+ * plain load after the count, no barrier: a count whose load saw the flag
+ * of an earlier one an instant before the agent took it, with the count's
+ * store not yet out of the CPU's store buffer when the read copied the
+ * entry (nanoseconds against a system call), waits for the next count.
  */
 volatile __u32 net_moved;
 

@@ -136,15 +136,17 @@ static __u64 mono_ns(void)
  * The flag is taken before the read: a count after it sets it again, for
  * the next read. A count before it is in the table the read visits.
  */
-bool bpfutil__moved_due(struct pm_moved *m, volatile __u32 *flag, size_t gone)
+bool bpfutil__moved_due(struct pm_moved *m, volatile __u32 *flag)
 {
-	__u64 now = mono_ns();
-
-	if (gone && !m->gone_since_ns)
-		m->gone_since_ns = now;
 	if (__atomic_exchange_n(flag, 0, __ATOMIC_SEQ_CST) || !m->read)
 		return true;
-	return m->gone_since_ns && now - m->gone_since_ns >= PM_MOVED_GONE_NS;
+	return m->gone_since_ns && mono_ns() - m->gone_since_ns >= PM_MOVED_GONE_NS;
+}
+
+void bpfutil__moved_gone(struct pm_moved *m)
+{
+	if (!m->gone_since_ns)
+		m->gone_since_ns = mono_ns();
 }
 
 void bpfutil__moved_read(struct pm_moved *m)

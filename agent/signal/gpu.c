@@ -608,7 +608,7 @@ int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)
 	int err;
 
 	gpu_sweep_inflight(g);
-	if (!bpfutil__moved_due(&g->moved, &g->skel->bss->gpu_moved, g->gone.len))
+	if (!bpfutil__moved_due(&g->moved, &g->skel->bss->gpu_moved))
 		return 0;
 	err = bpfutil__for_each(g->skel->maps.gpu_stats, gpu_stats_entry, &w);
 	if (!err && (v->jobs || g->gone.len))
@@ -629,6 +629,7 @@ int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)
  */
 int gpu__remove(struct pm_gpu *g, __u64 cgid)
 {
+	bpfutil__moved_gone(&g->moved);
 	return u64map__put(&g->gone, cgid, g);
 }
 

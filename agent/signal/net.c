@@ -223,7 +223,7 @@ int net__read(struct pm_net *net, const struct pm_net_visitor *v)
 	struct net_walk w = { net, v };
 	int err;
 
-	if (!bpfutil__moved_due(&net->moved, &net->skel->bss->net_moved, net->gone.len))
+	if (!bpfutil__moved_due(&net->moved, &net->skel->bss->net_moved))
 		return 0;
 	err = bpfutil__for_each(net->skel->maps.net_stats, net_traffic_entry, &w);
 	if (!err)
@@ -244,6 +244,7 @@ int net__read(struct pm_net *net, const struct pm_net_visitor *v)
  */
 int net__remove(struct pm_net *net, __u64 cgid)
 {
+	bpfutil__moved_gone(&net->moved);
 	return u64map__put(&net->gone, cgid, net);
 }
 

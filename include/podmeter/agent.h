@@ -56,8 +56,10 @@ struct pm_moved {
 	__u64 gone_since_ns; /* CLOCK_MONOTONIC of the oldest removal not yet read; 0: none */
 };
 #define PM_MOVED_GONE_NS 10000000000ULL
-/* Whether to read now, @flag taken (cleared) when so; @gone: removals waiting. */
-bool bpfutil__moved_due(struct pm_moved *m, volatile __u32 *flag, size_t gone);
+/* Whether to read now, @flag taken (cleared) when so. */
+bool bpfutil__moved_due(struct pm_moved *m, volatile __u32 *flag);
+/* A cgroup was removed: its entries wait for a read. */
+void bpfutil__moved_gone(struct pm_moved *m);
 /* The read ended well: its removals are done. */
 void bpfutil__moved_read(struct pm_moved *m);
 /*

