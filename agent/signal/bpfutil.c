@@ -124,7 +124,7 @@ bool bpfutil__spill_due(struct pm_spill *s, struct bpf_map *spills)
 	return due;
 }
 
-static __u64 mono_ns(void)
+__u64 bpfutil__now_ns(void)
 {
 	struct timespec ts;
 
@@ -140,19 +140,37 @@ bool bpfutil__moved_due(struct pm_moved *m, volatile __u32 *flag)
 {
 	if (__atomic_exchange_n(flag, 0, __ATOMIC_SEQ_CST) || !m->read)
 		return true;
-	return m->gone_since_ns && mono_ns() - m->gone_since_ns >= PM_MOVED_GONE_NS;
+	return m->gone_since_ns && bpfutil__now_ns() - m->gone_since_ns >= PM_MOVED_GONE_NS;
 }
 
-void bpfutil__moved_gone(struct pm_moved *m)
+int bpfutil__moved_gone(struct pm_moved *m, __u64 cgid)
 {
 	if (!m->gone_since_ns)
-		m->gone_since_ns = mono_ns();
+		m->gone_since_ns = bpfutil__now_ns();
+	return u64map__put(&m->gone, cgid, m);
 }
 
-void bpfutil__moved_read(struct pm_moved *m)
+bool bpfutil__moved_drop(const struct pm_moved *m, struct bpf_map *map, const void *key, __u64 cgid)
 {
-	m->read = true;
+	if (!m->gone.len || !u64map__get(&m->gone, cgid))
+		return false;
+	bpf_map_delete_elem(bpf_map__fd(map), key);
+	return true;
+}
+
+int bpfutil__moved_read(struct pm_moved *m, int err)
+{
+	m->read = !err; /* failed: what moved is read next time */
+	if (err)
+		return err;
 	m->gone_since_ns = 0;
+	u64map__free(&m->gone);
+	return 0;
+}
+
+void bpfutil__moved_free(struct pm_moved *m)
+{
+	u64map__free(&m->gone);
 }
 
 /* The next key is taken before an entry is deleted: a deleted key restarts the walk. */

@@ -32,7 +32,6 @@
 #include <podmeter/gpu.h>
 #include <podmeter/pin.h>
 #include <podmeter/source.h>
-#include <podmeter/u64map.h>
 #include "gpu.skel.h"
 
 #define GPU_NAME_MAX  32
@@ -65,9 +64,8 @@ struct pm_gpu {
 	size_t n_nv_majors;
 	struct bpf_link *drm_link; /* gpu_scheduler's job-queued event, when loaded */
 	const char *drm_event;
-	__u64 swept_ns;	    /* the last sweep of gpu_inflight (gpu_now_ns()) */
-	struct u64map gone; /* cgroups removed since the last read: their entries go at it */
-	struct pm_moved moved;
+	__u64 swept_ns;	       /* the last sweep of gpu_inflight (gpu_now_ns()) */
+	struct pm_moved moved; /* read when counted, removed cgroups' entries deleted then */
 };
 
 _Static_assert((int)PM_GPU_IOCTL_ALLOC == (int)PM_GPU_OP_ALLOC &&
@@ -552,19 +550,9 @@ static void gpu_sweep_inflight(struct pm_gpu *g)
 }
 
 struct gpu_walk {
-	struct pm_gpu *g;
+	const struct pm_gpu *g;
 	const struct pm_gpu_visitor *v;
 };
-
-/* A removed cgroup's entry, deleted as the read comes by: true when @cgid's is. */
-static bool gpu_drop_gone(const struct gpu_walk *w, struct bpf_map *map, const void *key,
-			  __u64 cgid)
-{
-	if (!w->g->gone.len || !u64map__get(&w->g->gone, cgid))
-		return false;
-	bpf_map_delete_elem(bpf_map__fd(map), key);
-	return true;
-}
 
 /* One gpu_jobs entry: DRM scheduler jobs of a cgroup, summed over CPUs. */
 static void gpu_jobs_entry(void *ctx, const void *key, const void *val)
@@ -575,7 +563,8 @@ static void gpu_jobs_entry(void *ctx, const void *key, const void *val)
 
 	memcpy(&k, key, sizeof(k));
 	memcpy(&jobs, val, sizeof(jobs));
-	if (k.hier != w->g->hier || gpu_drop_gone(w, w->g->skel->maps.gpu_jobs, key, k.cgid))
+	if (k.hier != w->g->hier ||
+	    bpfutil__moved_drop(&w->g->moved, w->g->skel->maps.gpu_jobs, key, k.cgid))
 		return;
 	if (w->v->jobs)
 		w->v->jobs(w->v->ctx, k.cgid, jobs);
@@ -589,7 +578,8 @@ static void gpu_stats_entry(void *ctx, const void *key, const void *val)
 	struct pm_gpu_key k;
 
 	memcpy(&k, key, sizeof(k));
-	if (k.hier != w->g->hier || gpu_drop_gone(w, w->g->skel->maps.gpu_stats, key, k.cgid))
+	if (k.hier != w->g->hier ||
+	    bpfutil__moved_drop(&w->g->moved, w->g->skel->maps.gpu_stats, key, k.cgid))
 		return;
 	if (k.op < PM_GPU_IOCTL_OPS && k.dev < w->g->ndevs)
 		w->v->ioctl(w->v->ctx, k.cgid, w->g->devs[k.dev].name, (int)k.op, sum->calls,
@@ -611,15 +601,9 @@ int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)
 	if (!bpfutil__moved_due(&g->moved, &g->skel->bss->gpu_moved))
 		return 0;
 	err = bpfutil__for_each(g->skel->maps.gpu_stats, gpu_stats_entry, &w);
-	if (!err && (v->jobs || g->gone.len))
+	if (!err && (v->jobs || g->moved.gone.len))
 		err = bpfutil__for_each(g->skel->maps.gpu_jobs, gpu_jobs_entry, &w);
-	if (err) {
-		g->moved.read = false; /* what moved is read next time */
-		return err;
-	}
-	bpfutil__moved_read(&g->moved);
-	u64map__free(&g->gone);
-	return 0;
+	return bpfutil__moved_read(&g->moved, err);
 }
 
 /*
@@ -629,8 +613,7 @@ int gpu__read(struct pm_gpu *g, const struct pm_gpu_visitor *v)
  */
 int gpu__remove(struct pm_gpu *g, __u64 cgid)
 {
-	bpfutil__moved_gone(&g->moved);
-	return u64map__put(&g->gone, cgid, g);
+	return bpfutil__moved_gone(&g->moved, cgid);
 }
 
 int gpu__refusals(struct pm_gpu *g, pm_refusal_fn fn, void *ctx)
@@ -651,7 +634,7 @@ void gpu__close(struct pm_gpu *g)
 	bpf_link__destroy(g->drm_link);
 	gpu_bpf__destroy(g->skel);
 	free(g->extra_paths);
-	u64map__free(&g->gone);
+	bpfutil__moved_free(&g->moved);
 	free(g);
 }
 

@@ -17,14 +17,12 @@
 #include <podmeter/net.h>
 #include <podmeter/pin.h>
 #include <podmeter/source.h>
-#include <podmeter/u64map.h>
 #include "net.skel.h"
 
 struct pm_net {
 	struct net_bpf *skel;
 	struct pm_pin pin;
-	struct u64map gone; /* cgroups removed since the last read: their entries go at it */
-	struct pm_moved moved;
+	struct pm_moved moved; /* read when counted, removed cgroups' entries deleted then */
 };
 
 #define NET_DEFAULT_CIDRS 16
@@ -171,19 +169,9 @@ out_free:
 }
 
 struct net_walk {
-	struct pm_net *net;
+	const struct pm_net *net;
 	const struct pm_net_visitor *v;
 };
-
-/* A removed cgroup's entry, deleted as the read comes by: true when @cgid's is. */
-static bool net_drop_gone(const struct net_walk *w, struct bpf_map *map, const void *key,
-			  __u64 cgid)
-{
-	if (!w->net->gone.len || !u64map__get(&w->net->gone, cgid))
-		return false;
-	bpf_map_delete_elem(bpf_map__fd(map), key);
-	return true;
-}
 
 /* One net_stats entry: its per-CPU values summed. */
 static void net_traffic_entry(void *ctx, const void *key, const void *val)
@@ -193,7 +181,7 @@ static void net_traffic_entry(void *ctx, const void *key, const void *val)
 	struct pm_net_key k;
 
 	memcpy(&k, key, sizeof(k));
-	if (net_drop_gone(w, w->net->skel->maps.net_stats, key, k.cgid))
+	if (bpfutil__moved_drop(&w->net->moved, w->net->skel->maps.net_stats, key, k.cgid))
 		return;
 	if (k.dir < PM_NET_DIRS && k.class < PM_NET_CLASSES)
 		w->v->traffic(w->v->ctx, k.cgid, k.dir, k.class, sum->bytes, sum->packets);
@@ -206,7 +194,7 @@ static void net_retrans_entry(void *ctx, const void *key, const void *val)
 
 	memcpy(&cgid, key, sizeof(cgid));
 	memcpy(&n, val, sizeof(n));
-	if (net_drop_gone(w, w->net->skel->maps.tcp_retrans, key, cgid))
+	if (bpfutil__moved_drop(&w->net->moved, w->net->skel->maps.tcp_retrans, key, cgid))
 		return;
 	w->v->retransmits(w->v->ctx, cgid, n);
 }
@@ -228,13 +216,7 @@ int net__read(struct pm_net *net, const struct pm_net_visitor *v)
 	err = bpfutil__for_each(net->skel->maps.net_stats, net_traffic_entry, &w);
 	if (!err)
 		err = bpfutil__for_each(net->skel->maps.tcp_retrans, net_retrans_entry, &w);
-	if (err) {
-		net->moved.read = false; /* what moved is read next time */
-		return err;
-	}
-	bpfutil__moved_read(&net->moved);
-	u64map__free(&net->gone);
-	return 0;
+	return bpfutil__moved_read(&net->moved, err);
 }
 
 /*
@@ -244,8 +226,7 @@ int net__read(struct pm_net *net, const struct pm_net_visitor *v)
  */
 int net__remove(struct pm_net *net, __u64 cgid)
 {
-	bpfutil__moved_gone(&net->moved);
-	return u64map__put(&net->gone, cgid, net);
+	return bpfutil__moved_gone(&net->moved, cgid);
 }
 
 void net__errors(struct pm_net *net, __u64 errs[PM_NET_ERR_MAX])
@@ -260,7 +241,7 @@ void net__close(struct pm_net *net)
 	if (net->skel)
 		pin__release(&net->pin, net->skel->skeleton);
 	net_bpf__destroy(net->skel);
-	u64map__free(&net->gone);
+	bpfutil__moved_free(&net->moved);
 	free(net);
 }
 

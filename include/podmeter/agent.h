@@ -12,6 +12,7 @@
 #include <podmeter/net.h>
 #include <podmeter/proc.h>
 #include <podmeter/snapshot.h>
+#include <podmeter/u64map.h>
 
 /* ---- agent/signal/bpfutil.c ---- */
 struct bpf_map;
@@ -48,20 +49,30 @@ bool bpfutil__spill_due(struct pm_spill *s, struct bpf_map *spills);
 /*
  * A table read whole at each read, skipped while none of its counters moved
  * (a flag in the programs' .bss, set by each count while clear). Entries of
- * removed cgroups are deleted by a read: one is made within
- * PM_MOVED_GONE_NS of a removal whatever moved.
+ * removed cgroups are deleted by a read, which visits every entry anyway:
+ * one is made within PM_MOVED_GONE_NS of a removal whatever moved.
  */
 struct pm_moved {
 	bool read; /* read once: the first read always is (a pinned table may hold entries) */
 	__u64 gone_since_ns; /* CLOCK_MONOTONIC of the oldest removal not yet read; 0: none */
+	struct u64map gone;  /* cgroups removed since the last read */
 };
 #define PM_MOVED_GONE_NS 10000000000ULL
 /* Whether to read now, @flag taken (cleared) when so. */
 bool bpfutil__moved_due(struct pm_moved *m, volatile __u32 *flag);
-/* A cgroup was removed: its entries wait for a read. */
-void bpfutil__moved_gone(struct pm_moved *m);
-/* The read ended well: its removals are done. */
-void bpfutil__moved_read(struct pm_moved *m);
+/* Cgroup @cgid was removed: its entries wait for a read. 0, or -ENOMEM. */
+int bpfutil__moved_gone(struct pm_moved *m, __u64 cgid);
+/* In a read: whether @key of @map is a removed cgroup's (@cgid); then it is deleted. */
+bool bpfutil__moved_drop(const struct pm_moved *m, struct bpf_map *map, const void *key,
+			 __u64 cgid);
+/*
+ * The read ended with @err (returned): done, its removals with it; or,
+ * failed, the next read is made whatever moved, the removals kept for it.
+ */
+int bpfutil__moved_read(struct pm_moved *m, int err);
+void bpfutil__moved_free(struct pm_moved *m);
+/* CLOCK_MONOTONIC in ns. */
+__u64 bpfutil__now_ns(void);
 /*
  * A signal with twin programs: @load(@ctx, true) (tp_btf), else, saying
  * why, @load(@ctx, false) (raw_tp); raw_tp at once with @force_raw_tp.
