@@ -179,14 +179,6 @@ struct pm_cuda {
 	struct u64map pod_lines; /* pod -> maps lines read this round */
 };
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 /* open -> configure -> load; programs are attached per library by cuda__scan() */
 static int load(struct pm_cuda *c, char *err, size_t errlen)
 {
@@ -269,7 +261,7 @@ static void busy(struct pm_cuda *c, const char *what, int pid)
 	if (what) {
 		snprintf(c->busy, sizeof(c->busy), "pid %d, \"%s\"", pid,
 			 esc__str(e, sizeof(e), what));
-		c->busy_since_ns = now_ns();
+		c->busy_since_ns = bpfutil__now_ns();
 	} else {
 		c->busy_since_ns = 0;
 		c->stuck_logged = false;
@@ -440,7 +432,7 @@ static int add_lib(struct pm_cuda *c, const struct pm_cuda_job *j, const char *l
 	unsigned int major, minor;
 	unsigned long long ino;
 	uint64_t offs[CUDA_NPROBES];
-	__u64 now = now_ns();
+	__u64 now = bpfutil__now_ns();
 	struct pm_podfile pf;
 	struct cuda_lib *lib;
 	int why;
@@ -662,7 +654,7 @@ static void forget_pids(struct pm_cuda *c, __u64 now)
 /* One round over a walk's processes. */
 static void scan_round(struct pm_cuda *c, const struct pm_cuda_job *jobs, size_t n)
 {
-	__u64 now = now_ns();
+	__u64 now = bpfutil__now_ns();
 	size_t i;
 
 	u64map__free(&c->pod_lines);
@@ -729,7 +721,7 @@ int cuda__scan(struct pm_cuda *c, const struct pm_cuda_job *jobs, size_t n)
 
 void cuda__refusals(struct pm_cuda *c, uint64_t out[PM_CUDA_REFUSE_MAX], char *stuck, size_t len)
 {
-	__u64 now = now_ns();
+	__u64 now = bpfutil__now_ns();
 
 	pthread_mutex_lock(&c->lock);
 	memcpy(out, c->refused, sizeof(c->refused));

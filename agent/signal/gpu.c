@@ -64,7 +64,7 @@ struct pm_gpu {
 	size_t n_nv_majors;
 	struct bpf_link *drm_link; /* gpu_scheduler's job-queued event, when loaded */
 	const char *drm_event;
-	__u64 swept_ns;	       /* the last sweep of gpu_inflight (gpu_now_ns()) */
+	__u64 swept_ns;	       /* the last sweep of gpu_inflight (bpfutil__now_ns()) */
 	struct pm_moved moved; /* read when counted, removed cgroups' entries deleted then */
 };
 
@@ -511,14 +511,6 @@ size_t gpu__devices(struct pm_gpu *g, char names[][32], size_t max)
 	return n;
 }
 
-static __u64 gpu_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /*
  * A thread that died inside a GPU ioctl (or whose exit went unseen, while
  * the programs were attaching) leaves its entry behind: drop those of
@@ -531,7 +523,7 @@ static void gpu_sweep_inflight(struct pm_gpu *g)
 {
 	int fd = bpf_map__fd(g->skel->maps.gpu_inflight), more;
 	__u64 steps = 2ULL * bpf_map__max_entries(g->skel->maps.gpu_inflight);
-	__u64 now = gpu_now_ns();
+	__u64 now = bpfutil__now_ns();
 	struct pm_gpu_call call;
 	__u32 tid, next;
 

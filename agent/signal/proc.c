@@ -125,14 +125,6 @@ out_free:
 	return ret;
 }
 
-static __u64 ktime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* An entry to drop: its pid, and which process held it (a pid may be in both tables). */
 struct stale {
 	__u32 pid;
@@ -252,7 +244,9 @@ static void starts_entry(void *ctx, const void *key, const void *value)
 
 int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 {
-	struct exited_read rd = { .p = p, .v = v, .now = ktime_ns(), .grace_ns = p->grace_ns };
+	struct exited_read rd = {
+		.p = p, .v = v, .now = bpfutil__now_ns(), .grace_ns = p->grace_ns
+	};
 
 	/* the cgroups that forked, exec'd or exited since the last read */
 	if (!p->changed.set)
