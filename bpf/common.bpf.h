@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Helpers every BPF object uses, written once: a map entry made on first
- * use, a task's cgroup in the counted hierarchy, and the per-CPU error
- * counters the agent reads.
+ * use, a task's cgroup in the counted hierarchy, the per-CPU error
+ * counters the agent reads, and the moved flags it reads tables by.
  */
 #ifndef PODMETER_COMMON_BPF_H
 #define PODMETER_COMMON_BPF_H
@@ -22,6 +22,21 @@ static __always_inline void errors_inc(void *errors, __u32 idx)
 
 	if (v)
 		*v += 1;
+}
+
+/*
+ * A table's moved flag (agent.h, struct pm_moved), set after a count: a
+ * read that finds it clear skips the table. Written only while clear, so
+ * the line is shared, not bounced, between CPUs counting. A plain load
+ * after the count, no barrier: a count whose load saw the flag of an
+ * earlier one an instant before the agent took it, with the count's store
+ * not yet out of the CPU's store buffer when the read copied the entry
+ * (nanoseconds against a system call), waits for the next count.
+ */
+static __always_inline void moved_set(volatile __u32 *flag)
+{
+	if (!*flag)
+		*flag = 1;
 }
 
 /*

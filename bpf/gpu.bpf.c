@@ -36,18 +36,8 @@ const volatile bool track_v1 = false;
 const volatile __u32 hier = PM_HIER_V2;
 const volatile long ioctl_nr = -1; /* __NR_ioctl of the agent's architecture */
 
-/*
- * Set once a counter of gpu_stats or gpu_jobs moved, cleared by the agent's
- * read: a read that finds it clear has nothing new to read (as net_moved in
- * net.bpf.c).
- */
+/* Set once a counter of gpu_stats or gpu_jobs moved (moved_set()); the agent's read clears it. */
 volatile __u32 gpu_moved;
-
-static __always_inline void moved(void)
-{
-	if (!gpu_moved)
-		gpu_moved = 1;
-}
 
 /* Devices in gpu_devs, kept by the agent: 0 lets every ioctl leave at once. */
 volatile __u32 ndevs;
@@ -216,7 +206,7 @@ static __always_inline int handle_exit(void)
 	}
 	v->calls++;
 	v->ns += ns;
-	moved();
+	moved_set(&gpu_moved);
 	return 0;
 }
 
@@ -293,7 +283,7 @@ int drm_sched_job(void *ctx)
 		return 0;
 	}
 	*v += 1;
-	moved();
+	moved_set(&gpu_moved);
 	return 0;
 }
 

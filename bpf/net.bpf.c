@@ -65,22 +65,8 @@ struct {
 /* cgroup v2 id -> the id it is counted as, for cgroups made below a container */
 PM_FOLD_MAP(net_fold);
 
-/*
- * Set once a counter of net_stats or tcp_retrans moved, cleared by the
- * agent's read: a read that finds it clear has nothing new to read. Written
- * only when clear, so the line is shared, not bounced, between packets. A
- * plain load after the count, no barrier: a count whose load saw the flag
- * of an earlier one an instant before the agent took it, with the count's
- * store not yet out of the CPU's store buffer when the read copied the
- * entry (nanoseconds against a system call), waits for the next count.
- */
+/* Set once a counter of net_stats or tcp_retrans moved (moved_set()); a read clears it. */
 volatile __u32 net_moved;
-
-static __always_inline void moved(void)
-{
-	if (!net_moved)
-		net_moved = 1;
-}
 
 /* A socket's cgroup as counted; only asked when it has no entry of its own. */
 static __always_inline __u64 counted(__u64 cgid)
@@ -137,7 +123,7 @@ static __always_inline void account(struct __sk_buff *skb, __u32 dir)
 		return;
 	v->bytes += skb->len;
 	v->packets++;
-	moved();
+	moved_set(&net_moved);
 }
 
 SEC("cgroup_skb/egress")
@@ -169,7 +155,7 @@ static __always_inline int handle_retransmit(const struct sock *sk)
 	if (!v)
 		return 0;
 	*v += 1;
-	moved();
+	moved_set(&net_moved);
 	return 0;
 }
 
