@@ -186,18 +186,15 @@ pid_max=$(cat /proc/sys/kernel/pid_max)
 threads_max=$(cat /proc/sys/kernel/threads-max)
 limit=$((pid_max < threads_max ? pid_max : threads_max))
 map_line() {	# the agent's map NAME: "max_entries flags memlock", or its id with "id"
-	local f id
-	for f in /proc/"$AGENT_PID"/fdinfo/*; do
-		id=$(awk '$1 == "map_id:" { print $2 }' "$f" 2>/dev/null)
-		[ -n "$id" ] || continue
-		bpftool map show id "$id" 2>/dev/null | awk -v want="$1" '
-			NR == 1 { for (i = 1; i < NF; i++) { if ($i == "name") name = $(i + 1);
-				if ($i == "flags") flags = $(i + 1) } }
-			{ for (i = 1; i < NF; i++) { if ($i == "max_entries") n = $(i + 1);
-				if ($i == "memlock") mem = $(i + 1) } }
-			END { if (name == want) print n, flags, mem }' | sed "s/^/$id /"
-	done | awk -v f="${2:-}" 'NR == 1 { if (f == "id") print $1; else print $2, $3, $4 }'
-
+	local id
+	id=$(agent_map_id "$1")
+	[ -n "$id" ] || return 0
+	[ "${2:-}" = id ] && { echo "$id"; return 0; }
+	bpftool map show id "$id" 2>/dev/null | awk '
+		NR == 1 { for (i = 1; i < NF; i++) if ($i == "flags") flags = $(i + 1) }
+		{ for (i = 1; i < NF; i++) { if ($i == "max_entries") n = $(i + 1);
+			if ($i == "memlock") mem = $(i + 1) } }
+		END { print n, flags, mem }'
 }
 read -r n flags mem <<<"$(map_line gpu_inflight)"
 if [ "${n:-}" = "$limit" ] && [ $((flags & 1)) = 1 ]; then
