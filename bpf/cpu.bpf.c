@@ -560,7 +560,8 @@ int BPF_PROG(raw_tp_cgroup_attach_task, struct cgroup *dst, const char *path, st
 }
 
 /* Rare: a cgroup is made or renamed (its id and path) or removed, for the agent's walk. */
-static __always_inline int handle_tree(struct cgroup *cgrp, const char *path, bool gone)
+static __always_inline int handle_tree(struct cgroup *cgrp, const char *path,
+				       enum pm_tree_kind kind)
 {
 	struct pm_cg_born *e;
 
@@ -572,10 +573,10 @@ static __always_inline int handle_tree(struct cgroup *cgrp, const char *path, bo
 		return 0;
 	}
 	e->cgid = BPF_CORE_READ(cgrp, kn, id);
-	e->gone = gone;
+	e->kind = kind;
 	e->pad = 0;
 	e->path[0] = '\0';
-	if (!gone && bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
+	if (kind != PM_TREE_GONE && bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) < 0)
 		e->path[0] = '\0';
 	bpf_ringbuf_submit(e, 0);
 	return 0;
@@ -584,38 +585,38 @@ static __always_inline int handle_tree(struct cgroup *cgrp, const char *path, bo
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(tp_btf_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
-	return handle_tree(cgrp, path, false);
+	return handle_tree(cgrp, path, PM_TREE_MADE);
 }
 
 SEC("raw_tp/cgroup_mkdir")
 int BPF_PROG(raw_tp_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
-	return handle_tree(cgrp, path, false);
+	return handle_tree(cgrp, path, PM_TREE_MADE);
 }
 
-/* a rename is a new path for the same id: as a mkdir, the walk reads the tree */
+/* a rename is a new path for the same id and every cgroup below it: the walk reads the tree */
 SEC("tp_btf/cgroup_rename")
 int BPF_PROG(tp_btf_cgroup_rename, struct cgroup *cgrp, const char *path)
 {
-	return handle_tree(cgrp, path, false);
+	return handle_tree(cgrp, path, PM_TREE_RENAMED);
 }
 
 SEC("raw_tp/cgroup_rename")
 int BPF_PROG(raw_tp_cgroup_rename, struct cgroup *cgrp, const char *path)
 {
-	return handle_tree(cgrp, path, false);
+	return handle_tree(cgrp, path, PM_TREE_RENAMED);
 }
 
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(tp_btf_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 {
-	return handle_tree(cgrp, path, true);
+	return handle_tree(cgrp, path, PM_TREE_GONE);
 }
 
 SEC("raw_tp/cgroup_rmdir")
 int BPF_PROG(raw_tp_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 {
-	return handle_tree(cgrp, path, true);
+	return handle_tree(cgrp, path, PM_TREE_GONE);
 }
 
 SEC("tp_btf/sched_switch")

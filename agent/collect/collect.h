@@ -124,7 +124,8 @@ struct pm_collector {
 	__u64 reclaim_walk; /* the last walk that found them moved (or unreadable) */
 	bool unknown_seen;
 	/* what the next walk must read from the hierarchy itself (see walk.c) */
-	bool tree_born;		  /* a cgroup was made or renamed since the last full walk */
+	bool tree_born;		  /* a cgroup made or renamed since the last full walk, not found */
+	__u64 born_checked;	  /* tree_reads when an event's path last led to its cgroup */
 	unsigned int light_walks; /* since the last full walk */
 	__u64 tree_lost_walked;	  /* lost mkdir/rmdir events, at the last full walk */
 	struct pm_usage retired_overhead; /* node overhead's gone cgroups: CPU time */
@@ -159,6 +160,7 @@ void ledger__free(struct pm_collector *c);
 
 /* agent/collect/walk.c: the hierarchy, to name cgroups and count their processes */
 void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel);
+bool walk__born(struct pm_collector *c, struct cg_rec *r, const char *path);
 void walk__run(struct pm_collector *c);
 /* A pod's or a container's working set as the kubelet counts it; -1 when none. */
 long long walk__working_set(const struct pm_collector *c, const char *rel);

@@ -102,15 +102,19 @@ static struct pm_cg_counts *sink_by_pid(void *ctx, __u32 pid)
 	return r ? &r->n : NULL;
 }
 
-/* Named at birth: a cgroup gone before any walk still lands in its pod. */
+/*
+ * Named at birth: a cgroup gone before any walk still lands in its pod. The
+ * next walk reads the hierarchy unless the path leads to it (walk__born()).
+ */
 static void sink_born(void *ctx, __u64 cgid, const char *path)
 {
 	struct pm_collector *c = ctx;
 	struct cg_rec *r = ledger__cgroup(c, cgid);
 
-	c->tree_born = true;
 	if (r && path[0])
 		walk__classify(c, r, path);
+	if (!r || !walk__born(c, r, path))
+		c->tree_born = true;
 }
 
 /* Removed: the next walk counts it dead without reading the hierarchy. */

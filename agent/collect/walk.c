@@ -54,6 +54,40 @@ void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 }
 
 /*
+ * A cgroup made, named by its event's path from the hierarchy's root: the
+ * next walk finds it with those the last one found (walk_records()) when
+ * such paths lead into the walked hierarchy, which the first one after
+ * each full walk is checked for (its inode is the id). False when they do
+ * not (a mount of a part of the hierarchy) or it could not be checked
+ * (gone already), and for a path cut short or none (a rename, which moves
+ * the paths below it too).
+ */
+bool walk__born(struct pm_collector *c, struct cg_rec *r, const char *path)
+{
+	char full[PATH_MAX + PM_CG_PATH_MAX];
+	struct stat st;
+	char *copy;
+
+	if (path[0] != '/' || strlen(path) >= PM_CG_PATH_MAX - 1)
+		return false;
+	if (!c->stats.tree_reads || c->born_checked != c->stats.tree_reads) {
+		if ((size_t)snprintf(full, sizeof(full), "%s%s", c->root, path) >= sizeof(full) ||
+		    stat(full, &st) || st.st_ino != r->cgid)
+			return false;
+		c->born_checked = c->stats.tree_reads;
+	}
+	if (!r->rel || strcmp(r->rel, path)) {
+		copy = strdup(path);
+		if (!copy)
+			return false;
+		free(r->rel);
+		r->rel = copy;
+	}
+	r->walk_gen = c->walk_gen;
+	return true;
+}
+
+/*
  * A pod cgroup's processes, by the kernel's list (cgroup.procs), kept with
  * the record; r->procs is its line count. Unreadable: none.
  */
@@ -480,7 +514,8 @@ static void reclaim_seen(struct pm_collector *c)
  * Whether this walk may take the hierarchy from the records and events
  * (light) rather than read it: with the CPU source's cgroup_mkdir,
  * cgroup_rename and cgroup_rmdir events, a cgroup removed since is named,
- * and one made or renamed since (or an id no walk has found) asks for a
+ * one made since is found by its path (walk__born()), and one renamed, one
+ * whose path does not lead to it, or an id no walk has found asks for a
  * full walk. Full also when events were lost, at the first walk, and every
  * WALK_FULL_EVERY-th walk whatever happened: a cgroup whose making no event
  * told is found at once when anything in it runs (its id is unknown), so
@@ -494,7 +529,10 @@ static bool walk_light(struct pm_collector *c)
 	return true;
 }
 
-/* The cgroups the last walk found, less those removed since, as found again. */
+/*
+ * The cgroups the last walk found, and those made since (walk__born()),
+ * less those removed since, as found again.
+ */
 static void walk_records(struct pm_collector *c)
 {
 	struct cg_rec **found = NULL, *r;

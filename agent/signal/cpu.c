@@ -80,12 +80,13 @@ static int on_born(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*e) || !cpu->visitor)
 		return 0;
-	if (e->gone) {
+	if (e->kind == PM_TREE_GONE) {
 		cpu->visitor->gone(cpu->visitor->ctx, e->cgid);
 		return 0;
 	}
-	/* the ring is mapped read-only: terminate a copy */
-	snprintf(path, sizeof(path), "%.*s", PM_CG_PATH_MAX - 1, e->path);
+	/* the ring is mapped read-only: terminate a copy; a rename names no one path */
+	snprintf(path, sizeof(path), "%.*s", PM_CG_PATH_MAX - 1,
+		 e->kind == PM_TREE_MADE ? e->path : "");
 	cpu->visitor->born(cpu->visitor->ctx, e->cgid, path);
 	return 0;
 }

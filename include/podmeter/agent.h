@@ -152,7 +152,7 @@ struct pm_cpu_visitor {
 	void (*inflight)(void *ctx, __u64 cgid, __u64 oncpu_ns, __u64 runq_ns);
 	/* a cgroup a CPU still holds (pending or running): not to be retired yet */
 	void (*held)(void *ctx, __u64 cgid);
-	/* a cgroup made since the last read, with its path from the hierarchy root */
+	/* a cgroup made or renamed since the last read: as struct pm_sink's */
 	void (*born)(void *ctx, __u64 cgid, const char *path);
 	/* a cgroup removed since the last read */
 	void (*gone)(void *ctx, __u64 cgid);

@@ -114,9 +114,15 @@ struct pm_cpu_flushlog {
  */
 #define PM_CG_PATH_MAX 512
 
+enum pm_tree_kind {
+	PM_TREE_MADE,	 /* cgroup_mkdir */
+	PM_TREE_GONE,	 /* cgroup_rmdir, no path */
+	PM_TREE_RENAMED, /* cgroup_rename: the paths below it changed too */
+};
+
 struct pm_cg_born {
 	__u64 cgid;
-	__u32 gone; /* 1: removed (cgroup_rmdir), no path */
+	__u32 kind; /* enum pm_tree_kind */
 	__u32 pad;
 	char path[PM_CG_PATH_MAX]; /* from the hierarchy root, "/..." */
 };

@@ -37,7 +37,10 @@ struct pm_sink {
 	struct pm_cg_counts *(*known)(void *ctx, __u64 cgid);
 	/* The cgroup of a process of a pod, as of the last walk; NULL when none. */
 	struct pm_cg_counts *(*by_pid)(void *ctx, __u32 pid);
-	/* A cgroup made since the last read, with its path from the hierarchy root. */
+	/*
+	 * A cgroup made or renamed since the last read, with its path from the
+	 * hierarchy root ("" for a rename: the paths below it changed too).
+	 */
 	void (*born)(void *ctx, __u64 cgid, const char *path);
 	/* A cgroup removed since the last read (cgroup_rmdir). */
 	void (*gone)(void *ctx, __u64 cgid);

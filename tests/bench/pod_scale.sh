@@ -96,7 +96,8 @@ stage() {
 	printf 'bench: pod_scale: %5d pods: %.3f%% of a core at first, %s%% steady, RSS %s MiB (peak %s), agent shows %d of them, %s collections in %s s\n' \
 		"$n" "${pct[$n]}" "${steady[$n]}" "$RSS_MIB" "$HWM_MIB" "$(our_pods "$WORK/m")" \
 		"$(metric_value "$WORK/m" podmeter_agent_collect_duration_seconds_count "")" \
-		"$(metric_value "$WORK/m" podmeter_agent_collect_duration_seconds_sum "")"
+		"$(metric_value "$WORK/m" podmeter_agent_collect_duration_seconds_sum "" |
+			awk '{ printf "%.3f", $1 }')"
 	farm_stop || { echo "bench: pod_farm failed:"; tail -5 "$WORK/farm.out"; return 1; }
 	stop_agent
 	if [ -n "$KUBELET_PID" ]; then
