@@ -64,6 +64,7 @@ _Static_assert(PM_CUDA_REFUSE_FILE + PM_PODFILE_ESCAPE == PM_CUDA_REFUSE_ESCAPE 
 #define CUDA_FORGET_S	  300 /* a pid not passed to scan for this long is forgotten */
 #define CUDA_MAPS_FULL_S  600 /* maps read again after this even when its size stayed */
 #define CUDA_REAP_EVERY	  5   /* reads between releases of dead processes' memory */
+#define CUDA_YOUNG_S	  2   /* a process this young is first looked at the next round */
 #define NSEC_PER_SEC	  1000000000ULL
 
 /*
@@ -558,6 +559,18 @@ static __u64 proc_stat(const char *proc_root, __u32 pid, __u64 *vsize)
 	return start;
 }
 
+/* Whether a process that started at @start (clock ticks since boot) is younger than CUDA_YOUNG_S. */
+static bool young(const struct pm_cuda *c, __u64 start)
+{
+	struct timespec ts;
+	__u64 now;
+
+	if (c->clk_tck <= 0 || clock_gettime(CLOCK_BOOTTIME, &ts))
+		return false;
+	now = (__u64)ts.tv_sec * c->clk_tck + (__u64)ts.tv_nsec / (NSEC_PER_SEC / c->clk_tck);
+	return now < start + CUDA_YOUNG_S * c->clk_tck;
+}
+
 /*
  * One pid: its maps are read when it is new, then again with a growing
  * interval while it maps no libcuda (a program loads it after it starts),
@@ -567,7 +580,11 @@ static __u64 proc_stat(const char *proc_root, __u32 pid, __u64 *vsize)
  * same cgroup ran there. Nor, for CUDA_MAPS_FULL_S, while its address
  * space keeps the size it had at the last read: loading a library maps
  * more (the kernel's maps text costs some 50 us a process; the size comes
- * with the start time).
+ * with the start time). Nor, the first time, when it started less than
+ * CUDA_YOUNG_S ago: a program loads libcuda after it starts (an import, its
+ * first CUDA call), so a look that early mostly finds nothing and is made
+ * again, and a process that lives less than a walk (a container that comes
+ * and goes) is gone by the next round.
  */
 static int scan_pid(struct pm_cuda *c, const struct pm_cuda_job *j, __u64 now)
 {
@@ -609,6 +626,10 @@ static int scan_pid(struct pm_cuda *c, const struct pm_cuda_job *j, __u64 now)
 	}
 	if (p->mapped) {
 		p->next_ns = now + CUDA_RECHECK_S * NSEC_PER_SEC;
+		return 0;
+	}
+	if (!p->maps_ns && young(c, start)) {
+		p->ran_ns = 0; /* looked at next round, whether it ran or not */
 		return 0;
 	}
 	if (p->maps_ns && vsize == p->vsize && now - p->maps_ns < CUDA_MAPS_FULL_S * NSEC_PER_SEC) {
