@@ -16,7 +16,7 @@
 #define POD_LINGER_S 120 /* a gone pod stays in snapshots this long */
 #define DEAD_READS   2	 /* reads a dead cgroup is seen dead, unheld, before retiring */
 #define TOMB_S	     60	 /* a retired cgroup's id is remembered this long */
-#define AGE_MAX	     256 /* cgroups forgotten a read at most: the rest go next time */
+#define AGE_MAX	     256 /* cgroups retired, and forgotten, a read at most: the rest go next time */
 
 __u64 ledger__uid_hash(const char *uid)
 {
@@ -265,31 +265,11 @@ static void forgotten(struct cg_rec *r)
 	r->n.map_oncpu_ns = r->n.map_runq_ns = 0;
 }
 
-/*
- * Retire a dead cgroup: every source forgets it, its totals go into its pod
- * (or node overhead), and its id is kept for TOMB_S as a tombstone. Returns
- * false when a source could not forget it (tried again next read).
- */
-static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
+/* A dead cgroup the sources forgot: its totals go into its pod (or node overhead). */
+static void retire(struct pm_collector *c, struct cg_rec *r, double now)
 {
-	const struct pm_source_inst *s;
-	bool removed = false;
 	uint64_t net[2];
-	int err;
 
-	for (s = c->srcs; s < c->srcs + c->n_srcs; s++) {
-		if (!s->ops->forget)
-			continue;
-		err = s->ops->forget(s->src, r->cgid);
-		if (err < 0) {
-			fprintf(stderr, "warning: %s: remove cgroup %llu: %s; retrying next tick\n",
-				s->ops->name, (unsigned long long)r->cgid, strerror(-err));
-			return false;
-		}
-		removed |= err > 0;
-	}
-	if (removed)
-		c->stats.cgroups_removed++;
 	forgotten(r);
 	fold(c, r->pod, &r->n.total);
 	if (r->grp) {
@@ -298,7 +278,46 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 	}
 	r->tomb_since = now;
 	r->n.retired = true;
-	return true;
+}
+
+/*
+ * Retire the dead cgroups of this read: every source forgets all of them at
+ * once, then each goes into its pod and its id is kept for TOMB_S as a
+ * tombstone. One a source could not forget is kept (tried again next read).
+ */
+static void retire_all(struct pm_collector *c, struct cg_rec **due, size_t n, double now)
+{
+	const struct pm_source_inst *s;
+	int res[AGE_MAX], err;
+	__u64 cgids[AGE_MAX];
+	bool removed[AGE_MAX] = {}, failed[AGE_MAX] = {};
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		cgids[i] = due[i]->cgid;
+	for (s = c->srcs; n && s < c->srcs + c->n_srcs; s++) {
+		if (!s->ops->forget)
+			continue;
+		err = s->ops->forget(s->src, cgids, n, res);
+		for (i = 0; i < n; i++) {
+			if (err || res[i] < 0) {
+				if (!failed[i])
+					fprintf(stderr,
+						"warning: %s: remove cgroup %llu: %s; retrying next tick\n",
+						s->ops->name, (unsigned long long)cgids[i],
+						strerror(-(err ? err : res[i])));
+				failed[i] = true;
+			}
+			removed[i] |= !err && res[i] > 0;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (failed[i])
+			continue;
+		if (removed[i])
+			c->stats.cgroups_removed++;
+		retire(c, due[i], now);
+	}
 }
 
 /*
@@ -308,8 +327,10 @@ static bool retire(struct pm_collector *c, struct cg_rec *r, double now)
 static void bury_again(struct pm_collector *c, struct cg_rec *r)
 {
 	struct pm_usage late = {};
+	int res = 0;
 
-	if (!r->n.in_map || !c->keeper || c->keeper->ops->forget(c->keeper->src, r->cgid) != 1)
+	if (!r->n.in_map || !c->keeper ||
+	    c->keeper->ops->forget(c->keeper->src, &r->cgid, 1, &res) || res != 1)
 		return;
 	late.oncpu_ns = r->n.map_oncpu_ns;
 	late.runq_ns = r->n.map_runq_ns;
@@ -319,21 +340,20 @@ static void bury_again(struct pm_collector *c, struct cg_rec *r)
 		overhead__retire(r->grp, late.oncpu_ns, (uint64_t[2]){ 0, 0 });
 }
 
-/* Returns true when @r may be freed. */
-static bool age_cgroup(struct pm_collector *c, struct cg_rec *r, double now)
+enum age { AGE_KEEP, AGE_RETIRE, AGE_FREE };
+
+static enum age age_cgroup(struct pm_collector *c, struct cg_rec *r, double now)
 {
 	if (r->tomb_since) {
 		bury_again(c, r);
-		return now - r->tomb_since > TOMB_S;
+		return now - r->tomb_since > TOMB_S ? AGE_FREE : AGE_KEEP;
 	}
 	if (!r->dead || r->n.now.held) {
 		r->dead_reads = 0;
-		return false;
+		return AGE_KEEP;
 	}
 	/* read dead and unheld twice: no CPU can still move amounts of it in */
-	if (++r->dead_reads >= DEAD_READS)
-		retire(c, r, now);
-	return false;
+	return ++r->dead_reads >= DEAD_READS ? AGE_RETIRE : AGE_KEEP;
 }
 
 static void cgroup_free(struct pm_collector *c, struct cg_rec *r)
@@ -355,14 +375,26 @@ static void cgroup_free(struct pm_collector *c, struct cg_rec *r)
  */
 void ledger__age_cgroups(struct pm_collector *c, double now)
 {
-	struct cg_rec *gone[AGE_MAX];
-	size_t i = 0, n = 0;
+	struct cg_rec *gone[AGE_MAX], *due[AGE_MAX];
+	size_t i = 0, n = 0, n_due = 0;
 	uint64_t key;
 	void *v;
 
-	while (u64map__next(&c->cgroups, &i, &key, &v))
-		if (age_cgroup(c, v, now) && n < AGE_MAX)
-			gone[n++] = v;
+	while (u64map__next(&c->cgroups, &i, &key, &v)) {
+		switch (age_cgroup(c, v, now)) {
+		case AGE_RETIRE:
+			if (n_due < AGE_MAX)
+				due[n_due++] = v;
+			break;
+		case AGE_FREE:
+			if (n < AGE_MAX)
+				gone[n++] = v;
+			break;
+		case AGE_KEEP:
+			break;
+		}
+	}
+	retire_all(c, due, n_due, now);
 	for (i = 0; i < n; i++)
 		cgroup_free(c, gone[i]);
 }

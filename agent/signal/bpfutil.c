@@ -529,6 +529,58 @@ int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_
 	return 0;
 }
 
+/* One key at a time, from @i on. */
+static void delete_each(int fd, const struct pm_cg_key *keys, size_t i, size_t n, int *res)
+{
+	for (; i < n; i++)
+		res[i] = !bpf_map_delete_elem(fd, &keys[i]) ? 1 : errno == ENOENT ? 0 : -errno;
+}
+
+int bpfutil__delete_cgroups(struct bpf_map *map, enum pm_hier hier, const __u64 *cgids, size_t n,
+			    int *res)
+{
+	int fd = bpf_map__fd(map), *out = res, err;
+	struct pm_cg_key *keys;
+	size_t i;
+	__u32 count;
+
+	if (!n)
+		return 0;
+	keys = calloc(n, sizeof(*keys));
+	if (!out)
+		out = calloc(n, sizeof(*out));
+	if (!keys || !out) {
+		free(keys);
+		if (out != res)
+			free(out);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		keys[i].cgid = cgids[i];
+		keys[i].hier = hier;
+	}
+	/* a batch stops at the first key it cannot delete: that one, then the rest */
+	for (i = 0; i < n;) {
+		count = n - i;
+		err = bpf_map_delete_batch(fd, &keys[i], &count, NULL);
+		if (count > n - i)
+			count = 0;
+		for (; count; count--)
+			out[i++] = 1;
+		if (!err || i == n)
+			break;
+		if (err != -ENOENT) {
+			delete_each(fd, keys, i, n, out); /* no batches here: one at a time */
+			break;
+		}
+		out[i++] = 0;
+	}
+	free(keys);
+	if (out != res)
+		free(out);
+	return 0;
+}
+
 void bpfutil__changed_free(struct pm_changed *c)
 {
 	free(c->keys);

@@ -691,13 +691,9 @@ void cpu__retired_del(struct pm_cpu *cpu, const char *uid)
 	bpf_map_delete_elem(bpf_map__fd(cpu->skel->maps.cpu_retired), &k);
 }
 
-int cpu__remove(struct pm_cpu *cpu, __u64 cgid)
+int cpu__remove(struct pm_cpu *cpu, const __u64 *cgids, size_t n, int *res)
 {
-	struct pm_cg_key key = { .cgid = cgid, .hier = cpu->hier };
-
-	if (bpf_map_delete_elem(bpf_map__fd(cpu->skel->maps.cpu_stats), &key))
-		return -errno;
-	return 0;
+	return bpfutil__delete_cgroups(cpu->skel->maps.cpu_stats, cpu->hier, cgids, n, res);
 }
 
 int cpu__refusals(struct pm_cpu *cpu, pm_refusal_fn fn, void *ctx)
@@ -803,11 +799,9 @@ static int src_cpu_refusals(void *src, pm_refusal_fn fn, void *ctx)
 	return cpu__refusals(src, fn, ctx);
 }
 
-static int src_cpu_forget(void *src, __u64 cgid)
+static int src_cpu_forget(void *src, const __u64 *cgids, size_t n, int *res)
 {
-	int err = cpu__remove(src, cgid);
-
-	return !err ? 1 : err == -ENOENT ? 0 : err;
+	return cpu__remove(src, cgids, n, res);
 }
 
 static void src_cpu_errors(void *src, struct pm_agent_stats *st)

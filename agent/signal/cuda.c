@@ -847,12 +847,16 @@ int cuda__read(struct pm_cuda *c, const struct pm_cuda_visitor *v)
 	return bpfutil__for_each(c->skel->maps.cuda_stats, cuda_stats_entry, &w);
 }
 
-void cuda__remove(struct pm_cuda *c, __u64 cgid)
+int cuda__remove(struct pm_cuda *c, const __u64 *cgids, size_t n)
 {
-	struct pm_cg_key key = { .cgid = cgid, .hier = c->hier };
+	size_t i;
 
-	bpf_map_delete_elem(bpf_map__fd(c->skel->maps.cuda_stats), &key);
-	free(u64map__del(&c->released, cgid));
+	for (i = 0; i < n; i++)
+		free(u64map__del(&c->released, cgids[i]));
+	/* the table is this run's (not pinned): without a library probed, it is empty */
+	if (!atomic_load(&c->n_attached))
+		return 0;
+	return bpfutil__delete_cgroups(c->skel->maps.cuda_stats, c->hier, cgids, n, NULL);
 }
 
 void cuda__errors(struct pm_cuda *c, __u64 errs[PM_CUDA_ERR_MAX])
@@ -949,9 +953,10 @@ static int src_cuda_read(void *src, const struct pm_sink *sink)
 	return cuda__libraries(src) ? cuda__read(src, &v) : 0;
 }
 
-static int src_cuda_forget(void *src, __u64 cgid)
+static int src_cuda_forget(void *src, const __u64 *cgids, size_t n, int *res)
 {
-	cuda__remove(src, cgid);
+	memset(res, 0, n * sizeof(*res));
+	cuda__remove(src, cgids, n);
 	return 0;
 }
 

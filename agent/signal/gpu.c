@@ -700,9 +700,13 @@ static int src_gpu_refusals(void *src, pm_refusal_fn fn, void *ctx)
 	return gpu__refusals(src, fn, ctx);
 }
 
-static int src_gpu_forget(void *src, __u64 cgid)
+static int src_gpu_forget(void *src, const __u64 *cgids, size_t n, int *res)
 {
-	return gpu__remove(src, cgid);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		res[i] = gpu__remove(src, cgids[i]);
+	return 0;
 }
 
 static void src_gpu_errors(void *src, struct pm_agent_stats *st)

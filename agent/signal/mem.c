@@ -455,13 +455,9 @@ int mem__refusals(struct pm_mem *mem, pm_refusal_fn fn, void *ctx)
 	return bpfutil__read_refusals(mem->skel->maps.refusals, mem->hier, fn, ctx);
 }
 
-int mem__remove(struct pm_mem *mem, __u64 cgid)
+int mem__remove(struct pm_mem *mem, const __u64 *cgids, size_t n)
 {
-	struct pm_cg_key key = { .cgid = cgid, .hier = mem->hier };
-
-	if (bpf_map_delete_elem(bpf_map__fd(mem->skel->maps.mem_events), &key))
-		return -errno;
-	return 0;
+	return bpfutil__delete_cgroups(mem->skel->maps.mem_events, mem->hier, cgids, n, NULL);
 }
 
 void mem__errors(struct pm_mem *mem, __u64 errs[PM_MEM_ERR_MAX])
@@ -536,9 +532,10 @@ static int src_mem_refusals(void *src, pm_refusal_fn fn, void *ctx)
 }
 
 /* Memory events of a cgroup come only from its tasks: none are left. */
-static int src_mem_forget(void *src, __u64 cgid)
+static int src_mem_forget(void *src, const __u64 *cgids, size_t n, int *res)
 {
-	mem__remove(src, cgid);
+	memset(res, 0, n * sizeof(*res));
+	mem__remove(src, cgids, n);
 	return 0;
 }
 

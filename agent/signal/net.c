@@ -299,9 +299,13 @@ static int src_net_read(void *src, const struct pm_sink *sink)
 	return net__read(src, &v);
 }
 
-static int src_net_forget(void *src, __u64 cgid)
+static int src_net_forget(void *src, const __u64 *cgids, size_t n, int *res)
 {
-	return net__remove(src, cgid);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		res[i] = net__remove(src, cgids[i]);
+	return 0;
 }
 
 static void src_net_errors(void *src, struct pm_agent_stats *st)

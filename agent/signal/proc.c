@@ -267,11 +267,9 @@ int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v)
 	return 0;
 }
 
-void proc__remove(struct pm_proc *p, __u64 cgid)
+int proc__remove(struct pm_proc *p, const __u64 *cgids, size_t n)
 {
-	struct pm_cg_key key = { .cgid = cgid, .hier = p->hier };
-
-	bpf_map_delete_elem(bpf_map__fd(p->skel->maps.proc_stats), &key);
+	return bpfutil__delete_cgroups(p->skel->maps.proc_stats, p->hier, cgids, n, NULL);
 }
 
 int proc__refusals(struct pm_proc *p, pm_refusal_fn fn, void *ctx)
@@ -343,9 +341,10 @@ static int src_proc_refusals(void *src, pm_refusal_fn fn, void *ctx)
 	return proc__refusals(src, fn, ctx);
 }
 
-static int src_proc_forget(void *src, __u64 cgid)
+static int src_proc_forget(void *src, const __u64 *cgids, size_t n, int *res)
 {
-	proc__remove(src, cgid);
+	memset(res, 0, n * sizeof(*res));
+	proc__remove(src, cgids, n);
 	return 0;
 }
 

@@ -140,6 +140,14 @@ int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_
 			  pm_key_fn gone, void *ctx);
 /* The next read is whole. */
 void bpfutil__changed_whole_next(struct pm_changed *c);
+/*
+ * Delete the entries of @n cgroups of hierarchy @hier from @map (keyed by
+ * struct pm_cg_key): one system call for all where the kernel deletes in
+ * batches (5.6), else one each. @res (may be NULL): 1 for each deleted, 0
+ * for each absent, else a negative errno. Returns 0 or -ENOMEM.
+ */
+int bpfutil__delete_cgroups(struct bpf_map *map, enum pm_hier hier, const __u64 *cgids, size_t n,
+			    int *res);
 void bpfutil__changed_free(struct pm_changed *c);
 
 /* ---- agent/signal/cpu.c: loads bpf/cpu.bpf.c and reads its maps ---- */
@@ -170,7 +178,8 @@ int cpu__open(struct pm_cpu **out, enum pm_hier hier, const char *proc_root, boo
 const char *cpu__attach_mode(const struct pm_cpu *cpu);
 /* Visit new cgroups, every cgroup in the map, then what the map does not hold yet. */
 int cpu__read(struct pm_cpu *cpu, const struct pm_cpu_visitor *v);
-int cpu__remove(struct pm_cpu *cpu, __u64 cgid);
+/* Retired cgroups' entries: as bpfutil__delete_cgroups(). */
+int cpu__remove(struct pm_cpu *cpu, const __u64 *cgids, size_t n, int *res);
 /* Totals of a pod's removed cgroups ("" = node overhead), kept across restarts. */
 int cpu__retired_get(struct pm_cpu *cpu, const char *uid, struct pm_retired_val *v);
 int cpu__retired_set(struct pm_cpu *cpu, const char *uid, const struct pm_retired_val *v);
@@ -195,7 +204,7 @@ struct pm_mem_visitor {
 int mem__open(struct pm_mem **out, enum pm_hier hier, const char *proc_root, bool force_raw_tp,
 	      char *err, size_t errlen);
 int mem__read(struct pm_mem *mem, const struct pm_mem_visitor *v);
-int mem__remove(struct pm_mem *mem, __u64 cgid);
+int mem__remove(struct pm_mem *mem, const __u64 *cgids, size_t n);
 void mem__errors(struct pm_mem *mem, __u64 errs[PM_MEM_ERR_MAX]);
 int mem__refusals(struct pm_mem *mem, pm_refusal_fn fn, void *ctx);
 void mem__close(struct pm_mem *mem);
@@ -236,7 +245,7 @@ struct pm_proc_visitor {
 int proc__open(struct pm_proc **out, enum pm_hier hier, __u64 zombie_grace_ms, bool force_raw_tp,
 	       const char *proc_root, char *err, size_t errlen);
 int proc__read(struct pm_proc *p, const struct pm_proc_visitor *v);
-void proc__remove(struct pm_proc *p, __u64 cgid);
+int proc__remove(struct pm_proc *p, const __u64 *cgids, size_t n);
 void proc__errors(struct pm_proc *p, __u64 errs[PM_PROC_ERR_MAX]);
 int proc__refusals(struct pm_proc *p, pm_refusal_fn fn, void *ctx);
 void proc__close(struct pm_proc *p);
@@ -415,7 +424,7 @@ void cuda__refusals(struct pm_cuda *c, uint64_t out[PM_CUDA_REFUSE_MAX], char *s
 size_t cuda__libraries(const struct pm_cuda *c);
 /* Visit every cgroup with CUDA use; now and then first releases dead processes' memory. */
 int cuda__read(struct pm_cuda *c, const struct pm_cuda_visitor *v);
-void cuda__remove(struct pm_cuda *c, __u64 cgid);
+int cuda__remove(struct pm_cuda *c, const __u64 *cgids, size_t n);
 void cuda__errors(struct pm_cuda *c, __u64 errs[PM_CUDA_ERR_MAX]);
 void cuda__close(struct pm_cuda *c);
 

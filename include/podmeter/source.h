@@ -71,12 +71,14 @@ struct pm_source {
 	int (*refusals)(void *src, bool (*fn)(void *ctx, __u64 cgid, __u32 table, __u64 n),
 			void *ctx);
 	/*
-	 * Drop a retired cgroup's entries, now or at the source's next read
-	 * (which reports none of them): 1 when an entry of the tracked
-	 * cgroups' table went, 0 when nothing did, or a negative errno (other
-	 * than -ENOENT) when the cgroup must be kept and forgotten again later.
+	 * Drop @n retired cgroups' entries, now or at the source's next read
+	 * (which reports none of them), in as few system calls as it can:
+	 * @res[i] 1 when an entry of the tracked cgroups' table went, 0 when
+	 * nothing did, or a negative errno (other than -ENOENT) when the cgroup
+	 * must be kept and forgotten again later. Returns 0, or a negative
+	 * errno for all of them.
 	 */
-	int (*forget)(void *src, __u64 cgid);
+	int (*forget)(void *src, const __u64 *cgids, size_t n, int *res);
 	/* Its error counters into @st (table_refusals: added to). */
 	void (*errors)(void *src, struct pm_agent_stats *st);
 	/* After a walk: the pods' processes (optional). */

@@ -59,12 +59,29 @@ if [ "$procs" = 3 ] && [ "$lists" -eq 0 ]; then
 else
 	fail "container made after the first walk: $procs processes read (want 3), $lists listings (want 0)"
 fi
+# its entries in the per-cgroup tables, to see them go once it is removed
+born_id=$(stat -c %i "$born")
+entries_of() {	# entries_of MAP ID...: entries of the agent's MAP keyed by any of the cgroup IDs
+	bpftool -j map dump id "$(agent_map_id "$1")" 2>/dev/null | python3 -c '
+import json, sys
+want = set(int(a) for a in sys.argv[1:])
+print(sum(int.from_bytes(bytes(int(b, 16) for b in e["key"][:8]), "little") in want
+	  for e in json.load(sys.stdin)))' "${@:2}"
+}
+TABLES="cpu_stats mem_events proc_stats"
+held=""
+for m in $TABLES; do held="$held $m:$(entries_of "$m" "$born_id")"; done
 for p in $(cat "$born/cgroup.procs"); do kill -KILL "$p"; done
 for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$born" 2>/dev/null && break; sleep 0.2; done
 
+ids=()
 for i in $(seq 1 "$ROUNDS"); do
+	# and one where nothing ran: no entry in any table, among those retired with it
+	e="$pod/$(printf '%064x' $((i * 7919 + 1)))"
+	mkdir "$e" && rmdir "$e" || { fail "mkdir and rmdir $e"; break; }
 	c="$pod/$(printf '%064x' $((i * 7919)))"
 	mkdir "$c" || { fail "mkdir $c"; break; }
+	ids+=("$(stat -c %i "$c")")
 	# a few processes, each burning ~0.1 s, then the container is removed
 	sh -c 'echo $$ > "$0/cgroup.procs" && for j in 1 2 3; do
 		timeout 0.1 sh -c "while :; do :; done"; done' "$c"
@@ -96,6 +113,15 @@ else
 	echo "        overhead: $(metric_value "$WORK/m0" podmeter_node_cpu_seconds_total 'scope="overhead"') -> $ov"
 fi
 [ "$ov" != missing ] && pass "node overhead series present" || fail "no node overhead series"
+
+# every removed container's entries left the tables, one delete a table and read for all
+left=""
+for m in $TABLES; do left="$left $m:$(entries_of "$m" "$born_id" "${ids[@]}")"; done
+if [[ "$held" =~ ^(\ [a-z_]+:[1-9][0-9]*)+$ ]] && [[ "$left" =~ ^(\ [a-z_]+:0)+$ ]]; then
+	pass "removed containers' table entries deleted:$left (a live one's:$held)"
+else
+	fail "removed containers' table entries:$left (want none; a live one's:$held, want some in each)"
+fi
 
 tracked1=$(metric_value "$WORK/m1" podmeter_agent_cgroups_tracked "")
 removed1=$(metric_value "$WORK/m1" podmeter_agent_cgroups_removed_total "")
