@@ -299,16 +299,20 @@ static void retire_all(struct pm_collector *c, struct cg_rec **due, size_t n, do
 		if (!s->ops->forget)
 			continue;
 		err = s->ops->forget(s->src, cgids, n, res);
+		if (err) {
+			fprintf(stderr, "warning: %s: remove %zu cgroups: %s; retrying next tick\n",
+				s->ops->name, n, strerror(-err));
+			memset(failed, true, sizeof(failed));
+			continue;
+		}
 		for (i = 0; i < n; i++) {
-			if (err || res[i] < 0) {
-				if (!failed[i])
-					fprintf(stderr,
-						"warning: %s: remove cgroup %llu: %s; retrying next tick\n",
-						s->ops->name, (unsigned long long)cgids[i],
-						strerror(-(err ? err : res[i])));
-				failed[i] = true;
-			}
-			removed[i] |= !err && res[i] > 0;
+			if (res[i] < 0 && !failed[i])
+				fprintf(stderr,
+					"warning: %s: remove cgroup %llu: %s; retrying next tick\n",
+					s->ops->name, (unsigned long long)cgids[i],
+					strerror(-res[i]));
+			failed[i] |= res[i] < 0;
+			removed[i] |= res[i] > 0;
 		}
 	}
 	for (i = 0; i < n; i++) {
