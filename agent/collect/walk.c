@@ -65,11 +65,17 @@ void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 bool walk__born(struct pm_collector *c, struct cg_rec *r, const char *path)
 {
 	char full[PATH_MAX + PM_CG_PATH_MAX];
+	const char *at;
 	struct stat st;
+	int depth = 0;
 	char *copy;
 
 	if (path[0] != '/' || strlen(path) >= PM_CG_PATH_MAX - 1)
 		return false;
+	/* only what a listing would find (walk_dir()): no dot names, no deeper */
+	for (at = path; (at = strchr(at, '/')); at++)
+		if (at[1] == '.' || ++depth > WALK_MAX_DEPTH)
+			return false;
 	if (!c->stats.tree_reads || c->born_checked != c->stats.tree_reads) {
 		if ((size_t)snprintf(full, sizeof(full), "%s%s", c->root, path) >= sizeof(full) ||
 		    stat(full, &st) || st.st_ino != r->cgid)

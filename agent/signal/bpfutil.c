@@ -563,17 +563,22 @@ int bpfutil__delete_cgroups(struct bpf_map *map, enum pm_hier hier, const __u64 
 	for (i = 0; i < n;) {
 		count = n - i;
 		err = bpf_map_delete_batch(fd, &keys[i], &count, NULL);
+		if (err && err != -ENOENT) {
+			/*
+			 * Refused (no batches before 5.6), where the count is
+			 * not written back: one at a time (a key the batch
+			 * deleted already reads absent).
+			 */
+			delete_each(fd, keys, i, n, out);
+			break;
+		}
 		if (count > n - i)
-			count = 0;
+			count = n - i;
 		for (; count; count--)
 			out[i++] = 1;
 		if (!err || i == n)
 			break;
-		if (err != -ENOENT) {
-			delete_each(fd, keys, i, n, out); /* no batches here: one at a time */
-			break;
-		}
-		out[i++] = 0;
+		out[i++] = 0; /* absent */
 	}
 	free(keys);
 	if (out != res)
