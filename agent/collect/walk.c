@@ -53,6 +53,21 @@ void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
 	r->runtime = id.runtime;
 }
 
+/* @r's path, as a walk or an event names it: false when it could not be kept. */
+static bool set_rel(struct cg_rec *r, const char *rel)
+{
+	char *copy;
+
+	if (r->rel && !strcmp(r->rel, rel))
+		return true;
+	copy = strdup(rel);
+	if (!copy)
+		return false;
+	free(r->rel);
+	r->rel = copy;
+	return true;
+}
+
 /*
  * A cgroup made, named by its event's path from the hierarchy's root: the
  * next walk finds it with those the last one found (walk_records()) when
@@ -68,7 +83,6 @@ bool walk__born(struct pm_collector *c, struct cg_rec *r, const char *path)
 	const char *at;
 	struct stat st;
 	int depth = 0;
-	char *copy;
 
 	if (path[0] != '/' || strlen(path) >= PM_CG_PATH_MAX - 1)
 		return false;
@@ -82,13 +96,8 @@ bool walk__born(struct pm_collector *c, struct cg_rec *r, const char *path)
 			return false;
 		c->born_checked = c->stats.tree_reads;
 	}
-	if (!r->rel || strcmp(r->rel, path)) {
-		copy = strdup(path);
-		if (!copy)
-			return false;
-		free(r->rel);
-		r->rel = copy;
-	}
+	if (!set_rel(r, path))
+		return false;
 	r->walk_gen = c->walk_gen;
 	return true;
 }
@@ -401,14 +410,7 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 
 	if (!r)
 		return;
-	if (!r->rel || strcmp(r->rel, rel)) {
-		char *copy = strdup(rel);
-
-		if (copy) {
-			free(r->rel);
-			r->rel = copy;
-		}
-	}
+	set_rel(r, rel); /* out of memory: the old path, or none, until the next walk */
 	r->walk_gen = c->walk_gen;
 	r->dead = false;
 	walk__classify(c, r, rel);

@@ -532,14 +532,19 @@ int bpfutil__changed_each(struct pm_changed *c, struct bpf_map *stats, pm_entry_
 /* One key at a time, from @i on. */
 static void delete_each(int fd, const struct pm_cg_key *keys, size_t i, size_t n, int *res)
 {
-	for (; i < n; i++)
-		res[i] = !bpf_map_delete_elem(fd, &keys[i]) ? 1 : errno == ENOENT ? 0 : -errno;
+	int got;
+
+	for (; i < n; i++) {
+		got = !bpf_map_delete_elem(fd, &keys[i]) ? 1 : errno == ENOENT ? 0 : -errno;
+		if (res)
+			res[i] = got;
+	}
 }
 
 int bpfutil__delete_cgroups(struct bpf_map *map, enum pm_hier hier, const __u64 *cgids, size_t n,
 			    int *res)
 {
-	int fd = bpf_map__fd(map), *out = res, err;
+	int fd = bpf_map__fd(map), err;
 	struct pm_cg_key *keys;
 	size_t i;
 	__u32 count;
@@ -547,14 +552,8 @@ int bpfutil__delete_cgroups(struct bpf_map *map, enum pm_hier hier, const __u64 
 	if (!n)
 		return 0;
 	keys = calloc(n, sizeof(*keys));
-	if (!out)
-		out = calloc(n, sizeof(*out));
-	if (!keys || !out) {
-		free(keys);
-		if (out != res)
-			free(out);
+	if (!keys)
 		return -ENOMEM;
-	}
 	for (i = 0; i < n; i++) {
 		keys[i].cgid = cgids[i];
 		keys[i].hier = hier;
@@ -569,20 +568,21 @@ int bpfutil__delete_cgroups(struct bpf_map *map, enum pm_hier hier, const __u64 
 			 * not written back: one at a time (a key the batch
 			 * deleted already reads absent).
 			 */
-			delete_each(fd, keys, i, n, out);
+			delete_each(fd, keys, i, n, res);
 			break;
 		}
 		if (count > n - i)
 			count = n - i;
-		for (; count; count--)
-			out[i++] = 1;
+		for (; count; count--, i++)
+			if (res)
+				res[i] = 1;
 		if (!err || i == n)
 			break;
-		out[i++] = 0; /* absent */
+		if (res)
+			res[i] = 0; /* absent */
+		i++;
 	}
 	free(keys);
-	if (out != res)
-		free(out);
 	return 0;
 }
 
