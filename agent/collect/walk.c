@@ -21,6 +21,7 @@
 #define WALK_REFRESH_EVERY 12 /* walks: a quiet cgroup's working set, after reclaim */
 #define WALK_QUIET_EVERY   60 /* walks: a quiet cgroup's files read again, whatever happened */
 #define WALK_FULL_EVERY	   60 /* walks: the hierarchy itself read, whatever the events say */
+#define WALK_SETTLE	   2  /* walks: a working set read in full again after it ran */
 
 /* Pod or node overhead, from the cgroup's path; once per cgroup. */
 void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
@@ -281,7 +282,8 @@ static bool reclaimed_since(const struct pm_collector *c, __u64 since)
  * when the usage moved, the node reclaimed since the walk @since, or
  * @full. With the same usage and no reclaim, pages move between the file
  * lists only when something touches them: @full when the cgroup ran
- * (ws_ran()), and at the full reads' turn.
+ * (ws_ran()), at the walks that settle it after (WALK_SETTLE), and at the
+ * full reads' turn.
  */
 static long long ws_again(const struct pm_collector *c, const char *rel, long long *usage,
 			  long long last, __u64 since, bool full)
@@ -345,7 +347,12 @@ static bool quota_set(const struct pm_collector *c, const char *rel)
  *    but not without running); without a memory source: it ran. And at its
  *    turn every WALK_REFRESH_EVERY-th walk when the node reclaimed memory
  *    since its last read (reclaim_seen()), which lowers it with nothing of
- *    it running;
+ *    it running. And at each of the WALK_SETTLE walks after it last ran
+ *    WALK_RAN_NS, in full: a read while it ran may fall in the middle of
+ *    its work (pages still moving to the active list, the kernel's per-CPU
+ *    batches of them not yet drained), and what it did after the read may
+ *    be too little CPU to count as running and too little memory to move
+ *    the usage, which the memory controller charges in batches;
  *  - throttling: only with a CFS quota of its own (without one it is never
  *    throttled), after WALK_RAN_NS of CPU: less cannot have used up a
  *    quota, whose least is 1 ms a period. The quota is read with the rest,
@@ -393,6 +400,7 @@ static unsigned int files_due(const struct pm_collector *c, const struct cg_rec 
 	if (procs_mark(c, u) != r->procs_mark || (!c->walk_proc && turn % WALK_REFRESH_EVERY == 0))
 		due |= FILE_PROCS;
 	if ((turn % WALK_REFRESH_EVERY == 0 && reclaimed_since(c, r->ws_walk)) || ws_ran(r) ||
+	    r->ws_settle ||
 	    (c->walk_mem ? u->faults != r->ws_faults || rss_sum(r) != r->ws_rss
 			 : u->oncpu_ns != r->ws_oncpu_ns))
 		due |= FILE_WS;
@@ -424,8 +432,9 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 		read_procs(c, r, rel);
 	}
 	if (due & FILE_WS) {
-		bool ran = ws_ran(r);
+		bool ran = ws_ran(r) || r->ws_settle;
 
+		r->ws_settle = ws_ran(r) ? WALK_SETTLE : r->ws_settle ? r->ws_settle - 1 : 0;
 		r->pod->files_stale = true;
 		r->pod->files_ran |= ran;
 		r->ws_oncpu_ns = r->n.total.oncpu_ns;

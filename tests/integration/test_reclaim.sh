@@ -45,6 +45,12 @@ run_in_cgs $(cg_dirs "$ctr") -- sh -c "head -c 64M /dev/urandom >$WORK/cache.bin
 	echo cached >$WORK/pod.out && exec sleep 600"
 for _ in $(seq 1 100); do grep -qx cached "$WORK/pod.out" 2>/dev/null && break; sleep 0.1; done
 grep -qx cached "$WORK/pod.out" 2>/dev/null || { fail "the pod did not fill its page cache"; finish; exit; }
+# The kernel moves pages read again to the active list in per-CPU batches,
+# drained at that CPU's next exit or unmap, whoever's. Compaction drains them
+# all now, so that the kernel's figure is final within the walks in which the
+# agent reads a cgroup again after it ran (WALK_SETTLE).
+drain_lru() { [ -w /proc/sys/vm/compact_memory ] && echo 1 >/proc/sys/vm/compact_memory 2>/dev/null; }
+drain_lru
 
 # The kernel may leave some of the cache on its inactive list (an access it
 # did not promote): read it twice more in the pod, a few times at most, until
@@ -57,6 +63,7 @@ for try in 1 2 3 4; do
 	run_in_cgs $(cg_dirs "$ctr") -- sh -c "cat $WORK/cache.bin >/dev/null &&
 		cat $WORK/cache.bin >/dev/null && echo again >$WORK/again.$try"
 	for _ in $(seq 1 100); do [ -s "$WORK/again.$try" ] && break; sleep 0.1; done
+	drain_lru
 done
 
 wait_walks 2
