@@ -58,7 +58,8 @@ struct cg_rec {
 	__u64 ws_rss;
 	__u64 ws_walk;		 /* the walk of that read */
 	long long ws_usage;	 /* the memory cgroup's usage then */
-	unsigned int ws_settle;	 /* walks left to read it in full again after it ran */
+	__u64 walk_oncpu_ns;	 /* CPU time at the last walk */
+	unsigned int ws_settle;	 /* walks left to read it in full again after it was busy */
 	__u64 thr_oncpu_ns;	 /* CPU time at its throttling read */
 	bool cpu_quota;		 /* a CFS quota of its own, as last read (walk.c) */
 	bool quota_ran;		 /* ... read after the cgroup had run */

@@ -21,7 +21,7 @@
 #define WALK_REFRESH_EVERY 12 /* walks: a quiet cgroup's working set, after reclaim */
 #define WALK_QUIET_EVERY   60 /* walks: a quiet cgroup's files read again, whatever happened */
 #define WALK_FULL_EVERY	   60 /* walks: the hierarchy itself read, whatever the events say */
-#define WALK_SETTLE	   2  /* walks: a working set read in full again after it ran */
+#define WALK_SETTLE	   2  /* walks: a working set read in full again after it was busy */
 
 /* Pod or node overhead, from the cgroup's path; once per cgroup. */
 void walk__classify(struct pm_collector *c, struct cg_rec *r, const char *rel)
@@ -347,12 +347,15 @@ static bool quota_set(const struct pm_collector *c, const char *rel)
  *    but not without running); without a memory source: it ran. And at its
  *    turn every WALK_REFRESH_EVERY-th walk when the node reclaimed memory
  *    since its last read (reclaim_seen()), which lowers it with nothing of
- *    it running. And at each of the WALK_SETTLE walks after it last ran
- *    WALK_RAN_NS, in full: a read while it ran may fall in the middle of
- *    its work (pages still moving to the active list, the kernel's per-CPU
- *    batches of them not yet drained), and what it did after the read may
- *    be too little CPU to count as running and too little memory to move
- *    the usage, which the memory controller charges in batches;
+ *    it running. And at each of the WALK_SETTLE walks after one at which
+ *    it was busy (WALK_RAN_NS since the walk before), in full: a read while
+ *    it ran may fall in the middle of its work (pages still moving to the
+ *    active list, the kernel's per-CPU batches of them not yet drained),
+ *    and what it did after the read may be too little CPU to count as
+ *    running and too little memory to move the usage, which the memory
+ *    controller charges in batches. Busy since the walk before, not since
+ *    the read: a process that wakes for a moment now and then gathers
+ *    WALK_RAN_NS over minutes, read once for it, with nothing to settle;
  *  - throttling: only with a CFS quota of its own (without one it is never
  *    throttled), after WALK_RAN_NS of CPU: less cannot have used up a
  *    quota, whose least is 1 ms a period. The quota is read with the rest,
@@ -415,6 +418,7 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 {
 	struct cg_rec *r = ledger__cgroup(c, ino);
 	unsigned int due;
+	bool busy;
 
 	if (!r)
 		return;
@@ -425,6 +429,8 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 	if (!r->pod)
 		return;
 	r->pod->live_cgroups++;
+	busy = r->files_read && r->n.total.oncpu_ns - r->walk_oncpu_ns >= WALK_RAN_NS;
+	r->walk_oncpu_ns = r->n.total.oncpu_ns;
 	due = files_due(c, r);
 	r->files_read = true;
 	if (due & FILE_PROCS) {
@@ -434,7 +440,7 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 	if (due & FILE_WS) {
 		bool ran = ws_ran(r) || r->ws_settle;
 
-		r->ws_settle = ws_ran(r) ? WALK_SETTLE : r->ws_settle ? r->ws_settle - 1 : 0;
+		r->ws_settle = busy ? WALK_SETTLE : r->ws_settle ? r->ws_settle - 1 : 0;
 		r->pod->files_stale = true;
 		r->pod->files_ran |= ran;
 		r->ws_oncpu_ns = r->n.total.oncpu_ns;
