@@ -2,9 +2,13 @@
 /*
  * Test load for memory: maps and touches N MiB in two halves, says
  * "touched"; on SIGUSR1 unmaps one half and says "freed"; on SIGUSR2 maps
- * and touches another half and says "grown"; otherwise waits.
- *   pm_alloc MIB
+ * and touches another half and says "grown"; otherwise waits. With FILE, it
+ * reads FILE once before "touched", and again on SIGHUP, saying "reread":
+ * through one buffer touched first, so a read makes no page fault and moves
+ * no resident byte (the second read of a page puts it on the active list).
+ *   pm_alloc MIB [FILE]
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +16,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t freeing, growing;
+static volatile sig_atomic_t freeing, growing, rereading;
+static char buf[1 << 20];
 
 static void on_usr1(int sig)
 {
@@ -24,6 +29,32 @@ static void on_usr2(int sig)
 {
 	(void)sig;
 	growing = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	rereading = 1;
+}
+
+/* FILE read whole into buf, a chunk at a time; exits on an error. */
+static void read_file(const char *path)
+{
+	ssize_t n;
+	off_t off = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		perror("pm_alloc: open");
+		exit(1);
+	}
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0)
+		off += n;
+	if (n < 0) {
+		perror("pm_alloc: read");
+		exit(1);
+	}
+	close(fd);
 }
 
 static void *touch(size_t len)
@@ -46,20 +77,25 @@ int main(int argc, char **argv)
 	sigset_t sigs, waiting;
 	void *a, *b;
 
-	if (argc != 2 || atol(argv[1]) <= 0) {
-		fprintf(stderr, "usage: pm_alloc MIB\n");
+	if ((argc != 2 && argc != 3) || atol(argv[1]) <= 0) {
+		fprintf(stderr, "usage: pm_alloc MIB [FILE]\n");
 		return 2;
 	}
 	half = (size_t)atol(argv[1]) << 19;
 	signal(SIGUSR1, on_usr1);
 	signal(SIGUSR2, on_usr2);
+	signal(SIGHUP, on_hup);
 	/* the signals wait, blocked, until sigsuspend(): none is missed */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGUSR1);
 	sigaddset(&sigs, SIGUSR2);
+	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, &waiting);
 	a = touch(half);
 	b = touch(half);
+	memset(buf, 0x5a, sizeof(buf));
+	if (argc == 3)
+		read_file(argv[2]);
 	printf("touched\n");
 	fflush(stdout);
 	for (;;) {
@@ -73,6 +109,12 @@ int main(int argc, char **argv)
 			growing = 0;
 			touch(half);
 			printf("grown\n");
+			fflush(stdout);
+		}
+		if (rereading && argc == 3) {
+			rereading = 0;
+			read_file(argv[2]);
+			printf("reread\n");
 			fflush(stdout);
 		}
 		sigsuspend(&waiting);
