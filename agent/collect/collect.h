@@ -29,7 +29,7 @@ struct pod_rec {
 	char *path;		 /* the pod cgroup, from the hierarchy root; NULL = not seen */
 	long long working_set;	 /* bytes, read at walks (see walk.c); -1 = none */
 	bool files_stale;	 /* a cgroup of it changed: read its working set */
-	bool files_ran;		 /* ... and ran: memory.stat too, whatever the usage */
+	bool files_ran;		 /* ... ran or settles: memory.stat whatever the usage */
 	__u64 ws_walk;		 /* walk of its working-set read */
 	long long ws_usage;	 /* the memory cgroup's usage at that read */
 	int live_cgroups;	 /* counted by the last walk */

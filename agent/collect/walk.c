@@ -438,18 +438,19 @@ static void walk_found(struct pm_collector *c, __u64 ino, const char *rel)
 		read_procs(c, r, rel);
 	}
 	if (due & FILE_WS) {
-		bool ran = ws_ran(r) || r->ws_settle;
+		/* memory.stat whatever the usage: it ran, or it is settling */
+		bool full = ws_ran(r) || r->ws_settle;
 
 		r->ws_settle = busy ? WALK_SETTLE : r->ws_settle ? r->ws_settle - 1 : 0;
 		r->pod->files_stale = true;
-		r->pod->files_ran |= ran;
+		r->pod->files_ran |= full;
 		r->ws_oncpu_ns = r->n.total.oncpu_ns;
 		r->ws_faults = r->n.total.faults;
 		r->ws_rss = rss_sum(r);
 		/* a container's own, for its allocation; the pod's is read for the pod */
 		if (r->container_id[0])
 			r->working_set = ws_again(c, rel, &r->ws_usage, r->working_set, r->ws_walk,
-						  due == FILE_ALL || ran);
+						  due == FILE_ALL || full);
 		r->ws_walk = c->walk_gen;
 	}
 	if ((due & FILE_QUOTA) && r->container_id[0]) {

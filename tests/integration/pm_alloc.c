@@ -93,9 +93,10 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &sigs, &waiting);
 	a = touch(half);
 	b = touch(half);
-	memset(buf, 0x5a, sizeof(buf));
-	if (argc == 3)
+	if (argc == 3) {
+		memset(buf, 0x5a, sizeof(buf));
 		read_file(argv[2]);
+	}
 	printf("touched\n");
 	fflush(stdout);
 	for (;;) {

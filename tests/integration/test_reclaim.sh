@@ -35,6 +35,13 @@ agent_ws() {
 	scrape "$WORK/m" && metric_value "$WORK/m" podmeter_pod_memory_working_set_bytes "uid=\"$uid\""
 }
 PM_ALLOC=${PM_ALLOC:-build/tests/pm_alloc}
+# within_mib A K: A and K at most 1 MiB apart
+within_mib() { awk -v a="$1" -v k="$2" 'BEGIN { d = a - k; exit !(d * d <= 1048576 * 1048576) }'; }
+# wait_line FILE LINE: until FILE has LINE, 10 s at most; fails without it
+wait_line() {
+	for _ in $(seq 1 100); do grep -qx "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
 
 uid=$(newuid)
 pod="kubepods/burstable/pod$uid"
@@ -47,8 +54,7 @@ start_agent --cgroup-mode v2 --interval 200ms || { fail "agent start"; finish; e
 run_in_cgs $(cg_dirs "$ctr") -- sh -c "head -c 64M /dev/urandom >$WORK/cache.bin && sync &&
 	cat $WORK/cache.bin >/dev/null && cat $WORK/cache.bin >/dev/null &&
 	echo cached >$WORK/pod.out && exec sleep 600"
-for _ in $(seq 1 100); do grep -qx cached "$WORK/pod.out" 2>/dev/null && break; sleep 0.1; done
-grep -qx cached "$WORK/pod.out" 2>/dev/null || { fail "the pod did not fill its page cache"; finish; exit; }
+wait_line "$WORK/pod.out" cached || { fail "the pod did not fill its page cache"; finish; exit; }
 # The kernel moves pages read again to the active list in per-CPU batches,
 # drained at that CPU's next exit or unmap, whoever's. Compaction drains them
 # all now, so that the kernel's figure is final within the walks in which the
@@ -89,7 +95,7 @@ make_pod "$ctr2" || { fail "create the second fake pod"; finish; exit; }
 # shellcheck disable=SC2046 # one word per cgroup dir
 run_in_cgs $(cg_dirs "$ctr2") -- sh -c "head -c 4M /dev/urandom >$WORK/reread.bin && sync &&
 	exec $PM_ALLOC 16 $WORK/reread.bin >$WORK/reread.out"
-for _ in $(seq 1 100); do grep -qx touched "$WORK/reread.out" 2>/dev/null && break; sleep 0.1; done
+wait_line "$WORK/reread.out" touched
 pid2=$(pgrep -f "pm_alloc 16 $WORK/reread.bin" | head -1)
 if [ -z "$pid2" ] || ! grep -qx touched "$WORK/reread.out"; then
 	fail "the second pod's process did not start"
@@ -99,18 +105,18 @@ if [ -z "$pid2" ] || ! grep -qx touched "$WORK/reread.out"; then
 fi
 wait_walks 3
 kill -USR2 "$pid2"
-for _ in $(seq 1 100); do grep -qx grown "$WORK/reread.out" && break; sleep 0.05; done
+wait_line "$WORK/reread.out" grown
 wait_walks 2 # the walk that saw it busy has ended
 drain_lru
 k0=$(kernel_ws "$MEM/$pod2")
 kill -HUP "$pid2"
-for _ in $(seq 1 100); do grep -qx reread "$WORK/reread.out" && break; sleep 0.05; done
+wait_line "$WORK/reread.out" reread
 drain_lru
 k=$(kernel_ws "$MEM/$pod2")
 wait_walks 2
 a=$(uid=$uid2 agent_ws)
 [ "$a" != missing ] && [ $((k - k0)) -ge $((3 << 20)) ] &&
-	awk -v a="$a" -v k="$k" 'BEGIN { d = a - k; exit !(d * d <= 1048576 * 1048576) }' &&
+	within_mib "$a" "$k" &&
 	pass "pages made active with no fault after a busy moment: working set $(mib "$a"), the kernel's $(mib "$k") (was $(mib "$k0"))" ||
 	fail "pages made active after a busy moment: working set $a, the kernel's $k, before the second read $k0 (1 MiB; the kernel's to grow by at least 3 MiB)"
 
@@ -122,17 +128,18 @@ lower_limit() {
 	fi
 }
 # the write waits for the reclaim, which a signal to this shell interrupts
-for try in 1 2 3; do lower_limit 2>/dev/null && break; done
-[ "$try" -lt 3 ] || lower_limit || { fail "lower the pod's memory limit"; finish; exit; }
+lowered=
+for _ in 1 2 3; do lower_limit 2>/dev/null && lowered=1 && break; done
+[ -n "$lowered" ] || { fail "lower the pod's memory limit (3 tries)"; finish; exit; }
 for ((i = 0; i < 14; i++)); do
 	wait_walks 1 || break
 	k=$(kernel_ws "$MEM/$pod")
 	a=$(agent_ws)
-	[ "$a" != missing ] && awk -v a="$a" -v k="$k" 'BEGIN { d = a - k; exit !(d * d <= 1048576 * 1048576) }' &&
+	[ "$a" != missing ] && within_mib "$a" "$k" &&
 		break
 done
 [ "$a" != missing ] && [ "$k" -le $((8 << 20)) ] &&
-	awk -v a="$a" -v k="$k" 'BEGIN { d = a - k; exit !(d * d <= 1048576 * 1048576) }' &&
+	within_mib "$a" "$k" &&
 	pass "after reclaim: working set $(mib "$a"), the kernel's $(mib "$k"), $((i + 1)) walks" ||
 	fail "after reclaim: working set $a, the kernel's $k (1 MiB) after 14 walks"
 
